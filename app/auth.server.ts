@@ -1,0 +1,34 @@
+/**
+ * Who is using the admin. In Shopify it is the embedded-app session (`authenticate.admin`).
+ * For the local demo there is a development-only sign-in, which fails closed: with
+ * NODE_ENV=production it is refused whatever SLICE_DEV_LOGIN says.
+ */
+import { createCookie, redirect } from "@remix-run/node";
+import { authenticate } from "./shopify.server";
+import { config, devLoginEnabled } from "./config.server";
+
+export interface AdminContext {
+  shop: string;
+  /** True when signed in with the development-only sign-in (no Shopify admin around us). */
+  devLogin: boolean;
+}
+
+export const devShopCookie = createCookie("slice_dev_shop", {
+  httpOnly: true,
+  sameSite: "lax",
+  path: "/",
+  secrets: [config.apiSecret],
+  maxAge: 60 * 60 * 12,
+});
+
+export async function requireAdmin(request: Request): Promise<AdminContext> {
+  if (devLoginEnabled()) {
+    const shop: unknown = await devShopCookie.parse(request.headers.get("Cookie"));
+    if (typeof shop === "string" && shop) return { shop, devLogin: true };
+    const url = new URL(request.url);
+    if (!url.searchParams.has("shop") && !url.searchParams.has("id_token"))
+      throw redirect(`/dev/login?next=${encodeURIComponent(url.pathname + url.search)}`);
+  }
+  const { session } = await authenticate.admin(request);
+  return { shop: session.shop, devLogin: false };
+}

@@ -1,0 +1,39 @@
+/** The app's settings, read once from the environment and checked. */
+import { z } from "zod";
+
+const schema = z.object({
+  SHOPIFY_API_KEY: z.string().min(1).default("slice-dev-api-key"),
+  SHOPIFY_API_SECRET: z.string().min(1).default("slice-dev-secret"),
+  SHOPIFY_APP_URL: z.string().url().default("http://localhost:3000"),
+  SCOPES: z
+    .string()
+    .default("read_customers,write_customers,read_orders,write_discounts,read_discounts,read_products,write_app_proxy"),
+  /** Admin API origin override, for the local stand-in (dev/admin-api). Never set in production. */
+  SLICE_ADMIN_API_ORIGIN: z.string().url().optional(),
+  SLICE_DEV_LOGIN: z.enum(["0", "1"]).default("0"),
+  SLICE_WORKER: z.enum(["0", "1"]).default("1"),
+  SLICE_RECONCILE_MINUTES: z.coerce.number().int().min(1).default(15),
+  NODE_ENV: z.string().default("development"),
+});
+
+const env = schema.parse(process.env);
+
+export const config = {
+  apiKey: env.SHOPIFY_API_KEY,
+  apiSecret: env.SHOPIFY_API_SECRET,
+  appUrl: env.SHOPIFY_APP_URL,
+  scopes: env.SCOPES.split(",").map((s) => s.trim()),
+  adminApiOrigin: env.SLICE_ADMIN_API_ORIGIN ?? null,
+  customShopDomains: env.SLICE_ADMIN_API_ORIGIN ? [/^[a-z0-9-]+\.myshopify\.com$/] : undefined,
+  workerEnabled: env.SLICE_WORKER === "1",
+  reconcileEveryMs: env.SLICE_RECONCILE_MINUTES * 60_000,
+  nodeEnv: env.NODE_ENV,
+};
+
+/**
+ * The development-only sign-in (for the demo, without a Shopify store). It fails closed: in
+ * production it is off whatever the flag says.
+ */
+export function devLoginEnabled(e: NodeJS.ProcessEnv = process.env): boolean {
+  return e.SLICE_DEV_LOGIN === "1" && e.NODE_ENV !== "production";
+}

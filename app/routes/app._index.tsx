@@ -1,0 +1,191 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
+import { useFetcher, useLoaderData, useRevalidator } from "@remix-run/react";
+import { useEffect } from "react";
+import {
+  Badge,
+  Banner,
+  BlockStack,
+  Box,
+  Button,
+  Card,
+  DataTable,
+  EmptyState,
+  InlineGrid,
+  InlineStack,
+  Layout,
+  Page,
+  Text,
+} from "@shopify/polaris";
+import prisma from "../db.server";
+import { requireAdmin } from "../auth.server";
+import { syncState } from "../sync/status.server";
+import { replay } from "../sync/inbox.server";
+import { runtime } from "../sync/runtime.server";
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const { shop } = await requireAdmin(request);
+  return syncState(prisma, shop);
+}
+
+export async function action({ request }: ActionFunctionArgs) {
+  const { shop } = await requireAdmin(request);
+  const form = await request.formData();
+  const intent = form.get("intent");
+  if (intent === "replay") {
+    const id = form.get("id");
+    const count = await replay(prisma, shop, id ? Number(id) : undefined);
+    runtime().worker.wake();
+    return { message: `${count} event${count === 1 ? "" : "s"} queued again` };
+  }
+  throw new Response(`Unknown action "${String(intent)}"`, { status: 400 });
+}
+
+function when(iso: string | null): string {
+  if (!iso) return "never";
+  return new Date(iso).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" });
+}
+
+const backfillTone = { done: "success", running: "info", failed: "critical", pending: "attention" } as const;
+
+export default function SyncStatus() {
+  const state = useLoaderData<typeof loader>();
+  const fetcher = useFetcher<typeof action>();
+  const revalidator = useRevalidator();
+
+  // Sync is live: refresh the figures while this page is open.
+  useEffect(() => {
+    const timer = setInterval(() => revalidator.state === "idle" && revalidator.revalidate(), 5000);
+    return () => clearInterval(timer);
+  }, [revalidator]);
+
+  const stats: [string, number][] = [
+    ["Customers", state.counts.customers],
+    ["Orders", state.counts.orders],
+    ["Carts", state.counts.carts],
+    ["Checkouts", state.counts.checkouts],
+  ];
+  const backfillStatus = state.backfill.status as keyof typeof backfillTone;
+
+  return (
+    <Page title="Sync status" subtitle={state.shop}>
+      <Layout>
+        {state.backfill.error && (
+          <Layout.Section>
+            <Banner tone="critical" title="The history import failed">
+              <p>{state.backfill.error}</p>
+              <p>It is retried automatically; webhooks keep the copy current meanwhile.</p>
+            </Banner>
+          </Layout.Section>
+        )}
+        <Layout.Section>
+          <InlineGrid columns={{ xs: 2, md: 4 }} gap="400">
+            {stats.map(([label, value]) => (
+              <Card key={label}>
+                <BlockStack gap="100">
+                  <Text as="h2" variant="headingSm" tone="subdued">
+                    {label}
+                  </Text>
+                  <Text as="p" variant="heading2xl" id={`count-${label.toLowerCase()}`}>
+                    {value.toLocaleString("en-US")}
+                  </Text>
+                  {label === "Checkouts" && (
+                    <Text as="p" tone="subdued">
+                      {state.counts.abandonedCheckouts.toLocaleString("en-US")} not completed
+                    </Text>
+                  )}
+                </BlockStack>
+              </Card>
+            ))}
+          </InlineGrid>
+        </Layout.Section>
+        <Layout.Section>
+          <Card>
+            <BlockStack gap="300">
+              <Text as="h2" variant="headingMd">
+                Freshness
+              </Text>
+              <InlineStack gap="600" wrap>
+                <BlockStack gap="100">
+                  <Text as="span" tone="subdued">History import</Text>
+                  <InlineStack gap="200">
+                    <Badge tone={backfillTone[backfillStatus] ?? "info"}>
+                      {backfillStatus === "done" ? "Finished" : backfillStatus[0].toUpperCase() + backfillStatus.slice(1)}
+                    </Badge>
+                    <Text as="span">
+                      {backfillStatus === "done"
+                        ? when(state.backfill.finishedAt)
+                        : state.backfill.phase
+                          ? `importing ${state.backfill.phase}`
+                          : ""}
+                    </Text>
+                  </InlineStack>
+                </BlockStack>
+                <BlockStack gap="100">
+                  <Text as="span" tone="subdued">Last webhook</Text>
+                  <Text as="span" id="last-webhook">{when(state.lastWebhookAt)}</Text>
+                </BlockStack>
+                <BlockStack gap="100">
+                  <Text as="span" tone="subdued">Last reconciliation</Text>
+                  <Text as="span">{when(state.reconciledAt)}</Text>
+                </BlockStack>
+                <BlockStack gap="100">
+                  <Text as="span" tone="subdued">Webhook events</Text>
+                  <Text as="span">
+                    {state.inbox.done.toLocaleString("en-US")} applied · {state.inbox.pending} waiting ·{" "}
+                    {state.inbox.duplicates.toLocaleString("en-US")} duplicates ignored
+                  </Text>
+                </BlockStack>
+              </InlineStack>
+            </BlockStack>
+          </Card>
+        </Layout.Section>
+        <Layout.Section>
+          <Card>
+            <BlockStack gap="300">
+              <InlineStack align="space-between" blockAlign="center">
+                <Text as="h2" variant="headingMd">
+                  Events that could not be applied
+                </Text>
+                {state.failed.length > 0 && (
+                  <fetcher.Form method="post">
+                    <input type="hidden" name="intent" value="replay" />
+                    <Button submit loading={fetcher.state !== "idle"}>Retry all now</Button>
+                  </fetcher.Form>
+                )}
+              </InlineStack>
+              {fetcher.data?.message && <Banner tone="success">{fetcher.data.message}</Banner>}
+              {state.failed.length === 0 ? (
+                <Box paddingBlock="200">
+                  <EmptyState heading="Nothing failed" image="">
+                    <p>Every webhook received so far has been applied.</p>
+                  </EmptyState>
+                </Box>
+              ) : (
+                <DataTable
+                  columnContentTypes={["text", "text", "text", "numeric", "text", "text"]}
+                  headings={["Topic", "Received", "Error", "Attempts", "Status", ""]}
+                  rows={state.failed.map((f) => [
+                    f.topic,
+                    when(f.receivedAt),
+                    <span key="e" style={{ whiteSpace: "normal", display: "block", maxWidth: 420 }}>{f.lastError}</span>,
+                    f.attempts,
+                    f.status === "dead" ? (
+                      <Badge tone="critical">Gave up</Badge>
+                    ) : (
+                      <Badge tone="warning">{`Retry ${when(f.nextAttemptAt)}`}</Badge>
+                    ),
+                    <fetcher.Form method="post" key="r">
+                      <input type="hidden" name="intent" value="replay" />
+                      <input type="hidden" name="id" value={f.id} />
+                      <Button submit variant="plain">Retry</Button>
+                    </fetcher.Form>,
+                  ])}
+                />
+              )}
+            </BlockStack>
+          </Card>
+        </Layout.Section>
+      </Layout>
+    </Page>
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * Admin GraphQL for background work (backfill, reconciliation), with graphql-request.
+ * It respects Shopify's cost-based throttling: it reads `extensions.cost.throttleStatus` after
+ * every call, waits before a call the bucket cannot pay for, and backs off on THROTTLED.
+ */
+import { ClientError, GraphQLClient } from "graphql-request";
+import type { PrismaClient } from "@prisma/client";
+import { config } from "../config.server";
+
+export const ADMIN_API_VERSION = "2026-01";
+
+interface ThrottleStatus {
+  maximumAvailable: number;
+  currentlyAvailable: number;
+  restoreRate: number;
+}
+
+interface CostExtension {
+  cost?: { requestedQueryCost?: number; actualQueryCost?: number; throttleStatus?: ThrottleStatus };
+}
+
+export class AdminApiError extends Error {
+  override name = "AdminApiError";
+}
+
+export interface AdminApiOptions {
+  shop: string;
+  accessToken: string;
+  /** Defaults to https://{shop}; the local stand-in in development and tests. */
+  origin?: string | null;
+  sleep?: (ms: number) => Promise<void>;
+  maxRetries?: number;
+}
+
+export class AdminApi {
+  private readonly client: GraphQLClient;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly maxRetries: number;
+  private bucket: ThrottleStatus | null = null;
+  private bucketAt = 0;
+  /** What each call cost; useful for tests and benchmarks. */
+  readonly costs: number[] = [];
+  throttledCount = 0;
+
+  constructor(readonly options: AdminApiOptions) {
+    const origin = options.origin ?? `https://${options.shop}`;
+    this.client = new GraphQLClient(`${origin}/admin/api/${ADMIN_API_VERSION}/graphql.json`, {
+      headers: { "X-Shopify-Access-Token": options.accessToken, "X-Shopify-Shop-Domain": options.shop },
+    });
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.maxRetries = options.maxRetries ?? 8;
+  }
+
+  /** Points the bucket is estimated to hold now, from the last status and the restore rate. */
+  private available(now = Date.now()): number {
+    if (!this.bucket) return Infinity;
+    const restored = ((now - this.bucketAt) / 1000) * this.bucket.restoreRate;
+    return Math.min(this.bucket.maximumAvailable, this.bucket.currentlyAvailable + restored);
+  }
+
+  private waitMs(needed: number): number {
+    if (!this.bucket) return 0;
+    const missing = needed - this.available();
+    return missing <= 0 ? 0 : Math.ceil((missing / this.bucket.restoreRate) * 1000);
+  }
+
+  async request<T>(query: string, variables: Record<string, unknown> = {}, expectedCost = 50): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const wait = this.waitMs(expectedCost);
+      if (wait > 0) await this.sleep(wait);
+      try {
+        const response = await this.client.rawRequest<T>(query, variables);
+        this.note(response.extensions as CostExtension | undefined);
+        return response.data;
+      } catch (error) {
+        if (error instanceof ClientError) {
+          const errors = error.response.errors ?? [];
+          this.note(error.response.extensions as CostExtension | undefined);
+          const throttled = errors.some(
+            (e) => (e.extensions as { code?: string } | undefined)?.code === "THROTTLED",
+          );
+          if (throttled && attempt < this.maxRetries) {
+            this.throttledCount++;
+            const requested =
+              (error.response.extensions as CostExtension | undefined)?.cost?.requestedQueryCost ?? expectedCost;
+            await this.sleep(Math.max(this.waitMs(requested), 1000));
+            continue;
+          }
+          if (error.response.status >= 500 && attempt < this.maxRetries) {
+            await this.sleep(Math.min(30_000, 500 * 2 ** attempt));
+            continue;
+          }
+          const message = errors.map((e) => e.message).join("; ") || `HTTP ${error.response.status}`;
+          throw new AdminApiError(`Admin API: ${message}`);
+        }
+        if (attempt < this.maxRetries && error instanceof TypeError) {
+          // A network failure (fetch throws TypeError): Shopify or the network had a moment.
+          await this.sleep(Math.min(30_000, 500 * 2 ** attempt));
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  private note(extensions: CostExtension | undefined): void {
+    const cost = extensions?.cost;
+    if (!cost) return;
+    if (cost.actualQueryCost !== undefined) this.costs.push(cost.actualQueryCost);
+    if (cost.throttleStatus) {
+      this.bucket = cost.throttleStatus;
+      this.bucketAt = Date.now();
+    }
+  }
+}
+
+/** An Admin API client for a shop, from its stored offline session. */
+export async function adminApiFor(db: PrismaClient, shop: string): Promise<AdminApi> {
+  const session = await db.session.findFirst({
+    where: { shop, isOnline: false },
+    select: { accessToken: true },
+    orderBy: { expires: "desc" },
+  });
+  if (!session) throw new AdminApiError(`no offline session for ${shop}: the app must be installed first`);
+  return new AdminApi({ shop, accessToken: session.accessToken, origin: config.adminApiOrigin });
+}

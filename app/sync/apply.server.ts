@@ -1,0 +1,322 @@
+/**
+ * Writes normalised records into the shop's copy. Every write is order-safe: a record carries the
+ * `updatedAt` Shopify gave it, and an older version never replaces a newer one, whichever path
+ * (webhook, backfill, reconciliation) brought it and in whatever order it arrived.
+ */
+import type { Prisma } from "@prisma/client";
+import { joinList } from "./records";
+import type {
+  CartRecord,
+  CheckoutRecord,
+  CollectionRecord,
+  CustomerRecord,
+  OrderRecord,
+  ProductRecord,
+  RefundRecord,
+} from "./records";
+
+export type Tx = Prisma.TransactionClient;
+/** applied: the copy changed; unchanged: it already held this version; stale: it holds a newer one. */
+export type Outcome = "applied" | "unchanged" | "stale";
+
+function compare(held: Date, incoming: Date): Outcome | null {
+  if (held > incoming) return "stale";
+  if (held.getTime() === incoming.getTime()) return "unchanged";
+  return null;
+}
+
+/** Placeholder version for a row created from a reference (an order naming its customer). */
+const UNKNOWN_VERSION = new Date(0);
+
+function customerData(c: CustomerRecord) {
+  return {
+    email: c.email,
+    firstName: c.firstName,
+    lastName: c.lastName,
+    phone: c.phone,
+    state: c.state,
+    tags: joinList(c.tags),
+    note: c.note,
+    locale: c.locale,
+    verifiedEmail: c.verifiedEmail,
+    acceptsEmailMarketing: c.acceptsEmailMarketing,
+    acceptsSmsMarketing: c.acceptsSmsMarketing,
+    countryCode: c.countryCode,
+    provinceCode: c.provinceCode,
+    city: c.city,
+    currency: c.currency ?? undefined,
+    shopifyCreatedAt: c.createdAt,
+    shopifyUpdatedAt: c.updatedAt,
+  };
+}
+
+export async function applyCustomer(tx: Tx, shopId: number, c: CustomerRecord): Promise<Outcome> {
+  const key = { shopId_shopifyId: { shopId, shopifyId: c.shopifyId } };
+  const existing = await tx.customer.findUnique({
+    where: key,
+    select: { id: true, shopifyUpdatedAt: true, deletedAt: true },
+  });
+  if (existing) {
+    const held = compare(existing.shopifyUpdatedAt, c.updatedAt);
+    if (held) return held;
+    if (existing.deletedAt && existing.deletedAt >= c.updatedAt) return "stale";
+    await tx.customer.update({ where: { id: existing.id }, data: { ...customerData(c), deletedAt: null } });
+    return "applied";
+  }
+  await tx.customer.create({ data: { shopId, shopifyId: c.shopifyId, ...customerData(c) } });
+  await refreshCustomerStats(tx, shopId, c.shopifyId);
+  return "applied";
+}
+
+/** Makes sure a customer an order or checkout names exists, without overwriting newer data. */
+async function touchCustomer(tx: Tx, shopId: number, embedded: CustomerRecord | null, id: string | null) {
+  if (!id) return;
+  if (embedded && embedded.updatedAt > UNKNOWN_VERSION) {
+    await applyCustomer(tx, shopId, embedded);
+    return;
+  }
+  await tx.customer.upsert({
+    where: { shopId_shopifyId: { shopId, shopifyId: id } },
+    create: {
+      shopId,
+      shopifyId: id,
+      ...(embedded ? customerData(embedded) : {}),
+      shopifyUpdatedAt: UNKNOWN_VERSION,
+    },
+    update: {},
+  });
+}
+
+export async function deleteCustomer(tx: Tx, shopId: number, shopifyId: string, at: Date): Promise<Outcome> {
+  const key = { shopId_shopifyId: { shopId, shopifyId } };
+  const existing = await tx.customer.findUnique({ where: key, select: { shopifyUpdatedAt: true } });
+  if (existing && existing.shopifyUpdatedAt > at) return "stale";
+  // A deleted customer keeps a tombstone (so a late update cannot bring it back) and no PII.
+  const erased = { email: null, firstName: null, lastName: null, phone: null, note: null, city: null };
+  await tx.customer.upsert({
+    where: key,
+    create: { shopId, shopifyId, ...erased, deletedAt: at, shopifyUpdatedAt: at },
+    update: { ...erased, deletedAt: at, shopifyUpdatedAt: at },
+  });
+  return "applied";
+}
+
+/** ordersCount, totalSpent and first/last order, from the orders held (test and cancelled excluded). */
+export async function refreshCustomerStats(tx: Tx, shopId: number, customerShopifyId: string): Promise<void> {
+  const orders = await tx.order.findMany({
+    where: { shopId, customerShopifyId, cancelledAt: null, test: false },
+    select: { totalPrice: true, totalRefunded: true, processedAt: true },
+  });
+  let totalSpent = 0;
+  let first: Date | null = null;
+  let last: Date | null = null;
+  for (const o of orders) {
+    totalSpent += o.totalPrice - o.totalRefunded;
+    if (!first || o.processedAt < first) first = o.processedAt;
+    if (!last || o.processedAt > last) last = o.processedAt;
+  }
+  await tx.customer.updateMany({
+    where: { shopId, shopifyId: customerShopifyId },
+    data: { ordersCount: orders.length, totalSpent, firstOrderAt: first, lastOrderAt: last },
+  });
+}
+
+function orderData(o: OrderRecord) {
+  return {
+    name: o.name,
+    customerShopifyId: o.customerShopifyId,
+    email: o.email,
+    currency: o.currency,
+    totalPrice: o.totalPrice,
+    subtotalPrice: o.subtotalPrice,
+    totalDiscounts: o.totalDiscounts,
+    totalTax: o.totalTax,
+    financialStatus: o.financialStatus,
+    fulfillmentStatus: o.fulfillmentStatus,
+    cancelledAt: o.cancelledAt,
+    cancelReason: o.cancelReason,
+    closedAt: o.closedAt,
+    discountCodes: joinList(o.discountCodes.map((c) => c.toLowerCase())),
+    tags: joinList(o.tags),
+    // The Admin GraphQL copy has no cart/checkout tokens: keep the webhook's (undefined = untouched).
+    cartToken: o.cartToken ?? undefined,
+    checkoutToken: o.checkoutToken ?? undefined,
+    checkoutShopifyId: o.checkoutShopifyId ?? undefined,
+    sourceName: o.sourceName,
+    landingSite: o.landingSite,
+    referringSite: o.referringSite,
+    test: o.test,
+    processedAt: o.processedAt,
+    shopifyCreatedAt: o.createdAt,
+    shopifyUpdatedAt: o.updatedAt,
+  };
+}
+
+export async function applyOrder(tx: Tx, shopId: number, o: OrderRecord): Promise<Outcome> {
+  const existing = await tx.order.findUnique({
+    where: { shopId_shopifyId: { shopId, shopifyId: o.shopifyId } },
+    select: { id: true, shopifyUpdatedAt: true, customerShopifyId: true },
+  });
+  const held = existing && compare(existing.shopifyUpdatedAt, o.updatedAt);
+  if (existing && held) {
+    // Refunds are immutable facts keyed by id: even a stale copy may bring one we lack.
+    if (o.refunds?.length) await mergeRefunds(tx, shopId, existing.id, o.refunds, existing.customerShopifyId);
+    return held;
+  }
+  await touchCustomer(tx, shopId, o.customer, o.customerShopifyId);
+  const order = existing
+    ? await tx.order.update({ where: { id: existing.id }, data: orderData(o), select: { id: true } })
+    : await tx.order.create({ data: { shopId, shopifyId: o.shopifyId, ...orderData(o) }, select: { id: true } });
+  await tx.lineItem.deleteMany({ where: { orderId: order.id } });
+  // A line item id is unique in the shop; drop any copy left on another order by an older version.
+  await tx.lineItem.deleteMany({ where: { shopId, shopifyId: { in: o.lines.map((l) => l.shopifyId) } } });
+  await tx.lineItem.createMany({ data: o.lines.map((l) => ({ shopId, orderId: order.id, ...l })) });
+  await mergeRefunds(tx, shopId, order.id, o.refunds ?? [], null);
+  if (o.checkoutToken || o.checkoutShopifyId) {
+    await tx.checkout.updateMany({
+      where: {
+        shopId,
+        OR: [
+          ...(o.checkoutToken ? [{ token: o.checkoutToken }] : []),
+          ...(o.checkoutShopifyId ? [{ shopifyId: o.checkoutShopifyId }] : []),
+        ],
+      },
+      data: { orderShopifyId: o.shopifyId },
+    });
+  }
+  if (o.customerShopifyId) await refreshCustomerStats(tx, shopId, o.customerShopifyId);
+  if (existing?.customerShopifyId && existing.customerShopifyId !== o.customerShopifyId)
+    await refreshCustomerStats(tx, shopId, existing.customerShopifyId);
+  return "applied";
+}
+
+async function mergeRefunds(
+  tx: Tx,
+  shopId: number,
+  orderId: number,
+  refunds: RefundRecord[],
+  customerShopifyId: string | null,
+): Promise<void> {
+  for (const r of refunds) {
+    await tx.refund.upsert({
+      where: { shopId_shopifyId: { shopId, shopifyId: r.shopifyId } },
+      create: { shopId, orderId, ...r },
+      update: { amount: r.amount, note: r.note },
+    });
+  }
+  const sum = await tx.refund.aggregate({ where: { orderId }, _sum: { amount: true } });
+  await tx.order.update({ where: { id: orderId }, data: { totalRefunded: sum._sum.amount ?? 0 } });
+  if (customerShopifyId) await refreshCustomerStats(tx, shopId, customerShopifyId);
+}
+
+export class OrderNotYetSynced extends Error {
+  override name = "OrderNotYetSynced";
+}
+
+export async function applyRefund(
+  tx: Tx,
+  shopId: number,
+  orderShopifyId: string,
+  refund: RefundRecord,
+): Promise<Outcome> {
+  const order = await tx.order.findUnique({
+    where: { shopId_shopifyId: { shopId, shopifyId: orderShopifyId } },
+    select: { id: true, customerShopifyId: true },
+  });
+  if (!order) throw new OrderNotYetSynced(`order ${orderShopifyId} is not synced yet; the refund waits for it`);
+  await mergeRefunds(tx, shopId, order.id, [refund], order.customerShopifyId);
+  return "applied";
+}
+
+export async function applyCart(tx: Tx, shopId: number, c: CartRecord): Promise<Outcome> {
+  const key = { shopId_token: { shopId, token: c.token } };
+  const existing = await tx.cart.findUnique({ where: key, select: { id: true, shopifyUpdatedAt: true } });
+  const held = existing && compare(existing.shopifyUpdatedAt, c.updatedAt);
+  if (held) return held;
+  const data = {
+    currency: c.currency,
+    note: c.note,
+    totalPrice: c.lines.reduce((s, l) => s + l.price * l.quantity, 0),
+    itemCount: c.lines.reduce((s, l) => s + l.quantity, 0),
+    shopifyCreatedAt: c.createdAt,
+    shopifyUpdatedAt: c.updatedAt,
+  };
+  const cart = existing
+    ? await tx.cart.update({ where: { id: existing.id }, data, select: { id: true } })
+    : await tx.cart.create({ data: { shopId, token: c.token, ...data }, select: { id: true } });
+  await tx.cartLine.deleteMany({ where: { cartId: cart.id } });
+  await tx.cartLine.createMany({ data: c.lines.map((l) => ({ cartId: cart.id, ...l })) });
+  return "applied";
+}
+
+export async function applyCheckout(tx: Tx, shopId: number, c: CheckoutRecord): Promise<Outcome> {
+  const existing = await tx.checkout.findUnique({
+    where: { shopId_shopifyId: { shopId, shopifyId: c.shopifyId } },
+    select: { id: true, shopifyUpdatedAt: true },
+  });
+  const held = existing && compare(existing.shopifyUpdatedAt, c.updatedAt);
+  if (held) return held;
+  await touchCustomer(tx, shopId, c.customer, c.customerShopifyId);
+  const completedBy = c.token
+    ? await tx.order.findFirst({
+        where: { shopId, OR: [{ checkoutToken: c.token }, { checkoutShopifyId: c.shopifyId }] },
+        select: { shopifyId: true },
+      })
+    : await tx.order.findFirst({ where: { shopId, checkoutShopifyId: c.shopifyId }, select: { shopifyId: true } });
+  const data = {
+    token: c.token ?? undefined,
+    cartToken: c.cartToken ?? undefined,
+    customerShopifyId: c.customerShopifyId,
+    email: c.email,
+    currency: c.currency,
+    totalPrice: c.totalPrice,
+    subtotalPrice: c.subtotalPrice,
+    itemCount: c.lines.reduce((s, l) => s + l.quantity, 0),
+    abandonedCheckoutUrl: c.abandonedCheckoutUrl,
+    completedAt: c.completedAt,
+    closedAt: c.closedAt,
+    orderShopifyId: completedBy?.shopifyId ?? null,
+    shopifyCreatedAt: c.createdAt,
+    shopifyUpdatedAt: c.updatedAt,
+  };
+  const checkout = existing
+    ? await tx.checkout.update({ where: { id: existing.id }, data, select: { id: true } })
+    : await tx.checkout.create({ data: { shopId, shopifyId: c.shopifyId, ...data }, select: { id: true } });
+  await tx.checkoutLine.deleteMany({ where: { checkoutId: checkout.id } });
+  await tx.checkoutLine.createMany({ data: c.lines.map((l) => ({ checkoutId: checkout.id, ...l })) });
+  return "applied";
+}
+
+export async function applyProduct(tx: Tx, shopId: number, p: ProductRecord): Promise<Outcome> {
+  const key = { shopId_shopifyId: { shopId, shopifyId: p.shopifyId } };
+  const existing = await tx.product.findUnique({ where: key, select: { shopifyUpdatedAt: true } });
+  const held = existing && compare(existing.shopifyUpdatedAt, p.updatedAt);
+  if (held) return held;
+  const data = {
+    title: p.title,
+    handle: p.handle,
+    vendor: p.vendor,
+    productType: p.productType,
+    tags: joinList(p.tags),
+    shopifyUpdatedAt: p.updatedAt,
+  };
+  await tx.product.upsert({ where: key, create: { shopId, shopifyId: p.shopifyId, ...data }, update: data });
+  if (p.collectionIds) await setProductCollections(tx, shopId, p.shopifyId, p.collectionIds);
+  return "applied";
+}
+
+export async function setProductCollections(tx: Tx, shopId: number, productShopifyId: string, ids: string[]) {
+  await tx.productCollection.deleteMany({ where: { shopId, productShopifyId } });
+  await tx.productCollection.createMany({
+    data: [...new Set(ids)].map((collectionShopifyId) => ({ shopId, productShopifyId, collectionShopifyId })),
+  });
+}
+
+export async function applyCollection(tx: Tx, shopId: number, c: CollectionRecord): Promise<Outcome> {
+  await tx.collection.upsert({
+    where: { shopId_shopifyId: { shopId, shopifyId: c.shopifyId } },
+    create: { shopId, ...c },
+    update: { title: c.title, handle: c.handle },
+  });
+  return "applied";
+}

@@ -1,0 +1,250 @@
+/**
+ * On install, import the shop's history with Admin GraphQL bulk operations: start one export per
+ * phase, poll it, then stream its JSONL line by line (memory stays bounded by one batch) and apply
+ * each record with the same order-safe writes the webhooks use, so a backfill never overwrites
+ * anything newer that a webhook brought meanwhile.
+ */
+import type { PrismaClient } from "@prisma/client";
+import type { AdminApi } from "./admin-api.server";
+import { AdminApiError } from "./admin-api.server";
+import {
+  applyCheckout,
+  applyCollection,
+  applyCustomer,
+  applyOrder,
+  applyProduct,
+  type Outcome,
+  type Tx,
+} from "./apply.server";
+import {
+  checkoutFromGraphql,
+  collectionFromGraphql,
+  customerFromGraphql,
+  lineFromGraphql,
+  orderFromGraphql,
+  productFromGraphql,
+} from "./from-graphql";
+import { BULK_PHASES, BULK_QUERIES, BULK_RUN, BULK_STATUS, SHOP_QUERY, type BulkPhase } from "./queries";
+import { shopifyId } from "./payload";
+
+const BATCH = 250;
+
+export interface BackfillOptions {
+  pollMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  fetch?: typeof fetch;
+  phases?: BulkPhase[];
+}
+
+interface BulkStatus {
+  node: { id: string; status: string; errorCode: string | null; objectCount: string; url: string | null } | null;
+}
+
+/** Reads a response body as lines without holding more than one chunk and one line. */
+export async function* jsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+  const decoder = new TextDecoder();
+  let rest = "";
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    rest += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = rest.indexOf("\n")) >= 0) {
+      const line = rest.slice(0, newline).trim();
+      rest = rest.slice(newline + 1);
+      if (line) yield JSON.parse(line);
+    }
+  }
+  rest += decoder.decode();
+  if (rest.trim()) yield JSON.parse(rest);
+}
+
+interface Parent {
+  node: Record<string, unknown>;
+  children: unknown[];
+}
+
+export async function syncShopDetails(db: PrismaClient, api: AdminApi, shopDomain: string): Promise<void> {
+  const { shop } = await api.request<{ shop: { name: string; currencyCode: string; ianaTimezone: string } }>(
+    SHOP_QUERY,
+    {},
+    2,
+  );
+  await db.shop.update({
+    where: { domain: shopDomain },
+    data: { name: shop.name, currency: shop.currencyCode, ianaTimezone: shop.ianaTimezone },
+  });
+}
+
+export async function runBackfill(
+  db: PrismaClient,
+  api: AdminApi,
+  shopDomain: string,
+  options: BackfillOptions = {},
+): Promise<Record<string, number>> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const doFetch = options.fetch ?? fetch;
+  const shop = await db.shop.upsert({ where: { domain: shopDomain }, create: { domain: shopDomain }, update: {} });
+  const run = await db.syncRun.create({ data: { shopId: shop.id, kind: "backfill" } });
+  await db.shop.update({ where: { id: shop.id }, data: { backfillStatus: "running" } });
+  const counts: Record<string, number> = {};
+  try {
+    await syncShopDetails(db, api, shopDomain);
+    const { currency } = await db.shop.findUniqueOrThrow({ where: { id: shop.id }, select: { currency: true } });
+    for (const phase of options.phases ?? BULK_PHASES) {
+      const operationId = await startBulk(api, BULK_QUERIES[phase], sleep);
+      await db.syncRun.update({ where: { id: run.id }, data: { phase, bulkOperationId: operationId } });
+      const url = await awaitBulk(api, operationId, sleep, options.pollMs ?? 2000);
+      counts[phase] = url ? await importJsonl(db, shop.id, currency, phase, url, doFetch) : 0;
+      await db.syncRun.update({ where: { id: run.id }, data: { counts: JSON.stringify(counts) } });
+    }
+    const now = new Date();
+    await db.syncRun.update({ where: { id: run.id }, data: { status: "done", finishedAt: now, phase: null } });
+    await db.shop.update({ where: { id: shop.id }, data: { backfillStatus: "done", backfillAt: now } });
+    return counts;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await db.syncRun.update({
+      where: { id: run.id },
+      data: { status: "failed", error: message.slice(0, 2000), finishedAt: new Date() },
+    });
+    await db.shop.update({ where: { id: shop.id }, data: { backfillStatus: "failed" } });
+    throw error;
+  }
+}
+
+async function startBulk(api: AdminApi, query: string, sleep: (ms: number) => Promise<void>): Promise<string> {
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const { bulkOperationRunQuery: result } = await api.request<{
+      bulkOperationRunQuery: { bulkOperation: { id: string } | null; userErrors: { message: string }[] };
+    }>(BULK_RUN, { query }, 10);
+    if (result.bulkOperation) return result.bulkOperation.id;
+    const message = result.userErrors.map((e) => e.message).join("; ");
+    // Only one bulk query runs per shop at a time: wait for the other one to finish.
+    if (!/already in progress/i.test(message)) throw new AdminApiError(`bulk operation refused: ${message}`);
+    await sleep(5000);
+  }
+  throw new AdminApiError("bulk operation: another export kept running for too long");
+}
+
+async function awaitBulk(
+  api: AdminApi,
+  id: string,
+  sleep: (ms: number) => Promise<void>,
+  pollMs: number,
+): Promise<string | null> {
+  for (let wait = pollMs; ; wait = Math.min(wait * 1.5, 30_000)) {
+    const { node } = await api.request<BulkStatus>(BULK_STATUS, { id }, 1);
+    if (!node) throw new AdminApiError(`bulk operation ${id} not found`);
+    if (node.status === "COMPLETED") return node.url;
+    if (["FAILED", "CANCELED", "EXPIRED"].includes(node.status))
+      throw new AdminApiError(`bulk operation ${id} ${node.status.toLowerCase()}${node.errorCode ? `: ${node.errorCode}` : ""}`);
+    await sleep(wait);
+  }
+}
+
+async function importJsonl(
+  db: PrismaClient,
+  shopId: number,
+  shopCurrency: string,
+  phase: BulkPhase,
+  url: string,
+  doFetch: typeof fetch,
+): Promise<number> {
+  const response = await doFetch(url);
+  if (!response.ok || !response.body) throw new AdminApiError(`bulk result ${url}: HTTP ${response.status}`);
+  let batch: Parent[] = [];
+  let current: Parent | null = null;
+  // Children whose parent went out in an earlier batch (Shopify lists parents first, not always adjacent).
+  let orphans: { parentId: string; node: unknown }[] = [];
+  const stale = new Set<string>();
+  let count = 0;
+  const flush = async () => {
+    if (!batch.length && !orphans.length) return;
+    const parents = batch;
+    const late = orphans;
+    batch = [];
+    orphans = [];
+    await db.$transaction(async (tx) => {
+      for (const p of parents) {
+        const outcome = await applyParent(tx, shopId, shopCurrency, phase, p);
+        if (outcome === "stale") stale.add(String(p.node.id));
+      }
+      for (const o of late) await applyLateChild(tx, shopId, phase, o.parentId, o.node, stale);
+    }, { timeout: 60_000 });
+    count += parents.length;
+  };
+  for await (const line of jsonLines(response.body)) {
+    const node = line as Record<string, unknown>;
+    const parentId = node.__parentId as string | undefined;
+    if (parentId) {
+      if (current && current.node.id === parentId) current.children.push(node);
+      else {
+        const inBatch = batch.find((p) => p.node.id === parentId);
+        if (inBatch) inBatch.children.push(node);
+        else orphans.push({ parentId, node });
+      }
+      continue;
+    }
+    if (current) batch.push(current);
+    current = { node, children: [] };
+    if (batch.length >= BATCH) await flush();
+  }
+  if (current) batch.push(current);
+  await flush();
+  return count;
+}
+
+function applyParent(tx: Tx, shopId: number, currency: string, phase: BulkPhase, p: Parent): Promise<Outcome> {
+  switch (phase) {
+    case "collections":
+      return applyCollection(tx, shopId, collectionFromGraphql(p.node));
+    case "products":
+      return applyProduct(
+        tx,
+        shopId,
+        productFromGraphql(
+          p.node,
+          p.children.map((c) => shopifyId((c as { id: string }).id) ?? ""),
+        ),
+      );
+    case "customers":
+      return applyCustomer(tx, shopId, customerFromGraphql(p.node));
+    case "orders":
+      return applyOrder(tx, shopId, orderFromGraphql(p.node, p.children));
+    case "checkouts":
+      return applyCheckout(tx, shopId, checkoutFromGraphql(p.node, p.children, currency));
+  }
+}
+
+/** A line item that arrived after its order was written: add it, unless a newer order won. */
+async function applyLateChild(
+  tx: Tx,
+  shopId: number,
+  phase: BulkPhase,
+  parentId: string,
+  node: unknown,
+  stale: Set<string>,
+): Promise<void> {
+  if (stale.has(parentId)) return;
+  const parent = shopifyId(parentId) ?? "";
+  if (phase === "orders") {
+    const order = await tx.order.findUnique({
+      where: { shopId_shopifyId: { shopId, shopifyId: parent } },
+      select: { id: true, currency: true },
+    });
+    if (!order) return;
+    const line = lineFromGraphql(node, order.currency);
+    await tx.lineItem.upsert({
+      where: { shopId_shopifyId: { shopId, shopifyId: line.shopifyId } },
+      create: { shopId, orderId: order.id, ...line },
+      update: { orderId: order.id, ...line },
+    });
+  } else if (phase === "products") {
+    const collection = shopifyId((node as { id: string }).id);
+    if (collection)
+      await tx.productCollection.upsert({
+        where: { shopId_productShopifyId_collectionShopifyId: { shopId, productShopifyId: parent, collectionShopifyId: collection } },
+        create: { shopId, productShopifyId: parent, collectionShopifyId: collection },
+        update: {},
+      });
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * Webhook payloads (Shopify's REST shape) → normalised records. Each schema says only what the
+ * sync relies on and lets the rest through, so a new field from Shopify never breaks the sync but
+ * a missing or malformed one we need is refused with its name.
+ */
+import { z } from "zod";
+import { isCurrencyCode, toMinorUnits } from "../engine/money";
+import type {
+  CartRecord,
+  CheckoutRecord,
+  CustomerRecord,
+  LineRecord,
+  OrderRecord,
+  RefundRecord,
+} from "./records";
+import {
+  PayloadError,
+  amount,
+  dateTime,
+  idValue,
+  nullableDate,
+  nullableString,
+  parseWith,
+  resourceId,
+  shopifyId,
+} from "./payload";
+
+const address = z
+  .object({
+    city: nullableString,
+    country_code: nullableString,
+    province_code: nullableString,
+  })
+  .passthrough()
+  .nullish();
+
+const customerSchema = z
+  .object({
+    id: idValue,
+    admin_graphql_api_id: z.string().nullish(),
+    email: nullableString,
+    first_name: nullableString,
+    last_name: nullableString,
+    phone: nullableString,
+    state: nullableString,
+    tags: z.union([z.string(), z.array(z.string())]).nullish(),
+    note: nullableString,
+    locale: nullableString,
+    verified_email: z.boolean().nullish(),
+    accepts_marketing: z.boolean().nullish(),
+    email_marketing_consent: z.object({ state: nullableString }).passthrough().nullish(),
+    sms_marketing_consent: z.object({ state: nullableString }).passthrough().nullish(),
+    currency: nullableString,
+    default_address: address,
+    created_at: nullableDate,
+    updated_at: nullableDate,
+  })
+  .passthrough();
+
+type CustomerPayload = z.output<typeof customerSchema>;
+
+function tagsOf(tags: string | string[] | null | undefined): string[] {
+  if (!tags) return [];
+  return (Array.isArray(tags) ? tags : tags.split(",")).map((t) => t.trim()).filter(Boolean);
+}
+
+function customerRecord(c: CustomerPayload, fallbackUpdatedAt: Date): CustomerRecord {
+  const emailConsent = c.email_marketing_consent?.state;
+  return {
+    shopifyId: resourceId(c),
+    email: c.email,
+    firstName: c.first_name,
+    lastName: c.last_name,
+    phone: c.phone,
+    state: c.state,
+    tags: tagsOf(c.tags),
+    note: c.note,
+    locale: c.locale,
+    verifiedEmail: c.verified_email ?? null,
+    acceptsEmailMarketing: emailConsent ? emailConsent === "subscribed" : (c.accepts_marketing ?? false),
+    acceptsSmsMarketing: c.sms_marketing_consent?.state === "subscribed",
+    countryCode: c.default_address?.country_code ?? null,
+    provinceCode: c.default_address?.province_code ?? null,
+    city: c.default_address?.city ?? null,
+    currency: isCurrencyCode(c.currency) ? c.currency : null,
+    createdAt: c.created_at,
+    updatedAt: c.updated_at ?? c.created_at ?? fallbackUpdatedAt,
+  };
+}
+
+export function customerFromWebhook(payload: unknown): CustomerRecord {
+  const c = parseWith(customerSchema, payload, "customer");
+  if (!c.updated_at && !c.created_at) throw new PayloadError("customer: updated_at is missing");
+  return customerRecord(c, new Date(0));
+}
+
+const currency = z
+  .string()
+  .refine(isCurrencyCode, (v) => ({ message: `"${v}" is not an ISO 4217 currency code` }));
+
+function money(value: string | number | null | undefined, cur: string, field: string): number {
+  if (value === null || value === undefined || value === "") return 0;
+  try {
+    return toMinorUnits(value, cur);
+  } catch (error) {
+    throw new PayloadError(`${field}: ${(error as Error).message}`);
+  }
+}
+
+const lineSchema = z
+  .object({
+    id: idValue,
+    admin_graphql_api_id: z.string().nullish(),
+    product_id: idValue.nullish(),
+    variant_id: idValue.nullish(),
+    title: z.string().nullish(),
+    name: z.string().nullish(),
+    variant_title: nullableString,
+    sku: nullableString,
+    vendor: nullableString,
+    quantity: z.number().int(),
+    price: amount,
+    total_discount: amount.nullish(),
+  })
+  .passthrough();
+
+const transactionSchema = z
+  .object({ kind: nullableString, status: nullableString, amount: amount.nullish() })
+  .passthrough();
+
+const refundSchema = z
+  .object({
+    id: idValue,
+    admin_graphql_api_id: z.string().nullish(),
+    order_id: idValue,
+    note: nullableString,
+    created_at: dateTime,
+    transactions: z.array(transactionSchema).nullish(),
+    refund_line_items: z.array(z.object({ subtotal: amount.nullish() }).passthrough()).nullish(),
+  })
+  .passthrough();
+
+type RefundPayload = z.output<typeof refundSchema>;
+
+function refundRecord(r: RefundPayload, cur: string, field: string): RefundRecord {
+  const paid = (r.transactions ?? []).filter(
+    (t) => t.kind === "refund" && (t.status === "success" || t.status === null),
+  );
+  const total = paid.length
+    ? paid.reduce((sum, t, i) => sum + money(t.amount, cur, `${field}.transactions.${i}.amount`), 0)
+    : (r.refund_line_items ?? []).reduce(
+        (sum, l, i) => sum + money(l.subtotal, cur, `${field}.refund_line_items.${i}.subtotal`),
+        0,
+      );
+  return { shopifyId: resourceId(r), amount: total, note: r.note, createdAt: r.created_at };
+}
+
+const orderSchema = z
+  .object({
+    id: idValue,
+    admin_graphql_api_id: z.string().nullish(),
+    name: nullableString,
+    email: nullableString,
+    contact_email: nullableString,
+    currency,
+    total_price: amount,
+    subtotal_price: amount.nullish(),
+    total_discounts: amount.nullish(),
+    total_tax: amount.nullish(),
+    financial_status: nullableString,
+    fulfillment_status: nullableString,
+    cancelled_at: nullableDate,
+    cancel_reason: nullableString,
+    closed_at: nullableDate,
+    discount_codes: z.array(z.object({ code: z.string() }).passthrough()).nullish(),
+    tags: z.union([z.string(), z.array(z.string())]).nullish(),
+    cart_token: nullableString,
+    checkout_token: nullableString,
+    checkout_id: idValue.nullish(),
+    source_name: nullableString,
+    landing_site: nullableString,
+    referring_site: nullableString,
+    test: z.boolean().nullish(),
+    processed_at: nullableDate,
+    created_at: dateTime,
+    updated_at: nullableDate,
+    customer: customerSchema.nullish(),
+    line_items: z.array(lineSchema),
+    refunds: z.array(refundSchema).nullish(),
+  })
+  .passthrough();
+
+function lineRecord(l: z.output<typeof lineSchema>, cur: string, field: string): LineRecord {
+  return {
+    shopifyId: resourceId(l),
+    productId: shopifyId(l.product_id),
+    variantId: shopifyId(l.variant_id),
+    title: l.title ?? l.name ?? "",
+    variantTitle: l.variant_title,
+    sku: l.sku,
+    vendor: l.vendor,
+    quantity: l.quantity,
+    price: money(l.price, cur, `${field}.price`),
+    totalDiscount: money(l.total_discount, cur, `${field}.total_discount`),
+  };
+}
+
+export function orderFromWebhook(payload: unknown): OrderRecord {
+  const o = parseWith(orderSchema, payload, "order");
+  const cur = o.currency;
+  const updatedAt = o.updated_at ?? o.created_at;
+  return {
+    shopifyId: resourceId(o),
+    name: o.name,
+    customerShopifyId: o.customer ? resourceId(o.customer) : null,
+    customer: o.customer ? customerRecord(o.customer, new Date(0)) : null,
+    email: o.email ?? o.contact_email,
+    currency: cur,
+    totalPrice: money(o.total_price, cur, "order.total_price"),
+    subtotalPrice: money(o.subtotal_price, cur, "order.subtotal_price"),
+    totalDiscounts: money(o.total_discounts, cur, "order.total_discounts"),
+    totalTax: money(o.total_tax, cur, "order.total_tax"),
+    financialStatus: o.financial_status,
+    fulfillmentStatus: o.fulfillment_status,
+    cancelledAt: o.cancelled_at,
+    cancelReason: o.cancel_reason,
+    closedAt: o.closed_at,
+    discountCodes: (o.discount_codes ?? []).map((d) => d.code),
+    tags: tagsOf(o.tags),
+    cartToken: o.cart_token,
+    checkoutToken: o.checkout_token,
+    checkoutShopifyId: shopifyId(o.checkout_id),
+    sourceName: o.source_name,
+    landingSite: o.landing_site,
+    referringSite: o.referring_site,
+    test: o.test ?? false,
+    processedAt: o.processed_at ?? o.created_at,
+    createdAt: o.created_at,
+    updatedAt,
+    lines: o.line_items.map((l, i) => lineRecord(l, cur, `order.line_items.${i}`)),
+    refunds: o.refunds ? o.refunds.map((r, i) => refundRecord(r, cur, `order.refunds.${i}`)) : null,
+  };
+}
+
+export interface RefundEvent {
+  orderShopifyId: string;
+  refund: RefundRecord;
+}
+
+/** refunds/create carries no currency; amounts are converted with the order's currency. */
+export function refundFromWebhook(payload: unknown, orderCurrency: string): RefundEvent {
+  const r = parseWith(refundSchema, payload, "refund");
+  return { orderShopifyId: refundOrderId(r), refund: refundRecord(r, orderCurrency, "refund") };
+}
+
+export function refundOrderId(payload: unknown): string {
+  const r = parseWith(z.object({ order_id: idValue }).passthrough(), payload, "refund");
+  const id = shopifyId(r.order_id);
+  if (!id) throw new PayloadError("refund: order_id is missing");
+  return id;
+}
+
+const cartLineSchema = z
+  .object({
+    product_id: idValue.nullish(),
+    variant_id: idValue.nullish(),
+    title: nullableString,
+    quantity: z.number().int(),
+    price: amount,
+    price_set: z
+      .object({ shop_money: z.object({ currency_code: nullableString }).passthrough().nullish() })
+      .passthrough()
+      .nullish(),
+  })
+  .passthrough();
+
+const cartSchema = z
+  .object({
+    id: idValue.nullish(),
+    token: z.string().min(1),
+    note: nullableString,
+    line_items: z.array(cartLineSchema),
+    created_at: nullableDate,
+    updated_at: dateTime,
+  })
+  .passthrough();
+
+export function cartFromWebhook(payload: unknown, shopCurrency: string): CartRecord {
+  const c = parseWith(cartSchema, payload, "cart");
+  const declared = c.line_items.find((l) => l.price_set?.shop_money?.currency_code)?.price_set?.shop_money
+    ?.currency_code;
+  const cur = isCurrencyCode(declared) ? declared : shopCurrency;
+  return {
+    token: c.token,
+    currency: cur,
+    note: c.note,
+    lines: c.line_items.map((l, i) => ({
+      productId: shopifyId(l.product_id),
+      variantId: shopifyId(l.variant_id),
+      title: l.title ?? "",
+      quantity: l.quantity,
+      price: money(l.price, cur, `cart.line_items.${i}.price`),
+    })),
+    createdAt: c.created_at,
+    updatedAt: c.updated_at,
+  };
+}
+
+const checkoutSchema = z
+  .object({
+    id: idValue,
+    token: nullableString,
+    cart_token: nullableString,
+    email: nullableString,
+    currency,
+    total_price: amount,
+    subtotal_price: amount.nullish(),
+    abandoned_checkout_url: nullableString,
+    completed_at: nullableDate,
+    closed_at: nullableDate,
+    created_at: dateTime,
+    updated_at: nullableDate,
+    customer: customerSchema.nullish(),
+    line_items: z.array(cartLineSchema),
+  })
+  .passthrough();
+
+export function checkoutFromWebhook(payload: unknown): CheckoutRecord {
+  const c = parseWith(checkoutSchema, payload, "checkout");
+  const cur = c.currency;
+  return {
+    shopifyId: resourceId(c),
+    token: c.token,
+    cartToken: c.cart_token,
+    customerShopifyId: c.customer ? resourceId(c.customer) : null,
+    customer: c.customer ? customerRecord(c.customer, new Date(0)) : null,
+    email: c.email,
+    currency: cur,
+    totalPrice: money(c.total_price, cur, "checkout.total_price"),
+    subtotalPrice: money(c.subtotal_price, cur, "checkout.subtotal_price"),
+    abandonedCheckoutUrl: c.abandoned_checkout_url,
+    completedAt: c.completed_at,
+    closedAt: c.closed_at,
+    lines: c.line_items.map((l, i) => ({
+      productId: shopifyId(l.product_id),
+      variantId: shopifyId(l.variant_id),
+      title: l.title ?? "",
+      quantity: l.quantity,
+      price: money(l.price, cur, `checkout.line_items.${i}.price`),
+    })),
+    createdAt: c.created_at,
+    updatedAt: c.updated_at ?? c.created_at,
+  };
+}
+
+export function deletedCustomerId(payload: unknown): string {
+  const c = parseWith(z.object({ id: idValue, admin_graphql_api_id: z.string().nullish() }).passthrough(), payload, "customer");
+  return resourceId(c);
+}

@@ -1,0 +1,60 @@
+/**
+ * Turning Shopify's JSON into typed values without losing anything on the way.
+ * Integer ids above 2^53 are common; JSON.parse would round them, so such numbers are kept as
+ * their exact digits.
+ */
+import { parse as losslessParse, isSafeNumber } from "lossless-json";
+import { z } from "zod";
+
+const LONG_INTEGER = /[-\d]\d{15,}(?![.\deE])/;
+
+export function parseJson(text: string): unknown {
+  if (!LONG_INTEGER.test(text)) return JSON.parse(text);
+  return losslessParse(text, null, (digits) => (isSafeNumber(digits) ? Number(digits) : digits));
+}
+
+/** A Shopify id from a number, a numeric string or a gid ("gid://shopify/Order/123" → "123"). */
+export function shopifyId(value: unknown): string | null {
+  if (value === null || value === undefined || value === "") return null;
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : null;
+  if (typeof value === "string") {
+    const gid = /^gid:\/\/shopify\/\w+\/(\d+)(?:\?.*)?$/.exec(value);
+    return gid ? gid[1] : value;
+  }
+  return null;
+}
+
+/** Prefer the exact id in admin_graphql_api_id when it is a real gid; else the (lossless) id. */
+export function resourceId(obj: { id?: unknown; admin_graphql_api_id?: unknown }): string {
+  const gid = typeof obj.admin_graphql_api_id === "string" ? /^gid:\/\/shopify\/\w+\/(\d+)$/.exec(obj.admin_graphql_api_id) : null;
+  const id = gid ? gid[1] : shopifyId(obj.id);
+  if (!id) throw new Error("id is missing");
+  return id;
+}
+
+export const idValue = z.union([z.string(), z.number()]);
+export const nullableString = z.string().nullish().transform((v) => v ?? null);
+export const dateTime = z
+  .string()
+  .refine((v) => !Number.isNaN(Date.parse(v)), (v) => ({ message: `"${v}" is not a date` }))
+  .transform((v) => new Date(v));
+export const nullableDate = dateTime.nullish().transform((v) => v ?? null);
+export const amount = z.union([z.string(), z.number()]);
+
+/** zod's issues as one readable sentence naming each field ("total_price: Required"). */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join(".") || "payload"}: ${i.message}`)
+    .join("; ");
+}
+
+export class PayloadError extends Error {
+  override name = "PayloadError";
+}
+
+export function parseWith<T extends z.ZodTypeAny>(schema: T, value: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new PayloadError(`${what}: ${describeZodError(result.error)}`);
+  return result.data;
+}

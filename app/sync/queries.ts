@@ -1,0 +1,78 @@
+/**
+ * Every Admin GraphQL document the sync sends. A test validates each one (and each bulk query
+ * inside them) against Shopify's real Admin schema.
+ */
+
+const CUSTOMER_FIELDS = `id email firstName lastName phone state tags note locale verifiedEmail createdAt updatedAt
+  emailMarketingConsent { marketingState } smsMarketingConsent { marketingState }
+  defaultAddress { city countryCodeV2 provinceCode }`;
+
+const LINE_ITEM_FIELDS = `id title variantTitle sku vendor quantity product { id } variant { id }
+  originalUnitPriceSet { shopMoney { amount currencyCode } } totalDiscountSet { shopMoney { amount } }`;
+
+const ORDER_FIELDS = `id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt test tags
+  discountCodes sourceName landingPageUrl referrerUrl displayFinancialStatus displayFulfillmentStatus currencyCode
+  customer { id }
+  totalPriceSet { shopMoney { amount currencyCode } } subtotalPriceSet { shopMoney { amount } }
+  totalDiscountsSet { shopMoney { amount } } totalTaxSet { shopMoney { amount } }
+  refunds { id createdAt note totalRefundedSet { shopMoney { amount } } }`;
+
+const CHECKOUT_FIELDS = `id abandonedCheckoutUrl createdAt updatedAt completedAt customer { id email }
+  totalPriceSet { shopMoney { amount currencyCode } } subtotalPriceSet { shopMoney { amount } }`;
+
+const CHECKOUT_LINE_FIELDS = `id title quantity product { id } variant { id }
+  originalUnitPriceSet { shopMoney { amount } }`;
+
+/** The bulk exports of a backfill, in the order they run (products before orders, and so on). */
+export const BULK_QUERIES = {
+  collections: `{ collections { edges { node { id title handle } } } }`,
+  products: `{ products { edges { node { id title handle vendor productType tags updatedAt
+    collections { edges { node { id } } } } } } }`,
+  customers: `{ customers { edges { node { ${CUSTOMER_FIELDS} } } } }`,
+  orders: `{ orders { edges { node { ${ORDER_FIELDS}
+    lineItems { edges { node { ${LINE_ITEM_FIELDS} } } } } } } }`,
+  checkouts: `{ abandonedCheckouts { edges { node { ${CHECKOUT_FIELDS}
+    lineItems { edges { node { ${CHECKOUT_LINE_FIELDS} } } } } } } }`,
+} as const;
+
+export type BulkPhase = keyof typeof BULK_QUERIES;
+export const BULK_PHASES = Object.keys(BULK_QUERIES) as BulkPhase[];
+
+export const SHOP_QUERY = `query SliceShop { shop { name currencyCode ianaTimezone myshopifyDomain } }`;
+
+export const BULK_RUN = `mutation SliceBulkRun($query: String!) {
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status }
+    userErrors { field message }
+  }
+}`;
+
+export const BULK_STATUS = `query SliceBulkStatus($id: ID!) {
+  node(id: $id) {
+    ... on BulkOperation { id status errorCode objectCount url partialDataUrl }
+  }
+}`;
+
+/** Reconciliation reads what changed recently, page by page (cost stays well under 1,000). */
+export const RECENT_CUSTOMERS = `query SliceRecentCustomers($query: String!, $after: String) {
+  customers(first: 100, after: $after, query: $query, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ${CUSTOMER_FIELDS} }
+  }
+}`;
+
+export const RECENT_ORDERS = `query SliceRecentOrders($query: String!, $after: String) {
+  orders(first: 20, after: $after, query: $query, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ${ORDER_FIELDS} lineItems(first: 40) { nodes { ${LINE_ITEM_FIELDS} } } }
+  }
+}`;
+
+export const RECENT_CHECKOUTS = `query SliceRecentCheckouts($query: String!, $after: String) {
+  abandonedCheckouts(first: 50, after: $after, query: $query) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ${CHECKOUT_FIELDS} lineItems(first: 40) { nodes { ${CHECKOUT_LINE_FIELDS} } } }
+  }
+}`;
+
+export const ALL_DOCUMENTS = { SHOP_QUERY, BULK_RUN, BULK_STATUS, RECENT_CUSTOMERS, RECENT_ORDERS, RECENT_CHECKOUTS };

@@ -1,0 +1,109 @@
+/**
+ * Applies the inbox in the app process: wakes when a delivery is recorded, otherwise polls for
+ * retries that have come due. Each event is applied and marked done in one transaction.
+ */
+import type { PrismaClient } from "@prisma/client";
+import { claimDue, markFailed, type ClaimedEvent } from "./inbox.server";
+import { handleEvent } from "./handlers.server";
+import { OrderNotYetSynced } from "./apply.server";
+
+export interface WorkerOptions {
+  batchSize?: number;
+  pollMs?: number;
+  now?: () => Date;
+  onError?: (event: ClaimedEvent, error: unknown) => void;
+}
+
+export class InboxWorker {
+  private running = false;
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private loop: Promise<void> | null = null;
+  private readonly batchSize: number;
+  private readonly pollMs: number;
+  private readonly now: () => Date;
+  processed = 0;
+  failed = 0;
+
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly options: WorkerOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 50;
+    this.pollMs = options.pollMs ?? 1000;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Applies one event; returns false when it failed (it is then kept for a retry). */
+  async process(event: ClaimedEvent): Promise<boolean> {
+    try {
+      await this.db.$transaction(async (tx) => {
+        const outcome = await handleEvent(tx, event, this.now());
+        await tx.webhookEvent.updateMany({
+          where: { id: event.id, status: "processing" },
+          data: { status: "done", outcome, processedAt: this.now(), lockedUntil: null, lastError: null },
+        });
+      });
+      this.processed++;
+      return true;
+    } catch (error) {
+      this.failed++;
+      if (!(error instanceof OrderNotYetSynced)) this.options.onError?.(event, error);
+      await markFailed(this.db, event, error, this.now());
+      return false;
+    }
+  }
+
+  /** Applies everything due now; resolves when nothing is left that is due. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const batch = await claimDue(this.db, this.batchSize, this.now());
+      if (!batch.length) return total;
+      for (const event of batch) {
+        await this.process(event);
+        total++;
+      }
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        this.woken = false;
+        try {
+          await this.drain();
+        } catch (error) {
+          console.error("inbox worker:", error);
+        }
+        if (!this.running) break;
+        if (this.woken) {
+          this.woken = false;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.pollMs);
+          this.wakeUp = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeUp = null;
+      }
+    })();
+  }
+
+  /** Something was recorded: apply it now rather than at the next poll. */
+  wake(): void {
+    if (this.wakeUp) this.wakeUp();
+    else this.woken = true;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+}
