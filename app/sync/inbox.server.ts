@@ -4,7 +4,7 @@
  * A delivery that fails is kept with its error and retried with backoff; after MAX_ATTEMPTS it
  * stays as "dead" until someone replays it. Nothing is dropped.
  */
-import { Prisma, type PrismaClient } from "@prisma/client";
+import type { PrismaClient } from "@prisma/client";
 
 export interface Delivery {
   shopDomain: string;
@@ -33,7 +33,8 @@ export async function recordDelivery(db: PrismaClient, d: Delivery, now = new Da
     });
     return "new";
   } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+    // Checked by code, not class: the SQLite and PostgreSQL clients are separate builds.
+    if ((error as { code?: unknown }).code === "P2002") {
       await db.webhookEvent.update({
         where: { shopDomain_eventId: { shopDomain: d.shopDomain, eventId: d.eventId } },
         data: { deliveries: { increment: 1 } },

@@ -1,0 +1,28 @@
+/** Shopify's sample webhook payloads, read from ../shared/fixtures (never copied into this repo). */
+import { readFileSync, readdirSync, existsSync } from "node:fs";
+import path from "node:path";
+
+export const FIXTURES_DIR = path.resolve(process.cwd(), "..", "shared", "fixtures");
+const WEBHOOKS = path.join(FIXTURES_DIR, "webhooks");
+
+/** The raw text of a sample, e.g. fixtureText("orders/create"). */
+export function fixtureText(topic: string): string {
+  return readFileSync(path.join(WEBHOOKS, `${topic.replace("/", "__")}.json`), "utf8");
+}
+
+export function fixtureTopics(): string[] {
+  return readdirSync(WEBHOOKS)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.replace(/\.json$/, "").replace("__", "/"))
+    .sort();
+}
+
+export function exemplarText(resource: "orders" | "carts" | "checkouts" | "customers"): string {
+  return readFileSync(path.join(WEBHOOKS, "gadget-anonymized-exemplars", "2025-04", `${resource}__1.json`), "utf8");
+}
+
+export function adminSchemaPath(): string {
+  const file = path.join(FIXTURES_DIR, "shopify-admin-schema", "2025-01.json.gz");
+  if (!existsSync(file)) throw new Error(`Shopify's Admin schema is missing at ${file}`);
+  return file;
+}
