@@ -40,6 +40,8 @@ export class AdminApi {
   private bucketAt = 0;
   /** What each call cost; useful for tests and benchmarks. */
   readonly costs: number[] = [];
+  /** What each document cost last time: the best guess of what it will cost next time. */
+  private readonly lastCost = new Map<string, number>();
   throttledCount = 0;
 
   constructor(readonly options: AdminApiOptions) {
@@ -66,16 +68,16 @@ export class AdminApi {
 
   async request<T>(query: string, variables: Record<string, unknown> = {}, expectedCost = 50): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const wait = this.waitMs(expectedCost);
+      const wait = this.waitMs(this.lastCost.get(query) ?? expectedCost);
       if (wait > 0) await this.sleep(wait);
       try {
         const response = await this.client.rawRequest<T>(query, variables);
-        this.note(response.extensions as CostExtension | undefined);
+        this.note(response.extensions as CostExtension | undefined, query);
         return response.data;
       } catch (error) {
         if (error instanceof ClientError) {
           const errors = error.response.errors ?? [];
-          this.note(error.response.extensions as CostExtension | undefined);
+          this.note(error.response.extensions as CostExtension | undefined, query);
           const throttled = errors.some(
             (e) => (e.extensions as { code?: string } | undefined)?.code === "THROTTLED",
           );
@@ -103,10 +105,11 @@ export class AdminApi {
     }
   }
 
-  private note(extensions: CostExtension | undefined): void {
+  private note(extensions: CostExtension | undefined, query: string): void {
     const cost = extensions?.cost;
     if (!cost) return;
-    if (cost.actualQueryCost !== undefined) this.costs.push(cost.actualQueryCost);
+    if (cost.requestedQueryCost !== undefined) this.lastCost.set(query, cost.requestedQueryCost);
+    if (typeof cost.actualQueryCost === "number") this.costs.push(cost.actualQueryCost);
     if (cost.throttleStatus) {
       this.bucket = cost.throttleStatus;
       this.bucketAt = Date.now();

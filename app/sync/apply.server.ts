@@ -68,22 +68,22 @@ export async function applyCustomer(tx: Tx, shopId: number, c: CustomerRecord): 
   return "applied";
 }
 
-/** Makes sure a customer an order or checkout names exists, without overwriting newer data. */
+/**
+ * Makes sure a customer an order or checkout names exists. The customer embedded in an order is
+ * partial (no address or consent in some versions), so it never counts as a version of its own:
+ * it only seeds a row that any full customer record then replaces.
+ */
 async function touchCustomer(tx: Tx, shopId: number, embedded: CustomerRecord | null, id: string | null) {
   if (!id) return;
-  if (embedded && embedded.updatedAt > UNKNOWN_VERSION) {
-    await applyCustomer(tx, shopId, embedded);
-    return;
-  }
-  await tx.customer.upsert({
-    where: { shopId_shopifyId: { shopId, shopifyId: id } },
-    create: {
+  const key = { shopId_shopifyId: { shopId, shopifyId: id } };
+  if (await tx.customer.findUnique({ where: key, select: { id: true } })) return;
+  await tx.customer.create({
+    data: {
       shopId,
       shopifyId: id,
-      ...(embedded ? customerData(embedded) : {}),
+      ...(embedded ? { ...customerData(embedded), currency: embedded.currency } : {}),
       shopifyUpdatedAt: UNKNOWN_VERSION,
     },
-    update: {},
   });
 }
 

@@ -62,17 +62,43 @@ export const RECENT_CUSTOMERS = `query SliceRecentCustomers($query: String!, $af
 }`;
 
 export const RECENT_ORDERS = `query SliceRecentOrders($query: String!, $after: String) {
-  orders(first: 20, after: $after, query: $query, sortKey: UPDATED_AT) {
+  orders(first: 10, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
-    nodes { ${ORDER_FIELDS} lineItems(first: 40) { nodes { ${LINE_ITEM_FIELDS} } } }
+    nodes { ${ORDER_FIELDS} lineItems(first: 10) { pageInfo { hasNextPage endCursor } nodes { ${LINE_ITEM_FIELDS} } } }
+  }
+}`;
+
+/** The rest of a long order's line items, when the first page did not hold them all. */
+export const ORDER_LINE_ITEMS = `query SliceOrderLineItems($id: ID!, $after: String) {
+  node(id: $id) {
+    ... on Order {
+      lineItems(first: 50, after: $after) { pageInfo { hasNextPage endCursor } nodes { ${LINE_ITEM_FIELDS} } }
+    }
   }
 }`;
 
 export const RECENT_CHECKOUTS = `query SliceRecentCheckouts($query: String!, $after: String) {
-  abandonedCheckouts(first: 50, after: $after, query: $query) {
+  abandonedCheckouts(first: 10, after: $after, query: $query) {
     pageInfo { hasNextPage endCursor }
-    nodes { ${CHECKOUT_FIELDS} lineItems(first: 40) { nodes { ${CHECKOUT_LINE_FIELDS} } } }
+    nodes { ${CHECKOUT_FIELDS} lineItems(first: 10) { pageInfo { hasNextPage endCursor } nodes { ${CHECKOUT_LINE_FIELDS} } } }
   }
 }`;
 
-export const ALL_DOCUMENTS = { SHOP_QUERY, BULK_RUN, BULK_STATUS, RECENT_CUSTOMERS, RECENT_ORDERS, RECENT_CHECKOUTS };
+export const CHECKOUT_LINE_ITEMS = `query SliceCheckoutLineItems($id: ID!, $after: String) {
+  node(id: $id) {
+    ... on AbandonedCheckout {
+      lineItems(first: 50, after: $after) { pageInfo { hasNextPage endCursor } nodes { ${CHECKOUT_LINE_FIELDS} } }
+    }
+  }
+}`;
+
+export const ALL_DOCUMENTS = {
+  SHOP_QUERY,
+  BULK_RUN,
+  BULK_STATUS,
+  RECENT_CUSTOMERS,
+  RECENT_ORDERS,
+  ORDER_LINE_ITEMS,
+  RECENT_CHECKOUTS,
+  CHECKOUT_LINE_ITEMS,
+};

@@ -7,11 +7,31 @@ import type { PrismaClient } from "@prisma/client";
 import type { AdminApi } from "./admin-api.server";
 import { applyCheckout, applyCustomer, applyOrder, type Outcome } from "./apply.server";
 import { checkoutFromGraphql, customerFromGraphql, orderFromGraphql } from "./from-graphql";
-import { RECENT_CHECKOUTS, RECENT_CUSTOMERS, RECENT_ORDERS } from "./queries";
+import { CHECKOUT_LINE_ITEMS, ORDER_LINE_ITEMS, RECENT_CHECKOUTS, RECENT_CUSTOMERS, RECENT_ORDERS } from "./queries";
 
 /** Re-read a little before the last pass, for clock skew and for writes in flight then. */
 const OVERLAP_MS = 10 * 60_000;
 const FIRST_WINDOW_MS = 3 * 24 * 3600_000;
+
+interface Lines {
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  nodes: unknown[];
+}
+
+type WithLines = Record<string, unknown> & { id: string; lineItems: Lines };
+
+/** All of a node's line items: the first page came with it, the rest are fetched here. */
+async function allLines(api: AdminApi, node: WithLines, query: string): Promise<unknown[]> {
+  const lines = [...node.lineItems.nodes];
+  let page = node.lineItems.pageInfo;
+  while (page.hasNextPage) {
+    const data = await api.request<{ node: { lineItems: Lines } | null }>(query, { id: node.id, after: page.endCursor }, 300);
+    if (!data.node) break;
+    lines.push(...data.node.lineItems.nodes);
+    page = data.node.lineItems.pageInfo;
+  }
+  return lines;
+}
 
 interface Page<T> {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
@@ -45,29 +65,21 @@ export async function reconcile(
         for (const n of nodes) count(await applyCustomer(tx, shop.id, customerFromGraphql(n)));
       });
     });
-    await eachPage<Record<string, unknown> & { lineItems: { nodes: unknown[] } }>(
-      api,
-      RECENT_ORDERS,
-      search,
-      "orders",
-      async (nodes) => {
-        await db.$transaction(async (tx) => {
-          for (const n of nodes) count(await applyOrder(tx, shop.id, orderFromGraphql(n, n.lineItems.nodes)));
-        });
-      },
-    );
-    await eachPage<Record<string, unknown> & { lineItems: { nodes: unknown[] } }>(
-      api,
-      RECENT_CHECKOUTS,
-      search,
-      "abandonedCheckouts",
-      async (nodes) => {
-        await db.$transaction(async (tx) => {
-          for (const n of nodes)
-            count(await applyCheckout(tx, shop.id, checkoutFromGraphql(n, n.lineItems.nodes, shop.currency)));
-        });
-      },
-    );
+    await eachPage<WithLines>(api, RECENT_ORDERS, search, "orders", async (nodes) => {
+      const records = [];
+      for (const n of nodes) records.push(orderFromGraphql(n, await allLines(api, n, ORDER_LINE_ITEMS)));
+      await db.$transaction(async (tx) => {
+        for (const r of records) count(await applyOrder(tx, shop.id, r));
+      });
+    });
+    await eachPage<WithLines>(api, RECENT_CHECKOUTS, search, "abandonedCheckouts", async (nodes) => {
+      const records = [];
+      for (const n of nodes)
+        records.push(checkoutFromGraphql(n, await allLines(api, n, CHECKOUT_LINE_ITEMS), shop.currency));
+      await db.$transaction(async (tx) => {
+        for (const r of records) count(await applyCheckout(tx, shop.id, r));
+      });
+    });
     await db.syncRun.update({
       where: { id: run.id },
       data: { status: "done", finishedAt: new Date(), counts: JSON.stringify(tally) },

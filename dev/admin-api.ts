@@ -1,0 +1,460 @@
+/**
+ * A local stand-in for Shopify's Admin GraphQL API, built on Shopify's real schema
+ * (../shared/fixtures/shopify-admin-schema). Every request is validated against that schema; an
+ * invalid document gets the errors Shopify would give and is remembered in `invalidDocuments`,
+ * so a test can fail on it. It answers from a generated store, runs bulk operations to a JSONL
+ * file, and charges query cost from a leaky bucket, answering THROTTLED when it runs dry.
+ */
+import {
+  buildClientSchema,
+  execute,
+  parse,
+  validate,
+  Kind,
+  type DocumentNode,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+  type IntrospectionQuery,
+  type SelectionSetNode,
+} from "graphql";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { adminSchemaPath } from "./fixtures";
+import { decimal, type Store } from "./store";
+
+let cachedSchema: GraphQLSchema | null = null;
+
+export function adminSchema(): GraphQLSchema {
+  if (!cachedSchema) {
+    const json = JSON.parse(gunzipSync(readFileSync(adminSchemaPath())).toString("utf8")) as { data: IntrospectionQuery };
+    cachedSchema = buildClientSchema(json.data);
+  }
+  return cachedSchema;
+}
+
+/** Errors (as messages) of a document against the real Admin schema; empty when valid. */
+export function validateAdminDocument(source: string): string[] {
+  let document: DocumentNode;
+  try {
+    document = parse(source);
+  } catch (error) {
+    return [(error as Error).message];
+  }
+  return validate(adminSchema(), document).map((e) => e.message);
+}
+
+export interface StandInOptions {
+  store: Store;
+  accessToken?: string;
+  /** Leaky bucket, as Shopify's: points available and restored per second. */
+  maximumAvailable?: number;
+  restoreRate?: number;
+  /** How long a bulk operation "runs" before it completes. */
+  bulkDelayMs?: number;
+  /** Answer this many requests with HTTP 503 first (fault injection). */
+  failFirst?: number;
+}
+
+interface BulkOperation {
+  __typename: "BulkOperation";
+  id: string;
+  status: string;
+  errorCode: string | null;
+  objectCount: string;
+  rootObjectCount: string;
+  fileSize: string | null;
+  url: string | null;
+  partialDataUrl: string | null;
+  query: string;
+  type: "QUERY";
+  createdAt: string;
+  completedAt: string | null;
+  jsonl: string;
+}
+
+const gid = (type: string, id: string) => `gid://shopify/${type}/${id}`;
+const bag = (minor: number, currency: string) => ({
+  shopMoney: { amount: decimal(minor), currencyCode: currency },
+  presentmentMoney: { amount: decimal(minor), currencyCode: currency },
+});
+
+type Args = Record<string, unknown>;
+
+/** Cursor pagination and Shopify's `updated_at:>='…'` search over a list. */
+function connection<T extends { updatedAt?: Date }>(items: T[], args: Args, toNode: (item: T) => unknown) {
+  let list = items;
+  const query = typeof args.query === "string" ? args.query : "";
+  const since = /updated_at:>=?'?([^'\s]+)'?/.exec(query);
+  if (since) {
+    const t = Date.parse(since[1]);
+    list = list.filter((i) => (i.updatedAt?.getTime() ?? 0) >= t);
+  }
+  if (args.sortKey === "UPDATED_AT") list = [...list].sort((a, b) => (a.updatedAt?.getTime() ?? 0) - (b.updatedAt?.getTime() ?? 0));
+  const offset = typeof args.after === "string" ? Number(Buffer.from(args.after, "base64").toString()) + 1 : 0;
+  const first = typeof args.first === "number" ? args.first : list.length;
+  const page = list.slice(offset, offset + first);
+  const edges = page.map((item, i) => ({ cursor: Buffer.from(String(offset + i)).toString("base64"), node: toNode(item) }));
+  return {
+    edges,
+    nodes: edges.map((e) => e.node),
+    pageInfo: {
+      hasNextPage: offset + first < list.length,
+      hasPreviousPage: offset > 0,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+/** A rough version of Shopify's calculated query cost: connections cost `first` times their contents. */
+export function queryCost(document: DocumentNode, variables: Args = {}): number {
+  const cost = (set: SelectionSetNode | undefined): number => {
+    if (!set) return 0;
+    let total = 0;
+    for (const s of set.selections) {
+      if (s.kind === Kind.INLINE_FRAGMENT) total += cost(s.selectionSet);
+      else if (s.kind === Kind.FIELD) {
+        const firstArg = s.arguments?.find((a) => a.name.value === "first");
+        if (firstArg) {
+          const n =
+            firstArg.value.kind === Kind.INT
+              ? Number(firstArg.value.value)
+              : firstArg.value.kind === Kind.VARIABLE
+                ? Number(variables[firstArg.value.name.value] ?? 10)
+                : 10;
+          total += 2 + n * Math.max(1, cost(s.selectionSet));
+        } else if (s.selectionSet) total += 1 + cost(s.selectionSet);
+      }
+    }
+    return total;
+  };
+  let total = 0;
+  for (const def of document.definitions)
+    if (def.kind === Kind.OPERATION_DEFINITION) total += (def.operation === "mutation" ? 10 : 0) + cost(def.selectionSet);
+  return Math.max(1, total);
+}
+
+export class AdminApiStandIn {
+  readonly invalidDocuments: { query: string; errors: string[] }[] = [];
+  readonly requests: { query: string; cost: number; throttled: boolean }[] = [];
+  private server: http.Server | null = null;
+  origin = "";
+  private available: number;
+  private lastRefill = Date.now();
+  private readonly bulk = new Map<string, BulkOperation>();
+  private bulkSeq = 0;
+  private failuresLeft: number;
+
+  constructor(private readonly options: StandInOptions) {
+    this.available = options.maximumAvailable ?? 1000;
+    this.failuresLeft = options.failFirst ?? 0;
+  }
+
+  get store(): Store {
+    return this.options.store;
+  }
+
+  async start(port = 0): Promise<string> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(port, "127.0.0.1", resolve));
+    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.origin;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private refill(): void {
+    const now = Date.now();
+    const max = this.options.maximumAvailable ?? 1000;
+    this.available = Math.min(max, this.available + ((now - this.lastRefill) / 1000) * (this.options.restoreRate ?? 50));
+    this.lastRefill = now;
+  }
+
+  private throttleStatus() {
+    return {
+      maximumAvailable: this.options.maximumAvailable ?? 1000,
+      currentlyAvailable: Math.floor(this.available),
+      restoreRate: this.options.restoreRate ?? 50,
+    };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", this.origin);
+    const send = (status: number, body: unknown, type = "application/json") => {
+      res.writeHead(status, { "Content-Type": type });
+      res.end(typeof body === "string" ? body : JSON.stringify(body));
+    };
+    const bulkFile = /^\/bulk\/(\d+)\.jsonl$/.exec(url.pathname);
+    if (bulkFile) {
+      const op = this.bulk.get(gid("BulkOperation", bulkFile[1]));
+      if (!op) return send(404, "not found", "text/plain");
+      // Streamed in small chunks, so that lines straddle chunk boundaries as they do for real.
+      res.writeHead(200, { "Content-Type": "application/jsonl" });
+      for (let i = 0; i < op.jsonl.length; i += 4096) res.write(op.jsonl.slice(i, i + 4096));
+      res.end();
+      return;
+    }
+    if (!/^\/admin\/api\/[\w-]+\/graphql\.json$/.test(url.pathname) || req.method !== "POST")
+      return send(404, { errors: "Not Found" });
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--;
+      return send(503, { errors: "Service Unavailable" });
+    }
+    if (req.headers["x-shopify-access-token"] !== (this.options.accessToken ?? "shpat_standin"))
+      return send(401, { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" });
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    let body: { query?: string; variables?: Args };
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch {
+      return send(400, { errors: "Invalid JSON" });
+    }
+    send(200, await this.graphql(body.query ?? "", body.variables ?? {}));
+  }
+
+  /** Runs one GraphQL request as Shopify would answer it. */
+  async graphql(query: string, variables: Args): Promise<unknown> {
+    let document: DocumentNode;
+    try {
+      document = parse(query);
+    } catch (error) {
+      this.invalidDocuments.push({ query, errors: [(error as Error).message] });
+      return { errors: [{ message: (error as Error).message }] };
+    }
+    const errors = validate(adminSchema(), document);
+    if (errors.length) {
+      this.invalidDocuments.push({ query, errors: errors.map((e) => e.message) });
+      return { errors: errors.map((e) => ({ message: e.message, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })) };
+    }
+    const cost = queryCost(document, variables);
+    this.refill();
+    if (cost > 1000) {
+      this.requests.push({ query, cost, throttled: false });
+      return {
+        errors: [{ message: `Query cost is ${cost}, which exceeds the single query max cost limit (1000).`, extensions: { code: "MAX_COST_EXCEEDED", cost, maxCost: 1000 } }],
+        extensions: { cost: { requestedQueryCost: cost, actualQueryCost: null, throttleStatus: this.throttleStatus() } },
+      };
+    }
+    if (cost > this.available) {
+      this.requests.push({ query, cost, throttled: true });
+      return {
+        errors: [{ message: "Throttled", extensions: { code: "THROTTLED", documentation: "https://shopify.dev/api/usage/rate-limits" } }],
+        extensions: { cost: { requestedQueryCost: cost, actualQueryCost: null, throttleStatus: this.throttleStatus() } },
+      };
+    }
+    this.available -= cost;
+    this.requests.push({ query, cost, throttled: false });
+    const result = await execute({
+      schema: adminSchema(),
+      document,
+      variableValues: variables,
+      rootValue: this.root(),
+      fieldResolver,
+    });
+    return {
+      ...result,
+      extensions: { cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: this.throttleStatus() } },
+    };
+  }
+
+  private root() {
+    const store = this.store;
+    const cur = store.shop.currency;
+    const customersById = new Map(store.customers.map((c) => [c.id, c]));
+    const customerNode = (c: Store["customers"][number]) => ({
+      __typename: "Customer",
+      id: gid("Customer", c.id),
+      legacyResourceId: c.id,
+      email: c.email,
+      firstName: c.firstName,
+      lastName: c.lastName,
+      displayName: `${c.firstName} ${c.lastName}`,
+      phone: c.phone,
+      state: c.state.toUpperCase(),
+      tags: c.tags,
+      note: null,
+      locale: c.locale,
+      verifiedEmail: true,
+      createdAt: c.createdAt.toISOString(),
+      updatedAt: c.updatedAt.toISOString(),
+      emailMarketingConsent: { marketingState: c.acceptsMarketing ? "SUBSCRIBED" : "NOT_SUBSCRIBED", marketingOptInLevel: "SINGLE_OPT_IN", consentUpdatedAt: c.createdAt.toISOString() },
+      smsMarketingConsent: null,
+      defaultAddress: { city: c.city, countryCodeV2: c.countryCode, provinceCode: c.provinceCode },
+      numberOfOrders: String(store.orders.filter((o) => o.customerId === c.id).length),
+      amountSpent: { amount: decimal(store.orders.filter((o) => o.customerId === c.id && !o.cancelledAt).reduce((s, o) => s + o.total - o.refunds.reduce((r, x) => r + x.amount, 0), 0)), currencyCode: cur },
+    });
+    const lineNode = (l: Store["orders"][number]["lines"][number]) => ({
+      __typename: "LineItem",
+      id: gid("LineItem", l.id),
+      title: l.title,
+      name: l.title,
+      variantTitle: null,
+      sku: l.sku,
+      vendor: l.vendor,
+      quantity: l.quantity,
+      product: { id: gid("Product", l.productId) },
+      variant: { id: gid("ProductVariant", l.variantId) },
+      originalUnitPriceSet: bag(l.price, cur),
+      totalDiscountSet: bag(l.totalDiscount, cur),
+    });
+    const orderNode = (o: Store["orders"][number]) => {
+      const customer = o.customerId ? customersById.get(o.customerId) : undefined;
+      return {
+        __typename: "Order",
+        id: gid("Order", o.id),
+        legacyResourceId: o.id,
+        name: o.name,
+        email: o.email,
+        createdAt: o.createdAt.toISOString(),
+        updatedAt: o.updatedAt.toISOString(),
+        processedAt: o.processedAt.toISOString(),
+        cancelledAt: o.cancelledAt?.toISOString() ?? null,
+        cancelReason: o.cancelReason?.toUpperCase() ?? null,
+        closedAt: null,
+        test: false,
+        tags: o.tags,
+        discountCodes: o.discountCodes,
+        discountCode: o.discountCodes[0] ?? null,
+        sourceName: o.sourceName,
+        landingPageUrl: o.landingSite ? `https://${store.shop.domain}${o.landingSite}` : null,
+        referrerUrl: o.referringSite,
+        displayFinancialStatus: o.financialStatus.toUpperCase(),
+        displayFulfillmentStatus: o.fulfillmentStatus ? "FULFILLED" : "UNFULFILLED",
+        currencyCode: cur,
+        customer: customer ? customerNode(customer) : null,
+        totalPriceSet: bag(o.total, cur),
+        subtotalPriceSet: bag(o.subtotal, cur),
+        totalDiscountsSet: bag(o.totalDiscounts, cur),
+        totalTaxSet: bag(o.totalTax, cur),
+        refunds: o.refunds.map((r) => ({ __typename: "Refund", id: gid("Refund", r.id), createdAt: r.createdAt.toISOString(), note: r.note, totalRefundedSet: bag(r.amount, cur) })),
+        lineItems: (args: Args) => connection(o.lines, args, lineNode),
+      };
+    };
+    const checkoutNode = (c: Store["checkouts"][number]) => {
+      const customer = c.customerId ? customersById.get(c.customerId) : undefined;
+      return {
+        __typename: "AbandonedCheckout",
+        id: gid("AbandonedCheckout", c.id),
+        abandonedCheckoutUrl: `https://${store.shop.domain}/checkouts/${c.token}/recover`,
+        createdAt: c.createdAt.toISOString(),
+        updatedAt: c.updatedAt.toISOString(),
+        completedAt: c.completedAt?.toISOString() ?? null,
+        customer: customer ? customerNode(customer) : null,
+        totalPriceSet: bag(c.total, cur),
+        subtotalPriceSet: bag(c.subtotal, cur),
+        lineItems: (args: Args) =>
+          connection(c.lines, args, (l) => ({
+            __typename: "AbandonedCheckoutLineItem",
+            id: gid("AbandonedCheckoutLineItem", `${c.id}${l.variantId.slice(-4)}`),
+            title: l.title,
+            quantity: l.quantity,
+            product: { id: gid("Product", l.productId) },
+            variant: { id: gid("ProductVariant", l.variantId) },
+            originalUnitPriceSet: bag(l.price, cur),
+          })),
+      };
+    };
+    const collectionNode = (c: Store["collections"][number]) => ({
+      __typename: "Collection",
+      id: gid("Collection", c.id),
+      title: c.title,
+      handle: c.handle,
+      products: (args: Args) => connection(store.products.filter((p) => p.collectionIds.includes(c.id)), args, productNode),
+    });
+    const productNode = (p: Store["products"][number]): Record<string, unknown> => ({
+      __typename: "Product",
+      id: gid("Product", p.id),
+      title: p.title,
+      handle: p.handle,
+      vendor: p.vendor,
+      productType: p.productType,
+      tags: p.tags,
+      updatedAt: p.updatedAt.toISOString(),
+      collections: (args: Args) => connection(store.collections.filter((c) => p.collectionIds.includes(c.id)), args, collectionNode),
+    });
+    // Shopify lists only checkouts that were not completed as abandoned.
+    const abandoned = store.checkouts.filter((c) => !c.completedAt);
+    return {
+      shop: { __typename: "Shop", name: store.shop.name, currencyCode: cur, ianaTimezone: store.shop.ianaTimezone, myshopifyDomain: store.shop.domain },
+      customers: (args: Args) => connection(store.customers, args, customerNode),
+      orders: (args: Args) => connection(store.orders, args, orderNode),
+      abandonedCheckouts: (args: Args) => connection(abandoned, args, checkoutNode),
+      products: (args: Args) => connection(store.products, args, productNode),
+      collections: (args: Args) => connection(store.collections, args, collectionNode),
+      node: (args: Args) => this.bulk.get(String(args.id)) ?? null,
+      currentBulkOperation: () => [...this.bulk.values()].at(-1) ?? null,
+      bulkOperationRunQuery: (args: Args) => this.runBulk(String(args.query)),
+    };
+  }
+
+  private async runBulk(query: string) {
+    const running = [...this.bulk.values()].find((b) => b.status === "RUNNING" || b.status === "CREATED");
+    if (running)
+      return { bulkOperation: null, userErrors: [{ field: ["query"], message: `A bulk query operation for this app and shop is already in progress: ${running.id}.` }] };
+    const errors = validateAdminDocument(query);
+    if (errors.length) {
+      this.invalidDocuments.push({ query, errors });
+      return { bulkOperation: null, userErrors: [{ field: ["query"], message: `Invalid bulk query: ${errors.join("; ")}` }] };
+    }
+    const seq = ++this.bulkSeq;
+    const id = gid("BulkOperation", String(seq));
+    const result = await execute({ schema: adminSchema(), document: parse(query), rootValue: this.root(), fieldResolver });
+    const lines: string[] = [];
+    let roots = 0;
+    // Flatten as Shopify does: each node on its own line, nested connections' nodes after their
+    // parent with `__parentId`.
+    const emit = (node: Record<string, unknown>, parentId: string | null) => {
+      const own: Record<string, unknown> = {};
+      const nested: Record<string, unknown>[] = [];
+      for (const [key, value] of Object.entries(node)) {
+        const conn = value as { edges?: { node: Record<string, unknown> }[] } | null;
+        if (conn && typeof conn === "object" && Array.isArray(conn.edges)) nested.push(...conn.edges.map((e) => e.node));
+        else own[key] = value;
+      }
+      if (parentId) own.__parentId = parentId;
+      lines.push(JSON.stringify(own));
+      for (const child of nested) emit(child, String(own.id));
+    };
+    const data = (result.data ?? {}) as Record<string, { edges: { node: Record<string, unknown> }[] }>;
+    for (const rootConnection of Object.values(data)) {
+      for (const edge of rootConnection.edges) {
+        roots++;
+        emit(edge.node, null);
+      }
+    }
+    const jsonl = lines.length ? `${lines.join("\n")}\n` : "";
+    const op: BulkOperation = {
+      __typename: "BulkOperation",
+      id,
+      status: "RUNNING",
+      errorCode: null,
+      objectCount: String(lines.length),
+      rootObjectCount: String(roots),
+      fileSize: String(Buffer.byteLength(jsonl)),
+      url: null,
+      partialDataUrl: null,
+      query,
+      type: "QUERY",
+      createdAt: new Date().toISOString(),
+      completedAt: null,
+      jsonl,
+    };
+    this.bulk.set(id, op);
+    setTimeout(() => {
+      op.status = "COMPLETED";
+      op.completedAt = new Date().toISOString();
+      op.url = lines.length ? `${this.origin}/bulk/${seq}.jsonl` : null;
+    }, this.options.bulkDelayMs ?? 20);
+    return { bulkOperation: op, userErrors: [] };
+  }
+}
+
+const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, unknown, Args> = (source, args, _ctx, info) => {
+  const value = source?.[info.fieldName];
+  return typeof value === "function" ? (value as (a: Args) => unknown)(args) : value;
+};
