@@ -167,11 +167,9 @@ export async function applyOrder(tx: Tx, shopId: number, o: OrderRecord): Promis
   const order = existing
     ? await tx.order.update({ where: { id: existing.id }, data: orderData(o), select: { id: true } })
     : await tx.order.create({ data: { shopId, shopifyId: o.shopifyId, ...orderData(o) }, select: { id: true } });
-  await tx.lineItem.deleteMany({ where: { orderId: order.id } });
-  // A line item id is unique in the shop; drop any copy left on another order by an older version.
-  await tx.lineItem.deleteMany({ where: { shopId, shopifyId: { in: o.lines.map((l) => l.shopifyId) } } });
+  if (existing) await tx.lineItem.deleteMany({ where: { orderId: order.id } });
   await tx.lineItem.createMany({ data: o.lines.map((l) => ({ shopId, orderId: order.id, ...l })) });
-  await mergeRefunds(tx, shopId, order.id, o.refunds ?? [], null);
+  if (existing || o.refunds?.length) await mergeRefunds(tx, shopId, order.id, o.refunds ?? [], null);
   if (o.checkoutToken || o.checkoutShopifyId) {
     await tx.checkout.updateMany({
       where: {

@@ -110,20 +110,28 @@ export class UnknownTopic extends Error {
   override name = "UnknownTopic";
 }
 
+export type ShopRef = EventContext["shop"];
+
+export async function shopFor(tx: Tx, domain: string): Promise<ShopRef> {
+  return tx.shop.upsert({
+    where: { domain },
+    create: { domain },
+    update: {},
+    select: { id: true, domain: true, currency: true },
+  });
+}
+
+/** Topics after which a cached shop row must be read again. */
+export const SHOP_CHANGING_TOPICS = new Set(["shop/redact", "app/uninstalled"]);
+
 export async function handleEvent(
   tx: Tx,
   event: { shopDomain: string; topic: string; payload: string; triggeredAt: Date | null },
   now: Date,
+  shop?: ShopRef,
 ): Promise<string> {
   const handler = handlers[event.topic];
   if (!handler) throw new UnknownTopic(`no handler for topic "${event.topic}"`);
-  const shop = await tx.shop.upsert({
-    where: { domain: event.shopDomain },
-    create: { domain: event.shopDomain },
-    update: {},
-    select: { id: true, domain: true, currency: true },
-  });
-  const at = event.triggeredAt ?? now;
-  await tx.shop.update({ where: { id: shop.id }, data: { lastWebhookAt: at } });
-  return handler({ tx, shop, payload: parseJson(event.payload), at });
+  const ref = shop ?? (await shopFor(tx, event.shopDomain));
+  return handler({ tx, shop: ref, payload: parseJson(event.payload), at: event.triggeredAt ?? now });
 }

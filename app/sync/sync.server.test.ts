@@ -10,7 +10,7 @@ import { TEST_SECRET } from "../../dev/testing/setup";
 const SHOP = "fixture-shop.myshopify.com";
 const URL_ = "http://127.0.0.1/webhooks";
 let clock = new Date("2026-11-25T12:00:00Z");
-const worker = new InboxWorker(prisma, { now: () => clock });
+let worker = new InboxWorker(prisma, { now: () => clock });
 
 function deliver(line: WebhookLine, secret = TEST_SECRET, bodyOverride?: string) {
   const init = webhookRequestInit(line, secret, bodyOverride);
@@ -27,6 +27,7 @@ beforeEach(async () => {
   clock = new Date("2026-11-25T12:00:00Z");
   await prisma.webhookEvent.deleteMany();
   await prisma.shop.deleteMany();
+  worker = new InboxWorker(prisma, { now: () => clock });
 });
 
 afterAll(() => prisma.$disconnect());

@@ -4,7 +4,7 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { claimDue, markFailed, type ClaimedEvent } from "./inbox.server";
-import { handleEvent } from "./handlers.server";
+import { handleEvent, shopFor, SHOP_CHANGING_TOPICS, type ShopRef } from "./handlers.server";
 import { OrderNotYetSynced } from "./apply.server";
 
 export interface WorkerOptions {
@@ -24,6 +24,8 @@ export class InboxWorker {
   private readonly now: () => Date;
   processed = 0;
   failed = 0;
+  /** Shop rows by domain, read once rather than per event (dropped when a topic changes them). */
+  private readonly shops = new Map<string, ShopRef>();
 
   constructor(
     private readonly db: PrismaClient,
@@ -37,8 +39,11 @@ export class InboxWorker {
   /** Applies one event; returns false when it failed (it is then kept for a retry). */
   async process(event: ClaimedEvent): Promise<boolean> {
     try {
+      if (!this.shops.has(event.shopDomain))
+        this.shops.set(event.shopDomain, await this.db.$transaction((tx) => shopFor(tx, event.shopDomain)));
+      if (SHOP_CHANGING_TOPICS.has(event.topic)) this.shops.delete(event.shopDomain);
       await this.db.$transaction(async (tx) => {
-        const outcome = await handleEvent(tx, event, this.now());
+        const outcome = await handleEvent(tx, event, this.now(), this.shops.get(event.shopDomain));
         await tx.webhookEvent.updateMany({
           where: { id: event.id, status: "processing" },
           data: { status: "done", outcome, processedAt: this.now(), lockedUntil: null, lastError: null },
@@ -48,6 +53,8 @@ export class InboxWorker {
       return true;
     } catch (error) {
       this.failed++;
+      // The cached shop row may be what went wrong (another process erased the shop): re-read it next time.
+      this.shops.delete(event.shopDomain);
       if (!(error instanceof OrderNotYetSynced)) this.options.onError?.(event, error);
       await markFailed(this.db, event, error, this.now());
       return false;
@@ -60,10 +67,17 @@ export class InboxWorker {
     for (;;) {
       const batch = await claimDue(this.db, this.batchSize, this.now());
       if (!batch.length) return total;
+      const latest = new Map<string, Date>();
       for (const event of batch) {
         await this.process(event);
         total++;
+        const at = event.triggeredAt ?? this.now();
+        if (at > (latest.get(event.shopDomain) ?? new Date(0))) latest.set(event.shopDomain, at);
+        // Let the HTTP side answer between events: acknowledging webhooks comes first.
+        await new Promise((resolve) => setImmediate(resolve));
       }
+      for (const [domain, at] of latest)
+        await this.db.shop.updateMany({ where: { domain, OR: [{ lastWebhookAt: null }, { lastWebhookAt: { lt: at } }] }, data: { lastWebhookAt: at } });
     }
   }
 
