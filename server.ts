@@ -1,50 +1,135 @@
 /**
- * The production server: the built Remix app behind Express, plus the app's background work
- * (the webhook inbox worker and the sync scheduler) in the same process.
+ * The production server: the built Remix app on node:http, plus the app's background work (the
+ * webhook inbox worker and the sync scheduler) on a worker thread of the same process.
+ *
+ * It converts requests for Remix itself rather than through Express: webhook intake is the hot
+ * path, and the Express adapter more than doubled the time to acknowledge one.
  */
-import { createRequestHandler } from "@remix-run/express";
-import type { ServerBuild } from "@remix-run/node";
+import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import compression from "compression";
-import express from "express";
+import serveStatic from "serve-static";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 
-interface SliceBuild extends ServerBuild {
-  entry: ServerBuild["entry"] & {
-    module: ServerBuild["entry"]["module"] & {
-      startBackgroundWork: () => void;
-      stopBackgroundWork: () => Promise<void>;
-    };
-  };
+/** The worker thread's whole program: load the same build, start its background work. */
+const THREAD = `
+const { parentPort, workerData } = require("node:worker_threads");
+import(workerData.build).then(async (build) => {
+  build.entry.module.startBackgroundWork();
+  parentPort.on("message", async (message) => {
+    if (message !== "stop") return;
+    await build.entry.module.stopBackgroundWork();
+    process.exit(0);
+  });
+  parentPort.postMessage("started");
+});`;
+
+/** Runs the inbox worker and the sync scheduler on a worker thread of this process. */
+async function startBackgroundThread(build: string): Promise<Worker> {
+  const thread = new Worker(THREAD, { eval: true, workerData: { build } });
+  await new Promise<void>((resolve, reject) => {
+    thread.once("message", () => resolve());
+    thread.once("error", reject);
+  });
+  thread.on("error", (error) => console.error("background thread failed:", error));
+  return thread;
 }
 
-export async function startServer(options: { port: number; host?: string; quiet?: boolean }) {
-  const buildPath = path.resolve("build/server/index.js");
-  const build = (await import(pathToFileURL(buildPath).href)) as SliceBuild;
-  const app = express();
-  app.disable("x-powered-by");
-  app.use(compression());
-  app.use("/assets", express.static("build/client/assets", { immutable: true, maxAge: "1y" }));
-  app.use(express.static("build/client", { maxAge: "1h" }));
-  app.all("*", createRequestHandler({ build }));
-  build.entry.module.startBackgroundWork();
-  const server = await new Promise<import("node:http").Server>((resolve) => {
-    const s = app.listen(options.port, options.host ?? "127.0.0.1", () => resolve(s));
+function toRequest(req: http.IncomingMessage, origin: string, body: Buffer | null, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  return new Request(new URL(req.url ?? "/", origin), { method: req.method, headers, body, signal });
+}
+
+async function send(res: http.ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [key, value] of response.headers) {
+    if (key === "set-cookie") continue;
+    headers[key] = value;
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) headers["set-cookie"] = cookies;
+  res.writeHead(response.status, response.statusText, headers);
+  if (!response.body) return void res.end();
+  const stream = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream);
+  await new Promise<void>((resolve, reject) => {
+    stream.on("error", reject).pipe(res).on("finish", resolve).on("error", reject);
+  });
+}
+
+export async function startServer(options: {
+  port: number;
+  host?: string;
+  quiet?: boolean;
+  /** false: no background work here (another process runs it, or a test drives it). */
+  background?: boolean;
+}) {
+  const buildUrl = pathToFileURL(path.resolve("build/server/index.js")).href;
+  const build = (await import(buildUrl)) as ServerBuild;
+  const handle = createRequestHandler(build, process.env.NODE_ENV);
+  const assets = serveStatic("build/client/assets", { immutable: true, maxAge: "1y", index: false });
+  const publicFiles = serveStatic("build/client", { maxAge: "1h", index: false });
+  const compress = compression();
+  const host = options.host ?? "127.0.0.1";
+
+  const remix = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const controller = new AbortController();
+    res.on("close", () => controller.abort());
+    let body: Buffer | null = null;
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      body = Buffer.concat(chunks);
+    }
+    const origin = `http://${req.headers.host ?? host}`;
+    await send(res, await handle(toRequest(req, origin, body, controller.signal)));
+  };
+
+  const server = http.createServer((req, res) => {
+    const fail = (error: unknown) => {
+      console.error(error);
+      if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" }).end("Internal error");
+      else res.destroy();
+    };
+    // Webhooks go straight to Remix: no compression or static lookups on the hot path.
+    if (req.url?.startsWith("/webhooks")) return void remix(req, res).catch(fail);
+    compress(req as never, res as never, () => {
+      const next = () => void remix(req, res).catch(fail);
+      if (req.url?.startsWith("/assets/")) assets(req, res, next);
+      else publicFiles(req, res, next);
+    });
   });
   server.keepAliveTimeout = 65_000;
-  const address = server.address() as import("node:net").AddressInfo;
-  const url = `http://${options.host ?? "127.0.0.1"}:${address.port}`;
+  // SQLite has one writer at a time: a second connection on another thread would only queue
+  // behind it (or fail with "database is locked"), so on SQLite the background work shares this
+  // thread and its one connection. PostgreSQL gets a thread of its own.
+  const background = options.background !== false && process.env.SLICE_WORKER !== "0";
+  const sqlite = (process.env.DATABASE_URL ?? "file:").startsWith("file:");
+  const entry = build.entry.module as unknown as { startBackgroundWork(): void; stopBackgroundWork(): Promise<void> };
+  if (background && sqlite) entry.startBackgroundWork();
+  const thread = background && !sqlite ? await startBackgroundThread(buildUrl) : null;
+  await new Promise<void>((resolve) => server.listen(options.port, host, resolve));
+  const url = `http://${host}:${(server.address() as AddressInfo).port}`;
   if (!options.quiet) console.log(`Slice is listening on ${url}`);
   return {
     url,
     async close() {
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await build.entry.module.stopBackgroundWork();
+      if (thread) {
+        thread.postMessage("stop");
+        await new Promise((resolve) => thread.once("exit", resolve));
+      } else if (background) await entry.stopBackgroundWork();
     },
   };
 }
 
-const invokedDirectly = process.argv[1] && path.resolve(process.argv[1]) === path.resolve("server.ts");
+// Run as `node build/server.mjs` (npm start): plain Node, no TypeScript loader in the request path.
+const invokedDirectly = process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
 if (invokedDirectly) {
   const running = await startServer({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? "127.0.0.1" });
   const stop = async () => {

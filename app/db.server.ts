@@ -19,14 +19,32 @@ function loadPgClient(): typeof PrismaClient {
     .PrismaClient;
 }
 
+const dialects = new WeakMap<PrismaClient, Dialect>();
+
+/** Which database a client talks to, for the few raw statements that differ between the two. */
+export function dialectOfClient(db: PrismaClient): Dialect {
+  return dialects.get(db) ?? dialectOf(process.env.DATABASE_URL ?? "file:./dev.sqlite");
+}
+
 export function createPrismaClient(url: string): PrismaClient {
   const dialect = dialectOf(url);
+  let client: PrismaClient;
   if (dialect === "sqlite") {
-    const adapter = new PrismaBetterSQLite3({ url: `file:${sqlitePath(url)}` }, { timestampFormat: "unixepoch-ms" });
-    return new PrismaClient({ adapter });
+    // DateTime as integer milliseconds: compact, and compared and subtracted directly in SQL.
+    const adapter = new PrismaBetterSQLite3(
+      { url: `file:${sqlitePath(url)}`, timeout: 10_000 },
+      { timestampFormat: "unixepoch-ms" },
+    );
+    client = new PrismaClient({ adapter });
+    // WAL (set by the migrator, persistent) with synchronous=NORMAL: a commit survives the app
+    // crashing, and the database never corrupts; only an OS crash can lose the last commits.
+    void client.$executeRawUnsafe("PRAGMA synchronous = NORMAL").catch(() => {});
+  } else {
+    const PgClient = loadPgClient();
+    client = new PgClient({ adapter: new PrismaPg({ connectionString: url, max: 10, idleTimeoutMillis: 10_000 }) });
   }
-  const PgClient = loadPgClient();
-  return new PgClient({ adapter: new PrismaPg({ connectionString: url, max: 10, idleTimeoutMillis: 10_000 }) });
+  dialects.set(client, dialect);
+  return client;
 }
 
 export const databaseUrl = process.env.DATABASE_URL ?? "file:./dev.sqlite";

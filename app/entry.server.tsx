@@ -5,6 +5,7 @@ import { createReadableStreamFromReadable, type EntryContext } from "@remix-run/
 import { isbot } from "isbot";
 import { addDocumentResponseHeaders } from "./shopify.server";
 
+// The server starts these on its background thread (server.ts).
 export { startBackgroundWork, stopBackgroundWork } from "./sync/runtime.server";
 
 export const streamTimeout = 5000;

@@ -20,7 +20,7 @@ import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
 import { syncState } from "../sync/status.server";
 import { replay } from "../sync/inbox.server";
-import { runtime } from "../sync/runtime.server";
+import { notifyInbox } from "../sync/runtime.server";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
@@ -34,7 +34,7 @@ export async function action({ request }: ActionFunctionArgs) {
   if (intent === "replay") {
     const id = form.get("id");
     const count = await replay(prisma, shop, id ? Number(id) : undefined);
-    runtime().worker.wake();
+    notifyInbox();
     return { message: `${count} event${count === 1 ? "" : "s"} queued again` };
   }
   throw new Response(`Unknown action "${String(intent)}"`, { status: 400 });

@@ -3,11 +3,11 @@ import type { ActionFunctionArgs } from "@remix-run/node";
 import prisma from "../db.server";
 import { config } from "../config.server";
 import { receiveWebhook } from "../sync/receive.server";
-import { runtime } from "../sync/runtime.server";
+import { notifyInbox } from "../sync/runtime.server";
 
 export const action = ({ request }: ActionFunctionArgs) =>
   receiveWebhook(request, {
     db: prisma,
     secret: config.apiSecret,
-    onRecorded: () => runtime().worker.wake(),
+    onRecorded: notifyInbox,
   });

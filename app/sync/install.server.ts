@@ -1,6 +1,6 @@
 /** What happens when a shop installs (or reinstalls) the app. */
 import type { PrismaClient } from "@prisma/client";
-import { runtime } from "./runtime.server";
+import { notifyScheduler } from "./runtime.server";
 
 export async function onInstalled(db: PrismaClient, shopDomain: string): Promise<void> {
   const existing = await db.shop.findUnique({ where: { domain: shopDomain }, select: { backfillStatus: true } });
@@ -10,5 +10,5 @@ export async function onInstalled(db: PrismaClient, shopDomain: string): Promise
     // A reinstall after an uninstall starts over: the history may have changed meanwhile.
     update: { uninstalledAt: null, ...(existing?.backfillStatus === "done" ? {} : { backfillStatus: "pending" }) },
   });
-  runtime().scheduler.wake();
+  notifyScheduler();
 }

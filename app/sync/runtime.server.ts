@@ -1,6 +1,9 @@
 /**
- * The app process's background work: the inbox worker, and a scheduler that runs each shop's
- * backfill (once, resumed after a restart) and its periodic reconciliation. One per process.
+ * The app's background work: the inbox worker, and a scheduler that runs each shop's backfill
+ * (once, resumed after a restart) and its periodic reconciliation.
+ *
+ * In the server it runs on a worker thread of the app process (server.ts starts it), so that
+ * applying webhooks never delays acknowledging them; routes reach it through a BroadcastChannel.
  */
 import prisma from "../db.server";
 import { config } from "../config.server";
@@ -9,9 +12,13 @@ import { adminApiFor } from "./admin-api.server";
 import { runBackfill } from "./backfill.server";
 import { reconcile } from "./reconcile.server";
 
+const CHANNEL = "slice-background";
+const BACKFILL_RETRY_MS = 5 * 60_000;
+
 class Scheduler {
   private timer: NodeJS.Timeout | null = null;
   private readonly active = new Set<string>();
+  private readonly failedAt = new Map<string, number>();
 
   start(everyMs = 30_000): void {
     if (this.timer) return;
@@ -37,6 +44,7 @@ class Scheduler {
     });
     for (const shop of shops) {
       if (this.active.has(shop.domain)) continue;
+      if (now.getTime() - (this.failedAt.get(shop.domain) ?? 0) < BACKFILL_RETRY_MS) continue;
       const hasSession = await prisma.session.count({ where: { shop: shop.domain, isOnline: false } });
       if (!hasSession) continue;
       if (shop.backfillStatus !== "done") {
@@ -54,7 +62,11 @@ class Scheduler {
   private run(shop: string, job: () => Promise<void>): void {
     this.active.add(shop);
     job()
-      .catch((error) => console.error(`sync job for ${shop} failed:`, (error as Error).message))
+      .then(() => this.failedAt.delete(shop))
+      .catch((error) => {
+        this.failedAt.set(shop, Date.now());
+        console.error(`sync job for ${shop} failed (retried in 5 minutes):`, (error as Error).message);
+      })
       .finally(() => this.active.delete(shop));
   }
 }
@@ -62,33 +74,61 @@ class Scheduler {
 interface Runtime {
   worker: InboxWorker;
   scheduler: Scheduler;
+  channel: BroadcastChannel;
 }
 
 declare global {
   var sliceRuntime: Runtime | undefined;
+  var sliceSignal: BroadcastChannel | undefined;
 }
 
-export function runtime(): Runtime {
-  if (!globalThis.sliceRuntime) {
-    const worker = new InboxWorker(prisma, {
-      onError: (event, error) =>
-        console.error(`webhook ${event.topic} #${event.id} failed (kept for retry):`, (error as Error).message),
-    });
-    globalThis.sliceRuntime = { worker, scheduler: new Scheduler() };
+function signal(message: "inbox" | "schedule"): void {
+  const local = globalThis.sliceRuntime;
+  if (local) {
+    // The background work runs in this thread: call it, no message needed.
+    if (message === "inbox") local.worker.wake();
+    else local.scheduler.wake();
+    return;
   }
+  if (!globalThis.sliceSignal) {
+    globalThis.sliceSignal = new BroadcastChannel(CHANNEL);
+    (globalThis.sliceSignal as BroadcastChannel & { unref(): void }).unref();
+  }
+  globalThis.sliceSignal.postMessage(message);
+}
+
+/** A webhook was recorded: apply it now rather than at the next poll. */
+export const notifyInbox = () => signal("inbox");
+/** A shop was installed: start its backfill now. */
+export const notifyScheduler = () => signal("schedule");
+
+/** Starts the worker and scheduler in this thread (server.ts does it on a worker thread). */
+export function startBackgroundWork(): Runtime | null {
+  if (!config.workerEnabled) return null;
+  if (globalThis.sliceRuntime) return globalThis.sliceRuntime;
+  const worker = new InboxWorker(prisma, {
+    yieldMs: 10,
+    maxDeferMs: 250,
+    onError: (event, error) =>
+      console.error(`webhook ${event.topic} #${event.id} failed (kept for retry):`, (error as Error).message),
+  });
+  const scheduler = new Scheduler();
+  const channel = new BroadcastChannel(CHANNEL);
+  channel.onmessage = (event) => {
+    if ((event as MessageEvent).data === "inbox") worker.wake();
+    else scheduler.wake();
+  };
+  worker.start();
+  scheduler.start();
+  globalThis.sliceRuntime = { worker, scheduler, channel };
   return globalThis.sliceRuntime;
 }
 
-/** Called once when the server starts (server.ts). */
-export function startBackgroundWork(): void {
-  if (!config.workerEnabled) return;
-  const { worker, scheduler } = runtime();
-  worker.start();
-  scheduler.start();
-}
-
 export async function stopBackgroundWork(): Promise<void> {
-  const { worker, scheduler } = runtime();
-  scheduler.stop();
-  await worker.stop();
+  const runtime = globalThis.sliceRuntime;
+  if (!runtime) return;
+  runtime.channel.close();
+  runtime.scheduler.stop();
+  await runtime.worker.stop();
+  globalThis.sliceRuntime = undefined;
 }

@@ -10,6 +10,14 @@ import { OrderNotYetSynced } from "./apply.server";
 export interface WorkerOptions {
   batchSize?: number;
   pollMs?: number;
+  /**
+   * Give way to intake: while webhooks keep arriving (one within `yieldMs`), wait before applying
+   * the next event, but never leave the inbox untouched for longer than `maxDeferMs`. Off (0)
+   * by default; the server turns it on where the worker shares a thread or a SQLite connection
+   * with the webhook endpoint.
+   */
+  yieldMs?: number;
+  maxDeferMs?: number;
   now?: () => Date;
   onError?: (event: ClaimedEvent, error: unknown) => void;
 }
@@ -18,6 +26,9 @@ export class InboxWorker {
   private running = false;
   private wakeUp: (() => void) | null = null;
   private woken = false;
+  private stopping = false;
+  private lastSignalAt = 0;
+  private lastAppliedAt = 0;
   private loop: Promise<void> | null = null;
   private readonly batchSize: number;
   private readonly pollMs: number;
@@ -68,8 +79,19 @@ export class InboxWorker {
       const batch = await claimDue(this.db, this.batchSize, this.now());
       if (!batch.length) return total;
       const latest = new Map<string, Date>();
-      for (const event of batch) {
+      for (const [index, event] of batch.entries()) {
+        if (this.stopping) {
+          // Hand back what this worker claimed but did not start, so that it is due again at once.
+          const rest = batch.slice(index).map((e) => e.id);
+          await this.db.webhookEvent.updateMany({
+            where: { id: { in: rest }, status: "processing" },
+            data: { status: "pending", lockedUntil: null },
+          });
+          return total;
+        }
+        await this.giveWay();
         await this.process(event);
+        this.lastAppliedAt = Date.now();
         total++;
         const at = event.triggeredAt ?? this.now();
         if (at > (latest.get(event.shopDomain) ?? new Date(0))) latest.set(event.shopDomain, at);
@@ -84,6 +106,7 @@ export class InboxWorker {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopping = false;
     this.loop = (async () => {
       while (this.running) {
         this.woken = false;
@@ -109,14 +132,24 @@ export class InboxWorker {
     })();
   }
 
+  private async giveWay(): Promise<void> {
+    const yieldMs = this.options.yieldMs ?? 0;
+    if (!yieldMs) return;
+    const maxDefer = this.options.maxDeferMs ?? 250;
+    while (Date.now() - this.lastSignalAt < yieldMs && Date.now() - this.lastAppliedAt < maxDefer && this.running)
+      await new Promise((resolve) => setTimeout(resolve, yieldMs));
+  }
+
   /** Something was recorded: apply it now rather than at the next poll. */
   wake(): void {
+    this.lastSignalAt = Date.now();
     if (this.wakeUp) this.wakeUp();
     else this.woken = true;
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping = true;
     this.wake();
     await this.loop;
   }

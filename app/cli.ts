@@ -1,0 +1,92 @@
+/**
+ * Slice's command line: `npm run slice -- <command>`.
+ *
+ *   webhooks replay <file.jsonl> --url <app>/webhooks [--secret S] [--duplicates 0.1] [--reorder 0.1]
+ *                   [--delay MS] [--concurrency N] [--seed N]
+ *   store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]
+ */
+import { parseArgs } from "node:util";
+
+const USAGE = `usage:
+  npm run slice -- webhooks replay <file.jsonl> --url <app>/webhooks [--secret S] [--duplicates 0.1]
+                   [--reorder 0.1] [--delay MS] [--concurrency N] [--seed N]
+  npm run slice -- store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]`;
+
+export class UsageError extends Error {}
+
+function number(value: string | undefined, name: string, fallback: number, max = Infinity): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > max) throw new UsageError(`--${name} must be a number between 0 and ${max} (got "${value}")`);
+  return n;
+}
+
+export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+  const [group, command, ...rest] = argv;
+  if (group === "webhooks" && command === "replay") {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        url: { type: "string" },
+        secret: { type: "string" },
+        duplicates: { type: "string" },
+        reorder: { type: "string" },
+        delay: { type: "string" },
+        concurrency: { type: "string" },
+        seed: { type: "string" },
+      },
+    });
+    const file = positionals[0];
+    if (!file) throw new UsageError("webhooks replay needs a JSONL file");
+    if (!values.url) throw new UsageError("webhooks replay needs --url (e.g. http://127.0.0.1:3000/webhooks)");
+    const secret = values.secret ?? process.env.SHOPIFY_API_SECRET;
+    if (!secret) throw new UsageError("webhooks replay needs --secret or SHOPIFY_API_SECRET to sign with");
+    const { readJsonl, replayLines } = await import("../dev/webhooks");
+    const lines = await readJsonl(file);
+    const result = await replayLines(lines, {
+      url: values.url,
+      secret,
+      duplicates: number(values.duplicates, "duplicates", 0, 1),
+      reorder: number(values.reorder, "reorder", 0, 1),
+      delayMs: number(values.delay, "delay", 0),
+      concurrency: number(values.concurrency, "concurrency", 4, 256),
+      seed: number(values.seed, "seed", 1),
+    });
+    out(`sent ${result.sent} deliveries of ${lines.length} webhooks: ${result.accepted} accepted, ${result.rejected.length} rejected`);
+    for (const r of result.rejected.slice(0, 10)) out(`  ${r.topic}: HTTP ${r.status} ${r.body}`);
+    return result.rejected.length ? 1 : 0;
+  }
+  if (group === "store" && command === "generate") {
+    const { values } = parseArgs({
+      args: rest,
+      options: { customers: { type: "string" }, seed: { type: "string" }, shop: { type: "string" }, out: { type: "string" } },
+    });
+    const { generateStore } = await import("../dev/store");
+    const store = generateStore({
+      customers: number(values.customers, "customers", 500, 1_000_000),
+      seed: number(values.seed, "seed", 42),
+      shop: values.shop,
+    });
+    const { createWriteStream } = await import("node:fs");
+    const target = values.out ? createWriteStream(values.out) : process.stdout;
+    for (const e of store.events) target.write(`${JSON.stringify({ topic: e.topic, shop: e.shop, payload: e.payload, eventId: e.eventId, triggeredAt: e.triggeredAt })}\n`);
+    if (values.out) {
+      await new Promise((resolve) => (target as NodeJS.WritableStream).end(resolve));
+      out(`wrote ${store.events.length} webhooks (${store.customers.length} customers, ${store.orders.length} orders) to ${values.out}`);
+    }
+    return 0;
+  }
+  throw new UsageError(group ? `unknown command "${[group, command].filter(Boolean).join(" ")}"` : "no command given");
+}
+
+const invokedDirectly = process.argv[1] && /app[\\/]cli\.ts$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: Error) => {
+      console.error(error instanceof UsageError ? `${error.message}\n\n${USAGE}` : error.message);
+      process.exit(2);
+    },
+  );
+}

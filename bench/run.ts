@@ -1,0 +1,40 @@
+/**
+ * `npm run bench`: every figure the issues name, each with its aim and, where one exists, a
+ * baseline measured in the same run and the ratio to it. Written to bench/results/ as JSON.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { benchWebhooks, type Figure } from "./webhooks";
+
+function fmt(n: number | undefined, unit = ""): string {
+  if (n === undefined) return "";
+  const digits = Math.abs(n) >= 100 ? 0 : Math.abs(n) >= 10 ? 1 : 2;
+  return `${n.toFixed(digits)}${unit ? ` ${unit}` : ""}`.trim();
+}
+
+async function main() {
+  const sections: [string, Figure[]][] = [];
+  sections.push(["Webhook intake (SQLite)", await benchWebhooks()]);
+
+  const rows = sections.flatMap(([section, figures]) =>
+    figures.map((f) => [section, f.name, fmt(f.value, f.unit), f.aim ?? "", f.ok === undefined ? "" : f.ok ? "yes" : "NO", fmt(f.baseline, f.unit), f.ratio === undefined ? "" : `${f.ratio.toFixed(2)}×`]),
+  );
+  const header = ["section", "figure", "value", "aim", "met", "baseline", "ratio"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
+  console.log(line(header));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of rows) console.log(line(r));
+
+  mkdirSync("bench/results", { recursive: true });
+  const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), node: process.version, sections: Object.fromEntries(sections) }, null, 2));
+  console.log(`\nwritten to ${file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

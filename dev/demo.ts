@@ -1,0 +1,124 @@
+/**
+ * `npm run demo`: the app on its embedded default (SQLite) with a simulated store.
+ * Migrates the database, generates a store, starts the Admin API stand-in and the real app
+ * server, installs the store (so the bulk backfill runs), replays the store's webhook history
+ * through the real signed webhook endpoint, and prints the URL to open.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, rmSync, statSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { migrate } from "../prisma/migrate";
+import { AdminApiStandIn } from "./admin-api";
+import { generateStore } from "./store";
+import { replayLines } from "./webhooks";
+
+export const DEMO_SECRET = "slice-demo-secret";
+export const DEMO_TOKEN = "shpat_standin";
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds the app (`npm run build`) unless build/ is newer than every source file. */
+export function ensureBuild(log: (s: string) => void = console.log): void {
+  const built = [path.resolve("build/server/index.js"), path.resolve("build/server.mjs")];
+  const newest = Math.max(newestMtime(path.resolve("app")), statSync(path.resolve("server.ts")).mtimeMs);
+  if (built.every((f) => existsSync(f) && statSync(f).mtimeMs > newest)) return;
+  log("building the app (npm run build)…");
+  execFileSync("npm", ["run", "--silent", "build"], { stdio: ["ignore", "ignore", "inherit"] });
+}
+
+export interface DemoOptions {
+  port?: number;
+  customers?: number;
+  seed?: number;
+  databaseFile?: string;
+  fresh?: boolean;
+  log?: (line: string) => void;
+}
+
+export async function startDemo(options: DemoOptions = {}) {
+  const log = options.log ?? console.log;
+  const store = generateStore({ customers: options.customers ?? 800, seed: options.seed ?? 42 });
+  const standIn = new AdminApiStandIn({ store, bulkDelayMs: 300, restoreRate: 1000 });
+  await standIn.start();
+
+  const dbFile = path.resolve(options.databaseFile ?? "prisma/demo.sqlite");
+  if (options.fresh !== false) for (const suffix of ["", "-wal", "-shm"]) rmSync(dbFile + suffix, { force: true });
+  const databaseUrl = `file:${dbFile}`;
+  Object.assign(process.env, {
+    DATABASE_URL: databaseUrl,
+    NODE_ENV: "development",
+    SLICE_DEV_LOGIN: "1",
+    SHOPIFY_API_KEY: "slice-demo",
+    SHOPIFY_API_SECRET: DEMO_SECRET,
+    SLICE_ADMIN_API_ORIGIN: standIn.origin,
+  });
+  await migrate(databaseUrl);
+  ensureBuild(log);
+
+  // The real server, as `npm start` runs it, in its own process.
+  const port = options.port ?? Number(process.env.PORT ?? 3000);
+  process.env.SHOPIFY_APP_URL = `http://127.0.0.1:${port}`;
+  const { spawnTs } = await import("./processes");
+  const server = await spawnTs("build/server.mjs", { PORT: String(port) }, /listening on (http:\/\/[\d.:]+)/);
+
+  // "Install" the demo store: an offline session as OAuth would leave it, then the install hook.
+  const { createPrismaClient } = await import("../app/db.server");
+  const db = createPrismaClient(databaseUrl);
+  const shop = store.shop.domain;
+  await db.session.upsert({
+    where: { id: `offline_${shop}` },
+    create: { id: `offline_${shop}`, shop, state: "demo", isOnline: false, scope: "read_customers,read_orders", accessToken: DEMO_TOKEN },
+    update: {},
+  });
+  await db.shop.upsert({ where: { domain: shop }, create: { domain: shop }, update: {} });
+  await db.$disconnect();
+
+  const loginUrl = `${server.url}/dev/login?shop=${shop}`;
+  log(`Slice demo: ${store.customers.length} customers, ${store.orders.length} orders, ${store.events.length} webhooks to replay`);
+  log(`Open ${loginUrl}`);
+  const started = performance.now();
+  const replay = await replayLines(store.events, {
+    url: `${server.url}/webhooks`,
+    secret: DEMO_SECRET,
+    concurrency: 8,
+    duplicates: 0.05,
+    reorder: 0.05,
+  });
+  log(
+    `replayed ${replay.sent} deliveries (${replay.sent - store.events.length} duplicates, some out of order) in ${((performance.now() - started) / 1000).toFixed(1)} s: ${replay.accepted} accepted`,
+  );
+  return {
+    url: server.url,
+    loginUrl,
+    store,
+    async stop() {
+      await server.stop();
+      await standIn.stop();
+    },
+  };
+}
+
+const invokedDirectly = process.argv[1] && /dev[\\/]demo\.ts$/.test(process.argv[1]);
+if (invokedDirectly) {
+  const { values } = parseArgs({ options: { customers: { type: "string" }, port: { type: "string" }, seed: { type: "string" } } });
+  const demo = await startDemo({
+    customers: values.customers ? Number(values.customers) : undefined,
+    port: values.port ? Number(values.port) : undefined,
+    seed: values.seed ? Number(values.seed) : undefined,
+  });
+  console.log(`\nSlice is running. Open ${demo.loginUrl}\n(Ctrl-C to stop)`);
+  const stop = async () => {
+    await demo.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}

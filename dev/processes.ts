@@ -1,0 +1,41 @@
+/** Starting servers in their own processes, so the load generator does not share their core. */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+
+export interface Spawned {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const tsx = path.resolve("node_modules/tsx/dist/cli.mjs");
+
+/** Runs a TypeScript file with tsx, or a .mjs/.js file with plain node. */
+export async function spawnTs(file: string, env: Record<string, string>, ready: RegExp): Promise<Spawned> {
+  const args = /\.(mjs|js)$/.test(file) ? [file] : [tsx, file];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = ready.exec(output);
+      if (match) resolve(match[1]);
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.once("exit", (code) => reject(new Error(`${file} exited with ${code}:\n${output}`)));
+    setTimeout(() => reject(new Error(`${file} did not start in 60 s:\n${output}`)), 60_000).unref();
+  });
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+    },
+  };
+}
