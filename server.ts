@@ -28,6 +28,9 @@ import(workerData.build).then(async (build) => {
   parentPort.postMessage("started");
 });`;
 
+/** The same limit as app/sync/receive.server.ts (checked there too). */
+const MAX_WEBHOOK_BYTES = 5 * 1024 * 1024;
+
 /** Runs the inbox worker and the sync scheduler on a worker thread of this process. */
 async function startBackgroundThread(build: string): Promise<Worker> {
   const thread = new Worker(THREAD, { eval: true, workerData: { build } });
@@ -42,7 +45,7 @@ async function startBackgroundThread(build: string): Promise<Worker> {
 function toRequest(req: http.IncomingMessage, origin: string, body: Buffer | null, signal: AbortSignal): Request {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
-  return new Request(new URL(req.url ?? "/", origin), { method: req.method, headers, body, signal });
+  return new Request(new URL(req.url ?? "/", origin), { method: req.method, headers, body: body as BodyInit | null, signal });
 }
 
 async function send(res: http.ServerResponse, response: Response): Promise<void> {
@@ -71,6 +74,11 @@ export async function startServer(options: {
   const buildUrl = pathToFileURL(path.resolve("build/server/index.js")).href;
   const build = (await import(buildUrl)) as ServerBuild;
   const handle = createRequestHandler(build, process.env.NODE_ENV);
+  const entry = build.entry.module as unknown as {
+    startBackgroundWork(): void;
+    stopBackgroundWork(): Promise<void>;
+    webhookFromNode(method: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<{ status: number; message: string }>;
+  };
   const assets = serveStatic("build/client/assets", { immutable: true, maxAge: "1y", index: false });
   const publicFiles = serveStatic("build/client", { maxAge: "1h", index: false });
   const compress = compression();
@@ -89,14 +97,35 @@ export async function startServer(options: {
     await send(res, await handle(toRequest(req, origin, body, controller.signal)));
   };
 
+  const intake = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const declared = Number(req.headers["content-length"] ?? "0");
+    let answer: { status: number; message: string };
+    if (declared > MAX_WEBHOOK_BYTES) answer = { status: 413, message: "payload too large" };
+    else {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_WEBHOOK_BYTES) break;
+        chunks.push(chunk as Buffer);
+      }
+      answer =
+        size > MAX_WEBHOOK_BYTES
+          ? { status: 413, message: "payload too large" }
+          : await entry.webhookFromNode("POST", req.headers, Buffer.concat(chunks));
+    }
+    res.writeHead(answer.status, { "Content-Type": "text/plain; charset=utf-8" }).end(answer.message);
+  };
+
   const server = http.createServer((req, res) => {
     const fail = (error: unknown) => {
       console.error(error);
       if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" }).end("Internal error");
       else res.destroy();
     };
-    // Webhooks go straight to Remix: no compression or static lookups on the hot path.
-    if (req.url?.startsWith("/webhooks")) return void remix(req, res).catch(fail);
+    // Webhook intake is the hot path: straight to the app's intake, no router, no compression.
+    if (req.method === "POST" && (req.url === "/webhooks" || req.url?.startsWith("/webhooks?")))
+      return void intake(req, res).catch(fail);
     compress(req as never, res as never, () => {
       const next = () => void remix(req, res).catch(fail);
       if (req.url?.startsWith("/assets/")) assets(req, res, next);
@@ -109,7 +138,6 @@ export async function startServer(options: {
   // thread and its one connection. PostgreSQL gets a thread of its own.
   const background = options.background !== false && process.env.SLICE_WORKER !== "0";
   const sqlite = (process.env.DATABASE_URL ?? "file:").startsWith("file:");
-  const entry = build.entry.module as unknown as { startBackgroundWork(): void; stopBackgroundWork(): Promise<void> };
   if (background && sqlite) entry.startBackgroundWork();
   const thread = background && !sqlite ? await startBackgroundThread(buildUrl) : null;
   await new Promise<void>((resolve) => server.listen(options.port, host, resolve));

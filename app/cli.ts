@@ -72,7 +72,7 @@ export async function main(argv: string[], out: (line: string) => void = console
     const target = values.out ? createWriteStream(values.out) : process.stdout;
     for (const e of store.events) target.write(`${JSON.stringify({ topic: e.topic, shop: e.shop, payload: e.payload, eventId: e.eventId, triggeredAt: e.triggeredAt })}\n`);
     if (values.out) {
-      await new Promise((resolve) => (target as NodeJS.WritableStream).end(resolve));
+      await new Promise<void>((resolve) => (target as NodeJS.WritableStream).end(() => resolve()));
       out(`wrote ${store.events.length} webhooks (${store.customers.length} customers, ${store.orders.length} orders) to ${values.out}`);
     }
     return 0;

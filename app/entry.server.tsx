@@ -6,7 +6,7 @@ import { isbot } from "isbot";
 import { addDocumentResponseHeaders } from "./shopify.server";
 
 // The server starts these on its background thread (server.ts).
-export { startBackgroundWork, stopBackgroundWork } from "./sync/runtime.server";
+export { startBackgroundWork, stopBackgroundWork, webhookFromNode } from "./sync/runtime.server";
 
 export const streamTimeout = 5000;
 

@@ -83,15 +83,16 @@ const bag = (minor: number, currency: string) => ({
 type Args = Record<string, unknown>;
 
 /** Cursor pagination and Shopify's `updated_at:>='…'` search over a list. */
-function connection<T extends { updatedAt?: Date }>(items: T[], args: Args, toNode: (item: T) => unknown) {
+function connection<T extends object>(items: T[], args: Args, toNode: (item: T) => unknown) {
+  const updated = (i: T) => ((i as { updatedAt?: Date }).updatedAt?.getTime() ?? 0);
   let list = items;
   const query = typeof args.query === "string" ? args.query : "";
   const since = /updated_at:>=?'?([^'\s]+)'?/.exec(query);
   if (since) {
     const t = Date.parse(since[1]);
-    list = list.filter((i) => (i.updatedAt?.getTime() ?? 0) >= t);
+    list = list.filter((i) => updated(i) >= t);
   }
-  if (args.sortKey === "UPDATED_AT") list = [...list].sort((a, b) => (a.updatedAt?.getTime() ?? 0) - (b.updatedAt?.getTime() ?? 0));
+  if (args.sortKey === "UPDATED_AT") list = [...list].sort((a, b) => updated(a) - updated(b));
   const offset = typeof args.after === "string" ? Number(Buffer.from(args.after, "base64").toString()) + 1 : 0;
   const first = typeof args.first === "number" ? args.first : list.length;
   const page = list.slice(offset, offset + first);

@@ -1,13 +1,9 @@
-/** Every webhook topic lands here (see shopify.app.toml); the inbox and its worker do the rest. */
+/**
+ * Every webhook topic lands here (see shopify.app.toml); the inbox and its worker do the rest.
+ * In production the server hands POST /webhooks to the same function directly (server.ts).
+ */
 import type { ActionFunctionArgs } from "@remix-run/node";
-import prisma from "../db.server";
-import { config } from "../config.server";
 import { receiveWebhook } from "../sync/receive.server";
-import { notifyInbox } from "../sync/runtime.server";
+import { webhookDeps } from "../sync/runtime.server";
 
-export const action = ({ request }: ActionFunctionArgs) =>
-  receiveWebhook(request, {
-    db: prisma,
-    secret: config.apiSecret,
-    onRecorded: notifyInbox,
-  });
+export const action = ({ request }: ActionFunctionArgs) => receiveWebhook(request, webhookDeps());

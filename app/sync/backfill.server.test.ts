@@ -38,7 +38,7 @@ describe("backfill", () => {
       products: store.products.length,
       collections: store.collections.length,
     });
-    const options = { checkouts: "abandoned" as const, carts: false };
+    const options = { checkouts: "abandoned" as const, carts: false, products: true };
     expect(await heldPicture(prisma, SHOP, options)).toEqual(storePicture(store, options));
     const shop = await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } });
     expect(shop).toMatchObject({ backfillStatus: "done", currency: "USD", name: store.shop.name });
@@ -134,7 +134,7 @@ describe("reconciliation", () => {
     }
     const worker = new InboxWorker(prisma, { now: () => new Date("2030-01-01T00:00:00Z") });
     await worker.drain();
-    const options = { checkouts: "abandoned" as const, carts: false };
+    const options = { checkouts: "abandoned" as const, carts: false, products: false };
     const truth = storePicture(store, options);
     expect((await heldPicture(prisma, SHOP, options)).orders).not.toEqual(truth.orders);
 

@@ -3,7 +3,7 @@
  * the inbox, answer. Applying it is the worker's job, so Shopify gets its 200 in milliseconds.
  */
 import type { PrismaClient } from "@prisma/client";
-import { recordDelivery } from "./inbox.server";
+import { recordDelivery, type Delivery } from "./inbox.server";
 import { verifyWebhook } from "./verify.server";
 import { createHash } from "node:crypto";
 
@@ -11,44 +11,71 @@ export const MAX_WEBHOOK_BYTES = 5 * 1024 * 1024;
 const SHOP_DOMAIN = /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/;
 const TOPIC = /^[a-z_]+\/[a-z_]+$/;
 
-function text(status: number, message: string): Response {
-  return new Response(message, { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+export interface WebhookDeps {
+  db: PrismaClient;
+  secret: string;
+  /** How a delivery is written; defaults to one insert (the server passes its group-commit batcher). */
+  record?: (delivery: Delivery) => Promise<"new" | "duplicate">;
+  onRecorded?: () => void;
 }
 
-export async function receiveWebhook(
-  request: Request,
-  deps: { db: PrismaClient; secret: string; onRecorded?: () => void },
-): Promise<Response> {
-  if (request.method !== "POST") return text(405, "webhooks are POSTed");
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_WEBHOOK_BYTES) return text(413, "payload too large");
-  const body = Buffer.from(await request.arrayBuffer());
-  if (body.length > MAX_WEBHOOK_BYTES) return text(413, "payload too large");
-  if (!verifyWebhook(body, request.headers.get("x-shopify-hmac-sha256"), deps.secret))
-    return text(401, "invalid or missing webhook signature");
+export interface WebhookAnswer {
+  status: number;
+  message: string;
+}
 
-  const topic = request.headers.get("x-shopify-topic") ?? "";
-  const shopDomain = (request.headers.get("x-shopify-shop-domain") ?? "").toLowerCase();
-  if (!TOPIC.test(topic)) return text(400, "missing or malformed X-Shopify-Topic");
-  if (!SHOP_DOMAIN.test(shopDomain)) return text(400, "missing or malformed X-Shopify-Shop-Domain");
-  const webhookId = request.headers.get("x-shopify-webhook-id");
+/** The whole decision, on the raw bytes and a header lookup: used by the Remix route and the server's fast path. */
+export async function acceptWebhook(
+  method: string,
+  header: (name: string) => string | null,
+  body: Buffer,
+  deps: WebhookDeps,
+): Promise<WebhookAnswer> {
+  if (method !== "POST") return { status: 405, message: "webhooks are POSTed" };
+  if (body.length > MAX_WEBHOOK_BYTES) return { status: 413, message: "payload too large" };
+  if (!verifyWebhook(body, header("x-shopify-hmac-sha256"), deps.secret))
+    return { status: 401, message: "invalid or missing webhook signature" };
+
+  const topic = header("x-shopify-topic") ?? "";
+  const shopDomain = (header("x-shopify-shop-domain") ?? "").toLowerCase();
+  if (!TOPIC.test(topic)) return { status: 400, message: "missing or malformed X-Shopify-Topic" };
+  if (!SHOP_DOMAIN.test(shopDomain)) return { status: 400, message: "missing or malformed X-Shopify-Shop-Domain" };
+  const webhookId = header("x-shopify-webhook-id");
   // Shopify repeats the event id on every retry of the same event; without one, the body decides.
   const eventId =
-    request.headers.get("x-shopify-event-id") ??
+    header("x-shopify-event-id") ??
     webhookId ??
     `sha256:${createHash("sha256").update(topic).update("\n").update(body).digest("hex")}`;
-  const triggered = request.headers.get("x-shopify-triggered-at");
+  const triggered = header("x-shopify-triggered-at");
   const triggeredAt = triggered && !Number.isNaN(Date.parse(triggered)) ? new Date(triggered) : null;
 
-  const result = await recordDelivery(deps.db, {
+  const delivery: Delivery = {
     shopDomain,
     topic,
     eventId,
     webhookId,
     triggeredAt,
-    apiVersion: request.headers.get("x-shopify-api-version"),
+    apiVersion: header("x-shopify-api-version"),
     payload: body.toString("utf8"),
-  });
+  };
+  const result = await (deps.record ? deps.record(delivery) : recordDelivery(deps.db, delivery));
   if (result === "new") deps.onRecorded?.();
-  return text(200, result === "new" ? "recorded" : "already recorded");
+  return { status: 200, message: result === "new" ? "recorded" : "already recorded" };
+}
+
+export async function receiveWebhook(request: Request, deps: WebhookDeps): Promise<Response> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  const answer =
+    declared > MAX_WEBHOOK_BYTES
+      ? { status: 413, message: "payload too large" }
+      : await acceptWebhook(
+          request.method,
+          (name) => request.headers.get(name),
+          Buffer.from(await request.arrayBuffer()),
+          deps,
+        );
+  return new Response(answer.message, {
+    status: answer.status,
+    headers: { "Content-Type": "text/plain; charset=utf-8" },
+  });
 }

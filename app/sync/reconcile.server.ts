@@ -7,6 +7,7 @@ import type { PrismaClient } from "@prisma/client";
 import type { AdminApi } from "./admin-api.server";
 import { applyCheckout, applyCustomer, applyOrder, type Outcome } from "./apply.server";
 import { checkoutFromGraphql, customerFromGraphql, orderFromGraphql } from "./from-graphql";
+import type { CheckoutRecord, OrderRecord } from "./records";
 import { CHECKOUT_LINE_ITEMS, ORDER_LINE_ITEMS, RECENT_CHECKOUTS, RECENT_CUSTOMERS, RECENT_ORDERS } from "./queries";
 
 /** Re-read a little before the last pass, for clock skew and for writes in flight then. */
@@ -66,14 +67,14 @@ export async function reconcile(
       });
     });
     await eachPage<WithLines>(api, RECENT_ORDERS, search, "orders", async (nodes) => {
-      const records = [];
+      const records: OrderRecord[] = [];
       for (const n of nodes) records.push(orderFromGraphql(n, await allLines(api, n, ORDER_LINE_ITEMS)));
       await db.$transaction(async (tx) => {
         for (const r of records) count(await applyOrder(tx, shop.id, r));
       });
     });
     await eachPage<WithLines>(api, RECENT_CHECKOUTS, search, "abandonedCheckouts", async (nodes) => {
-      const records = [];
+      const records: CheckoutRecord[] = [];
       for (const n of nodes)
         records.push(checkoutFromGraphql(n, await allLines(api, n, CHECKOUT_LINE_ITEMS), shop.currency));
       await db.$transaction(async (tx) => {

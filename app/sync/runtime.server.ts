@@ -11,6 +11,8 @@ import { InboxWorker } from "./worker.server";
 import { adminApiFor } from "./admin-api.server";
 import { runBackfill } from "./backfill.server";
 import { reconcile } from "./reconcile.server";
+import { IntakeBatcher } from "./intake.server";
+import { acceptWebhook, type WebhookAnswer } from "./receive.server";
 
 const CHANNEL = "slice-background";
 const BACKFILL_RETRY_MS = 5 * 60_000;
@@ -99,6 +101,35 @@ function signal(message: "inbox" | "schedule"): void {
 
 /** A webhook was recorded: apply it now rather than at the next poll. */
 export const notifyInbox = () => signal("inbox");
+
+declare global {
+  var sliceIntake: IntakeBatcher | undefined;
+}
+
+/** Webhook intake as the route and the server's fast path both use it: one batcher per process. */
+export function webhookDeps() {
+  globalThis.sliceIntake ??= new IntakeBatcher(prisma);
+  const intake = globalThis.sliceIntake;
+  return {
+    db: prisma,
+    secret: config.apiSecret,
+    record: (d: Parameters<IntakeBatcher["record"]>[0]) => intake.record(d),
+    onRecorded: notifyInbox,
+  };
+}
+
+/** The server's fast path for POST /webhooks (server.ts): the same decision, without Remix's router. */
+export function webhookFromNode(
+  method: string,
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer,
+): Promise<WebhookAnswer> {
+  const header = (name: string) => {
+    const value = headers[name];
+    return typeof value === "string" ? value : null;
+  };
+  return acceptWebhook(method, header, body, webhookDeps());
+}
 /** A shop was installed: start its backfill now. */
 export const notifyScheduler = () => signal("schedule");
 

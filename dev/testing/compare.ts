@@ -17,6 +17,8 @@ export interface PictureOptions {
   /** Checkouts: "abandoned" for what the Admin API lists, "all" for what webhooks bring. */
   checkouts: "abandoned" | "all";
   carts: boolean;
+  /** Products and collections come from the backfill only (no webhook topic carries collections). */
+  products: boolean;
 }
 
 export function storePicture(store: Store, options: PictureOptions): ShopPicture {
@@ -43,7 +45,9 @@ export function storePicture(store: Store, options: PictureOptions): ShopPicture
     carts: options.carts
       ? store.carts.map((c) => `${c.token} items=${c.lines.reduce((s, l) => s + l.quantity, 0)} total=${c.lines.reduce((s, l) => s + l.quantity * l.price, 0)}`).sort()
       : [],
-    products: store.products.map((p) => `${p.id} ${p.title} [${[...p.collectionIds].sort().join(",")}]`).sort(),
+    products: options.products
+      ? store.products.map((p) => `${p.id} ${p.title} [${[...p.collectionIds].sort().join(",")}]`).sort()
+      : [],
   };
 }
 
@@ -55,8 +59,8 @@ export async function heldPicture(db: PrismaClient, shopDomain: string, options:
     db.order.findMany({ where, include: { lineItems: true } }),
     db.checkout.findMany({ where, include: { lines: true } }),
     options.carts ? db.cart.findMany({ where }) : Promise.resolve([]),
-    db.product.findMany({ where }),
-    db.productCollection.findMany({ where }),
+    options.products ? db.product.findMany({ where }) : Promise.resolve([]),
+    options.products ? db.productCollection.findMany({ where }) : Promise.resolve([]),
   ]);
   return {
     customers: customers

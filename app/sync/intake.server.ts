@@ -1,0 +1,103 @@
+/**
+ * Group commit for webhook intake. Deliveries that arrive together are written in one INSERT
+ * (one transaction) and each request is answered only after that write has committed, so
+ * durability is unchanged while the per-webhook cost of the database round trip is shared.
+ * At low traffic a batch holds one delivery and this is a plain insert.
+ */
+import type { PrismaClient } from "@prisma/client";
+import { dialectOfClient } from "../db.server";
+import type { Delivery } from "./inbox.server";
+
+const COLUMNS = [
+  "shopDomain", "topic", "eventId", "webhookId", "triggeredAt", "apiVersion", "payload",
+  "status", "attempts", "deliveries", "nextAttemptAt", "receivedAt",
+] as const;
+
+type Result = "new" | "duplicate";
+
+interface Pending {
+  delivery: Delivery;
+  resolve: (result: Result) => void;
+  reject: (error: unknown) => void;
+}
+
+export class IntakeBatcher {
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | null = null;
+  private scheduled = false;
+  batches = 0;
+
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly maxBatch = 250,
+  ) {}
+
+  record(delivery: Delivery): Promise<Result> {
+    return new Promise<Result>((resolve, reject) => {
+      this.queue.push({ delivery, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    // Collect what arrives in this turn of the event loop, then write it.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = null;
+        if (this.queue.length) this.schedule();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, this.maxBatch);
+    if (!batch.length) return;
+    this.batches++;
+    try {
+      const results = await insertDeliveries(this.db, batch.map((p) => p.delivery));
+      batch.forEach((p, i) => p.resolve(results[i]));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+  }
+}
+
+/** Writes deliveries in one statement; says for each whether it was new or a repeat. */
+export async function insertDeliveries(db: PrismaClient, deliveries: Delivery[], now = new Date()): Promise<Result[]> {
+  // The same event twice in one batch: insert it once with its delivery count.
+  const firstIndex = new Map<string, number>();
+  const counts = new Map<string, number>();
+  const key = (d: Delivery) => `${d.shopDomain}\n${d.eventId}`;
+  deliveries.forEach((d, i) => {
+    const k = key(d);
+    if (!firstIndex.has(k)) firstIndex.set(k, i);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  });
+  const unique = [...firstIndex.values()].map((i) => deliveries[i]);
+  const sqlite = dialectOfClient(db) === "sqlite";
+  // SQLite holds DateTime as integer milliseconds (db.server.ts); PostgreSQL as timestamp(3).
+  const time = (t: Date | null) => (t === null ? null : sqlite ? t.getTime() : t);
+  const params: unknown[] = [];
+  const placeholder = () => (sqlite ? "?" : `$${params.length}`);
+  const rows = unique.map((d) => {
+    const values = [
+      d.shopDomain, d.topic, d.eventId, d.webhookId, time(d.triggeredAt), d.apiVersion, d.payload,
+      "pending", 0, counts.get(key(d)) ?? 1, time(now), time(now),
+    ];
+    return `(${values.map((v) => (params.push(v), placeholder())).join(", ")})`;
+  });
+  const sql = `INSERT INTO "WebhookEvent" (${COLUMNS.map((c) => `"${c}"`).join(", ")})
+    VALUES ${rows.join(", ")}
+    ON CONFLICT ("shopDomain", "eventId") DO UPDATE SET "deliveries" = "WebhookEvent"."deliveries" + excluded."deliveries"
+    RETURNING "shopDomain", "eventId", "deliveries"`;
+  const returned = await db.$queryRawUnsafe<{ shopDomain: string; eventId: string; deliveries: number | bigint }[]>(sql, ...params);
+  const held = new Map(returned.map((r) => [`${r.shopDomain}\n${r.eventId}`, Number(r.deliveries)]));
+  return deliveries.map((d, i) => {
+    const k = key(d);
+    // New: this batch created the row (it holds exactly this batch's deliveries) and this is the first of them.
+    return firstIndex.get(k) === i && held.get(k) === counts.get(k) ? "new" : "duplicate";
+  });
+}
