@@ -47,22 +47,29 @@ export interface ClaimedEvent {
  * its "done" mark commit in one transaction.
  */
 export async function claimDue(db: PrismaClient, limit: number, now = new Date()): Promise<ClaimedEvent[]> {
-  const due = {
-    OR: [
-      { status: { in: ["pending", "failed"] }, nextAttemptAt: { lte: now } },
-      { status: "processing", lockedUntil: { lt: now } },
-    ],
-  };
-  const candidates = await db.webhookEvent.findMany({
-    where: due,
-    orderBy: { id: "asc" },
-    take: limit,
-    select: { id: true },
-  });
-  if (!candidates.length) return [];
-  const ids = candidates.map((c) => c.id);
+  // Two narrow queries, each served by the (status, nextAttemptAt) index, rather than one OR that
+  // would scan a large backlog on every claim.
+  const [due, expired] = await Promise.all([
+    db.webhookEvent.findMany({
+      where: { status: { in: ["pending", "failed"] }, nextAttemptAt: { lte: now } },
+      orderBy: { id: "asc" },
+      take: limit,
+      select: { id: true },
+    }),
+    db.webhookEvent.findMany({
+      where: { status: "processing", lockedUntil: { lt: now } },
+      orderBy: { id: "asc" },
+      take: limit,
+      select: { id: true },
+    }),
+  ]);
+  const ids = [...expired, ...due].map((c) => c.id).sort((a, b) => a - b).slice(0, limit);
+  if (!ids.length) return [];
   await db.webhookEvent.updateMany({
-    where: { id: { in: ids }, ...due },
+    where: {
+      id: { in: ids },
+      OR: [{ status: { in: ["pending", "failed"] } }, { status: "processing", lockedUntil: { lt: now } }],
+    },
     data: { status: "processing", lockedUntil: new Date(now.getTime() + LOCK_MS) },
   });
   return db.webhookEvent.findMany({

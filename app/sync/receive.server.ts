@@ -16,7 +16,8 @@ export interface WebhookDeps {
   secret: string;
   /** How a delivery is written; defaults to one insert (the server passes its group-commit batcher). */
   record?: (delivery: Delivery) => Promise<"new" | "duplicate">;
-  onRecorded?: () => void;
+  /** Called after every accepted delivery, new or repeated (the worker gives way to intake). */
+  onDelivery?: (result: "new" | "duplicate") => void;
 }
 
 export interface WebhookAnswer {
@@ -59,7 +60,7 @@ export async function acceptWebhook(
     payload: body.toString("utf8"),
   };
   const result = await (deps.record ? deps.record(delivery) : recordDelivery(deps.db, delivery));
-  if (result === "new") deps.onRecorded?.();
+  deps.onDelivery?.(result);
   return { status: 200, message: result === "new" ? "recorded" : "already recorded" };
 }
 

@@ -114,7 +114,10 @@ export function webhookDeps() {
     db: prisma,
     secret: config.apiSecret,
     record: (d: Parameters<IntakeBatcher["record"]>[0]) => intake.record(d),
-    onRecorded: notifyInbox,
+    onDelivery: (result: "new" | "duplicate") => {
+      if (result === "new") notifyInbox();
+      else globalThis.sliceRuntime?.worker.noteIntake();
+    },
   };
 }
 

@@ -140,6 +140,11 @@ export class InboxWorker {
       await new Promise((resolve) => setTimeout(resolve, yieldMs));
   }
 
+  /** Webhooks are arriving: give way to them for a moment. */
+  noteIntake(): void {
+    this.lastSignalAt = Date.now();
+  }
+
   /** Something was recorded: apply it now rather than at the next poll. */
   wake(): void {
     this.lastSignalAt = Date.now();

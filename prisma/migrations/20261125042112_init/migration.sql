@@ -385,6 +385,9 @@ CREATE INDEX "StorefrontEvent_shopId_visitorId_occurredAt_idx" ON "StorefrontEve
 CREATE INDEX "WebhookEvent_status_nextAttemptAt_idx" ON "WebhookEvent"("status", "nextAttemptAt");
 
 -- CreateIndex
+CREATE INDEX "WebhookEvent_status_lockedUntil_idx" ON "WebhookEvent"("status", "lockedUntil");
+
+-- CreateIndex
 CREATE INDEX "WebhookEvent_shopDomain_status_idx" ON "WebhookEvent"("shopDomain", "status");
 
 -- CreateIndex
