@@ -142,7 +142,7 @@ export function startBackgroundWork(): Runtime | null {
   if (globalThis.sliceRuntime) return globalThis.sliceRuntime;
   const worker = new InboxWorker(prisma, {
     yieldMs: 10,
-    maxDeferMs: 250,
+    maxDeferMs: 1000,
     onError: (event, error) =>
       console.error(`webhook ${event.topic} #${event.id} failed (kept for retry):`, (error as Error).message),
   });

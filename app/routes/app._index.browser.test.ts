@@ -1,0 +1,111 @@
+/**
+ * The demo, as a person uses it: the real server process, a generated store replayed through the
+ * signed webhook endpoint, the backfill through the Admin API stand-in, and the admin opened in
+ * headless Chromium. Screenshots go to test-results/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { startDemo, DEMO_SECRET } from "../../dev/demo";
+import { launchBrowser } from "../../dev/browser";
+import { sendWebhook } from "../../dev/webhooks";
+import { spawnTs } from "../../dev/processes";
+
+const SHOTS = path.resolve("test-results");
+let demo: Awaited<ReturnType<typeof startDemo>>;
+let browser: Browser;
+
+async function openAdmin(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Offline: App Bridge's CDN script is not reachable, and the dev shell does not need it.
+  await page.route(/cdn\.shopify\.com/, (route) => route.abort());
+  await page.goto(demo.loginUrl);
+  return page;
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "slice-demo-test-"));
+  demo = await startDemo({ port: 0, customers: 80, seed: 3, databaseFile: path.join(dir, "demo.sqlite"), log: () => {} });
+  browser = await launchBrowser();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+describe("the demo admin", () => {
+  it("shows the demo store's sync state once the history is in", async () => {
+    const page = await openAdmin();
+    await expect.poll(
+      async () => {
+        await page.reload();
+        return page.locator("#count-customers").textContent();
+      },
+      { timeout: 120_000, interval: 1000 },
+    ).toBe(String(demo.store.customers.length));
+    await expect.poll(async () => {
+      await page.reload();
+      return page.locator("#count-orders").textContent();
+    }, { timeout: 120_000, interval: 1000 }).toBe(String(demo.store.orders.length));
+    await expect.poll(async () => {
+      await page.reload();
+      return page.getByText("Finished").count();
+    }, { timeout: 120_000, interval: 1000 }).toBeGreaterThan(0);
+    await expect(page.locator("#count-carts").textContent()).resolves.toBe(String(demo.store.carts.length));
+    await expect(page.getByRole("heading", { name: "Sync status" }).count()).resolves.toBe(1);
+    await expect(page.getByText("Nothing failed").count()).resolves.toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, "admin-home.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("lists a webhook it could not apply, with the reason, and retries it on request", async () => {
+    const response = await sendWebhook(
+      `${demo.url}/webhooks`,
+      { topic: "orders/create", shop: demo.store.shop.domain, payload: { id: 1, currency: "USD", line_items: [] } },
+      DEMO_SECRET,
+    );
+    expect(response.status).toBe(200);
+    const page = await openAdmin();
+    await expect.poll(async () => {
+      await page.reload();
+      return page.getByText("order: total_price: Required").count();
+    }, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(SHOTS, "admin-failed-event.png"), fullPage: true });
+    await page.getByRole("button", { name: "Retry", exact: true }).first().click();
+    await expect.poll(() => page.getByText("1 event queued again").count(), { timeout: 10_000 }).toBe(1);
+    await page.close();
+  });
+
+  it("says what went wrong on a page that does not exist, instead of a blank page", async () => {
+    const page = await openAdmin();
+    await page.goto(`${demo.url}/app/no-such-page`);
+    await expect(page.getByRole("alert").textContent()).resolves.toContain("Page not found");
+    await page.screenshot({ path: path.join(SHOTS, "admin-not-found.png") });
+    await page.close();
+  });
+});
+
+describe("the development sign-in", () => {
+  it("cannot be turned on in production", async () => {
+    const server = await spawnTs(
+      "build/server.mjs",
+      { NODE_ENV: "production", SLICE_DEV_LOGIN: "1", PORT: "0", SLICE_WORKER: "0" },
+      /listening on (http:\/\/[\d.:]+)/,
+    );
+    try {
+      const login = await fetch(`${server.url}/dev/login?shop=slice-demo.myshopify.com`, { redirect: "manual" });
+      expect(login.status).toBe(404);
+      expect(login.headers.get("set-cookie")).toBeNull();
+      // Without Shopify's session the admin is not shown: it sends the user to log in.
+      const admin = await fetch(`${server.url}/app`, { redirect: "manual" });
+      expect([302, 401, 410]).toContain(admin.status);
+      expect(await admin.text()).not.toContain("Sync status");
+    } finally {
+      await server.stop();
+    }
+  });
+});
