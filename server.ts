@@ -12,6 +12,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 
@@ -42,10 +43,20 @@ async function startBackgroundThread(build: string): Promise<Worker> {
   return thread;
 }
 
-function toRequest(req: http.IncomingMessage, origin: string, body: Buffer | null, signal: AbortSignal): Request {
+function toRequest(
+  req: http.IncomingMessage,
+  origin: string,
+  body: Buffer | null,
+  signal: AbortSignal,
+): Request {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
-  return new Request(new URL(req.url ?? "/", origin), { method: req.method, headers, body: body as BodyInit | null, signal });
+  return new Request(new URL(req.url ?? "/", origin), {
+    method: req.method,
+    headers,
+    body: body as BodyInit | null,
+    signal,
+  });
 }
 
 async function send(res: http.ServerResponse, response: Response): Promise<void> {
@@ -58,7 +69,7 @@ async function send(res: http.ServerResponse, response: Response): Promise<void>
   if (cookies.length) headers["set-cookie"] = cookies;
   res.writeHead(response.status, response.statusText, headers);
   if (!response.body) return void res.end();
-  const stream = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream);
+  const stream = Readable.fromWeb(response.body as WebReadableStream);
   await new Promise<void>((resolve, reject) => {
     stream.on("error", reject).pipe(res).on("finish", resolve).on("error", reject);
   });
@@ -77,9 +88,14 @@ export async function startServer(options: {
   const entry = build.entry.module as unknown as {
     startBackgroundWork(): void;
     stopBackgroundWork(): Promise<void>;
-    webhookFromNode(method: string, headers: http.IncomingHttpHeaders, body: Buffer): Promise<{ status: number; message: string }>;
+    webhookFromNode(
+      method: string,
+      headers: http.IncomingHttpHeaders,
+      body: Buffer,
+    ): Promise<{ status: number; message: string }>;
   };
-  const assets = serveStatic("build/client/assets", { immutable: true, maxAge: "1y", index: false });
+  // Hashed build assets never change under their name: cache them for a year.
+  const assets = serveStatic("build/client", { immutable: true, maxAge: "1y", index: false });
   const publicFiles = serveStatic("build/client", { maxAge: "1h", index: false });
   const compress = compression();
   const host = options.host ?? "127.0.0.1";
@@ -157,9 +173,13 @@ export async function startServer(options: {
 }
 
 // Run as `node build/server.mjs` (npm start): plain Node, no TypeScript loader in the request path.
-const invokedDirectly = process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
+const invokedDirectly =
+  process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
 if (invokedDirectly) {
-  const running = await startServer({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? "127.0.0.1" });
+  const running = await startServer({
+    port: Number(process.env.PORT ?? 3000),
+    host: process.env.HOST ?? "127.0.0.1",
+  });
   const stop = async () => {
     await running.close();
     process.exit(0);

@@ -8,7 +8,11 @@ declare module "@remix-run/node" {
 }
 
 export default defineConfig({
-  server: { port: Number(process.env.PORT || 3000), hmr: { port: 64999 }, fs: { allow: ["app", "node_modules"] } },
+  server: {
+    port: Number(process.env.PORT || 3000),
+    hmr: { port: 64999 },
+    fs: { allow: ["app", "node_modules"] },
+  },
   plugins: [
     remix({
       ignoredRouteFiles: ["**/.*", "**/*.test.*"],

@@ -17,7 +17,8 @@ export class UsageError extends Error {}
 function number(value: string | undefined, name: string, fallback: number, max = Infinity): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > max) throw new UsageError(`--${name} must be a number between 0 and ${max} (got "${value}")`);
+  if (!Number.isFinite(n) || n < 0 || n > max)
+    throw new UsageError(`--${name} must be a number between 0 and ${max} (got "${value}")`);
   return n;
 }
 
@@ -39,7 +40,8 @@ export async function main(argv: string[], out: (line: string) => void = console
     });
     const file = positionals[0];
     if (!file) throw new UsageError("webhooks replay needs a JSONL file");
-    if (!values.url) throw new UsageError("webhooks replay needs --url (e.g. http://127.0.0.1:3000/webhooks)");
+    if (!values.url)
+      throw new UsageError("webhooks replay needs --url (e.g. http://127.0.0.1:3000/webhooks)");
     const secret = values.secret ?? process.env.SHOPIFY_API_SECRET;
     if (!secret) throw new UsageError("webhooks replay needs --secret or SHOPIFY_API_SECRET to sign with");
     const { readJsonl, replayLines } = await import("../dev/webhooks");
@@ -53,14 +55,21 @@ export async function main(argv: string[], out: (line: string) => void = console
       concurrency: number(values.concurrency, "concurrency", 4, 256),
       seed: number(values.seed, "seed", 1),
     });
-    out(`sent ${result.sent} deliveries of ${lines.length} webhooks: ${result.accepted} accepted, ${result.rejected.length} rejected`);
+    out(
+      `sent ${result.sent} deliveries of ${lines.length} webhooks: ${result.accepted} accepted, ${result.rejected.length} rejected`,
+    );
     for (const r of result.rejected.slice(0, 10)) out(`  ${r.topic}: HTTP ${r.status} ${r.body}`);
     return result.rejected.length ? 1 : 0;
   }
   if (group === "store" && command === "generate") {
     const { values } = parseArgs({
       args: rest,
-      options: { customers: { type: "string" }, seed: { type: "string" }, shop: { type: "string" }, out: { type: "string" } },
+      options: {
+        customers: { type: "string" },
+        seed: { type: "string" },
+        shop: { type: "string" },
+        out: { type: "string" },
+      },
     });
     const { generateStore } = await import("../dev/store");
     const store = generateStore({
@@ -70,14 +79,21 @@ export async function main(argv: string[], out: (line: string) => void = console
     });
     const { createWriteStream } = await import("node:fs");
     const target = values.out ? createWriteStream(values.out) : process.stdout;
-    for (const e of store.events) target.write(`${JSON.stringify({ topic: e.topic, shop: e.shop, payload: e.payload, eventId: e.eventId, triggeredAt: e.triggeredAt })}\n`);
+    for (const e of store.events)
+      target.write(
+        `${JSON.stringify({ topic: e.topic, shop: e.shop, payload: e.payload, eventId: e.eventId, triggeredAt: e.triggeredAt })}\n`,
+      );
     if (values.out) {
       await new Promise<void>((resolve) => (target as NodeJS.WritableStream).end(() => resolve()));
-      out(`wrote ${store.events.length} webhooks (${store.customers.length} customers, ${store.orders.length} orders) to ${values.out}`);
+      out(
+        `wrote ${store.events.length} webhooks (${store.customers.length} customers, ${store.orders.length} orders) to ${values.out}`,
+      );
     }
     return 0;
   }
-  throw new UsageError(group ? `unknown command "${[group, command].filter(Boolean).join(" ")}"` : "no command given");
+  throw new UsageError(
+    group ? `unknown command "${[group, command].filter(Boolean).join(" ")}"` : "no command given",
+  );
 }
 
 const invokedDirectly = process.argv[1] && /app[\\/]cli\.ts$/.test(process.argv[1]);

@@ -7,7 +7,9 @@ const schema = z.object({
   SHOPIFY_APP_URL: z.string().url().default("http://localhost:3000"),
   SCOPES: z
     .string()
-    .default("read_customers,write_customers,read_orders,write_discounts,read_discounts,read_products,write_app_proxy"),
+    .default(
+      "read_customers,write_customers,read_orders,write_discounts,read_discounts,read_products,write_app_proxy",
+    ),
   /** Admin API origin override, for the local stand-in (dev/admin-api). Never set in production. */
   SLICE_ADMIN_API_ORIGIN: z.string().url().optional(),
   SLICE_DEV_LOGIN: z.enum(["0", "1"]).default("0"),

@@ -15,8 +15,9 @@ export type Db = PrismaClient;
 /** The PostgreSQL client is generated beside its schema (Prisma fixes the provider per client). */
 function loadPgClient(): typeof PrismaClient {
   const require = createRequire(path.join(process.cwd(), "package.json"));
-  return (require(path.join(process.cwd(), "prisma/postgres/generated")) as { PrismaClient: typeof PrismaClient })
-    .PrismaClient;
+  return (
+    require(path.join(process.cwd(), "prisma/postgres/generated")) as { PrismaClient: typeof PrismaClient }
+  ).PrismaClient;
 }
 
 const dialects = new WeakMap<PrismaClient, Dialect>();
@@ -41,7 +42,9 @@ export function createPrismaClient(url: string): PrismaClient {
     void client.$executeRawUnsafe("PRAGMA synchronous = NORMAL").catch(() => {});
   } else {
     const PgClient = loadPgClient();
-    client = new PgClient({ adapter: new PrismaPg({ connectionString: url, max: 10, idleTimeoutMillis: 10_000 }) });
+    client = new PgClient({
+      adapter: new PrismaPg({ connectionString: url, max: 10, idleTimeoutMillis: 10_000 }),
+    });
   }
   dialects.set(client, dialect);
   return client;

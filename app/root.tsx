@@ -32,13 +32,20 @@ export function ErrorBoundary() {
   const error = useRouteError();
   const status = isRouteErrorResponse(error) ? error.status : 500;
   const detail = isRouteErrorResponse(error)
-    ? typeof error.data === "string" && error.data
-      ? error.data
-      : error.statusText
+    ? status === 404
+      ? "There is no page at this address. It may have moved, or the link may be mistyped."
+      : typeof error.data === "string" && error.data
+        ? error.data
+        : error.statusText
     : error instanceof Error
       ? error.message
       : "Something went wrong.";
-  const title = status === 404 ? "Page not found" : status === 401 || status === 403 ? "Not signed in" : "Something went wrong";
+  const title =
+    status === 404
+      ? "Page not found"
+      : status === 401 || status === 403
+        ? "Not signed in"
+        : "Something went wrong";
   return (
     <html lang="en">
       <head>

@@ -47,7 +47,10 @@ async function send([url, init]: [string, RequestInit]): Promise<[number, boolea
   }
 }
 
-export async function closedLoop(requests: [string, RequestInit][], concurrency: number): Promise<LoadResult> {
+export async function closedLoop(
+  requests: [string, RequestInit][],
+  concurrency: number,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   let ok = 0;
   let failed = 0;

@@ -16,7 +16,15 @@ async function main() {
   sections.push(["Webhook intake (SQLite)", await benchWebhooks()]);
 
   const rows = sections.flatMap(([section, figures]) =>
-    figures.map((f) => [section, f.name, fmt(f.value, f.unit), f.aim ?? "", f.ok === undefined ? "" : f.ok ? "yes" : "NO", fmt(f.baseline, f.unit), f.ratio === undefined ? "" : `${f.ratio.toFixed(2)}×`]),
+    figures.map((f) => [
+      section,
+      f.name,
+      fmt(f.value, f.unit),
+      f.aim ?? "",
+      f.ok === undefined ? "" : f.ok ? "yes" : "NO",
+      fmt(f.baseline, f.unit),
+      f.ratio === undefined ? "" : `${f.ratio.toFixed(2)}×`,
+    ]),
   );
   const header = ["section", "figure", "value", "aim", "met", "baseline", "ratio"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -27,7 +35,14 @@ async function main() {
 
   mkdirSync("bench/results", { recursive: true });
   const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
-  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), node: process.version, sections: Object.fromEntries(sections) }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      { at: new Date().toISOString(), node: process.version, sections: Object.fromEntries(sections) },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwritten to ${file}`);
 }
 

@@ -28,14 +28,24 @@ export interface Figure {
   ratio?: number;
 }
 
-export async function benchWebhooks(options: { customers?: number; rate?: number; databaseUrl?: string } = {}): Promise<Figure[]> {
+export async function benchWebhooks(
+  options: { customers?: number; rate?: number; databaseUrl?: string } = {},
+): Promise<Figure[]> {
   ensureBuild();
-  const store = generateStore({ customers: options.customers ?? 1200, seed: 11, shop: "bench.myshopify.com" });
+  const store = generateStore({
+    customers: options.customers ?? 1200,
+    seed: 11,
+    shop: "bench.myshopify.com",
+  });
   const plan = deliveryPlan(store.events, { duplicates: 0.1, reorder: 0.1, seed: 3 });
   const rate = options.rate ?? 1000;
 
   // Baseline: the same requests, the same client, a server that only checks the signature.
-  const baseline = await spawnTs("bench/baseline-server.ts", { SHOPIFY_API_SECRET: SECRET, PORT: "0" }, /listening (\d+)/);
+  const baseline = await spawnTs(
+    "bench/baseline-server.ts",
+    { SHOPIFY_API_SECRET: SECRET, PORT: "0" },
+    /listening (\d+)/,
+  );
   const baseUrl = `http://127.0.0.1:${baseline.url}/webhooks`;
   await openLoop(signAll(baseUrl, plan.slice(0, 2 * rate), SECRET), rate); // warm-up, as for Slice
   const baseClosed = await closedLoop(signAll(baseUrl, plan, SECRET), 32);
@@ -47,7 +57,13 @@ export async function benchWebhooks(options: { customers?: number; rate?: number
   await migrate(databaseUrl);
   const app = await spawnTs(
     "build/server.mjs",
-    { DATABASE_URL: databaseUrl, SHOPIFY_API_SECRET: SECRET, PORT: "0", NODE_ENV: "production", SLICE_WORKER: "1" },
+    {
+      DATABASE_URL: databaseUrl,
+      SHOPIFY_API_SECRET: SECRET,
+      PORT: "0",
+      NODE_ENV: "production",
+      SLICE_WORKER: "1",
+    },
     /listening on (http:\/\/[\d.:]+)/,
   );
   const url = `${app.url}/webhooks`;
@@ -79,19 +95,66 @@ export async function benchWebhooks(options: { customers?: number; rate?: number
   const held = await heldPicture(db, store.shop.domain, options2);
   const truth = storePicture(store, options2);
   const differing = (Object.keys(truth) as (keyof typeof truth)[]).reduce(
-    (n, key) => n + truth[key].filter((line) => !held[key].includes(line)).length + held[key].filter((line) => !truth[key].includes(line)).length,
+    (n, key) =>
+      n +
+      truth[key].filter((line) => !held[key].includes(line)).length +
+      held[key].filter((line) => !truth[key].includes(line)).length,
     0,
   );
   await db.$disconnect();
   rmSync(dir, { recursive: true, force: true });
 
   return [
-    { name: "webhooks acknowledged per second (closed loop, 32 at once)", value: closed.perSecond, unit: "/s", aim: "≥ 1000", ok: closed.perSecond >= 1000, baseline: baseClosed.perSecond, ratio: closed.perSecond / baseClosed.perSecond },
-    { name: `time to acknowledge p50 at ${rate}/s offered`, value: open.p50, unit: "ms", baseline: baseOpen.p50, ratio: open.p50 / Math.max(baseOpen.p50, 0.001) },
-    { name: `time to acknowledge p99 at ${rate}/s offered`, value: open.p99, unit: "ms", aim: "< 50", ok: open.p99 < 50, baseline: baseOpen.p99, ratio: open.p99 / Math.max(baseOpen.p99, 0.001) },
-    { name: `rate held at ${rate}/s offered`, value: open.perSecond, unit: "/s", aim: `≥ ${rate * 0.95}`, ok: open.perSecond >= rate * 0.95 && open.failed === 0 },
-    { name: "webhooks applied per second by the worker (after intake)", value: uniqueEvents / Math.max(drainSeconds + open.seconds + closed.seconds, 0.001), unit: "/s" },
-    { name: `events lost (of ${uniqueEvents}, 10% sent twice, 10% reordered)`, value: uniqueEvents - rows + notDone, unit: "", aim: "0", ok: uniqueEvents - rows + notDone === 0 },
-    { name: "records differing from the store (lost or applied twice)", value: differing, unit: "", aim: "0", ok: differing === 0 },
+    {
+      name: "webhooks acknowledged per second (closed loop, 32 at once)",
+      value: closed.perSecond,
+      unit: "/s",
+      aim: "≥ 1000",
+      ok: closed.perSecond >= 1000,
+      baseline: baseClosed.perSecond,
+      ratio: closed.perSecond / baseClosed.perSecond,
+    },
+    {
+      name: `time to acknowledge p50 at ${rate}/s offered`,
+      value: open.p50,
+      unit: "ms",
+      baseline: baseOpen.p50,
+      ratio: open.p50 / Math.max(baseOpen.p50, 0.001),
+    },
+    {
+      name: `time to acknowledge p99 at ${rate}/s offered`,
+      value: open.p99,
+      unit: "ms",
+      aim: "< 50",
+      ok: open.p99 < 50,
+      baseline: baseOpen.p99,
+      ratio: open.p99 / Math.max(baseOpen.p99, 0.001),
+    },
+    {
+      name: `rate held at ${rate}/s offered`,
+      value: open.perSecond,
+      unit: "/s",
+      aim: `≥ ${rate * 0.95}`,
+      ok: open.perSecond >= rate * 0.95 && open.failed === 0,
+    },
+    {
+      name: "webhooks applied per second by the worker (after intake)",
+      value: uniqueEvents / Math.max(drainSeconds + open.seconds + closed.seconds, 0.001),
+      unit: "/s",
+    },
+    {
+      name: `events lost (of ${uniqueEvents}, 10% sent twice, 10% reordered)`,
+      value: uniqueEvents - rows + notDone,
+      unit: "",
+      aim: "0",
+      ok: uniqueEvents - rows + notDone === 0,
+    },
+    {
+      name: "records differing from the store (lost or applied twice)",
+      value: differing,
+      unit: "",
+      aim: "0",
+      ok: differing === 0,
+    },
   ];
 }

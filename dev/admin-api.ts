@@ -28,7 +28,9 @@ let cachedSchema: GraphQLSchema | null = null;
 
 export function adminSchema(): GraphQLSchema {
   if (!cachedSchema) {
-    const json = JSON.parse(gunzipSync(readFileSync(adminSchemaPath())).toString("utf8")) as { data: IntrospectionQuery };
+    const json = JSON.parse(gunzipSync(readFileSync(adminSchemaPath())).toString("utf8")) as {
+      data: IntrospectionQuery;
+    };
     cachedSchema = buildClientSchema(json.data);
   }
   return cachedSchema;
@@ -84,7 +86,7 @@ type Args = Record<string, unknown>;
 
 /** Cursor pagination and Shopify's `updated_at:>='…'` search over a list. */
 function connection<T extends object>(items: T[], args: Args, toNode: (item: T) => unknown) {
-  const updated = (i: T) => ((i as { updatedAt?: Date }).updatedAt?.getTime() ?? 0);
+  const updated = (i: T) => (i as { updatedAt?: Date }).updatedAt?.getTime() ?? 0;
   let list = items;
   const query = typeof args.query === "string" ? args.query : "";
   const since = /updated_at:>=?'?([^'\s]+)'?/.exec(query);
@@ -93,10 +95,14 @@ function connection<T extends object>(items: T[], args: Args, toNode: (item: T) 
     list = list.filter((i) => updated(i) >= t);
   }
   if (args.sortKey === "UPDATED_AT") list = [...list].sort((a, b) => updated(a) - updated(b));
-  const offset = typeof args.after === "string" ? Number(Buffer.from(args.after, "base64").toString()) + 1 : 0;
+  const offset =
+    typeof args.after === "string" ? Number(Buffer.from(args.after, "base64").toString()) + 1 : 0;
   const first = typeof args.first === "number" ? args.first : list.length;
   const page = list.slice(offset, offset + first);
-  const edges = page.map((item, i) => ({ cursor: Buffer.from(String(offset + i)).toString("base64"), node: toNode(item) }));
+  const edges = page.map((item, i) => ({
+    cursor: Buffer.from(String(offset + i)).toString("base64"),
+    node: toNode(item),
+  }));
   return {
     edges,
     nodes: edges.map((e) => e.node),
@@ -133,7 +139,8 @@ export function queryCost(document: DocumentNode, variables: Args = {}): number 
   };
   let total = 0;
   for (const def of document.definitions)
-    if (def.kind === Kind.OPERATION_DEFINITION) total += (def.operation === "mutation" ? 10 : 0) + cost(def.selectionSet);
+    if (def.kind === Kind.OPERATION_DEFINITION)
+      total += (def.operation === "mutation" ? 10 : 0) + cost(def.selectionSet);
   return Math.max(1, total);
 }
 
@@ -171,7 +178,10 @@ export class AdminApiStandIn {
   private refill(): void {
     const now = Date.now();
     const max = this.options.maximumAvailable ?? 1000;
-    this.available = Math.min(max, this.available + ((now - this.lastRefill) / 1000) * (this.options.restoreRate ?? 50));
+    this.available = Math.min(
+      max,
+      this.available + ((now - this.lastRefill) / 1000) * (this.options.restoreRate ?? 50),
+    );
     this.lastRefill = now;
   }
 
@@ -206,7 +216,9 @@ export class AdminApiStandIn {
       return send(503, { errors: "Service Unavailable" });
     }
     if (req.headers["x-shopify-access-token"] !== (this.options.accessToken ?? "shpat_standin"))
-      return send(401, { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" });
+      return send(401, {
+        errors: "[API] Invalid API key or access token (unrecognized login or wrong password)",
+      });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     let body: { query?: string; variables?: Args };
@@ -230,22 +242,41 @@ export class AdminApiStandIn {
     const errors = validate(adminSchema(), document);
     if (errors.length) {
       this.invalidDocuments.push({ query, errors: errors.map((e) => e.message) });
-      return { errors: errors.map((e) => ({ message: e.message, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })) };
+      return {
+        errors: errors.map((e) => ({
+          message: e.message,
+          extensions: { code: "GRAPHQL_VALIDATION_FAILED" },
+        })),
+      };
     }
     const cost = queryCost(document, variables);
     this.refill();
     if (cost > 1000) {
       this.requests.push({ query, cost, throttled: false });
       return {
-        errors: [{ message: `Query cost is ${cost}, which exceeds the single query max cost limit (1000).`, extensions: { code: "MAX_COST_EXCEEDED", cost, maxCost: 1000 } }],
-        extensions: { cost: { requestedQueryCost: cost, actualQueryCost: null, throttleStatus: this.throttleStatus() } },
+        errors: [
+          {
+            message: `Query cost is ${cost}, which exceeds the single query max cost limit (1000).`,
+            extensions: { code: "MAX_COST_EXCEEDED", cost, maxCost: 1000 },
+          },
+        ],
+        extensions: {
+          cost: { requestedQueryCost: cost, actualQueryCost: null, throttleStatus: this.throttleStatus() },
+        },
       };
     }
     if (cost > this.available) {
       this.requests.push({ query, cost, throttled: true });
       return {
-        errors: [{ message: "Throttled", extensions: { code: "THROTTLED", documentation: "https://shopify.dev/api/usage/rate-limits" } }],
-        extensions: { cost: { requestedQueryCost: cost, actualQueryCost: null, throttleStatus: this.throttleStatus() } },
+        errors: [
+          {
+            message: "Throttled",
+            extensions: { code: "THROTTLED", documentation: "https://shopify.dev/api/usage/rate-limits" },
+          },
+        ],
+        extensions: {
+          cost: { requestedQueryCost: cost, actualQueryCost: null, throttleStatus: this.throttleStatus() },
+        },
       };
     }
     this.available -= cost;
@@ -259,7 +290,9 @@ export class AdminApiStandIn {
     });
     return {
       ...result,
-      extensions: { cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: this.throttleStatus() } },
+      extensions: {
+        cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: this.throttleStatus() },
+      },
     };
   }
 
@@ -283,11 +316,22 @@ export class AdminApiStandIn {
       verifiedEmail: true,
       createdAt: c.createdAt.toISOString(),
       updatedAt: c.updatedAt.toISOString(),
-      emailMarketingConsent: { marketingState: c.acceptsMarketing ? "SUBSCRIBED" : "NOT_SUBSCRIBED", marketingOptInLevel: "SINGLE_OPT_IN", consentUpdatedAt: c.createdAt.toISOString() },
+      emailMarketingConsent: {
+        marketingState: c.acceptsMarketing ? "SUBSCRIBED" : "NOT_SUBSCRIBED",
+        marketingOptInLevel: "SINGLE_OPT_IN",
+        consentUpdatedAt: c.createdAt.toISOString(),
+      },
       smsMarketingConsent: null,
       defaultAddress: { city: c.city, countryCodeV2: c.countryCode, provinceCode: c.provinceCode },
       numberOfOrders: String(store.orders.filter((o) => o.customerId === c.id).length),
-      amountSpent: { amount: decimal(store.orders.filter((o) => o.customerId === c.id && !o.cancelledAt).reduce((s, o) => s + o.total - o.refunds.reduce((r, x) => r + x.amount, 0), 0)), currencyCode: cur },
+      amountSpent: {
+        amount: decimal(
+          store.orders
+            .filter((o) => o.customerId === c.id && !o.cancelledAt)
+            .reduce((s, o) => s + o.total - o.refunds.reduce((r, x) => r + x.amount, 0), 0),
+        ),
+        currencyCode: cur,
+      },
     });
     const lineNode = (l: Store["orders"][number]["lines"][number]) => ({
       __typename: "LineItem",
@@ -332,7 +376,13 @@ export class AdminApiStandIn {
         subtotalPriceSet: bag(o.subtotal, cur),
         totalDiscountsSet: bag(o.totalDiscounts, cur),
         totalTaxSet: bag(o.totalTax, cur),
-        refunds: o.refunds.map((r) => ({ __typename: "Refund", id: gid("Refund", r.id), createdAt: r.createdAt.toISOString(), note: r.note, totalRefundedSet: bag(r.amount, cur) })),
+        refunds: o.refunds.map((r) => ({
+          __typename: "Refund",
+          id: gid("Refund", r.id),
+          createdAt: r.createdAt.toISOString(),
+          note: r.note,
+          totalRefundedSet: bag(r.amount, cur),
+        })),
         lineItems: (args: Args) => connection(o.lines, args, lineNode),
       };
     };
@@ -365,7 +415,12 @@ export class AdminApiStandIn {
       id: gid("Collection", c.id),
       title: c.title,
       handle: c.handle,
-      products: (args: Args) => connection(store.products.filter((p) => p.collectionIds.includes(c.id)), args, productNode),
+      products: (args: Args) =>
+        connection(
+          store.products.filter((p) => p.collectionIds.includes(c.id)),
+          args,
+          productNode,
+        ),
     });
     const productNode = (p: Store["products"][number]): Record<string, unknown> => ({
       __typename: "Product",
@@ -376,12 +431,23 @@ export class AdminApiStandIn {
       productType: p.productType,
       tags: p.tags,
       updatedAt: p.updatedAt.toISOString(),
-      collections: (args: Args) => connection(store.collections.filter((c) => p.collectionIds.includes(c.id)), args, collectionNode),
+      collections: (args: Args) =>
+        connection(
+          store.collections.filter((c) => p.collectionIds.includes(c.id)),
+          args,
+          collectionNode,
+        ),
     });
     // Shopify lists only checkouts that were not completed as abandoned.
     const abandoned = store.checkouts.filter((c) => !c.completedAt);
     return {
-      shop: { __typename: "Shop", name: store.shop.name, currencyCode: cur, ianaTimezone: store.shop.ianaTimezone, myshopifyDomain: store.shop.domain },
+      shop: {
+        __typename: "Shop",
+        name: store.shop.name,
+        currencyCode: cur,
+        ianaTimezone: store.shop.ianaTimezone,
+        myshopifyDomain: store.shop.domain,
+      },
       customers: (args: Args) => connection(store.customers, args, customerNode),
       orders: (args: Args) => connection(store.orders, args, orderNode),
       abandonedCheckouts: (args: Args) => connection(abandoned, args, checkoutNode),
@@ -396,15 +462,31 @@ export class AdminApiStandIn {
   private async runBulk(query: string) {
     const running = [...this.bulk.values()].find((b) => b.status === "RUNNING" || b.status === "CREATED");
     if (running)
-      return { bulkOperation: null, userErrors: [{ field: ["query"], message: `A bulk query operation for this app and shop is already in progress: ${running.id}.` }] };
+      return {
+        bulkOperation: null,
+        userErrors: [
+          {
+            field: ["query"],
+            message: `A bulk query operation for this app and shop is already in progress: ${running.id}.`,
+          },
+        ],
+      };
     const errors = validateAdminDocument(query);
     if (errors.length) {
       this.invalidDocuments.push({ query, errors });
-      return { bulkOperation: null, userErrors: [{ field: ["query"], message: `Invalid bulk query: ${errors.join("; ")}` }] };
+      return {
+        bulkOperation: null,
+        userErrors: [{ field: ["query"], message: `Invalid bulk query: ${errors.join("; ")}` }],
+      };
     }
     const seq = ++this.bulkSeq;
     const id = gid("BulkOperation", String(seq));
-    const result = await execute({ schema: adminSchema(), document: parse(query), rootValue: this.root(), fieldResolver });
+    const result = await execute({
+      schema: adminSchema(),
+      document: parse(query),
+      rootValue: this.root(),
+      fieldResolver,
+    });
     const lines: string[] = [];
     let roots = 0;
     // Flatten as Shopify does: each node on its own line, nested connections' nodes after their
@@ -414,7 +496,8 @@ export class AdminApiStandIn {
       const nested: Record<string, unknown>[] = [];
       for (const [key, value] of Object.entries(node)) {
         const conn = value as { edges?: { node: Record<string, unknown> }[] } | null;
-        if (conn && typeof conn === "object" && Array.isArray(conn.edges)) nested.push(...conn.edges.map((e) => e.node));
+        if (conn && typeof conn === "object" && Array.isArray(conn.edges))
+          nested.push(...conn.edges.map((e) => e.node));
         else own[key] = value;
       }
       if (parentId) own.__parentId = parentId;
@@ -455,7 +538,12 @@ export class AdminApiStandIn {
   }
 }
 
-const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, unknown, Args> = (source, args, _ctx, info) => {
+const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, unknown, Args> = (
+  source,
+  args,
+  _ctx,
+  info,
+) => {
   const value = source?.[info.fieldName];
   return typeof value === "function" ? (value as (a: Args) => unknown)(args) : value;
 };

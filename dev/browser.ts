@@ -21,5 +21,8 @@ export async function launchBrowser(): Promise<Browser> {
     return playwright.launch({ executablePath: process.env.SLICE_CHROMIUM, args: flags, headless: true });
   const { default: chromium } = await import("@sparticuz/chromium");
   const executablePath = await chromium.executablePath();
-  return playwright.launch({ executablePath, args: [...chromium.args, ...flags], headless: true });
+  // Not its Lambda-minded defaults (--single-process ends the browser when a page closes, and
+  // --disable-web-security would hide what a real browser refuses): only what rendering needs.
+  const extra = ["--no-zygote", "--use-gl=angle", "--use-angle=swiftshader", "--font-render-hinting=none"];
+  return playwright.launch({ executablePath, args: [...flags, ...extra], headless: true });
 }

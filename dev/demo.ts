@@ -50,7 +50,8 @@ export async function startDemo(options: DemoOptions = {}) {
   await standIn.start();
 
   const dbFile = path.resolve(options.databaseFile ?? "prisma/demo.sqlite");
-  if (options.fresh !== false) for (const suffix of ["", "-wal", "-shm"]) rmSync(dbFile + suffix, { force: true });
+  if (options.fresh !== false)
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(dbFile + suffix, { force: true });
   const databaseUrl = `file:${dbFile}`;
   Object.assign(process.env, {
     DATABASE_URL: databaseUrl,
@@ -67,7 +68,11 @@ export async function startDemo(options: DemoOptions = {}) {
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   process.env.SHOPIFY_APP_URL = `http://127.0.0.1:${port}`;
   const { spawnTs } = await import("./processes");
-  const server = await spawnTs("build/server.mjs", { PORT: String(port) }, /listening on (http:\/\/[\d.:]+)/);
+  const server = await spawnTs(
+    "build/server.mjs",
+    { PORT: String(port), SLICE_WORKER: "1" },
+    /listening on (http:\/\/[\d.:]+)/,
+  );
 
   // "Install" the demo store: an offline session as OAuth would leave it, then the install hook.
   const { createPrismaClient } = await import("../app/db.server");
@@ -75,14 +80,23 @@ export async function startDemo(options: DemoOptions = {}) {
   const shop = store.shop.domain;
   await db.session.upsert({
     where: { id: `offline_${shop}` },
-    create: { id: `offline_${shop}`, shop, state: "demo", isOnline: false, scope: "read_customers,read_orders", accessToken: DEMO_TOKEN },
+    create: {
+      id: `offline_${shop}`,
+      shop,
+      state: "demo",
+      isOnline: false,
+      scope: "read_customers,read_orders",
+      accessToken: DEMO_TOKEN,
+    },
     update: {},
   });
   await db.shop.upsert({ where: { domain: shop }, create: { domain: shop }, update: {} });
   await db.$disconnect();
 
   const loginUrl = `${server.url}/dev/login?shop=${shop}`;
-  log(`Slice demo: ${store.customers.length} customers, ${store.orders.length} orders, ${store.events.length} webhooks to replay`);
+  log(
+    `Slice demo: ${store.customers.length} customers, ${store.orders.length} orders, ${store.events.length} webhooks to replay`,
+  );
   log(`Open ${loginUrl}`);
   const started = performance.now();
   const replay = await replayLines(store.events, {
@@ -108,7 +122,9 @@ export async function startDemo(options: DemoOptions = {}) {
 
 const invokedDirectly = process.argv[1] && /dev[\\/]demo\.ts$/.test(process.argv[1]);
 if (invokedDirectly) {
-  const { values } = parseArgs({ options: { customers: { type: "string" }, port: { type: "string" }, seed: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { customers: { type: "string" }, port: { type: "string" }, seed: { type: "string" } },
+  });
   const demo = await startDemo({
     customers: values.customers ? Number(values.customers) : undefined,
     port: values.port ? Number(values.port) : undefined,

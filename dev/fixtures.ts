@@ -18,7 +18,10 @@ export function fixtureTopics(): string[] {
 }
 
 export function exemplarText(resource: "orders" | "carts" | "checkouts" | "customers"): string {
-  return readFileSync(path.join(WEBHOOKS, "gadget-anonymized-exemplars", "2025-04", `${resource}__1.json`), "utf8");
+  return readFileSync(
+    path.join(WEBHOOKS, "gadget-anonymized-exemplars", "2025-04", `${resource}__1.json`),
+    "utf8",
+  );
 }
 
 export function adminSchemaPath(): string {

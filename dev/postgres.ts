@@ -55,19 +55,23 @@ export async function startPostgres(): Promise<RunningPostgres> {
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ["--no-sync", "--encoding=UTF8", "--locale=C"],
     postgresFlags: [
-      "-c", "fsync=off",
-      "-c", "synchronous_commit=off",
-      "-c", "full_page_writes=off",
-      "-c", "listen_addresses=127.0.0.1",
-      "-c", "max_connections=300",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "max_connections=300",
     ],
     onLog: () => {},
     onError: () => {},
   });
   await pg.initialise();
   await pg.start();
-  const databaseUrl = (name: string) =>
-    `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/${name}`;
+  const databaseUrl = (name: string) => `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/${name}`;
   return {
     url: databaseUrl("postgres"),
     port,

@@ -142,17 +142,72 @@ export interface Store {
   events: WebhookLine[];
 }
 
-const FIRST = ["Ava", "Liam", "Mia", "Noah", "Zoe", "Ethan", "Ines", "Kai", "Lena", "Omar", "Priya", "Sam", "Yuki", "Tomás", "Chloé", "Björn"];
-const LAST = ["Smith", "Garcia", "Chen", "Okafor", "Novak", "Müller", "Rossi", "Tanaka", "Dubois", "Kowalski", "Silva", "Nguyen"];
-const PLACES: [string, string | null, string, number][] = [
-  ["US", "CA", "Los Angeles", 18], ["US", "NY", "New York", 16], ["US", "TX", "Austin", 8], ["US", "WA", "Seattle", 5],
-  ["CA", "ON", "Toronto", 8], ["CA", "QC", "Montréal", 3], ["GB", null, "London", 10], ["DE", null, "Berlin", 7],
-  ["FR", null, "Paris", 6], ["AU", "NSW", "Sydney", 6], ["NL", null, "Amsterdam", 3], ["JP", null, "Tokyo", 3],
+const FIRST = [
+  "Ava",
+  "Liam",
+  "Mia",
+  "Noah",
+  "Zoe",
+  "Ethan",
+  "Ines",
+  "Kai",
+  "Lena",
+  "Omar",
+  "Priya",
+  "Sam",
+  "Yuki",
+  "Tomás",
+  "Chloé",
+  "Björn",
 ];
-const COLLECTIONS = ["Summer Essentials", "Outerwear", "Accessories", "Footwear", "Best Sellers", "New Arrivals", "Sale", "Gifts"];
+const LAST = [
+  "Smith",
+  "Garcia",
+  "Chen",
+  "Okafor",
+  "Novak",
+  "Müller",
+  "Rossi",
+  "Tanaka",
+  "Dubois",
+  "Kowalski",
+  "Silva",
+  "Nguyen",
+];
+const PLACES: [string, string | null, string, number][] = [
+  ["US", "CA", "Los Angeles", 18],
+  ["US", "NY", "New York", 16],
+  ["US", "TX", "Austin", 8],
+  ["US", "WA", "Seattle", 5],
+  ["CA", "ON", "Toronto", 8],
+  ["CA", "QC", "Montréal", 3],
+  ["GB", null, "London", 10],
+  ["DE", null, "Berlin", 7],
+  ["FR", null, "Paris", 6],
+  ["AU", "NSW", "Sydney", 6],
+  ["NL", null, "Amsterdam", 3],
+  ["JP", null, "Tokyo", 3],
+];
+const COLLECTIONS = [
+  "Summer Essentials",
+  "Outerwear",
+  "Accessories",
+  "Footwear",
+  "Best Sellers",
+  "New Arrivals",
+  "Sale",
+  "Gifts",
+];
 const PRODUCT_TYPES = ["Shirt", "Jacket", "Sunglasses", "Sneakers", "Hat", "Bag", "Socks", "Scarf"];
 const VENDORS = ["Acme", "Northwind", "Lumen", "Fjord & Co"];
-const REFERRERS = [null, null, "https://www.google.com/", "https://www.instagram.com/", "https://www.facebook.com/", "https://newsletter.example.com/"];
+const REFERRERS = [
+  null,
+  null,
+  "https://www.google.com/",
+  "https://www.instagram.com/",
+  "https://www.facebook.com/",
+  "https://newsletter.example.com/",
+];
 
 export function generateStore(options: GenerateOptions = {}): Store {
   const seed = options.seed ?? 42;
@@ -174,7 +229,8 @@ export function generateStore(options: GenerateOptions = {}): Store {
     median * Math.exp(sigma * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()));
   let nextId = 7_000_000_000_000 + (seed % 1000) * 1_000_000_000;
   const id = () => String(++nextId);
-  const token = () => Array.from({ length: 32 }, () => "0123456789abcdef"[Math.floor(random() * 16)]).join("");
+  const token = () =>
+    Array.from({ length: 32 }, () => "0123456789abcdef"[Math.floor(random() * 16)]).join("");
   const minute = 60_000;
   const at = (t: number) => new Date(Math.min(Math.round(t / 1000) * 1000, now.getTime() - minute));
 
@@ -211,12 +267,27 @@ export function generateStore(options: GenerateOptions = {}): Store {
   let orderNumber = 1000;
 
   const basket = (): CartLine[] => {
-    const size = weighted([[1, 55], [2, 28], [3, 12], [4, 5]]);
+    const size = weighted([
+      [1, 55],
+      [2, 28],
+      [3, 12],
+      [4, 5],
+    ]);
     const lines: CartLine[] = [];
     for (let i = 0; i < size; i++) {
       const p = weighted(productWeights);
       if (lines.some((l) => l.productId === p.id)) continue;
-      lines.push({ productId: p.id, variantId: p.variantId, title: p.title, quantity: weighted([[1, 80], [2, 15], [3, 5]]), price: p.price });
+      lines.push({
+        productId: p.id,
+        variantId: p.variantId,
+        title: p.title,
+        quantity: weighted([
+          [1, 80],
+          [2, 15],
+          [3, 5],
+        ]),
+        price: p.price,
+      });
     }
     return lines;
   };
@@ -250,7 +321,11 @@ export function generateStore(options: GenerateOptions = {}): Store {
       updatedAt: at(t),
     };
     checkouts.push(checkout);
-    versions.push({ at: checkout.createdAt, topic: "checkouts/create", payload: checkoutPayload(checkout, customer, currency) });
+    versions.push({
+      at: checkout.createdAt,
+      topic: "checkouts/create",
+      payload: checkoutPayload(checkout, customer, currency),
+    });
     return checkout;
   };
 
@@ -262,11 +337,18 @@ export function generateStore(options: GenerateOptions = {}): Store {
     const createdAt = at(start + random() * (now.getTime() - start) * 0.95);
     const customer: Customer = {
       id: id(),
-      email: `${firstName}.${lastName}.${c}@example.com`.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, ""),
+      email: `${firstName}.${lastName}.${c}@example.com`
+        .toLowerCase()
+        .normalize("NFD")
+        .replace(/[\u0300-\u036f]/g, ""),
       firstName,
       lastName,
       phone: random() < 0.4 ? `+1555${String(1_000_000 + c).slice(-7)}` : null,
-      state: weighted([["enabled", 55], ["disabled", 40], ["invited", 5]]),
+      state: weighted([
+        ["enabled", 55],
+        ["disabled", 40],
+        ["invited", 5],
+      ]),
       tags: random() < 0.1 ? ["newsletter"] : [],
       acceptsMarketing: random() < 0.45,
       countryCode,
@@ -280,7 +362,16 @@ export function generateStore(options: GenerateOptions = {}): Store {
     versions.push({ at: createdAt, topic: "customers/create", payload: customerPayload(customer) });
 
     // Most customers order once; about a quarter never do; a few order often.
-    const orderCount = weighted([[0, 25], [1, 47], [2, 13], [3, 6], [4, 3], [6, 3], [10, 2], [20, 1]]);
+    const orderCount = weighted([
+      [0, 25],
+      [1, 47],
+      [2, 13],
+      [3, 6],
+      [4, 3],
+      [6, 3],
+      [10, 2],
+      [20, 1],
+    ]);
     let t = createdAt.getTime();
     for (let n = 0; n < orderCount; n++) {
       t += random() * Math.max(minute, (now.getTime() - t) / (orderCount - n + 0.5));
@@ -299,7 +390,8 @@ export function generateStore(options: GenerateOptions = {}): Store {
     }
   }
   // Anonymous shoppers' carts (never logged in) and a few guest orders.
-  for (let i = 0; i < Math.round(count * 0.3); i++) addCart(basket(), start + random() * (now.getTime() - start));
+  for (let i = 0; i < Math.round(count * 0.3); i++)
+    addCart(basket(), start + random() * (now.getTime() - start));
 
   function placeOrder(customer: Customer, checkout: Checkout, t: number, first: boolean): Order {
     const discountCode = first && random() < 0.25 ? "WELCOME10" : random() < 0.08 ? "SALE20" : null;
@@ -347,9 +439,21 @@ export function generateStore(options: GenerateOptions = {}): Store {
     };
     checkout.completedAt = processedAt;
     checkout.updatedAt = at(t + 1000);
-    versions.push({ at: processedAt, topic: "orders/create", payload: orderPayload(order, customer, currency) });
-    versions.push({ at: processedAt, topic: "orders/paid", payload: orderPayload(order, customer, currency) });
-    versions.push({ at: checkout.updatedAt, topic: "checkouts/update", payload: checkoutPayload(checkout, customer, currency) });
+    versions.push({
+      at: processedAt,
+      topic: "orders/create",
+      payload: orderPayload(order, customer, currency),
+    });
+    versions.push({
+      at: processedAt,
+      topic: "orders/paid",
+      payload: orderPayload(order, customer, currency),
+    });
+    versions.push({
+      at: checkout.updatedAt,
+      topic: "checkouts/update",
+      payload: checkoutPayload(checkout, customer, currency),
+    });
     customer.updatedAt = at(t + 2000);
     versions.push({ at: customer.updatedAt, topic: "customers/update", payload: customerPayload(customer) });
     const later = t + (1 + random() * 20) * 86_400_000;
@@ -366,18 +470,34 @@ export function generateStore(options: GenerateOptions = {}): Store {
         order.refunds.push(refund);
         order.financialStatus = full ? "refunded" : "partially_refunded";
         order.updatedAt = at(later + 1000);
-        versions.push({ at: refund.createdAt, topic: "refunds/create", payload: refundPayload(refund, order, currency) });
-        versions.push({ at: order.updatedAt, topic: "orders/updated", payload: orderPayload(order, customer, currency) });
+        versions.push({
+          at: refund.createdAt,
+          topic: "refunds/create",
+          payload: refundPayload(refund, order, currency),
+        });
+        versions.push({
+          at: order.updatedAt,
+          topic: "orders/updated",
+          payload: orderPayload(order, customer, currency),
+        });
       } else if (fate < 0.07) {
         order.cancelledAt = at(later);
         order.cancelReason = "customer";
         order.financialStatus = "voided";
         order.updatedAt = order.cancelledAt;
-        versions.push({ at: order.updatedAt, topic: "orders/cancelled", payload: orderPayload(order, customer, currency) });
+        versions.push({
+          at: order.updatedAt,
+          topic: "orders/cancelled",
+          payload: orderPayload(order, customer, currency),
+        });
       } else if (fate < 0.8) {
         order.fulfillmentStatus = "fulfilled";
         order.updatedAt = at(t + 86_400_000);
-        versions.push({ at: order.updatedAt, topic: "orders/updated", payload: orderPayload(order, customer, currency) });
+        versions.push({
+          at: order.updatedAt,
+          topic: "orders/updated",
+          payload: orderPayload(order, customer, currency),
+        });
       }
     }
     return order;
@@ -475,7 +595,11 @@ function orderPayload(o: Order, c: Customer | null, currency: string) {
     total_tax: decimal(o.totalTax),
     financial_status: o.financialStatus,
     fulfillment_status: o.fulfillmentStatus,
-    discount_codes: o.discountCodes.map((code) => ({ code, amount: decimal(o.totalDiscounts), type: "percentage" })),
+    discount_codes: o.discountCodes.map((code) => ({
+      code,
+      amount: decimal(o.totalDiscounts),
+      type: "percentage",
+    })),
     tags: o.tags.join(", "),
     cart_token: o.cartToken,
     checkout_token: o.checkoutToken,
@@ -523,7 +647,9 @@ function refundPayload(r: Refund, o: Order, currency: string) {
     created_at: iso(r.createdAt),
     note: r.note,
     restock: true,
-    transactions: [{ id: Number(r.id) + 1, kind: "refund", status: "success", amount: decimal(r.amount), currency }],
+    transactions: [
+      { id: Number(r.id) + 1, kind: "refund", status: "success", amount: decimal(r.amount), currency },
+    ],
     refund_line_items: [],
   };
 }
@@ -563,7 +689,11 @@ function checkoutPayload(c: Checkout, customer: Customer | null, currency: strin
     total_price: decimal(c.total),
     abandoned_checkout_url: `https://example.myshopify.com/checkouts/${c.token}/recover`,
     customer: customer
-      ? { id: Number(customer.id), email: customer.email, admin_graphql_api_id: `gid://shopify/Customer/${customer.id}` }
+      ? {
+          id: Number(customer.id),
+          email: customer.email,
+          admin_graphql_api_id: `gid://shopify/Customer/${customer.id}`,
+        }
       : null,
     line_items: c.lines.map((l) => ({
       product_id: Number(l.productId),

@@ -19,11 +19,19 @@ export interface WebhookLine {
 export const API_VERSION = "2026-01";
 
 export function eventIdOf(line: WebhookLine, body: string): string {
-  return line.eventId ?? createHash("sha256").update(`${line.shop}\n${line.topic}\n${body}`).digest("hex").slice(0, 32);
+  return (
+    line.eventId ??
+    createHash("sha256").update(`${line.shop}\n${line.topic}\n${body}`).digest("hex").slice(0, 32)
+  );
 }
 
-export function webhookRequestInit(line: WebhookLine, secret: string, bodyOverride?: string): RequestInit & { headers: Record<string, string> } {
-  const body = bodyOverride ?? (typeof line.payload === "string" ? line.payload : JSON.stringify(line.payload));
+export function webhookRequestInit(
+  line: WebhookLine,
+  secret: string,
+  bodyOverride?: string,
+): RequestInit & { headers: Record<string, string> } {
+  const body =
+    bodyOverride ?? (typeof line.payload === "string" ? line.payload : JSON.stringify(line.payload));
   const eventId = eventIdOf(line, body);
   return {
     method: "POST",
@@ -70,7 +78,10 @@ export function mulberry32(seed: number): () => number {
 }
 
 /** The delivery order a flaky network would produce: some repeated, some swapped. */
-export function deliveryPlan<T>(lines: T[], options: Pick<ReplayOptions, "duplicates" | "reorder" | "seed">): T[] {
+export function deliveryPlan<T>(
+  lines: T[],
+  options: Pick<ReplayOptions, "duplicates" | "reorder" | "seed">,
+): T[] {
   const random = mulberry32(options.seed ?? 1);
   const out: T[] = [];
   for (const line of lines) {

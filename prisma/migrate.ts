@@ -24,7 +24,8 @@ interface Migration {
 }
 
 function migrations(dialect: Dialect): Migration[] {
-  const dir = dialect === "sqlite" ? path.join(here, "migrations") : path.join(here, "postgres", "migrations");
+  const dir =
+    dialect === "sqlite" ? path.join(here, "migrations") : path.join(here, "postgres", "migrations");
   return readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name)

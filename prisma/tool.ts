@@ -28,10 +28,7 @@ export function derivePostgresSchema(source: string): string {
     "// GENERATED from ../schema.prisma by `npm run db:generate`; edit that file, not this one.\n";
   const out = source
     .replace(/provider\s*=\s*"sqlite"/, 'provider = "postgresql"')
-    .replace(
-      /engineType = "client"\n/,
-      'engineType = "client"\n  output     = "./generated"\n',
-    );
+    .replace(/engineType = "client"\n/, 'engineType = "client"\n  output     = "./generated"\n');
   if (out === source) throw new Error("schema.prisma: could not find the sqlite datasource");
   return header + out;
 }
@@ -96,13 +93,8 @@ function writeMigration(name: string): void {
     mkdirSync(dir, { recursive: true });
     const snapshot = path.join(dir, SNAPSHOT);
     const schema = dialect === "sqlite" ? sqliteSchema : pgSchema;
-    const from = existsSync(snapshot)
-      ? ["--from-schema-datamodel", snapshot]
-      : ["--from-empty"];
-    const sql = prisma(
-      ["migrate", "diff", ...from, "--to-schema-datamodel", schema, "--script"],
-      dialect,
-    );
+    const from = existsSync(snapshot) ? ["--from-schema-datamodel", snapshot] : ["--from-empty"];
+    const sql = prisma(["migrate", "diff", ...from, "--to-schema-datamodel", schema, "--script"], dialect);
     mkdirSync(path.join(dir, id), { recursive: true });
     writeFileSync(path.join(dir, id, "migration.sql"), sql);
     copyFileSync(schema, snapshot);
@@ -126,7 +118,9 @@ export function drift(): string[] {
   ] as const) {
     const snapshot = path.join(migrationDirs[dialect], SNAPSHOT);
     if (!existsSync(snapshot) || readFileSync(snapshot, "utf8") !== schema)
-      problems.push(`${dialect}: schema changed since the last migration: run npm run db:migration -- <name>`);
+      problems.push(
+        `${dialect}: schema changed since the last migration: run npm run db:migration -- <name>`,
+      );
   }
   return problems;
 }

@@ -5,9 +5,29 @@
 
 /** Minor-unit exponents that differ from 2. */
 const EXPONENTS: Record<string, number> = {
-  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0,
-  VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
-  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  ISK: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  BHD: 3,
+  IQD: 3,
+  JOD: 3,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  TND: 3,
 };
 
 export function currencyExponent(currency: string): number {
@@ -39,9 +59,7 @@ export function fromMinorUnits(minor: number, currency: string): string {
   const exponent = currencyExponent(currency);
   const sign = minor < 0 ? "-" : "";
   const digits = String(Math.abs(minor)).padStart(exponent + 1, "0");
-  return exponent === 0
-    ? sign + digits
-    : `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+  return exponent === 0 ? sign + digits : `${sign}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
 }
 
 export function formatMoney(minor: number, currency: string, locale = "en-US"): string {

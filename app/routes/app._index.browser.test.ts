@@ -28,7 +28,13 @@ async function openAdmin(): Promise<Page> {
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const dir = mkdtempSync(path.join(os.tmpdir(), "slice-demo-test-"));
-  demo = await startDemo({ port: 0, customers: 80, seed: 3, databaseFile: path.join(dir, "demo.sqlite"), log: () => {} });
+  demo = await startDemo({
+    port: 0,
+    customers: 80,
+    seed: 3,
+    databaseFile: path.join(dir, "demo.sqlite"),
+    log: () => {},
+  });
   browser = await launchBrowser();
 }, 240_000);
 
@@ -40,21 +46,33 @@ afterAll(async () => {
 describe("the demo admin", () => {
   it("shows the demo store's sync state once the history is in", async () => {
     const page = await openAdmin();
-    await expect.poll(
-      async () => {
-        await page.reload();
-        return page.locator("#count-customers").textContent();
-      },
-      { timeout: 120_000, interval: 1000 },
-    ).toBe(String(demo.store.customers.length));
-    await expect.poll(async () => {
-      await page.reload();
-      return page.locator("#count-orders").textContent();
-    }, { timeout: 120_000, interval: 1000 }).toBe(String(demo.store.orders.length));
-    await expect.poll(async () => {
-      await page.reload();
-      return page.getByText("Finished").count();
-    }, { timeout: 120_000, interval: 1000 }).toBeGreaterThan(0);
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.locator("#count-customers").textContent();
+        },
+        { timeout: 120_000, interval: 1000 },
+      )
+      .toBe(String(demo.store.customers.length));
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.locator("#count-orders").textContent();
+        },
+        { timeout: 120_000, interval: 1000 },
+      )
+      .toBe(String(demo.store.orders.length));
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.getByText("Finished").count();
+        },
+        { timeout: 120_000, interval: 1000 },
+      )
+      .toBeGreaterThan(0);
     await expect(page.locator("#count-carts").textContent()).resolves.toBe(String(demo.store.carts.length));
     await expect(page.getByRole("heading", { name: "Sync status" }).count()).resolves.toBe(1);
     await expect(page.getByText("Nothing failed").count()).resolves.toBe(1);
@@ -65,15 +83,24 @@ describe("the demo admin", () => {
   it("lists a webhook it could not apply, with the reason, and retries it on request", async () => {
     const response = await sendWebhook(
       `${demo.url}/webhooks`,
-      { topic: "orders/create", shop: demo.store.shop.domain, payload: { id: 1, currency: "USD", line_items: [] } },
+      {
+        topic: "orders/create",
+        shop: demo.store.shop.domain,
+        payload: { id: 1, currency: "USD", line_items: [] },
+      },
       DEMO_SECRET,
     );
     expect(response.status).toBe(200);
     const page = await openAdmin();
-    await expect.poll(async () => {
-      await page.reload();
-      return page.getByText("order: total_price: Required").count();
-    }, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.getByText("order: total_price: Required").count();
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toBeGreaterThan(0);
     await page.screenshot({ path: path.join(SHOTS, "admin-failed-event.png"), fullPage: true });
     await page.getByRole("button", { name: "Retry", exact: true }).first().click();
     await expect.poll(() => page.getByText("1 event queued again").count(), { timeout: 10_000 }).toBe(1);
@@ -97,7 +124,9 @@ describe("the development sign-in", () => {
       /listening on (http:\/\/[\d.:]+)/,
     );
     try {
-      const login = await fetch(`${server.url}/dev/login?shop=slice-demo.myshopify.com`, { redirect: "manual" });
+      const login = await fetch(`${server.url}/dev/login?shop=slice-demo.myshopify.com`, {
+        redirect: "manual",
+      });
       expect(login.status).toBe(404);
       expect(login.headers.get("set-cookie")).toBeNull();
       // Without Shopify's session the admin is not shown: it sends the user to log in.

@@ -9,7 +9,6 @@ import {
   Button,
   Card,
   DataTable,
-  EmptyState,
   InlineGrid,
   InlineStack,
   Layout,
@@ -106,10 +105,14 @@ export default function SyncStatus() {
               </Text>
               <InlineStack gap="600" wrap>
                 <BlockStack gap="100">
-                  <Text as="span" tone="subdued">History import</Text>
+                  <Text as="span" tone="subdued">
+                    History import
+                  </Text>
                   <InlineStack gap="200">
                     <Badge tone={backfillTone[backfillStatus] ?? "info"}>
-                      {backfillStatus === "done" ? "Finished" : backfillStatus[0].toUpperCase() + backfillStatus.slice(1)}
+                      {backfillStatus === "done"
+                        ? "Finished"
+                        : backfillStatus[0].toUpperCase() + backfillStatus.slice(1)}
                     </Badge>
                     <Text as="span">
                       {backfillStatus === "done"
@@ -121,15 +124,23 @@ export default function SyncStatus() {
                   </InlineStack>
                 </BlockStack>
                 <BlockStack gap="100">
-                  <Text as="span" tone="subdued">Last webhook</Text>
-                  <Text as="span" id="last-webhook">{when(state.lastWebhookAt)}</Text>
+                  <Text as="span" tone="subdued">
+                    Last webhook
+                  </Text>
+                  <Text as="span" id="last-webhook">
+                    {when(state.lastWebhookAt)}
+                  </Text>
                 </BlockStack>
                 <BlockStack gap="100">
-                  <Text as="span" tone="subdued">Last reconciliation</Text>
+                  <Text as="span" tone="subdued">
+                    Last reconciliation
+                  </Text>
                   <Text as="span">{when(state.reconciledAt)}</Text>
                 </BlockStack>
                 <BlockStack gap="100">
-                  <Text as="span" tone="subdued">Webhook events</Text>
+                  <Text as="span" tone="subdued">
+                    Webhook events
+                  </Text>
                   <Text as="span">
                     {state.inbox.done.toLocaleString("en-US")} applied · {state.inbox.pending} waiting ·{" "}
                     {state.inbox.duplicates.toLocaleString("en-US")} duplicates ignored
@@ -149,16 +160,23 @@ export default function SyncStatus() {
                 {state.failed.length > 0 && (
                   <fetcher.Form method="post">
                     <input type="hidden" name="intent" value="replay" />
-                    <Button submit loading={fetcher.state !== "idle"}>Retry all now</Button>
+                    <Button submit loading={fetcher.state !== "idle"}>
+                      Retry all now
+                    </Button>
                   </fetcher.Form>
                 )}
               </InlineStack>
               {fetcher.data?.message && <Banner tone="success">{fetcher.data.message}</Banner>}
               {state.failed.length === 0 ? (
                 <Box paddingBlock="200">
-                  <EmptyState heading="Nothing failed" image="">
-                    <p>Every webhook received so far has been applied.</p>
-                  </EmptyState>
+                  <BlockStack gap="100">
+                    <Text as="p" variant="headingSm">
+                      Nothing failed
+                    </Text>
+                    <Text as="p" tone="subdued">
+                      Every webhook received so far has been applied.
+                    </Text>
+                  </BlockStack>
                 </Box>
               ) : (
                 <DataTable
@@ -167,17 +185,21 @@ export default function SyncStatus() {
                   rows={state.failed.map((f) => [
                     f.topic,
                     when(f.receivedAt),
-                    <span key="e" style={{ whiteSpace: "normal", display: "block", maxWidth: 420 }}>{f.lastError}</span>,
+                    <span key="e" style={{ whiteSpace: "normal", display: "block", maxWidth: 420 }}>
+                      {f.lastError}
+                    </span>,
                     f.attempts,
                     f.status === "dead" ? (
                       <Badge tone="critical">Gave up</Badge>
                     ) : (
-                      <Badge tone="warning">{`Retry ${when(f.nextAttemptAt)}`}</Badge>
+                      <Badge tone="warning">{`Next try ${when(f.nextAttemptAt)}`}</Badge>
                     ),
                     <fetcher.Form method="post" key="r">
                       <input type="hidden" name="intent" value="replay" />
                       <input type="hidden" name="id" value={f.id} />
-                      <Button submit variant="plain">Retry</Button>
+                      <Button submit variant="plain">
+                        Retry
+                      </Button>
                     </fetcher.Form>,
                   ])}
                 />

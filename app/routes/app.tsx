@@ -27,7 +27,11 @@ export default function AppLayout() {
     return (
       <PolarisProvider i18n={enTranslations}>
         <Frame
-          topBar={<TopBar userMenu={<span style={{ color: "white", padding: 12 }}>{shop} · development sign-in</span>} />}
+          topBar={
+            <TopBar
+              userMenu={<span style={{ color: "white", padding: 12 }}>{shop} · development sign-in</span>}
+            />
+          }
           navigation={
             <Navigation location={location.pathname}>
               <Navigation.Section

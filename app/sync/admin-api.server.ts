@@ -84,7 +84,8 @@ export class AdminApi {
           if (throttled && attempt < this.maxRetries) {
             this.throttledCount++;
             const requested =
-              (error.response.extensions as CostExtension | undefined)?.cost?.requestedQueryCost ?? expectedCost;
+              (error.response.extensions as CostExtension | undefined)?.cost?.requestedQueryCost ??
+              expectedCost;
             await this.sleep(Math.max(this.waitMs(requested), 1000));
             continue;
           }

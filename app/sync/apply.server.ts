@@ -166,7 +166,10 @@ export async function applyOrder(tx: Tx, shopId: number, o: OrderRecord): Promis
   await touchCustomer(tx, shopId, o.customer, o.customerShopifyId);
   const order = existing
     ? await tx.order.update({ where: { id: existing.id }, data: orderData(o), select: { id: true } })
-    : await tx.order.create({ data: { shopId, shopifyId: o.shopifyId, ...orderData(o) }, select: { id: true } });
+    : await tx.order.create({
+        data: { shopId, shopifyId: o.shopifyId, ...orderData(o) },
+        select: { id: true },
+      });
   if (existing) await tx.lineItem.deleteMany({ where: { orderId: order.id } });
   await tx.lineItem.createMany({ data: o.lines.map((l) => ({ shopId, orderId: order.id, ...l })) });
   if (existing || o.refunds?.length) await mergeRefunds(tx, shopId, order.id, o.refunds ?? [], null);
@@ -221,7 +224,8 @@ export async function applyRefund(
     where: { shopId_shopifyId: { shopId, shopifyId: orderShopifyId } },
     select: { id: true, customerShopifyId: true },
   });
-  if (!order) throw new OrderNotYetSynced(`order ${orderShopifyId} is not synced yet; the refund waits for it`);
+  if (!order)
+    throw new OrderNotYetSynced(`order ${orderShopifyId} is not synced yet; the refund waits for it`);
   await mergeRefunds(tx, shopId, order.id, [refund], order.customerShopifyId);
   return "applied";
 }
@@ -260,7 +264,10 @@ export async function applyCheckout(tx: Tx, shopId: number, c: CheckoutRecord): 
         where: { shopId, OR: [{ checkoutToken: c.token }, { checkoutShopifyId: c.shopifyId }] },
         select: { shopifyId: true },
       })
-    : await tx.order.findFirst({ where: { shopId, checkoutShopifyId: c.shopifyId }, select: { shopifyId: true } });
+    : await tx.order.findFirst({
+        where: { shopId, checkoutShopifyId: c.shopifyId },
+        select: { shopifyId: true },
+      });
   const data = {
     token: c.token ?? undefined,
     cartToken: c.cartToken ?? undefined,

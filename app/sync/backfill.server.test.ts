@@ -31,7 +31,10 @@ beforeEach(async () => {
 
 describe("backfill", () => {
   it("imports a generated store through bulk operations and matches it exactly", async () => {
-    const counts = await runBackfill(prisma, api(), SHOP, { pollMs: 5, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 10))) });
+    const counts = await runBackfill(prisma, api(), SHOP, {
+      pollMs: 5,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 10))),
+    });
     expect(counts).toMatchObject({
       customers: store.customers.length,
       orders: store.orders.length,
@@ -61,7 +64,10 @@ describe("backfill", () => {
         shopifyUpdatedAt: newer,
       },
     });
-    await runBackfill(prisma, api(), SHOP, { pollMs: 5, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 10))) });
+    await runBackfill(prisma, api(), SHOP, {
+      pollMs: 5,
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 10))),
+    });
     const held = await prisma.order.findFirstOrThrow({ where: { shopifyId: order.id } });
     expect(held).toMatchObject({ totalPrice: 1, financialStatus: "refunded" });
   });
@@ -106,7 +112,12 @@ describe("Admin API throttling", () => {
     const flaky = new AdminApiStandIn({ store, failFirst: 2 });
     await flaky.start();
     try {
-      const client = new AdminApi({ shop: SHOP, accessToken: "shpat_standin", origin: flaky.origin, sleep: noWait });
+      const client = new AdminApi({
+        shop: SHOP,
+        accessToken: "shpat_standin",
+        origin: flaky.origin,
+        sleep: noWait,
+      });
       const { SHOP_QUERY } = await import("./queries");
       const data = await client.request<{ shop: { name: string } }>(SHOP_QUERY);
       expect(data.shop.name).toBe(store.shop.name);
@@ -139,7 +150,10 @@ describe("reconciliation", () => {
     expect((await heldPicture(prisma, SHOP, options)).orders).not.toEqual(truth.orders);
 
     // Reconcile over the whole history window (as if the last pass was long ago).
-    await prisma.shop.update({ where: { domain: SHOP }, data: { reconciledAt: new Date(store.now.getTime() - 400 * 86_400_000) } });
+    await prisma.shop.update({
+      where: { domain: SHOP },
+      data: { reconciledAt: new Date(store.now.getTime() - 400 * 86_400_000) },
+    });
     const result = await reconcile(prisma, api(), SHOP, store.now);
     expect(result.repaired).toBeGreaterThan(0);
     const held = await heldPicture(prisma, SHOP, options);
@@ -151,7 +165,10 @@ describe("reconciliation", () => {
     expect(standIn.invalidDocuments).toEqual([]);
 
     // A second pass finds nothing left to repair.
-    await prisma.shop.update({ where: { domain: SHOP }, data: { reconciledAt: new Date(store.now.getTime() - 400 * 86_400_000) } });
+    await prisma.shop.update({
+      where: { domain: SHOP },
+      data: { reconciledAt: new Date(store.now.getTime() - 400 * 86_400_000) },
+    });
     expect((await reconcile(prisma, api(), SHOP, store.now)).repaired).toBe(0);
   });
 });

@@ -37,7 +37,13 @@ export interface BackfillOptions {
 }
 
 interface BulkStatus {
-  node: { id: string; status: string; errorCode: string | null; objectCount: string; url: string | null } | null;
+  node: {
+    id: string;
+    status: string;
+    errorCode: string | null;
+    objectCount: string;
+    url: string | null;
+  } | null;
 }
 
 /** Reads a response body as lines without holding more than one chunk and one line. */
@@ -82,13 +88,20 @@ export async function runBackfill(
 ): Promise<Record<string, number>> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const doFetch = options.fetch ?? fetch;
-  const shop = await db.shop.upsert({ where: { domain: shopDomain }, create: { domain: shopDomain }, update: {} });
+  const shop = await db.shop.upsert({
+    where: { domain: shopDomain },
+    create: { domain: shopDomain },
+    update: {},
+  });
   const run = await db.syncRun.create({ data: { shopId: shop.id, kind: "backfill" } });
   await db.shop.update({ where: { id: shop.id }, data: { backfillStatus: "running" } });
   const counts: Record<string, number> = {};
   try {
     await syncShopDetails(db, api, shopDomain);
-    const { currency } = await db.shop.findUniqueOrThrow({ where: { id: shop.id }, select: { currency: true } });
+    const { currency } = await db.shop.findUniqueOrThrow({
+      where: { id: shop.id },
+      select: { currency: true },
+    });
     for (const phase of options.phases ?? BULK_PHASES) {
       const operationId = await startBulk(api, BULK_QUERIES[phase], sleep);
       await db.syncRun.update({ where: { id: run.id }, data: { phase, bulkOperationId: operationId } });
@@ -97,7 +110,10 @@ export async function runBackfill(
       await db.syncRun.update({ where: { id: run.id }, data: { counts: JSON.stringify(counts) } });
     }
     const now = new Date();
-    await db.syncRun.update({ where: { id: run.id }, data: { status: "done", finishedAt: now, phase: null } });
+    await db.syncRun.update({
+      where: { id: run.id },
+      data: { status: "done", finishedAt: now, phase: null },
+    });
     await db.shop.update({ where: { id: shop.id }, data: { backfillStatus: "done", backfillAt: now } });
     return counts;
   } catch (error) {
@@ -111,7 +127,11 @@ export async function runBackfill(
   }
 }
 
-async function startBulk(api: AdminApi, query: string, sleep: (ms: number) => Promise<void>): Promise<string> {
+async function startBulk(
+  api: AdminApi,
+  query: string,
+  sleep: (ms: number) => Promise<void>,
+): Promise<string> {
   for (let attempt = 0; attempt < 30; attempt++) {
     const { bulkOperationRunQuery: result } = await api.request<{
       bulkOperationRunQuery: { bulkOperation: { id: string } | null; userErrors: { message: string }[] };
@@ -136,7 +156,9 @@ async function awaitBulk(
     if (!node) throw new AdminApiError(`bulk operation ${id} not found`);
     if (node.status === "COMPLETED") return node.url;
     if (["FAILED", "CANCELED", "EXPIRED"].includes(node.status))
-      throw new AdminApiError(`bulk operation ${id} ${node.status.toLowerCase()}${node.errorCode ? `: ${node.errorCode}` : ""}`);
+      throw new AdminApiError(
+        `bulk operation ${id} ${node.status.toLowerCase()}${node.errorCode ? `: ${node.errorCode}` : ""}`,
+      );
     await sleep(wait);
   }
 }
@@ -163,13 +185,16 @@ async function importJsonl(
     const late = orphans;
     batch = [];
     orphans = [];
-    await db.$transaction(async (tx) => {
-      for (const p of parents) {
-        const outcome = await applyParent(tx, shopId, shopCurrency, phase, p);
-        if (outcome === "stale") stale.add(String(p.node.id));
-      }
-      for (const o of late) await applyLateChild(tx, shopId, phase, o.parentId, o.node, stale);
-    }, { timeout: 60_000 });
+    await db.$transaction(
+      async (tx) => {
+        for (const p of parents) {
+          const outcome = await applyParent(tx, shopId, shopCurrency, phase, p);
+          if (outcome === "stale") stale.add(String(p.node.id));
+        }
+        for (const o of late) await applyLateChild(tx, shopId, phase, o.parentId, o.node, stale);
+      },
+      { timeout: 60_000 },
+    );
     count += parents.length;
   };
   for await (const line of jsonLines(response.body)) {
@@ -193,7 +218,13 @@ async function importJsonl(
   return count;
 }
 
-function applyParent(tx: Tx, shopId: number, currency: string, phase: BulkPhase, p: Parent): Promise<Outcome> {
+function applyParent(
+  tx: Tx,
+  shopId: number,
+  currency: string,
+  phase: BulkPhase,
+  p: Parent,
+): Promise<Outcome> {
   switch (phase) {
     case "collections":
       return applyCollection(tx, shopId, collectionFromGraphql(p.node));
@@ -242,7 +273,13 @@ async function applyLateChild(
     const collection = shopifyId((node as { id: string }).id);
     if (collection)
       await tx.productCollection.upsert({
-        where: { shopId_productShopifyId_collectionShopifyId: { shopId, productShopifyId: parent, collectionShopifyId: collection } },
+        where: {
+          shopId_productShopifyId_collectionShopifyId: {
+            shopId,
+            productShopifyId: parent,
+            collectionShopifyId: collection,
+          },
+        },
         create: { shopId, productShopifyId: parent, collectionShopifyId: collection },
         update: {},
       });

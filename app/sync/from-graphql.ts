@@ -14,7 +14,9 @@ import { PayloadError, dateTime, nullableDate, nullableString, parseWith, shopif
 
 const gid = z.string().regex(/^gid:\/\/shopify\/\w+\/\d+/, "is not a Shopify gid");
 const ref = z.object({ id: gid }).passthrough().nullish();
-const shopMoney = z.object({ shopMoney: z.object({ amount: z.string(), currencyCode: z.string().optional() }) });
+const shopMoney = z.object({
+  shopMoney: z.object({ amount: z.string(), currencyCode: z.string().optional() }),
+});
 
 function id(value: string): string {
   const out = shopifyId(value);
@@ -134,7 +136,9 @@ const orderNode = z
     totalDiscountsSet: shopMoney.nullish(),
     totalTaxSet: shopMoney.nullish(),
     refunds: z.array(
-      z.object({ id: gid, createdAt: nullableDate, note: nullableString, totalRefundedSet: shopMoney }).passthrough(),
+      z
+        .object({ id: gid, createdAt: nullableDate, note: nullableString, totalRefundedSet: shopMoney })
+        .passthrough(),
     ),
   })
   .passthrough();
@@ -222,7 +226,11 @@ export function productFromGraphql(node: unknown, collectionIds: string[] | null
 }
 
 export function collectionFromGraphql(node: unknown): CollectionRecord {
-  const c = parseWith(z.object({ id: gid, title: z.string(), handle: nullableString }).passthrough(), node, "collection");
+  const c = parseWith(
+    z.object({ id: gid, title: z.string(), handle: nullableString }).passthrough(),
+    node,
+    "collection",
+  );
   return { shopifyId: id(c.id), title: c.title, handle: c.handle };
 }
 
@@ -240,10 +248,20 @@ const checkoutNode = z
   .passthrough();
 
 const checkoutLineNode = z
-  .object({ title: z.string(), quantity: z.number().int(), product: ref, variant: ref, originalUnitPriceSet: shopMoney })
+  .object({
+    title: z.string(),
+    quantity: z.number().int(),
+    product: ref,
+    variant: ref,
+    originalUnitPriceSet: shopMoney,
+  })
   .passthrough();
 
-export function checkoutFromGraphql(node: unknown, lineNodes: unknown[], shopCurrency: string): CheckoutRecord {
+export function checkoutFromGraphql(
+  node: unknown,
+  lineNodes: unknown[],
+  shopCurrency: string,
+): CheckoutRecord {
   const c = parseWith(checkoutNode, node, "checkout");
   const cur = c.totalPriceSet.shopMoney.currencyCode ?? shopCurrency;
   const lines: CartLineRecord[] = lineNodes.map((n) => {

@@ -354,6 +354,10 @@ export function checkoutFromWebhook(payload: unknown): CheckoutRecord {
 }
 
 export function deletedCustomerId(payload: unknown): string {
-  const c = parseWith(z.object({ id: idValue, admin_graphql_api_id: z.string().nullish() }).passthrough(), payload, "customer");
+  const c = parseWith(
+    z.object({ id: idValue, admin_graphql_api_id: z.string().nullish() }).passthrough(),
+    payload,
+    "customer",
+  );
   return resourceId(c);
 }

@@ -36,7 +36,8 @@ type Handler = (ctx: EventContext) => Promise<string>;
 
 const order: Handler = ({ tx, shop, payload }) => applyOrder(tx, shop.id, orderFromWebhook(payload));
 const customer: Handler = ({ tx, shop, payload }) => applyCustomer(tx, shop.id, customerFromWebhook(payload));
-const cart: Handler = ({ tx, shop, payload }) => applyCart(tx, shop.id, cartFromWebhook(payload, shop.currency));
+const cart: Handler = ({ tx, shop, payload }) =>
+  applyCart(tx, shop.id, cartFromWebhook(payload, shop.currency));
 const checkout: Handler = ({ tx, shop, payload }) => applyCheckout(tx, shop.id, checkoutFromWebhook(payload));
 
 const redactSchema = z
@@ -54,7 +55,8 @@ export const handlers: Record<string, Handler> = {
   "orders/edited": order,
   "customers/create": customer,
   "customers/update": customer,
-  "customers/delete": ({ tx, shop, payload, at }) => deleteCustomer(tx, shop.id, deletedCustomerId(payload), at),
+  "customers/delete": ({ tx, shop, payload, at }) =>
+    deleteCustomer(tx, shop.id, deletedCustomerId(payload), at),
   "carts/create": cart,
   "carts/update": cart,
   "checkouts/create": checkout,
@@ -86,14 +88,17 @@ export const handlers: Record<string, Handler> = {
   async "customers/redact"({ tx, shop, payload }) {
     const request = parseWith(redactSchema, payload, "redact request");
     const id = shopifyId(request.customer.id);
-    const orderIds = (request.orders_to_redact ?? []).map((o) => shopifyId(o)).filter((o): o is string => !!o);
+    const orderIds = (request.orders_to_redact ?? [])
+      .map((o) => shopifyId(o))
+      .filter((o): o is string => !!o);
     if (id) {
       await tx.order.deleteMany({ where: { shopId: shop.id, customerShopifyId: id } });
       await tx.checkout.deleteMany({ where: { shopId: shop.id, customerShopifyId: id } });
       await tx.visitor.deleteMany({ where: { shopId: shop.id, customerShopifyId: id } });
       await tx.customer.deleteMany({ where: { shopId: shop.id, shopifyId: id } });
     }
-    if (orderIds.length) await tx.order.deleteMany({ where: { shopId: shop.id, shopifyId: { in: orderIds } } });
+    if (orderIds.length)
+      await tx.order.deleteMany({ where: { shopId: shop.id, shopifyId: { in: orderIds } } });
     if (request.customer.email)
       await tx.checkout.deleteMany({ where: { shopId: shop.id, email: request.customer.email } });
     return "applied";

@@ -27,7 +27,11 @@ export function retryDelayMs(attempts: number, random = Math.random): number {
 }
 
 /** Records one delivery: a row for a new event, one more delivery counted for a repeat. */
-export async function recordDelivery(db: PrismaClient, d: Delivery, now = new Date()): Promise<"new" | "duplicate"> {
+export async function recordDelivery(
+  db: PrismaClient,
+  d: Delivery,
+  now = new Date(),
+): Promise<"new" | "duplicate"> {
   const [result] = await insertDeliveries(db, [d], now);
   return result;
 }
@@ -63,7 +67,10 @@ export async function claimDue(db: PrismaClient, limit: number, now = new Date()
       select: { id: true },
     }),
   ]);
-  const ids = [...expired, ...due].map((c) => c.id).sort((a, b) => a - b).slice(0, limit);
+  const ids = [...expired, ...due]
+    .map((c) => c.id)
+    .sort((a, b) => a - b)
+    .slice(0, limit);
   if (!ids.length) return [];
   await db.webhookEvent.updateMany({
     where: {
@@ -121,7 +128,11 @@ export async function inboxStats(db: PrismaClient, shopDomain: string): Promise<
   const [groups, dupes, last] = await Promise.all([
     db.webhookEvent.groupBy({ by: ["status"], where: { shopDomain }, _count: { _all: true } }),
     db.webhookEvent.aggregate({ where: { shopDomain }, _sum: { deliveries: true }, _count: { _all: true } }),
-    db.webhookEvent.findFirst({ where: { shopDomain }, orderBy: { receivedAt: "desc" }, select: { receivedAt: true } }),
+    db.webhookEvent.findFirst({
+      where: { shopDomain },
+      orderBy: { receivedAt: "desc" },
+      select: { receivedAt: true },
+    }),
   ]);
   const count = (s: string) => groups.find((g) => g.status === s)?._count._all ?? 0;
   return {

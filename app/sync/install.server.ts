@@ -3,12 +3,18 @@ import type { PrismaClient } from "@prisma/client";
 import { notifyScheduler } from "./runtime.server";
 
 export async function onInstalled(db: PrismaClient, shopDomain: string): Promise<void> {
-  const existing = await db.shop.findUnique({ where: { domain: shopDomain }, select: { backfillStatus: true } });
+  const existing = await db.shop.findUnique({
+    where: { domain: shopDomain },
+    select: { backfillStatus: true },
+  });
   await db.shop.upsert({
     where: { domain: shopDomain },
     create: { domain: shopDomain, backfillStatus: "pending" },
     // A reinstall after an uninstall starts over: the history may have changed meanwhile.
-    update: { uninstalledAt: null, ...(existing?.backfillStatus === "done" ? {} : { backfillStatus: "pending" }) },
+    update: {
+      uninstalledAt: null,
+      ...(existing?.backfillStatus === "done" ? {} : { backfillStatus: "pending" }),
+    },
   });
   notifyScheduler();
 }

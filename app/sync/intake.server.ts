@@ -9,8 +9,18 @@ import { dialectOfClient } from "../db.server";
 import type { Delivery } from "./inbox.server";
 
 const COLUMNS = [
-  "shopDomain", "topic", "eventId", "webhookId", "triggeredAt", "apiVersion", "payload",
-  "status", "attempts", "deliveries", "nextAttemptAt", "receivedAt",
+  "shopDomain",
+  "topic",
+  "eventId",
+  "webhookId",
+  "triggeredAt",
+  "apiVersion",
+  "payload",
+  "status",
+  "attempts",
+  "deliveries",
+  "nextAttemptAt",
+  "receivedAt",
 ] as const;
 
 type Result = "new" | "duplicate";
@@ -57,7 +67,10 @@ export class IntakeBatcher {
     if (!batch.length) return;
     this.batches++;
     try {
-      const results = await insertDeliveries(this.db, batch.map((p) => p.delivery));
+      const results = await insertDeliveries(
+        this.db,
+        batch.map((p) => p.delivery),
+      );
       batch.forEach((p, i) => p.resolve(results[i]));
     } catch (error) {
       for (const p of batch) p.reject(error);
@@ -66,7 +79,11 @@ export class IntakeBatcher {
 }
 
 /** Writes deliveries in one statement; says for each whether it was new or a repeat. */
-export async function insertDeliveries(db: PrismaClient, deliveries: Delivery[], now = new Date()): Promise<Result[]> {
+export async function insertDeliveries(
+  db: PrismaClient,
+  deliveries: Delivery[],
+  now = new Date(),
+): Promise<Result[]> {
   // The same event twice in one batch: insert it once with its delivery count.
   const firstIndex = new Map<string, number>();
   const counts = new Map<string, number>();
@@ -84,8 +101,18 @@ export async function insertDeliveries(db: PrismaClient, deliveries: Delivery[],
   const placeholder = () => (sqlite ? "?" : `$${params.length}`);
   const rows = unique.map((d) => {
     const values = [
-      d.shopDomain, d.topic, d.eventId, d.webhookId, time(d.triggeredAt), d.apiVersion, d.payload,
-      "pending", 0, counts.get(key(d)) ?? 1, time(now), time(now),
+      d.shopDomain,
+      d.topic,
+      d.eventId,
+      d.webhookId,
+      time(d.triggeredAt),
+      d.apiVersion,
+      d.payload,
+      "pending",
+      0,
+      counts.get(key(d)) ?? 1,
+      time(now),
+      time(now),
     ];
     return `(${values.map((v) => (params.push(v), placeholder())).join(", ")})`;
   });
@@ -93,7 +120,9 @@ export async function insertDeliveries(db: PrismaClient, deliveries: Delivery[],
     VALUES ${rows.join(", ")}
     ON CONFLICT ("shopDomain", "eventId") DO UPDATE SET "deliveries" = "WebhookEvent"."deliveries" + excluded."deliveries"
     RETURNING "shopDomain", "eventId", "deliveries"`;
-  const returned = await db.$queryRawUnsafe<{ shopDomain: string; eventId: string; deliveries: number | bigint }[]>(sql, ...params);
+  const returned = await db.$queryRawUnsafe<
+    { shopDomain: string; eventId: string; deliveries: number | bigint }[]
+  >(sql, ...params);
   const held = new Map(returned.map((r) => [`${r.shopDomain}\n${r.eventId}`, Number(r.deliveries)]));
   return deliveries.map((d, i) => {
     const k = key(d);

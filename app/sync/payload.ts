@@ -26,20 +26,31 @@ export function shopifyId(value: unknown): string | null {
 
 /** Prefer the exact id in admin_graphql_api_id when it is a real gid; else the (lossless) id. */
 export function resourceId(obj: { id?: unknown; admin_graphql_api_id?: unknown }): string {
-  const gid = typeof obj.admin_graphql_api_id === "string" ? /^gid:\/\/shopify\/\w+\/(\d+)$/.exec(obj.admin_graphql_api_id) : null;
+  const gid =
+    typeof obj.admin_graphql_api_id === "string"
+      ? /^gid:\/\/shopify\/\w+\/(\d+)$/.exec(obj.admin_graphql_api_id)
+      : null;
   const id = gid ? gid[1] : shopifyId(obj.id);
   if (!id) throw new Error("id is missing");
   return id;
 }
 
 export const idValue = z.union([z.string(), z.number()]);
-export const nullableString = z.string().nullish().transform((v) => v ?? null);
+export const nullableString = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? null);
 export const dateTime = z
   .string()
-  .refine((v) => !Number.isNaN(Date.parse(v)), (v) => ({ message: `"${v}" is not a date` }))
+  .refine(
+    (v) => !Number.isNaN(Date.parse(v)),
+    (v) => ({ message: `"${v}" is not a date` }),
+  )
   .transform((v) => new Date(v));
 export const nullableDate = dateTime.nullish().transform((v) => v ?? null);
-export const amount = z.union([z.string(), z.number()]);
+export const amount = z.union([z.string(), z.number()], {
+  errorMap: (_issue, ctx) => ({ message: ctx.data === undefined ? "Required" : "must be a decimal amount" }),
+});
 
 /** zod's issues as one readable sentence naming each field ("total_price: Required"). */
 export function describeZodError(error: z.ZodError): string {

@@ -40,7 +40,8 @@ export async function acceptWebhook(
   const topic = header("x-shopify-topic") ?? "";
   const shopDomain = (header("x-shopify-shop-domain") ?? "").toLowerCase();
   if (!TOPIC.test(topic)) return { status: 400, message: "missing or malformed X-Shopify-Topic" };
-  if (!SHOP_DOMAIN.test(shopDomain)) return { status: 400, message: "missing or malformed X-Shopify-Shop-Domain" };
+  if (!SHOP_DOMAIN.test(shopDomain))
+    return { status: 400, message: "missing or malformed X-Shopify-Shop-Domain" };
   const webhookId = header("x-shopify-webhook-id");
   // Shopify repeats the event id on every retry of the same event; without one, the body decides.
   const eventId =

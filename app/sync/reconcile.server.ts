@@ -8,7 +8,13 @@ import type { AdminApi } from "./admin-api.server";
 import { applyCheckout, applyCustomer, applyOrder, type Outcome } from "./apply.server";
 import { checkoutFromGraphql, customerFromGraphql, orderFromGraphql } from "./from-graphql";
 import type { CheckoutRecord, OrderRecord } from "./records";
-import { CHECKOUT_LINE_ITEMS, ORDER_LINE_ITEMS, RECENT_CHECKOUTS, RECENT_CUSTOMERS, RECENT_ORDERS } from "./queries";
+import {
+  CHECKOUT_LINE_ITEMS,
+  ORDER_LINE_ITEMS,
+  RECENT_CHECKOUTS,
+  RECENT_CUSTOMERS,
+  RECENT_ORDERS,
+} from "./queries";
 
 /** Re-read a little before the last pass, for clock skew and for writes in flight then. */
 const OVERLAP_MS = 10 * 60_000;
@@ -26,7 +32,11 @@ async function allLines(api: AdminApi, node: WithLines, query: string): Promise<
   const lines = [...node.lineItems.nodes];
   let page = node.lineItems.pageInfo;
   while (page.hasNextPage) {
-    const data = await api.request<{ node: { lineItems: Lines } | null }>(query, { id: node.id, after: page.endCursor }, 300);
+    const data = await api.request<{ node: { lineItems: Lines } | null }>(
+      query,
+      { id: node.id, after: page.endCursor },
+      300,
+    );
     if (!data.node) break;
     lines.push(...data.node.lineItems.nodes);
     page = data.node.lineItems.pageInfo;
@@ -52,7 +62,9 @@ export async function reconcile(
   now = new Date(),
 ): Promise<ReconcileResult> {
   const shop = await db.shop.findUniqueOrThrow({ where: { domain: shopDomain } });
-  const since = new Date((shop.reconciledAt?.getTime() ?? now.getTime() - FIRST_WINDOW_MS + OVERLAP_MS) - OVERLAP_MS);
+  const since = new Date(
+    (shop.reconciledAt?.getTime() ?? now.getTime() - FIRST_WINDOW_MS + OVERLAP_MS) - OVERLAP_MS,
+  );
   const run = await db.syncRun.create({ data: { shopId: shop.id, kind: "reconcile", since } });
   const search = `updated_at:>='${since.toISOString()}'`;
   const tally = { checked: 0, repaired: 0 };
@@ -90,7 +102,11 @@ export async function reconcile(
   } catch (error) {
     await db.syncRun.update({
       where: { id: run.id },
-      data: { status: "failed", finishedAt: new Date(), error: String((error as Error).message ?? error).slice(0, 2000) },
+      data: {
+        status: "failed",
+        finishedAt: new Date(),
+        error: String((error as Error).message ?? error).slice(0, 2000),
+      },
     });
     throw error;
   }
@@ -105,7 +121,11 @@ async function eachPage<T>(
 ): Promise<void> {
   let after: string | null = null;
   do {
-    const data: Record<string, Page<T>> = await api.request<Record<string, Page<T>>>(query, { query: search, after }, 200);
+    const data: Record<string, Page<T>> = await api.request<Record<string, Page<T>>>(
+      query,
+      { query: search, after },
+      200,
+    );
     const page: Page<T> = data[root];
     await apply(page.nodes);
     after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;

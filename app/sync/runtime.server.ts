@@ -53,7 +53,10 @@ class Scheduler {
         this.run(shop.domain, async () => {
           await runBackfill(prisma, await adminApiFor(prisma, shop.domain), shop.domain);
         });
-      } else if (!shop.reconciledAt || now.getTime() - shop.reconciledAt.getTime() >= config.reconcileEveryMs) {
+      } else if (
+        !shop.reconciledAt ||
+        now.getTime() - shop.reconciledAt.getTime() >= config.reconcileEveryMs
+      ) {
         this.run(shop.domain, async () => {
           await reconcile(prisma, await adminApiFor(prisma, shop.domain), shop.domain);
         });

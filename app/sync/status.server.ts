@@ -17,7 +17,13 @@ export interface SyncState {
   known: boolean;
   counts: { customers: number; orders: number; carts: number; checkouts: number; abandonedCheckouts: number };
   lastWebhookAt: string | null;
-  backfill: { status: string; finishedAt: string | null; error: string | null; phase: string | null; counts: Record<string, number> };
+  backfill: {
+    status: string;
+    finishedAt: string | null;
+    error: string | null;
+    phase: string | null;
+    counts: Record<string, number>;
+  };
   reconciledAt: string | null;
   inbox: Omit<InboxStats, "lastReceivedAt">;
   failed: FailedEvent[];
@@ -30,7 +36,15 @@ export async function syncState(db: PrismaClient, shopDomain: string): Promise<S
     where: { shopDomain, status: { in: ["failed", "dead"] } },
     orderBy: { id: "desc" },
     take: 50,
-    select: { id: true, topic: true, status: true, attempts: true, lastError: true, receivedAt: true, nextAttemptAt: true },
+    select: {
+      id: true,
+      topic: true,
+      status: true,
+      attempts: true,
+      lastError: true,
+      receivedAt: true,
+      nextAttemptAt: true,
+    },
   });
   const where = { shopId: shop?.id ?? -1 };
   const [customers, orders, carts, checkouts, abandonedCheckouts, lastBackfill] = await Promise.all([

@@ -41,7 +41,9 @@ describe("webhook sync", () => {
       expect(response.status, topic).toBe(200);
     }
     await worker.drain();
-    const events = await prisma.webhookEvent.findMany({ select: { topic: true, status: true, lastError: true } });
+    const events = await prisma.webhookEvent.findMany({
+      select: { topic: true, status: true, lastError: true },
+    });
     expect(events.filter((e) => e.status !== "done")).toEqual([]);
     expect(events.length).toBe(topics.length);
     expect(await prisma.order.count()).toBeGreaterThan(0);
@@ -54,11 +56,15 @@ describe("webhook sync", () => {
     // The sample's numeric id was rounded by a JS scraper; the gid keeps the exact one.
     expect(order.shopifyId).toBe("820982911946154508");
     expect(order.currency).toBe("USD");
-    expect(order.totalPrice).toBe(Math.round(Number(JSON.parse(fixtureText("orders/create")).total_price) * 100));
+    expect(order.totalPrice).toBe(
+      Math.round(Number(JSON.parse(fixtureText("orders/create")).total_price) * 100),
+    );
     expect(order.cancelledAt?.toISOString()).toBe("2022-01-01T00:00:00.000Z");
     expect(order.lineItems.length).toBe(JSON.parse(fixtureText("orders/create")).line_items.length);
     expect(order.lineItems[0]).toMatchObject({ title: "Aviator sunglasses", price: 8999, quantity: 1 });
-    const customer = await prisma.customer.findFirstOrThrow({ where: { shopifyId: order.customerShopifyId! } });
+    const customer = await prisma.customer.findFirstOrThrow({
+      where: { shopifyId: order.customerShopifyId! },
+    });
     expect(customer.email).toBe("john@example.com");
   });
 
@@ -81,7 +87,11 @@ describe("webhook sync", () => {
     expect(cart.itemCount).toBe(cart.lines.reduce((s, l) => s + l.quantity, 0));
     expect(cart.totalPrice).toBe(cart.lines.reduce((s, l) => s + l.quantity * l.price, 0));
     const checkout = await prisma.checkout.findFirstOrThrow({ include: { lines: true } });
-    expect(checkout).toMatchObject({ token: "123123123", cartToken: "eeafa272cebfd4b22385bc4b645e762c", completedAt: null });
+    expect(checkout).toMatchObject({
+      token: "123123123",
+      cartToken: "eeafa272cebfd4b22385bc4b645e762c",
+      completedAt: null,
+    });
     expect(checkout.lines[0]).toMatchObject({ title: "IPod Nano - 8GB", price: 19900 });
   });
 
@@ -94,7 +104,9 @@ describe("webhook sync", () => {
     expect(unsigned.status).toBe(401);
     const tampered = webhookRequestInit(raw("orders/create"), TEST_SECRET);
     tampered.body = String(tampered.body).replace("404.95", "0.01");
-    expect((await receiveWebhook(new Request(URL_, tampered), { db: prisma, secret: TEST_SECRET })).status).toBe(401);
+    expect(
+      (await receiveWebhook(new Request(URL_, tampered), { db: prisma, secret: TEST_SECRET })).status,
+    ).toBe(401);
     expect(await prisma.webhookEvent.count()).toBe(0);
   });
 
@@ -123,7 +135,10 @@ describe("webhook sync", () => {
     const order = await prisma.order.findFirstOrThrow();
     expect(order.financialStatus).toBe("refunded");
     expect(order.tags).toBe("|vip|");
-    const outcomes = await prisma.webhookEvent.findMany({ orderBy: { id: "asc" }, select: { outcome: true } });
+    const outcomes = await prisma.webhookEvent.findMany({
+      orderBy: { id: "asc" },
+      select: { outcome: true },
+    });
     expect(outcomes.map((o) => o.outcome)).toEqual(["applied", "stale"]);
   });
 
@@ -164,7 +179,9 @@ describe("webhook sync", () => {
     const events = await prisma.webhookEvent.findMany({ orderBy: { id: "asc" } });
     expect(events.map((e) => e.status)).toEqual(["failed", "failed", "failed", "failed"]);
     expect(events[0].lastError).toContain('"example string" is not an ISO 4217 currency code');
-    expect(events[1].lastError).toMatch(/cart\.line_items\.0\.price: "example string" is not a decimal amount/);
+    expect(events[1].lastError).toMatch(
+      /cart\.line_items\.0\.price: "example string" is not a decimal amount/,
+    );
     expect(events[3].lastError).toMatch(/SyntaxError/);
     // The anonymised customer has nothing we cannot store: it is accepted.
     await deliver({ topic: "customers/create", shop: SHOP, payload: exemplarText("customers") });
@@ -196,7 +213,9 @@ describe("webhook sync", () => {
     await worker.drain();
     const held = await prisma.order.findFirstOrThrow();
     expect(held.totalRefunded).toBe(1000);
-    const customer = await prisma.customer.findFirstOrThrow({ where: { shopifyId: held.customerShopifyId! } });
+    const customer = await prisma.customer.findFirstOrThrow({
+      where: { shopifyId: held.customerShopifyId! },
+    });
     expect(customer.totalSpent).toBe(held.totalPrice - 1000);
     expect(customer.ordersCount).toBe(1);
   });
@@ -216,7 +235,12 @@ describe("webhook sync", () => {
 
   it("does not bring back a deleted customer with a late update", async () => {
     const customer = JSON.parse(fixtureText("customers/create"));
-    await deliver({ topic: "customers/delete", shop: SHOP, payload: { id: customer.admin_graphql_api_id }, triggeredAt: "2022-02-01T00:00:00Z" });
+    await deliver({
+      topic: "customers/delete",
+      shop: SHOP,
+      payload: { id: customer.admin_graphql_api_id },
+      triggeredAt: "2022-02-01T00:00:00Z",
+    });
     await deliver({ topic: "customers/update", shop: SHOP, payload: customer });
     await worker.drain();
     const held = await prisma.customer.findFirstOrThrow({ where: { shopId: await shopId() } });

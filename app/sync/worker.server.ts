@@ -99,7 +99,10 @@ export class InboxWorker {
         await new Promise((resolve) => setImmediate(resolve));
       }
       for (const [domain, at] of latest)
-        await this.db.shop.updateMany({ where: { domain, OR: [{ lastWebhookAt: null }, { lastWebhookAt: { lt: at } }] }, data: { lastWebhookAt: at } });
+        await this.db.shop.updateMany({
+          where: { domain, OR: [{ lastWebhookAt: null }, { lastWebhookAt: { lt: at } }] },
+          data: { lastWebhookAt: at },
+        });
     }
   }
 
@@ -136,7 +139,11 @@ export class InboxWorker {
     const yieldMs = this.options.yieldMs ?? 0;
     if (!yieldMs) return;
     const maxDefer = this.options.maxDeferMs ?? 250;
-    while (Date.now() - this.lastSignalAt < yieldMs && Date.now() - this.lastAppliedAt < maxDefer && this.running)
+    while (
+      Date.now() - this.lastSignalAt < yieldMs &&
+      Date.now() - this.lastAppliedAt < maxDefer &&
+      this.running
+    )
       await new Promise((resolve) => setTimeout(resolve, yieldMs));
   }
 

@@ -34,16 +34,27 @@ export function storePicture(store: Store, options: PictureOptions): ShopPicture
       .sort(),
     orders: store.orders
       .map((o) => {
-        const lines = o.lines.map((l) => `${l.productId}x${l.quantity}@${l.price}`).sort().join(",");
+        const lines = o.lines
+          .map((l) => `${l.productId}x${l.quantity}@${l.price}`)
+          .sort()
+          .join(",");
         return `${o.id} ${o.customerId} ${o.total} refunded=${refunded(o)} cancelled=${!!o.cancelledAt} ${o.financialStatus} [${lines}]`;
       })
       .sort(),
     checkouts: store.checkouts
       .filter((c) => options.checkouts === "all" || !c.completedAt)
-      .map((c) => `${c.id} ${c.customerId} ${c.total} completed=${!!c.completedAt} items=${c.lines.reduce((s, l) => s + l.quantity, 0)}`)
+      .map(
+        (c) =>
+          `${c.id} ${c.customerId} ${c.total} completed=${!!c.completedAt} items=${c.lines.reduce((s, l) => s + l.quantity, 0)}`,
+      )
       .sort(),
     carts: options.carts
-      ? store.carts.map((c) => `${c.token} items=${c.lines.reduce((s, l) => s + l.quantity, 0)} total=${c.lines.reduce((s, l) => s + l.quantity * l.price, 0)}`).sort()
+      ? store.carts
+          .map(
+            (c) =>
+              `${c.token} items=${c.lines.reduce((s, l) => s + l.quantity, 0)} total=${c.lines.reduce((s, l) => s + l.quantity * l.price, 0)}`,
+          )
+          .sort()
       : [],
     products: options.products
       ? store.products.map((p) => `${p.id} ${p.title} [${[...p.collectionIds].sort().join(",")}]`).sort()
@@ -51,7 +62,11 @@ export function storePicture(store: Store, options: PictureOptions): ShopPicture
   };
 }
 
-export async function heldPicture(db: PrismaClient, shopDomain: string, options: PictureOptions): Promise<ShopPicture> {
+export async function heldPicture(
+  db: PrismaClient,
+  shopDomain: string,
+  options: PictureOptions,
+): Promise<ShopPicture> {
   const shop = await db.shop.findUniqueOrThrow({ where: { domain: shopDomain } });
   const where = { shopId: shop.id };
   const [customers, orders, checkouts, carts, products, memberships] = await Promise.all([
@@ -64,22 +79,34 @@ export async function heldPicture(db: PrismaClient, shopDomain: string, options:
   ]);
   return {
     customers: customers
-      .map((c) => `${c.shopifyId} ${c.email} ${c.state} ${c.countryCode} ${c.acceptsEmailMarketing} orders=${c.ordersCount} spent=${c.totalSpent}`)
+      .map(
+        (c) =>
+          `${c.shopifyId} ${c.email} ${c.state} ${c.countryCode} ${c.acceptsEmailMarketing} orders=${c.ordersCount} spent=${c.totalSpent}`,
+      )
       .sort(),
     orders: orders
       .map((o) => {
-        const lines = o.lineItems.map((l) => `${l.productId}x${l.quantity}@${l.price}`).sort().join(",");
+        const lines = o.lineItems
+          .map((l) => `${l.productId}x${l.quantity}@${l.price}`)
+          .sort()
+          .join(",");
         return `${o.shopifyId} ${o.customerShopifyId} ${o.totalPrice} refunded=${o.totalRefunded} cancelled=${!!o.cancelledAt} ${o.financialStatus} [${lines}]`;
       })
       .sort(),
     checkouts: checkouts
       .filter((c) => options.checkouts === "all" || !(c.completedAt || c.orderShopifyId))
-      .map((c) => `${c.shopifyId} ${c.customerShopifyId} ${c.totalPrice} completed=${!!c.completedAt} items=${c.itemCount}`)
+      .map(
+        (c) =>
+          `${c.shopifyId} ${c.customerShopifyId} ${c.totalPrice} completed=${!!c.completedAt} items=${c.itemCount}`,
+      )
       .sort(),
     carts: carts.map((c) => `${c.token} items=${c.itemCount} total=${c.totalPrice}`).sort(),
     products: products
       .map((p) => {
-        const ids = memberships.filter((m) => m.productShopifyId === p.shopifyId).map((m) => m.collectionShopifyId).sort();
+        const ids = memberships
+          .filter((m) => m.productShopifyId === p.shopifyId)
+          .map((m) => m.collectionShopifyId)
+          .sort();
         return `${p.shopifyId} ${p.title} [${ids.join(",")}]`;
       })
       .sort(),

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lint, types, schema drift, the build, and every test
+# (SQLite and PostgreSQL, and the browser tests in headless Chromium). `npm test` runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n== %s\n' "$1"; }
+
+step "prettier"
+npx prettier --check . --log-level warn
+step "eslint"
+npx eslint . --max-warnings 0
+step "typescript"
+npx tsc --noEmit
+step "prisma: both databases in step"
+npx tsx prisma/tool.ts check
+step "build"
+npm run --silent build > /dev/null
+step "tests (SQLite, PostgreSQL, browser)"
+npx vitest run "$@"
