@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { isCurrencyCode, toMinorUnits } from "../engine/money";
 import type {
+  CartLineRecord,
   CartRecord,
   CheckoutRecord,
   CustomerRecord,
@@ -285,6 +286,16 @@ const cartSchema = z
   })
   .passthrough();
 
+function cartLines(lines: z.output<typeof cartLineSchema>[], cur: string, field: string): CartLineRecord[] {
+  return lines.map((l, i) => ({
+    productId: shopifyId(l.product_id),
+    variantId: shopifyId(l.variant_id),
+    title: l.title ?? "",
+    quantity: l.quantity,
+    price: money(l.price, cur, `${field}.${i}.price`),
+  }));
+}
+
 export function cartFromWebhook(payload: unknown, shopCurrency: string): CartRecord {
   const c = parseWith(cartSchema, payload, "cart");
   const declared = c.line_items.find((l) => l.price_set?.shop_money?.currency_code)?.price_set?.shop_money
@@ -294,13 +305,7 @@ export function cartFromWebhook(payload: unknown, shopCurrency: string): CartRec
     token: c.token,
     currency: cur,
     note: c.note,
-    lines: c.line_items.map((l, i) => ({
-      productId: shopifyId(l.product_id),
-      variantId: shopifyId(l.variant_id),
-      title: l.title ?? "",
-      quantity: l.quantity,
-      price: money(l.price, cur, `cart.line_items.${i}.price`),
-    })),
+    lines: cartLines(c.line_items, cur, "cart.line_items"),
     createdAt: c.created_at,
     updatedAt: c.updated_at,
   };
@@ -341,13 +346,7 @@ export function checkoutFromWebhook(payload: unknown): CheckoutRecord {
     abandonedCheckoutUrl: c.abandoned_checkout_url,
     completedAt: c.completed_at,
     closedAt: c.closed_at,
-    lines: c.line_items.map((l, i) => ({
-      productId: shopifyId(l.product_id),
-      variantId: shopifyId(l.variant_id),
-      title: l.title ?? "",
-      quantity: l.quantity,
-      price: money(l.price, cur, `checkout.line_items.${i}.price`),
-    })),
+    lines: cartLines(c.line_items, cur, "checkout.line_items"),
     createdAt: c.created_at,
     updatedAt: c.updated_at ?? c.created_at,
   };
