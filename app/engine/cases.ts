@@ -1,0 +1,73 @@
+/** The shared truth table (cases.json) and how its JSON facts become evaluator facts. */
+import raw from "./cases.json";
+import type { Facts } from "./evaluate";
+import type { Rule } from "./rules";
+
+export const DEFAULT_NOW = "2026-06-15T12:00:00.000Z";
+
+export interface JsonFacts {
+  customer: Record<string, unknown> | null;
+  orders: Record<string, unknown>[];
+  checkouts: { createdAt: string; completed: boolean }[];
+  cart: { value: number; itemCount: number; productIds: string[] } | null;
+  visitor: Record<string, unknown> | null;
+}
+
+export interface TruthCase {
+  name: string;
+  rule: Rule;
+  facts: JsonFacts;
+  expected: boolean;
+  now?: string;
+}
+
+export const cases = raw as unknown as TruthCase[];
+
+const date = (v: unknown) => (v === null || v === undefined ? null : new Date(String(v)));
+
+export function toFacts(f: JsonFacts): Facts {
+  const c = f.customer;
+  return {
+    customer: c
+      ? {
+          createdAt: date(c.createdAt),
+          countryCode: (c.countryCode as string | null) ?? null,
+          provinceCode: (c.provinceCode as string | null) ?? null,
+          city: (c.city as string | null) ?? null,
+          tags: (c.tags as string[]) ?? [],
+          acceptsEmailMarketing: Boolean(c.acceptsEmailMarketing),
+          state: (c.state as string | null) ?? null,
+        }
+      : null,
+    orders: f.orders.map((o) => ({
+      processedAt: new Date(String(o.processedAt)),
+      total: Number(o.total ?? 0),
+      refunded: Number(o.refunded ?? 0),
+      cancelled: Boolean(o.cancelled),
+      test: Boolean(o.test),
+      discountCodes: (o.discountCodes as string[]) ?? [],
+      financialStatus: o.financialStatus === undefined ? "paid" : (o.financialStatus as string | null),
+      lines: ((o.lines as Record<string, unknown>[]) ?? []).map((l) => ({
+        productId: (l.productId as string | null) ?? null,
+        variantId: (l.variantId as string | null) ?? null,
+        vendor: (l.vendor as string | null) ?? null,
+        collectionIds: (l.collectionIds as string[]) ?? [],
+      })),
+    })),
+    checkouts: f.checkouts.map((k) => ({ createdAt: new Date(k.createdAt), completed: k.completed })),
+    cart: f.cart,
+    visitor: f.visitor
+      ? {
+          sessions: Number(f.visitor.sessions ?? 0),
+          firstSeenAt: new Date(String(f.visitor.firstSeenAt)),
+          lastSeenAt: new Date(String(f.visitor.lastSeenAt)),
+          landingPage: (f.visitor.landingPage as string | null) ?? null,
+          referrer: (f.visitor.referrer as string | null) ?? null,
+          utmSource: (f.visitor.utmSource as string | null) ?? null,
+          utmMedium: (f.visitor.utmMedium as string | null) ?? null,
+          utmCampaign: (f.visitor.utmCampaign as string | null) ?? null,
+          deviceType: (f.visitor.deviceType as string | null) ?? null,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,246 @@
+/**
+ * evaluate(rule, facts, { now }): is this one person in the segment, and why. Used by the
+ * storefront in real time and to explain membership in the admin. Its twin is sql.ts, which
+ * answers the same question for a whole shop; cases.json holds them to the same answers.
+ */
+import { FIELDS, describeCondition, type Condition, type Field, type Rule, type RuleNode } from "./rules";
+
+export interface OrderFacts {
+  processedAt: Date;
+  /** Minor units. */
+  total: number;
+  refunded: number;
+  cancelled: boolean;
+  test: boolean;
+  discountCodes: string[];
+  financialStatus: string | null;
+  lines: { productId: string | null; variantId: string | null; vendor: string | null; collectionIds: string[] }[];
+}
+
+export interface Facts {
+  customer: {
+    createdAt: Date | null;
+    countryCode: string | null;
+    provinceCode: string | null;
+    city: string | null;
+    tags: string[];
+    acceptsEmailMarketing: boolean;
+    state: string | null;
+  } | null;
+  orders: OrderFacts[];
+  checkouts: { createdAt: Date; completed: boolean }[];
+  cart: { value: number; itemCount: number; productIds: string[] } | null;
+  visitor: {
+    sessions: number;
+    firstSeenAt: Date;
+    lastSeenAt: Date;
+    landingPage: string | null;
+    referrer: string | null;
+    utmSource: string | null;
+    utmMedium: string | null;
+    utmCampaign: string | null;
+    deviceType: string | null;
+  } | null;
+}
+
+export interface Reason {
+  condition: string;
+  field: Field;
+  /** The person's value, as shown to the merchant. */
+  value: string;
+  met: boolean;
+}
+
+export interface EvaluateOptions {
+  now: Date;
+  resolve?: (handle: string) => Rule | null;
+}
+
+type Value = number | string | boolean | Date | string[] | null;
+
+const DAY = 86_400_000;
+const PENDING = new Set(["pending", "authorized", "partially_paid"]);
+
+/** ASCII-only case folding, as SQLite's LOWER() does: the two implementations must agree. */
+export function fold(text: string): string {
+  return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+function liveOrders(facts: Facts, now: Date, days?: number): OrderFacts[] {
+  const since = days === undefined ? -Infinity : now.getTime() - days * DAY;
+  return facts.orders.filter((o) => !o.cancelled && !o.test && o.processedAt.getTime() >= since);
+}
+
+/** The value a field has for this person (null when not set). */
+export function valueOf(field: Field, c: Condition, facts: Facts, now: Date): Value {
+  const cust = facts.customer;
+  const all = liveOrders(facts, now);
+  const spent = all.reduce((s, o) => s + o.total - o.refunded, 0);
+  const window = () => liveOrders(facts, now, c.days);
+  const times = all.map((o) => o.processedAt.getTime());
+  switch (field) {
+    case "customer.totalSpent":
+      return cust ? spent : null;
+    case "customer.ordersCount":
+      return cust ? all.length : null;
+    case "customer.averageOrderValue":
+      // Integer division truncates, as it does in SQL.
+      return cust && all.length ? Math.trunc(spent / all.length) : null;
+    case "customer.firstOrderAt":
+      return times.length ? new Date(Math.min(...times)) : null;
+    case "customer.lastOrderAt":
+      return times.length ? new Date(Math.max(...times)) : null;
+    case "customer.createdAt":
+      return cust?.createdAt ?? null;
+    case "customer.countryCode":
+      return cust?.countryCode ?? null;
+    case "customer.provinceCode":
+      return cust?.provinceCode ?? null;
+    case "customer.city":
+      return cust?.city ?? null;
+    case "customer.tags":
+      return cust ? cust.tags : null;
+    case "customer.acceptsEmailMarketing":
+      return cust ? cust.acceptsEmailMarketing : null;
+    case "customer.state":
+      return cust?.state ?? null;
+    case "orders.count":
+      return window().length;
+    case "orders.spend":
+      return window().reduce((s, o) => s + o.total - o.refunded, 0);
+    case "orders.products":
+      return window().flatMap((o) => o.lines.map((l) => l.productId).filter((x): x is string => !!x));
+    case "orders.variants":
+      return window().flatMap((o) => o.lines.map((l) => l.variantId).filter((x): x is string => !!x));
+    case "orders.collections":
+      return window().flatMap((o) => o.lines.flatMap((l) => l.collectionIds));
+    case "orders.vendors":
+      return window().flatMap((o) => o.lines.map((l) => l.vendor).filter((x): x is string => !!x));
+    case "orders.usedDiscount":
+      return window().some((o) => o.discountCodes.length > 0);
+    case "orders.paymentPending":
+      return window().some((o) => PENDING.has(o.financialStatus ?? ""));
+    case "checkouts.abandoned": {
+      const since = now.getTime() - (c.days ?? 0) * DAY;
+      return facts.checkouts.some((k) => !k.completed && k.createdAt.getTime() >= since);
+    }
+    case "cart.value":
+      return facts.cart?.value ?? null;
+    case "cart.itemCount":
+      return facts.cart?.itemCount ?? 0;
+    case "cart.products":
+      return facts.cart?.productIds ?? [];
+    case "visitor.sessions":
+      return facts.visitor?.sessions ?? 0;
+    case "visitor.firstSeenAt":
+      return facts.visitor?.firstSeenAt ?? null;
+    case "visitor.lastSeenAt":
+      return facts.visitor?.lastSeenAt ?? null;
+    case "visitor.landingPage":
+      return facts.visitor?.landingPage ?? null;
+    case "visitor.referrer":
+      return facts.visitor?.referrer ?? null;
+    case "visitor.utmSource":
+      return facts.visitor?.utmSource ?? null;
+    case "visitor.utmMedium":
+      return facts.visitor?.utmMedium ?? null;
+    case "visitor.utmCampaign":
+      return facts.visitor?.utmCampaign ?? null;
+    case "visitor.deviceType":
+      return facts.visitor?.deviceType ?? null;
+  }
+}
+
+function dateParam(value: unknown): number {
+  return Date.parse(String(value));
+}
+
+/** One condition against one value; null (not set) is false except for isNotSet. */
+export function test(c: Condition, v: Value, now: Date): boolean {
+  if (c.op === "isSet") return v !== null && !(Array.isArray(v) && v.length === 0) && v !== "";
+  if (c.op === "isNotSet") return v === null || (Array.isArray(v) && v.length === 0) || v === "";
+  if (v === null) return false;
+  const list = Array.isArray(c.value) ? c.value.map(String) : [];
+  switch (c.op) {
+    case "isTrue":
+      return v === true;
+    case "isFalse":
+      return v === false;
+    case "before":
+      return (v as Date).getTime() < dateParam(c.value);
+    case "after":
+      return (v as Date).getTime() > dateParam(c.value);
+    case "withinLast":
+      return (v as Date).getTime() >= now.getTime() - (c.days ?? 0) * DAY;
+    case "notWithinLast":
+      return (v as Date).getTime() < now.getTime() - (c.days ?? 0) * DAY;
+    case "between":
+      return (v as number) >= Number(list[0]) && (v as number) <= Number(list[1]);
+    case "lt":
+      return (v as number) < Number(c.value);
+    case "lte":
+      return (v as number) <= Number(c.value);
+    case "gt":
+      return (v as number) > Number(c.value);
+    case "gte":
+      return (v as number) >= Number(c.value);
+  }
+  if (Array.isArray(v)) {
+    // Tags and bought ids: a set of values.
+    const have = new Set(v.map(fold));
+    const wanted = c.op === "in" || c.op === "notIn" ? list.map(fold) : [fold(String(c.value))];
+    const hit = wanted.some((w) => have.has(w));
+    return c.op === "notIn" || c.op === "notContains" ? !hit : hit;
+  }
+  if (typeof v === "number") {
+    if (c.op === "eq") return v === Number(c.value);
+    if (c.op === "neq") return v !== Number(c.value);
+    return false;
+  }
+  const text = fold(String(v));
+  switch (c.op) {
+    case "eq":
+      return text === fold(String(c.value));
+    case "neq":
+      return text !== fold(String(c.value));
+    case "in":
+      return list.map(fold).includes(text);
+    case "notIn":
+      return !list.map(fold).includes(text);
+    case "contains":
+      return text.includes(fold(String(c.value)));
+    case "notContains":
+      return !text.includes(fold(String(c.value)));
+  }
+  return false;
+}
+
+function show(v: Value): string {
+  if (v === null) return "not set";
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.length ? [...new Set(v)].join(", ") : "none";
+  return String(v);
+}
+
+export function evaluate(rule: Rule, facts: Facts, options: EvaluateOptions): { member: boolean; reasons: Reason[] } {
+  const reasons: Reason[] = [];
+  const visit = (node: RuleNode, depth: number): boolean => {
+    if (depth > 20) throw new Error("segments nest too deeply");
+    if ("all" in node) return node.all.map((n) => visit(n, depth + 1)).every(Boolean);
+    if ("any" in node) return node.any.map((n) => visit(n, depth + 1)).some(Boolean);
+    if ("not" in node) return !visit(node.not, depth + 1);
+    if ("segment" in node) {
+      const target = options.resolve?.(node.segment);
+      if (!target) throw new Error(`no segment "${node.segment}"`);
+      return visit(target.match, depth + 1);
+    }
+    const v = valueOf(node.field, node, facts, options.now);
+    const met = test(node, v, options.now);
+    reasons.push({ condition: describeCondition(node), field: node.field, value: show(v), met });
+    return met;
+  };
+  const member = visit(rule.match, 0);
+  return { member, reasons };
+}
+
+export { FIELDS };

@@ -1,0 +1,248 @@
+/**
+ * The segment rule language: versioned JSON, validated with zod wherever it enters (admin form,
+ * storefront, CLI, database), readable in the UI. A rule is a tree of all/any/not groups over
+ * conditions `{ field, op, value?, days? }` and references to other segments (`{ segment }`),
+ * which is how a segment excludes another: `{ not: { segment: "vip" } }`.
+ *
+ * Semantics shared by the evaluator and the SQL compiler (cases.json holds both to it):
+ * - a condition on a value that is not set is false, except `isNotSet`; `not` then negates a plain
+ *   true/false, so "not country = US" matches customers with no country;
+ * - money is integer minor units of the shop currency; order figures exclude cancelled and test
+ *   orders and are net of refunds;
+ * - `withinLast N days` means at or after now − N×24 h; `notWithinLast` means set and before it;
+ * - text comparisons fold ASCII case only (as SQLite's LOWER does), so both databases agree.
+ */
+import { z } from "zod";
+
+export const RULE_VERSION = 1;
+
+export const OPERATORS = [
+  "eq", "neq", "lt", "lte", "gt", "gte", "between", "in", "notIn", "contains", "notContains",
+  "isSet", "isNotSet", "before", "after", "withinLast", "notWithinLast", "isTrue", "isFalse",
+] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+export const OPERATOR_LABELS: Record<Operator, string> = {
+  eq: "is", neq: "is not", lt: "is less than", lte: "is at most", gt: "is more than", gte: "is at least",
+  between: "is between", in: "is any of", notIn: "is none of", contains: "contains", notContains: "does not contain",
+  isSet: "is set", isNotSet: "is not set", before: "is before", after: "is after",
+  withinLast: "is within the last", notWithinLast: "is not within the last", isTrue: "is true", isFalse: "is false",
+};
+
+export type FieldType = "money" | "number" | "date" | "text" | "tags" | "boolean" | "ids";
+
+const NUMBER_OPS: Operator[] = ["eq", "neq", "lt", "lte", "gt", "gte", "between"];
+const TYPE_OPS: Record<FieldType, Operator[]> = {
+  money: [...NUMBER_OPS, "isSet", "isNotSet"],
+  number: NUMBER_OPS,
+  date: ["before", "after", "withinLast", "notWithinLast", "isSet", "isNotSet"],
+  text: ["eq", "neq", "in", "notIn", "contains", "notContains", "isSet", "isNotSet"],
+  tags: ["contains", "notContains", "in", "notIn", "isSet", "isNotSet"],
+  boolean: ["isTrue", "isFalse"],
+  // "bought any of these products": in / notIn over the ids bought in the window.
+  ids: ["in", "notIn"],
+};
+
+export interface FieldSpec {
+  label: string;
+  group: "Customer" | "Orders" | "Carts and checkouts" | "Storefront";
+  type: FieldType;
+  /** Fields over a lookback window take `days` (7/14/30/90 or any N). */
+  windowed?: boolean;
+  /** Which picker the UI offers for values. */
+  picker?: "product" | "variant" | "collection" | "country";
+}
+
+export const FIELDS = {
+  "customer.totalSpent": { label: "Total spent", group: "Customer", type: "money" },
+  "customer.ordersCount": { label: "Number of orders", group: "Customer", type: "number" },
+  "customer.averageOrderValue": { label: "Average order value", group: "Customer", type: "money" },
+  "customer.firstOrderAt": { label: "First order", group: "Customer", type: "date" },
+  "customer.lastOrderAt": { label: "Last order", group: "Customer", type: "date" },
+  "customer.createdAt": { label: "Customer since", group: "Customer", type: "date" },
+  "customer.countryCode": { label: "Country", group: "Customer", type: "text", picker: "country" },
+  "customer.provinceCode": { label: "Province or state", group: "Customer", type: "text" },
+  "customer.city": { label: "City", group: "Customer", type: "text" },
+  "customer.tags": { label: "Tags", group: "Customer", type: "tags" },
+  "customer.acceptsEmailMarketing": { label: "Accepts email marketing", group: "Customer", type: "boolean" },
+  "customer.state": { label: "Account state", group: "Customer", type: "text" },
+  "orders.count": { label: "Orders", group: "Orders", type: "number", windowed: true },
+  "orders.spend": { label: "Spend", group: "Orders", type: "money", windowed: true },
+  "orders.products": { label: "Bought product", group: "Orders", type: "ids", windowed: true, picker: "product" },
+  "orders.variants": { label: "Bought variant", group: "Orders", type: "ids", windowed: true, picker: "variant" },
+  "orders.collections": { label: "Bought from collection", group: "Orders", type: "ids", windowed: true, picker: "collection" },
+  "orders.vendors": { label: "Bought from vendor", group: "Orders", type: "ids", windowed: true },
+  "orders.usedDiscount": { label: "Used a discount code", group: "Orders", type: "boolean", windowed: true },
+  "orders.paymentPending": { label: "Has an unpaid order", group: "Orders", type: "boolean", windowed: true },
+  "checkouts.abandoned": { label: "Abandoned a checkout", group: "Carts and checkouts", type: "boolean", windowed: true },
+  "cart.value": { label: "Cart value", group: "Carts and checkouts", type: "money" },
+  "cart.itemCount": { label: "Items in cart", group: "Carts and checkouts", type: "number" },
+  "cart.products": { label: "Product in cart", group: "Carts and checkouts", type: "ids", picker: "product" },
+  "visitor.sessions": { label: "Sessions", group: "Storefront", type: "number" },
+  "visitor.firstSeenAt": { label: "First visit", group: "Storefront", type: "date" },
+  "visitor.lastSeenAt": { label: "Last visit", group: "Storefront", type: "date" },
+  "visitor.landingPage": { label: "Landing page", group: "Storefront", type: "text" },
+  "visitor.referrer": { label: "Referrer", group: "Storefront", type: "text" },
+  "visitor.utmSource": { label: "UTM source", group: "Storefront", type: "text" },
+  "visitor.utmMedium": { label: "UTM medium", group: "Storefront", type: "text" },
+  "visitor.utmCampaign": { label: "UTM campaign", group: "Storefront", type: "text" },
+  "visitor.deviceType": { label: "Device type", group: "Storefront", type: "text" },
+} satisfies Record<string, FieldSpec>;
+
+export type Field = keyof typeof FIELDS;
+export const FIELD_NAMES = Object.keys(FIELDS) as Field[];
+
+export function operatorsFor(field: Field): Operator[] {
+  return TYPE_OPS[FIELDS[field].type];
+}
+
+export interface Condition {
+  field: Field;
+  op: Operator;
+  value?: string | number | boolean | (string | number)[];
+  days?: number;
+}
+export type RuleNode = { all: RuleNode[] } | { any: RuleNode[] } | { not: RuleNode } | { segment: string } | Condition;
+export interface Rule {
+  version: typeof RULE_VERSION;
+  match: RuleNode;
+}
+
+const scalar = z.union([z.string().max(500), z.number().finite()]);
+const conditionSchema = z
+  .object({
+    field: z.string(),
+    op: z.string(),
+    value: z.union([scalar, z.boolean(), z.array(scalar).max(500)]).optional(),
+    days: z.number().int().min(1).max(3650).optional(),
+  })
+  .strict();
+
+const nodeSchema: z.ZodType<RuleNode> = z.lazy(() =>
+  z.union([
+    z.object({ all: z.array(nodeSchema).max(50) }).strict(),
+    z.object({ any: z.array(nodeSchema).max(50) }).strict(),
+    z.object({ not: nodeSchema }).strict(),
+    z.object({ segment: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "is not a segment handle") }).strict(),
+    conditionSchema as unknown as z.ZodType<Condition>,
+  ]),
+);
+
+export const ruleSchema = z.object({ version: z.literal(RULE_VERSION), match: nodeSchema }).strict();
+
+export interface RuleProblem {
+  /** Where in the rule, e.g. "match.all.1.value". */
+  path: string;
+  message: string;
+}
+
+export class RuleError extends Error {
+  override name = "RuleError";
+  constructor(readonly problems: RuleProblem[]) {
+    super(problems.map((p) => `${p.path}: ${p.message}`).join("; "));
+  }
+}
+
+function checkCondition(c: Condition, path: string, problems: RuleProblem[]): void {
+  const spec = (FIELDS as Record<string, FieldSpec>)[c.field];
+  if (!spec) {
+    problems.push({ path: `${path}.field`, message: `unknown field "${c.field}"` });
+    return;
+  }
+  if (!(OPERATORS as readonly string[]).includes(c.op)) {
+    problems.push({ path: `${path}.op`, message: `unknown operator "${c.op}"` });
+    return;
+  }
+  if (!TYPE_OPS[spec.type].includes(c.op)) {
+    problems.push({ path: `${path}.op`, message: `"${OPERATOR_LABELS[c.op]}" does not apply to ${spec.label.toLowerCase()}` });
+    return;
+  }
+  if (spec.windowed && c.days === undefined) problems.push({ path: `${path}.days`, message: "give the number of days to look back" });
+  if (!spec.windowed && c.days !== undefined && !["withinLast", "notWithinLast"].includes(c.op))
+    problems.push({ path: `${path}.days`, message: `${spec.label.toLowerCase()} has no lookback window` });
+  const v = c.value;
+  const need = (ok: boolean, message: string) => ok || problems.push({ path: `${path}.value`, message });
+  switch (c.op) {
+    case "isSet":
+    case "isNotSet":
+    case "isTrue":
+    case "isFalse":
+      need(v === undefined, "takes no value");
+      break;
+    case "withinLast":
+    case "notWithinLast":
+      need(v === undefined && c.days !== undefined, "give the number of days in `days`");
+      break;
+    case "before":
+    case "after":
+      need(typeof v === "string" && !Number.isNaN(Date.parse(v)), "must be a date (YYYY-MM-DD or ISO time)");
+      break;
+    case "between":
+      need(
+        Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number" && Number.isInteger(x)) && Number(v[0]) <= Number(v[1]),
+        "must be two whole numbers, the smaller first",
+      );
+      break;
+    case "in":
+    case "notIn":
+      need(Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x.length > 0), "must be a list of one or more values");
+      break;
+    case "contains":
+    case "notContains":
+    case "eq":
+    case "neq":
+      if (spec.type === "text" || spec.type === "tags") need(typeof v === "string" && v.length > 0, "must be some text");
+      else need(typeof v === "number" && Number.isInteger(v), spec.type === "money" ? "must be an amount in minor units (cents)" : "must be a whole number");
+      break;
+    default:
+      need(typeof v === "number" && Number.isInteger(v), spec.type === "money" ? "must be an amount in minor units (cents)" : "must be a whole number");
+  }
+}
+
+function walk(node: RuleNode, path: string, problems: RuleProblem[], refs: Set<string>): void {
+  if ("all" in node) node.all.forEach((n, i) => walk(n, `${path}.all.${i}`, problems, refs));
+  else if ("any" in node) node.any.forEach((n, i) => walk(n, `${path}.any.${i}`, problems, refs));
+  else if ("not" in node) walk(node.not, `${path}.not`, problems, refs);
+  else if ("segment" in node) refs.add(node.segment);
+  else checkCondition(node, path, problems);
+}
+
+/**
+ * The one validator: parses untrusted JSON into a Rule or throws a RuleError naming each wrong
+ * field. `resolve` looks up referenced segments, so unknown ones and cycles are refused too.
+ */
+export function parseRule(input: unknown, resolve?: (handle: string) => Rule | null, self?: string): Rule {
+  const parsed = ruleSchema.safeParse(input);
+  if (!parsed.success)
+    throw new RuleError(parsed.error.issues.map((i) => ({ path: i.path.join(".") || "rule", message: i.message })));
+  const problems: RuleProblem[] = [];
+  const refs = new Set<string>();
+  walk(parsed.data.match, "match", problems, refs);
+  if (resolve) {
+    const visit = (handle: string, trail: string[]) => {
+      if (trail.includes(handle)) {
+        problems.push({ path: "match", message: `segments refer to each other in a loop: ${[...trail, handle].join(" → ")}` });
+        return;
+      }
+      const target = resolve(handle);
+      if (!target) {
+        problems.push({ path: "match", message: `no segment "${handle}"` });
+        return;
+      }
+      const inner = new Set<string>();
+      walk(target.match, "match", [], inner);
+      for (const next of inner) visit(next, [...trail, handle]);
+    };
+    for (const handle of refs) visit(handle, self ? [self] : []);
+  }
+  if (problems.length) throw new RuleError(problems);
+  return parsed.data as Rule;
+}
+
+export function describeCondition(c: Condition): string {
+  const spec = FIELDS[c.field];
+  const value = Array.isArray(c.value) ? c.value.join(", ") : c.value === undefined ? "" : String(c.value);
+  const window = spec && "windowed" in spec && spec.windowed ? ` in the last ${c.days} days` : "";
+  const days = c.op === "withinLast" || c.op === "notWithinLast" ? ` ${c.days} days` : "";
+  return `${spec?.label ?? c.field}${window} ${OPERATOR_LABELS[c.op] ?? c.op}${days}${value ? ` ${value}` : ""}`.trim();
+}

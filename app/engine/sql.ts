@@ -1,0 +1,270 @@
+/**
+ * compile(rule, dialect, { now }): the same question evaluate.ts answers for one person, as one
+ * parameterised SQL query over a whole shop (SQLite or PostgreSQL). Values never enter the SQL
+ * text: every one is a parameter; field names come from this file's own table, never the rule.
+ */
+import type { Condition, Field, Rule, RuleNode } from "./rules";
+import { fold } from "./evaluate";
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface CompileOptions {
+  now: Date;
+  shopId: number;
+  resolve?: (handle: string) => Rule | null;
+}
+
+export interface CompiledQuery {
+  /** Selects the Shopify ids of the customers in the segment, as `id`. */
+  sql: string;
+  params: unknown[];
+}
+
+const DAY = 86_400_000;
+
+class Builder {
+  readonly params: unknown[] = [];
+  constructor(
+    readonly dialect: Dialect,
+    /** The injected "now", in milliseconds: windows are relative to it. */
+    readonly now: number,
+  ) {}
+
+  param(value: unknown): string {
+    this.params.push(value);
+    return this.dialect === "sqlite" ? "?" : `$${this.params.length}`;
+  }
+
+  /** Dates: integer milliseconds on SQLite (how db.server.ts stores them), timestamps on PostgreSQL. */
+  date(ms: number): string {
+    return this.dialect === "sqlite" ? this.param(ms) : `${this.param(new Date(ms))}::timestamp`;
+  }
+
+  /** ASCII-only lower case, identical in both databases and in evaluate.ts's fold(). */
+  fold(expr: string): string {
+    return this.dialect === "sqlite" ? `LOWER(${expr})` : `TRANSLATE(${expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')`;
+  }
+
+  position(haystack: string, needle: string): string {
+    return this.dialect === "sqlite" ? `INSTR(${haystack}, ${needle})` : `STRPOS(${haystack}, ${needle})`;
+  }
+
+  list(values: unknown[]): string {
+    return values.map((v) => this.param(v)).join(", ");
+  }
+}
+
+const ORDER_SCOPE = `o."shopId" = c."shopId" AND o."customerShopifyId" = c."shopifyId" AND o."cancelledAt" IS NULL AND NOT o."test"`;
+const LATEST_VISITOR = `FROM "Visitor" v WHERE v."shopId" = c."shopId" AND v."customerShopifyId" = c."shopifyId"`;
+const LATEST_CART = `FROM "Visitor" v JOIN "Cart" ca ON ca."shopId" = v."shopId" AND ca."token" = v."cartToken"
+  WHERE v."shopId" = c."shopId" AND v."customerShopifyId" = c."shopifyId" ORDER BY v."lastSeenAt" DESC LIMIT 1`;
+
+type Kind = "number" | "date" | "text" | "tags" | "bool";
+
+/** A scalar field: its SQL value expression and how to compare it. */
+function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: Kind } | null {
+  const window = () => ` AND o."processedAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`;
+  switch (field) {
+    case "customer.totalSpent":
+      return { expr: `c."totalSpent"`, kind: "number" };
+    case "customer.ordersCount":
+      return { expr: `c."ordersCount"`, kind: "number" };
+    case "customer.averageOrderValue":
+      return { expr: `(CASE WHEN c."ordersCount" > 0 THEN c."totalSpent" / c."ordersCount" END)`, kind: "number" };
+    case "customer.firstOrderAt":
+      return { expr: `c."firstOrderAt"`, kind: "date" };
+    case "customer.lastOrderAt":
+      return { expr: `c."lastOrderAt"`, kind: "date" };
+    case "customer.createdAt":
+      return { expr: `c."shopifyCreatedAt"`, kind: "date" };
+    case "customer.countryCode":
+      return { expr: `c."countryCode"`, kind: "text" };
+    case "customer.provinceCode":
+      return { expr: `c."provinceCode"`, kind: "text" };
+    case "customer.city":
+      return { expr: `c."city"`, kind: "text" };
+    case "customer.state":
+      return { expr: `c."state"`, kind: "text" };
+    case "customer.tags":
+      return { expr: `c."tags"`, kind: "tags" };
+    case "customer.acceptsEmailMarketing":
+      return { expr: `c."acceptsEmailMarketing"`, kind: "bool" };
+    case "orders.count":
+      return { expr: `(SELECT COUNT(*) FROM "Order" o WHERE ${ORDER_SCOPE}${window()})`, kind: "number" };
+    case "orders.spend":
+      return {
+        expr: `(SELECT COALESCE(SUM(o."totalPrice" - o."totalRefunded"), 0) FROM "Order" o WHERE ${ORDER_SCOPE}${window()})`,
+        kind: "number",
+      };
+    case "orders.usedDiscount":
+      return { expr: `EXISTS (SELECT 1 FROM "Order" o WHERE ${ORDER_SCOPE}${window()} AND o."discountCodes" <> '')`, kind: "bool" };
+    case "orders.paymentPending":
+      return {
+        expr: `EXISTS (SELECT 1 FROM "Order" o WHERE ${ORDER_SCOPE}${window()} AND o."financialStatus" IN ('pending', 'authorized', 'partially_paid'))`,
+        kind: "bool",
+      };
+    case "checkouts.abandoned":
+      return {
+        expr: `EXISTS (SELECT 1 FROM "Checkout" k WHERE k."shopId" = c."shopId" AND k."customerShopifyId" = c."shopifyId"
+          AND k."completedAt" IS NULL AND k."orderShopifyId" IS NULL AND k."shopifyCreatedAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)})`,
+        kind: "bool",
+      };
+    case "cart.value":
+      return { expr: `(SELECT ca."totalPrice" ${LATEST_CART})`, kind: "number" };
+    case "cart.itemCount":
+      return { expr: `COALESCE((SELECT ca."itemCount" ${LATEST_CART}), 0)`, kind: "number" };
+    case "visitor.sessions":
+      return { expr: `COALESCE((SELECT SUM(v."sessions") ${LATEST_VISITOR}), 0)`, kind: "number" };
+    case "visitor.firstSeenAt":
+      return { expr: `(SELECT MIN(v."firstSeenAt") ${LATEST_VISITOR})`, kind: "date" };
+    case "visitor.lastSeenAt":
+      return { expr: `(SELECT MAX(v."lastSeenAt") ${LATEST_VISITOR})`, kind: "date" };
+    case "visitor.landingPage":
+    case "visitor.referrer":
+    case "visitor.utmSource":
+    case "visitor.utmMedium":
+    case "visitor.utmCampaign":
+    case "visitor.deviceType": {
+      const column = field.slice("visitor.".length);
+      return { expr: `(SELECT v."${column}" ${LATEST_VISITOR} ORDER BY v."lastSeenAt" DESC LIMIT 1)`, kind: "text" };
+    }
+    default:
+      return null;
+  }
+}
+
+/** "Bought any of" fields: an EXISTS over the customer's order lines in the window. */
+function bought(field: Field, b: Builder, c: Condition): string | null {
+  const values = (Array.isArray(c.value) ? c.value : []).map((v) => fold(String(v)));
+  const since = () => b.date(b.now - (c.days ?? 0) * DAY);
+  const lines = (match: string, extraJoin = "") =>
+    `EXISTS (SELECT 1 FROM "Order" o JOIN "LineItem" li ON li."orderId" = o."id"${extraJoin}
+      WHERE ${ORDER_SCOPE} AND o."processedAt" >= ${since()} AND ${match})`;
+  switch (field) {
+    case "orders.products":
+      return lines(`li."productId" IN (${b.list(values)})`);
+    case "orders.variants":
+      return lines(`li."variantId" IN (${b.list(values)})`);
+    case "orders.vendors":
+      return lines(`${b.fold(`li."vendor"`)} IN (${b.list(values)})`);
+    case "orders.collections":
+      return lines(
+        `pc."collectionShopifyId" IN (${b.list(values)})`,
+        ` JOIN "ProductCollection" pc ON pc."shopId" = o."shopId" AND pc."productShopifyId" = li."productId"`,
+      );
+    case "cart.products":
+      return `EXISTS (SELECT 1 FROM "CartLine" cl WHERE cl."cartId" = (SELECT ca."id" ${LATEST_CART}) AND cl."productId" IN (${b.list(values)}))`;
+    default:
+      return null;
+  }
+}
+
+function condition(c: Condition, b: Builder): string {
+  const set = bought(c.field, b, c);
+  if (set) return c.op === "notIn" ? `NOT ${set}` : set;
+  const s = scalar(c.field, b, c);
+  if (!s) throw new Error(`field "${c.field}" cannot be compiled`);
+  const { expr: x, kind } = s;
+  const TRUE = b.dialect === "sqlite" ? "1" : "TRUE";
+  const FALSE = b.dialect === "sqlite" ? "0" : "FALSE";
+  const isSet = kind === "text" ? `(${x} IS NOT NULL AND ${x} <> '')` : kind === "tags" ? `${x} <> ''` : `${x} IS NOT NULL`;
+  const value = c.value;
+  const list = Array.isArray(value) ? value : [];
+  let pred: string;
+  switch (c.op) {
+    case "isSet":
+      pred = isSet;
+      break;
+    case "isNotSet":
+      pred = `NOT COALESCE(${isSet}, ${FALSE})`;
+      break;
+    case "isTrue":
+      pred = kind === "bool" ? `${x} = ${TRUE}` : FALSE;
+      break;
+    case "isFalse":
+      pred = kind === "bool" ? `${x} = ${FALSE}` : FALSE;
+      break;
+    case "before":
+      pred = `${x} < ${b.date(Date.parse(String(value)))}`;
+      break;
+    case "after":
+      pred = `${x} > ${b.date(Date.parse(String(value)))}`;
+      break;
+    case "withinLast":
+      pred = `${x} >= ${b.date(b.now - (c.days ?? 0) * DAY)}`;
+      break;
+    case "notWithinLast":
+      pred = `${x} < ${b.date(b.now - (c.days ?? 0) * DAY)}`;
+      break;
+    case "between":
+      pred = `(${x} >= ${b.param(Number(list[0]))} AND ${x} <= ${b.param(Number(list[1]))})`;
+      break;
+    case "lt":
+    case "lte":
+    case "gt":
+    case "gte": {
+      const sign = { lt: "<", lte: "<=", gt: ">", gte: ">=" }[c.op];
+      pred = `${x} ${sign} ${b.param(Number(value))}`;
+      break;
+    }
+    default:
+      if (kind === "tags") {
+        const wanted = c.op === "in" || c.op === "notIn" ? list.map(String) : [String(value)];
+        const hit = `(${wanted.map((w) => `${b.position(b.fold(x), b.param(`|${fold(w)}|`))} > 0`).join(" OR ")})`;
+        pred = c.op === "notIn" || c.op === "notContains" ? `NOT ${hit}` : hit;
+      } else if (kind === "number") {
+        pred = c.op === "eq" ? `${x} = ${b.param(Number(value))}` : c.op === "neq" ? `${x} <> ${b.param(Number(value))}` : FALSE;
+      } else {
+        const folded = b.fold(x);
+        switch (c.op) {
+          case "eq":
+            pred = `${folded} = ${b.param(fold(String(value)))}`;
+            break;
+          case "neq":
+            pred = `${folded} <> ${b.param(fold(String(value)))}`;
+            break;
+          case "in":
+            pred = `${folded} IN (${b.list(list.map((v) => fold(String(v))))})`;
+            break;
+          case "notIn":
+            pred = `${folded} NOT IN (${b.list(list.map((v) => fold(String(v))))})`;
+            break;
+          case "contains":
+            pred = `${b.position(folded, b.param(fold(String(value))))} > 0`;
+            break;
+          case "notContains":
+            pred = `${b.position(folded, b.param(fold(String(value))))} = 0`;
+            break;
+          default:
+            pred = FALSE;
+        }
+      }
+  }
+  // Three-valued logic ends here: an unknown is false, so NOT means what the evaluator means.
+  return `COALESCE(${pred}, ${FALSE})`;
+}
+
+function node(n: RuleNode, b: Builder, options: CompileOptions, depth: number): string {
+  if (depth > 20) throw new Error("segments nest too deeply");
+  const TRUE = b.dialect === "sqlite" ? "1" : "TRUE";
+  const FALSE = b.dialect === "sqlite" ? "0" : "FALSE";
+  if ("all" in n) return n.all.length ? `(${n.all.map((x) => node(x, b, options, depth + 1)).join(" AND ")})` : `(${TRUE} = ${TRUE})`;
+  if ("any" in n) return n.any.length ? `(${n.any.map((x) => node(x, b, options, depth + 1)).join(" OR ")})` : `(${TRUE} = ${FALSE})`;
+  if ("not" in n) return `(NOT ${node(n.not, b, options, depth + 1)})`;
+  if ("segment" in n) {
+    const target = options.resolve?.(n.segment);
+    if (!target) throw new Error(`no segment "${n.segment}"`);
+    return node(target.match, b, options, depth + 1);
+  }
+  return condition(n, b);
+}
+
+export function compile(rule: Rule, dialect: Dialect, options: CompileOptions): CompiledQuery {
+  const b = new Builder(dialect, options.now.getTime());
+  const shop = b.param(options.shopId);
+  const where = node(rule.match, b, options, 0);
+  return {
+    sql: `SELECT c."shopifyId" AS id FROM "Customer" c WHERE c."shopId" = ${shop} AND c."deletedAt" IS NULL AND ${where}`,
+    params: b.params,
+  };
+}
