@@ -19,9 +19,20 @@ describe("explaining membership", () => {
   it("lists each condition with the person's value and whether it held", () => {
     const rule = parseRule({
       version: 1,
-      match: { all: [{ field: "customer.ordersCount", op: "gte", value: 2 }, { field: "customer.countryCode", op: "eq", value: "US" }] },
+      match: {
+        all: [
+          { field: "customer.ordersCount", op: "gte", value: 2 },
+          { field: "customer.countryCode", op: "eq", value: "US" },
+        ],
+      },
     });
-    const facts = toFacts({ customer: { countryCode: "CA", tags: [] }, orders: [], checkouts: [], cart: null, visitor: null });
+    const facts = toFacts({
+      customer: { countryCode: "CA", tags: [] },
+      orders: [],
+      checkouts: [],
+      cart: null,
+      visitor: null,
+    });
     const { member, reasons } = evaluate(rule, facts, { now: new Date(DEFAULT_NOW) });
     expect(member).toBe(false);
     expect(reasons).toEqual([

@@ -14,7 +14,12 @@ export interface OrderFacts {
   test: boolean;
   discountCodes: string[];
   financialStatus: string | null;
-  lines: { productId: string | null; variantId: string | null; vendor: string | null; collectionIds: string[] }[];
+  lines: {
+    productId: string | null;
+    variantId: string | null;
+    vendor: string | null;
+    collectionIds: string[];
+  }[];
 }
 
 export interface Facts {
@@ -222,7 +227,11 @@ function show(v: Value): string {
   return String(v);
 }
 
-export function evaluate(rule: Rule, facts: Facts, options: EvaluateOptions): { member: boolean; reasons: Reason[] } {
+export function evaluate(
+  rule: Rule,
+  facts: Facts,
+  options: EvaluateOptions,
+): { member: boolean; reasons: Reason[] } {
   const reasons: Reason[] = [];
   const visit = (node: RuleNode, depth: number): boolean => {
     if (depth > 20) throw new Error("segments nest too deeply");

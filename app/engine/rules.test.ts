@@ -15,39 +15,58 @@ const problems = (input: unknown, resolve?: (h: string) => Rule | null) => {
 
 describe("the rule validator", () => {
   it("accepts a well-formed rule", () => {
-    expect(problems({ version: 1, match: { all: [{ field: "orders.count", op: "gte", value: 2, days: 30 }] } })).toEqual([]);
+    expect(
+      problems({ version: 1, match: { all: [{ field: "orders.count", op: "gte", value: 2, days: 30 }] } }),
+    ).toEqual([]);
   });
 
   it("refuses, naming the field, what does not validate", () => {
     expect(problems({ version: 2, match: { all: [] } })[0].path).toBe("version");
-    expect(problems({ version: 1, match: { all: [{ field: "customer.shoeSize", op: "eq", value: 3 }] } })).toEqual([
-      { path: "match.all.0.field", message: 'unknown field "customer.shoeSize"' },
-    ]);
-    expect(problems({ version: 1, match: { all: [{ field: "customer.totalSpent", op: "contains", value: "x" }] } })[0]).toEqual({
+    expect(
+      problems({ version: 1, match: { all: [{ field: "customer.shoeSize", op: "eq", value: 3 }] } }),
+    ).toEqual([{ path: "match.all.0.field", message: 'unknown field "customer.shoeSize"' }]);
+    expect(
+      problems({
+        version: 1,
+        match: { all: [{ field: "customer.totalSpent", op: "contains", value: "x" }] },
+      })[0],
+    ).toEqual({
       path: "match.all.0.op",
       message: '"contains" does not apply to total spent',
     });
-    expect(problems({ version: 1, match: { any: [{ field: "orders.count", op: "gte", value: 1 }] } })[0]).toEqual({
+    expect(
+      problems({ version: 1, match: { any: [{ field: "orders.count", op: "gte", value: 1 }] } })[0],
+    ).toEqual({
       path: "match.any.0.days",
       message: "give the number of days to look back",
     });
-    expect(problems({ version: 1, match: { not: { field: "customer.totalSpent", op: "gt", value: "lots" } } })[0]).toEqual({
+    expect(
+      problems({ version: 1, match: { not: { field: "customer.totalSpent", op: "gt", value: "lots" } } })[0],
+    ).toEqual({
       path: "match.not.value",
       message: "must be an amount in minor units (cents)",
     });
-    expect(problems({ version: 1, match: { all: [{ field: "customer.lastOrderAt", op: "before", value: "soon" }] } })[0].message).toContain(
-      "must be a date",
-    );
-    expect(problems({ version: 1, match: { all: [{ field: "customer.ordersCount", op: "between", value: [5, 1] }] } })[0].message).toContain(
-      "the smaller first",
-    );
+    expect(
+      problems({
+        version: 1,
+        match: { all: [{ field: "customer.lastOrderAt", op: "before", value: "soon" }] },
+      })[0].message,
+    ).toContain("must be a date");
+    expect(
+      problems({
+        version: 1,
+        match: { all: [{ field: "customer.ordersCount", op: "between", value: [5, 1] }] },
+      })[0].message,
+    ).toContain("the smaller first");
   });
 
   it("refuses references to unknown segments and loops between segments", () => {
     const a: Rule = { version: 1, match: { segment: "b" } };
     const b: Rule = { version: 1, match: { not: { segment: "a" } } };
     const resolve = (h: string) => ({ a, b })[h] ?? null;
-    expect(problems({ version: 1, match: { segment: "nope" } }, resolve)[0].message).toBe('no segment "nope"');
+    expect(problems({ version: 1, match: { segment: "nope" } }, resolve)[0].message).toBe(
+      'no segment "nope"',
+    );
     expect(problems(a, resolve)[0].message).toContain("loop");
   });
 });
@@ -55,8 +74,12 @@ describe("the rule validator", () => {
 describe("segment references", () => {
   it("excludes the members of another segment", () => {
     const vip: Rule = { version: 1, match: { field: "customer.tags", op: "contains", value: "vip" } };
-    const rule = parseRule({ version: 1, match: { all: [{ field: "customer.ordersCount", op: "eq", value: 0 }, { not: { segment: "vip" } }] } });
-    const facts = (tags: string[]) => toFacts({ customer: { tags }, orders: [], checkouts: [], cart: null, visitor: null });
+    const rule = parseRule({
+      version: 1,
+      match: { all: [{ field: "customer.ordersCount", op: "eq", value: 0 }, { not: { segment: "vip" } }] },
+    });
+    const facts = (tags: string[]) =>
+      toFacts({ customer: { tags }, orders: [], checkouts: [], cart: null, visitor: null });
     const now = new Date();
     expect(evaluate(rule, facts(["vip"]), { now, resolve: () => vip }).member).toBe(false);
     expect(evaluate(rule, facts([]), { now, resolve: () => vip }).member).toBe(true);

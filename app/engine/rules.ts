@@ -17,16 +17,48 @@ import { z } from "zod";
 export const RULE_VERSION = 1;
 
 export const OPERATORS = [
-  "eq", "neq", "lt", "lte", "gt", "gte", "between", "in", "notIn", "contains", "notContains",
-  "isSet", "isNotSet", "before", "after", "withinLast", "notWithinLast", "isTrue", "isFalse",
+  "eq",
+  "neq",
+  "lt",
+  "lte",
+  "gt",
+  "gte",
+  "between",
+  "in",
+  "notIn",
+  "contains",
+  "notContains",
+  "isSet",
+  "isNotSet",
+  "before",
+  "after",
+  "withinLast",
+  "notWithinLast",
+  "isTrue",
+  "isFalse",
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 
 export const OPERATOR_LABELS: Record<Operator, string> = {
-  eq: "is", neq: "is not", lt: "is less than", lte: "is at most", gt: "is more than", gte: "is at least",
-  between: "is between", in: "is any of", notIn: "is none of", contains: "contains", notContains: "does not contain",
-  isSet: "is set", isNotSet: "is not set", before: "is before", after: "is after",
-  withinLast: "is within the last", notWithinLast: "is not within the last", isTrue: "is true", isFalse: "is false",
+  eq: "is",
+  neq: "is not",
+  lt: "is less than",
+  lte: "is at most",
+  gt: "is more than",
+  gte: "is at least",
+  between: "is between",
+  in: "is any of",
+  notIn: "is none of",
+  contains: "contains",
+  notContains: "does not contain",
+  isSet: "is set",
+  isNotSet: "is not set",
+  before: "is before",
+  after: "is after",
+  withinLast: "is within the last",
+  notWithinLast: "is not within the last",
+  isTrue: "is true",
+  isFalse: "is false",
 };
 
 export type FieldType = "money" | "number" | "date" | "text" | "tags" | "boolean" | "ids";
@@ -68,13 +100,36 @@ export const FIELDS = {
   "customer.state": { label: "Account state", group: "Customer", type: "text" },
   "orders.count": { label: "Orders", group: "Orders", type: "number", windowed: true },
   "orders.spend": { label: "Spend", group: "Orders", type: "money", windowed: true },
-  "orders.products": { label: "Bought product", group: "Orders", type: "ids", windowed: true, picker: "product" },
-  "orders.variants": { label: "Bought variant", group: "Orders", type: "ids", windowed: true, picker: "variant" },
-  "orders.collections": { label: "Bought from collection", group: "Orders", type: "ids", windowed: true, picker: "collection" },
+  "orders.products": {
+    label: "Bought product",
+    group: "Orders",
+    type: "ids",
+    windowed: true,
+    picker: "product",
+  },
+  "orders.variants": {
+    label: "Bought variant",
+    group: "Orders",
+    type: "ids",
+    windowed: true,
+    picker: "variant",
+  },
+  "orders.collections": {
+    label: "Bought from collection",
+    group: "Orders",
+    type: "ids",
+    windowed: true,
+    picker: "collection",
+  },
   "orders.vendors": { label: "Bought from vendor", group: "Orders", type: "ids", windowed: true },
   "orders.usedDiscount": { label: "Used a discount code", group: "Orders", type: "boolean", windowed: true },
   "orders.paymentPending": { label: "Has an unpaid order", group: "Orders", type: "boolean", windowed: true },
-  "checkouts.abandoned": { label: "Abandoned a checkout", group: "Carts and checkouts", type: "boolean", windowed: true },
+  "checkouts.abandoned": {
+    label: "Abandoned a checkout",
+    group: "Carts and checkouts",
+    type: "boolean",
+    windowed: true,
+  },
   "cart.value": { label: "Cart value", group: "Carts and checkouts", type: "money" },
   "cart.itemCount": { label: "Items in cart", group: "Carts and checkouts", type: "number" },
   "cart.products": { label: "Product in cart", group: "Carts and checkouts", type: "ids", picker: "product" },
@@ -102,7 +157,8 @@ export interface Condition {
   value?: string | number | boolean | (string | number)[];
   days?: number;
 }
-export type RuleNode = { all: RuleNode[] } | { any: RuleNode[] } | { not: RuleNode } | { segment: string } | Condition;
+export type RuleNode =
+  { all: RuleNode[] } | { any: RuleNode[] } | { not: RuleNode } | { segment: string } | Condition;
 export interface Rule {
   version: typeof RULE_VERSION;
   match: RuleNode;
@@ -154,10 +210,14 @@ function checkCondition(c: Condition, path: string, problems: RuleProblem[]): vo
     return;
   }
   if (!TYPE_OPS[spec.type].includes(c.op)) {
-    problems.push({ path: `${path}.op`, message: `"${OPERATOR_LABELS[c.op]}" does not apply to ${spec.label.toLowerCase()}` });
+    problems.push({
+      path: `${path}.op`,
+      message: `"${OPERATOR_LABELS[c.op]}" does not apply to ${spec.label.toLowerCase()}`,
+    });
     return;
   }
-  if (spec.windowed && c.days === undefined) problems.push({ path: `${path}.days`, message: "give the number of days to look back" });
+  if (spec.windowed && c.days === undefined)
+    problems.push({ path: `${path}.days`, message: "give the number of days to look back" });
   if (!spec.windowed && c.days !== undefined && !["withinLast", "notWithinLast"].includes(c.op))
     problems.push({ path: `${path}.days`, message: `${spec.label.toLowerCase()} has no lookback window` });
   const v = c.value;
@@ -179,23 +239,37 @@ function checkCondition(c: Condition, path: string, problems: RuleProblem[]): vo
       break;
     case "between":
       need(
-        Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === "number" && Number.isInteger(x)) && Number(v[0]) <= Number(v[1]),
+        Array.isArray(v) &&
+          v.length === 2 &&
+          v.every((x) => typeof x === "number" && Number.isInteger(x)) &&
+          Number(v[0]) <= Number(v[1]),
         "must be two whole numbers, the smaller first",
       );
       break;
     case "in":
     case "notIn":
-      need(Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x.length > 0), "must be a list of one or more values");
+      need(
+        Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && x.length > 0),
+        "must be a list of one or more values",
+      );
       break;
     case "contains":
     case "notContains":
     case "eq":
     case "neq":
-      if (spec.type === "text" || spec.type === "tags") need(typeof v === "string" && v.length > 0, "must be some text");
-      else need(typeof v === "number" && Number.isInteger(v), spec.type === "money" ? "must be an amount in minor units (cents)" : "must be a whole number");
+      if (spec.type === "text" || spec.type === "tags")
+        need(typeof v === "string" && v.length > 0, "must be some text");
+      else
+        need(
+          typeof v === "number" && Number.isInteger(v),
+          spec.type === "money" ? "must be an amount in minor units (cents)" : "must be a whole number",
+        );
       break;
     default:
-      need(typeof v === "number" && Number.isInteger(v), spec.type === "money" ? "must be an amount in minor units (cents)" : "must be a whole number");
+      need(
+        typeof v === "number" && Number.isInteger(v),
+        spec.type === "money" ? "must be an amount in minor units (cents)" : "must be a whole number",
+      );
   }
 }
 
@@ -214,14 +288,19 @@ function walk(node: RuleNode, path: string, problems: RuleProblem[], refs: Set<s
 export function parseRule(input: unknown, resolve?: (handle: string) => Rule | null, self?: string): Rule {
   const parsed = ruleSchema.safeParse(input);
   if (!parsed.success)
-    throw new RuleError(parsed.error.issues.map((i) => ({ path: i.path.join(".") || "rule", message: i.message })));
+    throw new RuleError(
+      parsed.error.issues.map((i) => ({ path: i.path.join(".") || "rule", message: i.message })),
+    );
   const problems: RuleProblem[] = [];
   const refs = new Set<string>();
   walk(parsed.data.match, "match", problems, refs);
   if (resolve) {
     const visit = (handle: string, trail: string[]) => {
       if (trail.includes(handle)) {
-        problems.push({ path: "match", message: `segments refer to each other in a loop: ${[...trail, handle].join(" → ")}` });
+        problems.push({
+          path: "match",
+          message: `segments refer to each other in a loop: ${[...trail, handle].join(" → ")}`,
+        });
         return;
       }
       const target = resolve(handle);

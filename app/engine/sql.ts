@@ -32,6 +32,7 @@ class Builder {
 
   param(value: unknown): string {
     this.params.push(value);
+    // Positional on SQLite: each expression is written once, in the order its parameters are made.
     return this.dialect === "sqlite" ? "?" : `$${this.params.length}`;
   }
 
@@ -42,7 +43,9 @@ class Builder {
 
   /** ASCII-only lower case, identical in both databases and in evaluate.ts's fold(). */
   fold(expr: string): string {
-    return this.dialect === "sqlite" ? `LOWER(${expr})` : `TRANSLATE(${expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')`;
+    return this.dialect === "sqlite"
+      ? `LOWER(${expr})`
+      : `TRANSLATE(${expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')`;
   }
 
   position(haystack: string, needle: string): string {
@@ -70,7 +73,10 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
     case "customer.ordersCount":
       return { expr: `c."ordersCount"`, kind: "number" };
     case "customer.averageOrderValue":
-      return { expr: `(CASE WHEN c."ordersCount" > 0 THEN c."totalSpent" / c."ordersCount" END)`, kind: "number" };
+      return {
+        expr: `(CASE WHEN c."ordersCount" > 0 THEN c."totalSpent" / c."ordersCount" END)`,
+        kind: "number",
+      };
     case "customer.firstOrderAt":
       return { expr: `c."firstOrderAt"`, kind: "date" };
     case "customer.lastOrderAt":
@@ -97,7 +103,10 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
         kind: "number",
       };
     case "orders.usedDiscount":
-      return { expr: `EXISTS (SELECT 1 FROM "Order" o WHERE ${ORDER_SCOPE}${window()} AND o."discountCodes" <> '')`, kind: "bool" };
+      return {
+        expr: `EXISTS (SELECT 1 FROM "Order" o WHERE ${ORDER_SCOPE}${window()} AND o."discountCodes" <> '')`,
+        kind: "bool",
+      };
     case "orders.paymentPending":
       return {
         expr: `EXISTS (SELECT 1 FROM "Order" o WHERE ${ORDER_SCOPE}${window()} AND o."financialStatus" IN ('pending', 'authorized', 'partially_paid'))`,
@@ -126,7 +135,10 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
     case "visitor.utmCampaign":
     case "visitor.deviceType": {
       const column = field.slice("visitor.".length);
-      return { expr: `(SELECT v."${column}" ${LATEST_VISITOR} ORDER BY v."lastSeenAt" DESC LIMIT 1)`, kind: "text" };
+      return {
+        expr: `(SELECT v."${column}" ${LATEST_VISITOR} ORDER BY v."lastSeenAt" DESC LIMIT 1)`,
+        kind: "text",
+      };
     }
     default:
       return null;
@@ -137,19 +149,22 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
 function bought(field: Field, b: Builder, c: Condition): string | null {
   const values = (Array.isArray(c.value) ? c.value : []).map((v) => fold(String(v)));
   const since = () => b.date(b.now - (c.days ?? 0) * DAY);
-  const lines = (match: string, extraJoin = "") =>
-    `EXISTS (SELECT 1 FROM "Order" o JOIN "LineItem" li ON li."orderId" = o."id"${extraJoin}
-      WHERE ${ORDER_SCOPE} AND o."processedAt" >= ${since()} AND ${match})`;
+  // The window's parameter comes before the match's in the text, so it is made first.
+  const lines = (match: () => string, extraJoin = "") => {
+    const window = since();
+    return `EXISTS (SELECT 1 FROM "Order" o JOIN "LineItem" li ON li."orderId" = o."id"${extraJoin}
+      WHERE ${ORDER_SCOPE} AND o."processedAt" >= ${window} AND ${match()})`;
+  };
   switch (field) {
     case "orders.products":
-      return lines(`li."productId" IN (${b.list(values)})`);
+      return lines(() => `li."productId" IN (${b.list(values)})`);
     case "orders.variants":
-      return lines(`li."variantId" IN (${b.list(values)})`);
+      return lines(() => `li."variantId" IN (${b.list(values)})`);
     case "orders.vendors":
-      return lines(`${b.fold(`li."vendor"`)} IN (${b.list(values)})`);
+      return lines(() => `${b.fold(`li."vendor"`)} IN (${b.list(values)})`);
     case "orders.collections":
       return lines(
-        `pc."collectionShopifyId" IN (${b.list(values)})`,
+        () => `pc."collectionShopifyId" IN (${b.list(values)})`,
         ` JOIN "ProductCollection" pc ON pc."shopId" = o."shopId" AND pc."productShopifyId" = li."productId"`,
       );
     case "cart.products":
@@ -167,7 +182,7 @@ function condition(c: Condition, b: Builder): string {
   const { expr: x, kind } = s;
   const TRUE = b.dialect === "sqlite" ? "1" : "TRUE";
   const FALSE = b.dialect === "sqlite" ? "0" : "FALSE";
-  const isSet = kind === "text" ? `(${x} IS NOT NULL AND ${x} <> '')` : kind === "tags" ? `${x} <> ''` : `${x} IS NOT NULL`;
+  const isSet = kind === "text" || kind === "tags" ? `COALESCE(${x}, '') <> ''` : `${x} IS NOT NULL`;
   const value = c.value;
   const list = Array.isArray(value) ? value : [];
   let pred: string;
@@ -197,7 +212,7 @@ function condition(c: Condition, b: Builder): string {
       pred = `${x} < ${b.date(b.now - (c.days ?? 0) * DAY)}`;
       break;
     case "between":
-      pred = `(${x} >= ${b.param(Number(list[0]))} AND ${x} <= ${b.param(Number(list[1]))})`;
+      pred = `${x} BETWEEN ${b.param(Number(list[0]))} AND ${b.param(Number(list[1]))}`;
       break;
     case "lt":
     case "lte":
@@ -213,7 +228,12 @@ function condition(c: Condition, b: Builder): string {
         const hit = `(${wanted.map((w) => `${b.position(b.fold(x), b.param(`|${fold(w)}|`))} > 0`).join(" OR ")})`;
         pred = c.op === "notIn" || c.op === "notContains" ? `NOT ${hit}` : hit;
       } else if (kind === "number") {
-        pred = c.op === "eq" ? `${x} = ${b.param(Number(value))}` : c.op === "neq" ? `${x} <> ${b.param(Number(value))}` : FALSE;
+        pred =
+          c.op === "eq"
+            ? `${x} = ${b.param(Number(value))}`
+            : c.op === "neq"
+              ? `${x} <> ${b.param(Number(value))}`
+              : FALSE;
       } else {
         const folded = b.fold(x);
         switch (c.op) {
@@ -248,8 +268,14 @@ function node(n: RuleNode, b: Builder, options: CompileOptions, depth: number): 
   if (depth > 20) throw new Error("segments nest too deeply");
   const TRUE = b.dialect === "sqlite" ? "1" : "TRUE";
   const FALSE = b.dialect === "sqlite" ? "0" : "FALSE";
-  if ("all" in n) return n.all.length ? `(${n.all.map((x) => node(x, b, options, depth + 1)).join(" AND ")})` : `(${TRUE} = ${TRUE})`;
-  if ("any" in n) return n.any.length ? `(${n.any.map((x) => node(x, b, options, depth + 1)).join(" OR ")})` : `(${TRUE} = ${FALSE})`;
+  if ("all" in n)
+    return n.all.length
+      ? `(${n.all.map((x) => node(x, b, options, depth + 1)).join(" AND ")})`
+      : `(${TRUE} = ${TRUE})`;
+  if ("any" in n)
+    return n.any.length
+      ? `(${n.any.map((x) => node(x, b, options, depth + 1)).join(" OR ")})`
+      : `(${TRUE} = ${FALSE})`;
   if ("not" in n) return `(NOT ${node(n.not, b, options, depth + 1)})`;
   if ("segment" in n) {
     const target = options.resolve?.(n.segment);

@@ -1,0 +1,160 @@
+/**
+ * cases.json on the SQL compiler, in the real database (SQLite and PostgreSQL): each case's facts
+ * are written as the sync writes them (customer stats derived by the sync's own code), the
+ * compiled query runs, and the customer's membership must be the case's expected answer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import prisma, { dialectOfClient } from "../db.server";
+import { cases, DEFAULT_NOW, type JsonFacts } from "../engine/cases";
+import { compile } from "../engine/sql";
+import { refreshCustomerStats } from "../sync/apply.server";
+import { joinList } from "../sync/records";
+
+const CUSTOMER = "1001";
+
+/** Writes one case's facts as a shop of its own; returns the shop id. */
+async function store(name: string, f: JsonFacts): Promise<number> {
+  const shop = await prisma.shop.create({
+    data: { domain: `case-${Math.random().toString(36).slice(2)}.myshopify.com`, name },
+  });
+  const c = f.customer ?? {};
+  await prisma.customer.create({
+    data: {
+      shopId: shop.id,
+      shopifyId: CUSTOMER,
+      countryCode: (c.countryCode as string | null) ?? null,
+      provinceCode: (c.provinceCode as string | null) ?? null,
+      city: (c.city as string | null) ?? null,
+      state: (c.state as string | null) ?? null,
+      tags: joinList((c.tags as string[]) ?? []),
+      acceptsEmailMarketing: Boolean(c.acceptsEmailMarketing),
+      shopifyCreatedAt: c.createdAt ? new Date(String(c.createdAt)) : null,
+      shopifyUpdatedAt: new Date(0),
+    },
+  });
+  let n = 0;
+  const collections = new Map<string, Set<string>>();
+  for (const o of f.orders) {
+    const processedAt = new Date(String(o.processedAt));
+    const order = await prisma.order.create({
+      data: {
+        shopId: shop.id,
+        shopifyId: String(++n),
+        customerShopifyId: CUSTOMER,
+        currency: "USD",
+        totalPrice: Number(o.total ?? 0),
+        totalRefunded: Number(o.refunded ?? 0),
+        cancelledAt: o.cancelled ? processedAt : null,
+        test: Boolean(o.test),
+        discountCodes: joinList((o.discountCodes as string[]) ?? []),
+        financialStatus: o.financialStatus === undefined ? "paid" : (o.financialStatus as string | null),
+        processedAt,
+        shopifyCreatedAt: processedAt,
+        shopifyUpdatedAt: processedAt,
+      },
+    });
+    for (const l of (o.lines as Record<string, unknown>[]) ?? []) {
+      await prisma.lineItem.create({
+        data: {
+          shopId: shop.id,
+          orderId: order.id,
+          shopifyId: String(++n),
+          productId: (l.productId as string | null) ?? null,
+          variantId: (l.variantId as string | null) ?? null,
+          vendor: (l.vendor as string | null) ?? null,
+          title: "item",
+          quantity: 1,
+          price: 0,
+        },
+      });
+      if (l.productId)
+        for (const id of (l.collectionIds as string[]) ?? []) {
+          const set = collections.get(String(l.productId)) ?? new Set<string>();
+          set.add(id);
+          collections.set(String(l.productId), set);
+        }
+    }
+  }
+  for (const [product, ids] of collections)
+    await prisma.productCollection.createMany({
+      data: [...ids].map((id) => ({ shopId: shop.id, productShopifyId: product, collectionShopifyId: id })),
+    });
+  await prisma.$transaction((tx) => refreshCustomerStats(tx, shop.id, CUSTOMER));
+  for (const k of f.checkouts) {
+    const at = new Date(k.createdAt);
+    await prisma.checkout.create({
+      data: {
+        shopId: shop.id,
+        shopifyId: String(++n),
+        customerShopifyId: CUSTOMER,
+        currency: "USD",
+        totalPrice: 0,
+        completedAt: k.completed ? at : null,
+        shopifyCreatedAt: at,
+        shopifyUpdatedAt: at,
+      },
+    });
+  }
+  if (f.cart && !f.visitor) throw new Error(`${name}: a cart needs a visitor to belong to`);
+  if (f.visitor) {
+    const v = f.visitor;
+    const cartToken = f.cart ? `cart-${shop.id}` : null;
+    await prisma.visitor.create({
+      data: {
+        id: `visitor-${shop.id}`,
+        shopId: shop.id,
+        customerShopifyId: CUSTOMER,
+        cartToken,
+        sessions: Number(v.sessions ?? 0),
+        firstSeenAt: new Date(String(v.firstSeenAt)),
+        lastSeenAt: new Date(String(v.lastSeenAt)),
+        landingPage: (v.landingPage as string | null) ?? null,
+        referrer: (v.referrer as string | null) ?? null,
+        utmSource: (v.utmSource as string | null) ?? null,
+        utmMedium: (v.utmMedium as string | null) ?? null,
+        utmCampaign: (v.utmCampaign as string | null) ?? null,
+        deviceType: (v.deviceType as string | null) ?? null,
+      },
+    });
+    if (f.cart && cartToken) {
+      const cart = await prisma.cart.create({
+        data: {
+          shopId: shop.id,
+          token: cartToken,
+          totalPrice: f.cart.value,
+          itemCount: f.cart.itemCount,
+          shopifyUpdatedAt: new Date(0),
+        },
+      });
+      await prisma.cartLine.createMany({
+        data: f.cart.productIds.map((productId) => ({
+          cartId: cart.id,
+          productId,
+          title: "item",
+          quantity: 1,
+          price: 0,
+        })),
+      });
+    }
+  }
+  return shop.id;
+}
+
+const shops = new Map<string, number>();
+
+beforeAll(async () => {
+  for (const c of cases) shops.set(c.name, await store(c.name, c.facts));
+}, 120_000);
+
+afterAll(() => prisma.$disconnect());
+
+describe("cases.json on the SQL compiler", () => {
+  it.each(cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    const { sql, params } = compile(c.rule, dialectOfClient(prisma), {
+      now: new Date(c.now ?? DEFAULT_NOW),
+      shopId: shops.get(c.name)!,
+    });
+    const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(sql, ...params);
+    expect(rows.map((r) => r.id)).toEqual(c.expected ? [CUSTOMER] : []);
+  });
+});
