@@ -59,8 +59,9 @@ class Builder {
 
 const ORDER_SCOPE = `o."shopId" = c."shopId" AND o."customerShopifyId" = c."shopifyId" AND o."cancelledAt" IS NULL AND NOT o."test"`;
 const LATEST_VISITOR = `FROM "Visitor" v WHERE v."shopId" = c."shopId" AND v."customerShopifyId" = c."shopifyId"`;
-const LATEST_CART = `FROM "Visitor" v JOIN "Cart" ca ON ca."shopId" = v."shopId" AND ca."token" = v."cartToken"
-  WHERE v."shopId" = c."shopId" AND v."customerShopifyId" = c."shopifyId" ORDER BY v."lastSeenAt" DESC LIMIT 1`;
+/** The cart of the customer's latest visitor (none if that visitor has no cart). */
+const LATEST_CART = `FROM "Cart" ca WHERE ca."shopId" = c."shopId" AND ca."token" = (SELECT v."cartToken" ${LATEST_VISITOR}
+  ORDER BY v."lastSeenAt" DESC LIMIT 1)`;
 
 type Kind = "number" | "date" | "text" | "tags" | "bool";
 

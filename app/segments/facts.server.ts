@@ -1,0 +1,159 @@
+/**
+ * The facts the evaluator needs, read from the shop's copy: for one customer (storefront,
+ * "why is this customer in this segment") or for many at once (checks and recompute).
+ * Built from the same rows the SQL compiler reads, the same way (cases.json holds them equal).
+ */
+import type { PrismaClient } from "@prisma/client";
+import type { Facts, OrderFacts } from "../engine/evaluate";
+import { splitList } from "../sync/records";
+
+export async function loadFacts(
+  db: PrismaClient,
+  shopId: number,
+  customerIds: string[],
+): Promise<Map<string, Facts>> {
+  const [customers, orders, checkouts, visitors, collections] = await Promise.all([
+    db.customer.findMany({
+      where: { shopId, shopifyId: { in: customerIds }, deletedAt: null },
+      select: {
+        shopifyId: true,
+        shopifyCreatedAt: true,
+        countryCode: true,
+        provinceCode: true,
+        city: true,
+        tags: true,
+        acceptsEmailMarketing: true,
+        state: true,
+      },
+    }),
+    db.order.findMany({
+      where: { shopId, customerShopifyId: { in: customerIds } },
+      select: {
+        customerShopifyId: true,
+        processedAt: true,
+        totalPrice: true,
+        totalRefunded: true,
+        cancelledAt: true,
+        test: true,
+        discountCodes: true,
+        financialStatus: true,
+        lineItems: { select: { productId: true, variantId: true, vendor: true } },
+      },
+    }),
+    db.checkout.findMany({
+      where: { shopId, customerShopifyId: { in: customerIds } },
+      select: { customerShopifyId: true, shopifyCreatedAt: true, completedAt: true, orderShopifyId: true },
+    }),
+    db.visitor.findMany({
+      where: { shopId, customerShopifyId: { in: customerIds } },
+      orderBy: { lastSeenAt: "desc" },
+    }),
+    db.productCollection.findMany({
+      where: { shopId },
+      select: { productShopifyId: true, collectionShopifyId: true },
+    }),
+  ]);
+  const collectionsOf = new Map<string, string[]>();
+  for (const pc of collections) {
+    const list = collectionsOf.get(pc.productShopifyId) ?? [];
+    list.push(pc.collectionShopifyId);
+    collectionsOf.set(pc.productShopifyId, list);
+  }
+  const carts = await loadCarts(db, shopId, visitors);
+  const facts = new Map<string, Facts>();
+  for (const c of customers)
+    facts.set(c.shopifyId, {
+      customer: {
+        createdAt: c.shopifyCreatedAt,
+        countryCode: c.countryCode,
+        provinceCode: c.provinceCode,
+        city: c.city,
+        tags: splitList(c.tags),
+        acceptsEmailMarketing: c.acceptsEmailMarketing,
+        state: c.state,
+      },
+      orders: [],
+      checkouts: [],
+      cart: null,
+      visitor: null,
+    });
+  for (const o of orders) {
+    const f = facts.get(o.customerShopifyId ?? "");
+    if (!f) continue;
+    const order: OrderFacts = {
+      processedAt: o.processedAt,
+      total: o.totalPrice,
+      refunded: o.totalRefunded,
+      cancelled: o.cancelledAt !== null,
+      test: o.test,
+      discountCodes: splitList(o.discountCodes),
+      financialStatus: o.financialStatus,
+      lines: o.lineItems.map((l) => ({
+        productId: l.productId,
+        variantId: l.variantId,
+        vendor: l.vendor,
+        collectionIds: l.productId ? (collectionsOf.get(l.productId) ?? []) : [],
+      })),
+    };
+    f.orders.push(order);
+  }
+  for (const k of checkouts) {
+    facts.get(k.customerShopifyId ?? "")?.checkouts.push({
+      createdAt: k.shopifyCreatedAt,
+      completed: k.completedAt !== null || k.orderShopifyId !== null,
+    });
+  }
+  // Visitors: sessions summed, first/last over all; text and cart from the latest one.
+  for (const v of visitors) {
+    const f = facts.get(v.customerShopifyId ?? "");
+    if (!f) continue;
+    if (!f.visitor) {
+      const {
+        landingPage,
+        referrer,
+        utmSource,
+        utmMedium,
+        utmCampaign,
+        deviceType,
+        firstSeenAt,
+        lastSeenAt,
+      } = v;
+      f.visitor = {
+        landingPage,
+        referrer,
+        utmSource,
+        utmMedium,
+        utmCampaign,
+        deviceType,
+        firstSeenAt,
+        lastSeenAt,
+        sessions: 0,
+      };
+      f.cart = v.cartToken ? (carts.get(v.cartToken) ?? null) : null;
+    }
+    f.visitor.sessions += v.sessions;
+    if (v.firstSeenAt < f.visitor.firstSeenAt) f.visitor.firstSeenAt = v.firstSeenAt;
+    if (v.lastSeenAt > f.visitor.lastSeenAt) f.visitor.lastSeenAt = v.lastSeenAt;
+  }
+  return facts;
+}
+
+async function loadCarts(db: PrismaClient, shopId: number, visitors: { cartToken: string | null }[]) {
+  const tokens = [...new Set(visitors.map((v) => v.cartToken).filter((t): t is string => !!t))];
+  const carts = tokens.length
+    ? await db.cart.findMany({
+        where: { shopId, token: { in: tokens } },
+        include: { lines: { select: { productId: true } } },
+      })
+    : [];
+  return new Map(
+    carts.map((c) => [
+      c.token,
+      {
+        value: c.totalPrice,
+        itemCount: c.itemCount,
+        productIds: c.lines.map((l) => l.productId).filter((p): p is string => !!p),
+      },
+    ]),
+  );
+}
