@@ -84,10 +84,11 @@ export function valueOf(field: Field, c: Condition, facts: Facts, now: Date): Va
   const window = () => liveOrders(facts, now, c.days);
   const times = all.map((o) => o.processedAt.getTime());
   switch (field) {
+    // An anonymous visitor has bought nothing: 0, not "unknown" (first-time visitors rely on it).
     case "customer.totalSpent":
-      return cust ? spent : null;
+      return spent;
     case "customer.ordersCount":
-      return cust ? all.length : null;
+      return all.length;
     case "customer.averageOrderValue":
       // Integer division truncates, as it does in SQL.
       return cust && all.length ? Math.trunc(spent / all.length) : null;

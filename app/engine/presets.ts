@@ -1,0 +1,106 @@
+/**
+ * The built-in segments: useful on day one, each an ordinary rule the merchant can edit.
+ * Shop-specific numbers (the top-10% spend threshold, the collection) are parameters, so the
+ * threshold is shown in the rule and stays editable.
+ */
+import type { Rule } from "./rules";
+
+export interface Preset {
+  handle: string;
+  name: string;
+  description: string;
+  rule: Rule;
+}
+
+export interface PresetParams {
+  /** Total spent (minor units) at the shop's 90th percentile of customers who ordered. */
+  topSpendThreshold: number;
+  /** The collection for "bought from collection X in the last 30 days", if the shop chose one. */
+  collectionId?: string;
+}
+
+const rule = (match: Rule["match"]): Rule => ({ version: 1, match });
+
+export function presets(params: PresetParams): Preset[] {
+  const list: Preset[] = [
+    {
+      handle: "first-time-visitors",
+      name: "First-time visitors",
+      description: "On their first session, never bought.",
+      rule: rule({ all: [{ field: "visitor.sessions", op: "lte", value: 1 }, { field: "customer.ordersCount", op: "eq", value: 0 }] }),
+    },
+    {
+      handle: "returning-non-buyers",
+      name: "Returning visitors who never bought",
+      description: "Came back at least once, no order yet.",
+      rule: rule({ all: [{ field: "visitor.sessions", op: "gte", value: 2 }, { field: "customer.ordersCount", op: "eq", value: 0 }] }),
+    },
+    {
+      handle: "checkout-abandoners",
+      name: "Checkout abandoners",
+      description: "Started a checkout in the last 7 days and did not complete it or order since.",
+      rule: rule({
+        all: [
+          { field: "checkouts.abandoned", op: "isTrue", days: 7 },
+          { field: "orders.count", op: "eq", value: 0, days: 7 },
+        ],
+      }),
+    },
+    {
+      handle: "cart-abandoners",
+      name: "Cart abandoners",
+      description: "Left with items in the cart and no order in the last day.",
+      rule: rule({ all: [{ field: "cart.itemCount", op: "gt", value: 0 }, { field: "orders.count", op: "eq", value: 0, days: 1 }] }),
+    },
+    {
+      handle: "first-time-customers",
+      name: "First-time customers",
+      description: "Exactly one order, placed in the last 30 days.",
+      rule: rule({ all: [{ field: "customer.ordersCount", op: "eq", value: 1 }, { field: "customer.firstOrderAt", op: "withinLast", days: 30 }] }),
+    },
+    {
+      handle: "high-spend-repeat",
+      name: "High-spend repeat customers",
+      description: "Two or more orders and total spend in the shop's top 10% (threshold editable).",
+      rule: rule({
+        all: [
+          { field: "customer.ordersCount", op: "gte", value: 2 },
+          { field: "customer.totalSpent", op: "gte", value: params.topSpendThreshold },
+        ],
+      }),
+    },
+    {
+      handle: "lapsed-customers",
+      name: "Lapsed customers",
+      description: "Ordered before, but not in the last 90 days.",
+      rule: rule({ field: "customer.lastOrderAt", op: "notWithinLast", days: 90 }),
+    },
+    {
+      handle: "engaged-non-buyers",
+      name: "Engaged non-buyers",
+      description: "Three or more visits in the last week, no order.",
+      rule: rule({
+        all: [
+          { field: "visitor.sessions", op: "gte", value: 3 },
+          { field: "visitor.lastSeenAt", op: "withinLast", days: 7 },
+          { field: "customer.ordersCount", op: "eq", value: 0 },
+        ],
+      }),
+    },
+  ];
+  if (params.collectionId)
+    list.push({
+      handle: "bought-collection-30d",
+      name: "Bought from a collection in the last 30 days",
+      description: "Ordered something from the chosen collection in the last 30 days.",
+      rule: rule({ field: "orders.collections", op: "in", value: [params.collectionId], days: 30 }),
+    });
+  return list;
+}
+
+/** The spend at the given percentile (0..1) of a list of totals, for the top-spend threshold. */
+export function percentile(values: number[], p: number): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
