@@ -27,13 +27,23 @@ export function presets(params: PresetParams): Preset[] {
       handle: "first-time-visitors",
       name: "First-time visitors",
       description: "On their first session, never bought.",
-      rule: rule({ all: [{ field: "visitor.sessions", op: "lte", value: 1 }, { field: "customer.ordersCount", op: "eq", value: 0 }] }),
+      rule: rule({
+        all: [
+          { field: "visitor.sessions", op: "lte", value: 1 },
+          { field: "customer.ordersCount", op: "eq", value: 0 },
+        ],
+      }),
     },
     {
       handle: "returning-non-buyers",
       name: "Returning visitors who never bought",
       description: "Came back at least once, no order yet.",
-      rule: rule({ all: [{ field: "visitor.sessions", op: "gte", value: 2 }, { field: "customer.ordersCount", op: "eq", value: 0 }] }),
+      rule: rule({
+        all: [
+          { field: "visitor.sessions", op: "gte", value: 2 },
+          { field: "customer.ordersCount", op: "eq", value: 0 },
+        ],
+      }),
     },
     {
       handle: "checkout-abandoners",
@@ -50,13 +60,23 @@ export function presets(params: PresetParams): Preset[] {
       handle: "cart-abandoners",
       name: "Cart abandoners",
       description: "Left with items in the cart and no order in the last day.",
-      rule: rule({ all: [{ field: "cart.itemCount", op: "gt", value: 0 }, { field: "orders.count", op: "eq", value: 0, days: 1 }] }),
+      rule: rule({
+        all: [
+          { field: "cart.itemCount", op: "gt", value: 0 },
+          { field: "orders.count", op: "eq", value: 0, days: 1 },
+        ],
+      }),
     },
     {
       handle: "first-time-customers",
       name: "First-time customers",
       description: "Exactly one order, placed in the last 30 days.",
-      rule: rule({ all: [{ field: "customer.ordersCount", op: "eq", value: 1 }, { field: "customer.firstOrderAt", op: "withinLast", days: 30 }] }),
+      rule: rule({
+        all: [
+          { field: "customer.ordersCount", op: "eq", value: 1 },
+          { field: "customer.firstOrderAt", op: "withinLast", days: 30 },
+        ],
+      }),
     },
     {
       handle: "high-spend-repeat",

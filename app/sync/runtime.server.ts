@@ -12,6 +12,7 @@ import { adminApiFor } from "./admin-api.server";
 import { runBackfill } from "./backfill.server";
 import { reconcile } from "./reconcile.server";
 import { IntakeBatcher } from "./intake.server";
+import { afterWebhook } from "../segments/incremental.server";
 import { acceptWebhook, type WebhookAnswer } from "./receive.server";
 
 const CHANNEL = "slice-background";
@@ -144,6 +145,7 @@ export function startBackgroundWork(): Runtime | null {
   if (!config.workerEnabled) return null;
   if (globalThis.sliceRuntime) return globalThis.sliceRuntime;
   const worker = new InboxWorker(prisma, {
+    afterApply: (event) => afterWebhook(prisma, event, new Date()),
     yieldMs: 10,
     maxDeferMs: 1000,
     onError: (event, error) =>

@@ -20,6 +20,8 @@ export interface WorkerOptions {
   maxDeferMs?: number;
   now?: () => Date;
   onError?: (event: ClaimedEvent, error: unknown) => void;
+  /** After an event is applied and committed (segment membership hangs off this). */
+  afterApply?: (event: ClaimedEvent, outcome: string) => Promise<void>;
 }
 
 export class InboxWorker {
@@ -53,14 +55,25 @@ export class InboxWorker {
       if (!this.shops.has(event.shopDomain))
         this.shops.set(event.shopDomain, await this.db.$transaction((tx) => shopFor(tx, event.shopDomain)));
       if (SHOP_CHANGING_TOPICS.has(event.topic)) this.shops.delete(event.shopDomain);
-      await this.db.$transaction(async (tx) => {
-        const outcome = await handleEvent(tx, event, this.now(), this.shops.get(event.shopDomain));
+      const outcome = await this.db.$transaction(async (tx) => {
+        const result = await handleEvent(tx, event, this.now(), this.shops.get(event.shopDomain));
         await tx.webhookEvent.updateMany({
           where: { id: event.id, status: "processing" },
-          data: { status: "done", outcome, processedAt: this.now(), lockedUntil: null, lastError: null },
+          data: {
+            status: "done",
+            outcome: result,
+            processedAt: this.now(),
+            lockedUntil: null,
+            lastError: null,
+          },
         });
+        return result;
       });
       this.processed++;
+      if (outcome === "applied" && this.options.afterApply) {
+        // Derived state (segment membership): a failure here is logged, not a reason to re-apply.
+        await this.options.afterApply(event, outcome).catch((error) => this.options.onError?.(event, error));
+      }
       return true;
     } catch (error) {
       this.failed++;

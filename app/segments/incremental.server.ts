@@ -1,0 +1,65 @@
+/** Who a just-applied webhook touched, and what about them: the input of updateMembership. */
+import type { PrismaClient } from "@prisma/client";
+import type { Touch } from "../engine/fields-of";
+import { parseJson, resourceId, shopifyId } from "../sync/payload";
+import { updateMembership } from "./store.server";
+
+interface Touched {
+  customers: string[];
+  what: Touch[];
+}
+
+type Loose = Record<string, unknown> & { customer?: { id?: unknown; admin_graphql_api_id?: unknown } | null };
+
+export async function touchedBy(
+  db: PrismaClient,
+  shopId: number,
+  topic: string,
+  raw: string,
+): Promise<Touched> {
+  const payload = parseJson(raw) as Loose;
+  const customerOf = (p: Loose) => (p.customer ? [resourceId(p.customer)] : []);
+  const [resource] = topic.split("/");
+  switch (resource) {
+    case "orders":
+      return { customers: customerOf(payload), what: ["orders", "customer"] };
+    case "customers":
+      return {
+        customers: payload.id !== undefined ? [resourceId(payload as { id?: unknown })] : [],
+        what: ["customer", "orders"],
+      };
+    case "checkouts":
+      return { customers: customerOf(payload), what: ["checkouts"] };
+    case "refunds": {
+      const order = await db.order.findUnique({
+        where: { shopId_shopifyId: { shopId, shopifyId: shopifyId(payload.order_id) ?? "" } },
+        select: { customerShopifyId: true },
+      });
+      return {
+        customers: order?.customerShopifyId ? [order.customerShopifyId] : [],
+        what: ["orders", "customer"],
+      };
+    }
+    case "carts": {
+      const visitors = await db.visitor.findMany({
+        where: { shopId, cartToken: String(payload.token ?? ""), customerShopifyId: { not: null } },
+        select: { customerShopifyId: true },
+      });
+      return { customers: visitors.map((v) => v.customerShopifyId!), what: ["cart"] };
+    }
+    default:
+      return { customers: [], what: [] };
+  }
+}
+
+/** The worker's after-apply step: keep the touched people's memberships current. */
+export async function afterWebhook(
+  db: PrismaClient,
+  event: { shopDomain: string; topic: string; payload: string },
+  now: Date,
+): Promise<void> {
+  const shop = await db.shop.findUnique({ where: { domain: event.shopDomain }, select: { id: true } });
+  if (!shop) return;
+  const { customers, what } = await touchedBy(db, shop.id, event.topic, event.payload);
+  await updateMembership(db, shop.id, customers, what, now);
+}

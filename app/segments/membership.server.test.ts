@@ -1,0 +1,99 @@
+/**
+ * Membership that stays current: replaying a store's webhooks with the incremental updater on
+ * leaves every segment exactly as a full recompute at the same moment computes it, and history
+ * records who joined and left.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import prisma from "../db.server";
+import { InboxWorker } from "../sync/worker.server";
+import { insertDeliveries } from "../sync/intake.server";
+import { generateStore } from "../../dev/store";
+import { presets } from "../engine/presets";
+import { afterWebhook } from "./incremental.server";
+import { recompute } from "./store.server";
+import type { Rule } from "../engine/rules";
+
+afterAll(() => prisma.$disconnect());
+
+const custom: [string, Rule][] = [
+  [
+    "us-repeat",
+    {
+      version: 1,
+      match: {
+        all: [
+          { field: "customer.countryCode", op: "eq", value: "US" },
+          { field: "customer.ordersCount", op: "gte", value: 2 },
+        ],
+      },
+    },
+  ],
+  [
+    "abandoners-not-vip",
+    {
+      version: 1,
+      match: {
+        all: [
+          { field: "checkouts.abandoned", op: "isTrue", days: 365 },
+          { not: { segment: "high-spend-repeat" } },
+        ],
+      },
+    },
+  ],
+  ["discount-users", { version: 1, match: { field: "orders.usedDiscount", op: "isTrue", days: 365 } }],
+];
+
+describe("segment membership", () => {
+  it("kept incrementally while webhooks arrive equals a full recompute", async () => {
+    const store = generateStore({ seed: 31, customers: 120, shop: "members.myshopify.com" });
+    // The store's "now" is when the history ends: evaluate everything at that moment.
+    const now = store.now;
+    const shop = await prisma.shop.create({ data: { domain: store.shop.domain } });
+    for (const p of presets({ topSpendThreshold: 15000 }))
+      await prisma.segment.create({
+        data: { shopId: shop.id, handle: p.handle, name: p.name, rule: JSON.stringify(p.rule) },
+      });
+    for (const [handle, rule] of custom)
+      await prisma.segment.create({
+        data: { shopId: shop.id, handle, name: handle, rule: JSON.stringify(rule) },
+      });
+    await recompute(prisma, shop.id, now);
+
+    await insertDeliveries(
+      prisma,
+      store.events.map((e) => ({
+        shopDomain: e.shop,
+        topic: e.topic,
+        eventId: e.eventId!,
+        webhookId: null,
+        triggeredAt: new Date(e.triggeredAt!),
+        apiVersion: "2026-01",
+        payload: JSON.stringify(e.payload),
+      })),
+    );
+    await new InboxWorker(prisma, {
+      now: () => now,
+      afterApply: (event) => afterWebhook(prisma, event, now),
+    }).drain();
+
+    const segments = await prisma.segment.findMany({
+      where: { shopId: shop.id },
+      include: { members: true },
+    });
+    const incremental = Object.fromEntries(
+      segments.map((s) => [s.handle, s.members.map((m) => m.customerShopifyId).sort()]),
+    );
+    const full = await recompute(prisma, shop.id, now);
+    for (const s of segments) {
+      expect({ segment: s.handle, changedByRecompute: full[s.handle].joined + full[s.handle].left }).toEqual({
+        segment: s.handle,
+        changedByRecompute: 0,
+      });
+    }
+    expect(Object.values(incremental).filter((m) => m.length > 0).length).toBeGreaterThanOrEqual(4);
+    const history = await prisma.segmentChange.count({
+      where: { segment: { shopId: shop.id }, joined: true },
+    });
+    expect(history).toBeGreaterThan(0);
+  });
+});
