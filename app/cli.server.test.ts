@@ -93,3 +93,89 @@ describe("npm run slice -- store generate / webhooks replay", () => {
     await expect(main(["segments", "frobnicate"])).rejects.toThrow('unknown command "segments frobnicate"');
   });
 });
+
+describe("npm run slice -- segments", () => {
+  const shop = "cli-segments.myshopify.com";
+  beforeAll(async () => {
+    const { ensurePresets } = await import("./segments/store.server");
+    const row = await prisma.shop.create({ data: { domain: shop } });
+    const people = [
+      ["11", "ann@example.com", "US", 3, 90000],
+      ["12", "bob@example.com", "US", 1, 2000],
+      ["13", "=cmd@example.com", "CA", 0, 0],
+    ] as const;
+    for (const [id, email, countryCode, ordersCount, totalSpent] of people)
+      await prisma.customer.create({
+        data: {
+          shopId: row.id,
+          shopifyId: id,
+          email,
+          countryCode,
+          ordersCount,
+          totalSpent,
+          shopifyUpdatedAt: new Date(0),
+        },
+      });
+    await ensurePresets(prisma, row.id);
+    await prisma.segment.create({
+      data: {
+        shopId: row.id,
+        handle: "us-customers",
+        name: "US customers",
+        rule: JSON.stringify({ version: 1, match: { field: "customer.countryCode", op: "eq", value: "US" } }),
+      },
+    });
+  });
+
+  it("lists, shows and exports a segment's members at a given moment", async () => {
+    const out: string[] = [];
+    expect(await main(["segments", "list", "--shop", shop], (l) => out.push(l))).toBe(0);
+    expect(out.some((l) => l.startsWith("high-spend-repeat"))).toBe(true);
+    expect(out.some((l) => l.startsWith("us-customers"))).toBe(true);
+
+    out.length = 0;
+    await main(["segments", "show", "us-customers", "--shop", shop, "--now", "2026-06-01T00:00:00Z"], (l) =>
+      out.push(l),
+    );
+    expect(out.join("\n")).toContain("Country is US");
+    expect(out.at(-1)).toBe("members at 2026-06-01T00:00:00.000Z: 2");
+
+    out.length = 0;
+    await main(["segments", "export", "us-customers", "--shop", shop], (l) => out.push(l));
+    expect(out[0]).toBe("shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,lastOrderAt");
+    expect(out.slice(1).map((l) => l.split(",")[0])).toEqual(["11", "12"]);
+
+    out.length = 0;
+    await main(["segments", "export", "high-spend-repeat", "--shop", shop, "--format", "json"], (l) =>
+      out.push(l),
+    );
+    const json = JSON.parse(out.join("\n"));
+    expect(json.customers.map((c: { shopifyId: string }) => c.shopifyId)).toEqual(["11"]);
+  });
+
+  it("defuses spreadsheet formulas in exported text", async () => {
+    const row = await prisma.shop.findUniqueOrThrow({ where: { domain: shop } });
+    await prisma.segment.create({
+      data: {
+        shopId: row.id,
+        handle: "canadians",
+        name: "Canadians",
+        rule: JSON.stringify({ version: 1, match: { field: "customer.countryCode", op: "eq", value: "CA" } }),
+      },
+    });
+    const out: string[] = [];
+    await main(["segments", "export", "canadians", "--shop", shop], (l) => out.push(l));
+    expect(out[1]).toContain("'=cmd@example.com");
+  });
+
+  it("says what is wrong", async () => {
+    await expect(main(["segments", "export", "nope", "--shop", shop])).rejects.toThrow('no segment "nope"');
+    await expect(main(["segments", "list", "--shop", "other.myshopify.com"])).rejects.toThrow(
+      'no shop "other.myshopify.com"',
+    );
+    await expect(main(["segments", "list"])).rejects.toThrow("needs --shop");
+    await expect(main(["segments", "show", "x", "--shop", shop, "--now", "yesterday"])).rejects.toThrow(
+      "--now must be an ISO time",
+    );
+  });
+});

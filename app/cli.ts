@@ -4,13 +4,20 @@
  *   webhooks replay <file.jsonl> --url <app>/webhooks [--secret S] [--duplicates 0.1] [--reorder 0.1]
  *                   [--delay MS] [--concurrency N] [--seed N]
  *   store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]
+ *   segments list|show|export <handle> --shop DOMAIN [--now ISO] [--format csv|json]
+ *
+ * The segments commands read the app's database (DATABASE_URL) and compute members with the same
+ * compiler the app uses, at `--now` (default: the current time).
  */
 import { parseArgs } from "node:util";
 
 const USAGE = `usage:
   npm run slice -- webhooks replay <file.jsonl> --url <app>/webhooks [--secret S] [--duplicates 0.1]
                    [--reorder 0.1] [--delay MS] [--concurrency N] [--seed N]
-  npm run slice -- store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]`;
+  npm run slice -- store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]
+  npm run slice -- segments list --shop DOMAIN
+  npm run slice -- segments show <handle> --shop DOMAIN [--now ISO-TIME]
+  npm run slice -- segments export <handle> --shop DOMAIN [--now ISO-TIME] [--format csv|json]`;
 
 export class UsageError extends Error {}
 
@@ -90,6 +97,25 @@ export async function main(argv: string[], out: (line: string) => void = console
       );
     }
     return 0;
+  }
+  if (group === "segments" && ["list", "show", "export"].includes(command ?? "")) {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { shop: { type: "string" }, now: { type: "string" }, format: { type: "string" } },
+    });
+    if (!values.shop) throw new UsageError(`segments ${command} needs --shop <name>.myshopify.com`);
+    const now = values.now ? new Date(values.now) : new Date();
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO time (got "${values.now}")`);
+    const format = values.format ?? "csv";
+    if (format !== "csv" && format !== "json")
+      throw new UsageError(`--format must be csv or json (got "${format}")`);
+    const { segmentsCommand } = await import("./segments/cli.server");
+    return segmentsCommand(
+      command as "list" | "show" | "export",
+      { shop: values.shop, handle: positionals[0], now, format },
+      out,
+    );
   }
   throw new UsageError(
     group ? `unknown command "${[group, command].filter(Boolean).join(" ")}"` : "no command given",

@@ -26,6 +26,7 @@ import {
 } from "./from-graphql";
 import { BULK_PHASES, BULK_QUERIES, BULK_RUN, BULK_STATUS, SHOP_QUERY, type BulkPhase } from "./queries";
 import { shopifyId } from "./payload";
+import { ensurePresets, recompute } from "../segments/store.server";
 
 const BATCH = 250;
 

@@ -1,0 +1,93 @@
+/** `npm run slice -- segments …`: the same database and compiler as the app, from a terminal. */
+import prisma from "../db.server";
+import { describeCondition, type RuleNode } from "../engine/rules";
+import { membersBySql, shopSegments } from "./store.server";
+
+export class CliError extends Error {}
+
+function describe(node: RuleNode, indent = "  "): string[] {
+  if ("all" in node) return [`${indent}all of:`, ...node.all.flatMap((n) => describe(n, indent + "  "))];
+  if ("any" in node) return [`${indent}any of:`, ...node.any.flatMap((n) => describe(n, indent + "  "))];
+  if ("not" in node) return [`${indent}not:`, ...describe(node.not, indent + "  ")];
+  if ("segment" in node) return [`${indent}in segment "${node.segment}"`];
+  return [`${indent}${describeCondition(node)}`];
+}
+
+function csvCell(value: unknown): string {
+  const text =
+    value === null || value === undefined ? "" : value instanceof Date ? value.toISOString() : String(value);
+  // Quote when needed, and defuse spreadsheet formulas (=, +, -, @) from customer-entered text.
+  const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+export async function segmentsCommand(
+  command: "list" | "show" | "export",
+  options: { shop: string; handle?: string; now: Date; format: "csv" | "json" },
+  out: (line: string) => void,
+): Promise<number> {
+  const shop = await prisma.shop.findUnique({ where: { domain: options.shop }, select: { id: true } });
+  if (!shop) throw new CliError(`no shop "${options.shop}" in this database (DATABASE_URL)`);
+  const { segments, rules, resolve } = await shopSegments(prisma, shop.id);
+  if (command === "list") {
+    if (!segments.length)
+      out(`${options.shop} has no segments yet (they are created after the first backfill)`);
+    for (const s of segments)
+      out(
+        `${s.handle.padEnd(28)} ${String(s.size).padStart(7)}  ${s.name}${s.computedAt ? `  (computed ${s.computedAt.toISOString()})` : ""}`,
+      );
+    return 0;
+  }
+  const segment = segments.find((s) => s.handle === options.handle);
+  if (!options.handle || !segment)
+    throw new CliError(
+      options.handle
+        ? `no segment "${options.handle}" in ${options.shop}; see: segments list`
+        : `segments ${command} needs a segment handle`,
+    );
+  const members = await membersBySql(prisma, shop.id, rules.get(segment.handle)!, options.now, resolve);
+  if (command === "show") {
+    out(`${segment.name} (${segment.handle})`);
+    if (segment.description) out(segment.description);
+    out(describe(rules.get(segment.handle)!.match).join("\n"));
+    out(`members at ${options.now.toISOString()}: ${members.size}`);
+    return 0;
+  }
+  const rows = await prisma.customer.findMany({
+    where: { shopId: shop.id, shopifyId: { in: [...members] } },
+    orderBy: { shopifyId: "asc" },
+    select: {
+      shopifyId: true,
+      email: true,
+      firstName: true,
+      lastName: true,
+      countryCode: true,
+      ordersCount: true,
+      totalSpent: true,
+      lastOrderAt: true,
+    },
+  });
+  if (options.format === "json") {
+    out(
+      JSON.stringify(
+        { segment: segment.handle, at: options.now.toISOString(), count: rows.length, customers: rows },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  const columns = [
+    "shopifyId",
+    "email",
+    "firstName",
+    "lastName",
+    "countryCode",
+    "ordersCount",
+    "totalSpent",
+    "lastOrderAt",
+  ] as const;
+  out(columns.join(","));
+  for (const r of rows) out(columns.map((c) => csvCell(r[c])).join(","));
+  return 0;
+}
