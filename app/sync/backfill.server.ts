@@ -116,6 +116,9 @@ export async function runBackfill(
       data: { status: "done", finishedAt: now, phase: null },
     });
     await db.shop.update({ where: { id: shop.id }, data: { backfillStatus: "done", backfillAt: now } });
+    // The history is in: create the built-in segments (the top-10% threshold comes from it).
+    await ensurePresets(db, shop.id);
+    await recompute(db, shop.id, now);
     return counts;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
