@@ -3,6 +3,7 @@
  * storefront in real time and to explain membership in the admin. Its twin is sql.ts, which
  * answers the same question for a whole shop; cases.json holds them to the same answers.
  */
+import { fromMinorUnits } from "./money";
 import { FIELDS, describeCondition, type Condition, type Field, type Rule, type RuleNode } from "./rules";
 
 export interface OrderFacts {
@@ -58,6 +59,8 @@ export interface Reason {
 
 export interface EvaluateOptions {
   now: Date;
+  /** For showing money in reasons; defaults to USD. */
+  currency?: string;
   resolve?: (handle: string) => Rule | null;
 }
 
@@ -221,8 +224,9 @@ export function test(c: Condition, v: Value, now: Date): boolean {
   return false;
 }
 
-function show(v: Value): string {
+function show(v: Value, field: Field, currency: string): string {
   if (v === null) return "not set";
+  if (FIELDS[field].type === "money" && typeof v === "number") return fromMinorUnits(v, currency);
   if (v instanceof Date) return v.toISOString();
   if (Array.isArray(v)) return v.length ? [...new Set(v)].join(", ") : "none";
   return String(v);
@@ -246,7 +250,13 @@ export function evaluate(
     }
     const v = valueOf(node.field, node, facts, options.now);
     const met = test(node, v, options.now);
-    reasons.push({ condition: describeCondition(node), field: node.field, value: show(v), met });
+    const currency = options.currency ?? "USD";
+    reasons.push({
+      condition: describeCondition(node, currency),
+      field: node.field,
+      value: show(v, node.field, currency),
+      met,
+    });
     return met;
   };
   const member = visit(rule.match, 0);

@@ -29,7 +29,7 @@ export function presets(params: PresetParams): Preset[] {
       description: "On their first session, never bought.",
       rule: rule({
         all: [
-          { field: "visitor.sessions", op: "lte", value: 1 },
+          { field: "visitor.sessions", op: "eq", value: 1 },
           { field: "customer.ordersCount", op: "eq", value: 0 },
         ],
       }),

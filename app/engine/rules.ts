@@ -13,6 +13,7 @@
  * - text comparisons fold ASCII case only (as SQLite's LOWER does), so both databases agree.
  */
 import { z } from "zod";
+import { fromMinorUnits } from "./money";
 
 export const RULE_VERSION = 1;
 
@@ -318,9 +319,16 @@ export function parseRule(input: unknown, resolve?: (handle: string) => Rule | n
   return parsed.data as Rule;
 }
 
-export function describeCondition(c: Condition): string {
+/** A condition in words; money in the shop's currency units ("274.21"), not minor units. */
+export function describeCondition(c: Condition, currency = "USD"): string {
   const spec = FIELDS[c.field];
-  const value = Array.isArray(c.value) ? c.value.join(", ") : c.value === undefined ? "" : String(c.value);
+  const money = (v: string | number) =>
+    spec?.type === "money" && typeof v === "number" ? fromMinorUnits(v, currency) : String(v);
+  const value = Array.isArray(c.value)
+    ? c.value.map(money).join(c.op === "between" ? " and " : ", ")
+    : c.value === undefined
+      ? ""
+      : money(c.value as string | number);
   const window = spec && "windowed" in spec && spec.windowed ? ` in the last ${c.days} days` : "";
   const days = c.op === "withinLast" || c.op === "notWithinLast" ? ` ${c.days} days` : "";
   return `${spec?.label ?? c.field}${window} ${OPERATOR_LABELS[c.op] ?? c.op}${days}${value ? ` ${value}` : ""}`.trim();

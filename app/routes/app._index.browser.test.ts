@@ -107,6 +107,36 @@ describe("the demo admin", () => {
     await page.close();
   });
 
+  it("lists the built-in segments with their sizes, explains a member and exports the members", async () => {
+    const page = await openAdmin();
+    await page.goto(`${demo.url}/app/segments`);
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.locator('[data-segment="high-spend-repeat"]').count();
+        },
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, "segments-list.png"), fullPage: true });
+    await page.locator('[data-segment="high-spend-repeat"]').click();
+    await page.waitForSelector("#segment-size");
+    const size = Number((await page.locator("#segment-size").textContent())!.replace(/\D/g, ""));
+    expect(size).toBeGreaterThan(0);
+    const csv = await (await page.request.get(`${demo.url}/app/segments/high-spend-repeat/export`)).text();
+    const lines = csv.trim().split("\n");
+    expect(lines[0]).toBe(
+      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,lastOrderAt",
+    );
+    expect(lines.length - 1).toBe(size);
+    await page.getByLabel("Customer id").fill(lines[1].split(",")[0]);
+    await page.getByRole("button", { name: "Explain" }).click();
+    await expect.poll(() => page.locator("#why-verdict").textContent()).toContain("is in this segment");
+    await page.screenshot({ path: path.join(SHOTS, "segment-detail.png"), fullPage: true });
+    await page.close();
+  });
+
   it("says what went wrong on a page that does not exist, instead of a blank page", async () => {
     const page = await openAdmin();
     await page.goto(`${demo.url}/app/no-such-page`);

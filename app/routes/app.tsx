@@ -4,7 +4,7 @@ import { boundary } from "@shopify/shopify-app-remix/server";
 import { AppProvider as ShopifyAppProvider } from "@shopify/shopify-app-remix/react";
 import { NavMenu } from "@shopify/app-bridge-react";
 import { AppProvider as PolarisProvider, Frame, Navigation, TopBar } from "@shopify/polaris";
-import { HomeIcon } from "@shopify/polaris-icons";
+import { HomeIcon, PersonSegmentIcon } from "@shopify/polaris-icons";
 import polarisStyles from "@shopify/polaris/build/esm/styles.css?url";
 import enTranslations from "@shopify/polaris/locales/en.json";
 import { requireAdmin } from "../auth.server";
@@ -17,7 +17,10 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return { apiKey: config.apiKey, shop: admin.shop, devLogin: admin.devLogin };
 }
 
-const sections = [{ url: "/app", label: "Sync status", icon: HomeIcon }];
+const sections = [
+  { url: "/app", label: "Sync status", icon: HomeIcon },
+  { url: "/app/segments", label: "Segments", icon: PersonSegmentIcon },
+];
 
 export default function AppLayout() {
   const { apiKey, shop, devLogin } = useLoaderData<typeof loader>();
@@ -35,7 +38,11 @@ export default function AppLayout() {
           navigation={
             <Navigation location={location.pathname}>
               <Navigation.Section
-                items={sections.map((s) => ({ ...s, selected: location.pathname === s.url }))}
+                items={sections.map((s) => ({
+                  ...s,
+                  selected:
+                    s.url === "/app" ? location.pathname === "/app" : location.pathname.startsWith(s.url),
+                }))}
               />
             </Navigation>
           }
@@ -51,6 +58,7 @@ export default function AppLayout() {
         <Link to="/app" rel="home">
           Sync status
         </Link>
+        <Link to="/app/segments">Segments</Link>
       </NavMenu>
       <Outlet />
     </ShopifyAppProvider>

@@ -53,8 +53,35 @@ export async function segmentsCommand(
     out(`members at ${options.now.toISOString()}: ${members.size}`);
     return 0;
   }
-  const rows = await prisma.customer.findMany({
-    where: { shopId: shop.id, shopifyId: { in: [...members] } },
+  const rows = await exportRows(shop.id, members);
+  if (options.format === "json") {
+    out(
+      JSON.stringify(
+        { segment: segment.handle, at: options.now.toISOString(), count: rows.length, customers: rows },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  for (const line of toCsv(rows).trimEnd().split("\n")) out(line);
+  return 0;
+}
+
+const COLUMNS = [
+  "shopifyId",
+  "email",
+  "firstName",
+  "lastName",
+  "countryCode",
+  "ordersCount",
+  "totalSpent",
+  "lastOrderAt",
+] as const;
+
+function exportRows(shopId: number, members: Set<string>) {
+  return prisma.customer.findMany({
+    where: { shopId, shopifyId: { in: [...members] } },
     orderBy: { shopifyId: "asc" },
     select: {
       shopifyId: true,
@@ -67,27 +94,20 @@ export async function segmentsCommand(
       lastOrderAt: true,
     },
   });
-  if (options.format === "json") {
-    out(
-      JSON.stringify(
-        { segment: segment.handle, at: options.now.toISOString(), count: rows.length, customers: rows },
-        null,
-        2,
-      ),
-    );
-    return 0;
-  }
-  const columns = [
-    "shopifyId",
-    "email",
-    "firstName",
-    "lastName",
-    "countryCode",
-    "ordersCount",
-    "totalSpent",
-    "lastOrderAt",
-  ] as const;
-  out(columns.join(","));
-  for (const r of rows) out(columns.map((c) => csvCell(r[c])).join(","));
-  return 0;
+}
+
+function toCsv(rows: Awaited<ReturnType<typeof exportRows>>): string {
+  return (
+    [COLUMNS.join(","), ...rows.map((r) => COLUMNS.map((c) => csvCell(r[c])).join(","))].join("\n") + "\n"
+  );
+}
+
+/** A segment's members at `now` as CSV (the admin's Export button); null when there is no such segment. */
+export async function segmentCsv(shopDomain: string, handle: string, now: Date): Promise<string | null> {
+  const shop = await prisma.shop.findUnique({ where: { domain: shopDomain }, select: { id: true } });
+  if (!shop) return null;
+  const { rules, resolve } = await shopSegments(prisma, shop.id);
+  const rule = rules.get(handle);
+  if (!rule) return null;
+  return toCsv(await exportRows(shop.id, await membersBySql(prisma, shop.id, rule, now, resolve)));
 }

@@ -1,0 +1,79 @@
+import type { LoaderFunctionArgs } from "@remix-run/node";
+import { Link, useLoaderData } from "@remix-run/react";
+import { Badge, BlockStack, Card, EmptyState, IndexTable, Page, Text } from "@shopify/polaris";
+import prisma from "../db.server";
+import { requireAdmin } from "../auth.server";
+import { segmentList } from "../segments/views.server";
+
+export async function loader({ request }: LoaderFunctionArgs) {
+  const { shop } = await requireAdmin(request);
+  return { segments: await segmentList(prisma, shop) };
+}
+
+export default function Segments() {
+  const { segments } = useLoaderData<typeof loader>();
+  return (
+    <Page title="Segments" subtitle="Narrow groups of customers, kept current as your store changes">
+      <Card padding="0">
+        {segments.length === 0 ? (
+          <EmptyState heading="No segments yet" image="">
+            <p>The built-in segments appear as soon as the first import of your store's history finishes.</p>
+          </EmptyState>
+        ) : (
+          <IndexTable
+            resourceName={{ singular: "segment", plural: "segments" }}
+            itemCount={segments.length}
+            selectable={false}
+            headings={[
+              { title: "Segment" },
+              { title: "Members", alignment: "end" },
+              { title: "Last 7 days", alignment: "end" },
+              { title: "" },
+            ]}
+          >
+            {segments.map((s, i) => (
+              <IndexTable.Row id={s.handle} key={s.handle} position={i}>
+                <IndexTable.Cell>
+                  <BlockStack gap="050">
+                    <Link to={`/app/segments/${s.handle}`} data-segment={s.handle}>
+                      <Text as="span" fontWeight="semibold">
+                        {s.name}
+                      </Text>
+                    </Link>
+                    <Text as="span" tone="subdued">
+                      {s.description}
+                    </Text>
+                  </BlockStack>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <Text as="span" alignment="end" numeric>
+                    {s.size.toLocaleString("en-US")}
+                  </Text>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <Text
+                    as="span"
+                    alignment="end"
+                    numeric
+                    tone={s.weekTrend > 0 ? "success" : s.weekTrend < 0 ? "critical" : "subdued"}
+                  >
+                    {s.weekTrend > 0 ? `+${s.weekTrend}` : s.weekTrend}
+                  </Text>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  {s.size < s.minSize ? (
+                    <Badge tone="attention">Too small to measure</Badge>
+                  ) : s.size > s.maxSize ? (
+                    <Badge tone="info">Broad</Badge>
+                  ) : (
+                    <Badge tone="success">Micro</Badge>
+                  )}
+                </IndexTable.Cell>
+              </IndexTable.Row>
+            ))}
+          </IndexTable>
+        )}
+      </Card>
+    </Page>
+  );
+}

@@ -1,0 +1,101 @@
+/** What the segment pages show, read in one place (routes stay thin). */
+import type { PrismaClient } from "@prisma/client";
+import { describeCondition, type RuleNode } from "../engine/rules";
+import { evaluate, type Reason } from "../engine/evaluate";
+import { loadFacts } from "./facts.server";
+import { shopSegments } from "./store.server";
+
+export interface RuleLine {
+  depth: number;
+  text: string;
+}
+
+export function ruleLines(node: RuleNode, depth = 0): RuleLine[] {
+  if ("all" in node)
+    return [{ depth, text: "All of these:" }, ...node.all.flatMap((n) => ruleLines(n, depth + 1))];
+  if ("any" in node)
+    return [{ depth, text: "Any of these:" }, ...node.any.flatMap((n) => ruleLines(n, depth + 1))];
+  if ("not" in node) return [{ depth, text: "Not:" }, ...ruleLines(node.not, depth + 1)];
+  if ("segment" in node) return [{ depth, text: `In segment "${node.segment}"` }];
+  return [{ depth, text: describeCondition(node) }];
+}
+
+export async function segmentList(db: PrismaClient, shopDomain: string) {
+  const shop = await db.shop.findUnique({ where: { domain: shopDomain }, select: { id: true } });
+  if (!shop) return [];
+  const since = new Date(Date.now() - 7 * 86_400_000);
+  const segments = await db.segment.findMany({ where: { shopId: shop.id }, orderBy: { id: "asc" } });
+  const changes = await db.segmentChange.groupBy({
+    by: ["segmentId", "joined"],
+    where: { segmentId: { in: segments.map((s) => s.id) }, at: { gte: since } },
+    _count: { _all: true },
+  });
+  return segments.map((s) => {
+    const joined = changes.find((c) => c.segmentId === s.id && c.joined)?._count._all ?? 0;
+    const left = changes.find((c) => c.segmentId === s.id && !c.joined)?._count._all ?? 0;
+    return {
+      handle: s.handle,
+      name: s.name,
+      description: s.description,
+      size: s.size,
+      minSize: s.minSize,
+      maxSize: s.maxSize,
+      preset: s.preset !== null,
+      computedAt: s.computedAt?.toISOString() ?? null,
+      weekTrend: joined - left,
+    };
+  });
+}
+
+export async function segmentDetail(
+  db: PrismaClient,
+  shopDomain: string,
+  handle: string,
+  customerId: string | null,
+) {
+  const shop = await db.shop.findUnique({ where: { domain: shopDomain }, select: { id: true } });
+  if (!shop) return null;
+  const { segments, rules, resolve } = await shopSegments(db, shop.id);
+  const segment = segments.find((s) => s.handle === handle);
+  if (!segment) return null;
+  const rule = rules.get(handle)!;
+  const sample = await db.segmentMember.findMany({
+    where: { segmentId: segment.id },
+    take: 10,
+    orderBy: { since: "desc" },
+  });
+  const people = await db.customer.findMany({
+    where: { shopId: shop.id, shopifyId: { in: sample.map((m) => m.customerShopifyId) } },
+    select: {
+      shopifyId: true,
+      email: true,
+      firstName: true,
+      lastName: true,
+      ordersCount: true,
+      totalSpent: true,
+    },
+  });
+  let why:
+    | { customerId: string; member: boolean; reasons: Reason[] }
+    | { customerId: string; missing: true }
+    | null = null;
+  if (customerId) {
+    const facts = await loadFacts(db, shop.id, [customerId]);
+    const f = facts.get(customerId);
+    why = f
+      ? { customerId, ...evaluate(rule, f, { now: new Date(), resolve }) }
+      : { customerId, missing: true };
+  }
+  return {
+    handle: segment.handle,
+    name: segment.name,
+    description: segment.description,
+    size: segment.size,
+    minSize: segment.minSize,
+    maxSize: segment.maxSize,
+    computedAt: segment.computedAt?.toISOString() ?? null,
+    lines: ruleLines(rule.match),
+    sample: people,
+    why,
+  };
+}
