@@ -126,8 +126,13 @@ const invokedDirectly = process.argv[1] && /app[\\/]cli\.ts$/.test(process.argv[
 if (invokedDirectly) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
-    (error: Error) => {
-      console.error(error instanceof UsageError ? `${error.message}\n\n${USAGE}` : error.message);
+    (error: Error & { code?: string }) => {
+      if (error instanceof UsageError) console.error(`${error.message}\n\n${USAGE}`);
+      else if (error.code === "P2021")
+        console.error(
+          "The database named by DATABASE_URL is missing tables: run `npm run db:migrate` first.",
+        );
+      else console.error(error.message);
       process.exit(2);
     },
   );
