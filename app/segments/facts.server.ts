@@ -108,27 +108,9 @@ export async function loadFacts(
     const f = facts.get(v.customerShopifyId ?? "");
     if (!f) continue;
     if (!f.visitor) {
-      const {
-        landingPage,
-        referrer,
-        utmSource,
-        utmMedium,
-        utmCampaign,
-        deviceType,
-        firstSeenAt,
-        lastSeenAt,
-      } = v;
-      f.visitor = {
-        landingPage,
-        referrer,
-        utmSource,
-        utmMedium,
-        utmCampaign,
-        deviceType,
-        firstSeenAt,
-        lastSeenAt,
-        sessions: 0,
-      };
+      const { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType } = v;
+      const text = { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType };
+      f.visitor = { ...text, firstSeenAt: v.firstSeenAt, lastSeenAt: v.lastSeenAt, sessions: 0 };
       f.cart = v.cartToken ? (carts.get(v.cartToken) ?? null) : null;
     }
     f.visitor.sessions += v.sessions;

@@ -8,6 +8,7 @@ import prisma from "../db.server";
 import { InboxWorker } from "../sync/worker.server";
 import { insertDeliveries } from "../sync/intake.server";
 import { generateStore } from "../../dev/store";
+import { deliveriesOf } from "../../dev/testing/compare";
 import { presets } from "../engine/presets";
 import { afterWebhook } from "./incremental.server";
 import { recompute } from "./store.server";
@@ -59,18 +60,7 @@ describe("segment membership", () => {
       });
     await recompute(prisma, shop.id, now);
 
-    await insertDeliveries(
-      prisma,
-      store.events.map((e) => ({
-        shopDomain: e.shop,
-        topic: e.topic,
-        eventId: e.eventId!,
-        webhookId: null,
-        triggeredAt: new Date(e.triggeredAt!),
-        apiVersion: "2026-01",
-        payload: JSON.stringify(e.payload),
-      })),
-    );
+    await insertDeliveries(prisma, deliveriesOf(store.events));
     await new InboxWorker(prisma, {
       now: () => now,
       afterApply: (event) => afterWebhook(prisma, event, now),

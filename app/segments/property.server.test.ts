@@ -12,6 +12,7 @@ import { insertDeliveries } from "../sync/intake.server";
 import { InboxWorker } from "../sync/worker.server";
 import { applyProduct } from "../sync/apply.server";
 import { generateStore } from "../../dev/store";
+import { deliveriesOf } from "../../dev/testing/compare";
 import { mulberry32 } from "../../dev/webhooks";
 
 const store = generateStore({ seed: 21, customers: 150, shop: "property.myshopify.com" });
@@ -19,15 +20,7 @@ const now = store.now;
 let shopId = 0;
 
 beforeAll(async () => {
-  const events = store.events.map((e) => ({
-    shopDomain: e.shop,
-    topic: e.topic,
-    eventId: e.eventId!,
-    webhookId: null,
-    triggeredAt: new Date(e.triggeredAt!),
-    apiVersion: "2026-01",
-    payload: JSON.stringify(e.payload),
-  }));
+  const events = deliveriesOf(store.events);
   for (let i = 0; i < events.length; i += 200) await insertDeliveries(prisma, events.slice(i, i + 200));
   await new InboxWorker(prisma, { now: () => new Date("2031-01-01") }).drain();
   shopId = (await prisma.shop.findUniqueOrThrow({ where: { domain: store.shop.domain } })).id;

@@ -4,7 +4,7 @@ import { InboxWorker } from "./worker.server";
 import { insertDeliveries } from "./intake.server";
 import { generateStore } from "../../dev/store";
 import { deliveryPlan } from "../../dev/webhooks";
-import { heldPicture, storePicture } from "../../dev/testing/compare";
+import { deliveriesOf, heldPicture, storePicture } from "../../dev/testing/compare";
 
 afterAll(() => prisma.$disconnect());
 
@@ -14,18 +14,7 @@ describe("replaying a store's webhook history", () => {
     const plan = deliveryPlan(store.events, { duplicates: 0.1, reorder: 0.1, seed: 9 });
     // Group commit as the server does it: deliveries arrive in batches, duplicates included.
     for (let i = 0; i < plan.length; i += 37) {
-      await insertDeliveries(
-        prisma,
-        plan.slice(i, i + 37).map((e) => ({
-          shopDomain: e.shop,
-          topic: e.topic,
-          eventId: e.eventId!,
-          webhookId: null,
-          triggeredAt: new Date(e.triggeredAt!),
-          apiVersion: "2026-01",
-          payload: JSON.stringify(e.payload),
-        })),
-      );
+      await insertDeliveries(prisma, deliveriesOf(plan.slice(i, i + 37)));
     }
     // Retries come due as time passes: run the worker far in the future.
     const worker = new InboxWorker(prisma, { now: () => new Date("2031-01-01T00:00:00Z") });

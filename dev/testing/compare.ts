@@ -112,3 +112,16 @@ export async function heldPicture(
       .sort(),
   };
 }
+
+/** A store's webhook history as inbox deliveries (for tests that write the inbox directly). */
+export function deliveriesOf(events: Store["events"]) {
+  return events.map((e) => ({
+    shopDomain: e.shop,
+    topic: e.topic,
+    eventId: e.eventId!,
+    webhookId: null,
+    triggeredAt: new Date(e.triggeredAt!),
+    apiVersion: "2026-01",
+    payload: JSON.stringify(e.payload),
+  }));
+}
