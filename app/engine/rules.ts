@@ -274,12 +274,14 @@ function checkCondition(c: Condition, path: string, problems: RuleProblem[]): vo
   }
 }
 
-function walk(node: RuleNode, path: string, problems: RuleProblem[], refs: Set<string>): void {
+/** Checks every condition; collects the segments referred to, each with where it is referred to. */
+function walk(node: RuleNode, path: string, problems: RuleProblem[], refs: Map<string, string>): void {
   if ("all" in node) node.all.forEach((n, i) => walk(n, `${path}.all.${i}`, problems, refs));
   else if ("any" in node) node.any.forEach((n, i) => walk(n, `${path}.any.${i}`, problems, refs));
   else if ("not" in node) walk(node.not, `${path}.not`, problems, refs);
-  else if ("segment" in node) refs.add(node.segment);
-  else checkCondition(node, path, problems);
+  else if ("segment" in node) {
+    if (!refs.has(node.segment)) refs.set(node.segment, `${path}.segment`);
+  } else checkCondition(node, path, problems);
 }
 
 /**
@@ -293,27 +295,28 @@ export function parseRule(input: unknown, resolve?: (handle: string) => Rule | n
       parsed.error.issues.map((i) => ({ path: i.path.join(".") || "rule", message: i.message })),
     );
   const problems: RuleProblem[] = [];
-  const refs = new Set<string>();
+  const refs = new Map<string, string>();
   walk(parsed.data.match, "match", problems, refs);
   if (resolve) {
-    const visit = (handle: string, trail: string[]) => {
+    // Problems are placed on the reference in this rule that leads to them.
+    const visit = (handle: string, trail: string[], at: string) => {
       if (trail.includes(handle)) {
         problems.push({
-          path: "match",
+          path: at,
           message: `segments refer to each other in a loop: ${[...trail, handle].join(" → ")}`,
         });
         return;
       }
       const target = resolve(handle);
       if (!target) {
-        problems.push({ path: "match", message: `no segment "${handle}"` });
+        problems.push({ path: at, message: `no segment "${handle}"` });
         return;
       }
-      const inner = new Set<string>();
+      const inner = new Map<string, string>();
       walk(target.match, "match", [], inner);
-      for (const next of inner) visit(next, [...trail, handle]);
+      for (const next of inner.keys()) visit(next, [...trail, handle], at);
     };
-    for (const handle of refs) visit(handle, self ? [self] : []);
+    for (const [handle, at] of refs) visit(handle, self ? [self] : [], at);
   }
   if (problems.length) throw new RuleError(problems);
   return parsed.data as Rule;

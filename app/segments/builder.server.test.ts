@@ -1,0 +1,227 @@
+/**
+ * The builder's server side: the live preview agrees with the membership a saved segment gets,
+ * saving refuses bad input with the field named, and segments other segments are built on are
+ * protected.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import prisma from "../db.server";
+import { insertDeliveries } from "../sync/intake.server";
+import { InboxWorker } from "../sync/worker.server";
+import { applyProduct } from "../sync/apply.server";
+import { generateStore } from "../../dev/store";
+import { deliveriesOf } from "../../dev/testing/compare";
+import type { Rule } from "../engine/rules";
+import { deleteSegment, pickerOptions, previewRule, saveSegment } from "./builder.server";
+import { ensurePresets, membersBySql, recompute, shopSegments } from "./store.server";
+
+const store = generateStore({ seed: 41, customers: 90, shop: "builder.myshopify.com" });
+const now = store.now;
+let shopId = 0;
+
+beforeAll(async () => {
+  await insertDeliveries(prisma, deliveriesOf(store.events));
+  await new InboxWorker(prisma, { now: () => new Date("2031-01-01") }).drain();
+  shopId = (await prisma.shop.findUniqueOrThrow({ where: { domain: store.shop.domain } })).id;
+  await prisma.$transaction(async (tx) => {
+    for (const p of store.products)
+      await applyProduct(tx, shopId, {
+        shopifyId: p.id,
+        title: p.title,
+        handle: p.handle,
+        vendor: p.vendor,
+        productType: p.productType,
+        tags: p.tags,
+        updatedAt: p.updatedAt,
+        collectionIds: p.collectionIds,
+      });
+  });
+  await ensurePresets(prisma, shopId);
+  await recompute(prisma, shopId, now);
+});
+afterAll(() => prisma.$disconnect());
+
+const repeatBuyers: Rule = { version: 1, match: { field: "customer.ordersCount", op: "gte", value: 2 } };
+
+function form(overrides: Record<string, unknown> = {}) {
+  return {
+    name: "Repeat buyers",
+    description: "",
+    handle: "repeat-buyers",
+    minSize: "10",
+    maxSize: "5000",
+    rule: JSON.stringify(repeatBuyers),
+    ...overrides,
+  };
+}
+
+describe("the segment builder", () => {
+  it("previews the size and a sample of exactly the customers the saved segment will have", async () => {
+    const { resolve } = await shopSegments(prisma, shopId);
+    const expected = await membersBySql(prisma, shopId, repeatBuyers, now, resolve);
+    expect(expected.size).toBeGreaterThan(3);
+    const result = await previewRule(prisma, shopId, repeatBuyers, now);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.preview.size).toBe(expected.size);
+    expect(result.preview.sample.length).toBe(Math.min(8, expected.size));
+    for (const c of result.preview.sample) expect(expected.has(c.shopifyId)).toBe(true);
+  });
+
+  it("shows how much a draft overlaps the shop's other segments", async () => {
+    const { segments, rules } = await shopSegments(prisma, shopId);
+    const highSpend = segments.find((s) => s.handle === "high-spend-repeat")!;
+    expect(highSpend.size).toBeGreaterThan(0);
+    const result = await previewRule(prisma, shopId, rules.get("high-spend-repeat"), now);
+    if (!result.ok) throw new Error("preview failed");
+    const same = result.preview.overlap.find((o) => o.handle === "high-spend-repeat");
+    expect(same).toMatchObject({ size: highSpend.size, shared: highSpend.size });
+    // Every high spender has 2+ orders, so all of them are repeat buyers too.
+    const wider = await previewRule(prisma, shopId, repeatBuyers, now);
+    if (!wider.ok) throw new Error("preview failed");
+    expect(wider.preview.overlap.find((o) => o.handle === "high-spend-repeat")?.shared).toBe(highSpend.size);
+  });
+
+  it("refuses a draft rule with each problem's place named", async () => {
+    const result = await previewRule(
+      prisma,
+      shopId,
+      {
+        version: 1,
+        match: { all: [{ field: "customer.totalSpnt", op: "gte", value: 1 }, { segment: "nope" }] },
+      },
+      now,
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map((p) => p.path)).toEqual(["match.all.0.field", "match.all.1.segment"]);
+  });
+
+  it("saves a new segment and computes its members at once", async () => {
+    const saved = await saveSegment(prisma, shopId, null, form(), now);
+    expect(saved).toMatchObject({ ok: true, handle: "repeat-buyers" });
+    const segment = await prisma.segment.findUniqueOrThrow({
+      where: { shopId_handle: { shopId, handle: "repeat-buyers" } },
+      include: { _count: { select: { members: true } } },
+    });
+    const { resolve } = await shopSegments(prisma, shopId);
+    const expected = await membersBySql(prisma, shopId, repeatBuyers, now, resolve);
+    expect(segment._count.members).toBe(expected.size);
+    expect(segment.size).toBe(expected.size);
+    expect(segment.minSize).toBe(10);
+  });
+
+  it("refuses bad input with the field named and saves nothing", async () => {
+    const before = await prisma.segment.count({ where: { shopId } });
+    const missing = await saveSegment(prisma, shopId, null, form({ name: " ", handle: "Bad Handle" }), now);
+    expect(missing).toEqual({
+      ok: false,
+      fields: {
+        name: "give the segment a name",
+        handle: "use lower-case letters, digits and dashes, starting with a letter or digit",
+      },
+      problems: [],
+    });
+    const band = await saveSegment(
+      prisma,
+      shopId,
+      null,
+      form({ handle: "band", minSize: "500", maxSize: "100" }),
+      now,
+    );
+    expect(band).toMatchObject({
+      ok: false,
+      fields: { maxSize: "must be more than the smallest useful size" },
+    });
+    const taken = await saveSegment(prisma, shopId, null, form({ handle: "lapsed-customers" }), now);
+    expect(taken).toMatchObject({
+      ok: false,
+      fields: { handle: 'another segment already uses the handle "lapsed-customers"' },
+    });
+    const reserved = await saveSegment(prisma, shopId, null, form({ handle: "new" }), now);
+    expect(reserved).toMatchObject({
+      ok: false,
+      fields: { handle: '"new" is reserved: choose another handle' },
+    });
+    const badRule = await saveSegment(
+      prisma,
+      shopId,
+      null,
+      form({
+        handle: "bad-rule",
+        rule: JSON.stringify({ version: 1, match: { field: "customer.ordersCount", op: "gte" } }),
+      }),
+      now,
+    );
+    expect(badRule).toEqual({
+      ok: false,
+      fields: {},
+      problems: [{ path: "match.value", message: "must be a whole number" }],
+    });
+    const selfRef = await saveSegment(
+      prisma,
+      shopId,
+      null,
+      form({ handle: "loop", rule: JSON.stringify({ version: 1, match: { segment: "loop" } }) }),
+      now,
+    );
+    expect(selfRef).toEqual({
+      ok: false,
+      fields: {},
+      problems: [{ path: "match.segment", message: "segments refer to each other in a loop: loop → loop" }],
+    });
+    expect(await prisma.segment.count({ where: { shopId } })).toBe(before);
+  });
+
+  it("keeps segments that others are built on: no renaming the handle, no deleting", async () => {
+    const notRepeat: Rule = {
+      version: 1,
+      match: {
+        all: [{ field: "customer.ordersCount", op: "gte", value: 1 }, { not: { segment: "repeat-buyers" } }],
+      },
+    };
+    const saved = await saveSegment(
+      prisma,
+      shopId,
+      null,
+      form({ name: "One-time buyers", handle: "one-timers", rule: JSON.stringify(notRepeat) }),
+      now,
+    );
+    expect(saved.ok).toBe(true);
+    const renamed = await saveSegment(prisma, shopId, "repeat-buyers", form({ handle: "repeaters" }), now);
+    expect(renamed).toMatchObject({
+      ok: false,
+      fields: { handle: 'other segments refer to "repeat-buyers": keep its handle' },
+    });
+    expect(await deleteSegment(prisma, shopId, "repeat-buyers")).toEqual({
+      ok: false,
+      message: '"one-timers" refers to this segment: change it first',
+    });
+
+    // Editing the base segment recomputes the one built on it.
+    const three: Rule = { version: 1, match: { field: "customer.ordersCount", op: "gte", value: 3 } };
+    expect(
+      (await saveSegment(prisma, shopId, "repeat-buyers", form({ rule: JSON.stringify(three) }), now)).ok,
+    ).toBe(true);
+    const { resolve, rules } = await shopSegments(prisma, shopId);
+    const expected = await membersBySql(prisma, shopId, rules.get("one-timers")!, now, resolve);
+    const held = await prisma.segmentMember.count({ where: { segment: { shopId, handle: "one-timers" } } });
+    expect(held).toBe(expected.size);
+
+    expect(await deleteSegment(prisma, shopId, "one-timers")).toEqual({ ok: true });
+    expect(await deleteSegment(prisma, shopId, "repeat-buyers")).toEqual({ ok: true });
+    expect(
+      await prisma.segmentMember.count({ where: { segment: { shopId, handle: "repeat-buyers" } } }),
+    ).toBe(0);
+  });
+
+  it("offers products, collections and countries from the shop's own copy, ignoring case", async () => {
+    const product = store.products[0];
+    const q = product.title.slice(0, 4).toLowerCase();
+    const products = await pickerOptions(prisma, shopId, "product", q);
+    expect(products.map((p) => p.value)).toContain(product.id);
+    const countries = await pickerOptions(prisma, shopId, "country", "");
+    expect(countries.length).toBeGreaterThan(0);
+    expect(countries.map((c) => c.value)).toEqual([...countries.map((c) => c.value)].sort());
+    const vendors = await pickerOptions(prisma, shopId, "vendor", "");
+    expect(vendors.map((v) => v.value)).toContain(product.vendor);
+  });
+});

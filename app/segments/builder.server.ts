@@ -1,0 +1,347 @@
+/**
+ * What the segment builder needs from the database: the live size, a sample and the overlap of
+ * a draft rule while it is edited, saving (validated by the one validator, parseRule) and the
+ * picker options. Routes stay thin; everything here takes the Prisma client and a shop id.
+ */
+import type { PrismaClient } from "@prisma/client";
+import { z } from "zod";
+import { dialectOfClient } from "../db.server";
+import { compile } from "../engine/sql";
+import { FIELDS, RuleError, parseRule, type Rule, type RuleNode, type RuleProblem } from "../engine/rules";
+import { recompute, shopSegments } from "./store.server";
+
+export interface Preview {
+  size: number;
+  sample: {
+    shopifyId: string;
+    name: string;
+    email: string | null;
+    ordersCount: number;
+    totalSpent: number;
+  }[];
+  overlap: { handle: string; name: string; size: number; shared: number }[];
+}
+
+export type PreviewResult = { ok: true; preview: Preview } | { ok: false; problems: RuleProblem[] };
+
+function problemsOf(error: unknown): RuleProblem[] {
+  if (error instanceof RuleError) return error.problems;
+  throw error;
+}
+
+/** Size, a sample of members and overlap with the shop's other segments, for a rule not yet saved. */
+export async function previewRule(
+  db: PrismaClient,
+  shopId: number,
+  input: unknown,
+  now: Date,
+  self?: string,
+): Promise<PreviewResult> {
+  const { segments, resolve } = await shopSegments(db, shopId);
+  let rule: Rule;
+  try {
+    rule = parseRule(input, resolve, self);
+  } catch (error) {
+    return { ok: false, problems: problemsOf(error) };
+  }
+  const dialect = dialectOfClient(db);
+  const { sql, params } = compile(rule, dialect, { now, shopId, resolve });
+  const [{ n }] = await db.$queryRawUnsafe<{ n: bigint | number }[]>(
+    `SELECT COUNT(*) AS n FROM (${sql}) t`,
+    ...params,
+  );
+  const ids = await db.$queryRawUnsafe<{ id: string }[]>(`SELECT id FROM (${sql}) t LIMIT 8`, ...params);
+  const people = await db.customer.findMany({
+    where: { shopId, shopifyId: { in: ids.map((r) => r.id) } },
+    select: {
+      shopifyId: true,
+      firstName: true,
+      lastName: true,
+      email: true,
+      ordersCount: true,
+      totalSpent: true,
+    },
+    orderBy: { totalSpent: "desc" },
+  });
+  const others = segments.filter((s) => s.handle !== self);
+  let overlap: Preview["overlap"] = [];
+  if (others.length && Number(n) > 0) {
+    const at = (i: number) => (dialect === "sqlite" ? "?" : `$${params.length + i + 1}`);
+    const rows = await db.$queryRawUnsafe<{ segmentId: number; shared: bigint | number }[]>(
+      `SELECT sm."segmentId" AS "segmentId", COUNT(*) AS shared FROM "SegmentMember" sm
+       WHERE sm."customerShopifyId" IN (${sql}) AND sm."segmentId" IN (${others.map((_, i) => at(i)).join(", ")})
+       GROUP BY sm."segmentId"`,
+      ...params,
+      ...others.map((s) => s.id),
+    );
+    overlap = rows
+      .map((r) => {
+        const s = others.find((o) => o.id === Number(r.segmentId))!;
+        return { handle: s.handle, name: s.name, size: s.size, shared: Number(r.shared) };
+      })
+      .filter((o) => o.shared > 0)
+      .sort((a, b) => b.shared - a.shared);
+  }
+  return {
+    ok: true,
+    preview: {
+      size: Number(n),
+      sample: people.map((p) => ({
+        shopifyId: p.shopifyId,
+        name: `${p.firstName ?? ""} ${p.lastName ?? ""}`.trim() || `Customer ${p.shopifyId}`,
+        email: p.email,
+        ordersCount: p.ordersCount,
+        totalSpent: p.totalSpent,
+      })),
+      overlap,
+    },
+  };
+}
+
+const HANDLE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+/** Paths under /app/segments/ that are pages, not segments. */
+const RESERVED = new Set(["new", "preview", "options"]);
+
+export const segmentForm = z.object({
+  name: z.string().trim().min(1, "give the segment a name").max(120, "keep the name under 120 characters"),
+  description: z.string().trim().max(500, "keep the description under 500 characters").default(""),
+  handle: z
+    .string()
+    .trim()
+    .regex(HANDLE, "use lower-case letters, digits and dashes, starting with a letter or digit"),
+  minSize: z.coerce.number().int("must be a whole number").min(0, "cannot be negative"),
+  maxSize: z.coerce.number().int("must be a whole number").min(1, "must be 1 or more"),
+  rule: z.string().min(1, "the rule is missing"),
+});
+export type SegmentForm = z.infer<typeof segmentForm>;
+
+export type SaveResult =
+  | { ok: true; handle: string; size: number }
+  | { ok: false; fields: Record<string, string>; problems: RuleProblem[] };
+
+/** Handles of the segments whose rules refer to `handle`, directly or through others. */
+export function dependentsOf(rules: Map<string, Rule>, handle: string): string[] {
+  const refersTo = (node: RuleNode, target: string): boolean =>
+    "all" in node
+      ? node.all.some((n) => refersTo(n, target))
+      : "any" in node
+        ? node.any.some((n) => refersTo(n, target))
+        : "not" in node
+          ? refersTo(node.not, target)
+          : "segment" in node && node.segment === target;
+  const out = new Set<string>();
+  const visit = (target: string) => {
+    for (const [h, r] of rules)
+      if (!out.has(h) && h !== handle && refersTo(r.match, target)) {
+        out.add(h);
+        visit(h);
+      }
+  };
+  visit(handle);
+  return [...out];
+}
+
+/**
+ * Creates (`existing` null) or updates a segment from the builder's form. Refused with each wrong
+ * field named; on success the segment and the segments built on it are recomputed at `now`.
+ */
+export async function saveSegment(
+  db: PrismaClient,
+  shopId: number,
+  existing: string | null,
+  form: Record<string, unknown>,
+  now: Date,
+): Promise<SaveResult> {
+  const fields: Record<string, string> = {};
+  const parsed = segmentForm.safeParse(form);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) fields[String(issue.path[0])] ??= issue.message;
+    return { ok: false, fields, problems: [] };
+  }
+  const f = parsed.data;
+  if (f.maxSize <= f.minSize) fields.maxSize = "must be more than the smallest useful size";
+  const { segments, rules, resolve } = await shopSegments(db, shopId);
+  const current = existing ? segments.find((s) => s.handle === existing) : undefined;
+  if (existing && !current) fields.handle = `there is no segment "${existing}" any more`;
+  if (RESERVED.has(f.handle)) fields.handle = `"${f.handle}" is reserved: choose another handle`;
+  if (segments.some((s) => s.handle === f.handle && s.handle !== existing))
+    fields.handle = `another segment already uses the handle "${f.handle}"`;
+  if (existing && f.handle !== existing && dependentsOf(rules, existing).length)
+    fields.handle = `other segments refer to "${existing}": keep its handle`;
+  let rule: Rule | null = null;
+  let problems: RuleProblem[] = [];
+  try {
+    rule = parseRule(JSON.parse(f.rule), resolve, f.handle);
+  } catch (error) {
+    problems = error instanceof SyntaxError ? [{ path: "rule", message: "is not JSON" }] : problemsOf(error);
+  }
+  if (!rule || Object.keys(fields).length) return { ok: false, fields, problems };
+  const data = {
+    name: f.name,
+    description: f.description,
+    handle: f.handle,
+    minSize: f.minSize,
+    maxSize: f.maxSize,
+    rule: JSON.stringify(rule),
+  };
+  if (current) {
+    const ruleChanged = current.rule !== data.rule;
+    await db.segment.update({
+      where: { id: current.id },
+      // A new rule starts a new sweep from now: the recompute below settles everything before it.
+      data: ruleChanged ? { ...data, sweptAt: now } : data,
+    });
+  } else await db.segment.create({ data: { shopId, ...data, sweptAt: now } });
+  const after = new Map(rules);
+  after.set(f.handle, rule);
+  const result = await recompute(db, shopId, now, [f.handle, ...dependentsOf(after, f.handle)]);
+  return { ok: true, handle: f.handle, size: result[f.handle]?.size ?? 0 };
+}
+
+/** Deletes a segment unless another one is built on it (then says which). */
+export async function deleteSegment(
+  db: PrismaClient,
+  shopId: number,
+  handle: string,
+): Promise<{ ok: true } | { ok: false; message: string }> {
+  const { segments, rules } = await shopSegments(db, shopId);
+  const segment = segments.find((s) => s.handle === handle);
+  if (!segment) return { ok: false, message: `there is no segment "${handle}"` };
+  const dependents = dependentsOf(rules, handle);
+  if (dependents.length)
+    return {
+      ok: false,
+      message: `${dependents.map((d) => `"${d}"`).join(", ")} ${dependents.length > 1 ? "refer" : "refers"} to this segment: change ${dependents.length > 1 ? "them" : "it"} first`,
+    };
+  await db.segment.delete({ where: { id: segment.id } });
+  return { ok: true };
+}
+
+export type PickerKind = "product" | "variant" | "collection" | "vendor" | "productType" | "country";
+export const PICKER_KINDS: PickerKind[] = [
+  "product",
+  "variant",
+  "collection",
+  "vendor",
+  "productType",
+  "country",
+];
+
+export interface PickerOption {
+  value: string;
+  label: string;
+}
+
+const LIMIT = 20;
+
+/** "Contains, ignoring case" on both databases (SQLite's LIKE already folds ASCII case). */
+function containsText(db: PrismaClient, q: string): { contains: string } {
+  return (dialectOfClient(db) === "postgres" ? { contains: q, mode: "insensitive" } : { contains: q }) as {
+    contains: string;
+  };
+}
+
+/** Search the shop's own copy for picker values: products, variants, collections, vendors... */
+export async function pickerOptions(
+  db: PrismaClient,
+  shopId: number,
+  kind: PickerKind,
+  query: string,
+): Promise<PickerOption[]> {
+  const q = query.trim();
+  switch (kind) {
+    case "product": {
+      const rows = await db.product.findMany({
+        where: { shopId, ...(q ? { title: containsText(db, q) } : {}) },
+        select: { shopifyId: true, title: true },
+        orderBy: { title: "asc" },
+        take: LIMIT,
+      });
+      return rows.map((r) => ({ value: r.shopifyId, label: r.title }));
+    }
+    case "collection": {
+      const rows = await db.collection.findMany({
+        where: { shopId, ...(q ? { title: containsText(db, q) } : {}) },
+        select: { shopifyId: true, title: true },
+        orderBy: { title: "asc" },
+        take: LIMIT,
+      });
+      return rows.map((r) => ({ value: r.shopifyId, label: r.title }));
+    }
+    case "variant": {
+      const rows = await db.lineItem.findMany({
+        where: { shopId, variantId: { not: null }, ...(q ? { title: containsText(db, q) } : {}) },
+        select: { variantId: true, title: true, variantTitle: true },
+        distinct: ["variantId"],
+        take: LIMIT,
+      });
+      return rows.map((r) => ({
+        value: r.variantId!,
+        label: r.variantTitle ? `${r.title} — ${r.variantTitle}` : r.title,
+      }));
+    }
+    case "vendor":
+    case "productType": {
+      const column = kind === "vendor" ? "vendor" : "productType";
+      const rows = await db.product.findMany({
+        where: { shopId, [column]: q ? containsText(db, q) : { not: null } },
+        select: { [column]: true },
+        distinct: [column],
+        take: LIMIT,
+      });
+      return rows
+        .map((r) => (r as Record<string, string | null>)[column])
+        .filter((v): v is string => !!v)
+        .map((v) => ({ value: v, label: v }));
+    }
+    case "country": {
+      const rows = await db.customer.findMany({
+        where: { shopId, countryCode: q ? { contains: q.toUpperCase() } : { not: null } },
+        select: { countryCode: true },
+        distinct: ["countryCode"],
+        take: 60,
+      });
+      return rows
+        .map((r) => r.countryCode)
+        .filter((v): v is string => !!v)
+        .sort()
+        .map((v) => ({ value: v, label: v }));
+    }
+  }
+}
+
+/** Labels for the ids a rule already names, so the builder shows "Linen shirt", not 7340. */
+export async function labelsFor(db: PrismaClient, shopId: number, rule: Rule | null) {
+  const ids = new Set<string>();
+  const visit = (n: RuleNode) => {
+    if ("all" in n) n.all.forEach(visit);
+    else if ("any" in n) n.any.forEach(visit);
+    else if ("not" in n) visit(n.not);
+    else if (!("segment" in n) && Array.isArray(n.value) && FIELDS[n.field].type === "ids")
+      n.value.forEach((v) => ids.add(String(v)));
+  };
+  if (rule) visit(rule.match);
+  if (!ids.size) return {};
+  const list = [...ids];
+  const [products, collections, variants] = await Promise.all([
+    db.product.findMany({
+      where: { shopId, shopifyId: { in: list } },
+      select: { shopifyId: true, title: true },
+    }),
+    db.collection.findMany({
+      where: { shopId, shopifyId: { in: list } },
+      select: { shopifyId: true, title: true },
+    }),
+    db.lineItem.findMany({
+      where: { shopId, variantId: { in: list } },
+      select: { variantId: true, title: true, variantTitle: true },
+      distinct: ["variantId"],
+    }),
+  ]);
+  const labels: Record<string, string> = {};
+  for (const p of products) labels[p.shopifyId] = p.title;
+  for (const c of collections) labels[c.shopifyId] = c.title;
+  for (const v of variants)
+    if (v.variantId) labels[v.variantId] = v.variantTitle ? `${v.title} — ${v.variantTitle}` : v.title;
+  return labels;
+}
