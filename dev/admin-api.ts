@@ -547,3 +547,239 @@ const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, unknown, Args
   const value = source?.[info.fieldName];
   return typeof value === "function" ? (value as (a: Args) => unknown)(args) : value;
 };
+
+/* ---------------------------------------------------------------------------------------------
+ * Customer segment queries, as segmentCreate / segmentUpdate check them. The grammar is the
+ * WHERE-only segment language (shopify.dev "Segment query language reference", help.shopify.com
+ * "Shopify-based customer segment filters"); the messages are the ones a live shop returns
+ * ("Line 1 Column 4: 'a' filter cannot be found.", "Line 1 Column 6: 'valid' is unexpected.").
+ * Function filters take `products_purchased(id: (1, 2)) = true` before Admin API 2026-10 and
+ * `products_purchased MATCHES (id IN (1, 2), date >= -30d)` from it.
+ * ------------------------------------------------------------------------------------------- */
+
+type FilterType = "number" | "integer" | "date" | "list" | "enum" | "string" | "function";
+const SEGMENT_FILTERS: Record<string, { type: FilterType; values?: string[] }> = {
+  amount_spent: { type: "number" },
+  number_of_orders: { type: "integer" },
+  last_order_date: { type: "date" },
+  customer_added_date: { type: "date" },
+  abandoned_checkout_date: { type: "date" },
+  customer_tags: { type: "list" },
+  customer_countries: { type: "list" },
+  customer_regions: { type: "list" },
+  customer_cities: { type: "list" },
+  companies: { type: "list" },
+  customer_email_domain: { type: "string" },
+  customer_language: { type: "string" },
+  email_subscription_status: {
+    type: "enum",
+    values: ["SUBSCRIBED", "NOT_SUBSCRIBED", "PENDING", "UNSUBSCRIBED", "REDACTED", "INVALID"],
+  },
+  sms_subscription_status: {
+    type: "enum",
+    values: ["SUBSCRIBED", "NOT_SUBSCRIBED", "PENDING", "UNSUBSCRIBED", "REDACTED"],
+  },
+  customer_account_status: { type: "enum", values: ["ENABLED", "DISABLED", "INVITED", "DECLINED"] },
+  products_purchased: { type: "function" },
+  orders_placed: { type: "function" },
+};
+const FUNCTION_PARAMS: Record<string, Record<string, "ids" | "date" | "string" | "integer">> = {
+  products_purchased: { id: "ids", tag: "string", date: "date", quantity: "integer" },
+  orders_placed: { date: "date", financial_status: "string", sum_amount: "integer", count: "integer" },
+};
+const OPERATORS_OF: Record<Exclude<FilterType, "function">, string[]> = {
+  number: ["=", "!=", "<", "<=", ">", ">=", "BETWEEN", "IS NULL", "IS NOT NULL"],
+  integer: ["=", "!=", "<", "<=", ">", ">=", "BETWEEN", "IS NULL", "IS NOT NULL"],
+  date: ["=", "!=", "<", "<=", ">", ">=", "BETWEEN", "IS NULL", "IS NOT NULL"],
+  list: ["CONTAINS", "NOT CONTAINS", "IS NULL", "IS NOT NULL"],
+  enum: ["=", "!="],
+  string: ["=", "!=", "IS NULL", "IS NOT NULL"],
+};
+
+interface Token {
+  kind: "word" | "number" | "string" | "date" | "offset" | "op" | "punct" | "end";
+  text: string;
+  column: number;
+}
+
+function tokenize(query: string): Token[] | string {
+  const tokens: Token[] = [];
+  const patterns: [Token["kind"], RegExp][] = [
+    ["string", /^'[^'\n]*'/],
+    ["date", /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?)?/],
+    ["offset", /^[+-]\d+[dwmy]\b/],
+    ["number", /^-?\d+(?:\.\d+)?/],
+    ["op", /^(?:!=|<=|>=|=|<|>)/],
+    ["punct", /^[(),:]/],
+    ["word", /^[A-Za-z_][A-Za-z0-9_.]*/],
+  ];
+  let i = 0;
+  while (i < query.length) {
+    if (/\s/.test(query[i])) {
+      i++;
+      continue;
+    }
+    const rest = query.slice(i);
+    const hit = patterns.find(([, re]) => re.test(rest));
+    if (!hit) return `Line 1 Column ${i + 1}: '${query[i]}' is unexpected.`;
+    const text = hit[1].exec(rest)![0];
+    tokens.push({ kind: hit[0], text, column: i + 1 });
+    i += text.length;
+  }
+  tokens.push({ kind: "end", text: "", column: query.length + 1 });
+  return tokens;
+}
+
+/** Errors (without the "Query " prefix segmentCreate adds) of a segment query; empty when valid. */
+export function segmentQueryErrors(query: string, syntax: "legacy" | "matches"): string[] {
+  const tokens = tokenize(query);
+  if (typeof tokens === "string") return [tokens];
+  let at = 0;
+  const peek = () => tokens[at];
+  const word = (t: Token, w: string) => t.kind === "word" && t.text.toUpperCase() === w;
+  class Bad extends Error {}
+  const unexpected = (t: Token): never => {
+    throw new Bad(
+      t.kind === "end"
+        ? `Line 1 Column ${t.column}: unexpected end of query.`
+        : `Line 1 Column ${t.column}: '${t.text}' is unexpected.`,
+    );
+  };
+  const expect = (ok: boolean) => (ok ? tokens[at++] : unexpected(peek()));
+  const value = (type: string, filter: string, values?: string[]) => {
+    const t = peek();
+    const ok =
+      type === "number"
+        ? t.kind === "number"
+        : type === "integer"
+          ? t.kind === "number" && !t.text.includes(".")
+          : type === "date"
+            ? t.kind === "date" || t.kind === "offset" || word(t, "TODAY") || word(t, "YESTERDAY")
+            : t.kind === "string";
+    if (!ok) unexpected(t);
+    if (values && !values.includes(t.text.slice(1, -1)))
+      throw new Bad(`Line 1 Column ${t.column}: ${t.text} is not a valid value for ${filter}.`);
+    at++;
+  };
+  const idList = () => {
+    if (peek().kind === "number") return void at++;
+    expect(peek().text === "(");
+    expect(peek().kind === "number");
+    while (peek().text === ",") {
+      at++;
+      expect(peek().kind === "number");
+    }
+    expect(peek().text === ")");
+  };
+  const functionCall = (name: string) => {
+    const params = FUNCTION_PARAMS[name];
+    if (syntax === "matches") {
+      if (word(peek(), "NOT")) at++;
+      expect(word(peek(), "MATCHES"));
+      expect(peek().text === "(");
+      if (peek().text !== ")")
+        for (;;) {
+          const p = expect(peek().kind === "word");
+          const type = params[p.text];
+          if (!type) throw new Bad(`Line 1 Column ${p.column}: '${p.text}' is not a parameter of ${name}.`);
+          if (type === "ids" && (word(peek(), "IN") || word(peek(), "NOT"))) {
+            if (word(peek(), "NOT")) at++;
+            expect(word(peek(), "IN"));
+            idList();
+          } else if (word(peek(), "BETWEEN")) {
+            at++;
+            value(type === "ids" ? "integer" : type, name);
+            expect(word(peek(), "AND"));
+            value(type === "ids" ? "integer" : type, name);
+          } else {
+            expect(peek().kind === "op");
+            if (type === "ids") expect(peek().kind === "number");
+            else value(type, name);
+          }
+          if (peek().text !== ",") break;
+          at++;
+        }
+      expect(peek().text === ")");
+      return;
+    }
+    expect(peek().text === "(");
+    if (peek().text !== ")")
+      for (;;) {
+        const p = expect(peek().kind === "word");
+        const type = params[p.text];
+        if (!type) throw new Bad(`Line 1 Column ${p.column}: '${p.text}' is not a parameter of ${name}.`);
+        expect(peek().text === ":");
+        if (type === "ids") idList();
+        else value(type, name);
+        if (peek().text !== ",") break;
+        at++;
+      }
+    expect(peek().text === ")");
+    expect(peek().text === "=");
+    expect(word(peek(), "TRUE") || word(peek(), "FALSE"));
+  };
+  const condition = () => {
+    const t = peek();
+    if (t.kind !== "word") return unexpected(t);
+    const filter = SEGMENT_FILTERS[t.text];
+    if (!filter) throw new Bad(`Line 1 Column ${t.column}: '${t.text}' filter cannot be found.`);
+    at++;
+    if (filter.type === "function") return functionCall(t.text);
+    const next = peek();
+    let op: string;
+    if (word(next, "IS")) {
+      at++;
+      const not = word(peek(), "NOT") ? (at++, " NOT") : "";
+      expect(word(peek(), "NULL"));
+      op = `IS${not} NULL`;
+    } else if (word(next, "NOT")) {
+      at++;
+      expect(word(peek(), "CONTAINS"));
+      op = "NOT CONTAINS";
+    } else if (word(next, "CONTAINS") || word(next, "BETWEEN")) {
+      at++;
+      op = next.text.toUpperCase();
+    } else if (next.kind === "op") {
+      at++;
+      op = next.text;
+    } else return unexpected(next);
+    if (!OPERATORS_OF[filter.type].includes(op))
+      throw new Bad(`Line 1 Column ${next.column}: ${t.text} does not support operator '${op}'`);
+    if (op.startsWith("IS")) return;
+    const type = filter.type === "list" || filter.type === "enum" ? "string" : filter.type;
+    value(type, t.text, filter.values);
+    if (op === "BETWEEN") {
+      expect(word(peek(), "AND"));
+      value(type, t.text);
+    }
+  };
+  const primary = () => {
+    if (peek().text === "(") {
+      at++;
+      disjunction();
+      expect(peek().text === ")");
+    } else condition();
+  };
+  const conjunction = () => {
+    primary();
+    while (word(peek(), "AND")) {
+      at++;
+      primary();
+    }
+  };
+  const disjunction = () => {
+    conjunction();
+    while (word(peek(), "OR")) {
+      at++;
+      conjunction();
+    }
+  };
+  try {
+    disjunction();
+    expect(peek().kind === "end");
+    return [];
+  } catch (error) {
+    if (error instanceof Bad) return [error.message];
+    throw error;
+  }
+}
