@@ -8,6 +8,7 @@
 import {
   buildClientSchema,
   execute,
+  GraphQLError,
   parse,
   validate,
   Kind,
@@ -57,6 +58,89 @@ export interface StandInOptions {
   bulkDelayMs?: number;
   /** Answer this many requests with HTTP 503 first (fault injection). */
   failFirst?: number;
+  /** The app's API client id: `$app:x` namespaces resolve to `app--<id>--x`, as Shopify does. */
+  apiClientId?: string;
+  /** How many segments the shop may have (Shopify's limit is in the thousands). */
+  segmentLimit?: number;
+}
+
+interface StandInMetafield {
+  id: string;
+  namespace: string;
+  key: string;
+  type: string;
+  value: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface StandInDefinition {
+  id: string;
+  name: string;
+  namespace: string;
+  key: string;
+  ownerType: string;
+  type: string;
+  description: string | null;
+}
+
+interface StandInSegment {
+  __typename: "Segment";
+  id: string;
+  name: string;
+  query: string;
+  creationDate: string;
+  lastEditDate: string;
+}
+
+interface UserError {
+  field: string[] | null;
+  message: string;
+  code?: string | null;
+  elementIndex?: number | null;
+}
+
+/** Metafield types the stand-in knows (a subset of Shopify's list), with how a value is checked. */
+const METAFIELD_TYPES: Record<string, (value: string) => string | null> = {
+  single_line_text_field: (v) => (/[\r\n]/.test(v) ? "Value must be a single line of text." : null),
+  multi_line_text_field: () => null,
+  "list.single_line_text_field": (v) => {
+    let list: unknown;
+    try {
+      list = JSON.parse(v);
+    } catch {
+      return "Value is invalid JSON.";
+    }
+    if (!Array.isArray(list) || !list.every((x) => typeof x === "string"))
+      return "Value must be an array of strings.";
+    if (list.some((x) => /[\r\n]/.test(x as string))) return "Value must be a single line of text.";
+    return list.length > 128 ? "Value has a maximum of 128 items." : null;
+  },
+  number_integer: (v) => (/^-?\d+$/.test(v) ? null : "Value must be an integer."),
+  boolean: (v) => (v === "true" || v === "false" ? null : "Value must be true or false."),
+  json: (v) => {
+    try {
+      JSON.parse(v);
+      return null;
+    } catch {
+      return "Value is invalid JSON.";
+    }
+  },
+  date: (v) => (/^\d{4}-\d{2}-\d{2}$/.test(v) ? null : "Value must be in “YYYY-MM-DD” format."),
+};
+const RESERVED_NAMESPACES = ["shopify_standard", "protected", "shopify-l10n-fields"];
+
+/** Shopify tag lists: comma-split, trimmed, one of each ignoring case (first spelling kept), sorted. */
+function normaliseTags(tags: string[]): string[] {
+  const seen = new Map<string, string>();
+  for (const t of tags.flatMap((x) => x.split(",")).map((x) => x.trim()))
+    if (t && !seen.has(t.toLowerCase())) seen.set(t.toLowerCase(), t);
+  return [...seen.values()].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()));
+}
+
+/** `tag:vip`, `tag:'a b'`, `tag:"slice:x"` terms of a customer search. */
+function searchedTags(query: string): string[] {
+  return [...query.matchAll(/(?:^|\s)tag:(?:'([^']*)'|"([^"]*)"|(\S+))/g)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
 
 interface BulkOperation {
@@ -140,7 +224,11 @@ export function queryCost(document: DocumentNode, variables: Args = {}): number 
   let total = 0;
   for (const def of document.definitions)
     if (def.kind === Kind.OPERATION_DEFINITION)
-      total += (def.operation === "mutation" ? 10 : 0) + cost(def.selectionSet);
+      // Shopify charges each mutation field 10 points, aliased batches included.
+      total +=
+        (def.operation === "mutation"
+          ? 10 * def.selectionSet.selections.filter((s) => s.kind === Kind.FIELD).length
+          : 0) + cost(def.selectionSet);
   return Math.max(1, total);
 }
 
@@ -154,10 +242,20 @@ export class AdminApiStandIn {
   private readonly bulk = new Map<string, BulkOperation>();
   private bulkSeq = 0;
   private failuresLeft: number;
+  /** Metafields by owner id, then "namespace.key". */
+  readonly metafields = new Map<string, Map<string, StandInMetafield>>();
+  readonly definitions = new Map<string, StandInDefinition>();
+  readonly segments = new Map<string, StandInSegment>();
+  private seq = 1000;
+  /** How many segments the shop may have; a test sets 0 to see Shopify's refusal. */
+  segmentLimit: number;
+  /** The version in the request's path: the segment grammar changed in 2026-10. */
+  private apiVersion = "2025-01";
 
   constructor(private readonly options: StandInOptions) {
     this.available = options.maximumAvailable ?? 1000;
     this.failuresLeft = options.failFirst ?? 0;
+    this.segmentLimit = options.segmentLimit ?? 6000;
   }
 
   get store(): Store {
@@ -227,11 +325,13 @@ export class AdminApiStandIn {
     } catch {
       return send(400, { errors: "Invalid JSON" });
     }
-    send(200, await this.graphql(body.query ?? "", body.variables ?? {}));
+    const version = /^\/admin\/api\/([\w-]+)\//.exec(url.pathname)?.[1] ?? "2025-01";
+    send(200, await this.graphql(body.query ?? "", body.variables ?? {}, version));
   }
 
   /** Runs one GraphQL request as Shopify would answer it. */
-  async graphql(query: string, variables: Args): Promise<unknown> {
+  async graphql(query: string, variables: Args, apiVersion = "2025-01"): Promise<unknown> {
+    this.apiVersion = apiVersion;
     let document: DocumentNode;
     try {
       document = parse(query);
@@ -310,7 +410,7 @@ export class AdminApiStandIn {
       displayName: `${c.firstName} ${c.lastName}`,
       phone: c.phone,
       state: c.state.toUpperCase(),
-      tags: c.tags,
+      tags: () => c.tags,
       note: null,
       locale: c.locale,
       verifiedEmail: true,
@@ -323,14 +423,20 @@ export class AdminApiStandIn {
       },
       smsMarketingConsent: null,
       defaultAddress: { city: c.city, countryCodeV2: c.countryCode, provinceCode: c.provinceCode },
-      numberOfOrders: String(store.orders.filter((o) => o.customerId === c.id).length),
-      amountSpent: {
+      numberOfOrders: () => String(store.orders.filter((o) => o.customerId === c.id).length),
+      amountSpent: () => ({
         amount: decimal(
           store.orders
             .filter((o) => o.customerId === c.id && !o.cancelledAt)
             .reduce((s, o) => s + o.total - o.refunds.reduce((r, x) => r + x.amount, 0), 0),
         ),
         currencyCode: cur,
+      }),
+      metafield: (args: Args) => {
+        const m = this.metafields
+          .get(gid("Customer", c.id))
+          ?.get(`${this.namespace(args.namespace as string | undefined)}.${String(args.key)}`);
+        return m ? this.metafieldNode(m, gid("Customer", c.id)) : null;
       },
     });
     const lineNode = (l: Store["orders"][number]["lines"][number]) => ({
@@ -438,6 +544,14 @@ export class AdminApiStandIn {
           collectionNode,
         ),
     });
+    const nodeOf = (id: string): unknown => {
+      const customer = /^gid:\/\/shopify\/Customer\/(\d+)$/.exec(id);
+      if (customer) {
+        const c = customersById.get(customer[1]);
+        return c ? customerNode(c) : null;
+      }
+      return this.bulk.get(id) ?? this.segments.get(id) ?? null;
+    };
     // Shopify lists only checkouts that were not completed as abandoned.
     const abandoned = store.checkouts.filter((c) => !c.completedAt);
     return {
@@ -448,15 +562,328 @@ export class AdminApiStandIn {
         ianaTimezone: store.shop.ianaTimezone,
         myshopifyDomain: store.shop.domain,
       },
-      customers: (args: Args) => connection(store.customers, args, customerNode),
+      customers: (args: Args) => {
+        const tags = searchedTags(typeof args.query === "string" ? args.query : "").map((t) =>
+          t.toLowerCase(),
+        );
+        const list = tags.length
+          ? store.customers.filter((c) => tags.every((t) => c.tags.some((x) => x.toLowerCase() === t)))
+          : store.customers;
+        return connection(list, args, customerNode);
+      },
+      nodes: (args: Args) => (args.ids as string[]).map((id) => nodeOf(id)),
+      segment: (args: Args) => this.segments.get(String(args.id)) ?? null,
+      segments: (args: Args) => connection([...this.segments.values()], args, (x) => x),
+      tagsAdd: (args: Args) => this.changeTags(String(args.id), args.tags as string[], "add", nodeOf),
+      tagsRemove: (args: Args) => this.changeTags(String(args.id), args.tags as string[], "remove", nodeOf),
+      metafieldDefinitionCreate: (args: Args) => this.createDefinition(args.definition as Args),
+      metafieldsSet: (args: Args) => this.setMetafields(args.metafields as Args[]),
+      metafieldsDelete: (args: Args) => this.deleteMetafields(args.metafields as Args[]),
+      segmentCreate: (args: Args) => this.createSegment(args),
+      segmentUpdate: (args: Args) => this.updateSegment(args),
       orders: (args: Args) => connection(store.orders, args, orderNode),
       abandonedCheckouts: (args: Args) => connection(abandoned, args, checkoutNode),
       products: (args: Args) => connection(store.products, args, productNode),
       collections: (args: Args) => connection(store.collections, args, collectionNode),
-      node: (args: Args) => this.bulk.get(String(args.id)) ?? null,
+      node: (args: Args) => nodeOf(String(args.id)),
       currentBulkOperation: () => [...this.bulk.values()].at(-1) ?? null,
       bulkOperationRunQuery: (args: Args) => this.runBulk(String(args.query)),
     };
+  }
+
+  /** `$app:x` → `app--<client id>--x`; no namespace → the app-reserved `app--<client id>`. */
+  private namespace(input: string | null | undefined): string {
+    const app = `app--${this.options.apiClientId ?? "1234567890"}`;
+    if (input === undefined || input === null) return app;
+    return input.startsWith("$app:") ? `${app}--${input.slice(5)}` : input;
+  }
+
+  private nextId(type: string): string {
+    return gid(type, String(++this.seq));
+  }
+
+  private metafieldNode(m: StandInMetafield, ownerId: string) {
+    return {
+      __typename: "Metafield",
+      ...m,
+      jsonValue: () => (m.type.startsWith("list.") || m.type === "json" ? JSON.parse(m.value) : m.value),
+      compareDigest: Buffer.from(`${m.id}:${m.updatedAt}`).toString("base64"),
+      ownerType: "CUSTOMER",
+      owner: () => this.root().nodes({ ids: [ownerId] })[0],
+    };
+  }
+
+  /** tagsAdd / tagsRemove on customers (the only taggable resource the stand-in keeps). */
+  private changeTags(id: string, tags: string[], change: "add" | "remove", nodeOf: (id: string) => unknown) {
+    const match = /^gid:\/\/shopify\/(\w+)\/(\d+)$/.exec(id);
+    if (!match || !["Customer", "Product", "Order", "DraftOrder", "Article"].includes(match[1]))
+      throw new GraphQLError("invalid id", { extensions: { code: "RESOURCE_NOT_FOUND" } });
+    const customer =
+      match[1] === "Customer" ? this.store.customers.find((c) => c.id === match[2]) : undefined;
+    if (!customer)
+      return { node: null, userErrors: [{ field: ["id"], message: `${match[1]} does not exist` }] };
+    const given = normaliseTags(tags);
+    const long = given.find((t) => t.length > 255);
+    if (long)
+      return {
+        node: null,
+        userErrors: [{ field: ["tags"], message: "Tags is too long (maximum is 255 characters)" }],
+      };
+    const drop = new Set(given.map((t) => t.toLowerCase()));
+    const next =
+      change === "add"
+        ? normaliseTags([...customer.tags, ...given])
+        : customer.tags.filter((t) => !drop.has(t.toLowerCase()));
+    if (next.join("\n") !== customer.tags.join("\n")) {
+      customer.tags = next;
+      customer.updatedAt = new Date();
+    }
+    return { node: nodeOf(id), userErrors: [] };
+  }
+
+  private ownerTypeName(ownerType: string): string {
+    return (
+      ownerType.charAt(0) +
+      ownerType
+        .slice(1)
+        .toLowerCase()
+        .replace(/_(\w)/g, (_, c: string) => c.toUpperCase())
+    );
+  }
+
+  private createDefinition(input: Args) {
+    const errors: UserError[] = [];
+    const namespace = this.namespace(input.namespace as string | undefined);
+    const key = String(input.key);
+    const name = String(input.name ?? "");
+    const type = String(input.type);
+    const ownerType = String(input.ownerType);
+    const lengths = (field: string, label: string, value: string, min: number, max: number) => {
+      if (value.length < min)
+        errors.push({
+          field: ["definition", field],
+          message: `${label} is too short (minimum is ${min} characters)`,
+          code: "TOO_SHORT",
+        });
+      else if (value.length > max)
+        errors.push({
+          field: ["definition", field],
+          message: `${label} is too long (maximum is ${max} characters)`,
+          code: "TOO_LONG",
+        });
+      else if (field !== "name" && !/^[A-Za-z0-9_-]+$/.test(value))
+        errors.push({
+          field: ["definition", field],
+          message: `${label} contains one or more invalid characters.`,
+          code: "INVALID_CHARACTER",
+        });
+    };
+    lengths("namespace", "Namespace", namespace, 3, 255);
+    lengths("key", "Key", key, 2, 64);
+    if (!name.trim())
+      errors.push({ field: ["definition", "name"], message: "Name can't be blank", code: "BLANK" });
+    else lengths("name", "Name", name, 1, 255);
+    if (!METAFIELD_TYPES[type])
+      errors.push({
+        field: ["definition", "type"],
+        message: `Type name ${type} is not a valid type. Valid types are: ${Object.keys(METAFIELD_TYPES).sort().join(", ")}.`,
+        code: "INCLUSION",
+      });
+    const access = input.access as { admin?: string } | undefined;
+    if (access?.admin && !namespace.startsWith("app--"))
+      errors.push({
+        field: ["definition", "access", "admin"],
+        message: "Admin access can only be specified for app-owned metafield definitions.",
+        code: "ADMIN_ACCESS_INPUT_NOT_ALLOWED",
+      });
+    const slot = `${ownerType}|${namespace}|${key}`;
+    if (!errors.length && this.definitions.has(slot))
+      errors.push({
+        field: ["definition", "key"],
+        message: `Key is in use for ${this.ownerTypeName(ownerType)} metafields on the '${namespace}' namespace.`,
+        code: "TAKEN",
+      });
+    if (errors.length) return { createdDefinition: null, userErrors: errors };
+    const definition: StandInDefinition = {
+      id: this.nextId("MetafieldDefinition"),
+      name,
+      namespace,
+      key,
+      ownerType,
+      type,
+      description: (input.description as string | undefined) ?? null,
+    };
+    this.definitions.set(slot, definition);
+    return {
+      createdDefinition: {
+        __typename: "MetafieldDefinition",
+        ...definition,
+        type: { name: type, category: type.includes("text") ? "TEXT" : "OTHER" },
+        pinnedPosition: null,
+        validations: [],
+      },
+      userErrors: [],
+    };
+  }
+
+  /** metafieldsSet on customers: at most 25, checked against definitions, all or nothing. */
+  private setMetafields(inputs: Args[]) {
+    if (inputs.length > 25)
+      return {
+        metafields: null,
+        userErrors: [
+          {
+            field: ["metafields"],
+            message: "Exceeded the maximum metafields input limit of 25.",
+            code: "LESS_THAN_OR_EQUAL_TO",
+            elementIndex: null,
+          },
+        ],
+      };
+    const errors: UserError[] = [];
+    const planned: {
+      ownerId: string;
+      slot: string;
+      namespace: string;
+      key: string;
+      type: string;
+      value: string;
+    }[] = [];
+    inputs.forEach((m, i) => {
+      const at = (field: string) => ["metafields", String(i), field];
+      const fail = (field: string, message: string, code: string | null) =>
+        errors.push({ field: at(field), message, code, elementIndex: null });
+      const ownerId = String(m.ownerId);
+      const namespace = this.namespace(m.namespace as string | undefined);
+      const key = String(m.key);
+      const value = String(m.value);
+      if (RESERVED_NAMESPACES.includes(namespace))
+        return fail("namespace", `Namespace ${namespace} is a reserved namespace`, null);
+      if (namespace.length < 3)
+        return fail("namespace", "Namespace is too short (minimum is 3 characters)", "TOO_SHORT");
+      if (namespace.length > 255)
+        return fail("namespace", "Namespace is too long (maximum is 255 characters)", "TOO_LONG");
+      if (key.length < 2) return fail("key", "Key is too short (minimum is 2 characters)", "TOO_SHORT");
+      if (key.length > 64) return fail("key", "Key is too long (maximum is 64 characters)", "TOO_LONG");
+      const customer = /^gid:\/\/shopify\/Customer\/(\d+)$/.exec(ownerId);
+      if (!customer || !this.store.customers.some((c) => c.id === customer[1]))
+        return fail("ownerId", "Owner does not exist.", "INVALID_VALUE");
+      const definition = this.definitions.get(`CUSTOMER|${namespace}|${key}`);
+      const type = (m.type as string | undefined) ?? definition?.type;
+      if (!type) return fail("type", "Type can't be blank", "BLANK");
+      if (definition && definition.type !== type)
+        return fail(
+          "type",
+          `Type must be ${definition.type}, the type of the metafield definition.`,
+          "INVALID_TYPE",
+        );
+      const check = METAFIELD_TYPES[type];
+      if (!check) return fail("type", `Type name ${type} is not a valid type.`, "INVALID_TYPE");
+      if (!value) return fail("value", "Value can't be blank", "BLANK");
+      const problem = check(value);
+      if (problem) return fail("value", problem, "INVALID_VALUE");
+      planned.push({ ownerId, slot: `${namespace}.${key}`, namespace, key, type, value });
+    });
+    if (errors.length) return { metafields: [], userErrors: errors };
+    const now = new Date().toISOString();
+    const written = planned.map((p) => {
+      const owned = this.metafields.get(p.ownerId) ?? new Map<string, StandInMetafield>();
+      this.metafields.set(p.ownerId, owned);
+      const before = owned.get(p.slot);
+      const m: StandInMetafield = {
+        id: before?.id ?? this.nextId("Metafield"),
+        namespace: p.namespace,
+        key: p.key,
+        type: p.type,
+        value: p.value,
+        createdAt: before?.createdAt ?? now,
+        updatedAt: before && before.value === p.value ? before.updatedAt : now,
+      };
+      owned.set(p.slot, m);
+      return this.metafieldNode(m, p.ownerId);
+    });
+    return { metafields: written, userErrors: [] };
+  }
+
+  private deleteMetafields(inputs: Args[]) {
+    const deleted = inputs.map((m) => {
+      const namespace = this.namespace(m.namespace as string);
+      const owned = this.metafields.get(String(m.ownerId));
+      const slot = `${namespace}.${String(m.key)}`;
+      if (!owned?.delete(slot)) return null;
+      return { ownerId: String(m.ownerId), namespace, key: String(m.key) };
+    });
+    return { deletedMetafields: deleted, userErrors: [] };
+  }
+
+  private checkSegment(name: string | undefined, query: string | undefined): UserError[] {
+    const errors: UserError[] = [];
+    if (name !== undefined) {
+      if (!name.trim()) errors.push({ field: ["name"], message: "Name can't be blank" });
+      else if (name.length > 255)
+        errors.push({ field: ["name"], message: "Name is too long (maximum is 255 characters)" });
+    }
+    if (query !== undefined) {
+      if (!query.trim()) errors.push({ field: ["query"], message: "Query can't be blank" });
+      else if (query.length > 5000)
+        errors.push({ field: ["query"], message: "Query is too long (maximum is 5000 characters)" });
+      else if (!errors.length) {
+        const syntax = this.apiVersion >= "2026-10" || this.apiVersion === "unstable" ? "matches" : "legacy";
+        for (const message of segmentQueryErrors(query, syntax))
+          errors.push({ field: ["query"], message: `Query ${message}` });
+      }
+    }
+    return errors;
+  }
+
+  /** A name already in use gets " (1)", " (2)", … as Shopify does. */
+  private uniqueName(name: string, except?: string): string {
+    const taken = new Set([...this.segments.values()].filter((x) => x.id !== except).map((x) => x.name));
+    if (!taken.has(name)) return name;
+    const base = name.replace(/ \(\d+\)$/, "");
+    for (let n = 1; ; n++) if (!taken.has(`${base} (${n})`)) return `${base} (${n})`;
+  }
+
+  private createSegment(args: Args) {
+    const name = args.name as string;
+    const query = args.query as string;
+    const errors = this.checkSegment(name, query);
+    if (!errors.length && this.segments.size >= this.segmentLimit)
+      errors.push({
+        field: null,
+        message: "Segment limit reached. Delete an existing segment to create more.",
+      });
+    if (errors.length) return { segment: null, userErrors: errors };
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const segment: StandInSegment = {
+      __typename: "Segment",
+      id: this.nextId("Segment"),
+      name: this.uniqueName(name),
+      query,
+      creationDate: now,
+      lastEditDate: now,
+    };
+    this.segments.set(segment.id, segment);
+    return { segment, userErrors: [] };
+  }
+
+  private updateSegment(args: Args) {
+    const segment = this.segments.get(String(args.id));
+    if (!segment)
+      return { segment: null, userErrors: [{ field: ["id"], message: "Segment does not exist" }] };
+    const name = (args.name as string | null | undefined) ?? undefined;
+    const query = (args.query as string | null | undefined) ?? undefined;
+    if (name === undefined && query === undefined)
+      return {
+        segment: null,
+        userErrors: [{ field: null, message: "At least one attribute to change must be present" }],
+      };
+    const errors = this.checkSegment(name, query);
+    if (errors.length) return { segment: null, userErrors: errors };
+    if (name !== undefined) segment.name = this.uniqueName(name, segment.id);
+    if (query !== undefined) segment.query = query;
+    segment.lastEditDate = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    return { segment, userErrors: [] };
   }
 
   private async runBulk(query: string) {
@@ -552,7 +979,9 @@ const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, unknown, Args
  * Customer segment queries, as segmentCreate / segmentUpdate check them. The grammar is the
  * WHERE-only segment language (shopify.dev "Segment query language reference", help.shopify.com
  * "Shopify-based customer segment filters"); the messages are the ones a live shop returns
- * ("Line 1 Column 4: 'a' filter cannot be found.", "Line 1 Column 6: 'valid' is unexpected.").
+ * for "not a valid segment query ???" ("Line 1 Column 6: 'valid' is unexpected.", "Line 1 Column
+ * 4: 'a' filter cannot be found."): columns count from 0. Shopify reports every problem it finds;
+ * this reports the first.
  * Function filters take `products_purchased(id: (1, 2)) = true` before Admin API 2026-10 and
  * `products_purchased MATCHES (id IN (1, 2), date >= -30d)` from it.
  * ------------------------------------------------------------------------------------------- */
@@ -597,12 +1026,12 @@ const OPERATORS_OF: Record<Exclude<FilterType, "function">, string[]> = {
 };
 
 interface Token {
-  kind: "word" | "number" | "string" | "date" | "offset" | "op" | "punct" | "end";
+  kind: "word" | "number" | "string" | "date" | "offset" | "op" | "punct" | "bad" | "end";
   text: string;
   column: number;
 }
 
-function tokenize(query: string): Token[] | string {
+function tokenize(query: string): Token[] {
   const tokens: Token[] = [];
   const patterns: [Token["kind"], RegExp][] = [
     ["string", /^'[^'\n]*'/],
@@ -621,19 +1050,18 @@ function tokenize(query: string): Token[] | string {
     }
     const rest = query.slice(i);
     const hit = patterns.find(([, re]) => re.test(rest));
-    if (!hit) return `Line 1 Column ${i + 1}: '${query[i]}' is unexpected.`;
-    const text = hit[1].exec(rest)![0];
-    tokens.push({ kind: hit[0], text, column: i + 1 });
+    // A character the grammar has no place for is reported when the parser reaches it.
+    const text = hit ? hit[1].exec(rest)![0] : query[i];
+    tokens.push({ kind: hit ? hit[0] : "bad", text, column: i });
     i += text.length;
   }
-  tokens.push({ kind: "end", text: "", column: query.length + 1 });
+  tokens.push({ kind: "end", text: "", column: query.length });
   return tokens;
 }
 
 /** Errors (without the "Query " prefix segmentCreate adds) of a segment query; empty when valid. */
 export function segmentQueryErrors(query: string, syntax: "legacy" | "matches"): string[] {
   const tokens = tokenize(query);
-  if (typeof tokens === "string") return [tokens];
   let at = 0;
   const peek = () => tokens[at];
   const word = (t: Token, w: string) => t.kind === "word" && t.text.toUpperCase() === w;

@@ -2,6 +2,8 @@
 import prisma from "../db.server";
 import { describeCondition, type RuleNode } from "../engine/rules";
 import { membersBySql, shopSegments } from "./store.server";
+import { pushSegment, setPushOptions } from "./push.server";
+import { adminApiFor, type AdminApi } from "../sync/admin-api.server";
 
 export class CliError extends Error {}
 
@@ -22,9 +24,18 @@ function csvCell(value: unknown): string {
 }
 
 export async function segmentsCommand(
-  command: "list" | "show" | "export",
-  options: { shop: string; handle?: string; now: Date; format: "csv" | "json" },
+  command: "list" | "show" | "export" | "push",
+  options: {
+    shop: string;
+    handle?: string;
+    now: Date;
+    format: "csv" | "json";
+    /** push: switch tag / metafield sync on or off first. */
+    tag?: boolean;
+    metafield?: boolean;
+  },
   out: (line: string) => void,
+  adminFor: (shop: string) => Promise<AdminApi> = (shop) => adminApiFor(prisma, shop),
 ): Promise<number> {
   const shop = await prisma.shop.findUnique({ where: { domain: options.shop }, select: { id: true } });
   if (!shop) throw new CliError(`no shop "${options.shop}" in this database (DATABASE_URL)`);
@@ -45,6 +56,7 @@ export async function segmentsCommand(
         ? `no segment "${options.handle}" in ${options.shop}; see: segments list`
         : `segments ${command} needs a segment handle`,
     );
+  if (command === "push") return push(shop.id, segment.handle, options, out, adminFor);
   const members = await membersBySql(prisma, shop.id, rules.get(segment.handle)!, options.now, resolve);
   if (command === "show") {
     out(`${segment.name} (${segment.handle})`);
@@ -66,6 +78,32 @@ export async function segmentsCommand(
   }
   for (const line of toCsv(rows).trimEnd().split("\n")) out(line);
   return 0;
+}
+
+/** One push pass now: what was written to Shopify, and Shopify's refusals (exit 1 when any). */
+async function push(
+  shopId: number,
+  handle: string,
+  options: { shop: string; now: Date; tag?: boolean; metafield?: boolean },
+  out: (line: string) => void,
+  adminFor: (shop: string) => Promise<AdminApi>,
+): Promise<number> {
+  if (options.tag !== undefined || options.metafield !== undefined)
+    await setPushOptions(prisma, shopId, handle, { tag: options.tag, metafield: options.metafield });
+  const segment = await prisma.segment.findUniqueOrThrow({ where: { shopId_handle: { shopId, handle } } });
+  if (!segment.pushTag && !segment.pushMetafield && !segment.shopifySegmentId && !segment.pushedAt) {
+    out(`${handle}: nothing to push (tag and metafield sync are off; turn one on with --tag or --metafield)`);
+    return 0;
+  }
+  const r = await pushSegment(prisma, await adminFor(options.shop), shopId, handle, options.now);
+  out(
+    `${handle}: checked ${r.checked} customers; tag added ${r.tagged}, removed ${r.untagged}; ` +
+      `metafield written ${r.metafieldsWritten}, deleted ${r.metafieldsDeleted}` +
+      (r.gone ? `; ${r.gone} no longer in Shopify` : "") +
+      (r.shopifySegmentId ? `; Shopify segment ${r.shopifySegmentId}` : ""),
+  );
+  if (r.error) out(`error: ${r.error}`);
+  return r.error ? 1 : 0;
 }
 
 const COLUMNS = [
