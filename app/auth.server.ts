@@ -6,6 +6,7 @@
 import { createCookie, redirect } from "@remix-run/node";
 import { authenticate } from "./shopify.server";
 import { config, devLoginEnabled } from "./config.server";
+import prisma from "./db.server";
 
 export interface AdminContext {
   shop: string;
@@ -31,4 +32,16 @@ export async function requireAdmin(request: Request): Promise<AdminContext> {
   }
   const { session } = await authenticate.admin(request);
   return { shop: session.shop, devLogin: false };
+}
+
+/** The signed-in shop's row, for routes that work on its data; 404 if the app holds nothing for it. */
+export async function requireShop(request: Request) {
+  const { shop: domain } = await requireAdmin(request);
+  const shop = await prisma.shop.findUnique({
+    where: { domain },
+    select: { id: true, domain: true, currency: true },
+  });
+  if (!shop)
+    throw new Response(`Slice has no data for ${domain} yet: install the app again.`, { status: 404 });
+  return shop;
 }

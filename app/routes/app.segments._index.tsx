@@ -13,7 +13,11 @@ export async function loader({ request }: LoaderFunctionArgs) {
 export default function Segments() {
   const { segments } = useLoaderData<typeof loader>();
   return (
-    <Page title="Segments" subtitle="Narrow groups of customers, kept current as your store changes">
+    <Page
+      title="Segments"
+      subtitle="Narrow groups of customers, kept current as your store changes"
+      primaryAction={{ content: "Create segment", url: "/app/segments/new" }}
+    >
       <Card padding="0">
         {segments.length === 0 ? (
           <EmptyState heading="No segments yet" image="">

@@ -4,6 +4,7 @@
  * picker options. Routes stay thin; everything here takes the Prisma client and a shop id.
  */
 import type { PrismaClient } from "@prisma/client";
+import { redirect } from "@remix-run/node";
 import { z } from "zod";
 import { dialectOfClient } from "../db.server";
 import { compile } from "../engine/sql";
@@ -295,17 +296,27 @@ export async function pickerOptions(
         .map((v) => ({ value: v, label: v }));
     }
     case "country": {
+      // A shop has customers in at most a few hundred countries: filter by code or English name.
       const rows = await db.customer.findMany({
-        where: { shopId, countryCode: q ? { contains: q.toUpperCase() } : { not: null } },
+        where: { shopId, countryCode: { not: null } },
         select: { countryCode: true },
         distinct: ["countryCode"],
-        take: 60,
       });
+      const names = new Intl.DisplayNames(["en"], { type: "region" });
+      const name = (code: string) => {
+        try {
+          return names.of(code) ?? code;
+        } catch {
+          return code;
+        }
+      };
+      const needle = q.toLowerCase();
       return rows
-        .map((r) => r.countryCode)
-        .filter((v): v is string => !!v)
-        .sort()
-        .map((v) => ({ value: v, label: v }));
+        .map((r) => r.countryCode!)
+        .map((v) => ({ value: v, label: `${name(v)} (${v})` }))
+        .filter((o) => !needle || o.label.toLowerCase().includes(needle))
+        .sort((a, b) => a.label.localeCompare(b.label))
+        .slice(0, 60);
     }
   }
 }
@@ -344,4 +355,53 @@ export async function labelsFor(db: PrismaClient, shopId: number, rule: Rule | n
   for (const v of variants)
     if (v.variantId) labels[v.variantId] = v.variantTitle ? `${v.title} — ${v.variantTitle}` : v.title;
   return labels;
+}
+
+/** What the builder page starts from: the segment (or a blank one), the shop currency and the other segments. */
+export async function builderPage(db: PrismaClient, shopDomain: string, handle: string | null) {
+  const shop = await db.shop.findUnique({
+    where: { domain: shopDomain },
+    select: { id: true, currency: true },
+  });
+  if (!shop) return null;
+  const { segments, rules } = await shopSegments(db, shop.id);
+  const current = handle ? segments.find((s) => s.handle === handle) : undefined;
+  if (handle && !current) return null;
+  const rule = current ? rules.get(current.handle)! : null;
+  // Segments this one may refer to: all others except those built on it (that would be a loop).
+  const dependents = current ? new Set(dependentsOf(rules, current.handle)) : new Set<string>();
+  return {
+    currency: shop.currency,
+    existing: current?.handle ?? null,
+    segment: {
+      name: current?.name ?? "",
+      description: current?.description ?? "",
+      handle: current?.handle ?? "",
+      minSize: current?.minSize ?? 200,
+      maxSize: current?.maxSize ?? 5000,
+      size: current?.size ?? null,
+      rule,
+    },
+    others: segments
+      .filter((s) => s.handle !== current?.handle && !dependents.has(s.handle))
+      .map((s) => ({ handle: s.handle, name: s.name, size: s.size })),
+    dependents: [...dependents],
+    labels: await labelsFor(db, shop.id, rule),
+  };
+}
+
+/** The builder form's POST: save (then show the segment) or delete (then the list). */
+export async function builderAction(
+  db: PrismaClient,
+  shopId: number,
+  existing: string | null,
+  form: FormData,
+  now: Date,
+): Promise<Response | SaveResult | { ok: false; message: string }> {
+  if (form.get("intent") === "delete" && existing) {
+    const deleted = await deleteSegment(db, shopId, existing);
+    return deleted.ok ? redirect("/app/segments") : deleted;
+  }
+  const saved = await saveSegment(db, shopId, existing, Object.fromEntries(form), now);
+  return saved.ok ? redirect(`/app/segments/${saved.handle}`) : saved;
 }

@@ -69,8 +69,19 @@ export function inputOf(_field: Field, op: Operator): "none" | "days" | "one" | 
   return "one";
 }
 
+/** The operator a new condition on a field starts with: the one most rules use. */
+const FIRST_OP: Record<FieldSpec["type"], Operator> = {
+  money: "gte",
+  number: "gte",
+  date: "withinLast",
+  text: "eq",
+  tags: "contains",
+  boolean: "isTrue",
+  ids: "in",
+};
+
 export function newCondition(field: Field = "customer.totalSpent"): DraftCondition {
-  const op = operatorsFor(field)[0];
+  const op = FIRST_OP[spec(field).type];
   return {
     kind: "condition",
     id: newId(),
@@ -79,14 +90,13 @@ export function newCondition(field: Field = "customer.totalSpent"): DraftConditi
     value: "",
     value2: "",
     values: [],
-    days: spec(field).windowed ? "30" : "",
+    days: spec(field).windowed || inputOf(field, op) === "days" ? "30" : "",
   };
 }
 
 /** Keeps what still makes sense when the field changes: the operator if allowed, else the first. */
 export function withField(c: DraftCondition, field: Field): DraftCondition {
-  const ops = operatorsFor(field);
-  const op = ops.includes(c.op) ? c.op : ops[0];
+  const op = operatorsFor(field).includes(c.op) ? c.op : FIRST_OP[spec(field).type];
   const sameType = spec(field).type === spec(c.field).type;
   return {
     ...c,

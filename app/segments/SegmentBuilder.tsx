@@ -1,0 +1,876 @@
+/**
+ * The visual segment builder: groups of conditions (all / any / none of these), references to
+ * other segments (in / not in), inputs suited to each field, and a live preview of the size, a
+ * sample and the overlap with other segments while the merchant edits. The rule it saves is the
+ * same JSON the engine, the storefront and the CLI read; problems from the one validator are
+ * shown beside the row and input that caused them.
+ */
+import { useFetcher, useNavigation, useSubmit, type ShouldRevalidateFunction } from "@remix-run/react";
+import {
+  Badge,
+  Banner,
+  BlockStack,
+  Box,
+  Button,
+  Card,
+  Combobox,
+  FormLayout,
+  InlineError,
+  InlineStack,
+  Layout,
+  Listbox,
+  Modal,
+  Page,
+  Select,
+  Spinner,
+  Tag,
+  Text,
+  TextField,
+} from "@shopify/polaris";
+import { DeleteIcon, PlusIcon } from "@shopify/polaris-icons";
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
+import { formatMoney } from "../engine/money";
+import {
+  FIELDS,
+  FIELD_NAMES,
+  OPERATOR_LABELS,
+  RuleError,
+  operatorsFor,
+  parseRule,
+  type Field,
+  type FieldSpec,
+  type Operator,
+  type Rule,
+} from "../engine/rules";
+import {
+  draftToRule,
+  emptyDraft,
+  handleFrom,
+  inputOf,
+  newCondition,
+  newId,
+  placeProblem,
+  ruleToDraft,
+  updateNode,
+  withField,
+  withOperator,
+  type DraftCondition,
+  type DraftGroup,
+  type DraftNode,
+  type DraftProblem,
+  type DraftSegmentRef,
+  type GroupMode,
+} from "./draft";
+import type { PickerKind, PickerOption, PreviewResult, SaveResult } from "./builder.server";
+
+export interface BuilderData {
+  currency: string;
+  existing: string | null;
+  segment: {
+    name: string;
+    description: string;
+    handle: string;
+    minSize: number;
+    maxSize: number;
+    size: number | null;
+    rule: Rule | null;
+  };
+  others: { handle: string; name: string; size: number }[];
+  dependents: string[];
+  labels: Record<string, string>;
+}
+
+/** The live preview is a POST; it changes nothing, so the builder's data is not reloaded after it. */
+export const previewDoesNotRevalidate: ShouldRevalidateFunction = ({
+  formAction,
+  defaultShouldRevalidate,
+}) => (formAction === "/app/segments/preview" ? false : defaultShouldRevalidate);
+
+export type BuilderResult = SaveResult | { ok: false; message: string } | undefined;
+
+const GROUPS: FieldSpec["group"][] = ["Customer", "Orders", "Carts and checkouts", "Storefront"];
+const FIELD_OPTIONS = GROUPS.map((title) => ({
+  title,
+  options: FIELD_NAMES.filter((f) => FIELDS[f].group === title).map((f) => ({
+    label: FIELDS[f].label,
+    value: f,
+  })),
+}));
+const MODES: { label: string; value: GroupMode }[] = [
+  { label: "all of these", value: "all" },
+  { label: "any of these", value: "any" },
+  { label: "none of these", value: "none" },
+];
+const DAY_CHOICES = ["7", "14", "30", "90", "180", "365"];
+
+/** Which picker a field's values come from: its own, or the one its ids imply. */
+function pickerOf(field: Field): PickerKind | null {
+  const spec: FieldSpec = FIELDS[field];
+  if (spec.picker) return spec.picker;
+  if (field === "orders.vendors") return "vendor";
+  return null;
+}
+
+interface RowContext {
+  currency: string;
+  others: BuilderData["others"];
+  labels: Record<string, string>;
+  addLabels: (options: PickerOption[]) => void;
+  problems: DraftProblem[];
+  change: (id: string, to: (n: DraftNode) => DraftNode | null) => void;
+}
+
+function problemFor(ctx: RowContext, id: string, input: string): string | undefined {
+  const found = ctx.problems.filter((p) => p.id === id && p.input === input).map((p) => p.message);
+  return found.length ? found.join("; ") : undefined;
+}
+
+function DaysInput({ c, ctx, label }: { c: DraftCondition; ctx: RowContext; label: string }) {
+  const [custom, setCustom] = useState(!DAY_CHOICES.includes(c.days));
+  const set = (days: string) => ctx.change(c.id, (n) => ({ ...(n as DraftCondition), days }));
+  const error = problemFor(ctx, c.id, "days");
+  return (
+    <InlineStack gap="100" blockAlign="start" wrap={false}>
+      <Select
+        label={label}
+        labelHidden
+        options={[
+          ...DAY_CHOICES.map((d) => ({ label: `${d} days`, value: d })),
+          { label: "Other…", value: "custom" },
+        ]}
+        value={custom ? "custom" : c.days}
+        onChange={(v) => {
+          if (v === "custom") setCustom(true);
+          else {
+            setCustom(false);
+            set(v);
+          }
+        }}
+        error={custom ? undefined : error}
+      />
+      {custom && (
+        <div style={{ width: 110 }}>
+          <TextField
+            label="Number of days"
+            labelHidden
+            type="number"
+            min={1}
+            suffix="days"
+            autoComplete="off"
+            value={c.days}
+            onChange={set}
+            error={error}
+          />
+        </div>
+      )}
+    </InlineStack>
+  );
+}
+
+/** Values from the shop's own products, collections, countries...: search, pick, remove. */
+function PickerInput({ c, kind, ctx }: { c: DraftCondition; kind: PickerKind; ctx: RowContext }) {
+  const fetcher = useFetcher<{ options: PickerOption[] }>();
+  const [query, setQuery] = useState("");
+  const { load } = fetcher;
+  useEffect(() => {
+    const t = setTimeout(
+      () => load(`/app/segments/options?kind=${kind}&q=${encodeURIComponent(query)}`),
+      200,
+    );
+    return () => clearTimeout(t);
+  }, [kind, query, load]);
+  const options = useMemo(() => fetcher.data?.options ?? [], [fetcher.data]);
+  const { addLabels } = ctx;
+  useEffect(() => addLabels(options), [options, addLabels]);
+  const toggle = (value: string) =>
+    ctx.change(c.id, (n) => {
+      const cond = n as DraftCondition;
+      const values = cond.values.includes(value)
+        ? cond.values.filter((v) => v !== value)
+        : [...cond.values, value];
+      return { ...cond, values };
+    });
+  const pick = (value: string) => {
+    toggle(value);
+    setQuery("");
+  };
+  const noun = {
+    product: "products",
+    variant: "variants",
+    collection: "collections",
+    vendor: "vendors",
+    productType: "product types",
+    country: "countries",
+  }[kind];
+  return (
+    <BlockStack gap="100">
+      <div style={{ minWidth: 240 }}>
+        <Combobox
+          allowMultiple
+          activator={
+            <Combobox.TextField
+              label={`Search ${noun}`}
+              labelHidden
+              placeholder={`Search ${noun}`}
+              autoComplete="off"
+              value={query}
+              onChange={setQuery}
+              error={problemFor(ctx, c.id, "value")}
+            />
+          }
+        >
+          {options.length > 0 ? (
+            <Listbox onSelect={pick}>
+              {options.map((o) => (
+                <Listbox.Option
+                  key={o.value}
+                  value={o.value}
+                  selected={c.values.includes(o.value)}
+                  accessibilityLabel={o.label}
+                >
+                  {o.label}
+                </Listbox.Option>
+              ))}
+            </Listbox>
+          ) : null}
+        </Combobox>
+      </div>
+      {c.values.length > 0 && (
+        <InlineStack gap="100">
+          {c.values.map((v) => (
+            <Tag key={v} onRemove={() => toggle(v)}>
+              {ctx.labels[v] ?? v}
+            </Tag>
+          ))}
+        </InlineStack>
+      )}
+    </BlockStack>
+  );
+}
+
+/** A list of free values (tags, UTM sources...): type and press Enter. */
+function ListInput({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
+  const [text, setText] = useState("");
+  const add = () => {
+    const v = text.trim();
+    if (!v) return;
+    ctx.change(c.id, (n) => {
+      const cond = n as DraftCondition;
+      return cond.values.includes(v) ? cond : { ...cond, values: [...cond.values, v] };
+    });
+    setText("");
+  };
+  return (
+    <BlockStack gap="100">
+      <div
+        style={{ minWidth: 200 }}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") {
+            e.preventDefault();
+            add();
+          }
+        }}
+      >
+        <TextField
+          label="Values"
+          labelHidden
+          placeholder="Type a value, press Enter"
+          autoComplete="off"
+          value={text}
+          onChange={setText}
+          onBlur={add}
+          error={problemFor(ctx, c.id, "value")}
+        />
+      </div>
+      {c.values.length > 0 && (
+        <InlineStack gap="100">
+          {c.values.map((v) => (
+            <Tag
+              key={v}
+              onRemove={() =>
+                ctx.change(c.id, (n) => ({
+                  ...(n as DraftCondition),
+                  values: (n as DraftCondition).values.filter((x) => x !== v),
+                }))
+              }
+            >
+              {v}
+            </Tag>
+          ))}
+        </InlineStack>
+      )}
+    </BlockStack>
+  );
+}
+
+function ValueInput({ c, ctx, which }: { c: DraftCondition; ctx: RowContext; which: "value" | "value2" }) {
+  const spec: FieldSpec = FIELDS[c.field];
+  const set = (v: string) => ctx.change(c.id, (n) => ({ ...(n as DraftCondition), [which]: v }));
+  const common = {
+    label: which === "value2" ? "and" : "Value",
+    labelHidden: true,
+    autoComplete: "off",
+    value: c[which],
+    onChange: set,
+    error: problemFor(ctx, c.id, which),
+  };
+  if (spec.type === "money")
+    return (
+      <div style={{ width: 140 }}>
+        <TextField {...common} inputMode="decimal" suffix={ctx.currency} placeholder="0.00" />
+      </div>
+    );
+  if (spec.type === "number")
+    return (
+      <div style={{ width: 100 }}>
+        <TextField {...common} type="number" />
+      </div>
+    );
+  if (spec.type === "date") return <TextField {...common} type="date" />;
+  return (
+    <div style={{ minWidth: 180 }}>
+      <TextField {...common} />
+    </div>
+  );
+}
+
+function ConditionRow({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
+  const spec: FieldSpec = FIELDS[c.field];
+  const mode = inputOf(c.field, c.op);
+  const picker = pickerOf(c.field);
+  const rowError = problemFor(ctx, c.id, "");
+  let value: ReactNode = null;
+  if (mode === "days") value = <DaysInput c={c} ctx={ctx} label="Within how many days" />;
+  else if (mode === "one") value = <ValueInput c={c} ctx={ctx} which="value" />;
+  else if (mode === "two")
+    value = (
+      <InlineStack gap="100" blockAlign="center" wrap={false}>
+        <ValueInput c={c} ctx={ctx} which="value" />
+        <Text as="span">and</Text>
+        <ValueInput c={c} ctx={ctx} which="value2" />
+      </InlineStack>
+    );
+  else if (mode === "list")
+    value = picker ? (
+      <PickerInput key={picker} c={c} kind={picker} ctx={ctx} />
+    ) : (
+      <ListInput c={c} ctx={ctx} />
+    );
+  return (
+    <div data-row="condition" data-field={c.field}>
+      <BlockStack gap="100">
+        <InlineStack gap="200" blockAlign="start" wrap>
+          <Select
+            label="Field"
+            labelHidden
+            options={FIELD_OPTIONS}
+            value={c.field}
+            onChange={(f) => ctx.change(c.id, (n) => withField(n as DraftCondition, f as Field))}
+            error={problemFor(ctx, c.id, "field")}
+          />
+          {spec.windowed && (
+            <InlineStack gap="100" blockAlign="center" wrap={false}>
+              <Text as="span" tone="subdued">
+                in the last
+              </Text>
+              <DaysInput c={c} ctx={ctx} label="Look back" />
+            </InlineStack>
+          )}
+          <Select
+            label="Operator"
+            labelHidden
+            options={operatorsFor(c.field).map((op) => ({ label: OPERATOR_LABELS[op], value: op }))}
+            value={c.op}
+            onChange={(op) => ctx.change(c.id, (n) => withOperator(n as DraftCondition, op as Operator))}
+            error={problemFor(ctx, c.id, "op")}
+          />
+          {value}
+          <Button
+            icon={DeleteIcon}
+            variant="tertiary"
+            accessibilityLabel={`Remove condition: ${spec.label}`}
+            onClick={() => ctx.change(c.id, () => null)}
+          />
+        </InlineStack>
+        {rowError && <InlineError message={rowError} fieldID={c.id} />}
+      </BlockStack>
+    </div>
+  );
+}
+
+function SegmentRow({ s, ctx }: { s: DraftSegmentRef; ctx: RowContext }) {
+  const known = ctx.others.some((o) => o.handle === s.handle);
+  const options = [
+    ...(known ? [] : [{ label: s.handle || "Choose a segment", value: s.handle }]),
+    ...ctx.others.map((o) => ({ label: `${o.name} (${o.size.toLocaleString("en-US")})`, value: o.handle })),
+  ];
+  const error = problemFor(ctx, s.id, "") ?? problemFor(ctx, s.id, "segment");
+  return (
+    <div data-row="segment">
+      <BlockStack gap="100">
+        <InlineStack gap="200" blockAlign="start">
+          <Select
+            label="In or not in"
+            labelHidden
+            options={[
+              { label: "is in segment", value: "in" },
+              { label: "is not in segment", value: "out" },
+            ]}
+            value={s.exclude ? "out" : "in"}
+            onChange={(v) => ctx.change(s.id, (n) => ({ ...(n as DraftSegmentRef), exclude: v === "out" }))}
+          />
+          <Select
+            label="Segment"
+            labelHidden
+            options={options}
+            value={s.handle}
+            onChange={(handle) => ctx.change(s.id, (n) => ({ ...(n as DraftSegmentRef), handle }))}
+            error={error}
+          />
+          <Button
+            icon={DeleteIcon}
+            variant="tertiary"
+            accessibilityLabel="Remove segment condition"
+            onClick={() => ctx.change(s.id, () => null)}
+          />
+        </InlineStack>
+      </BlockStack>
+    </div>
+  );
+}
+
+function GroupView({ g, ctx, root }: { g: DraftGroup; ctx: RowContext; root?: boolean }) {
+  const add = (node: DraftNode) =>
+    ctx.change(g.id, (n) => ({ ...(n as DraftGroup), children: [...(n as DraftGroup).children, node] }));
+  const error = problemFor(ctx, g.id, "");
+  const body = (
+    <BlockStack gap="300">
+      <InlineStack gap="200" blockAlign="center" align="space-between">
+        <InlineStack gap="200" blockAlign="center">
+          <Text as="span">{root ? "Customers who match" : "Match"}</Text>
+          <Select
+            label="How conditions combine"
+            labelHidden
+            options={MODES}
+            value={g.mode}
+            onChange={(mode) => ctx.change(g.id, (n) => ({ ...(n as DraftGroup), mode: mode as GroupMode }))}
+          />
+        </InlineStack>
+        {!root && (
+          <Button
+            icon={DeleteIcon}
+            variant="tertiary"
+            accessibilityLabel="Remove group"
+            onClick={() => ctx.change(g.id, () => null)}
+          />
+        )}
+      </InlineStack>
+      {g.children.length === 0 && (
+        <Text as="p" tone="subdued">
+          {g.mode === "any" ? "No conditions: nobody matches." : "No conditions: everyone matches."}
+        </Text>
+      )}
+      {g.children.map((child) =>
+        child.kind === "group" ? (
+          <GroupView key={child.id} g={child} ctx={ctx} />
+        ) : child.kind === "segment" ? (
+          <SegmentRow key={child.id} s={child} ctx={ctx} />
+        ) : (
+          <ConditionRow key={child.id} c={child} ctx={ctx} />
+        ),
+      )}
+      {error && <InlineError message={error} fieldID={g.id} />}
+      <InlineStack gap="200">
+        <Button icon={PlusIcon} onClick={() => add(newCondition())}>
+          Add condition
+        </Button>
+        <Button
+          icon={PlusIcon}
+          onClick={() => add({ kind: "group", id: newId(), mode: "any", children: [newCondition()] })}
+        >
+          Add group
+        </Button>
+        <Button
+          icon={PlusIcon}
+          disabled={ctx.others.length === 0}
+          onClick={() =>
+            add({ kind: "segment", id: newId(), handle: ctx.others[0]?.handle ?? "", exclude: true })
+          }
+        >
+          Add segment
+        </Button>
+      </InlineStack>
+    </BlockStack>
+  );
+  if (root) return body;
+  return (
+    <Box
+      padding="300"
+      borderWidth="025"
+      borderColor="border"
+      borderRadius="200"
+      background="bg-surface-secondary"
+    >
+      {body}
+    </Box>
+  );
+}
+
+function bandOf(size: number, min: number, max: number) {
+  if (size < min)
+    return {
+      tone: "warning" as const,
+      badge: "Too small to measure",
+      text: `Under ${min.toLocaleString("en-US")} people, a holdout cannot show a reliable lift. Widen the rule or combine it with another segment.`,
+    };
+  if (size > max)
+    return {
+      tone: "attention" as const,
+      badge: "Too broad to be micro",
+      text: `Over ${max.toLocaleString("en-US")} people: narrow it so one specific message fits them all.`,
+    };
+  return {
+    tone: "success" as const,
+    badge: "Micro-segment",
+    text: "A size you can show one message to and measure.",
+  };
+}
+
+function PreviewCard({
+  result,
+  busy,
+  stale,
+  minSize,
+  maxSize,
+  currency,
+}: {
+  result: PreviewResult | undefined;
+  busy: boolean;
+  stale: boolean;
+  minSize: number;
+  maxSize: number;
+  currency: string;
+}) {
+  const preview = result?.ok ? result.preview : null;
+  const band = preview ? bandOf(preview.size, minSize, maxSize) : null;
+  return (
+    <BlockStack gap="400">
+      <Card>
+        <BlockStack gap="200">
+          <InlineStack align="space-between" blockAlign="center">
+            <Text as="h2" variant="headingMd">
+              Live size
+            </Text>
+            {busy && <Spinner size="small" accessibilityLabel="Counting" />}
+          </InlineStack>
+          {preview ? (
+            <>
+              <Text as="p" variant="heading2xl" id="preview-size">
+                {preview.size.toLocaleString("en-US")}
+              </Text>
+              <Text as="p" tone="subdued">
+                customers match right now{stale ? " (before your last change)" : ""}
+              </Text>
+              {band && (
+                <BlockStack gap="100">
+                  <span id="preview-band">
+                    <Badge tone={band.tone}>{band.badge}</Badge>
+                  </span>
+                  <Text as="p" tone="subdued">
+                    {band.text}
+                  </Text>
+                </BlockStack>
+              )}
+            </>
+          ) : (
+            <Text as="p" tone="subdued">
+              {result && !result.ok ? "Fix the rule to see its size." : "Counting…"}
+            </Text>
+          )}
+        </BlockStack>
+      </Card>
+      {preview && preview.sample.length > 0 && (
+        <Card>
+          <BlockStack gap="200">
+            <Text as="h2" variant="headingMd">
+              Some of them
+            </Text>
+            <ul style={{ margin: 0, paddingInlineStart: 0, listStyle: "none" }} id="preview-sample">
+              {preview.sample.map((p) => (
+                <li key={p.shopifyId} style={{ padding: "4px 0" }}>
+                  <Text as="span" fontWeight="semibold">
+                    {p.name}
+                  </Text>{" "}
+                  <Text as="span" tone="subdued">
+                    {p.email ?? "no email"} · {p.ordersCount} orders · {formatMoney(p.totalSpent, currency)}
+                  </Text>
+                </li>
+              ))}
+            </ul>
+          </BlockStack>
+        </Card>
+      )}
+      {preview && (
+        <Card>
+          <BlockStack gap="200">
+            <Text as="h2" variant="headingMd">
+              Overlap with other segments
+            </Text>
+            {preview.overlap.length === 0 ? (
+              <Text as="p" tone="subdued">
+                Nobody here is in another segment.
+              </Text>
+            ) : (
+              <ul style={{ margin: 0, paddingInlineStart: 0, listStyle: "none" }} id="preview-overlap">
+                {preview.overlap.slice(0, 8).map((o) => (
+                  <li key={o.handle} style={{ padding: "4px 0" }}>
+                    <Text as="span">
+                      {o.shared.toLocaleString("en-US")} also in <strong>{o.name}</strong> (
+                      {Math.round((100 * o.shared) / Math.max(1, preview.size))}% of this segment)
+                    </Text>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </BlockStack>
+        </Card>
+      )}
+    </BlockStack>
+  );
+}
+
+export function SegmentBuilder({ data, result }: { data: BuilderData; result: BuilderResult }) {
+  const { currency, existing, others } = data;
+  const [name, setName] = useState(data.segment.name);
+  const [description, setDescription] = useState(data.segment.description);
+  const [handle, setHandle] = useState(data.segment.handle);
+  const [handleEdited, setHandleEdited] = useState(existing !== null);
+  const [minSize, setMinSize] = useState(String(data.segment.minSize));
+  const [maxSize, setMaxSize] = useState(String(data.segment.maxSize));
+  const [draft, setDraft] = useState<DraftGroup>(() =>
+    data.segment.rule ? ruleToDraft(data.segment.rule, currency) : emptyDraft(),
+  );
+  const [labels, setLabels] = useState<Record<string, string>>(data.labels);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [touched, setTouched] = useState<Set<string>>(() => new Set());
+  const [showAll, setShowAll] = useState(existing !== null);
+  // Set once React has taken over the server-rendered page (tests wait for it before typing).
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
+  const submit = useSubmit();
+  const navigation = useNavigation();
+  const preview = useFetcher<PreviewResult>();
+
+  const built = useMemo(() => draftToRule(draft, currency), [draft, currency]);
+  const ruleJson = useMemo(() => JSON.stringify(built.rule), [built]);
+  // The one validator, run here as the merchant types; references to other segments are checked
+  // by the server's preview (it knows their rules).
+  const localProblems = useMemo(() => {
+    if (built.problems.length) return built.problems;
+    try {
+      parseRule(built.rule);
+      return [];
+    } catch (error) {
+      if (!(error instanceof RuleError)) throw error;
+      return error.problems.map((p) => placeProblem(built.paths, p.path, p.message));
+    }
+  }, [built]);
+  const { submit: submitPreview } = preview;
+  useEffect(() => {
+    if (localProblems.length) return;
+    const t = setTimeout(
+      () =>
+        submitPreview(
+          { rule: JSON.parse(ruleJson), self: existing },
+          { method: "post", action: "/app/segments/preview", encType: "application/json" },
+        ),
+      400,
+    );
+    return () => clearTimeout(t);
+  }, [ruleJson, localProblems, existing, submitPreview]);
+
+  const serverProblems: DraftProblem[] = [
+    ...(preview.data && !preview.data.ok ? preview.data.problems : []),
+    ...(result && !result.ok && "problems" in result ? result.problems : []),
+  ].map((p) => placeProblem(built.paths, p.path, p.message));
+  // A row the merchant has not touched yet is not marked wrong until they try to save.
+  const problems = (localProblems.length ? localProblems : serverProblems).filter(
+    (p) => showAll || touched.has(p.id),
+  );
+  const fields = result && !result.ok && "fields" in result ? result.fields : {};
+
+  const addLabels = useCallback(
+    (options: PickerOption[]) =>
+      setLabels((prev) =>
+        options.every((o) => prev[o.value] === o.label)
+          ? prev
+          : { ...prev, ...Object.fromEntries(options.map((o) => [o.value, o.label])) },
+      ),
+    [],
+  );
+  const ctx: RowContext = {
+    currency,
+    others,
+    labels,
+    addLabels,
+    problems,
+    change: (id, to) => {
+      setTouched((t) => (t.has(id) ? t : new Set(t).add(id)));
+      setDraft((d) => updateNode(d, id, to));
+    },
+  };
+
+  const save = () => {
+    setShowAll(true);
+    if (localProblems.length) return;
+    submit(
+      { intent: "save", name, description, handle, minSize, maxSize, rule: ruleJson },
+      { method: "post" },
+    );
+  };
+  const saving = navigation.state !== "idle" && navigation.formData?.get("intent") === "save";
+  const min = Number(minSize) || 0;
+  const max = Number(maxSize) || Infinity;
+
+  return (
+    <Page
+      title={existing ? `Edit ${data.segment.name}` : "New segment"}
+      backAction={{ content: "Segments", url: existing ? `/app/segments/${existing}` : "/app/segments" }}
+      primaryAction={{
+        content: "Save segment",
+        onAction: save,
+        loading: saving,
+        disabled: localProblems.length > 0,
+      }}
+      secondaryActions={
+        existing ? [{ content: "Delete", destructive: true, onAction: () => setConfirmDelete(true) }] : []
+      }
+    >
+      <div data-builder-ready={ready ? "yes" : "no"} hidden />
+      <Layout>
+        {result && !result.ok && "message" in result && (
+          <Layout.Section>
+            <Banner tone="critical" title="Not deleted">
+              <p>{result.message}</p>
+            </Banner>
+          </Layout.Section>
+        )}
+        {showAll && localProblems.length > 0 && (
+          <Layout.Section>
+            <Banner tone="warning" title="Some conditions are not complete">
+              <p>Fix what is marked below, then save.</p>
+            </Banner>
+          </Layout.Section>
+        )}
+        {result && !result.ok && "fields" in result && (
+          <Layout.Section>
+            <Banner tone="critical" title="The segment was not saved">
+              <p>Fix what is marked below and save again.</p>
+            </Banner>
+          </Layout.Section>
+        )}
+        <Layout.Section>
+          <BlockStack gap="400">
+            <Card>
+              <FormLayout>
+                <TextField
+                  label="Name"
+                  autoComplete="off"
+                  value={name}
+                  onChange={(v) => {
+                    setName(v);
+                    if (!handleEdited) setHandle(handleFrom(v));
+                  }}
+                  error={fields.name}
+                />
+                <TextField
+                  label="Description"
+                  autoComplete="off"
+                  value={description}
+                  onChange={setDescription}
+                  error={fields.description}
+                  multiline={2}
+                />
+                <FormLayout.Group>
+                  <TextField
+                    label="Handle"
+                    autoComplete="off"
+                    value={handle}
+                    onChange={(v) => {
+                      setHandle(v);
+                      setHandleEdited(true);
+                    }}
+                    helpText={
+                      data.dependents.length
+                        ? `Fixed: ${data.dependents.join(", ")} refer to it`
+                        : "Used in tags (slice:handle), the CLI and other segments' rules"
+                    }
+                    disabled={data.dependents.length > 0}
+                    error={fields.handle}
+                  />
+                  <TextField
+                    label="Smallest useful size"
+                    type="number"
+                    autoComplete="off"
+                    value={minSize}
+                    onChange={setMinSize}
+                    error={fields.minSize}
+                    helpText="Below this, lift cannot be measured"
+                  />
+                  <TextField
+                    label="Largest micro size"
+                    type="number"
+                    autoComplete="off"
+                    value={maxSize}
+                    onChange={setMaxSize}
+                    error={fields.maxSize}
+                    helpText="Above this, too broad for one message"
+                  />
+                </FormLayout.Group>
+              </FormLayout>
+            </Card>
+            <Card>
+              <BlockStack gap="300">
+                <Text as="h2" variant="headingMd">
+                  Conditions
+                </Text>
+                <GroupView g={draft} ctx={ctx} root />
+              </BlockStack>
+            </Card>
+          </BlockStack>
+        </Layout.Section>
+        <Layout.Section variant="oneThird">
+          <PreviewCard
+            result={localProblems.length ? { ok: false, problems: [] } : preview.data}
+            busy={preview.state !== "idle"}
+            stale={preview.state !== "idle"}
+            minSize={min}
+            maxSize={max}
+            currency={currency}
+          />
+        </Layout.Section>
+      </Layout>
+      <Modal
+        open={confirmDelete}
+        onClose={() => setConfirmDelete(false)}
+        title={`Delete ${data.segment.name}?`}
+        primaryAction={{
+          content: "Delete segment",
+          destructive: true,
+          onAction: () => {
+            setConfirmDelete(false);
+            submit({ intent: "delete" }, { method: "post" });
+          },
+        }}
+        secondaryActions={[{ content: "Cancel", onAction: () => setConfirmDelete(false) }]}
+      >
+        <Modal.Section>
+          <Text as="p">
+            Its members and history are deleted. Customers are not changed; tags already pushed to Shopify
+            stay until you remove them there.
+          </Text>
+        </Modal.Section>
+      </Modal>
+    </Page>
+  );
+}
