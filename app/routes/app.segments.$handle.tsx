@@ -1,5 +1,5 @@
-import type { LoaderFunctionArgs } from "@remix-run/node";
-import { Form, useLoaderData } from "@remix-run/react";
+import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
+import { Form, useFetcher, useLoaderData } from "@remix-run/react";
 import {
   Badge,
   Banner,
@@ -7,9 +7,12 @@ import {
   Box,
   Button,
   Card,
+  Checkbox,
   DataTable,
   InlineStack,
   Layout,
+  Link,
+  List,
   Page,
   Text,
   TextField,
@@ -19,13 +22,116 @@ import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
 import { segmentDetail } from "../segments/views.server";
 import { formatMoney } from "../engine/money";
+import { applyPushForm, pushView } from "../segments/push.server";
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
   const customer = new URL(request.url).searchParams.get("customer");
   const detail = await segmentDetail(prisma, shop, params.handle ?? "", customer?.trim() || null);
   if (!detail) throw new Response(`There is no segment "${params.handle}" in this shop.`, { status: 404 });
-  return detail;
+  return { ...detail, push: await pushView(prisma, shop, detail.handle) };
+}
+
+export async function action({ request, params }: ActionFunctionArgs) {
+  const { shop } = await requireAdmin(request);
+  const form = Object.fromEntries(await request.formData());
+  return applyPushForm(prisma, shop, params.handle ?? "", form);
+}
+
+function when(iso: string | null): string {
+  if (!iso) return "never";
+  return new Date(iso).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" });
+}
+
+type PushState = NonNullable<Awaited<ReturnType<typeof pushView>>>;
+
+/** Where this segment goes outside the app: a tag, the app metafield, a Shopify segment. */
+function ShopifyCard({ push }: { push: PushState }) {
+  const fetcher = useFetcher<typeof action>();
+  const busy = fetcher.state !== "idle";
+  const set = (field: "tag" | "metafield", on: boolean) =>
+    fetcher.submit({ intent: "push-options", [field]: on ? "on" : "off" }, { method: "post" });
+  const status = push.waiting
+    ? `Waiting to push${push.pendingChanges ? ` ${push.pendingChanges} membership changes` : ""}; last pushed ${when(push.pushedAt)}`
+    : `Last pushed ${when(push.pushedAt)}`;
+  return (
+    <Card>
+      <BlockStack gap="300">
+        <InlineStack align="space-between" blockAlign="center">
+          <Text as="h2" variant="headingMd">
+            Shopify
+          </Text>
+          <Text as="span" tone="subdued" id="push-status">
+            {status}
+          </Text>
+        </InlineStack>
+        <Text as="p" tone="subdued">
+          Use this segment in Shopify Email, Flow and ad audiences.
+        </Text>
+        {push.pushError && (
+          <Banner tone="critical" title="Shopify didn't take the last push">
+            <p id="push-error">{push.pushError}</p>
+          </Banner>
+        )}
+        {fetcher.data && !fetcher.data.ok && !push.pushError && (
+          <Banner tone="critical">
+            <p>{fetcher.data.message}</p>
+          </Banner>
+        )}
+        <Checkbox
+          label={`Tag customers (${push.tag})`}
+          helpText="Members get the tag when they join and lose it when they leave."
+          checked={push.pushTag}
+          disabled={busy}
+          onChange={(on) => set("tag", on)}
+        />
+        <Checkbox
+          label="Keep app metafield in sync"
+          helpText={`The customer metafield ${push.metafield} lists the handles of every synced segment they are in.`}
+          checked={push.pushMetafield}
+          disabled={busy}
+          onChange={(on) => set("metafield", on)}
+        />
+        <BlockStack gap="200">
+          <Text as="h3" variant="headingSm">
+            Shopify customer segment
+          </Text>
+          {push.shopifySegmentUrl && (
+            <Text as="p">
+              <Link url={push.shopifySegmentUrl} target="_blank">
+                {push.shopifySegmentName}
+              </Link>{" "}
+              is kept in step with this rule.
+            </Text>
+          )}
+          {push.shopifyQuery ? (
+            <Box padding="200" background="bg-surface-secondary" borderRadius="200">
+              <Text as="p" variant="bodySm" fontWeight="medium">
+                <code id="shopify-query">{push.shopifyQuery}</code>
+              </Text>
+            </Box>
+          ) : (
+            <BlockStack gap="100">
+              <Text as="p" tone="subdued">
+                Shopify&apos;s segment language can&apos;t express this rule:
+              </Text>
+              <List type="bullet">
+                {push.unsupported.map((reason) => (
+                  <List.Item key={reason}>{reason}</List.Item>
+                ))}
+              </List>
+            </BlockStack>
+          )}
+          <fetcher.Form method="post">
+            <input type="hidden" name="intent" value="shopify-segment" />
+            <Button submit disabled={!push.shopifyQuery || busy} loading={busy}>
+              {push.shopifySegmentId ? "Update Shopify segment" : "Create Shopify segment"}
+            </Button>
+          </fetcher.Form>
+        </BlockStack>
+      </BlockStack>
+    </Card>
+  );
 }
 
 export default function SegmentDetail() {
@@ -87,6 +193,11 @@ export default function SegmentDetail() {
             </BlockStack>
           </Card>
         </Layout.Section>
+        {s.push && (
+          <Layout.Section>
+            <ShopifyCard push={s.push} />
+          </Layout.Section>
+        )}
         <Layout.Section>
           <Card>
             <BlockStack gap="300">

@@ -12,6 +12,7 @@ import { generateStore } from "../../dev/store";
 import type { RuleNode } from "../engine/rules";
 import { recompute, updateMembership } from "./store.server";
 import {
+  applyPushForm,
   createShopifySegment,
   dueSegments,
   forgetMetafieldDefinitions,
@@ -22,6 +23,7 @@ import {
   setPushOptions,
 } from "./push.server";
 import { segmentsCommand } from "./cli.server";
+import { main, UsageError } from "../cli";
 
 const store = generateStore({ seed: 23, customers: 40, shop: "push-test.myshopify.com" });
 const SHOP = store.shop.domain;
@@ -350,6 +352,28 @@ describe("push to Shopify", () => {
     expect(await create("")).toEqual(["Query can't be blank"]);
   });
 
+  it("takes the segment page's card actions, refusing anything else", async () => {
+    const shopId = await seed();
+    await segment(shopId, "subscribers", subscribed);
+    const act = (input: Record<string, unknown>) =>
+      applyPushForm(prisma, SHOP, "subscribers", input, async () => api(), NOW);
+    expect(await act({ intent: "push-options", tag: "maybe" })).toMatchObject({ ok: false });
+    expect(await act({ intent: "delete-everything" })).toMatchObject({ ok: false });
+    expect(await act({ intent: "push-options", tag: "on" })).toMatchObject({ ok: true });
+    expect(await act({ intent: "shopify-segment" })).toEqual({
+      ok: true,
+      message: "The Shopify segment is up to date.",
+    });
+    const view = await pushView(prisma, SHOP, "subscribers");
+    expect(view).toMatchObject({
+      pushTag: true,
+      pushMetafield: false,
+      waiting: true,
+      shopifyQuery: "email_subscription_status = 'SUBSCRIBED'",
+      shopifySegmentId: expect.stringMatching(/^gid:\/\/shopify\/Segment\/\d+$/),
+    });
+  });
+
   it("runs from the command line", async () => {
     await segment(await seed(), "subscribers", subscribed);
     const lines: string[] = [];
@@ -367,5 +391,8 @@ describe("push to Shopify", () => {
       ],
     });
     expect(tagged("slice:subscribers")).toHaveLength(count);
+    await expect(main(["segments", "push", "subscribers", "--shop", SHOP, "--tag", "yes"])).rejects.toThrow(
+      new UsageError('--tag must be on or off (got "yes")'),
+    );
   });
 });

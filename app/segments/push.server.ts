@@ -17,7 +17,8 @@
  * cost bucket and retries throttling and 5xx.
  */
 import type { PrismaClient, Segment } from "@prisma/client";
-import { ADMIN_API_VERSION, AdminApiError, type AdminApi } from "../sync/admin-api.server";
+import { z } from "zod";
+import { ADMIN_API_VERSION, AdminApiError, adminApiFor, type AdminApi } from "../sync/admin-api.server";
 import { functionSyntaxFor, toShopifyQL, type ShopifyQLResult } from "../engine/shopifyql";
 import { shopSegments } from "./store.server";
 
@@ -710,6 +711,40 @@ export async function pushView(db: PrismaClient, shopDomain: string, handle: str
     waiting: (segment.pushTag || segment.pushMetafield) && (segment.pushCursor === 0 || pending > 0),
     pendingChanges: pending,
   };
+}
+
+const pushForm = z.discriminatedUnion("intent", [
+  z.object({
+    intent: z.literal("push-options"),
+    tag: z.enum(["on", "off"]).optional(),
+    metafield: z.enum(["on", "off"]).optional(),
+  }),
+  z.object({ intent: z.literal("shopify-segment") }),
+]);
+
+/** The segment page's "Shopify" card actions, parsed once here (zod) and carried out. */
+export async function applyPushForm(
+  db: PrismaClient,
+  shopDomain: string,
+  handle: string,
+  input: Record<string, unknown>,
+  adminFor: (shop: string) => Promise<AdminApi> = (shop) => adminApiFor(db, shop),
+  now = new Date(),
+): Promise<{ ok: boolean; message: string }> {
+  const parsed = pushForm.safeParse(input);
+  if (!parsed.success) return { ok: false, message: "That isn't a push action this page knows." };
+  const shop = await db.shop.findUnique({ where: { domain: shopDomain }, select: { id: true } });
+  if (!shop) return { ok: false, message: `Slice has no data for ${shopDomain}.` };
+  const form = parsed.data;
+  if (form.intent === "push-options") {
+    const on = (v: "on" | "off" | undefined) => (v === undefined ? undefined : v === "on");
+    await setPushOptions(db, shop.id, handle, { tag: on(form.tag), metafield: on(form.metafield) });
+    return { ok: true, message: "Saved: Shopify is brought up to date in the background within a minute." };
+  }
+  const result = await createShopifySegment(db, await adminFor(shopDomain), shop.id, handle, now);
+  return result.error
+    ? { ok: false, message: result.error }
+    : { ok: true, message: "The Shopify segment is up to date." };
 }
 
 /**
