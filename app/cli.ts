@@ -5,6 +5,7 @@
  *                   [--delay MS] [--concurrency N] [--seed N]
  *   store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]
  *   segments list|show|export <handle> --shop DOMAIN [--now ISO] [--format csv|json]
+ *   segments push <handle> --shop DOMAIN [--tag on|off] [--metafield on|off]
  *
  * The segments commands read the app's database (DATABASE_URL) and compute members with the same
  * compiler the app uses, at `--now` (default: the current time).
@@ -17,7 +18,8 @@ const USAGE = `usage:
   npm run slice -- store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]
   npm run slice -- segments list --shop DOMAIN
   npm run slice -- segments show <handle> --shop DOMAIN [--now ISO-TIME]
-  npm run slice -- segments export <handle> --shop DOMAIN [--now ISO-TIME] [--format csv|json]`;
+  npm run slice -- segments export <handle> --shop DOMAIN [--now ISO-TIME] [--format csv|json]
+  npm run slice -- segments push <handle> --shop DOMAIN [--tag on|off] [--metafield on|off]`;
 
 export class UsageError extends Error {}
 
@@ -98,12 +100,24 @@ export async function main(argv: string[], out: (line: string) => void = console
     }
     return 0;
   }
-  if (group === "segments" && ["list", "show", "export"].includes(command ?? "")) {
+  if (group === "segments" && ["list", "show", "export", "push"].includes(command ?? "")) {
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { shop: { type: "string" }, now: { type: "string" }, format: { type: "string" } },
+      options: {
+        shop: { type: "string" },
+        now: { type: "string" },
+        format: { type: "string" },
+        tag: { type: "string" },
+        metafield: { type: "string" },
+      },
     });
+    const onOff = (value: string | undefined, name: string) => {
+      if (value === undefined) return undefined;
+      if (value !== "on" && value !== "off")
+        throw new UsageError(`--${name} must be on or off (got "${value}")`);
+      return value === "on";
+    };
     if (!values.shop) throw new UsageError(`segments ${command} needs --shop <name>.myshopify.com`);
     const now = values.now ? new Date(values.now) : new Date();
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO time (got "${values.now}")`);
@@ -112,8 +126,15 @@ export async function main(argv: string[], out: (line: string) => void = console
       throw new UsageError(`--format must be csv or json (got "${format}")`);
     const { segmentsCommand } = await import("./segments/cli.server");
     return segmentsCommand(
-      command as "list" | "show" | "export",
-      { shop: values.shop, handle: positionals[0], now, format },
+      command as "list" | "show" | "export" | "push",
+      {
+        shop: values.shop,
+        handle: positionals[0],
+        now,
+        format,
+        tag: onOff(values.tag, "tag"),
+        metafield: onOff(values.metafield, "metafield"),
+      },
       out,
     );
   }

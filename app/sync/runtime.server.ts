@@ -13,6 +13,7 @@ import { runBackfill } from "./backfill.server";
 import { reconcile } from "./reconcile.server";
 import { IntakeBatcher } from "./intake.server";
 import { afterWebhook } from "../segments/incremental.server";
+import { startPushLoop } from "../segments/push.server";
 import { acceptWebhook, type WebhookAnswer } from "./receive.server";
 
 const CHANNEL = "slice-background";
@@ -81,6 +82,8 @@ interface Runtime {
   worker: InboxWorker;
   scheduler: Scheduler;
   channel: BroadcastChannel;
+  /** Pushes segments to Shopify (tags, app metafield, Shopify segments) after membership changes. */
+  pushes: ReturnType<typeof startPushLoop>;
 }
 
 declare global {
@@ -159,7 +162,8 @@ export function startBackgroundWork(): Runtime | null {
   };
   worker.start();
   scheduler.start();
-  globalThis.sliceRuntime = { worker, scheduler, channel };
+  const pushes = startPushLoop(prisma, (shop) => adminApiFor(prisma, shop));
+  globalThis.sliceRuntime = { worker, scheduler, channel, pushes };
   return globalThis.sliceRuntime;
 }
 
@@ -168,6 +172,7 @@ export async function stopBackgroundWork(): Promise<void> {
   if (!runtime) return;
   runtime.channel.close();
   runtime.scheduler.stop();
+  runtime.pushes.stop();
   await runtime.worker.stop();
   globalThis.sliceRuntime = undefined;
 }
