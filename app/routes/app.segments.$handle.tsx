@@ -51,6 +51,11 @@ function ShopifyCard({ push }: { push: PushState }) {
   const busy = fetcher.state !== "idle";
   const set = (field: "tag" | "metafield", on: boolean) =>
     fetcher.submit({ intent: "push-options", [field]: on ? "on" : "off" }, { method: "post" });
+  // Show a switch in its new position while the change is saved (optimistic UI).
+  const pending = (field: "tag" | "metafield", saved: boolean) => {
+    const value = fetcher.formData?.get(field);
+    return value === "on" || value === "off" ? value === "on" : saved;
+  };
   const status = push.waiting
     ? `Waiting to push${push.pendingChanges ? ` ${push.pendingChanges} membership changes` : ""}; last pushed ${when(push.pushedAt)}`
     : `Last pushed ${when(push.pushedAt)}`;
@@ -81,14 +86,14 @@ function ShopifyCard({ push }: { push: PushState }) {
         <Checkbox
           label={`Tag customers (${push.tag})`}
           helpText="Members get the tag when they join and lose it when they leave."
-          checked={push.pushTag}
+          checked={pending("tag", push.pushTag)}
           disabled={busy}
           onChange={(on) => set("tag", on)}
         />
         <Checkbox
           label="Keep app metafield in sync"
           helpText={`The customer metafield ${push.metafield} lists the handles of every synced segment they are in.`}
-          checked={push.pushMetafield}
+          checked={pending("metafield", push.pushMetafield)}
           disabled={busy}
           onChange={(on) => set("metafield", on)}
         />
