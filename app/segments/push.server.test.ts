@@ -320,6 +320,32 @@ describe("push to Shopify", () => {
     }
   });
 
+  it("waits for Shopify's cost bucket instead of failing", async () => {
+    const shopId = await seed();
+    // Seeded without a creation date: everyone matches.
+    await segment(shopId, "everyone", { field: "customer.createdAt", op: "isNotSet" });
+    expect((await members("everyone")).length).toBe(store.customers.length);
+    // A bucket that holds one batch of 25 tag writes at a time and refills in a fraction of a second.
+    const tight = new AdminApiStandIn({ store, maximumAvailable: 320, restoreRate: 2000 });
+    await tight.start();
+    const waits: number[] = [];
+    try {
+      const client = new AdminApi({
+        shop: SHOP,
+        accessToken: "shpat_standin",
+        origin: tight.origin,
+        sleep: (ms) => (waits.push(ms), new Promise((r) => setTimeout(r, ms))),
+      });
+      await setPushOptions(prisma, shopId, "everyone", { tag: true });
+      const outcome = await pushSegment(prisma, client, shopId, "everyone", NOW);
+      expect(outcome).toMatchObject({ tagged: store.customers.length, error: null });
+      expect(waits.length).toBeGreaterThan(0);
+      expect(tight.requests.every((r) => r.cost <= 320)).toBe(true);
+    } finally {
+      await tight.stop();
+    }
+  });
+
   it("the stand-in answers bad segment queries as Shopify does", async () => {
     const create = async (query: string, version = "2026-01") => {
       const result = (await standIn.graphql(
