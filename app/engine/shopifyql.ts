@@ -356,7 +356,7 @@ export function toShopifyQL(rule: Rule, options: ShopifyQLOptions): ShopifyQLRes
     const leaf = LEAVES[field];
     if (!leaf) {
       reasons.push(
-        `${label(field)}: ${WHY[field] ?? (field.startsWith("visitor.") ? STOREFRONT : "Shopify has no such filter")}`,
+        `${label(field)}: ${WHY[field] ?? (field.startsWith("visitor.") ? STOREFRONT : `Shopify's segment filters have nothing for ${FIELDS[field].label.toLowerCase()}`)}`,
       );
       return TRUE;
     }
