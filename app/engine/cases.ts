@@ -13,6 +13,13 @@ export interface JsonFacts {
   visitor: Record<string, unknown> | null;
 }
 
+/** A storefront event in a case's visitor facts. */
+export interface JsonEvent {
+  type: string;
+  at: string;
+  resourceId?: string | null;
+}
+
 export interface TruthCase {
   name: string;
   rule: Rule;
@@ -51,6 +58,7 @@ export function toFacts(f: JsonFacts): Facts {
         productId: (l.productId as string | null) ?? null,
         variantId: (l.variantId as string | null) ?? null,
         vendor: (l.vendor as string | null) ?? null,
+        productType: (l.productType as string | null) ?? null,
         collectionIds: (l.collectionIds as string[]) ?? [],
       })),
     })),
@@ -67,6 +75,11 @@ export function toFacts(f: JsonFacts): Facts {
           utmMedium: (f.visitor.utmMedium as string | null) ?? null,
           utmCampaign: (f.visitor.utmCampaign as string | null) ?? null,
           deviceType: (f.visitor.deviceType as string | null) ?? null,
+          events: ((f.visitor.events as JsonEvent[] | undefined) ?? []).map((e) => ({
+            type: e.type,
+            at: new Date(e.at),
+            resourceId: e.resourceId ?? null,
+          })),
         }
       : null,
   };

@@ -19,6 +19,7 @@ export interface OrderFacts {
     productId: string | null;
     variantId: string | null;
     vendor: string | null;
+    productType: string | null;
     collectionIds: string[];
   }[];
 }
@@ -46,7 +47,19 @@ export interface Facts {
     utmMedium: string | null;
     utmCampaign: string | null;
     deviceType: string | null;
+    /** Storefront events of the person's visitors (any order). */
+    events: StorefrontEventFacts[];
   } | null;
+}
+
+export type StorefrontEventType =
+  "session_start" | "page_view" | "product_view" | "collection_view" | "cart_update" | "answer";
+
+export interface StorefrontEventFacts {
+  type: string;
+  at: Date;
+  /** Product or collection id, page path, or "question=answer". */
+  resourceId: string | null;
 }
 
 export interface Reason {
@@ -77,6 +90,24 @@ export function fold(text: string): string {
 function liveOrders(facts: Facts, now: Date, days?: number): OrderFacts[] {
   const since = days === undefined ? -Infinity : now.getTime() - days * DAY;
   return facts.orders.filter((o) => !o.cancelled && !o.test && o.processedAt.getTime() >= since);
+}
+
+const SESSION = ["session_start"];
+const PAGE_VIEW = ["page_view"];
+const PRODUCT_VIEW = ["product_view"];
+const COLLECTION_VIEW = ["collection_view"];
+/** Page views: every page shown, whatever it showed. */
+export const VIEWS = ["page_view", "product_view", "collection_view"];
+const ANSWER = ["answer"];
+
+/** The person's storefront events of these types at or after now − days. */
+function events(facts: Facts, now: Date, days: number | undefined, types: string[]): StorefrontEventFacts[] {
+  const since = days === undefined ? -Infinity : now.getTime() - days * DAY;
+  return (facts.visitor?.events ?? []).filter((e) => types.includes(e.type) && e.at.getTime() >= since);
+}
+
+function resources(list: StorefrontEventFacts[]): string[] {
+  return list.map((e) => e.resourceId).filter((x): x is string => !!x);
 }
 
 /** The value a field has for this person (null when not set). */
@@ -125,6 +156,8 @@ export function valueOf(field: Field, c: Condition, facts: Facts, now: Date): Va
       return window().flatMap((o) => o.lines.flatMap((l) => l.collectionIds));
     case "orders.vendors":
       return window().flatMap((o) => o.lines.map((l) => l.vendor).filter((x): x is string => !!x));
+    case "orders.productTypes":
+      return window().flatMap((o) => o.lines.map((l) => l.productType).filter((x): x is string => !!x));
     case "orders.usedDiscount":
       return window().some((o) => o.discountCodes.length > 0);
     case "orders.paymentPending":
@@ -141,6 +174,20 @@ export function valueOf(field: Field, c: Condition, facts: Facts, now: Date): Va
       return facts.cart?.productIds ?? [];
     case "visitor.sessions":
       return facts.visitor?.sessions ?? 0;
+    case "visitor.visits":
+      return events(facts, now, c.days, SESSION).length;
+    case "visitor.visitsPerWeek":
+      return Math.floor((events(facts, now, c.days, SESSION).length * 7) / (c.days ?? 7));
+    case "visitor.pageViews":
+      return events(facts, now, c.days, VIEWS).length;
+    case "visitor.viewedProducts":
+      return resources(events(facts, now, c.days, PRODUCT_VIEW));
+    case "visitor.viewedCollections":
+      return resources(events(facts, now, c.days, COLLECTION_VIEW));
+    case "visitor.viewedPages":
+      return resources(events(facts, now, c.days, PAGE_VIEW));
+    case "visitor.answers":
+      return resources(events(facts, now, undefined, ANSWER));
     case "visitor.firstSeenAt":
       return facts.visitor?.firstSeenAt ?? null;
     case "visitor.lastSeenAt":

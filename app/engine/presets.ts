@@ -101,8 +101,7 @@ export function presets(params: PresetParams): Preset[] {
       description: "Three or more visits in the last week, no order.",
       rule: rule({
         all: [
-          { field: "visitor.sessions", op: "gte", value: 3 },
-          { field: "visitor.lastSeenAt", op: "withinLast", days: 7 },
+          { field: "visitor.visits", op: "gte", value: 3, days: 7 },
           { field: "customer.ordersCount", op: "eq", value: 0 },
         ],
       }),

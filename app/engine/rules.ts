@@ -83,7 +83,7 @@ export interface FieldSpec {
   /** Fields over a lookback window take `days` (7/14/30/90 or any N). */
   windowed?: boolean;
   /** Which picker the UI offers for values. */
-  picker?: "product" | "variant" | "collection" | "country";
+  picker?: "product" | "variant" | "collection" | "vendor" | "productType" | "country";
 }
 
 export const FIELDS = {
@@ -122,7 +122,20 @@ export const FIELDS = {
     windowed: true,
     picker: "collection",
   },
-  "orders.vendors": { label: "Bought from vendor", group: "Orders", type: "ids", windowed: true },
+  "orders.vendors": {
+    label: "Bought from vendor",
+    group: "Orders",
+    type: "ids",
+    windowed: true,
+    picker: "vendor",
+  },
+  "orders.productTypes": {
+    label: "Bought product type",
+    group: "Orders",
+    type: "ids",
+    windowed: true,
+    picker: "productType",
+  },
   "orders.usedDiscount": { label: "Used a discount code", group: "Orders", type: "boolean", windowed: true },
   "orders.paymentPending": { label: "Has an unpaid order", group: "Orders", type: "boolean", windowed: true },
   "checkouts.abandoned": {
@@ -137,6 +150,28 @@ export const FIELDS = {
   "visitor.sessions": { label: "Sessions", group: "Storefront", type: "number" },
   "visitor.firstSeenAt": { label: "First visit", group: "Storefront", type: "date" },
   "visitor.lastSeenAt": { label: "Last visit", group: "Storefront", type: "date" },
+  // From storefront events, over a lookback window: visits are session starts; page views count
+  // pages, products and collections viewed; visits per week = floor(visits × 7 / days).
+  "visitor.visits": { label: "Visits", group: "Storefront", type: "number", windowed: true },
+  "visitor.visitsPerWeek": { label: "Visits per week", group: "Storefront", type: "number", windowed: true },
+  "visitor.pageViews": { label: "Page views", group: "Storefront", type: "number", windowed: true },
+  "visitor.viewedProducts": {
+    label: "Viewed product",
+    group: "Storefront",
+    type: "ids",
+    windowed: true,
+    picker: "product",
+  },
+  "visitor.viewedCollections": {
+    label: "Viewed collection",
+    group: "Storefront",
+    type: "ids",
+    windowed: true,
+    picker: "collection",
+  },
+  "visitor.viewedPages": { label: "Viewed page (path)", group: "Storefront", type: "ids", windowed: true },
+  /** Answers given in a quiz or form, as "question=answer". */
+  "visitor.answers": { label: "Answered (question=answer)", group: "Storefront", type: "ids" },
   "visitor.landingPage": { label: "Landing page", group: "Storefront", type: "text" },
   "visitor.referrer": { label: "Referrer", group: "Storefront", type: "text" },
   "visitor.utmSource": { label: "UTM source", group: "Storefront", type: "text" },

@@ -4,7 +4,7 @@
  * text: every one is a parameter; field names come from this file's own table, never the rule.
  */
 import type { Condition, Field, Rule, RuleNode } from "./rules";
-import { fold } from "./evaluate";
+import { VIEWS, fold } from "./evaluate";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -63,11 +63,17 @@ const LATEST_VISITOR = `FROM "Visitor" v WHERE v."shopId" = c."shopId" AND v."cu
 const LATEST_CART = `FROM "Cart" ca WHERE ca."shopId" = c."shopId" AND ca."token" = (SELECT v."cartToken" ${LATEST_VISITOR}
   ORDER BY v."lastSeenAt" DESC LIMIT 1)`;
 
+/** The customer's storefront events of the given kinds (kinds are this file's constants, not input). */
+const eventsOf = (types: string[]) =>
+  `FROM "Visitor" v JOIN "StorefrontEvent" e ON e."shopId" = v."shopId" AND e."visitorId" = v."id"
+    WHERE v."shopId" = c."shopId" AND v."customerShopifyId" = c."shopifyId" AND e."type" IN (${types.map((t) => `'${t}'`).join(", ")})`;
+
 type Kind = "number" | "date" | "text" | "tags" | "bool";
 
 /** A scalar field: its SQL value expression and how to compare it. */
 function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: Kind } | null {
   const window = () => ` AND o."processedAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`;
+  const since = () => ` AND e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`;
   switch (field) {
     case "customer.totalSpent":
       return { expr: `c."totalSpent"`, kind: "number" };
@@ -125,6 +131,15 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
       return { expr: `COALESCE((SELECT ca."itemCount" ${LATEST_CART}), 0)`, kind: "number" };
     case "visitor.sessions":
       return { expr: `COALESCE((SELECT SUM(v."sessions") ${LATEST_VISITOR}), 0)`, kind: "number" };
+    case "visitor.visits":
+      return { expr: `(SELECT COUNT(*) ${eventsOf(["session_start"])}${since()})`, kind: "number" };
+    case "visitor.visitsPerWeek": {
+      const count = `(SELECT COUNT(*) ${eventsOf(["session_start"])}${since()})`;
+      // Integer division on both databases, as Math.floor does for these non-negative numbers.
+      return { expr: `((${count} * 7) / CAST(${b.param(c.days ?? 7)} AS INTEGER))`, kind: "number" };
+    }
+    case "visitor.pageViews":
+      return { expr: `(SELECT COUNT(*) ${eventsOf(VIEWS)}${since()})`, kind: "number" };
     case "visitor.firstSeenAt":
       return { expr: `(SELECT MIN(v."firstSeenAt") ${LATEST_VISITOR})`, kind: "date" };
     case "visitor.lastSeenAt":
@@ -163,11 +178,30 @@ function bought(field: Field, b: Builder, c: Condition): string | null {
       return lines(() => `li."variantId" IN (${b.list(values)})`);
     case "orders.vendors":
       return lines(() => `${b.fold(`li."vendor"`)} IN (${b.list(values)})`);
+    case "orders.productTypes":
+      return lines(
+        () => `${b.fold(`p."productType"`)} IN (${b.list(values)})`,
+        ` JOIN "Product" p ON p."shopId" = o."shopId" AND p."shopifyId" = li."productId"`,
+      );
     case "orders.collections":
       return lines(
         () => `pc."collectionShopifyId" IN (${b.list(values)})`,
         ` JOIN "ProductCollection" pc ON pc."shopId" = o."shopId" AND pc."productShopifyId" = li."productId"`,
       );
+    case "visitor.viewedProducts":
+    case "visitor.viewedCollections":
+    case "visitor.viewedPages":
+    case "visitor.answers": {
+      const type = {
+        "visitor.viewedProducts": "product_view",
+        "visitor.viewedCollections": "collection_view",
+        "visitor.viewedPages": "page_view",
+        "visitor.answers": "answer",
+      }[field];
+      // Answers are kept whatever their age; views are counted in the window.
+      const window = field === "visitor.answers" ? "" : ` AND e."occurredAt" >= ${since()}`;
+      return `EXISTS (SELECT 1 ${eventsOf([type])}${window} AND ${b.fold(`e."resourceId"`)} IN (${b.list(values)}))`;
+    }
     case "cart.products":
       return `EXISTS (SELECT 1 FROM "CartLine" cl WHERE cl."cartId" = (SELECT ca."id" ${LATEST_CART}) AND cl."productId" IN (${b.list(values)}))`;
     default:

@@ -103,12 +103,10 @@ const MODES: { label: string; value: GroupMode }[] = [
 ];
 const DAY_CHOICES = ["7", "14", "30", "90", "180", "365"];
 
-/** Which picker a field's values come from: its own, or the one its ids imply. */
+/** Which picker a field's values come from (none: values are typed). */
 function pickerOf(field: Field): PickerKind | null {
   const spec: FieldSpec = FIELDS[field];
-  if (spec.picker) return spec.picker;
-  if (field === "orders.vendors") return "vendor";
-  return null;
+  return spec.picker ?? null;
 }
 
 interface RowContext {

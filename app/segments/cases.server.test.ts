@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma, { dialectOfClient } from "../db.server";
-import { cases, DEFAULT_NOW, type JsonFacts } from "../engine/cases";
+import { cases, DEFAULT_NOW, type JsonEvent, type JsonFacts } from "../engine/cases";
 import { compile } from "../engine/sql";
 import { refreshCustomerStats } from "../sync/apply.server";
 import { joinList } from "../sync/records";
@@ -34,6 +34,7 @@ async function store(name: string, f: JsonFacts): Promise<number> {
   });
   let n = 0;
   const collections = new Map<string, Set<string>>();
+  const types = new Map<string, string | null>();
   for (const o of f.orders) {
     const processedAt = new Date(String(o.processedAt));
     const order = await prisma.order.create({
@@ -67,6 +68,8 @@ async function store(name: string, f: JsonFacts): Promise<number> {
           price: 0,
         },
       });
+      if (l.productId && l.productType !== undefined)
+        types.set(String(l.productId), l.productType as string | null);
       if (l.productId)
         for (const id of (l.collectionIds as string[]) ?? []) {
           const set = collections.get(String(l.productId)) ?? new Set<string>();
@@ -75,6 +78,16 @@ async function store(name: string, f: JsonFacts): Promise<number> {
         }
     }
   }
+  for (const [product, productType] of types)
+    await prisma.product.create({
+      data: {
+        shopId: shop.id,
+        shopifyId: product,
+        title: "item",
+        productType,
+        shopifyUpdatedAt: new Date(0),
+      },
+    });
   for (const [product, ids] of collections)
     await prisma.productCollection.createMany({
       data: [...ids].map((id) => ({ shopId: shop.id, productShopifyId: product, collectionShopifyId: id })),
@@ -116,6 +129,17 @@ async function store(name: string, f: JsonFacts): Promise<number> {
         deviceType: (v.deviceType as string | null) ?? null,
       },
     });
+    const events = (v.events as JsonEvent[] | undefined) ?? [];
+    if (events.length)
+      await prisma.storefrontEvent.createMany({
+        data: events.map((e) => ({
+          shopId: shop.id,
+          visitorId: `visitor-${shop.id}`,
+          type: e.type,
+          resourceId: e.resourceId ?? null,
+          occurredAt: new Date(e.at),
+        })),
+      });
     if (f.cart && cartToken) {
       const cart = await prisma.cart.create({
         data: {

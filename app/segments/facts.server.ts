@@ -4,7 +4,7 @@
  * Built from the same rows the SQL compiler reads, the same way (cases.json holds them equal).
  */
 import type { PrismaClient } from "@prisma/client";
-import type { Facts, OrderFacts } from "../engine/evaluate";
+import type { Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
 import { splitList } from "../sync/records";
 
 export async function loadFacts(
@@ -12,7 +12,7 @@ export async function loadFacts(
   shopId: number,
   customerIds: string[],
 ): Promise<Map<string, Facts>> {
-  const [customers, orders, checkouts, visitors, collections] = await Promise.all([
+  const [customers, orders, checkouts, visitors] = await Promise.all([
     db.customer.findMany({
       where: { shopId, shopifyId: { in: customerIds }, deletedAt: null },
       select: {
@@ -48,10 +48,31 @@ export async function loadFacts(
       where: { shopId, customerShopifyId: { in: customerIds } },
       orderBy: { lastSeenAt: "desc" },
     }),
-    db.productCollection.findMany({
-      where: { shopId },
-      select: { productShopifyId: true, collectionShopifyId: true },
-    }),
+  ]);
+  // Only the products these orders bought: their collections and types.
+  const productIds = [...new Set(orders.flatMap((o) => o.lineItems.map((l) => l.productId)))].filter(
+    (p): p is string => !!p,
+  );
+  const [collections, products, carts, events] = await Promise.all([
+    productIds.length
+      ? db.productCollection.findMany({
+          where: { shopId, productShopifyId: { in: productIds } },
+          select: { productShopifyId: true, collectionShopifyId: true },
+        })
+      : [],
+    productIds.length
+      ? db.product.findMany({
+          where: { shopId, shopifyId: { in: productIds } },
+          select: { shopifyId: true, productType: true },
+        })
+      : [],
+    loadCarts(db, shopId, visitors),
+    visitors.length
+      ? db.storefrontEvent.findMany({
+          where: { shopId, visitorId: { in: visitors.map((v) => v.id) } },
+          select: { visitorId: true, type: true, occurredAt: true, resourceId: true },
+        })
+      : [],
   ]);
   const collectionsOf = new Map<string, string[]>();
   for (const pc of collections) {
@@ -59,7 +80,13 @@ export async function loadFacts(
     list.push(pc.collectionShopifyId);
     collectionsOf.set(pc.productShopifyId, list);
   }
-  const carts = await loadCarts(db, shopId, visitors);
+  const typeOf = new Map(products.map((p) => [p.shopifyId, p.productType]));
+  const eventsOf = new Map<string, StorefrontEventFacts[]>();
+  for (const e of events) {
+    const list = eventsOf.get(e.visitorId) ?? [];
+    list.push({ type: e.type, at: e.occurredAt, resourceId: e.resourceId });
+    eventsOf.set(e.visitorId, list);
+  }
   const facts = new Map<string, Facts>();
   for (const c of customers)
     facts.set(c.shopifyId, {
@@ -92,6 +119,7 @@ export async function loadFacts(
         productId: l.productId,
         variantId: l.variantId,
         vendor: l.vendor,
+        productType: l.productId ? (typeOf.get(l.productId) ?? null) : null,
         collectionIds: l.productId ? (collectionsOf.get(l.productId) ?? []) : [],
       })),
     };
@@ -110,12 +138,14 @@ export async function loadFacts(
     if (!f.visitor) {
       const { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType } = v;
       const text = { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType };
-      f.visitor = { ...text, firstSeenAt: v.firstSeenAt, lastSeenAt: v.lastSeenAt, sessions: 0 };
+      f.visitor = { ...text, firstSeenAt: v.firstSeenAt, lastSeenAt: v.lastSeenAt, sessions: 0, events: [] };
       f.cart = v.cartToken ? (carts.get(v.cartToken) ?? null) : null;
     }
-    f.visitor.sessions += v.sessions;
-    if (v.firstSeenAt < f.visitor.firstSeenAt) f.visitor.firstSeenAt = v.firstSeenAt;
-    if (v.lastSeenAt > f.visitor.lastSeenAt) f.visitor.lastSeenAt = v.lastSeenAt;
+    const visitor = f.visitor;
+    visitor.sessions += v.sessions;
+    if (v.firstSeenAt < visitor.firstSeenAt) visitor.firstSeenAt = v.firstSeenAt;
+    if (v.lastSeenAt > visitor.lastSeenAt) visitor.lastSeenAt = v.lastSeenAt;
+    visitor.events.push(...(eventsOf.get(v.id) ?? []));
   }
   return facts;
 }
