@@ -9,7 +9,10 @@ import { TEST_SECRET } from "../../dev/testing/setup";
 
 const SHOP = "fixture-shop.myshopify.com";
 const URL_ = "http://127.0.0.1/webhooks";
-let clock = new Date("2026-11-25T12:00:00Z");
+// Deliveries are due from when they were received (the real time); the worker's clock starts a
+// few minutes after that, and tests move it on to see retries fall due.
+const soon = () => new Date(Date.now() + 5 * 60_000);
+let clock = soon();
 let worker = new InboxWorker(prisma, { now: () => clock });
 
 function deliver(line: WebhookLine, secret = TEST_SECRET, bodyOverride?: string) {
@@ -24,7 +27,7 @@ async function shopId() {
 }
 
 beforeEach(async () => {
-  clock = new Date("2026-11-25T12:00:00Z");
+  clock = soon();
   await prisma.webhookEvent.deleteMany();
   await prisma.shop.deleteMany();
   worker = new InboxWorker(prisma, { now: () => clock });
