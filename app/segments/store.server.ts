@@ -144,12 +144,24 @@ export async function updateMembership(
   now: Date,
 ): Promise<number> {
   if (!customerIds.length) return 0;
-  const { segments, rules, resolve } = await shopSegments(db, shopId);
-  const affected = segments.filter((s) => touches(rules.get(s.handle)!, what, resolve));
-  if (!affected.length) return 0;
+  const shop = await shopSegments(db, shopId);
+  const affected = shop.segments.filter((s) => touches(shop.rules.get(s.handle)!, what, shop.resolve));
+  return reevaluate(db, shopId, customerIds, affected, shop, now);
+}
+
+/** These people, in these segments, evaluated one by one at `now`; the difference written. */
+export async function reevaluate(
+  db: PrismaClient,
+  shopId: number,
+  customerIds: string[],
+  segments: Segment[],
+  { rules, resolve }: ShopSegments,
+  now: Date,
+): Promise<number> {
+  if (!customerIds.length || !segments.length) return 0;
   const facts = await loadFacts(db, shopId, customerIds);
   let changed = 0;
-  for (const segment of affected) {
+  for (const segment of segments) {
     const rule = rules.get(segment.handle)!;
     const members = new Set(
       customerIds.filter((id) => facts.has(id) && evaluate(rule, facts.get(id)!, { now, resolve }).member),

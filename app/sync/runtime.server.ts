@@ -14,6 +14,7 @@ import { reconcile } from "./reconcile.server";
 import { IntakeBatcher } from "./intake.server";
 import { afterWebhook } from "../segments/incremental.server";
 import { startPushLoop } from "../segments/push.server";
+import { startSweepLoop } from "../segments/sweep.server";
 import { acceptWebhook, type WebhookAnswer } from "./receive.server";
 
 const CHANNEL = "slice-background";
@@ -84,6 +85,8 @@ interface Runtime {
   channel: BroadcastChannel;
   /** Pushes segments to Shopify (tags, app metafield, Shopify segments) after membership changes. */
   pushes: ReturnType<typeof startPushLoop>;
+  /** Keeps relative-time segments ("no order in 90 days") current as time passes. */
+  sweeps: ReturnType<typeof startSweepLoop>;
 }
 
 declare global {
@@ -163,7 +166,8 @@ export function startBackgroundWork(): Runtime | null {
   worker.start();
   scheduler.start();
   const pushes = startPushLoop(prisma, (shop) => adminApiFor(prisma, shop));
-  globalThis.sliceRuntime = { worker, scheduler, channel, pushes };
+  const sweeps = startSweepLoop(prisma);
+  globalThis.sliceRuntime = { worker, scheduler, channel, pushes, sweeps };
   return globalThis.sliceRuntime;
 }
 
@@ -173,6 +177,7 @@ export async function stopBackgroundWork(): Promise<void> {
   runtime.channel.close();
   runtime.scheduler.stop();
   runtime.pushes.stop();
+  runtime.sweeps.stop();
   await runtime.worker.stop();
   globalThis.sliceRuntime = undefined;
 }

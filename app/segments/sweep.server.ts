@@ -1,0 +1,136 @@
+/**
+ * Relative-time rules ("no order in 90 days") kept true as time passes, without a nightly full
+ * recompute: each sweep re-evaluates, per segment, only the people whose timestamps crossed one
+ * of its window edges since the segment was last swept (engine/anchors.ts says which).
+ */
+import type { PrismaClient } from "@prisma/client";
+import { crossingRange, timeAnchors, type AnchorSource } from "../engine/anchors";
+import { reevaluate, shopSegments } from "./store.server";
+
+/** The people with a timestamp of this kind in [since, until]. */
+async function crossedBy(
+  db: PrismaClient,
+  shopId: number,
+  source: AnchorSource,
+  since: Date,
+  until: Date,
+): Promise<string[]> {
+  const range = { gte: since, lte: until };
+  const ids = (rows: { id: string | null }[]) => rows.map((r) => r.id).filter((id): id is string => !!id);
+  switch (source) {
+    case "orders":
+      return ids(
+        (
+          await db.order.findMany({
+            where: { shopId, processedAt: range, customerShopifyId: { not: null } },
+            select: { customerShopifyId: true },
+            distinct: ["customerShopifyId"],
+          })
+        ).map((r) => ({ id: r.customerShopifyId })),
+      );
+    case "checkouts":
+      return ids(
+        (
+          await db.checkout.findMany({
+            where: { shopId, shopifyCreatedAt: range, customerShopifyId: { not: null } },
+            select: { customerShopifyId: true },
+            distinct: ["customerShopifyId"],
+          })
+        ).map((r) => ({ id: r.customerShopifyId })),
+      );
+    case "customer.firstOrderAt":
+    case "customer.lastOrderAt":
+    case "customer.createdAt": {
+      const column = {
+        "customer.firstOrderAt": "firstOrderAt",
+        "customer.lastOrderAt": "lastOrderAt",
+        "customer.createdAt": "shopifyCreatedAt",
+      }[source];
+      return (
+        await db.customer.findMany({ where: { shopId, [column]: range }, select: { shopifyId: true } })
+      ).map((r) => r.shopifyId);
+    }
+    case "visitor.firstSeenAt":
+    case "visitor.lastSeenAt": {
+      const column = source === "visitor.firstSeenAt" ? "firstSeenAt" : "lastSeenAt";
+      return ids(
+        (
+          await db.visitor.findMany({
+            where: { shopId, [column]: range, customerShopifyId: { not: null } },
+            select: { customerShopifyId: true },
+          })
+        ).map((r) => ({ id: r.customerShopifyId })),
+      );
+    }
+    case "events":
+      return ids(
+        (
+          await db.visitor.findMany({
+            where: { shopId, customerShopifyId: { not: null }, events: { some: { occurredAt: range } } },
+            select: { customerShopifyId: true },
+          })
+        ).map((r) => ({ id: r.customerShopifyId })),
+      );
+  }
+}
+
+/**
+ * Keeps relative-time rules true as time passes, without recomputing everything: for each
+ * segment, only the people whose timestamps crossed one of its window edges since it was last
+ * swept are re-evaluated. Returns the number of joins and leaves written.
+ */
+export async function sweep(db: PrismaClient, shopId: number, now: Date): Promise<number> {
+  const shop = await shopSegments(db, shopId);
+  let changed = 0;
+  for (const segment of shop.segments) {
+    // A full recompute settles everyone too: start from whichever came last.
+    const times = [segment.sweptAt, segment.computedAt].filter((t): t is Date => t !== null);
+    const from = times.length ? new Date(Math.max(...times.map((t) => t.getTime()))) : null;
+    // Never computed: the first recompute settles it. Swept already at (or after) now: nothing to do.
+    if (!from || from >= now) continue;
+    const anchors = timeAnchors(shop.rules.get(segment.handle)!, shop.resolve);
+    const people = new Set<string>();
+    for (const anchor of anchors) {
+      const { since, until } = crossingRange(anchor, from, now);
+      for (const id of await crossedBy(db, shopId, anchor.source, since, until)) people.add(id);
+    }
+    const list = [...people];
+    for (let i = 0; i < list.length; i += 500)
+      changed += await reevaluate(db, shopId, list.slice(i, i + 500), [segment], shop, now);
+    await db.segment.update({ where: { id: segment.id }, data: { sweptAt: now } });
+  }
+  return changed;
+}
+
+/** Sweeps every installed shop's segments on an interval (the runtime starts it). */
+export function startSweepLoop(
+  db: PrismaClient,
+  everyMs = 5 * 60_000,
+): { stop(): void; tick(now?: Date): Promise<void> } {
+  let running = false;
+  const tick = async (now = new Date()) => {
+    if (running) return;
+    running = true;
+    try {
+      const shops = await db.shop.findMany({
+        where: { uninstalledAt: null },
+        select: { id: true, domain: true },
+      });
+      for (const shop of shops) {
+        try {
+          await sweep(db, shop.id, now);
+        } catch (error) {
+          console.error(
+            `sweeping segments of ${shop.domain} failed (tried again later):`,
+            (error as Error).message,
+          );
+        }
+      }
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer), tick };
+}
