@@ -195,7 +195,8 @@ describe("the demo admin", () => {
     await page.screenshot({ path: path.join(SHOTS, "segment-saved.png"), fullPage: true });
 
     // Saving again under a handle another segment has is refused, with the field named.
-    await page.goto(`${demo.url}/app/segments/repeat-buyers-outside-the-us/edit`);
+    await page.getByRole("link", { name: "Edit", exact: true }).click();
+    await page.waitForURL(/\/app\/segments\/repeat-buyers-outside-the-us\/edit$/);
     await page.waitForSelector('[data-builder-ready="yes"]', { state: "attached" });
     await page.getByLabel("Handle").fill("lapsed-customers");
     await page.getByRole("button", { name: "Save segment" }).click();

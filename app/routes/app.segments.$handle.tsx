@@ -147,7 +147,11 @@ export default function SegmentDetail() {
       title={s.name}
       subtitle={s.description}
       backAction={{ content: "Segments", url: "/app/segments" }}
-      primaryAction={{ content: "Export CSV", url: `/app/segments/${s.handle}/export`, external: true }}
+      primaryAction={{ content: "Edit", url: `/app/segments/${s.handle}/edit` }}
+      secondaryActions={[
+        { content: "Export CSV", url: `/app/segments/${s.handle}/export`, external: true },
+        { content: "Duplicate", url: `/app/segments/new?from=${s.handle}` },
+      ]}
     >
       <Layout>
         {s.size < s.minSize && (
