@@ -21,6 +21,7 @@ import { useState } from "react";
 import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
 import { segmentDetail } from "../segments/views.server";
+import { SizeChart } from "../segments/SizeChart";
 import { formatMoney } from "../engine/money";
 import { applyPushForm, pushView } from "../segments/push.server";
 
@@ -164,6 +165,17 @@ export default function SegmentDetail() {
             </Banner>
           </Layout.Section>
         )}
+        {s.size > s.maxSize && (
+          <Layout.Section>
+            <Banner tone="info" title="Broad for a micro-segment">
+              <p>
+                {s.size.toLocaleString("en-US")} members is over {s.maxSize.toLocaleString("en-US")}, the
+                largest size you set for a micro-segment: one message rarely fits so many people. Narrow the
+                rule, or raise the limit if this is meant to be broad.
+              </p>
+            </Banner>
+          </Layout.Section>
+        )}
         <Layout.Section>
           <Card>
             <BlockStack gap="200">
@@ -180,6 +192,7 @@ export default function SegmentDetail() {
                   <Text as="p">{l.text}</Text>
                 </Box>
               ))}
+              <SizeChart points={s.history} />
             </BlockStack>
           </Card>
         </Layout.Section>

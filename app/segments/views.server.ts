@@ -1,5 +1,6 @@
 /** What the segment pages show, read in one place (routes stay thin). */
 import type { PrismaClient } from "@prisma/client";
+import { dialectOfClient } from "../db.server";
 import { describeCondition, type RuleNode } from "../engine/rules";
 import { evaluate, type Reason } from "../engine/evaluate";
 import { loadFacts } from "./facts.server";
@@ -95,7 +96,57 @@ export async function segmentDetail(
     maxSize: segment.maxSize,
     computedAt: segment.computedAt?.toISOString() ?? null,
     lines: ruleLines(rule.match),
+    history: await sizeHistory(db, segment, new Date()),
     sample: people,
     why,
   };
+}
+
+export interface SizePoint {
+  /** The day (UTC), YYYY-MM-DD. */
+  day: string;
+  /** Members at the end of that day. */
+  size: number;
+  joined: number;
+  left: number;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * How a segment grew and shrank over the last `days` days, from its joined/left history: the
+ * size at the end of each day, walked back from today's size. One grouped query, whatever the churn.
+ */
+export async function sizeHistory(
+  db: PrismaClient,
+  segment: { id: number; size: number },
+  now: Date,
+  days = 30,
+): Promise<SizePoint[]> {
+  const today = Math.floor(now.getTime() / DAY);
+  const since = new Date((today - days + 1) * DAY);
+  const bucket =
+    dialectOfClient(db) === "sqlite"
+      ? `CAST("at" / ${DAY} AS INTEGER)`
+      : `FLOOR(EXTRACT(EPOCH FROM "at") / 86400)`;
+  const rows = await db.$queryRawUnsafe<
+    { day: number | bigint; joined: number | bigint; left: number | bigint }[]
+  >(
+    `SELECT ${bucket} AS day,
+            SUM(CASE WHEN "joined" THEN 1 ELSE 0 END) AS joined,
+            SUM(CASE WHEN "joined" THEN 0 ELSE 1 END) AS "left"
+       FROM "SegmentChange" WHERE "segmentId" = ${dialectOfClient(db) === "sqlite" ? "?" : "$1"} AND "at" >= ${dialectOfClient(db) === "sqlite" ? "?" : "$2"}
+      GROUP BY ${bucket}`,
+    segment.id,
+    dialectOfClient(db) === "sqlite" ? since.getTime() : since,
+  );
+  const byDay = new Map(rows.map((r) => [Number(r.day), { joined: Number(r.joined), left: Number(r.left) }]));
+  const points: SizePoint[] = [];
+  let size = segment.size;
+  for (let d = today; d > today - days; d--) {
+    const change = byDay.get(d) ?? { joined: 0, left: 0 };
+    points.push({ day: new Date(d * DAY).toISOString().slice(0, 10), size, ...change });
+    size -= change.joined - change.left;
+  }
+  return points.reverse();
 }
