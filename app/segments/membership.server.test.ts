@@ -75,6 +75,9 @@ describe("segment membership", () => {
     const incremental = Object.fromEntries(
       segments.map((s) => [s.handle, s.members.map((m) => m.customerShopifyId).sort()]),
     );
+    // Sizes kept by increments agree with the members held.
+    for (const s of segments)
+      expect({ segment: s.handle, size: s.size }).toEqual({ segment: s.handle, size: s.members.length });
     const full = await recompute(prisma, shop.id, now);
     for (const s of segments) {
       expect({ segment: s.handle, changedByRecompute: full[s.handle].joined + full[s.handle].left }).toEqual({

@@ -18,9 +18,24 @@ export interface ShopSegments {
   resolve: (handle: string) => Rule | null;
 }
 
+/**
+ * Parsed rules by their stored text: every webhook reads the shop's segments, and validating
+ * each rule again would cost more than the rest of the update. Text in, same rule out.
+ */
+const parsed = new Map<string, Rule>();
+function ruleOf(text: string): Rule {
+  let rule = parsed.get(text);
+  if (!rule) {
+    rule = parseRule(JSON.parse(text));
+    if (parsed.size > 5000) parsed.clear();
+    parsed.set(text, rule);
+  }
+  return rule;
+}
+
 export async function shopSegments(db: PrismaClient, shopId: number): Promise<ShopSegments> {
   const segments = await db.segment.findMany({ where: { shopId }, orderBy: { id: "asc" } });
-  const rules = new Map(segments.map((s) => [s.handle, parseRule(JSON.parse(s.rule))]));
+  const rules = new Map(segments.map((s) => [s.handle, ruleOf(s.rule)]));
   return { segments, rules, resolve: (handle) => rules.get(handle) ?? null };
 }
 
@@ -101,10 +116,12 @@ async function applyDiff(
     ];
     for (let i = 0; i < changes.length; i += 500)
       await tx.segmentChange.createMany({ data: changes.slice(i, i + 500) });
-    const size = await tx.segmentMember.count({ where: { segmentId: segment.id } });
+    // The size moves by the difference (no COUNT over a large segment on every webhook).
     await tx.segment.update({
       where: { id: segment.id },
-      data: { size, computedAt: scope ? undefined : now },
+      data: scope
+        ? { size: { increment: joined.length - left.length } }
+        : { size: before.size + joined.length - left.length, computedAt: now },
     });
   });
   return { joined: joined.length, left: left.length };
