@@ -74,59 +74,6 @@ export async function ensurePresets(db: PrismaClient, shopId: number): Promise<n
   return created;
 }
 
-async function applyDiff(
-  db: PrismaClient,
-  segment: Segment,
-  members: Set<string>,
-  scope: string[] | null,
-  now: Date,
-): Promise<{ joined: number; left: number }> {
-  const held = await db.segmentMember.findMany({
-    where: { segmentId: segment.id, ...(scope ? { customerShopifyId: { in: scope } } : {}) },
-    select: { customerShopifyId: true },
-  });
-  const before = new Set(held.map((h) => h.customerShopifyId));
-  const joined = [...members].filter((id) => !before.has(id));
-  const left = [...before].filter((id) => !members.has(id));
-  if (!joined.length && !left.length && segment.computedAt) return { joined: 0, left: 0 };
-  await db.$transaction(async (tx) => {
-    for (let i = 0; i < left.length; i += 500)
-      await tx.segmentMember.deleteMany({
-        where: { segmentId: segment.id, customerShopifyId: { in: left.slice(i, i + 500) } },
-      });
-    for (let i = 0; i < joined.length; i += 500)
-      await tx.segmentMember.createMany({
-        data: joined
-          .slice(i, i + 500)
-          .map((customerShopifyId) => ({ segmentId: segment.id, customerShopifyId, since: now })),
-      });
-    const changes = [
-      ...joined.map((customerShopifyId) => ({
-        segmentId: segment.id,
-        customerShopifyId,
-        joined: true,
-        at: now,
-      })),
-      ...left.map((customerShopifyId) => ({
-        segmentId: segment.id,
-        customerShopifyId,
-        joined: false,
-        at: now,
-      })),
-    ];
-    for (let i = 0; i < changes.length; i += 500)
-      await tx.segmentChange.createMany({ data: changes.slice(i, i + 500) });
-    // The size moves by the difference (no COUNT over a large segment on every webhook).
-    await tx.segment.update({
-      where: { id: segment.id },
-      data: scope
-        ? { size: { increment: joined.length - left.length } }
-        : { size: before.size + joined.length - left.length, computedAt: now },
-    });
-  });
-  return { joined: joined.length, left: left.length };
-}
-
 /** Members of a segment for a whole shop, from SQL. */
 export async function membersBySql(
   db: PrismaClient,
@@ -140,14 +87,72 @@ export async function membersBySql(
   return new Set(rows.map((r) => r.id));
 }
 
+/**
+ * One segment's members replaced by what its compiled SQL selects at `now`, set-based inside the
+ * database (no member list through the app): the selection goes to a temporary table, and the
+ * joins, leaves, history and size are written from it by four statements.
+ */
+async function replaceMembers(
+  db: PrismaClient,
+  segment: Segment,
+  query: { sql: string; params: unknown[] },
+  now: Date,
+): Promise<{ size: number; joined: number; left: number }> {
+  const sqlite = dialectOfClient(db) === "sqlite";
+  const at = sqlite ? now.getTime() : now;
+  const p = (n: number, cast = "") => (sqlite ? "?" : `$${n}${cast}`);
+  const ts = sqlite ? "" : "::timestamp";
+  const [yes, no] = sqlite ? ["1", "0"] : ["TRUE", "FALSE"];
+  return db.$transaction(
+    async (tx) => {
+      if (sqlite) {
+        await tx.$executeRawUnsafe(`CREATE TEMP TABLE IF NOT EXISTS slice_selected (id TEXT PRIMARY KEY)`);
+        await tx.$executeRawUnsafe(`DELETE FROM slice_selected`);
+      } else
+        await tx.$executeRawUnsafe(`CREATE TEMP TABLE slice_selected (id TEXT PRIMARY KEY) ON COMMIT DROP`);
+      const size = await tx.$executeRawUnsafe(
+        `INSERT INTO slice_selected (id) ${query.sql}`,
+        ...query.params,
+      );
+      const left = await tx.$executeRawUnsafe(
+        `INSERT INTO "SegmentChange" ("segmentId", "customerShopifyId", "joined", "at")
+         SELECT m."segmentId", m."customerShopifyId", ${no}, ${p(2, ts)} FROM "SegmentMember" m
+          WHERE m."segmentId" = ${p(1)} AND NOT EXISTS (SELECT 1 FROM slice_selected s WHERE s.id = m."customerShopifyId")`,
+        ...(sqlite ? [at, segment.id] : [segment.id, at]),
+      );
+      if (left)
+        await tx.$executeRawUnsafe(
+          `DELETE FROM "SegmentMember" WHERE "segmentId" = ${p(1)}
+             AND "customerShopifyId" NOT IN (SELECT id FROM slice_selected)`,
+          segment.id,
+        );
+      const joined = await tx.$executeRawUnsafe(
+        `INSERT INTO "SegmentChange" ("segmentId", "customerShopifyId", "joined", "at")
+         SELECT ${p(1)}, s.id, ${yes}, ${p(2, ts)} FROM slice_selected s
+          WHERE NOT EXISTS (SELECT 1 FROM "SegmentMember" m WHERE m."segmentId" = ${p(1)} AND m."customerShopifyId" = s.id)`,
+        ...(sqlite ? [segment.id, at, segment.id] : [segment.id, at]),
+      );
+      if (joined)
+        await tx.$executeRawUnsafe(
+          `INSERT INTO "SegmentMember" ("segmentId", "customerShopifyId", "since")
+           SELECT ${p(1)}, s.id, ${p(2, ts)} FROM slice_selected s
+            WHERE NOT EXISTS (SELECT 1 FROM "SegmentMember" m WHERE m."segmentId" = ${p(1)} AND m."customerShopifyId" = s.id)`,
+          ...(sqlite ? [segment.id, at, segment.id] : [segment.id, at]),
+        );
+      await tx.segment.update({ where: { id: segment.id }, data: { size, computedAt: now } });
+      return { size, joined, left };
+    },
+    { timeout: 10 * 60_000, maxWait: 60_000 },
+  );
+}
+
 export async function recompute(db: PrismaClient, shopId: number, now: Date, handles?: string[]) {
   const { segments, rules, resolve } = await shopSegments(db, shopId);
   const result: Record<string, { size: number; joined: number; left: number }> = {};
   for (const segment of segments) {
     if (handles && !handles.includes(segment.handle)) continue;
-    const members = await membersBySql(db, shopId, rules.get(segment.handle)!, now, resolve);
-    const diff = await applyDiff(db, segment, members, null, now);
-    result[segment.handle] = { size: members.size, ...diff };
+    const query = compile(rules.get(segment.handle)!, dialectOfClient(db), { now, shopId, resolve });
+    result[segment.handle] = await replaceMembers(db, segment, query, now);
   }
   return result;
 }
@@ -176,15 +181,49 @@ export async function reevaluate(
   now: Date,
 ): Promise<number> {
   if (!customerIds.length || !segments.length) return 0;
-  const facts = await loadFacts(db, shopId, customerIds);
-  let changed = 0;
+  const [facts, held] = await Promise.all([
+    loadFacts(db, shopId, customerIds),
+    db.segmentMember.findMany({
+      where: { segmentId: { in: segments.map((s) => s.id) }, customerShopifyId: { in: customerIds } },
+      select: { segmentId: true, customerShopifyId: true },
+    }),
+  ]);
+  const heldBy = new Set(held.map((h) => `${h.segmentId} ${h.customerShopifyId}`));
+  const joined: { segmentId: number; customerShopifyId: string }[] = [];
+  const left: { segmentId: number; customerShopifyId: string }[] = [];
   for (const segment of segments) {
     const rule = rules.get(segment.handle)!;
-    const members = new Set(
-      customerIds.filter((id) => facts.has(id) && evaluate(rule, facts.get(id)!, { now, resolve }).member),
-    );
-    const diff = await applyDiff(db, segment, members, customerIds, now);
-    changed += diff.joined + diff.left;
+    for (const id of customerIds) {
+      const member = facts.has(id) && evaluate(rule, facts.get(id)!, { now, resolve }).member;
+      const was = heldBy.has(`${segment.id} ${id}`);
+      if (member && !was) joined.push({ segmentId: segment.id, customerShopifyId: id });
+      else if (!member && was) left.push({ segmentId: segment.id, customerShopifyId: id });
+    }
   }
-  return changed;
+  if (!joined.length && !left.length) return 0;
+  // Usually one or two segments move: one transaction for all of them.
+  await db.$transaction(async (tx) => {
+    for (const segment of segments) {
+      const out = left.filter((l) => l.segmentId === segment.id).map((l) => l.customerShopifyId);
+      const into = joined.filter((j) => j.segmentId === segment.id).length;
+      if (out.length)
+        await tx.segmentMember.deleteMany({
+          where: { segmentId: segment.id, customerShopifyId: { in: out } },
+        });
+      // The size moves by the difference (no COUNT over a large segment on every webhook).
+      if (out.length || into)
+        await tx.segment.update({
+          where: { id: segment.id },
+          data: { size: { increment: into - out.length } },
+        });
+    }
+    if (joined.length) await tx.segmentMember.createMany({ data: joined.map((j) => ({ ...j, since: now })) });
+    await tx.segmentChange.createMany({
+      data: [
+        ...joined.map((j) => ({ ...j, joined: true, at: now })),
+        ...left.map((l) => ({ ...l, joined: false, at: now })),
+      ],
+    });
+  });
+  return joined.length + left.length;
 }
