@@ -15,7 +15,10 @@ export interface Preset {
 export interface PresetParams {
   /** Total spent (minor units) at the shop's 90th percentile of customers who ordered. */
   topSpendThreshold: number;
-  /** The collection for "bought from collection X in the last 30 days", if the shop chose one. */
+  /**
+   * The collection for "bought from collection X in the last 30 days" when the shop chose one;
+   * "" gives the same segment as a template with the collection still to pick.
+   */
   collectionId?: string;
 }
 
@@ -107,12 +110,18 @@ export function presets(params: PresetParams): Preset[] {
       }),
     },
   ];
-  if (params.collectionId)
+  if (params.collectionId !== undefined)
     list.push({
       handle: "bought-collection-30d",
       name: "Bought from a collection in the last 30 days",
       description: "Ordered something from the chosen collection in the last 30 days.",
-      rule: rule({ field: "orders.collections", op: "in", value: [params.collectionId], days: 30 }),
+      // An empty collection ("") is a template: the merchant picks the collection in the builder.
+      rule: rule({
+        field: "orders.collections",
+        op: "in",
+        value: params.collectionId ? [params.collectionId] : [],
+        days: 30,
+      }),
     });
   return list;
 }

@@ -4,19 +4,35 @@ import { Badge, BlockStack, Card, EmptyState, IndexTable, Page, Text } from "@sh
 import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
 import { segmentList } from "../segments/views.server";
+import { segmentTemplates } from "../segments/builder.server";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
-  return { segments: await segmentList(prisma, shop) };
+  const row = await prisma.shop.findUnique({ where: { domain: shop }, select: { id: true } });
+  const templates = row ? await segmentTemplates(prisma, row.id) : [];
+  return {
+    segments: await segmentList(prisma, shop),
+    templates: templates.map(({ handle, name, description }) => ({ handle, name, description })),
+  };
 }
 
 export default function Segments() {
-  const { segments } = useLoaderData<typeof loader>();
+  const { segments, templates } = useLoaderData<typeof loader>();
   return (
     <Page
       title="Segments"
       subtitle="Narrow groups of customers, kept current as your store changes"
       primaryAction={{ content: "Create segment", url: "/app/segments/new" }}
+      actionGroups={[
+        {
+          title: "Start from a template",
+          actions: templates.map((t) => ({
+            content: t.name,
+            helpText: t.description,
+            url: `/app/segments/new?template=${t.handle}`,
+          })),
+        },
+      ]}
     >
       <Card padding="0">
         {segments.length === 0 ? (

@@ -2,21 +2,21 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { useActionData, useLoaderData } from "@remix-run/react";
 import prisma from "../db.server";
 import { requireShop } from "../auth.server";
-import { builderAction, builderPage } from "../segments/builder.server";
+import { builderAction, newSegmentPage } from "../segments/builder.server";
 import { SegmentBuilder, previewDoesNotRevalidate } from "../segments/SegmentBuilder";
-import { parseRule } from "../engine/rules";
 
-/** A new segment, blank or starting from another one's rule (?from=<handle>). */
+/**
+ * A new segment: blank, a copy of another one's rule (?from=<handle>), or a built-in template
+ * (?template=<handle>) with this shop's own numbers, to edit before saving.
+ */
 export async function loader({ request }: LoaderFunctionArgs) {
   const shop = await requireShop(request);
-  const page = await builderPage(prisma, shop.domain, null);
+  const url = new URL(request.url);
+  const page = await newSegmentPage(prisma, shop.domain, {
+    from: url.searchParams.get("from"),
+    template: url.searchParams.get("template"),
+  });
   if (!page) throw new Response("Not found", { status: 404 });
-  const from = new URL(request.url).searchParams.get("from");
-  const base = from
-    ? await prisma.segment.findUnique({ where: { shopId_handle: { shopId: shop.id, handle: from } } })
-    : null;
-  if (base)
-    page.segment = { ...page.segment, name: `${base.name} (copy)`, rule: parseRule(JSON.parse(base.rule)) };
   return page;
 }
 

@@ -600,7 +600,8 @@ function PreviewCard({
                     {p.name}
                   </Text>{" "}
                   <Text as="span" tone="subdued">
-                    {p.email ?? "no email"} · {p.ordersCount} orders · {formatMoney(p.totalSpent, currency)}
+                    {p.email ?? "no email"} · {p.ordersCount} {p.ordersCount === 1 ? "order" : "orders"} ·{" "}
+                    {formatMoney(p.totalSpent, currency)}
                   </Text>
                 </li>
               ))}
@@ -641,7 +642,9 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
   const { currency, existing, others } = data;
   const [name, setName] = useState(data.segment.name);
   const [description, setDescription] = useState(data.segment.description);
-  const [handle, setHandle] = useState(data.segment.handle);
+  const [handle, setHandle] = useState(
+    data.segment.handle || (existing === null && data.segment.name ? handleFrom(data.segment.name) : ""),
+  );
   const [handleEdited, setHandleEdited] = useState(existing !== null);
   const [minSize, setMinSize] = useState(String(data.segment.minSize));
   const [maxSize, setMaxSize] = useState(String(data.segment.maxSize));

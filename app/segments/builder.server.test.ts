@@ -11,8 +11,8 @@ import { applyProduct } from "../sync/apply.server";
 import { generateStore } from "../../dev/store";
 import { deliveriesOf } from "../../dev/testing/compare";
 import type { Rule } from "../engine/rules";
-import { deleteSegment, pickerOptions, previewRule, saveSegment } from "./builder.server";
-import { ensurePresets, membersBySql, recompute, shopSegments } from "./store.server";
+import { deleteSegment, newSegmentPage, pickerOptions, previewRule, saveSegment } from "./builder.server";
+import { ensurePresets, membersBySql, recompute, shopSegments, topSpendThreshold } from "./store.server";
 
 const store = generateStore({ seed: 41, customers: 90, shop: "builder.myshopify.com" });
 const now = store.now;
@@ -224,5 +224,30 @@ describe("the segment builder", () => {
     expect(us).toEqual([{ value: "US", label: "United States (US)" }]);
     const vendors = await pickerOptions(prisma, shopId, "vendor", "");
     expect(vendors.map((v) => v.value)).toContain(product.vendor);
+  });
+
+  it("starts a new segment from a template with the shop's own numbers, or from a copy", async () => {
+    const high = await newSegmentPage(prisma, store.shop.domain, {
+      from: null,
+      template: "high-spend-repeat",
+    });
+    // The shop already has it: the copy gets a name of its own.
+    expect(high?.segment.name).toBe("High-spend repeat customers (2)");
+    expect(JSON.stringify(high?.segment.rule)).toContain(String(await topSpendThreshold(prisma, shopId)));
+    const collection = await newSegmentPage(prisma, store.shop.domain, {
+      from: null,
+      template: "bought-collection-30d",
+    });
+    expect(collection?.segment.rule?.match).toEqual({
+      field: "orders.collections",
+      op: "in",
+      value: [],
+      days: 30,
+    });
+    const copy = await newSegmentPage(prisma, store.shop.domain, {
+      from: "lapsed-customers",
+      template: null,
+    });
+    expect(copy?.segment).toMatchObject({ name: "Lapsed customers (copy)", handle: "" });
   });
 });

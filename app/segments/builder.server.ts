@@ -9,7 +9,8 @@ import { z } from "zod";
 import { dialectOfClient } from "../db.server";
 import { compile } from "../engine/sql";
 import { FIELDS, RuleError, parseRule, type Rule, type RuleNode, type RuleProblem } from "../engine/rules";
-import { recompute, shopSegments } from "./store.server";
+import { recompute, shopSegments, topSpendThreshold } from "./store.server";
+import { presets } from "../engine/presets";
 
 export interface Preview {
   size: number;
@@ -404,4 +405,38 @@ export async function builderAction(
   }
   const saved = await saveSegment(db, shopId, existing, Object.fromEntries(form), now);
   return saved.ok ? redirect(`/app/segments/${saved.handle}`) : saved;
+}
+
+/** The built-in segments as templates, with this shop's own numbers (and the collection to pick). */
+export async function segmentTemplates(db: PrismaClient, shopId: number) {
+  return presets({ topSpendThreshold: await topSpendThreshold(db, shopId), collectionId: "" });
+}
+
+/** The builder for a new segment: blank, a copy of `from`, or the built-in `template`. */
+export async function newSegmentPage(
+  db: PrismaClient,
+  shopDomain: string,
+  start: { from: string | null; template: string | null },
+) {
+  const page = await builderPage(db, shopDomain, null);
+  if (!page) return null;
+  const shop = await db.shop.findUniqueOrThrow({ where: { domain: shopDomain }, select: { id: true } });
+  if (start.from) {
+    const { segments, rules } = await shopSegments(db, shop.id);
+    const base = segments.find((s) => s.handle === start.from);
+    if (base) page.segment = { ...page.segment, name: `${base.name} (copy)`, rule: rules.get(base.handle)! };
+  } else if (start.template) {
+    const preset = (await segmentTemplates(db, shop.id)).find((p) => p.handle === start.template);
+    if (preset) {
+      const taken = page.others.some((o) => o.handle === preset.handle);
+      page.segment = {
+        ...page.segment,
+        name: taken ? `${preset.name} (2)` : preset.name,
+        description: preset.description,
+        rule: preset.rule,
+      };
+    }
+  }
+  page.labels = { ...page.labels, ...(await labelsFor(db, shop.id, page.segment.rule)) };
+  return page;
 }

@@ -40,20 +40,24 @@ export async function shopSegments(db: PrismaClient, shopId: number): Promise<Sh
 }
 
 /** Creates the built-in segments a shop does not have yet; the spend threshold from its own data. */
-export async function ensurePresets(db: PrismaClient, shopId: number): Promise<number> {
+/** Total spent at the shop's 90th percentile of customers who ordered (the "high spend" line). */
+export async function topSpendThreshold(db: PrismaClient, shopId: number): Promise<number> {
   const buyers = await db.customer.findMany({
     where: { shopId, deletedAt: null, ordersCount: { gt: 0 } },
     select: { totalSpent: true },
   });
-  const topSpendThreshold = Math.max(
+  return Math.max(
     1,
     percentile(
       buyers.map((b) => b.totalSpent),
       0.9,
     ),
   );
+}
+
+export async function ensurePresets(db: PrismaClient, shopId: number): Promise<number> {
   let created = 0;
-  for (const p of presets({ topSpendThreshold })) {
+  for (const p of presets({ topSpendThreshold: await topSpendThreshold(db, shopId) })) {
     const exists = await db.segment.findUnique({
       where: { shopId_handle: { shopId, handle: p.handle } },
       select: { id: true },
