@@ -28,6 +28,7 @@ class Builder {
     readonly dialect: Dialect,
     /** The injected "now", in milliseconds: windows are relative to it. */
     readonly now: number,
+    readonly shopId: number,
   ) {}
 
   param(value: unknown): string {
@@ -58,6 +59,16 @@ class Builder {
 }
 
 const ORDER_SCOPE = `o."shopId" = c."shopId" AND o."customerShopifyId" = c."shopifyId" AND o."cancelledAt" IS NULL AND NOT o."test"`;
+/** Live orders that belong to a customer: for the set-based (uncorrelated) forms below. */
+const LIVE_ORDER = `o."customerShopifyId" IS NOT NULL AND o."cancelledAt" IS NULL AND NOT o."test"`;
+
+/**
+ * "Has such an order / checkout / event": written as `c.id IN (the set of people who do)`, not a
+ * correlated EXISTS, so the database builds the set once from the window's rows (an index on
+ * the date) instead of probing once per customer of the shop. The set never holds NULL, so NOT IN
+ * is the plain negation.
+ */
+const inSet = (select: string) => `c."shopifyId" IN (${select})`;
 const LATEST_VISITOR = `FROM "Visitor" v WHERE v."shopId" = c."shopId" AND v."customerShopifyId" = c."shopifyId"`;
 /** The cart of the customer's latest visitor (none if that visitor has no cart). */
 const LATEST_CART = `FROM "Cart" ca WHERE ca."shopId" = c."shopId" AND ca."token" = (SELECT v."cartToken" ${LATEST_VISITOR}
@@ -112,22 +123,32 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
         expr: `(SELECT COALESCE(SUM(o."totalPrice" - o."totalRefunded"), 0) FROM "Order" o WHERE ${ORDER_SCOPE}${window()})`,
         kind: "number",
       };
-    case "orders.usedDiscount":
+    case "orders.usedDiscount": {
+      const shop = b.param(b.shopId);
       return {
-        expr: `EXISTS (SELECT 1 FROM "Order" o WHERE ${ORDER_SCOPE}${window()} AND o."discountCodes" <> '')`,
+        expr: inSet(
+          `SELECT o."customerShopifyId" FROM "Order" o WHERE o."shopId" = ${shop} AND ${LIVE_ORDER}${window()} AND o."discountCodes" <> ''`,
+        ),
         kind: "bool",
       };
-    case "orders.paymentPending":
+    }
+    case "orders.paymentPending": {
+      const shop = b.param(b.shopId);
       return {
-        expr: `EXISTS (SELECT 1 FROM "Order" o WHERE ${ORDER_SCOPE}${window()} AND o."financialStatus" IN ('pending', 'authorized', 'partially_paid'))`,
+        expr: inSet(
+          `SELECT o."customerShopifyId" FROM "Order" o WHERE o."shopId" = ${shop} AND ${LIVE_ORDER}${window()} AND o."financialStatus" IN ('pending', 'authorized', 'partially_paid')`,
+        ),
         kind: "bool",
       };
-    case "checkouts.abandoned":
+    }
+    case "checkouts.abandoned": {
+      const shop = b.param(b.shopId);
       return {
-        expr: `EXISTS (SELECT 1 FROM "Checkout" k WHERE k."shopId" = c."shopId" AND k."customerShopifyId" = c."shopifyId"
-          AND k."completedAt" IS NULL AND k."orderShopifyId" IS NULL AND k."shopifyCreatedAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)})`,
+        expr: inSet(`SELECT k."customerShopifyId" FROM "Checkout" k WHERE k."shopId" = ${shop} AND k."customerShopifyId" IS NOT NULL
+          AND k."completedAt" IS NULL AND k."orderShopifyId" IS NULL AND k."shopifyCreatedAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`),
         kind: "bool",
       };
+    }
     case "cart.value":
       return { expr: `(SELECT ca."totalPrice" ${LATEST_CART})`, kind: "number" };
     case "cart.itemCount":
@@ -170,9 +191,10 @@ function bought(field: Field, b: Builder, c: Condition): string | null {
   const since = () => b.date(b.now - (c.days ?? 0) * DAY);
   // The window's parameter comes before the match's in the text, so it is made first.
   const lines = (match: () => string, extraJoin = "") => {
+    const shop = b.param(b.shopId);
     const window = since();
-    return `EXISTS (SELECT 1 FROM "Order" o JOIN "LineItem" li ON li."orderId" = o."id"${extraJoin}
-      WHERE ${ORDER_SCOPE} AND o."processedAt" >= ${window} AND ${match()})`;
+    return inSet(`SELECT o."customerShopifyId" FROM "Order" o JOIN "LineItem" li ON li."orderId" = o."id"${extraJoin}
+      WHERE o."shopId" = ${shop} AND ${LIVE_ORDER} AND o."processedAt" >= ${window} AND ${match()}`);
   };
   switch (field) {
     case "orders.products":
@@ -202,8 +224,11 @@ function bought(field: Field, b: Builder, c: Condition): string | null {
         "visitor.answers": "answer",
       }[field];
       // Answers are kept whatever their age; views are counted in the window.
+      const shop = b.param(b.shopId);
       const window = field === "visitor.answers" ? "" : ` AND e."occurredAt" >= ${since()}`;
-      return `EXISTS (SELECT 1 ${eventsOf([type])}${window} AND ${b.fold(`e."resourceId"`)} IN (${b.list(values)}))`;
+      return inSet(`SELECT v."customerShopifyId" FROM "StorefrontEvent" e JOIN "Visitor" v ON v."id" = e."visitorId"
+        WHERE e."shopId" = ${shop} AND v."customerShopifyId" IS NOT NULL AND e."type" = '${type}'${window}
+          AND ${b.fold(`e."resourceId"`)} IN (${b.list(values)})`);
     }
     case "cart.products":
       return `EXISTS (SELECT 1 FROM "CartLine" cl WHERE cl."cartId" = (SELECT ca."id" ${LATEST_CART}) AND cl."productId" IN (${b.list(values)}))`;
@@ -324,7 +349,7 @@ function node(n: RuleNode, b: Builder, options: CompileOptions, depth: number): 
 }
 
 export function compile(rule: Rule, dialect: Dialect, options: CompileOptions): CompiledQuery {
-  const b = new Builder(dialect, options.now.getTime());
+  const b = new Builder(dialect, options.now.getTime(), options.shopId);
   const shop = b.param(options.shopId);
   const where = node(rule.match, b, options, 0);
   return {
