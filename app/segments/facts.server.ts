@@ -5,12 +5,36 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import type { Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
+import { FIELDS, type Field } from "../engine/rules";
 import { splitList } from "../sync/records";
+
+/** Which parts of the facts to read; everything when not given. */
+export interface FactsNeeded {
+  lines: boolean;
+  checkouts: boolean;
+  visitors: boolean;
+  events: boolean;
+}
+
+const EVERYTHING: FactsNeeded = { lines: true, checkouts: true, visitors: true, events: true };
+
+/** What the given fields read: a webhook's update loads only that (the rest stays empty). */
+export function factsNeededFor(fields: Iterable<Field>): FactsNeeded {
+  const need: FactsNeeded = { lines: false, checkouts: false, visitors: false, events: false };
+  for (const f of fields) {
+    if (FIELDS[f].type === "ids" && f.startsWith("orders.")) need.lines = true;
+    if (f.startsWith("checkouts.")) need.checkouts = true;
+    if (f.startsWith("visitor.") || f.startsWith("cart.")) need.visitors = true;
+    if (f.startsWith("visitor.") && ("windowed" in FIELDS[f] || f === "visitor.answers")) need.events = true;
+  }
+  return need;
+}
 
 export async function loadFacts(
   db: PrismaClient,
   shopId: number,
   customerIds: string[],
+  need: FactsNeeded = EVERYTHING,
 ): Promise<Map<string, Facts>> {
   const [customers, orders, checkouts, visitors] = await Promise.all([
     db.customer.findMany({
@@ -37,20 +61,29 @@ export async function loadFacts(
         test: true,
         discountCodes: true,
         financialStatus: true,
-        lineItems: { select: { productId: true, variantId: true, vendor: true } },
+        ...(need.lines ? { lineItems: { select: { productId: true, variantId: true, vendor: true } } } : {}),
       },
     }),
-    db.checkout.findMany({
-      where: { shopId, customerShopifyId: { in: customerIds } },
-      select: { customerShopifyId: true, shopifyCreatedAt: true, completedAt: true, orderShopifyId: true },
-    }),
-    db.visitor.findMany({
-      where: { shopId, customerShopifyId: { in: customerIds } },
-      orderBy: { lastSeenAt: "desc" },
-    }),
+    need.checkouts
+      ? db.checkout.findMany({
+          where: { shopId, customerShopifyId: { in: customerIds } },
+          select: {
+            customerShopifyId: true,
+            shopifyCreatedAt: true,
+            completedAt: true,
+            orderShopifyId: true,
+          },
+        })
+      : [],
+    need.visitors || need.events
+      ? db.visitor.findMany({
+          where: { shopId, customerShopifyId: { in: customerIds } },
+          orderBy: { lastSeenAt: "desc" },
+        })
+      : [],
   ]);
   // Only the products these orders bought: their collections and types.
-  const productIds = [...new Set(orders.flatMap((o) => o.lineItems.map((l) => l.productId)))].filter(
+  const productIds = [...new Set(orders.flatMap((o) => (o.lineItems ?? []).map((l) => l.productId)))].filter(
     (p): p is string => !!p,
   );
   const [collections, products, carts, events] = await Promise.all([
@@ -67,7 +100,7 @@ export async function loadFacts(
         })
       : [],
     loadCarts(db, shopId, visitors),
-    visitors.length
+    need.events && visitors.length
       ? db.storefrontEvent.findMany({
           where: { shopId, visitorId: { in: visitors.map((v) => v.id) } },
           select: { visitorId: true, type: true, occurredAt: true, resourceId: true },
@@ -115,7 +148,7 @@ export async function loadFacts(
       test: o.test,
       discountCodes: splitList(o.discountCodes),
       financialStatus: o.financialStatus,
-      lines: o.lineItems.map((l) => ({
+      lines: (o.lineItems ?? []).map((l) => ({
         productId: l.productId,
         variantId: l.variantId,
         vendor: l.vendor,

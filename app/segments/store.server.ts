@@ -9,8 +9,8 @@ import { compile } from "../engine/sql";
 import { evaluate } from "../engine/evaluate";
 import { parseRule, type Rule } from "../engine/rules";
 import { percentile, presets } from "../engine/presets";
-import { touches, type Touch } from "../engine/fields-of";
-import { loadFacts } from "./facts.server";
+import { fieldsOf, touches, type Touch } from "../engine/fields-of";
+import { factsNeededFor, loadFacts } from "./facts.server";
 
 export interface ShopSegments {
   segments: Segment[];
@@ -186,7 +186,12 @@ export async function reevaluate(
 ): Promise<number> {
   if (!customerIds.length || !segments.length) return 0;
   const [facts, held] = await Promise.all([
-    loadFacts(db, shopId, customerIds),
+    loadFacts(
+      db,
+      shopId,
+      customerIds,
+      factsNeededFor(segments.flatMap((s) => [...fieldsOf(rules.get(s.handle)!, resolve)])),
+    ),
     db.segmentMember.findMany({
       where: { segmentId: { in: segments.map((s) => s.id) }, customerShopifyId: { in: customerIds } },
       select: { segmentId: true, customerShopifyId: true },
