@@ -4,6 +4,13 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { benchWebhooks, type Figure } from "./webhooks";
+import { benchSegments } from "./segments";
+
+/** `npm run bench -- segments` runs only that section; no argument runs them all. */
+const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
+  ["webhooks", "Webhook intake (SQLite)", () => benchWebhooks()],
+  ["segments", "Segments (SQLite)", () => benchSegments()],
+];
 
 function fmt(n: number | undefined, unit = ""): string {
   if (n === undefined) return "";
@@ -12,8 +19,15 @@ function fmt(n: number | undefined, unit = ""): string {
 }
 
 async function main() {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !SECTIONS.some(([key]) => key === w));
+  if (unknown.length)
+    throw new Error(
+      `unknown section ${unknown.join(", ")}: choose from ${SECTIONS.map(([k]) => k).join(", ")}`,
+    );
   const sections: [string, Figure[]][] = [];
-  sections.push(["Webhook intake (SQLite)", await benchWebhooks()]);
+  for (const [key, title, run] of SECTIONS)
+    if (!wanted.length || wanted.includes(key)) sections.push([title, await run()]);
 
   const rows = sections.flatMap(([section, figures]) =>
     figures.map((f) => [
