@@ -237,7 +237,7 @@ function bought(field: Field, b: Builder, c: Condition): string | null {
   }
 }
 
-function condition(c: Condition, b: Builder): string {
+function condition(c: Condition, b: Builder, negated: boolean): string {
   const set = bought(c.field, b, c);
   if (set) return c.op === "notIn" ? `NOT ${set}` : set;
   const s = scalar(c.field, b, c);
@@ -323,29 +323,28 @@ function condition(c: Condition, b: Builder): string {
         }
       }
   }
-  // Three-valued logic ends here: an unknown is false, so NOT means what the evaluator means.
-  return `COALESCE(${pred}, ${FALSE})`;
+  // Under a NOT, three-valued logic ends here: an unknown is false, so NOT means what the
+  // evaluator means. Elsewhere an unknown already acts as false (AND, OR and WHERE drop it), and
+  // the bare predicate lets the database use an index on a date or amount range.
+  return negated ? `COALESCE(${pred}, ${FALSE})` : pred;
 }
 
-function node(n: RuleNode, b: Builder, options: CompileOptions, depth: number): string {
+function node(n: RuleNode, b: Builder, options: CompileOptions, depth: number, negated = false): string {
   if (depth > 20) throw new Error("segments nest too deeply");
   const TRUE = b.dialect === "sqlite" ? "1" : "TRUE";
   const FALSE = b.dialect === "sqlite" ? "0" : "FALSE";
+  const child = (x: RuleNode, underNot = negated) => node(x, b, options, depth + 1, underNot);
   if ("all" in n)
-    return n.all.length
-      ? `(${n.all.map((x) => node(x, b, options, depth + 1)).join(" AND ")})`
-      : `(${TRUE} = ${TRUE})`;
+    return n.all.length ? `(${n.all.map((x) => child(x)).join(" AND ")})` : `(${TRUE} = ${TRUE})`;
   if ("any" in n)
-    return n.any.length
-      ? `(${n.any.map((x) => node(x, b, options, depth + 1)).join(" OR ")})`
-      : `(${TRUE} = ${FALSE})`;
-  if ("not" in n) return `(NOT ${node(n.not, b, options, depth + 1)})`;
+    return n.any.length ? `(${n.any.map((x) => child(x)).join(" OR ")})` : `(${TRUE} = ${FALSE})`;
+  if ("not" in n) return `(NOT ${child(n.not, true)})`;
   if ("segment" in n) {
     const target = options.resolve?.(n.segment);
     if (!target) throw new Error(`no segment "${n.segment}"`);
-    return node(target.match, b, options, depth + 1);
+    return child(target.match);
   }
-  return condition(n, b);
+  return condition(n, b, negated);
 }
 
 export function compile(rule: Rule, dialect: Dialect, options: CompileOptions): CompiledQuery {

@@ -86,19 +86,27 @@ export async function loadFacts(
   const productIds = [...new Set(orders.flatMap((o) => (o.lineItems ?? []).map((l) => l.productId)))].filter(
     (p): p is string => !!p,
   );
+  // Many customers buy many products: look them up in chunks (the database caps bound values).
+  const chunks = Array.from({ length: Math.ceil(productIds.length / 500) }, (_, i) =>
+    productIds.slice(i * 500, i * 500 + 500),
+  );
   const [collections, products, carts, events] = await Promise.all([
-    productIds.length
-      ? db.productCollection.findMany({
-          where: { shopId, productShopifyId: { in: productIds } },
+    Promise.all(
+      chunks.map((ids) =>
+        db.productCollection.findMany({
+          where: { shopId, productShopifyId: { in: ids } },
           select: { productShopifyId: true, collectionShopifyId: true },
-        })
-      : [],
-    productIds.length
-      ? db.product.findMany({
-          where: { shopId, shopifyId: { in: productIds } },
+        }),
+      ),
+    ).then((parts) => parts.flat()),
+    Promise.all(
+      chunks.map((ids) =>
+        db.product.findMany({
+          where: { shopId, shopifyId: { in: ids } },
           select: { shopifyId: true, productType: true },
-        })
-      : [],
+        }),
+      ),
+    ).then((parts) => parts.flat()),
     loadCarts(db, shopId, visitors),
     need.events && visitors.length
       ? db.storefrontEvent.findMany({
