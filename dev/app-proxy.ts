@@ -1,0 +1,101 @@
+/**
+ * A local stand-in for Shopify's app proxy: a request for `/apps/slice/...` on the shop's domain
+ * is forwarded to the app's `/proxy/...` with the query Shopify adds (`shop`, `logged_in_customer_id`,
+ * `path_prefix`, `timestamp`) and the `signature` Shopify computes. Used by the tests and the demo
+ * storefront. Written apart from the app's verifier on purpose, so each checks the other.
+ */
+import { createHmac } from "node:crypto";
+
+/**
+ * Shopify's app proxy signature: hex HMAC-SHA256 (key: the app's API secret) of the query
+ * parameters other than `signature`, sorted by key, each `key=value` with a repeated key's values
+ * joined by ",", concatenated with no separator.
+ */
+export function signAppProxyQuery(
+  params: URLSearchParams | Record<string, string | string[]>,
+  secret: string,
+): string {
+  const entries: [string, string][] =
+    params instanceof URLSearchParams
+      ? [...params]
+      : Object.entries(params).flatMap(([k, v]) =>
+          Array.isArray(v) ? v.map((x): [string, string] => [k, x]) : [[k, v]],
+        );
+  const grouped: Record<string, string[]> = {};
+  for (const [k, v] of entries) if (k !== "signature") (grouped[k] ??= []).push(v);
+  const message = Object.keys(grouped)
+    .sort()
+    .map((k) => `${k}=${grouped[k].join(",")}`)
+    .join("");
+  return createHmac("sha256", secret).update(message, "utf8").digest("hex");
+}
+
+export interface AppProxyOptions {
+  /** The app's origin, e.g. http://127.0.0.1:3000 (its `[app_proxy] url` is `<origin>/proxy`). */
+  appOrigin: string;
+  secret: string;
+  shop: string;
+  prefix?: string;
+  subpath?: string;
+}
+
+export interface ForwardOptions {
+  /** The logged-in customer's numeric id; empty (Shopify sends the key with no value) when absent. */
+  customerId?: string | null;
+  /** Seconds since the epoch; defaults to now. */
+  timestamp?: number;
+}
+
+/**
+ * The request Shopify would send the app for a storefront request to `/apps/<subpath>/...`
+ * (a path, or a full URL on the shop's domain): same method, body and content type; cookies dropped.
+ */
+export function proxiedRequest(
+  storefront: Request | string,
+  options: AppProxyOptions,
+  forward: ForwardOptions = {},
+): Request {
+  const original =
+    typeof storefront === "string" ? new Request(new URL(storefront, `https://${options.shop}`)) : storefront;
+  const url = new URL(original.url);
+  const pathPrefix = `/${options.prefix ?? "apps"}/${options.subpath ?? "slice"}`;
+  if (url.pathname !== pathPrefix && !url.pathname.startsWith(`${pathPrefix}/`))
+    throw new Error(`${url.pathname} is not under the app proxy's ${pathPrefix}`);
+  const target = new URL(`/proxy${url.pathname.slice(pathPrefix.length)}`, options.appOrigin);
+  const query = new URLSearchParams(url.search);
+  // Shopify sets these itself: whatever the shopper put there is replaced.
+  for (const key of ["shop", "logged_in_customer_id", "path_prefix", "timestamp", "signature"])
+    query.delete(key);
+  query.append("shop", options.shop);
+  query.append("logged_in_customer_id", forward.customerId ?? "");
+  query.append("path_prefix", pathPrefix);
+  query.append("timestamp", String(forward.timestamp ?? Math.floor(Date.now() / 1000)));
+  query.append("signature", signAppProxyQuery(query, options.secret));
+  target.search = query.toString();
+
+  const headers = new Headers();
+  const contentType = original.headers.get("content-type");
+  if (contentType) headers.set("content-type", contentType);
+  headers.set("x-forwarded-host", options.shop);
+  headers.set("x-forwarded-for", original.headers.get("x-forwarded-for") ?? "127.0.0.1");
+  const hasBody = !["GET", "HEAD"].includes(original.method);
+  return new Request(target, {
+    method: original.method,
+    headers,
+    body: hasBody ? original.body : undefined,
+    ...(hasBody ? { duplex: "half" } : {}),
+  } as RequestInit);
+}
+
+/** Forwards a storefront request to the running app, as Shopify's proxy does, and returns its answer. */
+export async function forwardToApp(
+  storefront: Request | string,
+  options: AppProxyOptions,
+  forward: ForwardOptions = {},
+): Promise<Response> {
+  const response = await fetch(proxiedRequest(storefront, options, forward));
+  // Shopify strips Set-Cookie from proxied responses.
+  const headers = new Headers(response.headers);
+  headers.delete("set-cookie");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
