@@ -1,0 +1,283 @@
+/**
+ * The storefront's events endpoint (`POST /apps/slice/events`, proxied to `/proxy/events`): a batch
+ * of what one visitor did, sent by the theme extension's script (with `sendBeacon` on page hide).
+ *
+ * Order of checks, each refusing before anything is stored: the app proxy signature (401), the
+ * body's size (413), its shape (400, naming the field), the shop (404). Then the visitor and the
+ * events are written in one transaction, and a visitor linked to a customer has that customer's
+ * segment membership brought up to date.
+ */
+import type { Prisma, PrismaClient } from "@prisma/client";
+import { z } from "zod";
+import { updateMembership } from "../segments/store.server";
+import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
+
+export const MAX_BODY_BYTES = 16 * 1024;
+export const MAX_EVENTS = 50;
+/** Clients' clocks run a little fast or slow; beyond this an event's time is not believed. */
+export const MAX_FUTURE_MS = 5 * 60_000;
+/** A batch can wait in a closed tab's queue, but not for longer than this. */
+export const MAX_AGE_MS = 7 * 24 * 3600_000;
+
+export const EVENT_TYPES = [
+  "session_start",
+  "page_view",
+  "product_view",
+  "collection_view",
+  "cart_update",
+  "answer",
+] as const;
+
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+
+function batchSchema(now: Date) {
+  const event = z
+    .object({
+      type: z.enum(EVENT_TYPES, {
+        errorMap: () => ({ message: `must be one of ${EVENT_TYPES.join(", ")}` }),
+      }),
+      at: z.string().datetime({ offset: true, message: "must be an ISO 8601 time with a zone" }),
+      resourceId: text(200).min(1, "must not be empty").optional(),
+    })
+    .superRefine((e, ctx) => {
+      const at = Date.parse(e.at);
+      if (at > now.getTime() + MAX_FUTURE_MS)
+        ctx.addIssue({ code: "custom", path: ["at"], message: "is in the future" });
+      else if (at < now.getTime() - MAX_AGE_MS)
+        ctx.addIssue({ code: "custom", path: ["at"], message: "is more than 7 days old" });
+      if ((e.type === "product_view" || e.type === "collection_view") && !e.resourceId)
+        ctx.addIssue({ code: "custom", path: ["resourceId"], message: `is required for ${e.type}` });
+      if (e.type === "answer" && !e.resourceId?.includes("="))
+        ctx.addIssue({
+          code: "custom",
+          path: ["resourceId"],
+          message: 'must be "question=answer" for answer',
+        });
+    });
+  return z.object({
+    visitorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "must be 16 to 64 letters, digits, - or _"),
+    consent: z.object({ analytics: z.boolean() }),
+    context: z
+      .object({
+        landingPage: text(2048).optional(),
+        referrer: text(2048).optional(),
+        utmSource: text(200).optional(),
+        utmMedium: text(200).optional(),
+        utmCampaign: text(200).optional(),
+        deviceType: z.enum(["desktop", "mobile", "tablet"]).optional(),
+      })
+      .default({}),
+    cartToken: z
+      .string()
+      .regex(/^[A-Za-z0-9_\-.:~=?&]{1,200}$/, "must be a cart token (at most 200 url-safe characters)")
+      .optional(),
+    events: z.array(event).max(MAX_EVENTS, `must hold at most ${MAX_EVENTS} events`),
+  });
+}
+
+export type EventBatch = z.infer<ReturnType<typeof batchSchema>>;
+
+function json(body: unknown, status: number): Response {
+  return Response.json(body, { status, headers: { "Cache-Control": "no-store" } });
+}
+
+/** The body as text, refusing (null) as soon as it passes `limit` bytes, declared or not. */
+async function readLimited(request: Request, limit: number): Promise<string | null> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) return null;
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export async function receiveEvents(request: Request, db: PrismaClient, now = new Date()): Promise<Response> {
+  if (request.method !== "POST") return json({ error: "use POST" }, 405);
+  let identity: ProxyIdentity;
+  try {
+    identity = requireAppProxy(request, now);
+  } catch (refused) {
+    if (refused instanceof Response) return refused;
+    throw refused;
+  }
+
+  // Any content type: sendBeacon sends a string as text/plain.
+  const body = await readLimited(request, MAX_BODY_BYTES);
+  if (body === null) return json({ error: `body: must be at most ${MAX_BODY_BYTES} bytes` }, 413);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    return json({ error: "body: must be JSON" }, 400);
+  }
+  const parsed = batchSchema(now).safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`);
+    return json({ error: problems[0], problems }, 400);
+  }
+
+  const shop = await db.shop.findUnique({
+    where: { domain: identity.shop },
+    select: { id: true, uninstalledAt: true },
+  });
+  if (!shop || shop.uninstalledAt) return json({ error: "shop: not installed" }, 404);
+
+  let result: StoreResult;
+  try {
+    result = await storeBatch(db, shop.id, identity, parsed.data, now);
+  } catch (e) {
+    if (e instanceof VisitorOfAnotherShop) return json({ error: "visitorId: belongs to another shop" }, 409);
+    throw e;
+  }
+
+  if (result.customerId) {
+    // The events are stored; if this fails the periodic sweep and recomputes catch up, and the
+    // batch must not be retried (it would be counted twice), so it is logged, not refused.
+    try {
+      await updateMembership(db, shop.id, [result.customerId], ["visitor", "cart"], now);
+    } catch (e) {
+      console.error("storefront events: membership update failed", e);
+    }
+  }
+  return json({ ok: true, stored: result.stored }, 200);
+}
+
+class VisitorOfAnotherShop extends Error {}
+
+interface StoreResult {
+  stored: number;
+  customerId: string | null;
+}
+
+/** `/cart.js` tokens carry a `?key=...` suffix that the cart webhooks' token does not. */
+function cartTokenOf(token: string | undefined): string | undefined {
+  return token?.split("?")[0] || undefined;
+}
+
+export async function storeBatch(
+  db: PrismaClient,
+  shopId: number,
+  identity: ProxyIdentity,
+  batch: EventBatch,
+  now: Date,
+): Promise<StoreResult> {
+  const analytics = batch.consent.analytics;
+  // Without consent for analytics (Shopify's Customer Privacy API), nothing is stored but what the
+  // shopper submitted themselves: their answers, and the bare visitor row those answers hang on
+  // (id, shop, when, and the signed logged-in customer they belong to). No page views, sessions,
+  // landing page, referrer, UTM, device or cart link.
+  const events = analytics ? batch.events : batch.events.filter((e) => e.type === "answer");
+  if (!events.length && !analytics) return { stored: 0, customerId: null };
+
+  // A clock a little fast is believed up to now, no further.
+  const times = events.map((e) => Math.min(Date.parse(e.at), now.getTime()));
+  const first = new Date(times.length ? Math.min(...times) : now.getTime());
+  const last = new Date(times.length ? Math.max(...times) : now.getTime());
+  const sessions = events.filter((e) => e.type === "session_start").length;
+  const context = batch.context;
+  const cartToken = cartTokenOf(batch.cartToken);
+
+  const write = (tx: Prisma.TransactionClient) => async () => {
+    const existing = await tx.visitor.findUnique({
+      where: { id: batch.visitorId },
+      select: {
+        shopId: true,
+        firstSeenAt: true,
+        lastSeenAt: true,
+        customerShopifyId: true,
+        landingPage: true,
+        referrer: true,
+        utmSource: true,
+        utmMedium: true,
+        utmCampaign: true,
+        deviceType: true,
+      },
+    });
+    if (existing && existing.shopId !== shopId) throw new VisitorOfAnotherShop();
+    // The link to a customer only ever comes from the signed logged_in_customer_id; a later
+    // anonymous visit (logged out) keeps it, a different logged-in customer takes the device over.
+    const customerShopifyId = identity.customerId ?? existing?.customerShopifyId ?? null;
+    const contextFields = analytics
+      ? {
+          landingPage: context.landingPage ?? null,
+          referrer: context.referrer ?? null,
+          utmSource: context.utmSource ?? null,
+          utmMedium: context.utmMedium ?? null,
+          utmCampaign: context.utmCampaign ?? null,
+          deviceType: context.deviceType ?? null,
+        }
+      : {};
+    if (!existing) {
+      await tx.visitor.create({
+        data: {
+          id: batch.visitorId,
+          shopId,
+          customerShopifyId,
+          firstSeenAt: first,
+          lastSeenAt: last,
+          ...(analytics ? { sessions, cartToken: cartToken ?? null, ...contextFields } : {}),
+        },
+      });
+    } else {
+      // Landing page, referrer, UTM and device describe the first visit: written once, by the
+      // first batch (with consent) that reported any of them.
+      const noContextYet =
+        analytics &&
+        [
+          existing.landingPage,
+          existing.referrer,
+          existing.utmSource,
+          existing.utmMedium,
+          existing.utmCampaign,
+          existing.deviceType,
+        ].every((v) => v === null);
+      await tx.visitor.update({
+        where: { id: batch.visitorId },
+        data: {
+          customerShopifyId,
+          ...(analytics
+            ? {
+                firstSeenAt: first < existing.firstSeenAt ? first : existing.firstSeenAt,
+                lastSeenAt: last > existing.lastSeenAt ? last : existing.lastSeenAt,
+                sessions: { increment: sessions },
+                ...(cartToken ? { cartToken } : {}),
+                ...(noContextYet ? contextFields : {}),
+              }
+            : {}),
+        },
+      });
+    }
+    if (events.length)
+      await tx.storefrontEvent.createMany({
+        data: events.map((e, i) => ({
+          shopId,
+          visitorId: batch.visitorId,
+          type: e.type,
+          resourceId: e.resourceId ?? null,
+          occurredAt: new Date(times[i]),
+          receivedAt: now,
+        })),
+      });
+    return { stored: events.length, customerId: customerShopifyId };
+  };
+
+  try {
+    return await db.$transaction((tx) => write(tx)());
+  } catch (e) {
+    // Two first batches of a new visitor at once: the loser's INSERT hits the key; run it again
+    // and it updates the row the winner created.
+    if ((e as { code?: string }).code === "P2002") return db.$transaction((tx) => write(tx)());
+    throw e;
+  }
+}
