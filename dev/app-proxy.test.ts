@@ -2,6 +2,7 @@
  * The local app proxy signs exactly as Shopify does (checked against Shopify's own documented
  * example) and forwards a storefront request the way Shopify's proxy does.
  */
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -111,5 +112,16 @@ describe("forwardToApp", () => {
     const echoed = (await response.json()) as { method: string; url: string; body: string; type: string };
     expect(echoed).toMatchObject({ method: "POST", body: '{"a":1}', type: "text/plain;charset=UTF-8" });
     expect(echoed.url).toMatch(/^\/proxy\/events\?shop=demo\.myshopify\.com&/);
+  });
+});
+
+describe("shopify.app.toml", () => {
+  it("declares the app proxy this stand-in plays: /apps/slice/* to <app url>/proxy, with its scope", () => {
+    const toml = readFileSync("shopify.app.toml", "utf8");
+    const section = toml.slice(toml.indexOf("[app_proxy]")).split(/\n\[(?!app_proxy)/)[0];
+    expect(section).toMatch(/^url = "https:\/\/[^"]+\/proxy"$/m);
+    expect(section).toMatch(/^subpath = "slice"$/m);
+    expect(section).toMatch(/^prefix = "apps"$/m);
+    expect(toml).toMatch(/^scopes = "[^"]*\bwrite_app_proxy\b/m);
   });
 });
