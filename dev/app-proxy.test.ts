@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { forwardToApp, proxiedRequest, signAppProxyQuery } from "./app-proxy";
+import { forwardToApp, proxiedRequest, signAppProxyQuery, startAppProxy } from "./app-proxy";
 
 // shopify.dev, "Authenticate app proxies": shared secret "hush", and the forwarded query with its
 // signature. The page now shows the shop as "{shop}.myshopify.com"; the signature was computed for
@@ -112,6 +112,32 @@ describe("forwardToApp", () => {
     const echoed = (await response.json()) as { method: string; url: string; body: string; type: string };
     expect(echoed).toMatchObject({ method: "POST", body: '{"a":1}', type: "text/plain;charset=UTF-8" });
     expect(echoed.url).toMatch(/^\/proxy\/events\?shop=demo\.myshopify\.com&/);
+  });
+  it("serves the shop's domain locally: /apps/slice/* forwarded and signed, the rest to the storefront", async () => {
+    const proxy = await startAppProxy({
+      appOrigin: origin,
+      secret: "s",
+      shop: "demo.myshopify.com",
+      customerOf: (request) => /demo_customer=(\d+)/.exec(request.headers.get("cookie") ?? "")?.[1] ?? null,
+      fallback: (_req, res) => void res.writeHead(200, { "content-type": "text/html" }).end("<h1>store</h1>"),
+    });
+    try {
+      const answer = await fetch(`${proxy.url}/apps/slice/events?x=1`, {
+        method: "POST",
+        body: "hello",
+        headers: { cookie: "demo_customer=42" },
+      });
+      expect(answer.headers.get("set-cookie")).toBeNull();
+      const echoed = (await answer.json()) as { method: string; url: string; body: string };
+      expect(echoed).toMatchObject({ method: "POST", body: "hello" });
+      const query = new URL(echoed.url, "http://x").searchParams;
+      expect(query.get("x")).toBe("1");
+      expect(query.get("logged_in_customer_id")).toBe("42");
+      expect(query.get("signature")).toBe(signAppProxyQuery(query, "s"));
+      expect(await (await fetch(`${proxy.url}/products/shirt`)).text()).toBe("<h1>store</h1>");
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -5,6 +5,9 @@
  * storefront. Written apart from the app's verifier on purpose, so each checks the other.
  */
 import { createHmac } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 
 /**
  * Shopify's app proxy signature: hex HMAC-SHA256 (key: the app's API secret) of the query
@@ -98,4 +101,71 @@ export async function forwardToApp(
   const headers = new Headers(response.headers);
   headers.delete("set-cookie");
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+export interface AppProxyServerOptions extends AppProxyOptions {
+  port?: number;
+  host?: string;
+  /**
+   * Who is logged in, as Shopify knows from its own session cookie (the app never sees cookies):
+   * the demo storefront decides, e.g. from a cookie of its own. Default: nobody.
+   */
+  customerOf?: (request: Request) => string | null;
+  /** Everything not under the proxy's prefix (the storefront's own pages); default 404. */
+  fallback?: (request: IncomingMessage, response: ServerResponse) => void;
+}
+
+/**
+ * The shop's domain, locally: an HTTP server that forwards `/apps/<subpath>/*` to the app as
+ * Shopify's proxy does and hands every other request to `fallback` (the demo storefront).
+ */
+export async function startAppProxy(
+  options: AppProxyServerOptions,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const pathPrefix = `/${options.prefix ?? "apps"}/${options.subpath ?? "slice"}`;
+  const server = createServer((req, res) => {
+    const path = req.url ?? "/";
+    if (path !== pathPrefix && !path.startsWith(`${pathPrefix}/`) && !path.startsWith(`${pathPrefix}?`)) {
+      if (options.fallback) return options.fallback(req, res);
+      return void res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    }
+    const hasBody = !["GET", "HEAD"].includes(req.method ?? "GET");
+    const headers = new Headers();
+    for (const [key, value] of Object.entries(req.headers))
+      if (typeof value === "string") headers.set(key, value);
+      else if (Array.isArray(value)) headers.set(key, value.join(", "));
+    const storefront = new Request(new URL(path, `https://${options.shop}`), {
+      method: req.method,
+      headers,
+      body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+      ...(hasBody ? { duplex: "half" } : {}),
+    } as RequestInit);
+    forwardToApp(storefront, options, { customerId: options.customerOf?.(storefront) ?? null })
+      .then(async (answer) => {
+        const out: Record<string, string> = {};
+        answer.headers.forEach((value, key) => {
+          if (key !== "content-encoding" && key !== "content-length" && key !== "transfer-encoding")
+            out[key] = value;
+        });
+        res.writeHead(answer.status, out);
+        res.end(Buffer.from(await answer.arrayBuffer()));
+      })
+      .catch((error: unknown) => {
+        // As Shopify does when the app is down or too slow: a gateway error, not a hang.
+        if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
+        res.end(`app proxy: ${String(error)}`);
+      });
+  });
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve),
+  );
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

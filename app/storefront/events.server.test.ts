@@ -7,7 +7,10 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import prisma from "../db.server";
-import { proxiedRequest, signAppProxyQuery } from "../../dev/app-proxy";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { proxiedRequest, signAppProxyQuery, startAppProxy } from "../../dev/app-proxy";
 import { TEST_SECRET } from "../../dev/testing/setup";
 import { action } from "../routes/proxy.events";
 import { MAX_BODY_BYTES, receiveEvents } from "./events.server";
@@ -151,6 +154,39 @@ describe("POST /apps/slice/events", () => {
     const response = await action({ request, params: {}, context: {} });
     expect(response.status).toBe(200);
     expect((await stored()).events).toHaveLength(1);
+  });
+
+  it("works over HTTP through the local app proxy, with the logged-in customer it signs", async () => {
+    // A minimal app server handing each request to the route, as Remix does.
+    const app = createServer((req, res) => {
+      const request = new Request(new URL(req.url!, "http://127.0.0.1"), {
+        method: req.method,
+        body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
+        duplex: "half",
+      } as RequestInit);
+      void action({ request, params: {}, context: {} }).then(async (answer) => {
+        res.writeHead(answer.status, { "content-type": "application/json" }).end(await answer.text());
+      });
+    });
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+    const shopDomain = await startAppProxy({
+      ...proxy,
+      appOrigin: `http://127.0.0.1:${(app.address() as AddressInfo).port}`,
+      customerOf: () => "9001",
+    });
+    try {
+      const answer = await fetch(`${shopDomain.url}/apps/slice/events`, {
+        method: "POST",
+        body: JSON.stringify(
+          batch({ events: [{ type: "page_view", at: new Date().toISOString(), resourceId: "/" }] }),
+        ),
+      });
+      expect(answer.status).toBe(200);
+      expect((await stored()).visitor?.customerShopifyId).toBe("9001");
+    } finally {
+      await shopDomain.close();
+      await new Promise((resolve) => app.close(resolve));
+    }
   });
 
   describe("refuses unsigned or altered requests with 401, storing nothing", () => {
