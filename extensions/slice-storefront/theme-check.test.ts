@@ -1,0 +1,54 @@
+/**
+ * The theme app extension passes Shopify's theme check (the app-extension rules it applies when it
+ * finds shopify.extension.toml) with no errors, and its script stays under the 10,000 bytes that
+ * Shopify allows an app block's JavaScript.
+ */
+import { cp, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Offense, Severity, themeCheckRun } from "@shopify/theme-check-node";
+import { afterAll, describe, expect, it } from "vitest";
+
+const extension = import.meta.dirname;
+const SCRIPT_LIMIT_BYTES = 10_000;
+
+async function errors(root: string) {
+  const run = await themeCheckRun(root, undefined, () => {});
+  expect(run.config.context).toBe("app");
+  const show = (o: Offense) =>
+    `${o.check} ${o.uri.split("/").slice(-2).join("/")}:${o.start.line + 1} ${o.message}`;
+  return {
+    errors: run.offenses.filter((o) => o.severity === Severity.ERROR).map(show),
+    warnings: run.offenses.filter((o) => o.severity !== Severity.ERROR).map(show),
+  };
+}
+
+describe("theme app extension", () => {
+  const scratch: string[] = [];
+  afterAll(() => Promise.all(scratch.map((dir) => rm(dir, { recursive: true, force: true }))));
+
+  it("passes theme check with no errors", async () => {
+    const result = await errors(extension);
+    if (result.warnings.length) console.log("theme check warnings:\n" + result.warnings.join("\n"));
+    expect(result.errors).toEqual([]);
+  });
+
+  it("is checked for real: a parser-blocking script and a missing asset are errors", async () => {
+    const copy = await mkdtemp(join(tmpdir(), "slice-extension-"));
+    scratch.push(copy);
+    await cp(extension, copy, { recursive: true, filter: (path) => !path.endsWith(".test.ts") });
+    await writeFile(
+      join(copy, "blocks", "broken.liquid"),
+      `<script src="{{ 'missing.js' | asset_url }}"></script>\n{% schema %}\n{ "name": "Broken", "target": "body", "settings": [] }\n{% endschema %}\n`,
+    );
+    const { errors: found } = await errors(copy);
+    expect(found.some((e) => e.startsWith("ParserBlockingScript blocks/broken.liquid"))).toBe(true);
+    expect(found.some((e) => e.startsWith("MissingAsset blocks/broken.liquid"))).toBe(true);
+  });
+
+  it(`ships a script under ${SCRIPT_LIMIT_BYTES} bytes`, async () => {
+    const { size } = await stat(join(extension, "assets", "slice.js"));
+    console.log(`assets/slice.js: ${size} bytes`);
+    expect(size).toBeLessThan(SCRIPT_LIMIT_BYTES);
+  });
+});
