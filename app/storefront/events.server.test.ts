@@ -156,6 +156,19 @@ describe("POST /apps/slice/events", () => {
     expect((await stored()).events).toHaveLength(1);
   });
 
+  it("counts both of a new visitor's first batches when they arrive at once", async () => {
+    const visit = (m: number) => batch({ events: [{ type: "session_start", at: minutesAgo(m) }] });
+    const answers = await Promise.all([send(visit(2)), send(visit(1)), send(visit(3))]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    const { visitor, events } = await stored();
+    expect(events).toHaveLength(3);
+    expect(visitor).toMatchObject({
+      sessions: 3,
+      firstSeenAt: new Date(minutesAgo(3)),
+      lastSeenAt: new Date(minutesAgo(1)),
+    });
+  });
+
   it("works over HTTP through the local app proxy, with the logged-in customer it signs", async () => {
     // A minimal app server handing each request to the route, as Remix does.
     const app = createServer((req, res) => {

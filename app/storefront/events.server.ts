@@ -189,6 +189,11 @@ export async function storeBatch(
   const cartToken = cartTokenOf(batch.cartToken);
 
   const write = (tx: Prisma.TransactionClient) => async () => {
+    // Lock the visitor's row (a no-op write) before reading it: two batches of one visitor at
+    // once would otherwise both read the old first/last seen and the later write would undo the
+    // earlier (seen on PostgreSQL). A new visitor has no row to lock; its racing INSERTs meet on
+    // the key and the loser runs again below, and then finds the row.
+    await tx.visitor.updateMany({ where: { id: batch.visitorId }, data: { sessions: { increment: 0 } } });
     const existing = await tx.visitor.findUnique({
       where: { id: batch.visitorId },
       select: {
