@@ -2,6 +2,7 @@
  * The local app proxy signs exactly as Shopify does (checked against Shopify's own documented
  * example) and forwards a storefront request the way Shopify's proxy does.
  */
+import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -30,6 +31,12 @@ describe("signAppProxyQuery", () => {
         "hush",
       ),
     ).toBe(DOCUMENTED_SIGNATURE);
+  });
+
+  it("sorts the key=value strings, as Shopify's Ruby reference does, not the keys", () => {
+    // "utm2=..." sorts before "utm=..." ("2" is below "="), though the key "utm" sorts first.
+    const hmac = (message: string) => createHmac("sha256", "k").update(message).digest("hex");
+    expect(signAppProxyQuery({ utm: "x", utm2: "y", b: "z" }, "k")).toBe(hmac("b=zutm2=yutm=x"));
   });
 
   it("ignores an existing signature parameter and depends on every other one and the secret", () => {

@@ -11,8 +11,8 @@ import { Readable } from "node:stream";
 
 /**
  * Shopify's app proxy signature: hex HMAC-SHA256 (key: the app's API secret) of the query
- * parameters other than `signature`, sorted by key, each `key=value` with a repeated key's values
- * joined by ",", concatenated with no separator.
+ * parameters other than `signature`, each `key=value` with a repeated key's values joined by ",",
+ * sorted, concatenated with no separator.
  */
 export function signAppProxyQuery(
   params: URLSearchParams | Record<string, string | string[]>,
@@ -26,9 +26,10 @@ export function signAppProxyQuery(
         );
   const grouped: Record<string, string[]> = {};
   for (const [k, v] of entries) if (k !== "signature") (grouped[k] ??= []).push(v);
-  const message = Object.keys(grouped)
-    .sort()
-    .map((k) => `${k}=${grouped[k].join(",")}`)
+  // Shopify's reference (Ruby): pairs.collect { "k=v" }.sort.join — the pairs sorted by bytes.
+  const message = Object.entries(grouped)
+    .map(([k, v]) => Buffer.from(`${k}=${v.join(",")}`))
+    .sort(Buffer.compare)
     .join("");
   return createHmac("sha256", secret).update(message, "utf8").digest("hex");
 }

@@ -4,9 +4,13 @@
  * `shop`, `logged_in_customer_id`, `path_prefix`, `timestamp` and `signature` to the query.
  *
  * As Shopify documents it (shopify.dev, "Authenticate app proxies"): `signature` is the hex
- * HMAC-SHA256, keyed with the app's API secret, of every other query parameter, decoded, sorted
- * by key, each written `key=value` (a repeated key's values joined with ","), concatenated with no
+ * HMAC-SHA256, keyed with the app's API secret, of every other query parameter, decoded, each
+ * written `key=value` (a repeated key's values joined with ","), sorted, concatenated with no
  * separator. Only the query is signed: the body is whatever the shopper's browser sent.
+ *
+ * Not `authenticate.public.appProxy` from @shopify/shopify-app-remix 4.2.1: it reads the query
+ * into an object (a repeated key keeps one value) and sorts keys by locale, so it refuses
+ * Shopify's own documented example (`extra=1&extra=2`); and it does not give the reason.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { config } from "../config.server";
@@ -25,7 +29,12 @@ export interface ProxyIdentity {
 
 export type ProxyCheck = { ok: true; identity: ProxyIdentity } | { ok: false; reason: string };
 
-/** The string Shopify signs: the query without `signature`, sorted, `key=value` pairs run together. */
+/**
+ * The string Shopify signs, as its documented Ruby reference builds it:
+ * `query_hash.collect { |k, v| "#{k}=#{Array(v).join(',')}" }.sort.join`, the signature left out.
+ * The `key=value` strings are sorted (by bytes, as Ruby compares strings), not the keys: the two
+ * differ when a key is another key followed by a character below "=" (`utm` and `utm2`).
+ */
 export function proxySigningString(params: URLSearchParams): string {
   const byKey = new Map<string, string[]>();
   for (const [key, value] of params) {
@@ -34,10 +43,10 @@ export function proxySigningString(params: URLSearchParams): string {
     values.push(value);
     byKey.set(key, values);
   }
-  // Sorted by code unit, as Ruby's and JavaScript's default sorts do (not by locale).
-  return [...byKey.keys()]
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .map((key) => `${key}=${byKey.get(key)!.join(",")}`)
+  return [...byKey]
+    .map(([key, values]) => Buffer.from(`${key}=${values.join(",")}`, "utf8"))
+    .sort(Buffer.compare)
+    .map((pair) => pair.toString("utf8"))
     .join("");
 }
 

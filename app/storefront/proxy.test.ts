@@ -2,6 +2,7 @@
  * The app's check of Shopify's app proxy signature: Shopify's documented example passes, and a
  * changed, missing, duplicated or stale signature is refused with the reason.
  */
+import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { proxiedRequest, signAppProxyQuery } from "../../dev/app-proxy";
 import { TEST_SECRET } from "../../dev/testing/setup";
@@ -57,6 +58,20 @@ describe("verifyProxyQuery", () => {
     expect(verifyProxyQuery(params, "hush", late)).toMatchObject({ ok: false, reason: /stale/ });
     expect(verifyProxyQuery(params, "hush", early)).toMatchObject({ ok: false, reason: /stale/ });
     expect(verifyProxyQuery(params, "hush", justInTime)).toMatchObject({ ok: true });
+  });
+
+  it("signs the sorted key=value strings: a signature over the sorted keys is refused", () => {
+    const params = new URLSearchParams(
+      "shop=a.myshopify.com&timestamp=1317327555&utm=x&utm2=y&path_prefix=/apps/slice",
+    );
+    params.set("signature", signAppProxyQuery(params, "hush"));
+    expect(verifyProxyQuery(params, "hush", documentedNow)).toMatchObject({ ok: true });
+    const byKeys = "path_prefix=/apps/sliceshop=a.myshopify.comtimestamp=1317327555utm=xutm2=y";
+    params.set("signature", createHmac("sha256", "hush").update(byKeys).digest("hex"));
+    expect(verifyProxyQuery(params, "hush", documentedNow)).toEqual({
+      ok: false,
+      reason: "invalid app proxy signature",
+    });
   });
 
   it("reads an empty logged_in_customer_id as nobody logged in", () => {
