@@ -142,8 +142,9 @@ export async function receiveEvents(request: Request, db: PrismaClient, now = ne
   }
 
   if (result.customerId) {
-    // The events are stored; if this fails the periodic sweep and recomputes catch up, and the
-    // batch must not be retried (it would be counted twice), so it is logged, not refused.
+    // The events are stored and must not be sent again (they would count twice), so a failure
+    // here is logged, not refused: the customer's next update (a later batch, a webhook) or a
+    // full recompute brings their membership right.
     try {
       await updateMembership(db, shop.id, [result.customerId], ["visitor", "cart"], now);
     } catch (e) {
