@@ -34,6 +34,8 @@ interface PageOptions {
   /** The browser's storage, shared by pages of one visit (session) or one browser (local). */
   browser?: Browser;
   cartToken?: string;
+  /** The page is shown in the theme editor. */
+  designMode?: boolean;
 }
 
 interface Browser {
@@ -45,6 +47,7 @@ const newBrowser = (): Browser => ({ local: new Map(), session: new Map() });
 const storage = (values: Map<string, string>) => ({
   getItem: (key: string) => values.get(key) ?? null,
   setItem: (key: string, value: string) => void values.set(key, String(value)),
+  removeItem: (key: string) => void values.delete(key),
 });
 
 /** Runs slice.js on a page; returns what it sent and handles to drive the page. */
@@ -55,6 +58,7 @@ function openPage({
   referrer = "",
   browser = newBrowser(),
   cartToken,
+  designMode = false,
 }: PageOptions) {
   const location = new URL(url);
   const sent: { via: "beacon" | "fetch"; url: string; batch: Batch }[] = [];
@@ -69,6 +73,7 @@ function openPage({
 
   const privacy = { analyticsProcessingAllowed: () => allowed };
   const shopify: Record<string, unknown> = {
+    designMode,
     loadFeatures: (features: unknown[], callback: (error?: Error) => void) => {
       loadFeatures = features;
       shopify.customerPrivacy = privacy;
@@ -289,6 +294,21 @@ describe("slice.js", () => {
     expect(page.browser.session.get("slice_vid")).toBe(page.sent[0].batch.visitorId);
   });
 
+  it("forgets the id kept across visits when analytics consent is withdrawn", async () => {
+    const first = openPage({ url: "https://shop.example/", consent: true });
+    await first.wait();
+    expect(first.browser.local.get("slice_vid")).toBe(first.sent[0].batch.visitorId);
+
+    const withdrawn = openPage({
+      url: "https://shop.example/",
+      consent: false,
+      browser: { local: first.browser.local, session: new Map() },
+    });
+    withdrawn.leave();
+    expect(withdrawn.sent).toEqual([]);
+    expect(withdrawn.browser.local.has("slice_vid")).toBe(false);
+  });
+
   it("loads the Customer Privacy API when the theme has not, and sends what waited once consent is given", async () => {
     const page = openPage({ url: "https://shop.example/", consent: "not loaded" });
     expect(page.loadFeatures()).toEqual([{ name: "consent-tracking-api", version: "0.1" }]);
@@ -301,6 +321,14 @@ describe("slice.js", () => {
     expect(page.sent[0].batch.consent).toEqual({ analytics: true });
     expect(types(page.sent[0].batch).map(([type]) => type)).toEqual(["session_start", "page_view"]);
     expect(page.browser.local.get("slice_vid")).toBe(page.sent[0].batch.visitorId);
+  });
+
+  it("records nothing in the theme editor", async () => {
+    const page = openPage({ url: "https://shop.example/", consent: true, designMode: true });
+    page.leave();
+    await page.wait();
+    expect(page.sent).toEqual([]);
+    expect(page.window.Slice).toBeUndefined();
   });
 
   describe("against the app's events endpoint", () => {

@@ -5,7 +5,8 @@
 /* global window, document, location, screen, matchMedia, HTMLFormElement */
 (() => {
   const configElement = document.getElementById("slice-config");
-  if (!configElement || window.Slice) return;
+  // Not in the theme editor: a merchant previewing the theme is not a visitor.
+  if (!configElement || window.Slice || window.Shopify?.designMode) return;
   const config = JSON.parse(configElement.textContent);
   const endpoint = config.proxy + "/events";
   const ID_KEY = "slice_vid";
@@ -35,15 +36,24 @@
 
   const analyticsAllowed = () => !!window.Shopify?.customerPrivacy?.analyticsProcessingAllowed?.();
 
-  // First-party visitor id: kept for the session always, kept across visits only with consent.
+  // First-party visitor id: kept for the session always, kept across visits only with consent
+  // (and forgotten when consent is withdrawn).
   const cookieId = () => document.cookie.match(/(?:^|; )slice_vid=([\w-]{16,64})/)?.[1];
   const newId = () =>
     Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   const visitorId = get(localStorage, ID_KEY) || cookieId() || get(sessionStorage, ID_KEY) || newId();
   set(sessionStorage, ID_KEY, visitorId);
-  const persistVisitorId = () => {
-    if (!analyticsAllowed() || set(localStorage, ID_KEY, visitorId)) return;
-    document.cookie = `${ID_KEY}=${visitorId}; max-age=31536000; path=/; samesite=lax`;
+  const rememberVisitor = () => {
+    if (!analyticsAllowed()) {
+      try {
+        localStorage.removeItem(ID_KEY);
+      } catch {
+        // nothing kept there
+      }
+      document.cookie = `${ID_KEY}=; max-age=0; path=/`;
+    } else if (!set(localStorage, ID_KEY, visitorId)) {
+      document.cookie = `${ID_KEY}=${visitorId}; max-age=31536000; path=/; samesite=lax`;
+    }
   };
 
   let queue = [];
@@ -114,7 +124,7 @@
   // Cart changes: the theme's own fetch calls to /cart/add, /cart/change... After each, read the
   // cart token so the checkout and order that follow can be linked to this visitor.
   function linkCart() {
-    return fetch("/cart.js", { credentials: "same-origin" })
+    return fetch("/cart.js")
       .then((response) => response.json())
       .then((cart) => {
         if (CART_TOKEN.test(cart.token)) set(sessionStorage, CART_KEY, cart.token);
@@ -124,8 +134,8 @@
   const themeFetch = window.fetch;
   window.fetch = function (input, init) {
     const result = themeFetch.call(this, input, init);
-    const url = input instanceof window.Request ? input.url : String(input);
-    if (CART_CHANGE.test(url)) {
+    // A string, URL or Request; never let observing break the theme's own request.
+    if (CART_CHANGE.test(String(input?.url ?? input))) {
       result.then(
         (response) => response.ok && linkCart().then(() => track("cart_update")),
         () => {},
@@ -162,11 +172,11 @@
 
   // Consent may be given after load: keep the id across visits then, and send what was waiting.
   const onConsent = () => {
-    persistVisitorId();
+    rememberVisitor();
     flush();
   };
   document.addEventListener("visitorConsentCollected", onConsent);
-  if (window.Shopify?.customerPrivacy) persistVisitorId();
+  if (window.Shopify?.customerPrivacy) rememberVisitor();
   else
     window.Shopify?.loadFeatures?.(
       [{ name: "consent-tracking-api", version: "0.1" }],
