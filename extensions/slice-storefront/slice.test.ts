@@ -36,6 +36,8 @@ interface PageOptions {
   cartToken?: string;
   /** The page is shown in the theme editor. */
   designMode?: boolean;
+  /** The app proxy is unreachable. */
+  offline?: boolean;
 }
 
 interface Browser {
@@ -59,6 +61,7 @@ function openPage({
   browser = newBrowser(),
   cartToken,
   designMode = false,
+  offline = false,
 }: PageOptions) {
   const location = new URL(url);
   const sent: { via: "beacon" | "fetch"; url: string; batch: Batch }[] = [];
@@ -85,10 +88,11 @@ function openPage({
   class HTMLFormElement {
     fields: Record<string, string> = {};
     submitted = false;
-    parts: Record<string, { hidden?: boolean; disabled?: boolean }> = {
+    focused = "";
+    parts: Record<string, { hidden?: boolean; disabled?: boolean; focus?: () => void }> = {
       fieldset: { disabled: false },
       "[type=submit]": { hidden: false },
-      "[data-slice-thanks]": { hidden: true },
+      "[data-slice-thanks]": { hidden: true, focus: () => (this.focused = "[data-slice-thanks]") },
     };
     hasAttribute = (name: string) => name === "data-slice-form";
     querySelector = (selector: string) => this.parts[selector];
@@ -124,6 +128,7 @@ function openPage({
     fetch: async (to: string, init?: RequestInit) => {
       if (to === "/cart.js") return Response.json({ token: cartToken });
       if (!to.startsWith("/apps/slice/")) return Response.json({}); // the theme's own calls
+      if (offline) throw new TypeError("Failed to fetch");
       sent.push({ via: "fetch", url: to, batch: JSON.parse(String(init?.body)) });
       expect(init).toMatchObject({ method: "POST", keepalive: true });
       return Response.json({ ok: true });
@@ -288,10 +293,20 @@ describe("slice.js", () => {
     expect(form.parts).toEqual({
       fieldset: { disabled: true },
       "[type=submit]": { hidden: true },
-      "[data-slice-thanks]": { hidden: false },
+      "[data-slice-thanks]": { hidden: false, focus: expect.any(Function) },
     });
+    expect(form.focused).toBe("[data-slice-thanks]");
+    expect(form.submitted).toBe(false);
     expect(page.browser.local.size).toBe(0);
     expect(page.browser.session.get("slice_vid")).toBe(page.sent[0].batch.visitorId);
+  });
+
+  it("submits the question form as a plain form when the answer cannot be sent", async () => {
+    const page = openPage({ url: "https://shop.example/", consent: false, offline: true });
+    const { form, prevented } = await page.answer("intent", "Just browsing");
+    expect(prevented).toBe(true);
+    expect(form.submitted).toBe(true);
+    expect(form.parts["[data-slice-thanks]"].hidden).toBe(true);
   });
 
   it("forgets the id kept across visits when analytics consent is withdrawn", async () => {

@@ -163,7 +163,10 @@
       if (!sent) return HTMLFormElement.prototype.submit.call(form);
       form.querySelector("fieldset").disabled = true;
       form.querySelector("[type=submit]").hidden = true;
-      form.querySelector("[data-slice-thanks]").hidden = false;
+      // The button goes away, so focus moves to the thank-you (which also has it read out).
+      const thanks = form.querySelector("[data-slice-thanks]");
+      thanks.hidden = false;
+      thanks.focus();
     });
   });
 
