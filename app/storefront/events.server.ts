@@ -82,7 +82,7 @@ function json(body: unknown, status: number): Response {
 }
 
 /** The body as text, refusing (null) as soon as it passes `limit` bytes, declared or not. */
-async function readLimited(request: Request, limit: number): Promise<string | null> {
+export async function readLimited(request: Request, limit: number): Promise<string | null> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limit) return null;
   if (!request.body) return "";
