@@ -40,6 +40,8 @@ export interface DemoOptions {
   seed?: number;
   databaseFile?: string;
   fresh?: boolean;
+  /** The demo storefront's port (the shop's domain, locally); default: the app's port + 1, or any. */
+  storefrontPort?: number;
   log?: (line: string) => void;
 }
 
@@ -93,11 +95,22 @@ export async function startDemo(options: DemoOptions = {}) {
   await db.shop.upsert({ where: { domain: shop }, create: { domain: shop }, update: {} });
   await db.$disconnect();
 
+  // The shop's storefront, behind a local app proxy that signs /apps/slice/* as Shopify does.
+  // (".js": dev/storefront/ holds its templates, and a bare "./storefront" would find the folder.)
+  const { startStorefront } = await import("./storefront.js");
+  const storefront = await startStorefront({
+    store,
+    appOrigin: server.url,
+    secret: DEMO_SECRET,
+    port: options.storefrontPort ?? (port ? port + 1 : 0),
+  });
+
   const loginUrl = `${server.url}/dev/login?shop=${shop}`;
   log(
     `Slice demo: ${store.customers.length} customers, ${store.orders.length} orders, ${store.events.length} webhooks to replay`,
   );
   log(`Open ${loginUrl}`);
+  log(`Storefront: ${storefront.url} (the app's blocks and slice.js, through the app proxy)`);
   const started = performance.now();
   const replay = await replayLines(store.events, {
     url: `${server.url}/webhooks`,
@@ -112,8 +125,10 @@ export async function startDemo(options: DemoOptions = {}) {
   return {
     url: server.url,
     loginUrl,
+    storefrontUrl: storefront.url,
     store,
     async stop() {
+      await storefront.close();
       await server.stop();
       await standIn.stop();
     },
@@ -130,7 +145,9 @@ if (invokedDirectly) {
     port: values.port ? Number(values.port) : undefined,
     seed: values.seed ? Number(values.seed) : undefined,
   });
-  console.log(`\nSlice is running. Open ${demo.loginUrl}\n(Ctrl-C to stop)`);
+  console.log(
+    `\nSlice is running. Open ${demo.loginUrl}\nThe demo storefront: ${demo.storefrontUrl}\n(Ctrl-C to stop)`,
+  );
   const stop = async () => {
     await demo.stop();
     process.exit(0);

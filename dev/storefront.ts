@@ -1,0 +1,422 @@
+/**
+ * The demo shop's storefront, locally: a small theme-like store (home, product, collection and cart
+ * pages) for the generated catalogue, rendered with Liquid. It renders the REAL theme app extension
+ * blocks (extensions/slice-storefront/blocks/*.liquid, with their schema defaults as the
+ * merchant's settings) and serves the real slice.js where `asset_url` points.
+ *
+ * It sits behind the local app proxy (dev/app-proxy.ts `startAppProxy`): the proxy serves the shop's
+ * domain, forwards `/apps/slice/*` signed to the app as Shopify does (with the logged-in customer
+ * this storefront reports from its "log in as" cookie) and hands every other request here.
+ *
+ * Shopify pieces stood in for: the cart (`/cart/add` as a form post or a fetch, `/cart/add.js`,
+ * `/cart.js` with a token as the Ajax API shapes it, `/cart/clear`), a customer session ("log in
+ * as" sets a cookie) and the Customer Privacy API (a banner; a test may stub
+ * `window.Shopify.customerPrivacy` before the page loads and the banner then stays out of the way).
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Liquid, Tag, type TagToken, type TopLevelToken, type Liquid as LiquidEngine } from "liquidjs";
+import { startAppProxy } from "./app-proxy";
+import type { Collection, Product, Store } from "./store";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const EXTENSION = path.resolve(here, "../extensions/slice-storefront");
+const TEMPLATES = path.join(here, "storefront");
+/** Where `asset_url` points for the extension's assets (Shopify's CDN path, served locally). */
+export const ASSET_PATH = "/cdn/shop/extensions/slice-storefront/assets/";
+
+export interface StorefrontOptions {
+  store: Store;
+  /** The app's origin, e.g. http://127.0.0.1:3000. */
+  appOrigin: string;
+  secret: string;
+  port?: number;
+  host?: string;
+}
+
+interface CartLine {
+  variantId: string;
+  quantity: number;
+}
+
+/** A block's `{% schema %}` settings' defaults: what a merchant gets before changing anything. */
+export function schemaDefaults(source: string): Record<string, unknown> {
+  const match = /{%-?\s*schema\s*-?%}([\s\S]*?){%-?\s*endschema\s*-?%}/.exec(source);
+  if (!match) return {};
+  const schema = JSON.parse(match[1]) as { settings?: { id?: string; default?: unknown }[] };
+  const settings: Record<string, unknown> = {};
+  for (const s of schema.settings ?? []) if (s.id) settings[s.id] = s.default ?? null;
+  return settings;
+}
+
+function lookup(tree: unknown, key: string): unknown {
+  return key
+    .split(".")
+    .reduce<unknown>((node, k) => (node as Record<string, unknown> | undefined)?.[k], tree);
+}
+
+function createEngine(currency: string): LiquidEngine {
+  const engine = new Liquid({ root: [TEMPLATES], extname: ".liquid", outputEscape: undefined });
+  // `{% schema %}` is read by Shopify, never rendered.
+  engine.registerTag(
+    "schema",
+    class extends Tag {
+      constructor(token: TagToken, remain: TopLevelToken[], liquid: LiquidEngine) {
+        super(token, remain, liquid);
+        while (remain.length) {
+          const next = remain.shift()!;
+          if ((next as TagToken).name === "endschema") return;
+        }
+        throw new Error("schema: no endschema");
+      }
+      render() {
+        return "";
+      }
+    },
+  );
+  const locale = JSON.parse(readFileSync(path.join(EXTENSION, "locales/en.default.json"), "utf8")) as unknown;
+  engine.registerFilter("t", (key: string) => {
+    const value = lookup(locale, key);
+    return typeof value === "string" ? value : `translation missing: en.${key}`;
+  });
+  engine.registerFilter("asset_url", (name: string) => ASSET_PATH + encodeURIComponent(name));
+  engine.registerFilter("handleize", (s: unknown) =>
+    String(s ?? "")
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, ""),
+  );
+  const money = new Intl.NumberFormat("en-US", { style: "currency", currency });
+  engine.registerFilter("money", (minor: number) => money.format(Number(minor) / 100));
+  return engine;
+}
+
+const COOKIE_CUSTOMER = "demo_customer";
+const COOKIE_CART = "cart";
+
+function cookies(header: string | undefined | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0) out[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+async function readBody(req: IncomingMessage, limit = 64 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new Error("body too large");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The storefront's request handler (for `startAppProxy`'s fallback) and the state it keeps. */
+export function createStorefront(options: Pick<StorefrontOptions, "store">) {
+  const { store } = options;
+  const engine = createEngine(store.shop.currency);
+  const blockSource = (name: string) =>
+    readFileSync(path.join(EXTENSION, "blocks", `${name}.liquid`), "utf8");
+  const embedSource = blockSource("slice-embed");
+  const formSource = blockSource("slice-form");
+  const embedSettings = schemaDefaults(embedSource);
+  const formSettings = schemaDefaults(formSource);
+  const sliceJs = readFileSync(path.join(EXTENSION, "assets/slice.js"));
+
+  const productById = new Map(store.products.map((p) => [p.id, p]));
+  const productByVariant = new Map(store.products.map((p) => [p.variantId, p]));
+  const customerById = new Map(store.customers.map((c) => [c.id, c]));
+  // The "log in as" list: the biggest spenders first (the referral invite's audience), then others.
+  const spend = new Map<string, { total: number; orders: number }>();
+  for (const o of store.orders)
+    if (o.customerId && !o.cancelledAt) {
+      const s = spend.get(o.customerId) ?? { total: 0, orders: 0 };
+      s.total += o.total;
+      s.orders += 1;
+      spend.set(o.customerId, s);
+    }
+  const loginChoices = [...store.customers]
+    .sort((a, b) => (spend.get(b.id)?.total ?? 0) - (spend.get(a.id)?.total ?? 0))
+    .slice(0, 8)
+    .map((c) => ({
+      id: c.id,
+      name: `${c.firstName} ${c.lastName}`,
+      orders: spend.get(c.id)?.orders ?? 0,
+      spent: spend.get(c.id)?.total ?? 0,
+    }));
+
+  /** Carts by their id (the `cart` cookie); the token is what /cart.js reports. */
+  const carts = new Map<string, { token: string; lines: CartLine[] }>();
+
+  const productDrop = (p: Product) => ({
+    id: p.id,
+    title: p.title,
+    handle: p.handle,
+    vendor: p.vendor,
+    type: p.productType,
+    price: p.price,
+    url: `/products/${p.handle}`,
+    variant_id: p.variantId,
+    tags: p.tags,
+  });
+  const collectionDrop = (c: Collection) => ({
+    id: c.id,
+    title: c.title,
+    handle: c.handle,
+    url: `/collections/${c.handle}`,
+    products: store.products.filter((p) => p.collectionIds.includes(c.id)).map(productDrop),
+  });
+  const collections = store.collections.map(collectionDrop);
+
+  function cartJson(cartId: string | undefined) {
+    const cart = cartId ? carts.get(cartId) : undefined;
+    const items = (cart?.lines ?? []).map((l) => {
+      const p = productByVariant.get(l.variantId)!;
+      return {
+        id: Number(l.variantId),
+        variant_id: Number(l.variantId),
+        product_id: Number(p.id),
+        key: `${l.variantId}:${p.handle}`,
+        title: p.title,
+        product_title: p.title,
+        handle: p.handle,
+        url: `/products/${p.handle}`,
+        vendor: p.vendor,
+        quantity: l.quantity,
+        price: p.price,
+        line_price: p.price * l.quantity,
+        final_line_price: p.price * l.quantity,
+      };
+    });
+    return {
+      // Shopify's Ajax API: a token with a `?key=` suffix (the webhooks' cart token has none).
+      token: cart?.token ?? null,
+      note: null,
+      attributes: {},
+      total_price: items.reduce((s, i) => s + i.line_price, 0),
+      item_count: items.reduce((s, i) => s + i.quantity, 0),
+      items,
+      requires_shipping: true,
+      currency: store.shop.currency,
+    };
+  }
+
+  function customerOf(cookieHeader: string | null | undefined) {
+    const id = cookies(cookieHeader)[COOKIE_CUSTOMER];
+    return id && customerById.has(id) ? id : null;
+  }
+
+  async function renderPage(
+    template: string,
+    pageType: string,
+    req: IncomingMessage,
+    vars: Record<string, unknown> = {},
+  ): Promise<string> {
+    const jar = cookies(req.headers.cookie);
+    const customerId = customerOf(req.headers.cookie);
+    const c = customerId ? customerById.get(customerId)! : null;
+    const customer = c ? { id: c.id, first_name: c.firstName, last_name: c.lastName, email: c.email } : null;
+    const shop = {
+      name: store.shop.name,
+      permanent_domain: store.shop.domain,
+      currency: store.shop.currency,
+    };
+    const request = { page_type: pageType, path: (req.url ?? "/").split("?")[0] };
+    const scope = {
+      shop,
+      request,
+      customer,
+      product: vars.product ?? null,
+      collection: vars.collection ?? null,
+    };
+    const block = (id: string, settings: Record<string, unknown>) => ({
+      id,
+      settings,
+      shopify_attributes: "",
+    });
+    const cart = cartJson(jar[COOKIE_CART]);
+    const content = await engine.renderFile(template, {
+      ...scope,
+      ...vars,
+      cart,
+      collections,
+      slice_form: await engine.parseAndRender(formSource, {
+        ...scope,
+        block: block("slice-form-1", formSettings),
+      }),
+    });
+    return engine.renderFile("theme", {
+      ...scope,
+      cart,
+      collections,
+      login_choices: loginChoices,
+      page_title: vars.page_title ?? store.shop.name,
+      content_for_layout: content,
+      slice_embed: await engine.parseAndRender(embedSource, {
+        ...scope,
+        block: block("slice-embed", embedSettings),
+      }),
+    });
+  }
+
+  function send(res: ServerResponse, status: number, body: string | Buffer, type: string, extra = {}) {
+    res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...extra });
+    res.end(body);
+  }
+
+  async function addToCart(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const body = await readBody(req);
+    const type = req.headers["content-type"] ?? "";
+    let variantId = "";
+    let quantity = 1;
+    if (type.includes("application/json")) {
+      const data = JSON.parse(body || "{}") as {
+        id?: unknown;
+        quantity?: unknown;
+        items?: { id?: unknown; quantity?: unknown }[];
+      };
+      const item = data.items?.[0] ?? data;
+      variantId = String(item.id ?? "");
+      quantity = Number(item.quantity ?? 1);
+    } else {
+      const form = new URLSearchParams(body);
+      variantId = form.get("id") ?? "";
+      quantity = Number(form.get("quantity") ?? 1);
+    }
+    const product = productByVariant.get(variantId);
+    const wantsJson = url.pathname.endsWith(".js") || (req.headers.accept ?? "").includes("application/json");
+    if (!product || !Number.isInteger(quantity) || quantity < 1 || quantity > 99) {
+      const error = { status: 422, message: "Cart Error", description: "Cannot find variant" };
+      return wantsJson
+        ? send(res, 422, JSON.stringify(error), "application/json")
+        : send(res, 422, error.description, "text/plain");
+    }
+    let cartId = cookies(req.headers.cookie)[COOKIE_CART];
+    let cart = cartId ? carts.get(cartId) : undefined;
+    const headers: Record<string, string> = {};
+    if (!cart) {
+      cartId = randomBytes(12).toString("hex");
+      cart = { token: `${randomBytes(16).toString("hex")}?key=${randomBytes(8).toString("hex")}`, lines: [] };
+      carts.set(cartId, cart);
+      headers["set-cookie"] = `${COOKIE_CART}=${cartId}; path=/; samesite=lax; max-age=1209600`;
+    }
+    const line = cart.lines.find((l) => l.variantId === variantId);
+    if (line) line.quantity += quantity;
+    else cart.lines.push({ variantId, quantity });
+    if (!wantsJson) return send(res, 302, "", "text/plain", { ...headers, location: "/cart" });
+    const item = cartJson(cartId).items.find((i) => String(i.variant_id) === variantId);
+    send(res, 200, JSON.stringify(item), "application/json", headers);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://storefront");
+    const p = url.pathname.replace(/\/+$/, "") || "/";
+    const html = (body: string, status = 200) => send(res, status, body, "text/html; charset=utf-8");
+    const notFound = async () =>
+      html(await renderPage("404", "404", req, { page_title: `Not found – ${store.shop.name}` }), 404);
+
+    if (p === ASSET_PATH + "slice.js") return send(res, 200, sliceJs, "text/javascript; charset=utf-8");
+    if (req.method === "POST" && (p === "/cart/add" || p === "/cart/add.js")) return addToCart(req, res, url);
+    if (p === "/cart.js")
+      return send(
+        res,
+        200,
+        JSON.stringify(cartJson(cookies(req.headers.cookie)[COOKIE_CART])),
+        "application/json",
+      );
+    if (req.method === "POST" && (p === "/cart/clear" || p === "/cart/clear.js")) {
+      const cart = carts.get(cookies(req.headers.cookie)[COOKIE_CART] ?? "");
+      if (cart) cart.lines = [];
+      return p.endsWith(".js")
+        ? send(
+            res,
+            200,
+            JSON.stringify(cartJson(cookies(req.headers.cookie)[COOKIE_CART])),
+            "application/json",
+          )
+        : send(res, 302, "", "text/plain", { location: "/cart" });
+    }
+    if (p === "/account/login-as") {
+      const id = url.searchParams.get("customer") ?? "";
+      const back = url.searchParams.get("return_to")?.startsWith("/")
+        ? url.searchParams.get("return_to")!
+        : "/";
+      const cookie = customerById.has(id)
+        ? `${COOKIE_CUSTOMER}=${id}; path=/; samesite=lax`
+        : `${COOKIE_CUSTOMER}=; path=/; max-age=0`;
+      return send(res, 302, "", "text/plain", { location: back, "set-cookie": cookie });
+    }
+    if (req.method !== "GET" && req.method !== "HEAD")
+      return send(res, 405, "method not allowed", "text/plain");
+    if (p === "/")
+      return html(
+        await renderPage("index", "index", req, { featured: store.products.slice(0, 8).map(productDrop) }),
+      );
+    if (p === "/cart")
+      return html(await renderPage("cart", "cart", req, { page_title: `Your cart – ${store.shop.name}` }));
+    const product = /^\/products\/([\w-]+)$/.exec(p);
+    if (product) {
+      const found = store.products.find((x) => x.handle === product[1]);
+      if (!found) return notFound();
+      const drop = productDrop(found);
+      const related = collections.find((c) => found.collectionIds.includes(c.id)) ?? null;
+      return html(
+        await renderPage("product", "product", req, {
+          product: drop,
+          // On a product page Shopify's `collection` is the one it was reached through (if any).
+          collection: null,
+          related: related?.products.filter((x) => x.id !== found.id).slice(0, 4) ?? [],
+          page_title: `${found.title} – ${store.shop.name}`,
+        }),
+      );
+    }
+    const collection = /^\/collections\/([\w-]+)$/.exec(p);
+    if (collection) {
+      const found = collections.find((c) => c.handle === collection[1]);
+      if (!found) return notFound();
+      return html(
+        await renderPage("collection", "collection", req, {
+          collection: found,
+          page_title: `${found.title} – ${store.shop.name}`,
+        }),
+      );
+    }
+    if (productById.size && p === "/collections") return send(res, 302, "", "text/plain", { location: "/" });
+    return notFound();
+  }
+
+  return {
+    /** For `startAppProxy`'s `fallback`. */
+    handler(req: IncomingMessage, res: ServerResponse) {
+      handle(req, res).catch((error: unknown) => {
+        console.error("storefront:", error);
+        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+        res.end("storefront error");
+      });
+    },
+    /** For `startAppProxy`'s `customerOf`: who the "log in as" cookie says is logged in. */
+    customerOf: (request: Request) => customerOf(request.headers.get("cookie")),
+    loginChoices,
+  };
+}
+
+/** The shop's domain, locally: the app proxy in front, this storefront behind it. */
+export async function startStorefront(options: StorefrontOptions) {
+  const storefront = createStorefront(options);
+  const proxy = await startAppProxy({
+    appOrigin: options.appOrigin,
+    secret: options.secret,
+    shop: options.store.shop.domain,
+    port: options.port,
+    host: options.host,
+    customerOf: storefront.customerOf,
+    fallback: storefront.handler,
+  });
+  return { url: proxy.url, close: proxy.close, loginChoices: storefront.loginChoices };
+}

@@ -1,0 +1,204 @@
+/**
+ * The storefront path end to end, as a shopper meets it: the demo's real app server, the demo
+ * storefront (dev/storefront.ts) rendering the real extension blocks and slice.js, behind the
+ * local app proxy that signs /apps/slice/* as Shopify does, opened in headless Chromium. What the
+ * app stored is read from the demo's own database. Screenshots go to test-results/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { PrismaClient } from "@prisma/client";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { startDemo } from "../../dev/demo";
+import { launchBrowser } from "../../dev/browser";
+import { createPrismaClient } from "../../app/db.server";
+
+const SHOTS = path.resolve("test-results");
+let demo: Awaited<ReturnType<typeof startDemo>>;
+let browser: Browser;
+let db: PrismaClient;
+
+/** A shopper's browser with Shopify's Customer Privacy API answering `analytics` for them. */
+async function shopper(analytics: boolean): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.addInitScript((allowed: boolean) => {
+    const w = window as unknown as { Shopify?: Record<string, unknown> };
+    w.Shopify = {
+      ...w.Shopify,
+      customerPrivacy: {
+        analyticsProcessingAllowed: () => allowed,
+        marketingAllowed: () => allowed,
+        shouldShowBanner: () => false,
+      },
+    };
+  }, analytics);
+  return { context, page: await context.newPage() };
+}
+
+const visitorIdOf = (page: Page) =>
+  page.evaluate(() => (window as unknown as { Slice: { visitorId: string } }).Slice.visitorId);
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "slice-storefront-test-"));
+  const databaseFile = path.join(dir, "demo.sqlite");
+  demo = await startDemo({ port: 0, customers: 60, seed: 5, databaseFile, log: () => {} });
+  db = createPrismaClient(`file:${databaseFile}`);
+  browser = await launchBrowser();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await db?.$disconnect();
+  await demo?.stop();
+});
+
+describe("the demo storefront", () => {
+  it("records a consenting visitor's session, views and cart (linked by its token) through the app proxy", async () => {
+    const { context, page } = await shopper(true);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+
+    await page.goto(demo.storefrontUrl);
+    await expect(page.locator("#slice-config").count()).resolves.toBe(1);
+    await expect(page.getByRole("heading", { name: "Featured products" }).count()).resolves.toBe(1);
+    const visitorId = await visitorIdOf(page);
+    expect(visitorId).toMatch(/^[0-9a-f]{32}$/);
+    await page.screenshot({ path: path.join(SHOTS, "storefront-home.png"), fullPage: true });
+
+    // Home → a product → its collection → another product, added to the cart with the theme's fetch.
+    const first = demo.store.products[0];
+    await page.locator(`a.card[href="/products/${first.handle}"]`).click();
+    await page.waitForURL(`**/products/${first.handle}`);
+    await page.screenshot({ path: path.join(SHOTS, "storefront-product.png"), fullPage: true });
+    const collection = demo.store.collections.find((c) => first.collectionIds.includes(c.id))!;
+    await page.locator(`nav.main a[href="/collections/${collection.handle}"]`).click();
+    await page.waitForURL(`**/collections/${collection.handle}`);
+    await page.screenshot({ path: path.join(SHOTS, "storefront-collection.png"), fullPage: true });
+    const chosen = demo.store.products.find(
+      (p) => p.collectionIds.includes(collection.id) && p.id !== first.id,
+    )!;
+    await page.locator(`a.card[href="/products/${chosen.handle}"]`).click();
+    await page.waitForURL(`**/products/${chosen.handle}`);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await expect.poll(() => page.locator("#cart-status").textContent()).toBe("Added to your cart.");
+    // slice.js reads /cart.js after the theme's add; give it that round trip before leaving.
+    await expect
+      .poll(() => page.evaluate(() => sessionStorage.getItem("slice_cart")), { timeout: 10_000 })
+      .toMatch(/\?key=/);
+    const cart = (await page.evaluate(() => fetch("/cart.js").then((r) => r.json()))) as {
+      token: string;
+      item_count: number;
+    };
+    expect(cart.item_count).toBe(1);
+    await page.getByRole("link", { name: /^Cart/ }).click();
+    await page.waitForURL("**/cart");
+    await expect(page.getByRole("cell", { name: chosen.title }).count()).resolves.toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, "storefront-cart.png"), fullPage: true });
+    // Leaving the page sends what is queued (sendBeacon on page hide).
+    await page.goto(`${demo.storefrontUrl}/`);
+    await page.close();
+
+    const cartToken = cart.token.split("?")[0];
+    const expected: [string, string | null][] = [
+      ["session_start", null],
+      ["page_view", "/"],
+      ["page_view", `/products/${first.handle}`],
+      ["product_view", first.id],
+      ["page_view", `/collections/${collection.handle}`],
+      ["collection_view", collection.id],
+      ["page_view", `/products/${chosen.handle}`],
+      ["product_view", chosen.id],
+      ["cart_update", null],
+      ["page_view", "/cart"],
+    ];
+    const events = () =>
+      db.storefrontEvent.findMany({
+        where: { visitorId },
+        orderBy: { occurredAt: "asc" },
+        select: { type: true, resourceId: true },
+      });
+    // Each page's batch goes with sendBeacon as it is left; they may arrive in any order.
+    const missing = async () => {
+      const stored = await events();
+      return expected.filter(([type, id]) => !stored.some((e) => e.type === type && e.resourceId === id));
+    };
+    await expect.poll(missing, { timeout: 20_000, interval: 250 }).toEqual([]);
+    const visitor = await db.visitor.findUniqueOrThrow({ where: { id: visitorId } });
+    expect(visitor).toMatchObject({
+      cartToken,
+      landingPage: "/",
+      deviceType: "desktop",
+      customerShopifyId: null,
+      sessions: 1,
+    });
+    expect((await events()).filter((e) => e.type === "session_start")).toHaveLength(1);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("links a logged-in customer (the proxy's signed logged_in_customer_id), chosen with the log-in-as switch", async () => {
+    const { context, page } = await shopper(true);
+    await page.goto(demo.storefrontUrl);
+    const choice = await page.locator("#login-as option").nth(1).getAttribute("value");
+    expect(choice).toMatch(/^\d+$/);
+    await Promise.all([page.waitForURL(`${demo.storefrontUrl}/`), page.selectOption("#login-as", choice!)]);
+    await expect(page.locator("label[for=login-as]").textContent()).resolves.toBe("Logged in as");
+    const config = JSON.parse((await page.locator("#slice-config").textContent())!) as { customerId: string };
+    expect(config.customerId).toBe(choice);
+    const visitorId = await visitorIdOf(page);
+    await page.screenshot({ path: path.join(SHOTS, "storefront-logged-in.png") });
+    await page.goto(`${demo.storefrontUrl}/cart`);
+    await expect
+      .poll(async () => (await db.visitor.findUnique({ where: { id: visitorId } }))?.customerShopifyId, {
+        timeout: 20_000,
+        interval: 250,
+      })
+      .toBe(choice);
+    await context.close();
+  });
+
+  it("stores nothing but the answer for a visitor without analytics consent", async () => {
+    const { context, page } = await shopper(false);
+    await page.goto(demo.storefrontUrl);
+    const visitorId = await visitorIdOf(page);
+    const product = demo.store.products[1];
+    await page.goto(`${demo.storefrontUrl}/products/${product.handle}`);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await expect.poll(() => page.locator("#cart-status").textContent()).toBe("Added to your cart.");
+    await page.goto(`${demo.storefrontUrl}/cart`);
+    await page.goto(demo.storefrontUrl);
+    // Everything so far has been flushed (page hides) or waited out (3 s): none of it may be stored.
+    await page.waitForTimeout(3500);
+    expect(await db.visitor.count({ where: { id: visitorId } })).toBe(0);
+    expect(await db.storefrontEvent.count({ where: { visitorId } })).toBe(0);
+
+    // The question block on the home page: the answer is what the shopper asked to send.
+    const form = page.locator("form[data-slice-form]");
+    await expect(form.locator("legend").textContent()).resolves.toBe("What brings you here today?");
+    await form.getByLabel("Looking for a gift").check();
+    await form.getByRole("button", { name: "Send" }).click();
+    await expect.poll(() => form.locator("[data-slice-thanks]").isVisible()).toBe(true);
+    await expect(form.locator("[data-slice-thanks]").textContent()).resolves.toBe(
+      "Thanks! We'll tailor what you see.",
+    );
+    await form.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, "storefront-answer-no-consent.png"), fullPage: true });
+
+    await expect
+      .poll(() => db.storefrontEvent.count({ where: { visitorId } }), { timeout: 20_000, interval: 250 })
+      .toBe(1);
+    const events = await db.storefrontEvent.findMany({ where: { visitorId } });
+    expect(events.map((e) => [e.type, e.resourceId])).toEqual([["answer", "intent=Looking for a gift"]]);
+    const visitor = await db.visitor.findUniqueOrThrow({ where: { id: visitorId } });
+    expect(visitor).toMatchObject({
+      cartToken: null,
+      landingPage: null,
+      referrer: null,
+      deviceType: null,
+      sessions: 0,
+    });
+    await context.close();
+  });
+});
