@@ -4,9 +4,10 @@
  * blocks (extensions/slice-storefront/blocks/*.liquid, with their schema defaults as the
  * merchant's settings) and serves the real slice.js where `asset_url` points.
  *
- * It sits behind the local app proxy (dev/app-proxy.ts `startAppProxy`): the proxy serves the shop's
- * domain, forwards `/apps/slice/*` signed to the app as Shopify does (with the logged-in customer
- * this storefront reports from its "log in as" cookie) and hands every other request here.
+ * It sits behind the local app proxy (dev/app-proxy.ts `startAppProxy`): the proxy forwards
+ * `/apps/slice/*` signed to the app as Shopify does (with the logged-in customer this storefront
+ * reports from its "log in as" cookie) and hands every other request here; an app answer in
+ * `application/liquid` is rendered in the theme, as Shopify does.
  *
  * Shopify pieces stood in for: the cart (`/cart/add` as a form post or a fetch, `/cart/add.js`,
  * `/cart.js` with a token as the Ajax API shapes it, `/cart/clear`), a customer session ("log in
@@ -15,7 +16,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Liquid, Tag, type TagToken, type TopLevelToken, type Liquid as LiquidEngine } from "liquidjs";
@@ -213,7 +215,7 @@ export function createStorefront(options: Pick<StorefrontOptions, "store">) {
   }
 
   async function renderPage(
-    template: string,
+    template: string | { source: string },
     pageType: string,
     req: IncomingMessage,
     vars: Record<string, unknown> = {},
@@ -241,7 +243,11 @@ export function createStorefront(options: Pick<StorefrontOptions, "store">) {
       shopify_attributes: "",
     });
     const cart = cartJson(jar[COOKIE_CART]);
-    const content = await engine.renderFile(template, {
+    const content = await (
+      typeof template === "string"
+        ? engine.renderFile.bind(engine, template)
+        : engine.parseAndRender.bind(engine, template.source)
+    )({
       ...scope,
       ...vars,
       cart,
@@ -400,23 +406,77 @@ export function createStorefront(options: Pick<StorefrontOptions, "store">) {
         res.end("storefront error");
       });
     },
+    /**
+     * An app proxy answer of type `application/liquid`, as Shopify serves it: the Liquid rendered
+     * with the shop's objects, inside the theme's layout.
+     */
+    renderProxyAnswer: (source: string, req: IncomingMessage) =>
+      renderPage({ source }, "page", req, { page_title: store.shop.name }),
     /** For `startAppProxy`'s `customerOf`: who the "log in as" cookie says is logged in. */
     customerOf: (request: Request) => customerOf(request.headers.get("cookie")),
     loginChoices,
   };
 }
 
-/** The shop's domain, locally: the app proxy in front, this storefront behind it. */
+/**
+ * The shop's domain, locally: `startAppProxy` (signing and forwarding /apps/slice/* as Shopify
+ * does, everything else to this storefront), and in front of it the one step of Shopify's proxy it
+ * leaves out: an `application/liquid` answer is rendered in the theme's layout, not passed through.
+ */
 export async function startStorefront(options: StorefrontOptions) {
   const storefront = createStorefront(options);
   const proxy = await startAppProxy({
     appOrigin: options.appOrigin,
     secret: options.secret,
     shop: options.store.shop.domain,
-    port: options.port,
-    host: options.host,
     customerOf: storefront.customerOf,
     fallback: storefront.handler,
   });
-  return { url: proxy.url, close: proxy.close, loginChoices: storefront.loginChoices };
+  const host = options.host ?? "127.0.0.1";
+  const server = createServer((req, res) => {
+    if (!/^\/apps\/slice(?:[/?]|$)/.test(req.url ?? "/")) return storefront.handler(req, res);
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(req.headers))
+      if (typeof value === "string") headers[key] = value;
+    const upstream = httpRequest(`${proxy.url}${req.url}`, { method: req.method, headers }, (answer) => {
+      const type = String(answer.headers["content-type"] ?? "");
+      if (!type.startsWith("application/liquid")) {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        return void answer.pipe(res);
+      }
+      const chunks: Buffer[] = [];
+      answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+      answer.on("end", () => {
+        storefront
+          .renderProxyAnswer(Buffer.concat(chunks).toString("utf8"), req)
+          .then((html) => {
+            res.writeHead(answer.statusCode ?? 200, {
+              "content-type": "text/html; charset=utf-8",
+              "cache-control": "no-store",
+            });
+            res.end(html);
+          })
+          .catch((error: unknown) => {
+            res.writeHead(502, { "content-type": "text/plain" });
+            res.end(`app proxy: the app's Liquid did not render: ${String(error)}`);
+          });
+      });
+    });
+    upstream.on("error", (error) => {
+      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
+      res.end(`app proxy: ${String(error)}`);
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    loginChoices: storefront.loginChoices,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await proxy.close();
+    },
+  };
 }

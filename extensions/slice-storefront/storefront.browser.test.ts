@@ -201,4 +201,56 @@ describe("the demo storefront", () => {
     });
     await context.close();
   });
+
+  it("keeps an answer sent without JavaScript and thanks the shopper in the theme (application/liquid)", async () => {
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      javaScriptEnabled: false,
+    });
+    const page = await context.newPage();
+    await page.goto(demo.storefrontUrl);
+    const form = page.locator("form[data-slice-form]");
+    await form.getByLabel("Just browsing").check();
+    await Promise.all([
+      page.waitForURL("**/apps/slice/answer"),
+      form.getByRole("button", { name: "Send" }).click(),
+    ]);
+    await expect(page.getByRole("heading", { name: "Thank you" }).count()).resolves.toBe(1);
+    await expect(page.getByRole("status").textContent()).resolves.toBe("Your answer was saved.");
+    // Rendered inside the shop's theme: its header is there.
+    await expect(page.locator("header.site .logo").textContent()).resolves.toBe(demo.store.shop.name);
+    await page.screenshot({ path: path.join(SHOTS, "storefront-answer-no-javascript.png") });
+    const stored = await db.storefrontEvent.findMany({ where: { resourceId: "intent=Just browsing" } });
+    expect(stored.map((e) => e.type)).toEqual(["answer"]);
+    expect(stored[0].visitorId).toMatch(/^form-/);
+    await context.close();
+  });
+
+  it("asks for consent with the demo's banner and, once given, sends what the page was holding", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const product = demo.store.products[2];
+    await page.goto(`${demo.storefrontUrl}/products/${product.handle}`);
+    const banner = page.getByRole("region", { name: "Cookie consent" });
+    await expect.poll(() => banner.isVisible()).toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, "storefront-consent-banner.png") });
+    const visitorId = await visitorIdOf(page);
+    await page.waitForTimeout(3500); // past the first flush: nothing may have been sent yet
+    expect(await db.storefrontEvent.count({ where: { visitorId } })).toBe(0);
+    await banner.getByRole("button", { name: "Accept" }).click();
+    await expect.poll(() => banner.isVisible()).toBe(false);
+    await expect
+      .poll(
+        async () =>
+          (await db.storefrontEvent.findMany({ where: { visitorId }, select: { type: true } }))
+            .map((e) => e.type)
+            .sort(),
+        { timeout: 20_000, interval: 250 },
+      )
+      .toEqual(["page_view", "product_view", "session_start"]);
+    // The choice is kept: the next page shows no banner and is recorded.
+    await page.goto(demo.storefrontUrl);
+    await expect(banner.isVisible()).resolves.toBe(false);
+    await context.close();
+  });
 });
