@@ -10,7 +10,7 @@
  * `application/liquid` is rendered in the theme, as Shopify does.
  *
  * Shopify pieces stood in for: the cart (`/cart/add` as a form post or a fetch, `/cart/add.js`,
- * `/cart.js` with a token as the Ajax API shapes it, `/cart/clear`), a customer session ("log in
+ * `/cart.js` with a token as the Ajax API shapes it, `/cart/change`, `/cart/clear`), a customer session ("log in
  * as" sets a cookie) and the Customer Privacy API (a banner; a test may stub
  * `window.Shopify.customerPrivacy` before the page loads and the banner then stays out of the way).
  */
@@ -320,6 +320,38 @@ export function createStorefront(options: Pick<StorefrontOptions, "store">) {
     send(res, 200, JSON.stringify(item), "application/json", headers);
   }
 
+  /**
+   * `/cart/change(.js)`: set one line's quantity (0 removes it), the line by its 1-based `line` or
+   * its `id` (variant id or line key), as JSON, a form post or (Shopify allows it) a GET link.
+   */
+  async function changeCart(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const body = req.method === "POST" ? await readBody(req) : "";
+    const json = (req.headers["content-type"] ?? "").includes("application/json");
+    const fields: Record<string, unknown> = json
+      ? (JSON.parse(body || "{}") as Record<string, unknown>)
+      : Object.fromEntries(new URLSearchParams(body || url.search));
+    const cartId = cookies(req.headers.cookie)[COOKIE_CART];
+    const cart = cartId ? carts.get(cartId) : undefined;
+    const quantity = Number(fields.quantity);
+    const index =
+      fields.line !== undefined
+        ? Number(fields.line) - 1
+        : (cart?.lines.findIndex((l) => String(fields.id ?? "").split(":")[0] === l.variantId) ?? -1);
+    const wantsJson = p(url).endsWith(".js");
+    if (!cart || !cart.lines[index] || !Number.isInteger(quantity) || quantity < 0 || quantity > 99) {
+      const error = { status: 400, message: "Cart Error", description: "No such line or quantity" };
+      return wantsJson
+        ? send(res, 400, JSON.stringify(error), "application/json")
+        : send(res, 400, error.description, "text/plain");
+    }
+    if (quantity === 0) cart.lines.splice(index, 1);
+    else cart.lines[index].quantity = quantity;
+    return wantsJson
+      ? send(res, 200, JSON.stringify(cartJson(cartId)), "application/json")
+      : send(res, 302, "", "text/plain", { location: "/cart" });
+  }
+  const p = (url: URL) => url.pathname.replace(/\/+$/, "");
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://storefront");
     const p = url.pathname.replace(/\/+$/, "") || "/";
@@ -336,6 +368,7 @@ export function createStorefront(options: Pick<StorefrontOptions, "store">) {
         JSON.stringify(cartJson(cookies(req.headers.cookie)[COOKIE_CART])),
         "application/json",
       );
+    if (p === "/cart/change" || p === "/cart/change.js") return changeCart(req, res, url);
     if (req.method === "POST" && (p === "/cart/clear" || p === "/cart/clear.js")) {
       const cart = carts.get(cookies(req.headers.cookie)[COOKIE_CART] ?? "");
       if (cart) cart.lines = [];

@@ -94,8 +94,17 @@ describe("the demo storefront", () => {
     expect(cart.item_count).toBe(1);
     await page.getByRole("link", { name: /^Cart/ }).click();
     await page.waitForURL("**/cart");
-    await expect(page.getByRole("cell", { name: chosen.title }).count()).resolves.toBe(1);
+    await expect(page.getByRole("cell", { name: chosen.title, exact: true }).count()).resolves.toBe(1);
     await page.screenshot({ path: path.join(SHOTS, "storefront-cart.png"), fullPage: true });
+    // A theme's quantity change (fetch /cart/change.js) is a cart change too.
+    const changed = await page.evaluate(() =>
+      fetch("/cart/change.js", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ line: 1, quantity: 2 }),
+      }).then((r) => r.json() as Promise<{ item_count: number; token: string }>),
+    );
+    expect(changed).toMatchObject({ item_count: 2, token: cart.token });
     // Leaving the page sends what is queued (sendBeacon on page hide).
     await page.goto(`${demo.storefrontUrl}/`);
     await page.close();
@@ -134,6 +143,9 @@ describe("the demo storefront", () => {
       sessions: 1,
     });
     expect((await events()).filter((e) => e.type === "session_start")).toHaveLength(1);
+    await expect
+      .poll(async () => (await events()).filter((e) => e.type === "cart_update").length, { timeout: 20_000 })
+      .toBe(2);
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -168,6 +180,8 @@ describe("the demo storefront", () => {
     await page.getByRole("button", { name: "Add to cart" }).click();
     await expect.poll(() => page.locator("#cart-status").textContent()).toBe("Added to your cart.");
     await page.goto(`${demo.storefrontUrl}/cart`);
+    await page.getByRole("link", { name: `Remove ${product.title}` }).click();
+    await expect(page.getByText("Your cart is empty.").count()).resolves.toBe(1);
     await page.goto(demo.storefrontUrl);
     // Everything so far has been flushed (page hides) or waited out (3 s): none of it may be stored.
     await page.waitForTimeout(3500);
