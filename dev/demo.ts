@@ -138,12 +138,18 @@ export async function startDemo(options: DemoOptions = {}) {
 const invokedDirectly = process.argv[1] && /dev[\\/]demo\.ts$/.test(process.argv[1]);
 if (invokedDirectly) {
   const { values } = parseArgs({
-    options: { customers: { type: "string" }, port: { type: "string" }, seed: { type: "string" } },
+    options: {
+      customers: { type: "string" },
+      port: { type: "string" },
+      seed: { type: "string" },
+      "storefront-port": { type: "string" },
+    },
   });
   const demo = await startDemo({
     customers: values.customers ? Number(values.customers) : undefined,
     port: values.port ? Number(values.port) : undefined,
     seed: values.seed ? Number(values.seed) : undefined,
+    storefrontPort: values["storefront-port"] ? Number(values["storefront-port"]) : undefined,
   });
   console.log(
     `\nSlice is running. Open ${demo.loginUrl}\nThe demo storefront: ${demo.storefrontUrl}\n(Ctrl-C to stop)`,
