@@ -155,8 +155,12 @@ describe("the demo storefront", () => {
     await page.goto(demo.storefrontUrl);
     const choice = await page.locator("#login-as option").nth(1).getAttribute("value");
     expect(choice).toMatch(/^\d+$/);
-    await Promise.all([page.waitForURL(`${demo.storefrontUrl}/`), page.selectOption("#login-as", choice!)]);
-    await expect(page.locator("label[for=login-as]").textContent()).resolves.toBe("Logged in as");
+    // The switch submits itself (a GET that sets the cookie and comes back to this page).
+    await page.selectOption("#login-as", choice!);
+    await expect
+      .poll(() => page.locator("label[for=login-as]").textContent(), { timeout: 10_000 })
+      .toBe("Logged in as");
+    await page.waitForLoadState("load");
     const config = JSON.parse((await page.locator("#slice-config").textContent())!) as { customerId: string };
     expect(config.customerId).toBe(choice);
     const visitorId = await visitorIdOf(page);
