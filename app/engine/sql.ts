@@ -296,20 +296,7 @@ function windowTotal(c: Condition, b: Builder): string | null {
   const passes = (n: number) =>
     op === "between" ? n >= list[0] && n <= list[1] : compareNumbers(n, op, Number(c.value));
   const zeroPasses = passes(0);
-  // A count that every row-holder passes (>= 1, <> 0) or fails (= 0, < 1) needs no grouping:
-  // "has a row in the window" says it all.
-  const counting =
-    c.field === "orders.count" || c.field === "visitor.visits" || c.field === "visitor.pageViews";
-  const sameForAll =
-    counting &&
-    (([">=", ">"].includes(op) && passes(1)) ||
-      (["<", "<="].includes(op) && !passes(1)) ||
-      (["=", "<>"].includes(op) && Number(c.value) === 0));
   const { select, total } = from();
-  if (sameForAll) {
-    const rows = inSet(select.replace(/ GROUP BY [^ ]+$/, ""));
-    return zeroPasses ? `NOT (${rows})` : rows;
-  }
   const having =
     op === "between"
       ? `${total} BETWEEN ${b.param(list[0])} AND ${b.param(list[1])}`
