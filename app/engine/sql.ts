@@ -237,97 +237,9 @@ function bought(field: Field, b: Builder, c: Condition): string | null {
   }
 }
 
-const COMPARE: Partial<Record<Condition["op"], string>> = {
-  eq: "=",
-  neq: "<>",
-  lt: "<",
-  lte: "<=",
-  gt: ">",
-  gte: ">=",
-};
-
-/**
- * Counts and sums over a window ("orders in the last 30 days >= 2", "visits in 7 days >= 3") as
- * sets of people, like the "has such an order" conditions: the database groups the window's rows
- * once instead of counting per customer. People with no rows in the window have 0, so when 0
- * passes the comparison the condition is "not among those whose total fails it", otherwise
- * "among those whose total passes it". Both forms are plain true/false (never NULL).
- */
-function windowTotal(c: Condition, b: Builder): string | null {
-  const op = COMPARE[c.op] ?? (c.op === "between" ? "between" : null);
-  if (!op) return null;
-  const since = () => b.date(b.now - (c.days ?? 0) * DAY);
-  let from: () => { select: string; total: string };
-  switch (c.field) {
-    case "orders.count":
-    case "orders.spend":
-      from = () => {
-        const shop = b.param(b.shopId);
-        const window = since();
-        return {
-          select: `SELECT o."customerShopifyId" FROM "Order" o WHERE o."shopId" = ${shop} AND ${LIVE_ORDER} AND o."processedAt" >= ${window} GROUP BY o."customerShopifyId"`,
-          total: c.field === "orders.count" ? "COUNT(*)" : `SUM(o."totalPrice" - o."totalRefunded")`,
-        };
-      };
-      break;
-    case "visitor.visits":
-    case "visitor.visitsPerWeek":
-    case "visitor.pageViews":
-      from = () => {
-        const shop = b.param(b.shopId);
-        const window = since();
-        const types = c.field === "visitor.pageViews" ? VIEWS : ["session_start"];
-        const total =
-          c.field === "visitor.visitsPerWeek"
-            ? `((COUNT(*) * 7) / CAST(${b.param(c.days ?? 7)} AS INTEGER))`
-            : "COUNT(*)";
-        return {
-          select: `SELECT v."customerShopifyId" FROM "StorefrontEvent" e JOIN "Visitor" v ON v."id" = e."visitorId"
-            WHERE e."shopId" = ${shop} AND v."customerShopifyId" IS NOT NULL AND e."type" IN (${types.map((t) => `'${t}'`).join(", ")})
-              AND e."occurredAt" >= ${window} GROUP BY v."customerShopifyId"`,
-          total,
-        };
-      };
-      break;
-    default:
-      return null;
-  }
-  const list = Array.isArray(c.value) ? c.value.map(Number) : [];
-  const passes = (n: number) =>
-    op === "between" ? n >= list[0] && n <= list[1] : compareNumbers(n, op, Number(c.value));
-  const zeroPasses = passes(0);
-  const { select, total } = from();
-  const having =
-    op === "between"
-      ? `${total} BETWEEN ${b.param(list[0])} AND ${b.param(list[1])}`
-      : `${total} ${op} ${b.param(Number(c.value))}`;
-  return zeroPasses
-    ? `NOT (${inSet(`${select} HAVING NOT (${having})`)})`
-    : inSet(`${select} HAVING ${having}`);
-}
-
-function compareNumbers(n: number, op: string, v: number): boolean {
-  switch (op) {
-    case "=":
-      return n === v;
-    case "<>":
-      return n !== v;
-    case "<":
-      return n < v;
-    case "<=":
-      return n <= v;
-    case ">":
-      return n > v;
-    default:
-      return n >= v;
-  }
-}
-
 function condition(c: Condition, b: Builder, negated: boolean): string {
   const set = bought(c.field, b, c);
   if (set) return c.op === "notIn" ? `NOT ${set}` : set;
-  const total = windowTotal(c, b);
-  if (total) return total;
   const s = scalar(c.field, b, c);
   if (!s) throw new Error(`field "${c.field}" cannot be compiled`);
   const { expr: x, kind } = s;
