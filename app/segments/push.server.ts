@@ -16,6 +16,7 @@
  * All calls go through the one Admin API client (sync/admin-api.server.ts), which waits for the
  * cost bucket and retries throttling and 5xx.
  */
+import { startShopLoop, type ShopLoop } from "./shop-loop.server";
 import type { PrismaClient, Segment } from "@prisma/client";
 import { z } from "zod";
 import { ADMIN_API_VERSION, AdminApiError, adminApiFor, type AdminApi } from "../sync/admin-api.server";
@@ -747,51 +748,27 @@ export async function applyPushForm(
     : { ok: true, message: "The Shopify segment is up to date." };
 }
 
-/**
- * The background loop: every `everyMs`, pushDue for each installed shop that has anything to
- * push. Never two passes at once; a failing shop is logged and tried again next time.
- */
+/** The background loop: every `everyMs`, pushDue for each installed shop with anything to push. */
 export function startPushLoop(
   db: PrismaClient,
   adminFor: (shop: string) => Promise<AdminApi>,
   everyMs = 30_000,
-): { stop(): void; tick(now?: Date): Promise<void> } {
-  let running = false;
-  const tick = async (now = new Date()) => {
-    if (running) return;
-    running = true;
-    try {
-      const shops = await db.shop.findMany({
-        where: {
-          uninstalledAt: null,
-          segments: {
-            some: {
-              OR: [
-                { pushTag: true },
-                { pushMetafield: true },
-                { shopifySegmentId: { not: null } },
-                { pushedAt: { not: null } },
-              ],
-            },
-          },
+): ShopLoop {
+  return startShopLoop(db, {
+    everyMs,
+    doing: "pushing segments",
+    where: {
+      segments: {
+        some: {
+          OR: [
+            { pushTag: true },
+            { pushMetafield: true },
+            { shopifySegmentId: { not: null } },
+            { pushedAt: { not: null } },
+          ],
         },
-        select: { id: true, domain: true },
-      });
-      for (const shop of shops) {
-        try {
-          await pushDue(db, await adminFor(shop.domain), shop.id, now);
-        } catch (error) {
-          console.error(
-            `pushing segments of ${shop.domain} failed (tried again later):`,
-            (error as Error).message,
-          );
-        }
-      }
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(() => void tick(), everyMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer), tick };
+      },
+    },
+    work: async (shop, now) => pushDue(db, await adminFor(shop.domain), shop.id, now),
+  });
 }

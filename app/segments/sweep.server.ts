@@ -6,6 +6,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { crossingRange, timeAnchors, type AnchorSource } from "../engine/anchors";
 import { reevaluate, shopSegments } from "./store.server";
+import { startShopLoop, type ShopLoop } from "./shop-loop.server";
 
 /** The people with a timestamp of this kind in [since, until]. */
 async function crossedBy(
@@ -103,34 +104,10 @@ export async function sweep(db: PrismaClient, shopId: number, now: Date): Promis
 }
 
 /** Sweeps every installed shop's segments on an interval (the runtime starts it). */
-export function startSweepLoop(
-  db: PrismaClient,
-  everyMs = 5 * 60_000,
-): { stop(): void; tick(now?: Date): Promise<void> } {
-  let running = false;
-  const tick = async (now = new Date()) => {
-    if (running) return;
-    running = true;
-    try {
-      const shops = await db.shop.findMany({
-        where: { uninstalledAt: null },
-        select: { id: true, domain: true },
-      });
-      for (const shop of shops) {
-        try {
-          await sweep(db, shop.id, now);
-        } catch (error) {
-          console.error(
-            `sweeping segments of ${shop.domain} failed (tried again later):`,
-            (error as Error).message,
-          );
-        }
-      }
-    } finally {
-      running = false;
-    }
-  };
-  const timer = setInterval(() => void tick(), everyMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer), tick };
+export function startSweepLoop(db: PrismaClient, everyMs = 5 * 60_000): ShopLoop {
+  return startShopLoop(db, {
+    everyMs,
+    doing: "sweeping segments",
+    work: (shop, now) => sweep(db, shop.id, now),
+  });
 }
