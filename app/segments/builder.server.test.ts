@@ -5,11 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma from "../db.server";
-import { insertDeliveries } from "../sync/intake.server";
-import { InboxWorker } from "../sync/worker.server";
-import { applyProduct } from "../sync/apply.server";
 import { generateStore } from "../../dev/store";
-import { deliveriesOf } from "../../dev/testing/compare";
+import { ingestStore } from "../../dev/testing/ingest";
 import type { Rule } from "../engine/rules";
 import { deleteSegment, newSegmentPage, pickerOptions, previewRule, saveSegment } from "./builder.server";
 import { ensurePresets, membersBySql, recompute, shopSegments, topSpendThreshold } from "./store.server";
@@ -19,22 +16,7 @@ const now = store.now;
 let shopId = 0;
 
 beforeAll(async () => {
-  await insertDeliveries(prisma, deliveriesOf(store.events));
-  await new InboxWorker(prisma, { now: () => new Date("2031-01-01") }).drain();
-  shopId = (await prisma.shop.findUniqueOrThrow({ where: { domain: store.shop.domain } })).id;
-  await prisma.$transaction(async (tx) => {
-    for (const p of store.products)
-      await applyProduct(tx, shopId, {
-        shopifyId: p.id,
-        title: p.title,
-        handle: p.handle,
-        vendor: p.vendor,
-        productType: p.productType,
-        tags: p.tags,
-        updatedAt: p.updatedAt,
-        collectionIds: p.collectionIds,
-      });
-  });
+  shopId = await ingestStore(prisma, store);
   await ensurePresets(prisma, shopId);
   await recompute(prisma, shopId, now);
 });

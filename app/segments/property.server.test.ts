@@ -9,11 +9,8 @@ import { evaluate } from "../engine/evaluate";
 import { parseRule, type Condition, type Rule, type RuleNode } from "../engine/rules";
 import { factsNeededFor, loadFacts } from "./facts.server";
 import { fieldsOf } from "../engine/fields-of";
-import { insertDeliveries } from "../sync/intake.server";
-import { InboxWorker } from "../sync/worker.server";
-import { applyProduct } from "../sync/apply.server";
 import { generateStore } from "../../dev/store";
-import { deliveriesOf } from "../../dev/testing/compare";
+import { ingestStore } from "../../dev/testing/ingest";
 import { mulberry32 } from "../../dev/webhooks";
 
 const store = generateStore({ seed: 21, customers: 150, shop: "property.myshopify.com" });
@@ -21,23 +18,7 @@ const now = store.now;
 let shopId = 0;
 
 beforeAll(async () => {
-  const events = deliveriesOf(store.events);
-  for (let i = 0; i < events.length; i += 200) await insertDeliveries(prisma, events.slice(i, i + 200));
-  await new InboxWorker(prisma, { now: () => new Date("2031-01-01") }).drain();
-  shopId = (await prisma.shop.findUniqueOrThrow({ where: { domain: store.shop.domain } })).id;
-  await prisma.$transaction(async (tx) => {
-    for (const p of store.products)
-      await applyProduct(tx, shopId, {
-        shopifyId: p.id,
-        title: p.title,
-        handle: p.handle,
-        vendor: p.vendor,
-        productType: p.productType,
-        tags: p.tags,
-        updatedAt: p.updatedAt,
-        collectionIds: p.collectionIds,
-      });
-  });
+  shopId = await ingestStore(prisma, store);
   // Storefront visitors for a third of the customers, some with a cart, some with two visits.
   const random = mulberry32(5);
   const carts = store.carts.map((c) => c.token);
