@@ -83,6 +83,14 @@ async function crossedBy(
 export async function sweep(db: PrismaClient, shopId: number, now: Date): Promise<number> {
   const shop = await shopSegments(db, shopId);
   let changed = 0;
+  // Segments swept together share their edges ("orders in 30 days" in several rules): each
+  // distinct range of a kind of timestamp is read once per sweep.
+  const crossed = new Map<string, Promise<string[]>>();
+  const crossedOnce = (source: AnchorSource, since: Date, until: Date) => {
+    const key = `${source} ${since.getTime()} ${until.getTime()}`;
+    if (!crossed.has(key)) crossed.set(key, crossedBy(db, shopId, source, since, until));
+    return crossed.get(key)!;
+  };
   for (const segment of shop.segments) {
     // A full recompute settles everyone too: start from whichever came last.
     const times = [segment.sweptAt, segment.computedAt].filter((t): t is Date => t !== null);
@@ -93,7 +101,7 @@ export async function sweep(db: PrismaClient, shopId: number, now: Date): Promis
     const people = new Set<string>();
     for (const anchor of anchors) {
       const { since, until } = crossingRange(anchor, from, now);
-      for (const id of await crossedBy(db, shopId, anchor.source, since, until)) people.add(id);
+      for (const id of await crossedOnce(anchor.source, since, until)) people.add(id);
     }
     const list = [...people];
     for (let i = 0; i < list.length; i += 500)
