@@ -93,6 +93,7 @@ export async function startServer(options: {
       headers: http.IncomingHttpHeaders,
       body: Buffer,
     ): Promise<{ status: number; message: string }>;
+    decideFromNode(url: string): Promise<{ status: number; body: string }>;
   };
   // Hashed build assets never change under their name: cache them for a year.
   const assets = serveStatic("build/client", { immutable: true, maxAge: "1y", index: false });
@@ -142,6 +143,16 @@ export async function startServer(options: {
     // Webhook intake is the hot path: straight to the app's intake, no router, no compression.
     if (req.method === "POST" && (req.url === "/webhooks" || req.url?.startsWith("/webhooks?")))
       return void intake(req, res).catch(fail);
+    // The storefront's decision is the other hot path: every page view of every shopper asks.
+    if (req.method === "GET" && req.url?.startsWith("/proxy/decide?"))
+      return void entry
+        .decideFromNode(req.url)
+        .then((answer) =>
+          res
+            .writeHead(answer.status, { "Content-Type": "application/json", "Cache-Control": "no-store" })
+            .end(answer.body),
+        )
+        .catch(fail);
     compress(req as never, res as never, () => {
       const next = () => void remix(req, res).catch(fail);
       if (req.url?.startsWith("/assets/")) assets(req, res, next);

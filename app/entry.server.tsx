@@ -7,6 +7,7 @@ import { addDocumentResponseHeaders } from "./shopify.server";
 
 // The server starts these on its background thread (server.ts).
 export { startBackgroundWork, stopBackgroundWork, webhookFromNode } from "./sync/runtime.server";
+export { decideFromNode } from "./storefront/decide.server";
 
 export const streamTimeout = 5000;
 

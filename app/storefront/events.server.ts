@@ -26,7 +26,16 @@ export const EVENT_TYPES = [
   "collection_view",
   "cart_update",
   "answer",
+  "message_shown",
+  "message_clicked",
+  "message_dismissed",
 ] as const;
+
+/**
+ * What is stored without consent for analytics: what the shopper asked for themselves. Their
+ * answers, and "don't show me this again" (a dismissal must stick, or the message would return).
+ */
+export const STORED_WITHOUT_CONSENT: readonly string[] = ["answer", "message_dismissed"];
 
 const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
 
@@ -47,6 +56,12 @@ function batchSchema(now: Date) {
         ctx.addIssue({ code: "custom", path: ["at"], message: "is more than 7 days old" });
       if ((e.type === "product_view" || e.type === "collection_view") && !e.resourceId)
         ctx.addIssue({ code: "custom", path: ["resourceId"], message: `is required for ${e.type}` });
+      if (e.type.startsWith("message_") && !/^\d{1,9}$/.test(e.resourceId ?? ""))
+        ctx.addIssue({
+          code: "custom",
+          path: ["resourceId"],
+          message: `must be the message id for ${e.type}`,
+        });
       if (e.type === "answer" && !e.resourceId?.includes("="))
         ctx.addIssue({
           code: "custom",
@@ -175,10 +190,12 @@ export async function storeBatch(
 ): Promise<StoreResult> {
   const analytics = batch.consent.analytics;
   // Without consent for analytics (Shopify's Customer Privacy API), nothing is stored but what the
-  // shopper submitted themselves: their answers, and the bare visitor row those answers hang on
-  // (id, shop, when, and the signed logged-in customer they belong to). No page views, sessions,
+  // shopper asked for themselves: their answers and dismissals, and the bare visitor row those hang
+  // on (id, shop, when, and the signed logged-in customer they belong to). No page views, sessions,
   // landing page, referrer, UTM, device or cart link.
-  const events = analytics ? batch.events : batch.events.filter((e) => e.type === "answer");
+  const events = analytics
+    ? batch.events
+    : batch.events.filter((e) => STORED_WITHOUT_CONSENT.includes(e.type));
   if (!events.length && !analytics) return { stored: 0, customerId: null };
 
   // A clock a little fast is believed up to now, no further.

@@ -27,6 +27,7 @@ import {
 import { BULK_PHASES, BULK_QUERIES, BULK_RUN, BULK_STATUS, SHOP_QUERY, type BulkPhase } from "./queries";
 import { shopifyId } from "./payload";
 import { ensurePresets, recompute } from "../segments/store.server";
+import { ensureStarterMessages } from "../messages/store.server";
 import { refreshPlannerStatistics } from "../db.server";
 
 const BATCH = 250;
@@ -121,6 +122,8 @@ export async function runBackfill(
     // threshold comes from the history).
     await refreshPlannerStatistics(db);
     await ensurePresets(db, shop.id);
+    // Starter messages for those segments, paused: nothing shows on the store until the merchant says so.
+    await ensureStarterMessages(db, shop.id);
     await recompute(db, shop.id, now);
     return counts;
   } catch (error) {

@@ -1,0 +1,345 @@
+/**
+ * Storefront messages: the one validator for what a merchant sets up (admin form, CLI, tests) and
+ * the shape the storefront receives. A message is shown to one segment's members, in one format
+ * (popup, corner message, sticky bar), when its trigger fires, on the pages it targets, within its
+ * frequency cap. Content is plain text (the script renders it with textContent, never as HTML);
+ * the button's link is a path on the shop or an https URL.
+ */
+import { z } from "zod";
+import { PAGE_TYPES, type Format, type MessageSpec, type PageType, type Trigger } from "./decide";
+
+export const FORMATS = ["popup", "corner", "bar"] as const satisfies readonly Format[];
+export const TRIGGERS = ["load", "delay", "scroll", "exit", "addToCart"] as const;
+export type TriggerKind = (typeof TRIGGERS)[number];
+
+export const FORMAT_LABELS: Record<Format, string> = {
+  popup: "Popup",
+  corner: "Corner message",
+  bar: "Sticky bar",
+};
+export const TRIGGER_LABELS: Record<TriggerKind, string> = {
+  load: "When the page loads",
+  delay: "After a number of seconds",
+  scroll: "After scrolling part of the page",
+  exit: "When the shopper is about to leave (exit intent)",
+  addToCart: "When the shopper adds to the cart",
+};
+export const PAGE_TYPE_LABELS: Record<PageType, string> = {
+  index: "Home page",
+  product: "Product pages",
+  collection: "Collection pages",
+  cart: "Cart page",
+  search: "Search results",
+  page: "Pages",
+  blog: "Blogs",
+  article: "Blog posts",
+  other: "Other pages",
+};
+
+export const LIMITS = { name: 80, headline: 120, body: 400, buttonLabel: 40, buttonUrl: 500, paths: 10 };
+
+/** A message as a merchant sets it up (and as it is stored, columns aside). */
+export interface MessageInput {
+  name: string;
+  segment: string;
+  format: Format;
+  trigger: Trigger;
+  priority: number;
+  pages: { types: PageType[]; pathContains: string[] };
+  cap: { oncePerSession: boolean; everyDays: number | null };
+  content: MessageContent;
+  active: boolean;
+}
+
+export interface MessageContent {
+  headline: string;
+  body: string;
+  button: { label: string; url: string } | null;
+}
+
+/** What the storefront's script receives: enough to render and arm it, nothing else. */
+export interface ShownMessage {
+  id: number;
+  format: Format;
+  trigger: Trigger;
+  headline: string;
+  body: string;
+  button: { label: string; url: string } | null;
+}
+
+export interface MessageProblem {
+  /** The form field, e.g. "trigger.seconds", "content.headline". */
+  field: string;
+  message: string;
+}
+
+export class MessageError extends Error {
+  override name = "MessageError";
+  constructor(readonly problems: MessageProblem[]) {
+    super(problems.map((p) => `${p.field}: ${p.message}`).join("; "));
+  }
+}
+
+const text = (max: number, what: string) =>
+  z
+    .string({ required_error: `give ${what}`, invalid_type_error: `${what} must be text` })
+    .transform((s) => s.trim())
+    .refine((s) => s.length <= max, `must be at most ${max} characters`);
+
+/** A shop path ("/collections/sale") or an https URL; nothing that runs script. */
+const linkUrl = z
+  .string()
+  .trim()
+  .max(LIMITS.buttonUrl, `must be at most ${LIMITS.buttonUrl} characters`)
+  .refine(
+    (u) => /^\/(?!\/)[^\s]*$/.test(u) || /^https:\/\/[^\s/]+\.[^\s/]+(\/[^\s]*)?$/.test(u),
+    'must be a path on your shop (starting with "/") or an https:// address',
+  );
+
+const triggerSchema = z.discriminatedUnion(
+  "on",
+  [
+    z.object({ on: z.literal("load") }),
+    z.object({
+      on: z.literal("delay"),
+      seconds: z
+        .number({ invalid_type_error: "give the number of seconds" })
+        .int("must be a whole number of seconds")
+        .min(1, "must be at least 1 second")
+        .max(600, "must be at most 600 seconds"),
+    }),
+    z.object({
+      on: z.literal("scroll"),
+      percent: z
+        .number({ invalid_type_error: "give how far down the page, in percent" })
+        .int("must be a whole percentage")
+        .min(1, "must be at least 1%")
+        .max(100, "must be at most 100%"),
+    }),
+    z.object({ on: z.literal("exit") }),
+    z.object({ on: z.literal("addToCart") }),
+  ],
+  { errorMap: () => ({ message: `must be one of ${TRIGGERS.join(", ")}` }) },
+);
+
+const schema = z
+  .object({
+    name: text(LIMITS.name, "a name").refine((s) => s.length > 0, "give the message a name"),
+    segment: z
+      .string({ required_error: "choose a segment" })
+      .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "choose a segment"),
+    format: z.enum(FORMATS, { errorMap: () => ({ message: `must be one of ${FORMATS.join(", ")}` }) }),
+    trigger: triggerSchema,
+    priority: z
+      .number({ invalid_type_error: "must be a number" })
+      .int("must be a whole number")
+      .min(-1000, "must be at least -1000")
+      .max(1000, "must be at most 1000")
+      .default(0),
+    pages: z
+      .object({
+        types: z
+          .array(
+            z.enum(PAGE_TYPES, { errorMap: () => ({ message: `must be one of ${PAGE_TYPES.join(", ")}` }) }),
+          )
+          .default([])
+          .transform((types) => [...new Set(types)]),
+        pathContains: z
+          .array(
+            z
+              .string()
+              .trim()
+              .min(1, "must not be empty")
+              .max(200, "must be at most 200 characters")
+              .refine((p) => !/\s/.test(p), "must not contain spaces"),
+          )
+          .max(LIMITS.paths, `at most ${LIMITS.paths} URL texts`)
+          .default([]),
+      })
+      .default({}),
+    cap: z
+      .object({
+        oncePerSession: z.boolean().default(true),
+        everyDays: z
+          .number({ invalid_type_error: "must be a number of days" })
+          .int("must be a whole number of days")
+          .min(1, "must be at least 1 day")
+          .max(365, "must be at most 365 days")
+          .nullable()
+          .default(null),
+      })
+      .default({}),
+    content: z.object({
+      headline: text(LIMITS.headline, "a headline").refine((s) => s.length > 0, "give a headline"),
+      body: text(LIMITS.body, "the text").default(""),
+      button: z
+        .object({
+          label: text(LIMITS.buttonLabel, "the button's label").refine(
+            (s) => s.length > 0,
+            "give the button a label",
+          ),
+          url: linkUrl,
+        })
+        .nullable()
+        .default(null),
+    }),
+    active: z.boolean().default(false),
+  })
+  .strict();
+
+/** Validates a message; throws MessageError naming each field that is wrong. */
+export function parseMessage(input: unknown): MessageInput {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new MessageError(
+    result.error.issues.map((i) => ({
+      field: i.path.join(".") || "message",
+      message:
+        i.code === "unrecognized_keys" ? `unknown ${i.keys.map((k) => `"${k}"`).join(", ")}` : i.message,
+    })),
+  );
+}
+
+export function triggerLabel(t: Trigger): string {
+  if (t.on === "delay") return `After ${t.seconds} s`;
+  if (t.on === "scroll") return `At ${t.percent}% scroll`;
+  if (t.on === "exit") return "Exit intent";
+  if (t.on === "addToCart") return "On add to cart";
+  return "On load";
+}
+
+/** The decision's view of a message. */
+export function specOf(id: number, m: MessageInput): MessageSpec {
+  return {
+    id,
+    segment: m.segment,
+    format: m.format,
+    trigger: m.trigger,
+    priority: m.priority,
+    pages: m.pages,
+    cap: m.cap,
+  };
+}
+
+export function shownOf(id: number, m: MessageInput): ShownMessage {
+  return { id, format: m.format, trigger: m.trigger, ...m.content };
+}
+
+/** Columns as stored (Prisma's Message) <-> the validated shape. */
+export interface MessageColumns {
+  name: string;
+  segmentHandle: string;
+  format: string;
+  trigger: string;
+  triggerValue: number | null;
+  priority: number;
+  pageTypes: string;
+  pathContains: string;
+  oncePerSession: boolean;
+  everyDays: number | null;
+  headline: string;
+  body: string;
+  buttonLabel: string;
+  buttonUrl: string;
+  active: boolean;
+}
+
+export function toColumns(m: MessageInput): MessageColumns {
+  return {
+    name: m.name,
+    segmentHandle: m.segment,
+    format: m.format,
+    trigger: m.trigger.on,
+    triggerValue:
+      m.trigger.on === "delay" ? m.trigger.seconds : m.trigger.on === "scroll" ? m.trigger.percent : null,
+    priority: m.priority,
+    pageTypes: m.pages.types.length ? `|${m.pages.types.join("|")}|` : "",
+    pathContains: JSON.stringify(m.pages.pathContains),
+    oncePerSession: m.cap.oncePerSession,
+    everyDays: m.cap.everyDays,
+    headline: m.content.headline,
+    body: m.content.body,
+    buttonLabel: m.content.button?.label ?? "",
+    buttonUrl: m.content.button?.url ?? "",
+    active: m.active,
+  };
+}
+
+/** Stored columns back to the validated shape (validated again: the database is not trusted blindly). */
+export function fromColumns(c: MessageColumns): MessageInput {
+  const trigger =
+    c.trigger === "delay"
+      ? { on: "delay", seconds: c.triggerValue }
+      : c.trigger === "scroll"
+        ? { on: "scroll", percent: c.triggerValue }
+        : { on: c.trigger };
+  return parseMessage({
+    name: c.name,
+    segment: c.segmentHandle,
+    format: c.format,
+    trigger,
+    priority: c.priority,
+    pages: {
+      types: c.pageTypes.split("|").filter(Boolean),
+      pathContains: JSON.parse(c.pathContains) as unknown,
+    },
+    cap: { oncePerSession: c.oncePerSession, everyDays: c.everyDays },
+    content: {
+      headline: c.headline,
+      body: c.body,
+      button: c.buttonLabel ? { label: c.buttonLabel, url: c.buttonUrl } : null,
+    },
+    active: c.active,
+  });
+}
+
+/**
+ * The messages a new shop starts with, paused until the merchant switches them on: one per
+ * audience the storefront is built for.
+ */
+export function starterMessages(): MessageInput[] {
+  const base = { priority: 0, pages: { types: [], pathContains: [] }, active: false };
+  return [
+    {
+      ...base,
+      name: "Welcome: first purchase",
+      segment: "first-time-visitors",
+      format: "popup",
+      trigger: { on: "delay", seconds: 5 },
+      cap: { oncePerSession: true, everyDays: 7 },
+      content: {
+        headline: "Welcome! Here's 10% off your first order",
+        body: "New here? Take 10% off your first purchase.",
+        button: { label: "Start shopping", url: "/collections/all" },
+      },
+    },
+    {
+      ...base,
+      name: "Cart reminder on exit",
+      segment: "cart-abandoners",
+      format: "popup",
+      trigger: { on: "exit" },
+      priority: 10,
+      cap: { oncePerSession: true, everyDays: 1 },
+      content: {
+        headline: "Your cart is waiting",
+        body: "The items in your cart aren't reserved. Check out now so you don't miss them.",
+        button: { label: "Go to cart", url: "/cart" },
+      },
+    },
+    {
+      ...base,
+      name: "Referral invite for top customers",
+      segment: "high-spend-repeat",
+      format: "corner",
+      trigger: { on: "delay", seconds: 3 },
+      priority: 20,
+      cap: { oncePerSession: true, everyDays: 14 },
+      content: {
+        headline: "Thanks for being one of our best customers",
+        body: "Invite a friend: they get a welcome reward, and you get one when they order.",
+        button: { label: "Invite a friend", url: "/pages/refer" },
+      },
+    },
+  ];
+}

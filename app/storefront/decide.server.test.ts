@@ -1,0 +1,252 @@
+/**
+ * The decision endpoint as the storefront calls it (GET /apps/slice/decide, signed by the local app
+ * proxy as Shopify signs it): each kind of visitor gets the message meant for them, from the facts
+ * the app holds; what they did with messages before (dismissed, clicked, shown) is respected; a
+ * paused message is not shown; unsigned or malformed requests are refused with the reason.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import prisma from "../db.server";
+import { signAppProxyQuery } from "../../dev/app-proxy";
+import { TEST_SECRET } from "../../dev/testing/setup";
+import { ensurePresets } from "../segments/store.server";
+import {
+  createMessage,
+  ensureStarterMessages,
+  listMessages,
+  setMessageActive,
+} from "../messages/store.server";
+import { decideForUrl, forgetShopMessages } from "./decide.server";
+import { storeBatch } from "./events.server";
+import { loader } from "../routes/proxy.decide";
+
+const SHOP = "decide.myshopify.com";
+const now = new Date("2031-05-01T12:00:00.000Z");
+const daysAgo = (d: number) => new Date(now.getTime() - d * 86_400_000);
+let shopId = 0;
+let counter = 0;
+let visitorId = "";
+const ids: Record<string, number> = {};
+
+beforeAll(async () => {
+  shopId = (await prisma.shop.create({ data: { domain: SHOP } })).id;
+  // Buyers so the top-10% spend line is meaningful: 20 customers who spent 10..200, two orders each.
+  for (let i = 1; i <= 20; i++) await customerWithOrders(String(9000 + i), [i * 500, i * 500]);
+  await ensurePresets(prisma, shopId);
+  await ensureStarterMessages(prisma, shopId, true);
+  for (const m of await listMessages(prisma, shopId)) ids[m.input.segment] = m.id;
+});
+afterAll(() => prisma.$disconnect());
+beforeEach(() => {
+  visitorId = `decide-visitor-${String(++counter).padStart(4, "0")}`;
+});
+
+async function customerWithOrders(id: string, totals: number[]) {
+  await prisma.customer.create({
+    data: {
+      shopId,
+      shopifyId: id,
+      shopifyUpdatedAt: daysAgo(400),
+      shopifyCreatedAt: daysAgo(400),
+      ordersCount: totals.length,
+      totalSpent: totals.reduce((a, b) => a + b, 0),
+    },
+  });
+  for (const [i, total] of totals.entries())
+    await prisma.order.create({
+      data: {
+        shopId,
+        shopifyId: `${id}-${i}`,
+        customerShopifyId: id,
+        currency: "USD",
+        totalPrice: total,
+        processedAt: daysAgo(100 + i * 30),
+        shopifyCreatedAt: daysAgo(100 + i * 30),
+        shopifyUpdatedAt: daysAgo(100 + i * 30),
+      },
+    });
+}
+
+interface Ask {
+  page?: string;
+  path?: string;
+  shown?: string;
+  customerId?: string;
+  at?: Date;
+  visitor?: string;
+}
+
+/** The query Shopify's proxy forwards: the script's parameters plus shop, customer, prefix, timestamp and signature. */
+function url({ page = "index", path = "/", shown, customerId, visitor = visitorId, at = now }: Ask = {}) {
+  const query = new URLSearchParams({ visitor, page, path });
+  if (shown !== undefined) query.set("shown", shown);
+  query.set("shop", SHOP);
+  query.set("logged_in_customer_id", customerId ?? "");
+  query.set("path_prefix", "/apps/slice");
+  query.set("timestamp", String(Math.floor(at.getTime() / 1000)));
+  query.set("signature", signAppProxyQuery(query, TEST_SECRET));
+  return new URL(`http://127.0.0.1:3999/proxy/decide?${query}`);
+}
+
+async function ask(options: Ask = {}) {
+  const answer = await decideForUrl(url({ ...options, at: options.at ?? now }), prisma, options.at ?? now);
+  expect(answer.status).toBe(200);
+  return (answer.body as { message: { id: number; headline: string } | null }).message;
+}
+
+const identity = (customerId: string | null = null) => ({
+  shop: SHOP,
+  customerId,
+  pathPrefix: "/apps/slice",
+  timestamp: 0,
+});
+
+async function events(
+  list: { type: string; at: Date; resourceId?: string }[],
+  options: { analytics?: boolean; cartToken?: string; customerId?: string } = {},
+) {
+  await storeBatch(
+    prisma,
+    shopId,
+    identity(options.customerId ?? null),
+    {
+      visitorId,
+      consent: { analytics: options.analytics ?? true },
+      context: {},
+      cartToken: options.cartToken,
+      events: list.map((e) => ({
+        type: e.type as "page_view",
+        at: e.at.toISOString(),
+        resourceId: e.resourceId,
+      })),
+    },
+    now,
+  );
+}
+
+describe("the decision endpoint", () => {
+  it("shows a first-time visitor the first-purchase welcome, before anything of theirs is stored", async () => {
+    expect(await prisma.visitor.count({ where: { id: visitorId } })).toBe(0);
+    expect((await ask())?.id).toBe(ids["first-time-visitors"]);
+    // And once their first session is stored.
+    await events([
+      { type: "session_start", at: now },
+      { type: "page_view", at: now, resourceId: "/" },
+    ]);
+    expect((await ask())?.id).toBe(ids["first-time-visitors"]);
+  });
+
+  it("shows a returning visitor with items in their cart the cart reminder, and a second visit alone gets nothing", async () => {
+    await events([
+      { type: "session_start", at: daysAgo(3) },
+      { type: "session_start", at: now },
+    ]);
+    expect(await ask()).toBeNull();
+    const cart = await prisma.cart.create({
+      data: { shopId, token: `cart-${visitorId}`, shopifyUpdatedAt: now, itemCount: 2, totalPrice: 5000 },
+    });
+    await prisma.cartLine.create({
+      data: { cartId: cart.id, title: "Shirt", quantity: 2, price: 2500, productId: "77" },
+    });
+    await events([{ type: "cart_update", at: now }], { cartToken: `cart-${visitorId}?key=abc` });
+    const message = await ask();
+    expect(message?.id).toBe(ids["cart-abandoners"]);
+    expect(message).toMatchObject({
+      format: "popup",
+      trigger: { on: "exit" },
+      headline: "Your cart is waiting",
+    });
+  });
+
+  it("shows a logged-in high-spend repeat customer the referral invite, recognised only through the signature", async () => {
+    const message = await ask({ customerId: "9020" });
+    expect(message?.id).toBe(ids["high-spend-repeat"]);
+    expect(message).toMatchObject({
+      format: "corner",
+      button: { label: "Invite a friend", url: "/pages/refer" },
+    });
+    // A modest repeat customer is not in the top 10%: and not a first-time visitor either (they bought).
+    expect(await ask({ customerId: "9002" })).toBeNull();
+  });
+
+  it("never shows a message again after the visitor dismissed it, even without analytics consent", async () => {
+    const id = ids["first-time-visitors"];
+    expect((await ask())?.id).toBe(id);
+    await events([{ type: "message_dismissed", at: now, resourceId: String(id) }], { analytics: false });
+    expect(await ask()).toBeNull();
+    expect(await ask({ at: new Date(now.getTime() + 60 * 86_400_000) })).toBeNull();
+  });
+
+  it("never shows a message again after the visitor clicked it", async () => {
+    const id = ids["first-time-visitors"];
+    await events([{ type: "message_clicked", at: now, resourceId: String(id) }]);
+    expect(await ask()).toBeNull();
+  });
+
+  it("keeps to the caps: once per browser session, and not again within the message's days", async () => {
+    const id = ids["first-time-visitors"];
+    expect(await ask({ shown: String(id) })).toBeNull();
+    await events([{ type: "message_shown", at: now, resourceId: String(id) }]);
+    // The starter welcome waits 7 days between showings.
+    expect(await ask({ shown: "" })).toBeNull();
+  });
+
+  it("keeps a logged-in customer's dismissal on one browser for their others", async () => {
+    const id = ids["high-spend-repeat"];
+    await events([{ type: "message_dismissed", at: now, resourceId: String(id) }], { customerId: "9020" });
+    visitorId = `decide-visitor-${String(++counter).padStart(4, "0")}`;
+    expect(await ask({ customerId: "9020" })).toBeNull();
+    expect((await ask({ customerId: "9019" }))?.id).toBe(id);
+  });
+
+  it("targets pages: a message for the cart page is not shown on a product page", async () => {
+    const id = await createMessage(prisma, shopId, {
+      name: "Cart page note",
+      segment: "first-time-visitors",
+      format: "bar",
+      trigger: { on: "load" },
+      priority: 50,
+      pages: { types: ["cart"], pathContains: [] },
+      content: { headline: "Free shipping over $50", body: "", button: null },
+      active: true,
+    });
+    expect((await ask({ page: "cart", path: "/cart" }))?.id).toBe(id);
+    expect((await ask({ page: "product", path: "/products/shirt" }))?.id).toBe(ids["first-time-visitors"]);
+    await setMessageActive(prisma, shopId, id, false);
+  });
+
+  it("stops showing a paused message at once (the kill switch)", async () => {
+    const id = ids["first-time-visitors"];
+    await setMessageActive(prisma, shopId, id, false);
+    expect(await ask()).toBeNull();
+    await setMessageActive(prisma, shopId, id, true);
+    expect((await ask())?.id).toBe(id);
+  });
+
+  it("refuses unsigned, tampered and malformed requests with the reason", async () => {
+    const good = url();
+    const unsigned = new URL(good);
+    unsigned.searchParams.delete("signature");
+    expect(await decideForUrl(unsigned, prisma, now)).toEqual({
+      status: 401,
+      body: { error: "missing app proxy signature" },
+    });
+    const tampered = new URL(good);
+    tampered.searchParams.set("logged_in_customer_id", "9020");
+    expect((await decideForUrl(tampered, prisma, now)).status).toBe(401);
+    expect(await decideForUrl(url({ visitor: "short" }), prisma, now)).toEqual({
+      status: 400,
+      body: { error: "visitor: must be 16 to 64 letters, digits, - or _" },
+    });
+    expect((await decideForUrl(url({ path: "https://evil.example/" }), prisma, now)).body).toEqual({
+      error: 'path: must start with "/" and be at most 2048 characters',
+    });
+    expect((await decideForUrl(url({ shown: "1;2" }), prisma, now)).status).toBe(400);
+  });
+
+  it("answers through the route with no caching", async () => {
+    forgetShopMessages();
+    const response = await loader({ request: new Request(url({ at: new Date() })), params: {}, context: {} });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+  });
+});

@@ -1,0 +1,265 @@
+/**
+ * The storefront's decision endpoint (`GET /apps/slice/decide`, proxied to `/proxy/decide`): the
+ * one message this visitor should see now, if any. The segment engine's real-time evaluator runs
+ * over the facts the app holds for this visitor (their storefront visits, views, answers and cart)
+ * and, when Shopify signed a logged-in customer, that customer's orders, checkouts and profile.
+ *
+ * Query: `visitor` (the first-party id), `page` (Shopify's request.page_type), `path`, and
+ * `shown` (ids already shown in this browser session, which the script keeps in sessionStorage:
+ * a session is the browser's notion). What the visitor did with messages before (shown, clicked,
+ * dismissed) is read from their stored events. Read-only: the script sends its events first.
+ *
+ * Hot path: the shop and its active messages and segments are cached in memory for a few seconds
+ * (and dropped at once when the admin saves a message here), so a decision costs the visitor's own
+ * reads only: two or three indexed queries for an anonymous visitor.
+ */
+import type { PrismaClient } from "@prisma/client";
+import { decide, PAGE_TYPES, type MessageHistory, type PageContext, type PageType } from "../engine/decide";
+import type { Facts, StorefrontEventFacts } from "../engine/evaluate";
+import { fieldsOf } from "../engine/fields-of";
+import { fromColumns, shownOf, specOf, type ShownMessage } from "../engine/message";
+import type { Rule } from "../engine/rules";
+import type { MessageSpec } from "../engine/decide";
+import { factsNeededFor, loadFacts, type FactsNeeded } from "../segments/facts.server";
+import { shopSegments } from "../segments/store.server";
+import { config } from "../config.server";
+import { verifyProxyQuery } from "./proxy.server";
+
+/** Stored events for what a visitor did with a message; resourceId is the message id. */
+export const MESSAGE_EVENTS = {
+  shown: "message_shown",
+  clicked: "message_clicked",
+  dismissed: "message_dismissed",
+} as const;
+const MESSAGE_EVENT_TYPES: string[] = Object.values(MESSAGE_EVENTS);
+
+const CACHE_MS = 5_000;
+
+interface ShopMessages {
+  shopId: number;
+  currency: string;
+  messages: { spec: MessageSpec; shown: ShownMessage }[];
+  resolve: (handle: string) => Rule | null;
+  need: FactsNeeded;
+  loadedAt: number;
+}
+
+const shops = new Map<string, ShopMessages | null>();
+const loadedAt = new Map<string, number>();
+
+/** Drop a shop's cached messages and segments (after the admin saves one), so the next decision reads them fresh. */
+export function forgetShopMessages(domain?: string): void {
+  if (domain === undefined) {
+    shops.clear();
+    loadedAt.clear();
+  } else {
+    shops.delete(domain);
+    loadedAt.delete(domain);
+  }
+}
+
+async function shopMessages(db: PrismaClient, domain: string, now: number): Promise<ShopMessages | null> {
+  const cached = shops.get(domain);
+  if (cached !== undefined && now - (loadedAt.get(domain) ?? 0) < CACHE_MS) return cached;
+  const shop = await db.shop.findUnique({
+    where: { domain },
+    select: { id: true, currency: true, uninstalledAt: true },
+  });
+  let value: ShopMessages | null = null;
+  if (shop && !shop.uninstalledAt) {
+    const [rows, segments] = await Promise.all([
+      db.message.findMany({ where: { shopId: shop.id, active: true }, orderBy: { id: "asc" } }),
+      shopSegments(db, shop.id),
+    ]);
+    const messages: ShopMessages["messages"] = [];
+    for (const row of rows) {
+      try {
+        const m = fromColumns(row);
+        messages.push({ spec: specOf(row.id, m), shown: shownOf(row.id, m) });
+      } catch (e) {
+        // A row that no longer validates (edited by hand) is left out, not shown half-broken.
+        console.error(`message ${row.id} is not valid and is not shown:`, (e as Error).message);
+      }
+    }
+    const fields = messages.flatMap((m) => {
+      const rule = segments.resolve(m.spec.segment);
+      return rule ? [...fieldsOf(rule, segments.resolve)] : [];
+    });
+    value = {
+      shopId: shop.id,
+      currency: shop.currency,
+      messages,
+      resolve: segments.resolve,
+      need: factsNeededFor(fields),
+      loadedAt: now,
+    };
+  }
+  shops.set(domain, value);
+  loadedAt.set(domain, now);
+  return value;
+}
+
+/** Shopify's `request.page_type` values this targets by; any other (404, password, account...) is "other". */
+export function pageTypeOf(raw: string | null): PageType {
+  if (raw === "list-collections") return "collection";
+  return (PAGE_TYPES as readonly string[]).includes(raw ?? "") ? (raw as PageType) : "other";
+}
+
+export interface DecideAnswer {
+  status: number;
+  body: { message: ShownMessage | null } | { error: string };
+}
+
+const VISITOR_ID = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** The whole endpoint on a URL (the route and server.ts's fast path both call it). */
+export async function decideForUrl(url: URL, db: PrismaClient, now = new Date()): Promise<DecideAnswer> {
+  const check = verifyProxyQuery(url.searchParams, config.apiSecret, now);
+  if (!check.ok) return { status: 401, body: { error: check.reason } };
+  const params = url.searchParams;
+  const visitorId = params.get("visitor") ?? "";
+  if (!VISITOR_ID.test(visitorId))
+    return { status: 400, body: { error: "visitor: must be 16 to 64 letters, digits, - or _" } };
+  const path = params.get("path") ?? "/";
+  if (path.length > 2048 || !path.startsWith("/"))
+    return { status: 400, body: { error: 'path: must start with "/" and be at most 2048 characters' } };
+  const shownText = params.get("shown") ?? "";
+  if (!/^(\d{1,9}(,\d{1,9}){0,49})?$/.test(shownText))
+    return { status: 400, body: { error: "shown: must be up to 50 message ids separated by commas" } };
+  const page: PageContext = { type: pageTypeOf(params.get("page")), path };
+
+  const shop = await shopMessages(db, check.identity.shop, now.getTime());
+  if (!shop) return { status: 404, body: { error: "shop: not installed" } };
+  if (!shop.messages.length) return { status: 200, body: { message: null } };
+
+  const { facts, history } = await visitorFacts(db, shop, visitorId, check.identity.customerId, now);
+  history.shownThisSession = shownText ? shownText.split(",").map(Number) : [];
+  const decision = decide(
+    shop.messages.map((m) => m.spec),
+    { facts, page, history, now, resolve: shop.resolve },
+  );
+  const chosen = decision.message && shop.messages.find((m) => m.spec.id === decision.message!.id);
+  return { status: 200, body: { message: chosen?.shown ?? null } };
+}
+
+/**
+ * What the app knows of this visitor now: the signed-in customer's facts (all their visitors
+ * included) merged with this browser's visitor row, and the history of messages shown to either.
+ * A visitor the app has never stored (a first page, or no consent for analytics) is on their first
+ * session, with nothing bought.
+ */
+export async function visitorFacts(
+  db: PrismaClient,
+  shop: Pick<ShopMessages, "shopId" | "need">,
+  visitorId: string,
+  customerId: string | null,
+  now: Date,
+): Promise<{ facts: Facts; history: MessageHistory }> {
+  const { shopId, need } = shop;
+  const [row, customerFacts] = await Promise.all([
+    db.visitor.findUnique({ where: { id: visitorId } }),
+    customerId ? loadFacts(db, shopId, [customerId], need).then((f) => f.get(customerId) ?? null) : null,
+  ]);
+  const visitor = row && row.shopId === shopId ? row : null;
+  // The customer's other browsers: their message history counts too (dismissed on the phone stays dismissed).
+  const customerVisitors = customerId
+    ? (
+        await db.visitor.findMany({
+          where: { shopId, customerShopifyId: customerId },
+          select: { id: true },
+          take: 50,
+        })
+      ).map((v) => v.id)
+    : [];
+  const visitorIds = [...new Set([visitorId, ...customerVisitors])];
+  const linked = !!visitor && !!customerFacts?.visitor && visitor.customerShopifyId === customerId;
+  const wantOwnEvents = need.events && !linked;
+  const [events, cart] = await Promise.all([
+    db.storefrontEvent.findMany({
+      where: {
+        shopId,
+        visitorId: wantOwnEvents ? visitorId : { in: visitorIds },
+        ...(wantOwnEvents ? {} : { type: { in: MESSAGE_EVENT_TYPES } }),
+      },
+      select: { type: true, occurredAt: true, resourceId: true },
+    }),
+    // Only a visitor the customer's facts did not already include brings its own cart.
+    need.visitors && visitor?.cartToken && !linked ? cartOf(db, shopId, visitor.cartToken) : null,
+    // Message history of the customer's other browsers when this one's events were read above.
+  ]);
+  const otherHistory =
+    wantOwnEvents && visitorIds.length > 1
+      ? await db.storefrontEvent.findMany({
+          where: { shopId, visitorId: { in: visitorIds.slice(1) }, type: { in: MESSAGE_EVENT_TYPES } },
+          select: { type: true, occurredAt: true, resourceId: true },
+        })
+      : [];
+
+  const ownEvents: StorefrontEventFacts[] = wantOwnEvents
+    ? events.map((e) => ({ type: e.type, at: e.occurredAt, resourceId: e.resourceId }))
+    : [];
+  const facts: Facts = customerFacts ?? {
+    customer: null,
+    orders: [],
+    checkouts: [],
+    cart: null,
+    visitor: null,
+  };
+  if (!linked) {
+    // This browser's visitor (or a visitor not stored yet) joins the customer's facts.
+    const base = facts.visitor;
+    facts.visitor = {
+      sessions: (base?.sessions ?? 0) + Math.max(1, visitor?.sessions ?? 0),
+      firstSeenAt: minDate(base?.firstSeenAt, visitor?.firstSeenAt ?? now),
+      lastSeenAt: maxDate(base?.lastSeenAt, visitor?.lastSeenAt ?? now),
+      landingPage: visitor?.landingPage ?? base?.landingPage ?? null,
+      referrer: visitor?.referrer ?? base?.referrer ?? null,
+      utmSource: visitor?.utmSource ?? base?.utmSource ?? null,
+      utmMedium: visitor?.utmMedium ?? base?.utmMedium ?? null,
+      utmCampaign: visitor?.utmCampaign ?? base?.utmCampaign ?? null,
+      deviceType: visitor?.deviceType ?? base?.deviceType ?? null,
+      events: [...(base?.events ?? []), ...ownEvents],
+    };
+    if (cart) facts.cart = cart;
+  }
+  const history: MessageHistory = { lastShownAt: {}, shownThisSession: [], dismissed: [], converted: [] };
+  for (const e of [...events, ...otherHistory]) {
+    const id = Number(e.resourceId);
+    if (!Number.isInteger(id)) continue;
+    if (e.type === MESSAGE_EVENTS.shown) {
+      const last = history.lastShownAt[id];
+      if (!last || Date.parse(last) < e.occurredAt.getTime())
+        history.lastShownAt[id] = e.occurredAt.toISOString();
+    } else if (e.type === MESSAGE_EVENTS.dismissed) history.dismissed.push(id);
+    else if (e.type === MESSAGE_EVENTS.clicked) history.converted.push(id);
+  }
+  return { facts, history };
+}
+
+async function cartOf(db: PrismaClient, shopId: number, token: string): Promise<Facts["cart"]> {
+  const cart = await db.cart.findUnique({
+    where: { shopId_token: { shopId, token } },
+    select: { totalPrice: true, itemCount: true, lines: { select: { productId: true } } },
+  });
+  return cart
+    ? {
+        value: cart.totalPrice,
+        itemCount: cart.itemCount,
+        productIds: cart.lines.map((l) => l.productId).filter((p): p is string => !!p),
+      }
+    : null;
+}
+
+function minDate(a: Date | undefined, b: Date): Date {
+  return a && a < b ? a : b;
+}
+function maxDate(a: Date | undefined, b: Date): Date {
+  return a && a > b ? a : b;
+}
+
+/** server.ts's fast path: the decision for a request line's URL, with no router in between. */
+export async function decideFromNode(url: string): Promise<{ status: number; body: string }> {
+  const { default: prisma } = await import("../db.server");
+  const answer = await decideForUrl(new URL(url, "http://app.invalid"), prisma);
+  return { status: answer.status, body: JSON.stringify(answer.body) };
+}
