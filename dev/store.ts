@@ -654,7 +654,8 @@ function refundPayload(r: Refund, o: Order, currency: string) {
   };
 }
 
-function cartPayload(c: Cart, currency: string) {
+/** A cart as Shopify's carts/create and carts/update webhooks carry it. */
+export function cartPayload(c: Cart, currency: string) {
   return {
     id: c.token,
     token: c.token,

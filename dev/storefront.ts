@@ -22,7 +22,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Liquid, Tag, type TagToken, type TopLevelToken, type Liquid as LiquidEngine } from "liquidjs";
 import { startAppProxy } from "./app-proxy";
-import type { Collection, Product, Store } from "./store";
+import { cartPayload, type Collection, type Product, type Store } from "./store";
+import { webhookRequestInit } from "./webhooks";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const EXTENSION = path.resolve(here, "../extensions/slice-storefront");
@@ -120,7 +121,9 @@ async function readBody(req: IncomingMessage, limit = 64 * 1024): Promise<string
 }
 
 /** The storefront's request handler (for `startAppProxy`'s fallback) and the state it keeps. */
-export function createStorefront(options: Pick<StorefrontOptions, "store">) {
+export function createStorefront(
+  options: Pick<StorefrontOptions, "store"> & { webhooks?: { url: string; secret: string } },
+) {
   const { store } = options;
   const engine = createEngine(store.shop.currency);
   const blockSource = (name: string) =>
@@ -154,7 +157,50 @@ export function createStorefront(options: Pick<StorefrontOptions, "store">) {
     }));
 
   /** Carts by their id (the `cart` cookie); the token is what /cart.js reports. */
-  const carts = new Map<string, { token: string; lines: CartLine[] }>();
+  const carts = new Map<string, { token: string; lines: CartLine[]; createdAt: Date; announced: boolean }>();
+
+  /**
+   * As Shopify does, a changed cart is sent to the app as a signed carts/create or carts/update
+   * webhook (its token without the Ajax API's `?key=` suffix). Sent before the storefront answers,
+   * so the app has it by the shopper's next page.
+   */
+  async function announceCart(cart: {
+    token: string;
+    lines: CartLine[];
+    createdAt: Date;
+    announced: boolean;
+  }) {
+    if (!options.webhooks) return;
+    const token = cart.token.split("?")[0];
+    const lines = cart.lines.flatMap((l) => {
+      const product = productByVariant.get(l.variantId);
+      return product
+        ? [
+            {
+              productId: product.id,
+              variantId: l.variantId,
+              title: product.title,
+              quantity: l.quantity,
+              price: product.price,
+            },
+          ]
+        : [];
+    });
+    const payload = cartPayload(
+      { token, lines, createdAt: cart.createdAt, updatedAt: new Date() },
+      store.shop.currency,
+    );
+    const topic = cart.announced ? "carts/update" : "carts/create";
+    cart.announced = true;
+    try {
+      await fetch(
+        options.webhooks.url,
+        webhookRequestInit({ topic, shop: store.shop.domain, payload }, options.webhooks.secret),
+      );
+    } catch (error) {
+      console.error(`storefront: ${topic} webhook not delivered:`, error);
+    }
+  }
 
   const productDrop = (p: Product) => ({
     id: p.id,
@@ -308,13 +354,19 @@ export function createStorefront(options: Pick<StorefrontOptions, "store">) {
     const headers: Record<string, string> = {};
     if (!cart) {
       cartId = randomBytes(12).toString("hex");
-      cart = { token: `${randomBytes(16).toString("hex")}?key=${randomBytes(8).toString("hex")}`, lines: [] };
+      cart = {
+        token: `${randomBytes(16).toString("hex")}?key=${randomBytes(8).toString("hex")}`,
+        lines: [],
+        createdAt: new Date(),
+        announced: false,
+      };
       carts.set(cartId, cart);
       headers["set-cookie"] = `${COOKIE_CART}=${cartId}; path=/; samesite=lax; max-age=1209600`;
     }
     const line = cart.lines.find((l) => l.variantId === variantId);
     if (line) line.quantity += quantity;
     else cart.lines.push({ variantId, quantity });
+    await announceCart(cart);
     if (!wantsJson) return send(res, 302, "", "text/plain", { ...headers, location: "/cart" });
     const item = cartJson(cartId).items.find((i) => String(i.variant_id) === variantId);
     send(res, 200, JSON.stringify(item), "application/json", headers);
@@ -346,6 +398,7 @@ export function createStorefront(options: Pick<StorefrontOptions, "store">) {
     }
     if (quantity === 0) cart.lines.splice(index, 1);
     else cart.lines[index].quantity = quantity;
+    await announceCart(cart);
     return wantsJson
       ? send(res, 200, JSON.stringify(cartJson(cartId)), "application/json")
       : send(res, 302, "", "text/plain", { location: "/cart" });
@@ -371,7 +424,10 @@ export function createStorefront(options: Pick<StorefrontOptions, "store">) {
     if (p === "/cart/change" || p === "/cart/change.js") return changeCart(req, res, url);
     if (req.method === "POST" && (p === "/cart/clear" || p === "/cart/clear.js")) {
       const cart = carts.get(cookies(req.headers.cookie)[COOKIE_CART] ?? "");
-      if (cart) cart.lines = [];
+      if (cart) {
+        cart.lines = [];
+        await announceCart(cart);
+      }
       return p.endsWith(".js")
         ? send(
             res,
@@ -457,7 +513,10 @@ export function createStorefront(options: Pick<StorefrontOptions, "store">) {
  * leaves out: an `application/liquid` answer is rendered in the theme's layout, not passed through.
  */
 export async function startStorefront(options: StorefrontOptions) {
-  const storefront = createStorefront(options);
+  const storefront = createStorefront({
+    ...options,
+    webhooks: { url: `${options.appOrigin}/webhooks`, secret: options.secret },
+  });
   const proxy = await startAppProxy({
     appOrigin: options.appOrigin,
     secret: options.secret,
