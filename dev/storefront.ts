@@ -310,10 +310,15 @@ export function createStorefront(
       login_choices: loginChoices,
       page_title: vars.page_title ?? store.shop.name,
       content_for_layout: content,
-      slice_embed: await engine.parseAndRender(embedSource, {
-        ...scope,
-        block: block("slice-embed", embedSettings),
-      }),
+      // `?slice=off`: the page as it is without the app embed (no config, no slice.js), for
+      // bench/storefront.ts to measure what the embed costs a page. App blocks stay where placed.
+      slice_embed:
+        new URL(req.url ?? "/", "http://storefront").searchParams.get("slice") === "off"
+          ? ""
+          : await engine.parseAndRender(embedSource, {
+              ...scope,
+              block: block("slice-embed", embedSettings),
+            }),
     });
   }
 
