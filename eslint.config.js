@@ -12,7 +12,8 @@ export default tseslint.config(
       "test-results",
       "prisma/postgres/generated",
       "bench/results",
-      "extensions/**/assets/*.min.js",
+      // Built from app/storefront/script/slice.js (dev/extension-build.ts).
+      "extensions/slice-storefront/assets/slice.js",
     ],
   },
   js.configs.recommended,
@@ -42,5 +43,9 @@ export default tseslint.config(
   {
     files: ["**/*.{js,mjs}"],
     languageOptions: { globals: { ...globals.node } },
+  },
+  {
+    files: ["app/storefront/script/*.js"],
+    languageOptions: { globals: { ...globals.browser } },
   },
 );

@@ -65,6 +65,8 @@ function openPage({
 }: PageOptions) {
   const location = new URL(url);
   const sent: { via: "beacon" | "fetch"; url: string; batch: Batch }[] = [];
+  /** The decision requests (GET /apps/slice/decide), answered "no message". */
+  const decisions: URL[] = [];
   const listeners = new Map<string, ((event: unknown) => void)[]>();
   const on = (key: string) => (type: string, listener: (event: unknown) => void) =>
     listeners.set(key + type, [...(listeners.get(key + type) ?? []), listener]);
@@ -106,6 +108,7 @@ function openPage({
         ? { textContent: JSON.stringify({ shop: SHOP, proxy: "/apps/slice", pageType: "index", ...config }) }
         : null,
     addEventListener: on("document:"),
+    documentElement: { scrollHeight: 2000 },
     cookie: "",
     referrer,
     visibilityState: "visible",
@@ -125,10 +128,17 @@ function openPage({
     crypto: webcrypto,
     matchMedia: () => ({ matches: false }),
     setTimeout: (callback: () => void) => timers.push(callback),
+    clearTimeout: () => {},
+    scrollY: 0,
+    innerHeight: 900,
     fetch: async (to: string, init?: RequestInit) => {
       if (to === "/cart.js") return Response.json({ token: cartToken });
       if (!to.startsWith("/apps/slice/")) return Response.json({}); // the theme's own calls
       if (offline) throw new TypeError("Failed to fetch");
+      if (to.startsWith("/apps/slice/decide?")) {
+        decisions.push(new URL(to, location.origin));
+        return Response.json({ message: null });
+      }
       sent.push({ via: "fetch", url: to, batch: JSON.parse(String(init?.body)) });
       expect(init).toMatchObject({ method: "POST", keepalive: true });
       return Response.json({ ok: true });
@@ -149,6 +159,7 @@ function openPage({
   const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   return {
     sent,
+    decisions,
     browser,
     window,
     loadFeatures: () => loadFeatures,
@@ -191,7 +202,7 @@ describe("slice.js", () => {
       referrer: "https://www.google.com/",
       consent: true,
     });
-    expect(page.sent).toEqual([]); // batched, not one request per event
+    // The page's first events go at once, so that the decision which follows counts this visit.
     await page.wait();
     expect(page.sent).toHaveLength(1);
     const [{ via, url, batch }] = page.sent;
@@ -245,16 +256,41 @@ describe("slice.js", () => {
     expect(types(later.sent[0].batch)[0]).toEqual(["session_start", undefined]);
   });
 
-  it("sends what is waiting with sendBeacon when the shopper leaves", async () => {
+  it("batches later events, and sends what is waiting with sendBeacon when the shopper leaves", async () => {
     const page = openPage({ url: "https://shop.example/pages/about", consent: true });
+    const { track } = page.window.Slice as { track: (type: string, id?: string) => void };
+    track("collection_view", "501");
+    track("product_view", "8001");
+    expect(page.sent.map((s) => s.via)).toEqual(["fetch"]); // the page's first events only
     page.leave();
-    expect(page.sent.map((s) => s.via)).toEqual(["beacon"]);
-    expect(types(page.sent[0].batch)).toEqual([
-      ["session_start", undefined],
-      ["page_view", "/pages/about"],
+    expect(page.sent.map((s) => s.via)).toEqual(["fetch", "beacon"]);
+    expect(types(page.sent[1].batch)).toEqual([
+      ["collection_view", "501"],
+      ["product_view", "8001"],
     ]);
     await page.wait(); // nothing left for the timer
-    expect(page.sent).toHaveLength(1);
+    expect(page.sent).toHaveLength(2);
+  });
+
+  it("asks for the decision after sending the page's events: page type, path and the ids shown this session", async () => {
+    const browser = newBrowser();
+    browser.session.set("slice_shown", "3,7");
+    const page = openPage({
+      url: "https://shop.example/products/linen-shirt?variant=1",
+      config: { pageType: "product", productId: "8001" },
+      consent: true,
+      browser,
+    });
+    await page.wait();
+    expect(page.decisions).toHaveLength(1);
+    const [decision] = page.decisions;
+    expect(decision.pathname).toBe("/apps/slice/decide");
+    expect(Object.fromEntries(decision.searchParams)).toEqual({
+      visitor: page.sent[0].batch.visitorId,
+      page: "product",
+      path: "/products/linen-shirt",
+      shown: "3,7",
+    });
   });
 
   it("records cart changes made by the theme and links the cart token", async () => {
@@ -270,6 +306,8 @@ describe("slice.js", () => {
     const batch = page.sent[1].batch;
     expect(types(batch)).toEqual([["cart_update", undefined]]);
     expect(batch.cartToken).toBe("c1-7a2b3c4d?key=9f8e7d");
+    // What the app knows of the visitor changed: the decision is asked for again.
+    expect(page.decisions).toHaveLength(2);
   });
 
   it("without analytics consent sends only the shopper's answers, keeps no id beyond the session", async () => {

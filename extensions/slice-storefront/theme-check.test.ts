@@ -3,11 +3,12 @@
  * finds shopify.extension.toml) with no errors, and its script stays under the 10,000 bytes that
  * Shopify allows an app block's JavaScript.
  */
-import { cp, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Offense, Severity, themeCheckRun } from "@shopify/theme-check-node";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildSliceJs } from "../../dev/extension-build";
 
 const extension = import.meta.dirname;
 const SCRIPT_LIMIT_BYTES = 10_000;
@@ -50,5 +51,10 @@ describe("theme app extension", () => {
     const { size } = await stat(join(extension, "assets", "slice.js"));
     console.log(`assets/slice.js: ${size} bytes`);
     expect(size).toBeLessThan(SCRIPT_LIMIT_BYTES);
+  });
+
+  it("ships the build of its source (app/storefront/script/slice.js), not a stale copy", async () => {
+    const shipped = await readFile(join(extension, "assets", "slice.js"), "utf8");
+    expect(shipped === buildSliceJs(), "assets/slice.js is stale: run npm run build").toBe(true);
   });
 });

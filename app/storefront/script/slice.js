@@ -1,8 +1,12 @@
 /* Slice storefront script, loaded deferred by the app embed (blocks/slice-embed.liquid).
- * Records who is looking and what they do, and sends it in batches to the app proxy.
- * Without analytics consent (Shopify's Customer Privacy API) only the answers a shopper
- * submits leave the browser, and the visitor id lives only as long as the session. */
-/* global window, document, location, screen, matchMedia, HTMLFormElement */
+ * The source of extensions/slice-storefront/assets/slice.js: `npm run build` minifies it there
+ * (dev/extension-build.ts), and a test keeps the two the same.
+ *
+ * Records who is looking and what they do, and sends it in batches to the app proxy; then asks
+ * the app which message this visitor should see (GET /apps/slice/decide), waits for its trigger
+ * and shows it as a popup, corner message or sticky bar. Without analytics consent (Shopify's
+ * Customer Privacy API) only what the shopper asked for leaves the browser (their answers, and
+ * "don't show this again"), and the visitor id lives only as long as the session. */
 (() => {
   const configElement = document.getElementById("slice-config");
   // Not in the theme editor: a merchant previewing the theme is not a visitor.
@@ -12,6 +16,7 @@
   const ID_KEY = "slice_vid";
   const CONTEXT_KEY = "slice_ctx";
   const CART_KEY = "slice_cart";
+  const SHOWN_KEY = "slice_shown";
   const MAX_BATCH = 50; // the events endpoint takes at most 50 events per request
   const FLUSH_DELAY_MS = 3000;
   const CART_CHANGE = /\/cart\/(add|change|update|clear)(\.js)?\b/;
@@ -68,15 +73,19 @@
     if (!flushTimer) flushTimer = setTimeout(flush, FLUSH_DELAY_MS);
   }
 
-  // Without consent, events other than answers wait in memory: sent if consent comes on this page,
-  // dropped when it is left.
+  // Without consent, events other than the shopper's own requests wait in memory: sent if consent
+  // comes on this page, dropped when it is left.
+  const own = (e) => e.type === "answer" || e.type === "message_dismissed";
   function flush(onPageHide) {
+    clearTimeout(flushTimer);
     flushTimer = 0;
     const analytics = analyticsAllowed();
-    const ready = analytics ? queue : queue.filter((e) => e.type === "answer");
-    queue = analytics ? [] : queue.filter((e) => e.type !== "answer");
+    const ready = analytics ? queue : queue.filter(own);
+    queue = analytics ? [] : queue.filter((e) => !own(e));
+    const sends = [];
     for (let i = 0; i < ready.length; i += MAX_BATCH)
-      send(ready.slice(i, i + MAX_BATCH), analytics, onPageHide === true);
+      sends.push(send(ready.slice(i, i + MAX_BATCH), analytics, onPageHide === true));
+    return Promise.all(sends);
   }
 
   function send(events, analytics, onPageHide) {
@@ -135,9 +144,18 @@
   window.fetch = function (input, init) {
     const result = themeFetch.call(this, input, init);
     // A string, URL or Request; never let observing break the theme's own request.
-    if (CART_CHANGE.test(String(input?.url ?? input))) {
+    const url = String(input?.url ?? input);
+    if (CART_CHANGE.test(url)) {
       result.then(
-        (response) => response.ok && linkCart().then(() => track("cart_update")),
+        (response) => {
+          if (!response.ok) return;
+          if (url.includes("/cart/add")) fire("addToCart");
+          linkCart().then(() => {
+            track("cart_update");
+            // The cart changed what the app knows of this visitor: ask again, unless a message is up.
+            if (!current) flush().then(decideNow);
+          });
+        },
         () => {},
       );
     }
@@ -186,8 +204,150 @@
       (error) => error || onConsent(),
     );
 
-  // The hook for message display (next slice): it reads the merchant's formats, accent and
-  // positions from Slice.config, identifies the visitor by Slice.visitorId and records through
-  // Slice.track.
+  // ---- Messages ----
+  let armed = null; // the decided message, waiting for its trigger
+  let current = null; // the message on screen
+  const shownIds = () => (get(sessionStorage, SHOWN_KEY) || "").split(",").filter(Boolean);
+
+  function decideNow() {
+    const query = new URLSearchParams({
+      visitor: visitorId,
+      page: config.pageType || "other",
+      path: location.pathname,
+      shown: shownIds().join(","),
+    });
+    return fetch(`${config.proxy}/decide?${query}`)
+      .then((response) => (response.ok ? response.json() : null))
+      .then((answer) => arm(answer?.message))
+      .catch(() => {});
+  }
+
+  // A trigger fired: show the armed message if it waits for this one.
+  function fire(on) {
+    if (armed && armed.trigger.on === on) show(armed);
+  }
+
+  function arm(message) {
+    armed = message && config.formats?.[message.format] !== false ? message : null;
+    if (!armed || current) return;
+    const trigger = armed.trigger;
+    if (trigger.on === "load") show(armed);
+    if (trigger.on === "delay") setTimeout(() => fire("delay"), trigger.seconds * 1000);
+    if (trigger.on === "scroll") onScroll();
+  }
+
+  // Scroll depth and, on touch screens, exit intent: a quick scroll back up after reading down.
+  let lastY = 0;
+  let deepest = 0;
+  function onScroll() {
+    const root = document.documentElement;
+    const y = scrollY;
+    const depth = ((y + innerHeight) / Math.max(root.scrollHeight, 1)) * 100;
+    deepest = Math.max(deepest, y);
+    if (armed?.trigger.on === "scroll" && depth >= armed.trigger.percent) fire("scroll");
+    if (lastY - y > innerHeight / 3 && deepest > innerHeight && matchMedia("(pointer: coarse)").matches)
+      fire("exit");
+    lastY = y;
+  }
+  window.addEventListener("scroll", onScroll, { passive: true });
+  // Desktop exit intent: the pointer leaves the page through its top edge (to the tabs or address bar).
+  document.addEventListener("mouseout", (event) => {
+    if (!event.relatedTarget && event.clientY <= 0) fire("exit");
+  });
+
+  // The message, in a shadow root so the theme's styles and ours never meet. Overlays only
+  // (position: fixed): nothing on the page moves.
+  const CSS = `:host{all:initial;font:inherit;color:#1a1a1a}
+.wrap{position:fixed;z-index:2147483000;font-family:inherit;line-height:1.4;box-sizing:border-box}
+.shade{inset:0;display:grid;place-items:center;background:rgb(0 0 0/.45);padding:16px}
+.box{background:#fff;color:#1a1a1a;border-radius:12px;box-shadow:0 8px 30px rgb(0 0 0/.25);padding:24px;max-width:420px;position:relative;animation:in .25s ease-out}
+.corner{bottom:16px;right:16px;max-width:min(360px,calc(100vw - 32px))}.left{right:auto;left:16px}
+.bar{left:0;right:0;bottom:0}.top{top:0;bottom:auto}
+.bar .box{max-width:none;border-radius:0;display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;justify-content:center;padding:12px 48px}
+h2{font-size:1.25em;margin:0 0 8px;padding-right:24px}.bar h2{font-size:1em;margin:0;padding:0}
+p{margin:0 0 16px}.bar p{margin:0}
+a{display:inline-block;background:var(--a);color:var(--c);padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600}
+button{position:absolute;top:8px;right:8px;width:36px;height:36px;border:0;border-radius:50%;background:transparent;color:inherit;font-size:22px;cursor:pointer}
+a:focus-visible,button:focus-visible{outline:3px solid var(--a);outline-offset:2px}
+@keyframes in{from{opacity:0;transform:translateY(8px)}}
+@media (prefers-reduced-motion:reduce){.box{animation:none}}`;
+
+  // Black or white text, whichever reads on the merchant's accent colour.
+  function contrast(hex) {
+    const n = parseInt(hex.slice(1), 16);
+    return (n >> 16) * 0.299 + ((n >> 8) & 255) * 0.587 + (n & 255) * 0.114 > 150 ? "#000" : "#fff";
+  }
+
+  function show(message) {
+    if (current || shownIds().includes(String(message.id))) return;
+    current = message;
+    armed = null;
+    set(sessionStorage, SHOWN_KEY, [...shownIds(), message.id].join(","));
+    track("message_shown", message.id);
+    flush();
+
+    const host = document.createElement("div");
+    host.id = "slice-message";
+    const root = host.attachShadow({ mode: "open" });
+    const el = (tag, props, parent) => parent.appendChild(Object.assign(document.createElement(tag), props));
+    el("style", { textContent: CSS }, root);
+    const popup = message.format === "popup";
+    const place = {
+      popup: "shade",
+      corner: config.cornerPosition === "bottom-left" ? "corner left" : "corner",
+      bar: config.barPosition === "top" ? "bar top" : "bar",
+    };
+    const wrap = el("div", { className: `wrap ${place[message.format]}` }, root);
+    const accent = /^#[0-9a-f]{6}$/i.test(config.accent) ? config.accent : "#1a1a1a";
+    wrap.style.cssText = `--a:${accent};--c:${contrast(accent)}`;
+    const box = el("div", { className: "box" }, wrap);
+    box.setAttribute("role", popup ? "dialog" : "region");
+    if (popup) box.setAttribute("aria-modal", "true");
+    box.setAttribute("aria-labelledby", "slice-h");
+    el("h2", { id: "slice-h", textContent: message.headline }, box);
+    if (message.body) {
+      el("p", { id: "slice-b", textContent: message.body }, box);
+      box.setAttribute("aria-describedby", "slice-b");
+    }
+    const url = message.button?.url;
+    const link =
+      url && /^(\/(?!\/)|https:\/\/)/.test(url)
+        ? el("a", { href: url, textContent: message.button.label }, box)
+        : null;
+    link?.addEventListener("click", () => {
+      track("message_clicked", message.id);
+      flush(true);
+    });
+    const close = el("button", { type: "button", textContent: "\u00d7" }, box);
+    close.setAttribute("aria-label", "Close");
+    const before = document.activeElement;
+
+    function dismiss() {
+      host.remove();
+      document.removeEventListener("keydown", onKey, true);
+      current = null;
+      track("message_dismissed", message.id);
+      flush();
+      if (popup) before?.focus?.();
+    }
+    // Escape closes; in a popup, Tab and Shift+Tab stay inside it.
+    function onKey(event) {
+      if (event.key === "Escape") return dismiss();
+      if (!popup || event.key !== "Tab") return;
+      const stops = [link, close].filter(Boolean);
+      const at = stops.indexOf(root.activeElement);
+      event.preventDefault();
+      stops[(at + (event.shiftKey ? stops.length - 1 : 1)) % stops.length].focus();
+    }
+    close.addEventListener("click", dismiss);
+    if (popup) wrap.addEventListener("click", (event) => event.target === wrap && dismiss());
+    document.addEventListener("keydown", onKey, true);
+    document.body.appendChild(host);
+    if (popup) (link || close).focus();
+  }
+
+  // The page's own events go first (so this visit counts), then the decision.
+  flush().then(decideNow);
+
   window.Slice = { config, visitorId, track };
 })();
