@@ -4,7 +4,7 @@ import { boundary } from "@shopify/shopify-app-remix/server";
 import { AppProvider as ShopifyAppProvider } from "@shopify/shopify-app-remix/react";
 import { NavMenu } from "@shopify/app-bridge-react";
 import { AppProvider as PolarisProvider, Frame, Navigation, TopBar } from "@shopify/polaris";
-import { HomeIcon, PersonSegmentIcon } from "@shopify/polaris-icons";
+import { ChatIcon, HomeIcon, PersonSegmentIcon } from "@shopify/polaris-icons";
 import polarisStyles from "@shopify/polaris/build/esm/styles.css?url";
 import enTranslations from "@shopify/polaris/locales/en.json";
 import { requireAdmin } from "../auth.server";
@@ -20,6 +20,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
 const sections = [
   { url: "/app", label: "Sync status", icon: HomeIcon },
   { url: "/app/segments", label: "Segments", icon: PersonSegmentIcon },
+  { url: "/app/messages", label: "Messages", icon: ChatIcon },
 ];
 
 export default function AppLayout() {
@@ -59,6 +60,7 @@ export default function AppLayout() {
           Sync status
         </Link>
         <Link to="/app/segments">Segments</Link>
+        <Link to="/app/messages">Messages</Link>
       </NavMenu>
       <Outlet />
     </ShopifyAppProvider>
