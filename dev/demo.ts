@@ -122,6 +122,14 @@ export async function startDemo(options: DemoOptions = {}) {
   log(
     `replayed ${replay.sent} deliveries (${replay.sent - store.events.length} duplicates, some out of order) in ${((performance.now() - started) / 1000).toFixed(1)} s: ${replay.accepted} accepted`,
   );
+  // The backfill runs in the server; once it has built the segments, the starter messages exist
+  // (paused, as a new shop gets them). The demo switches them on, as a merchant would.
+  const messages = await switchOnStarterMessages(databaseUrl, shop);
+  log(
+    messages
+      ? `${messages} storefront messages switched on: try ${storefront.url} as a new visitor, or "log in as" a top customer`
+      : "the backfill did not finish in time: storefront messages are still paused (switch them on in Messages)",
+  );
   return {
     url: server.url,
     loginUrl,
@@ -133,6 +141,29 @@ export async function startDemo(options: DemoOptions = {}) {
       await standIn.stop();
     },
   };
+}
+
+/** Waits for the demo shop's backfill (up to 3 minutes), then switches its messages on; how many. */
+async function switchOnStarterMessages(databaseUrl: string, domain: string): Promise<number> {
+  const { createPrismaClient } = await import("../app/db.server");
+  const db = createPrismaClient(databaseUrl);
+  try {
+    for (let waited = 0; waited < 180_000; waited += 250) {
+      const shop = await db.shop.findUnique({
+        where: { domain },
+        select: { id: true, backfillStatus: true },
+      });
+      if (shop?.backfillStatus === "done" && (await db.message.count({ where: { shopId: shop.id } }))) {
+        const { count } = await db.message.updateMany({ where: { shopId: shop.id }, data: { active: true } });
+        return count;
+      }
+      if (shop?.backfillStatus === "failed") return 0;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return 0;
+  } finally {
+    await db.$disconnect();
+  }
 }
 
 const invokedDirectly = process.argv[1] && /dev[\\/]demo\.ts$/.test(process.argv[1]);

@@ -19,9 +19,22 @@ let demo: Awaited<ReturnType<typeof startDemo>>;
 let browser: Browser;
 let db: PrismaClient;
 
+/**
+ * Tests of recording, not of messages: every message counts as already shown in each tab's session,
+ * so none covers the page they click through.
+ */
+const noMessages = (context: BrowserContext) =>
+  context.addInitScript(() =>
+    sessionStorage.setItem("slice_shown", Array.from({ length: 50 }, (_, i) => i + 1).join(",")),
+  );
+
 /** A shopper's browser with Shopify's Customer Privacy API answering `analytics` for them. */
-async function shopper(analytics: boolean): Promise<{ context: BrowserContext; page: Page }> {
+async function shopper(
+  analytics: boolean,
+  { messages = false }: { messages?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  if (!messages) await noMessages(context);
   await context.addInitScript((allowed: boolean) => {
     const w = window as unknown as { Shopify?: Record<string, unknown> };
     w.Shopify = {
@@ -246,6 +259,7 @@ describe("the demo storefront", () => {
 
   it("asks for consent with the demo's banner and, once given, sends what the page was holding", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await noMessages(context);
     const page = await context.newPage();
     const product = demo.store.products[2];
     await page.goto(`${demo.storefrontUrl}/products/${product.handle}`);
@@ -269,6 +283,198 @@ describe("the demo storefront", () => {
     // The choice is kept: the next page shows no banner and is recorded.
     await page.goto(demo.storefrontUrl);
     await expect(banner.isVisible()).resolves.toBe(false);
+    await context.close();
+  });
+});
+
+/** The message on screen, inside slice.js's shadow root (Playwright's locators pierce it). */
+const popup = (page: Page, name: string | RegExp) => page.getByRole("dialog", { name });
+const region = (page: Page, name: string | RegExp) =>
+  page.locator("#slice-message").getByRole("region", { name });
+
+/** What the app stored of this visitor's messages: [type, message name]. */
+async function messageEvents(visitorId: string) {
+  const [events, messages] = await Promise.all([
+    db.storefrontEvent.findMany({
+      where: { visitorId, type: { startsWith: "message_" } },
+      orderBy: { id: "asc" },
+      select: { type: true, resourceId: true },
+    }),
+    db.message.findMany({ select: { id: true, name: true } }),
+  ]);
+  return events.map((e) => [e.type, messages.find((m) => String(m.id) === e.resourceId)?.name]);
+}
+
+describe("messages on the demo storefront", () => {
+  it("shows a first-time visitor the first-purchase welcome: a labelled popup that keeps focus, closes on Escape and does not come back", async () => {
+    const { context, page } = await shopper(true, { messages: true });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(demo.storefrontUrl);
+    const visitorId = await visitorIdOf(page);
+    // The starter welcome waits 5 seconds.
+    const welcome = popup(page, "Welcome! Here's 10% off your first order");
+    await expect.poll(() => welcome.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
+    await expect(welcome.getAttribute("aria-modal")).resolves.toBe("true");
+    await expect(welcome.getByText("New here? Take 10% off your first purchase.").isVisible()).resolves.toBe(
+      true,
+    );
+    await page.screenshot({
+      path: path.join(SHOTS, "storefront-message-welcome.png"),
+      animations: "disabled",
+    });
+
+    // Focus starts on the button and Tab / Shift+Tab stay inside the popup.
+    const focused = () =>
+      page.evaluate(() => {
+        const host = document.getElementById("slice-message");
+        const inner = host?.shadowRoot?.activeElement;
+        return document.activeElement === host
+          ? (inner?.textContent ?? inner?.getAttribute("aria-label"))
+          : "outside";
+      });
+    await expect(focused()).resolves.toBe("Start shopping");
+    await page.keyboard.press("Tab");
+    await expect(focused()).resolves.toBe("×");
+    await page.keyboard.press("Tab");
+    await expect(focused()).resolves.toBe("Start shopping");
+    await page.keyboard.press("Shift+Tab");
+    await expect(focused()).resolves.toBe("×");
+    await expect(welcome.getByRole("button", { name: "Close" }).count()).resolves.toBe(1);
+
+    await page.keyboard.press("Escape");
+    await expect.poll(() => welcome.count()).toBe(0);
+    await expect
+      .poll(() => messageEvents(visitorId), { timeout: 20_000, interval: 250 })
+      .toEqual([
+        ["message_shown", "Welcome: first purchase"],
+        ["message_dismissed", "Welcome: first purchase"],
+      ]);
+
+    // Dismissed: not on the next page, nor in a later visit (a new tab is a new session).
+    await page.goto(`${demo.storefrontUrl}/collections/${demo.store.collections[0].handle}`);
+    const later = await context.newPage();
+    await later.goto(demo.storefrontUrl);
+    await later.waitForTimeout(6500);
+    await expect(popup(later, /Welcome/).count()).resolves.toBe(0);
+    await expect(popup(page, /Welcome/).count()).resolves.toBe(0);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("shows a returning visitor who added to the cart the reminder when they are about to leave (exit intent)", async () => {
+    const { context, page } = await shopper(true, { messages: true });
+    // A first visit, some days ago as far as this test goes: one session stored.
+    await page.goto(demo.storefrontUrl);
+    const visitorId = await visitorIdOf(page);
+    await expect
+      .poll(async () => (await db.visitor.findUnique({ where: { id: visitorId } }))?.sessions, {
+        timeout: 20_000,
+      })
+      .toBe(1);
+    await page.close();
+
+    // They come back (a new tab: a new session), and add a product to the cart.
+    const visit = await context.newPage();
+    const product = demo.store.products[3];
+    await visit.goto(`${demo.storefrontUrl}/products/${product.handle}`);
+    await visit.getByRole("button", { name: "Add to cart" }).click();
+    await expect.poll(() => visit.locator("#cart-status").textContent()).toBe("Added to your cart.");
+    // Shopify's carts/create webhook and the visitor's cart link both reach the app.
+    await expect
+      .poll(
+        async () => {
+          const visitor = await db.visitor.findUnique({ where: { id: visitorId } });
+          const cart = visitor?.cartToken
+            ? await db.cart.findFirst({ where: { token: visitor.cartToken } })
+            : null;
+          return [visitor?.sessions, cart?.itemCount];
+        },
+        { timeout: 20_000, interval: 250 },
+      )
+      .toEqual([2, 1]);
+
+    // Browsing on, then heading for the address bar: the reminder, not before.
+    const decided = visit.waitForResponse(
+      (r) => r.url().includes("/apps/slice/decide?") && r.url().includes("page=index"),
+    );
+    await visit.goto(demo.storefrontUrl);
+    const decision = (await (await decided).json()) as { message: { trigger: unknown } | null };
+    expect(decision.message).toMatchObject({ trigger: { on: "exit" } });
+    const reminder = popup(visit, "Your cart is waiting");
+    await visit.mouse.move(640, 400);
+    await visit.waitForTimeout(300);
+    await expect(reminder.count()).resolves.toBe(0);
+    await visit.mouse.move(640, 5);
+    await visit.mouse.move(640, -20);
+    await expect.poll(() => reminder.isVisible(), { timeout: 5_000 }).toBe(true);
+    await visit.screenshot({
+      path: path.join(SHOTS, "storefront-message-exit-intent.png"),
+      animations: "disabled",
+    });
+
+    // Its button takes them to the cart, and counts as taken: it is not shown again.
+    await Promise.all([
+      visit.waitForURL("**/cart"),
+      reminder.getByRole("link", { name: "Go to cart" }).click(),
+    ]);
+    await expect
+      .poll(() => messageEvents(visitorId), { timeout: 20_000, interval: 250 })
+      .toEqual([
+        ["message_shown", "Cart reminder on exit"],
+        ["message_clicked", "Cart reminder on exit"],
+      ]);
+    await context.close();
+  });
+
+  it("shows a logged-in high-spend repeat customer the referral invite in a corner, without taking focus", async () => {
+    const { context, page } = await shopper(true, { messages: true });
+    // The shop's biggest spender with two or more orders (the demo's "log in as" list starts with them).
+    const spend = new Map<string, { total: number; orders: number }>();
+    for (const o of demo.store.orders)
+      if (o.customerId && !o.cancelledAt) {
+        const s = spend.get(o.customerId) ?? { total: 0, orders: 0 };
+        spend.set(o.customerId, { total: s.total + o.total, orders: s.orders + 1 });
+      }
+    const [topId] = [...spend].filter(([, s]) => s.orders >= 2).sort((a, b) => b[1].total - a[1].total)[0];
+    const top = { id: topId };
+    await page.goto(`${demo.storefrontUrl}/account/login-as?customer=${top.id}&return_to=/`);
+    const invite = region(page, "Thanks for being one of our best customers");
+    await expect.poll(() => invite.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
+    await expect(invite.getByRole("link", { name: "Invite a friend" }).getAttribute("href")).resolves.toBe(
+      "/pages/refer",
+    );
+    // Not modal: the page keeps the focus, and no welcome popup (they have bought).
+    await expect(page.evaluate(() => document.activeElement?.id ?? "")).resolves.not.toBe("slice-message");
+    await expect(page.getByRole("dialog").count()).resolves.toBe(0);
+    await page.screenshot({
+      path: path.join(SHOTS, "storefront-message-referral.png"),
+      animations: "disabled",
+    });
+    await invite.getByRole("button", { name: "Close" }).click();
+    await expect.poll(() => invite.count()).toBe(0);
+    await context.close();
+  });
+
+  it("without analytics consent shows the welcome, stores the dismissal the shopper asked for, and nothing else", async () => {
+    const { context, page } = await shopper(false, { messages: true });
+    await page.goto(demo.storefrontUrl);
+    const visitorId = await visitorIdOf(page);
+    const welcome = popup(page, /Welcome/);
+    await expect.poll(() => welcome.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
+    await welcome.getByRole("button", { name: "Close" }).click();
+    await expect
+      .poll(() => messageEvents(visitorId), { timeout: 20_000, interval: 250 })
+      .toEqual([["message_dismissed", "Welcome: first purchase"]]);
+    await page.goto(`${demo.storefrontUrl}/products/${demo.store.products[0].handle}`);
+    await page.waitForTimeout(3500);
+    const stored = await db.storefrontEvent.findMany({ where: { visitorId }, select: { type: true } });
+    expect(stored.map((e) => e.type)).toEqual(["message_dismissed"]);
+    expect(await db.visitor.findUniqueOrThrow({ where: { id: visitorId } })).toMatchObject({
+      sessions: 0,
+      landingPage: null,
+      cartToken: null,
+    });
     await context.close();
   });
 });
