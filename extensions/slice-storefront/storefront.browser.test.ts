@@ -477,4 +477,155 @@ describe("messages on the demo storefront", () => {
     });
     await context.close();
   });
+
+  describe("a merchant's own triggers and formats", () => {
+    const created: number[] = [];
+    let shopId = 0;
+    const [sale, gifts] = [() => demo.store.collections[0], () => demo.store.collections[1]];
+
+    /** A message for first-time visitors, above the welcome, as the admin would save it. */
+    async function message(fields: Record<string, unknown>) {
+      const row = await db.message.create({
+        data: {
+          shopId,
+          name: String(fields.headline),
+          segmentHandle: "first-time-visitors",
+          format: "bar",
+          trigger: "load",
+          priority: 100,
+          oncePerSession: true,
+          body: "",
+          active: true,
+          headline: "",
+          ...fields,
+        },
+      });
+      created.push(row.id);
+      return row.id;
+    }
+
+    /** The server keeps a shop's messages for up to 5 s: ask until the new one is decided. */
+    async function decidedFor(page: Page, pageType: string, path: string, id: number) {
+      await expect
+        .poll(
+          () =>
+            page.evaluate(
+              ([pageType, path]) =>
+                fetch(
+                  `/apps/slice/decide?visitor=probe-visitor-0000001&page=${pageType}&path=${encodeURIComponent(path)}`,
+                )
+                  .then((r) => r.json() as Promise<{ message: { id: number } | null }>)
+                  .then((d) => d.message?.id ?? null),
+              [pageType, path],
+            ),
+          { timeout: 15_000, interval: 500 },
+        )
+        .toBe(id);
+    }
+
+    beforeAll(async () => {
+      shopId = (await db.shop.findUniqueOrThrow({ where: { domain: demo.store.shop.domain } })).id;
+    });
+    afterAll(async () => {
+      await db.message.deleteMany({ where: { id: { in: created } } });
+    });
+
+    it("a sticky bar on add to cart, on product pages only, with reduced motion respected", async () => {
+      const id = await message({
+        headline: "Free shipping over $75",
+        body: "Add a little more and shipping is on us.",
+        trigger: "addToCart",
+        pageTypes: "|product|",
+      });
+      const context = await browser.newContext({
+        viewport: { width: 1280, height: 900 },
+        reducedMotion: "reduce",
+      });
+      const page = await context.newPage();
+      await page.goto(demo.storefrontUrl);
+      await decidedFor(page, "product", "/products/x", id);
+      await page.goto(`${demo.storefrontUrl}/products/${demo.store.products[5].handle}`);
+      const bar = region(page, "Free shipping over $75");
+      await page.waitForTimeout(1000);
+      await expect(bar.count()).resolves.toBe(0); // not before the shopper adds to the cart
+      await page.getByRole("button", { name: "Add to cart" }).click();
+      await expect.poll(() => bar.isVisible(), { timeout: 5_000 }).toBe(true);
+      const box = await bar.boundingBox();
+      expect(box!.y + box!.height).toBeCloseTo(900, -1); // along the bottom edge
+      const style = await bar.evaluate((el) => {
+        const s = getComputedStyle(el);
+        return { animation: s.animationName, position: getComputedStyle(el.parentElement!).position };
+      });
+      expect(style).toEqual({ animation: "none", position: "fixed" });
+      await page.screenshot({ path: path.join(SHOTS, "storefront-message-bar.png") });
+      await context.close();
+    });
+
+    it("a corner message at 60% scroll, on one collection's pages", async () => {
+      const id = await message({
+        headline: "Gift wrapping is free",
+        format: "corner",
+        trigger: "scroll",
+        triggerValue: 60,
+        pageTypes: "|collection|",
+        pathContains: JSON.stringify([`/collections/${sale().handle}`]),
+      });
+      const { context, page } = await shopper(true, { messages: true });
+      await page.setViewportSize({ width: 1280, height: 500 });
+      await page.goto(demo.storefrontUrl);
+      await decidedFor(page, "collection", `/collections/${sale().handle}`, id);
+      await page.goto(`${demo.storefrontUrl}/collections/${sale().handle}`);
+      const corner = region(page, "Gift wrapping is free");
+      await page.waitForTimeout(1000);
+      await expect(corner.count()).resolves.toBe(0);
+      await page.mouse.wheel(0, 200);
+      await page.waitForTimeout(300);
+      await expect(corner.count()).resolves.toBe(0); // not far enough yet
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      await expect.poll(() => corner.isVisible(), { timeout: 5_000 }).toBe(true);
+      await page.screenshot({
+        path: path.join(SHOTS, "storefront-message-corner-scroll.png"),
+        animations: "disabled",
+      });
+      await context.close();
+    });
+
+    it("exit intent on a phone: a quick scroll back up after reading down", async () => {
+      const id = await message({
+        headline: "Before you go",
+        format: "popup",
+        trigger: "exit",
+        pageTypes: "|collection|",
+        pathContains: JSON.stringify([`/collections/${gifts().handle}`]),
+      });
+      const context = await browser.newContext({
+        viewport: { width: 390, height: 700 },
+        isMobile: true,
+        hasTouch: true,
+      });
+      await context.addInitScript(() => {
+        (window as unknown as { Shopify: object }).Shopify = {
+          customerPrivacy: { analyticsProcessingAllowed: () => true, shouldShowBanner: () => false },
+        };
+      });
+      const page = await context.newPage();
+      await page.goto(demo.storefrontUrl);
+      await decidedFor(page, "collection", `/collections/${gifts().handle}`, id);
+      await page.goto(`${demo.storefrontUrl}/collections/${gifts().handle}`);
+      const dialog = popup(page, "Before you go");
+      await page.waitForTimeout(1000);
+      for (const y of [400, 800, 1200, 1600]) {
+        await page.evaluate((y) => window.scrollTo(0, y), y);
+        await page.waitForTimeout(50);
+      }
+      await expect(dialog.count()).resolves.toBe(0); // reading down is not leaving
+      await page.evaluate(() => window.scrollTo(0, 900));
+      await expect.poll(() => dialog.isVisible(), { timeout: 5_000 }).toBe(true);
+      await page.screenshot({
+        path: path.join(SHOTS, "storefront-message-mobile-exit.png"),
+        animations: "disabled",
+      });
+      await context.close();
+    });
+  });
 });

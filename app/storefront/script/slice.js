@@ -264,7 +264,7 @@
 .corner{bottom:16px;right:16px;max-width:min(360px,calc(100vw - 32px))}.left{right:auto;left:16px}
 .bar{left:0;right:0;bottom:0}.top{top:0;bottom:auto}
 .bar .box{max-width:none;border-radius:0;display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;justify-content:center;padding:12px 48px}
-h2{font-size:1.25em;margin:0 0 8px;padding-right:24px}.bar h2{font-size:1em;margin:0;padding:0}
+h2{font-size:1.25em;margin:0 0 8px;padding-right:32px}.bar h2{font-size:1em;margin:0;padding:0}
 p{margin:0 0 16px}.bar p{margin:0}
 a{display:inline-block;background:var(--a);color:var(--c);padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600}
 button{position:absolute;top:8px;right:8px;width:36px;height:36px;border:0;border-radius:50%;background:transparent;color:inherit;font-size:22px;cursor:pointer}
