@@ -249,6 +249,28 @@ describe("POST /apps/slice/events", () => {
     });
   });
 
+  it("dates events by the server's clock when the shopper's clock is hours off (sentAt)", async () => {
+    // A phone three hours fast: its times are all in the future by the server's clock.
+    const fast = (m: number) => new Date(now.getTime() + 3 * 3600_000 - m * 60_000).toISOString();
+    const response = await send(
+      batch({
+        sentAt: fast(0),
+        events: [
+          { type: "session_start", at: fast(2) },
+          { type: "page_view", at: fast(2), resourceId: "/" },
+          { type: "message_shown", at: fast(1), resourceId: "7" },
+        ],
+      }),
+    );
+    expect(response.status).toBe(200);
+    const stored = await prisma.storefrontEvent.findMany({ where: { visitorId }, orderBy: { id: "asc" } });
+    expect(stored.map((e) => [e.type, e.occurredAt.toISOString()])).toEqual([
+      ["session_start", minutesAgo(2)],
+      ["page_view", minutesAgo(2)],
+      ["message_shown", minutesAgo(1)],
+    ]);
+  });
+
   describe("refuses bad input with a 4xx naming the field, storing nothing", () => {
     it("a body over 16 KB: 413", async () => {
       const big = batch({ context: { landingPage: "/" + "x".repeat(MAX_BODY_BYTES) } });
@@ -307,6 +329,12 @@ describe("POST /apps/slice/events", () => {
         "events.0.resourceId",
       ],
       ["missing consent", { consent: undefined }, "consent: Required"],
+      [
+        "a message event without the message's id",
+        { events: [{ type: "message_dismissed", at: minutesAgo(1), resourceId: "welcome" }] },
+        "events.0.resourceId: must be the message id for message_dismissed",
+      ],
+      ["a sentAt that is not a time", { sentAt: "now" }, "sentAt: must be an ISO"],
       ["an unknown device type", { context: { deviceType: "fridge" } }, "context.deviceType:"],
     ])("%s", async (_name, change, error) => {
       const body = typeof change === "string" ? change : undefined;

@@ -49,11 +49,6 @@ function batchSchema(now: Date) {
       resourceId: text(200).min(1, "must not be empty").optional(),
     })
     .superRefine((e, ctx) => {
-      const at = Date.parse(e.at);
-      if (at > now.getTime() + MAX_FUTURE_MS)
-        ctx.addIssue({ code: "custom", path: ["at"], message: "is in the future" });
-      else if (at < now.getTime() - MAX_AGE_MS)
-        ctx.addIssue({ code: "custom", path: ["at"], message: "is more than 7 days old" });
       if ((e.type === "product_view" || e.type === "collection_view") && !e.resourceId)
         ctx.addIssue({ code: "custom", path: ["resourceId"], message: `is required for ${e.type}` });
       if (e.type.startsWith("message_") && !/^\d{1,9}$/.test(e.resourceId ?? ""))
@@ -86,7 +81,25 @@ function batchSchema(now: Date) {
       .string()
       .regex(/^[A-Za-z0-9_\-.:~=?&]{1,200}$/, "must be a cart token (at most 200 url-safe characters)")
       .optional(),
+    /**
+     * The browser's clock when it sent the batch. Shoppers' clocks are often minutes or hours off:
+     * each event's time is moved by the difference between this and the server's clock, so a
+     * wrong clock neither loses a batch nor misdates it. Without it, times are taken as given.
+     */
+    sentAt: z.string().datetime({ offset: true, message: "must be an ISO 8601 time with a zone" }).optional(),
     events: z.array(event).max(MAX_EVENTS, `must hold at most ${MAX_EVENTS} events`),
+  })
+  .transform((batch, ctx) => {
+    const skew = batch.sentAt ? now.getTime() - Date.parse(batch.sentAt) : 0;
+    const events = batch.events.map((e, i) => {
+      const at = Date.parse(e.at) + skew;
+      if (at > now.getTime() + MAX_FUTURE_MS)
+        ctx.addIssue({ code: "custom", path: ["events", i, "at"], message: "is in the future" });
+      else if (at < now.getTime() - MAX_AGE_MS)
+        ctx.addIssue({ code: "custom", path: ["events", i, "at"], message: "is more than 7 days old" });
+      return { ...e, at: new Date(at).toISOString() };
+    });
+    return { ...batch, events };
   });
 }
 

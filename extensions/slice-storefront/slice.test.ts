@@ -102,6 +102,22 @@ function openPage({
       this.submitted = true;
     }
   }
+  /** A theme's XMLHttpRequest (older themes, jQuery): answers at once with `status`. */
+  class XMLHttpRequest {
+    status = 0;
+    private url = "";
+    private loaded: (() => void)[] = [];
+    open(_method: string, url: string) {
+      this.url = url;
+    }
+    addEventListener(type: string, listener: () => void) {
+      if (type === "load") this.loaded.push(listener);
+    }
+    send() {
+      this.status = this.url.startsWith("/cart/") ? 200 : 404;
+      this.loaded.forEach((listener) => listener());
+    }
+  }
   const document = {
     getElementById: (id: string) =>
       id === "slice-config"
@@ -150,6 +166,7 @@ function openPage({
       get = (name: string) => this.form.fields[name] ?? null;
     },
     HTMLFormElement,
+    XMLHttpRequest,
     Request,
     Shopify: shopify,
   };
@@ -176,6 +193,13 @@ function openPage({
     giveConsent: () => {
       allowed = true;
       emit("document:visitorConsentCollected", { detail: { analyticsAllowed: true } });
+    },
+    themeXhr: async (to: string) => {
+      const request = new (window.XMLHttpRequest as typeof XMLHttpRequest)();
+      request.open("POST", to);
+      request.send();
+      await settle();
+      await settle();
     },
     themeFetch: async (to: string) => {
       await (window.fetch as (to: string) => Promise<Response>)(to);
@@ -310,6 +334,16 @@ describe("slice.js", () => {
     expect(page.decisions).toHaveLength(2);
   });
 
+  it("records cart changes made with XMLHttpRequest (older themes, jQuery) too", async () => {
+    const page = openPage({ url: "https://shop.example/", consent: true, cartToken: "c2-xhr" });
+    await page.wait();
+    await page.themeXhr("/cart/add.js");
+    await page.themeXhr("/search/suggest.json"); // not a cart change
+    await page.wait();
+    expect(page.sent.slice(1).flatMap((s) => types(s.batch))).toEqual([["cart_update", undefined]]);
+    expect(page.sent[1].batch.cartToken).toBe("c2-xhr");
+  });
+
   it("without analytics consent sends only the shopper's answers, keeps no id beyond the session", async () => {
     const page = openPage({ url: "https://shop.example/?utm_source=ads", consent: false, cartToken: "c1-x" });
     await page.wait();
@@ -325,6 +359,7 @@ describe("slice.js", () => {
       visitorId: expect.stringMatching(/^[0-9a-f]{32}$/),
       consent: { analytics: false },
       context: {},
+      sentAt: expect.any(String),
       events: [{ type: "answer", at: expect.any(String), resourceId: "intent=Looking for a gift" }],
     });
     // The thank-you replaces the form in place.

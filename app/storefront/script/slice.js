@@ -95,6 +95,7 @@
       consent: { analytics },
       context: analytics ? JSON.parse(get(sessionStorage, CONTEXT_KEY) || "{}") : {},
       ...(analytics && cartToken ? { cartToken } : {}),
+      sentAt: new Date().toISOString(), // the app corrects for this browser's clock with it
       events,
     });
     // sendBeacon survives the page being unloaded; it returns false when it cannot queue the body.
@@ -140,26 +141,32 @@
       })
       .catch(() => {});
   }
+  function cartChanged(url) {
+    if (url.includes("/cart/add")) fire("addToCart");
+    linkCart().then(() => {
+      track("cart_update");
+      // The cart changed what the app knows of this visitor: ask again, unless a message is up.
+      if (!current) flush().then(decideNow);
+    });
+  }
+  // Themes change the cart with fetch (Dawn and most current themes) or XMLHttpRequest (older
+  // themes, jQuery): both are watched; observing never changes or breaks the theme's request.
   const themeFetch = window.fetch;
   window.fetch = function (input, init) {
     const result = themeFetch.call(this, input, init);
-    // A string, URL or Request; never let observing break the theme's own request.
     const url = String(input?.url ?? input);
-    if (CART_CHANGE.test(url)) {
+    if (CART_CHANGE.test(url))
       result.then(
-        (response) => {
-          if (!response.ok) return;
-          if (url.includes("/cart/add")) fire("addToCart");
-          linkCart().then(() => {
-            track("cart_update");
-            // The cart changed what the app knows of this visitor: ask again, unless a message is up.
-            if (!current) flush().then(decideNow);
-          });
-        },
+        (response) => response.ok && cartChanged(url),
         () => {},
       );
-    }
     return result;
+  };
+  const xhrOpen = XMLHttpRequest.prototype.open;
+  XMLHttpRequest.prototype.open = function (method, url) {
+    if (CART_CHANGE.test(String(url)))
+      this.addEventListener("load", () => this.status < 400 && cartChanged(String(url)));
+    return xhrOpen.apply(this, arguments);
   };
   // A cart changed without JavaScript (a plain form post) lands on the cart page.
   if (config.pageType === "cart") linkCart();
