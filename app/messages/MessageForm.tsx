@@ -81,12 +81,10 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
     background: "#fafafa",
     fontFamily: "inherit",
   };
-  const line = (width: string, top: number): CSSProperties => ({
-    position: "absolute",
-    left: 16,
-    top,
+  const line = (width: string): CSSProperties => ({
     width,
     height: 10,
+    marginBottom: 14,
     borderRadius: 5,
     background: "#e3e3e3",
   });
@@ -135,16 +133,14 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
     message = (
       <div
         style={{
-          position: "absolute",
-          top: 0,
-          left: 0,
-          right: 0,
+          position: "relative",
           background: "#1a1a1a",
           color: "#fff",
-          padding: "8px 28px 8px 12px",
-          fontSize: 12,
+          padding: "6px 28px 6px 12px",
+          fontSize: 11,
+          lineHeight: 1.35,
           display: "flex",
-          gap: 8,
+          gap: "4px 8px",
           alignItems: "center",
           flexWrap: "wrap",
         }}
@@ -152,7 +148,18 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
         <strong style={{ color: values.headline.trim() ? undefined : "#aaa" }}>{headline}</strong>
         {body && <span>{body}</span>}
         {button && (
-          <span style={{ ...buttonStyle, marginTop: 0, background: "#fff", color: "#1a1a1a" }}>{button}</span>
+          <span
+            style={{
+              ...buttonStyle,
+              marginTop: 0,
+              padding: "2px 8px",
+              fontSize: 11,
+              background: "#fff",
+              color: "#1a1a1a",
+            }}
+          >
+            {button}
+          </span>
         )}
         <span aria-hidden style={{ position: "absolute", top: 6, right: 10 }}>
           ×
@@ -180,21 +187,15 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
     );
   return (
     <div style={page} data-preview-format={values.format}>
-      <div style={line("40%", values.format === "bar" ? 56 : 20)} />
-      <div style={line("85%", values.format === "bar" ? 80 : 44)} />
-      <div style={line("70%", values.format === "bar" ? 100 : 64)} />
-      <div
-        style={{
-          position: "absolute",
-          left: 16,
-          top: values.format === "bar" ? 124 : 92,
-          width: "45%",
-          height: 110,
-          borderRadius: 6,
-          background: "#ececec",
-        }}
-      />
-      {message}
+      {/* The bar pushes the page down; the popup and corner message float over it. */}
+      {values.format === "bar" && message}
+      <div style={{ padding: 16 }}>
+        <div style={line("40%")} />
+        <div style={line("85%")} />
+        <div style={line("70%")} />
+        <div style={{ width: "45%", height: 110, borderRadius: 6, background: "#ececec" }} />
+      </div>
+      {values.format !== "bar" && message}
     </div>
   );
 }
@@ -226,6 +227,8 @@ export function MessageForm({
   const busy = navigation.state !== "idle" ? navigation.formData?.get("intent") : null;
 
   const problems = result && !result.ok ? result.problems : [];
+  // The banner lists what still stands: a problem whose input has since been changed drops off.
+  const standing = problems.filter((p) => p.input === null || !edited.has(p.input));
   const errorOf = (input: FormInput): string | undefined => {
     if (edited.has(input)) return undefined;
     const found = problems.filter((p) => p.input === input).map((p) => p.message);
@@ -272,11 +275,11 @@ export function MessageForm({
     >
       <div data-messages-ready={ready ? "yes" : "no"} hidden />
       <Layout>
-        {problems.length > 0 && (
+        {standing.length > 0 && (
           <Layout.Section>
             <Banner tone="critical" title="The message was not saved">
               <List>
-                {problems.map((p, i) => (
+                {standing.map((p, i) => (
                   <List.Item key={i}>
                     {p.label}: {p.message}
                   </List.Item>
@@ -402,7 +405,7 @@ export function MessageForm({
                   <TextField
                     label="URL contains"
                     helpText={`Only on pages whose address contains one of these texts (one per line or separated by commas, at most ${LIMITS.paths}). Empty: any address.`}
-                    placeholder="/collections/sale"
+                    placeholder="e.g. /collections/sale"
                     autoComplete="off"
                     multiline={2}
                     value={values.pathContains}

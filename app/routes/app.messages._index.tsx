@@ -71,7 +71,7 @@ export default function Messages() {
   return (
     <Page
       title="Messages"
-      subtitle="What each segment sees on your storefront: a popup, a corner message or a sticky bar"
+      subtitle="What each segment sees on your storefront; shown, clicked and dismissed are for the last 30 days"
       primaryAction={{ content: "Create message", url: "/app/messages/new" }}
     >
       <BlockStack gap="400">
@@ -112,24 +112,27 @@ export default function Messages() {
               headings={[
                 { title: "Message" },
                 { title: "Segment" },
-                { title: "Format" },
-                { title: "Trigger" },
                 { title: "Priority", alignment: "end" },
                 { title: "Status" },
-                { title: "Shown (30 days)", alignment: "end" },
-                { title: "Clicked", alignment: "end" },
-                { title: "Dismissed", alignment: "end" },
+                { title: "Shown", alignment: "end", tooltipContent: "In the last 30 days" },
+                { title: "Clicked", alignment: "end", tooltipContent: "In the last 30 days; share of shown" },
+                { title: "Dismissed", alignment: "end", tooltipContent: "In the last 30 days" },
                 { title: "" },
               ]}
             >
               {messages.map((m, i) => (
                 <IndexTable.Row id={String(m.id)} key={m.id} position={i}>
                   <IndexTable.Cell>
-                    <Link to={`/app/messages/${m.id}`} data-message={m.id}>
-                      <Text as="span" fontWeight="semibold">
-                        {m.name}
+                    <BlockStack gap="050">
+                      <Link to={`/app/messages/${m.id}`} data-message={m.id}>
+                        <Text as="span" fontWeight="semibold">
+                          {m.name}
+                        </Text>
+                      </Link>
+                      <Text as="span" tone="subdued">
+                        {m.format} · {m.trigger}
                       </Text>
-                    </Link>
+                    </BlockStack>
                   </IndexTable.Cell>
                   <IndexTable.Cell>
                     {m.segmentName === null ? (
@@ -138,8 +141,6 @@ export default function Messages() {
                       <Link to={`/app/segments/${m.segment}`}>{m.segmentName}</Link>
                     )}
                   </IndexTable.Cell>
-                  <IndexTable.Cell>{m.format}</IndexTable.Cell>
-                  <IndexTable.Cell>{m.trigger}</IndexTable.Cell>
                   <IndexTable.Cell>
                     <Text as="span" alignment="end" numeric>
                       {m.priority}

@@ -1,0 +1,174 @@
+/**
+ * Storefront messages in the admin, as a merchant uses them: the real demo (server process,
+ * replayed webhooks, backfill) in headless Chromium. The starter messages are listed paused; a
+ * new message is refused on the field that is wrong, then saved, listed, paused with the list's
+ * kill switch, switched on again and deleted from its page. Screenshots go to test-results/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { startDemo } from "../../dev/demo";
+import { launchBrowser } from "../../dev/browser";
+
+const SHOTS = path.resolve("test-results");
+let demo: Awaited<ReturnType<typeof startDemo>>;
+let browser: Browser;
+
+async function openAdmin(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Offline: App Bridge's CDN script is not reachable, and the dev shell does not need it.
+  await page.route(/cdn\.shopify\.com/, (route) => route.abort());
+  await page.goto(demo.loginUrl);
+  return page;
+}
+
+/** The list's row for a message, found by its name. */
+function rowOf(page: Page, name: string) {
+  return page.locator("tr").filter({ has: page.getByRole("link", { name, exact: true }) });
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "slice-messages-test-"));
+  demo = await startDemo({
+    port: 0,
+    customers: 80,
+    seed: 5,
+    databaseFile: path.join(dir, "demo.sqlite"),
+    log: () => {},
+  });
+  browser = await launchBrowser();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+describe("messages in the admin", () => {
+  it("lists the shop's three starter messages with their segments, and says the app embed must be on", async () => {
+    const page = await openAdmin();
+    await page.goto(`${demo.url}/app/messages`);
+    // The starters are created when the first import of the store's history finishes (the demo
+    // then switches them on, so either status is right here).
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.locator("[data-message]").count();
+        },
+        { timeout: 120_000, interval: 1000 },
+      )
+      .toBe(3);
+    const starters = {
+      "Welcome: first purchase": "First-time visitors",
+      "Cart reminder on exit": "Cart abandoners",
+      "Referral invite for top customers": "High-spend repeat customers",
+    };
+    for (const [name, segment] of Object.entries(starters)) {
+      const row = rowOf(page, name);
+      await expect.poll(() => row.getByRole("link", { name: segment, exact: true }).count()).toBe(1);
+      await expect.poll(() => row.getByText(/^(Active|Paused)$/).count()).toBe(1);
+      await expect.poll(() => row.getByRole("button", { name: /^(Pause|Switch on) / }).count()).toBe(1);
+    }
+    await expect.poll(() => page.getByText('Turn on the "Slice messages" app embed').count()).toBe(1);
+    await expect.poll(() => page.getByRole("link", { name: "Messages" }).count()).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it("refuses a message without a headline on that field, keeps what was typed, then saves it and lists it", async () => {
+    const page = await openAdmin();
+    await page.goto(`${demo.url}/app/messages`);
+    await page.getByRole("link", { name: "Create message" }).first().click();
+    await page.waitForURL(/\/app\/messages\/new$/);
+    await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
+
+    await page.getByLabel("Name", { exact: true }).fill("Sale reminder for lapsed customers");
+    await page.getByLabel("Segment", { exact: true }).selectOption("lapsed-customers");
+    await page.locator("label").filter({ hasText: "Corner message" }).click();
+    await page.getByLabel("Show it").selectOption("scroll");
+    await page.getByLabel("How far down the page").fill("40");
+    await page.locator("label").filter({ hasText: "Product pages" }).click();
+    await page
+      .getByLabel("Text", { exact: true })
+      .fill("It's been a while: everything in the sale is 20% off.");
+    await page.getByLabel("Button label").fill("See the sale");
+    await page.getByLabel("Button link").fill("/collections/sale");
+    await page.getByRole("button", { name: "Save message" }).click();
+
+    // Refused: the headline's field says why, the banner lists it, nothing typed is lost.
+    await expect.poll(() => page.getByText("The message was not saved").count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => page.getByText("Headline: give a headline").count()).toBe(1);
+    await expect.poll(() => page.getByLabel("Headline").getAttribute("aria-invalid")).toBe("true");
+    await expect.poll(() => page.getByText("give a headline", { exact: true }).count()).toBe(1);
+    await expect
+      .poll(() => page.getByLabel("Name", { exact: true }).inputValue())
+      .toBe("Sale reminder for lapsed customers");
+    await expect.poll(() => page.getByLabel("How far down the page").inputValue()).toBe("40");
+    await expect.poll(() => page.getByLabel("Button link").inputValue()).toBe("/collections/sale");
+    await page.screenshot({ path: path.join(SHOTS, "admin-message-form-refused.png"), fullPage: true });
+
+    await page.getByLabel("Headline").fill("We saved you a discount");
+    await expect
+      .poll(() => page.locator('[data-preview-format="corner"]').getByText("We saved you a discount").count())
+      .toBe(1);
+    // The preview follows the format chosen.
+    for (const [label, format] of [
+      ["Sticky bar", "bar"],
+      ["Popup", "popup"],
+    ] as const) {
+      await page.locator("label").filter({ hasText: label }).click();
+      const preview = page.locator(`[data-preview-format="${format}"]`);
+      await expect.poll(() => preview.getByText("We saved you a discount").count()).toBe(1);
+      await preview.screenshot({ path: path.join(SHOTS, `admin-message-preview-${format}.png`) });
+    }
+    await page.locator("label").filter({ hasText: "Corner message" }).click();
+    // From the top: the admin's bar and navigation are fixed, and a full-page shot taken scrolled
+    // would draw them halfway down.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(SHOTS, "admin-message-form.png"), fullPage: true });
+    await page.getByRole("button", { name: "Save message" }).click();
+
+    await page.waitForURL(/\/app\/messages\?saved=\d+$/);
+    await expect.poll(() => page.getByText("Message saved").count()).toBe(1);
+    const row = rowOf(page, "Sale reminder for lapsed customers");
+    await expect.poll(() => row.getByText("Lapsed customers", { exact: true }).count()).toBe(1);
+    await expect.poll(() => row.getByText("Corner message · At 40% scroll").count()).toBe(1);
+    await expect.poll(() => row.getByText("Active", { exact: true }).count()).toBe(1);
+    await page.close();
+  });
+
+  it("pauses a message from the list (and it stays paused), then switches it on and deletes it from its page", async () => {
+    const page = await openAdmin();
+    await page.goto(`${demo.url}/app/messages`);
+    const name = "Sale reminder for lapsed customers";
+    const row = rowOf(page, name);
+    await row.getByRole("button", { name: `Pause ${name}` }).click();
+    await expect.poll(() => row.getByText("Paused", { exact: true }).count(), { timeout: 10_000 }).toBe(1);
+    await page.reload();
+    await expect.poll(() => row.getByText("Paused", { exact: true }).count()).toBe(1);
+    await expect.poll(() => row.getByRole("button", { name: `Switch on ${name}` }).count()).toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, "admin-messages-list.png"), fullPage: true });
+
+    await row.getByRole("link", { name, exact: true }).click();
+    await page.waitForURL(/\/app\/messages\/\d+$/);
+    await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
+    await expect.poll(() => page.getByLabel("Active", { exact: true }).isChecked()).toBe(false);
+    await page.getByRole("button", { name: "Switch on" }).click();
+    await expect
+      .poll(() => page.getByText("Switched on: shoppers in the segment can see it from now on.").count())
+      .toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, "admin-message-switched-on.png"), fullPage: true });
+    await expect.poll(() => page.getByLabel("Active", { exact: true }).isChecked()).toBe(true);
+
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Delete message" }).click();
+    await page.waitForURL(/\/app\/messages\?deleted=1$/);
+    await expect.poll(() => page.getByText("Message deleted").count()).toBe(1);
+    await expect.poll(() => page.getByRole("link", { name, exact: true }).count()).toBe(0);
+    await expect.poll(() => page.locator("[data-message]").count()).toBe(3);
+    await page.close();
+  });
+});
