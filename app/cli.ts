@@ -6,6 +6,9 @@
  *   store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]
  *   segments list|show|export <handle> --shop DOMAIN [--now ISO] [--format csv|json]
  *   segments push <handle> --shop DOMAIN [--tag on|off] [--metafield on|off]
+ *   messages list --shop DOMAIN
+ *   messages pause|resume <id> --shop DOMAIN
+ *   messages explain --shop DOMAIN [--visitor ID] [--customer ID] [--page TYPE] [--path /P] [--now ISO]
  *
  * The segments commands read the app's database (DATABASE_URL) and compute members with the same
  * compiler the app uses, at `--now` (default: the current time).
@@ -19,7 +22,11 @@ const USAGE = `usage:
   npm run slice -- segments list --shop DOMAIN
   npm run slice -- segments show <handle> --shop DOMAIN [--now ISO-TIME]
   npm run slice -- segments export <handle> --shop DOMAIN [--now ISO-TIME] [--format csv|json]
-  npm run slice -- segments push <handle> --shop DOMAIN [--tag on|off] [--metafield on|off]`;
+  npm run slice -- segments push <handle> --shop DOMAIN [--tag on|off] [--metafield on|off]
+  npm run slice -- messages list --shop DOMAIN
+  npm run slice -- messages pause|resume <id> --shop DOMAIN
+  npm run slice -- messages explain --shop DOMAIN [--visitor ID] [--customer ID] [--page TYPE]
+                   [--path /PATH] [--now ISO-TIME]`;
 
 export class UsageError extends Error {}
 
@@ -134,6 +141,43 @@ export async function main(argv: string[], out: (line: string) => void = console
         format,
         tag: onOff(values.tag, "tag"),
         metafield: onOff(values.metafield, "metafield"),
+      },
+      out,
+    );
+  }
+  if (group === "messages" && ["list", "pause", "resume", "explain"].includes(command ?? "")) {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        shop: { type: "string" },
+        visitor: { type: "string" },
+        customer: { type: "string" },
+        page: { type: "string" },
+        path: { type: "string" },
+        now: { type: "string" },
+      },
+    });
+    if (!values.shop) throw new UsageError(`messages ${command} needs --shop <name>.myshopify.com`);
+    const now = values.now ? new Date(values.now) : new Date();
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO time (got "${values.now}")`);
+    const id = positionals[0] === undefined ? undefined : Number(positionals[0]);
+    if (id !== undefined && !Number.isInteger(id))
+      throw new UsageError(`the message id must be a number (got "${positionals[0]}")`);
+    const { PAGE_TYPES } = await import("./engine/decide");
+    const page = values.page ?? "index";
+    if (!(PAGE_TYPES as readonly string[]).includes(page))
+      throw new UsageError(`--page must be one of ${PAGE_TYPES.join(", ")} (got "${page}")`);
+    const { messagesCommand } = await import("./messages/cli.server");
+    return messagesCommand(
+      command as "list" | "pause" | "resume" | "explain",
+      {
+        shop: values.shop,
+        id,
+        visitorId: values.visitor,
+        customerId: values.customer,
+        page: { type: page as (typeof PAGE_TYPES)[number], path: values.path ?? "/" },
+        now,
       },
       out,
     );

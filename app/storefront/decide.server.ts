@@ -14,8 +14,15 @@
  * reads only: two or three indexed queries for an anonymous visitor.
  */
 import type { PrismaClient } from "@prisma/client";
-import { decide, PAGE_TYPES, type MessageHistory, type PageContext, type PageType } from "../engine/decide";
-import type { Facts, StorefrontEventFacts } from "../engine/evaluate";
+import {
+  decide,
+  PAGE_TYPES,
+  type MessageHistory,
+  type PageContext,
+  type PageType,
+  type Skip,
+} from "../engine/decide";
+import type { Facts, Reason, StorefrontEventFacts } from "../engine/evaluate";
 import { fieldsOf } from "../engine/fields-of";
 import { fromColumns, shownOf, specOf, type ShownMessage } from "../engine/message";
 import type { Rule } from "../engine/rules";
@@ -61,6 +68,14 @@ export function forgetShopMessages(domain?: string): void {
 async function shopMessages(db: PrismaClient, domain: string, now: number): Promise<ShopMessages | null> {
   const cached = shops.get(domain);
   if (cached !== undefined && now - (loadedAt.get(domain) ?? 0) < CACHE_MS) return cached;
+  const value = await loadShopMessages(db, domain, now);
+  shops.set(domain, value);
+  loadedAt.set(domain, now);
+  return value;
+}
+
+/** A shop's active messages and its segments' rules, read now (no cache). */
+async function loadShopMessages(db: PrismaClient, domain: string, now: number): Promise<ShopMessages | null> {
   const shop = await db.shop.findUnique({
     where: { domain },
     select: { id: true, currency: true, uninstalledAt: true },
@@ -94,8 +109,6 @@ async function shopMessages(db: PrismaClient, domain: string, now: number): Prom
       loadedAt: now,
     };
   }
-  shops.set(domain, value);
-  loadedAt.set(domain, now);
   return value;
 }
 
@@ -140,6 +153,45 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
   );
   const chosen = decision.message && shop.messages.find((m) => m.spec.id === decision.message!.id);
   return { status: 200, body: { message: chosen?.shown ?? null } };
+}
+
+export interface Explanation {
+  /** The message this visitor would see, with the segment conditions that put them in its audience. */
+  chosen: { id: number; headline: string; reasons: Reason[] } | null;
+  /** Every other active message and why it was not chosen. */
+  skipped: { id: number; headline: string; why: Skip }[];
+}
+
+/**
+ * The decision for a visitor and/or signed-in customer on a page, explained: for support, the CLI
+ * (`slice messages explain`) and the admin. The same facts and the same decide() as the storefront.
+ */
+export async function explainDecision(
+  db: PrismaClient,
+  domain: string,
+  who: { visitorId?: string; customerId?: string; page: PageContext; shown?: number[]; now: Date },
+): Promise<Explanation | null> {
+  const shop = await loadShopMessages(db, domain, who.now.getTime());
+  if (!shop) return null;
+  const { facts, history } = await visitorFacts(
+    db,
+    shop,
+    who.visitorId ?? "explain-no-visitor",
+    who.customerId ?? null,
+    who.now,
+  );
+  history.shownThisSession = who.shown ?? [];
+  const decision = decide(
+    shop.messages.map((m) => m.spec),
+    { facts, page: who.page, history, now: who.now, resolve: shop.resolve },
+  );
+  const headline = (id: number) => shop.messages.find((m) => m.spec.id === id)?.shown.headline ?? "";
+  return {
+    chosen: decision.message
+      ? { id: decision.message.id, headline: headline(decision.message.id), reasons: decision.reasons }
+      : null,
+    skipped: decision.skipped.map((s) => ({ ...s, headline: headline(s.id) })),
+  };
 }
 
 /**
