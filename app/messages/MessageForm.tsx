@@ -299,6 +299,16 @@ export function MessageForm({
             </Banner>
           </Layout.Section>
         )}
+        {segments.length === 0 && (
+          <Layout.Section>
+            <Banner tone="warning" title="No segments yet">
+              <p>
+                A message is shown to the members of one segment. The built-in segments appear once the first
+                import of your store finishes, or create one under Segments.
+              </p>
+            </Banner>
+          </Layout.Section>
+        )}
         {existing?.segmentMissing && (
           <Layout.Section>
             <Banner tone="warning" title="Its segment was deleted">
