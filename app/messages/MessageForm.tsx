@@ -36,8 +36,8 @@ import type { FormInput, MessageActionResult, MessageFormPage, MessageFormValues
 
 const FORMAT_HELP: Record<(typeof FORMATS)[number], string> = {
   popup: "A card in the middle of the page over a dimmed background",
-  corner: "A small card in the bottom corner that does not cover the page",
-  bar: "A slim bar across the top of the page",
+  corner: "A small card in a bottom corner (left or right, as set in the theme editor)",
+  bar: "A slim bar along the bottom or top of the page (as set in the theme editor)",
 };
 
 const STRING_INPUTS = [
