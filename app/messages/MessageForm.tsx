@@ -133,9 +133,13 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
     message = (
       <div
         style={{
-          position: "relative",
-          background: "#1a1a1a",
-          color: "#fff",
+          position: "absolute",
+          left: 0,
+          right: 0,
+          bottom: 0,
+          background: "#fff",
+          color: "#1a1a1a",
+          boxShadow: "0 -2px 8px rgba(0,0,0,0.12)",
           padding: "6px 28px 6px 12px",
           fontSize: 11,
           lineHeight: 1.35,
@@ -145,7 +149,7 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
           flexWrap: "wrap",
         }}
       >
-        <strong style={{ color: values.headline.trim() ? undefined : "#aaa" }}>{headline}</strong>
+        <strong style={{ color: values.headline.trim() ? undefined : "#999" }}>{headline}</strong>
         {body && <span>{body}</span>}
         {button && (
           <span
@@ -154,8 +158,6 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
               marginTop: 0,
               padding: "2px 8px",
               fontSize: 11,
-              background: "#fff",
-              color: "#1a1a1a",
             }}
           >
             {button}
@@ -187,15 +189,14 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
     );
   return (
     <div style={page} data-preview-format={values.format}>
-      {/* The bar pushes the page down; the popup and corner message float over it. */}
-      {values.format === "bar" && message}
+      {/* Every format floats over the page, as on the storefront (the bar along the bottom, the theme's default). */}
       <div style={{ padding: 16 }}>
         <div style={line("40%")} />
         <div style={line("85%")} />
         <div style={line("70%")} />
         <div style={{ width: "45%", height: 110, borderRadius: 6, background: "#ececec" }} />
       </div>
-      {values.format !== "bar" && message}
+      {message}
     </div>
   );
 }
