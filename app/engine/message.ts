@@ -38,15 +38,9 @@ export const PAGE_TYPE_LABELS: Record<PageType, string> = {
 
 export const LIMITS = { name: 80, headline: 120, body: 400, buttonLabel: 40, buttonUrl: 500, paths: 10 };
 
-/** A message as a merchant sets it up (and as it is stored, columns aside). */
-export interface MessageInput {
+/** A message as a merchant sets it up (and as it is stored, columns aside): what decide() reads, and more. */
+export interface MessageInput extends Omit<MessageSpec, "id"> {
   name: string;
-  segment: string;
-  format: Format;
-  trigger: Trigger;
-  priority: number;
-  pages: { types: PageType[]; pathContains: string[] };
-  cap: { oncePerSession: boolean; everyDays: number | null };
   content: MessageContent;
   active: boolean;
 }
