@@ -5,11 +5,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { benchWebhooks, type Figure } from "./webhooks";
 import { benchSegments } from "./segments";
+import { benchStorefront } from "./storefront";
 
 /** `npm run bench -- segments` runs only that section; no argument runs them all. */
 const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
   ["webhooks", "Webhook intake (SQLite)", () => benchWebhooks()],
   ["segments", "Segments (SQLite)", () => benchSegments()],
+  ["storefront", "Storefront", () => benchStorefront()],
 ];
 
 function fmt(n: number | undefined, unit = ""): string {
