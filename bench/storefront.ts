@@ -412,6 +412,12 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
     }
     await openLoop(decideRequests(demo.url, demo.store, warmupAskers, messageIds), rate);
     const app = await openLoop(decideRequests(demo.url, demo.store, askers, messageIds), rate);
+    // For context: the same mix at a fifth of the rate, for 10 s.
+    const light = Math.round(rate / 5);
+    const lower = await openLoop(
+      decideRequests(demo.url, demo.store, askers.slice(0, light * 10), messageIds),
+      light,
+    );
 
     figures.push(
       {
@@ -446,6 +452,12 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
         aim: "0",
         ok: app.failed === 0,
         baseline: base.failed,
+      },
+      { name: `decide p50 at ${light}/s offered (10 s)`, value: lower.p50, unit: "ms" },
+      {
+        name: `decide p99 at ${light}/s offered`,
+        value: lower.p99,
+        unit: "ms",
       },
       ...alone,
       {
