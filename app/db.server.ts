@@ -8,6 +8,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { dialectOf, sqlitePath, type Dialect } from "./db-url";
+import { rememberUrl } from "./db-read.server";
 
 export type { Dialect };
 export type Db = PrismaClient;
@@ -47,6 +48,7 @@ export function createPrismaClient(url: string): PrismaClient {
     });
   }
   dialects.set(client, dialect);
+  rememberUrl(client, url);
   return client;
 }
 

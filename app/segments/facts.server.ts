@@ -4,6 +4,7 @@
  * Built from the same rows the SQL compiler reads, the same way (cases.json holds them equal).
  */
 import type { PrismaClient } from "@prisma/client";
+import { bool, date, dateOrNull, inChunks, marks, readerFor } from "../db-read.server";
 import type { Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
 import { FIELDS, type Field } from "../engine/rules";
 import { splitList } from "../sync/records";
@@ -30,89 +31,144 @@ export function factsNeededFor(fields: Iterable<Field>): FactsNeeded {
   return need;
 }
 
+interface CustomerRow {
+  shopifyId: string;
+  shopifyCreatedAt: unknown;
+  countryCode: string | null;
+  provinceCode: string | null;
+  city: string | null;
+  tags: string;
+  acceptsEmailMarketing: unknown;
+  state: string | null;
+}
+interface OrderRow {
+  id: number;
+  customerShopifyId: string;
+  processedAt: unknown;
+  totalPrice: number;
+  totalRefunded: number;
+  cancelledAt: unknown;
+  test: unknown;
+  discountCodes: string;
+  financialStatus: string | null;
+}
+interface LineRow {
+  orderId: number;
+  productId: string | null;
+  variantId: string | null;
+  vendor: string | null;
+}
+interface CheckoutRow {
+  customerShopifyId: string;
+  shopifyCreatedAt: unknown;
+  completedAt: unknown;
+  orderShopifyId: string | null;
+}
+export interface VisitorRow {
+  id: string;
+  shopId: number;
+  customerShopifyId: string | null;
+  cartToken: string | null;
+  firstSeenAt: unknown;
+  lastSeenAt: unknown;
+  sessions: number;
+  landingPage: string | null;
+  referrer: string | null;
+  utmSource: string | null;
+  utmMedium: string | null;
+  utmCampaign: string | null;
+  deviceType: string | null;
+}
+interface EventRow {
+  visitorId: string;
+  type: string;
+  occurredAt: unknown;
+  resourceId: string | null;
+}
+
+export const VISITOR_COLUMNS = `"id", "shopId", "customerShopifyId", "cartToken", "firstSeenAt", "lastSeenAt", "sessions",
+  "landingPage", "referrer", "utmSource", "utmMedium", "utmCampaign", "deviceType"`;
+
+/**
+ * The facts of these customers, read with prepared SQL (db-read.server.ts): this runs on every
+ * webhook that touches a customer and on every storefront decision for a signed-in customer.
+ */
 export async function loadFacts(
   db: PrismaClient,
   shopId: number,
   customerIds: string[],
   need: FactsNeeded = EVERYTHING,
 ): Promise<Map<string, Facts>> {
+  const reader = readerFor(db);
+  const ids = [...new Set(customerIds)];
   const [customers, orders, checkouts, visitors] = await Promise.all([
-    db.customer.findMany({
-      where: { shopId, shopifyId: { in: customerIds }, deletedAt: null },
-      select: {
-        shopifyId: true,
-        shopifyCreatedAt: true,
-        countryCode: true,
-        provinceCode: true,
-        city: true,
-        tags: true,
-        acceptsEmailMarketing: true,
-        state: true,
-      },
-    }),
-    db.order.findMany({
-      where: { shopId, customerShopifyId: { in: customerIds } },
-      select: {
-        customerShopifyId: true,
-        processedAt: true,
-        totalPrice: true,
-        totalRefunded: true,
-        cancelledAt: true,
-        test: true,
-        discountCodes: true,
-        financialStatus: true,
-        ...(need.lines ? { lineItems: { select: { productId: true, variantId: true, vendor: true } } } : {}),
-      },
-    }),
+    inChunks<CustomerRow>(reader, ids, (chunk) => ({
+      sql: `SELECT "shopifyId", "shopifyCreatedAt", "countryCode", "provinceCode", "city", "tags",
+              "acceptsEmailMarketing", "state"
+            FROM "Customer" WHERE "shopId" = ? AND "deletedAt" IS NULL AND "shopifyId" IN (${marks(chunk.length)})`,
+      params: [shopId, ...chunk],
+    })),
+    inChunks<OrderRow>(reader, ids, (chunk) => ({
+      sql: `SELECT "id", "customerShopifyId", "processedAt", "totalPrice", "totalRefunded", "cancelledAt", "test",
+              "discountCodes", "financialStatus"
+            FROM "Order" WHERE "shopId" = ? AND "customerShopifyId" IN (${marks(chunk.length)})`,
+      params: [shopId, ...chunk],
+    })),
     need.checkouts
-      ? db.checkout.findMany({
-          where: { shopId, customerShopifyId: { in: customerIds } },
-          select: {
-            customerShopifyId: true,
-            shopifyCreatedAt: true,
-            completedAt: true,
-            orderShopifyId: true,
-          },
-        })
+      ? inChunks<CheckoutRow>(reader, ids, (chunk) => ({
+          sql: `SELECT "customerShopifyId", "shopifyCreatedAt", "completedAt", "orderShopifyId"
+                FROM "Checkout" WHERE "shopId" = ? AND "customerShopifyId" IN (${marks(chunk.length)})`,
+          params: [shopId, ...chunk],
+        }))
       : [],
     need.visitors || need.events
-      ? db.visitor.findMany({
-          where: { shopId, customerShopifyId: { in: customerIds } },
-          orderBy: { lastSeenAt: "desc" },
-        })
+      ? inChunks<VisitorRow>(reader, ids, (chunk) => ({
+          sql: `SELECT ${VISITOR_COLUMNS} FROM "Visitor"
+                WHERE "shopId" = ? AND "customerShopifyId" IN (${marks(chunk.length)})`,
+          params: [shopId, ...chunk],
+        }))
       : [],
   ]);
+  // The latest visitor first: its text and cart describe the person.
+  visitors.sort((a, b) => date(b.lastSeenAt).getTime() - date(a.lastSeenAt).getTime());
+  const lines = need.lines
+    ? await inChunks<LineRow>(
+        reader,
+        orders.map((o) => String(o.id)),
+        (chunk) => ({
+          sql: `SELECT "orderId", "productId", "variantId", "vendor" FROM "LineItem"
+                WHERE "orderId" IN (${marks(chunk.length)}) ORDER BY "id"`,
+          params: chunk.map(Number),
+        }),
+      )
+    : [];
   // Only the products these orders bought: their collections and types.
-  const productIds = [...new Set(orders.flatMap((o) => (o.lineItems ?? []).map((l) => l.productId)))].filter(
-    (p): p is string => !!p,
-  );
-  // Many customers buy many products: look them up in chunks (the database caps bound values).
-  const chunks = Array.from({ length: Math.ceil(productIds.length / 500) }, (_, i) =>
-    productIds.slice(i * 500, i * 500 + 500),
-  );
+  const productIds = [...new Set(lines.map((l) => l.productId))].filter((p): p is string => !!p);
   const [collections, products, carts, events] = await Promise.all([
-    Promise.all(
-      chunks.map((ids) =>
-        db.productCollection.findMany({
-          where: { shopId, productShopifyId: { in: ids } },
-          select: { productShopifyId: true, collectionShopifyId: true },
-        }),
-      ),
-    ).then((parts) => parts.flat()),
-    Promise.all(
-      chunks.map((ids) =>
-        db.product.findMany({
-          where: { shopId, shopifyId: { in: ids } },
-          select: { shopifyId: true, productType: true },
-        }),
-      ),
-    ).then((parts) => parts.flat()),
-    loadCarts(db, shopId, visitors),
+    inChunks<{ productShopifyId: string; collectionShopifyId: string }>(reader, productIds, (chunk) => ({
+      sql: `SELECT "productShopifyId", "collectionShopifyId" FROM "ProductCollection"
+            WHERE "shopId" = ? AND "productShopifyId" IN (${marks(chunk.length)})`,
+      params: [shopId, ...chunk],
+    })),
+    inChunks<{ shopifyId: string; productType: string | null }>(reader, productIds, (chunk) => ({
+      sql: `SELECT "shopifyId", "productType" FROM "Product" WHERE "shopId" = ? AND "shopifyId" IN (${marks(chunk.length)})`,
+      params: [shopId, ...chunk],
+    })),
+    loadCarts(
+      db,
+      shopId,
+      visitors.map((v) => v.cartToken),
+    ),
     need.events && visitors.length
-      ? db.storefrontEvent.findMany({
-          where: { shopId, visitorId: { in: visitors.map((v) => v.id) } },
-          select: { visitorId: true, type: true, occurredAt: true, resourceId: true },
-        })
+      ? inChunks<EventRow>(
+          reader,
+          visitors.map((v) => v.id),
+          (chunk) => ({
+            sql: `SELECT "visitorId", "type", "occurredAt", "resourceId" FROM "StorefrontEvent"
+                  WHERE "shopId" = ? AND "visitorId" IN (${marks(chunk.length)})`,
+            params: [shopId, ...chunk],
+          }),
+        )
       : [],
   ]);
   const collectionsOf = new Map<string, string[]>();
@@ -122,22 +178,28 @@ export async function loadFacts(
     collectionsOf.set(pc.productShopifyId, list);
   }
   const typeOf = new Map(products.map((p) => [p.shopifyId, p.productType]));
+  const linesOf = new Map<number, LineRow[]>();
+  for (const l of lines) {
+    const list = linesOf.get(l.orderId) ?? [];
+    list.push(l);
+    linesOf.set(l.orderId, list);
+  }
   const eventsOf = new Map<string, StorefrontEventFacts[]>();
   for (const e of events) {
     const list = eventsOf.get(e.visitorId) ?? [];
-    list.push({ type: e.type, at: e.occurredAt, resourceId: e.resourceId });
+    list.push({ type: e.type, at: date(e.occurredAt), resourceId: e.resourceId });
     eventsOf.set(e.visitorId, list);
   }
   const facts = new Map<string, Facts>();
   for (const c of customers)
     facts.set(c.shopifyId, {
       customer: {
-        createdAt: c.shopifyCreatedAt,
+        createdAt: dateOrNull(c.shopifyCreatedAt),
         countryCode: c.countryCode,
         provinceCode: c.provinceCode,
         city: c.city,
         tags: splitList(c.tags),
-        acceptsEmailMarketing: c.acceptsEmailMarketing,
+        acceptsEmailMarketing: bool(c.acceptsEmailMarketing),
         state: c.state,
       },
       orders: [],
@@ -146,17 +208,17 @@ export async function loadFacts(
       visitor: null,
     });
   for (const o of orders) {
-    const f = facts.get(o.customerShopifyId ?? "");
+    const f = facts.get(o.customerShopifyId);
     if (!f) continue;
     const order: OrderFacts = {
-      processedAt: o.processedAt,
-      total: o.totalPrice,
-      refunded: o.totalRefunded,
+      processedAt: date(o.processedAt),
+      total: Number(o.totalPrice),
+      refunded: Number(o.totalRefunded),
       cancelled: o.cancelledAt !== null,
-      test: o.test,
+      test: bool(o.test),
       discountCodes: splitList(o.discountCodes),
       financialStatus: o.financialStatus,
-      lines: (o.lineItems ?? []).map((l) => ({
+      lines: (linesOf.get(o.id) ?? []).map((l) => ({
         productId: l.productId,
         variantId: l.variantId,
         vendor: l.vendor,
@@ -167,8 +229,8 @@ export async function loadFacts(
     f.orders.push(order);
   }
   for (const k of checkouts) {
-    facts.get(k.customerShopifyId ?? "")?.checkouts.push({
-      createdAt: k.shopifyCreatedAt,
+    facts.get(k.customerShopifyId)?.checkouts.push({
+      createdAt: date(k.shopifyCreatedAt),
       completed: k.completedAt !== null || k.orderShopifyId !== null,
     });
   }
@@ -176,37 +238,49 @@ export async function loadFacts(
   for (const v of visitors) {
     const f = facts.get(v.customerShopifyId ?? "");
     if (!f) continue;
+    const firstSeenAt = date(v.firstSeenAt);
+    const lastSeenAt = date(v.lastSeenAt);
     if (!f.visitor) {
       const { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType } = v;
       const text = { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType };
-      f.visitor = { ...text, firstSeenAt: v.firstSeenAt, lastSeenAt: v.lastSeenAt, sessions: 0, events: [] };
+      f.visitor = { ...text, firstSeenAt, lastSeenAt, sessions: 0, events: [] };
       f.cart = v.cartToken ? (carts.get(v.cartToken) ?? null) : null;
     }
     const visitor = f.visitor;
-    visitor.sessions += v.sessions;
-    if (v.firstSeenAt < visitor.firstSeenAt) visitor.firstSeenAt = v.firstSeenAt;
-    if (v.lastSeenAt > visitor.lastSeenAt) visitor.lastSeenAt = v.lastSeenAt;
+    visitor.sessions += Number(v.sessions);
+    if (firstSeenAt < visitor.firstSeenAt) visitor.firstSeenAt = firstSeenAt;
+    if (lastSeenAt > visitor.lastSeenAt) visitor.lastSeenAt = lastSeenAt;
     visitor.events.push(...(eventsOf.get(v.id) ?? []));
   }
   return facts;
 }
 
-async function loadCarts(db: PrismaClient, shopId: number, visitors: { cartToken: string | null }[]) {
-  const tokens = [...new Set(visitors.map((v) => v.cartToken).filter((t): t is string => !!t))];
-  const carts = tokens.length
-    ? await db.cart.findMany({
-        where: { shopId, token: { in: tokens } },
-        include: { lines: { select: { productId: true } } },
-      })
-    : [];
-  return new Map(
-    carts.map((c) => [
-      c.token,
-      {
-        value: c.totalPrice,
-        itemCount: c.itemCount,
-        productIds: c.lines.map((l) => l.productId).filter((p): p is string => !!p),
-      },
-    ]),
-  );
+/** Carts by token, with their products: what `cart.*` fields read. */
+export async function loadCarts(
+  db: PrismaClient,
+  shopId: number,
+  cartTokens: (string | null)[],
+): Promise<Map<string, NonNullable<Facts["cart"]>>> {
+  const tokens = [...new Set(cartTokens.filter((t): t is string => !!t))];
+  const rows = await inChunks<{
+    token: string;
+    totalPrice: number;
+    itemCount: number;
+    productId: string | null;
+  }>(readerFor(db), tokens, (chunk) => ({
+    sql: `SELECT c."token", c."totalPrice", c."itemCount", l."productId"
+            FROM "Cart" c LEFT JOIN "CartLine" l ON l."cartId" = c."id"
+            WHERE c."shopId" = ? AND c."token" IN (${marks(chunk.length)}) ORDER BY c."id", l."id"`,
+    params: [shopId, ...chunk],
+  }));
+  const carts = new Map<string, NonNullable<Facts["cart"]>>();
+  for (const r of rows) {
+    let cart = carts.get(r.token);
+    if (!cart) {
+      cart = { value: Number(r.totalPrice), itemCount: Number(r.itemCount), productIds: [] };
+      carts.set(r.token, cart);
+    }
+    if (r.productId) cart.productIds.push(r.productId);
+  }
+  return carts;
 }

@@ -27,7 +27,21 @@ import { fieldsOf } from "../engine/fields-of";
 import { fromColumns, shownOf, specOf, type ShownMessage } from "../engine/message";
 import type { Rule } from "../engine/rules";
 import type { MessageSpec } from "../engine/decide";
-import { factsNeededFor, loadFacts, type FactsNeeded } from "../segments/facts.server";
+import {
+  factsNeededFor,
+  loadCarts,
+  loadFacts,
+  VISITOR_COLUMNS,
+  type FactsNeeded,
+  type VisitorRow,
+} from "../segments/facts.server";
+import { date, marks, readerFor } from "../db-read.server";
+
+interface EventRow {
+  type: string;
+  occurredAt: unknown;
+  resourceId: string | null;
+}
 import { shopSegments } from "../segments/store.server";
 import { config } from "../config.server";
 import { verifyProxyQuery } from "./proxy.server";
@@ -208,47 +222,59 @@ export async function visitorFacts(
   now: Date,
 ): Promise<{ facts: Facts; history: MessageHistory }> {
   const { shopId, need } = shop;
-  const [row, customerFacts] = await Promise.all([
-    db.visitor.findUnique({ where: { id: visitorId } }),
+  const reader = readerFor(db);
+  const [rows, customerFacts, customerVisitors] = await Promise.all([
+    reader.rows<VisitorRow>(`SELECT ${VISITOR_COLUMNS} FROM "Visitor" WHERE "id" = ?`, [visitorId]),
     customerId ? loadFacts(db, shopId, [customerId], need).then((f) => f.get(customerId) ?? null) : null,
+    // The customer's other browsers: their message history counts too (dismissed on the phone stays dismissed).
+    customerId
+      ? reader.rows<{ id: string }>(
+          `SELECT "id" FROM "Visitor" WHERE "shopId" = ? AND "customerShopifyId" = ? LIMIT 50`,
+          [shopId, customerId],
+        )
+      : [],
   ]);
-  const visitor = row && row.shopId === shopId ? row : null;
-  // The customer's other browsers: their message history counts too (dismissed on the phone stays dismissed).
-  const customerVisitors = customerId
-    ? (
-        await db.visitor.findMany({
-          where: { shopId, customerShopifyId: customerId },
-          select: { id: true },
-          take: 50,
-        })
-      ).map((v) => v.id)
-    : [];
-  const visitorIds = [...new Set([visitorId, ...customerVisitors])];
+  const row = rows[0];
+  const visitor =
+    row && row.shopId === shopId
+      ? {
+          ...row,
+          firstSeenAt: date(row.firstSeenAt),
+          lastSeenAt: date(row.lastSeenAt),
+          sessions: Number(row.sessions),
+        }
+      : null;
+  const visitorIds = [...new Set([visitorId, ...customerVisitors.map((v) => v.id)])];
   const linked = !!visitor && !!customerFacts?.visitor && visitor.customerShopifyId === customerId;
   const wantOwnEvents = need.events && !linked;
-  const [events, cart] = await Promise.all([
-    db.storefrontEvent.findMany({
-      where: {
-        shopId,
-        visitorId: wantOwnEvents ? visitorId : { in: visitorIds },
-        ...(wantOwnEvents ? {} : { type: { in: MESSAGE_EVENT_TYPES } }),
-      },
-      select: { type: true, occurredAt: true, resourceId: true },
-    }),
+  const messageTypes = marks(MESSAGE_EVENT_TYPES.length);
+  const [events, carts, otherHistory] = await Promise.all([
+    // This visitor's events when the rules read them (message history among them), or only the
+    // message history of this browser and the customer's others.
+    wantOwnEvents
+      ? reader.rows<EventRow>(
+          `SELECT "type", "occurredAt", "resourceId" FROM "StorefrontEvent" WHERE "shopId" = ? AND "visitorId" = ?`,
+          [shopId, visitorId],
+        )
+      : reader.rows<EventRow>(
+          `SELECT "type", "occurredAt", "resourceId" FROM "StorefrontEvent"
+           WHERE "shopId" = ? AND "visitorId" IN (${marks(visitorIds.length)}) AND "type" IN (${messageTypes})`,
+          [shopId, ...visitorIds, ...MESSAGE_EVENT_TYPES],
+        ),
     // Only a visitor the customer's facts did not already include brings its own cart.
-    need.visitors && visitor?.cartToken && !linked ? cartOf(db, shopId, visitor.cartToken) : null,
-    // Message history of the customer's other browsers when this one's events were read above.
-  ]);
-  const otherHistory =
+    need.visitors && visitor?.cartToken && !linked ? loadCarts(db, shopId, [visitor.cartToken]) : null,
     wantOwnEvents && visitorIds.length > 1
-      ? await db.storefrontEvent.findMany({
-          where: { shopId, visitorId: { in: visitorIds.slice(1) }, type: { in: MESSAGE_EVENT_TYPES } },
-          select: { type: true, occurredAt: true, resourceId: true },
-        })
-      : [];
+      ? reader.rows<EventRow>(
+          `SELECT "type", "occurredAt", "resourceId" FROM "StorefrontEvent"
+           WHERE "shopId" = ? AND "visitorId" IN (${marks(visitorIds.length - 1)}) AND "type" IN (${messageTypes})`,
+          [shopId, ...visitorIds.slice(1), ...MESSAGE_EVENT_TYPES],
+        )
+      : [],
+  ]);
+  const cart = visitor?.cartToken ? (carts?.get(visitor.cartToken) ?? null) : null;
 
   const ownEvents: StorefrontEventFacts[] = wantOwnEvents
-    ? events.map((e) => ({ type: e.type, at: e.occurredAt, resourceId: e.resourceId }))
+    ? events.map((e) => ({ type: e.type, at: date(e.occurredAt), resourceId: e.resourceId }))
     : [];
   const facts: Facts = customerFacts ?? {
     customer: null,
@@ -279,27 +305,13 @@ export async function visitorFacts(
     const id = Number(e.resourceId);
     if (!Number.isInteger(id)) continue;
     if (e.type === MESSAGE_EVENTS.shown) {
+      const at = date(e.occurredAt);
       const last = history.lastShownAt[id];
-      if (!last || Date.parse(last) < e.occurredAt.getTime())
-        history.lastShownAt[id] = e.occurredAt.toISOString();
+      if (!last || Date.parse(last) < at.getTime()) history.lastShownAt[id] = at.toISOString();
     } else if (e.type === MESSAGE_EVENTS.dismissed) history.dismissed.push(id);
     else if (e.type === MESSAGE_EVENTS.clicked) history.converted.push(id);
   }
   return { facts, history };
-}
-
-async function cartOf(db: PrismaClient, shopId: number, token: string): Promise<Facts["cart"]> {
-  const cart = await db.cart.findUnique({
-    where: { shopId_token: { shopId, token } },
-    select: { totalPrice: true, itemCount: true, lines: { select: { productId: true } } },
-  });
-  return cart
-    ? {
-        value: cart.totalPrice,
-        itemCount: cart.itemCount,
-        productIds: cart.lines.map((l) => l.productId).filter((p): p is string => !!p),
-      }
-    : null;
 }
 
 function minDate(a: Date | undefined, b: Date): Date {
