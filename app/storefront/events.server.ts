@@ -64,43 +64,47 @@ function batchSchema(now: Date) {
           message: 'must be "question=answer" for answer',
         });
     });
-  return z.object({
-    visitorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "must be 16 to 64 letters, digits, - or _"),
-    consent: z.object({ analytics: z.boolean() }),
-    context: z
-      .object({
-        landingPage: text(2048).optional(),
-        referrer: text(2048).optional(),
-        utmSource: text(200).optional(),
-        utmMedium: text(200).optional(),
-        utmCampaign: text(200).optional(),
-        deviceType: z.enum(["desktop", "mobile", "tablet"]).optional(),
-      })
-      .default({}),
-    cartToken: z
-      .string()
-      .regex(/^[A-Za-z0-9_\-.:~=?&]{1,200}$/, "must be a cart token (at most 200 url-safe characters)")
-      .optional(),
-    /**
-     * The browser's clock when it sent the batch. Shoppers' clocks are often minutes or hours off:
-     * each event's time is moved by the difference between this and the server's clock, so a
-     * wrong clock neither loses a batch nor misdates it. Without it, times are taken as given.
-     */
-    sentAt: z.string().datetime({ offset: true, message: "must be an ISO 8601 time with a zone" }).optional(),
-    events: z.array(event).max(MAX_EVENTS, `must hold at most ${MAX_EVENTS} events`),
-  })
-  .transform((batch, ctx) => {
-    const skew = batch.sentAt ? now.getTime() - Date.parse(batch.sentAt) : 0;
-    const events = batch.events.map((e, i) => {
-      const at = Date.parse(e.at) + skew;
-      if (at > now.getTime() + MAX_FUTURE_MS)
-        ctx.addIssue({ code: "custom", path: ["events", i, "at"], message: "is in the future" });
-      else if (at < now.getTime() - MAX_AGE_MS)
-        ctx.addIssue({ code: "custom", path: ["events", i, "at"], message: "is more than 7 days old" });
-      return { ...e, at: new Date(at).toISOString() };
+  return z
+    .object({
+      visitorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "must be 16 to 64 letters, digits, - or _"),
+      consent: z.object({ analytics: z.boolean() }),
+      context: z
+        .object({
+          landingPage: text(2048).optional(),
+          referrer: text(2048).optional(),
+          utmSource: text(200).optional(),
+          utmMedium: text(200).optional(),
+          utmCampaign: text(200).optional(),
+          deviceType: z.enum(["desktop", "mobile", "tablet"]).optional(),
+        })
+        .default({}),
+      cartToken: z
+        .string()
+        .regex(/^[A-Za-z0-9_\-.:~=?&]{1,200}$/, "must be a cart token (at most 200 url-safe characters)")
+        .optional(),
+      /**
+       * The browser's clock when it sent the batch. Shoppers' clocks are often minutes or hours off:
+       * each event's time is moved by the difference between this and the server's clock, so a
+       * wrong clock neither loses a batch nor misdates it. Without it, times are taken as given.
+       */
+      sentAt: z
+        .string()
+        .datetime({ offset: true, message: "must be an ISO 8601 time with a zone" })
+        .optional(),
+      events: z.array(event).max(MAX_EVENTS, `must hold at most ${MAX_EVENTS} events`),
+    })
+    .transform((batch, ctx) => {
+      const skew = batch.sentAt ? now.getTime() - Date.parse(batch.sentAt) : 0;
+      const events = batch.events.map((e, i) => {
+        const at = Date.parse(e.at) + skew;
+        if (at > now.getTime() + MAX_FUTURE_MS)
+          ctx.addIssue({ code: "custom", path: ["events", i, "at"], message: "is in the future" });
+        else if (at < now.getTime() - MAX_AGE_MS)
+          ctx.addIssue({ code: "custom", path: ["events", i, "at"], message: "is more than 7 days old" });
+        return { ...e, at: new Date(at).toISOString() };
+      });
+      return { ...batch, events };
     });
-    return { ...batch, events };
-  });
 }
 
 export type EventBatch = z.infer<ReturnType<typeof batchSchema>>;
