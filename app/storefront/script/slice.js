@@ -234,12 +234,14 @@
     if (armed && armed.trigger.on === on) show(armed);
   }
 
+  let delayTimer = 0;
   function arm(message) {
+    clearTimeout(delayTimer); // a new decision replaces the old one's countdown
     armed = message && config.formats?.[message.format] !== false ? message : null;
     if (!armed || current) return;
     const trigger = armed.trigger;
     if (trigger.on === "load") show(armed);
-    if (trigger.on === "delay") setTimeout(() => fire("delay"), trigger.seconds * 1000);
+    if (trigger.on === "delay") delayTimer = setTimeout(() => fire("delay"), trigger.seconds * 1000);
     if (trigger.on === "scroll") onScroll();
   }
 
@@ -337,9 +339,10 @@ a:focus-visible,button:focus-visible{outline:3px solid var(--a);outline-offset:2
       flush();
       if (popup) before?.focus?.();
     }
-    // Escape closes; in a popup, Tab and Shift+Tab stay inside it.
+    // Escape closes a popup, or a corner message or bar that has the focus (elsewhere the theme's
+    // own Escape, closing its menu say, is left alone); in a popup, Tab and Shift+Tab stay inside it.
     function onKey(event) {
-      if (event.key === "Escape") return dismiss();
+      if (event.key === "Escape" && (popup || document.activeElement === host)) return dismiss();
       if (!popup || event.key !== "Tab") return;
       const stops = [link, close].filter(Boolean);
       const at = stops.indexOf(root.activeElement);
