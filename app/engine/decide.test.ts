@@ -25,6 +25,8 @@ const message = (id: number, segment: string, over: Partial<MessageSpec> = {}): 
   priority: 0,
   pages: { types: [], pathContains: [] },
   cap: { oncePerSession: true, everyDays: null },
+  audience: { alsoAll: [], anyOf: [], exclude: [] },
+  schedule: { startsAt: null, endsAt: null },
   ...over,
 });
 
@@ -161,5 +163,37 @@ describe("deciding the message a visitor sees", () => {
       resolve,
     });
     expect(d).toEqual({ message: null, skipped: [{ id: 9, why: "not in segment" }], reasons: [] });
+  });
+
+  it("combines segments: also in all of, in any of, and excluding", () => {
+    const returning = anonymous(3, 2); // returning-non-buyers and returning-with-cart
+    const offer = (audience: MessageSpec["audience"]) =>
+      decide([message(9, "returning-non-buyers", { audience })], {
+        facts: returning,
+        page,
+        history: noHistory,
+        now,
+        resolve,
+      }).message?.id ?? null;
+    expect(offer({ alsoAll: ["returning-with-cart"], anyOf: [], exclude: [] })).toBe(9);
+    expect(offer({ alsoAll: ["high-spend-repeat"], anyOf: [], exclude: [] })).toBeNull();
+    expect(offer({ alsoAll: [], anyOf: ["high-spend-repeat", "returning-with-cart"], exclude: [] })).toBe(9);
+    expect(offer({ alsoAll: [], anyOf: ["high-spend-repeat", "lapsed-customers"], exclude: [] })).toBeNull();
+    expect(offer({ alsoAll: [], anyOf: [], exclude: ["returning-with-cart"] })).toBeNull();
+    expect(offer({ alsoAll: [], anyOf: [], exclude: ["high-spend-repeat"] })).toBe(9);
+  });
+
+  it("runs only between its start and end", () => {
+    const at = (startsAt: string | null, endsAt: string | null) =>
+      decide([message(1, "first-time-visitors", { schedule: { startsAt, endsAt } })], {
+        facts: anonymous(1),
+        page,
+        history: noHistory,
+        now,
+        resolve,
+      });
+    expect(at("2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z").message?.id).toBe(1);
+    expect(at("2026-06-16T00:00:00Z", null).skipped).toEqual([{ id: 1, why: "not running" }]);
+    expect(at(null, "2026-06-15T12:00:00Z").skipped).toEqual([{ id: 1, why: "not running" }]);
   });
 });

@@ -14,7 +14,7 @@
  *   so a merchant's narrow micro-segment message can sit above a broad fallback.
  */
 import { evaluate, type Facts, type Reason } from "./evaluate";
-import type { Rule } from "./rules";
+import type { Rule, RuleNode } from "./rules";
 
 export const PAGE_TYPES = [
   "index",
@@ -42,6 +42,10 @@ export interface MessageSpec {
   id: number;
   /** The segment whose members see it. */
   segment: string;
+  /** Further audience: also in all of these segments, in at least one of these, in none of these. */
+  audience: { alsoAll: string[]; anyOf: string[]; exclude: string[] };
+  /** When it runs (ISO times; null: from now on / no end). */
+  schedule: { startsAt: string | null; endsAt: string | null };
   format: Format;
   trigger: Trigger;
   priority: number;
@@ -65,6 +69,7 @@ export interface PageContext {
 }
 
 export type Skip =
+  | "not running"
   | "not in segment"
   | "not on this page"
   | "dismissed"
@@ -102,7 +107,7 @@ export function decide(
       skipped.push({ id: m.id, why });
       continue;
     }
-    const rule = resolve(m.segment);
+    const rule = audienceRule(m, resolve);
     const result = rule ? evaluate(rule, facts, { now, resolve }) : { member: false, reasons: [] };
     if (!result.member) skipped.push({ id: m.id, why: "not in segment" });
     else candidates.push({ message: m, reasons: result.reasons });
@@ -113,8 +118,32 @@ export function decide(
   return { message: winner?.message ?? null, skipped, reasons: winner?.reasons ?? [] };
 }
 
-/** The cheap checks first: page, dismissals, conversions and caps (no evaluation needed). */
+/**
+ * A message's audience as one rule: its segment, and also every `alsoAll` segment, and at least one
+ * `anyOf` segment, and none of the `exclude` ones. Null when its segment no longer exists.
+ */
+export function audienceRule(
+  m: Pick<MessageSpec, "segment" | "audience">,
+  resolve: (h: string) => Rule | null,
+): Rule | null {
+  const own = resolve(m.segment);
+  if (!own) return null;
+  const { alsoAll, anyOf, exclude } = m.audience;
+  if (!alsoAll.length && !anyOf.length && !exclude.length) return own;
+  const all: RuleNode[] = [{ segment: m.segment }, ...alsoAll.map((segment) => ({ segment }))];
+  if (anyOf.length) all.push({ any: anyOf.map((segment) => ({ segment })) });
+  if (exclude.length) all.push({ not: { any: exclude.map((segment) => ({ segment })) } });
+  return { ...own, match: { all } };
+}
+
+/** The cheap checks first: dates, page, dismissals, conversions and caps (no evaluation needed). */
 function blocked(m: MessageSpec, page: PageContext, history: MessageHistory, now: Date): Skip | null {
+  const t = now.getTime();
+  if (
+    (m.schedule.startsAt && t < Date.parse(m.schedule.startsAt)) ||
+    (m.schedule.endsAt && t >= Date.parse(m.schedule.endsAt))
+  )
+    return "not running";
   if (m.pages.types.length && !m.pages.types.includes(page.type)) return "not on this page";
   if (m.pages.pathContains.length && !m.pages.pathContains.some((p) => page.path.includes(p)))
     return "not on this page";

@@ -42,6 +42,9 @@ export const LIMITS = { name: 80, headline: 120, body: 400, buttonLabel: 40, but
 export interface MessageInput extends Omit<MessageSpec, "id"> {
   name: string;
   content: MessageContent;
+  reward: Reward;
+  /** Percent of eligible visitors held out (see nothing), to measure the lift. */
+  holdoutPercent: number;
   active: boolean;
 }
 
@@ -49,7 +52,34 @@ export interface MessageContent {
   headline: string;
   body: string;
   button: { label: string; url: string } | null;
+  /** An https image shown above the headline; "" for none. */
+  imageUrl: string;
 }
+
+export const REWARDS = ["none", "firstPurchase", "referral", "emailCapture"] as const;
+export type RewardKind = (typeof REWARDS)[number];
+export const REWARD_LABELS: Record<RewardKind, string> = {
+  none: "Nothing: a message with a link",
+  firstPurchase: "First-purchase discount (a unique code per shopper)",
+  referral: "Referral invite (the friend gets a discount, the referrer a reward)",
+  emailCapture: "Email sign-up",
+};
+
+/** A discount: a percentage (10 = 10%) or an amount in minor units of the shop's currency. */
+export interface DiscountSpec {
+  type: "percentage" | "amount";
+  value: number;
+  /** Days a code stays usable after it is given. */
+  validDays: number;
+  /** Minor units; 0 for none. */
+  minimumSubtotal: number;
+}
+
+export type Reward =
+  | { kind: "none" }
+  | { kind: "emailCapture" }
+  | { kind: "firstPurchase"; discount: DiscountSpec }
+  | { kind: "referral"; discount: DiscountSpec };
 
 /** What the storefront's script receives: enough to render and arm it, nothing else. */
 export interface ShownMessage {
@@ -59,6 +89,9 @@ export interface ShownMessage {
   headline: string;
   body: string;
   button: { label: string; url: string } | null;
+  imageUrl: string;
+  /** What it gives: the script asks for the shopper's own code when it shows a discount. */
+  reward: RewardKind;
 }
 
 export interface MessageProblem {
@@ -115,6 +148,38 @@ const triggerSchema = z.discriminatedUnion(
   ],
   { errorMap: () => ({ message: `must be one of ${TRIGGERS.join(", ")}` }) },
 );
+
+const handles = z
+  .array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "must be a segment"))
+  .max(10, "at most 10 segments")
+  .default([])
+  .transform((list) => [...new Set(list)]);
+
+const isoTime = z.string().datetime({ offset: true, message: "must be a date and time" });
+
+const discountSchema = z
+  .object({
+    type: z.enum(["percentage", "amount"], { errorMap: () => ({ message: "must be percentage or amount" }) }),
+    value: z
+      .number({ invalid_type_error: "must be a number" })
+      .int("must be a whole number")
+      .min(1, "must be at least 1"),
+    validDays: z
+      .number({ invalid_type_error: "must be a number of days" })
+      .int("must be a whole number of days")
+      .min(1, "must be at least 1 day")
+      .max(60, "must be at most 60 days")
+      .default(7),
+    minimumSubtotal: z
+      .number({ invalid_type_error: "must be a number" })
+      .int()
+      .min(0, "must not be negative")
+      .default(0),
+  })
+  .superRefine((d, ctx) => {
+    if (d.type === "percentage" && d.value > 100)
+      ctx.addIssue({ code: "custom", path: ["value"], message: "must be at most 100%" });
+  });
 
 const schema = z
   .object({
@@ -176,7 +241,53 @@ const schema = z
         })
         .nullable()
         .default(null),
+      imageUrl: z
+        .string()
+        .trim()
+        .max(LIMITS.buttonUrl, `must be at most ${LIMITS.buttonUrl} characters`)
+        .refine(
+          (u) => u === "" || /^https:\/\/[^\s/]+\.[^\s/]+(\/[^\s]*)?$/.test(u),
+          "must be an https:// address",
+        )
+        .default(""),
     }),
+    audience: z
+      .object({ alsoAll: handles, anyOf: handles, exclude: handles })
+      .default({})
+      .superRefine((a, ctx) => {
+        const both = a.exclude.filter((h) => a.alsoAll.includes(h) || a.anyOf.includes(h));
+        if (both.length)
+          ctx.addIssue({
+            code: "custom",
+            path: ["exclude"],
+            message: `"${both[0]}" is both required and excluded`,
+          });
+      }),
+    schedule: z
+      .object({ startsAt: isoTime.nullable().default(null), endsAt: isoTime.nullable().default(null) })
+      .default({})
+      .superRefine((w, ctx) => {
+        if (w.startsAt && w.endsAt && Date.parse(w.endsAt) <= Date.parse(w.startsAt))
+          ctx.addIssue({ code: "custom", path: ["endsAt"], message: "must be after the start" });
+      }),
+    reward: z
+      .discriminatedUnion(
+        "kind",
+        [
+          z.object({ kind: z.literal("none") }),
+          z.object({ kind: z.literal("emailCapture") }),
+          z.object({ kind: z.literal("firstPurchase"), discount: discountSchema }),
+          z.object({ kind: z.literal("referral"), discount: discountSchema }),
+        ],
+        { errorMap: () => ({ message: `must be one of ${REWARDS.join(", ")}` }) },
+      )
+      .default({ kind: "none" }),
+    holdoutPercent: z
+      .number({ invalid_type_error: "must be a number" })
+      .int("must be a whole percentage")
+      .min(0, "must be at least 0%")
+      .max(50, "must be at most 50%")
+      .default(10),
     active: z.boolean().default(false),
   })
   .strict();
@@ -212,11 +323,13 @@ export function specOf(id: number, m: MessageInput): MessageSpec {
     priority: m.priority,
     pages: m.pages,
     cap: m.cap,
+    audience: m.audience,
+    schedule: m.schedule,
   };
 }
 
 export function shownOf(id: number, m: MessageInput): ShownMessage {
-  return { id, format: m.format, trigger: m.trigger, ...m.content };
+  return { id, format: m.format, trigger: m.trigger, ...m.content, reward: m.reward.kind };
 }
 
 /** Columns as stored (Prisma's Message) <-> the validated shape. */
@@ -235,6 +348,18 @@ export interface MessageColumns {
   body: string;
   buttonLabel: string;
   buttonUrl: string;
+  imageUrl: string;
+  alsoAll: string;
+  anyOf: string;
+  exclude: string;
+  startsAt: Date | null;
+  endsAt: Date | null;
+  reward: string;
+  discountKind: string;
+  discountValue: number;
+  codeValidDays: number;
+  minimumSubtotal: number;
+  holdoutPercent: number;
   active: boolean;
 }
 
@@ -255,6 +380,18 @@ export function toColumns(m: MessageInput): MessageColumns {
     body: m.content.body,
     buttonLabel: m.content.button?.label ?? "",
     buttonUrl: m.content.button?.url ?? "",
+    imageUrl: m.content.imageUrl,
+    alsoAll: JSON.stringify(m.audience.alsoAll),
+    anyOf: JSON.stringify(m.audience.anyOf),
+    exclude: JSON.stringify(m.audience.exclude),
+    startsAt: m.schedule.startsAt ? new Date(m.schedule.startsAt) : null,
+    endsAt: m.schedule.endsAt ? new Date(m.schedule.endsAt) : null,
+    reward: m.reward.kind,
+    discountKind: "discount" in m.reward ? m.reward.discount.type : "percentage",
+    discountValue: "discount" in m.reward ? m.reward.discount.value : 10,
+    codeValidDays: "discount" in m.reward ? m.reward.discount.validDays : 7,
+    minimumSubtotal: "discount" in m.reward ? m.reward.discount.minimumSubtotal : 0,
+    holdoutPercent: m.holdoutPercent,
     active: m.active,
   };
 }
@@ -282,7 +419,27 @@ export function fromColumns(c: MessageColumns): MessageInput {
       headline: c.headline,
       body: c.body,
       button: c.buttonLabel ? { label: c.buttonLabel, url: c.buttonUrl } : null,
+      imageUrl: c.imageUrl,
     },
+    audience: {
+      alsoAll: JSON.parse(c.alsoAll) as unknown,
+      anyOf: JSON.parse(c.anyOf) as unknown,
+      exclude: JSON.parse(c.exclude) as unknown,
+    },
+    schedule: { startsAt: c.startsAt?.toISOString() ?? null, endsAt: c.endsAt?.toISOString() ?? null },
+    reward:
+      c.reward === "firstPurchase" || c.reward === "referral"
+        ? {
+            kind: c.reward,
+            discount: {
+              type: c.discountKind,
+              value: c.discountValue,
+              validDays: c.codeValidDays,
+              minimumSubtotal: c.minimumSubtotal,
+            },
+          }
+        : { kind: c.reward },
+    holdoutPercent: c.holdoutPercent,
     active: c.active,
   });
 }
@@ -292,7 +449,15 @@ export function fromColumns(c: MessageColumns): MessageInput {
  * audience the storefront is built for.
  */
 export function starterMessages(): MessageInput[] {
-  const base = { priority: 0, pages: { types: [], pathContains: [] }, active: false };
+  const base = {
+    priority: 0,
+    pages: { types: [], pathContains: [] },
+    audience: { alsoAll: [], anyOf: [], exclude: [] },
+    schedule: { startsAt: null, endsAt: null },
+    reward: { kind: "none" } as Reward,
+    holdoutPercent: 10,
+    active: false,
+  };
   return [
     {
       ...base,
@@ -305,6 +470,7 @@ export function starterMessages(): MessageInput[] {
         headline: "Welcome! Here's 10% off your first order",
         body: "New here? Take 10% off your first purchase.",
         button: { label: "Start shopping", url: "/collections/all" },
+        imageUrl: "",
       },
     },
     {
@@ -319,6 +485,7 @@ export function starterMessages(): MessageInput[] {
         headline: "Your cart is waiting",
         body: "The items in your cart aren't reserved. Check out now so you don't miss them.",
         button: { label: "Go to cart", url: "/cart" },
+        imageUrl: "",
       },
     },
     {
@@ -333,6 +500,7 @@ export function starterMessages(): MessageInput[] {
         headline: "Thanks for being one of our best customers",
         body: "Invite a friend: they get a welcome reward, and you get one when they order.",
         button: { label: "Invite a friend", url: "/pages/refer" },
+        imageUrl: "",
       },
     },
   ];
