@@ -100,6 +100,63 @@ interface UserError {
   elementIndex?: number | null;
 }
 
+/** One redeem code of a code discount; Shopify keeps codes unique per shop, ignoring case. */
+export interface StandInRedeemCode {
+  id: string;
+  code: string;
+  discountId: string;
+  /** Times the code was used at checkout (Shopify's `asyncUsageCount`, exact here). */
+  usageCount: number;
+}
+
+/** An amount off code discount (DiscountCodeBasic) as discountCodeBasicCreate stores it. */
+export interface StandInDiscount {
+  id: string;
+  title: string;
+  startsAt: string;
+  endsAt: string | null;
+  appliesOncePerCustomer: boolean;
+  /** Uses per code (Shopify's price rule `usage_limit` is per discount code); null: unlimited. */
+  usageLimit: number | null;
+  eligible: { kind: "all" } | { kind: "customers"; ids: string[] } | { kind: "segments"; ids: string[] };
+  value:
+    | { kind: "percentage"; percentage: number }
+    | { kind: "amount"; amount: number; appliesOnEachItem: boolean };
+  /** The items input as given; the checkout helper discounts the whole subtotal whatever it says. */
+  items: Args;
+  /** Minor units of the shop currency. */
+  minimumSubtotal: number | null;
+  minimumQuantity: number | null;
+  combinesWith: { productDiscounts: boolean; orderDiscounts: boolean; shippingDiscounts: boolean };
+  createdAt: string;
+  updatedAt: string;
+  codes: StandInRedeemCode[];
+  /** Who used it at checkout, for appliesOncePerCustomer. */
+  redeemedBy: { customerId: string | null; email: string }[];
+}
+
+interface StandInCodeBulkCreation {
+  id: string;
+  discountId: string;
+  createdAt: string;
+  done: boolean;
+  results: { code: string; redeemCode: StandInRedeemCode | null; errors: UserError[] }[];
+}
+
+export type RedeemResult =
+  | { ok: true; discountAmount: number }
+  | {
+      ok: false;
+      reason:
+        | "unknown_code"
+        | "not_started"
+        | "expired"
+        | "usage_limit_reached"
+        | "already_used_by_customer"
+        | "customer_not_eligible"
+        | "minimum_subtotal_not_met";
+    };
+
 /** Metafield types the stand-in knows (a subset of Shopify's list), with how a value is checked. */
 const METAFIELD_TYPES: Record<string, (value: string) => string | null> = {
   single_line_text_field: (v) => (/[\r\n]/.test(v) ? "Value must be a single line of text." : null),
@@ -246,6 +303,10 @@ export class AdminApiStandIn {
   readonly metafields = new Map<string, Map<string, StandInMetafield>>();
   readonly definitions = new Map<string, StandInDefinition>();
   readonly segments = new Map<string, StandInSegment>();
+  /** Code discounts by DiscountCodeNode id, and their redeem codes by lower-cased code. */
+  readonly discounts = new Map<string, StandInDiscount>();
+  readonly discountCodes = new Map<string, StandInRedeemCode>();
+  readonly codeBulkCreations = new Map<string, StandInCodeBulkCreation>();
   private seq = 1000;
   /** How many segments the shop may have; a test sets 0 to see Shopify's refusal. */
   segmentLimit: number;
@@ -550,8 +611,20 @@ export class AdminApiStandIn {
         const c = customersById.get(customer[1]);
         return c ? customerNode(c) : null;
       }
-      return this.bulk.get(id) ?? this.segments.get(id) ?? null;
+      const discount = this.discounts.get(id);
+      if (discount) return discountCodeNode(discount);
+      return (
+        this.bulk.get(id) ?? this.segments.get(id) ?? this.bulkCreationNode(id, discountCodeNode) ?? null
+      );
     };
+    const discountCodeNode = (d: StandInDiscount) => ({
+      __typename: "DiscountCodeNode",
+      id: d.id,
+      codeDiscount: this.codeBasicNode(d, (id) => {
+        const c = customersById.get(id.slice(id.lastIndexOf("/") + 1));
+        return c ? customerNode(c) : null;
+      }),
+    });
     // Shopify lists only checkouts that were not completed as abandoned.
     const abandoned = store.checkouts.filter((c) => !c.completedAt);
     return {
@@ -588,6 +661,31 @@ export class AdminApiStandIn {
       node: (args: Args) => nodeOf(String(args.id)),
       currentBulkOperation: () => [...this.bulk.values()].at(-1) ?? null,
       bulkOperationRunQuery: (args: Args) => this.runBulk(String(args.query)),
+      discountCodeBasicCreate: (args: Args) => {
+        const created = this.createCodeBasic(args.basicCodeDiscount as Args);
+        return {
+          codeDiscountNode: created.discount ? discountCodeNode(created.discount) : null,
+          userErrors: created.userErrors,
+        };
+      },
+      discountRedeemCodeBulkAdd: (args: Args) =>
+        this.bulkAddCodes(String(args.discountId), args.codes as { code: string }[], discountCodeNode),
+      codeDiscountNodeByCode: (args: Args) => {
+        const code = this.discountCodes.get(String(args.code).toLowerCase());
+        return code ? discountCodeNode(this.discounts.get(code.discountId)!) : null;
+      },
+      codeDiscountNode: (args: Args) => {
+        const d = this.discounts.get(String(args.id));
+        return d ? discountCodeNode(d) : null;
+      },
+      discountNode: (args: Args) => {
+        const d = this.discounts.get(String(args.id));
+        return d
+          ? { __typename: "DiscountNode", id: d.id, discount: discountCodeNode(d).codeDiscount }
+          : null;
+      },
+      discountRedeemCodeBulkCreation: (args: Args) =>
+        this.bulkCreationNode(String(args.id), discountCodeNode),
     };
   }
 
@@ -884,6 +982,450 @@ export class AdminApiStandIn {
     if (query !== undefined) segment.query = query;
     segment.lastEditDate = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     return { segment, userErrors: [] };
+  }
+
+  /* -------------------------------------------------------------------------------------------
+   * Code discounts: discountCodeBasicCreate, discountRedeemCodeBulkAdd and the queries that read
+   * them back, plus `redeem`, what Shopify's checkout checks when a shopper enters a code.
+   * Messages marked "live" are the ones a live shop returns; the others are in Shopify's style.
+   * ----------------------------------------------------------------------------------------- */
+
+  private codeBasicNode(d: StandInDiscount, customerOf: (id: string) => unknown) {
+    const cur = this.store.shop.currency;
+    const money = (minor: number) => ({ amount: decimal(minor), currencyCode: cur });
+    const now = Date.now();
+    const status =
+      Date.parse(d.startsAt) > now
+        ? "SCHEDULED"
+        : d.endsAt && Date.parse(d.endsAt) <= now
+          ? "EXPIRED"
+          : "ACTIVE";
+    const off =
+      d.value.kind === "percentage"
+        ? `${Math.round(d.value.percentage * 10000) / 100}% off entire order`
+        : `${decimal(d.value.amount)} ${cur} off entire order`;
+    const ids = (list: unknown, type: string) =>
+      ((list as string[] | undefined) ?? []).map((id) => ({ __typename: type, id }));
+    const items = d.items;
+    const products = items.products as Args | undefined;
+    const collections = items.collections as Args | undefined;
+    return {
+      __typename: "DiscountCodeBasic",
+      title: d.title,
+      status,
+      startsAt: d.startsAt,
+      endsAt: d.endsAt,
+      createdAt: d.createdAt,
+      updatedAt: d.updatedAt,
+      appliesOncePerCustomer: d.appliesOncePerCustomer,
+      usageLimit: d.usageLimit,
+      asyncUsageCount: d.codes.reduce((sum, c) => sum + c.usageCount, 0),
+      codes: (args: Args) => connection(d.codes, args, (c) => this.redeemCodeNode(c)),
+      codesCount: { count: d.codes.length, precision: "EXACT" },
+      combinesWith: d.combinesWith,
+      customerSelection:
+        d.eligible.kind === "all"
+          ? { __typename: "DiscountCustomerAll", allCustomers: true }
+          : d.eligible.kind === "segments"
+            ? {
+                __typename: "DiscountCustomerSegments",
+                segments: d.eligible.ids.map((id) => this.segments.get(id)).filter(Boolean),
+              }
+            : {
+                __typename: "DiscountCustomers",
+                customers: d.eligible.ids.map((id) => customerOf(id)).filter(Boolean),
+              },
+      customerGets: {
+        appliesOnOneTimePurchase: true,
+        appliesOnSubscription: false,
+        value:
+          d.value.kind === "percentage"
+            ? { __typename: "DiscountPercentage", percentage: d.value.percentage }
+            : {
+                __typename: "DiscountAmount",
+                amount: money(d.value.amount),
+                appliesOnEachItem: d.value.appliesOnEachItem,
+              },
+        items: items.all
+          ? { __typename: "AllDiscountItems", allItems: true }
+          : collections
+            ? {
+                __typename: "DiscountCollections",
+                collections: (args: Args) => connection(ids(collections.add, "Collection"), args, (x) => x),
+              }
+            : {
+                __typename: "DiscountProducts",
+                products: (args: Args) => connection(ids(products?.productsToAdd, "Product"), args, (x) => x),
+                productVariants: (args: Args) =>
+                  connection(ids(products?.productVariantsToAdd, "ProductVariant"), args, (x) => x),
+              },
+      },
+      discountClass: items.all ? "ORDER" : "PRODUCT",
+      hasTimelineComment: false,
+      minimumRequirement:
+        d.minimumSubtotal !== null
+          ? { __typename: "DiscountMinimumSubtotal", greaterThanOrEqualToSubtotal: money(d.minimumSubtotal) }
+          : d.minimumQuantity !== null
+            ? {
+                __typename: "DiscountMinimumQuantity",
+                greaterThanOrEqualToQuantity: String(d.minimumQuantity),
+              }
+            : null,
+      recurringCycleLimit: 1,
+      shareableUrls: [],
+      shortSummary: off,
+      summary: `${off}${d.appliesOncePerCustomer ? " • One use per customer" : ""}`,
+      totalSales: null,
+    };
+  }
+
+  private redeemCodeNode(c: StandInRedeemCode) {
+    return {
+      __typename: "DiscountRedeemCode",
+      id: c.id,
+      code: c.code,
+      asyncUsageCount: c.usageCount,
+      createdBy: null,
+    };
+  }
+
+  /** discountCodeBasicCreate: every problem is reported, and nothing is created when there is one. */
+  private createCodeBasic(input: Args): { discount: StandInDiscount | null; userErrors: UserError[] } {
+    const errors: UserError[] = [];
+    const at = (...field: string[]) => ["basicCodeDiscount", ...field];
+    const fail = (field: string[], message: string, code: string) => errors.push({ field, message, code });
+    const title = typeof input.title === "string" ? input.title : "";
+    const code = typeof input.code === "string" ? input.code.trim() : "";
+    if (!title.trim()) fail(at("title"), "Title can't be blank", "BLANK");
+    else if (title.length > 255)
+      fail(at("title"), "Title is too long (maximum is 255 characters)", "TOO_LONG");
+    if (!code) fail(at("code"), "Code can't be blank", "BLANK");
+    else if (code.length > 255) fail(at("code"), "Code is too long (maximum is 255 characters)", "TOO_LONG");
+    // live; codes are unique per shop ignoring case, across all code discounts
+    else if (this.discountCodes.has(code.toLowerCase()))
+      fail(at("code"), "Code must be unique. Please try a different code.", "TAKEN");
+
+    const startsAt = typeof input.startsAt === "string" ? input.startsAt : null;
+    const endsAt = typeof input.endsAt === "string" ? input.endsAt : null;
+    if (!startsAt) fail(at("startsAt"), "Starts at can't be blank", "BLANK");
+    else if (Number.isNaN(Date.parse(startsAt))) fail(at("startsAt"), "Starts at is invalid", "INVALID");
+    if (endsAt && Number.isNaN(Date.parse(endsAt))) fail(at("endsAt"), "Ends at is invalid", "INVALID");
+    // live
+    else if (startsAt && endsAt && Date.parse(endsAt) <= Date.parse(startsAt))
+      fail(at("endsAt"), "Ends at needs to be after starts_at", "INVALID");
+
+    const gets = (input.customerGets as Args | null | undefined) ?? null;
+    const valueInput = (gets?.value as Args | null | undefined) ?? null;
+    let value: StandInDiscount["value"] | null = null;
+    if (!gets) fail(at("customerGets"), "Customer gets can't be blank", "BLANK");
+    else {
+      const given = ["percentage", "discountAmount", "discountOnQuantity"].filter(
+        (k) => valueInput?.[k] !== null && valueInput?.[k] !== undefined,
+      );
+      if (!given.length) fail(at("customerGets", "value"), "Value can't be blank", "BLANK");
+      else if (given.length > 1)
+        fail(at("customerGets", "value"), "Only one of percentage or discountAmount can be set", "CONFLICT");
+      else if (given[0] === "discountOnQuantity")
+        fail(
+          at("customerGets", "value", "discountOnQuantity"),
+          "discountOnQuantity is only permitted with bxgy discounts.",
+          "INVALID",
+        );
+      else if (given[0] === "percentage") {
+        const percentage = Number(valueInput!.percentage);
+        // live
+        if (!(percentage >= 0 && percentage <= 1))
+          fail(
+            at("customerGets", "value", "percentage"),
+            "Value must be between 0.0 and 1.0",
+            "VALUE_OUTSIDE_RANGE",
+          );
+        else value = { kind: "percentage", percentage };
+      } else {
+        const amountInput = valueInput!.discountAmount as Args;
+        const amount = Number(amountInput.amount);
+        if (amountInput.amount === null || amountInput.amount === undefined || Number.isNaN(amount))
+          fail(at("customerGets", "value", "discountAmount", "amount"), "Value can't be blank", "BLANK");
+        // live: Shopify keeps the value as a negative number, hence the wording
+        else if (amount < 0)
+          fail(
+            at("customerGets", "value", "discountAmount", "amount"),
+            "Value must be less than or equal to 0",
+            "LESS_THAN_OR_EQUAL_TO",
+          );
+        else
+          value = {
+            kind: "amount",
+            amount: Math.round(amount * 100),
+            appliesOnEachItem: amountInput.appliesOnEachItem === true,
+          };
+      }
+      const items = gets.items as Args | null | undefined;
+      if (!items || (items.all !== true && !items.products && !items.collections))
+        fail(at("customerGets", "items"), "Items in 'customer get' must be defined", "BLANK");
+    }
+
+    const selection = (input.customerSelection as Args | null | undefined) ?? { all: true };
+    const customers = ((selection.customers as Args | null | undefined)?.add as string[] | undefined) ?? [];
+    const segments =
+      ((selection.customerSegments as Args | null | undefined)?.add as string[] | undefined) ?? [];
+    const chosen = [selection.all === true, customers.length > 0, segments.length > 0].filter(Boolean).length;
+    if (chosen === 0) fail(at("customerSelection"), "Customer selection can't be blank", "BLANK");
+    else if (chosen > 1)
+      fail(
+        at("customerSelection"),
+        "Only one of all customers, customers or customer segments can be selected",
+        "CONFLICT",
+      );
+    for (const id of segments)
+      if (!this.segments.has(id))
+        fail(
+          at("customerSelection", "customerSegments", "add"),
+          `Customer segment with id: ${id.slice(id.lastIndexOf("/") + 1)} is invalid`,
+          "INVALID",
+        );
+    for (const id of customers) {
+      const match = /^gid:\/\/shopify\/Customer\/(\d+)$/.exec(id);
+      if (!match || !this.store.customers.some((c) => c.id === match[1]))
+        fail(
+          at("customerSelection", "customers", "add"),
+          `Customer with id: ${id.slice(id.lastIndexOf("/") + 1)} is invalid`,
+          "INVALID",
+        );
+    }
+
+    const usageLimit = typeof input.usageLimit === "number" ? input.usageLimit : null;
+    if (usageLimit !== null && usageLimit < 1)
+      fail(at("usageLimit"), "Usage limit must be greater than 0", "GREATER_THAN");
+
+    const minimum = (input.minimumRequirement as Args | null | undefined) ?? null;
+    const subtotal = (minimum?.subtotal as Args | null | undefined)?.greaterThanOrEqualToSubtotal;
+    const quantity = (minimum?.quantity as Args | null | undefined)?.greaterThanOrEqualToQuantity;
+    const hasSubtotal = subtotal !== null && subtotal !== undefined;
+    const hasQuantity = quantity !== null && quantity !== undefined;
+    // live (captured on free shipping codes, which share the minimum requirement)
+    if (hasSubtotal && hasQuantity) {
+      fail(
+        at("minimumRequirement", "subtotal", "greaterThanOrEqualToSubtotal"),
+        "Minimum subtotal cannot be defined when minimum quantity is.",
+        "CONFLICT",
+      );
+      fail(
+        at("minimumRequirement", "quantity", "greaterThanOrEqualToQuantity"),
+        "Minimum quantity cannot be defined when minimum subtotal is.",
+        "CONFLICT",
+      );
+    } else if (hasSubtotal && !(Number(subtotal) >= 0))
+      fail(
+        at("minimumRequirement", "subtotal", "greaterThanOrEqualToSubtotal"),
+        "Minimum subtotal must be greater than or equal to 0",
+        "GREATER_THAN_OR_EQUAL_TO",
+      );
+
+    if (errors.length || !value || !startsAt) return { discount: null, userErrors: errors };
+    const combines = (input.combinesWith as Args | null | undefined) ?? {};
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const discount: StandInDiscount = {
+      id: this.nextId("DiscountCodeNode"),
+      title,
+      startsAt,
+      endsAt,
+      appliesOncePerCustomer: input.appliesOncePerCustomer === true,
+      usageLimit,
+      eligible: segments.length
+        ? { kind: "segments", ids: segments }
+        : customers.length
+          ? { kind: "customers", ids: customers }
+          : { kind: "all" },
+      value,
+      items: gets!.items as Args,
+      minimumSubtotal: hasSubtotal ? Math.round(Number(subtotal) * 100) : null,
+      minimumQuantity: hasQuantity ? Number(quantity) : null,
+      combinesWith: {
+        productDiscounts: combines.productDiscounts === true,
+        orderDiscounts: combines.orderDiscounts === true,
+        shippingDiscounts: combines.shippingDiscounts === true,
+      },
+      createdAt: now,
+      updatedAt: now,
+      codes: [],
+      redeemedBy: [],
+    };
+    this.discounts.set(discount.id, discount);
+    this.addRedeemCode(discount, code);
+    return { discount, userErrors: [] };
+  }
+
+  private addRedeemCode(discount: StandInDiscount, code: string): StandInRedeemCode {
+    const redeemCode: StandInRedeemCode = {
+      id: this.nextId("DiscountRedeemCode"),
+      code,
+      discountId: discount.id,
+      usageCount: 0,
+    };
+    discount.codes.push(redeemCode);
+    this.discountCodes.set(code.toLowerCase(), redeemCode);
+    return redeemCode;
+  }
+
+  /**
+   * discountRedeemCodeBulkAdd: at most 100 codes a call (the 2025-01 schema's documented maximum).
+   * As on Shopify it is asynchronous: the creation is answered `done: false`, and each code is
+   * created or refused (TAKEN, BLANK, TOO_LONG) when it runs, `bulkDelayMs` later.
+   */
+  private bulkAddCodes(
+    discountId: string,
+    codes: { code: string }[],
+    discountCodeNode: (d: StandInDiscount) => unknown,
+  ) {
+    const discount = this.discounts.get(discountId);
+    if (!discount)
+      return {
+        bulkCreation: null,
+        userErrors: [{ field: ["discountId"], message: "Discount does not exist", code: null }],
+      };
+    if (!codes.length)
+      return {
+        bulkCreation: null,
+        userErrors: [{ field: ["codes"], message: "Codes can't be blank", code: "BLANK" }],
+      };
+    if (codes.length > 100)
+      return {
+        bulkCreation: null,
+        userErrors: [
+          {
+            field: ["codes"],
+            message: "Codes can't be more than 100 per request",
+            code: "TOO_MANY_ARGUMENTS",
+          },
+        ],
+      };
+    const creation: StandInCodeBulkCreation = {
+      id: this.nextId("DiscountRedeemCodeBulkCreation"),
+      discountId,
+      createdAt: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      done: false,
+      results: codes.map((c) => ({ code: c.code, redeemCode: null, errors: [] })),
+    };
+    this.codeBulkCreations.set(creation.id, creation);
+    setTimeout(() => {
+      for (const result of creation.results) {
+        const code = result.code.trim();
+        const fail = (message: string, code: string) =>
+          result.errors.push({ field: ["code"], message, code });
+        if (!code) fail("Code can't be blank", "BLANK");
+        else if (code.length > 255) fail("Code is too long (maximum is 255 characters)", "TOO_LONG");
+        else if (this.discountCodes.has(code.toLowerCase()))
+          fail("Code must be unique. Please try a different code.", "TAKEN");
+        else result.redeemCode = this.addRedeemCode(discount, code);
+      }
+      discount.updatedAt = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+      creation.done = true;
+    }, this.options.bulkDelayMs ?? 20);
+    return { bulkCreation: this.bulkCreationNode(creation.id, discountCodeNode), userErrors: [] };
+  }
+
+  private bulkCreationNode(id: string, discountCodeNode: (d: StandInDiscount) => unknown) {
+    const creation = this.codeBulkCreations.get(id);
+    if (!creation) return null;
+    const imported = creation.results.filter((r) => r.redeemCode).length;
+    return {
+      __typename: "DiscountRedeemCodeBulkCreation",
+      id: creation.id,
+      done: creation.done,
+      createdAt: creation.createdAt,
+      codesCount: creation.results.length,
+      importedCount: imported,
+      failedCount: creation.done ? creation.results.length - imported : 0,
+      discountCode: () => {
+        const d = this.discounts.get(creation.discountId);
+        return d ? discountCodeNode(d) : null;
+      },
+      codes: (args: Args) =>
+        connection(creation.results, args, (r) => ({
+          __typename: "DiscountRedeemCodeBulkCreationCode",
+          code: r.code,
+          errors: r.errors,
+          discountRedeemCode: r.redeemCode ? this.redeemCodeNode(r.redeemCode) : null,
+        })),
+    };
+  }
+
+  /** Orders that count as "previous orders": not cancelled, the customer's or a guest's by email. */
+  private previousOrders(customerId: string | null, email: string): number {
+    const mail = email.trim().toLowerCase();
+    return this.store.orders.filter(
+      (o) =>
+        !o.cancelledAt &&
+        ((customerId !== null && o.customerId === customerId) ||
+          (!o.customerId && !!o.email && o.email.toLowerCase() === mail)),
+    ).length;
+  }
+
+  /** Whether a buyer is in a Shopify segment; the checkout helper knows `number_of_orders` only. */
+  private inSegmentAtCheckout(query: string, customerId: string | null, email: string): boolean {
+    const term = /^\s*number_of_orders\s*(=|!=|<=|>=|<|>)\s*(\d+)\s*$/.exec(query);
+    if (!term)
+      throw new Error(
+        `The stand-in's checkout cannot evaluate the segment query "${query}" (it knows number_of_orders comparisons)`,
+      );
+    const n = this.previousOrders(customerId, email);
+    const k = Number(term[2]);
+    return { "=": n === k, "!=": n !== k, "<": n < k, "<=": n <= k, ">": n > k, ">=": n >= k }[term[1]]!;
+  }
+
+  /**
+   * What Shopify's checkout checks when a shopper enters a code, for tests and the demo: the code
+   * exists, the discount has started and not ended, the code's usage limit is not used up, the
+   * buyer has not used the discount before (appliesOncePerCustomer), the buyer is eligible (all,
+   * listed customers, or members of the discount's segments: "first order only" is the segment
+   * `number_of_orders = 0`, counting non-cancelled orders), and the subtotal meets the minimum.
+   * A buyer without `customerId` is looked up by email; one with no customer record counts as a
+   * customer with the guest orders placed under that email. Money is in minor units; the
+   * discount is taken off the whole subtotal. On success the code's usage goes up by one. The
+   * order webhook that follows is the caller's to send.
+   */
+  redeem(input: {
+    code: string;
+    customerId: string | null;
+    email: string;
+    subtotal: number;
+    at?: Date;
+  }): RedeemResult {
+    const redeemCode = this.discountCodes.get(input.code.trim().toLowerCase());
+    if (!redeemCode) return { ok: false, reason: "unknown_code" };
+    const d = this.discounts.get(redeemCode.discountId)!;
+    const at = (input.at ?? new Date()).getTime();
+    if (at < Date.parse(d.startsAt)) return { ok: false, reason: "not_started" };
+    if (d.endsAt && at >= Date.parse(d.endsAt)) return { ok: false, reason: "expired" };
+    if (d.usageLimit !== null && redeemCode.usageCount >= d.usageLimit)
+      return { ok: false, reason: "usage_limit_reached" };
+    const email = input.email.trim().toLowerCase();
+    const customerId =
+      input.customerId ?? this.store.customers.find((c) => c.email.toLowerCase() === email)?.id ?? null;
+    if (
+      d.appliesOncePerCustomer &&
+      d.redeemedBy.some((r) => (customerId !== null && r.customerId === customerId) || r.email === email)
+    )
+      return { ok: false, reason: "already_used_by_customer" };
+    const eligible =
+      d.eligible.kind === "all" ||
+      (d.eligible.kind === "customers"
+        ? customerId !== null && d.eligible.ids.includes(gid("Customer", customerId))
+        : d.eligible.ids.some((id) => {
+            const segment = this.segments.get(id);
+            return !!segment && this.inSegmentAtCheckout(segment.query, customerId, email);
+          }));
+    if (!eligible) return { ok: false, reason: "customer_not_eligible" };
+    if (d.minimumSubtotal !== null && input.subtotal < d.minimumSubtotal)
+      return { ok: false, reason: "minimum_subtotal_not_met" };
+    const discountAmount =
+      d.value.kind === "percentage"
+        ? Math.round(input.subtotal * d.value.percentage)
+        : Math.min(d.value.amount, input.subtotal);
+    redeemCode.usageCount++;
+    d.redeemedBy.push({ customerId, email });
+    return { ok: true, discountAmount };
   }
 
   private async runBulk(query: string) {
