@@ -92,6 +92,8 @@ export interface ShownMessage {
   imageUrl: string;
   /** What it gives: the script asks for the shopper's own code when it shows a discount. */
   reward: RewardKind;
+  /** The A/B variant shown, when the message has variants. */
+  variantId?: number;
 }
 
 export interface MessageProblem {

@@ -33,6 +33,8 @@ beforeAll(async () => {
   for (let i = 1; i <= 20; i++) await customerWithOrders(String(9000 + i), [i * 500, i * 500]);
   await ensurePresets(prisma, shopId);
   await ensureStarterMessages(prisma, shopId, true);
+  // No holdout unless a test asks for one: each test's visitor must see its message.
+  await prisma.message.updateMany({ where: { shopId }, data: { holdoutPercent: 0 } });
   for (const m of await listMessages(prisma, shopId)) ids[m.input.segment] = m.id;
 });
 afterAll(() => prisma.$disconnect());
@@ -220,6 +222,55 @@ describe("the decision endpoint", () => {
     expect(await ask()).toBeNull();
     await setMessageActive(prisma, shopId, id, true);
     expect((await ask())?.id).toBe(id);
+  });
+
+  it("holds out a share of eligible visitors: they see nothing, sticky, each recorded once with their arm", async () => {
+    const id = ids["first-time-visitors"];
+    await prisma.message.update({ where: { id }, data: { holdoutPercent: 50 } });
+    forgetShopMessages();
+    const visitors = Array.from({ length: 60 }, (_, i) => `holdout-visitor-${String(i).padStart(4, "0")}`);
+    const first = await Promise.all(visitors.map((visitor) => ask({ visitor })));
+    const again = await Promise.all(visitors.map((visitor) => ask({ visitor })));
+    expect(again.map((m) => m?.id ?? null)).toEqual(first.map((m) => m?.id ?? null));
+    const heldOut = first.filter((m) => m === null).length;
+    expect(heldOut).toBeGreaterThan(15);
+    expect(heldOut).toBeLessThan(45);
+    const exposures = await prisma.offerExposure.findMany({
+      where: { messageId: id, unit: { in: visitors.map((v) => `v:${v}`) } },
+    });
+    expect(exposures).toHaveLength(60);
+    for (const [i, visitor] of visitors.entries())
+      expect(exposures.find((e) => e.unit === `v:${visitor}`)?.arm).toBe(first[i] ? "treatment" : "holdout");
+    // A signed-in customer is the unit, whichever browser they use.
+    const asCustomer = await ask({ customerId: "9001", visitor: "holdout-phone-000001" });
+    const elsewhere = await ask({ customerId: "9001", visitor: "holdout-laptop-00001" });
+    expect(asCustomer?.id ?? null).toBe(elsewhere?.id ?? null);
+    await prisma.message.update({ where: { id }, data: { holdoutPercent: 0 } });
+    forgetShopMessages();
+  });
+
+  it("does not offer a first-purchase discount when no codes are left in its pool", async () => {
+    const id = ids["first-time-visitors"];
+    await prisma.message.update({
+      where: { id },
+      data: { reward: "firstPurchase", discountKind: "percentage", discountValue: 10 },
+    });
+    forgetShopMessages();
+    expect(await ask()).toBeNull();
+    await prisma.discountCode.create({
+      data: {
+        shopId,
+        messageId: id,
+        code: "WELCOME-TEST-0001",
+        shopifyDiscountId: "gid://shopify/DiscountCodeNode/1",
+        status: "pool",
+        expiresAt: new Date(now.getTime() + 7 * 86_400_000),
+      },
+    });
+    forgetShopMessages();
+    expect(await ask()).toMatchObject({ id, reward: "firstPurchase" });
+    await prisma.message.update({ where: { id }, data: { reward: "none" } });
+    forgetShopMessages();
   });
 
   it("refuses unsigned, tampered and malformed requests with the reason", async () => {

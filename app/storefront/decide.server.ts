@@ -14,7 +14,9 @@
  * reads only: two or three indexed queries for an anonymous visitor.
  */
 import type { PrismaClient } from "@prisma/client";
+import { assign, type Assignment, type ExperimentSpec } from "../engine/assign";
 import {
+  audienceRule,
   decide,
   PAGE_TYPES,
   type MessageHistory,
@@ -44,6 +46,7 @@ interface EventRow {
 }
 import { shopSegments } from "../segments/store.server";
 import { config } from "../config.server";
+import { dialectOfClient } from "../db.server";
 import { verifyProxyQuery } from "./proxy.server";
 
 /** Stored events for what a visitor did with a message; resourceId is the message id. */
@@ -55,14 +58,54 @@ export const MESSAGE_EVENTS = {
 const MESSAGE_EVENT_TYPES: string[] = Object.values(MESSAGE_EVENTS);
 
 const CACHE_MS = 5_000;
+/** A pooled code is offered only with at least this long left before its discount ends. */
+export const CODE_MIN_LIFE_MS = 24 * 3600_000;
+
+/**
+ * The first time a unit is eligible for an offer: its arm, in OfferExposure (the denominator of
+ * its conversion rates). Later decisions find it there (or in this process's memory of recent
+ * ones) and write nothing.
+ */
+const exposed = new Set<string>();
+async function recordExposure(
+  db: PrismaClient,
+  shopId: number,
+  messageId: number,
+  unit: string,
+  arm: Assignment,
+  visitorId: string,
+  customerId: string | null,
+  now: Date,
+): Promise<void> {
+  const key = `${messageId} ${unit}`;
+  if (exposed.has(key)) return;
+  const variantId = arm.arm === "treatment" && arm.variantId ? arm.variantId : null;
+  await db.$executeRaw`INSERT INTO "OfferExposure" ("shopId", "messageId", "unit", "arm", "variantId", "visitorId", "customerShopifyId", "at")
+    VALUES (${shopId}, ${messageId}, ${unit}, ${arm.arm}, ${variantId}, ${visitorId}, ${customerId},
+      ${dialectOfClient(db) === "sqlite" ? now.getTime() : now})
+    ON CONFLICT ("messageId", "unit") DO NOTHING`;
+  if (exposed.size > 100_000) exposed.clear();
+  exposed.add(key);
+}
 
 interface ShopMessages {
   shopId: number;
   currency: string;
-  messages: { spec: MessageSpec; shown: ShownMessage }[];
+  messages: ShopMessage[];
   resolve: (handle: string) => Rule | null;
   need: FactsNeeded;
   loadedAt: number;
+}
+
+interface ShopMessage {
+  spec: MessageSpec;
+  shown: ShownMessage;
+  /** Its experiment: the holdout share and the variants (a single implicit one when it has none). */
+  experiment: ExperimentSpec;
+  variants: Map<number, { headline: string | null; body: string | null; buttonLabel: string | null }>;
+  /** A discount it gives needs a code from the pool: without one it is not offered. */
+  needsCode: boolean;
+  codesLeft: number;
 }
 
 const shops = new Map<string, ShopMessages | null>();
@@ -96,22 +139,45 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
   });
   let value: ShopMessages | null = null;
   if (shop && !shop.uninstalledAt) {
-    const [rows, segments] = await Promise.all([
-      db.message.findMany({ where: { shopId: shop.id, active: true }, orderBy: { id: "asc" } }),
+    const [rows, segments, pool] = await Promise.all([
+      db.message.findMany({
+        where: { shopId: shop.id, active: true },
+        orderBy: { id: "asc" },
+        include: { variants: { orderBy: { id: "asc" } } },
+      }),
       shopSegments(db, shop.id),
+      db.discountCode.groupBy({
+        by: ["messageId"],
+        where: { shopId: shop.id, status: "pool", expiresAt: { gt: new Date(now + CODE_MIN_LIFE_MS) } },
+        _count: { _all: true },
+      }),
     ]);
+    const left = new Map(pool.map((p) => [p.messageId, p._count._all]));
     const messages: ShopMessages["messages"] = [];
     for (const row of rows) {
       try {
         const m = fromColumns(row);
-        messages.push({ spec: specOf(row.id, m), shown: shownOf(row.id, m) });
+        messages.push({
+          spec: specOf(row.id, m),
+          shown: shownOf(row.id, m),
+          experiment: {
+            id: row.id,
+            holdout: m.holdoutPercent / 100,
+            variants: row.variants.length
+              ? row.variants.map((v) => ({ id: v.id, weight: v.weight }))
+              : [{ id: 0, weight: 1 }],
+          },
+          variants: new Map(row.variants.map((v) => [v.id, v])),
+          needsCode: m.reward.kind === "firstPurchase",
+          codesLeft: left.get(row.id) ?? 0,
+        });
       } catch (e) {
         // A row that no longer validates (edited by hand) is left out, not shown half-broken.
         console.error(`message ${row.id} is not valid and is not shown:`, (e as Error).message);
       }
     }
     const fields = messages.flatMap((m) => {
-      const rule = segments.resolve(m.spec.segment);
+      const rule = audienceRule(m.spec, segments.resolve);
       return rule ? [...fieldsOf(rule, segments.resolve)] : [];
     });
     value = {
@@ -161,12 +227,35 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
 
   const { facts, history } = await visitorFacts(db, shop, visitorId, check.identity.customerId, now);
   history.shownThisSession = shownText ? shownText.split(",").map(Number) : [];
+  // A discount offer whose pool is empty is not offered (rather than a broken code): the pool
+  // refills in the background, and the Admin API may be down meanwhile.
+  const offerable = shop.messages.filter((m) => !m.needsCode || m.codesLeft > 0);
   const decision = decide(
-    shop.messages.map((m) => m.spec),
+    offerable.map((m) => m.spec),
     { facts, page, history, now, resolve: shop.resolve },
   );
-  const chosen = decision.message && shop.messages.find((m) => m.spec.id === decision.message!.id);
-  return { status: 200, body: { message: chosen?.shown ?? null } };
+  const chosen = decision.message && offerable.find((m) => m.spec.id === decision.message!.id);
+  if (!chosen) return { status: 200, body: { message: null } };
+  // Eligible: assigned to an arm (sticky per customer, else per browser), the first time recorded.
+  const customerId = check.identity.customerId;
+  const unit = customerId ? `c:${customerId}` : `v:${visitorId}`;
+  const arm = assign(unit, chosen.experiment);
+  await recordExposure(db, shop.shopId, chosen.spec.id, unit, arm, visitorId, customerId, now);
+  if (arm.arm === "holdout") return { status: 200, body: { message: null } };
+  const variant = chosen.variants.get(arm.variantId);
+  const shown: ShownMessage = variant
+    ? {
+        ...chosen.shown,
+        variantId: arm.variantId,
+        headline: variant.headline ?? chosen.shown.headline,
+        body: variant.body ?? chosen.shown.body,
+        button:
+          chosen.shown.button && variant.buttonLabel
+            ? { ...chosen.shown.button, label: variant.buttonLabel }
+            : chosen.shown.button,
+      }
+    : chosen.shown;
+  return { status: 200, body: { message: shown } };
 }
 
 export interface Explanation {

@@ -58,6 +58,8 @@ beforeAll(async () => {
   const databaseFile = path.join(dir, "demo.sqlite");
   demo = await startDemo({ port: 0, customers: 60, seed: 5, databaseFile, log: () => {} });
   db = createPrismaClient(`file:${databaseFile}`);
+  // Each test's shopper must see their message: no holdout here (decide.server.test.ts tests it).
+  await db.message.updateMany({ data: { holdoutPercent: 0 } });
   browser = await launchBrowser();
 }, 240_000);
 
@@ -493,6 +495,7 @@ describe("messages on the demo storefront", () => {
           format: "bar",
           trigger: "load",
           priority: 100,
+          holdoutPercent: 0,
           oncePerSession: true,
           body: "",
           active: true,
