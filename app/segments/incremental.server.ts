@@ -3,6 +3,8 @@ import type { PrismaClient } from "@prisma/client";
 import type { Touch } from "../engine/fields-of";
 import { parseJson, resourceId, shopifyId } from "../sync/payload";
 import { updateMembership } from "./store.server";
+import { redeemCodes } from "../offers/pool.server";
+import { splitList } from "../sync/records";
 
 interface Touched {
   customers: string[];
@@ -62,4 +64,14 @@ export async function afterWebhook(
   if (!shop) return;
   const { customers, what } = await touchedBy(db, shop.id, event.topic, event.payload);
   await updateMembership(db, shop.id, customers, what, now);
+  // An order that used one of our codes redeems it (the offer's conversion, by code).
+  if (event.topic.startsWith("orders/")) {
+    const id = resourceId(parseJson(event.payload) as { id?: unknown });
+    const order = await db.order.findUnique({
+      where: { shopId_shopifyId: { shopId: shop.id, shopifyId: id } },
+      select: { shopifyId: true, discountCodes: true, processedAt: true },
+    });
+    if (order?.discountCodes)
+      await redeemCodes(db, shop.id, { ...order, discountCodes: splitList(order.discountCodes) });
+  }
 }

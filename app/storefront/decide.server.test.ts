@@ -264,7 +264,8 @@ describe("the decision endpoint", () => {
         code: "WELCOME-TEST-0001",
         shopifyDiscountId: "gid://shopify/DiscountCodeNode/1",
         status: "pool",
-        expiresAt: new Date(now.getTime() + 7 * 86_400_000),
+        // The offer's codes are valid 7 days: a pooled code needs more than that left to be given.
+        expiresAt: new Date(now.getTime() + 8 * 86_400_000),
       },
     });
     forgetShopMessages();

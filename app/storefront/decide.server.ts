@@ -47,6 +47,7 @@ interface EventRow {
 import { shopSegments } from "../segments/store.server";
 import { config } from "../config.server";
 import { dialectOfClient } from "../db.server";
+import { offerableWhere } from "../offers/pool.server";
 import { verifyProxyQuery } from "./proxy.server";
 
 /** Stored events for what a visitor did with a message; resourceId is the message id. */
@@ -58,8 +59,6 @@ export const MESSAGE_EVENTS = {
 const MESSAGE_EVENT_TYPES: string[] = Object.values(MESSAGE_EVENTS);
 
 const CACHE_MS = 5_000;
-/** A pooled code is offered only with at least this long left before its discount ends. */
-export const CODE_MIN_LIFE_MS = 24 * 3600_000;
 
 /**
  * The first time a unit is eligible for an offer: its arm, in OfferExposure (the denominator of
@@ -139,20 +138,28 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
   });
   let value: ShopMessages | null = null;
   if (shop && !shop.uninstalledAt) {
-    const [rows, segments, pool] = await Promise.all([
+    const [rows, segments] = await Promise.all([
       db.message.findMany({
         where: { shopId: shop.id, active: true },
         orderBy: { id: "asc" },
         include: { variants: { orderBy: { id: "asc" } } },
       }),
       shopSegments(db, shop.id),
-      db.discountCode.groupBy({
-        by: ["messageId"],
-        where: { shopId: shop.id, status: "pool", expiresAt: { gt: new Date(now + CODE_MIN_LIFE_MS) } },
-        _count: { _all: true },
-      }),
     ]);
-    const left = new Map(pool.map((p) => [p.messageId, p._count._all]));
+    // Offerable codes of each discount offer (a shop has a handful of offers: one count each).
+    const left = new Map(
+      await Promise.all(
+        rows
+          .filter((r) => r.reward === "firstPurchase")
+          .map(
+            async (r) =>
+              [
+                r.id,
+                await db.discountCode.count({ where: offerableWhere(r.id, r.codeValidDays, new Date(now)) }),
+              ] as const,
+          ),
+      ),
+    );
     const messages: ShopMessages["messages"] = [];
     for (const row of rows) {
       try {

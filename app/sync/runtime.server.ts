@@ -15,6 +15,7 @@ import { IntakeBatcher } from "./intake.server";
 import { afterWebhook } from "../segments/incremental.server";
 import { startPushLoop } from "../segments/push.server";
 import { startSweepLoop } from "../segments/sweep.server";
+import { startPoolLoop } from "../offers/pool.server";
 import { acceptWebhook, type WebhookAnswer } from "./receive.server";
 
 const CHANNEL = "slice-background";
@@ -87,6 +88,7 @@ interface Runtime {
   pushes: ReturnType<typeof startPushLoop>;
   /** Keeps relative-time segments ("no order in 90 days") current as time passes. */
   sweeps: ReturnType<typeof startSweepLoop>;
+  pools: ReturnType<typeof startPoolLoop>;
 }
 
 declare global {
@@ -167,7 +169,8 @@ export function startBackgroundWork(): Runtime | null {
   scheduler.start();
   const pushes = startPushLoop(prisma, (shop) => adminApiFor(prisma, shop));
   const sweeps = startSweepLoop(prisma);
-  globalThis.sliceRuntime = { worker, scheduler, channel, pushes, sweeps };
+  const pools = startPoolLoop(prisma, (shop) => adminApiFor(prisma, shop));
+  globalThis.sliceRuntime = { worker, scheduler, channel, pushes, sweeps, pools };
   return globalThis.sliceRuntime;
 }
 
@@ -178,6 +181,7 @@ export async function stopBackgroundWork(): Promise<void> {
   runtime.scheduler.stop();
   runtime.pushes.stop();
   runtime.sweeps.stop();
+  runtime.pools.stop();
   await runtime.worker.stop();
   globalThis.sliceRuntime = undefined;
 }

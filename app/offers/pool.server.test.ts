@@ -1,0 +1,204 @@
+/**
+ * The discount code pool against the Admin API stand-in: codes are made ahead in Shopify, each is
+ * given to one shopper only (also when many ask at once), a shopper asking again gets the same
+ * code, the pool refills at half, an unreachable Admin API leaves the offer without codes rather
+ * than with broken ones, and an order that uses a code redeems it. Then the storefront's code
+ * endpoint: only for a shopper assigned to the offer's treatment, signed by the app proxy.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import prisma from "../db.server";
+import { AdminApi } from "../sync/admin-api.server";
+import { AdminApiStandIn } from "../../dev/admin-api";
+import { generateStore } from "../../dev/store";
+import { proxiedRequest } from "../../dev/app-proxy";
+import { TEST_SECRET } from "../../dev/testing/setup";
+import { ensurePresets } from "../segments/store.server";
+import { createMessage } from "../messages/store.server";
+import { receiveCodeRequest } from "../storefront/code.server";
+import { issueCode, offerableWhere, redeemCodes, refillPools } from "./pool.server";
+
+const store = generateStore({ seed: 41, customers: 40, shop: "pool-test.myshopify.com" });
+const SHOP = store.shop.domain;
+const standIn = new AdminApiStandIn({ store, restoreRate: 100_000, maximumAvailable: 5000, bulkDelayMs: 5 });
+const api = () =>
+  new AdminApi({ shop: SHOP, accessToken: "shpat_standin", origin: standIn.origin, sleep: async () => {} });
+const poll = { intervalMs: 5 };
+const now = () => new Date();
+let shopId = 0;
+let offerId = 0;
+
+beforeAll(async () => {
+  await standIn.start();
+  shopId = (await prisma.shop.create({ data: { domain: SHOP } })).id;
+  await ensurePresets(prisma, shopId);
+  offerId = await createMessage(prisma, shopId, {
+    name: "Welcome 10%",
+    segment: "first-time-visitors",
+    format: "popup",
+    trigger: { on: "load" },
+    content: { headline: "10% off your first order", body: "", button: null },
+    reward: {
+      kind: "firstPurchase",
+      discount: { type: "percentage", value: 10, validDays: 7, minimumSubtotal: 0 },
+    },
+    active: true,
+  });
+});
+afterAll(async () => {
+  await standIn.stop();
+  await prisma.$disconnect();
+});
+
+const offerable = () => prisma.discountCode.count({ where: offerableWhere(offerId, 7, now()) });
+
+describe("the code pool", () => {
+  it("is filled ahead in Shopify: one first-order discount, its codes added in bulk, all valid documents", async () => {
+    const [result] = await refillPools(prisma, api(), shopId, now(), { target: 40, poll });
+    expect(result).toEqual({ messageId: offerId, added: 41 });
+    expect(await offerable()).toBe(41);
+    expect(standIn.invalidDocuments).toEqual([]);
+    const codes = await prisma.discountCode.findMany({ where: { messageId: offerId } });
+    expect(new Set(codes.map((c) => c.shopifyDiscountId)).size).toBe(1);
+    // Shopify knows every pooled code, and a new shopper can use one.
+    const check = standIn.redeem({
+      code: codes[5].code,
+      customerId: null,
+      email: "new@example.com",
+      subtotal: 5000,
+    });
+    expect(check).toMatchObject({ ok: true });
+    // Not refilled while at least half is left.
+    expect(await refillPools(prisma, api(), shopId, now(), { target: 40, poll })).toEqual([]);
+  });
+
+  it("gives each code to one shopper only, also when many ask at once, and the same code again to the same shopper", async () => {
+    const visitors = Array.from({ length: 20 }, (_, i) => `pool-visitor-${String(i).padStart(6, "0")}`);
+    const issued = await Promise.all(
+      visitors.map((visitorId) =>
+        issueCode(prisma, shopId, offerId, 7, { visitorId, customerId: null }, now()),
+      ),
+    );
+    const codes = issued.map((i) => i?.code);
+    expect(codes.every(Boolean)).toBe(true);
+    expect(new Set(codes).size).toBe(20);
+    const again = await issueCode(
+      prisma,
+      shopId,
+      offerId,
+      7,
+      { visitorId: visitors[3], customerId: null },
+      now(),
+    );
+    expect(again?.code).toBe(codes[3]);
+    expect(await offerable()).toBe(21);
+  });
+
+  it("refills at half, and runs dry rather than offering a broken code when the Admin API is down", async () => {
+    for (let i = 0; i < 11; i++)
+      await issueCode(
+        prisma,
+        shopId,
+        offerId,
+        7,
+        { visitorId: `drain-visitor-${String(i).padStart(6, "0")}`, customerId: null },
+        now(),
+      );
+    expect(await offerable()).toBe(10);
+    const down = new AdminApi({
+      shop: SHOP,
+      accessToken: "wrong-token",
+      origin: standIn.origin,
+      sleep: async () => {},
+    });
+    const [failed] = await refillPools(prisma, down, shopId, now(), { target: 40, poll });
+    expect(failed).toMatchObject({ messageId: offerId, added: 0 });
+    expect(failed.error).toBeTruthy();
+    expect(await offerable()).toBe(10);
+    const [refilled] = await refillPools(prisma, api(), shopId, now(), { target: 40, poll });
+    expect(refilled).toEqual({ messageId: offerId, added: 31 });
+    expect(standIn.invalidDocuments).toEqual([]);
+  });
+
+  it("gives nothing once the pool is empty", async () => {
+    await prisma.discountCode.updateMany({
+      where: { messageId: offerId, status: "pool" },
+      data: { status: "issued" },
+    });
+    expect(
+      await issueCode(
+        prisma,
+        shopId,
+        offerId,
+        7,
+        { visitorId: "late-visitor-000001", customerId: null },
+        now(),
+      ),
+    ).toBeNull();
+  });
+
+  it("redeems a code when an order uses it", async () => {
+    const mine = await prisma.discountCode.findFirstOrThrow({
+      where: { messageId: offerId, visitorId: { not: null } },
+    });
+    expect(
+      await redeemCodes(prisma, shopId, {
+        shopifyId: "7001",
+        discountCodes: [mine.code.toLowerCase()],
+        processedAt: now(),
+      }),
+    ).toBe(1);
+    expect(await prisma.discountCode.findUniqueOrThrow({ where: { id: mine.id } })).toMatchObject({
+      status: "redeemed",
+      orderShopifyId: "7001",
+    });
+  });
+});
+
+describe("the storefront's code endpoint", () => {
+  const ask = (visitorId: string, messageId = offerId, customerId?: string) =>
+    receiveCodeRequest(
+      proxiedRequest(
+        new Request(`https://${SHOP}/apps/slice/code`, {
+          method: "POST",
+          body: JSON.stringify({ visitorId, messageId }),
+        }),
+        { appOrigin: "http://127.0.0.1:3999", secret: TEST_SECRET, shop: SHOP },
+        { customerId },
+      ),
+      prisma,
+    );
+
+  beforeAll(async () => {
+    await refillPools(prisma, api(), shopId, now(), { target: 20, poll });
+    for (const [unit, arm] of [
+      ["v:treated-visitor-0001", "treatment"],
+      ["v:heldout-visitor-0001", "holdout"],
+    ])
+      await prisma.offerExposure.create({
+        data: { shopId, messageId: offerId, unit, arm, visitorId: unit.slice(2), at: now() },
+      });
+  });
+
+  it("gives a shopper assigned to the offer their code, with the link that applies it", async () => {
+    const response = await ask("treated-visitor-0001");
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { code: string; applyPath: string; expiresAt: string };
+    expect(body.code).toMatch(/^WELCOME-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$/);
+    expect(body.applyPath).toBe(`/discount/${body.code}`);
+    expect(Date.parse(body.expiresAt)).toBeGreaterThan(Date.now() + 7 * 86_400_000);
+    expect(((await (await ask("treated-visitor-0001")).json()) as { code: string }).code).toBe(body.code);
+  });
+
+  it("refuses a held-out shopper, a shopper never shown the offer, and an unknown offer", async () => {
+    expect(await (await ask("heldout-visitor-0001")).json()).toEqual({
+      error: "messageId: this offer was not shown to you",
+    });
+    expect((await ask("stranger-visitor-001")).status).toBe(403);
+    expect((await ask("treated-visitor-0001", 999_999)).status).toBe(404);
+    const unsigned = new Request(`http://127.0.0.1:3999/proxy/code`, {
+      method: "POST",
+      body: JSON.stringify({ visitorId: "treated-visitor-0001", messageId: offerId }),
+    });
+    expect((await receiveCodeRequest(unsigned, prisma)).status).toBe(401);
+  });
+});

@@ -1,0 +1,193 @@
+/**
+ * The discount code pool: codes made ahead in Shopify, so a shopper never waits on the Admin API,
+ * and each handed to one shopper only.
+ *
+ * Shopify sets the end of a code's validity per discount, not per code. So the pool is made of
+ * batches: each batch is one Shopify discount (first order only, once per customer, one use per
+ * code) ending `validDays + 1` days after it was made, with up to 100 codes added in bulk. A batch's
+ * codes are offered only while at least `validDays` remain, so every code given out is usable for
+ * the full period the merchant chose, and a batch is offered for one day. The refill keeps
+ * `target` offerable codes per live first-purchase offer.
+ *
+ * Issuing is one atomic UPDATE … RETURNING that claims the oldest offerable code (on PostgreSQL
+ * with SKIP LOCKED, so two shoppers at once get two codes). A shopper who asks again gets the
+ * code they already have.
+ */
+import type { PrismaClient } from "@prisma/client";
+import { dialectOfClient } from "../db.server";
+import { fromColumns } from "../engine/message";
+import type { AdminApi } from "../sync/admin-api.server";
+import { startShopLoop, type ShopLoop } from "../segments/shop-loop.server";
+import {
+  addCodes,
+  createDiscount,
+  generateCodes,
+  MAX_CODES_PER_CALL,
+  waitForBulkCreation,
+} from "./discounts.server";
+
+const DAY = 86_400_000;
+
+export interface RefillResult {
+  messageId: number;
+  added: number;
+  error?: string;
+}
+
+/** Codes of this offer that may still be given out at `now` (at least `validDays` of use left). */
+export function offerableWhere(messageId: number, validDays: number, now: Date) {
+  return { messageId, status: "pool", expiresAt: { gt: new Date(now.getTime() + validDays * DAY) } };
+}
+
+/** Tops up every live first-purchase offer of a shop to `target` offerable codes. */
+export async function refillPools(
+  db: PrismaClient,
+  api: AdminApi,
+  shopId: number,
+  now: Date,
+  options: {
+    target?: number;
+    random?: () => number;
+    /** How to wait between checks of Shopify's bulk code creation (tests wait less). */
+    poll?: { sleep?: (ms: number) => Promise<void>; intervalMs?: number };
+  } = {},
+): Promise<RefillResult[]> {
+  const target = options.target ?? MAX_CODES_PER_CALL;
+  const random = options.random ?? Math.random;
+  const messages = await db.message.findMany({ where: { shopId, active: true, reward: "firstPurchase" } });
+  const results: RefillResult[] = [];
+  for (const row of messages) {
+    const offer = fromColumns(row);
+    if (offer.reward.kind !== "firstPurchase") continue;
+    if (offer.schedule.endsAt && Date.parse(offer.schedule.endsAt) <= now.getTime()) continue;
+    const { discount } = offer.reward;
+    const have = await db.discountCode.count({ where: offerableWhere(row.id, discount.validDays, now) });
+    // Refill at half: a batch takes a few seconds to make, the pool must not run dry meanwhile.
+    if (have >= target / 2) continue;
+    try {
+      const codes = generateCodes("WELCOME", Math.min(MAX_CODES_PER_CALL, target - have) + 1, random);
+      const endsAt = new Date(now.getTime() + (discount.validDays + 1) * DAY);
+      const { discountId } = await createDiscount(api, {
+        title: `Slice: ${offer.name} (${now.toISOString().slice(0, 10)})`,
+        kind: discount.type,
+        value: discount.value,
+        firstOrderOnly: true,
+        startsAt: now,
+        endsAt,
+        minimumSubtotal: discount.minimumSubtotal || undefined,
+        code: codes[0],
+      });
+      const rest = codes.slice(1);
+      const created = [codes[0]];
+      if (rest.length) {
+        const bulk = await addCodes(api, discountId, rest);
+        const done = await waitForBulkCreation(api, bulk, options.poll ?? {});
+        created.push(...done.created);
+      }
+      await db.discountCode.createMany({
+        data: created.map((code) => ({
+          shopId,
+          messageId: row.id,
+          code,
+          shopifyDiscountId: discountId,
+          status: "pool",
+          expiresAt: endsAt,
+        })),
+      });
+      results.push({ messageId: row.id, added: created.length });
+    } catch (error) {
+      // Kept for the next pass; meanwhile the offer is simply not made once its pool is empty.
+      results.push({ messageId: row.id, added: 0, error: (error as Error).message });
+    }
+  }
+  return results;
+}
+
+export interface IssuedCode {
+  code: string;
+  expiresAt: Date;
+}
+
+/**
+ * This shopper's code for this offer: the one they already have, or the next offerable one from
+ * the pool (null when none is left).
+ */
+export async function issueCode(
+  db: PrismaClient,
+  shopId: number,
+  messageId: number,
+  validDays: number,
+  who: { visitorId: string; customerId: string | null },
+  now: Date,
+): Promise<IssuedCode | null> {
+  const mine = await db.discountCode.findFirst({
+    where: {
+      messageId,
+      status: { in: ["issued", "redeemed"] },
+      OR: [{ visitorId: who.visitorId }, ...(who.customerId ? [{ customerShopifyId: who.customerId }] : [])],
+    },
+    select: { code: true, expiresAt: true },
+  });
+  if (mine) return mine;
+  const sqlite = dialectOfClient(db) === "sqlite";
+  const at = (d: Date) => (sqlite ? d.getTime() : d);
+  const threshold = new Date(now.getTime() + validDays * DAY);
+  // Written with PostgreSQL's $n placeholders, in order; SQLite's are "?".
+  const claim = `UPDATE "DiscountCode" SET "status" = 'issued', "visitorId" = $1, "customerShopifyId" = $2, "issuedAt" = $3
+     WHERE "id" = (
+       SELECT "id" FROM "DiscountCode"
+       WHERE "shopId" = $4 AND "messageId" = $5 AND "status" = 'pool' AND "expiresAt" > $6
+       ORDER BY "expiresAt", "id" LIMIT 1${sqlite ? "" : " FOR UPDATE SKIP LOCKED"}
+     )
+     RETURNING "code", "expiresAt"`;
+  const rows = await db.$queryRawUnsafe<{ code: string; expiresAt: unknown }[]>(
+    sqlite ? claim.replace(/\$\d+/g, "?") : claim,
+    who.visitorId,
+    who.customerId,
+    at(now),
+    shopId,
+    messageId,
+    at(threshold),
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const expiresAt = row.expiresAt instanceof Date ? row.expiresAt : new Date(Number(row.expiresAt));
+  return { code: row.code, expiresAt };
+}
+
+/** An order came in: codes of ours it used are redeemed (by the order, at its time). */
+export async function redeemCodes(
+  db: PrismaClient,
+  shopId: number,
+  order: { shopifyId: string; discountCodes: string[]; processedAt: Date },
+): Promise<number> {
+  if (!order.discountCodes.length) return 0;
+  const { count } = await db.discountCode.updateMany({
+    where: {
+      shopId,
+      code: { in: order.discountCodes.map((c) => c.toUpperCase()) },
+      status: { in: ["issued", "pool"] },
+    },
+    data: { status: "redeemed", orderShopifyId: order.shopifyId, redeemedAt: order.processedAt },
+  });
+  return count;
+}
+
+/** The background loop: every `everyMs`, refill the pools of each shop with a live first-purchase offer. */
+export function startPoolLoop(
+  db: PrismaClient,
+  adminFor: (shop: string) => Promise<AdminApi>,
+  everyMs = 60_000,
+): ShopLoop {
+  return startShopLoop(db, {
+    everyMs,
+    doing: "refilling discount code pools",
+    where: { messages: { some: { active: true, reward: "firstPurchase" } } },
+    work: async (shop, now) => {
+      const results = await refillPools(db, await adminFor(shop.domain), shop.id, now);
+      for (const r of results)
+        if (r.error)
+          console.error(`discount pool of message ${r.messageId} in ${shop.domain} not refilled:`, r.error);
+    },
+  });
+}

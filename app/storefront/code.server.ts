@@ -1,0 +1,87 @@
+/**
+ * `POST /apps/slice/code` (proxied to `/proxy/code`): the shopper's own discount code for an offer
+ * they were shown. Body: `{ "visitorId": "…", "messageId": 12 }`.
+ *
+ * Only for a live first-purchase offer this shopper was assigned to the treatment of (their
+ * recorded exposure: a held-out shopper, or anyone who merely knows an offer's id, gets none).
+ * The same shopper asking again gets the same code. Answers `{ code, expiresAt, applyPath }`
+ * (`/discount/CODE` applies it at checkout, Shopify's shareable discount link), 409 when the pool
+ * is empty (the storefront then shows the offer's text without a code).
+ */
+import type { PrismaClient } from "@prisma/client";
+import { z } from "zod";
+import { fromColumns } from "../engine/message";
+import { issueCode } from "../offers/pool.server";
+import { readLimited } from "./events.server";
+import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
+
+const bodySchema = z.object({
+  visitorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "must be 16 to 64 letters, digits, - or _"),
+  messageId: z.number({ invalid_type_error: "must be a message id" }).int().positive(),
+});
+
+function json(body: unknown, status: number): Response {
+  return Response.json(body, { status, headers: { "Cache-Control": "no-store" } });
+}
+
+export async function receiveCodeRequest(
+  request: Request,
+  db: PrismaClient,
+  now = new Date(),
+): Promise<Response> {
+  if (request.method !== "POST") return json({ error: "use POST" }, 405);
+  let identity: ProxyIdentity;
+  try {
+    identity = requireAppProxy(request, now);
+  } catch (refused) {
+    if (refused instanceof Response) return refused;
+    throw refused;
+  }
+  const text = await readLimited(request, 2048);
+  if (text === null) return json({ error: "body: must be at most 2048 bytes" }, 413);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return json({ error: "body: must be JSON" }, 400);
+  }
+  const parsed = bodySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return json({ error: `${issue.path.join(".") || "body"}: ${issue.message}` }, 400);
+  }
+  const { visitorId, messageId } = parsed.data;
+  const shop = await db.shop.findUnique({
+    where: { domain: identity.shop },
+    select: { id: true, uninstalledAt: true },
+  });
+  if (!shop || shop.uninstalledAt) return json({ error: "shop: not installed" }, 404);
+  const row = await db.message.findFirst({ where: { id: messageId, shopId: shop.id, active: true } });
+  const offer = row ? fromColumns(row) : null;
+  if (!offer || offer.reward.kind !== "firstPurchase")
+    return json({ error: "messageId: no live discount offer with this id" }, 404);
+  const unit = identity.customerId ? `c:${identity.customerId}` : `v:${visitorId}`;
+  const exposure = await db.offerExposure.findUnique({
+    where: { messageId_unit: { messageId, unit } },
+    select: { arm: true },
+  });
+  if (exposure?.arm !== "treatment")
+    return json({ error: "messageId: this offer was not shown to you" }, 403);
+  const issued = await issueCode(
+    db,
+    shop.id,
+    messageId,
+    offer.reward.discount.validDays,
+    { visitorId, customerId: identity.customerId },
+    now,
+  );
+  if (!issued) return json({ error: "no codes left for this offer" }, 409);
+  return json(
+    {
+      code: issued.code,
+      expiresAt: issued.expiresAt.toISOString(),
+      applyPath: `/discount/${encodeURIComponent(issued.code)}`,
+    },
+    200,
+  );
+}
