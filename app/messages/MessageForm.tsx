@@ -9,16 +9,20 @@ import {
   Badge,
   Banner,
   BlockStack,
+  Button,
   Card,
   Checkbox,
   ChoiceList,
   FormLayout,
+  InlineError,
   InlineStack,
   Layout,
   List,
   Modal,
   Page,
+  Popover,
   Select,
+  Tag,
   Text,
   TextField,
 } from "@shopify/polaris";
@@ -28,6 +32,8 @@ import {
   FORMAT_LABELS,
   LIMITS,
   PAGE_TYPE_LABELS,
+  REWARDS,
+  REWARD_LABELS,
   TRIGGERS,
   TRIGGER_LABELS,
 } from "../engine/message";
@@ -54,7 +60,25 @@ const STRING_INPUTS = [
   "body",
   "buttonLabel",
   "buttonUrl",
+  "imageUrl",
+  "startsAt",
+  "endsAt",
+  "reward",
+  "discountType",
+  "discountValue",
+  "validDays",
+  "minimumSubtotal",
+  "holdoutPercent",
 ] as const satisfies readonly FormInput[];
+
+const AUDIENCE_INPUTS = ["alsoAll", "anyOf", "exclude"] as const satisfies readonly FormInput[];
+
+/** The code a shopper would get, as drawn in the preview. */
+export const SAMPLE_CODE = "WELCOME-7KQ4";
+
+function hasDiscount(reward: string): boolean {
+  return reward === "firstPurchase" || reward === "referral";
+}
 
 /** The form as a post: the same fields a plain HTML form would send. */
 function formDataOf(values: MessageFormValues): FormData {
@@ -62,6 +86,7 @@ function formDataOf(values: MessageFormValues): FormData {
   form.set("intent", "save");
   for (const key of STRING_INPUTS) form.set(key, values[key]);
   for (const t of values.pageTypes) form.append("pageTypes", t);
+  for (const key of AUDIENCE_INPUTS) for (const h of values[key]) form.append(key, h);
   if (values.oncePerSession) form.set("oncePerSession", "on");
   if (values.active) form.set("active", "on");
   return form;
@@ -72,6 +97,8 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
   const headline = values.headline.trim() || "Your headline";
   const body = values.body.trim();
   const button = values.buttonLabel.trim();
+  const imageUrl = /^https:\/\/\S+$/.test(values.imageUrl.trim()) ? values.imageUrl.trim() : "";
+  const code = hasDiscount(values.reward);
   const page: CSSProperties = {
     position: "relative",
     height: 300,
@@ -111,9 +138,57 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
       ×
     </span>
   );
+  const codeBox = (
+    <span
+      data-preview-code
+      style={{
+        display: "inline-block",
+        marginTop: 8,
+        padding: "3px 10px",
+        border: "1px dashed #8a8a8a",
+        borderRadius: 6,
+        background: "#f6f6f6",
+        fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace",
+        fontSize: 12,
+        letterSpacing: 1,
+      }}
+    >
+      {SAMPLE_CODE}
+    </span>
+  );
+  const emailBox = (
+    <span
+      style={{
+        display: "block",
+        marginTop: 8,
+        padding: "4px 8px",
+        border: "1px solid #c9c9c9",
+        borderRadius: 6,
+        color: "#999",
+        fontSize: 11,
+        textAlign: "left",
+      }}
+    >
+      Email address
+    </span>
+  );
   const content = (
     <>
       {close}
+      {imageUrl && (
+        <img
+          src={imageUrl}
+          alt=""
+          style={{
+            display: "block",
+            maxWidth: "100%",
+            maxHeight: 80,
+            margin: "0 auto 8px",
+            borderRadius: 6,
+            objectFit: "cover",
+          }}
+        />
+      )}
       <div
         style={{
           fontWeight: 650,
@@ -125,6 +200,8 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
         {headline}
       </div>
       {body && <div style={{ fontSize: 12, marginTop: 6, lineHeight: 1.4 }}>{body}</div>}
+      {code && <div>{codeBox}</div>}
+      {values.reward === "emailCapture" && emailBox}
       {button && <span style={buttonStyle}>{button}</span>}
     </>
   );
@@ -149,8 +226,14 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
           flexWrap: "wrap",
         }}
       >
+        {imageUrl && <img src={imageUrl} alt="" style={{ maxHeight: 24, borderRadius: 3 }} />}
         <strong style={{ color: values.headline.trim() ? undefined : "#999" }}>{headline}</strong>
         {body && <span>{body}</span>}
+        {code && (
+          <span style={{ fontFamily: "ui-monospace, Menlo, monospace", letterSpacing: 1 }}>
+            {SAMPLE_CODE}
+          </span>
+        )}
         {button && (
           <span
             style={{
@@ -201,6 +284,89 @@ export function MessagePreview({ values }: { values: MessageFormValues }) {
   );
 }
 
+/**
+ * Several segments, chosen in a popover: the chosen ones as tags (each removable), the shop's
+ * segments as a multiple-choice list.
+ */
+function SegmentPicker({
+  id,
+  label,
+  helpText,
+  segments,
+  selected,
+  onChange,
+  error,
+}: {
+  id: string;
+  label: string;
+  helpText: string;
+  segments: { handle: string; name: string }[];
+  selected: string[];
+  onChange: (selected: string[]) => void;
+  error: string | undefined;
+}) {
+  const [open, setOpen] = useState(false);
+  const nameOf = (handle: string) =>
+    segments.find((s) => s.handle === handle)?.name ?? `${handle} (segment deleted)`;
+  const choices = [
+    ...segments.map((s) => ({ value: s.handle, label: s.name })),
+    ...selected
+      .filter((h) => !segments.some((s) => s.handle === h))
+      .map((h) => ({ value: h, label: nameOf(h) })),
+  ];
+  return (
+    <div data-segment-picker={id}>
+      <BlockStack gap="100">
+        <Text as="span" id={`${id}-label`}>
+          {label}
+        </Text>
+        <InlineStack gap="200" blockAlign="center">
+          {selected.map((h) => (
+            <Tag key={h} onRemove={() => onChange(selected.filter((s) => s !== h))}>
+              {nameOf(h)}
+            </Tag>
+          ))}
+          <Popover
+            active={open}
+            autofocusTarget="first-node"
+            preferredAlignment="left"
+            onClose={() => setOpen(false)}
+            activator={
+              <Button
+                disclosure={open ? "up" : "down"}
+                size="slim"
+                onClick={() => setOpen((o) => !o)}
+                accessibilityLabel={`Choose segments: ${label}`}
+              >
+                {selected.length ? "Change" : "Choose segments"}
+              </Button>
+            }
+          >
+            <Popover.Pane>
+              <div style={{ padding: "12px 16px", minWidth: 240 }}>
+                <ChoiceList
+                  title={label}
+                  allowMultiple
+                  choices={choices}
+                  selected={selected}
+                  onChange={onChange}
+                />
+              </div>
+            </Popover.Pane>
+          </Popover>
+        </InlineStack>
+        {error ? (
+          <InlineError message={error} fieldID={id} />
+        ) : (
+          <Text as="span" tone="subdued">
+            {helpText}
+          </Text>
+        )}
+      </BlockStack>
+    </div>
+  );
+}
+
 export function MessageForm({
   data,
   result,
@@ -208,7 +374,7 @@ export function MessageForm({
   data: MessageFormPage;
   result: MessageActionResult | undefined;
 }) {
-  const { existing, segments } = data;
+  const { existing, segments, shop } = data;
   const [values, setValues] = useState<MessageFormValues>(data.values);
   const [confirmDelete, setConfirmDelete] = useState(false);
   // Inputs changed since the last refusal: their old error no longer applies.
@@ -330,15 +496,6 @@ export function MessageForm({
                   onChange={set("name")}
                   error={errorOf("name")}
                 />
-                <Select
-                  label="Segment"
-                  helpText="Only its members see the message"
-                  placeholder="Choose a segment"
-                  options={segmentOptions}
-                  value={values.segment}
-                  onChange={set("segment")}
-                  error={errorOf("segment")}
-                />
                 <ChoiceList
                   title="Format"
                   choices={FORMATS.map((f) => ({
@@ -351,6 +508,51 @@ export function MessageForm({
                   error={errorOf("format")}
                 />
               </FormLayout>
+            </Card>
+            <Card>
+              <BlockStack gap="300">
+                <Text as="h2" variant="headingMd">
+                  Who sees it
+                </Text>
+                <FormLayout>
+                  <Select
+                    label="Segment"
+                    helpText="Only its members see the message"
+                    placeholder="Choose a segment"
+                    options={segmentOptions}
+                    value={values.segment}
+                    onChange={set("segment")}
+                    error={errorOf("segment")}
+                  />
+                  <SegmentPicker
+                    id="alsoAll"
+                    label="…and also in all of"
+                    helpText="Optional: shoppers must be in each of these segments too"
+                    segments={segments}
+                    selected={values.alsoAll}
+                    onChange={set("alsoAll")}
+                    error={errorOf("alsoAll")}
+                  />
+                  <SegmentPicker
+                    id="anyOf"
+                    label="…and in any of"
+                    helpText="Optional: shoppers must be in at least one of these segments"
+                    segments={segments}
+                    selected={values.anyOf}
+                    onChange={set("anyOf")}
+                    error={errorOf("anyOf")}
+                  />
+                  <SegmentPicker
+                    id="exclude"
+                    label="…but not in"
+                    helpText="Optional: members of these segments never see it"
+                    segments={segments}
+                    selected={values.exclude}
+                    onChange={set("exclude")}
+                    error={errorOf("exclude")}
+                  />
+                </FormLayout>
+              </BlockStack>
             </Card>
             <Card>
               <BlockStack gap="300">
@@ -497,7 +699,142 @@ export function MessageForm({
                       error={errorOf("buttonUrl")}
                     />
                   </FormLayout.Group>
+                  <TextField
+                    label="Image link"
+                    helpText="Optional: an https:// address of an image shown above the headline"
+                    placeholder="https://cdn.shopify.com/…"
+                    autoComplete="off"
+                    maxLength={LIMITS.buttonUrl}
+                    value={values.imageUrl}
+                    onChange={set("imageUrl")}
+                    error={errorOf("imageUrl")}
+                  />
                 </FormLayout>
+              </BlockStack>
+            </Card>
+            <Card>
+              <BlockStack gap="300">
+                <Text as="h2" variant="headingMd">
+                  What it gives
+                </Text>
+                <FormLayout>
+                  <ChoiceList
+                    title="What it gives"
+                    titleHidden
+                    choices={REWARDS.map((r) => ({ value: r, label: REWARD_LABELS[r] }))}
+                    selected={[values.reward]}
+                    onChange={(v) => set("reward")(v[0] ?? "none")}
+                    error={errorOf("reward")}
+                  />
+                  {hasDiscount(values.reward) && (
+                    <BlockStack gap="400">
+                      <FormLayout.Group>
+                        <Select
+                          label="Discount type"
+                          options={[
+                            { value: "percentage", label: "Percentage" },
+                            { value: "amount", label: "Fixed amount" },
+                          ]}
+                          value={values.discountType}
+                          onChange={set("discountType")}
+                          error={errorOf("discountType")}
+                        />
+                        <TextField
+                          label="Discount value"
+                          type={values.discountType === "amount" ? "text" : "number"}
+                          inputMode={values.discountType === "amount" ? "decimal" : "numeric"}
+                          min={values.discountType === "amount" ? undefined : 1}
+                          max={values.discountType === "amount" ? undefined : 100}
+                          suffix={values.discountType === "amount" ? shop.currency : "%"}
+                          autoComplete="off"
+                          value={values.discountValue}
+                          onChange={set("discountValue")}
+                          error={errorOf("discountValue")}
+                        />
+                      </FormLayout.Group>
+                      <FormLayout.Group>
+                        <TextField
+                          label="Code valid for"
+                          type="number"
+                          min={1}
+                          max={60}
+                          suffix="days"
+                          helpText="After the shopper gets it"
+                          autoComplete="off"
+                          value={values.validDays}
+                          onChange={set("validDays")}
+                          error={errorOf("validDays")}
+                        />
+                        <TextField
+                          label="Minimum order subtotal"
+                          inputMode="decimal"
+                          suffix={shop.currency}
+                          helpText="Optional. Empty: any order"
+                          autoComplete="off"
+                          value={values.minimumSubtotal}
+                          onChange={set("minimumSubtotal")}
+                          error={errorOf("minimumSubtotal")}
+                        />
+                      </FormLayout.Group>
+                      <Text as="p" tone="subdued">
+                        Codes are made ahead in Shopify (a pool), and each is given to one shopper only.
+                        {values.reward === "firstPurchase" &&
+                          " First-purchase codes only work for customers with no previous order."}
+                      </Text>
+                    </BlockStack>
+                  )}
+                </FormLayout>
+              </BlockStack>
+            </Card>
+            <Card>
+              <BlockStack gap="300">
+                <Text as="h2" variant="headingMd">
+                  When it runs
+                </Text>
+                <FormLayout>
+                  <FormLayout.Group>
+                    <TextField
+                      label="Starts"
+                      type="datetime-local"
+                      helpText="Optional. Empty: as soon as it is active"
+                      autoComplete="off"
+                      value={values.startsAt}
+                      onChange={set("startsAt")}
+                      error={errorOf("startsAt")}
+                    />
+                    <TextField
+                      label="Ends"
+                      type="datetime-local"
+                      helpText="Optional. Empty: no end"
+                      autoComplete="off"
+                      value={values.endsAt}
+                      onChange={set("endsAt")}
+                      error={errorOf("endsAt")}
+                    />
+                  </FormLayout.Group>
+                  <Text as="p" tone="subdued">
+                    Times are in your shop&apos;s time zone ({shop.timeZone}).
+                  </Text>
+                </FormLayout>
+              </BlockStack>
+            </Card>
+            <Card>
+              <BlockStack gap="300">
+                <Text as="h2" variant="headingMd">
+                  Measuring
+                </Text>
+                <TextField
+                  label="Holdout"
+                  type="number"
+                  min={0}
+                  max={50}
+                  suffix="%"
+                  helpText="This share of eligible shoppers sees nothing, so you see the lift the message really brings."
+                  autoComplete="off"
+                  value={values.holdoutPercent}
+                  onChange={set("holdoutPercent")}
+                  error={errorOf("holdoutPercent")}
+                />
               </BlockStack>
             </Card>
             <Card>

@@ -7,9 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { ensurePresets } from "../segments/store.server";
 import { MESSAGE_EVENTS } from "../storefront/decide.server";
-import { getMessage } from "./store.server";
+import { createMessage, getMessage } from "./store.server";
 import {
   blankValues,
+  inputOfValues,
+  isoOfLocal,
+  localOfIso,
   messageAction,
   messageFormPage,
   messageList,
@@ -121,6 +124,18 @@ describe("the message form", () => {
       pathContains: "/collections/sale,\n/products/ ",
       oncePerSession: false,
       format: "corner",
+      imageUrl: "https://cdn.example.com/cart.png",
+      alsoAll: ["first-time-visitors"],
+      anyOf: ["cart-abandoners", "lapsed-customers"],
+      exclude: ["high-spend-repeat"],
+      startsAt: "2026-12-01T09:00",
+      endsAt: "2026-12-24T18:30",
+      reward: "referral",
+      discountType: "percentage",
+      discountValue: "15",
+      validDays: "14",
+      minimumSubtotal: "40.00",
+      holdoutPercent: "20",
     });
     const response = await messageAction(prisma, shopId, null, post(values));
     if (!(response instanceof Response)) throw new Error(JSON.stringify(response));
@@ -139,7 +154,19 @@ describe("the message form", () => {
         headline: "Your cart is waiting",
         body: "Check out before it sells out.",
         button: { label: "Go to cart", url: "/cart" },
+        imageUrl: "https://cdn.example.com/cart.png",
       },
+      audience: {
+        alsoAll: ["first-time-visitors"],
+        anyOf: ["cart-abandoners", "lapsed-customers"],
+        exclude: ["high-spend-repeat"],
+      },
+      schedule: { startsAt: "2026-12-01T09:00:00.000Z", endsAt: "2026-12-24T18:30:00.000Z" },
+      reward: {
+        kind: "referral",
+        discount: { type: "percentage", value: 15, validDays: 14, minimumSubtotal: 4000 },
+      },
+      holdoutPercent: 20,
       active: true,
     });
     // Opened again, the form shows what was saved, and saving it unchanged changes nothing.
@@ -148,6 +175,128 @@ describe("the message form", () => {
     const again = await saveMessageForm(prisma, shopId, id, post(page!.values));
     expect(again).toEqual({ ok: true, id });
     expect((await getMessage(prisma, shopId, id))?.input).toEqual(row?.input);
+  });
+
+  it("a first-purchase discount of 5.00 USD is saved as 500 minor units and shown back as 5.00", async () => {
+    const values = filled({
+      name: "Five off",
+      reward: "firstPurchase",
+      discountType: "amount",
+      discountValue: "5.00",
+      minimumSubtotal: "25",
+    });
+    const saved = await saveMessageForm(prisma, shopId, null, post(values));
+    if (!saved.ok) throw new Error(JSON.stringify(saved.problems));
+    const row = await getMessage(prisma, shopId, saved.id);
+    expect(row?.input.reward).toEqual({
+      kind: "firstPurchase",
+      discount: { type: "amount", value: 500, validDays: 7, minimumSubtotal: 2500 },
+    });
+    const page = await messageFormPage(prisma, shopId, saved.id);
+    expect(page?.values).toMatchObject({
+      reward: "firstPurchase",
+      discountType: "amount",
+      discountValue: "5.00",
+      minimumSubtotal: "25.00",
+    });
+    expect(page?.shop.currency).toBe("USD");
+    // An amount with more decimals than the currency has is refused, not rounded.
+    const refused = await saveMessageForm(prisma, shopId, null, post({ ...values, discountValue: "5.001" }));
+    if (refused.ok) throw new Error("saved");
+    expect(refused.problems.map((p) => [p.field, p.input])).toEqual([
+      ["reward.discount.value", "discountValue"],
+    ]);
+  });
+
+  it("a discount percentage over 100 is refused naming reward.discount.value", async () => {
+    const values = filled({ reward: "firstPurchase", discountType: "percentage", discountValue: "120" });
+    const result = await saveMessageForm(prisma, shopId, null, post(values));
+    if (result.ok) throw new Error("saved");
+    expect(result.problems.map((p) => [p.field, p.input, p.message])).toEqual([
+      ["reward.discount.value", "discountValue", "must be at most 100%"],
+    ]);
+    expect(result.values.discountValue).toBe("120");
+  });
+
+  it("an end before the start is refused naming schedule.endsAt", async () => {
+    const values = filled({ startsAt: "2026-12-10T09:00", endsAt: "2026-12-01T09:00" });
+    const result = await saveMessageForm(prisma, shopId, null, post(values));
+    if (result.ok) throw new Error("saved");
+    expect(result.problems.map((p) => [p.field, p.input, p.message])).toEqual([
+      ["schedule.endsAt", "endsAt", "must be after the start"],
+    ]);
+  });
+
+  it("a segment both required and excluded is refused naming audience.exclude", async () => {
+    const values = filled({ anyOf: ["lapsed-customers"], exclude: ["lapsed-customers"] });
+    const result = await saveMessageForm(prisma, shopId, null, post(values));
+    if (result.ok) throw new Error("saved");
+    expect(result.problems.map((p) => [p.field, p.input])).toEqual([["audience.exclude", "exclude"]]);
+    expect(result.values.exclude).toEqual(["lapsed-customers"]);
+  });
+
+  it("a holdout over 50% and an image that is not https are refused on their inputs", async () => {
+    const values = filled({ holdoutPercent: "60", imageUrl: "http://example.com/a.png" });
+    const result = await saveMessageForm(prisma, shopId, null, post(values));
+    if (result.ok) throw new Error("saved");
+    expect(result.problems.map((p) => [p.field, p.input])).toEqual([
+      ["content.imageUrl", "imageUrl"],
+      ["holdoutPercent", "holdoutPercent"],
+    ]);
+  });
+
+  it("dates are read in the shop's time zone and shown back in it", () => {
+    expect(isoOfLocal("2026-12-01T09:00", "Europe/Berlin")).toBe("2026-12-01T08:00:00.000Z");
+    expect(isoOfLocal("2026-07-01T09:00", "America/New_York")).toBe("2026-07-01T13:00:00.000Z");
+    expect(localOfIso("2026-07-01T13:00:00.000Z", "America/New_York")).toBe("2026-07-01T09:00");
+    expect(localOfIso("2026-12-01T08:00:30Z", "Europe/Berlin")).toBe("2026-12-01T09:00:30");
+    expect(isoOfLocal("2026-02-30T09:00", "UTC")).toBeNull();
+    const shop = { currency: "JPY", timeZone: "Asia/Tokyo" };
+    const { input, problems } = inputOfValues(
+      filled({
+        startsAt: "2026-12-01T09:00",
+        reward: "firstPurchase",
+        discountType: "amount",
+        discountValue: "500",
+      }),
+      shop,
+    );
+    expect(problems).toEqual([]);
+    expect(input).toMatchObject({
+      schedule: { startsAt: "2026-12-01T00:00:00.000Z", endsAt: null },
+      reward: { discount: { type: "amount", value: 500 } },
+    });
+  });
+
+  it("editing a message through the form keeps its reward, audience, schedule and holdout", async () => {
+    const created = await createMessage(prisma, shopId, {
+      name: "Set up elsewhere",
+      segment: "first-time-visitors",
+      format: "popup",
+      trigger: { on: "load" },
+      content: { headline: "Welcome", imageUrl: "https://cdn.example.com/w.png" },
+      audience: { alsoAll: [], anyOf: ["cart-abandoners"], exclude: ["high-spend-repeat"] },
+      schedule: { startsAt: "2026-12-01T09:15:00+01:00", endsAt: null },
+      reward: {
+        kind: "firstPurchase",
+        discount: { type: "amount", value: 1250, validDays: 30, minimumSubtotal: 5000 },
+      },
+      holdoutPercent: 25,
+      active: false,
+    });
+    const before = (await getMessage(prisma, shopId, created))!.input;
+    const page = await messageFormPage(prisma, shopId, created);
+    // The merchant changes only the headline.
+    const saved = await saveMessageForm(
+      prisma,
+      shopId,
+      created,
+      post({ ...page!.values, headline: "Hello" }),
+    );
+    expect(saved).toEqual({ ok: true, id: created });
+    const after = (await getMessage(prisma, shopId, created))!.input;
+    expect(after).toEqual({ ...before, content: { ...before.content, headline: "Hello" } });
+    expect(after.schedule.startsAt).toBe("2026-12-01T08:15:00.000Z");
   });
 
   it("a message with no button label and no link has no button", async () => {
@@ -204,6 +353,8 @@ describe("the message list", () => {
     const row = (await messageList(prisma, shopId, now)).find((m) => m.id === saved.id);
     expect(row).toMatchObject({
       name: "Counted",
+      reward: null,
+      holdoutPercent: 10,
       segmentName: "Cart abandoners",
       format: "Popup",
       trigger: "After 5 s",

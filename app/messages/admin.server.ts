@@ -13,7 +13,9 @@ import {
   triggerLabel,
   type MessageInput,
   type MessageProblem,
+  type Reward,
 } from "../engine/message";
+import { formatMoney, fromMinorUnits, toMinorUnits } from "../engine/money";
 import {
   createMessage,
   deleteMessage,
@@ -43,8 +45,35 @@ export interface MessageFormValues {
   body: string;
   buttonLabel: string;
   buttonUrl: string;
+  /** An https image above the headline; empty for none. */
+  imageUrl: string;
+  /** Segment handles: also in all of these, in at least one of these (if any), in none of these. */
+  alsoAll: string[];
+  anyOf: string[];
+  exclude: string[];
+  /** As an `<input type="datetime-local">` gives it ("2026-12-01T09:00"), in the shop's time zone; empty for none. */
+  startsAt: string;
+  endsAt: string;
+  /** none | firstPurchase | referral | emailCapture */
+  reward: string;
+  /** percentage | amount */
+  discountType: string;
+  /** A whole percentage ("10"), or an amount in the shop's currency as typed ("5.00"). */
+  discountValue: string;
+  validDays: string;
+  /** In the shop's currency ("50.00"); empty for none. */
+  minimumSubtotal: string;
+  holdoutPercent: string;
   active: boolean;
 }
+
+/** What the form needs to know about the shop: money is typed in its currency, times in its zone. */
+export interface ShopContext {
+  currency: string;
+  timeZone: string;
+}
+
+export const DEFAULT_SHOP: ShopContext = { currency: "USD", timeZone: "UTC" };
 
 export type FormInput = keyof MessageFormValues;
 
@@ -74,6 +103,18 @@ const INPUT_LABELS: Record<FormInput, string> = {
   body: "Text",
   buttonLabel: "Button label",
   buttonUrl: "Button link",
+  imageUrl: "Image link",
+  alsoAll: "…and also in all of",
+  anyOf: "…and in any of",
+  exclude: "…but not in",
+  startsAt: "Starts",
+  endsAt: "Ends",
+  reward: "What it gives",
+  discountType: "Discount type",
+  discountValue: "Discount value",
+  validDays: "Code valid for",
+  minimumSubtotal: "Minimum order subtotal",
+  holdoutPercent: "Holdout",
   active: "Active",
 };
 
@@ -94,9 +135,24 @@ export function inputOfField(field: string): FormInput | null {
     "content.body": "body",
     "content.button.label": "buttonLabel",
     "content.button.url": "buttonUrl",
+    "content.imageUrl": "imageUrl",
+    audience: "exclude",
+    schedule: "endsAt",
+    "schedule.startsAt": "startsAt",
+    "schedule.endsAt": "endsAt",
+    reward: "reward",
+    "reward.kind": "reward",
+    "reward.discount": "discountValue",
+    "reward.discount.type": "discountType",
+    "reward.discount.value": "discountValue",
+    "reward.discount.validDays": "validDays",
+    "reward.discount.minimumSubtotal": "minimumSubtotal",
+    holdoutPercent: "holdoutPercent",
     active: "active",
   };
   if (field in exact) return exact[field];
+  for (const list of ["alsoAll", "anyOf", "exclude"] as const)
+    if (field === `audience.${list}` || field.startsWith(`audience.${list}.`)) return list;
   if (field === "pages.types" || field.startsWith("pages.types.")) return "pageTypes";
   if (field === "pages.pathContains" || field.startsWith("pages.pathContains.")) return "pathContains";
   return null;
@@ -127,12 +183,69 @@ export function blankValues(segment = ""): MessageFormValues {
     body: "",
     buttonLabel: "",
     buttonUrl: "",
+    imageUrl: "",
+    alsoAll: [],
+    anyOf: [],
+    exclude: [],
+    startsAt: "",
+    endsAt: "",
+    reward: "none",
+    discountType: "percentage",
+    discountValue: "10",
+    validDays: "7",
+    minimumSubtotal: "",
+    holdoutPercent: "10",
     active: true,
   };
 }
 
+/** The wall-clock time of an instant in a time zone, as "2026-12-01T09:00" (seconds only when set). */
+export function localOfIso(iso: string, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    })
+      .formatToParts(new Date(iso))
+      .map((p) => [p.type, p.value]),
+  );
+  const local = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+  return parts.second === "00" ? local : `${local}:${parts.second}`;
+}
+
+/** Milliseconds the zone is ahead of UTC at an instant. */
+function zoneOffset(ms: number, timeZone: string): number {
+  const [date, time] = localOfIso(new Date(ms).toISOString(), timeZone).split("T");
+  const [y, mo, d] = date.split("-").map(Number);
+  const [h, mi, s = 0] = time.split(":").map(Number);
+  return Date.UTC(y, mo - 1, d, h, mi, s) - Math.floor(ms / 1000) * 1000;
+}
+
+/**
+ * "2026-12-01T09:00" read in a time zone → an ISO instant ("2026-12-01T08:00:00.000Z"); null when
+ * the text is not a date and time. Around a daylight-saving change, the zone's offset at that instant is used.
+ */
+export function isoOfLocal(local: string, timeZone: string): string | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local.trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi, s = "0"] = m.slice(1).map((v) => v ?? "0");
+  const wall = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
+  const check = new Date(wall);
+  if (check.getUTCMonth() !== +mo - 1 || check.getUTCDate() !== +d || +h > 23 || +mi > 59 || +s > 59)
+    return null;
+  let ms = wall - zoneOffset(wall, timeZone);
+  ms = wall - zoneOffset(ms, timeZone);
+  return new Date(ms).toISOString();
+}
+
 /** A saved message as the form shows it. */
-export function valuesOf(m: MessageInput): MessageFormValues {
+export function valuesOf(m: MessageInput, shop: ShopContext = DEFAULT_SHOP): MessageFormValues {
   return {
     name: m.name,
     segment: m.segment,
@@ -149,13 +262,41 @@ export function valuesOf(m: MessageInput): MessageFormValues {
     body: m.content.body,
     buttonLabel: m.content.button?.label ?? "",
     buttonUrl: m.content.button?.url ?? "",
+    imageUrl: m.content.imageUrl,
+    alsoAll: [...m.audience.alsoAll],
+    anyOf: [...m.audience.anyOf],
+    exclude: [...m.audience.exclude],
+    startsAt: m.schedule.startsAt ? localOfIso(m.schedule.startsAt, shop.timeZone) : "",
+    endsAt: m.schedule.endsAt ? localOfIso(m.schedule.endsAt, shop.timeZone) : "",
+    reward: m.reward.kind,
+    ...discountValues(m.reward, shop.currency),
+    holdoutPercent: String(m.holdoutPercent),
     active: m.active,
+  };
+}
+
+function discountValues(
+  reward: Reward,
+  currency: string,
+): Pick<MessageFormValues, "discountType" | "discountValue" | "validDays" | "minimumSubtotal"> {
+  if (reward.kind !== "firstPurchase" && reward.kind !== "referral")
+    return { discountType: "percentage", discountValue: "10", validDays: "7", minimumSubtotal: "" };
+  const d = reward.discount;
+  return {
+    discountType: d.type,
+    discountValue: d.type === "amount" ? fromMinorUnits(d.value, currency) : String(d.value),
+    validDays: String(d.validDays),
+    minimumSubtotal: d.minimumSubtotal ? fromMinorUnits(d.minimumSubtotal, currency) : "",
   };
 }
 
 function text(form: FormData, key: string): string {
   const v = form.get(key);
   return typeof v === "string" ? v : "";
+}
+
+function list(form: FormData, key: string): string[] {
+  return form.getAll(key).filter((v): v is string => typeof v === "string" && v !== "");
 }
 
 /** The posted form (checkboxes as in HTML: present when ticked, page types repeated). */
@@ -168,7 +309,7 @@ export function readForm(form: FormData): MessageFormValues {
     seconds: text(form, "seconds"),
     percent: text(form, "percent"),
     priority: text(form, "priority"),
-    pageTypes: form.getAll("pageTypes").filter((v): v is string => typeof v === "string" && v !== ""),
+    pageTypes: list(form, "pageTypes"),
     pathContains: text(form, "pathContains"),
     oncePerSession: form.has("oncePerSession"),
     everyDays: text(form, "everyDays"),
@@ -176,6 +317,18 @@ export function readForm(form: FormData): MessageFormValues {
     body: text(form, "body"),
     buttonLabel: text(form, "buttonLabel"),
     buttonUrl: text(form, "buttonUrl"),
+    imageUrl: text(form, "imageUrl"),
+    alsoAll: list(form, "alsoAll"),
+    anyOf: list(form, "anyOf"),
+    exclude: list(form, "exclude"),
+    startsAt: text(form, "startsAt"),
+    endsAt: text(form, "endsAt"),
+    reward: text(form, "reward"),
+    discountType: text(form, "discountType"),
+    discountValue: text(form, "discountValue"),
+    validDays: text(form, "validDays"),
+    minimumSubtotal: text(form, "minimumSubtotal"),
+    holdoutPercent: text(form, "holdoutPercent"),
     active: form.has("active"),
   };
 }
@@ -194,7 +347,10 @@ function numberOf(raw: string): Parsed {
  * The form's values as the validator's input. Numbers are converted here, and text that is not a
  * number is named as a problem of its own (the validator would only see it missing).
  */
-export function inputOfValues(values: MessageFormValues): { input: unknown; problems: MessageProblem[] } {
+export function inputOfValues(
+  values: MessageFormValues,
+  shop: ShopContext = DEFAULT_SHOP,
+): { input: unknown; problems: MessageProblem[] } {
   const problems: MessageProblem[] = [];
   const num = (raw: string, field: string, empty: string | null): number | null | undefined => {
     const n = numberOf(raw);
@@ -217,6 +373,42 @@ export function inputOfValues(values: MessageFormValues): { input: unknown; prob
     values.buttonLabel.trim() || values.buttonUrl.trim()
       ? { label: values.buttonLabel, url: values.buttonUrl }
       : null;
+  const money = (raw: string, field: string, empty: number | null): number | undefined => {
+    const s = raw.trim();
+    if (!s) {
+      if (empty === null) problems.push({ field, message: `give an amount in ${shop.currency}` });
+      return empty ?? undefined;
+    }
+    try {
+      return toMinorUnits(s, shop.currency);
+    } catch {
+      problems.push({
+        field,
+        message: `must be an amount in ${shop.currency}, like ${fromMinorUnits(500, shop.currency)}`,
+      });
+      return undefined;
+    }
+  };
+  const time = (raw: string, field: string): string | null | undefined => {
+    if (!raw.trim()) return null;
+    const iso = isoOfLocal(raw, shop.timeZone);
+    if (iso === null) problems.push({ field, message: "must be a date and time" });
+    return iso ?? undefined;
+  };
+  let reward: Record<string, unknown> = { kind: values.reward || "none" };
+  if (values.reward === "firstPurchase" || values.reward === "referral") {
+    const amount = values.discountType === "amount";
+    const value = amount
+      ? money(values.discountValue, "reward.discount.value", null)
+      : num(values.discountValue, "reward.discount.value", "give the discount, in percent");
+    const validDays = num(values.validDays, "reward.discount.validDays", "give the number of days");
+    const minimumSubtotal = money(values.minimumSubtotal, "reward.discount.minimumSubtotal", 0);
+    reward = {
+      kind: values.reward,
+      discount: { type: values.discountType, value, validDays, minimumSubtotal },
+    };
+  }
+  const holdoutPercent = num(values.holdoutPercent, "holdoutPercent", "give the share held out, in percent");
   const input = {
     name: values.name,
     segment: values.segment,
@@ -234,7 +426,14 @@ export function inputOfValues(values: MessageFormValues): { input: unknown; prob
       oncePerSession: values.oncePerSession,
       ...(everyDays === undefined ? {} : { everyDays }),
     },
-    content: { headline: values.headline, body: values.body, button },
+    content: { headline: values.headline, body: values.body, button, imageUrl: values.imageUrl },
+    audience: { alsoAll: values.alsoAll, anyOf: values.anyOf, exclude: values.exclude },
+    schedule: {
+      startsAt: time(values.startsAt, "schedule.startsAt"),
+      endsAt: time(values.endsAt, "schedule.endsAt"),
+    },
+    reward,
+    holdoutPercent,
     active: values.active,
   };
   return { input, problems };
@@ -252,6 +451,21 @@ function allProblems(input: unknown, own: MessageProblem[]): MessageProblem[] {
   }
 }
 
+/** The shop's currency and time zone (a time zone the runtime does not know is read as UTC). */
+export async function shopContext(db: PrismaClient, shopId: number): Promise<ShopContext> {
+  const shop = await db.shop.findUnique({
+    where: { id: shopId },
+    select: { currency: true, ianaTimezone: true },
+  });
+  let timeZone = shop?.ianaTimezone || "UTC";
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+  } catch {
+    timeZone = "UTC";
+  }
+  return { currency: shop?.currency || "USD", timeZone };
+}
+
 /** Saves the form (a new message when id is null); on a problem, the problems and the values as typed. */
 export async function saveMessageForm(
   db: PrismaClient,
@@ -260,7 +474,7 @@ export async function saveMessageForm(
   form: FormData,
 ): Promise<{ ok: true; id: number } | { ok: false; problems: FormProblem[]; values: MessageFormValues }> {
   const values = readForm(form);
-  const { input, problems } = inputOfValues(values);
+  const { input, problems } = inputOfValues(values, await shopContext(db, shopId));
   if (problems.length) return { ok: false, problems: placed(allProblems(input, problems)), values };
   try {
     if (id === null) return { ok: true, id: await createMessage(db, shopId, input) };
@@ -311,16 +525,32 @@ export interface MessageListRow {
   format: string;
   trigger: string;
   priority: number;
+  /** What it gives, in a few words ("10% first purchase"); null for nothing. */
+  reward: string | null;
+  holdoutPercent: number;
   active: boolean;
   shown: number;
   clicked: number;
   dismissed: number;
 }
 
+/** A reward in a few words, for the list: "10% first purchase", "$5.00 referral", "Email sign-up". */
+export function rewardSummary(reward: Reward, currency: string): string | null {
+  if (reward.kind === "none") return null;
+  if (reward.kind === "emailCapture") return "Email sign-up";
+  const d = reward.discount;
+  const amount = d.type === "percentage" ? `${d.value}%` : formatMoney(d.value, currency);
+  return `${amount} ${reward.kind === "firstPurchase" ? "first purchase" : "referral"}`;
+}
+
 /** The shop's messages, highest priority first, with what each did in the last 30 days. */
 export async function messageList(db: PrismaClient, shopId: number, now: Date): Promise<MessageListRow[]> {
   const since = new Date(now.getTime() - 30 * 24 * 3600 * 1000);
-  const [rows, stats] = await Promise.all([listMessages(db, shopId), messageStats(db, shopId, since)]);
+  const [rows, stats, shop] = await Promise.all([
+    listMessages(db, shopId),
+    messageStats(db, shopId, since),
+    shopContext(db, shopId),
+  ]);
   return rows.map((r) => {
     const s = stats.get(r.id) ?? { shown: 0, clicked: 0, dismissed: 0 };
     return {
@@ -331,6 +561,8 @@ export async function messageList(db: PrismaClient, shopId: number, now: Date): 
       format: FORMAT_LABELS[r.input.format],
       trigger: triggerLabel(r.input.trigger),
       priority: r.input.priority,
+      reward: rewardSummary(r.input.reward, shop.currency),
+      holdoutPercent: r.input.holdoutPercent,
       active: r.input.active,
       ...s,
     };
@@ -339,6 +571,7 @@ export async function messageList(db: PrismaClient, shopId: number, now: Date): 
 
 export interface MessageFormPage {
   segments: { handle: string; name: string }[];
+  shop: ShopContext;
   values: MessageFormValues;
   existing: { id: number; name: string; active: boolean; segmentMissing: boolean } | null;
 }
@@ -350,20 +583,24 @@ export async function messageFormPage(
   id: number | null,
   segment: string | null = null,
 ): Promise<MessageFormPage | null> {
-  const segments = await db.segment.findMany({
-    where: { shopId },
-    select: { handle: true, name: true },
-    orderBy: { name: "asc" },
-  });
+  const [segments, shop] = await Promise.all([
+    db.segment.findMany({
+      where: { shopId },
+      select: { handle: true, name: true },
+      orderBy: { name: "asc" },
+    }),
+    shopContext(db, shopId),
+  ]);
   if (id === null) {
     const known = segments.some((s) => s.handle === segment);
-    return { segments, values: blankValues(known && segment ? segment : ""), existing: null };
+    return { segments, shop, values: blankValues(known && segment ? segment : ""), existing: null };
   }
   const row = await getMessage(db, shopId, id);
   if (!row) return null;
   return {
     segments,
-    values: valuesOf(row.input),
+    shop,
+    values: valuesOf(row.input, shop),
     existing: {
       id: row.id,
       name: row.input.name,

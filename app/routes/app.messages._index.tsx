@@ -8,6 +8,7 @@ import {
   Card,
   EmptyState,
   IndexTable,
+  InlineStack,
   Page,
   Text,
 } from "@shopify/polaris";
@@ -132,6 +133,18 @@ export default function Messages() {
                       <Text as="span" tone="subdued">
                         {m.format} · {m.trigger}
                       </Text>
+                      <InlineStack gap="200" blockAlign="center">
+                        {m.reward && (
+                          <span data-reward={m.id}>
+                            <Badge tone="info">{m.reward}</Badge>
+                          </span>
+                        )}
+                        <span data-holdout={m.id}>
+                          <Text as="span" tone="subdued" variant="bodySm">
+                            {m.holdoutPercent}% held out
+                          </Text>
+                        </span>
+                      </InlineStack>
                     </BlockStack>
                   </IndexTable.Cell>
                   <IndexTable.Cell>

@@ -140,6 +140,79 @@ describe("messages in the admin", () => {
     await page.close();
   });
 
+  it("gives a message a first-purchase discount and an exclusion, and reopened it keeps them", async () => {
+    const page = await openAdmin();
+    // The image is served here: the test runs offline.
+    await page.route(/images\.example\.com/, (route) =>
+      route.fulfill({
+        contentType: "image/svg+xml",
+        body: '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="120"><rect width="320" height="120" fill="#e8d5b7"/><circle cx="60" cy="60" r="36" fill="#c0713a"/><rect x="120" y="40" width="160" height="14" rx="7" fill="#fff"/><rect x="120" y="66" width="110" height="14" rx="7" fill="#fff"/></svg>',
+      }),
+    );
+    await page.goto(`${demo.url}/app/messages`);
+    const name = "Sale reminder for lapsed customers";
+    await rowOf(page, name).getByRole("link", { name, exact: true }).click();
+    await page.waitForURL(/\/app\/messages\/\d+$/);
+    await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
+
+    await page.getByLabel("Image link").fill("https://images.example.com/sale.svg");
+    await page.locator("label").filter({ hasText: "First-purchase discount" }).click();
+    await page.getByLabel("Discount type").selectOption("amount");
+    await page.getByLabel("Discount value").fill("5.00");
+    await page.getByLabel("Code valid for").fill("14");
+    await page.getByLabel("Minimum order subtotal").fill("30");
+    await page.getByRole("button", { name: "Choose segments: …but not in" }).click();
+    await page
+      .getByRole("group", { name: "…but not in" })
+      .locator("label")
+      .filter({ hasText: "High-spend repeat customers" })
+      .click();
+    await page.keyboard.press("Escape");
+    await expect.poll(() => page.getByRole("group", { name: "…but not in" }).count()).toBe(0);
+    await page.getByLabel("Ends").fill("2027-01-31T23:00");
+    await page.getByLabel("Holdout").fill("20");
+    // The preview shows the image and where the shopper's code goes.
+    const preview = page.locator('[data-preview-format="corner"]');
+    await expect.poll(() => preview.getByText("WELCOME-7KQ4").count()).toBe(1);
+    await expect
+      .poll(() => preview.locator('img[alt=""]').evaluate((img: HTMLImageElement) => img.naturalWidth))
+      .toBeGreaterThan(0);
+    await preview.screenshot({ path: path.join(SHOTS, "admin-message-preview-reward.png") });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(SHOTS, "admin-message-form-reward.png"), fullPage: true });
+    await page.getByRole("button", { name: "Save message" }).click();
+
+    await page.waitForURL(/\/app\/messages\?saved=\d+$/);
+    const row = rowOf(page, name);
+    await expect.poll(() => row.getByText("$5.00 first purchase", { exact: true }).count()).toBe(1);
+    await expect.poll(() => row.getByText("20% held out", { exact: true }).count()).toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, "admin-messages-list-reward.png"), fullPage: true });
+
+    await row.getByRole("link", { name, exact: true }).click();
+    await page.waitForURL(/\/app\/messages\/\d+$/);
+    await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
+    await expect
+      .poll(() =>
+        page.locator("label").filter({ hasText: "First-purchase discount" }).locator("input").isChecked(),
+      )
+      .toBe(true);
+    await expect.poll(() => page.getByLabel("Discount type").inputValue()).toBe("amount");
+    await expect.poll(() => page.getByLabel("Discount value").inputValue()).toBe("5.00");
+    await expect.poll(() => page.getByLabel("Code valid for").inputValue()).toBe("14");
+    await expect.poll(() => page.getByLabel("Minimum order subtotal").inputValue()).toBe("30.00");
+    await expect
+      .poll(() =>
+        page.locator('[data-segment-picker="exclude"]').getByText("High-spend repeat customers").count(),
+      )
+      .toBe(1);
+    await expect.poll(() => page.getByLabel("Ends").inputValue()).toBe("2027-01-31T23:00");
+    await expect.poll(() => page.getByLabel("Holdout").inputValue()).toBe("20");
+    await expect
+      .poll(() => page.getByLabel("Image link").inputValue())
+      .toBe("https://images.example.com/sale.svg");
+    await page.close();
+  });
+
   it("pauses a message from the list (and it stays paused), then switches it on and deletes it from its page", async () => {
     const page = await openAdmin();
     await page.goto(`${demo.url}/app/messages`);
