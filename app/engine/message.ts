@@ -470,9 +470,13 @@ export function starterMessages(): MessageInput[] {
       cap: { oncePerSession: true, everyDays: 7 },
       content: {
         headline: "Welcome! Here's 10% off your first order",
-        body: "New here? Take 10% off your first purchase.",
+        body: "New here? Use your code at checkout within 7 days.",
         button: { label: "Start shopping", url: "/collections/all" },
         imageUrl: "",
+      },
+      reward: {
+        kind: "firstPurchase",
+        discount: { type: "percentage", value: 10, validDays: 7, minimumSubtotal: 0 },
       },
     },
     {

@@ -177,7 +177,7 @@ export async function redeemCodes(
 export function startPoolLoop(
   db: PrismaClient,
   adminFor: (shop: string) => Promise<AdminApi>,
-  everyMs = 60_000,
+  everyMs = 15_000,
 ): ShopLoop {
   return startShopLoop(db, {
     everyMs,

@@ -33,8 +33,8 @@ beforeAll(async () => {
   for (let i = 1; i <= 20; i++) await customerWithOrders(String(9000 + i), [i * 500, i * 500]);
   await ensurePresets(prisma, shopId);
   await ensureStarterMessages(prisma, shopId, true);
-  // No holdout unless a test asks for one: each test's visitor must see its message.
-  await prisma.message.updateMany({ where: { shopId }, data: { holdoutPercent: 0 } });
+  // No holdout and no code pool unless a test asks for them: each test's visitor must see its message.
+  await prisma.message.updateMany({ where: { shopId }, data: { holdoutPercent: 0, reward: "none" } });
   for (const m of await listMessages(prisma, shopId)) ids[m.input.segment] = m.id;
 });
 afterAll(() => prisma.$disconnect());

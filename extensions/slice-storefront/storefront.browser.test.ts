@@ -60,6 +60,11 @@ beforeAll(async () => {
   db = createPrismaClient(`file:${databaseFile}`);
   // Each test's shopper must see their message: no holdout here (decide.server.test.ts tests it).
   await db.message.updateMany({ data: { holdoutPercent: 0 } });
+  // The welcome gives a code: wait for the demo's pool to be filled in Shopify (the stand-in).
+  for (let waited = 0; (await db.discountCode.count({ where: { status: "pool" } })) < 20; waited += 500) {
+    if (waited > 90_000) throw new Error("the demo's discount code pool was not filled within 90 s");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
   browser = await launchBrowser();
 }, 240_000);
 
@@ -318,8 +323,15 @@ describe("messages on the demo storefront", () => {
     const welcome = popup(page, "Welcome! Here's 10% off your first order");
     await expect.poll(() => welcome.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
     await expect(welcome.getAttribute("aria-modal")).resolves.toBe("true");
-    await expect(welcome.getByText("New here? Take 10% off your first purchase.").isVisible()).resolves.toBe(
-      true,
+    await expect(
+      welcome.getByText("New here? Use your code at checkout within 7 days.").isVisible(),
+    ).resolves.toBe(true);
+    // Their own code from the pool, applied by the button on the way to the shop.
+    const code = await db.discountCode.findFirstOrThrow({ where: { visitorId } });
+    expect(code.status).toBe("issued");
+    await expect(welcome.getByText(code.code, { exact: true }).isVisible()).resolves.toBe(true);
+    await expect(welcome.getByRole("link", { name: "Start shopping" }).getAttribute("href")).resolves.toBe(
+      `/discount/${code.code}?redirect=%2Fcollections%2Fall`,
     );
     await page.screenshot({
       path: path.join(SHOTS, "storefront-message-welcome.png"),
@@ -339,9 +351,11 @@ describe("messages on the demo storefront", () => {
     await page.keyboard.press("Tab");
     await expect(focused()).resolves.toBe("×");
     await page.keyboard.press("Tab");
+    await expect(focused()).resolves.toBe("Copy code");
+    await page.keyboard.press("Tab");
     await expect(focused()).resolves.toBe("Start shopping");
     await page.keyboard.press("Shift+Tab");
-    await expect(focused()).resolves.toBe("×");
+    await expect(focused()).resolves.toBe("Copy code");
     await expect(welcome.getByRole("button", { name: "Close" }).count()).resolves.toBe(1);
 
     await page.keyboard.press("Escape");

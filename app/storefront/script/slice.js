@@ -276,6 +276,9 @@
 h2{font-size:1.25em;margin:0 0 8px;padding-right:32px}.bar h2{font-size:1em;margin:0;padding:0}
 p{margin:0 0 16px}.bar p{margin:0}
 a{display:inline-block;background:var(--a);color:var(--c);padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600}
+.code{display:flex;gap:8px;align-items:center;flex-wrap:wrap}.code strong{font:600 1.1em/1 ui-monospace,monospace;letter-spacing:.05em;border:2px dashed var(--a);padding:8px 12px;border-radius:6px}
+img{display:block;max-width:100%;max-height:180px;margin:0 auto 12px;border-radius:8px}.bar img{display:none}
+.copy{position:static;width:auto;height:auto;border:1px solid currentColor;border-radius:6px;padding:6px 10px;font-size:.9em}
 button{position:absolute;top:8px;right:8px;width:36px;height:36px;border:0;border-radius:50%;background:transparent;color:inherit;font-size:22px;cursor:pointer}
 a:focus-visible,button:focus-visible{outline:3px solid var(--a);outline-offset:2px}
 @keyframes in{from{opacity:0;transform:translateY(8px)}}
@@ -287,10 +290,25 @@ a:focus-visible,button:focus-visible{outline:3px solid var(--a);outline-offset:2
     return (n >> 16) * 0.299 + ((n >> 8) & 255) * 0.587 + (n & 255) * 0.114 > 150 ? "#000" : "#fff";
   }
 
+  // A discount offer shows the shopper's own code, fetched as it opens; no code, no offer (never a
+  // broken one).
   function show(message) {
     if (current || shownIds().includes(String(message.id))) return;
     current = message;
     armed = null;
+    const discount = message.reward === "firstPurchase";
+    (discount
+      ? fetch(`${config.proxy}/code`, {
+          method: "POST",
+          body: JSON.stringify({ visitorId, messageId: message.id }),
+        }).then((response) => (response.ok ? response.json() : null))
+      : Promise.resolve(null)
+    )
+      .catch(() => null)
+      .then((code) => (discount && !code?.code ? (current = null) : render(message, code)));
+  }
+
+  function render(message, code) {
     set(sessionStorage, SHOWN_KEY, [...shownIds(), message.id].join(","));
     track("message_shown", message.id);
     flush();
@@ -313,12 +331,24 @@ a:focus-visible,button:focus-visible{outline:3px solid var(--a);outline-offset:2
     box.setAttribute("role", popup ? "dialog" : "region");
     if (popup) box.setAttribute("aria-modal", "true");
     box.setAttribute("aria-labelledby", "slice-h");
+    if (/^https:\/\//.test(message.imageUrl || "")) el("img", { src: message.imageUrl, alt: "" }, box);
     el("h2", { id: "slice-h", textContent: message.headline }, box);
     if (message.body) {
       el("p", { id: "slice-b", textContent: message.body }, box);
       box.setAttribute("aria-describedby", "slice-b");
     }
-    const url = message.button?.url;
+    let copy = null;
+    if (code) {
+      const line = el("p", { className: "code" }, box);
+      el("strong", { textContent: code.code }, line);
+      copy = el("button", { type: "button", className: "copy", textContent: "Copy code" }, line);
+      copy.addEventListener("click", () =>
+        navigator.clipboard?.writeText(code.code).then(() => (copy.textContent = "Copied")),
+      );
+    }
+    let url = message.button?.url;
+    // With a code, the button applies it (Shopify's /discount/CODE link) on the way to its page.
+    if (code && url?.startsWith("/")) url = `${code.applyPath}?redirect=${encodeURIComponent(url)}`;
     const link =
       url && /^(\/(?!\/)|https:\/\/)/.test(url)
         ? el("a", { href: url, textContent: message.button.label }, box)
@@ -344,7 +374,7 @@ a:focus-visible,button:focus-visible{outline:3px solid var(--a);outline-offset:2
     function onKey(event) {
       if (event.key === "Escape" && (popup || document.activeElement === host)) return dismiss();
       if (!popup || event.key !== "Tab") return;
-      const stops = [link, close].filter(Boolean);
+      const stops = [copy, link, close].filter(Boolean);
       const at = stops.indexOf(root.activeElement);
       event.preventDefault();
       stops[(at + (event.shiftKey ? stops.length - 1 : 1)) % stops.length].focus();
