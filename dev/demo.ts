@@ -103,6 +103,8 @@ export async function startDemo(options: DemoOptions = {}) {
     appOrigin: server.url,
     secret: DEMO_SECRET,
     port: options.storefrontPort ?? (port ? port + 1 : 0),
+    // Shopify's checkout checks discount codes against the discounts the app made (the stand-in's).
+    redeem: (input) => standIn.redeem(input),
   });
 
   const loginUrl = `${server.url}/dev/login?shop=${shop}`;

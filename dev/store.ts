@@ -573,7 +573,8 @@ export function customerPayload(c: Customer) {
   };
 }
 
-function orderPayload(o: Order, c: Customer | null, currency: string) {
+/** An order as Shopify's orders/* webhooks carry it. */
+export function orderPayload(o: Order, c: Customer | null, currency: string) {
   return {
     id: Number(o.id),
     admin_graphql_api_id: `gid://shopify/Order/${o.id}`,

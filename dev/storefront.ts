@@ -22,7 +22,18 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Liquid, Tag, type TagToken, type TopLevelToken, type Liquid as LiquidEngine } from "liquidjs";
 import { startAppProxy } from "./app-proxy";
-import { cartPayload, type Collection, type Product, type Store } from "./store";
+import { cartPayload, orderPayload, type Collection, type Product, type Store } from "./store";
+
+/** What a shopper reads when Shopify's checkout refuses a code. */
+const CODE_REFUSED: Record<string, string> = {
+  unknown_code: "Enter a valid discount code.",
+  not_started: "This discount code isn't active yet.",
+  expired: "This discount code has expired.",
+  usage_limit_reached: "This discount code has already been used.",
+  already_used_by_customer: "You've already used this discount code.",
+  customer_not_eligible: "This discount is for first orders only.",
+  minimum_subtotal_not_met: "Your order doesn't meet this code's minimum subtotal.",
+};
 import { webhookRequestInit } from "./webhooks";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -38,6 +49,8 @@ export interface StorefrontOptions {
   secret: string;
   port?: number;
   host?: string;
+  /** Checks a discount code at checkout (the Admin API stand-in's `redeem`); without it codes are refused. */
+  redeem?: Redeem;
 }
 
 interface CartLine {
@@ -99,6 +112,7 @@ function createEngine(currency: string): LiquidEngine {
 
 const COOKIE_CUSTOMER = "demo_customer";
 const COOKIE_CART = "cart";
+const COOKIE_DISCOUNT = "discount_code";
 
 function cookies(header: string | undefined | null): Record<string, string> {
   const out: Record<string, string> = {};
@@ -121,8 +135,16 @@ async function readBody(req: IncomingMessage, limit = 64 * 1024): Promise<string
 }
 
 /** The storefront's request handler (for `startAppProxy`'s fallback) and the state it keeps. */
+/** Shopify's checkout, as far as discount codes go: the stand-in's redeem (dev/admin-api.ts). */
+export type Redeem = (input: {
+  code: string;
+  customerId: string | null;
+  email: string;
+  subtotal: number;
+}) => { ok: true; discountAmount: number } | { ok: false; reason: string };
+
 export function createStorefront(
-  options: Pick<StorefrontOptions, "store"> & { webhooks?: { url: string; secret: string } },
+  options: Pick<StorefrontOptions, "store" | "redeem"> & { webhooks?: { url: string; secret: string } },
 ) {
   const { store } = options;
   const engine = createEngine(store.shop.currency);
@@ -410,6 +432,120 @@ export function createStorefront(
   }
   const p = (url: URL) => url.pathname.replace(/\/+$/, "");
 
+  /**
+   * A one-page checkout standing in for Shopify's: email and discount code (the code from a
+   * /discount link already filled in), the code checked as Shopify's checkout checks it (once,
+   * first order only, not expired), then an order: added to the shop's history and sent to the
+   * app as a signed orders/create webhook with its discount code, cart token and customer.
+   */
+  let orderSeq = 0;
+  async function checkout(req: IncomingMessage, res: ServerResponse) {
+    const jar = cookies(req.headers.cookie);
+    const cartId = jar[COOKIE_CART];
+    const cart = cartId ? carts.get(cartId) : undefined;
+    const customerId = customerOf(req.headers.cookie);
+    const customer = customerId ? (customerById.get(customerId) ?? null) : null;
+    const lines = (cart?.lines ?? []).flatMap((l) => {
+      const product = productByVariant.get(l.variantId);
+      return product ? [{ product, quantity: l.quantity }] : [];
+    });
+    const subtotal = lines.reduce((sum, l) => sum + l.product.price * l.quantity, 0);
+    const page = async (vars: Record<string, unknown>, status = 200) =>
+      send(
+        res,
+        status,
+        await renderPage("checkout", "checkout", req, {
+          page_title: `Checkout – ${store.shop.name}`,
+          subtotal,
+          email: customer?.email ?? "",
+          code: jar[COOKIE_DISCOUNT] ?? "",
+          ...vars,
+        }),
+        "text/html; charset=utf-8",
+      );
+    if (!cart || !lines.length) return send(res, 302, "", "text/plain", { location: "/cart" });
+    if (req.method !== "POST") return page({});
+    const form = new URLSearchParams(await readBody(req));
+    const email = (form.get("email") ?? "").trim();
+    const code = (form.get("discount") ?? "").trim();
+    if (!/^[^@\s]+@[^@\s]+$/.test(email))
+      return page({ email, code, error: "Enter a valid email address." }, 422);
+    let discount = 0;
+    if (code) {
+      const result = options.redeem
+        ? options.redeem({ code, customerId: customer?.id ?? null, email, subtotal })
+        : { ok: false as const, reason: "unknown_code" };
+      if (!result.ok)
+        return page({ email, code, error: CODE_REFUSED[result.reason] ?? "This code can't be used." }, 422);
+      discount = result.discountAmount;
+    }
+    const at = new Date();
+    const id = String(9_100_000_000 + ++orderSeq);
+    const order: Store["orders"][number] = {
+      id,
+      name: `#D${1000 + orderSeq}`,
+      customerId: customer?.id ?? null,
+      email,
+      lines: lines.map((l, i) => ({
+        id: `${id}${i}`,
+        productId: l.product.id,
+        variantId: l.product.variantId,
+        title: l.product.title,
+        sku: l.product.handle,
+        vendor: l.product.vendor,
+        quantity: l.quantity,
+        price: l.product.price,
+        totalDiscount: 0,
+      })),
+      subtotal,
+      totalDiscounts: discount,
+      totalTax: 0,
+      total: subtotal - discount,
+      discountCodes: code ? [code] : [],
+      financialStatus: "paid",
+      fulfillmentStatus: null,
+      cancelledAt: null,
+      cancelReason: null,
+      refunds: [],
+      cartToken: cart.token.split("?")[0],
+      checkoutToken: randomBytes(16).toString("hex"),
+      checkoutId: String(8_100_000_000 + orderSeq),
+      sourceName: "web",
+      landingSite: null,
+      referringSite: null,
+      tags: [],
+      createdAt: at,
+      processedAt: at,
+      updatedAt: at,
+    };
+    store.orders.push(order);
+    if (options.webhooks)
+      await fetch(
+        options.webhooks.url,
+        webhookRequestInit(
+          {
+            topic: "orders/create",
+            shop: store.shop.domain,
+            payload: orderPayload(order, customer, store.shop.currency),
+          },
+          options.webhooks.secret,
+        ),
+      ).catch((error: unknown) => console.error("storefront: orders/create webhook not delivered:", error));
+    carts.delete(cartId!);
+    return send(
+      res,
+      200,
+      await renderPage("checkout", "checkout", req, {
+        page_title: "Thank you",
+        order: { name: order.name, total: order.total, discount },
+      }),
+      "text/html; charset=utf-8",
+      {
+        "set-cookie": [`${COOKIE_CART}=; path=/; max-age=0`, `${COOKIE_DISCOUNT}=; path=/; max-age=0`],
+      },
+    );
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://storefront");
     const p = url.pathname.replace(/\/+$/, "") || "/";
@@ -442,6 +578,16 @@ export function createStorefront(
           )
         : send(res, 302, "", "text/plain", { location: "/cart" });
     }
+    // Shopify's shareable discount link: the code is kept for checkout, then on to the page.
+    const discountLink = /^\/discount\/([^/]{1,64})$/.exec(p);
+    if (discountLink) {
+      const back = url.searchParams.get("redirect") ?? "/";
+      return send(res, 302, "", "text/plain", {
+        location: back.startsWith("/") && !back.startsWith("//") ? back : "/",
+        "set-cookie": `${COOKIE_DISCOUNT}=${encodeURIComponent(decodeURIComponent(discountLink[1]))}; path=/; samesite=lax`,
+      });
+    }
+    if (p === "/checkout") return checkout(req, res);
     if (p === "/account/login-as") {
       const id = url.searchParams.get("customer") ?? "";
       const back = url.searchParams.get("return_to")?.startsWith("/")
@@ -478,7 +624,18 @@ export function createStorefront(
     }
     const collection = /^\/collections\/([\w-]+)$/.exec(p);
     if (collection) {
-      const found = collections.find((c) => c.handle === collection[1]);
+      // Shopify's built-in "all" collection (every product; it has no id) unless the shop has its own.
+      const found =
+        collections.find((c) => c.handle === collection[1]) ??
+        (collection[1] === "all"
+          ? {
+              id: null,
+              title: "All products",
+              handle: "all",
+              url: "/collections/all",
+              products: store.products.map(productDrop),
+            }
+          : null);
       if (!found) return notFound();
       return html(
         await renderPage("collection", "collection", req, {

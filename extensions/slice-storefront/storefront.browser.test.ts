@@ -494,6 +494,59 @@ describe("messages on the demo storefront", () => {
     await context.close();
   });
 
+  it("a first-time visitor's code works at checkout, once, and the order redeems it in the app", async () => {
+    const { context, page } = await shopper(true, { messages: true });
+    await page.goto(demo.storefrontUrl);
+    const welcome = popup(page, /Welcome/);
+    await expect.poll(() => welcome.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
+    const code = (await welcome.locator("strong").textContent())!;
+    expect(code).toMatch(/^WELCOME-/);
+    // The button applies the code on the way to the shop.
+    await Promise.all([
+      page.waitForURL("**/collections/all"),
+      welcome.getByRole("link", { name: "Start shopping" }).click(),
+    ]);
+    const product = demo.store.products[6];
+    await page.goto(`${demo.storefrontUrl}/products/${product.handle}`);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await expect.poll(() => page.locator("#cart-status").textContent()).toBe("Added to your cart.");
+    await page.goto(`${demo.storefrontUrl}/cart`);
+    await Promise.all([
+      page.waitForURL("**/checkout"),
+      page.getByRole("link", { name: "Check out" }).click(),
+    ]);
+    await expect(page.getByLabel("Discount code").inputValue()).resolves.toBe(code);
+    await page.getByLabel("Email").fill("first.order@example.com");
+    await page.getByRole("button", { name: "Pay now" }).click();
+    await expect(page.getByRole("status").textContent()).resolves.toMatch(
+      /^Your order #D\d+ is confirmed: .* \(you saved \$\d+\.\d\d\)\.$/,
+    );
+    await page.screenshot({ path: path.join(SHOTS, "storefront-checkout-with-code.png") });
+    await expect
+      .poll(async () => (await db.discountCode.findFirst({ where: { code } }))?.status, {
+        timeout: 20_000,
+        interval: 250,
+      })
+      .toBe("redeemed");
+    const redeemed = await db.discountCode.findFirstOrThrow({ where: { code } });
+    const order = await db.order.findFirstOrThrow({ where: { shopifyId: redeemed.orderShopifyId! } });
+    expect(order.totalDiscounts).toBe(Math.round(product.price * 0.1));
+
+    // Someone else with the same code: Shopify's checkout refuses it (one use per code).
+    const other = await shopper(true);
+    await other.page.goto(`${demo.storefrontUrl}/discount/${code}?redirect=/products/${product.handle}`);
+    await other.page.getByRole("button", { name: "Add to cart" }).click();
+    await expect.poll(() => other.page.locator("#cart-status").textContent()).toBe("Added to your cart.");
+    await other.page.goto(`${demo.storefrontUrl}/checkout`);
+    await other.page.getByLabel("Email").fill("someone.else@example.com");
+    await other.page.getByRole("button", { name: "Pay now" }).click();
+    await expect(other.page.getByRole("alert").textContent()).resolves.toBe(
+      "This discount code has already been used.",
+    );
+    await other.context.close();
+    await context.close();
+  });
+
   describe("a merchant's own triggers and formats", () => {
     const created: number[] = [];
     let shopId = 0;
