@@ -1,0 +1,539 @@
+/**
+ * How an offer did: what shoppers saw and clicked, and whether it made the treated convert more
+ * than the holdout, by how much and how sure we are (lift.ts), for the offer and each variant.
+ *
+ * The experiment's unit is what decide.server.ts recorded in OfferExposure: "c:<customer id>" for
+ * a signed-in customer, else "v:<visitor id>", with its arm and the time it was first eligible.
+ * A unit counts in a range when it was first exposed in it. It converted when it placed an order
+ * (not a test, not cancelled) at or after its exposure and at most ATTRIBUTION_WINDOW_DAYS later.
+ * A unit's orders:
+ * - "c:<id>": the orders of that customer;
+ * - "v:<id>": the orders with the visitor's cart token, the orders of the customer the visitor is
+ *   linked to, and the orders that redeemed a discount code issued to the visitor.
+ * Its revenue is the sum of those orders' totals less their refunds.
+ *
+ * Reads go through the driver (db-read.server.ts) with SQL that is the same in both dialects,
+ * except the day bucket of the daily series. Ranges are [from, to).
+ */
+import type { PrismaClient } from "@prisma/client";
+import { compareArms, type Comparison } from "../engine/lift";
+import { readerFor, date, type Reader } from "../db-read.server";
+
+/** An order counts for a unit up to this many days after the unit's first exposure. */
+export const ATTRIBUTION_WINDOW_DAYS = 30;
+const DAY_MS = 24 * 3600_000;
+const WINDOW_MS = ATTRIBUTION_WINDOW_DAYS * DAY_MS;
+
+export interface DateRange {
+  from: Date;
+  to: Date;
+}
+
+export interface ArmResult {
+  /** Units first exposed in the range. */
+  units: number;
+  /** Of those, units with at least one attributed order. */
+  conversions: number;
+  /** conversions / units, or null with no units. */
+  rate: number | null;
+  /** Minor units: the converting units' attributed orders, totals less refunds. */
+  revenue: number;
+}
+
+export interface CodeResult {
+  /** Codes handed to a shopper in the range (issued, possibly redeemed since). */
+  issued: number;
+  /** Codes used in an order in the range. */
+  redeemed: number;
+  /** Minor units: the discounts of the (non-test, not cancelled) orders that used those codes. */
+  discountCost: number;
+  /** Those orders, and their totals less refunds (minor units). */
+  orders: number;
+  revenue: number;
+}
+
+export interface EngagementResult {
+  impressions: number;
+  clicks: number;
+  dismissals: number;
+  /** clicks / impressions, or null before any impression. */
+  clickRate: number | null;
+}
+
+export interface VariantResult extends EngagementResult {
+  variantId: number;
+  name: string;
+  /** The variant's treated units. */
+  treatment: ArmResult;
+  codes: CodeResult;
+  /** This variant against the whole holdout. */
+  lift: Comparison;
+}
+
+export interface DailyPoint {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  impressions: number;
+  clicks: number;
+  exposures: { treatment: number; holdout: number };
+  /** Units whose first attributed order was on that day. */
+  conversions: { treatment: number; holdout: number };
+}
+
+export interface OfferResults extends EngagementResult {
+  messageId: number;
+  name: string;
+  reward: string;
+  segmentHandle: string;
+  holdoutPercent: number;
+  currency: string;
+  range: { from: string; to: string };
+  attributionWindowDays: number;
+  treatment: ArmResult;
+  holdout: ArmResult;
+  codes: CodeResult;
+  /** Treatment against holdout, with revenue. */
+  lift: Comparison;
+  variants: VariantResult[];
+  daily: DailyPoint[];
+}
+
+type Num = number | string | bigint | null;
+
+/** The offer's results, or null when the shop has no such message. */
+export async function offerResults(
+  db: PrismaClient,
+  shopId: number,
+  messageId: number,
+  range: DateRange,
+  now: Date,
+): Promise<OfferResults | null> {
+  const message = await db.message.findFirst({
+    where: { id: messageId, shopId },
+    select: {
+      id: true,
+      name: true,
+      reward: true,
+      segmentHandle: true,
+      holdoutPercent: true,
+      variants: { select: { id: true, name: true }, orderBy: { id: "asc" } },
+      shop: { select: { currency: true } },
+    },
+  });
+  if (!message) return null;
+  const reader = readerFor(db);
+  const to = new Date(Math.min(range.to.getTime(), now.getTime()));
+  const from = range.from;
+
+  const [events, exposures, conversions, codes] = await Promise.all([
+    eventCounts(reader, shopId, messageId, from, to),
+    exposureCounts(reader, messageId, from, to),
+    unitConversions(reader, shopId, messageId, from, to, now),
+    codeResults(reader, shopId, messageId, from, to),
+  ]);
+
+  const days = dayList(from, to);
+  const daily = new Map<string, DailyPoint>(
+    days.map((day) => [
+      day,
+      {
+        day,
+        impressions: 0,
+        clicks: 0,
+        exposures: { treatment: 0, holdout: 0 },
+        conversions: { treatment: 0, holdout: 0 },
+      },
+    ]),
+  );
+
+  // Engagement, overall and by variant (an event's variant is its visitor's exposure's).
+  const engagement = new Map<number | null, EngagementResult>();
+  const engagementOf = (variantId: number | null) => {
+    let e = engagement.get(variantId);
+    if (!e) engagement.set(variantId, (e = emptyEngagement()));
+    return e;
+  };
+  const overall = emptyEngagement();
+  for (const row of events) {
+    const n = Number(row.n);
+    const day = dayOf(Number(row.day));
+    const point = daily.get(day);
+    for (const e of [overall, engagementOf(row.variantId === null ? null : Number(row.variantId))]) {
+      if (row.type === "message_shown") e.impressions += n;
+      else if (row.type === "message_clicked") e.clicks += n;
+      else e.dismissals += n;
+    }
+    if (point && row.type === "message_shown") point.impressions += n;
+    if (point && row.type === "message_clicked") point.clicks += n;
+  }
+
+  // Exposures: the arms' denominators.
+  const treatment = emptyArm();
+  const holdout = emptyArm();
+  const variantArms = new Map<number, ArmResult>(message.variants.map((v) => [v.id, emptyArm()]));
+  for (const row of exposures) {
+    const n = Number(row.n);
+    const arm = row.arm === "holdout" ? holdout : treatment;
+    arm.units += n;
+    if (row.arm !== "holdout" && row.variantId !== null) variantArms.get(Number(row.variantId))!.units += n;
+    const point = daily.get(dayOf(Number(row.day)));
+    if (point) point.exposures[row.arm === "holdout" ? "holdout" : "treatment"] += n;
+  }
+
+  // Conversions: a unit's attributed orders within the window.
+  for (const unit of conversions) {
+    const arm = unit.arm === "holdout" ? holdout : treatment;
+    arm.conversions += 1;
+    arm.revenue += unit.revenue;
+    const variant = unit.variantId === null ? undefined : variantArms.get(unit.variantId);
+    if (unit.arm !== "holdout" && variant) {
+      variant.conversions += 1;
+      variant.revenue += unit.revenue;
+    }
+    const point = daily.get(dayOf(Math.floor(unit.firstOrderAt / DAY_MS)));
+    if (point) point.conversions[unit.arm === "holdout" ? "holdout" : "treatment"] += 1;
+  }
+  for (const arm of [treatment, holdout, ...variantArms.values()]) arm.rate = rateOf(arm);
+
+  const compare = (t: ArmResult) =>
+    compareArms({
+      treatment: { units: t.units, conversions: t.conversions, revenue: t.revenue },
+      holdout: { units: holdout.units, conversions: holdout.conversions, revenue: holdout.revenue },
+    });
+
+  return {
+    messageId: message.id,
+    name: message.name,
+    reward: message.reward,
+    segmentHandle: message.segmentHandle,
+    holdoutPercent: message.holdoutPercent,
+    currency: message.shop.currency,
+    range: { from: from.toISOString(), to: to.toISOString() },
+    attributionWindowDays: ATTRIBUTION_WINDOW_DAYS,
+    ...withClickRate(overall),
+    treatment,
+    holdout,
+    codes: codes.total,
+    lift: compare(treatment),
+    variants: message.variants.map((v) => {
+      const arm = variantArms.get(v.id)!;
+      return {
+        variantId: v.id,
+        name: v.name,
+        ...withClickRate(engagement.get(v.id) ?? emptyEngagement()),
+        treatment: arm,
+        codes: codes.byVariant.get(v.id) ?? emptyCodes(),
+        lift: compare(arm),
+      };
+    }),
+    daily: [...daily.values()],
+  };
+}
+
+export interface OfferOverviewRow {
+  messageId: number;
+  name: string;
+  reward: string;
+  segmentHandle: string;
+  active: boolean;
+  impressions: number;
+  clickRate: number | null;
+  treatment: ArmResult;
+  holdout: ArmResult;
+  lift: Comparison;
+  /** The lift in words, e.g. "+2.9 pp (95% CI +0.4 to +5.4 pp)" or "Not enough data yet: …". */
+  liftSummary: string;
+  codesIssued: number;
+  codesRedeemed: number;
+  /** Minor units: the treated units' attributed revenue. */
+  revenue: number;
+}
+
+/** One row per offer (every message of the shop: each has a holdout), newest first. */
+export async function offersOverview(
+  db: PrismaClient,
+  shopId: number,
+  range: DateRange,
+  now: Date,
+): Promise<OfferOverviewRow[]> {
+  const messages = await db.message.findMany({
+    where: { shopId },
+    select: { id: true, active: true },
+    orderBy: { id: "desc" },
+  });
+  const rows: OfferOverviewRow[] = [];
+  for (const m of messages) {
+    const r = await offerResults(db, shopId, m.id, range, now);
+    if (!r) continue;
+    rows.push({
+      messageId: r.messageId,
+      name: r.name,
+      reward: r.reward,
+      segmentHandle: r.segmentHandle,
+      active: m.active,
+      impressions: r.impressions,
+      clickRate: r.clickRate,
+      treatment: r.treatment,
+      holdout: r.holdout,
+      lift: r.lift,
+      liftSummary: liftInWords(r.lift),
+      codesIssued: r.codes.issued,
+      codesRedeemed: r.codes.redeemed,
+      revenue: r.treatment.revenue,
+    });
+  }
+  return rows;
+}
+
+/** Percentage points with a sign and one decimal: 0.0291 -> "+2.9". */
+export function pointsOf(x: number): string {
+  const pp = Math.round(x * 1000) / 10;
+  return `${pp > 0 ? "+" : pp < 0 ? "−" : "±"}${Math.abs(pp).toFixed(1)}`;
+}
+
+/** "+2.9 pp (95% CI +0.4 to +5.4 pp)", or "Not enough data yet: <what is missing>". */
+export function liftInWords(lift: Comparison): string {
+  if (lift.status !== "ok") return `Not enough data yet: ${lift.need}`;
+  const [low, high] = lift.absoluteInterval;
+  return `${pointsOf(lift.absoluteLift)} pp (95% CI ${pointsOf(low)} to ${pointsOf(high)} pp)`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries.
+
+const MESSAGE_EVENT_TYPES = ["message_shown", "message_clicked", "message_dismissed"];
+
+/** The UTC day number (days since 1970-01-01) of a DateTime column, in each dialect. */
+function dayNumber(reader: Reader, column: string): string {
+  return reader.dialect === "sqlite"
+    ? `CAST(${column} / 86400000 AS INTEGER)`
+    : `CAST(floor(extract(epoch from ${column}) / 86400) AS INTEGER)`;
+}
+
+interface EventRow {
+  type: string;
+  variantId: Num;
+  day: Num;
+  n: Num;
+}
+
+function eventCounts(reader: Reader, shopId: number, messageId: number, from: Date, to: Date) {
+  // An event's variant: the one its visitor was exposed to (the lowest if it had two units).
+  return reader.rows<EventRow>(
+    `SELECT ev."type" AS "type", x."variantId" AS "variantId", ${dayNumber(reader, 'ev."occurredAt"')} AS "day",
+       COUNT(*) AS "n"
+     FROM "StorefrontEvent" ev
+     LEFT JOIN (SELECT "visitorId", MIN("variantId") AS "variantId" FROM "OfferExposure"
+                WHERE "messageId" = ? GROUP BY "visitorId") x ON x."visitorId" = ev."visitorId"
+     WHERE ev."shopId" = ? AND ev."resourceId" = ? AND ev."type" IN (?, ?, ?)
+       AND ev."occurredAt" >= ? AND ev."occurredAt" < ?
+     GROUP BY ev."type", x."variantId", ${dayNumber(reader, 'ev."occurredAt"')}`,
+    [messageId, shopId, String(messageId), ...MESSAGE_EVENT_TYPES, from, to],
+  );
+}
+
+interface ExposureRow {
+  arm: string;
+  variantId: Num;
+  day: Num;
+  n: Num;
+}
+
+function exposureCounts(reader: Reader, messageId: number, from: Date, to: Date) {
+  return reader.rows<ExposureRow>(
+    `SELECT "arm", "variantId", ${dayNumber(reader, '"at"')} AS "day", COUNT(*) AS "n"
+     FROM "OfferExposure"
+     WHERE "messageId" = ? AND "at" >= ? AND "at" < ?
+     GROUP BY "arm", "variantId", ${dayNumber(reader, '"at"')}`,
+    [messageId, from, to],
+  );
+}
+
+interface PairRow {
+  exposureId: Num;
+  arm: string;
+  variantId: Num;
+  at: unknown;
+  orderId: Num;
+  processedAt: unknown;
+  net: Num;
+}
+
+interface ConvertedUnit {
+  arm: string;
+  variantId: number | null;
+  revenue: number;
+  /** Milliseconds. */
+  firstOrderAt: number;
+}
+
+/**
+ * Each converted unit exposed in [from, to): its attributed orders within the window. The
+ * candidate (exposure, order) pairs come from one query per way an order can be a unit's (each
+ * can use its own index; UNION drops a pair found twice); the window's end, whose arithmetic
+ * differs between the dialects, is applied here.
+ */
+async function unitConversions(
+  reader: Reader,
+  shopId: number,
+  messageId: number,
+  from: Date,
+  to: Date,
+  now: Date,
+): Promise<ConvertedUnit[]> {
+  const select = `SELECT e."id" AS "exposureId", e."arm" AS "arm", e."variantId" AS "variantId", e."at" AS "at",
+      o."id" AS "orderId", o."processedAt" AS "processedAt", o."totalPrice" - o."totalRefunded" AS "net"`;
+  // Each branch starts from the shop's orders in the range (their index on processedAt) and finds
+  // the exposure by its unique (messageId, unit): no scan of the orders per exposure. CROSS JOIN
+  // keeps that order in SQLite, whose planner would otherwise loop over the shop's visitors first
+  // (in PostgreSQL it is an ordinary join).
+  const where = `o."shopId" = ? AND o."processedAt" >= ? AND o."processedAt" <= ? AND o."test" = ?
+       AND o."cancelledAt" IS NULL AND e."at" >= ? AND e."at" < ? AND o."processedAt" >= e."at"`;
+  const lastOrder = new Date(Math.min(to.getTime() + WINDOW_MS, now.getTime()));
+  const params = [messageId, shopId, from, lastOrder, false, from, to];
+  const rows = await reader.rows<PairRow>(
+    `${select}
+     FROM "Order" o CROSS JOIN "OfferExposure" e
+     WHERE e."messageId" = ? AND e."unit" = 'c:' || o."customerShopifyId" AND ${where}
+     UNION
+     ${select}
+     FROM "Order" o CROSS JOIN "Visitor" v CROSS JOIN "OfferExposure" e
+     WHERE v."shopId" = o."shopId" AND v."cartToken" = o."cartToken"
+       AND e."messageId" = ? AND e."unit" = 'v:' || v."id" AND ${where}
+     UNION
+     ${select}
+     FROM "Order" o CROSS JOIN "Visitor" v CROSS JOIN "OfferExposure" e
+     WHERE v."shopId" = o."shopId" AND v."customerShopifyId" = o."customerShopifyId"
+       AND e."messageId" = ? AND e."unit" = 'v:' || v."id" AND ${where}
+     UNION
+     ${select}
+     FROM "DiscountCode" d CROSS JOIN "Order" o CROSS JOIN "OfferExposure" e
+     WHERE d."shopId" = o."shopId" AND d."status" = 'redeemed' AND o."shopifyId" = d."orderShopifyId"
+       AND e."messageId" = ? AND e."unit" = 'v:' || d."visitorId" AND ${where}`,
+    [...params, ...params, ...params, ...params],
+  );
+  const units = new Map<number, ConvertedUnit & { orders: Set<number> }>();
+  for (const row of rows) {
+    const at = date(row.at).getTime();
+    const processedAt = date(row.processedAt).getTime();
+    if (processedAt > at + WINDOW_MS) continue;
+    const id = Number(row.exposureId);
+    let unit = units.get(id);
+    if (!unit) {
+      unit = {
+        arm: row.arm,
+        variantId: row.variantId === null ? null : Number(row.variantId),
+        revenue: 0,
+        firstOrderAt: processedAt,
+        orders: new Set(),
+      };
+      units.set(id, unit);
+    }
+    const orderId = Number(row.orderId);
+    if (unit.orders.has(orderId)) continue;
+    unit.orders.add(orderId);
+    unit.revenue += Number(row.net);
+    unit.firstOrderAt = Math.min(unit.firstOrderAt, processedAt);
+  }
+  return [...units.values()].map(({ orders: _orders, ...unit }) => unit);
+}
+
+interface CodeCountRow {
+  variantId: Num;
+  issued: Num;
+  redeemed: Num;
+}
+
+interface CodeOrderRow {
+  variantId: Num;
+  orderId: Num;
+  discounts: Num;
+  net: Num;
+}
+
+async function codeResults(reader: Reader, shopId: number, messageId: number, from: Date, to: Date) {
+  const [counts, orders] = await Promise.all([
+    reader.rows<CodeCountRow>(
+      `SELECT "variantId",
+         SUM(CASE WHEN "issuedAt" >= ? AND "issuedAt" < ? THEN 1 ELSE 0 END) AS "issued",
+         SUM(CASE WHEN "status" = 'redeemed' AND "redeemedAt" >= ? AND "redeemedAt" < ? THEN 1 ELSE 0 END) AS "redeemed"
+       FROM "DiscountCode"
+       WHERE "messageId" = ? AND "shopId" = ? AND "status" IN ('issued', 'redeemed')
+       GROUP BY "variantId"`,
+      [from, to, from, to, messageId, shopId],
+    ),
+    reader.rows<CodeOrderRow>(
+      `SELECT d."variantId" AS "variantId", o."id" AS "orderId", o."totalDiscounts" AS "discounts",
+         o."totalPrice" - o."totalRefunded" AS "net"
+       FROM "DiscountCode" d
+       JOIN "Order" o ON o."shopId" = d."shopId" AND o."shopifyId" = d."orderShopifyId"
+       WHERE d."messageId" = ? AND d."shopId" = ? AND d."status" = 'redeemed'
+         AND d."redeemedAt" >= ? AND d."redeemedAt" < ?
+         AND o."test" = ? AND o."cancelledAt" IS NULL`,
+      [messageId, shopId, from, to, false],
+    ),
+  ]);
+  const total = emptyCodes();
+  const byVariant = new Map<number, CodeResult>();
+  const of = (variantId: Num) => {
+    if (variantId === null) return null;
+    let c = byVariant.get(Number(variantId));
+    if (!c) byVariant.set(Number(variantId), (c = emptyCodes()));
+    return c;
+  };
+  for (const row of counts) {
+    for (const c of [total, of(row.variantId)]) {
+      if (!c) continue;
+      c.issued += Number(row.issued ?? 0);
+      c.redeemed += Number(row.redeemed ?? 0);
+    }
+  }
+  // An order that used two of the offer's codes counts once.
+  const seen = new Set<number>();
+  for (const row of orders) {
+    const orderId = Number(row.orderId);
+    if (seen.has(orderId)) continue;
+    seen.add(orderId);
+    for (const c of [total, of(row.variantId)]) {
+      if (!c) continue;
+      c.orders += 1;
+      c.discountCost += Number(row.discounts);
+      c.revenue += Number(row.net);
+    }
+  }
+  return { total, byVariant };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function emptyArm(): ArmResult {
+  return { units: 0, conversions: 0, rate: null, revenue: 0 };
+}
+
+function emptyCodes(): CodeResult {
+  return { issued: 0, redeemed: 0, discountCost: 0, orders: 0, revenue: 0 };
+}
+
+function emptyEngagement(): EngagementResult {
+  return { impressions: 0, clicks: 0, dismissals: 0, clickRate: null };
+}
+
+function withClickRate(e: EngagementResult): EngagementResult {
+  return { ...e, clickRate: e.impressions ? e.clicks / e.impressions : null };
+}
+
+function rateOf(arm: ArmResult): number | null {
+  return arm.units ? arm.conversions / arm.units : null;
+}
+
+function dayOf(dayNumber: number): string {
+  return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Every UTC day that [from, to) touches. */
+function dayList(from: Date, to: Date): string[] {
+  const days: string[] = [];
+  const last = Math.floor((to.getTime() - 1) / DAY_MS);
+  for (let d = Math.floor(from.getTime() / DAY_MS); d <= last && days.length < 400; d++) days.push(dayOf(d));
+  return days;
+}
