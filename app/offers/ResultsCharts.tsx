@@ -21,13 +21,21 @@ function shortDay(day: string): string {
   });
 }
 
-function ChartBox({ title, children }: { title: string; children: React.ReactNode }) {
+function ChartBox({
+  title,
+  height = 240,
+  children,
+}: {
+  title: string;
+  height?: number;
+  children: React.ReactNode;
+}) {
   return (
     <BlockStack gap="200">
       <Text as="h3" variant="headingSm">
         {title}
       </Text>
-      <div style={{ height: 240 }}>{children}</div>
+      <div style={{ height }}>{children}</div>
     </BlockStack>
   );
 }
@@ -67,7 +75,7 @@ export default function ResultsCharts({ daily, rates }: { daily: DailyPoint[]; r
             />
           </ChartBox>
         </InlineGrid>
-        <ChartBox title="Conversion rate by group">
+        <ChartBox title="Conversion rate by group" height={200}>
           <BarChart
             data={bars}
             isAnimated={false}

@@ -148,7 +148,7 @@ export default function OfferResultsPage() {
                       )
                     ) : null}
                   </InlineStack>
-                  <Text as="p" variant={lift.status === "ok" ? "headingLg" : "bodyMd"} id="lift">
+                  <Text as="p" variant={lift.status === "ok" ? "headingMd" : "bodyMd"} id="lift">
                     {liftText}
                   </Text>
                   {relativeText ? (
@@ -161,8 +161,16 @@ export default function OfferResultsPage() {
               <Figure
                 id="codes"
                 label="Discount codes"
-                value={`${count(r.codes.issued)} issued, ${count(r.codes.redeemed)} redeemed`}
-                detail={`Discount cost ${money(r.codes.discountCost)} on ${count(r.codes.orders)} orders`}
+                value={
+                  r.reward !== "firstPurchase" && !r.codes.issued
+                    ? "None"
+                    : `${count(r.codes.issued)} issued, ${count(r.codes.redeemed)} redeemed`
+                }
+                detail={
+                  r.reward !== "firstPurchase" && !r.codes.issued
+                    ? "This offer gives no discount code"
+                    : `Discount cost ${money(r.codes.discountCost)} on ${count(r.codes.orders)} orders`
+                }
               />
               <Figure
                 id="revenue"
