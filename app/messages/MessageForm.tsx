@@ -430,6 +430,7 @@ export function MessageForm({
       secondaryActions={
         existing
           ? [
+              { content: "Results", url: `/app/messages/${existing.id}/results` },
               {
                 content: existing.active ? "Pause" : "Switch on",
                 onAction: () => setActive(!existing.active),

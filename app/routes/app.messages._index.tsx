@@ -166,7 +166,9 @@ export default function Messages() {
                   </IndexTable.Cell>
                   <IndexTable.Cell>
                     <Text as="span" alignment="end" numeric>
-                      {m.shown.toLocaleString("en-US")}
+                      <Link to={`/app/messages/${m.id}/results`} aria-label={`Results of ${m.name}`}>
+                        {m.shown.toLocaleString("en-US")}
+                      </Link>
                     </Text>
                   </IndexTable.Cell>
                   <IndexTable.Cell>
