@@ -670,6 +670,13 @@ export class AdminApiStandIn {
       },
       discountRedeemCodeBulkAdd: (args: Args) =>
         this.bulkAddCodes(String(args.discountId), args.codes as { code: string }[], discountCodeNode),
+      discountCodeDeactivate: (args: Args) => {
+        const deactivated = this.deactivateCodeDiscount(String(args.id));
+        return {
+          codeDiscountNode: deactivated.discount ? discountCodeNode(deactivated.discount) : null,
+          userErrors: deactivated.userErrors,
+        };
+      },
       codeDiscountNodeByCode: (args: Args) => {
         const code = this.discountCodes.get(String(args.code).toLowerCase());
         return code ? discountCodeNode(this.discounts.get(code.discountId)!) : null;
@@ -1266,6 +1273,26 @@ export class AdminApiStandIn {
     discount.codes.push(redeemCode);
     this.discountCodes.set(code.toLowerCase(), redeemCode);
     return redeemCode;
+  }
+
+  /**
+   * discountCodeDeactivate: as on Shopify, the discount ends now (`endsAt` is set to the current
+   * time, its status becomes EXPIRED), so checkout refuses its codes from then on. Deactivating
+   * one that has already ended changes nothing.
+   */
+  private deactivateCodeDiscount(id: string): { discount: StandInDiscount | null; userErrors: UserError[] } {
+    const discount = this.discounts.get(id);
+    if (!discount)
+      return {
+        discount: null,
+        userErrors: [{ field: ["id"], message: "Discount does not exist", code: null }],
+      };
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    if (!discount.endsAt || Date.parse(discount.endsAt) > Date.parse(now)) {
+      discount.endsAt = now;
+      discount.updatedAt = now;
+    }
+    return { discount, userErrors: [] };
   }
 
   /**

@@ -25,6 +25,7 @@ import {
   MAX_CODES_PER_CALL,
   waitForBulkCreation,
 } from "./discounts.server";
+import { refillReferralPools, settleReferralRewards } from "./referrals.server";
 
 const DAY = 86_400_000;
 
@@ -173,7 +174,7 @@ export async function redeemCodes(
   return count;
 }
 
-/** The background loop: every `everyMs`, refill the pools of each shop with a live first-purchase offer. */
+/** The background loop: every `everyMs`, refill the pools of each shop with a live first-purchase or referral offer. */
 export function startPoolLoop(
   db: PrismaClient,
   adminFor: (shop: string) => Promise<AdminApi>,
@@ -182,9 +183,17 @@ export function startPoolLoop(
   return startShopLoop(db, {
     everyMs,
     doing: "refilling discount code pools",
-    where: { messages: { some: { active: true, reward: "firstPurchase" } } },
+    where: { messages: { some: { active: true, reward: { in: ["firstPurchase", "referral"] } } } },
     work: async (shop, now) => {
-      const results = await refillPools(db, await adminFor(shop.domain), shop.id, now);
+      const api = await adminFor(shop.domain);
+      const results = [
+        ...(await refillPools(db, api, shop.id, now)),
+        ...(await refillReferralPools(db, api, shop.id, now)),
+      ];
+      // Referral rewards whose grant or withdrawal waits on the Admin API are tried again.
+      await settleReferralRewards(db, api, shop.id, now).catch((error: Error) =>
+        console.error(`referral rewards in ${shop.domain} not settled:`, error.message),
+      );
       for (const r of results)
         if (r.error)
           console.error(`discount pool of message ${r.messageId} in ${shop.domain} not refilled:`, r.error);

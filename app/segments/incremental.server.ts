@@ -5,6 +5,8 @@ import { parseJson, resourceId, shopifyId } from "../sync/payload";
 import { updateMembership } from "./store.server";
 import { redeemCodes } from "../offers/pool.server";
 import { splitList } from "../sync/records";
+import { processReferralOrder } from "../offers/referrals.server";
+import { adminApiFor, type AdminApi } from "../sync/admin-api.server";
 
 interface Touched {
   customers: string[];
@@ -59,6 +61,7 @@ export async function afterWebhook(
   db: PrismaClient,
   event: { shopDomain: string; topic: string; payload: string },
   now: Date,
+  adminFor: (shop: string) => Promise<AdminApi> = (shop) => adminApiFor(db, shop),
 ): Promise<void> {
   const shop = await db.shop.findUnique({ where: { domain: event.shopDomain }, select: { id: true } });
   if (!shop) return;
@@ -73,5 +76,11 @@ export async function afterWebhook(
     });
     if (order?.discountCodes)
       await redeemCodes(db, shop.id, { ...order, discountCodes: splitList(order.discountCodes) });
+  }
+  // A friend's order through a referral code: the referrer's reward is granted, refused or withdrawn.
+  if (event.topic.startsWith("orders/") || event.topic.startsWith("refunds/")) {
+    const payload = parseJson(event.payload) as { id?: unknown; order_id?: unknown };
+    const id = event.topic.startsWith("refunds/") ? shopifyId(payload.order_id) : resourceId(payload);
+    if (id) await processReferralOrder(db, () => adminFor(event.shopDomain), shop.id, id, now);
   }
 }

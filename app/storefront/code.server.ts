@@ -7,11 +7,16 @@
  * The same shopper asking again gets the same code. Answers `{ code, expiresAt, applyPath }`
  * (`/discount/CODE` applies it at checkout, Shopify's shareable discount link), 409 when the pool
  * is empty (the storefront then shows the offer's text without a code).
+ *
+ * A live referral offer: only for a signed-in customer (the app proxy's `logged_in_customer_id`;
+ * 403 otherwise) assigned to its treatment; answers their personal referral code, the same every
+ * time, with `shareUrl` (`https://<shop>/discount/CODE`) to send to friends.
  */
 import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
 import { fromColumns } from "../engine/message";
 import { issueCode } from "../offers/pool.server";
+import { issueReferralCode } from "../offers/referrals.server";
 import { readLimited } from "./events.server";
 import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
 
@@ -58,8 +63,11 @@ export async function receiveCodeRequest(
   if (!shop || shop.uninstalledAt) return json({ error: "shop: not installed" }, 404);
   const row = await db.message.findFirst({ where: { id: messageId, shopId: shop.id, active: true } });
   const offer = row ? fromColumns(row) : null;
-  if (!offer || offer.reward.kind !== "firstPurchase")
+  if (!offer || (offer.reward.kind !== "firstPurchase" && offer.reward.kind !== "referral"))
     return json({ error: "messageId: no live discount offer with this id" }, 404);
+  // A referral code is a signed-in customer's own (their rewards follow it): none for a visitor.
+  if (offer.reward.kind === "referral" && !identity.customerId)
+    return json({ error: "sign in to get your referral code" }, 403);
   const unit = identity.customerId ? `c:${identity.customerId}` : `v:${visitorId}`;
   const exposure = await db.offerExposure.findUnique({
     where: { messageId_unit: { messageId, unit } },
@@ -67,6 +75,27 @@ export async function receiveCodeRequest(
   });
   if (exposure?.arm !== "treatment")
     return json({ error: "messageId: this offer was not shown to you" }, 403);
+  if (offer.reward.kind === "referral") {
+    const mine = await issueReferralCode(
+      db,
+      shop.id,
+      messageId,
+      offer.reward.discount.validDays,
+      { customerId: identity.customerId!, visitorId },
+      now,
+    );
+    if (!mine) return json({ error: "no codes left for this offer" }, 409);
+    const applyPath = `/discount/${encodeURIComponent(mine.code)}`;
+    return json(
+      {
+        code: mine.code,
+        expiresAt: mine.expiresAt.toISOString(),
+        applyPath,
+        shareUrl: `https://${identity.shop}${applyPath}`,
+      },
+      200,
+    );
+  }
   const issued = await issueCode(
     db,
     shop.id,

@@ -48,6 +48,7 @@ import { shopSegments } from "../segments/store.server";
 import { config } from "../config.server";
 import { dialectOfClient } from "../db.server";
 import { offerableWhere } from "../offers/pool.server";
+import { referralOfferableWhere } from "../offers/referrals.server";
 import { verifyProxyQuery } from "./proxy.server";
 
 /** Stored events for what a visitor did with a message; resourceId is the message id. */
@@ -150,12 +151,17 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
     const left = new Map(
       await Promise.all(
         rows
-          .filter((r) => r.reward === "firstPurchase")
+          .filter((r) => r.reward === "firstPurchase" || r.reward === "referral")
           .map(
             async (r) =>
               [
                 r.id,
-                await db.discountCode.count({ where: offerableWhere(r.id, r.codeValidDays, new Date(now)) }),
+                await db.discountCode.count({
+                  where:
+                    r.reward === "referral"
+                      ? referralOfferableWhere(r.id, new Date(now))
+                      : offerableWhere(r.id, r.codeValidDays, new Date(now)),
+                }),
               ] as const,
           ),
       ),
@@ -175,7 +181,7 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
               : [{ id: 0, weight: 1 }],
           },
           variants: new Map(row.variants.map((v) => [v.id, v])),
-          needsCode: m.reward.kind === "firstPurchase",
+          needsCode: m.reward.kind === "firstPurchase" || m.reward.kind === "referral",
           codesLeft: left.get(row.id) ?? 0,
         });
       } catch (e) {

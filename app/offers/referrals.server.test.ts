@@ -1,0 +1,407 @@
+/**
+ * Referral invites against the Admin API stand-in: a signed-in referrer gets their own referral
+ * code (made ahead in Shopify, first order only for the friend, any number of friends), the same
+ * every time; a friend's paid order through it grants the referrer a reward code only they can
+ * use; a refund or a cancellation withdraws it (deactivated in Shopify); self-referrals (same
+ * customer, same email), orders below the minimum and rewards over the cap are refused; and
+ * processing an order again changes nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ReferralReward } from "@prisma/client";
+import prisma from "../db.server";
+import { AdminApi } from "../sync/admin-api.server";
+import { AdminApiStandIn, validateAdminDocument } from "../../dev/admin-api";
+import { generateStore } from "../../dev/store";
+import { proxiedRequest } from "../../dev/app-proxy";
+import { TEST_SECRET } from "../../dev/testing/setup";
+import { ensurePresets } from "../segments/store.server";
+import { afterWebhook } from "../segments/incremental.server";
+import { createMessage } from "../messages/store.server";
+import { receiveCodeRequest } from "../storefront/code.server";
+import {
+  issueReferralCode,
+  mailbox,
+  MAX_REWARDS_PER_REFERRER,
+  processReferralOrder,
+  referralDocuments,
+  referralOfferableWhere,
+  refillReferralPools,
+  RETRY_PREFIX,
+  settleReferralRewards,
+} from "./referrals.server";
+
+const store = generateStore({ seed: 53, customers: 240, shop: "referral-test.myshopify.com" });
+const SHOP = store.shop.domain;
+const standIn = new AdminApiStandIn({ store, restoreRate: 100_000, maximumAvailable: 5000, bulkDelayMs: 5 });
+const api = () =>
+  new AdminApi({ shop: SHOP, accessToken: "shpat_standin", origin: standIn.origin, sleep: async () => {} });
+const down = () =>
+  new AdminApi({ shop: SHOP, accessToken: "wrong-token", origin: standIn.origin, sleep: async () => {} });
+const poll = { intervalMs: 5 };
+const now = () => new Date();
+const MINIMUM = 5000;
+
+const hasOrders = (id: string) => store.orders.some((o) => o.customerId === id && !o.cancelledAt);
+const buyers = store.customers.filter((c) => hasOrders(c.id));
+const newcomers = store.customers.filter((c) => !store.orders.some((o) => o.customerId === c.id));
+const referrer = buyers[0];
+const busyReferrer = buyers[1];
+const friend = newcomers[0];
+
+let shopId = 0;
+let offerId = 0;
+let referralCode = "";
+let busyCode = "";
+let nextOrder = 80_000;
+
+async function order(fields: {
+  code: string;
+  customerId?: string | null;
+  email?: string | null;
+  total?: number;
+  status?: string;
+}): Promise<string> {
+  const shopifyId = String(++nextOrder);
+  await prisma.order.create({
+    data: {
+      shopId,
+      shopifyId,
+      name: `#${shopifyId}`,
+      customerShopifyId: fields.customerId ?? null,
+      email: fields.email ?? null,
+      currency: "USD",
+      totalPrice: fields.total ?? 8000,
+      financialStatus: fields.status ?? "paid",
+      discountCodes: `|${fields.code.toLowerCase()}|`,
+      processedAt: now(),
+      shopifyCreatedAt: now(),
+      shopifyUpdatedAt: now(),
+    },
+  });
+  return shopifyId;
+}
+
+const decideOrder = (orderId: string, source: AdminApi | (() => Promise<AdminApi>) = api()) =>
+  processReferralOrder(prisma, source, shopId, orderId, now());
+
+beforeAll(async () => {
+  await standIn.start();
+  shopId = (await prisma.shop.create({ data: { domain: SHOP } })).id;
+  await ensurePresets(prisma, shopId);
+  offerId = await createMessage(prisma, shopId, {
+    name: "Give 15%, get 15%",
+    segment: "high-spend-repeat",
+    format: "popup",
+    trigger: { on: "load" },
+    content: { headline: "Give your friends 15% off", body: "", button: null },
+    reward: {
+      kind: "referral",
+      discount: { type: "percentage", value: 15, validDays: 30, minimumSubtotal: MINIMUM },
+    },
+    active: true,
+  });
+  for (const c of [referrer, busyReferrer])
+    await prisma.customer.create({
+      data: { shopId, shopifyId: c.id, email: c.email, shopifyUpdatedAt: now() },
+    });
+  for (const c of [referrer, busyReferrer])
+    await prisma.offerExposure.create({
+      data: {
+        shopId,
+        messageId: offerId,
+        unit: `c:${c.id}`,
+        arm: "treatment",
+        visitorId: "referral-visitor-0001",
+        at: now(),
+      },
+    });
+});
+afterAll(async () => {
+  await standIn.stop();
+  await prisma.$disconnect();
+});
+
+describe("referral codes", () => {
+  it("are made ahead in Shopify: one first-order discount for friends, no total usage limit, codes added in bulk", async () => {
+    const [result] = await refillReferralPools(prisma, api(), shopId, now(), { target: 10, poll });
+    expect(result).toEqual({ messageId: offerId, added: 11 });
+    expect(await prisma.discountCode.count({ where: referralOfferableWhere(offerId, now()) })).toBe(11);
+    const rows = await prisma.discountCode.findMany({ where: { messageId: offerId } });
+    expect(new Set(rows.map((r) => r.shopifyDiscountId)).size).toBe(1);
+    const discount = standIn.discounts.get(rows[0].shopifyDiscountId)!;
+    expect(discount).toMatchObject({
+      usageLimit: null,
+      appliesOncePerCustomer: true,
+      minimumSubtotal: MINIMUM,
+    });
+    expect(discount.eligible.kind).toBe("segments");
+    expect(Date.parse(discount.endsAt!)).toBeGreaterThan(Date.now() + 364 * 86_400_000);
+    expect(await refillReferralPools(prisma, api(), shopId, now(), { target: 10, poll })).toEqual([]);
+    expect(standIn.invalidDocuments).toEqual([]);
+  });
+
+  const ask = (customerId?: string, visitorId = "referral-visitor-0001") =>
+    receiveCodeRequest(
+      proxiedRequest(
+        new Request(`https://${SHOP}/apps/slice/code`, {
+          method: "POST",
+          body: JSON.stringify({ visitorId, messageId: offerId }),
+        }),
+        { appOrigin: "http://127.0.0.1:3999", secret: TEST_SECRET, shop: SHOP },
+        { customerId },
+      ),
+      prisma,
+    );
+
+  it("gives a signed-in referrer their personal code and share link, the same every time", async () => {
+    const response = await ask(referrer.id);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { code: string; shareUrl: string; applyPath: string };
+    expect(body.code).toMatch(/^REFER-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$/);
+    expect(body.shareUrl).toBe(`https://${SHOP}/discount/${body.code}`);
+    expect(body.applyPath).toBe(`/discount/${body.code}`);
+    referralCode = body.code;
+    const again = (await (await ask(referrer.id, "another-browser-000001")).json()) as { code: string };
+    expect(again.code).toBe(referralCode);
+    const direct = await issueReferralCode(
+      prisma,
+      shopId,
+      offerId,
+      30,
+      { customerId: referrer.id, visitorId: null },
+      now(),
+    );
+    expect(direct?.code).toBe(referralCode);
+    expect(
+      await prisma.discountCode.findFirstOrThrow({ where: { shopId, code: referralCode } }),
+    ).toMatchObject({ status: "issued", customerShopifyId: referrer.id });
+    busyCode = ((await (await ask(busyReferrer.id)).json()) as { code: string }).code;
+    expect(busyCode).not.toBe(referralCode);
+  });
+
+  it("is refused to a visitor who is not signed in, and to a customer not shown the offer", async () => {
+    const anonymous = await ask(undefined);
+    expect(anonymous.status).toBe(403);
+    expect(await anonymous.json()).toEqual({ error: "sign in to get your referral code" });
+    expect((await ask(newcomers[5].id)).status).toBe(403);
+  });
+
+  it("works in Shopify for any number of new customers, never for one who has ordered", () => {
+    for (const c of newcomers.slice(10, 13))
+      expect(
+        standIn.redeem({ code: referralCode, customerId: c.id, email: c.email, subtotal: 6000 }),
+      ).toMatchObject({ ok: true });
+    expect(
+      standIn.redeem({
+        code: referralCode,
+        customerId: buyers[5].id,
+        email: buyers[5].email,
+        subtotal: 6000,
+      }),
+    ).toEqual({ ok: false, reason: "customer_not_eligible" });
+  });
+});
+
+describe("referral rewards", () => {
+  let granted: ReferralReward;
+
+  it("waits for payment, then grants the referrer a reward code only they can use", async () => {
+    const id = await order({
+      code: referralCode,
+      customerId: friend.id,
+      email: friend.email,
+      status: "pending",
+    });
+    const pending = await decideOrder(id);
+    expect(pending).toMatchObject({
+      status: "pending",
+      referrerCustomerId: referrer.id,
+      referralCode,
+      friendCustomerId: friend.id,
+      rewardCode: null,
+    });
+    await prisma.order.update({
+      where: { shopId_shopifyId: { shopId, shopifyId: id } },
+      data: { financialStatus: "paid" },
+    });
+    granted = (await decideOrder(id))!;
+    expect(granted).toMatchObject({ status: "granted", reason: null });
+    expect(granted.rewardCode).toMatch(/^THANKS-/);
+    const discount = standIn.discounts.get(granted.rewardDiscountId!)!;
+    expect(discount).toMatchObject({
+      usageLimit: 1,
+      eligible: { kind: "customers", ids: [`gid://shopify/Customer/${referrer.id}`] },
+      value: { kind: "percentage", percentage: 0.15 },
+    });
+    const other = newcomers[1];
+    expect(
+      standIn.redeem({ code: granted.rewardCode!, customerId: other.id, email: other.email, subtotal: 3000 }),
+    ).toEqual({ ok: false, reason: "customer_not_eligible" });
+    expect(
+      standIn.redeem({
+        code: granted.rewardCode!,
+        customerId: referrer.id,
+        email: referrer.email,
+        subtotal: 3000,
+      }),
+    ).toMatchObject({ ok: true });
+    expect(
+      standIn.redeem({
+        code: granted.rewardCode!,
+        customerId: referrer.id,
+        email: referrer.email,
+        subtotal: 3000,
+      }),
+    ).toMatchObject({ ok: false });
+  });
+
+  it("changes nothing when the same order is processed again", async () => {
+    const discounts = standIn.discounts.size;
+    expect(await decideOrder(granted.orderShopifyId)).toEqual(granted);
+    expect(await decideOrder(granted.orderShopifyId)).toEqual(granted);
+    expect(standIn.discounts.size).toBe(discounts);
+    expect(await prisma.referralReward.count({ where: { orderShopifyId: granted.orderShopifyId } })).toBe(1);
+  });
+
+  it("is withdrawn when the friend's order is refunded in full: the reward is deactivated in Shopify", async () => {
+    const other = newcomers[2];
+    const id = await order({ code: referralCode, customerId: other.id, email: other.email, total: 9000 });
+    const reward = (await decideOrder(id))!;
+    expect(reward.status).toBe("granted");
+    await prisma.order.update({
+      where: { shopId_shopifyId: { shopId, shopifyId: id } },
+      data: { financialStatus: "partially_refunded", totalRefunded: 2000 },
+    });
+    expect(await decideOrder(id)).toEqual(reward);
+    await prisma.order.update({
+      where: { shopId_shopifyId: { shopId, shopifyId: id } },
+      data: { financialStatus: "refunded", totalRefunded: 9000 },
+    });
+    const withdrawn = await decideOrder(id);
+    expect(withdrawn).toMatchObject({ status: "withdrawn", reason: "order refunded in full" });
+    expect(
+      standIn.redeem({
+        code: reward.rewardCode!,
+        customerId: referrer.id,
+        email: referrer.email,
+        subtotal: 3000,
+      }),
+    ).toEqual({ ok: false, reason: "expired" });
+    expect(await decideOrder(id)).toEqual(withdrawn);
+  });
+
+  it("is withdrawn when the order is cancelled, also through the webhook path", async () => {
+    const other = newcomers[3];
+    const id = await order({ code: referralCode, customerId: other.id, email: other.email });
+    const event = (topic: string) => ({
+      shopDomain: SHOP,
+      topic,
+      payload: JSON.stringify({ id: Number(id), admin_graphql_api_id: `gid://shopify/Order/${id}` }),
+    });
+    await afterWebhook(prisma, event("orders/paid"), now(), async () => api());
+    const reward = await prisma.referralReward.findUniqueOrThrow({
+      where: { shopId_orderShopifyId: { shopId, orderShopifyId: id } },
+    });
+    expect(reward.status).toBe("granted");
+    await prisma.order.update({
+      where: { shopId_shopifyId: { shopId, shopifyId: id } },
+      data: { cancelledAt: now() },
+    });
+    await afterWebhook(prisma, event("orders/cancelled"), now(), async () => api());
+    expect(await prisma.referralReward.findUniqueOrThrow({ where: { id: reward.id } })).toMatchObject({
+      status: "withdrawn",
+      reason: "order cancelled",
+    });
+    expect(Date.parse(standIn.discounts.get(reward.rewardDiscountId!)!.endsAt!)).toBeLessThanOrEqual(
+      Date.now(),
+    );
+    expect(
+      standIn.redeem({
+        code: reward.rewardCode!,
+        customerId: referrer.id,
+        email: referrer.email,
+        subtotal: 3000,
+      }),
+    ).toEqual({ ok: false, reason: "expired" });
+  });
+
+  it("refuses a self-referral: the referrer's own order, or an order under the referrer's email", async () => {
+    const own = await order({ code: referralCode, customerId: referrer.id, email: referrer.email });
+    expect(await decideOrder(own)).toMatchObject({
+      status: "refused",
+      reason: "self-referral: the friend is the referrer",
+      rewardCode: null,
+    });
+    const [local, domain] = referrer.email.split("@");
+    const guest = await order({
+      code: referralCode,
+      customerId: null,
+      email: ` ${local.toUpperCase()}+2@${domain}`,
+    });
+    expect(await decideOrder(guest)).toMatchObject({
+      status: "refused",
+      reason: "self-referral: the friend has the referrer's email",
+      rewardCode: null,
+    });
+    expect(mailbox("A.B+x@Example.com")).toBe("a.b@example.com");
+  });
+
+  it("refuses an order below the offer's minimum", async () => {
+    const other = newcomers[4];
+    const id = await order({
+      code: referralCode,
+      customerId: other.id,
+      email: other.email,
+      total: MINIMUM - 1,
+    });
+    const refused = await decideOrder(id);
+    expect(refused).toMatchObject({
+      status: "refused",
+      reason: `order total ${MINIMUM - 1} is below the minimum ${MINIMUM}`,
+    });
+    // Decided for good: paying it in full later, or processing it again, changes nothing.
+    expect(await decideOrder(id)).toEqual(refused);
+  });
+
+  it(`caps a referrer at ${MAX_REWARDS_PER_REFERRER} granted rewards per offer`, async () => {
+    for (let i = 0; i < MAX_REWARDS_PER_REFERRER; i++) {
+      const other = newcomers[20 + i];
+      const id = await order({ code: busyCode, customerId: other.id, email: other.email });
+      expect((await decideOrder(id))?.status).toBe("granted");
+    }
+    const last = newcomers[20 + MAX_REWARDS_PER_REFERRER];
+    const over = await order({ code: busyCode, customerId: last.id, email: last.email });
+    const discounts = standIn.discounts.size;
+    expect(await decideOrder(over)).toMatchObject({
+      status: "refused",
+      reason: `cap reached: ${MAX_REWARDS_PER_REFERRER} rewards granted already`,
+      rewardCode: null,
+    });
+    expect(standIn.discounts.size).toBe(discounts);
+    // The other referrer's cap is their own.
+    expect(
+      await prisma.referralReward.count({
+        where: { shopId, referrerCustomerId: referrer.id, status: "granted" },
+      }),
+    ).toBe(1);
+  });
+
+  it("keeps a reward pending while the Admin API is down, and grants the same code once it is back", async () => {
+    const other = newcomers[40];
+    const id = await order({ code: referralCode, customerId: other.id, email: other.email });
+    const waiting = (await decideOrder(id, down()))!;
+    expect(waiting.status).toBe("pending");
+    expect(waiting.reason?.startsWith(RETRY_PREFIX)).toBe(true);
+    expect(waiting.rewardCode).toMatch(/^THANKS-/);
+    const [settled] = await settleReferralRewards(prisma, api(), shopId, now());
+    expect(settled).toMatchObject({ orderShopifyId: id, status: "granted", rewardCode: waiting.rewardCode });
+  });
+
+  it("ignores an order with no referral code, and sent only valid documents", async () => {
+    const id = await order({ code: "SOMEOTHERCODE", customerId: friend.id });
+    expect(await decideOrder(id)).toBeNull();
+    expect(await decideOrder("no-such-order")).toBeNull();
+    expect(standIn.invalidDocuments).toEqual([]);
+    for (const document of referralDocuments()) expect(validateAdminDocument(document)).toEqual([]);
+  });
+});
