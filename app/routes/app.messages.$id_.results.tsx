@@ -62,6 +62,8 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 }
 
 const count = (n: number) => n.toLocaleString("en-US");
+/** "1 click", "2 clicks". */
+const plural = (n: number, word: string) => `${count(n)} ${word}${n === 1 ? "" : "s"}`;
 const percent = (rate: number | null) => (rate === null ? "–" : `${(rate * 100).toFixed(1)}%`);
 
 function Figure({ id, label, value, detail }: { id: string; label: string; value: string; detail?: string }) {
@@ -126,7 +128,7 @@ export default function OfferResultsPage() {
                 id="impressions"
                 label="Impressions"
                 value={count(r.impressions)}
-                detail={`${count(r.clicks)} clicks (click rate ${percent(r.clickRate)}), ${count(r.dismissals)} dismissed`}
+                detail={`${plural(r.clicks, "click")} (click rate ${percent(r.clickRate)}), ${count(r.dismissals)} dismissed`}
               />
               <Figure
                 id="conversion"
@@ -169,7 +171,7 @@ export default function OfferResultsPage() {
                 detail={
                   r.reward !== "firstPurchase" && !r.codes.issued
                     ? "This offer gives no discount code"
-                    : `Discount cost ${money(r.codes.discountCost)} on ${count(r.codes.orders)} orders`
+                    : `Discount cost ${money(r.codes.discountCost)} on ${plural(r.codes.orders, "order")}`
                 }
               />
               <Figure

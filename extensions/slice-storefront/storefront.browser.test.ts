@@ -532,6 +532,18 @@ describe("messages on the demo storefront", () => {
     const order = await db.order.findFirstOrThrow({ where: { shopifyId: redeemed.orderShopifyId! } });
     expect(order.totalDiscounts).toBe(Math.round(product.price * 0.1));
 
+    // The merchant sees the conversion on the offer's results page.
+    const admin = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await admin.goto(demo.loginUrl);
+    await admin.goto(`${demo.url}/app/messages/${redeemed.messageId}/results?days=7`);
+    await expect.poll(() => admin.getByText(/\d+ issued, 1 redeemed/).count(), { timeout: 15_000 }).toBe(1);
+    await expect(admin.getByText(/^1 of \d+ treated, 0 of \d+ held out$/).count()).resolves.toBe(1);
+    await expect
+      .poll(() => admin.locator("#results-charts svg").count(), { timeout: 15_000 })
+      .toBeGreaterThan(0);
+    await admin.screenshot({ path: path.join(SHOTS, "storefront-checkout-results.png"), fullPage: true });
+    await admin.close();
+
     // Someone else with the same code: Shopify's checkout refuses it (one use per code).
     const other = await shopper(true);
     await other.page.goto(`${demo.storefrontUrl}/discount/${code}?redirect=/products/${product.handle}`);
