@@ -504,9 +504,13 @@ export function starterMessages(): MessageInput[] {
       cap: { oncePerSession: true, everyDays: 14 },
       content: {
         headline: "Thanks for being one of our best customers",
-        body: "Invite a friend: they get a welcome reward, and you get one when they order.",
-        button: { label: "Invite a friend", url: "/pages/refer" },
+        body: "Share your link: your friend gets 15% off their first order, and you get 15% off when they order.",
+        button: null,
         imageUrl: "",
+      },
+      reward: {
+        kind: "referral",
+        discount: { type: "percentage", value: 15, validDays: 30, minimumSubtotal: 0 },
       },
     },
   ];

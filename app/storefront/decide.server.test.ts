@@ -164,7 +164,7 @@ describe("the decision endpoint", () => {
     expect(message?.id).toBe(ids["high-spend-repeat"]);
     expect(message).toMatchObject({
       format: "corner",
-      button: { label: "Invite a friend", url: "/pages/refer" },
+      headline: "Thanks for being one of our best customers",
     });
     // A modest repeat customer is not in the top 10%: and not a first-time visitor either (they bought).
     expect(await ask({ customerId: "9002" })).toBeNull();

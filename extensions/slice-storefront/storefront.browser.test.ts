@@ -61,7 +61,12 @@ beforeAll(async () => {
   // Each test's shopper must see their message: no holdout here (decide.server.test.ts tests it).
   await db.message.updateMany({ data: { holdoutPercent: 0 } });
   // The welcome gives a code: wait for the demo's pool to be filled in Shopify (the stand-in).
-  for (let waited = 0; (await db.discountCode.count({ where: { status: "pool" } })) < 20; waited += 500) {
+  // Both the welcome's and the referral invite's codes.
+  const pools = async () =>
+    (
+      await db.discountCode.groupBy({ by: ["messageId"], where: { status: "pool" }, _count: { _all: true } })
+    ).filter((g) => g._count._all >= 10).length;
+  for (let waited = 0; (await pools()) < 2; waited += 500) {
     if (waited > 90_000) throw new Error("the demo's discount code pool was not filled within 90 s");
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -344,12 +349,12 @@ describe("messages on the demo storefront", () => {
         const host = document.getElementById("slice-message");
         const inner = host?.shadowRoot?.activeElement;
         return document.activeElement === host
-          ? (inner?.textContent ?? inner?.getAttribute("aria-label"))
+          ? (inner?.getAttribute("aria-label") ?? inner?.textContent)
           : "outside";
       });
     await expect(focused()).resolves.toBe("Start shopping");
     await page.keyboard.press("Tab");
-    await expect(focused()).resolves.toBe("×");
+    await expect(focused()).resolves.toBe("Close");
     await page.keyboard.press("Tab");
     await expect(focused()).resolves.toBe("Copy code");
     await page.keyboard.press("Tab");
@@ -457,9 +462,12 @@ describe("messages on the demo storefront", () => {
     await page.goto(`${demo.storefrontUrl}/account/login-as?customer=${top.id}&return_to=/`);
     const invite = region(page, "Thanks for being one of our best customers");
     await expect.poll(() => invite.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
-    await expect(invite.getByRole("link", { name: "Invite a friend" }).getAttribute("href")).resolves.toBe(
-      "/pages/refer",
-    );
+    // Their personal link, which applies the friend's first-order discount; the same on every visit.
+    const link = (await invite.locator("strong").textContent())!;
+    expect(link).toMatch(new RegExp(`^https://${demo.store.shop.domain}/discount/[A-Z0-9-]+$`));
+    const code = await db.discountCode.findFirstOrThrow({ where: { customerShopifyId: top.id } });
+    expect(link.endsWith(`/discount/${code.code}`)).toBe(true);
+    await expect(invite.getByRole("button", { name: "Copy your link" }).count()).resolves.toBe(1);
     // Not modal: the page keeps the focus, and no welcome popup (they have bought).
     await expect(page.evaluate(() => document.activeElement?.id ?? "")).resolves.not.toBe("slice-message");
     await expect(page.getByRole("dialog").count()).resolves.toBe(0);

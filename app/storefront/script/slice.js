@@ -276,7 +276,7 @@
 h2{font-size:1.25em;margin:0 0 8px;padding-right:32px}.bar h2{font-size:1em;margin:0;padding:0}
 p{margin:0 0 16px}.bar p{margin:0}
 a{display:inline-block;background:var(--a);color:var(--c);padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600}
-.code{display:flex;gap:8px;align-items:center;flex-wrap:wrap}.code strong{font:600 1.1em/1 ui-monospace,monospace;letter-spacing:.05em;border:2px dashed var(--a);padding:8px 12px;border-radius:6px}
+.code{display:flex;gap:8px;align-items:center;flex-wrap:wrap}.code strong{font:600 1.1em/1.3 ui-monospace,monospace;letter-spacing:.05em;border:2px dashed var(--a);padding:8px 12px;border-radius:6px;overflow-wrap:anywhere}
 img{display:block;max-width:100%;max-height:180px;margin:0 auto 12px;border-radius:8px}.bar img{display:none}
 .copy{position:static;width:auto;height:auto;border:1px solid currentColor;border-radius:6px;padding:6px 10px;font-size:.9em}
 button{position:absolute;top:8px;right:8px;width:36px;height:36px;border:0;border-radius:50%;background:transparent;color:inherit;font-size:22px;cursor:pointer}
@@ -296,7 +296,7 @@ a:focus-visible,button:focus-visible{outline:3px solid var(--a);outline-offset:2
     if (current || shownIds().includes(String(message.id))) return;
     current = message;
     armed = null;
-    const discount = message.reward === "firstPurchase";
+    const discount = message.reward === "firstPurchase" || message.reward === "referral";
     (discount
       ? fetch(`${config.proxy}/code`, {
           method: "POST",
@@ -339,16 +339,20 @@ a:focus-visible,button:focus-visible{outline:3px solid var(--a);outline-offset:2
     }
     let copy = null;
     if (code) {
+      // A referrer shares their link (it applies their friend's discount); anyone else uses the code.
+      const text = code.shareUrl || code.code;
       const line = el("p", { className: "code" }, box);
-      el("strong", { textContent: code.code }, line);
-      copy = el("button", { type: "button", className: "copy", textContent: "Copy code" }, line);
+      el("strong", { textContent: text }, line);
+      copy = el("button", { type: "button", className: "copy", textContent: "Copy" }, line);
+      copy.setAttribute("aria-label", code.shareUrl ? "Copy your link" : "Copy code");
       copy.addEventListener("click", () =>
-        navigator.clipboard?.writeText(code.code).then(() => (copy.textContent = "Copied")),
+        navigator.clipboard?.writeText(text).then(() => (copy.textContent = "Copied")),
       );
     }
     let url = message.button?.url;
-    // With a code, the button applies it (Shopify's /discount/CODE link) on the way to its page.
-    if (code && url?.startsWith("/")) url = `${code.applyPath}?redirect=${encodeURIComponent(url)}`;
+    // With their own code, the button applies it (Shopify's /discount/CODE link) on the way.
+    if (code?.applyPath && !code.shareUrl && url?.startsWith("/"))
+      url = `${code.applyPath}?redirect=${encodeURIComponent(url)}`;
     const link =
       url && /^(\/(?!\/)|https:\/\/)/.test(url)
         ? el("a", { href: url, textContent: message.button.label }, box)
