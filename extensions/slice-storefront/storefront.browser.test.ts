@@ -680,6 +680,41 @@ describe("messages on the demo storefront", () => {
       await context.close();
     });
 
+    it("an email sign-up: the address is kept as the shopper's answer, even without analytics consent", async () => {
+      const id = await message({
+        headline: "Get 10% off your next order",
+        body: "Join our list for early access to sales.",
+        format: "corner",
+        trigger: "load",
+        reward: "emailCapture",
+        pathContains: JSON.stringify(["/pages/join"]),
+      });
+      const { context, page } = await shopper(false, { messages: true });
+      await page.goto(demo.storefrontUrl);
+      await decidedFor(page, "other", "/pages/join", id);
+      await page.goto(`${demo.storefrontUrl}/pages/join`);
+      const signUp = region(page, "Get 10% off your next order");
+      await expect.poll(() => signUp.isVisible(), { timeout: 10_000 }).toBe(true);
+      await signUp.getByRole("textbox", { name: "Email" }).fill("list.member@example.com");
+      await signUp.getByRole("button", { name: "Sign up" }).click();
+      await expect.poll(() => signUp.getByRole("status").textContent()).toBe("Thanks! You're signed up.");
+      await page.screenshot({
+        path: path.join(SHOTS, "storefront-message-email.png"),
+        animations: "disabled",
+      });
+      const visitorId = await visitorIdOf(page);
+      await expect
+        .poll(
+          async () =>
+            (await db.storefrontEvent.findMany({ where: { visitorId, type: "answer" } })).map(
+              (e) => e.resourceId,
+            ),
+          { timeout: 15_000 },
+        )
+        .toEqual(["email=list.member@example.com"]);
+      await context.close();
+    });
+
     it("exit intent on a phone: a quick scroll back up after reading down", async () => {
       const id = await message({
         headline: "Before you go",

@@ -179,12 +179,7 @@
     const data = new FormData(form);
     if (!data.get("answer")) return;
     event.preventDefault();
-    const answer = {
-      type: "answer",
-      at: new Date().toISOString(),
-      resourceId: `${data.get("question")}=${data.get("answer")}`.slice(0, 200),
-    };
-    send([answer], analyticsAllowed(), false).then((sent) => {
+    sendAnswer(`${data.get("question")}=${data.get("answer")}`).then((sent) => {
       if (!sent) return HTMLFormElement.prototype.submit.call(form);
       form.querySelector("fieldset").disabled = true;
       form.querySelector("[type=submit]").hidden = true;
@@ -194,6 +189,14 @@
       thanks.focus();
     });
   });
+
+  // A shopper's own answer goes now, with or without analytics consent (they asked to send it).
+  function sendAnswer(text) {
+    return send(
+      [{ type: "answer", at: new Date().toISOString(), resourceId: text.slice(0, 200) }],
+      analyticsAllowed(),
+    );
+  }
 
   document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && flush(true));
   window.addEventListener("pagehide", () => flush(true));
@@ -267,20 +270,21 @@
   // The message, in a shadow root so the theme's styles and ours never meet. Overlays only
   // (position: fixed): nothing on the page moves.
   const CSS = `:host{all:initial;font:inherit;color:#1a1a1a}
-.wrap{position:fixed;z-index:2147483000;font-family:inherit;line-height:1.4;box-sizing:border-box}
+.wrap{position:fixed;z-index:2147483000;line-height:1.4;box-sizing:border-box}
+input{font:inherit;padding:8px;border:1px solid #888;border-radius:6px;flex:1}
 .shade{inset:0;display:grid;place-items:center;background:rgb(0 0 0/.45);padding:16px}
 .box{background:#fff;color:#1a1a1a;border-radius:12px;box-shadow:0 8px 30px rgb(0 0 0/.25);padding:24px;max-width:420px;position:relative;animation:in .25s ease-out}
 .corner{bottom:16px;right:16px;max-width:min(360px,calc(100vw - 32px))}.left{right:auto;left:16px}
-.bar{left:0;right:0;bottom:0}.top{top:0;bottom:auto}
+.bar{inset:auto 0 0}.top{top:0;bottom:auto}
 .bar .box{max-width:none;border-radius:0;display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;justify-content:center;padding:12px 48px}
 h2{font-size:1.25em;margin:0 0 8px;padding-right:32px}.bar h2{font-size:1em;margin:0;padding:0}
 p{margin:0 0 16px}.bar p{margin:0}
 a{display:inline-block;background:var(--a);color:var(--c);padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600}
 .code{display:flex;gap:8px;align-items:center;flex-wrap:wrap}.code strong{font:600 1.1em/1.3 ui-monospace,monospace;letter-spacing:.05em;border:2px dashed var(--a);padding:8px 12px;border-radius:6px;overflow-wrap:anywhere}
 img{display:block;max-width:100%;max-height:180px;margin:0 auto 12px;border-radius:8px}.bar img{display:none}
-.copy{position:static;width:auto;height:auto;border:1px solid currentColor;border-radius:6px;padding:6px 10px;font-size:.9em}
-button{position:absolute;top:8px;right:8px;width:36px;height:36px;border:0;border-radius:50%;background:transparent;color:inherit;font-size:22px;cursor:pointer}
-a:focus-visible,button:focus-visible{outline:3px solid var(--a);outline-offset:2px}
+button{font:inherit;color:inherit;cursor:pointer;border:1px solid;border-radius:6px;padding:6px 10px;background:none}
+.x{position:absolute;top:8px;right:8px;width:36px;height:36px;border:0;border-radius:50%;padding:0;font-size:22px}
+:focus-visible{outline:3px solid var(--a);outline-offset:2px}
 @keyframes in{from{opacity:0;transform:translateY(8px)}}
 @media (prefers-reduced-motion:reduce){.box{animation:none}}`;
 
@@ -343,11 +347,30 @@ a:focus-visible,button:focus-visible{outline:3px solid var(--a);outline-offset:2
       const text = code.shareUrl || code.code;
       const line = el("p", { className: "code" }, box);
       el("strong", { textContent: text }, line);
-      copy = el("button", { type: "button", className: "copy", textContent: "Copy" }, line);
-      copy.setAttribute("aria-label", code.shareUrl ? "Copy your link" : "Copy code");
+      copy = el(
+        "button",
+        { type: "button", textContent: "Copy", ariaLabel: code.shareUrl ? "Copy your link" : "Copy code" },
+        line,
+      );
       copy.addEventListener("click", () =>
         navigator.clipboard?.writeText(text).then(() => (copy.textContent = "Copied")),
       );
+    }
+    if (message.reward === "emailCapture") {
+      // The shopper's own answer: sent with or without analytics consent, like the question form's.
+      const form = el("form", { className: "code" }, box);
+      const input = el(
+        "input",
+        { type: "email", required: true, autocomplete: "email", ariaLabel: "Email" },
+        form,
+      );
+      el("button", { textContent: "Sign up" }, form);
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        sendAnswer(`email=${input.value}`);
+        track("message_clicked", message.id);
+        form.replaceWith(el("p", { role: "status", textContent: "Thanks! You're signed up." }, box));
+      });
     }
     let url = message.button?.url;
     // With their own code, the button applies it (Shopify's /discount/CODE link) on the way.
@@ -361,8 +384,11 @@ a:focus-visible,button:focus-visible{outline:3px solid var(--a);outline-offset:2
       track("message_clicked", message.id);
       flush(true);
     });
-    const close = el("button", { type: "button", textContent: "\u00d7" }, box);
-    close.setAttribute("aria-label", "Close");
+    const close = el(
+      "button",
+      { type: "button", className: "x", textContent: "\u00d7", ariaLabel: "Close" },
+      box,
+    );
     const before = document.activeElement;
 
     function dismiss() {
