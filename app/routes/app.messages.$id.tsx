@@ -4,6 +4,9 @@ import prisma from "../db.server";
 import { requireShop } from "../auth.server";
 import { messageAction, messageFormPage } from "../messages/admin.server";
 import { MessageForm } from "../messages/MessageForm";
+import { isVariantIntent, listVariants, variantAction } from "../messages/variants.server";
+import { VariantsCard } from "../messages/VariantsCard";
+import { Page } from "@shopify/polaris";
 
 function idOf(param: string | undefined): number {
   const id = Number(param);
@@ -17,16 +20,35 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const shop = await requireShop(request);
   const page = await messageFormPage(prisma, shop.id, idOf(params.id));
   if (!page) throw new Response(`There is no message "${params.id}" in this shop.`, { status: 404 });
-  return page;
+  return { ...page, variants: await listVariants(prisma, shop.id, page.existing!.id) };
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const shop = await requireShop(request);
-  return messageAction(prisma, shop.id, idOf(params.id), await request.formData());
+  const form = await request.formData();
+  // The variants card's own forms (through fetchers): their result never reaches the message form.
+  if (isVariantIntent(form)) return variantAction(prisma, shop.id, idOf(params.id), form);
+  return messageAction(prisma, shop.id, idOf(params.id), form);
 }
 
 export default function EditMessage() {
   const data = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
   // A fresh form per message, so moving between messages does not keep the last one's edits.
-  return <MessageForm key={data.existing?.id} data={data} result={useActionData<typeof action>()} />;
+  return (
+    <>
+      <MessageForm
+        key={data.existing?.id}
+        data={data}
+        result={result && "intent" in result ? undefined : result}
+      />
+      <Page>
+        <VariantsCard
+          key={data.existing?.id}
+          variants={data.variants}
+          hasButton={data.values.buttonLabel !== ""}
+        />
+      </Page>
+    </>
+  );
 }

@@ -74,6 +74,7 @@ export default function Messages() {
       title="Messages"
       subtitle="What each segment sees on your storefront; shown, clicked and dismissed are for the last 30 days"
       primaryAction={{ content: "Create message", url: "/app/messages/new" }}
+      secondaryActions={[{ content: "Preview by segment", url: "/app/messages/preview" }]}
     >
       <BlockStack gap="400">
         {saved && (

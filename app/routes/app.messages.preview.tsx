@@ -1,0 +1,166 @@
+import type { LoaderFunctionArgs } from "@remix-run/node";
+import { useLoaderData } from "@remix-run/react";
+import {
+  Badge,
+  BlockStack,
+  Box,
+  Button,
+  Card,
+  Collapsible,
+  Divider,
+  EmptyState,
+  InlineStack,
+  Layout,
+  List,
+  Page,
+  Text,
+} from "@shopify/polaris";
+import { useEffect, useState } from "react";
+import prisma from "../db.server";
+import { requireShop } from "../auth.server";
+import { previewBySegment, type SegmentPreview } from "../messages/preview.server";
+
+/** What each segment would see on the home page now, with why the other messages were not it. */
+export async function loader({ request }: LoaderFunctionArgs) {
+  const shop = await requireShop(request);
+  return { previews: await previewBySegment(prisma, shop.id, new Date()) };
+}
+
+function sampleOf(p: SegmentPreview): string {
+  return p.sample.kind === "customer"
+    ? `customer #${p.sample.customerId}`
+    : "a new visitor on their first visit";
+}
+
+function SegmentRow({ preview }: { preview: SegmentPreview }) {
+  const [open, setOpen] = useState(false);
+  const { message } = preview;
+  const id = `why-${preview.handle}`;
+  const whyCount = preview.skipped.length + (message?.reasons.length ?? 0);
+  return (
+    <div data-segment-preview={preview.name}>
+      <BlockStack gap="200">
+        <InlineStack align="space-between" blockAlign="start" gap="400" wrap={false}>
+          <Box minWidth="220px">
+            <BlockStack gap="100">
+              <Text as="h3" variant="headingSm">
+                {preview.name}
+              </Text>
+              <Text as="p" tone="subdued">
+                As {sampleOf(preview)}
+              </Text>
+            </BlockStack>
+          </Box>
+          <Box width="100%">
+            {message ? (
+              <BlockStack gap="100">
+                <InlineStack gap="200" blockAlign="center">
+                  <Text as="span" fontWeight="semibold">
+                    {message.name}
+                  </Text>
+                  <Badge>{message.format}</Badge>
+                </InlineStack>
+                <Text as="p">“{message.headline}”</Text>
+              </BlockStack>
+            ) : (
+              <Text as="p" tone="subdued">
+                Nothing
+              </Text>
+            )}
+          </Box>
+          {whyCount > 0 && (
+            <Button
+              variant="plain"
+              disclosure={open ? "up" : "down"}
+              ariaExpanded={open}
+              ariaControls={id}
+              onClick={() => setOpen(!open)}
+            >
+              Why
+            </Button>
+          )}
+        </InlineStack>
+        <Collapsible id={id} open={open}>
+          <Box paddingBlockStart="200" paddingInlineStart="400">
+            <BlockStack gap="200">
+              {message && message.reasons.length > 0 && (
+                <BlockStack gap="100">
+                  <Text as="p" fontWeight="medium">
+                    In the audience of {message.name}:
+                  </Text>
+                  <List>
+                    {message.reasons.map((r, i) => (
+                      <List.Item key={i}>
+                        {r.met ? "✓" : "✗"} {r.condition} (is {r.value})
+                      </List.Item>
+                    ))}
+                  </List>
+                </BlockStack>
+              )}
+              {preview.skipped.length > 0 && (
+                <BlockStack gap="100">
+                  <Text as="p" fontWeight="medium">
+                    Not shown:
+                  </Text>
+                  <List>
+                    {preview.skipped.map((s) => (
+                      <List.Item key={s.id}>
+                        {s.name}: {s.reason}
+                      </List.Item>
+                    ))}
+                  </List>
+                </BlockStack>
+              )}
+            </BlockStack>
+          </Box>
+        </Collapsible>
+      </BlockStack>
+    </div>
+  );
+}
+
+export default function MessagesPreview() {
+  const { previews } = useLoaderData<typeof loader>();
+  // Set once React has taken over the server-rendered page (tests wait for it before clicking).
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
+  return (
+    <Page
+      title="What each segment would see"
+      subtitle="The message a member of each segment would be shown on your home page now (active messages only)"
+      backAction={{ content: "Messages", url: "/app/messages" }}
+    >
+      <div data-messages-ready={ready ? "yes" : "no"} hidden />
+      <Layout>
+        <Layout.Section>
+          {previews.length === 0 ? (
+            <Card>
+              <EmptyState heading="No segments yet" image="">
+                <p>
+                  A message is shown to the members of a segment. The built-in segments appear once the first
+                  import of your store finishes.
+                </p>
+              </EmptyState>
+            </Card>
+          ) : (
+            <Card>
+              <BlockStack gap="400">
+                <Text as="p" tone="subdued">
+                  Each segment is tried with one of its customers. A segment without member customers (such as
+                  first-time visitors, who are not signed in) is tried as a new visitor on their first visit.
+                  Holdouts are not counted: a held-out shopper would see nothing.
+                </Text>
+                {previews.map((p, i) => (
+                  <BlockStack key={p.handle} gap="400">
+                    {i > 0 && <Divider />}
+                    <SegmentRow preview={p} />
+                  </BlockStack>
+                ))}
+              </BlockStack>
+            </Card>
+          )}
+        </Layout.Section>
+      </Layout>
+    </Page>
+  );
+}

@@ -1,0 +1,156 @@
+/**
+ * A message's A/B variants and "what each segment would see", as a merchant uses them: the real
+ * demo (server process, replayed webhooks, backfill) in headless Chromium. Two variants are added
+ * to the welcome offer (one refused first, on its name) and listed with their shares of the
+ * treated shoppers; the preview page shows the welcome offer for first-time visitors, as a new
+ * visitor. Screenshots go to test-results/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { startDemo } from "../../dev/demo";
+import { launchBrowser } from "../../dev/browser";
+
+const SHOTS = path.resolve("test-results");
+const WELCOME = "Welcome: first purchase";
+let demo: Awaited<ReturnType<typeof startDemo>>;
+let browser: Browser;
+
+async function openAdmin(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Offline: App Bridge's CDN script is not reachable, and the dev shell does not need it.
+  await page.route(/cdn\.shopify\.com/, (route) => route.abort());
+  await page.goto(demo.loginUrl);
+  return page;
+}
+
+/** The messages list once the first import made the starter messages. */
+async function messagesList(page: Page): Promise<void> {
+  await page.goto(`${demo.url}/app/messages`);
+  await expect
+    .poll(
+      async () => {
+        await page.reload();
+        return page.locator("[data-message]").count();
+      },
+      { timeout: 120_000, interval: 1000 },
+    )
+    .toBeGreaterThanOrEqual(3);
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const dir = mkdtempSync(path.join(os.tmpdir(), "slice-variants-test-"));
+  demo = await startDemo({
+    port: 0,
+    customers: 80,
+    seed: 5,
+    databaseFile: path.join(dir, "demo.sqlite"),
+    log: () => {},
+  });
+  browser = await launchBrowser();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+describe("variants and the preview by segment", () => {
+  it("adds two variants to the welcome offer (one refused first on its name) and lists them with their shares", async () => {
+    const page = await openAdmin();
+    await messagesList(page);
+    await page.getByRole("link", { name: WELCOME, exact: true }).first().click();
+    await page.waitForURL(/\/app\/messages\/\d+$/);
+    await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
+    await expect.poll(() => page.getByRole("heading", { name: "Variants (A/B test)" }).count()).toBe(1);
+    await expect
+      .poll(() => page.getByText("No variants: every treated shopper sees the message as written.").count())
+      .toBe(1);
+
+    // Refused: no name, and a weight out of range; the fields say why and what was typed stays.
+    await page.getByRole("button", { name: "Add variant" }).click();
+    let form = page.locator('[data-variant-form="new"]');
+    await form.getByLabel("Weight").fill("0");
+    await form.getByLabel("Variant headline").fill("Your first order: 10% off, today only");
+    await form.getByRole("button", { name: "Add variant" }).click();
+    await expect.poll(() => form.getByText("The variant was not saved").count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => form.getByText("Name: give the variant a name").count()).toBe(1);
+    await expect.poll(() => form.getByText("Weight: must be a whole number from 1 to 100").count()).toBe(1);
+    await expect.poll(() => form.getByLabel("Variant name").getAttribute("aria-invalid")).toBe("true");
+    await expect
+      .poll(() => form.getByLabel("Variant headline").inputValue())
+      .toBe("Your first order: 10% off, today only");
+
+    await form.getByLabel("Variant name").fill("Today only");
+    await form.getByLabel("Weight").fill("1");
+    await form.getByRole("button", { name: "Add variant" }).click();
+    const first = page.locator('[data-variant="Today only"]');
+    await expect.poll(() => first.count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => first.getByText("100%", { exact: true }).count()).toBe(1);
+    await expect.poll(() => page.locator('[data-variant-form="new"]').count()).toBe(0);
+
+    await page.getByRole("button", { name: "Add variant" }).click();
+    form = page.locator('[data-variant-form="new"]');
+    await form.getByLabel("Variant name").fill("Plain welcome");
+    await form.getByLabel("Weight").fill("3");
+    await form.getByLabel("Variant text").fill("Sign up takes a minute; the code is yours.");
+    await form.getByRole("button", { name: "Add variant" }).click();
+    const second = page.locator('[data-variant="Plain welcome"]');
+    await expect.poll(() => second.count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => second.getByText("75%", { exact: true }).count()).toBe(1);
+    await expect.poll(() => first.getByText("25%", { exact: true }).count()).toBe(1);
+    await expect
+      .poll(() => first.getByText("Headline: “Your first order: 10% off, today only”").count())
+      .toBe(1);
+    await expect
+      .poll(() => second.getByText("Text: “Sign up takes a minute; the code is yours.”").count())
+      .toBe(1);
+
+    // Edited: equal weights, equal shares. Kept after a reload.
+    await second.getByRole("button", { name: "Edit Plain welcome" }).click();
+    const edit = page.locator('[data-variant-form="Plain welcome"]');
+    await edit.getByLabel("Weight").fill("1");
+    await edit.getByRole("button", { name: "Save variant" }).click();
+    await expect.poll(() => second.getByText("50%", { exact: true }).count(), { timeout: 15_000 }).toBe(1);
+    await page.reload();
+    await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
+    await expect.poll(() => first.getByText("50%", { exact: true }).count()).toBe(1);
+    await expect.poll(() => second.getByText("50%", { exact: true }).count()).toBe(1);
+    await page.locator('[data-variant="Today only"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, "admin-message-variants.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("shows the welcome offer for first-time visitors on the preview page, as a new visitor, and why", async () => {
+    const page = await openAdmin();
+    await messagesList(page);
+    await page.getByRole("link", { name: "Preview by segment" }).first().click();
+    await page.waitForURL(/\/app\/messages\/preview$/);
+    await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
+    await expect.poll(() => page.getByText("What each segment would see").count()).toBeGreaterThan(0);
+    const row = page.locator('[data-segment-preview="First-time visitors"]');
+    await expect.poll(() => row.getByText("As a new visitor on their first visit").count()).toBe(1);
+    await expect.poll(() => row.getByText(WELCOME, { exact: true }).count()).toBe(1);
+    await expect.poll(() => row.getByText("Popup", { exact: true }).count()).toBe(1);
+    await row.getByRole("button", { name: "Why" }).click();
+    await expect.poll(() => row.getByText("✓ Sessions is 1 (is 1)").count()).toBe(1);
+    await expect
+      .poll(() => row.getByText("Referral invite for top customers: Not in its audience").count())
+      .toBe(1);
+    // A customer segment is tried with one of its customers.
+    await expect
+      .poll(() =>
+        page
+          .locator('[data-segment-preview="High-spend repeat customers"]')
+          .getByText(/^As customer #\d+$/)
+          .count(),
+      )
+      .toBe(1);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: path.join(SHOTS, "admin-messages-preview.png"), fullPage: true });
+    await page.close();
+  });
+});
