@@ -149,7 +149,7 @@ function VariantForm({
               error={errorOf("buttonLabel")}
             />
           </FormLayout>
-          <InlineStack gap="200">
+          <InlineStack gap="200" align="start">
             <Button variant="primary" submit loading={fetcher.state !== "idle"}>
               {variant ? "Save variant" : "Add variant"}
             </Button>
@@ -185,7 +185,7 @@ function VariantItem({
       <BlockStack gap="200">
         <InlineStack align="space-between" blockAlign="start" gap="300" wrap={false}>
           <BlockStack gap="100">
-            <InlineStack gap="200" blockAlign="center">
+            <InlineStack gap="200" align="start" blockAlign="center">
               <Text as="h3" variant="headingSm">
                 {variant.name}
               </Text>
@@ -236,43 +236,45 @@ export function VariantsCard({ variants, hasButton }: { variants: VariantRow[]; 
   const [editing, setEditing] = useState<number | "new" | null>(null);
   const [done] = useState(() => () => setEditing(null));
   return (
-    <Card>
-      <BlockStack gap="400">
-        <InlineStack align="space-between" blockAlign="center">
-          <Text as="h2" variant="headingMd">
-            Variants (A/B test)
-          </Text>
-          <Button onClick={() => setEditing("new")} disabled={editing === "new"}>
-            Add variant
-          </Button>
-        </InlineStack>
-        <BlockStack gap="100">
-          <Text as="p" tone="subdued">
-            Treated shoppers are split between variants by weight; the holdout sees nothing. With no variants,
-            every treated shopper sees the message as written.
-          </Text>
-          <Text as="p" tone="subdued">
-            A variant changes the wording only: every variant gives the message&apos;s own discount (codes are
-            made ahead for the whole message, so a discount per variant is not supported yet).
-          </Text>
-        </BlockStack>
-        {variants.length === 0 && editing !== "new" && (
-          <Text as="p">No variants: every treated shopper sees the message as written.</Text>
-        )}
-        {variants.map((v, i) => (
-          <BlockStack key={v.id} gap="400">
-            {i > 0 && <Divider />}
-            <VariantItem
-              variant={v}
-              hasButton={hasButton}
-              editing={editing === v.id}
-              onEdit={() => setEditing(v.id)}
-              onDone={done}
-            />
+    <div data-variants-card>
+      <Card>
+        <BlockStack gap="400">
+          <InlineStack align="space-between" blockAlign="center">
+            <Text as="h2" variant="headingMd">
+              Variants (A/B test)
+            </Text>
+            <Button onClick={() => setEditing("new")} disabled={editing === "new"}>
+              Add variant
+            </Button>
+          </InlineStack>
+          <BlockStack gap="100">
+            <Text as="p" tone="subdued">
+              Treated shoppers are split between variants by weight; the holdout sees nothing. With no
+              variants, every treated shopper sees the message as written.
+            </Text>
+            <Text as="p" tone="subdued">
+              A variant changes the wording only: every variant gives the message&apos;s own discount (codes
+              are made ahead for the whole message, so a discount per variant is not supported yet).
+            </Text>
           </BlockStack>
-        ))}
-        {editing === "new" && <VariantForm key="new" variant={null} hasButton={hasButton} onDone={done} />}
-      </BlockStack>
-    </Card>
+          {variants.length === 0 && editing !== "new" && (
+            <Text as="p">No variants: every treated shopper sees the message as written.</Text>
+          )}
+          {variants.map((v, i) => (
+            <BlockStack key={v.id} gap="400">
+              {i > 0 && <Divider />}
+              <VariantItem
+                variant={v}
+                hasButton={hasButton}
+                editing={editing === v.id}
+                onEdit={() => setEditing(v.id)}
+                onDone={done}
+              />
+            </BlockStack>
+          ))}
+          {editing === "new" && <VariantForm key="new" variant={null} hasButton={hasButton} onDone={done} />}
+        </BlockStack>
+      </Card>
+    </div>
   );
 }

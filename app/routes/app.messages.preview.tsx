@@ -54,7 +54,8 @@ function SegmentRow({ preview }: { preview: SegmentPreview }) {
           <Box width="100%">
             {message ? (
               <BlockStack gap="100">
-                <InlineStack gap="200" blockAlign="center">
+                {/* align: a nested InlineStack would inherit the row's space-between. */}
+                <InlineStack gap="200" align="start" blockAlign="center">
                   <Text as="span" fontWeight="semibold">
                     {message.name}
                   </Text>
@@ -80,7 +81,7 @@ function SegmentRow({ preview }: { preview: SegmentPreview }) {
             </Button>
           )}
         </InlineStack>
-        <Collapsible id={id} open={open}>
+        <Collapsible id={id} open={open} transition={false}>
           <Box paddingBlockStart="200" paddingInlineStart="400">
             <BlockStack gap="200">
               {message && message.reasons.length > 0 && (
