@@ -3,12 +3,20 @@
  * refused with the field named, each share of the treated shoppers computed from the weights, the
  * storefront's cache dropped so the next decision uses them, and another shop's variant out of reach.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import prisma from "../db.server";
+import type * as decideServer from "../storefront/decide.server";
+import { forgetShopMessages } from "../storefront/decide.server";
 import { starterMessages } from "../engine/message";
 import { ensurePresets } from "../segments/store.server";
 import { createMessage } from "./store.server";
 import { listVariants, saveVariant, variantAction, type VariantValues } from "./variants.server";
+
+// The storefront's cache of the shop's messages: dropped on every change, so the next decision uses it.
+vi.mock("../storefront/decide.server", async (original) => ({
+  ...(await original<typeof decideServer>()),
+  forgetShopMessages: vi.fn(),
+}));
 
 let shopId = 0;
 let otherShopId = 0;
@@ -47,6 +55,7 @@ async function refusal(p: Promise<unknown>): Promise<Response> {
 
 describe("a message's variants", () => {
   it("creates two variants, lists them with their shares, edits one and deletes the other", async () => {
+    vi.mocked(forgetShopMessages).mockClear();
     const a = await variantAction(
       prisma,
       shopId,
@@ -119,9 +128,12 @@ describe("a message's variants", () => {
     expect((await listVariants(prisma, shopId, messageId)).map((v) => [v.name, v.share])).toEqual([
       ["Plain", 100],
     ]);
+    // Two creates, an edit and a delete: each dropped this shop's cached messages.
+    expect(vi.mocked(forgetShopMessages).mock.calls).toEqual(Array(4).fill(["variants-admin.myshopify.com"]));
   });
 
   it("refuses a variant with the fields named, and keeps what was typed", async () => {
+    vi.mocked(forgetShopMessages).mockClear();
     const values = {
       name: "x".repeat(41),
       weight: "0",
@@ -156,6 +168,8 @@ describe("a message's variants", () => {
       expect(r && !r.ok && r.problems.map((p) => p.field)).toEqual([field]);
     }
     expect(await prisma.messageVariant.count({ where: { messageId } })).toBe(1);
+    // Nothing changed: the cache stays.
+    expect(forgetShopMessages).not.toHaveBeenCalled();
   });
 
   it("another shop's variant cannot be edited or deleted, nor a variant added to its message", async () => {
