@@ -311,6 +311,86 @@ describe("which orders count for an offer", () => {
   });
 });
 
+describe("results by segment", () => {
+  it("counts each segment's current members among the exposed, and the visitors not signed in in a row of their own", async () => {
+    const offer = await createOffer("By segment");
+    const exposedAt = new Date(NOW.getTime() - 10 * DAY);
+    const after = (days: number) => new Date(exposedAt.getTime() + days * DAY);
+    const segment = (handle: string, name: string, members: string[]) =>
+      prisma.segment.create({
+        data: {
+          shopId,
+          handle,
+          name,
+          rule: JSON.stringify({ version: 1, match: { field: "customer.ordersCount", op: "gte", value: 1 } }),
+          members: { create: members.map((customerShopifyId) => ({ customerShopifyId, since: exposedAt })) },
+        },
+      });
+    // s3 is in both segments; s5 is in none; "Nobody exposed" has a member the offer never met.
+    await segment("seg-vip", "VIPs", ["seg-cust-1", "seg-cust-2", "seg-cust-3"]);
+    await segment("seg-lapsed", "Lapsed", ["seg-cust-3", "seg-cust-4"]);
+    await segment("seg-unseen", "Nobody exposed", ["seg-cust-9"]);
+    const customer = (id: string, arm: string) => ({
+      unit: `c:${id}`,
+      arm,
+      visitorId: `visitor-${id}`,
+      customerShopifyId: id,
+    });
+    const visitor = (id: string, arm: string) => ({ unit: `v:${id}`, arm, visitorId: id });
+    await prisma.offerExposure.createMany({
+      data: [
+        customer("seg-cust-1", "treatment"), // converts
+        customer("seg-cust-2", "treatment"),
+        customer("seg-cust-3", "holdout"), // converts
+        customer("seg-cust-4", "treatment"), // converts
+        customer("seg-cust-5", "treatment"), // converts, in no segment
+        visitor("visitor-s6-000000", "treatment"), // converts, by cart token
+        visitor("visitor-s7-000000", "holdout"),
+        visitor("visitor-s8-000000", "holdout"),
+      ].map((e) => ({ shopId, messageId: offer.id, at: exposedAt, ...e })),
+    });
+    await prisma.visitor.createMany({
+      data: [
+        visitorRow("visitor-s6-000000", exposedAt, { cartToken: "seg-cart-6" }),
+        visitorRow("visitor-s7-000000", exposedAt, { cartToken: "seg-cart-7" }),
+        visitorRow("visitor-s8-000000", exposedAt),
+      ],
+    });
+    await prisma.order.createMany({
+      data: [
+        orderRow({ customerShopifyId: "seg-cust-1", at: after(1), totalPrice: 1000 }),
+        orderRow({ customerShopifyId: "seg-cust-3", at: after(2), totalPrice: 3000 }),
+        orderRow({ customerShopifyId: "seg-cust-4", at: after(3), totalPrice: 4000 }),
+        orderRow({ customerShopifyId: "seg-cust-5", at: after(1), totalPrice: 5000 }),
+        orderRow({ cartToken: "seg-cart-6", at: after(1), totalPrice: 6000 }),
+        // seg-cust-2: only before the exposure.
+        orderRow({ customerShopifyId: "seg-cust-2", at: after(-1), totalPrice: 2000 }),
+      ],
+    });
+
+    const r = (await offerResults(prisma, shopId, offer.id, LAST_30, NOW))!;
+    const arm = (units: number, conversions: number, revenue: number) => ({
+      units,
+      conversions,
+      rate: units ? conversions / units : null,
+      revenue,
+    });
+    expect(r.bySegment.map(({ lift: _lift, ...row }) => row)).toEqual([
+      { handle: "seg-vip", name: "VIPs", treatment: arm(2, 1, 1000), holdout: arm(1, 1, 3000) },
+      { handle: "seg-lapsed", name: "Lapsed", treatment: arm(1, 1, 4000), holdout: arm(1, 1, 3000) },
+      { handle: null, name: "Visitors not signed in", treatment: arm(1, 1, 6000), holdout: arm(2, 0, 0) },
+    ]);
+    expect(r.bySegment[0].lift).toEqual({
+      status: "not enough data",
+      need: "at least 100 visitors in each group (treatment has 2, holdout has 1)",
+    });
+    // The whole offer is unchanged by the grouping.
+    expect([r.treatment.units, r.treatment.conversions, r.holdout.units, r.holdout.conversions]).toEqual([
+      5, 4, 3, 1,
+    ]);
+  });
+});
+
 /**
  * A population of `units` shoppers exposed over the range, assigned with the real assign() (10%
  * holdout, two equal variants); each converts with its arm's true rate, by an order placed within

@@ -12,6 +12,11 @@
  *   linked to, and the orders that redeemed a discount code issued to the visitor.
  * Its revenue is the sum of those orders' totals less their refunds.
  *
+ * By segment: the exposed customer units ("c:<id>") that are members of each of the shop's segments
+ * now (membership as of the time of the report, not at exposure: a customer who left a segment
+ * since is not counted in it, one who joined since is), and the visitor units ("v:") as one row
+ * of their own (segments hold customers). A unit in two segments counts in both.
+ *
  * Reads go through the driver (db-read.server.ts) with SQL that is the same in both dialects,
  * except the day bucket of the daily series. Ranges are [from, to).
  */
@@ -70,6 +75,19 @@ export interface VariantResult extends EngagementResult {
   lift: Comparison;
 }
 
+export interface SegmentResult {
+  /** The segment's handle; null for the row of visitors not signed in. */
+  handle: string | null;
+  name: string;
+  treatment: ArmResult;
+  holdout: ArmResult;
+  /** The segment's treated against its own held out. */
+  lift: Comparison;
+}
+
+/** The name of the by-segment row of the visitor units (not signed in, so in no segment). */
+export const VISITORS_ROW_NAME = "Visitors not signed in";
+
 export interface DailyPoint {
   /** UTC day, YYYY-MM-DD. */
   day: string;
@@ -95,6 +113,8 @@ export interface OfferResults extends EngagementResult {
   /** Treatment against holdout, with revenue. */
   lift: Comparison;
   variants: VariantResult[];
+  /** Each segment with at least one exposed unit (by id), then the visitors not signed in. */
+  bySegment: SegmentResult[];
   daily: DailyPoint[];
 }
 
@@ -125,11 +145,12 @@ export async function offerResults(
   const to = new Date(Math.min(range.to.getTime(), now.getTime()));
   const from = range.from;
 
-  const [events, exposures, conversions, codes] = await Promise.all([
+  const [events, exposures, conversions, codes, members] = await Promise.all([
     eventCounts(reader, shopId, messageId, from, to),
     exposureCounts(reader, messageId, from, to),
     unitConversions(reader, shopId, messageId, from, to, now),
     codeResults(reader, shopId, messageId, from, to),
+    exposedMembers(reader, shopId, messageId, from, to),
   ]);
 
   const days = dayList(from, to);
@@ -171,29 +192,60 @@ export async function offerResults(
   const treatment = emptyArm();
   const holdout = emptyArm();
   const variantArms = new Map<number, ArmResult>(message.variants.map((v) => [v.id, emptyArm()]));
+  const visitors = { treatment: emptyArm(), holdout: emptyArm() };
   for (const row of exposures) {
     const n = Number(row.n);
     const arm = row.arm === "holdout" ? holdout : treatment;
     arm.units += n;
+    if (row.kind === "v") visitors[row.arm === "holdout" ? "holdout" : "treatment"].units += n;
     if (row.arm !== "holdout" && row.variantId !== null) variantArms.get(Number(row.variantId))!.units += n;
     const point = daily.get(dayOf(Number(row.day)));
     if (point) point.exposures[row.arm === "holdout" ? "holdout" : "treatment"] += n;
   }
 
-  // Conversions: a unit's attributed orders within the window.
+  // Conversions: a unit's attributed orders within the window (computed once, grouped below by
+  // arm, variant, day and segment).
+  const converted = new Map<string, ConvertedUnit>();
   for (const unit of conversions) {
-    const arm = unit.arm === "holdout" ? holdout : treatment;
-    arm.conversions += 1;
-    arm.revenue += unit.revenue;
+    converted.set(unit.unit, unit);
+    const side = unit.arm === "holdout" ? "holdout" : "treatment";
+    addConversion(side === "holdout" ? holdout : treatment, unit);
     const variant = unit.variantId === null ? undefined : variantArms.get(unit.variantId);
-    if (unit.arm !== "holdout" && variant) {
-      variant.conversions += 1;
-      variant.revenue += unit.revenue;
-    }
+    if (side === "treatment" && variant) addConversion(variant, unit);
     const point = daily.get(dayOf(Math.floor(unit.firstOrderAt / DAY_MS)));
-    if (point) point.conversions[unit.arm === "holdout" ? "holdout" : "treatment"] += 1;
+    if (point) point.conversions[side] += 1;
+    if (unit.unit.startsWith("v:")) addConversion(visitors[side], unit);
   }
   for (const arm of [treatment, holdout, ...variantArms.values()]) arm.rate = rateOf(arm);
+
+  // By segment: the exposed customers who are members now (not necessarily when exposed).
+  const segments = new Map<
+    number,
+    { handle: string; name: string; treatment: ArmResult; holdout: ArmResult }
+  >();
+  for (const row of members) {
+    const segmentId = Number(row.segmentId);
+    let segment = segments.get(segmentId);
+    if (!segment) {
+      segment = { handle: row.handle, name: row.name, treatment: emptyArm(), holdout: emptyArm() };
+      segments.set(segmentId, segment);
+    }
+    const arm = segment[row.arm === "holdout" ? "holdout" : "treatment"];
+    arm.units += 1;
+    const unit = converted.get(row.unit);
+    if (unit) addConversion(arm, unit);
+  }
+  const groups: Omit<SegmentResult, "lift">[] = [...segments.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, segment]) => segment);
+  if (visitors.treatment.units || visitors.holdout.units) {
+    groups.push({ handle: null, name: VISITORS_ROW_NAME, ...visitors });
+  }
+  const bySegment = groups.map((group): SegmentResult => {
+    group.treatment.rate = rateOf(group.treatment);
+    group.holdout.rate = rateOf(group.holdout);
+    return { ...group, lift: compareArms({ treatment: group.treatment, holdout: group.holdout }) };
+  });
 
   const compare = (t: ArmResult) =>
     compareArms({
@@ -226,6 +278,7 @@ export async function offerResults(
         lift: compare(arm),
       };
     }),
+    bySegment,
     daily: [...daily.values()],
   };
 }
@@ -334,6 +387,8 @@ function eventCounts(reader: Reader, shopId: number, messageId: number, from: Da
 
 interface ExposureRow {
   arm: string;
+  /** "c" for a customer unit, "v" for a visitor unit. */
+  kind: string;
   variantId: Num;
   day: Num;
   n: Num;
@@ -341,16 +396,18 @@ interface ExposureRow {
 
 function exposureCounts(reader: Reader, messageId: number, from: Date, to: Date) {
   return reader.rows<ExposureRow>(
-    `SELECT "arm", "variantId", ${dayNumber(reader, '"at"')} AS "day", COUNT(*) AS "n"
+    `SELECT "arm", SUBSTR("unit", 1, 1) AS "kind", "variantId", ${dayNumber(reader, '"at"')} AS "day",
+       COUNT(*) AS "n"
      FROM "OfferExposure"
      WHERE "messageId" = ? AND "at" >= ? AND "at" < ?
-     GROUP BY "arm", "variantId", ${dayNumber(reader, '"at"')}`,
+     GROUP BY "arm", SUBSTR("unit", 1, 1), "variantId", ${dayNumber(reader, '"at"')}`,
     [messageId, from, to],
   );
 }
 
 interface PairRow {
   exposureId: Num;
+  unit: string;
   arm: string;
   variantId: Num;
   at: unknown;
@@ -360,6 +417,8 @@ interface PairRow {
 }
 
 interface ConvertedUnit {
+  /** The exposure's unit, "c:<customer id>" or "v:<visitor id>". */
+  unit: string;
   arm: string;
   variantId: number | null;
   revenue: number;
@@ -381,7 +440,7 @@ async function unitConversions(
   to: Date,
   now: Date,
 ): Promise<ConvertedUnit[]> {
-  const select = `SELECT e."id" AS "exposureId", e."arm" AS "arm", e."variantId" AS "variantId", e."at" AS "at",
+  const select = `SELECT e."id" AS "exposureId", e."unit" AS "unit", e."arm" AS "arm", e."variantId" AS "variantId", e."at" AS "at",
       o."id" AS "orderId", o."processedAt" AS "processedAt", o."totalPrice" - o."totalRefunded" AS "net"`;
   // Each branch starts from the shop's orders in the range (their index on processedAt) and finds
   // the exposure by its unique (messageId, unit): no scan of the orders per exposure. CROSS JOIN
@@ -421,6 +480,7 @@ async function unitConversions(
     let unit = units.get(id);
     if (!unit) {
       unit = {
+        unit: row.unit,
         arm: row.arm,
         variantId: row.variantId === null ? null : Number(row.variantId),
         revenue: 0,
@@ -436,6 +496,29 @@ async function unitConversions(
     unit.firstOrderAt = Math.min(unit.firstOrderAt, processedAt);
   }
   return [...units.values()].map(({ orders: _orders, ...unit }) => unit);
+}
+
+interface MemberRow {
+  segmentId: Num;
+  handle: string;
+  name: string;
+  unit: string;
+  arm: string;
+}
+
+/**
+ * The offer's customer units exposed in [from, to) that are members of one of the shop's segments
+ * now (SegmentMember holds current membership only), one row per (segment, unit). Starts from the
+ * shop's segments' members and finds each one's exposure by its unique (messageId, unit).
+ */
+function exposedMembers(reader: Reader, shopId: number, messageId: number, from: Date, to: Date) {
+  return reader.rows<MemberRow>(
+    `SELECT s."id" AS "segmentId", s."handle" AS "handle", s."name" AS "name", e."unit" AS "unit", e."arm" AS "arm"
+     FROM "Segment" s CROSS JOIN "SegmentMember" sm CROSS JOIN "OfferExposure" e
+     WHERE s."shopId" = ? AND sm."segmentId" = s."id"
+       AND e."messageId" = ? AND e."unit" = 'c:' || sm."customerShopifyId" AND e."at" >= ? AND e."at" < ?`,
+    [shopId, messageId, from, to],
+  );
 }
 
 interface CodeCountRow {
@@ -508,6 +591,11 @@ async function codeResults(reader: Reader, shopId: number, messageId: number, fr
 
 function emptyArm(): ArmResult {
   return { units: 0, conversions: 0, rate: null, revenue: 0 };
+}
+
+function addConversion(arm: ArmResult, unit: ConvertedUnit): void {
+  arm.conversions += 1;
+  arm.revenue += unit.revenue;
 }
 
 function emptyCodes(): CodeResult {
