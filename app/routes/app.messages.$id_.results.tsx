@@ -3,8 +3,10 @@ import { useLoaderData, useSearchParams } from "@remix-run/react";
 import {
   Badge,
   BlockStack,
+  Box,
   Card,
   DataTable,
+  IndexTable,
   InlineGrid,
   InlineStack,
   Layout,
@@ -58,6 +60,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
           }`
         : null,
     variantLifts: results.variants.map((v) => liftInWords(v.lift)),
+    segmentLifts: results.bySegment.map((s) => liftInWords(s.lift)),
   };
 }
 
@@ -65,6 +68,9 @@ const count = (n: number) => n.toLocaleString("en-US");
 /** "1 click", "2 clicks". */
 const plural = (n: number, word: string) => `${count(n)} ${word}${n === 1 ? "" : "s"}`;
 const percent = (rate: number | null) => (rate === null ? "–" : `${(rate * 100).toFixed(1)}%`);
+/** "3/120 (2.5%)": conversions of units, and the rate. */
+const armText = (arm: { units: number; conversions: number; rate: number | null }) =>
+  `${count(arm.conversions)}/${count(arm.units)} (${percent(arm.rate)})`;
 
 function Figure({ id, label, value, detail }: { id: string; label: string; value: string; detail?: string }) {
   return (
@@ -87,7 +93,14 @@ function Figure({ id, label, value, detail }: { id: string; label: string; value
 }
 
 export default function OfferResultsPage() {
-  const { days, results: r, liftText, relativeText, variantLifts } = useLoaderData<typeof loader>();
+  const {
+    days,
+    results: r,
+    liftText,
+    relativeText,
+    variantLifts,
+    segmentLifts,
+  } = useLoaderData<typeof loader>();
   const [, setSearchParams] = useSearchParams();
   const [hydrated, setHydrated] = useState(false);
   useEffect(() => setHydrated(true), []);
@@ -231,6 +244,67 @@ export default function OfferResultsPage() {
             </Card>
           </Layout.Section>
         ) : null}
+        <Layout.Section>
+          <Card padding="0">
+            <div id="results-by-segment">
+              <Box padding="400">
+                <BlockStack gap="100">
+                  <Text as="h2" variant="headingMd">
+                    By segment
+                  </Text>
+                  <Text as="p" tone="subdued">
+                    Signed-in customers who are members of each segment now (not necessarily when first shown
+                    the offer); a customer in two segments counts in both. Treated and held out: conversions /
+                    visitors (rate).
+                  </Text>
+                </BlockStack>
+              </Box>
+              <IndexTable
+                resourceName={{ singular: "segment", plural: "segments" }}
+                itemCount={r.bySegment.length}
+                selectable={false}
+                emptyState={
+                  <Box padding="400">
+                    <Text as="p" tone="subdued">
+                      No visitor was shown or held out of this offer in the last {days} days.
+                    </Text>
+                  </Box>
+                }
+                headings={[
+                  { title: "Segment" },
+                  { title: "Treated", alignment: "end" },
+                  { title: "Held out", alignment: "end" },
+                  { title: "Lift vs held out" },
+                ]}
+              >
+                {r.bySegment.map((s, i) => (
+                  <IndexTable.Row id={s.handle ?? "visitors"} key={s.handle ?? "visitors"} position={i}>
+                    <IndexTable.Cell>
+                      <Text as="span" fontWeight="semibold">
+                        {s.name}
+                      </Text>
+                    </IndexTable.Cell>
+                    <IndexTable.Cell>
+                      <Text as="span" alignment="end" numeric>
+                        {armText(s.treatment)}
+                      </Text>
+                    </IndexTable.Cell>
+                    <IndexTable.Cell>
+                      <Text as="span" alignment="end" numeric>
+                        {armText(s.holdout)}
+                      </Text>
+                    </IndexTable.Cell>
+                    <IndexTable.Cell>
+                      <Text as="span" tone={s.lift.status === "ok" ? undefined : "subdued"}>
+                        {segmentLifts[i]}
+                      </Text>
+                    </IndexTable.Cell>
+                  </IndexTable.Row>
+                ))}
+              </IndexTable>
+            </div>
+          </Card>
+        </Layout.Section>
       </Layout>
     </Page>
   );
