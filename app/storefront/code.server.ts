@@ -18,6 +18,7 @@ import { fromColumns } from "../engine/message";
 import { issueCode } from "../offers/pool.server";
 import { issueReferralCode } from "../offers/referrals.server";
 import { readLimited } from "./events.server";
+import { flushExposures } from "./decide.server";
 import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
 
 const bodySchema = z.object({
@@ -69,6 +70,8 @@ export async function receiveCodeRequest(
   if (offer.reward.kind === "referral" && !identity.customerId)
     return json({ error: "sign in to get your referral code" }, 403);
   const unit = identity.customerId ? `c:${identity.customerId}` : `v:${visitorId}`;
+  // The decision writes exposures just after answering: let any waiting here reach the database.
+  await flushExposures();
   const exposure = await db.offerExposure.findUnique({
     where: { messageId_unit: { messageId, unit } },
     select: { arm: true },

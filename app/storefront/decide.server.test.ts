@@ -15,7 +15,7 @@ import {
   listMessages,
   setMessageActive,
 } from "../messages/store.server";
-import { decideForUrl, forgetShopMessages } from "./decide.server";
+import { decideForUrl, flushExposures, forgetShopMessages } from "./decide.server";
 import { storeBatch } from "./events.server";
 import { loader } from "../routes/proxy.decide";
 
@@ -235,6 +235,7 @@ describe("the decision endpoint", () => {
     const heldOut = first.filter((m) => m === null).length;
     expect(heldOut).toBeGreaterThan(15);
     expect(heldOut).toBeLessThan(45);
+    await flushExposures(); // written just after the answers
     const exposures = await prisma.offerExposure.findMany({
       where: { messageId: id, unit: { in: visitors.map((v) => `v:${v}`) } },
     });

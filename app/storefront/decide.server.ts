@@ -63,11 +63,22 @@ const CACHE_MS = 5_000;
 
 /**
  * The first time a unit is eligible for an offer: its arm, in OfferExposure (the denominator of
- * its conversion rates). Later decisions find it there (or in this process's memory of recent
- * ones) and write nothing.
+ * its conversion rates). Written after the answer, not before it: exposures wait in memory and go
+ * to the database together, one multi-row INSERT … ON CONFLICT DO NOTHING every 100 ms (or at 200
+ * waiting), so a decision never waits on a write. The arm is a pure function of unit and offer, so
+ * nothing about the answer depends on the row. Later decisions for the same unit write nothing
+ * (this process remembers recent ones; the database keeps the first).
  */
+interface PendingExposure {
+  db: PrismaClient;
+  row: [number, number, string, string, number | null, string, string | null, Date];
+}
 const exposed = new Set<string>();
-async function recordExposure(
+let pending: PendingExposure[] = [];
+let flushTimer: ReturnType<typeof setTimeout> | null = null;
+let flushing: Promise<void> = Promise.resolve();
+
+function recordExposure(
   db: PrismaClient,
   shopId: number,
   messageId: number,
@@ -76,16 +87,43 @@ async function recordExposure(
   visitorId: string,
   customerId: string | null,
   now: Date,
-): Promise<void> {
+): void {
   const key = `${messageId} ${unit}`;
   if (exposed.has(key)) return;
-  const variantId = arm.arm === "treatment" && arm.variantId ? arm.variantId : null;
-  await db.$executeRaw`INSERT INTO "OfferExposure" ("shopId", "messageId", "unit", "arm", "variantId", "visitorId", "customerShopifyId", "at")
-    VALUES (${shopId}, ${messageId}, ${unit}, ${arm.arm}, ${variantId}, ${visitorId}, ${customerId},
-      ${dialectOfClient(db) === "sqlite" ? now.getTime() : now})
-    ON CONFLICT ("messageId", "unit") DO NOTHING`;
   if (exposed.size > 100_000) exposed.clear();
   exposed.add(key);
+  const variantId = arm.arm === "treatment" && arm.variantId ? arm.variantId : null;
+  pending.push({ db, row: [shopId, messageId, unit, arm.arm, variantId, visitorId, customerId, now] });
+  if (pending.length >= 200) void flushExposures();
+  else flushTimer ??= setTimeout(() => void flushExposures(), 100);
+}
+
+/** Writes the exposures waiting in memory (the code endpoint and tests call it before reading them). */
+export function flushExposures(): Promise<void> {
+  if (flushTimer) clearTimeout(flushTimer);
+  flushTimer = null;
+  const batch = pending;
+  pending = [];
+  flushing = flushing.then(async () => {
+    const byDb = new Map<PrismaClient, PendingExposure["row"][]>();
+    for (const p of batch) byDb.set(p.db, [...(byDb.get(p.db) ?? []), p.row]);
+    for (const [db, rows] of byDb) {
+      const sqlite = dialectOfClient(db) === "sqlite";
+      const values = rows.map(() => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
+      const sql = `INSERT INTO "OfferExposure" ("shopId", "messageId", "unit", "arm", "variantId", "visitorId", "customerShopifyId", "at")
+        VALUES ${values} ON CONFLICT ("messageId", "unit") DO NOTHING`;
+      let n = 0;
+      const params = rows.flatMap((r) => [...r.slice(0, 7), sqlite ? r[7].getTime() : r[7]]);
+      try {
+        await db.$executeRawUnsafe(sqlite ? sql : sql.replace(/\?/g, () => `$${++n}`), ...params);
+      } catch (error) {
+        // Lost exposures undercount both arms alike; the next decision for the unit records it again.
+        for (const r of rows) exposed.delete(`${r[1]} ${r[2]}`);
+        console.error("offer exposures not written:", (error as Error).message);
+      }
+    }
+  });
+  return flushing;
 }
 
 interface ShopMessages {
@@ -253,7 +291,7 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
   const customerId = check.identity.customerId;
   const unit = customerId ? `c:${customerId}` : `v:${visitorId}`;
   const arm = assign(unit, chosen.experiment);
-  await recordExposure(db, shop.shopId, chosen.spec.id, unit, arm, visitorId, customerId, now);
+  recordExposure(db, shop.shopId, chosen.spec.id, unit, arm, visitorId, customerId, now);
   if (arm.arm === "holdout") return { status: 200, body: { message: null } };
   const variant = chosen.variants.get(arm.variantId);
   const shown: ShownMessage = variant
