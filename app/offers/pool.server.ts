@@ -24,6 +24,7 @@ import {
   generateCodes,
   MAX_CODES_PER_CALL,
   waitForBulkCreation,
+  type NewDiscount,
 } from "./discounts.server";
 import { refillReferralPools, settleReferralRewards } from "./referrals.server";
 
@@ -68,40 +69,63 @@ export async function refillPools(
     try {
       const codes = generateCodes("WELCOME", Math.min(MAX_CODES_PER_CALL, target - have) + 1, random);
       const endsAt = new Date(now.getTime() + (discount.validDays + 1) * DAY);
-      const { discountId } = await createDiscount(api, {
-        title: `Slice: ${offer.name} (${now.toISOString().slice(0, 10)})`,
-        kind: discount.type,
-        value: discount.value,
-        firstOrderOnly: true,
-        startsAt: now,
-        endsAt,
-        minimumSubtotal: discount.minimumSubtotal || undefined,
-        code: codes[0],
+      const added = await makeBatch(db, api, {
+        shopId,
+        messageId: row.id,
+        codes,
+        poll: options.poll,
+        discount: {
+          title: `Slice: ${offer.name} (${now.toISOString().slice(0, 10)})`,
+          kind: discount.type,
+          value: discount.value,
+          firstOrderOnly: true,
+          startsAt: now,
+          endsAt,
+          minimumSubtotal: discount.minimumSubtotal || undefined,
+        },
       });
-      const rest = codes.slice(1);
-      const created = [codes[0]];
-      if (rest.length) {
-        const bulk = await addCodes(api, discountId, rest);
-        const done = await waitForBulkCreation(api, bulk, options.poll ?? {});
-        created.push(...done.created);
-      }
-      await db.discountCode.createMany({
-        data: created.map((code) => ({
-          shopId,
-          messageId: row.id,
-          code,
-          shopifyDiscountId: discountId,
-          status: "pool",
-          expiresAt: endsAt,
-        })),
-      });
-      results.push({ messageId: row.id, added: created.length });
+      results.push({ messageId: row.id, added });
     } catch (error) {
       // Kept for the next pass; meanwhile the offer is simply not made once its pool is empty.
       results.push({ messageId: row.id, added: 0, error: (error as Error).message });
     }
   }
   return results;
+}
+
+/**
+ * One batch of a pool: a Shopify discount made with the first code, the others added in bulk (as
+ * many as Shopify kept), all stored as offerable until the discount ends. How many were stored.
+ */
+export async function makeBatch(
+  db: PrismaClient,
+  api: AdminApi,
+  batch: {
+    shopId: number;
+    messageId: number;
+    discount: Omit<NewDiscount, "code"> & { endsAt: Date };
+    codes: string[];
+    poll?: { sleep?: (ms: number) => Promise<void>; intervalMs?: number };
+  },
+): Promise<number> {
+  const [first, ...rest] = batch.codes;
+  const { discountId } = await createDiscount(api, { ...batch.discount, code: first });
+  const created = [first];
+  if (rest.length) {
+    const bulk = await addCodes(api, discountId, rest);
+    created.push(...(await waitForBulkCreation(api, bulk, batch.poll ?? {})).created);
+  }
+  await db.discountCode.createMany({
+    data: created.map((code) => ({
+      shopId: batch.shopId,
+      messageId: batch.messageId,
+      code,
+      shopifyDiscountId: discountId,
+      status: "pool",
+      expiresAt: batch.discount.endsAt,
+    })),
+  });
+  return created.length;
 }
 
 export interface IssuedCode {

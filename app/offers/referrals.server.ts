@@ -42,16 +42,13 @@ import { dialectOfClient } from "../db.server";
 import { fromColumns, type DiscountSpec } from "../engine/message";
 import type { AdminApi } from "../sync/admin-api.server";
 import { splitList } from "../sync/records";
-import type { RefillResult } from "./pool.server";
+import { makeBatch, type RefillResult } from "./pool.server";
 import {
-  addCodes,
-  createDiscount,
   DiscountError,
   discountForCode,
   generateCodes,
   MAX_CODES_PER_CALL,
   toDecimal,
-  waitForBulkCreation,
   type DiscountUserError,
 } from "./discounts.server";
 
@@ -110,36 +107,24 @@ export async function refillReferralPools(
     try {
       const codes = generateCodes("REFER", Math.min(MAX_CODES_PER_CALL, target - have) + 1, random);
       const endsAt = new Date(now.getTime() + REFERRAL_CODE_VALID_DAYS * DAY);
-      const { discountId } = await createDiscount(api, {
-        title: `Slice referral: ${offer.name} (${now.toISOString().slice(0, 10)})`,
-        kind: discount.type,
-        value: discount.value,
-        firstOrderOnly: true,
-        startsAt: now,
-        endsAt,
-        minimumSubtotal: discount.minimumSubtotal || undefined,
-        code: codes[0],
-        // Any number of friends may use a referrer's code, each once (appliesOncePerCustomer).
-        usesPerCode: null,
+      const added = await makeBatch(db, api, {
+        shopId,
+        messageId: row.id,
+        codes,
+        poll: options.poll,
+        discount: {
+          title: `Slice referral: ${offer.name} (${now.toISOString().slice(0, 10)})`,
+          kind: discount.type,
+          value: discount.value,
+          firstOrderOnly: true,
+          startsAt: now,
+          endsAt,
+          minimumSubtotal: discount.minimumSubtotal || undefined,
+          // Any number of friends may use a referrer's code, each once (appliesOncePerCustomer).
+          usesPerCode: null,
+        },
       });
-      const rest = codes.slice(1);
-      const created = [codes[0]];
-      if (rest.length) {
-        const bulk = await addCodes(api, discountId, rest);
-        const done = await waitForBulkCreation(api, bulk, options.poll ?? {});
-        created.push(...done.created);
-      }
-      await db.discountCode.createMany({
-        data: created.map((code) => ({
-          shopId,
-          messageId: row.id,
-          code,
-          shopifyDiscountId: discountId,
-          status: "pool",
-          expiresAt: endsAt,
-        })),
-      });
-      results.push({ messageId: row.id, added: created.length });
+      results.push({ messageId: row.id, added });
     } catch (error) {
       results.push({ messageId: row.id, added: 0, error: (error as Error).message });
     }
