@@ -13,9 +13,9 @@
  * with SKIP LOCKED, so two shoppers at once get two codes). A shopper who asks again gets the
  * code they already have.
  */
-import type { PrismaClient } from "@prisma/client";
+import type { Prisma, PrismaClient } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
-import { fromColumns } from "../engine/message";
+import { fromColumns, type DiscountSpec } from "../engine/message";
 import type { AdminApi } from "../sync/admin-api.server";
 import { startShopLoop, type ShopLoop } from "../segments/shop-loop.server";
 import {
@@ -41,47 +41,84 @@ export function offerableWhere(messageId: number, validDays: number, now: Date) 
   return { messageId, status: "pool", expiresAt: { gt: new Date(now.getTime() + validDays * DAY) } };
 }
 
+export interface RefillOptions {
+  target?: number;
+  random?: () => number;
+  /** How to wait between checks of Shopify's bulk code creation (tests wait less). */
+  poll?: { sleep?: (ms: number) => Promise<void>; intervalMs?: number };
+}
+
+/** What differs between the pools of one kind of reward: the rest of a refill is the same. */
+export interface PoolKind {
+  reward: "firstPurchase" | "referral";
+  prefix: string;
+  target: number;
+  titlePrefix: string;
+  /** The offer's codes that may still be given out at `now`. */
+  offerable: (messageId: number, discount: DiscountSpec, now: Date) => Prisma.DiscountCodeWhereInput;
+  /** How long a new batch's discount lasts, in days. */
+  lifeDays: (discount: DiscountSpec) => number;
+  /** Uses per code (null: any number of customers, each once). */
+  usesPerCode?: number | null;
+}
+
+const FIRST_PURCHASE: PoolKind = {
+  reward: "firstPurchase",
+  prefix: "WELCOME",
+  target: MAX_CODES_PER_CALL,
+  titlePrefix: "Slice",
+  offerable: (messageId, discount, now) => offerableWhere(messageId, discount.validDays, now),
+  lifeDays: (discount) => discount.validDays + 1,
+};
+
 /** Tops up every live first-purchase offer of a shop to `target` offerable codes. */
-export async function refillPools(
+export function refillPools(
   db: PrismaClient,
   api: AdminApi,
   shopId: number,
   now: Date,
-  options: {
-    target?: number;
-    random?: () => number;
-    /** How to wait between checks of Shopify's bulk code creation (tests wait less). */
-    poll?: { sleep?: (ms: number) => Promise<void>; intervalMs?: number };
-  } = {},
+  options: RefillOptions = {},
 ): Promise<RefillResult[]> {
-  const target = options.target ?? MAX_CODES_PER_CALL;
+  return refillKind(db, api, shopId, now, FIRST_PURCHASE, options);
+}
+
+/** Tops up every live offer of one reward kind to its target of offerable codes, a batch each. */
+export async function refillKind(
+  db: PrismaClient,
+  api: AdminApi,
+  shopId: number,
+  now: Date,
+  kind: PoolKind,
+  options: RefillOptions = {},
+): Promise<RefillResult[]> {
+  const target = options.target ?? kind.target;
   const random = options.random ?? Math.random;
-  const messages = await db.message.findMany({ where: { shopId, active: true, reward: "firstPurchase" } });
+  const messages = await db.message.findMany({ where: { shopId, active: true, reward: kind.reward } });
   const results: RefillResult[] = [];
   for (const row of messages) {
     const offer = fromColumns(row);
-    if (offer.reward.kind !== "firstPurchase") continue;
+    if (offer.reward.kind !== kind.reward) continue;
     if (offer.schedule.endsAt && Date.parse(offer.schedule.endsAt) <= now.getTime()) continue;
     const { discount } = offer.reward;
-    const have = await db.discountCode.count({ where: offerableWhere(row.id, discount.validDays, now) });
+    const have = await db.discountCode.count({ where: kind.offerable(row.id, discount, now) });
     // Refill at half: a batch takes a few seconds to make, the pool must not run dry meanwhile.
     if (have >= target / 2) continue;
     try {
-      const codes = generateCodes("WELCOME", Math.min(MAX_CODES_PER_CALL, target - have) + 1, random);
-      const endsAt = new Date(now.getTime() + (discount.validDays + 1) * DAY);
+      const codes = generateCodes(kind.prefix, Math.min(MAX_CODES_PER_CALL, target - have) + 1, random);
       const added = await makeBatch(db, api, {
         shopId,
         messageId: row.id,
         codes,
         poll: options.poll,
         discount: {
-          title: `Slice: ${offer.name} (${now.toISOString().slice(0, 10)})`,
+          title: `${kind.titlePrefix}: ${offer.name} (${now.toISOString().slice(0, 10)})`,
           kind: discount.type,
           value: discount.value,
           firstOrderOnly: true,
           startsAt: now,
-          endsAt,
+          endsAt: new Date(now.getTime() + kind.lifeDays(discount) * DAY),
           minimumSubtotal: discount.minimumSubtotal || undefined,
+          ...(kind.usesPerCode !== undefined ? { usesPerCode: kind.usesPerCode } : {}),
         },
       });
       results.push({ messageId: row.id, added });

@@ -42,12 +42,11 @@ import { dialectOfClient } from "../db.server";
 import { fromColumns, type DiscountSpec } from "../engine/message";
 import type { AdminApi } from "../sync/admin-api.server";
 import { splitList } from "../sync/records";
-import { makeBatch, type RefillResult } from "./pool.server";
+import { refillKind, type PoolKind, type RefillOptions, type RefillResult } from "./pool.server";
 import {
   DiscountError,
   discountForCode,
   generateCodes,
-  MAX_CODES_PER_CALL,
   toDecimal,
   type DiscountUserError,
 } from "./discounts.server";
@@ -81,55 +80,26 @@ export function referralOfferableWhere(messageId: number, now: Date) {
   };
 }
 
+const REFERRAL: PoolKind = {
+  reward: "referral",
+  prefix: "REFER",
+  target: REFERRAL_POOL_TARGET,
+  titlePrefix: "Slice referral",
+  offerable: (messageId, _discount, now) => referralOfferableWhere(messageId, now),
+  lifeDays: () => REFERRAL_CODE_VALID_DAYS,
+  // Any number of friends may use a referrer's code, each once (appliesOncePerCustomer).
+  usesPerCode: null,
+};
+
 /** Tops up every live referral offer of a shop to `target` offerable referral codes. */
-export async function refillReferralPools(
+export function refillReferralPools(
   db: PrismaClient,
   api: AdminApi,
   shopId: number,
   now: Date,
-  options: {
-    target?: number;
-    random?: () => number;
-    poll?: { sleep?: (ms: number) => Promise<void>; intervalMs?: number };
-  } = {},
+  options: RefillOptions = {},
 ): Promise<RefillResult[]> {
-  const target = options.target ?? REFERRAL_POOL_TARGET;
-  const random = options.random ?? Math.random;
-  const messages = await db.message.findMany({ where: { shopId, active: true, reward: "referral" } });
-  const results: RefillResult[] = [];
-  for (const row of messages) {
-    const offer = fromColumns(row);
-    if (offer.reward.kind !== "referral") continue;
-    if (offer.schedule.endsAt && Date.parse(offer.schedule.endsAt) <= now.getTime()) continue;
-    const { discount } = offer.reward;
-    const have = await db.discountCode.count({ where: referralOfferableWhere(row.id, now) });
-    if (have >= target / 2) continue;
-    try {
-      const codes = generateCodes("REFER", Math.min(MAX_CODES_PER_CALL, target - have) + 1, random);
-      const endsAt = new Date(now.getTime() + REFERRAL_CODE_VALID_DAYS * DAY);
-      const added = await makeBatch(db, api, {
-        shopId,
-        messageId: row.id,
-        codes,
-        poll: options.poll,
-        discount: {
-          title: `Slice referral: ${offer.name} (${now.toISOString().slice(0, 10)})`,
-          kind: discount.type,
-          value: discount.value,
-          firstOrderOnly: true,
-          startsAt: now,
-          endsAt,
-          minimumSubtotal: discount.minimumSubtotal || undefined,
-          // Any number of friends may use a referrer's code, each once (appliesOncePerCustomer).
-          usesPerCode: null,
-        },
-      });
-      results.push({ messageId: row.id, added });
-    } catch (error) {
-      results.push({ messageId: row.id, added: 0, error: (error as Error).message });
-    }
-  }
-  return results;
+  return refillKind(db, api, shopId, now, REFERRAL, options);
 }
 
 export interface ReferralCode {
