@@ -23,6 +23,12 @@ import {
   refundOrderId,
 } from "./from-webhook";
 import { idValue, parseJson, parseWith, shopifyId } from "./payload";
+import {
+  eraseCustomer,
+  eraseShop,
+  exportCustomerData,
+  type CustomerRef,
+} from "../privacy/customer-data.server";
 
 export interface EventContext {
   tx: Tx;
@@ -30,22 +36,93 @@ export interface EventContext {
   payload: unknown;
   /** When Shopify says the event happened (X-Shopify-Triggered-At), else when we received it. */
   at: Date;
+  /**
+   * Holds the entities this event writes (customer, order, checkout, cart) until the transaction
+   * ends, so that two workers never apply events of one entity at once. Called before writing.
+   */
+  lock: EntityLock;
 }
+
+/** Keys such as `customer:123`; null and repeated keys are ignored. */
+export type EntityLock = (keys: (string | null | undefined | false)[]) => Promise<void>;
+
+/** SQLite has one writer: its transactions never run at once, so there is nothing to hold. */
+export const noEntityLock: EntityLock = async () => {};
+
+/**
+ * PostgreSQL: one transaction-level advisory lock per entity, on `hashtext(shop:key)`, taken in
+ * hash order in one statement so that two workers wanting the same pair of entities (an order and
+ * its customer) queue rather than deadlock. Released when the apply transaction commits or rolls
+ * back. This is what keeps a customer's derived totals (ordersCount, totalSpent, recomputed from
+ * its orders) right when two of its orders are applied by two workers at once, and two first
+ * events of one entity from both inserting it.
+ */
+export function advisoryEntityLock(tx: Tx, shopDomain: string): EntityLock {
+  return async (keys) => {
+    const wanted = [...new Set(keys.filter((k): k is string => !!k))].map((k) => `${shopDomain}:${k}`);
+    if (!wanted.length) return;
+    await tx.$queryRawUnsafe(
+      `SELECT count(pg_advisory_xact_lock(h))::int AS held FROM (
+         SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1 OFFSET 0
+       ) AS keys`,
+      wanted,
+    );
+  };
+}
+
+const customerKey = (id: string | null) => id && `customer:${id}`;
+const checkoutKeys = (token: string | null, id: string | null) => [
+  token && `checkout:token:${token}`,
+  id && `checkout:id:${id}`,
+];
 
 type Handler = (ctx: EventContext) => Promise<string>;
 
-const order: Handler = ({ tx, shop, payload }) => applyOrder(tx, shop.id, orderFromWebhook(payload));
-const customer: Handler = ({ tx, shop, payload }) => applyCustomer(tx, shop.id, customerFromWebhook(payload));
-const cart: Handler = ({ tx, shop, payload }) =>
-  applyCart(tx, shop.id, cartFromWebhook(payload, shop.currency));
-const checkout: Handler = ({ tx, shop, payload }) => applyCheckout(tx, shop.id, checkoutFromWebhook(payload));
+const order: Handler = async ({ tx, shop, payload, lock }) => {
+  const o = orderFromWebhook(payload);
+  await lock([
+    customerKey(o.customerShopifyId),
+    `order:${o.shopifyId}`,
+    ...checkoutKeys(o.checkoutToken, o.checkoutShopifyId),
+  ]);
+  return applyOrder(tx, shop.id, o);
+};
+const customer: Handler = async ({ tx, shop, payload, lock }) => {
+  const c = customerFromWebhook(payload);
+  await lock([customerKey(c.shopifyId)]);
+  return applyCustomer(tx, shop.id, c);
+};
+const cart: Handler = async ({ tx, shop, payload, lock }) => {
+  const c = cartFromWebhook(payload, shop.currency);
+  await lock([`cart:${c.token}`]);
+  return applyCart(tx, shop.id, c);
+};
+const checkout: Handler = async ({ tx, shop, payload, lock }) => {
+  const c = checkoutFromWebhook(payload);
+  await lock([customerKey(c.customerShopifyId), ...checkoutKeys(c.token, c.shopifyId)]);
+  return applyCheckout(tx, shop.id, c);
+};
 
 const redactSchema = z
   .object({
     customer: z.object({ id: idValue.nullish(), email: z.string().nullish() }).passthrough(),
     orders_to_redact: z.array(idValue).nullish(),
+    orders_requested: z.array(idValue).nullish(),
+    data_request: z.object({ id: idValue.nullish() }).passthrough().nullish(),
   })
   .passthrough();
+
+/** Who a privacy request is about: the customer's id and email, and the orders it names. */
+function customerRefOf(
+  request: z.output<typeof redactSchema>,
+  orders: (string | number)[] | null | undefined,
+): CustomerRef {
+  return {
+    customerId: shopifyId(request.customer.id),
+    email: request.customer.email?.trim() || null,
+    orderIds: (orders ?? []).map((o) => shopifyId(o)).filter((o): o is string => !!o),
+  };
+}
 
 export const handlers: Record<string, Handler> = {
   "orders/create": order,
@@ -55,58 +132,49 @@ export const handlers: Record<string, Handler> = {
   "orders/edited": order,
   "customers/create": customer,
   "customers/update": customer,
-  "customers/delete": ({ tx, shop, payload, at }) =>
-    deleteCustomer(tx, shop.id, deletedCustomerId(payload), at),
+  async "customers/delete"({ tx, shop, payload, at, lock }) {
+    const id = deletedCustomerId(payload);
+    await lock([customerKey(id)]);
+    return deleteCustomer(tx, shop.id, id, at);
+  },
   "carts/create": cart,
   "carts/update": cart,
   "checkouts/create": checkout,
   "checkouts/update": checkout,
-  async "refunds/create"({ tx, shop, payload }) {
+  async "refunds/create"({ tx, shop, payload, lock }) {
     const orderId = refundOrderId(payload);
-    const held = await tx.order.findUnique({
-      where: { shopId_shopifyId: { shopId: shop.id, shopifyId: orderId } },
-      select: { currency: true },
-    });
+    const where = { shopId_shopifyId: { shopId: shop.id, shopifyId: orderId } };
+    // The refund changes its order's total and so its customer's: hold both, as an order event does.
+    const owner = await tx.order.findUnique({ where, select: { customerShopifyId: true } });
+    await lock([customerKey(owner?.customerShopifyId ?? null), `order:${orderId}`]);
+    const held = await tx.order.findUnique({ where, select: { currency: true } });
     if (!held) throw new OrderNotYetSynced(`order ${orderId} is not synced yet; the refund waits for it`);
     const { refund } = refundFromWebhook(payload, held.currency);
     return applyRefund(tx, shop.id, orderId, refund);
   },
-  async "app/uninstalled"({ tx, shop, at }) {
+  async "app/uninstalled"({ tx, shop, at, lock }) {
+    await lock(["shop"]);
     await tx.shop.update({ where: { id: shop.id }, data: { uninstalledAt: at } });
     await tx.session.deleteMany({ where: { shop: shop.domain } });
     return "applied";
   },
-  async "customers/data_request"({ tx, shop, payload }) {
+  async "customers/data_request"({ tx, shop, payload, at }) {
     const request = parseWith(redactSchema, payload, "data request");
-    const id = shopifyId(request.customer.id);
-    const [customers, orders] = await Promise.all([
-      tx.customer.count({ where: { shopId: shop.id, shopifyId: id ?? "" } }),
-      tx.order.count({ where: { shopId: shop.id, customerShopifyId: id ?? "" } }),
-    ]);
-    return `applied: holds ${customers} customer and ${orders} order records for customer ${id}`;
+    const who = customerRefOf(request, request.orders_requested);
+    const requestId = shopifyId(request.data_request?.id) ?? null;
+    const { id, counts } = await exportCustomerData(tx, shop.id, who, requestId, at);
+    return `applied: export #${id} (${counts.customers} customer, ${counts.orders} order, ${counts.events} storefront event records)`;
   },
-  async "customers/redact"({ tx, shop, payload }) {
+  async "customers/redact"({ tx, shop, payload, lock }) {
     const request = parseWith(redactSchema, payload, "redact request");
-    const id = shopifyId(request.customer.id);
-    const orderIds = (request.orders_to_redact ?? [])
-      .map((o) => shopifyId(o))
-      .filter((o): o is string => !!o);
-    if (id) {
-      await tx.order.deleteMany({ where: { shopId: shop.id, customerShopifyId: id } });
-      await tx.checkout.deleteMany({ where: { shopId: shop.id, customerShopifyId: id } });
-      await tx.visitor.deleteMany({ where: { shopId: shop.id, customerShopifyId: id } });
-      await tx.customer.deleteMany({ where: { shopId: shop.id, shopifyId: id } });
-    }
-    if (orderIds.length)
-      await tx.order.deleteMany({ where: { shopId: shop.id, shopifyId: { in: orderIds } } });
-    if (request.customer.email)
-      await tx.checkout.deleteMany({ where: { shopId: shop.id, email: request.customer.email } });
+    const who = customerRefOf(request, request.orders_to_redact);
+    await lock([customerKey(who.customerId), ...who.orderIds.map((o) => `order:${o}`)]);
+    await eraseCustomer(tx, shop, who);
     return "applied";
   },
-  async "shop/redact"({ tx, shop }) {
-    await tx.session.deleteMany({ where: { shop: shop.domain } });
-    await tx.webhookEvent.deleteMany({ where: { shopDomain: shop.domain, status: { not: "processing" } } });
-    await tx.shop.delete({ where: { id: shop.id } });
+  async "shop/redact"({ tx, shop, lock }) {
+    await lock(["shop"]);
+    await eraseShop(tx, shop);
     return "applied";
   },
 };
@@ -134,9 +202,10 @@ export async function handleEvent(
   event: { shopDomain: string; topic: string; payload: string; triggeredAt: Date | null },
   now: Date,
   shop?: ShopRef,
+  lock: EntityLock = noEntityLock,
 ): Promise<string> {
   const handler = handlers[event.topic];
   if (!handler) throw new UnknownTopic(`no handler for topic "${event.topic}"`);
   const ref = shop ?? (await shopFor(tx, event.shopDomain));
-  return handler({ tx, shop: ref, payload: parseJson(event.payload), at: event.triggeredAt ?? now });
+  return handler({ tx, shop: ref, payload: parseJson(event.payload), at: event.triggeredAt ?? now, lock });
 }

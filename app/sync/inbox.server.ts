@@ -5,6 +5,7 @@
  * stays as "dead" until someone replays it. Nothing is dropped.
  */
 import type { PrismaClient } from "@prisma/client";
+import { dialectOfClient } from "../db.server";
 import { insertDeliveries } from "./intake.server";
 
 export interface Delivery {
@@ -43,59 +44,101 @@ export interface ClaimedEvent {
   payload: string;
   triggeredAt: Date | null;
   attempts: number;
+  /** The lease this claim holds: its "done" or "failed" mark only lands while the row still has it. */
+  lockedUntil: Date;
+}
+
+interface ClaimedRow {
+  id: number | bigint;
+  shopDomain: string;
+  topic: string;
+  payload: string;
+  triggeredAt: Date | number | bigint | null;
+  attempts: number | bigint;
+  lockedUntil: Date | number | bigint;
+}
+
+/** SQLite holds DateTime as integer milliseconds (db.server.ts); PostgreSQL as timestamp(3). */
+const asDate = (v: Date | number | bigint): Date => (v instanceof Date ? v : new Date(Number(v)));
+
+/**
+ * Claims up to `limit` due events (oldest first) and returns exactly the events this call claimed.
+ * A claim is a lease: an event whose worker died mid-way becomes due again when the lease runs
+ * out, and is applied once because its apply and its "done" mark (which needs the lease) commit
+ * in one transaction.
+ *
+ * One UPDATE … RETURNING: on PostgreSQL the candidates are locked with FOR UPDATE SKIP LOCKED, so
+ * several workers (threads, processes, machines) claim disjoint sets without waiting for each
+ * other; a row another worker claimed meanwhile is re-checked after its lock and left out. SQLite
+ * has one writer, so the statement alone is atomic. The two narrow SELECTs are each served by an
+ * index ((status, nextAttemptAt) and (status, lockedUntil)) rather than one OR that would scan a
+ * large backlog on every claim.
+ */
+export async function claimDue(db: PrismaClient, limit: number, now = new Date()): Promise<ClaimedEvent[]> {
+  const sqlite = dialectOfClient(db) === "sqlite";
+  const at = (d: Date) => (sqlite ? d.getTime() : d);
+  const lease = new Date(now.getTime() + LOCK_MS);
+  const skipLocked = sqlite ? "" : " FOR UPDATE SKIP LOCKED";
+  // Written with PostgreSQL's $n placeholders; SQLite's are "?" in the same order.
+  const sql = `UPDATE "WebhookEvent" SET "status" = 'processing', "lockedUntil" = $1
+    WHERE "id" IN (
+      SELECT "id" FROM (
+        SELECT "id" FROM (
+          SELECT "id" FROM "WebhookEvent"
+          WHERE "status" IN ('pending', 'failed') AND "nextAttemptAt" <= $2
+          ORDER BY "id" LIMIT $3${skipLocked}
+        ) AS due
+        UNION ALL
+        SELECT "id" FROM (
+          SELECT "id" FROM "WebhookEvent"
+          WHERE "status" = 'processing' AND "lockedUntil" < $4
+          ORDER BY "id" LIMIT $5${skipLocked}
+        ) AS expired
+      ) AS candidates
+      ORDER BY "id" LIMIT $6
+    )
+    RETURNING "id", "shopDomain", "topic", "payload", "triggeredAt", "attempts", "lockedUntil"`;
+  const rows = await db.$queryRawUnsafe<ClaimedRow[]>(
+    sqlite ? sql.replace(/\$\d+/g, "?") : sql,
+    at(lease),
+    at(now),
+    limit,
+    at(now),
+    limit,
+    limit,
+  );
+  return rows
+    .map((r) => ({
+      id: Number(r.id),
+      shopDomain: r.shopDomain,
+      topic: r.topic,
+      payload: r.payload,
+      triggeredAt: r.triggeredAt === null ? null : asDate(r.triggeredAt),
+      attempts: Number(r.attempts),
+      lockedUntil: asDate(r.lockedUntil),
+    }))
+    .sort((a, b) => a.id - b.id);
+}
+
+/** The rows this claim still holds (its lease was not run out and taken by another worker). */
+export function heldBy(event: Pick<ClaimedEvent, "id" | "lockedUntil">) {
+  return { id: event.id, status: "processing", lockedUntil: event.lockedUntil };
 }
 
 /**
- * Claims up to `limit` due events (oldest first). A claim is a lease: an event whose worker died
- * mid-way becomes due again when the lease runs out, and is applied once because its apply and
- * its "done" mark commit in one transaction.
+ * Keeps a failed event with its error for a retry with backoff. Only while this worker holds it:
+ * an event whose lease ran out and that another worker claimed is that worker's to mark.
  */
-export async function claimDue(db: PrismaClient, limit: number, now = new Date()): Promise<ClaimedEvent[]> {
-  // Two narrow queries, each served by the (status, nextAttemptAt) index, rather than one OR that
-  // would scan a large backlog on every claim.
-  const [due, expired] = await Promise.all([
-    db.webhookEvent.findMany({
-      where: { status: { in: ["pending", "failed"] }, nextAttemptAt: { lte: now } },
-      orderBy: { id: "asc" },
-      take: limit,
-      select: { id: true },
-    }),
-    db.webhookEvent.findMany({
-      where: { status: "processing", lockedUntil: { lt: now } },
-      orderBy: { id: "asc" },
-      take: limit,
-      select: { id: true },
-    }),
-  ]);
-  const ids = [...expired, ...due]
-    .map((c) => c.id)
-    .sort((a, b) => a - b)
-    .slice(0, limit);
-  if (!ids.length) return [];
-  await db.webhookEvent.updateMany({
-    where: {
-      id: { in: ids },
-      OR: [{ status: { in: ["pending", "failed"] } }, { status: "processing", lockedUntil: { lt: now } }],
-    },
-    data: { status: "processing", lockedUntil: new Date(now.getTime() + LOCK_MS) },
-  });
-  return db.webhookEvent.findMany({
-    where: { id: { in: ids }, status: "processing" },
-    orderBy: { id: "asc" },
-    select: { id: true, shopDomain: true, topic: true, payload: true, triggeredAt: true, attempts: true },
-  });
-}
-
 export async function markFailed(
   db: PrismaClient,
   event: ClaimedEvent,
   error: unknown,
   now = new Date(),
-): Promise<void> {
+): Promise<boolean> {
   const attempts = event.attempts + 1;
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  await db.webhookEvent.update({
-    where: { id: event.id },
+  const { count } = await db.webhookEvent.updateMany({
+    where: heldBy(event),
     data: {
       status: attempts >= MAX_ATTEMPTS ? "dead" : "failed",
       attempts,
@@ -104,6 +147,16 @@ export async function markFailed(
       nextAttemptAt: new Date(now.getTime() + retryDelayMs(attempts)),
     },
   });
+  return count === 1;
+}
+
+/** Hands back claimed events this worker will not start, so that they are due again at once. */
+export async function release(db: PrismaClient, events: ClaimedEvent[]): Promise<void> {
+  for (const event of events)
+    await db.webhookEvent.updateMany({
+      where: heldBy(event),
+      data: { status: "pending", lockedUntil: null },
+    });
 }
 
 /** Puts a failed or dead event (or all of a shop's) back in the queue, due now. */

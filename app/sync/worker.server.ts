@@ -3,9 +3,25 @@
  * retries that have come due. Each event is applied and marked done in one transaction.
  */
 import type { PrismaClient } from "@prisma/client";
-import { claimDue, markFailed, type ClaimedEvent } from "./inbox.server";
-import { handleEvent, shopFor, SHOP_CHANGING_TOPICS, type ShopRef } from "./handlers.server";
+import { claimDue, heldBy, markFailed, release, type ClaimedEvent } from "./inbox.server";
+import {
+  advisoryEntityLock,
+  handleEvent,
+  noEntityLock,
+  shopFor,
+  SHOP_CHANGING_TOPICS,
+  type ShopRef,
+} from "./handlers.server";
 import { OrderNotYetSynced } from "./apply.server";
+import { dialectOfClient } from "../db.server";
+
+/**
+ * This worker's lease on an event ran out and another worker claimed it: its apply is rolled back
+ * and the other worker's stands, so the event is still applied once.
+ */
+export class LeaseLost extends Error {
+  override name = "LeaseLost";
+}
 
 export interface WorkerOptions {
   batchSize?: number;
@@ -22,6 +38,8 @@ export interface WorkerOptions {
   onError?: (event: ClaimedEvent, error: unknown) => void;
   /** After an event is applied and committed (segment membership hangs off this). */
   afterApply?: (event: ClaimedEvent, outcome: string) => Promise<void>;
+  /** After an event's "done" mark committed, whatever its outcome (tests and benchmarks count them). */
+  onDone?: (event: ClaimedEvent, outcome: string) => void;
 }
 
 export class InboxWorker {
@@ -39,6 +57,8 @@ export class InboxWorker {
   failed = 0;
   /** Shop rows by domain, read once rather than per event (dropped when a topic changes them). */
   private readonly shops = new Map<string, ShopRef>();
+  /** Several workers may share a PostgreSQL inbox: events of one entity are then applied one at a time. */
+  private readonly serialize: boolean;
 
   constructor(
     private readonly db: PrismaClient,
@@ -47,6 +67,7 @@ export class InboxWorker {
     this.batchSize = options.batchSize ?? 50;
     this.pollMs = options.pollMs ?? 1000;
     this.now = options.now ?? (() => new Date());
+    this.serialize = dialectOfClient(db) === "postgres";
   }
 
   /** Applies one event; returns false when it failed (it is then kept for a retry). */
@@ -56,9 +77,10 @@ export class InboxWorker {
         this.shops.set(event.shopDomain, await this.db.$transaction((tx) => shopFor(tx, event.shopDomain)));
       if (SHOP_CHANGING_TOPICS.has(event.topic)) this.shops.delete(event.shopDomain);
       const outcome = await this.db.$transaction(async (tx) => {
-        const result = await handleEvent(tx, event, this.now(), this.shops.get(event.shopDomain));
-        await tx.webhookEvent.updateMany({
-          where: { id: event.id, status: "processing" },
+        const lock = this.serialize ? advisoryEntityLock(tx, event.shopDomain) : noEntityLock;
+        const result = await handleEvent(tx, event, this.now(), this.shops.get(event.shopDomain), lock);
+        const { count } = await tx.webhookEvent.updateMany({
+          where: heldBy(event),
           data: {
             status: "done",
             outcome: result,
@@ -67,15 +89,18 @@ export class InboxWorker {
             lastError: null,
           },
         });
+        if (count !== 1) throw new LeaseLost(`event #${event.id} was claimed again by another worker`);
         return result;
       });
       this.processed++;
+      this.options.onDone?.(event, outcome);
       if (outcome === "applied" && this.options.afterApply) {
         // Derived state (segment membership): a failure here is logged, not a reason to re-apply.
         await this.options.afterApply(event, outcome).catch((error) => this.options.onError?.(event, error));
       }
       return true;
     } catch (error) {
+      if (error instanceof LeaseLost) return false;
       this.failed++;
       // The cached shop row may be what went wrong (another process erased the shop): re-read it next time.
       this.shops.delete(event.shopDomain);
@@ -95,11 +120,7 @@ export class InboxWorker {
       for (const [index, event] of batch.entries()) {
         if (this.stopping) {
           // Hand back what this worker claimed but did not start, so that it is due again at once.
-          const rest = batch.slice(index).map((e) => e.id);
-          await this.db.webhookEvent.updateMany({
-            where: { id: { in: rest }, status: "processing" },
-            data: { status: "pending", lockedUntil: null },
-          });
+          await release(this.db, batch.slice(index));
           return total;
         }
         await this.giveWay();
