@@ -4,6 +4,7 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import type { Store } from "../store";
+import { addressHash } from "../../app/sync/address";
 
 export interface ShopPicture {
   customers: string[];
@@ -38,7 +39,7 @@ export function storePicture(store: Store, options: PictureOptions): ShopPicture
           .map((l) => `${l.productId}x${l.quantity}@${l.price}`)
           .sort()
           .join(",");
-        return `${o.id} ${o.customerId} ${o.total} refunded=${refunded(o)} cancelled=${!!o.cancelledAt} ${o.financialStatus} [${lines}]`;
+        return `${o.id} ${o.customerId} ${o.total} refunded=${refunded(o)} cancelled=${!!o.cancelledAt} ${o.financialStatus} [${lines}] ship=${addressHash(o.shippingAddress)}`;
       })
       .sort(),
     checkouts: store.checkouts
@@ -90,7 +91,7 @@ export async function heldPicture(
           .map((l) => `${l.productId}x${l.quantity}@${l.price}`)
           .sort()
           .join(",");
-        return `${o.shopifyId} ${o.customerShopifyId} ${o.totalPrice} refunded=${o.totalRefunded} cancelled=${!!o.cancelledAt} ${o.financialStatus} [${lines}]`;
+        return `${o.shopifyId} ${o.customerShopifyId} ${o.totalPrice} refunded=${o.totalRefunded} cancelled=${!!o.cancelledAt} ${o.financialStatus} [${lines}] ship=${o.shippingAddressHash}`;
       })
       .sort(),
     checkouts: checkouts
@@ -125,3 +126,29 @@ export function deliveriesOf(events: Store["events"]) {
     payload: JSON.stringify(e.payload),
   }));
 }
+
+export interface PictureDifference {
+  key: keyof ShopPicture;
+  /** In the store, not held (lost, or held with other values). */
+  missing: string[];
+  /** Held, not in the store (applied twice, stale, or invented). */
+  extra: string[];
+}
+
+/** Each part of the picture where the copy differs from the store (a few lines of each); empty when equal. */
+export function pictureDifferences(held: ShopPicture, truth: ShopPicture, sample = 3): PictureDifference[] {
+  const out: PictureDifference[] = [];
+  for (const key of Object.keys(truth) as (keyof ShopPicture)[]) {
+    const heldSet = new Set(held[key]);
+    const truthSet = new Set(truth[key]);
+    const missing = truth[key].filter((l) => !heldSet.has(l));
+    const extra = held[key].filter((l) => !truthSet.has(l));
+    if (missing.length || extra.length || held[key].length !== truth[key].length)
+      out.push({ key, missing: missing.slice(0, sample), extra: extra.slice(0, sample) });
+  }
+  return out;
+}
+
+/** How many records the picture holds (what a comparison covered). */
+export const pictureSize = (p: ShopPicture): number =>
+  Object.values(p).reduce((sum: number, lines: string[]) => sum + lines.length, 0);
