@@ -1,6 +1,9 @@
 /**
  * The production server: the built Remix app on node:http, plus the app's background work (the
  * webhook inbox worker and the sync scheduler) on a worker thread of the same process.
+ * On PostgreSQL `SLICE_WORKERS=N` runs N such threads, and `node build/server.mjs --worker`
+ * (npm run worker) runs the background work alone, without HTTP: any number of these and of app
+ * instances share one inbox (claims with FOR UPDATE SKIP LOCKED, per-shop jobs under advisory locks).
  *
  * It converts requests for Remix itself rather than through Express: webhook intake is the hot
  * path, and the Express adapter more than doubled the time to acknowledge one.
@@ -166,7 +169,10 @@ export async function startServer(options: {
   const background = options.background !== false && process.env.SLICE_WORKER !== "0";
   const sqlite = (process.env.DATABASE_URL ?? "file:").startsWith("file:");
   if (background && sqlite) entry.startBackgroundWork();
-  const thread = background && !sqlite ? await startBackgroundThread(buildUrl) : null;
+  const threadCount = background && !sqlite ? backgroundThreads() : 0;
+  const threads = await Promise.all(
+    Array.from({ length: threadCount }, () => startBackgroundThread(buildUrl)),
+  );
   await new Promise<void>((resolve) => server.listen(options.port, host, resolve));
   const url = `http://${host}:${(server.address() as AddressInfo).port}`;
   if (!options.quiet) console.log(`Slice is listening on ${url}`);
@@ -175,10 +181,46 @@ export async function startServer(options: {
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (thread) {
-        thread.postMessage("stop");
-        await new Promise((resolve) => thread.once("exit", resolve));
-      } else if (background) await entry.stopBackgroundWork();
+      if (threads.length)
+        await Promise.all(
+          threads.map((thread) => {
+            thread.postMessage("stop");
+            return new Promise((resolve) => thread.once("exit", resolve));
+          }),
+        );
+      else if (background) await entry.stopBackgroundWork();
+    },
+  };
+}
+
+/** How many background threads an instance runs on PostgreSQL (SLICE_WORKERS, default 1). */
+function backgroundThreads(): number {
+  const n = Number(process.env.SLICE_WORKERS ?? "1");
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`SLICE_WORKERS must be 1–64 (got "${n}")`);
+  return n;
+}
+
+/**
+ * Background work only (npm run worker): the inbox worker, the scheduler and the loops, no HTTP.
+ * PostgreSQL only: on SQLite the one app process is the one writer.
+ */
+export async function startWorkerProcess(options: { quiet?: boolean } = {}) {
+  if ((process.env.DATABASE_URL ?? "file:").startsWith("file:"))
+    throw new Error("npm run worker needs PostgreSQL (DATABASE_URL=postgresql://…): SQLite has one writer");
+  const buildUrl = pathToFileURL(path.resolve("build/server/index.js")).href;
+  const threads = await Promise.all(
+    Array.from({ length: backgroundThreads() }, () => startBackgroundThread(buildUrl)),
+  );
+  if (!options.quiet)
+    console.log(`Slice worker is running (${threads.length} thread(s), pid ${process.pid})`);
+  return {
+    async close() {
+      await Promise.all(
+        threads.map((thread) => {
+          thread.postMessage("stop");
+          return new Promise((resolve) => thread.once("exit", resolve));
+        }),
+      );
     },
   };
 }
@@ -186,7 +228,15 @@ export async function startServer(options: {
 // Run as `node build/server.mjs` (npm start): plain Node, no TypeScript loader in the request path.
 const invokedDirectly =
   process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
-if (invokedDirectly) {
+if (invokedDirectly && process.argv.includes("--worker")) {
+  const running = await startWorkerProcess();
+  const stop = async () => {
+    await running.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+} else if (invokedDirectly) {
   const running = await startServer({
     port: Number(process.env.PORT ?? 3000),
     host: process.env.HOST ?? "127.0.0.1",

@@ -32,9 +32,14 @@ export function rememberUrl(db: PrismaClient, url: string): void {
   urls.set(db, url);
 }
 
+/** The database URL this Prisma client was made for. */
+export function urlOf(db: PrismaClient): string {
+  return urls.get(db) ?? process.env.DATABASE_URL ?? "file:./dev.sqlite";
+}
+
 /** The reader for the database this Prisma client uses (one per database, opened on first use). */
 export function readerFor(db: PrismaClient): Reader {
-  const url = urls.get(db) ?? process.env.DATABASE_URL ?? "file:./dev.sqlite";
+  const url = urlOf(db);
   let reader = readers.get(url);
   if (!reader) {
     reader = dialectOf(url) === "sqlite" ? sqliteReader(url) : postgresReader(url);

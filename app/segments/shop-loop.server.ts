@@ -1,9 +1,11 @@
 /**
  * A background pass over shops on an interval: pushes to Shopify, relative-time sweeps. Never
  * two passes at once; a shop that fails is logged and tried again on the next pass, and does
- * not stop the others.
+ * not stop the others. With several app instances on one PostgreSQL database, one shop's work is
+ * done by one instance at a time (the others skip that shop on this pass: job-lock.server.ts).
  */
 import type { Prisma, PrismaClient } from "@prisma/client";
+import { jobLocksFor } from "../sync/job-lock.server";
 
 export interface ShopLoop {
   stop(): void;
@@ -33,7 +35,9 @@ export function startShopLoop(
       });
       for (const shop of shops) {
         try {
-          await options.work(shop, now);
+          await jobLocksFor(db).run(`${options.doing}:${shop.domain}`, async () => {
+            await options.work(shop, now);
+          });
         } catch (error) {
           console.error(
             `${options.doing} of ${shop.domain} failed (tried again later):`,

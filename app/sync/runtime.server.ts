@@ -17,6 +17,7 @@ import { startPushLoop } from "../segments/push.server";
 import { startSweepLoop } from "../segments/sweep.server";
 import { startPoolLoop } from "../offers/pool.server";
 import { acceptWebhook, type WebhookAnswer } from "./receive.server";
+import { closeJobLocks, jobLocksFor } from "./job-lock.server";
 
 const CHANNEL = "slice-background";
 const BACKFILL_RETRY_MS = 5 * 60_000;
@@ -42,7 +43,10 @@ class Scheduler {
     if (this.timer) void this.tick();
   }
 
-  /** Starts what is due; never runs two jobs for one shop at once. */
+  /**
+   * Starts what is due; never runs two jobs for one shop at once, in this process or (PostgreSQL)
+   * in any other instance sharing the database.
+   */
   async tick(now = new Date()): Promise<void> {
     const shops = await prisma.shop.findMany({
       where: { uninstalledAt: null },
@@ -51,33 +55,40 @@ class Scheduler {
     for (const shop of shops) {
       if (this.active.has(shop.domain)) continue;
       if (now.getTime() - (this.failedAt.get(shop.domain) ?? 0) < BACKFILL_RETRY_MS) continue;
+      if (!syncDue(shop, now)) continue;
       const hasSession = await prisma.session.count({ where: { shop: shop.domain, isOnline: false } });
       if (!hasSession) continue;
-      if (shop.backfillStatus !== "done") {
-        this.run(shop.domain, async () => {
-          await runBackfill(prisma, await adminApiFor(prisma, shop.domain), shop.domain);
-        });
-      } else if (
-        !shop.reconciledAt ||
-        now.getTime() - shop.reconciledAt.getTime() >= config.reconcileEveryMs
-      ) {
-        this.run(shop.domain, async () => {
-          await reconcile(prisma, await adminApiFor(prisma, shop.domain), shop.domain);
-        });
-      }
+      this.run(shop.domain, now);
     }
   }
 
-  private run(shop: string, job: () => Promise<void>): void {
-    this.active.add(shop);
-    job()
-      .then(() => this.failedAt.delete(shop))
-      .catch((error) => {
-        this.failedAt.set(shop, Date.now());
-        console.error(`sync job for ${shop} failed (retried in 5 minutes):`, (error as Error).message);
+  private run(domain: string, now: Date): void {
+    this.active.add(domain);
+    jobLocksFor(prisma)
+      .run(`sync:${domain}`, async () => {
+        // Read again under the lock: another instance may have just finished this very job.
+        const shop = await prisma.shop.findUnique({
+          where: { domain },
+          select: { domain: true, backfillStatus: true, reconciledAt: true, uninstalledAt: true },
+        });
+        if (!shop || shop.uninstalledAt || !syncDue(shop, now)) return;
+        const api = await adminApiFor(prisma, domain);
+        if (shop.backfillStatus !== "done") await runBackfill(prisma, api, domain);
+        else await reconcile(prisma, api, domain);
       })
-      .finally(() => this.active.delete(shop));
+      .then(() => this.failedAt.delete(domain))
+      .catch((error) => {
+        this.failedAt.set(domain, Date.now());
+        console.error(`sync job for ${domain} failed (retried in 5 minutes):`, (error as Error).message);
+      })
+      .finally(() => this.active.delete(domain));
   }
+}
+
+/** A shop needs its backfill (until one finished) or, after that, its periodic reconciliation. */
+function syncDue(shop: { backfillStatus: string; reconciledAt: Date | null }, now: Date): boolean {
+  if (shop.backfillStatus !== "done") return true;
+  return !shop.reconciledAt || now.getTime() - shop.reconciledAt.getTime() >= config.reconcileEveryMs;
 }
 
 interface Runtime {
@@ -183,5 +194,6 @@ export async function stopBackgroundWork(): Promise<void> {
   runtime.sweeps.stop();
   runtime.pools.stop();
   await runtime.worker.stop();
+  await closeJobLocks();
   globalThis.sliceRuntime = undefined;
 }
