@@ -1,0 +1,319 @@
+/**
+ * Shopify's mandatory privacy webhooks, for everything Slice holds about a customer:
+ *
+ * - customers/data_request: `exportCustomerData` gathers it all as JSON into a DataExport row,
+ *   which the merchant downloads from the admin home (or the CLI) and sends on;
+ * - customers/redact: `eraseCustomer` removes it from every table that holds it;
+ * - shop/redact: `eraseShop` removes the shop and everything of it, including the tables that are
+ *   not tied to the Shop row by a foreign key (sign-ups, referral rewards, exports, sessions).
+ *
+ * "Linked to the customer" means: their Shopify id; their email; the orders Shopify names; the
+ * storefront visitors signed in as them (and those visitors' events, carts and offer exposures).
+ */
+import type { Prisma, PrismaClient } from "@prisma/client";
+
+type Db = Prisma.TransactionClient | PrismaClient;
+
+export interface CustomerRef {
+  /** The customer's Shopify id, when Shopify gave one. */
+  customerId: string | null;
+  email: string | null;
+  /** Orders Shopify names in the request (orders_requested / orders_to_redact). */
+  orderIds: string[];
+}
+
+/** Where the customer's data is, as ids: the same search for the export and the erasure. */
+async function locate(db: Db, shopId: number, who: CustomerRef) {
+  const email = who.email?.trim() || null;
+  const customerOr: Prisma.CustomerWhereInput[] = [];
+  if (who.customerId) customerOr.push({ shopifyId: who.customerId });
+  if (email) customerOr.push({ email: { equals: email } });
+  const customers = customerOr.length
+    ? await db.customer.findMany({ where: { shopId, OR: customerOr }, select: { shopifyId: true } })
+    : [];
+  const customerIds = [
+    ...new Set([...(who.customerId ? [who.customerId] : []), ...customers.map((c) => c.shopifyId)]),
+  ];
+
+  const orderOr: Prisma.OrderWhereInput[] = [];
+  if (customerIds.length) orderOr.push({ customerShopifyId: { in: customerIds } });
+  if (email) orderOr.push({ email });
+  if (who.orderIds.length) orderOr.push({ shopifyId: { in: who.orderIds } });
+  const orders = orderOr.length
+    ? await db.order.findMany({
+        where: { shopId, OR: orderOr },
+        select: { id: true, shopifyId: true, cartToken: true },
+      })
+    : [];
+
+  const checkoutOr: Prisma.CheckoutWhereInput[] = [];
+  if (customerIds.length) checkoutOr.push({ customerShopifyId: { in: customerIds } });
+  if (email) checkoutOr.push({ email });
+  if (orders.length) checkoutOr.push({ orderShopifyId: { in: orders.map((o) => o.shopifyId) } });
+  const checkouts = checkoutOr.length
+    ? await db.checkout.findMany({ where: { shopId, OR: checkoutOr }, select: { id: true, cartToken: true } })
+    : [];
+
+  const visitors = customerIds.length
+    ? await db.visitor.findMany({
+        where: { shopId, customerShopifyId: { in: customerIds } },
+        select: { id: true, cartToken: true },
+      })
+    : [];
+  const visitorIds = visitors.map((v) => v.id);
+  const cartTokens = [
+    ...new Set(
+      [...orders, ...checkouts, ...visitors].map((r) => r.cartToken).filter((t): t is string => !!t),
+    ),
+  ];
+  const cartOr: Prisma.CartWhereInput[] = [];
+  if (cartTokens.length) cartOr.push({ token: { in: cartTokens } });
+  if (visitorIds.length) cartOr.push({ visitorId: { in: visitorIds } });
+  const carts = cartOr.length
+    ? await db.cart.findMany({ where: { shopId, OR: cartOr }, select: { id: true } })
+    : [];
+
+  const units = [...customerIds.map((id) => `c:${id}`), ...visitorIds.map((id) => `v:${id}`)];
+  // Rows that name the person by customer id or by one of their visitors.
+  const person: { customerShopifyId?: { in: string[] }; visitorId?: { in: string[] } }[] = [
+    ...(customerIds.length ? [{ customerShopifyId: { in: customerIds } }] : []),
+    ...(visitorIds.length ? [{ visitorId: { in: visitorIds } }] : []),
+  ];
+  const exposureOr: Prisma.OfferExposureWhereInput[] = [
+    ...(units.length ? [{ unit: { in: units } }] : []),
+    ...person,
+  ];
+  const signupOr: Prisma.EmailSignupWhereInput[] = [...person, ...(email ? [{ email }] : [])];
+  const friendOr: Prisma.ReferralRewardWhereInput[] = [
+    ...(customerIds.length ? [{ friendCustomerId: { in: customerIds } }] : []),
+    ...(email ? [{ friendEmail: email }] : []),
+  ];
+  const exportOr: Prisma.DataExportWhereInput[] = [
+    ...(customerIds.length ? [{ customerShopifyId: { in: customerIds } }] : []),
+    ...(email ? [{ email }] : []),
+  ];
+  return {
+    email,
+    customerIds,
+    orderRowIds: orders.map((o) => o.id),
+    checkoutRowIds: checkouts.map((c) => c.id),
+    cartRowIds: carts.map((c) => c.id),
+    visitorIds,
+    exposureOr,
+    codeOr: person satisfies Prisma.DiscountCodeWhereInput[],
+    signupOr,
+    friendOr,
+    exportOr,
+  };
+}
+
+const none = { id: -1 };
+
+/** Everything Slice holds about one customer of one shop, as plain JSON-ready data. */
+export async function customerData(db: Db, shopId: number, who: CustomerRef) {
+  const at = await locate(db, shopId, who);
+  const { customerIds, visitorIds } = at;
+  const [
+    customers,
+    orders,
+    checkouts,
+    carts,
+    visitors,
+    memberships,
+    membershipHistory,
+    offerExposures,
+    discountCodes,
+    referralsAsReferrer,
+    referralsAsFriend,
+    emailSignups,
+  ] = await Promise.all([
+    db.customer.findMany({ where: { shopId, shopifyId: { in: customerIds } } }),
+    db.order.findMany({
+      where: { id: { in: at.orderRowIds } },
+      include: { lineItems: true, refunds: true },
+      orderBy: { processedAt: "asc" },
+    }),
+    db.checkout.findMany({ where: { id: { in: at.checkoutRowIds } }, include: { lines: true } }),
+    db.cart.findMany({ where: { id: { in: at.cartRowIds } }, include: { lines: true } }),
+    db.visitor.findMany({
+      where: { id: { in: visitorIds } },
+      include: { events: { orderBy: { occurredAt: "asc" } } },
+    }),
+    db.segmentMember.findMany({
+      where: { customerShopifyId: { in: customerIds }, segment: { shopId } },
+      select: { since: true, segment: { select: { handle: true, name: true } } },
+    }),
+    db.segmentChange.findMany({
+      where: { customerShopifyId: { in: customerIds }, segment: { shopId } },
+      select: { joined: true, at: true, segment: { select: { handle: true } } },
+      orderBy: { id: "asc" },
+    }),
+    db.offerExposure.findMany({ where: at.exposureOr.length ? { shopId, OR: at.exposureOr } : none }),
+    db.discountCode.findMany({
+      where: at.codeOr.length ? { shopId, OR: at.codeOr } : none,
+      select: {
+        code: true,
+        messageId: true,
+        status: true,
+        expiresAt: true,
+        issuedAt: true,
+        redeemedAt: true,
+        orderShopifyId: true,
+        visitorId: true,
+        customerShopifyId: true,
+      },
+    }),
+    // As the referrer: their friends' orders, without naming the friends (that is their data).
+    db.referralReward.findMany({
+      where: customerIds.length ? { shopId, referrerCustomerId: { in: customerIds } } : none,
+      omit: { friendCustomerId: true, friendEmail: true },
+    }),
+    // As the friend: the referrer is somebody else; the code they used is enough.
+    db.referralReward.findMany({
+      where: at.friendOr.length ? { shopId, OR: at.friendOr } : none,
+      omit: { referrerCustomerId: true, rewardCode: true, rewardDiscountId: true },
+    }),
+    db.emailSignup.findMany({ where: at.signupOr.length ? { shopId, OR: at.signupOr } : none }),
+  ]);
+  const answers = visitors.flatMap((v) =>
+    v.events.filter((e) => e.type === "answer").map((e) => ({ answer: e.resourceId, at: e.occurredAt })),
+  );
+  return {
+    customers,
+    orders,
+    checkouts,
+    carts,
+    visitors,
+    answers,
+    segmentMemberships: memberships.map((m) => ({
+      segment: m.segment.handle,
+      name: m.segment.name,
+      since: m.since,
+    })),
+    segmentHistory: membershipHistory.map((c) => ({
+      segment: c.segment.handle,
+      change: c.joined ? "joined" : "left",
+      at: c.at,
+    })),
+    offerExposures,
+    discountCodes,
+    referralRewards: { asReferrer: referralsAsReferrer, asFriend: referralsAsFriend },
+    emailSignups,
+  };
+}
+
+/** JSON with Shopify's big integers and dates as strings (BigInt has no JSON form). */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
+}
+
+/** customers/data_request: keeps the export for the merchant, returns its id. */
+export async function exportCustomerData(
+  db: Db,
+  shopId: number,
+  who: CustomerRef,
+  requestId: string | null,
+  now: Date,
+): Promise<{ id: number; counts: Record<string, number> }> {
+  const data = await customerData(db, shopId, who);
+  const counts = {
+    customers: data.customers.length,
+    orders: data.orders.length,
+    checkouts: data.checkouts.length,
+    carts: data.carts.length,
+    visitors: data.visitors.length,
+    events: data.visitors.reduce((n, v) => n + v.events.length, 0),
+    segmentMemberships: data.segmentMemberships.length,
+    offerExposures: data.offerExposures.length,
+    discountCodes: data.discountCodes.length,
+    referralRewards: data.referralRewards.asReferrer.length + data.referralRewards.asFriend.length,
+    emailSignups: data.emailSignups.length,
+  };
+  const payload = toJson({
+    request: { id: requestId, customerId: who.customerId, email: who.email, ordersRequested: who.orderIds },
+    generatedAt: now.toISOString(),
+    counts,
+    ...data,
+  });
+  const row = await db.dataExport.create({
+    data: { shopId, customerShopifyId: who.customerId, email: who.email, requestId, payload, createdAt: now },
+    select: { id: true },
+  });
+  return { id: row.id, counts };
+}
+
+/** customers/redact: erases the customer from every table; returns how many rows each lost. */
+export async function eraseCustomer(
+  db: Db,
+  shop: { id: number; domain: string },
+  who: CustomerRef,
+): Promise<Record<string, number>> {
+  const shopId = shop.id;
+  const at = await locate(db, shopId, who);
+  const { customerIds, visitorIds } = at;
+  const counts: Record<string, number> = {};
+  const note = (name: string) => (r: { count: number }) => void (counts[name] = r.count);
+  // Exposures and codes first: they are found through the visitors about to go.
+  if (at.exposureOr.length)
+    await db.offerExposure.deleteMany({ where: { shopId, OR: at.exposureOr } }).then(note("offerExposures"));
+  // A code stays in its pool's accounting (issued or redeemed, never offered again) without its holder.
+  if (at.codeOr.length)
+    await db.discountCode
+      .updateMany({
+        where: { shopId, OR: at.codeOr },
+        data: { visitorId: null, customerShopifyId: null, orderShopifyId: null },
+      })
+      .then(note("discountCodes"));
+  if (customerIds.length)
+    await db.referralReward
+      .deleteMany({ where: { shopId, referrerCustomerId: { in: customerIds } } })
+      .then(note("referralsAsReferrer"));
+  // As a friend: the referrer's reward stays theirs, without the friend.
+  if (at.friendOr.length)
+    await db.referralReward
+      .updateMany({ where: { shopId, OR: at.friendOr }, data: { friendCustomerId: null, friendEmail: null } })
+      .then(note("referralsAsFriend"));
+  if (at.signupOr.length)
+    await db.emailSignup.deleteMany({ where: { shopId, OR: at.signupOr } }).then(note("emailSignups"));
+  if (at.exportOr.length)
+    await db.dataExport.deleteMany({ where: { shopId, OR: at.exportOr } }).then(note("dataExports"));
+  if (customerIds.length) {
+    const inShop = { customerShopifyId: { in: customerIds }, segment: { shopId } };
+    await db.segmentMember.deleteMany({ where: inShop }).then(note("segmentMembers"));
+    await db.segmentChange.deleteMany({ where: inShop }).then(note("segmentChanges"));
+  }
+  // Line items, refunds, cart and checkout lines and storefront events go with their parents.
+  await db.cart.deleteMany({ where: { id: { in: at.cartRowIds } } }).then(note("carts"));
+  await db.checkout.deleteMany({ where: { id: { in: at.checkoutRowIds } } }).then(note("checkouts"));
+  await db.order.deleteMany({ where: { id: { in: at.orderRowIds } } }).then(note("orders"));
+  await db.visitor.deleteMany({ where: { id: { in: visitorIds } } }).then(note("visitors"));
+  await db.customer.deleteMany({ where: { shopId, shopifyId: { in: customerIds } } }).then(note("customers"));
+  // The inbox keeps applied deliveries' payloads: those naming the customer go too (and a failed
+  // one, which would otherwise bring the customer back when retried). Not the one being applied.
+  const mentions: Prisma.WebhookEventWhereInput[] = [
+    ...customerIds.flatMap((id) =>
+      [`Customer/${id}"`, `"id":${id},`, `"id":${id}}`, `"customer_id":${id}`, `"${id}"`].map((text) => ({
+        payload: { contains: text },
+      })),
+    ),
+    ...(at.email ? [{ payload: { contains: `"${at.email}"` } }] : []),
+  ];
+  if (mentions.length)
+    await db.webhookEvent
+      .deleteMany({
+        where: { shopDomain: shop.domain, status: { in: ["done", "failed", "dead"] }, OR: mentions },
+      })
+      .then(note("webhookEvents"));
+  return counts;
+}
+
+/** shop/redact: the shop and everything of it. Tables without a foreign key to Shop go by shopId. */
+export async function eraseShop(db: Db, shop: { id: number; domain: string }): Promise<void> {
+  await db.referralReward.deleteMany({ where: { shopId: shop.id } });
+  await db.emailSignup.deleteMany({ where: { shopId: shop.id } });
+  await db.dataExport.deleteMany({ where: { shopId: shop.id } });
+  await db.session.deleteMany({ where: { shop: shop.domain } });
+  // Every other event of the shop (its payloads hold customers' data); not the one being applied.
+  await db.webhookEvent.deleteMany({ where: { shopDomain: shop.domain, status: { not: "processing" } } });
+  await db.shop.deleteMany({ where: { id: shop.id } });
+}
