@@ -253,8 +253,9 @@ let shopB = 0;
 
 beforeEach(async () => {
   await prisma.webhookEvent.deleteMany();
-  for (const table of [prisma.referralReward, prisma.emailSignup, prisma.dataExport])
-    await table.deleteMany();
+  await prisma.referralReward.deleteMany();
+  await prisma.emailSignup.deleteMany();
+  await prisma.dataExport.deleteMany();
   await prisma.session.deleteMany();
   await prisma.shop.deleteMany();
   worker = new InboxWorker(prisma, { now: () => new Date(Date.now() + 60_000) });
