@@ -23,7 +23,7 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { adminSchemaPath } from "./fixtures";
-import { decimal, type Store } from "./store";
+import { decimal, type Address, type Store } from "./store";
 
 let cachedSchema: GraphQLSchema | null = null;
 
@@ -218,6 +218,15 @@ interface BulkOperation {
 }
 
 const gid = (type: string, id: string) => `gid://shopify/${type}/${id}`;
+const mailingAddress = (a: Address) => ({
+  __typename: "MailingAddress",
+  address1: a.address1,
+  address2: a.address2,
+  city: a.city,
+  provinceCode: a.provinceCode,
+  zip: a.zip,
+  countryCodeV2: a.countryCode,
+});
 const bag = (minor: number, currency: string) => ({
   shopMoney: { amount: decimal(minor), currencyCode: currency },
   presentmentMoney: { amount: decimal(minor), currencyCode: currency },
@@ -483,7 +492,7 @@ export class AdminApiStandIn {
         consentUpdatedAt: c.createdAt.toISOString(),
       },
       smsMarketingConsent: null,
-      defaultAddress: { city: c.city, countryCodeV2: c.countryCode, provinceCode: c.provinceCode },
+      defaultAddress: { ...mailingAddress(c.address), city: c.city, provinceCode: c.provinceCode },
       numberOfOrders: () => String(store.orders.filter((o) => o.customerId === c.id).length),
       amountSpent: () => ({
         amount: decimal(
@@ -539,6 +548,7 @@ export class AdminApiStandIn {
         displayFulfillmentStatus: o.fulfillmentStatus ? "FULFILLED" : "UNFULFILLED",
         currencyCode: cur,
         customer: customer ? customerNode(customer) : null,
+        shippingAddress: o.shippingAddress ? mailingAddress(o.shippingAddress) : null,
         totalPriceSet: bag(o.total, cur),
         subtotalPriceSet: bag(o.subtotal, cur),
         totalDiscountsSet: bag(o.totalDiscounts, cur),

@@ -36,6 +36,16 @@ export interface Collection {
   handle: string;
 }
 
+/** A postal address, as Shopify's MailingAddress (only the parts the app reads and a few more). */
+export interface Address {
+  address1: string;
+  address2: string | null;
+  city: string;
+  provinceCode: string | null;
+  zip: string;
+  countryCode: string;
+}
+
 export interface Customer {
   id: string;
   email: string;
@@ -48,6 +58,8 @@ export interface Customer {
   countryCode: string;
   provinceCode: string | null;
   city: string;
+  /** The default address (its city, province and country are the fields above). */
+  address: Address;
   locale: string;
   createdAt: Date;
   updatedAt: Date;
@@ -94,6 +106,8 @@ export interface Order {
   sourceName: string;
   landingSite: string | null;
   referringSite: string | null;
+  /** Mostly the customer's default address (sometimes typed differently), sometimes another. */
+  shippingAddress: Address | null;
   tags: string[];
   createdAt: Date;
   processedAt: Date;
@@ -188,6 +202,9 @@ const PLACES: [string, string | null, string, number][] = [
   ["NL", null, "Amsterdam", 3],
   ["JP", null, "Tokyo", 3],
 ];
+const STREETS = ["Main Street", "Oak Avenue", "Maple Road", "Harbour Lane", "Station Road", "Park Drive"];
+const ZIP_SHAPES: Record<string, string> = { US: "99999", CA: "A9A 9A9", GB: "AA9 9AA", JP: "999-9999" };
+
 const COLLECTIONS = [
   "Summer Essentials",
   "Outerwear",
@@ -233,6 +250,31 @@ export function generateStore(options: GenerateOptions = {}): Store {
     Array.from({ length: 32 }, () => "0123456789abcdef"[Math.floor(random() * 16)]).join("");
   const minute = 60_000;
   const at = (t: number) => new Date(Math.min(Math.round(t / 1000) * 1000, now.getTime() - minute));
+
+  // Addresses draw from their own sequence, so the rest of the store is what it was without them.
+  const addressRandom = mulberry32(seed ^ 0x5eed_add5);
+  const addressPick = <T>(items: readonly T[]): T => items[Math.floor(addressRandom() * items.length)];
+  const addressIn = (countryCode: string, provinceCode: string | null, city: string): Address => ({
+    address1: `${1 + Math.floor(addressRandom() * 400)} ${addressPick(STREETS)}`,
+    address2: addressRandom() < 0.3 ? `Apt ${1 + Math.floor(addressRandom() * 40)}` : null,
+    city,
+    provinceCode,
+    zip: (ZIP_SHAPES[countryCode] ?? "99999").replace(/[9A]/g, (shape) =>
+      shape === "9"
+        ? String(Math.floor(addressRandom() * 10))
+        : "ABCDEFGHJKLMNPRSTVWXYZ"[Math.floor(addressRandom() * 22)],
+    ),
+    countryCode,
+  });
+  // The same door as a shopper may type it at checkout: other case, abbreviated, flat as "#".
+  const retyped = (a: Address): Address => ({
+    ...a,
+    address1: a.address1
+      .toUpperCase()
+      .replace(/ STREET$/, " ST.")
+      .replace(/ AVENUE$/, " AVE"),
+    address2: a.address2 ? a.address2.replace("Apt ", "#") : null,
+  });
 
   const collections: Collection[] = COLLECTIONS.map((title) => ({
     id: id(),
@@ -354,6 +396,7 @@ export function generateStore(options: GenerateOptions = {}): Store {
       countryCode,
       provinceCode,
       city,
+      address: addressIn(countryCode, provinceCode, city),
       locale: countryCode === "FR" ? "fr" : countryCode === "DE" ? "de" : "en",
       createdAt,
       updatedAt: createdAt,
@@ -392,6 +435,12 @@ export function generateStore(options: GenerateOptions = {}): Store {
   // Anonymous shoppers' carts (never logged in) and a few guest orders.
   for (let i = 0; i < Math.round(count * 0.3); i++)
     addCart(basket(), start + random() * (now.getTime() - start));
+
+  function shipTo(customer: Customer): Address {
+    const r = addressRandom();
+    if (r < 0.12) return addressIn(customer.countryCode, customer.provinceCode, customer.city);
+    return r < 0.3 ? retyped(customer.address) : customer.address;
+  }
 
   function placeOrder(customer: Customer, checkout: Checkout, t: number, first: boolean): Order {
     const discountCode = first && random() < 0.25 ? "WELCOME10" : random() < 0.08 ? "SALE20" : null;
@@ -432,6 +481,7 @@ export function generateStore(options: GenerateOptions = {}): Store {
       sourceName: "web",
       landingSite: pick(["/", "/collections/sale", "/products/classic-shirt-1?utm_source=newsletter", null]),
       referringSite: pick(REFERRERS),
+      shippingAddress: shipTo(customer),
       tags: [],
       createdAt: processedAt,
       processedAt,
@@ -565,6 +615,9 @@ export function customerPayload(c: Customer) {
     default_address: {
       id: Number(c.id) + 1,
       customer_id: Number(c.id),
+      address1: c.address.address1,
+      address2: c.address.address2,
+      zip: c.address.zip,
       city: c.city,
       province_code: c.provinceCode,
       country_code: c.countryCode,
@@ -609,6 +662,19 @@ export function orderPayload(o: Order, c: Customer | null, currency: string) {
     landing_site: o.landingSite,
     referring_site: o.referringSite,
     test: false,
+    shipping_address: o.shippingAddress && {
+      first_name: c?.firstName ?? null,
+      last_name: c?.lastName ?? null,
+      name: c ? `${c.firstName} ${c.lastName}` : null,
+      address1: o.shippingAddress.address1,
+      address2: o.shippingAddress.address2,
+      city: o.shippingAddress.city,
+      zip: o.shippingAddress.zip,
+      province_code: o.shippingAddress.provinceCode,
+      country_code: o.shippingAddress.countryCode,
+      phone: c?.phone ?? null,
+      company: null,
+    },
     customer: c
       ? {
           id: Number(c.id),

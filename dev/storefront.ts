@@ -513,6 +513,7 @@ export function createStorefront(
       sourceName: "web",
       landingSite: null,
       referringSite: null,
+      shippingAddress: customer?.address ?? null,
       tags: [],
       createdAt: at,
       processedAt: at,

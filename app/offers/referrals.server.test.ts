@@ -3,7 +3,8 @@
  * code (made ahead in Shopify, first order only for the friend, any number of friends), the same
  * every time; a friend's paid order through it grants the referrer a reward code only they can
  * use; a refund or a cancellation withdraws it (deactivated in Shopify); self-referrals (same
- * customer, same email), orders below the minimum and rewards over the cap are refused; and
+ * customer, same email, same shipping address), orders below the minimum and rewards over the
+ * cap are refused; and
  * processing an order again changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +12,8 @@ import type { ReferralReward } from "@prisma/client";
 import prisma from "../db.server";
 import { AdminApi } from "../sync/admin-api.server";
 import { AdminApiStandIn, validateAdminDocument } from "../../dev/admin-api";
-import { generateStore } from "../../dev/store";
+import { generateStore, type Address } from "../../dev/store";
+import { addressHash } from "../sync/address";
 import { proxiedRequest } from "../../dev/app-proxy";
 import { TEST_SECRET } from "../../dev/testing/setup";
 import { ensurePresets } from "../segments/store.server";
@@ -60,6 +62,7 @@ async function order(fields: {
   email?: string | null;
   total?: number;
   status?: string;
+  shipTo?: Address;
 }): Promise<string> {
   const shopifyId = String(++nextOrder);
   await prisma.order.create({
@@ -73,6 +76,7 @@ async function order(fields: {
       totalPrice: fields.total ?? 8000,
       financialStatus: fields.status ?? "paid",
       discountCodes: `|${fields.code.toLowerCase()}|`,
+      shippingAddressHash: addressHash(fields.shipTo),
       processedAt: now(),
       shopifyCreatedAt: now(),
       shopifyUpdatedAt: now(),
@@ -395,6 +399,33 @@ describe("referral rewards", () => {
     expect(waiting.rewardCode).toMatch(/^THANKS-/);
     const [settled] = await settleReferralRewards(prisma, api(), shopId, now());
     expect(settled).toMatchObject({ orderShopifyId: id, status: "granted", rewardCode: waiting.rewardCode });
+  });
+
+  it("refuses a friend whose order ships to the referrer's address, whatever their email; grants one shipping elsewhere", async () => {
+    // The referrer's own earlier order shipped home (no referral code: it earns nothing itself).
+    await order({ code: "NONE", customerId: referrer.id, email: referrer.email, shipTo: referrer.address });
+    const alias = newcomers[50];
+    const sameDoor = await order({
+      code: referralCode,
+      customerId: alias.id,
+      email: alias.email,
+      // Typed another way at checkout: still the referrer's door.
+      shipTo: { ...referrer.address, address1: `${referrer.address.address1.toUpperCase()}.` },
+    });
+    expect(await decideOrder(sameDoor)).toMatchObject({
+      status: "refused",
+      reason: "self-referral: the friend's order ships to the referrer's address",
+      rewardCode: null,
+    });
+    const realFriend = newcomers[51];
+    const elsewhere = await order({
+      code: referralCode,
+      customerId: realFriend.id,
+      email: realFriend.email,
+      shipTo: realFriend.address,
+    });
+    expect(addressHash(realFriend.address)).not.toBe(addressHash(referrer.address));
+    expect(await decideOrder(elsewhere)).toMatchObject({ status: "granted", reason: null });
   });
 
   it("ignores an order with no referral code, and sent only valid documents", async () => {

@@ -16,9 +16,11 @@
  *
  * Rewards: an order that used a referral code gets a ReferralReward row (one per order), decided
  * by processReferralOrder each time the order changes (orders/* and refunds/* webhooks):
- *  - refused, final: the friend is the referrer (same customer id, or the same email as the
- *    referrer's Customer row, compared lower-cased with any "+tag" removed). The same-shipping-
- *    address rule is NOT applied: the app stores no addresses (Order and Customer have none).
+ *  - refused, final: the friend is the referrer: the same customer id; or the same email as the
+ *    referrer's Customer row (compared lower-cased with any "+tag" removed); or the friend's order
+ *    ships to an address one of the referrer's orders shipped to (compared as addressHash, which
+ *    is all the app keeps of an address; see sync/address.ts). Payment fingerprints are not
+ *    checked: Shopify's order webhooks and Admin API give apps no card fingerprint to compare.
  *  - refused, final: the order was cancelled, refunded in full, voided or partially refunded
  *    before the reward was granted; or its total (totalPrice, what the friend paid after the
  *    discount) is below the offer's `discount.minimumSubtotal` (0: no minimum).
@@ -214,6 +216,15 @@ interface OrderFacts {
   financialStatus: string | null;
   cancelledAt: Date | null;
   discountCodes: string;
+  shippingAddressHash: string | null;
+}
+
+/** What is known of the referrer to tell them from a friend. */
+interface ReferrerFacts {
+  /** mailbox() of their email. */
+  email: string | null;
+  /** Where their own orders shipped (address hashes). */
+  shippedTo: ReadonlySet<string>;
 }
 
 type Verdict = { status: "pending" | "refused"; reason: string } | { status: "grant" };
@@ -222,16 +233,18 @@ type Verdict = { status: "pending" | "refused"; reason: string } | { status: "gr
 function judge(
   order: OrderFacts,
   reward: Pick<ReferralReward, "referrerCustomerId">,
-  referrerEmail: string | null,
+  referrer: ReferrerFacts,
   offer: DiscountSpec | null,
 ): Verdict {
   if (!offer) return { status: "refused", reason: "the referral offer no longer exists" };
   if (order.customerShopifyId && order.customerShopifyId === reward.referrerCustomerId)
     return { status: "refused", reason: "self-referral: the friend is the referrer" };
   const friendMail = mailbox(order.email);
-  if (friendMail && referrerEmail && friendMail === referrerEmail)
+  if (friendMail && referrer.email && friendMail === referrer.email)
     return { status: "refused", reason: "self-referral: the friend has the referrer's email" };
-  // Same shipping address: not checked, the app stores no addresses.
+  if (order.shippingAddressHash && referrer.shippedTo.has(order.shippingAddressHash))
+    return { status: "refused", reason: "self-referral: the friend's order ships to the referrer's address" };
+  // Payment fingerprints: not in Shopify's webhooks or the Admin API's order, so not checked.
   const status = order.financialStatus ?? "";
   if (order.cancelledAt)
     return { status: "refused", reason: "order cancelled before the reward was granted" };
@@ -342,6 +355,7 @@ export async function processReferralOrder(
       financialStatus: true,
       cancelledAt: true,
       discountCodes: true,
+      shippingAddressHash: true,
     },
   });
   if (!order) return null;
@@ -405,15 +419,31 @@ export async function processReferralOrder(
   }
 
   // pending: decide it.
-  const [message, referrer] = await Promise.all([
+  const [message, referrer, referrerOrders] = await Promise.all([
     db.message.findUnique({ where: { id: reward.messageId } }),
     db.customer.findUnique({
       where: { shopId_shopifyId: { shopId, shopifyId: reward.referrerCustomerId } },
       select: { email: true },
     }),
+    db.order.findMany({
+      where: {
+        shopId,
+        customerShopifyId: reward.referrerCustomerId,
+        shippingAddressHash: { not: null },
+        shopifyId: { not: orderShopifyId },
+      },
+      select: { shippingAddressHash: true },
+      distinct: ["shippingAddressHash"],
+    }),
   ]);
   const offer = offerDiscount(message);
-  const verdict = judge(order, reward, mailbox(referrer?.email), offer?.discount ?? null);
+  const shippedTo = new Set(referrerOrders.map((o) => o.shippingAddressHash!));
+  const verdict = judge(
+    order,
+    reward,
+    { email: mailbox(referrer?.email), shippedTo },
+    offer?.discount ?? null,
+  );
   if (verdict.status !== "grant")
     return save(db, reward, verdict.status, verdict.reason, verdict.status === "refused" ? now : null);
   const granted = await db.referralReward.count({

@@ -145,6 +145,7 @@ function orderData(o: OrderRecord) {
     sourceName: o.sourceName,
     landingSite: o.landingSite,
     referringSite: o.referringSite,
+    shippingAddressHash: o.shippingAddressHash,
     test: o.test,
     processedAt: o.processedAt,
     shopifyCreatedAt: o.createdAt,

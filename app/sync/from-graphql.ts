@@ -1,6 +1,7 @@
 /** Admin GraphQL nodes (bulk JSONL lines and query results) → the same normalised records. */
 import { z } from "zod";
 import { toMinorUnits } from "../engine/money";
+import { addressHash } from "./address";
 import type {
   CartLineRecord,
   CheckoutRecord,
@@ -131,6 +132,14 @@ const orderNode = z
     displayFulfillmentStatus: nullableString,
     currencyCode: z.string(),
     customer: ref,
+    shippingAddress: z
+      .object({
+        address1: nullableString,
+        address2: nullableString,
+        zip: nullableString,
+        countryCodeV2: nullableString,
+      })
+      .nullish(),
     totalPriceSet: shopMoney,
     subtotalPriceSet: shopMoney.nullish(),
     totalDiscountsSet: shopMoney.nullish(),
@@ -171,6 +180,9 @@ export function orderFromGraphql(node: unknown, lineNodes: unknown[]): OrderReco
     sourceName: o.sourceName,
     landingSite: o.landingPageUrl,
     referringSite: o.referrerUrl,
+    shippingAddressHash: addressHash(
+      o.shippingAddress && { ...o.shippingAddress, countryCode: o.shippingAddress.countryCodeV2 },
+    ),
     test: o.test,
     processedAt: o.processedAt,
     createdAt: o.createdAt,

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { isCurrencyCode, toMinorUnits } from "../engine/money";
+import { addressHash } from "./address";
 import type {
   CartLineRecord,
   CartRecord,
@@ -186,6 +187,15 @@ const orderSchema = z
     created_at: dateTime,
     updated_at: nullableDate,
     customer: customerSchema.nullish(),
+    shipping_address: z
+      .object({
+        address1: nullableString,
+        address2: nullableString,
+        zip: nullableString,
+        country_code: nullableString,
+      })
+      .passthrough()
+      .nullish(),
     line_items: z.array(lineSchema),
     refunds: z.array(refundSchema).nullish(),
   })
@@ -234,6 +244,9 @@ export function orderFromWebhook(payload: unknown): OrderRecord {
     sourceName: o.source_name,
     landingSite: o.landing_site,
     referringSite: o.referring_site,
+    shippingAddressHash: addressHash(
+      o.shipping_address && { ...o.shipping_address, countryCode: o.shipping_address.country_code },
+    ),
     test: o.test ?? false,
     processedAt: o.processed_at ?? o.created_at,
     createdAt: o.created_at,

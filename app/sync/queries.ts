@@ -12,7 +12,7 @@ const LINE_ITEM_FIELDS = `id title variantTitle sku vendor quantity product { id
 
 const ORDER_FIELDS = `id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt test tags
   discountCodes sourceName landingPageUrl referrerUrl displayFinancialStatus displayFulfillmentStatus currencyCode
-  customer { id }
+  customer { id } shippingAddress { address1 address2 zip countryCodeV2 }
   totalPriceSet { shopMoney { amount currencyCode } } subtotalPriceSet { shopMoney { amount } }
   totalDiscountsSet { shopMoney { amount } } totalTaxSet { shopMoney { amount } }
   refunds { id createdAt note totalRefundedSet { shopMoney { amount } } }`;

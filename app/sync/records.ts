@@ -70,6 +70,8 @@ export interface OrderRecord {
   sourceName: string | null;
   landingSite: string | null;
   referringSite: string | null;
+  /** addressHash of the shipping address (see address.ts); the address itself is not kept. */
+  shippingAddressHash: string | null;
   test: boolean;
   processedAt: Date;
   createdAt: Date;
