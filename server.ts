@@ -35,6 +35,41 @@ import(workerData.build).then(async (build) => {
 /** The same limit as app/sync/receive.server.ts (checked there too). */
 const MAX_WEBHOOK_BYTES = 5 * 1024 * 1024;
 
+/**
+ * Every other request's body (admin forms and the builder's JSON, storefront posts), read whole
+ * before Remix sees it: far above what any of them needs, so that no request can fill the memory.
+ */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
+/** The body, or null as soon as it is (declared or found) longer than `limit`: the rest is not read. */
+export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
+  if (Number(req.headers["content-length"] ?? "0") > limit) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (result: Buffer | null) => {
+      req.off("data", onData).off("end", onEnd).off("error", reject);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        done(null);
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => done(Buffer.concat(chunks));
+    req.on("data", onData).on("end", onEnd).on("error", reject);
+  });
+}
+
+/** 413, then the connection is closed (the unread rest of the body is never read). */
+export function tooLarge(req: http.IncomingMessage, res: http.ServerResponse, limit: number): void {
+  res
+    .writeHead(413, { "Content-Type": "text/plain; charset=utf-8", Connection: "close" })
+    .end(`request body too large: at most ${limit} bytes`, () => req.destroy());
+}
+
 /** Runs the inbox worker and the sync scheduler on a worker thread of this process. */
 async function startBackgroundThread(build: string): Promise<Worker> {
   const thread = new Worker(THREAD, { eval: true, workerData: { build } });
@@ -109,9 +144,8 @@ export async function startServer(options: {
     res.on("close", () => controller.abort());
     let body: Buffer | null = null;
     if (req.method !== "GET" && req.method !== "HEAD") {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      body = Buffer.concat(chunks);
+      body = await readBody(req, MAX_REQUEST_BYTES);
+      if (!body) return tooLarge(req, res, MAX_REQUEST_BYTES);
     }
     const origin = `http://${req.headers.host ?? host}`;
     await send(res, await handle(toRequest(req, origin, body, controller.signal)));
