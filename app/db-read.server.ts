@@ -98,6 +98,10 @@ function postgresReader(url: string): Reader {
     allowExitOnIdle: true,
     types,
   });
+  // An idle connection the server ends (a restart, a failover, pg_terminate_backend) is reported
+  // as an 'error' event on the pool: unhandled, it would crash the process. The pool drops that
+  // connection and opens another on the next query.
+  pool.on("error", (error) => console.error("database read pool: idle connection lost:", error.message));
   const texts = new Map<string, string>();
   return {
     dialect: "postgres",
