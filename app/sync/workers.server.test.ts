@@ -133,7 +133,9 @@ describe("several workers on one inbox", () => {
     async () => {
       const store = generateStore({ seed: 23, customers: 20, shop: "busy.myshopify.com" });
       type OrderPayload = Record<string, unknown> & { customer: { id: number | string } };
-      const created = store.events.find((e) => e.topic === "orders/create" && e.payload.customer)!;
+      const created = store.events.find(
+        (e) => e.topic === "orders/create" && (e.payload as { customer?: unknown }).customer,
+      )!;
       const base = created.payload as OrderPayload;
       const customerId = String(base.customer.id);
       const signup = store.events.find(
