@@ -20,6 +20,7 @@ import { issueReferralCode } from "../offers/referrals.server";
 import { readLimited } from "./events.server";
 import { flushExposures } from "./decide.server";
 import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
+import { limitCodeRequests } from "./rate-limit.server";
 
 const bodySchema = z.object({
   visitorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "must be 16 to 64 letters, digits, - or _"),
@@ -43,6 +44,9 @@ export async function receiveCodeRequest(
     if (refused instanceof Response) return refused;
     throw refused;
   }
+  // Before anything else: fresh visitor ids from one address must not drain a pool (rate-limit.server.ts).
+  const limited = limitCodeRequests(request, identity.shop, now);
+  if (limited) return limited;
   const text = await readLimited(request, 2048);
   if (text === null) return json({ error: "body: must be at most 2048 bytes" }, 413);
   let raw: unknown;
