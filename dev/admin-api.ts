@@ -23,7 +23,7 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { adminSchemaPath } from "./fixtures";
-import { decimal, type Address, type Store } from "./store";
+import { decimal, type Address, type Customer, type Store } from "./store";
 
 let cachedSchema: GraphQLSchema | null = null;
 
@@ -98,6 +98,12 @@ interface UserError {
   message: string;
   code?: string | null;
   elementIndex?: number | null;
+}
+
+export interface StandInEmailConsent {
+  marketingState: string;
+  marketingOptInLevel: string | null;
+  consentUpdatedAt: string;
 }
 
 /** One redeem code of a code discount; Shopify keeps codes unique per shop, ignoring case. */
@@ -196,6 +202,12 @@ function normaliseTags(tags: string[]): string[] {
 }
 
 /** `tag:vip`, `tag:'a b'`, `tag:"slice:x"` terms of a customer search. */
+/** The values a search query gives a field (`field:value`, quoted or not). */
+function searchedValues(query: string, field: string): string[] {
+  const pattern = new RegExp(`(?:^|\\s)${field}:(?:'([^']*)'|"([^"]*)"|(\\S+))`, "g");
+  return [...query.matchAll(pattern)].map((m) => m[1] ?? m[2] ?? m[3]);
+}
+
 function searchedTags(query: string): string[] {
   return [...query.matchAll(/(?:^|\s)tag:(?:'([^']*)'|"([^"]*)"|(\S+))/g)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
@@ -316,6 +328,8 @@ export class AdminApiStandIn {
   readonly discounts = new Map<string, StandInDiscount>();
   readonly discountCodes = new Map<string, StandInRedeemCode>();
   readonly codeBulkCreations = new Map<string, StandInCodeBulkCreation>();
+  /** Email marketing consent set through the API, by customer id (else it follows acceptsMarketing). */
+  readonly emailConsents = new Map<string, StandInEmailConsent>();
   private seq = 1000;
   /** How many segments the shop may have; a test sets 0 to see Shopify's refusal. */
   segmentLimit: number;
@@ -486,13 +500,15 @@ export class AdminApiStandIn {
       verifiedEmail: true,
       createdAt: c.createdAt.toISOString(),
       updatedAt: c.updatedAt.toISOString(),
-      emailMarketingConsent: {
+      emailMarketingConsent: this.emailConsents.get(c.id) ?? {
         marketingState: c.acceptsMarketing ? "SUBSCRIBED" : "NOT_SUBSCRIBED",
         marketingOptInLevel: "SINGLE_OPT_IN",
         consentUpdatedAt: c.createdAt.toISOString(),
       },
       smsMarketingConsent: null,
-      defaultAddress: { ...mailingAddress(c.address), city: c.city, provinceCode: c.provinceCode },
+      defaultAddress: c.address
+        ? { ...mailingAddress(c.address), city: c.city, provinceCode: c.provinceCode }
+        : null,
       numberOfOrders: () => String(store.orders.filter((o) => o.customerId === c.id).length),
       amountSpent: () => ({
         amount: decimal(
@@ -646,17 +662,37 @@ export class AdminApiStandIn {
         myshopifyDomain: store.shop.domain,
       },
       customers: (args: Args) => {
-        const tags = searchedTags(typeof args.query === "string" ? args.query : "").map((t) =>
-          t.toLowerCase(),
+        const query = typeof args.query === "string" ? args.query : "";
+        const tags = searchedTags(query).map((t) => t.toLowerCase());
+        const emails = searchedValues(query, "email").map((e) => e.toLowerCase());
+        const list = store.customers.filter(
+          (c) =>
+            tags.every((t) => c.tags.some((x) => x.toLowerCase() === t)) &&
+            emails.every((e) => c.email.toLowerCase() === e),
         );
-        const list = tags.length
-          ? store.customers.filter((c) => tags.every((t) => c.tags.some((x) => x.toLowerCase() === t)))
-          : store.customers;
         return connection(list, args, customerNode);
       },
       nodes: (args: Args) => (args.ids as string[]).map((id) => nodeOf(id)),
       segment: (args: Args) => this.segments.get(String(args.id)) ?? null,
       segments: (args: Args) => connection([...this.segments.values()], args, (x) => x),
+      customerCreate: (args: Args) => {
+        const created = this.createCustomer(args.input as Args);
+        return {
+          customer: created.customer ? customerNode(created.customer) : null,
+          userErrors: created.userErrors,
+        };
+      },
+      customerEmailMarketingConsentUpdate: (args: Args) => {
+        const input = args.input as Args;
+        const updated = this.updateEmailConsent(
+          String(input.customerId),
+          input.emailMarketingConsent as Args,
+        );
+        return {
+          customer: updated.customer ? customerNode(updated.customer) : null,
+          userErrors: updated.userErrors,
+        };
+      },
       tagsAdd: (args: Args) => this.changeTags(String(args.id), args.tags as string[], "add", nodeOf),
       tagsRemove: (args: Args) => this.changeTags(String(args.id), args.tags as string[], "remove", nodeOf),
       metafieldDefinitionCreate: (args: Args) => this.createDefinition(args.definition as Args),
@@ -729,6 +765,81 @@ export class AdminApiStandIn {
   }
 
   /** tagsAdd / tagsRemove on customers (the only taggable resource the stand-in keeps). */
+  /** customerCreate: an email or phone is needed; emails are unique per shop, as in Shopify. */
+  private createCustomer(input: Args): { customer: Customer | null; userErrors: UserError[] } {
+    const email = typeof input.email === "string" ? input.email.trim() : "";
+    const refused = (field: string, message: string) => ({
+      customer: null,
+      userErrors: [{ field: [field], message }],
+    });
+    if (!email && !input.phone && !input.firstName && !input.lastName)
+      return refused("customer", "A name, phone number, or email address must be present");
+    if (email && !/^[^\s@]+@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/i.test(email))
+      return refused("email", "Email is invalid");
+    if (email && this.store.customers.some((c) => c.email.toLowerCase() === email.toLowerCase()))
+      return refused("email", "Email has already been taken");
+    const consent = input.emailMarketingConsent as Args | null | undefined;
+    if (consent && !email)
+      return refused("email", "An email address is required to set the email marketing consent state.");
+    const now = new Date();
+    const customer: Customer = {
+      id: String(9_000_000_000_000 + ++this.seq),
+      email,
+      firstName: typeof input.firstName === "string" ? input.firstName : "",
+      lastName: typeof input.lastName === "string" ? input.lastName : "",
+      phone: typeof input.phone === "string" ? input.phone : null,
+      state: "disabled",
+      tags: [],
+      acceptsMarketing: consent?.marketingState === "SUBSCRIBED",
+      countryCode: "",
+      provinceCode: null,
+      city: "",
+      address: null,
+      locale: typeof input.locale === "string" ? input.locale : "en",
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.store.customers.push(customer);
+    if (consent) this.emailConsents.set(customer.id, this.consentOf(consent, now));
+    return { customer, userErrors: [] };
+  }
+
+  private consentOf(consent: Args, now: Date): StandInEmailConsent {
+    return {
+      marketingState: String(consent.marketingState),
+      marketingOptInLevel:
+        typeof consent.marketingOptInLevel === "string" ? consent.marketingOptInLevel : null,
+      consentUpdatedAt:
+        typeof consent.consentUpdatedAt === "string" ? consent.consentUpdatedAt : now.toISOString(),
+    };
+  }
+
+  /** customerEmailMarketingConsentUpdate, with its userErrors (code INVALID). */
+  private updateEmailConsent(
+    customerId: string,
+    consent: Args,
+  ): { customer: Customer | null; userErrors: UserError[] } {
+    const match = /^gid:\/\/shopify\/Customer\/(\d+)$/.exec(customerId);
+    const customer = match ? this.store.customers.find((c) => c.id === match[1]) : undefined;
+    const refused = (field: string[], message: string) => ({
+      customer: null,
+      userErrors: [{ field, message, code: "INVALID" }],
+    });
+    if (!customer) return refused(["input", "customerId"], "Customer not found");
+    if (!customer.email) return refused(["input", "customerId"], "Customer must have an email address");
+    const now = new Date();
+    const next = this.consentOf(consent, now);
+    if (Date.parse(next.consentUpdatedAt) > now.getTime() + 60_000)
+      return refused(
+        ["input", "emailMarketingConsent", "consentUpdatedAt"],
+        "Consent updated at cannot be in the future",
+      );
+    this.emailConsents.set(customer.id, next);
+    customer.acceptsMarketing = next.marketingState === "SUBSCRIBED";
+    customer.updatedAt = now;
+    return { customer, userErrors: [] };
+  }
+
   private changeTags(id: string, tags: string[], change: "add" | "remove", nodeOf: (id: string) => unknown) {
     const match = /^gid:\/\/shopify\/(\w+)\/(\d+)$/.exec(id);
     if (!match || !["Customer", "Product", "Order", "DraftOrder", "Article"].includes(match[1]))

@@ -58,8 +58,8 @@ export interface Customer {
   countryCode: string;
   provinceCode: string | null;
   city: string;
-  /** The default address (its city, province and country are the fields above). */
-  address: Address;
+  /** The default address (its city, province and country are the fields above); null: none. */
+  address: Address | null;
   locale: string;
   createdAt: Date;
   updatedAt: Date;
@@ -438,7 +438,8 @@ export function generateStore(options: GenerateOptions = {}): Store {
 
   function shipTo(customer: Customer): Address {
     const r = addressRandom();
-    if (r < 0.12) return addressIn(customer.countryCode, customer.provinceCode, customer.city);
+    if (r < 0.12 || !customer.address)
+      return addressIn(customer.countryCode, customer.provinceCode, customer.city);
     return r < 0.3 ? retyped(customer.address) : customer.address;
   }
 
@@ -615,9 +616,9 @@ export function customerPayload(c: Customer) {
     default_address: {
       id: Number(c.id) + 1,
       customer_id: Number(c.id),
-      address1: c.address.address1,
-      address2: c.address.address2,
-      zip: c.address.zip,
+      address1: c.address?.address1 ?? null,
+      address2: c.address?.address2 ?? null,
+      zip: c.address?.zip ?? null,
       city: c.city,
       province_code: c.provinceCode,
       country_code: c.countryCode,

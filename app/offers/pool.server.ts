@@ -27,6 +27,7 @@ import {
   type NewDiscount,
 } from "./discounts.server";
 import { refillReferralPools, settleReferralRewards } from "./referrals.server";
+import { syncEmailSignups } from "./signups.server";
 
 const DAY = 86_400_000;
 
@@ -244,7 +245,9 @@ export function startPoolLoop(
   return startShopLoop(db, {
     everyMs,
     doing: "refilling discount code pools",
-    where: { messages: { some: { active: true, reward: { in: ["firstPurchase", "referral"] } } } },
+    where: {
+      messages: { some: { active: true, reward: { in: ["firstPurchase", "referral", "emailCapture"] } } },
+    },
     work: async (shop, now) => {
       const api = await adminFor(shop.domain);
       const results = [
@@ -255,6 +258,7 @@ export function startPoolLoop(
       await settleReferralRewards(db, api, shop.id, now).catch((error: Error) =>
         console.error(`referral rewards in ${shop.domain} not settled:`, error.message),
       );
+      await syncEmailSignups(db, api, shop.id, now); // email sign-ups into Shopify (errors kept on each row)
       for (const r of results)
         if (r.error)
           console.error(`discount pool of message ${r.messageId} in ${shop.domain} not refilled:`, r.error);

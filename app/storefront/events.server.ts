@@ -10,6 +10,7 @@
 import type { Prisma, PrismaClient } from "@prisma/client";
 import { z } from "zod";
 import { updateMembership } from "../segments/store.server";
+import { recordEmailSignups } from "../offers/signups.server";
 import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -186,7 +187,8 @@ export async function receiveEvents(request: Request, db: PrismaClient, now = ne
   return json({ ok: true, stored: result.stored }, 200);
 }
 
-class VisitorOfAnotherShop extends Error {}
+/** The visitor id is another shop's: a request signed for this shop never writes to it. */
+export class VisitorOfAnotherShop extends Error {}
 
 interface StoreResult {
   stored: number;
@@ -309,6 +311,8 @@ export async function storeBatch(
           receivedAt: now,
         })),
       });
+    // An email left in an email-capture form is also a sign-up for Shopify (offers/signups.server.ts).
+    await recordEmailSignups(tx, shopId, { visitorId: batch.visitorId, customerShopifyId }, events, now);
     return { stored: events.length, customerId: customerShopifyId };
   };
 
