@@ -23,33 +23,32 @@ import {
 } from "@shopify/polaris";
 import { useEffect, useState } from "react";
 import { LIMITS } from "../engine/message";
-import type { VariantActionResult, VariantField, VariantRow, VariantValues } from "./variants.server";
-
-const NAME_LIMIT = 40;
-
-const BLANK: VariantValues = { name: "", weight: "1", headline: "", body: "", buttonLabel: "" };
-
-function valuesOf(v: VariantRow): VariantValues {
-  return {
-    name: v.name,
-    weight: String(v.weight),
-    headline: v.headline ?? "",
-    body: v.body ?? "",
-    buttonLabel: v.buttonLabel ?? "",
-  };
-}
+import {
+  blankVariant,
+  VARIANT_NAME_LIMIT,
+  variantValuesOf,
+  type VariantActionResult,
+  type VariantDiscountTerms,
+  type VariantField,
+  type VariantRow,
+  type VariantValues,
+} from "./variant-values";
 
 function VariantForm({
   variant,
   hasButton,
+  terms,
   onDone,
 }: {
   variant: VariantRow | null;
   hasButton: boolean;
+  terms: VariantDiscountTerms | null;
   onDone: () => void;
 }) {
   const fetcher = useFetcher<VariantActionResult>();
-  const [values, setValues] = useState<VariantValues>(variant ? valuesOf(variant) : BLANK);
+  const [values, setValues] = useState<VariantValues>(
+    variant ? variantValuesOf(variant, terms) : blankVariant(),
+  );
   const [edited, setEdited] = useState<Set<VariantField>>(() => new Set());
   const result = fetcher.state === "idle" ? fetcher.data : undefined;
   useEffect(() => {
@@ -101,7 +100,7 @@ function VariantForm({
                 label="Variant name"
                 helpText="Only you see it, on the results"
                 autoComplete="off"
-                maxLength={NAME_LIMIT}
+                maxLength={VARIANT_NAME_LIMIT}
                 value={values.name}
                 onChange={set("name")}
                 error={errorOf("name")}
@@ -148,6 +147,21 @@ function VariantForm({
               onChange={set("buttonLabel")}
               error={errorOf("buttonLabel")}
             />
+            {terms && (
+              <TextField
+                label={
+                  terms.type === "percentage"
+                    ? "Variant discount (%)"
+                    : `Variant discount (${terms.currency})`
+                }
+                helpText="Optional: test another discount. Empty: the message's own. Say it in the variant's headline too"
+                autoComplete="off"
+                inputMode="decimal"
+                value={values.discount}
+                onChange={set("discount")}
+                error={errorOf("discount")}
+              />
+            )}
           </FormLayout>
           <InlineStack gap="200" align="start">
             <Button variant="primary" submit loading={fetcher.state !== "idle"}>
@@ -168,12 +182,14 @@ function override(label: string, value: string | null): string {
 function VariantItem({
   variant,
   hasButton,
+  terms,
   editing,
   onEdit,
   onDone,
 }: {
   variant: VariantRow;
   hasButton: boolean;
+  terms: VariantDiscountTerms | null;
   editing: boolean;
   onEdit: () => void;
   onDone: () => void;
@@ -205,6 +221,13 @@ function VariantItem({
                 {override("Button", variant.buttonLabel)}
               </Text>
             )}
+            {terms && (
+              <Text as="p" tone="subdued">
+                {variant.discountText === null
+                  ? "Discount: the message's own"
+                  : `Discount: ${variant.discountText} (codes of its own)`}
+              </Text>
+            )}
           </BlockStack>
           <ButtonGroup>
             <Button onClick={onEdit} disabled={editing} accessibilityLabel={`Edit ${variant.name}`}>
@@ -225,13 +248,22 @@ function VariantItem({
             </Button>
           </ButtonGroup>
         </InlineStack>
-        {editing && <VariantForm variant={variant} hasButton={hasButton} onDone={onDone} />}
+        {editing && <VariantForm variant={variant} hasButton={hasButton} terms={terms} onDone={onDone} />}
       </BlockStack>
     </div>
   );
 }
 
-export function VariantsCard({ variants, hasButton }: { variants: VariantRow[]; hasButton: boolean }) {
+export function VariantsCard({
+  variants,
+  hasButton,
+  terms,
+}: {
+  variants: VariantRow[];
+  hasButton: boolean;
+  /** The message's discount terms when it gives first-purchase codes (a variant may test its own). */
+  terms: VariantDiscountTerms | null;
+}) {
   // The variant being edited (its id), "new" for the add form, or none.
   const [editing, setEditing] = useState<number | "new" | null>(null);
   const [done] = useState(() => () => setEditing(null));
@@ -253,8 +285,9 @@ export function VariantsCard({ variants, hasButton }: { variants: VariantRow[]; 
               variants, every treated shopper sees the message as written.
             </Text>
             <Text as="p" tone="subdued">
-              A variant changes the wording only: every variant gives the message&apos;s own discount (codes
-              are made ahead for the whole message, so a discount per variant is not supported yet).
+              {terms
+                ? "A variant may also test its own discount: its codes are made ahead, apart from the message's, and the offer is shown only while every variant has codes."
+                : "A variant changes the wording; the reward is the message's own."}
             </Text>
           </BlockStack>
           {variants.length === 0 && editing !== "new" && (
@@ -266,13 +299,16 @@ export function VariantsCard({ variants, hasButton }: { variants: VariantRow[]; 
               <VariantItem
                 variant={v}
                 hasButton={hasButton}
+                terms={terms}
                 editing={editing === v.id}
                 onEdit={() => setEditing(v.id)}
                 onDone={done}
               />
             </BlockStack>
           ))}
-          {editing === "new" && <VariantForm key="new" variant={null} hasButton={hasButton} onDone={done} />}
+          {editing === "new" && (
+            <VariantForm key="new" variant={null} hasButton={hasButton} terms={terms} onDone={done} />
+          )}
         </BlockStack>
       </Card>
     </div>

@@ -44,6 +44,21 @@ describe("npm run slice -- messages", () => {
     expect((await run("messages", "resume", String(welcome), "--shop", SHOP)).lines).toEqual([
       `message ${welcome} is active`,
     ]);
+    // Its discount codes are not made yet: not offered, and the explanation says why.
+    expect(
+      (await run("messages", "explain", "--shop", SHOP, "--visitor", "cli-visitor-000000001")).lines,
+    ).toContain(`  not ${welcome} "Welcome! Here's 10% off your first order": no codes left`);
+    const shop = await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } });
+    await prisma.discountCode.create({
+      data: {
+        shopId: shop.id,
+        messageId: welcome,
+        code: "WELCOME-READY",
+        shopifyDiscountId: "gid://shopify/DiscountCodeNode/1",
+        status: "pool",
+        expiresAt: new Date(Date.now() + 30 * 86_400_000),
+      },
+    });
     const { lines } = await run("messages", "explain", "--shop", SHOP, "--visitor", "cli-visitor-000000001");
     expect(lines).toEqual([
       `shows message ${welcome}: "Welcome! Here's 10% off your first order"`,

@@ -50,6 +50,18 @@ beforeAll(async () => {
   await recompute(prisma, shopId, now);
   await ensureStarterMessages(prisma, shopId, true);
   for (const m of await listMessages(prisma, shopId)) ids[m.input.segment] = m.id;
+  // The two discount offers have codes ready (as the pool loop keeps them).
+  for (const messageId of [ids["first-time-visitors"], ids["high-spend-repeat"]])
+    await prisma.discountCode.create({
+      data: {
+        shopId,
+        messageId,
+        code: `READY-${messageId}`,
+        shopifyDiscountId: `gid://shopify/DiscountCodeNode/${messageId}`,
+        status: "pool",
+        expiresAt: new Date(now.getTime() + 400 * 86_400_000),
+      },
+    });
 });
 afterAll(() => prisma.$disconnect());
 
@@ -118,6 +130,24 @@ describe("what each segment would see", () => {
     expect(first.message?.name).toBe("Cart reminder on exit");
     expect(first.skipped.map((s) => [s.name, s.why, s.reason])).toEqual([
       ["Referral invite for top customers", "lower priority", "Another message has a higher priority"],
+    ]);
+  });
+
+  it("an offer out of codes is not what anyone would see, and says so", async () => {
+    await prisma.discountCode.updateMany({
+      where: { messageId: ids["high-spend-repeat"] },
+      data: { status: "issued" },
+    });
+    const first = (await previewBySegment(prisma, shopId, now)).find(
+      (p) => p.handle === "first-time-visitors",
+    )!;
+    expect(first.message?.name).toBe("Cart reminder on exit");
+    expect(first.skipped.map((s) => [s.name, s.why, s.reason])).toEqual([
+      [
+        "Referral invite for top customers",
+        "no codes left",
+        "Its discount codes have run out (the app makes more while Shopify is reachable)",
+      ],
     ]);
   });
 });

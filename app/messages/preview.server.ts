@@ -8,10 +8,10 @@
  * Like the storefront it considers active messages only, and it records nothing (no exposure).
  */
 import type { PrismaClient } from "@prisma/client";
-import type { PageContext, Skip } from "../engine/decide";
+import type { PageContext } from "../engine/decide";
 import type { Reason } from "../engine/evaluate";
 import { FORMAT_LABELS, FORMATS } from "../engine/message";
-import { explainDecision } from "../storefront/decide.server";
+import { explainDecision, type ExplainSkip } from "../storefront/decide.server";
 
 /** The home page, where every preview is made. */
 export const PREVIEW_PAGE: PageContext = { type: "index", path: "/" };
@@ -20,7 +20,7 @@ export const PREVIEW_PAGE: PageContext = { type: "index", path: "/" };
 export const NEW_VISITOR_ID = "slice-preview-new-visitor";
 
 /** Why a message was not the one shown, in the merchant's words. */
-export const SKIP_TEXT: Record<Skip, string> = {
+export const SKIP_TEXT: Record<ExplainSkip, string> = {
   "not running": "Outside its start and end dates",
   "not in segment": "Not in its audience",
   "not on this page": "Not shown on the home page",
@@ -29,6 +29,7 @@ export const SKIP_TEXT: Record<Skip, string> = {
   "shown this session": "Already shown this session",
   "shown recently": "Shown recently (its frequency limit)",
   "lower priority": "Another message has a higher priority",
+  "no codes left": "Its discount codes have run out (the app makes more while Shopify is reachable)",
 };
 
 export interface PreviewMessage {
@@ -47,7 +48,7 @@ export interface SegmentPreview {
   /** The message the sample would see, with the segment conditions that put them in its audience. */
   message: (PreviewMessage & { reasons: Reason[] }) | null;
   /** Every other active message and why it was not the one. */
-  skipped: (PreviewMessage & { why: Skip; reason: string })[];
+  skipped: (PreviewMessage & { why: ExplainSkip; reason: string })[];
 }
 
 /** Each of the shop's segments (by name) and what a sample member would see on the home page now. */

@@ -13,6 +13,7 @@ import {
   toColumns,
   type MessageInput,
 } from "../engine/message";
+import { retirePool } from "../offers/pool.server";
 import { forgetShopMessages, MESSAGE_EVENTS } from "../storefront/decide.server";
 
 export interface MessageRow {
@@ -61,8 +62,13 @@ export async function updateMessage(
   input: unknown,
 ): Promise<void> {
   const message = await validated(db, shopId, input);
-  const { count } = await db.message.updateMany({ where: { id, shopId }, data: toColumns(message) });
-  if (!count) throw new MessageError([{ field: "message", message: `no message ${id} in this shop` }]);
+  const data = toColumns(message);
+  const before = await db.message.findFirst({ where: { id, shopId } });
+  if (!before) throw new MessageError([{ field: "message", message: `no message ${id} in this shop` }]);
+  await db.message.update({ where: { id }, data });
+  // Codes made for other terms are not given out any more (the pool refills with the new ones).
+  const terms = ["reward", "discountKind", "discountValue", "codeValidDays", "minimumSubtotal"] as const;
+  if (terms.some((k) => before[k] !== data[k])) await retirePool(db, id);
   forgetShopMessages(await shopOf(db, shopId));
 }
 

@@ -54,6 +54,45 @@ async function refusal(p: Promise<unknown>): Promise<Response> {
 }
 
 describe("a message's variants", () => {
+  it("may test their own discount on a first-purchase offer, refused with the field named when it is not a percent", async () => {
+    const blank = { weight: "1", headline: "", body: "", buttonLabel: "" };
+    const saved = await saveVariant(prisma, shopId, messageId, null, {
+      ...blank,
+      name: "Fifteen",
+      discount: "15",
+    });
+    if (!saved?.ok) throw new Error("refused");
+    const row = (await listVariants(prisma, shopId, messageId)).find((v) => v.id === saved.id)!;
+    expect(row).toMatchObject({ discountValue: 15, discountText: "15%" });
+    for (const discount of ["0", "101", "12.5", "ten"]) {
+      const r = await saveVariant(prisma, shopId, messageId, saved.id, {
+        ...blank,
+        name: "Fifteen",
+        discount,
+      });
+      expect(r && !r.ok && r.problems).toEqual([
+        { field: "discount", label: "Discount", message: "must be a whole percent from 1 to 100" },
+      ]);
+    }
+    // A plain message gives no code: a discount per variant is refused there.
+    const plain = await createMessage(prisma, shopId, {
+      ...starterMessages().find((m) => m.segment === "first-time-visitors")!,
+      reward: { kind: "none" },
+    });
+    const refused = await saveVariant(prisma, shopId, plain, null, { ...blank, name: "X", discount: "20" });
+    expect(refused && !refused.ok && refused.problems[0]).toMatchObject({
+      field: "discount",
+      message: "only a first-purchase discount offer can test its discount per variant",
+    });
+    expect(
+      await saveVariant(prisma, shopId, messageId, saved.id, { ...blank, name: "Fifteen", discount: "" }),
+    ).toEqual({
+      ok: true,
+      id: saved.id,
+    });
+    await prisma.messageVariant.delete({ where: { id: saved.id } });
+  });
+
   it("creates two variants, lists them with their shares, edits one and deletes the other", async () => {
     vi.mocked(forgetShopMessages).mockClear();
     const a = await variantAction(
@@ -85,6 +124,8 @@ describe("a message's variants", () => {
         headline: null,
         body: null,
         buttonLabel: null,
+        discountValue: null,
+        discountText: null,
       },
       {
         id: b.variantId,
@@ -94,6 +135,8 @@ describe("a message's variants", () => {
         headline: "Only today: 10% off",
         body: null,
         buttonLabel: "Get it",
+        discountValue: null,
+        discountText: null,
       },
     ]);
 
@@ -140,6 +183,7 @@ describe("a message's variants", () => {
       headline: "h".repeat(121),
       body: "b".repeat(401),
       buttonLabel: "l".repeat(41),
+      discount: "",
     };
     const result = await variantAction(prisma, shopId, messageId, post("variant-save", values));
     if (result.ok) throw new Error("saved");
@@ -164,6 +208,7 @@ describe("a message's variants", () => {
         headline: "",
         body: "",
         buttonLabel: "",
+        discount: "",
       });
       expect(r && !r.ok && r.problems.map((p) => p.field)).toEqual([field]);
     }
@@ -179,9 +224,10 @@ describe("a message's variants", () => {
       headline: "",
       body: "",
       buttonLabel: "",
+      discount: "",
     });
     if (!theirs?.ok) throw new Error("refused");
-    const values = { name: "Hijacked", weight: "5", headline: "", body: "", buttonLabel: "" };
+    const values = { name: "Hijacked", weight: "5", headline: "", body: "", buttonLabel: "", discount: "" };
     // Through our message, their variant is not found.
     expect(
       (

@@ -5,78 +5,30 @@
  * of the shop's messages, so the next decision uses it. A variant is reached through its message
  * and the message through its shop: another shop's variant cannot be read or changed.
  *
- * Discount value overrides (MessageVariant.discountValue) are not offered: codes are made ahead
- * per message (one pool), so every variant gives the message's discount.
+ * A variant of a first-purchase offer may also test the reward: its own discount value (a percent,
+ * or an amount in the shop's currency, as the message's discount is). Such a variant gets a code
+ * pool of its own (pool.server.ts); when its value changes or it is deleted, its codes not yet given
+ * out are retired.
  */
 import type { PrismaClient } from "@prisma/client";
 import { LIMITS } from "../engine/message";
+import { fromMinorUnits, toMinorUnits } from "../engine/money";
+import { retirePool } from "../offers/pool.server";
 import { forgetShopMessages } from "../storefront/decide.server";
+import {
+  discountText,
+  VARIANT_LABELS,
+  VARIANT_NAME_LIMIT,
+  VARIANT_WEIGHT_MAX,
+  type VariantDiscountTerms,
+  type VariantField,
+  type VariantProblem,
+  type VariantActionResult,
+  type VariantRow,
+  type VariantValues,
+} from "./variant-values";
 
-export const VARIANT_NAME_LIMIT = 40;
-export const VARIANT_WEIGHT_MAX = 100;
-
-/** The variant form as the merchant fills it in (text as typed). */
-export interface VariantValues {
-  name: string;
-  weight: string;
-  headline: string;
-  body: string;
-  buttonLabel: string;
-}
-
-export type VariantField = keyof VariantValues;
-
-export interface VariantProblem {
-  field: VariantField;
-  /** The input's label, for the banner. */
-  label: string;
-  message: string;
-}
-
-export const VARIANT_LABELS: Record<VariantField, string> = {
-  name: "Name",
-  weight: "Weight",
-  headline: "Headline",
-  body: "Text",
-  buttonLabel: "Button label",
-};
-
-export interface VariantRow {
-  id: number;
-  name: string;
-  weight: number;
-  /** Its share of the treated shoppers, in whole percent. */
-  share: number;
-  /** null: the message's own. */
-  headline: string | null;
-  body: string | null;
-  buttonLabel: string | null;
-}
-
-export type VariantActionResult =
-  | { ok: true; intent: "variant-save" | "variant-delete"; variantId: number }
-  | {
-      ok: false;
-      intent: "variant-save";
-      variantId: number | null;
-      problems: VariantProblem[];
-      values: VariantValues;
-    };
-
-export function blankVariant(): VariantValues {
-  return { name: "", weight: "1", headline: "", body: "", buttonLabel: "" };
-}
-
-/** A saved variant as its form shows it. */
-export function variantValuesOf(v: VariantRow): VariantValues {
-  return {
-    name: v.name,
-    weight: String(v.weight),
-    headline: v.headline ?? "",
-    body: v.body ?? "",
-    buttonLabel: v.buttonLabel ?? "",
-  };
-}
+export * from "./variant-values";
 
 function text(form: FormData, key: string): string {
   const v = form.get(key);
@@ -90,6 +42,7 @@ export function readVariantForm(form: FormData): VariantValues {
     headline: text(form, "headline"),
     body: text(form, "body"),
     buttonLabel: text(form, "buttonLabel"),
+    discount: text(form, "discount"),
   };
 }
 
@@ -99,11 +52,13 @@ interface VariantColumns {
   headline: string | null;
   body: string | null;
   buttonLabel: string | null;
+  discountValue: number | null;
 }
 
 /** The form's values as columns, or every problem, each naming its field. */
 export function parseVariant(
   values: VariantValues,
+  terms: VariantDiscountTerms | null = null,
 ): { ok: true; columns: VariantColumns } | { ok: false; problems: VariantProblem[] } {
   const problems: VariantProblem[] = [];
   const problem = (field: VariantField, message: string) =>
@@ -124,16 +79,52 @@ export function parseVariant(
   const headline = override("headline", LIMITS.headline);
   const body = override("body", LIMITS.body);
   const buttonLabel = override("buttonLabel", LIMITS.buttonLabel);
+  let discountValue: number | null = null;
+  const discount = (values.discount ?? "").trim();
+  if (discount && !terms)
+    problem("discount", "only a first-purchase discount offer can test its discount per variant");
+  else if (discount && terms?.type === "percentage") {
+    discountValue = Number(discount.replace(/%$/, ""));
+    if (!/^\d+%?$/.test(discount) || discountValue < 1 || discountValue > 100)
+      problem("discount", "must be a whole percent from 1 to 100");
+  } else if (discount && terms) {
+    try {
+      discountValue = toMinorUnits(discount, terms.currency);
+      if (discountValue < 1) problem("discount", "must be more than nothing");
+    } catch {
+      problem(
+        "discount",
+        `must be an amount in ${terms.currency}, like ${fromMinorUnits(500, terms.currency)}`,
+      );
+    }
+  }
   if (problems.length) return { ok: false, problems };
-  return { ok: true, columns: { name, weight, headline, body, buttonLabel } };
+  return { ok: true, columns: { name, weight, headline, body, buttonLabel, discountValue } };
 }
 
-/** The message, if it is this shop's, with its shop's domain. */
+/** The message, if it is this shop's, with its shop's domain and the terms of its discount. */
 async function messageOf(db: PrismaClient, shopId: number, messageId: number) {
-  return db.message.findFirst({
+  const row = await db.message.findFirst({
     where: { id: messageId, shopId },
-    select: { id: true, shop: { select: { domain: true } } },
+    select: {
+      id: true,
+      reward: true,
+      discountKind: true,
+      shop: { select: { domain: true, currency: true } },
+    },
   });
+  return row && { ...row, terms: discountTermsOf(row.reward, row.discountKind, row.shop.currency) };
+}
+
+/** The terms a variant's own discount is read against: only first-purchase offers have them. */
+export function discountTermsOf(
+  reward: string,
+  discountKind: string,
+  currency: string,
+): VariantDiscountTerms | null {
+  return reward === "firstPurchase"
+    ? { type: discountKind === "amount" ? "amount" : "percentage", currency }
+    : null;
 }
 
 /** A message's variants, oldest first, with each one's share of the treated shoppers. */
@@ -142,10 +133,11 @@ export async function listVariants(
   shopId: number,
   messageId: number,
 ): Promise<VariantRow[]> {
-  const rows = await db.messageVariant.findMany({
-    where: { messageId, message: { shopId } },
-    orderBy: { id: "asc" },
-  });
+  const [rows, message] = await Promise.all([
+    db.messageVariant.findMany({ where: { messageId, message: { shopId } }, orderBy: { id: "asc" } }),
+    messageOf(db, shopId, messageId),
+  ]);
+  const terms = message?.terms ?? null;
   const total = rows.reduce((sum, v) => sum + v.weight, 0);
   return rows.map((v) => ({
     id: v.id,
@@ -155,6 +147,9 @@ export async function listVariants(
     headline: v.headline,
     body: v.body,
     buttonLabel: v.buttonLabel,
+    // A value left from when the offer gave a discount is not shown (nor used: poolsOf ignores it).
+    discountValue: terms ? v.discountValue : null,
+    discountText: terms && v.discountValue !== null ? discountText(v.discountValue, terms) : null,
   }));
 }
 
@@ -171,17 +166,17 @@ export async function saveVariant(
 ): Promise<{ ok: true; id: number } | { ok: false; problems: VariantProblem[] } | null> {
   const message = await messageOf(db, shopId, messageId);
   if (!message) return null;
-  const parsed = parseVariant(values);
+  const parsed = parseVariant(values, message.terms);
   if (!parsed.ok) return parsed;
   let id: number;
   if (variantId === null) {
     id = (await db.messageVariant.create({ data: { messageId, ...parsed.columns } })).id;
   } else {
-    const { count } = await db.messageVariant.updateMany({
-      where: { id: variantId, messageId },
-      data: parsed.columns,
-    });
-    if (!count) return null;
+    const before = await db.messageVariant.findFirst({ where: { id: variantId, messageId } });
+    if (!before) return null;
+    await db.messageVariant.update({ where: { id: variantId }, data: parsed.columns });
+    // Codes made for its old discount are not given out any more.
+    if (before.discountValue !== parsed.columns.discountValue) await retirePool(db, messageId, variantId);
     id = variantId;
   }
   forgetShopMessages(message.shop.domain);
@@ -198,7 +193,10 @@ export async function deleteVariant(
   const message = await messageOf(db, shopId, messageId);
   if (!message) return false;
   const { count } = await db.messageVariant.deleteMany({ where: { id: variantId, messageId } });
-  if (count) forgetShopMessages(message.shop.domain);
+  if (count) {
+    await retirePool(db, messageId, variantId);
+    forgetShopMessages(message.shop.domain);
+  }
   return count > 0;
 }
 

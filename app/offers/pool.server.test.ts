@@ -13,9 +13,18 @@ import { generateStore } from "../../dev/store";
 import { proxiedRequest } from "../../dev/app-proxy";
 import { TEST_SECRET } from "../../dev/testing/setup";
 import { ensurePresets } from "../segments/store.server";
-import { createMessage } from "../messages/store.server";
+import { createMessage, getMessage, updateMessage } from "../messages/store.server";
 import { receiveCodeRequest } from "../storefront/code.server";
-import { issueCode, offerableWhere, redeemCodes, refillPools } from "./pool.server";
+import type { DiscountSpec } from "../engine/message";
+import {
+  codesLeft,
+  issueCode,
+  offerableWhere,
+  redeemCodes,
+  refillPools,
+  retirePool,
+  type Pool,
+} from "./pool.server";
 
 const store = generateStore({ seed: 41, customers: 40, shop: "pool-test.myshopify.com" });
 const SHOP = store.shop.domain;
@@ -50,11 +59,13 @@ afterAll(async () => {
 });
 
 const offerable = () => prisma.discountCode.count({ where: offerableWhere(offerId, 7, now()) });
+const TEN: DiscountSpec = { type: "percentage", value: 10, validDays: 7, minimumSubtotal: 0 };
+const pool = (): Pool => ({ messageId: offerId, variantId: null, discount: TEN });
 
 describe("the code pool", () => {
   it("is filled ahead in Shopify: one first-order discount, its codes added in bulk, all valid documents", async () => {
     const [result] = await refillPools(prisma, api(), shopId, now(), { target: 40, poll });
-    expect(result).toEqual({ messageId: offerId, added: 41 });
+    expect(result).toEqual({ messageId: offerId, variantId: null, added: 41 });
     expect(await offerable()).toBe(41);
     expect(standIn.invalidDocuments).toEqual([]);
     const codes = await prisma.discountCode.findMany({ where: { messageId: offerId } });
@@ -74,9 +85,7 @@ describe("the code pool", () => {
   it("gives each code to one shopper only, also when many ask at once, and the same code again to the same shopper", async () => {
     const visitors = Array.from({ length: 20 }, (_, i) => `pool-visitor-${String(i).padStart(6, "0")}`);
     const issued = await Promise.all(
-      visitors.map((visitorId) =>
-        issueCode(prisma, shopId, offerId, 7, { visitorId, customerId: null }, now()),
-      ),
+      visitors.map((visitorId) => issueCode(prisma, shopId, pool(), { visitorId, customerId: null }, now())),
     );
     const codes = issued.map((i) => i?.code);
     expect(codes.every(Boolean)).toBe(true);
@@ -84,8 +93,7 @@ describe("the code pool", () => {
     const again = await issueCode(
       prisma,
       shopId,
-      offerId,
-      7,
+      pool(),
       { visitorId: visitors[3], customerId: null },
       now(),
     );
@@ -98,8 +106,7 @@ describe("the code pool", () => {
       await issueCode(
         prisma,
         shopId,
-        offerId,
-        7,
+        pool(),
         { visitorId: `drain-visitor-${String(i).padStart(6, "0")}`, customerId: null },
         now(),
       );
@@ -115,7 +122,7 @@ describe("the code pool", () => {
     expect(failed.error).toBeTruthy();
     expect(await offerable()).toBe(10);
     const [refilled] = await refillPools(prisma, api(), shopId, now(), { target: 40, poll });
-    expect(refilled).toEqual({ messageId: offerId, added: 31 });
+    expect(refilled).toEqual({ messageId: offerId, variantId: null, added: 31 });
     expect(standIn.invalidDocuments).toEqual([]);
   });
 
@@ -125,14 +132,7 @@ describe("the code pool", () => {
       data: { status: "issued" },
     });
     expect(
-      await issueCode(
-        prisma,
-        shopId,
-        offerId,
-        7,
-        { visitorId: "late-visitor-000001", customerId: null },
-        now(),
-      ),
+      await issueCode(prisma, shopId, pool(), { visitorId: "late-visitor-000001", customerId: null }, now()),
     ).toBeNull();
   });
 
@@ -200,5 +200,122 @@ describe("the storefront's code endpoint", () => {
       body: JSON.stringify({ visitorId: "treated-visitor-0001", messageId: offerId }),
     });
     expect((await receiveCodeRequest(unsigned, prisma)).status).toBe(401);
+  });
+});
+
+describe("a reward A/B test (a variant with its own discount)", () => {
+  let testId = 0;
+  let plainVariant = 0;
+  let richVariant = 0;
+  const row = () =>
+    prisma.message.findUniqueOrThrow({
+      where: { id: testId },
+      include: { variants: { select: { id: true, discountValue: true } } },
+    });
+  const ask = (visitorId: string) =>
+    receiveCodeRequest(
+      proxiedRequest(
+        new Request(`https://${SHOP}/apps/slice/code`, {
+          method: "POST",
+          body: JSON.stringify({ visitorId, messageId: testId }),
+        }),
+        { appOrigin: "http://127.0.0.1:3999", secret: TEST_SECRET, shop: SHOP },
+      ),
+      prisma,
+    );
+
+  beforeAll(async () => {
+    testId = await createMessage(prisma, shopId, {
+      name: "Welcome test",
+      segment: "first-time-visitors",
+      format: "popup",
+      trigger: { on: "load" },
+      content: { headline: "A welcome gift", body: "", button: null },
+      reward: { kind: "firstPurchase", discount: TEN },
+      active: true,
+    });
+    plainVariant = (await prisma.messageVariant.create({ data: { messageId: testId, name: "10%" } })).id;
+    richVariant = (
+      await prisma.messageVariant.create({ data: { messageId: testId, name: "20%", discountValue: 20 } })
+    ).id;
+  });
+
+  it("makes a pool for the variant apart from the offer's own, each a Shopify discount with its own value", async () => {
+    const results = (await refillPools(prisma, api(), shopId, now(), { target: 10, poll })).filter(
+      (r) => r.messageId === testId,
+    );
+    expect(results).toEqual([
+      { messageId: testId, variantId: null, added: 11 },
+      { messageId: testId, variantId: richVariant, added: 11 },
+    ]);
+    const value = async (variantId: number | null) => {
+      const code = await prisma.discountCode.findFirstOrThrow({ where: { messageId: testId, variantId } });
+      return standIn.discounts.get(code.shopifyDiscountId)!.value;
+    };
+    expect(await value(null)).toEqual({ kind: "percentage", percentage: 0.1 });
+    expect(await value(richVariant)).toEqual({ kind: "percentage", percentage: 0.2 });
+    expect(await codesLeft(prisma, await row(), now())).toBe(11);
+    expect(standIn.invalidDocuments).toEqual([]);
+  });
+
+  it("gives each shopper a code of the variant they were assigned, usable for that variant's discount", async () => {
+    for (const [visitor, variantId] of [
+      ["rich-variant-visitor-1", richVariant],
+      ["plain-variant-visitor-1", plainVariant],
+    ] as const)
+      await prisma.offerExposure.create({
+        data: {
+          shopId,
+          messageId: testId,
+          unit: `v:${visitor}`,
+          arm: "treatment",
+          variantId,
+          visitorId: visitor,
+          at: now(),
+        },
+      });
+    const rich = (await (await ask("rich-variant-visitor-1")).json()) as { code: string };
+    const plain = (await (await ask("plain-variant-visitor-1")).json()) as { code: string };
+    const variantOf = async (code: string) =>
+      (await prisma.discountCode.findFirstOrThrow({ where: { shopId, code } })).variantId;
+    expect(await variantOf(rich.code)).toBe(richVariant);
+    expect(await variantOf(plain.code)).toBeNull();
+    const checkout = (code: string) =>
+      standIn.redeem({ code, customerId: null, email: `${code.toLowerCase()}@example.com`, subtotal: 5000 });
+    expect(checkout(rich.code)).toEqual({ ok: true, discountAmount: 1000 });
+    expect(checkout(plain.code)).toEqual({ ok: true, discountAmount: 500 });
+  });
+
+  it("is offered only while every variant's pool has codes, and retires a pool's codes when its discount changes", async () => {
+    expect(await codesLeft(prisma, await row(), now())).toBe(10);
+    // The 20% variant becomes 25%: its codes not given out are retired, the given one still works.
+    await prisma.messageVariant.update({ where: { id: richVariant }, data: { discountValue: 25 } });
+    expect(await retirePool(prisma, testId, richVariant)).toBe(10);
+    expect(await codesLeft(prisma, await row(), now())).toBe(0);
+    const [refilled] = (await refillPools(prisma, api(), shopId, now(), { target: 10, poll })).filter(
+      (r) => r.messageId === testId,
+    );
+    expect(refilled).toEqual({ messageId: testId, variantId: richVariant, added: 11 });
+    expect(await codesLeft(prisma, await row(), now())).toBe(10);
+    expect(
+      await prisma.discountCode.count({
+        where: { messageId: testId, variantId: richVariant, status: "issued" },
+      }),
+    ).toBe(1);
+  });
+
+  it("retires every pool of the offer when the merchant changes its discount, and not when only its wording changes", async () => {
+    const saved = (await getMessage(prisma, shopId, testId))!.input;
+    await updateMessage(prisma, shopId, testId, {
+      ...saved,
+      content: { ...saved.content, headline: "A gift" },
+    });
+    expect(await prisma.discountCode.count({ where: { messageId: testId, status: "retired" } })).toBe(10);
+    await updateMessage(prisma, shopId, testId, {
+      ...saved,
+      reward: { kind: "firstPurchase", discount: { ...TEN, value: 12 } },
+    });
+    expect(await prisma.discountCode.count({ where: { messageId: testId, status: "pool" } })).toBe(0);
+    expect(await codesLeft(prisma, await row(), now())).toBe(0);
   });
 });

@@ -9,11 +9,17 @@
  * the full period the merchant chose, and a batch is offered for one day. The refill keeps
  * `target` offerable codes per live first-purchase offer.
  *
+ * A first-purchase offer whose variants test the reward itself (a variant with its own discount
+ * value) has a pool per such variant (`DiscountCode.variantId`), beside the message's own pool for
+ * the variants that give the message's discount. A pool's codes are given only to shoppers of its
+ * variant. When the merchant changes a discount, the codes not yet given out are retired (status
+ * "retired"), so nobody is shown a code for the old terms; codes already given keep working.
+ *
  * Issuing is one atomic UPDATE … RETURNING that claims the oldest offerable code (on PostgreSQL
  * with SKIP LOCKED, so two shoppers at once get two codes). A shopper who asks again gets the
  * code they already have.
  */
-import type { Prisma, PrismaClient } from "@prisma/client";
+import type { Message, MessageVariant, Prisma, PrismaClient } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
 import { fromColumns, type DiscountSpec } from "../engine/message";
 import type { AdminApi } from "../sync/admin-api.server";
@@ -26,20 +32,113 @@ import {
   waitForBulkCreation,
   type NewDiscount,
 } from "./discounts.server";
-import { refillReferralPools, settleReferralRewards } from "./referrals.server";
+import { REFERRAL_POOL, refillReferralPools, settleReferralRewards } from "./referrals.server";
 import { syncEmailSignups } from "./signups.server";
 
 const DAY = 86_400_000;
 
 export interface RefillResult {
   messageId: number;
+  variantId: number | null;
   added: number;
   error?: string;
 }
 
-/** Codes of this offer that may still be given out at `now` (at least `validDays` of use left). */
-export function offerableWhere(messageId: number, validDays: number, now: Date) {
-  return { messageId, status: "pool", expiresAt: { gt: new Date(now.getTime() + validDays * DAY) } };
+/**
+ * Codes of this offer's pool (the message's own, variantId null, or a variant's) that may still be
+ * given out at `now` (at least `validDays` of use left).
+ */
+export function offerableWhere(
+  messageId: number,
+  validDays: number,
+  now: Date,
+  variantId: number | null = null,
+) {
+  return {
+    messageId,
+    variantId,
+    status: "pool",
+    expiresAt: { gt: new Date(now.getTime() + validDays * DAY) },
+  };
+}
+
+/** One pool of codes: an offer's own (variantId null) or a variant's, with the discount it gives. */
+export interface Pool {
+  messageId: number;
+  variantId: number | null;
+  discount: DiscountSpec;
+}
+
+type OfferRow = Message & { variants: Pick<MessageVariant, "id" | "discountValue">[] };
+
+/**
+ * The pools an offer draws from: one per variant with its own discount value, and the offer's
+ * own when it has no variants or some variant gives the offer's discount. Empty for an offer that
+ * gives no code. Only first-purchase offers vary their reward by variant (a referral code is the
+ * referrer's, whichever variant they saw).
+ */
+export function poolsOf(row: OfferRow): Pool[] {
+  const offer = fromColumns(row);
+  if (offer.reward.kind !== "firstPurchase" && offer.reward.kind !== "referral") return [];
+  const { discount } = offer.reward;
+  const own: Pool = { messageId: row.id, variantId: null, discount };
+  if (offer.reward.kind === "referral") return [own];
+  const overrides = row.variants.filter((v) => v.discountValue !== null);
+  const pools = overrides.map((v) => ({
+    messageId: row.id,
+    variantId: v.id,
+    discount: { ...discount, value: v.discountValue! },
+  }));
+  return overrides.length < row.variants.length || !row.variants.length ? [own, ...pools] : pools;
+}
+
+/** The pool a shopper assigned to `variantId` (0 or null: the offer has no variants) draws from. */
+export function poolFor(row: OfferRow, variantId: number | null): Pool | null {
+  const pools = poolsOf(row);
+  return (
+    pools.find((p) => p.variantId !== null && p.variantId === variantId) ??
+    pools.find((p) => p.variantId === null) ??
+    null
+  );
+}
+
+const kindOf = (reward: string): PoolKind | null =>
+  reward === "firstPurchase" ? FIRST_PURCHASE : reward === "referral" ? REFERRAL_POOL : null;
+
+/**
+ * How many codes the offer could still give right now: the fewest of any of its pools (a shopper
+ * may be assigned any variant, so the offer is made only while every pool has one). null for an
+ * offer that gives no code.
+ */
+export async function codesLeft(db: PrismaClient, row: OfferRow, now: Date): Promise<number | null> {
+  const kind = kindOf(row.reward);
+  let pools: Pool[] = [];
+  try {
+    pools = kind ? poolsOf(row) : [];
+  } catch {
+    // A row that no longer validates gives nothing (the decision leaves it out, and says why).
+  }
+  if (!kind || !pools.length) return null;
+  const counts = await Promise.all(
+    pools.map((p) => db.discountCode.count({ where: kind.offerable(p, now) })),
+  );
+  return Math.min(...counts);
+}
+
+/**
+ * Retires the codes not yet given out of an offer (or of one variant's pool): after its discount
+ * changed, they carry the old terms. Codes already given out keep working. How many were retired.
+ */
+export async function retirePool(
+  db: PrismaClient,
+  messageId: number,
+  variantId?: number | null,
+): Promise<number> {
+  const { count } = await db.discountCode.updateMany({
+    where: { messageId, status: "pool", ...(variantId !== undefined ? { variantId } : {}) },
+    data: { status: "retired" },
+  });
+  return count;
 }
 
 export interface RefillOptions {
@@ -55,8 +154,8 @@ export interface PoolKind {
   prefix: string;
   target: number;
   titlePrefix: string;
-  /** The offer's codes that may still be given out at `now`. */
-  offerable: (messageId: number, discount: DiscountSpec, now: Date) => Prisma.DiscountCodeWhereInput;
+  /** The pool's codes that may still be given out at `now`. */
+  offerable: (pool: Pool, now: Date) => Prisma.DiscountCodeWhereInput;
   /** How long a new batch's discount lasts, in days. */
   lifeDays: (discount: DiscountSpec) => number;
   /** Uses per code (null: any number of customers, each once). */
@@ -68,7 +167,7 @@ const FIRST_PURCHASE: PoolKind = {
   prefix: "WELCOME",
   target: MAX_CODES_PER_CALL,
   titlePrefix: "Slice",
-  offerable: (messageId, discount, now) => offerableWhere(messageId, discount.validDays, now),
+  offerable: (pool, now) => offerableWhere(pool.messageId, pool.discount.validDays, now, pool.variantId),
   lifeDays: (discount) => discount.validDays + 1,
 };
 
@@ -94,38 +193,50 @@ export async function refillKind(
 ): Promise<RefillResult[]> {
   const target = options.target ?? kind.target;
   const random = options.random ?? Math.random;
-  const messages = await db.message.findMany({ where: { shopId, active: true, reward: kind.reward } });
+  const messages = await db.message.findMany({
+    where: { shopId, active: true, reward: kind.reward },
+    include: { variants: { select: { id: true, discountValue: true }, orderBy: { id: "asc" } } },
+  });
   const results: RefillResult[] = [];
   for (const row of messages) {
     const offer = fromColumns(row);
     if (offer.reward.kind !== kind.reward) continue;
     if (offer.schedule.endsAt && Date.parse(offer.schedule.endsAt) <= now.getTime()) continue;
-    const { discount } = offer.reward;
-    const have = await db.discountCode.count({ where: kind.offerable(row.id, discount, now) });
-    // Refill at half: a batch takes a few seconds to make, the pool must not run dry meanwhile.
-    if (have >= target / 2) continue;
-    try {
-      const codes = generateCodes(kind.prefix, Math.min(MAX_CODES_PER_CALL, target - have) + 1, random);
-      const added = await makeBatch(db, api, {
-        shopId,
-        messageId: row.id,
-        codes,
-        poll: options.poll,
-        discount: {
-          title: `${kind.titlePrefix}: ${offer.name} (${now.toISOString().slice(0, 10)})`,
-          kind: discount.type,
-          value: discount.value,
-          firstOrderOnly: true,
-          startsAt: now,
-          endsAt: new Date(now.getTime() + kind.lifeDays(discount) * DAY),
-          minimumSubtotal: discount.minimumSubtotal || undefined,
-          ...(kind.usesPerCode !== undefined ? { usesPerCode: kind.usesPerCode } : {}),
-        },
-      });
-      results.push({ messageId: row.id, added });
-    } catch (error) {
-      // Kept for the next pass; meanwhile the offer is simply not made once its pool is empty.
-      results.push({ messageId: row.id, added: 0, error: (error as Error).message });
+    for (const pool of poolsOf(row)) {
+      const { discount } = pool;
+      const have = await db.discountCode.count({ where: kind.offerable(pool, now) });
+      // Refill at half: a batch takes a few seconds to make, the pool must not run dry meanwhile.
+      if (have >= target / 2) continue;
+      const variant = pool.variantId === null ? "" : `, variant ${pool.variantId}`;
+      try {
+        const codes = generateCodes(kind.prefix, Math.min(MAX_CODES_PER_CALL, target - have) + 1, random);
+        const added = await makeBatch(db, api, {
+          shopId,
+          messageId: row.id,
+          variantId: pool.variantId,
+          codes,
+          poll: options.poll,
+          discount: {
+            title: `${kind.titlePrefix}: ${offer.name}${variant} (${now.toISOString().slice(0, 10)})`,
+            kind: discount.type,
+            value: discount.value,
+            firstOrderOnly: true,
+            startsAt: now,
+            endsAt: new Date(now.getTime() + kind.lifeDays(discount) * DAY),
+            minimumSubtotal: discount.minimumSubtotal || undefined,
+            ...(kind.usesPerCode !== undefined ? { usesPerCode: kind.usesPerCode } : {}),
+          },
+        });
+        results.push({ messageId: row.id, variantId: pool.variantId, added });
+      } catch (error) {
+        // Kept for the next pass; meanwhile the offer is simply not made once its pool is empty.
+        results.push({
+          messageId: row.id,
+          variantId: pool.variantId,
+          added: 0,
+          error: (error as Error).message,
+        });
+      }
     }
   }
   return results;
@@ -141,6 +252,7 @@ export async function makeBatch(
   batch: {
     shopId: number;
     messageId: number;
+    variantId?: number | null;
     discount: Omit<NewDiscount, "code"> & { endsAt: Date };
     codes: string[];
     poll?: { sleep?: (ms: number) => Promise<void>; intervalMs?: number };
@@ -157,6 +269,7 @@ export async function makeBatch(
     data: created.map((code) => ({
       shopId: batch.shopId,
       messageId: batch.messageId,
+      variantId: batch.variantId ?? null,
       code,
       shopifyDiscountId: discountId,
       status: "pool",
@@ -178,11 +291,12 @@ export interface IssuedCode {
 export async function issueCode(
   db: PrismaClient,
   shopId: number,
-  messageId: number,
-  validDays: number,
+  pool: Pool,
   who: { visitorId: string; customerId: string | null },
   now: Date,
 ): Promise<IssuedCode | null> {
+  const { messageId, variantId } = pool;
+  const validDays = pool.discount.validDays;
   const mine = await db.discountCode.findFirst({
     where: {
       messageId,
@@ -200,6 +314,7 @@ export async function issueCode(
      WHERE "id" = (
        SELECT "id" FROM "DiscountCode"
        WHERE "shopId" = $4 AND "messageId" = $5 AND "status" = 'pool' AND "expiresAt" > $6
+         AND ${variantId === null ? `"variantId" IS NULL` : `"variantId" = $7`}
        ORDER BY "expiresAt", "id" LIMIT 1${sqlite ? "" : " FOR UPDATE SKIP LOCKED"}
      )
      RETURNING "code", "expiresAt"`;
@@ -211,6 +326,7 @@ export async function issueCode(
     shopId,
     messageId,
     at(threshold),
+    ...(variantId === null ? [] : [variantId]),
   );
   const row = rows[0];
   if (!row) return null;
@@ -230,6 +346,9 @@ export async function redeemCodes(
       shopId,
       code: { in: order.discountCodes.map((c) => c.toUpperCase()) },
       status: { in: ["issued", "pool"] },
+      // A referral code is shared with any number of friends: it stays the referrer's ("issued");
+      // each friend's order is followed by its ReferralReward instead.
+      message: { reward: { not: "referral" } },
     },
     data: { status: "redeemed", orderShopifyId: order.shopifyId, redeemedAt: order.processedAt },
   });

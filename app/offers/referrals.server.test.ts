@@ -128,7 +128,7 @@ afterAll(async () => {
 describe("referral codes", () => {
   it("are made ahead in Shopify: one first-order discount for friends, no total usage limit, codes added in bulk", async () => {
     const [result] = await refillReferralPools(prisma, api(), shopId, now(), { target: 10, poll });
-    expect(result).toEqual({ messageId: offerId, added: 11 });
+    expect(result).toEqual({ messageId: offerId, variantId: null, added: 11 });
     expect(await prisma.discountCode.count({ where: referralOfferableWhere(offerId, now()) })).toBe(11);
     const rows = await prisma.discountCode.findMany({ where: { messageId: offerId } });
     expect(new Set(rows.map((r) => r.shopifyDiscountId)).size).toBe(1);
@@ -307,6 +307,13 @@ describe("referral rewards", () => {
       where: { shopId_orderShopifyId: { shopId, orderShopifyId: id } },
     });
     expect(reward.status).toBe("granted");
+    // The referral code is shared with every friend: it stays the referrer's, not "redeemed".
+    expect(
+      await prisma.discountCode.findFirstOrThrow({ where: { shopId, code: referralCode } }),
+    ).toMatchObject({
+      status: "issued",
+      orderShopifyId: null,
+    });
     await prisma.order.update({
       where: { shopId_shopifyId: { shopId, shopifyId: id } },
       data: { cancelledAt: now() },

@@ -8,8 +8,8 @@
  * As for first-purchase codes (pool.server.ts), the codes are made ahead, so a shopper never waits
  * on the Admin API: a batch is one Shopify discount with up to 100 codes added in bulk, stored as
  * DiscountCode rows with status "pool"; a code given to a referrer becomes "issued" with
- * `customerShopifyId` = the referrer (redeemCodes may later mark it "redeemed" when a friend's
- * order uses it: it stays the referrer's code). A batch's codes are given out during its first
+ * `customerShopifyId` = the referrer, and stays "issued" however many friends use it (each
+ * friend's order is a ReferralReward row). A batch's codes are given out during its first
  * REFERRAL_BATCH_OFFER_DAYS, so a new referrer's code has most of its year left. A referrer keeps
  * their code while it has at least the offer's `validDays` left (time for a friend to use a link
  * shared today); after that they get a fresh one (the old one keeps counting for them until it ends).
@@ -82,12 +82,12 @@ export function referralOfferableWhere(messageId: number, now: Date) {
   };
 }
 
-const REFERRAL: PoolKind = {
+export const REFERRAL_POOL: PoolKind = {
   reward: "referral",
   prefix: "REFER",
   target: REFERRAL_POOL_TARGET,
   titlePrefix: "Slice referral",
-  offerable: (messageId, _discount, now) => referralOfferableWhere(messageId, now),
+  offerable: (pool, now) => referralOfferableWhere(pool.messageId, now),
   lifeDays: () => REFERRAL_CODE_VALID_DAYS,
   // Any number of friends may use a referrer's code, each once (appliesOncePerCustomer).
   usesPerCode: null,
@@ -101,7 +101,7 @@ export function refillReferralPools(
   now: Date,
   options: RefillOptions = {},
 ): Promise<RefillResult[]> {
-  return refillKind(db, api, shopId, now, REFERRAL, options);
+  return refillKind(db, api, shopId, now, REFERRAL_POOL, options);
 }
 
 export interface ReferralCode {

@@ -25,6 +25,13 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const shop = await requireShop(request);
+  if (
+    !(await prisma.message.findFirst({
+      where: { id: idOf(params.id), shopId: shop.id },
+      select: { id: true },
+    }))
+  )
+    throw new Response(`There is no message "${params.id}" in this shop.`, { status: 404 });
   const form = await request.formData();
   // The variants card's own forms (through fetchers): their result never reaches the message form.
   if (isVariantIntent(form)) return variantAction(prisma, shop.id, idOf(params.id), form);
@@ -47,6 +54,14 @@ export default function EditMessage() {
           key={data.existing?.id}
           variants={data.variants}
           hasButton={data.values.buttonLabel !== ""}
+          terms={
+            data.values.reward === "firstPurchase"
+              ? {
+                  type: data.values.discountType === "amount" ? "amount" : "percentage",
+                  currency: data.shop.currency,
+                }
+              : null
+          }
         />
       </Page>
     </>

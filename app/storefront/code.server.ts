@@ -4,7 +4,8 @@
  *
  * Only for a live first-purchase offer this shopper was assigned to the treatment of (their
  * recorded exposure: a held-out shopper, or anyone who merely knows an offer's id, gets none).
- * The same shopper asking again gets the same code. Answers `{ code, expiresAt, applyPath }`
+ * The same shopper asking again gets the same code; a shopper assigned a variant with its own
+ * discount gets a code from that variant's pool. Answers `{ code, expiresAt, applyPath }`
  * (`/discount/CODE` applies it at checkout, Shopify's shareable discount link), 409 when the pool
  * is empty (the storefront then shows the offer's text without a code).
  *
@@ -15,7 +16,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
 import { fromColumns } from "../engine/message";
-import { issueCode } from "../offers/pool.server";
+import { issueCode, poolFor } from "../offers/pool.server";
 import { issueReferralCode } from "../offers/referrals.server";
 import { readLimited } from "./events.server";
 import { flushExposures } from "./decide.server";
@@ -66,7 +67,10 @@ export async function receiveCodeRequest(
     select: { id: true, uninstalledAt: true },
   });
   if (!shop || shop.uninstalledAt) return json({ error: "shop: not installed" }, 404);
-  const row = await db.message.findFirst({ where: { id: messageId, shopId: shop.id, active: true } });
+  const row = await db.message.findFirst({
+    where: { id: messageId, shopId: shop.id, active: true },
+    include: { variants: { select: { id: true, discountValue: true } } },
+  });
   const offer = row ? fromColumns(row) : null;
   if (!offer || (offer.reward.kind !== "firstPurchase" && offer.reward.kind !== "referral"))
     return json({ error: "messageId: no live discount offer with this id" }, 404);
@@ -78,7 +82,7 @@ export async function receiveCodeRequest(
   await flushExposures();
   const exposure = await db.offerExposure.findUnique({
     where: { messageId_unit: { messageId, unit } },
-    select: { arm: true },
+    select: { arm: true, variantId: true },
   });
   if (exposure?.arm !== "treatment")
     return json({ error: "messageId: this offer was not shown to you" }, 403);
@@ -103,14 +107,10 @@ export async function receiveCodeRequest(
       200,
     );
   }
-  const issued = await issueCode(
-    db,
-    shop.id,
-    messageId,
-    offer.reward.discount.validDays,
-    { visitorId, customerId: identity.customerId },
-    now,
-  );
+  // The pool of the variant this shopper was assigned (a variant may test its own discount).
+  const pool = poolFor(row!, exposure.variantId);
+  const issued =
+    pool && (await issueCode(db, shop.id, pool, { visitorId, customerId: identity.customerId }, now));
   if (!issued) return json({ error: "no codes left for this offer" }, 409);
   return json(
     {

@@ -47,8 +47,7 @@ interface EventRow {
 import { shopSegments } from "../segments/store.server";
 import { config } from "../config.server";
 import { dialectOfClient } from "../db.server";
-import { offerableWhere } from "../offers/pool.server";
-import { referralOfferableWhere } from "../offers/referrals.server";
+import { codesLeft } from "../offers/pool.server";
 import { verifyProxyQuery } from "./proxy.server";
 
 /** Stored events for what a visitor did with a message; resourceId is the message id. */
@@ -185,24 +184,9 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
       }),
       shopSegments(db, shop.id),
     ]);
-    // Offerable codes of each discount offer (a shop has a handful of offers: one count each).
+    // Codes each discount offer can still give (a shop has a handful of offers: a count per pool).
     const left = new Map(
-      await Promise.all(
-        rows
-          .filter((r) => r.reward === "firstPurchase" || r.reward === "referral")
-          .map(
-            async (r) =>
-              [
-                r.id,
-                await db.discountCode.count({
-                  where:
-                    r.reward === "referral"
-                      ? referralOfferableWhere(r.id, new Date(now))
-                      : offerableWhere(r.id, r.codeValidDays, new Date(now)),
-                }),
-              ] as const,
-          ),
-      ),
+      await Promise.all(rows.map(async (r) => [r.id, await codesLeft(db, r, new Date(now))] as const)),
     );
     const messages: ShopMessages["messages"] = [];
     for (const row of rows) {
@@ -219,7 +203,7 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
               : [{ id: 0, weight: 1 }],
           },
           variants: new Map(row.variants.map((v) => [v.id, v])),
-          needsCode: m.reward.kind === "firstPurchase" || m.reward.kind === "referral",
+          needsCode: left.get(row.id) != null,
           codesLeft: left.get(row.id) ?? 0,
         });
       } catch (e) {
@@ -242,6 +226,15 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
   }
   return value;
 }
+
+/**
+ * A discount offer whose pool is empty is not offered (rather than a broken code): the pool
+ * refills in the background, and the Admin API may be down meanwhile.
+ */
+const hasCodes = (m: ShopMessage): boolean => !m.needsCode || m.codesLeft > 0;
+
+/** Why a message was not the one: the decision's reasons, and an offer out of codes. */
+export type ExplainSkip = Skip | "no codes left";
 
 /** Shopify's `request.page_type` values this targets by; any other (404, password, account...) is "other". */
 export function pageTypeOf(raw: string | null): PageType {
@@ -278,9 +271,7 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
 
   const { facts, history } = await visitorFacts(db, shop, visitorId, check.identity.customerId, now);
   history.shownThisSession = shownText ? shownText.split(",").map(Number) : [];
-  // A discount offer whose pool is empty is not offered (rather than a broken code): the pool
-  // refills in the background, and the Admin API may be down meanwhile.
-  const offerable = shop.messages.filter((m) => !m.needsCode || m.codesLeft > 0);
+  const offerable = shop.messages.filter(hasCodes);
   const decision = decide(
     offerable.map((m) => m.spec),
     { facts, page, history, now, resolve: shop.resolve },
@@ -313,7 +304,7 @@ export interface Explanation {
   /** The message this visitor would see, with the segment conditions that put them in its audience. */
   chosen: { id: number; headline: string; reasons: Reason[] } | null;
   /** Every other active message and why it was not chosen. */
-  skipped: { id: number; headline: string; why: Skip }[];
+  skipped: { id: number; headline: string; why: ExplainSkip }[];
 }
 
 /**
@@ -336,15 +327,19 @@ export async function explainDecision(
   );
   history.shownThisSession = who.shown ?? [];
   const decision = decide(
-    shop.messages.map((m) => m.spec),
+    shop.messages.filter(hasCodes).map((m) => m.spec),
     { facts, page: who.page, history, now: who.now, resolve: shop.resolve },
   );
   const headline = (id: number) => shop.messages.find((m) => m.spec.id === id)?.shown.headline ?? "";
+  const dry = shop.messages.filter((m) => !hasCodes(m));
   return {
     chosen: decision.message
       ? { id: decision.message.id, headline: headline(decision.message.id), reasons: decision.reasons }
       : null,
-    skipped: decision.skipped.map((s) => ({ ...s, headline: headline(s.id) })),
+    skipped: [
+      ...decision.skipped.map((s) => ({ ...s, headline: headline(s.id) })),
+      ...dry.map((m) => ({ id: m.spec.id, headline: m.shown.headline, why: "no codes left" as const })),
+    ],
   };
 }
 
