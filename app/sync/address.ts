@@ -1,6 +1,6 @@
 /**
- * A shipping address as a fingerprint: the app keeps no addresses (they are personal data it does
- * not need), only a hash of the parts that say where a parcel goes (street lines, postcode,
+ * A shipping address as a fingerprint: orders keep no address (personal data the app does not
+ * need), only a hash of the parts that say where a parcel goes (street lines, postcode,
  * country), so that two orders shipping to the same door can be recognised, e.g. a "friend" of a
  * referral whose order ships to the referrer's address. Names, phone, company and city are left
  * out: the same door is often written with another name or the city spelt differently.
