@@ -9,6 +9,9 @@
  * common abbreviations (Street/St, Avenue/Ave, ...), flat designators ("Apt 4", "#4", "Unit 4",
  * "Flat 4" are all "4"), the flat on the first or the second line, and postcodes written with or
  * without a space (a US ZIP+4 is its first five digits). A different flat gives a different hash.
+ *
+ * The hash is pseudonymous, not anonymous: whoever holds it and a list of candidate addresses can
+ * tell which one it is, so it is personal data like the order it is on (and erased with it).
  */
 import { createHash } from "node:crypto";
 
