@@ -9,6 +9,7 @@
  *   messages list --shop DOMAIN
  *   messages pause|resume <id> --shop DOMAIN
  *   messages explain --shop DOMAIN [--visitor ID] [--customer ID] [--page TYPE] [--path /P] [--now ISO]
+ *   privacy list|show <id>|export --shop DOMAIN [--customer ID] [--email ADDRESS]
  *
  * The segments commands read the app's database (DATABASE_URL) and compute members with the same
  * compiler the app uses, at `--now` (default: the current time).
@@ -26,7 +27,10 @@ const USAGE = `usage:
   npm run slice -- messages list --shop DOMAIN
   npm run slice -- messages pause|resume <id> --shop DOMAIN
   npm run slice -- messages explain --shop DOMAIN [--visitor ID] [--customer ID] [--page TYPE]
-                   [--path /PATH] [--now ISO-TIME]`;
+                   [--path /PATH] [--now ISO-TIME]
+  npm run slice -- privacy list --shop DOMAIN
+  npm run slice -- privacy show <export id> --shop DOMAIN
+  npm run slice -- privacy export --shop DOMAIN (--customer ID | --email ADDRESS)`;
 
 export class UsageError extends Error {}
 
@@ -179,6 +183,25 @@ export async function main(argv: string[], out: (line: string) => void = console
         page: { type: page as (typeof PAGE_TYPES)[number], path: values.path ?? "/" },
         now,
       },
+      out,
+    );
+  }
+  if (group === "privacy" && ["list", "show", "export"].includes(command ?? "")) {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { shop: { type: "string" }, customer: { type: "string" }, email: { type: "string" } },
+    });
+    if (!values.shop) throw new UsageError(`privacy ${command} needs --shop <name>.myshopify.com`);
+    if (values.customer !== undefined && !/^\d{1,20}$/.test(values.customer))
+      throw new UsageError(`--customer must be a Shopify customer id (got "${values.customer}")`);
+    const id = positionals[0] === undefined ? undefined : Number(positionals[0]);
+    if (id !== undefined && !Number.isSafeInteger(id))
+      throw new UsageError(`the export's id must be a number (got "${positionals[0]}")`);
+    const { privacyCommand } = await import("./privacy/cli.server");
+    return privacyCommand(
+      command as "list" | "show" | "export",
+      { shop: values.shop, id, customerId: values.customer, email: values.email, now: new Date() },
       out,
     );
   }

@@ -317,3 +317,47 @@ export async function eraseShop(db: Db, shop: { id: number; domain: string }): P
   await db.webhookEvent.deleteMany({ where: { shopDomain: shop.domain, status: { not: "processing" } } });
   await db.shop.deleteMany({ where: { id: shop.id } });
 }
+
+export interface DataExportRow {
+  id: number;
+  customerId: string | null;
+  email: string | null;
+  requestId: string | null;
+  createdAt: string;
+  bytes: number;
+}
+
+/** The shop's data-request exports, newest first (for the admin home and the CLI). */
+export async function listExports(db: Db, shopId: number, take = 20): Promise<DataExportRow[]> {
+  const rows = await db.dataExport.findMany({
+    where: { shopId },
+    orderBy: { id: "desc" },
+    take,
+    select: {
+      id: true,
+      customerShopifyId: true,
+      email: true,
+      requestId: true,
+      createdAt: true,
+      payload: true,
+    },
+  });
+  return rows.map((r) => ({
+    id: r.id,
+    customerId: r.customerShopifyId,
+    email: r.email,
+    requestId: r.requestId,
+    createdAt: r.createdAt.toISOString(),
+    bytes: Buffer.byteLength(r.payload),
+  }));
+}
+
+/** One export's JSON, only when it is this shop's (another shop's id reads as missing). */
+export async function readExport(
+  db: Db,
+  shopId: number,
+  id: number,
+): Promise<{ id: number; payload: string } | null> {
+  if (!Number.isSafeInteger(id) || id <= 0) return null;
+  return db.dataExport.findFirst({ where: { id, shopId }, select: { id: true, payload: true } });
+}

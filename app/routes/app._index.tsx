@@ -20,10 +20,15 @@ import { requireAdmin } from "../auth.server";
 import { syncState } from "../sync/status.server";
 import { replay } from "../sync/inbox.server";
 import { notifyInbox } from "../sync/runtime.server";
+import { listExports } from "../privacy/customer-data.server";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
-  return syncState(prisma, shop);
+  const held = await prisma.shop.findUnique({ where: { domain: shop }, select: { id: true } });
+  return {
+    ...(await syncState(prisma, shop)),
+    dataRequests: held ? await listExports(prisma, held.id) : [],
+  };
 }
 
 export async function action({ request }: ActionFunctionArgs) {
@@ -32,6 +37,8 @@ export async function action({ request }: ActionFunctionArgs) {
   const intent = form.get("intent");
   if (intent === "replay") {
     const id = form.get("id");
+    if (id !== null && !/^\d{1,15}$/.test(String(id)))
+      throw new Response(`id: must be an event id (got "${String(id).slice(0, 40)}")`, { status: 400 });
     const count = await replay(prisma, shop, id ? Number(id) : undefined);
     notifyInbox();
     return { message: `${count} event${count === 1 ? "" : "s"} queued again` };
@@ -201,6 +208,38 @@ export default function SyncStatus() {
                         Retry
                       </Button>
                     </fetcher.Form>,
+                  ])}
+                />
+              )}
+            </BlockStack>
+          </Card>
+        </Layout.Section>
+        <Layout.Section>
+          <Card>
+            <BlockStack gap="300">
+              <Text as="h2" variant="headingMd">
+                Data requests
+              </Text>
+              <Text as="p" tone="subdued">
+                When a customer asks Shopify for their data, Slice keeps everything it holds about them here
+                as a file for you to send them.
+              </Text>
+              {state.dataRequests.length === 0 ? (
+                <Text as="p" id="data-requests-none">
+                  No data requests so far.
+                </Text>
+              ) : (
+                <DataTable
+                  columnContentTypes={["text", "text", "text", "text", "text"]}
+                  headings={["Received", "Customer", "Email", "Shopify request", ""]}
+                  rows={state.dataRequests.map((r) => [
+                    when(r.createdAt),
+                    r.customerId ?? "–",
+                    r.email ?? "–",
+                    r.requestId ?? "–",
+                    <a key="d" href={`/app/data-requests/${r.id}`} download>
+                      Download JSON
+                    </a>,
                   ])}
                 />
               )}

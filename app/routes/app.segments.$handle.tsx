@@ -35,6 +35,11 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 
 export async function action({ request, params }: ActionFunctionArgs) {
   const { shop } = await requireAdmin(request);
+  const held = await prisma.segment.findFirst({
+    where: { handle: params.handle ?? "", shop: { domain: shop } },
+    select: { id: true },
+  });
+  if (!held) throw new Response(`There is no segment "${params.handle}" in this shop.`, { status: 404 });
   const form = Object.fromEntries(await request.formData());
   return applyPushForm(prisma, shop, params.handle ?? "", form);
 }

@@ -12,7 +12,7 @@ import type { PrismaClient } from "@prisma/client";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
-import { readLimited, storeBatch } from "./events.server";
+import { readLimited, storeBatch, VisitorOfAnotherShop } from "./events.server";
 import { updateMembership } from "../segments/store.server";
 
 const MAX_FORM_BYTES = 4 * 1024;
@@ -81,7 +81,11 @@ export async function receiveAnswer(request: Request, db: PrismaClient, now = ne
       events: [{ type: "answer", at: now.toISOString(), resourceId: `${question}=${answer}` }],
     },
     now,
-  );
+  ).catch((e: unknown) => {
+    if (e instanceof VisitorOfAnotherShop) return null;
+    throw e;
+  });
+  if (!result) return page("Not sent", "visitorId: belongs to another shop", 409);
   if (result.customerId)
     try {
       await updateMembership(db, shop.id, [result.customerId], ["visitor"], now);
