@@ -6,10 +6,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { benchWebhooks, type Figure } from "./webhooks";
 import { benchSegments } from "./segments";
 import { benchStorefront } from "./storefront";
+import { benchWebhooksPostgres } from "./webhooks-pg";
 
 /** `npm run bench -- segments` runs only that section; no argument runs them all. */
 const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
   ["webhooks", "Webhook intake (SQLite)", () => benchWebhooks()],
+  ["webhooks-pg", "Webhooks (PostgreSQL)", () => benchWebhooksPostgres()],
   ["segments", "Segments (SQLite)", () => benchSegments()],
   ["storefront", "Storefront", () => benchStorefront()],
 ];

@@ -11,8 +11,13 @@ export interface Spawned {
 const tsx = path.resolve("node_modules/tsx/dist/cli.mjs");
 
 /** Runs a TypeScript file with tsx, or a .mjs/.js file with plain node. */
-export async function spawnTs(file: string, env: Record<string, string>, ready: RegExp): Promise<Spawned> {
-  const args = /\.(mjs|js)$/.test(file) ? [file] : [tsx, file];
+export async function spawnTs(
+  file: string,
+  env: Record<string, string>,
+  ready: RegExp,
+  extraArgs: string[] = [],
+): Promise<Spawned> {
+  const args = [...(/\.(mjs|js)$/.test(file) ? [file] : [tsx, file]), ...extraArgs];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
