@@ -89,7 +89,12 @@ export class AdminApi {
             await this.sleep(Math.max(this.waitMs(requested), 1000));
             continue;
           }
-          if (error.response.status >= 500 && attempt < this.maxRetries) {
+          // Shopify answers a failure inside a query with HTTP 200 and only `errors`
+          // (INTERNAL_SERVER_ERROR): as retryable as a 5xx.
+          const internal = errors.some(
+            (e) => (e.extensions as { code?: string } | undefined)?.code === "INTERNAL_SERVER_ERROR",
+          );
+          if ((error.response.status >= 500 || internal) && attempt < this.maxRetries) {
             await this.sleep(Math.min(30_000, 500 * 2 ** attempt));
             continue;
           }
