@@ -680,7 +680,7 @@ describe("messages on the demo storefront", () => {
       await context.close();
     });
 
-    it("an email sign-up: the address is kept as the shopper's answer, even without analytics consent", async () => {
+    it("an email sign-up: the address is kept as the shopper's answer, even without analytics consent, and reaches Shopify", async () => {
       const id = await message({
         headline: "Get 10% off your next order",
         body: "Join our list for early access to sales.",
@@ -712,6 +712,14 @@ describe("messages on the demo storefront", () => {
           { timeout: 15_000 },
         )
         .toEqual(["email=list.member@example.com"]);
+      // The sign-up reaches Shopify (the stand-in) from the app's background loop: a subscribed customer.
+      await expect
+        .poll(
+          async () =>
+            (await db.emailSignup.findFirst({ where: { email: "list.member@example.com" } }))?.status,
+          { timeout: 45_000, interval: 500 },
+        )
+        .toBe("synced");
       await context.close();
     });
 
