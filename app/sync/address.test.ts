@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { addressHash, normaliseAddress } from "./address";
+import { orderFromWebhook } from "./from-webhook";
+import { fixtureText } from "../../dev/fixtures";
 
 const home = { address1: "123 Shipping Street", address2: "Apt 4B", zip: "40003", countryCode: "US" };
 
@@ -35,5 +37,14 @@ describe("a shipping address fingerprint", () => {
     expect(addressHash(null)).toBeNull();
     expect(addressHash({ address1: " , ", zip: "40003", countryCode: "US" })).toBeNull();
     expect(normaliseAddress(home)).toBe("US|40003|123 shipping st 4b");
+  });
+
+  it("is what an order keeps of Shopify's orders/create shipping_address, and null without one", () => {
+    const payload = JSON.parse(fixtureText("orders/create")) as Record<string, unknown>;
+    // Shopify's sample ships to "123 Shipping Street", 40003, US.
+    expect(orderFromWebhook(payload).shippingAddressHash).toBe(
+      addressHash({ address1: "123 shipping st.", zip: "40003", countryCode: "US" }),
+    );
+    expect(orderFromWebhook({ ...payload, shipping_address: null }).shippingAddressHash).toBeNull();
   });
 });
