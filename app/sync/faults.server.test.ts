@@ -62,8 +62,8 @@ class FaultyAdminApi {
     if (this.failing(++this.count, operation)) {
       const fault = FAULTS[this.injected.length % FAULTS.length];
       this.injected.push({ operation, fault });
-      const json = (status: number, value: unknown) =>
-        res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(value));
+      const json = (status: number, value: unknown): void =>
+        void res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(value));
       switch (fault) {
         case "reset":
           return void req.socket.destroy();
