@@ -4,6 +4,7 @@ import {
   Badge,
   Banner,
   BlockStack,
+  Box,
   Button,
   Card,
   EmptyState,
@@ -15,12 +16,25 @@ import {
 import prisma from "../db.server";
 import { requireShop } from "../auth.server";
 import { messageAction, messageList, type MessageListRow } from "../messages/admin.server";
+import { offersOverview, type OfferOverviewRow } from "../offers/results.server";
+import { formatMoney } from "../engine/money";
+
+const OVERVIEW_DAYS = 30;
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const shop = await requireShop(request);
   const url = new URL(request.url);
+  const now = new Date();
+  const range = { from: new Date(now.getTime() - OVERVIEW_DAYS * 86_400_000), to: now };
+  const [messages, overview] = await Promise.all([
+    messageList(prisma, shop.id, now),
+    offersOverview(prisma, shop.id, range, now),
+  ]);
   return {
-    messages: await messageList(prisma, shop.id, new Date()),
+    messages,
+    // Offers someone was shown or held out of in the range: the others have nothing to compare yet.
+    overview: overview.filter((o) => o.treatment.units + o.holdout.units > 0),
+    currency: shop.currency,
     saved: url.searchParams.has("saved"),
     deleted: url.searchParams.has("deleted"),
   };
@@ -61,12 +75,89 @@ function ActiveSwitch({ row }: { row: MessageListRow }) {
   );
 }
 
+function percent(rate: number | null): string {
+  return rate === null ? "–" : `${(100 * rate).toFixed(1)}%`;
+}
+
+/** Every offer's experiment at a glance: treated vs held out, the lift with its interval, what it brought. */
+function OffersOverview({ rows, currency }: { rows: OfferOverviewRow[]; currency: string }) {
+  return (
+    <Card padding="0">
+      <BlockStack gap="0">
+        <Box padding="400">
+          <BlockStack gap="100">
+            <Text as="h2" variant="headingMd">
+              Results, last {OVERVIEW_DAYS} days
+            </Text>
+            <Text as="p" tone="subdued">
+              Conversion of shoppers shown each offer against those held out of it; the lift is the
+              difference, with its 95% confidence interval.
+            </Text>
+          </BlockStack>
+        </Box>
+        <div data-offers-overview>
+          <IndexTable
+            resourceName={{ singular: "offer", plural: "offers" }}
+            itemCount={rows.length}
+            selectable={false}
+            headings={[
+              { title: "Offer" },
+              { title: "Shown: converted", alignment: "end" },
+              { title: "Held out: converted", alignment: "end" },
+              { title: "Lift" },
+              { title: "Codes issued / used", alignment: "end" },
+              { title: "Revenue (shown)", alignment: "end" },
+            ]}
+          >
+            {rows.map((r, i) => (
+              <IndexTable.Row id={`offer-${r.messageId}`} key={r.messageId} position={i}>
+                <IndexTable.Cell>
+                  <Link to={`/app/messages/${r.messageId}/results`} data-overview={r.messageId}>
+                    {r.name}
+                  </Link>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <Text as="span" alignment="end" numeric>
+                    {r.treatment.conversions} of {r.treatment.units} ({percent(r.treatment.rate)})
+                  </Text>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <Text as="span" alignment="end" numeric>
+                    {r.holdout.conversions} of {r.holdout.units} ({percent(r.holdout.rate)})
+                  </Text>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <Text as="span" tone={r.lift.status === "ok" ? undefined : "subdued"}>
+                    {r.liftSummary}
+                  </Text>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <Text as="span" alignment="end" numeric>
+                    {r.reward === "firstPurchase" || r.reward === "referral"
+                      ? `${r.codesIssued} / ${r.codesRedeemed}`
+                      : "–"}
+                  </Text>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <Text as="span" alignment="end" numeric>
+                    {formatMoney(r.revenue, currency)}
+                  </Text>
+                </IndexTable.Cell>
+              </IndexTable.Row>
+            ))}
+          </IndexTable>
+        </div>
+      </BlockStack>
+    </Card>
+  );
+}
+
 function StatusBadge({ row }: { row: MessageListRow }) {
   return row.active ? <Badge tone="success">Active</Badge> : <Badge>Paused</Badge>;
 }
 
 export default function Messages() {
-  const { messages, saved, deleted } = useLoaderData<typeof loader>();
+  const { messages, overview, currency, saved, deleted } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const clear = () => navigate("/app/messages", { replace: true });
   return (
@@ -190,6 +281,7 @@ export default function Messages() {
             </IndexTable>
           )}
         </Card>
+        {overview.length > 0 && <OffersOverview rows={overview} currency={currency} />}
       </BlockStack>
     </Page>
   );

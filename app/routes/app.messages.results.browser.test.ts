@@ -206,6 +206,23 @@ describe("an offer's results in the admin", () => {
     await expect
       .poll(async () => Number(((await page.locator("#impressions").textContent()) ?? "").replace(/\D/g, "")))
       .toBeLessThan(seeded.impressions);
+
+    // The Messages list sums up every offer with visitors: the same lift, codes and revenue.
+    await page.goto(`${demo.url}/app/messages`);
+    const row = page.locator("[data-offers-overview] tr", {
+      has: page.locator(`[data-overview="${seeded.messageId}"]`),
+    });
+    await expect.poll(() => row.count()).toBe(1);
+    const cells = await row.locator("td").allTextContents();
+    expect(cells).toEqual([
+      "Welcome: first purchase",
+      `${seeded.conversions.treatment} of ${seeded.units.treatment} (${percent(seeded.conversions.treatment, seeded.units.treatment)})`,
+      `${seeded.conversions.holdout} of ${seeded.units.holdout} (${percent(seeded.conversions.holdout, seeded.units.holdout)})`,
+      liftInWords(lift),
+      `${seeded.codes} / ${seeded.codes}`,
+      dollars(seeded.revenue.treatment),
+    ]);
+    await page.screenshot({ path: path.join(SHOTS, "admin-messages-overview.png"), fullPage: true });
     await page.close();
   });
 
