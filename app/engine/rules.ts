@@ -200,7 +200,16 @@ export interface Rule {
   match: RuleNode;
 }
 
-const scalar = z.union([z.string().max(500), z.number().finite()]);
+/**
+ * Text a database can hold: PostgreSQL's text refuses NUL, and half of a UTF-16 surrogate pair
+ * alone is not Unicode (the drivers refuse it). Either would fail the query, not match nothing.
+ */
+// eslint-disable-next-line no-control-regex -- NUL is what it looks for
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+export const isStorableText = (text: string) => !UNSTORABLE.test(text);
+export const UNSTORABLE_MESSAGE = "must be text without NUL characters or broken Unicode";
+
+const scalar = z.union([z.string().max(500).refine(isStorableText, UNSTORABLE_MESSAGE), z.number().finite()]);
 const conditionSchema = z
   .object({
     field: z.string(),
@@ -320,10 +329,30 @@ function walk(node: RuleNode, path: string, problems: RuleProblem[], refs: Map<s
 }
 
 /**
+ * How deep a rule's JSON may nest: far deeper than any rule a person builds (each group is two
+ * levels), far shallower than what would overflow the validator's stack (a few thousand).
+ */
+export const MAX_RULE_DEPTH = 64;
+
+/** The path where `input` nests deeper than `max` levels, or null; iterative, so any depth is safe. */
+function tooDeep(input: unknown, max: number): string | null {
+  const stack: [unknown, string[]][] = [[input, []]];
+  while (stack.length) {
+    const [value, path] = stack.pop()!;
+    if (value === null || typeof value !== "object") continue;
+    if (path.length >= max) return path.slice(0, 3).join(".") || "rule";
+    for (const [key, child] of Object.entries(value)) stack.push([child, [...path, key]]);
+  }
+  return null;
+}
+
+/**
  * The one validator: parses untrusted JSON into a Rule or throws a RuleError naming each wrong
  * field. `resolve` looks up referenced segments, so unknown ones and cycles are refused too.
  */
 export function parseRule(input: unknown, resolve?: (handle: string) => Rule | null, self?: string): Rule {
+  const deep = tooDeep(input, MAX_RULE_DEPTH);
+  if (deep) throw new RuleError([{ path: deep, message: `nested more than ${MAX_RULE_DEPTH} levels deep` }]);
   const parsed = ruleSchema.safeParse(input);
   if (!parsed.success)
     throw new RuleError(
