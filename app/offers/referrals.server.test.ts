@@ -27,6 +27,7 @@ import {
   processReferralOrder,
   referralDocuments,
   referralOfferableWhere,
+  referralSummary,
   refillReferralPools,
   RETRY_PREFIX,
   settleReferralRewards,
@@ -442,5 +443,23 @@ describe("referral rewards", () => {
     expect(await decideOrder("no-such-order")).toBeNull();
     expect(standIn.invalidDocuments).toEqual([]);
     for (const document of referralDocuments()) expect(validateAdminDocument(document)).toEqual([]);
+  });
+
+  it("sums up the offer's rewards for the merchant: by status, the referrers rewarded, the latest with their reasons", async () => {
+    const rows = await prisma.referralReward.findMany({ where: { shopId, messageId: offerId } });
+    const by = (status: string) => rows.filter((r) => r.status === status).length;
+    const summary = await referralSummary(prisma, shopId, offerId, 5);
+    expect(summary).toMatchObject({
+      granted: by("granted"),
+      pending: by("pending"),
+      withdrawn: by("withdrawn"),
+      refused: by("refused"),
+      rewardedReferrers: new Set(rows.filter((r) => r.status === "granted").map((r) => r.referrerCustomerId))
+        .size,
+    });
+    expect(summary.granted + summary.withdrawn + summary.refused).toBeGreaterThan(2);
+    expect(summary.latest).toHaveLength(Math.min(5, rows.length));
+    expect(summary.latest[0].orderShopifyId).toBe(rows.sort((a, b) => b.id - a.id)[0].orderShopifyId);
+    expect(summary.latest.filter((r) => r.status === "refused").every((r) => r.reason)).toBe(true);
   });
 });

@@ -531,3 +531,55 @@ export async function settleReferralRewards(
   }
   return out;
 }
+
+export interface ReferralSummary {
+  /** Friends' orders through the offer's referral codes, by what became of the referrer's reward. */
+  granted: number;
+  pending: number;
+  withdrawn: number;
+  refused: number;
+  /** Referrers with at least one reward granted (and not withdrawn). */
+  rewardedReferrers: number;
+  /** The latest friends' orders, newest first, with the reason of any refusal or withdrawal. */
+  latest: Pick<
+    ReferralReward,
+    "orderShopifyId" | "referrerCustomerId" | "orderTotal" | "status" | "reason" | "rewardCode" | "createdAt"
+  >[];
+}
+
+/** A referral offer's rewards for the merchant: how many were granted, waiting, withdrawn or refused, and why. */
+export async function referralSummary(
+  db: PrismaClient,
+  shopId: number,
+  messageId: number,
+  latest = 20,
+): Promise<ReferralSummary> {
+  const where = { shopId, messageId };
+  const [groups, referrers, rows] = await Promise.all([
+    db.referralReward.groupBy({ by: ["status"], where, _count: { _all: true } }),
+    db.referralReward.groupBy({ by: ["referrerCustomerId"], where: { ...where, status: "granted" } }),
+    db.referralReward.findMany({
+      where,
+      orderBy: { id: "desc" },
+      take: latest,
+      select: {
+        orderShopifyId: true,
+        referrerCustomerId: true,
+        orderTotal: true,
+        status: true,
+        reason: true,
+        rewardCode: true,
+        createdAt: true,
+      },
+    }),
+  ]);
+  const count = (status: string) => groups.find((g) => g.status === status)?._count._all ?? 0;
+  return {
+    granted: count("granted"),
+    pending: count("pending"),
+    withdrawn: count("withdrawn"),
+    refused: count("refused"),
+    rewardedReferrers: referrers.length,
+    latest: rows,
+  };
+}

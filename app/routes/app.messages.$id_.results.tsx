@@ -20,6 +20,8 @@ import prisma from "../db.server";
 import { requireShop } from "../auth.server";
 import { formatMoney } from "../engine/money";
 import { liftInWords, offerResults, pointsOf } from "../offers/results.server";
+import { referralSummary } from "../offers/referrals.server";
+import { signupSummary } from "../offers/signups.server";
 
 export const links = () => [{ rel: "stylesheet", href: vizStyles }];
 
@@ -47,9 +49,15 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   );
   if (!results) throw notFound();
   const lift = results.lift;
+  const [referrals, signups] = await Promise.all([
+    results.reward === "referral" ? referralSummary(prisma, shop.id, id) : null,
+    results.reward === "emailCapture" ? signupSummary(prisma, shop.id, id) : null,
+  ]);
   return {
     days,
     results,
+    referrals,
+    signups,
     liftText: liftInWords(lift),
     relativeText:
       lift.status === "ok" && lift.relativeLift !== null
@@ -100,6 +108,8 @@ export default function OfferResultsPage() {
     relativeText,
     variantLifts,
     segmentLifts,
+    referrals,
+    signups,
   } = useLoaderData<typeof loader>();
   const [, setSearchParams] = useSearchParams();
   const [hydrated, setHydrated] = useState(false);
@@ -173,16 +183,29 @@ export default function OfferResultsPage() {
                   ) : null}
                 </BlockStack>
               </Card>
+              {signups ? (
+                <Figure
+                  id="signups"
+                  label="Email sign-ups"
+                  value={`${count(signups.total)} signed up`}
+                  detail={
+                    `${count(signups.synced)} in Shopify with email consent, ${count(signups.pending)} waiting, ${count(signups.failed)} failed` +
+                    (signups.lastError
+                      ? `. Last problem (${signups.lastError.email}): ${signups.lastError.error}`
+                      : "")
+                  }
+                />
+              ) : null}
               <Figure
                 id="codes"
                 label="Discount codes"
                 value={
-                  r.reward !== "firstPurchase" && !r.codes.issued
+                  r.reward !== "firstPurchase" && r.reward !== "referral" && !r.codes.issued
                     ? "None"
                     : `${count(r.codes.issued)} issued, ${count(r.codes.redeemed)} redeemed`
                 }
                 detail={
-                  r.reward !== "firstPurchase" && !r.codes.issued
+                  r.reward !== "firstPurchase" && r.reward !== "referral" && !r.codes.issued
                     ? "This offer gives no discount code"
                     : `Discount cost ${money(r.codes.discountCost)} on ${plural(r.codes.orders, "order")}`
                 }
@@ -219,6 +242,35 @@ export default function OfferResultsPage() {
             </div>
           </Card>
         </Layout.Section>
+        {referrals ? (
+          <Layout.Section>
+            <Card padding="0">
+              <div id="referral-rewards">
+                <Box padding="400">
+                  <BlockStack gap="100">
+                    <Text as="h2" variant="headingMd">
+                      Referral rewards
+                    </Text>
+                    <Text as="p" tone="subdued" id="referral-counts">
+                      {`${count(referrals.granted)} granted to ${plural(referrals.rewardedReferrers, "referrer")}, ${count(referrals.pending)} waiting for payment, ${count(referrals.withdrawn)} withdrawn, ${count(referrals.refused)} refused`}
+                    </Text>
+                  </BlockStack>
+                </Box>
+                <DataTable
+                  columnContentTypes={["text", "text", "numeric", "text", "text"]}
+                  headings={["Friend's order", "Referrer", "Order total", "Reward", "Why"]}
+                  rows={referrals.latest.map((x) => [
+                    x.orderShopifyId,
+                    x.referrerCustomerId,
+                    money(x.orderTotal),
+                    x.status === "granted" && x.rewardCode ? `granted: ${x.rewardCode}` : x.status,
+                    x.reason ?? "",
+                  ])}
+                />
+              </div>
+            </Card>
+          </Layout.Section>
+        ) : null}
         {r.variants.length ? (
           <Layout.Section>
             <Card padding="0">

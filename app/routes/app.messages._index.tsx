@@ -102,11 +102,11 @@ function OffersOverview({ rows, currency }: { rows: OfferOverviewRow[]; currency
             selectable={false}
             headings={[
               { title: "Offer" },
-              { title: "Shown: converted", alignment: "end" },
-              { title: "Held out: converted", alignment: "end" },
+              { title: "Shown", alignment: "end", tooltipContent: "Converted of shown (rate)" },
+              { title: "Held out", alignment: "end", tooltipContent: "Converted of held out (rate)" },
               { title: "Lift" },
-              { title: "Codes issued / used", alignment: "end" },
-              { title: "Revenue (shown)", alignment: "end" },
+              { title: "Codes", alignment: "end", tooltipContent: "Issued / used" },
+              { title: "Revenue", alignment: "end", tooltipContent: "From shoppers shown the offer" },
             ]}
           >
             {rows.map((r, i) => (

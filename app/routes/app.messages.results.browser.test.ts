@@ -5,6 +5,7 @@
  * converting at 12% and held-out ones at 4%). The page shows the figures the database holds, the
  * lift with its interval in words, and draws its charts. Screenshot: test-results/.
  */
+import type { Message } from "@prisma/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import os from "node:os";
@@ -246,6 +247,58 @@ describe("an offer's results in the admin", () => {
     await page.close();
   });
 
+  it("lists a referral offer's rewards, and an email offer's sign-ups", async () => {
+    const { createPrismaClient } = await import("../db.server");
+    const db = createPrismaClient(`file:${databaseFile}`);
+    const referral = await db.message.findFirstOrThrow({ where: { reward: "referral" } });
+    await db.referralReward.create({
+      data: {
+        shopId: referral.shopId,
+        messageId: referral.id,
+        referrerCustomerId: "7001",
+        referralCode: "REFER-TEST-0001",
+        orderShopifyId: "9100001",
+        orderTotal: 4200,
+        status: "refused",
+        reason: "self-referral: the friend has the referrer's email",
+      },
+    });
+    const email = await db.message.create({
+      data: { ...fields(referral), name: "Join our list", reward: "emailCapture", active: false },
+    });
+    await db.emailSignup.createMany({
+      data: [
+        { shopId: referral.shopId, messageId: email.id, email: "a@example.com", status: "synced" },
+        {
+          shopId: referral.shopId,
+          messageId: email.id,
+          email: "b@example",
+          status: "failed",
+          attempts: 1,
+          lastError: "Email is invalid",
+        },
+      ],
+    });
+    await db.$disconnect();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.route(/cdn\.shopify\.com/, (route) => route.abort());
+    await page.goto(demo.loginUrl);
+    await page.goto(`${demo.url}/app/messages/${referral.id}/results`);
+    await expect(page.locator("#referral-counts").textContent()).resolves.toBe(
+      "0 granted to 0 referrers, 0 waiting for payment, 0 withdrawn, 1 refused",
+    );
+    await expect(page.locator("#referral-rewards").textContent()).resolves.toContain(
+      "self-referral: the friend has the referrer's email",
+    );
+    await page.screenshot({ path: path.join(SHOTS, "admin-referral-results.png"), fullPage: true });
+    await page.goto(`${demo.url}/app/messages/${email.id}/results`);
+    await expect(page.locator("#signups").textContent()).resolves.toBe("2 signed up");
+    await expect(page.locator("#signups-detail").textContent()).resolves.toBe(
+      "1 in Shopify with email consent, 0 waiting, 1 failed. Last problem (b@example): Email is invalid",
+    );
+    await page.close();
+  });
+
   it("says there is no such offer, for a message id the shop does not have", async () => {
     const page = await browser.newPage();
     await page.route(/cdn\.shopify\.com/, (route) => route.abort());
@@ -255,3 +308,9 @@ describe("an offer's results in the admin", () => {
     await page.close();
   });
 });
+
+/** A message row's columns, to copy it as another message. */
+function fields(m: Message): Omit<Message, "id" | "createdAt" | "updatedAt"> {
+  const { id: _id, createdAt: _c, updatedAt: _u, ...rest } = m;
+  return rest;
+}
