@@ -4,7 +4,7 @@
  * acknowledged, and the copy must end equal to the store, nothing lost, nothing applied twice.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import prisma from "../db.server";
+import prisma, { dialect } from "../db.server";
 import { generateStore } from "../../dev/store";
 import { deliveryPlan } from "../../dev/webhooks";
 import { heldPicture, pictureDifferences, storePicture } from "../../dev/testing/compare";
@@ -69,7 +69,9 @@ describe("the app process killed mid-processing", () => {
 
       // Restarted: Shopify retries what was never acknowledged. Events the dead process had
       // claimed are claimed again when their lease runs out.
-      const second = await startAppServer();
+      // On PostgreSQL the new instance runs two worker threads: the events the dead one had
+      // claimed must still be applied once.
+      const second = await startAppServer(dialect === "postgres" ? { SLICE_WORKERS: "2" } : {});
       running.push(second);
       const resent = await deliverUntilAcknowledged(second.url, plan, results);
       const final = await waitForDrain(prisma, store.events.length, 180_000, second);
