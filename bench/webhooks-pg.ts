@@ -11,11 +11,11 @@ import { createPrismaClient } from "../app/db.server";
 import { insertDeliveries } from "../app/sync/intake.server";
 import { generateStore } from "../dev/store";
 import { deliveryPlan } from "../dev/webhooks";
-import { ensureBuild } from "../dev/demo";
 import { startPostgres, type RunningPostgres } from "../dev/postgres";
 import { deliveriesOf, heldPicture, storePicture } from "../dev/testing/compare";
 import { spawnTs } from "../dev/processes";
 import { benchWebhooks, type Figure } from "./webhooks";
+import { snapshotBuild } from "./build-snapshot";
 
 async function freshDatabase(server: RunningPostgres, name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: server.url });
@@ -40,6 +40,7 @@ export async function applyRate(
   server: RunningPostgres,
   workers: number,
   customers: number,
+  buildDir?: string,
 ): Promise<ApplyRun> {
   const url = await freshDatabase(server, `apply_${workers}`);
   const store = generateStore({ customers, seed: 12, shop: `apply-${workers}.myshopify.com` });
@@ -54,6 +55,7 @@ export async function applyRate(
         { DATABASE_URL: url, NODE_ENV: "production", SLICE_WORKERS: "1", SHOPIFY_API_SECRET: "bench-secret" },
         /(Slice worker is running)/,
         ["--worker"],
+        buildDir,
       ),
     ),
   );
@@ -105,13 +107,16 @@ export async function applyRate(
 }
 
 export async function benchWebhooksPostgres(options: { customers?: number } = {}): Promise<Figure[]> {
-  ensureBuild();
+  const build = snapshotBuild();
   const server = await startPostgres();
   try {
-    const intake = await benchWebhooks({ databaseUrl: await freshDatabase(server, "intake") });
+    const intake = await benchWebhooks({
+      databaseUrl: await freshDatabase(server, "intake"),
+      buildDir: build.dir,
+    });
     const customers = options.customers ?? 150;
-    const one = await applyRate(server, 1, customers);
-    const four = await applyRate(server, 4, customers);
+    const one = await applyRate(server, 1, customers, build.dir);
+    const four = await applyRate(server, 4, customers, build.dir);
     return [
       ...intake,
       {
@@ -138,5 +143,6 @@ export async function benchWebhooksPostgres(options: { customers?: number } = {}
     ];
   } finally {
     await server.stop();
+    build.remove();
   }
 }

@@ -29,9 +29,15 @@ export interface Figure {
 }
 
 export async function benchWebhooks(
-  options: { customers?: number; rate?: number; databaseUrl?: string } = {},
+  options: {
+    customers?: number;
+    rate?: number;
+    databaseUrl?: string;
+    /** A directory holding a snapshot of the build (bench/build-snapshot.ts); default: build it here. */
+    buildDir?: string;
+  } = {},
 ): Promise<Figure[]> {
-  ensureBuild();
+  if (!options.buildDir) ensureBuild();
   const store = generateStore({
     customers: options.customers ?? 1200,
     seed: 11,
@@ -65,6 +71,8 @@ export async function benchWebhooks(
       SLICE_WORKER: "1",
     },
     /listening on (http:\/\/[\d.:]+)/,
+    [],
+    options.buildDir,
   );
   const url = `${app.url}/webhooks`;
   const db = createPrismaClient(databaseUrl);

@@ -16,9 +16,12 @@ export async function spawnTs(
   env: Record<string, string>,
   ready: RegExp,
   extraArgs: string[] = [],
+  /** Where to run it (a snapshot of the build, say); default: this process's directory. */
+  cwd?: string,
 ): Promise<Spawned> {
   const args = [...(/\.(mjs|js)$/.test(file) ? [file] : [tsx, file]), ...extraArgs];
   const child = spawn(process.execPath, args, {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
