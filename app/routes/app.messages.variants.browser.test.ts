@@ -116,8 +116,17 @@ describe("variants and the preview by segment", () => {
     await second.getByRole("button", { name: "Edit Plain welcome" }).click();
     const edit = page.locator('[data-variant-form="Plain welcome"]');
     await edit.getByLabel("Weight").fill("1");
+    // A reward test: this variant gives 20% (codes of its own); 150% is refused on its field first.
+    await edit.getByLabel("Variant discount (%)").fill("150");
+    await edit.getByRole("button", { name: "Save variant" }).click();
+    await expect
+      .poll(() => edit.getByText("must be a whole percent from 1 to 100").count(), { timeout: 15_000 })
+      .toBeGreaterThan(0);
+    await edit.getByLabel("Variant discount (%)").fill("20");
     await edit.getByRole("button", { name: "Save variant" }).click();
     await expect.poll(() => second.getByText("50%", { exact: true }).count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => second.getByText("Discount: 20% (codes of its own)").count()).toBe(1);
+    await expect.poll(() => first.getByText("Discount: the message's own").count()).toBe(1);
     await page.reload();
     await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
     await expect.poll(() => first.getByText("50%", { exact: true }).count()).toBe(1);
@@ -129,6 +138,14 @@ describe("variants and the preview by segment", () => {
     // would draw them halfway down.
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(SHOTS, "admin-message-variants-page.png"), fullPage: true });
+
+    // Back to the message's discount (the preview below draws from the message's own codes).
+    await second.getByRole("button", { name: "Edit Plain welcome" }).click();
+    await edit.getByLabel("Variant discount (%)").fill("");
+    await edit.getByRole("button", { name: "Save variant" }).click();
+    await expect
+      .poll(() => second.getByText("Discount: the message's own").count(), { timeout: 15_000 })
+      .toBe(1);
     await page.close();
   });
 
