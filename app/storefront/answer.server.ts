@@ -14,6 +14,7 @@ import { z } from "zod";
 import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
 import { readLimited, storeBatch, VisitorOfAnotherShop } from "./events.server";
 import { updateMembership } from "../segments/store.server";
+import { isStorableText, UNSTORABLE_MESSAGE } from "../engine/rules";
 
 const MAX_FORM_BYTES = 4 * 1024;
 
@@ -22,7 +23,12 @@ const form = z.object({
     .string()
     .trim()
     .regex(/^[a-z0-9][a-z0-9_-]{0,59}$/, "must be a question key (letters, digits, - or _)"),
-  answer: z.string().trim().min(1, "choose an answer").max(150, "must be at most 150 characters"),
+  answer: z
+    .string()
+    .trim()
+    .min(1, "choose an answer")
+    .max(150, "must be at most 150 characters")
+    .refine(isStorableText, UNSTORABLE_MESSAGE),
   visitorId: z
     .string()
     .regex(/^[A-Za-z0-9_-]{16,64}$/)

@@ -12,6 +12,7 @@ import { z } from "zod";
 import { updateMembership } from "../segments/store.server";
 import { recordEmailSignups } from "../offers/signups.server";
 import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
+import { isStorableText, UNSTORABLE_MESSAGE } from "../engine/rules";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 export const MAX_EVENTS = 50;
@@ -38,7 +39,12 @@ export const EVENT_TYPES = [
  */
 export const STORED_WITHOUT_CONSENT: readonly string[] = ["answer", "message_dismissed"];
 
-const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+const text = (max: number, min = 0) =>
+  z
+    .string()
+    .min(min, "must not be empty")
+    .max(max, `must be at most ${max} characters`)
+    .refine(isStorableText, UNSTORABLE_MESSAGE);
 
 function batchSchema(now: Date) {
   const event = z
@@ -47,7 +53,7 @@ function batchSchema(now: Date) {
         errorMap: () => ({ message: `must be one of ${EVENT_TYPES.join(", ")}` }),
       }),
       at: z.string().datetime({ offset: true, message: "must be an ISO 8601 time with a zone" }),
-      resourceId: text(200).min(1, "must not be empty").optional(),
+      resourceId: text(200, 1).optional(),
     })
     .superRefine((e, ctx) => {
       if ((e.type === "product_view" || e.type === "collection_view") && !e.resourceId)

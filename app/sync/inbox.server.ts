@@ -7,6 +7,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
 import { insertDeliveries } from "./intake.server";
+import { storableText } from "./payload";
 
 export interface Delivery {
   shopDomain: string;
@@ -142,7 +143,8 @@ export async function markFailed(
     data: {
       status: attempts >= MAX_ATTEMPTS ? "dead" : "failed",
       attempts,
-      lastError: message.slice(0, 2000),
+      // Cut, an emoji can become half a surrogate pair, which no database takes: the row would never be marked.
+      lastError: storableText(message.slice(0, 2000)),
       lockedUntil: null,
       nextAttemptAt: new Date(now.getTime() + retryDelayMs(attempts)),
     },

@@ -9,8 +9,32 @@ import { z } from "zod";
 const LONG_INTEGER = /[-\d]\d{15,}(?![.\deE])/;
 
 export function parseJson(text: string): unknown {
-  if (!LONG_INTEGER.test(text)) return JSON.parse(text);
-  return losslessParse(text, null, (digits) => (isSafeNumber(digits) ? Number(digits) : digits));
+  const value = LONG_INTEGER.test(text)
+    ? losslessParse(text, null, (digits) => (isSafeNumber(digits) ? Number(digits) : digits))
+    : JSON.parse(text);
+  return UNSTORABLE_ESCAPE.test(text) ? storableStrings(value) : value;
+}
+
+/** A JSON escape for NUL or a UTF-16 surrogate: the only way such characters get into a string. */
+const UNSTORABLE_ESCAPE = /\\u(0000|[dD][89a-fA-F])/;
+// eslint-disable-next-line no-control-regex -- NUL is what it looks for
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Text as a database can hold it: NUL (PostgreSQL's text refuses it) and half a surrogate pair
+ * (not Unicode; the drivers refuse it) become U+FFFD. Without this, one such character in a
+ * payload, or an error message cut in the middle of an emoji, fails every write of the row.
+ */
+export function storableText(text: string): string {
+  return text.replace(UNSTORABLE, "\ufffd");
+}
+
+function storableStrings(value: unknown): unknown {
+  if (typeof value === "string") return storableText(value);
+  if (Array.isArray(value)) return value.map(storableStrings);
+  if (value && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableText(k), storableStrings(v)]));
+  return value;
 }
 
 /** A Shopify id from a number, a numeric string or a gid ("gid://shopify/Order/123" → "123"). */

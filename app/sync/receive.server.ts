@@ -37,6 +37,8 @@ export async function acceptWebhook(
   if (!verifyWebhook(body, header("x-shopify-hmac-sha256"), deps.secret))
     return { status: 401, message: "invalid or missing webhook signature" };
 
+  // JSON text never holds a raw NUL byte, and PostgreSQL's text cannot: refused, not a 500 forever retried.
+  if (body.includes(0)) return { status: 400, message: "payload: must be JSON text (it holds a NUL byte)" };
   const topic = header("x-shopify-topic") ?? "";
   const shopDomain = (header("x-shopify-shop-domain") ?? "").toLowerCase();
   if (!TOPIC.test(topic)) return { status: 400, message: "missing or malformed X-Shopify-Topic" };
