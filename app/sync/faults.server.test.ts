@@ -206,6 +206,36 @@ describe("the Admin API failing in the middle of work", () => {
   });
 });
 
+describe("the Admin API's cost limit", () => {
+  it("paces a reconciliation that costs several buckets' worth and ends with the exact store", async () => {
+    const lost = new Set(store.events.filter((_, i) => i % 5 === 2));
+    await insertDeliveries(prisma, deliveriesOf(store.events.filter((e) => !lost.has(e))));
+    await new InboxWorker(prisma, { now: () => new Date("2031-01-01T00:00:00Z") }).drain();
+    await prisma.shop.update({
+      where: { domain: SHOP },
+      data: { reconciledAt: new Date(store.now.getTime() - 400 * 86_400_000), currency: store.shop.currency },
+    });
+    // Shopify's standard bucket size, restored fast enough for a test: the pass costs more than
+    // the bucket holds, so it must wait for points (or be THROTTLED and back off).
+    const tight = new AdminApiStandIn({ store, maximumAvailable: 1000, restoreRate: 1000 });
+    await tight.start();
+    try {
+      await reconcile(
+        prisma,
+        new AdminApi({ shop: SHOP, accessToken: "shpat_standin", origin: tight.origin }),
+        SHOP,
+        store.now,
+      );
+    } finally {
+      await tight.stop();
+    }
+    const spent = tight.requests.filter((r) => !r.throttled).reduce((sum, r) => sum + r.cost, 0);
+    expect(spent).toBeGreaterThan(3000);
+    const options = { checkouts: "abandoned" as const, carts: false, products: false };
+    expect(await diff(store, options)).toEqual([]);
+  });
+});
+
 describe("clock skew between Shopify and the app", () => {
   const HOUR = 3_600_000;
   const MINUTE = 60_000;
