@@ -126,6 +126,20 @@ afterAll(async () => {
   await prisma.$disconnect();
 });
 
+/** The storefront's code endpoint, as a signed-in customer (or a visitor) asks it. */
+const ask = (customerId?: string, visitorId = "referral-visitor-0001") =>
+  receiveCodeRequest(
+    proxiedRequest(
+      new Request(`https://${SHOP}/apps/slice/code`, {
+        method: "POST",
+        body: JSON.stringify({ visitorId, messageId: offerId }),
+      }),
+      { appOrigin: "http://127.0.0.1:3999", secret: TEST_SECRET, shop: SHOP },
+      { customerId },
+    ),
+    prisma,
+  );
+
 describe("referral codes", () => {
   it("are made ahead in Shopify: one first-order discount for friends, no total usage limit, codes added in bulk", async () => {
     const [result] = await refillReferralPools(prisma, api(), shopId, now(), { target: 10, poll });
@@ -144,19 +158,6 @@ describe("referral codes", () => {
     expect(await refillReferralPools(prisma, api(), shopId, now(), { target: 10, poll })).toEqual([]);
     expect(standIn.invalidDocuments).toEqual([]);
   });
-
-  const ask = (customerId?: string, visitorId = "referral-visitor-0001") =>
-    receiveCodeRequest(
-      proxiedRequest(
-        new Request(`https://${SHOP}/apps/slice/code`, {
-          method: "POST",
-          body: JSON.stringify({ visitorId, messageId: offerId }),
-        }),
-        { appOrigin: "http://127.0.0.1:3999", secret: TEST_SECRET, shop: SHOP },
-        { customerId },
-      ),
-      prisma,
-    );
 
   it("gives a signed-in referrer their personal code and share link, the same every time", async () => {
     const response = await ask(referrer.id);
@@ -258,6 +259,13 @@ describe("referral rewards", () => {
         subtotal: 3000,
       }),
     ).toMatchObject({ ok: false });
+    // The referrer is told on the storefront, in their referral panel: who ordered, and the code.
+    const panel = (await (await ask(referrer.id)).json()) as { code: string; note?: string };
+    expect(panel).toMatchObject({
+      code: referralCode,
+      note: `Thank you: a friend ordered. Your reward (15% off): ${granted.rewardCode}`,
+    });
+    expect(((await (await ask(busyReferrer.id)).json()) as { note?: string }).note).toBeUndefined();
   });
 
   it("changes nothing when the same order is processed again", async () => {

@@ -11,11 +11,12 @@
  *
  * A live referral offer: only for a signed-in customer (the app proxy's `logged_in_customer_id`;
  * 403 otherwise) assigned to its treatment; answers their personal referral code, the same every
- * time, with `shareUrl` (`https://<shop>/discount/CODE`) to send to friends.
+ * time, with `shareUrl` (`https://<shop>/discount/CODE`) to send to friends, and a `note` listing
+ * the reward codes their friends' paid orders have earned them so far.
  */
 import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
-import { fromColumns } from "../engine/message";
+import { fromColumns, type DiscountSpec } from "../engine/message";
 import { issueCode, poolFor } from "../offers/pool.server";
 import { issueReferralCode } from "../offers/referrals.server";
 import { readLimited } from "./events.server";
@@ -27,6 +28,14 @@ const bodySchema = z.object({
   visitorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "must be 16 to 64 letters, digits, - or _"),
   messageId: z.number({ invalid_type_error: "must be a message id" }).int().positive(),
 });
+
+/** "Thank you: 2 friends ordered. Your rewards (15% off each): THANKS-…, THANKS-…". */
+function rewardsNote(rewards: { rewardCode: string | null }[], discount: DiscountSpec): string {
+  const codes = rewards.map((r) => r.rewardCode).filter(Boolean);
+  const what = discount.type === "percentage" ? `${discount.value}% off` : "a discount";
+  const friends = rewards.length === 1 ? "a friend" : `${rewards.length} friends`;
+  return `Thank you: ${friends} ordered. Your reward${codes.length === 1 ? "" : "s"} (${what}${codes.length === 1 ? "" : " each"}): ${codes.join(", ")}`;
+}
 
 function json(body: unknown, status: number): Response {
   return Response.json(body, { status, headers: { "Cache-Control": "no-store" } });
@@ -97,12 +106,18 @@ export async function receiveCodeRequest(
     );
     if (!mine) return json({ error: "no codes left for this offer" }, 409);
     const applyPath = `/discount/${encodeURIComponent(mine.code)}`;
+    const rewards = await db.referralReward.findMany({
+      where: { shopId: shop.id, messageId, referrerCustomerId: identity.customerId!, status: "granted" },
+      orderBy: { id: "asc" },
+      select: { rewardCode: true, decidedAt: true },
+    });
     return json(
       {
         code: mine.code,
         expiresAt: mine.expiresAt.toISOString(),
         applyPath,
         shareUrl: `https://${identity.shop}${applyPath}`,
+        ...(rewards.length ? { note: rewardsNote(rewards, offer.reward.discount) } : {}),
       },
       200,
     );

@@ -46,7 +46,7 @@ interface EventRow {
 }
 import { shopSegments } from "../segments/store.server";
 import { config } from "../config.server";
-import { dialectOfClient } from "../db.server";
+import prisma, { dialectOfClient } from "../db.server";
 import { codesLeft } from "../offers/pool.server";
 import { verifyProxyQuery } from "./proxy.server";
 
@@ -458,7 +458,6 @@ function maxDate(a: Date | undefined, b: Date): Date {
 
 /** server.ts's fast path: the decision for a request line's URL, with no router in between. */
 export async function decideFromNode(url: string): Promise<{ status: number; body: string }> {
-  const { default: prisma } = await import("../db.server");
   const answer = await decideForUrl(new URL(url, "http://app.invalid"), prisma);
   return { status: answer.status, body: JSON.stringify(answer.body) };
 }

@@ -355,6 +355,8 @@ button{font:inherit;color:inherit;cursor:pointer;border:1px solid;border-radius:
       copy.addEventListener("click", () =>
         navigator.clipboard?.writeText(text).then(() => (copy.textContent = "Copied")),
       );
+      // A referrer's rewards so far, in the app's words.
+      if (code.note) el("p", { textContent: code.note }, box);
     }
     if (message.reward === "emailCapture") {
       // The shopper's own answer: sent with or without analytics consent, like the question form's.
