@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { PAGE_TYPES, type Format, type MessageSpec, type PageType, type Trigger } from "./decide";
+import { isStorableText, UNSTORABLE_MESSAGE } from "./rules";
 
 export const FORMATS = ["popup", "corner", "bar"] as const satisfies readonly Format[];
 export const TRIGGERS = ["load", "delay", "scroll", "exit", "addToCart"] as const;
@@ -294,8 +295,18 @@ const schema = z
   })
   .strict();
 
+/** The paths of text no database can hold (NUL, half a surrogate pair) anywhere in `value`. */
+function unstorableTextIn(value: unknown, path: string[] = []): string[] {
+  if (typeof value === "string") return isStorableText(value) ? [] : [path.join(".") || "message"];
+  if (path.length > 8 || value === null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([key, child]) => unstorableTextIn(child, [...path, key]));
+}
+
 /** Validates a message; throws MessageError naming each field that is wrong. */
 export function parseMessage(input: unknown): MessageInput {
+  const unstorable = unstorableTextIn(input);
+  if (unstorable.length)
+    throw new MessageError(unstorable.map((field) => ({ field, message: UNSTORABLE_MESSAGE })));
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   throw new MessageError(
