@@ -459,6 +459,20 @@ describe("messages on the demo storefront", () => {
       }
     const [topId] = [...spend].filter(([, s]) => s.orders >= 2).sort((a, b) => b[1].total - a[1].total)[0];
     const top = { id: topId };
+    // A friend's paid order has earned them a reward already: their panel tells them its code.
+    const referral = await db.message.findFirstOrThrow({ where: { reward: "referral" } });
+    await db.referralReward.create({
+      data: {
+        shopId: referral.shopId,
+        messageId: referral.id,
+        referrerCustomerId: top.id,
+        referralCode: "REFER-EARLIER",
+        orderShopifyId: "8800001",
+        orderTotal: 5000,
+        status: "granted",
+        rewardCode: "THANKS-TEST-0001",
+      },
+    });
     await page.goto(`${demo.storefrontUrl}/account/login-as?customer=${top.id}&return_to=/`);
     const invite = region(page, "Thanks for being one of our best customers");
     await expect.poll(() => invite.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
@@ -468,6 +482,9 @@ describe("messages on the demo storefront", () => {
     const code = await db.discountCode.findFirstOrThrow({ where: { customerShopifyId: top.id } });
     expect(link.endsWith(`/discount/${code.code}`)).toBe(true);
     await expect(invite.getByRole("button", { name: "Copy your link" }).count()).resolves.toBe(1);
+    await expect(
+      invite.getByText("Thank you: a friend ordered. Your reward (15% off): THANKS-TEST-0001").count(),
+    ).resolves.toBe(1);
     // Not modal: the page keeps the focus, and no welcome popup (they have bought).
     await expect(page.evaluate(() => document.activeElement?.id ?? "")).resolves.not.toBe("slice-message");
     await expect(page.getByRole("dialog").count()).resolves.toBe(0);
