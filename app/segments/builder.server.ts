@@ -8,7 +8,16 @@ import { redirect } from "@remix-run/node";
 import { z } from "zod";
 import { dialectOfClient } from "../db.server";
 import { compile } from "../engine/sql";
-import { FIELDS, RuleError, parseRule, type Rule, type RuleNode, type RuleProblem } from "../engine/rules";
+import {
+  FIELDS,
+  isStorableText,
+  RuleError,
+  parseRule,
+  UNSTORABLE_MESSAGE,
+  type Rule,
+  type RuleNode,
+  type RuleProblem,
+} from "../engine/rules";
 import { recompute, shopSegments, topSpendThreshold } from "./store.server";
 import { presets } from "../engine/presets";
 
@@ -105,8 +114,18 @@ const HANDLE = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const RESERVED = new Set(["new", "preview", "options"]);
 
 export const segmentForm = z.object({
-  name: z.string().trim().min(1, "give the segment a name").max(120, "keep the name under 120 characters"),
-  description: z.string().trim().max(500, "keep the description under 500 characters").default(""),
+  name: z
+    .string()
+    .trim()
+    .min(1, "give the segment a name")
+    .max(120, "keep the name under 120 characters")
+    .refine(isStorableText, UNSTORABLE_MESSAGE),
+  description: z
+    .string()
+    .trim()
+    .max(500, "keep the description under 500 characters")
+    .refine(isStorableText, UNSTORABLE_MESSAGE)
+    .default(""),
   handle: z
     .string()
     .trim()
