@@ -215,7 +215,9 @@ if (invokedDirectly) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: Error & { code?: string }) => {
-      if (error instanceof UsageError) console.error(`${error.message}\n\n${USAGE}`);
+      // parseArgs's own refusals (an unknown option, a missing value) are usage errors too.
+      if (error instanceof UsageError || error.code?.startsWith("ERR_PARSE_ARGS"))
+        console.error(`${error.message}\n\n${USAGE}`);
       else if (error.code === "P2021")
         console.error(
           "The database named by DATABASE_URL is missing tables: run `npm run db:migrate` first.",
