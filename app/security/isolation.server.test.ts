@@ -7,7 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma from "../db.server";
-import { devShopCookie } from "../auth.server";
 import { ensurePresets } from "../segments/store.server";
 import { proxiedRequest } from "../../dev/app-proxy";
 import { TEST_SECRET } from "../../dev/testing/setup";
@@ -30,10 +29,11 @@ import * as messageList from "../routes/app.messages._index";
 import * as messageNew from "../routes/app.messages.new";
 import * as messagePreview from "../routes/app.messages.preview";
 import * as dataRequest from "../routes/app.data-requests.$id";
+import { ADMIN_ORIGIN, adminAs, call, type Answer, type Route } from "./admin-request";
 
 const A = "isolation-a.myshopify.com";
 const B = "isolation-b.myshopify.com";
-const ORIGIN = "http://127.0.0.1:3999";
+const ORIGIN = ADMIN_ORIGIN;
 const now = new Date();
 const VISITOR_A = "visitor-of-shop-a-0001";
 const GIFT_RULE = JSON.stringify({
@@ -109,7 +109,7 @@ async function makeShop(domain: string, tag: string): Promise<ShopData> {
   };
 }
 
-let cookie = "";
+let adminRequest: Awaited<ReturnType<typeof adminAs>>;
 let bBefore = "";
 
 /** Everything of shop B that an admin action could change, as text. */
@@ -126,7 +126,6 @@ async function snapshotOfB(): Promise<string> {
 }
 
 beforeAll(async () => {
-  process.env.SLICE_DEV_LOGIN = "1";
   shops[A] = await makeShop(A, "A");
   shops[B] = await makeShop(B, "B");
   // Shop A's visitor answered "gift": in A's segment, so A's message is theirs.
@@ -139,52 +138,13 @@ beforeAll(async () => {
       events: { create: { shopId: shops[A].id, type: "answer", resourceId: "intent=gift", occurredAt: now } },
     },
   });
-  cookie = await devShopCookie.serialize(A);
+  adminRequest = await adminAs(A);
   bBefore = await snapshotOfB();
 });
 afterAll(async () => {
   delete process.env.SLICE_DEV_LOGIN;
   await prisma.$disconnect();
 });
-
-function adminRequest(
-  path: string,
-  init: { method?: string; form?: Record<string, string>; json?: unknown } = {},
-) {
-  const headers = new Headers({ Cookie: cookie });
-  let body: BodyInit | undefined;
-  if (init.form) {
-    headers.set("Content-Type", "application/x-www-form-urlencoded");
-    body = new URLSearchParams(init.form).toString();
-  } else if (init.json !== undefined) {
-    headers.set("Content-Type", "application/json");
-    body = JSON.stringify(init.json);
-  }
-  return new Request(`${ORIGIN}${path}`, { method: init.method ?? (body ? "POST" : "GET"), headers, body });
-}
-
-interface Answer {
-  status: number;
-  text: string;
-}
-
-/** What a loader or action answered: a thrown or returned Response, or data (200). */
-async function answerOf(run: () => Promise<unknown>): Promise<Answer> {
-  let result: unknown;
-  try {
-    result = await run();
-  } catch (thrown) {
-    if (!(thrown instanceof Response)) throw thrown;
-    result = thrown;
-  }
-  if (result instanceof Response) return { status: result.status, text: await result.text() };
-  return { status: 200, text: JSON.stringify(result) };
-}
-
-type RouteArgs = { request: Request; params: Record<string, string>; context: Record<string, never> };
-type Route = (args: RouteArgs) => Promise<unknown> | unknown;
-const call = (route: Route, request: Request, params: Record<string, string> = {}) =>
-  answerOf(async () => route({ request, params, context: {} }));
 
 /** Nothing of shop B's shows in an answer. */
 function expectNothingOfB(answer: Answer) {
