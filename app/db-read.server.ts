@@ -82,6 +82,9 @@ function sqliteValue(value: unknown): unknown {
   return value;
 }
 
+/** Named (prepared) statements per reader. */
+const MAX_NAMED = 500;
+
 function postgresReader(url: string): Reader {
   // Prisma's timestamp(3) columns hold UTC without a zone: read them as UTC, whatever the
   // process's time zone (pg's default would read them as local time).
@@ -102,17 +105,25 @@ function postgresReader(url: string): Reader {
   // as an 'error' event on the pool: unhandled, it would crash the process. The pool drops that
   // connection and opens another on the next query.
   pool.on("error", (error) => console.error("database read pool: idle connection lost:", error.message));
-  const texts = new Map<string, string>();
+  // Each distinct statement is named, so every connection parses and plans it once, as SQLite's
+  // prepared statements are.
+  const statements = new Map<string, { name: string; text: string }>();
   return {
     dialect: "postgres",
     async rows<T>(sql: string, params: readonly unknown[]) {
-      let text = texts.get(sql);
-      if (!text) {
+      let statement = statements.get(sql);
+      if (!statement) {
         let n = 0;
-        text = sql.replace(/\?/g, () => `$${++n}`);
-        texts.set(sql, text);
+        const text = sql.replace(/\?/g, () => `$${++n}`);
+        // IN lists make a statement per length: past a bound, the rest run unnamed (parsed each time).
+        statement = { name: statements.size < MAX_NAMED ? `slice_read_${statements.size}` : "", text };
+        statements.set(sql, statement);
       }
-      const result = await pool.query({ text, values: params as unknown[] });
+      const result = await pool.query(
+        statement.name
+          ? { ...statement, values: params as unknown[] }
+          : { text: statement.text, values: params as unknown[] },
+      );
       return result.rows as T[];
     },
     async close() {

@@ -13,7 +13,12 @@ const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
   ["webhooks", "Webhook intake (SQLite)", () => benchWebhooks()],
   ["webhooks-pg", "Webhooks (PostgreSQL)", () => benchWebhooksPostgres()],
   ["segments", "Segments (SQLite)", () => benchSegments()],
-  ["storefront", "Storefront", () => benchStorefront()],
+  ["storefront", "Storefront (SQLite)", () => benchStorefront()],
+  [
+    "storefront-pg",
+    "Storefront (PostgreSQL)",
+    () => benchStorefront({ database: "postgres", lighthouseRuns: 0 }),
+  ],
 ];
 
 function fmt(n: number | undefined, unit = ""): string {

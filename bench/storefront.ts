@@ -27,6 +27,8 @@ import { generateStore } from "../dev/store";
 import { replayLines } from "../dev/webhooks";
 import { migrate } from "../prisma/migrate";
 import { spawnTs } from "../dev/processes";
+import { startPostgres, type RunningPostgres } from "../dev/postgres";
+import pg from "pg";
 import type { Store } from "../dev/store";
 import { createPrismaClient } from "../app/db.server";
 import { openLoop, percentile, type LoadResult } from "./load";
@@ -42,8 +44,10 @@ export interface StorefrontBenchOptions {
   /** Decide requests per second offered, and for how long. */
   rate?: number;
   seconds?: number;
-  /** Lighthouse runs per variant (the median is reported). */
+  /** Lighthouse runs per variant (the median is reported); 0 skips Lighthouse and the script's size. */
   lighthouseRuns?: number;
+  /** The app's database: SQLite (the default) or PostgreSQL (an embedded server for the run). */
+  database?: "sqlite" | "postgres";
 }
 
 /** A random id in the script's alphabet, as slice.js makes one for a new browser. */
@@ -336,7 +340,17 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
   const log = (line: string) => console.error(`storefront: ${line}`);
 
   const dir = mkdtempSync(path.join(os.tmpdir(), "slice-bench-storefront-"));
-  const databaseUrl = `file:${path.join(dir, "bench.sqlite")}`;
+  let postgres: RunningPostgres | null = null;
+  let databaseUrl = `file:${path.join(dir, "bench.sqlite")}`;
+  if (options.database === "postgres") {
+    log("starting PostgreSQL…");
+    postgres = await startPostgres();
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    await admin.query("CREATE DATABASE slice_bench");
+    await admin.end();
+    databaseUrl = postgres.databaseUrl("slice_bench");
+  }
   log(`starting the app on a store of ${options.customers ?? 2000} customers…`);
   const demo = await startApp(databaseUrl, options.customers ?? 2000);
   const db = createPrismaClient(databaseUrl);
@@ -469,6 +483,7 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
 
     // Lighthouse on a product page, with the embed and without it.
     const runs = options.lighthouseRuns ?? 3;
+    if (!runs) return figures;
     log(`lighthouse: ${runs} runs each, with and without the embed…`);
     const product = `${demo.storefrontUrl}/products/${demo.store.products[0].handle}`;
     const lh = await lighthouseRuns({ with: product, without: `${product}?slice=off` }, runs);
@@ -508,6 +523,7 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
   } finally {
     await db.$disconnect();
     await demo.stop();
+    await postgres?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 
