@@ -11,6 +11,8 @@ import { receiveWebhook } from "../sync/receive.server";
 import { InboxWorker } from "../sync/worker.server";
 import { startShopLoop } from "../segments/shop-loop.server";
 import { webhookRequestInit } from "../../dev/webhooks";
+import { proxiedRequest } from "../../dev/app-proxy";
+import { decideForUrl } from "../storefront/decide.server";
 import { TEST_SECRET } from "../../dev/testing/setup";
 
 const SHOP = "privacy-a.myshopify.com";
@@ -212,9 +214,7 @@ async function everything(shopId: number, domain: string): Promise<Record<string
     referralReward: await prisma.referralReward.findMany({ where: { shopId } }),
     emailSignup: await prisma.emailSignup.findMany({ where: { shopId } }),
     dataExport: await prisma.dataExport.findMany({ where: { shopId } }),
-    webhookEvent: await prisma.webhookEvent.findMany({
-      where: { shopDomain: domain, topic: { notIn: ["customers/redact", "customers/data_request"] } },
-    }),
+    webhookEvent: await prisma.webhookEvent.findMany({ where: { shopDomain: domain } }),
     session: await prisma.session.findMany({ where: { shop: domain } }),
   };
   return Object.fromEntries(
@@ -348,6 +348,11 @@ describe("privacy webhooks", () => {
   });
 
   it("customers/redact erases the customer from every table; another customer and another shop keep theirs", async () => {
+    // An earlier data request for her: the request stays recorded, without her in it.
+    await deliver("customers/data_request", SHOP, {
+      customer: { id: Number(ada.customerId), email: ada.email },
+      data_request: { id: 77 },
+    });
     const before = await everything(shopA, SHOP);
     const otherShopBefore = await everything(shopB, OTHER_SHOP);
     expect(tracesOf(ada, before)).toEqual(
@@ -372,6 +377,13 @@ describe("privacy webhooks", () => {
     await deliver("customers/redact", SHOP, redactPayload(ada));
 
     const after = await everything(shopA, SHOP);
+    const requests = await prisma.webhookEvent.findMany({
+      where: { shopDomain: SHOP, topic: { in: ["customers/redact", "customers/data_request"] } },
+    });
+    expect(requests.map((r) => [r.topic, r.status, r.payload]).sort()).toEqual([
+      ["customers/data_request", "done", '{"redacted":true}'],
+      ["customers/redact", "done", '{"redacted":true}'],
+    ]);
     // Bob's rewards as referrer keep the order id of Ada's order (the referral's key; the order
     // itself is gone): the search for Ada's order id leaves those rows aside.
     expect(tracesOf(ada, after, [ada.orderId])).toEqual([]);
@@ -437,5 +449,17 @@ describe("privacy webhooks", () => {
     await loop.tick();
     loop.stop();
     expect(visited).toEqual([OTHER_SHOP]);
+    // The storefront is closed to it too.
+    const decide = new URL(
+      proxiedRequest(`/apps/slice/decide?visitor=${ada.visitorId}`, {
+        appOrigin: "http://127.0.0.1:3999",
+        secret: TEST_SECRET,
+        shop: SHOP,
+      }).url,
+    );
+    expect(await decideForUrl(decide, prisma)).toEqual({
+      status: 404,
+      body: { error: "shop: not installed" },
+    });
   });
 });

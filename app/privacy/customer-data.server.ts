@@ -109,6 +109,8 @@ async function locate(db: Db, shopId: number, who: CustomerRef) {
 
 const none = { id: -1 };
 
+const PRIVACY_TOPICS = ["customers/redact", "customers/data_request"];
+
 /** Everything Slice holds about one customer of one shop, as plain JSON-ready data. */
 export async function customerData(db: Db, shopId: number, who: CustomerRef) {
   const at = await locate(db, shopId, who);
@@ -298,12 +300,24 @@ export async function eraseCustomer(
     ),
     ...(at.email ? [{ payload: { contains: `"${at.email}"` } }] : []),
   ];
-  if (mentions.length)
+  if (mentions.length) {
     await db.webhookEvent
       .deleteMany({
-        where: { shopDomain: shop.domain, status: { in: ["done", "failed", "dead"] }, OR: mentions },
+        where: {
+          shopDomain: shop.domain,
+          status: { in: ["done", "failed", "dead"] },
+          topic: { notIn: PRIVACY_TOPICS },
+          OR: mentions,
+        },
       })
       .then(note("webhookEvents"));
+    // The privacy requests themselves (this one included, in this transaction) stay as the
+    // record that they were received and applied, without whom they were about.
+    await db.webhookEvent.updateMany({
+      where: { shopDomain: shop.domain, topic: { in: PRIVACY_TOPICS }, OR: mentions },
+      data: { payload: '{"redacted":true}' },
+    });
+  }
   return counts;
 }
 
