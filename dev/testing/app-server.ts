@@ -80,7 +80,12 @@ export type DeliveryResult = { status: number } | { error: string };
 export async function sendAll(
   url: string,
   lines: WebhookLine[],
-  options: { concurrency?: number; stopWhen?: () => boolean } = {},
+  options: {
+    concurrency?: number;
+    stopWhen?: () => boolean;
+    /** Each answer as it comes. */
+    onResult?: (index: number, result: DeliveryResult) => void;
+  } = {},
 ): Promise<DeliveryResult[]> {
   const results: DeliveryResult[] = new Array<DeliveryResult>(lines.length);
   let next = 0;
@@ -98,6 +103,7 @@ export async function sendAll(
       } catch (error) {
         results[index] = { error: String((error as Error).cause ?? error) };
       }
+      options.onResult?.(index, results[index]);
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 8 }, lane));
