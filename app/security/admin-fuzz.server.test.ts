@@ -11,6 +11,7 @@ import { blankValues } from "../messages/admin.server";
 import * as home from "../routes/app._index";
 import * as segmentNew from "../routes/app.segments.new";
 import * as segmentPage from "../routes/app.segments.$handle";
+import * as segmentExport from "../routes/app.segments.$handle.export";
 import * as segmentPreview from "../routes/app.segments.preview";
 import * as segmentOptions from "../routes/app.segments.options";
 import * as messageNew from "../routes/app.messages.new";
@@ -125,6 +126,39 @@ describe("the admin's actions with hostile input", () => {
         description: arrived,
       });
     }
+  });
+
+  it("segments: the CSV export defuses spreadsheet formulas in customers' text and quotes the rest", async () => {
+    const names = [
+      '=HYPERLINK("http://evil.example","x")',
+      "+1+1",
+      "-2",
+      "@SUM(A1)",
+      "\t=1+1",
+      "\r=1+1",
+      'Ann, "the" one',
+    ];
+    await prisma.customer.createMany({
+      data: names.map((firstName, i) => ({
+        shopId,
+        shopifyId: String(800 + i),
+        firstName,
+        email: `csv${i}@example.com`,
+        ordersCount: 1,
+        shopifyUpdatedAt: new Date(),
+      })),
+    });
+    await call(
+      segmentNew.action as Route,
+      request("/app/segments/new", { form: segmentForm({ handle: "csv-buyers" }) }),
+    );
+    const csv = await call(segmentExport.loader as Route, request("/app/segments/csv-buyers/export"), {
+      handle: "csv-buyers",
+    });
+    expect(csv.status).toBe(200);
+    const cells = csv.text.split("\n").slice(1).filter(Boolean);
+    for (const line of cells) expect(line.split(",")[2] ?? "", line).not.toMatch(/^"?[=+\-@\t\r]/);
+    expect(csv.text).toContain(`"Ann, ""the"" one"`);
   });
 
   it("segments: the live preview, the pickers and the push form refuse bad input with 4xx or a named problem", async () => {

@@ -18,8 +18,9 @@ function describe(node: RuleNode, indent = "  "): string[] {
 function csvCell(value: unknown): string {
   const text =
     value === null || value === undefined ? "" : value instanceof Date ? value.toISOString() : String(value);
-  // Quote when needed, and defuse spreadsheet formulas (=, +, -, @) from customer-entered text.
-  const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
+  // Quote when needed, and defuse spreadsheet formulas (=, +, -, @, and a tab or carriage
+  // return before them, as OWASP lists) from customer-entered text.
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
   return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
