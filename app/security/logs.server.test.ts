@@ -7,26 +7,40 @@
  */
 import { createHmac, randomUUID } from "node:crypto";
 import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { format } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
-// Before the app's modules load: this file runs the real background work against a local Admin API.
-const ADMIN_PORT = vi.hoisted(() => {
-  const port = 41_000 + (process.pid % 2000);
-  process.env.SLICE_WORKER = "1";
-  process.env.SLICE_ADMIN_API_ORIGIN = `http://127.0.0.1:${port}`;
-  return port;
-});
-
 import { Session } from "@shopify/shopify-api";
-import prisma from "../db.server";
-import { authenticate, sessionStorage } from "../shopify.server";
-import { config } from "../config.server";
-import { onInstalled } from "../sync/install.server";
-import { receiveWebhook } from "../sync/receive.server";
-import { startBackgroundWork, stopBackgroundWork, webhookDeps } from "../sync/runtime.server";
 import { webhookRequestInit } from "../../dev/webhooks";
 import { TEST_SECRET } from "../../dev/testing/setup";
+
+/**
+ * The app's modules, loaded once the local Admin API listens: the settings are read when they
+ * load, and this file runs the real background work (SLICE_WORKER=1) against that Admin API.
+ */
+async function loadApp(adminOrigin: string) {
+  process.env.SLICE_WORKER = "1";
+  process.env.SLICE_ADMIN_API_ORIGIN = adminOrigin;
+  const [db, shopify, settings, install, receive, runtime] = await Promise.all([
+    import("../db.server"),
+    import("../shopify.server"),
+    import("../config.server"),
+    import("../sync/install.server"),
+    import("../sync/receive.server"),
+    import("../sync/runtime.server"),
+  ]);
+  return {
+    prisma: db.default,
+    authenticate: shopify.authenticate,
+    sessionStorage: shopify.sessionStorage,
+    config: settings.config,
+    onInstalled: install.onInstalled,
+    receiveWebhook: receive.receiveWebhook,
+    ...runtime,
+  };
+}
+let app: Awaited<ReturnType<typeof loadApp>>;
 
 const SHOP = "logs.myshopify.com";
 const ACCESS_TOKEN = `shpat_${randomUUID().replaceAll("-", "")}`;
@@ -64,7 +78,7 @@ function sessionToken(): string {
   const body = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({
     iss: `https://${SHOP}/admin`,
     dest: `https://${SHOP}`,
-    aud: config.apiKey,
+    aud: app.config.apiKey,
     sub: "42",
     exp: now + 60,
     nbf: now - 5,
@@ -79,23 +93,22 @@ beforeAll(async () => {
   // An Admin API that refuses the token, the way Shopify does, and shows what it was sent.
   admin = http.createServer((req, res) => {
     adminCalls.push(req.url ?? "");
-    res
-      .writeHead(401, { "Content-Type": "application/json" })
-      .end(
-        JSON.stringify({
-          errors: "[API] Invalid API key or access token (unrecognized login or wrong password)",
-        }),
-      );
+    res.writeHead(401, { "Content-Type": "application/json" }).end(
+      JSON.stringify({
+        errors: "[API] Invalid API key or access token (unrecognized login or wrong password)",
+      }),
+    );
   });
-  await new Promise<void>((resolve) => admin.listen(ADMIN_PORT, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => admin.listen(0, "127.0.0.1", resolve));
+  app = await loadApp(`http://127.0.0.1:${(admin.address() as AddressInfo).port}`);
   capture();
 });
 
 afterAll(async () => {
-  await stopBackgroundWork();
+  await app.stopBackgroundWork();
   for (const undo of restore.reverse()) undo();
   await new Promise((resolve) => admin.close(resolve));
-  await prisma.$disconnect();
+  await app.prisma.$disconnect();
 });
 
 async function until(done: () => boolean, what: string) {
@@ -109,15 +122,15 @@ describe("the logs", () => {
     const offline = new Session({ id: OFFLINE_ID, shop: SHOP, state: "state", isOnline: false });
     offline.accessToken = ACCESS_TOKEN;
     offline.refreshToken = REFRESH_TOKEN;
-    offline.scope = config.scopes.join(",");
-    await sessionStorage.storeSession(offline);
+    offline.scope = app.config.scopes.join(",");
+    await app.sessionStorage.storeSession(offline);
     const online = new Session({ id: ONLINE_ID, shop: SHOP, state: "state", isOnline: true });
     online.accessToken = ONLINE_TOKEN;
-    await sessionStorage.storeSession(online);
-    await onInstalled(prisma, SHOP);
+    await app.sessionStorage.storeSession(online);
+    await app.onInstalled(app.prisma, SHOP);
 
     // The real background work: the backfill is refused by the Admin API and logged.
-    expect(startBackgroundWork()).not.toBeNull();
+    expect(app.startBackgroundWork()).not.toBeNull();
     await until(
       () => captured.some((line) => line.includes(`sync job for ${SHOP} failed`)),
       "the backfill failed",
@@ -126,9 +139,9 @@ describe("the logs", () => {
 
     // A webhook whose handler fails (an order without its required fields) is logged with its reason.
     const line = { topic: "orders/create", shop: SHOP, payload: { id: 1, note: ACCESS_TOKEN.slice(0, 4) } };
-    const response = await receiveWebhook(
+    const response = await app.receiveWebhook(
       new Request("http://127.0.0.1/webhooks", webhookRequestInit(line, TEST_SECRET)),
-      webhookDeps(),
+      app.webhookDeps(),
     );
     expect(response.status).toBe(200);
     await until(() => captured.some((line) => line.includes("webhook orders/create")), "the webhook failed");
@@ -136,9 +149,9 @@ describe("the logs", () => {
     // An admin request with a valid session token that cannot be exchanged (no Shopify here).
     const token = sessionToken();
     const request = new Request(
-      `${config.appUrl}/app?shop=${SHOP}&host=${Buffer.from(`${SHOP}/admin`).toString("base64url")}&embedded=1&id_token=${token}`,
+      `${app.config.appUrl}/app?shop=${SHOP}&host=${Buffer.from(`${SHOP}/admin`).toString("base64url")}&embedded=1&id_token=${token}`,
     );
-    await authenticate.admin(request).catch((thrown: unknown) => thrown);
+    await app.authenticate.admin(request).catch((thrown: unknown) => thrown);
 
     const all = captured.join("\n");
     expect(all.length).toBeGreaterThan(0);
