@@ -28,7 +28,8 @@ import { BULK_PHASES, BULK_QUERIES, BULK_RUN, BULK_STATUS, SHOP_QUERY, type Bulk
 import { shopifyId } from "./payload";
 import { ensurePresets, recompute } from "../segments/store.server";
 import { ensureStarterMessages } from "../messages/store.server";
-import { refreshPlannerStatistics } from "../db.server";
+import { dialectOfClient, refreshPlannerStatistics } from "../db.server";
+import { advisoryEntityLock, checkoutKeys, customerKey } from "./handlers.server";
 
 const BATCH = 250;
 
@@ -109,7 +110,7 @@ export async function runBackfill(
       const operationId = await startBulk(api, BULK_QUERIES[phase], sleep);
       await db.syncRun.update({ where: { id: run.id }, data: { phase, bulkOperationId: operationId } });
       const url = await awaitBulk(api, operationId, sleep, options.pollMs ?? 2000);
-      counts[phase] = url ? await importJsonl(db, shop.id, currency, phase, url, doFetch) : 0;
+      counts[phase] = url ? await importJsonl(db, shop.id, shopDomain, currency, phase, url, doFetch) : 0;
       await db.syncRun.update({ where: { id: run.id }, data: { counts: JSON.stringify(counts) } });
     }
     const now = new Date();
@@ -176,6 +177,7 @@ async function awaitBulk(
 async function importJsonl(
   db: PrismaClient,
   shopId: number,
+  shopDomain: string,
   shopCurrency: string,
   phase: BulkPhase,
   url: string,
@@ -188,6 +190,7 @@ async function importJsonl(
   // Children whose parent went out in an earlier batch (Shopify lists parents first, not always adjacent).
   let orphans: { parentId: string; node: unknown }[] = [];
   const stale = new Set<string>();
+  const postgres = dialectOfClient(db) === "postgres";
   let count = 0;
   const flush = async () => {
     if (!batch.length && !orphans.length) return;
@@ -197,6 +200,16 @@ async function importJsonl(
     orphans = [];
     await db.$transaction(
       async (tx) => {
+        // On PostgreSQL, webhook workers may be applying events of these same customers, orders and
+        // checkouts: hold them all for the batch (one statement, the workers' lock order).
+        if (postgres)
+          await advisoryEntityLock(
+            tx,
+            shopDomain,
+          )([
+            ...parents.flatMap((p) => bulkKeys(phase, p.node)),
+            ...late.map((o) => (phase === "orders" ? `order:${shopifyId(o.parentId)}` : null)),
+          ]);
         for (const p of parents) {
           const outcome = await applyParent(tx, shopId, shopCurrency, phase, p);
           if (outcome === "stale") stale.add(String(p.node.id));
@@ -253,6 +266,22 @@ function applyParent(
       return applyOrder(tx, shopId, orderFromGraphql(p.node, p.children));
     case "checkouts":
       return applyCheckout(tx, shopId, checkoutFromGraphql(p.node, p.children, currency));
+  }
+}
+
+/** The entities a bulk record writes, named as the webhook handlers name them (their locks). */
+function bulkKeys(phase: BulkPhase, node: Record<string, unknown>): (string | null)[] {
+  const id = shopifyId(node.id);
+  const customer = shopifyId((node.customer as { id?: unknown } | null | undefined)?.id);
+  switch (phase) {
+    case "customers":
+      return [customerKey(id)];
+    case "orders":
+      return [customerKey(customer), id && `order:${id}`];
+    case "checkouts":
+      return [customerKey(customer), ...checkoutKeys(null, id)];
+    default:
+      return [];
   }
 }
 

@@ -70,8 +70,8 @@ export function advisoryEntityLock(tx: Tx, shopDomain: string): EntityLock {
   };
 }
 
-const customerKey = (id: string | null) => id && `customer:${id}`;
-const checkoutKeys = (token: string | null, id: string | null) => [
+export const customerKey = (id: string | null) => id && `customer:${id}`;
+export const checkoutKeys = (token: string | null, id: string | null) => [
   token && `checkout:token:${token}`,
   id && `checkout:id:${id}`,
 ];

@@ -5,7 +5,9 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import type { AdminApi } from "./admin-api.server";
-import { applyCheckout, applyCustomer, applyOrder, type Outcome } from "./apply.server";
+import { applyCheckout, applyCustomer, applyOrder, type Outcome, type Tx } from "./apply.server";
+import { advisoryEntityLock, checkoutKeys, customerKey } from "./handlers.server";
+import { dialectOfClient } from "../db.server";
 import { checkoutFromGraphql, customerFromGraphql, orderFromGraphql } from "./from-graphql";
 import type { CheckoutRecord, OrderRecord } from "./records";
 import {
@@ -68,20 +70,38 @@ export async function reconcile(
   const run = await db.syncRun.create({ data: { shopId: shop.id, kind: "reconcile", since } });
   const search = `updated_at:>='${since.toISOString()}'`;
   const tally = { checked: 0, repaired: 0 };
+  // On PostgreSQL, webhook workers may be applying these same records: hold them for the page
+  // (one statement, in the workers' lock order).
+  const postgres = dialectOfClient(db) === "postgres";
+  const lock = (tx: Tx, keys: (string | null)[]) =>
+    postgres ? advisoryEntityLock(tx, shopDomain)(keys) : Promise.resolve();
   const count = (outcome: Outcome) => {
     tally.checked++;
     if (outcome === "applied") tally.repaired++;
   };
   try {
     await eachPage<Record<string, unknown>>(api, RECENT_CUSTOMERS, search, "customers", async (nodes) => {
+      const records = nodes.map((n) => customerFromGraphql(n));
       await db.$transaction(async (tx) => {
-        for (const n of nodes) count(await applyCustomer(tx, shop.id, customerFromGraphql(n)));
+        await lock(
+          tx,
+          records.map((r) => customerKey(r.shopifyId)),
+        );
+        for (const r of records) count(await applyCustomer(tx, shop.id, r));
       });
     });
     await eachPage<WithLines>(api, RECENT_ORDERS, search, "orders", async (nodes) => {
       const records: OrderRecord[] = [];
       for (const n of nodes) records.push(orderFromGraphql(n, await allLines(api, n, ORDER_LINE_ITEMS)));
       await db.$transaction(async (tx) => {
+        await lock(
+          tx,
+          records.flatMap((r) => [
+            customerKey(r.customerShopifyId),
+            `order:${r.shopifyId}`,
+            ...checkoutKeys(r.checkoutToken, r.checkoutShopifyId),
+          ]),
+        );
         for (const r of records) count(await applyOrder(tx, shop.id, r));
       });
     });
@@ -90,6 +110,10 @@ export async function reconcile(
       for (const n of nodes)
         records.push(checkoutFromGraphql(n, await allLines(api, n, CHECKOUT_LINE_ITEMS), shop.currency));
       await db.$transaction(async (tx) => {
+        await lock(
+          tx,
+          records.flatMap((r) => [customerKey(r.customerShopifyId), ...checkoutKeys(r.token, r.shopifyId)]),
+        );
         for (const r of records) count(await applyCheckout(tx, shop.id, r));
       });
     });
