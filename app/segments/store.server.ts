@@ -176,16 +176,60 @@ export async function updateMembership(
   return reevaluate(db, shopId, customerIds, affected, shop, now);
 }
 
-/** These people, in these segments, evaluated one by one at `now`; the difference written. */
+/**
+ * These people, in these segments, evaluated one by one at `now`; the difference written.
+ *
+ * On PostgreSQL several workers may re-evaluate one customer at once (each after applying one of
+ * its events): the whole pass holds a transaction-level advisory lock per customer, taken before
+ * the facts are read, so the later pass reads what the earlier one wrote and the newer facts, and a
+ * segment's size never moves twice for one join or leave.
+ */
 export async function reevaluate(
   db: PrismaClient,
+  shopId: number,
+  customerIds: string[],
+  segments: Segment[],
+  shop: ShopSegments,
+  now: Date,
+): Promise<number> {
+  if (!customerIds.length || !segments.length) return 0;
+  if (dialectOfClient(db) !== "postgres")
+    return evaluateAndWrite(
+      db,
+      db,
+      (write) => db.$transaction(write),
+      shopId,
+      customerIds,
+      segments,
+      shop,
+      now,
+    );
+  return db.$transaction(
+    async (tx) => {
+      await tx.$queryRawUnsafe(
+        `SELECT count(pg_advisory_xact_lock(h))::int AS held FROM (
+           SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1 OFFSET 0
+         ) AS keys`,
+        customerIds.map((id) => `${shopId}#members:${id}`),
+      );
+      return evaluateAndWrite(db, tx, (write) => write(tx), shopId, customerIds, segments, shop, now);
+    },
+    { timeout: 60_000 },
+  );
+}
+
+type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
+
+async function evaluateAndWrite(
+  db: PrismaClient,
+  read: Tx | PrismaClient,
+  inTransaction: (write: (tx: Tx) => Promise<void>) => Promise<void>,
   shopId: number,
   customerIds: string[],
   segments: Segment[],
   { rules, resolve }: ShopSegments,
   now: Date,
 ): Promise<number> {
-  if (!customerIds.length || !segments.length) return 0;
   const [facts, held] = await Promise.all([
     loadFacts(
       db,
@@ -193,7 +237,7 @@ export async function reevaluate(
       customerIds,
       factsNeededFor(segments.flatMap((s) => [...fieldsOf(rules.get(s.handle)!, resolve)])),
     ),
-    db.segmentMember.findMany({
+    read.segmentMember.findMany({
       where: { segmentId: { in: segments.map((s) => s.id) }, customerShopifyId: { in: customerIds } },
       select: { segmentId: true, customerShopifyId: true },
     }),
@@ -212,7 +256,7 @@ export async function reevaluate(
   }
   if (!joined.length && !left.length) return 0;
   // Usually one or two segments move: one transaction for all of them.
-  await db.$transaction(async (tx) => {
+  await inTransaction(async (tx) => {
     for (const segment of segments) {
       const out = left.filter((l) => l.segmentId === segment.id).map((l) => l.customerShopifyId);
       const into = joined.filter((j) => j.segmentId === segment.id).length;

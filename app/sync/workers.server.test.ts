@@ -9,6 +9,9 @@ import { claimDue, type ClaimedEvent } from "./inbox.server";
 import { insertDeliveries } from "./intake.server";
 import { InboxWorker } from "./worker.server";
 import { newJobLocks } from "./job-lock.server";
+import { afterWebhook } from "../segments/incremental.server";
+import { recompute } from "../segments/store.server";
+import { presets } from "../engine/presets";
 import { generateStore, type Store } from "../../dev/store";
 import { deliveryPlan } from "../../dev/webhooks";
 import { deliveriesOf, heldPicture, storePicture, type ShopPicture } from "../../dev/testing/compare";
@@ -57,13 +60,23 @@ async function fill(store: Store, seed: number): Promise<number> {
 }
 
 /** Runs workers side by side until every event is done or dead; which ids each one marked done. */
-async function runInProcess(count: number, expected: number): Promise<number[][]> {
+async function runInProcess(
+  count: number,
+  expected: number,
+  options: { batchSize?: number; afterApply?: (event: ClaimedEvent, db: PrismaClient) => Promise<void> } = {},
+): Promise<number[][]> {
   const applied = Array.from({ length: count }, () => [] as number[]);
   const finished = async () =>
     (await prisma.webhookEvent.count({ where: { status: { in: ["done", "dead"] } } })) >= expected;
   await Promise.all(
     applied.map(async (mine) => {
-      const worker = new InboxWorker(client(), { batchSize: 1, onDone: (e) => mine.push(e.id) });
+      const db = client();
+      const worker = new InboxWorker(db, {
+        batchSize: options.batchSize ?? 1,
+        // With the worker's own client, as in a process of its own.
+        afterApply: options.afterApply && ((event) => options.afterApply!(event, db)),
+        onDone: (e) => mine.push(e.id),
+      });
       for (;;) {
         if ((await worker.drain()) > 0) continue;
         if (await finished()) return;
@@ -186,6 +199,35 @@ describe("several workers on one inbox", () => {
         orders: 40,
         spent: held.reduce((sum, o) => sum + o.totalPrice - o.totalRefunded, 0),
       });
+    },
+  );
+
+  it.skipIf(!postgres)(
+    onPostgres("keep segment membership and sizes equal to a full recompute when four workers apply at once"),
+    { timeout: 180_000 },
+    async () => {
+      const store = generateStore({ seed: 26, customers: 40, shop: "members-4.myshopify.com" });
+      const now = store.now;
+      const shop = await prisma.shop.create({ data: { domain: store.shop.domain } });
+      for (const p of presets({ topSpendThreshold: 15000 }))
+        await prisma.segment.create({
+          data: { shopId: shop.id, handle: p.handle, name: p.name, rule: JSON.stringify(p.rule) },
+        });
+      await recompute(prisma, shop.id, now);
+      const unique = await fill(store, 27);
+      await runInProcess(4, unique, {
+        batchSize: 2,
+        afterApply: (event, db) => afterWebhook(db, event, now),
+      });
+      const segments = await prisma.segment.findMany({
+        where: { shopId: shop.id },
+        include: { members: true },
+      });
+      for (const s of segments)
+        expect({ segment: s.handle, size: s.size }).toEqual({ segment: s.handle, size: s.members.length });
+      const full = await recompute(prisma, shop.id, now);
+      expect(Object.values(full).map((c) => c.joined + c.left)).toEqual(segments.map(() => 0));
+      expect(segments.some((s) => s.members.length > 0)).toBe(true);
     },
   );
 
