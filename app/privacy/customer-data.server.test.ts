@@ -9,6 +9,8 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { receiveWebhook } from "../sync/receive.server";
 import { InboxWorker } from "../sync/worker.server";
+import { afterWebhook } from "../segments/incremental.server";
+import { scrubInbox } from "./customer-data.server";
 import { startShopLoop } from "../segments/shop-loop.server";
 import { webhookRequestInit } from "../../dev/webhooks";
 import { proxiedRequest } from "../../dev/app-proxy";
@@ -18,7 +20,14 @@ import { TEST_SECRET } from "../../dev/testing/setup";
 const SHOP = "privacy-a.myshopify.com";
 const OTHER_SHOP = "privacy-b.myshopify.com";
 const at = new Date("2026-11-01T10:00:00Z");
-let worker = new InboxWorker(prisma, { now: () => new Date(Date.now() + 60_000) });
+/** The worker as the app runs it: each applied event then its after-apply step. */
+const newWorker = () =>
+  new InboxWorker(prisma, {
+    now: () => new Date(Date.now() + 60_000),
+    afterApply: (event) =>
+      afterWebhook(prisma, event, new Date(), () => Promise.reject(new Error("no Admin API"))),
+  });
+let worker = newWorker();
 
 interface Person {
   customerId: string;
@@ -258,7 +267,7 @@ beforeEach(async () => {
   await prisma.dataExport.deleteMany();
   await prisma.session.deleteMany();
   await prisma.shop.deleteMany();
-  worker = new InboxWorker(prisma, { now: () => new Date(Date.now() + 60_000) });
+  worker = newWorker();
   shopA = await makeShop(SHOP);
   shopB = await makeShop(OTHER_SHOP);
   await seed(shopA, ada, bob);
@@ -404,6 +413,16 @@ describe("privacy webhooks", () => {
         expect(after[table].includes(mark), `${table} keeps ${mark}`).toBe(before[table].includes(mark));
     expect(await prisma.customer.count({ where: { shopId: shopA } })).toBe(1);
     expect(await everything(shopB, OTHER_SHOP)).toEqual(otherShopBefore);
+  });
+
+  it("erases the inbox's copies of a redacted customer after the redact, a slice of ids at a time", async () => {
+    worker = new InboxWorker(prisma, { now: () => new Date(Date.now() + 60_000) }); // no after-apply step
+    await deliver("customers/redact", SHOP, redactPayload(ada));
+    expect((await everything(shopA, SHOP)).webhookEvent).toContain(ada.email);
+    expect(await scrubInbox(prisma, SHOP, 1)).toBe(1);
+    const inbox = await prisma.webhookEvent.findMany({ where: { shopDomain: SHOP } });
+    expect(inbox.map((e) => [e.topic, e.payload])).toEqual([["customers/redact", '{"redacted":true}']]);
+    expect(await scrubInbox(prisma, SHOP, 1)).toBe(0);
   });
 
   it("customers/redact with only an email and an order list erases what those name", async () => {

@@ -11,6 +11,7 @@
  * storefront visitors signed in as them (and those visitors' events, carts and offer exposures).
  */
 import type { Prisma, PrismaClient } from "@prisma/client";
+import { parseJson, shopifyId } from "../sync/payload";
 
 type Db = Prisma.TransactionClient | PrismaClient;
 
@@ -110,6 +111,70 @@ async function locate(db: Db, shopId: number, who: CustomerRef) {
 const none = { id: -1 };
 
 const PRIVACY_TOPICS = ["customers/redact", "customers/data_request"];
+const REDACTED = '{"redacted":true}';
+
+/** Inbox rows whose payload names the customer (by id, in a gid or as a number, or by email). */
+function mentionsOf(customerIds: string[], email: string | null): Prisma.WebhookEventWhereInput[] {
+  return [
+    ...customerIds.flatMap((id) =>
+      [`Customer/${id}"`, `"id":${id},`, `"id":${id}}`, `"customer_id":${id}`, `"${id}"`].map((text) => ({
+        payload: { contains: text },
+      })),
+    ),
+    ...(email ? [{ payload: { contains: `"${email}"` } }] : []),
+  ];
+}
+
+/**
+ * After customers/redact (the worker's after-apply step, outside its transaction): deletes the
+ * inbox's applied or failed deliveries that name a redacted customer (a failed one would bring
+ * the customer back when retried), a slice of ids at a time so that no statement runs long, then
+ * keeps the privacy requests themselves as the record that they were received and applied,
+ * without whom they were about. Picks up any redact a previous pass did not finish.
+ */
+export async function scrubInbox(db: PrismaClient, shopDomain: string, slice = 5000): Promise<number> {
+  const requests = await db.webhookEvent.findMany({
+    where: { shopDomain, topic: "customers/redact", status: "done", NOT: { payload: REDACTED } },
+    select: { id: true, payload: true },
+  });
+  let deleted = 0;
+  for (const request of requests) {
+    let customer: { id?: unknown; email?: unknown } = {};
+    try {
+      customer = (parseJson(request.payload) as { customer?: typeof customer }).customer ?? {};
+    } catch {
+      // Not JSON: it names nobody.
+    }
+    const id = shopifyId(customer.id);
+    const email = typeof customer.email === "string" && customer.email.trim() ? customer.email.trim() : null;
+    const mentions = mentionsOf(id ? [id] : [], email);
+    if (mentions.length) {
+      const { _min, _max } = await db.webhookEvent.aggregate({
+        where: { shopDomain },
+        _min: { id: true },
+        _max: { id: true },
+      });
+      for (let from = _min.id ?? 0; from <= (_max.id ?? -1); from += slice) {
+        const { count } = await db.webhookEvent.deleteMany({
+          where: {
+            shopDomain,
+            id: { gte: from, lt: from + slice },
+            status: { in: ["done", "failed", "dead"] },
+            topic: { notIn: PRIVACY_TOPICS },
+            OR: mentions,
+          },
+        });
+        deleted += count;
+      }
+      await db.webhookEvent.updateMany({
+        where: { shopDomain, topic: "customers/data_request", OR: mentions },
+        data: { payload: REDACTED },
+      });
+    }
+    await db.webhookEvent.update({ where: { id: request.id }, data: { payload: REDACTED } });
+  }
+  return deleted;
+}
 
 /** Everything Slice holds about one customer of one shop, as plain JSON-ready data. */
 export async function customerData(db: Db, shopId: number, who: CustomerRef) {
@@ -290,34 +355,9 @@ export async function eraseCustomer(
   await db.order.deleteMany({ where: { id: { in: at.orderRowIds } } }).then(note("orders"));
   await db.visitor.deleteMany({ where: { id: { in: visitorIds } } }).then(note("visitors"));
   await db.customer.deleteMany({ where: { shopId, shopifyId: { in: customerIds } } }).then(note("customers"));
-  // The inbox keeps applied deliveries' payloads: those naming the customer go too (and a failed
-  // one, which would otherwise bring the customer back when retried). Not the one being applied.
-  const mentions: Prisma.WebhookEventWhereInput[] = [
-    ...customerIds.flatMap((id) =>
-      [`Customer/${id}"`, `"id":${id},`, `"id":${id}}`, `"customer_id":${id}`, `"${id}"`].map((text) => ({
-        payload: { contains: text },
-      })),
-    ),
-    ...(at.email ? [{ payload: { contains: `"${at.email}"` } }] : []),
-  ];
-  if (mentions.length) {
-    await db.webhookEvent
-      .deleteMany({
-        where: {
-          shopDomain: shop.domain,
-          status: { in: ["done", "failed", "dead"] },
-          topic: { notIn: PRIVACY_TOPICS },
-          OR: mentions,
-        },
-      })
-      .then(note("webhookEvents"));
-    // The privacy requests themselves (this one included, in this transaction) stay as the
-    // record that they were received and applied, without whom they were about.
-    await db.webhookEvent.updateMany({
-      where: { shopDomain: shop.domain, topic: { in: PRIVACY_TOPICS }, OR: mentions },
-      data: { payload: '{"redacted":true}' },
-    });
-  }
+  // The inbox's copies of the customer's data (the payloads of applied deliveries) are erased
+  // after this transaction, by scrubInbox: scanning every payload of a large shop takes longer
+  // than an apply transaction may last.
   return counts;
 }
 

@@ -7,6 +7,7 @@ import { redeemCodes } from "../offers/pool.server";
 import { splitList } from "../sync/records";
 import { processReferralOrder } from "../offers/referrals.server";
 import { adminApiFor, type AdminApi } from "../sync/admin-api.server";
+import { scrubInbox } from "../privacy/customer-data.server";
 
 interface Touched {
   customers: string[];
@@ -63,6 +64,8 @@ export async function afterWebhook(
   now: Date,
   adminFor: (shop: string) => Promise<AdminApi> = (shop) => adminApiFor(db, shop),
 ): Promise<void> {
+  // The redacted customer's copies in the inbox: erased now, outside the apply transaction.
+  if (event.topic === "customers/redact") await scrubInbox(db, event.shopDomain);
   const shop = await db.shop.findUnique({ where: { domain: event.shopDomain }, select: { id: true } });
   if (!shop) return;
   const { customers, what } = await touchedBy(db, shop.id, event.topic, event.payload);
