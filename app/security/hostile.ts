@@ -5,17 +5,10 @@
  * right-to-left and zero-width characters, emoji and lone surrogates.
  */
 
-/** mulberry32: a tiny deterministic PRNG. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../../dev/webhooks";
+
+/** A tiny deterministic PRNG (mulberry32, as the webhook replayer uses). */
+export const seeded = mulberry32;
 
 export const pick = <T>(random: () => number, items: readonly T[]): T =>
   items[Math.floor(random() * items.length)];
