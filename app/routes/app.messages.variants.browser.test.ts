@@ -12,6 +12,8 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { startDemo } from "../../dev/demo";
 import { launchBrowser } from "../../dev/browser";
+import { waitForCodePools } from "../../dev/testing/pools";
+import { createPrismaClient } from "../db.server";
 
 const SHOTS = path.resolve("test-results");
 const WELCOME = "Welcome: first purchase";
@@ -50,6 +52,10 @@ beforeAll(async () => {
     databaseFile: path.join(dir, "demo.sqlite"),
     log: () => {},
   });
+  // The preview leaves out offers with no codes: let the welcome's and the referral's pools fill.
+  const db = createPrismaClient(`file:${path.join(dir, "demo.sqlite")}`);
+  await waitForCodePools(db);
+  await db.$disconnect();
   browser = await launchBrowser();
 }, 240_000);
 

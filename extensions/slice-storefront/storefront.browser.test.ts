@@ -12,6 +12,7 @@ import type { PrismaClient } from "@prisma/client";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startDemo } from "../../dev/demo";
 import { launchBrowser } from "../../dev/browser";
+import { waitForCodePools } from "../../dev/testing/pools";
 import { createPrismaClient } from "../../app/db.server";
 
 const SHOTS = path.resolve("test-results");
@@ -60,16 +61,8 @@ beforeAll(async () => {
   db = createPrismaClient(`file:${databaseFile}`);
   // Each test's shopper must see their message: no holdout here (decide.server.test.ts tests it).
   await db.message.updateMany({ data: { holdoutPercent: 0 } });
-  // The welcome gives a code: wait for the demo's pool to be filled in Shopify (the stand-in).
-  // Both the welcome's and the referral invite's codes.
-  const pools = async () =>
-    (
-      await db.discountCode.groupBy({ by: ["messageId"], where: { status: "pool" }, _count: { _all: true } })
-    ).filter((g) => g._count._all >= 10).length;
-  for (let waited = 0; (await pools()) < 2; waited += 500) {
-    if (waited > 90_000) throw new Error("the demo's discount code pool was not filled within 90 s");
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  // The welcome and the referral invite give codes: wait for their pools in Shopify (the stand-in).
+  await waitForCodePools(db);
   browser = await launchBrowser();
 }, 240_000);
 
