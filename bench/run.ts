@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { benchWebhooks, type Figure } from "./webhooks";
 import { benchSegments } from "./segments";
+import { benchSegmentsPostgres } from "./segments-pg";
 import { benchStorefront } from "./storefront";
 import { benchWebhooksPostgres } from "./webhooks-pg";
 
@@ -13,6 +14,11 @@ const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
   ["webhooks", "Webhook intake (SQLite)", () => benchWebhooks()],
   ["webhooks-pg", "Webhooks (PostgreSQL)", () => benchWebhooksPostgres()],
   ["segments", "Segments (SQLite)", () => benchSegments()],
+  [
+    "segments-pg",
+    `Segments (PostgreSQL, ${Number(process.env.SLICE_BENCH_CUSTOMERS ?? 100_000).toLocaleString("en")} customers)`,
+    () => benchSegmentsPostgres(),
+  ],
   ["storefront", "Storefront (SQLite)", () => benchStorefront()],
   [
     "storefront-pg",

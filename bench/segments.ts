@@ -383,7 +383,7 @@ export async function benchSegments(options: { customers?: number } = {}): Promi
     const figures: Figure[] = [...dataFigures(store, dbMb)];
     const recomputed = await recomputeFigures(db, raw, runner, store, settings);
     figures.push(...recomputed.figures);
-    figures.push(...(await webhookLatency(db, raw, store, settings.deliveries)));
+    figures.push(...(await webhookLatency(db, sqliteLatencyReads(raw, store), store, settings.deliveries)));
     return figures;
   } finally {
     runner.stop();
@@ -886,14 +886,58 @@ export function orderCreate(template: Record<string, unknown>, c: PickedCustomer
   };
 }
 
-async function webhookLatency(
+/** What the webhook latency run reads besides the app's own calls: the picks and the checks. */
+export interface LatencyReads {
+  /** Up to `limit` live customers matching `which`, spread over the shop, disjoint by id parity. */
+  pick(which: "lapsed" | "quiet", limit: number): Promise<PickedCustomer[]>;
+  segmentId(handle: string): Promise<number>;
+  isMember(segmentId: number, customerShopifyId: string): Promise<boolean>;
+  largestSegment(): Promise<number>;
+}
+
+/** The reads on the SQLite file, through its own better-sqlite3 connection. */
+export function sqliteLatencyReads(raw: Database.Database, store: BigStore): LatencyReads {
+  const now = store.now;
+  const shopId = store.shopId;
+  // Spread over the whole shop (a scrambled id order), disjoint (odd and even ids).
+  const pick = (where: string, limit: number) =>
+    raw
+      .prepare(
+        `SELECT "shopifyId", "email", "firstName", "lastName", "state", "tags", "countryCode", "provinceCode", "city",
+          "acceptsEmailMarketing", "shopifyCreatedAt" FROM "Customer"
+         WHERE "shopId" = ? AND "deletedAt" IS NULL AND ${where} ORDER BY ("id" * 7919) % 1000003 LIMIT ?`,
+      )
+      .all(shopId, limit) as PickedCustomer[];
+  const isMember = raw
+    .prepare(`SELECT 1 FROM "SegmentMember" WHERE "segmentId" = ? AND "customerShopifyId" = ?`)
+    .pluck();
+  return {
+    pick: async (which, limit) =>
+      which === "lapsed"
+        ? pick(`"lastOrderAt" < ${now.getTime() - 90 * DAY} AND "id" % 2 = 1`, limit)
+        : pick(
+            `"lastOrderAt" < ${now.getTime() - 60 * DAY} AND "tags" NOT LIKE '%|vip|%' AND "id" % 2 = 0`,
+            limit,
+          ),
+    segmentId: async (handle) =>
+      (
+        raw.prepare(`SELECT id FROM "Segment" WHERE "shopId" = ? AND handle = ?`).get(shopId, handle) as {
+          id: number;
+        }
+      ).id,
+    isMember: async (segmentId, customerShopifyId) => !!isMember.get(segmentId, customerShopifyId),
+    largestSegment: async () =>
+      raw.prepare(`SELECT MAX(size) FROM "Segment" WHERE "shopId" = ?`).pluck().get(shopId) as number,
+  };
+}
+
+export async function webhookLatency(
   db: PrismaClient,
-  raw: Database.Database,
+  reads: LatencyReads,
   store: BigStore,
   deliveries: number,
 ): Promise<Figure[]> {
   const now = store.now;
-  const shopId = store.shopId;
   const orderTemplate = JSON.parse(fixtureText("orders/create")) as Record<string, unknown>;
   const customerTemplate = JSON.parse(fixtureText("customers/update")) as Record<string, unknown>;
 
@@ -902,32 +946,12 @@ async function webhookLatency(
   // (the "vip" tag must put them into "vip-lapsing"). Every other delivery goes to the baseline.
   const warmup = 20;
   const total = 2 * (deliveries + warmup);
-  // Spread over the whole shop (a scrambled id order), disjoint (odd and even ids).
-  const pick = (where: string) =>
-    raw
-      .prepare(
-        `SELECT "shopifyId", "email", "firstName", "lastName", "state", "tags", "countryCode", "provinceCode", "city",
-          "acceptsEmailMarketing", "shopifyCreatedAt" FROM "Customer"
-         WHERE "shopId" = ? AND "deletedAt" IS NULL AND ${where} ORDER BY ("id" * 7919) % 1000003 LIMIT ?`,
-      )
-      .all(shopId, total) as PickedCustomer[];
-  const lapsed = pick(`"lastOrderAt" < ${now.getTime() - 90 * DAY} AND "id" % 2 = 1`);
-  const quiet = pick(
-    `"lastOrderAt" < ${now.getTime() - 60 * DAY} AND "tags" NOT LIKE '%|vip|%' AND "id" % 2 = 0`,
-  );
+  const lapsed = await reads.pick("lapsed", total);
+  const quiet = await reads.pick("quiet", total);
   if (lapsed.length < total || quiet.length < total)
     throw new Error(`not enough customers to touch (${lapsed.length}, ${quiet.length}): use a bigger store`);
-  const segmentId = (handle: string) =>
-    (
-      raw.prepare(`SELECT id FROM "Segment" WHERE "shopId" = ? AND handle = ?`).get(shopId, handle) as {
-        id: number;
-      }
-    ).id;
-  const lapsedSegment = segmentId("lapsed-customers");
-  const vipSegment = segmentId("vip-lapsing");
-  const isMember = raw
-    .prepare(`SELECT 1 FROM "SegmentMember" WHERE "segmentId" = ? AND "customerShopifyId" = ?`)
-    .pluck();
+  const lapsedSegment = await reads.segmentId("lapsed-customers");
+  const vipSegment = await reads.segmentId("vip-lapsing");
 
   const errors: string[] = [];
   const onError = (event: { topic: string }, error: unknown) =>
@@ -989,7 +1013,9 @@ async function webhookLatency(
     if (errors.length)
       throw new Error(`webhook ${line.topic} for ${c.shopifyId} failed: ${errors.join("; ")}`);
     if (segments) {
-      const ok = order ? !isMember.get(lapsedSegment, c.shopifyId) : !!isMember.get(vipSegment, c.shopifyId);
+      const ok = order
+        ? !(await reads.isMember(lapsedSegment, c.shopifyId))
+        : await reads.isMember(vipSegment, c.shopifyId);
       if (!ok) throw new Error(`after ${line.topic} for ${c.shopifyId} the membership was not updated`);
       checked++;
     }
@@ -1007,10 +1033,7 @@ async function webhookLatency(
   const m = stats(samples.membership);
   const o = stats(byTopic["orders/create"]);
   const cu = stats(byTopic["customers/update"]);
-  const size = raw
-    .prepare(`SELECT MAX(size) FROM "Segment" WHERE "shopId" = ?`)
-    .pluck()
-    .get(shopId) as number;
+  const size = await reads.largestSegment();
   return [
     {
       name: `webhook → membership updated p50 (${samples.with.length} deliveries, in process)`,
