@@ -13,12 +13,13 @@
  *    worker, afterWebhook; in process, one delivery at a time) on the PostgreSQL client, against the
  *    same path without the membership step.
  *
- * Knobs: SLICE_BENCH_CUSTOMERS (100000), SLICE_BENCH_DELIVERIES (500).
+ * Knobs: SLICE_BENCH_CUSTOMERS (100000), SLICE_BENCH_REPS (3), SLICE_BENCH_DELIVERIES (500).
  */
 import Database from "better-sqlite3";
 import pg from "pg";
 import type { PrismaClient } from "@prisma/client";
 import { createPrismaClient, refreshPlannerStatistics } from "../app/db.server";
+import { closeReaders } from "../app/db-read.server";
 import { compile } from "../app/engine/sql";
 import { parseRule } from "../app/engine/rules";
 import { ensurePresets, recompute, shopSegments } from "../app/segments/store.server";
@@ -31,6 +32,7 @@ import type { Figure } from "./webhooks";
 const DAY = 86_400_000;
 const log = (line: string) => console.error(`[segments-pg] ${line}`);
 const ms = (started: number) => performance.now() - started;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** A timestamp parameter as Prisma stores it on PostgreSQL: UTC wall time, no zone. */
 const ts = (t: number | Date) => new Date(t).toISOString().replace("Z", "");
 
@@ -218,6 +220,7 @@ async function bareWrite(
 export async function benchSegmentsPostgres(options: { customers?: number } = {}): Promise<Figure[]> {
   const customers = options.customers ?? Number(process.env.SLICE_BENCH_CUSTOMERS ?? 100_000);
   const deliveries = Number(process.env.SLICE_BENCH_DELIVERIES ?? 500);
+  const reps = Number(process.env.SLICE_BENCH_REPS ?? 3);
   const scale = `${customers.toLocaleString("en")} customers`;
   const store = await bigStore({ customers, log });
   const server = await startPostgres();
@@ -258,14 +261,16 @@ export async function benchSegmentsPostgres(options: { customers?: number } = {}
     const { segments, rules, resolve } = await shopSegments(db, shopId);
     log(`${segments.length} segments`);
 
+    // Each segment from empty memberships, `reps` rounds, the order of the two sides alternating
+    // (app first in odd rounds, bare first in even ones); the median of each side.
     const timings: { handle: string; members: number; appMs: number; bareMs: number }[] = [];
+    const empty = async (...ids: number[]) => {
+      await client.query(`DELETE FROM "SegmentMember" WHERE "segmentId" = ANY($1::int[])`, [ids]);
+      await client.query(`DELETE FROM "SegmentChange" WHERE "segmentId" = ANY($1::int[])`, [ids]);
+      await client.query(`UPDATE "Segment" SET "size" = 0 WHERE "id" = ANY($1::int[])`, [ids]);
+    };
     for (const segment of segments) {
       const query = compile(rules.get(segment.handle)!, "postgres", { now, shopId, resolve });
-      // One bare run first, so that neither side pays for a cold cache.
-      await client.query(query.sql, query.params);
-      started = performance.now();
-      const result = await recompute(db, shopId, now, [segment.handle]);
-      const appMs = ms(started);
       const shadow = await db.segment.create({
         data: {
           shopId,
@@ -274,37 +279,68 @@ export async function benchSegmentsPostgres(options: { customers?: number } = {}
           rule: JSON.stringify({ version: 1, match: { all: [] } }),
         },
       });
-      started = performance.now();
-      const size = await bareWrite(client, shadow.id, query, now);
-      const bareMs = ms(started);
-      const differing = (
-        await client.query<{ n: number }>(
-          `SELECT COUNT(*)::int AS n FROM (
-             (SELECT "customerShopifyId" FROM "SegmentMember" WHERE "segmentId" = $1
-              EXCEPT SELECT "customerShopifyId" FROM "SegmentMember" WHERE "segmentId" = $2)
-             UNION ALL
-             (SELECT "customerShopifyId" FROM "SegmentMember" WHERE "segmentId" = $2
-              EXCEPT SELECT "customerShopifyId" FROM "SegmentMember" WHERE "segmentId" = $1)) d`,
-          [segment.id, shadow.id],
+      // One bare run first, so that neither side pays for a cold cache.
+      await client.query(query.sql, query.params);
+      const appTimes: number[] = [];
+      const bareTimes: number[] = [];
+      let size = 0;
+      for (let r = 0; r < reps; r++) {
+        if (r > 0) await empty(segment.id, shadow.id);
+        const runApp = async () => {
+          const started = performance.now();
+          const result = await recompute(db!, shopId, now, [segment.handle]);
+          appTimes.push(ms(started));
+          return result[segment.handle];
+        };
+        const runBare = async () => {
+          const started = performance.now();
+          const n = await bareWrite(client, shadow.id, query, now);
+          bareTimes.push(ms(started));
+          return n;
+        };
+        let app: { size: number; joined: number; left: number };
+        if (r % 2 === 0) {
+          app = await runApp();
+          size = await runBare();
+        } else {
+          size = await runBare();
+          app = await runApp();
+        }
+        const differing = (
+          await client.query<{ n: number }>(
+            `SELECT COUNT(*)::int AS n FROM (
+               (SELECT "customerShopifyId" FROM "SegmentMember" WHERE "segmentId" = $1
+                EXCEPT SELECT "customerShopifyId" FROM "SegmentMember" WHERE "segmentId" = $2)
+               UNION ALL
+               (SELECT "customerShopifyId" FROM "SegmentMember" WHERE "segmentId" = $2
+                EXCEPT SELECT "customerShopifyId" FROM "SegmentMember" WHERE "segmentId" = $1)) d`,
+            [segment.id, shadow.id],
+          )
+        ).rows[0].n;
+        const changes = (
+          await client.query<{ app: number; bare: number }>(
+            `SELECT (SELECT COUNT(*)::int FROM "SegmentChange" WHERE "segmentId" = $1 AND "joined") AS app,
+                    (SELECT COUNT(*)::int FROM "SegmentChange" WHERE "segmentId" = $2 AND "joined") AS bare`,
+            [segment.id, shadow.id],
+          )
+        ).rows[0];
+        if (
+          differing ||
+          app.size !== size ||
+          app.joined !== size ||
+          changes.app !== size ||
+          changes.bare !== size
         )
-      ).rows[0].n;
-      const changes = (
-        await client.query<{ app: number; bare: number }>(
-          `SELECT (SELECT COUNT(*)::int FROM "SegmentChange" WHERE "segmentId" = $1 AND "joined") AS app,
-                  (SELECT COUNT(*)::int FROM "SegmentChange" WHERE "segmentId" = $2 AND "joined") AS bare`,
-          [segment.id, shadow.id],
-        )
-      ).rows[0];
-      const r = result[segment.handle];
-      if (differing || r.size !== size || r.joined !== size || changes.app !== size || changes.bare !== size)
-        throw new Error(
-          `recompute of "${segment.handle}" disagrees with the engine's SELECT: app ${r.size} members (${r.joined} joined, ` +
-            `${changes.app} changes), bare ${size} (${changes.bare} changes), ${differing} differing`,
-        );
+          throw new Error(
+            `recompute of "${segment.handle}" disagrees with the engine's SELECT: app ${app.size} members (${app.joined} joined, ` +
+              `${changes.app} changes), bare ${size} (${changes.bare} changes), ${differing} differing`,
+          );
+      }
       if (!size) log(`warning: "${segment.handle}" has no members in this store`);
-      timings.push({ handle: segment.handle, members: size, appMs, bareMs });
+      const t = { handle: segment.handle, members: size, appMs: median(appTimes), bareMs: median(bareTimes) };
+      timings.push(t);
       log(
-        `${segment.handle}: ${size} members, recompute ${appMs.toFixed(0)} ms, bare SELECT + write ${bareMs.toFixed(0)} ms`,
+        `${segment.handle}: ${size} members, recompute ${t.appMs.toFixed(0)} ms, bare SELECT + write ${t.bareMs.toFixed(0)} ms (median of ${reps})`,
       );
     }
     // Shadows out, so the latency run sees only the app's own segments.
@@ -319,14 +355,14 @@ export async function benchSegmentsPostgres(options: { customers?: number } = {}
     const figures: Figure[] = [
       { name: `customers (${scale})`, value: store.counts.customers, unit: "" },
       {
-        name: `rows copied from the generated SQLite store (${Object.keys(copied).length} tables)`,
+        name: `rows copied from the generated SQLite store (${Object.values(copied).filter(Boolean).length} tables with rows)`,
         value: rows,
         unit: "",
       },
       { name: "time to copy them into PostgreSQL", value: copyS, unit: "s" },
       { name: "planner statistics (refreshPlannerStatistics: ANALYZE)", value: analyzeMs, unit: "ms" },
       {
-        name: `full recompute, ${timings.length} segments, ${scale}: recompute() vs the engine's SELECT + set-based write, bare on pg`,
+        name: `full recompute, ${timings.length} segments, ${scale}, median of ${reps}: recompute() vs the engine's SELECT + set-based write, bare on pg`,
         value: appS,
         unit: "s",
         aim: "≤ 1.2×",
@@ -352,6 +388,7 @@ export async function benchSegmentsPostgres(options: { customers?: number } = {}
   } finally {
     await client.end().catch(() => {});
     await db?.$disconnect();
+    await closeReaders(); // the app's prepared-SQL read pool, opened by the webhook path
     await server.stop();
   }
 }
