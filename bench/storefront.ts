@@ -27,6 +27,7 @@ import { generateStore } from "../dev/store";
 import { replayLines } from "../dev/webhooks";
 import { migrate } from "../prisma/migrate";
 import { spawnTs } from "../dev/processes";
+import { waitForCodePools } from "../dev/testing/pools";
 import { startPostgres, type RunningPostgres } from "../dev/postgres";
 import pg from "pg";
 import type { Store } from "../dev/store";
@@ -364,6 +365,8 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
     );
     await waitFor("the starter messages", async () => (await db.message.count()) >= 3, 60);
     await db.message.updateMany({ data: { active: true } });
+    // The welcome and the referral invite are offered only with codes ready: wait for their pools.
+    await waitForCodePools(db, { timeoutMs: 120_000 });
     await waitFor(
       "the carts' webhooks to be applied",
       async () =>
