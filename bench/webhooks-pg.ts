@@ -12,7 +12,7 @@ import { insertDeliveries } from "../app/sync/intake.server";
 import { generateStore } from "../dev/store";
 import { deliveryPlan } from "../dev/webhooks";
 import { startPostgres, type RunningPostgres } from "../dev/postgres";
-import { deliveriesOf, heldPicture, storePicture } from "../dev/testing/compare";
+import { deliveriesOf, differingLines, heldPicture, storePicture } from "../dev/testing/compare";
 import { spawnTs } from "../dev/processes";
 import { benchWebhooks, type Figure } from "./webhooks";
 import { snapshotBuild } from "./build-snapshot";
@@ -88,13 +88,7 @@ export async function applyRate(
   const options = { checkouts: "all" as const, carts: true, products: false };
   const held = await heldPicture(db, store.shop.domain, options);
   const truth = storePicture(store, options);
-  const differing = (Object.keys(truth) as (keyof typeof truth)[]).reduce(
-    (n, key) =>
-      n +
-      truth[key].filter((line) => !held[key].includes(line)).length +
-      held[key].filter((line) => !truth[key].includes(line)).length,
-    0,
-  );
+  const differing = differingLines(held, truth);
   await db.$disconnect();
   const seconds = first ? (last.at - first.at) / 1000 : 0;
   return {

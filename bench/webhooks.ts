@@ -12,7 +12,7 @@ import { createPrismaClient } from "../app/db.server";
 import { generateStore } from "../dev/store";
 import { deliveryPlan } from "../dev/webhooks";
 import { ensureBuild } from "../dev/demo";
-import { heldPicture, storePicture } from "../dev/testing/compare";
+import { differingLines, heldPicture, storePicture } from "../dev/testing/compare";
 import { closedLoop, openLoop, signAll, type LoadResult } from "./load";
 import { spawnTs } from "../dev/processes";
 
@@ -102,13 +102,7 @@ export async function benchWebhooks(
   const options2 = { checkouts: "all" as const, carts: true, products: false };
   const held = await heldPicture(db, store.shop.domain, options2);
   const truth = storePicture(store, options2);
-  const differing = (Object.keys(truth) as (keyof typeof truth)[]).reduce(
-    (n, key) =>
-      n +
-      truth[key].filter((line) => !held[key].includes(line)).length +
-      held[key].filter((line) => !truth[key].includes(line)).length,
-    0,
-  );
+  const differing = differingLines(held, truth);
   await db.$disconnect();
   rmSync(dir, { recursive: true, force: true });
 

@@ -149,6 +149,17 @@ export function pictureDifferences(held: ShopPicture, truth: ShopPicture, sample
   return out;
 }
 
+/** How many records are in one picture and not the other (lost, or applied twice or wrongly). */
+export function differingLines(held: ShopPicture, truth: ShopPicture): number {
+  let n = 0;
+  for (const key of Object.keys(truth) as (keyof ShopPicture)[]) {
+    const heldSet = new Set(held[key]);
+    const truthSet = new Set(truth[key]);
+    n += truth[key].filter((l) => !heldSet.has(l)).length + held[key].filter((l) => !truthSet.has(l)).length;
+  }
+  return n;
+}
+
 /** How many records the picture holds (what a comparison covered). */
 export const pictureSize = (p: ShopPicture): number =>
   Object.values(p).reduce((sum: number, lines: string[]) => sum + lines.length, 0);
