@@ -21,12 +21,11 @@ import type { PrismaClient } from "@prisma/client";
 import { createPrismaClient, refreshPlannerStatistics } from "../app/db.server";
 import { closeReaders } from "../app/db-read.server";
 import { compile } from "../app/engine/sql";
-import { parseRule } from "../app/engine/rules";
-import { ensurePresets, recompute, shopSegments } from "../app/segments/store.server";
+import { ensurePresets, recompute } from "../app/segments/store.server";
 import { startPostgres } from "../dev/postgres";
 import { migrate } from "../prisma/migrate";
 import { bigStore, type BigStore } from "./generate-store";
-import { CUSTOM_SEGMENTS, webhookLatency, type LatencyReads, type PickedCustomer } from "./segments";
+import { addCustomSegments, webhookLatency, type LatencyReads, type PickedCustomer } from "./segments";
 import type { Figure } from "./webhooks";
 
 const DAY = 86_400_000;
@@ -248,17 +247,7 @@ export async function benchSegmentsPostgres(options: { customers?: number } = {}
     const shopId = store.shopId;
     const now = store.now;
     await ensurePresets(db, shopId);
-    const { resolve: resolvePresets } = await shopSegments(db, shopId);
-    for (const s of CUSTOM_SEGMENTS)
-      await db.segment.create({
-        data: {
-          shopId,
-          handle: s.handle,
-          name: s.name,
-          rule: JSON.stringify(parseRule(s.rule, resolvePresets)),
-        },
-      });
-    const { segments, rules, resolve } = await shopSegments(db, shopId);
+    const { segments, rules, resolve } = await addCustomSegments(db, shopId);
     log(`${segments.length} segments`);
 
     // Each segment from empty memberships, `reps` rounds, the order of the two sides alternating

@@ -646,17 +646,7 @@ async function recomputeFigures(
   started = performance.now();
   await ensurePresets(db, shopId);
   const presetsMs = ms(started);
-  const { resolve: resolvePresets } = await shopSegments(db, shopId);
-  for (const s of CUSTOM_SEGMENTS)
-    await db.segment.create({
-      data: {
-        shopId,
-        handle: s.handle,
-        name: s.name,
-        rule: JSON.stringify(parseRule(s.rule, resolvePresets)),
-      },
-    });
-  const { segments, rules, resolve } = await shopSegments(db, shopId);
+  const { segments, rules, resolve } = await addCustomSegments(db, shopId);
   const threshold = (rules.get("high-spend-repeat")!.match as { all: { value: number }[] }).all[1].value;
   const x: HandContext = { shop: shopId, now: now.getTime(), threshold };
   const missing = segments.filter((s) => !HAND_SQL[s.handle]).map((s) => s.handle);
@@ -1063,4 +1053,19 @@ export async function webhookLatency(
     { name: "  customers/update p99 (tag added)", value: cu.p99, unit: "ms", aim: "< 20", ok: cu.p99 < 20 },
     { name: `  largest segment while measuring (members)`, value: size, unit: "" },
   ];
+}
+
+/** Adds the bench's custom segments beside the presets; the shop's segments and rules after. */
+export async function addCustomSegments(db: PrismaClient, shopId: number) {
+  const { resolve: resolvePresets } = await shopSegments(db, shopId);
+  for (const s of CUSTOM_SEGMENTS)
+    await db.segment.create({
+      data: {
+        shopId,
+        handle: s.handle,
+        name: s.name,
+        rule: JSON.stringify(parseRule(s.rule, resolvePresets)),
+      },
+    });
+  return shopSegments(db, shopId);
 }
