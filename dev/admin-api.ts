@@ -1,6 +1,6 @@
 /**
  * A local stand-in for Shopify's Admin GraphQL API, built on Shopify's real schema
- * (../shared/fixtures/shopify-admin-schema). Every request is validated against that schema; an
+ * (dev/fixtures/shopify-admin-schema). Every request is validated against that schema; an
  * invalid document gets the errors Shopify would give and is remembered in `invalidDocuments`,
  * so a test can fail on it. It answers from a generated store, runs bulk operations to a JSONL
  * file, and charges query cost from a leaky bucket, answering THROTTLED when it runs dry.

@@ -168,6 +168,33 @@ async function switchOnStarterMessages(databaseUrl: string, domain: string): Pro
   }
 }
 
+/**
+ * What a person does first with the demo: signs in to the admin, opens the segments, and opens the
+ * storefront, where the app embed loads slice.js through the app proxy. The problems found; none
+ * when it all answers.
+ */
+export async function checkDemo(demo: { loginUrl: string; url: string; storefrontUrl: string }) {
+  const problems: string[] = [];
+  const login = await fetch(demo.loginUrl, { redirect: "manual" });
+  const cookie = login.headers.get("set-cookie")?.split(";")[0] ?? "";
+  if (login.status !== 302 || !cookie) problems.push(`sign-in answered ${login.status} without a cookie`);
+  for (const page of ["/app", "/app/segments", "/app/messages"]) {
+    const res = await fetch(demo.url + page, { headers: { cookie } });
+    const html = await res.text();
+    if (res.status !== 200 || !html.includes("Slice")) problems.push(`${page} answered ${res.status}`);
+  }
+  const storefront = await fetch(demo.storefrontUrl);
+  const html = await storefront.text();
+  if (storefront.status !== 200) problems.push(`the storefront answered ${storefront.status}`);
+  const script = /src="([^"]*slice[^"]*\.js[^"]*)"/.exec(html)?.[1];
+  if (!script) problems.push("the storefront page has no slice.js");
+  else {
+    const res = await fetch(new URL(script, demo.storefrontUrl));
+    if (res.status !== 200) problems.push(`slice.js answered ${res.status}`);
+  }
+  return problems;
+}
+
 const invokedDirectly = process.argv[1] && /dev[\\/]demo\.ts$/.test(process.argv[1]);
 if (invokedDirectly) {
   const { values } = parseArgs({
@@ -176,6 +203,8 @@ if (invokedDirectly) {
       port: { type: "string" },
       seed: { type: "string" },
       "storefront-port": { type: "string" },
+      /** Start, check that the admin and the storefront answer, stop: exit code 0 when all is well. */
+      check: { type: "boolean" },
     },
   });
   const demo = await startDemo({
@@ -184,6 +213,12 @@ if (invokedDirectly) {
     seed: values.seed ? Number(values.seed) : undefined,
     storefrontPort: values["storefront-port"] ? Number(values["storefront-port"]) : undefined,
   });
+  if (values.check) {
+    const problems = await checkDemo(demo);
+    await demo.stop();
+    console.log(problems.length ? `demo check failed:\n  ${problems.join("\n  ")}` : "demo check passed");
+    process.exit(problems.length ? 1 : 0);
+  }
   console.log(
     `\nSlice is running. Open ${demo.loginUrl}\nThe demo storefront: ${demo.storefrontUrl}\n(Ctrl-C to stop)`,
   );

@@ -1,8 +1,13 @@
-/** Shopify's sample webhook payloads, read from ../shared/fixtures (never copied into this repo). */
+/**
+ * Shopify's sample webhook payloads, topic metadata and API schemas, kept in this repository under
+ * dev/fixtures (copied once from their public sources: dev/fixtures/SOURCES.md). Nothing here reads
+ * outside the repository: a clone on its own has everything it needs.
+ */
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
-export const FIXTURES_DIR = path.resolve(process.cwd(), "..", "shared", "fixtures");
+export const FIXTURES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 const WEBHOOKS = path.join(FIXTURES_DIR, "webhooks");
 
 /** The raw text of a sample, e.g. fixtureText("orders/create"). */
