@@ -178,10 +178,12 @@ export async function checkDemo(demo: { loginUrl: string; url: string; storefron
   const login = await fetch(demo.loginUrl, { redirect: "manual" });
   const cookie = login.headers.get("set-cookie")?.split(";")[0] ?? "";
   if (login.status !== 302 || !cookie) problems.push(`sign-in answered ${login.status} without a cookie`);
-  for (const page of ["/app", "/app/segments", "/app/messages"]) {
+  const pages = { "/app": "Slice", "/app/segments": "Segments", "/app/messages": "Messages" };
+  for (const [page, heading] of Object.entries(pages)) {
     const res = await fetch(demo.url + page, { headers: { cookie } });
     const html = await res.text();
-    if (res.status !== 200 || !html.includes("Slice")) problems.push(`${page} answered ${res.status}`);
+    if (res.status !== 200 || !html.includes(heading))
+      problems.push(`${page} answered ${res.status}${res.status === 200 ? ` without "${heading}"` : ""}`);
   }
   const storefront = await fetch(demo.storefrontUrl);
   const html = await storefront.text();
