@@ -6,7 +6,7 @@ import prisma from "./db.server";
 import { config } from "./config.server";
 import { onInstalled } from "./sync/install.server";
 
-export const API_VERSION = ApiVersion.January26;
+export const API_VERSION = ApiVersion.July26;
 
 const shopify = shopifyApp({
   apiKey: config.apiKey,

@@ -1,14 +1,17 @@
 /**
- * A local stand-in for Shopify's Admin GraphQL API, built on Shopify's real schema
- * (dev/fixtures/shopify-admin-schema). Every request is validated against that schema; an
- * invalid document gets the errors Shopify would give and is remembered in `invalidDocuments`,
- * so a test can fail on it. It answers from a generated store, runs bulk operations to a JSONL
+ * A local stand-in for Shopify's Admin GraphQL API, built on Shopify's real schema of the
+ * version in the request's path (dev/fixtures/shopify-admin-schema: 2026-07). Every request is
+ * validated against that schema; an invalid document gets the errors Shopify would give and is
+ * remembered in `invalidDocuments`, a document that uses a deprecated field is answered (as
+ * Shopify does) but remembered in `deprecatedUses`, and a version with no schema here gets 404;
+ * the test setup fails a test file that leaves any of them behind. It answers from a generated store, runs bulk operations to a JSONL
  * file, and charges query cost from a leaky bucket, answering THROTTLED when it runs dry.
  */
 import {
   buildClientSchema,
   execute,
   GraphQLError,
+  NoDeprecatedCustomRule,
   parse,
   validate,
   Kind,
@@ -22,31 +25,63 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
-import { adminSchemaPath } from "./fixtures";
+import { ADMIN_SCHEMA_VERSIONS, adminSchemaPath } from "./fixtures";
 import { decimal, type Address, type Customer, type Store } from "./store";
 
-let cachedSchema: GraphQLSchema | null = null;
+/** The version the app calls (app/sync/admin-api.server.ts) and the one schema kept here. */
+export const ADMIN_API_SCHEMA_VERSION: string = ADMIN_SCHEMA_VERSIONS[0];
 
-export function adminSchema(): GraphQLSchema {
-  if (!cachedSchema) {
-    const json = JSON.parse(gunzipSync(readFileSync(adminSchemaPath())).toString("utf8")) as {
-      data: IntrospectionQuery;
-    };
-    cachedSchema = buildClientSchema(json.data);
-  }
-  return cachedSchema;
+const cachedSchemas = new Map<string, GraphQLSchema>();
+
+/** Whether the stand-in has Shopify's schema for this API version (else it answers 404). */
+export function hasAdminSchema(version: string): boolean {
+  return (ADMIN_SCHEMA_VERSIONS as readonly string[]).includes(version);
 }
 
-/** Errors (as messages) of a document against the real Admin schema; empty when valid. */
-export function validateAdminDocument(source: string): string[] {
+export function adminSchema(version: string = ADMIN_API_SCHEMA_VERSION): GraphQLSchema {
+  let schema = cachedSchemas.get(version);
+  if (!schema) {
+    if (!hasAdminSchema(version)) throw new Error(`no Admin schema for API version ${version}`);
+    const json = JSON.parse(gunzipSync(readFileSync(adminSchemaPath(version))).toString("utf8")) as {
+      data: IntrospectionQuery;
+    };
+    schema = buildClientSchema(json.data);
+    cachedSchemas.set(version, schema);
+  }
+  return schema;
+}
+
+/** Uses of deprecated fields, arguments and enum values (graphql's NoDeprecatedCustomRule). */
+export function deprecatedUsesIn(document: DocumentNode, version = ADMIN_API_SCHEMA_VERSION): string[] {
+  return validate(adminSchema(version), document, [NoDeprecatedCustomRule]).map((e) => e.message);
+}
+
+/**
+ * Errors (as messages) of a document against the real Admin schema, deprecated fields included;
+ * empty when valid and free of deprecations.
+ */
+export function validateAdminDocument(source: string, version = ADMIN_API_SCHEMA_VERSION): string[] {
   let document: DocumentNode;
   try {
     document = parse(source);
   } catch (error) {
     return [(error as Error).message];
   }
-  return validate(adminSchema(), document).map((e) => e.message);
+  const errors = validate(adminSchema(version), document).map((e) => e.message);
+  return errors.length ? errors : deprecatedUsesIn(document, version);
 }
+
+/**
+ * Every stand-in made in this process, on globalThis so that the test setup (dev/testing/setup.ts)
+ * can check what each recorded without importing this module.
+ */
+export interface StandInRecord {
+  invalidDocuments: { query: string; errors: string[] }[];
+  deprecatedUses: { query: string; uses: string[] }[];
+  unknownVersions: string[];
+}
+const g = globalThis as { sliceStandIns?: Set<StandInRecord> };
+const standIns = (g.sliceStandIns ??= new Set<StandInRecord>());
 
 export interface StandInOptions {
   store: Store;
@@ -312,6 +347,10 @@ export function queryCost(document: DocumentNode, variables: Args = {}): number 
 
 export class AdminApiStandIn {
   readonly invalidDocuments: { query: string; errors: string[] }[] = [];
+  /** Documents that used a deprecated field: Shopify answers them, the tests fail on them. */
+  readonly deprecatedUses: { query: string; uses: string[] }[] = [];
+  /** Requests for an API version the stand-in has no schema for (answered 404, as Shopify does). */
+  readonly unknownVersions: string[] = [];
   readonly requests: { query: string; cost: number; throttled: boolean }[] = [];
   private server: http.Server | null = null;
   origin = "";
@@ -334,9 +373,10 @@ export class AdminApiStandIn {
   /** How many segments the shop may have; a test sets 0 to see Shopify's refusal. */
   segmentLimit: number;
   /** The version in the request's path: the segment grammar changed in 2026-10. */
-  private apiVersion = "2025-01";
+  private apiVersion = ADMIN_API_SCHEMA_VERSION;
 
   constructor(private readonly options: StandInOptions) {
+    standIns.add(this);
     this.available = options.maximumAvailable ?? 1000;
     this.failuresLeft = options.failFirst ?? 0;
     this.segmentLimit = options.segmentLimit ?? 6000;
@@ -409,12 +449,21 @@ export class AdminApiStandIn {
     } catch {
       return send(400, { errors: "Invalid JSON" });
     }
-    const version = /^\/admin\/api\/([\w-]+)\//.exec(url.pathname)?.[1] ?? "2025-01";
+    const version = /^\/admin\/api\/([\w-]+)\//.exec(url.pathname)?.[1] ?? "";
+    if (!hasAdminSchema(version)) {
+      // Shopify answers a version that does not exist with 404 and no GraphQL at all.
+      this.unknownVersions.push(version);
+      return send(404, { errors: "Not Found" });
+    }
     send(200, await this.graphql(body.query ?? "", body.variables ?? {}, version));
   }
 
   /** Runs one GraphQL request as Shopify would answer it. */
-  async graphql(query: string, variables: Args, apiVersion = "2025-01"): Promise<unknown> {
+  async graphql(query: string, variables: Args, apiVersion = ADMIN_API_SCHEMA_VERSION): Promise<unknown> {
+    if (!hasAdminSchema(apiVersion)) {
+      this.unknownVersions.push(apiVersion);
+      return { errors: "Not Found" };
+    }
     this.apiVersion = apiVersion;
     let document: DocumentNode;
     try {
@@ -423,7 +472,7 @@ export class AdminApiStandIn {
       this.invalidDocuments.push({ query, errors: [(error as Error).message] });
       return { errors: [{ message: (error as Error).message }] };
     }
-    const errors = validate(adminSchema(), document);
+    const errors = validate(adminSchema(apiVersion), document);
     if (errors.length) {
       this.invalidDocuments.push({ query, errors: errors.map((e) => e.message) });
       return {
@@ -433,6 +482,8 @@ export class AdminApiStandIn {
         })),
       };
     }
+    const deprecated = deprecatedUsesIn(document, apiVersion);
+    if (deprecated.length) this.deprecatedUses.push({ query, uses: deprecated });
     const cost = queryCost(document, variables);
     this.refill();
     if (cost > 1000) {
@@ -466,7 +517,7 @@ export class AdminApiStandIn {
     this.available -= cost;
     this.requests.push({ query, cost, throttled: false });
     const result = await execute({
-      schema: adminSchema(),
+      schema: adminSchema(apiVersion),
       document,
       variableValues: variables,
       rootValue: this.root(),
@@ -1588,7 +1639,14 @@ export class AdminApiStandIn {
           },
         ],
       };
-    const errors = validateAdminDocument(query);
+    let bulkDocument: DocumentNode = { kind: Kind.DOCUMENT, definitions: [] };
+    let errors: string[];
+    try {
+      bulkDocument = parse(query);
+      errors = validate(adminSchema(this.apiVersion), bulkDocument).map((e) => e.message);
+    } catch (error) {
+      errors = [(error as Error).message];
+    }
     if (errors.length) {
       this.invalidDocuments.push({ query, errors });
       return {
@@ -1596,11 +1654,13 @@ export class AdminApiStandIn {
         userErrors: [{ field: ["query"], message: `Invalid bulk query: ${errors.join("; ")}` }],
       };
     }
+    const deprecated = deprecatedUsesIn(bulkDocument, this.apiVersion);
+    if (deprecated.length) this.deprecatedUses.push({ query, uses: deprecated });
     const seq = ++this.bulkSeq;
     const id = gid("BulkOperation", String(seq));
     const result = await execute({
-      schema: adminSchema(),
-      document: parse(query),
+      schema: adminSchema(this.apiVersion),
+      document: bulkDocument,
       rootValue: this.root(),
       fieldResolver,
     });

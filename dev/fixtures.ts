@@ -29,8 +29,11 @@ export function exemplarText(resource: "orders" | "carts" | "checkouts" | "custo
   );
 }
 
-export function adminSchemaPath(): string {
-  const file = path.join(FIXTURES_DIR, "shopify-admin-schema", "2025-01.json.gz");
+/** The Admin API versions whose schema is here (dev/fixtures/shopify-admin-schema/<version>.json.gz). */
+export const ADMIN_SCHEMA_VERSIONS = ["2026-07"] as const;
+
+export function adminSchemaPath(version: string = ADMIN_SCHEMA_VERSIONS[0]): string {
+  const file = path.join(FIXTURES_DIR, "shopify-admin-schema", `${version}.json.gz`);
   if (!existsSync(file)) throw new Error(`Shopify's Admin schema is missing at ${file}`);
   return file;
 }

@@ -16,7 +16,7 @@ export interface WebhookLine {
   triggeredAt?: string;
 }
 
-export const API_VERSION = "2026-01";
+export const API_VERSION = "2026-07";
 
 export function eventIdOf(line: WebhookLine, body: string): string {
   return (

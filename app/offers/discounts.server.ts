@@ -13,6 +13,7 @@
  * (sync/admin-api.server.ts), which waits for the cost bucket and retries throttling and 5xx.
  */
 import type { AdminApi } from "../sync/admin-api.server";
+import { adminDocument } from "../sync/documents";
 
 /** Codes per discountRedeemCodeBulkAdd call: the 2025-01 schema's maximum (later versions: 250). */
 export const MAX_CODES_PER_CALL = 100;
@@ -73,7 +74,9 @@ const USER_ERRORS = `userErrors {
       code
     }`;
 
-const CREATE = `mutation SliceDiscountCreate($discount: DiscountCodeBasicInput!) {
+const CREATE = adminDocument(
+  "offers/discounts CREATE",
+  `mutation SliceDiscountCreate($discount: DiscountCodeBasicInput!) {
   discountCodeBasicCreate(basicCodeDiscount: $discount) {
     codeDiscountNode {
       id
@@ -89,18 +92,24 @@ const CREATE = `mutation SliceDiscountCreate($discount: DiscountCodeBasicInput!)
     }
     ${USER_ERRORS}
   }
-}`;
+}`,
+);
 
-const BULK_ADD = `mutation SliceDiscountCodesAdd($discountId: ID!, $codes: [DiscountRedeemCodeInput!]!) {
+const BULK_ADD = adminDocument(
+  "offers/discounts BULK_ADD",
+  `mutation SliceDiscountCodesAdd($discountId: ID!, $codes: [DiscountRedeemCodeInput!]!) {
   discountRedeemCodeBulkAdd(discountId: $discountId, codes: $codes) {
     bulkCreation {
       id
     }
     ${USER_ERRORS}
   }
-}`;
+}`,
+);
 
-const BULK_READ = `query SliceDiscountCodesAdded($id: ID!, $after: String) {
+const BULK_READ = adminDocument(
+  "offers/discounts BULK_READ",
+  `query SliceDiscountCodesAdded($id: ID!, $after: String) {
   discountRedeemCodeBulkCreation(id: $id) {
     done
     codesCount
@@ -124,9 +133,12 @@ const BULK_READ = `query SliceDiscountCodesAdded($id: ID!, $after: String) {
       }
     }
   }
-}`;
+}`,
+);
 
-const BY_CODE = `query SliceDiscountByCode($code: String!) {
+const BY_CODE = adminDocument(
+  "offers/discounts BY_CODE",
+  `query SliceDiscountByCode($code: String!) {
   codeDiscountNodeByCode(code: $code) {
     id
     codeDiscount {
@@ -140,9 +152,12 @@ const BY_CODE = `query SliceDiscountByCode($code: String!) {
       }
     }
   }
-}`;
+}`,
+);
 
-const SEGMENTS = `query SliceSegmentsList($after: String) {
+const SEGMENTS = adminDocument(
+  "offers/discounts SEGMENTS",
+  `query SliceSegmentsList($after: String) {
   segments(first: 250, after: $after) {
     nodes {
       id
@@ -153,9 +168,12 @@ const SEGMENTS = `query SliceSegmentsList($after: String) {
       endCursor
     }
   }
-}`;
+}`,
+);
 
-const SEGMENT_CREATE = `mutation SliceFirstOrderSegment($name: String!, $query: String!) {
+const SEGMENT_CREATE = adminDocument(
+  "offers/discounts SEGMENT_CREATE",
+  `mutation SliceFirstOrderSegment($name: String!, $query: String!) {
   segmentCreate(name: $name, query: $query) {
     segment {
       id
@@ -165,13 +183,17 @@ const SEGMENT_CREATE = `mutation SliceFirstOrderSegment($name: String!, $query: 
       message
     }
   }
-}`;
+}`,
+);
 
-const SHOP_CURRENCY = `query SliceShopCurrency {
+const SHOP_CURRENCY = adminDocument(
+  "offers/discounts SHOP_CURRENCY",
+  `query SliceShopCurrency {
   shop {
     currencyCode
   }
-}`;
+}`,
+);
 
 /** Every GraphQL document this module sends, for the schema test. */
 export function discountDocuments(): string[] {

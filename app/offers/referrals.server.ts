@@ -43,6 +43,7 @@ import type { Message, PrismaClient, ReferralReward } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
 import { fromColumns, type DiscountSpec } from "../engine/message";
 import type { AdminApi } from "../sync/admin-api.server";
+import { adminDocument } from "../sync/documents";
 import { splitList } from "../sync/records";
 import { refillKind, type PoolKind, type RefillOptions, type RefillResult } from "./pool.server";
 import {
@@ -164,7 +165,9 @@ export async function issueReferralCode(
  * Rewards
  * ------------------------------------------------------------------------------------------- */
 
-const REWARD_CREATE = `mutation SliceReferralRewardCreate($discount: DiscountCodeBasicInput!) {
+const REWARD_CREATE = adminDocument(
+  "offers/referrals REWARD_CREATE",
+  `mutation SliceReferralRewardCreate($discount: DiscountCodeBasicInput!) {
   discountCodeBasicCreate(basicCodeDiscount: $discount) {
     codeDiscountNode {
       id
@@ -175,9 +178,12 @@ const REWARD_CREATE = `mutation SliceReferralRewardCreate($discount: DiscountCod
       code
     }
   }
-}`;
+}`,
+);
 
-const DEACTIVATE = `mutation SliceReferralRewardDeactivate($id: ID!) {
+const DEACTIVATE = adminDocument(
+  "offers/referrals DEACTIVATE",
+  `mutation SliceReferralRewardDeactivate($id: ID!) {
   discountCodeDeactivate(id: $id) {
     codeDiscountNode {
       id
@@ -188,7 +194,8 @@ const DEACTIVATE = `mutation SliceReferralRewardDeactivate($id: ID!) {
       code
     }
   }
-}`;
+}`,
+);
 
 /** Every GraphQL document this module sends itself, for the schema test. */
 export function referralDocuments(): string[] {

@@ -19,6 +19,7 @@
  */
 import type { EmailSignup, Prisma, PrismaClient } from "@prisma/client";
 import type { AdminApi } from "../sync/admin-api.server";
+import { adminDocument } from "../sync/documents";
 
 /** Attempts before a sign-up Shopify could not be reached for is given up ("failed"). */
 export const SIGNUP_MAX_ATTEMPTS = 8;
@@ -126,7 +127,9 @@ async function signupOffer(
  * Sending them to Shopify
  * ------------------------------------------------------------------------------------------- */
 
-const FIND_CUSTOMER = `query SliceSignupCustomer($query: String!) {
+const FIND_CUSTOMER = adminDocument(
+  "offers/signups FIND_CUSTOMER",
+  `query SliceSignupCustomer($query: String!) {
   customers(first: 1, query: $query) {
     nodes {
       id
@@ -136,9 +139,12 @@ const FIND_CUSTOMER = `query SliceSignupCustomer($query: String!) {
       }
     }
   }
-}`;
+}`,
+);
 
-const UPDATE_CONSENT = `mutation SliceSignupConsent($input: CustomerEmailMarketingConsentUpdateInput!) {
+const UPDATE_CONSENT = adminDocument(
+  "offers/signups UPDATE_CONSENT",
+  `mutation SliceSignupConsent($input: CustomerEmailMarketingConsentUpdateInput!) {
   customerEmailMarketingConsentUpdate(input: $input) {
     customer {
       id
@@ -149,9 +155,12 @@ const UPDATE_CONSENT = `mutation SliceSignupConsent($input: CustomerEmailMarketi
       code
     }
   }
-}`;
+}`,
+);
 
-const CREATE_CUSTOMER = `mutation SliceSignupCustomerCreate($input: CustomerInput!) {
+const CREATE_CUSTOMER = adminDocument(
+  "offers/signups CREATE_CUSTOMER",
+  `mutation SliceSignupCustomerCreate($input: CustomerInput!) {
   customerCreate(input: $input) {
     customer {
       id
@@ -161,7 +170,8 @@ const CREATE_CUSTOMER = `mutation SliceSignupCustomerCreate($input: CustomerInpu
       message
     }
   }
-}`;
+}`,
+);
 
 /** Every GraphQL document this module sends, for the schema test. */
 export function signupDocuments(): string[] {

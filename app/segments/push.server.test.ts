@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { AdminApi } from "../sync/admin-api.server";
-import { AdminApiStandIn, validateAdminDocument } from "../../dev/admin-api";
+import { AdminApiStandIn, segmentQueryErrors, validateAdminDocument } from "../../dev/admin-api";
 import { generateStore } from "../../dev/store";
 import type { RuleNode } from "../engine/rules";
 import { recompute, updateMembership } from "./store.server";
@@ -347,7 +347,7 @@ describe("push to Shopify", () => {
   });
 
   it("the stand-in answers bad segment queries as Shopify does", async () => {
-    const create = async (query: string, version = "2026-01") => {
+    const create = async (query: string, version = "2026-07") => {
       const result = (await standIn.graphql(
         `mutation Create($name: String!, $query: String!) {
           segmentCreate(name: $name, query: $query) { segment { id } userErrors { field message } }
@@ -374,7 +374,10 @@ describe("push to Shopify", () => {
       "Query Line 1 Column 19: 'MATCHES' is unexpected.",
     ]);
     expect(await create("products_purchased(id: (1, 2)) = true")).toEqual([]);
-    expect(await create("products_purchased MATCHES (id IN (1, 2), date >= -30d)", "2026-10")).toEqual([]);
+    // 2026-10's grammar (the stand-in has no 2026-10 schema, so it is checked on the grammar itself).
+    expect(segmentQueryErrors("products_purchased MATCHES (id IN (1, 2), date >= -30d)", "matches")).toEqual(
+      [],
+    );
     expect(await create("")).toEqual(["Query can't be blank"]);
   });
 

@@ -22,6 +22,7 @@ import { z } from "zod";
 import { ADMIN_API_VERSION, AdminApiError, adminApiFor, type AdminApi } from "../sync/admin-api.server";
 import { functionSyntaxFor, toShopifyQL, type ShopifyQLResult } from "../engine/shopifyql";
 import { shopSegments } from "./store.server";
+import { adminDocument, adminDocumentFamily } from "../sync/documents";
 
 export const TAG_PREFIX = "slice:";
 export const METAFIELD = {
@@ -58,7 +59,9 @@ interface UserError {
   code?: string | null;
 }
 
-const READ = `query SliceMemberState($ids: [ID!]!) {
+const READ = adminDocument(
+  "segments/push READ",
+  `query SliceMemberState($ids: [ID!]!) {
   nodes(ids: $ids) {
     ... on Customer {
       id
@@ -68,9 +71,12 @@ const READ = `query SliceMemberState($ids: [ID!]!) {
       }
     }
   }
-}`;
+}`,
+);
 
-const SET_METAFIELDS = `mutation SliceSetMetafields($metafields: [MetafieldsSetInput!]!) {
+const SET_METAFIELDS = adminDocument(
+  "segments/push SET_METAFIELDS",
+  `mutation SliceSetMetafields($metafields: [MetafieldsSetInput!]!) {
   metafieldsSet(metafields: $metafields) {
     metafields {
       id
@@ -81,9 +87,12 @@ const SET_METAFIELDS = `mutation SliceSetMetafields($metafields: [MetafieldsSetI
       code
     }
   }
-}`;
+}`,
+);
 
-const DELETE_METAFIELDS = `mutation SliceDeleteMetafields($metafields: [MetafieldIdentifierInput!]!) {
+const DELETE_METAFIELDS = adminDocument(
+  "segments/push DELETE_METAFIELDS",
+  `mutation SliceDeleteMetafields($metafields: [MetafieldIdentifierInput!]!) {
   metafieldsDelete(metafields: $metafields) {
     deletedMetafields {
       key
@@ -93,9 +102,12 @@ const DELETE_METAFIELDS = `mutation SliceDeleteMetafields($metafields: [Metafiel
       message
     }
   }
-}`;
+}`,
+);
 
-const CREATE_DEFINITION = `mutation SliceMetafieldDefinition($definition: MetafieldDefinitionInput!) {
+const CREATE_DEFINITION = adminDocument(
+  "segments/push CREATE_DEFINITION",
+  `mutation SliceMetafieldDefinition($definition: MetafieldDefinitionInput!) {
   metafieldDefinitionCreate(definition: $definition) {
     createdDefinition {
       id
@@ -106,7 +118,8 @@ const CREATE_DEFINITION = `mutation SliceMetafieldDefinition($definition: Metafi
       code
     }
   }
-}`;
+}`,
+);
 
 const SEGMENT_FIELDS = `segment {
       id
@@ -117,26 +130,35 @@ const SEGMENT_FIELDS = `segment {
       field
       message
     }`;
-const SEGMENT_CREATE = `mutation SliceSegmentCreate($name: String!, $query: String!) {
+const SEGMENT_CREATE = adminDocument(
+  "segments/push SEGMENT_CREATE",
+  `mutation SliceSegmentCreate($name: String!, $query: String!) {
   segmentCreate(name: $name, query: $query) {
     ${SEGMENT_FIELDS}
   }
-}`;
-const SEGMENT_UPDATE = `mutation SliceSegmentUpdate($id: ID!, $name: String, $query: String) {
+}`,
+);
+const SEGMENT_UPDATE = adminDocument(
+  "segments/push SEGMENT_UPDATE",
+  `mutation SliceSegmentUpdate($id: ID!, $name: String, $query: String) {
   segmentUpdate(id: $id, name: $name, query: $query) {
     ${SEGMENT_FIELDS}
   }
-}`;
-const SEGMENT_READ = `query SliceSegment($id: ID!) {
+}`,
+);
+const SEGMENT_READ = adminDocument(
+  "segments/push SEGMENT_READ",
+  `query SliceSegment($id: ID!) {
   segment(id: $id) {
     id
     name
     query
   }
-}`;
+}`,
+);
 
 /** One document adding (or removing) a tag on up to WRITE_BATCH customers, as aliased mutations. */
-function tagDocument(mutation: "tagsAdd" | "tagsRemove", count: number): string {
+function buildTagDocument(mutation: "tagsAdd" | "tagsRemove", count: number): string {
   const vars = Array.from({ length: count }, (_, i) => `$id${i}: ID!`).join(", ");
   const calls = Array.from(
     { length: count },
@@ -146,6 +168,14 @@ function tagDocument(mutation: "tagsAdd" | "tagsRemove", count: number): string 
   const name = mutation === "tagsAdd" ? "SliceTagsAdd" : "SliceTagsRemove";
   return `mutation ${name}($tags: [String!]!, ${vars}) {\n${calls}\n}`;
 }
+
+/** Every shape a tag batch takes: either mutation, one customer up to WRITE_BATCH. */
+const tagDocument = adminDocumentFamily("segments/push tagDocument", buildTagDocument, [
+  ["tagsAdd", 1],
+  ["tagsAdd", WRITE_BATCH],
+  ["tagsRemove", 1],
+  ["tagsRemove", WRITE_BATCH],
+]);
 
 /** Every GraphQL document this module sends, for the schema test. */
 export function pushDocuments(): string[] {

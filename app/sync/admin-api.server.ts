@@ -6,8 +6,9 @@
 import { ClientError, GraphQLClient } from "graphql-request";
 import type { PrismaClient } from "@prisma/client";
 import { config } from "../config.server";
+import type { AdminDocument } from "./documents";
 
-export const ADMIN_API_VERSION = "2026-01";
+export const ADMIN_API_VERSION = "2026-07";
 
 interface ThrottleStatus {
   maximumAvailable: number;
@@ -66,7 +67,12 @@ export class AdminApi {
     return missing <= 0 ? 0 : Math.ceil((missing / this.bucket.restoreRate) * 1000);
   }
 
-  async request<T>(query: string, variables: Record<string, unknown> = {}, expectedCost = 50): Promise<T> {
+  /** Sends a registered document (see documents.ts: every one is checked against Shopify's schema). */
+  async request<T>(
+    query: AdminDocument,
+    variables: Record<string, unknown> = {},
+    expectedCost = 50,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const wait = this.waitMs(this.lastCost.get(query) ?? expectedCost);
       if (wait > 0) await this.sleep(wait);

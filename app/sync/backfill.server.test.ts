@@ -139,7 +139,7 @@ describe("reconciliation", () => {
         eventId: event.eventId!,
         webhookId: null,
         triggeredAt: new Date(event.triggeredAt!),
-        apiVersion: "2026-01",
+        apiVersion: "2026-07",
         payload: JSON.stringify(event.payload),
       });
     }

@@ -5,6 +5,7 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import type { AdminApi } from "./admin-api.server";
+import type { AdminDocument } from "./documents";
 import { applyCheckout, applyCustomer, applyOrder, type Outcome, type Tx } from "./apply.server";
 import { advisoryEntityLock, checkoutKeys, customerKey } from "./handlers.server";
 import { dialectOfClient } from "../db.server";
@@ -30,7 +31,7 @@ interface Lines {
 type WithLines = Record<string, unknown> & { id: string; lineItems: Lines };
 
 /** All of a node's line items: the first page came with it, the rest are fetched here. */
-async function allLines(api: AdminApi, node: WithLines, query: string): Promise<unknown[]> {
+async function allLines(api: AdminApi, node: WithLines, query: AdminDocument): Promise<unknown[]> {
   const lines = [...node.lineItems.nodes];
   let page = node.lineItems.pageInfo;
   while (page.hasNextPage) {
@@ -138,7 +139,7 @@ export async function reconcile(
 
 async function eachPage<T>(
   api: AdminApi,
-  query: string,
+  query: AdminDocument,
   search: string,
   root: string,
   apply: (nodes: T[]) => Promise<void>,

@@ -122,7 +122,7 @@ export function deliveriesOf(events: Store["events"]) {
     eventId: e.eventId!,
     webhookId: null,
     triggeredAt: new Date(e.triggeredAt!),
-    apiVersion: "2026-01",
+    apiVersion: "2026-07",
     payload: JSON.stringify(e.payload),
   }));
 }

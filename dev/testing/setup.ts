@@ -2,7 +2,7 @@
  * Before each test file: its own empty database (copied from the migrated template), and the
  * app's settings for tests. Runs before the file imports anything from app/.
  */
-import { inject } from "vitest";
+import { afterAll, expect, inject } from "vitest";
 import { copyFileSync } from "node:fs";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
@@ -32,3 +32,17 @@ if (kind === "sqlite") {
   url.pathname = `/${name}`;
   process.env.DATABASE_URL = url.toString();
 }
+
+// Every local Admin API stand-in a test file made: no document it was sent may be invalid for, or
+// use a field deprecated in, the version the app calls, and none may ask for a version it has no
+// schema for. (A test that sends a bad document on purpose empties the record it checked.)
+afterAll(() => {
+  const standIns = (globalThis as { sliceStandIns?: Set<import("../admin-api").StandInRecord> })
+    .sliceStandIns;
+  for (const s of standIns ?? []) {
+    expect(s.invalidDocuments, "documents the Admin API would refuse").toEqual([]);
+    expect(s.deprecatedUses, "deprecated Admin API fields").toEqual([]);
+    expect(s.unknownVersions, "Admin API versions with no schema").toEqual([]);
+  }
+  standIns?.clear();
+});
