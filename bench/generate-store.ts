@@ -325,26 +325,26 @@ function fill(file: string, customers: number, log: (line: string) => void) {
 
   // ---- people and what they did -------------------------------------------------------------------
   const insertCustomer =
-    db.prepare(`INSERT INTO "Customer" (id, shopId, shopifyId, email, firstName, lastName, phone, state, tags,
-      locale, verifiedEmail, acceptsEmailMarketing, acceptsSmsMarketing, countryCode, provinceCode, city, currency,
+    db.prepare(`INSERT INTO "Customer" (id, shopId, shopifyId, email, firstName, lastName, state, tags,
+      acceptsEmailMarketing, countryCode, provinceCode, city,
       ordersCount, totalSpent, firstOrderAt, lastOrderAt, shopifyCreatedAt, shopifyUpdatedAt, deletedAt, syncedAt)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, 0, ?, ?, ?, 'USD', ?, ?, ?, ?, ?, ?, ?, ?)`);
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const insertOrder =
     db.prepare(`INSERT INTO "Order" (id, shopId, shopifyId, name, customerShopifyId, email, currency, totalPrice,
       subtotalPrice, totalDiscounts, totalTax, totalRefunded, financialStatus, fulfillmentStatus, cancelledAt, cancelReason,
-      discountCodes, tags, cartToken, checkoutToken, checkoutShopifyId, sourceName, landingSite, referringSite, test,
+      discountCodes, tags, cartToken, checkoutToken, checkoutShopifyId, sourceName, test,
       processedAt, shopifyCreatedAt, shopifyUpdatedAt, syncedAt)
-    VALUES (?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, 'web', ?, ?, ?, ?, ?, ?, ?)`);
+    VALUES (?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, 'web', ?, ?, ?, ?, ?)`);
   const insertLine =
     db.prepare(`INSERT INTO "LineItem" (shopId, orderId, shopifyId, productId, variantId, title, sku, vendor,
       quantity, price, totalDiscount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const insertRefund = db.prepare(
-    `INSERT INTO "Refund" (shopId, orderId, shopifyId, amount, note, createdAt) VALUES (?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO "Refund" (shopId, orderId, shopifyId, amount, createdAt) VALUES (?, ?, ?, ?, ?)`,
   );
   const insertCheckout =
     db.prepare(`INSERT INTO "Checkout" (id, shopId, shopifyId, token, cartToken, customerShopifyId, email,
-      currency, totalPrice, subtotalPrice, itemCount, abandonedCheckoutUrl, completedAt, orderShopifyId,
-      shopifyCreatedAt, shopifyUpdatedAt, syncedAt) VALUES (?, ?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      currency, totalPrice, subtotalPrice, itemCount, completedAt, orderShopifyId,
+      shopifyCreatedAt, shopifyUpdatedAt, syncedAt) VALUES (?, ?, ?, ?, ?, ?, ?, 'USD', ?, ?, ?, ?, ?, ?, ?, ?)`);
   const insertCheckoutLine = db.prepare(
     `INSERT INTO "CheckoutLine" (checkoutId, productId, variantId, title, quantity, price) VALUES (?, ?, ?, ?, ?, ?)`,
   );
@@ -421,7 +421,6 @@ function fill(file: string, customers: number, log: (line: string) => void) {
       total,
       total,
       items,
-      order ? null : `https://${BIG_SHOP}/checkouts/${t}/recover`,
       order ? order.at : null,
       order ? order.id : null,
       at,
@@ -498,16 +497,12 @@ function fill(file: string, customers: number, log: (line: string) => void) {
     }
     const test = random() < 0.0005;
     if (refunded) {
-      insertRefund.run(
-        shopId,
-        id,
-        refundId(++counts.refunds),
-        refunded,
-        refunded === total ? "Returned" : "Damaged",
-        later,
-      );
+      insertRefund.run(shopId, id, refundId(++counts.refunds), refunded, later);
     }
     const updatedAt = refunded || cancelledAt ? later : at + DAY;
+    // The landing page and referrer are no longer kept; drawn still, so the seeded store is unchanged.
+    pick(LANDING);
+    pick(REFERRERS);
     insertOrder.run(
       id,
       shopId,
@@ -528,8 +523,6 @@ function fill(file: string, customers: number, log: (line: string) => void) {
       cartToken,
       checkout.token,
       checkout.id,
-      pick(LANDING),
-      pick(REFERRERS),
       test ? 1 : 0,
       at,
       at,
@@ -579,6 +572,7 @@ function fill(file: string, customers: number, log: (line: string) => void) {
       addOrder(null, `guest.${n}@example.com`, Math.round(start + random() * (now - start)), false, stats);
 
     const deleted = random() < 0.003;
+    random(); // was the phone number (no longer kept); drawn still, so the seeded store is unchanged
     insertCustomer.run(
       n + 1,
       shopId,
@@ -586,7 +580,6 @@ function fill(file: string, customers: number, log: (line: string) => void) {
       deleted ? null : email,
       deleted ? null : firstName,
       deleted ? null : lastName,
-      random() < 0.4 ? `+1555${String(1_000_000 + (n % 9_000_000)).slice(-7)}` : null,
       stats.count
         ? "enabled"
         : weighted<string>([
@@ -595,7 +588,6 @@ function fill(file: string, customers: number, log: (line: string) => void) {
             ["invited", 5],
           ]),
       tags.length ? `|${tags.join("|")}|` : "",
-      countryCode === "FR" ? "fr" : countryCode === "DE" ? "de" : "en",
       random() < 0.45 ? 1 : 0,
       countryCode,
       provinceCode,

@@ -535,6 +535,12 @@ export class AdminApiStandIn {
     const store = this.store;
     const cur = store.shop.currency;
     const customersById = new Map(store.customers.map((c) => [c.id, c]));
+    const emailConsent = (c: Store["customers"][number]): StandInEmailConsent =>
+      this.emailConsents.get(c.id) ?? {
+        marketingState: c.acceptsMarketing ? "SUBSCRIBED" : "NOT_SUBSCRIBED",
+        marketingOptInLevel: "SINGLE_OPT_IN",
+        consentUpdatedAt: c.createdAt.toISOString(),
+      };
     const customerNode = (c: Store["customers"][number]) => ({
       __typename: "Customer",
       id: gid("Customer", c.id),
@@ -551,12 +557,19 @@ export class AdminApiStandIn {
       verifiedEmail: true,
       createdAt: c.createdAt.toISOString(),
       updatedAt: c.updatedAt.toISOString(),
-      emailMarketingConsent: this.emailConsents.get(c.id) ?? {
-        marketingState: c.acceptsMarketing ? "SUBSCRIBED" : "NOT_SUBSCRIBED",
-        marketingOptInLevel: "SINGLE_OPT_IN",
-        consentUpdatedAt: c.createdAt.toISOString(),
-      },
+      emailMarketingConsent: emailConsent(c),
       smsMarketingConsent: null,
+      // 2026-07's successors of the deprecated email, phone and consent fields.
+      defaultEmailAddress: c.email
+        ? {
+            emailAddress: c.email,
+            marketingState: emailConsent(c).marketingState,
+            marketingOptInLevel: emailConsent(c).marketingOptInLevel,
+            marketingUpdatedAt: emailConsent(c).consentUpdatedAt,
+            validFormat: true,
+          }
+        : null,
+      defaultPhoneNumber: c.phone ? { phoneNumber: c.phone } : null,
       defaultAddress: c.address
         ? { ...mailingAddress(c.address), city: c.city, provinceCode: c.provinceCode }
         : null,
@@ -611,6 +624,22 @@ export class AdminApiStandIn {
         sourceName: o.sourceName,
         landingPageUrl: o.landingSite ? `https://${store.shop.domain}${o.landingSite}` : null,
         referrerUrl: o.referringSite,
+        // 2026-07's successor of landingPageUrl and referrerUrl: the visit that led to the order.
+        customerJourneySummary: {
+          ready: true,
+          customerOrderIndex: null,
+          lastVisit:
+            o.landingSite || o.referringSite
+              ? {
+                  id: gid("CustomerVisit", o.id),
+                  landingPage: o.landingSite ? `https://${store.shop.domain}${o.landingSite}` : null,
+                  referrerUrl: o.referringSite,
+                  occurredAt: o.createdAt.toISOString(),
+                  source: o.referringSite ? new URL(o.referringSite).hostname : "direct",
+                }
+              : null,
+          firstVisit: null,
+        },
         displayFinancialStatus: o.financialStatus.toUpperCase(),
         displayFulfillmentStatus: o.fulfillmentStatus ? "FULFILLED" : "UNFULFILLED",
         currencyCode: cur,

@@ -133,8 +133,8 @@ const FIND_CUSTOMER = adminDocument(
   customers(first: 1, query: $query) {
     nodes {
       id
-      email
-      emailMarketingConsent {
+      defaultEmailAddress {
+        emailAddress
         marketingState
       }
     }
@@ -199,13 +199,18 @@ async function findCustomer(
 ): Promise<{ id: string; subscribed: boolean } | null> {
   const data = await api.request<{
     customers: {
-      nodes: { id: string; email: string | null; emailMarketingConsent: { marketingState: string } | null }[];
+      nodes: {
+        id: string;
+        defaultEmailAddress: { emailAddress: string | null; marketingState: string | null } | null;
+      }[];
     };
   }>(FIND_CUSTOMER, { query: `email:"${email}"` });
   // Shopify's search is fuzzy: only the same address counts.
-  const match = data.customers.nodes.find((c) => c.email?.toLowerCase() === email);
+  const match = data.customers.nodes.find(
+    (c) => c.defaultEmailAddress?.emailAddress?.toLowerCase() === email,
+  );
   return match
-    ? { id: match.id, subscribed: match.emailMarketingConsent?.marketingState === "SUBSCRIBED" }
+    ? { id: match.id, subscribed: match.defaultEmailAddress?.marketingState === "SUBSCRIBED" }
     : null;
 }
 

@@ -33,18 +33,12 @@ function customerData(c: CustomerRecord) {
     email: c.email,
     firstName: c.firstName,
     lastName: c.lastName,
-    phone: c.phone,
     state: c.state,
     tags: joinList(c.tags),
-    note: c.note,
-    locale: c.locale,
-    verifiedEmail: c.verifiedEmail,
     acceptsEmailMarketing: c.acceptsEmailMarketing,
-    acceptsSmsMarketing: c.acceptsSmsMarketing,
     countryCode: c.countryCode,
     provinceCode: c.provinceCode,
     city: c.city,
-    currency: c.currency ?? undefined,
     shopifyCreatedAt: c.createdAt,
     shopifyUpdatedAt: c.updatedAt,
   };
@@ -81,7 +75,7 @@ async function touchCustomer(tx: Tx, shopId: number, embedded: CustomerRecord | 
     data: {
       shopId,
       shopifyId: id,
-      ...(embedded ? { ...customerData(embedded), currency: embedded.currency } : {}),
+      ...(embedded ? customerData(embedded) : {}),
       shopifyUpdatedAt: UNKNOWN_VERSION,
     },
   });
@@ -92,7 +86,14 @@ export async function deleteCustomer(tx: Tx, shopId: number, shopifyId: string, 
   const existing = await tx.customer.findUnique({ where: key, select: { shopifyUpdatedAt: true } });
   if (existing && existing.shopifyUpdatedAt > at) return "stale";
   // A deleted customer keeps a tombstone (so a late update cannot bring it back) and no PII.
-  const erased = { email: null, firstName: null, lastName: null, phone: null, note: null, city: null };
+  const erased = {
+    email: null,
+    firstName: null,
+    lastName: null,
+    city: null,
+    provinceCode: null,
+    countryCode: null,
+  };
   await tx.customer.upsert({
     where: key,
     create: { shopId, shopifyId, ...erased, deletedAt: at, shopifyUpdatedAt: at },
@@ -143,8 +144,6 @@ function orderData(o: OrderRecord) {
     checkoutToken: o.checkoutToken ?? undefined,
     checkoutShopifyId: o.checkoutShopifyId ?? undefined,
     sourceName: o.sourceName,
-    landingSite: o.landingSite,
-    referringSite: o.referringSite,
     shippingAddressHash: o.shippingAddressHash,
     test: o.test,
     processedAt: o.processedAt,
@@ -203,7 +202,7 @@ async function mergeRefunds(
     await tx.refund.upsert({
       where: { shopId_shopifyId: { shopId, shopifyId: r.shopifyId } },
       create: { shopId, orderId, ...r },
-      update: { amount: r.amount, note: r.note },
+      update: { amount: r.amount },
     });
   }
   const sum = await tx.refund.aggregate({ where: { orderId }, _sum: { amount: true } });
@@ -238,7 +237,6 @@ export async function applyCart(tx: Tx, shopId: number, c: CartRecord): Promise<
   if (held) return held;
   const data = {
     currency: c.currency,
-    note: c.note,
     totalPrice: c.lines.reduce((s, l) => s + l.price * l.quantity, 0),
     itemCount: c.lines.reduce((s, l) => s + l.quantity, 0),
     shopifyCreatedAt: c.createdAt,
@@ -278,9 +276,7 @@ export async function applyCheckout(tx: Tx, shopId: number, c: CheckoutRecord): 
     totalPrice: c.totalPrice,
     subtotalPrice: c.subtotalPrice,
     itemCount: c.lines.reduce((s, l) => s + l.quantity, 0),
-    abandonedCheckoutUrl: c.abandonedCheckoutUrl,
     completedAt: c.completedAt,
-    closedAt: c.closedAt,
     orderShopifyId: completedBy?.shopifyId ?? null,
     shopifyCreatedAt: c.createdAt,
     shopifyUpdatedAt: c.updatedAt,

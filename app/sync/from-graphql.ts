@@ -34,22 +34,22 @@ function minor(m: z.output<typeof shopMoney> | null | undefined, currency: strin
   }
 }
 
+/** Customer.defaultEmailAddress (2026-07's successor of `email` and `emailMarketingConsent`). */
+const emailAddress = z
+  .object({ emailAddress: nullableString, marketingState: z.string().nullish() })
+  .passthrough()
+  .nullish();
+
 const customerNode = z
   .object({
     id: gid,
-    email: nullableString,
     firstName: nullableString,
     lastName: nullableString,
-    phone: nullableString,
     state: nullableString,
     tags: z.array(z.string()),
-    note: nullableString,
-    locale: nullableString,
-    verifiedEmail: z.boolean().nullish(),
     createdAt: dateTime,
     updatedAt: dateTime,
-    emailMarketingConsent: z.object({ marketingState: z.string() }).nullish(),
-    smsMarketingConsent: z.object({ marketingState: z.string() }).nullish(),
+    defaultEmailAddress: emailAddress,
     defaultAddress: z
       .object({ city: nullableString, countryCodeV2: nullableString, provinceCode: nullableString })
       .nullish(),
@@ -60,21 +60,15 @@ export function customerFromGraphql(node: unknown): CustomerRecord {
   const c = parseWith(customerNode, node, "customer");
   return {
     shopifyId: id(c.id),
-    email: c.email,
+    email: c.defaultEmailAddress?.emailAddress ?? null,
     firstName: c.firstName,
     lastName: c.lastName,
-    phone: c.phone,
     state: c.state ? c.state.toLowerCase() : null,
     tags: c.tags,
-    note: c.note,
-    locale: c.locale,
-    verifiedEmail: c.verifiedEmail ?? null,
-    acceptsEmailMarketing: c.emailMarketingConsent?.marketingState === "SUBSCRIBED",
-    acceptsSmsMarketing: c.smsMarketingConsent?.marketingState === "SUBSCRIBED",
+    acceptsEmailMarketing: c.defaultEmailAddress?.marketingState === "SUBSCRIBED",
     countryCode: c.defaultAddress?.countryCodeV2 ?? null,
     provinceCode: c.defaultAddress?.provinceCode ?? null,
     city: c.defaultAddress?.city ?? null,
-    currency: null,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
   };
@@ -126,8 +120,6 @@ const orderNode = z
     tags: z.array(z.string()),
     discountCodes: z.array(z.string()),
     sourceName: nullableString,
-    landingPageUrl: nullableString,
-    referrerUrl: nullableString,
     displayFinancialStatus: nullableString,
     displayFulfillmentStatus: nullableString,
     currencyCode: z.string(),
@@ -145,9 +137,7 @@ const orderNode = z
     totalDiscountsSet: shopMoney.nullish(),
     totalTaxSet: shopMoney.nullish(),
     refunds: z.array(
-      z
-        .object({ id: gid, createdAt: nullableDate, note: nullableString, totalRefundedSet: shopMoney })
-        .passthrough(),
+      z.object({ id: gid, createdAt: nullableDate, totalRefundedSet: shopMoney }).passthrough(),
     ),
   })
   .passthrough();
@@ -178,8 +168,6 @@ export function orderFromGraphql(node: unknown, lineNodes: unknown[]): OrderReco
     checkoutToken: null,
     checkoutShopifyId: null,
     sourceName: o.sourceName,
-    landingSite: o.landingPageUrl,
-    referringSite: o.referrerUrl,
     shippingAddressHash: addressHash(
       o.shippingAddress && { ...o.shippingAddress, countryCode: o.shippingAddress.countryCodeV2 },
     ),
@@ -191,7 +179,6 @@ export function orderFromGraphql(node: unknown, lineNodes: unknown[]): OrderReco
     refunds: o.refunds.map((r) => ({
       shopifyId: id(r.id),
       amount: minor(r.totalRefundedSet, cur, "order.refunds.totalRefundedSet"),
-      note: r.note,
       createdAt: r.createdAt ?? o.updatedAt,
     })),
   };
@@ -249,11 +236,10 @@ export function collectionFromGraphql(node: unknown): CollectionRecord {
 const checkoutNode = z
   .object({
     id: gid,
-    abandonedCheckoutUrl: nullableString,
     createdAt: dateTime,
     updatedAt: dateTime,
     completedAt: nullableDate,
-    customer: z.object({ id: gid, email: nullableString }).passthrough().nullish(),
+    customer: z.object({ id: gid, defaultEmailAddress: emailAddress }).passthrough().nullish(),
     totalPriceSet: shopMoney,
     subtotalPriceSet: shopMoney.nullish(),
   })
@@ -292,13 +278,11 @@ export function checkoutFromGraphql(
     cartToken: null,
     customerShopifyId: c.customer ? id(c.customer.id) : null,
     customer: null,
-    email: c.customer?.email ?? null,
+    email: c.customer?.defaultEmailAddress?.emailAddress ?? null,
     currency: cur,
     totalPrice: minor(c.totalPriceSet, cur, "checkout.totalPriceSet"),
     subtotalPrice: minor(c.subtotalPriceSet, cur, "checkout.subtotalPriceSet"),
-    abandonedCheckoutUrl: c.abandonedCheckoutUrl,
     completedAt: c.completedAt,
-    closedAt: null,
     lines,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,

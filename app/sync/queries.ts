@@ -1,24 +1,25 @@
 /**
- * Every Admin GraphQL document the sync sends. A test validates each one (and each bulk query
- * inside them) against Shopify's real Admin schema.
+ * Every Admin GraphQL document the sync sends, declared in the registry (documents.ts) that
+ * documents.test.ts validates against Shopify's 2026-07 Admin schema with no deprecated field.
+ * Only what a feature uses is asked for (README, "Protected customer data"): no phone, no notes.
  */
 import { adminDocument } from "./documents";
 
-const CUSTOMER_FIELDS = `id email firstName lastName phone state tags note locale verifiedEmail createdAt updatedAt
-  emailMarketingConsent { marketingState } smsMarketingConsent { marketingState }
+const CUSTOMER_FIELDS = `id firstName lastName state tags createdAt updatedAt
+  defaultEmailAddress { emailAddress marketingState }
   defaultAddress { city countryCodeV2 provinceCode }`;
 
 const LINE_ITEM_FIELDS = `id title variantTitle sku vendor quantity product { id } variant { id }
   originalUnitPriceSet { shopMoney { amount currencyCode } } totalDiscountSet { shopMoney { amount } }`;
 
 const ORDER_FIELDS = `id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt test tags
-  discountCodes sourceName landingPageUrl referrerUrl displayFinancialStatus displayFulfillmentStatus currencyCode
+  discountCodes sourceName displayFinancialStatus displayFulfillmentStatus currencyCode
   customer { id } shippingAddress { address1 address2 zip countryCodeV2 }
   totalPriceSet { shopMoney { amount currencyCode } } subtotalPriceSet { shopMoney { amount } }
   totalDiscountsSet { shopMoney { amount } } totalTaxSet { shopMoney { amount } }
-  refunds { id createdAt note totalRefundedSet { shopMoney { amount } } }`;
+  refunds { id createdAt totalRefundedSet { shopMoney { amount } } }`;
 
-const CHECKOUT_FIELDS = `id abandonedCheckoutUrl createdAt updatedAt completedAt customer { id email }
+const CHECKOUT_FIELDS = `id createdAt updatedAt completedAt customer { id defaultEmailAddress { emailAddress } }
   totalPriceSet { shopMoney { amount currencyCode } } subtotalPriceSet { shopMoney { amount } }`;
 
 const CHECKOUT_LINE_FIELDS = `id title quantity product { id } variant { id }

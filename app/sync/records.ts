@@ -9,18 +9,12 @@ export interface CustomerRecord {
   email: string | null;
   firstName: string | null;
   lastName: string | null;
-  phone: string | null;
   state: string | null;
   tags: string[];
-  note: string | null;
-  locale: string | null;
-  verifiedEmail: boolean | null;
   acceptsEmailMarketing: boolean;
-  acceptsSmsMarketing: boolean;
   countryCode: string | null;
   provinceCode: string | null;
   city: string | null;
-  currency: string | null;
   createdAt: Date | null;
   updatedAt: Date;
 }
@@ -41,7 +35,6 @@ export interface LineRecord {
 export interface RefundRecord {
   shopifyId: string;
   amount: number;
-  note: string | null;
   createdAt: Date;
 }
 
@@ -68,8 +61,6 @@ export interface OrderRecord {
   checkoutToken: string | null;
   checkoutShopifyId: string | null;
   sourceName: string | null;
-  landingSite: string | null;
-  referringSite: string | null;
   /** addressHash of the shipping address (see address.ts); the address itself is not kept. */
   shippingAddressHash: string | null;
   test: boolean;
@@ -92,7 +83,6 @@ export interface CartLineRecord {
 export interface CartRecord {
   token: string;
   currency: string | null;
-  note: string | null;
   lines: CartLineRecord[];
   createdAt: Date | null;
   updatedAt: Date;
@@ -108,9 +98,7 @@ export interface CheckoutRecord {
   currency: string;
   totalPrice: number;
   subtotalPrice: number;
-  abandonedCheckoutUrl: string | null;
   completedAt: Date | null;
-  closedAt: Date | null;
   lines: CartLineRecord[];
   createdAt: Date;
   updatedAt: Date;
