@@ -10,6 +10,7 @@
 import {
   buildClientSchema,
   execute,
+  getNamedType,
   GraphQLError,
   NoDeprecatedCustomRule,
   parse,
@@ -17,6 +18,7 @@ import {
   Kind,
   type DocumentNode,
   type GraphQLFieldResolver,
+  type GraphQLResolveInfo,
   type GraphQLSchema,
   type IntrospectionQuery,
   type SelectionSetNode,
@@ -27,6 +29,7 @@ import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { ADMIN_SCHEMA_VERSIONS, adminSchemaPath } from "./fixtures";
 import { decimal, type Address, type Customer, type Store } from "./store";
+import { APP_PROTECTED_DATA, type ProtectedDataAccess, type ProtectedField } from "../app/protected-data";
 
 /** The version the app calls (app/sync/admin-api.server.ts) and the one schema kept here. */
 export const ADMIN_API_SCHEMA_VERSION: string = ADMIN_SCHEMA_VERSIONS[0];
@@ -97,6 +100,11 @@ export interface StandInOptions {
   apiClientId?: string;
   /** How many segments the shop may have (Shopify's limit is in the thousands). */
   segmentLimit?: number;
+  /**
+   * The protected customer data the app is approved for (level 1; level-2 fields). Defaults to
+   * what the app declares it needs (app/protected-data.ts), so tests run with exactly that.
+   */
+  protectedData?: ProtectedDataAccess;
 }
 
 interface StandInMetafield {
@@ -252,6 +260,8 @@ interface BulkOperation {
   id: string;
   status: string;
   errorCode: string | null;
+  /** Why it failed with ACCESS_DENIED (Shopify gives only the code; kept for tests). */
+  deniedMessage: string | null;
   objectCount: string;
   rootObjectCount: string;
   fileSize: string | null;
@@ -521,6 +531,7 @@ export class AdminApiStandIn {
       document,
       variableValues: variables,
       rootValue: this.root(),
+      contextValue: this.context(),
       fieldResolver,
     });
     return {
@@ -528,6 +539,14 @@ export class AdminApiStandIn {
       extensions: {
         cost: { requestedQueryCost: cost, actualQueryCost: cost, throttleStatus: this.throttleStatus() },
       },
+    };
+  }
+
+  /** What the app is approved for (protected customer data), for the field resolver. */
+  private context(): StandInContext {
+    return {
+      access: this.options.protectedData ?? APP_PROTECTED_DATA,
+      dashboard: `https://partners.shopify.com/0/apps/${this.options.apiClientId ?? "0"}/customer_data`,
     };
   }
 
@@ -1691,8 +1710,11 @@ export class AdminApiStandIn {
       schema: adminSchema(this.apiVersion),
       document: bulkDocument,
       rootValue: this.root(),
+      contextValue: this.context(),
       fieldResolver,
     });
+    // A bulk query touching protected customer data the app is not approved for fails as a whole.
+    const denied = (result.errors ?? []).find((e) => e.extensions?.code === "ACCESS_DENIED");
     const lines: string[] = [];
     let roots = 0;
     // Flatten as Shopify does: each node on its own line, nested connections' nodes after their
@@ -1723,6 +1745,7 @@ export class AdminApiStandIn {
       id,
       status: "RUNNING",
       errorCode: null,
+      deniedMessage: denied?.message ?? null,
       objectCount: String(lines.length),
       rootObjectCount: String(roots),
       fileSize: String(Buffer.byteLength(jsonl)),
@@ -1736,22 +1759,106 @@ export class AdminApiStandIn {
     };
     this.bulk.set(id, op);
     setTimeout(() => {
-      op.status = "COMPLETED";
       op.completedAt = new Date().toISOString();
+      if (denied) {
+        op.status = "FAILED";
+        op.errorCode = "ACCESS_DENIED";
+        return;
+      }
+      op.status = "COMPLETED";
       op.url = lines.length ? `${this.origin}/bulk/${seq}.jsonl` : null;
     }, this.options.bulkDelayMs ?? 20);
     return { bulkOperation: op, userErrors: [] };
   }
 }
 
-const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, unknown, Args> = (
+/* ---------------------------------------------------------------------------------------------
+ * Protected customer data (shopify.dev "Work with protected customer data"). Level 1: the objects
+ * that are customer data at all; level 2: the fields that hold a name, email, phone or address.
+ * An app not approved for one gets ACCESS_DENIED on that field (null in `data`, an error with its
+ * path), as Shopify answers; the abandoned checkout's recovery URL needs all four fields
+ * (changelog, December 2026).
+ * ------------------------------------------------------------------------------------------- */
+
+const CUSTOMER_DATA_OBJECTS = new Set(["Customer", "Order", "AbandonedCheckout", "DraftOrder"]);
+
+const ALL_FOUR: ProtectedField[] = ["name", "email", "phone", "address"];
+
+export const PROTECTED_FIELDS_BY_TYPE: Record<string, Record<string, ProtectedField[]>> = {
+  Customer: {
+    firstName: ["name"],
+    lastName: ["name"],
+    displayName: ["name"],
+    email: ["email"],
+    defaultEmailAddress: ["email"],
+    phone: ["phone"],
+    defaultPhoneNumber: ["phone"],
+    smsMarketingConsent: ["phone"],
+    defaultAddress: ["address"],
+    addresses: ["address"],
+    addressesV2: ["address"],
+  },
+  Order: {
+    email: ["email"],
+    phone: ["phone"],
+    shippingAddress: ["address"],
+    billingAddress: ["address"],
+  },
+  AbandonedCheckout: {
+    shippingAddress: ["address"],
+    billingAddress: ["address"],
+    abandonedCheckoutUrl: ALL_FOUR,
+  },
+  DraftOrder: {
+    email: ["email"],
+    phone: ["phone"],
+    shippingAddress: ["address"],
+    billingAddress: ["address"],
+  },
+  MailingAddress: { firstName: ["name"], lastName: ["name"], name: ["name"], phone: ["phone"] },
+};
+
+interface StandInContext {
+  access: ProtectedDataAccess;
+  /** Where Shopify's messages send the developer (the app's page in the Partner Dashboard). */
+  dashboard: string;
+}
+
+function accessDenied(message: string, ctx: StandInContext): GraphQLError {
+  return new GraphQLError(`${message} See ${ctx.dashboard} for more details.`, {
+    extensions: { code: "ACCESS_DENIED", documentation: ctx.dashboard },
+  });
+}
+
+/** The customer-data object a field enters (its type, its connection's, or the node's), if any. */
+function customerDataObject(info: GraphQLResolveInfo, value: unknown): string | null {
+  const named = getNamedType(info.returnType).name.replace(/(Connection|Edge)$/, "");
+  if (CUSTOMER_DATA_OBJECTS.has(named)) return named;
+  const typenames = (Array.isArray(value) ? value : [value]).map(
+    (v) => (v as { __typename?: string } | null)?.__typename,
+  );
+  return typenames.find((t): t is string => !!t && CUSTOMER_DATA_OBJECTS.has(t)) ?? null;
+}
+
+const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, StandInContext | undefined, Args> = (
   source,
   args,
-  _ctx,
+  ctx,
   info,
 ) => {
-  const value = source?.[info.fieldName];
-  return typeof value === "function" ? (value as (a: Args) => unknown)(args) : value;
+  if (ctx) {
+    const needs = PROTECTED_FIELDS_BY_TYPE[info.parentType.name]?.[info.fieldName];
+    if (needs && !(ctx.access.level1 && needs.every((f) => ctx.access.fields.includes(f))))
+      throw accessDenied(`This app is not approved to use the ${info.fieldName} field.`, ctx);
+  }
+  const raw = source?.[info.fieldName];
+  const value = typeof raw === "function" ? (raw as (a: Args) => unknown)(args) : raw;
+  // Level 1 is checked where a query enters customer data (not again on every field inside it).
+  if (ctx && !ctx.access.level1 && !CUSTOMER_DATA_OBJECTS.has(info.parentType.name)) {
+    const object = customerDataObject(info, value);
+    if (object) throw accessDenied(`This app is not approved to access the ${object} object.`, ctx);
+  }
+  return value;
 };
 
 /* ---------------------------------------------------------------------------------------------
