@@ -181,6 +181,28 @@ describe("API versions and deprecations in the local Admin API", () => {
     expect(ok.status).toBe(200);
   });
 
+  it("records a deprecated input field sent in the variables, too", async () => {
+    const answer = (await standIn.graphql(
+      `mutation Create($d: DiscountCodeBasicInput!) {
+        discountCodeBasicCreate(basicCodeDiscount: $d) { codeDiscountNode { id } userErrors { message } }
+      }`,
+      {
+        d: {
+          title: "Old style",
+          code: "OLD-STYLE",
+          startsAt: new Date().toISOString(),
+          customerSelection: { all: true },
+          customerGets: { value: { percentage: 0.1 }, items: { all: true } },
+        },
+      },
+    )) as Answer;
+    expect(answer.errors).toBeUndefined();
+    expect(standIn.deprecatedUses.map((d) => d.uses)).toEqual([
+      ["The input field DiscountCodeBasicInput.customerSelection is deprecated. Use `context` instead."],
+    ]);
+    standIn.deprecatedUses.length = 0;
+  });
+
   it("answers a deprecated field as Shopify does, and records it so the test fails", async () => {
     const answer = (await standIn.graphql(
       `{ node(id: "${CUSTOMER}") { ... on Customer { email } } }`,

@@ -12,6 +12,12 @@ import {
   execute,
   getNamedType,
   GraphQLError,
+  isInputObjectType,
+  isInputType,
+  isListType,
+  isNonNullType,
+  typeFromAST,
+  type GraphQLInputType,
   NoDeprecatedCustomRule,
   parse,
   validate,
@@ -57,6 +63,43 @@ export function adminSchema(version: string = ADMIN_API_SCHEMA_VERSION): GraphQL
 /** Uses of deprecated fields, arguments and enum values (graphql's NoDeprecatedCustomRule). */
 export function deprecatedUsesIn(document: DocumentNode, version = ADMIN_API_SCHEMA_VERSION): string[] {
   return validate(adminSchema(version), document, [NoDeprecatedCustomRule]).map((e) => e.message);
+}
+
+/**
+ * Deprecated input fields in the variables a document is sent with (NoDeprecatedCustomRule sees
+ * only those written in the document itself).
+ */
+export function deprecatedInputsIn(
+  document: DocumentNode,
+  variables: Args,
+  version = ADMIN_API_SCHEMA_VERSION,
+): string[] {
+  const schema = adminSchema(version);
+  const out: string[] = [];
+  const walk = (type: GraphQLInputType, value: unknown): void => {
+    if (value === null || value === undefined) return;
+    if (isNonNullType(type)) return walk(type.ofType, value);
+    if (isListType(type)) {
+      for (const item of Array.isArray(value) ? value : [value]) walk(type.ofType, item);
+      return;
+    }
+    if (!isInputObjectType(type) || typeof value !== "object") return;
+    const fields = type.getFields();
+    for (const [key, inner] of Object.entries(value as Args)) {
+      const field = fields[key];
+      if (!field) continue;
+      if (field.deprecationReason != null)
+        out.push(`The input field ${type.name}.${key} is deprecated. ${field.deprecationReason}`);
+      walk(field.type, inner);
+    }
+  };
+  for (const def of document.definitions)
+    if (def.kind === Kind.OPERATION_DEFINITION)
+      for (const v of def.variableDefinitions ?? []) {
+        const type = typeFromAST(schema, v.type);
+        if (type && isInputType(type)) walk(type, variables[v.variable.name.value]);
+      }
+  return out;
 }
 
 /**
@@ -492,7 +535,10 @@ export class AdminApiStandIn {
         })),
       };
     }
-    const deprecated = deprecatedUsesIn(document, apiVersion);
+    const deprecated = [
+      ...deprecatedUsesIn(document, apiVersion),
+      ...deprecatedInputsIn(document, variables, apiVersion),
+    ];
     if (deprecated.length) this.deprecatedUses.push({ query, uses: deprecated });
     const cost = queryCost(document, variables);
     this.refill();
@@ -1250,6 +1296,19 @@ export class AdminApiStandIn {
       codes: (args: Args) => connection(d.codes, args, (c) => this.redeemCodeNode(c)),
       codesCount: { count: d.codes.length, precision: "EXACT" },
       combinesWith: d.combinesWith,
+      // 2026-07's successor of customerSelection (which it still answers, deprecated).
+      context:
+        d.eligible.kind === "all"
+          ? { __typename: "DiscountBuyerSelectionAll", all: "ALL" }
+          : d.eligible.kind === "segments"
+            ? {
+                __typename: "DiscountCustomerSegments",
+                segments: d.eligible.ids.map((id) => this.segments.get(id)).filter(Boolean),
+              }
+            : {
+                __typename: "DiscountCustomers",
+                customers: d.eligible.ids.map((id) => customerOf(id)).filter(Boolean),
+              },
       customerSelection:
         d.eligible.kind === "all"
           ? { __typename: "DiscountCustomerAll", allCustomers: true }
@@ -1392,22 +1451,28 @@ export class AdminApiStandIn {
         fail(at("customerGets", "items"), "Items in 'customer get' must be defined", "BLANK");
     }
 
-    const selection = (input.customerSelection as Args | null | undefined) ?? { all: true };
+    // Who may use it: `context` (2026-07; `all: ALL`) or the deprecated `customerSelection`.
+    const viaContext = input.context !== undefined && input.context !== null;
+    const selectionField = viaContext ? "context" : "customerSelection";
+    const selection = ((viaContext ? input.context : input.customerSelection) as Args | null | undefined) ?? {
+      all: true,
+    };
     const customers = ((selection.customers as Args | null | undefined)?.add as string[] | undefined) ?? [];
     const segments =
       ((selection.customerSegments as Args | null | undefined)?.add as string[] | undefined) ?? [];
-    const chosen = [selection.all === true, customers.length > 0, segments.length > 0].filter(Boolean).length;
-    if (chosen === 0) fail(at("customerSelection"), "Customer selection can't be blank", "BLANK");
+    const everyone = selection.all === true || selection.all === "ALL";
+    const chosen = [everyone, customers.length > 0, segments.length > 0].filter(Boolean).length;
+    if (chosen === 0) fail(at(selectionField), "Customer selection can't be blank", "BLANK");
     else if (chosen > 1)
       fail(
-        at("customerSelection"),
+        at(selectionField),
         "Only one of all customers, customers or customer segments can be selected",
         "CONFLICT",
       );
     for (const id of segments)
       if (!this.segments.has(id))
         fail(
-          at("customerSelection", "customerSegments", "add"),
+          at(selectionField, "customerSegments", "add"),
           `Customer segment with id: ${id.slice(id.lastIndexOf("/") + 1)} is invalid`,
           "INVALID",
         );
@@ -1415,7 +1480,7 @@ export class AdminApiStandIn {
       const match = /^gid:\/\/shopify\/Customer\/(\d+)$/.exec(id);
       if (!match || !this.store.customers.some((c) => c.id === match[1]))
         fail(
-          at("customerSelection", "customers", "add"),
+          at(selectionField, "customers", "add"),
           `Customer with id: ${id.slice(id.lastIndexOf("/") + 1)} is invalid`,
           "INVALID",
         );

@@ -1,5 +1,5 @@
 /**
- * First-purchase discount codes in Shopify, against the local Admin API stand-in (real 2025-01
+ * First-purchase discount codes in Shopify, against the local Admin API stand-in (real 2026-07
  * schema, Shopify's validations and messages) and its checkout helper: a discount is created with
  * its first code, a pool is added in bulk, a code is usable once, only by a customer with no
  * previous order, and only until it expires.
@@ -78,7 +78,7 @@ beforeEach(() => {
 });
 
 describe("first-purchase discount", () => {
-  it("is created with its first code and a pool of codes added in bulk, every document valid against the 2025-01 schema", async () => {
+  it("is created with its first code and a pool of codes added in bulk, every document valid against the 2026-07 schema", async () => {
     const { discountId, code } = await createDiscount(api(), welcome());
     expect(code).toBe("WELCOME-FIRST");
 
@@ -126,7 +126,7 @@ describe("first-purchase discount", () => {
             ... on DiscountCodeBasic {
               title status appliesOncePerCustomer usageLimit
               codes(first: 5) { nodes { code asyncUsageCount } }
-              customerSelection { ... on DiscountCustomerSegments { segments { query } } }
+              context { ... on DiscountCustomerSegments { segments { query } } }
               customerGets {
                 value { ... on DiscountAmount { amount { amount currencyCode } appliesOnEachItem } }
                 items { ... on AllDiscountItems { allItems } }
@@ -150,7 +150,7 @@ describe("first-purchase discount", () => {
           appliesOncePerCustomer: true,
           usageLimit: 1,
           codes: { nodes: [{ code: "READ-BACK", asyncUsageCount: 0 }] },
-          customerSelection: { segments: [{ query: "number_of_orders = 0" }] },
+          context: { segments: [{ query: "number_of_orders = 0" }] },
           customerGets: {
             value: { amount: { amount: "12.50", currencyCode: "USD" }, appliesOnEachItem: false },
             items: { allItems: true },
@@ -229,7 +229,7 @@ describe("first-purchase discount", () => {
           title: "Too much",
           code: "TOO-MUCH",
           startsAt: NOW.toISOString(),
-          customerSelection: { all: true },
+          context: { all: "ALL" },
           customerGets: { value: { percentage: 1.5 }, items: { all: true } },
         },
       },

@@ -6,16 +6,15 @@
  * `discountRedeemCodeBulkAdd` adds up to 100 more per call. Each code then belongs to the one
  * discount, and its usage limit (1) applies per code, as Shopify's price rule usage limit does.
  *
- * "First order only" is said in Shopify with a customer segment: Admin API 2025-01 has no
- * `context` input (it came in 2025-04, and `customerSelection` is deprecated there but still
- * accepted), so the discount's `customerSelection.customerSegments` gets a segment whose query is
- * `number_of_orders = 0`, created once per shop. Every call goes through the one Admin API client
+ * "First order only" is said in Shopify with a customer segment: the discount's
+ * `context.customerSegments` (2026-07; `customerSelection` is deprecated) gets a segment whose
+ * query is `number_of_orders = 0`, created once per shop. Every call goes through the one Admin API client
  * (sync/admin-api.server.ts), which waits for the cost bucket and retries throttling and 5xx.
  */
 import type { AdminApi } from "../sync/admin-api.server";
 import { adminDocument } from "../sync/documents";
 
-/** Codes per discountRedeemCodeBulkAdd call: the 2025-01 schema's maximum (later versions: 250). */
+/** Codes per discountRedeemCodeBulkAdd call: 100, within every version's maximum (later ones: 250). */
 export const MAX_CODES_PER_CALL = 100;
 
 /** The Shopify segment that makes a discount "first order only". */
@@ -275,7 +274,7 @@ export async function createDiscount(
     code: input.code,
     startsAt: iso(input.startsAt),
     endsAt: input.endsAt ? iso(input.endsAt) : null,
-    customerSelection: segmentId ? { customerSegments: { add: [segmentId] } } : { all: true },
+    context: segmentId ? { customerSegments: { add: [segmentId] } } : { all: "ALL" },
     customerGets: {
       value:
         input.kind === "percentage"

@@ -28,7 +28,7 @@
  *  - refused "cap reached", final: the referrer already has MAX_REWARDS_PER_REFERRER granted
  *    rewards for this offer (withdrawn ones do not count).
  *  - granted: the order is paid ("paid" only), not cancelled, not refunded. The referrer gets a
- *    reward: a single-use Shopify discount code only they can use (customerSelection.customers),
+ *    reward: a single-use Shopify discount code only they can use (context.customers),
  *    worth the offer's own discount (the same percentage or amount the friend got), valid
  *    REWARD_VALID_DAYS, no minimum, any order.
  *  - withdrawn: a granted reward whose order is later cancelled or refunded in full; its Shopify
@@ -309,7 +309,7 @@ async function createRewardDiscount(
       code: input.code,
       startsAt: iso(input.now),
       endsAt: iso(new Date(input.now.getTime() + REWARD_VALID_DAYS * DAY)),
-      customerSelection: { customers: { add: [customerGid(input.customerId)] } },
+      context: { customers: { add: [customerGid(input.customerId)] } },
       customerGets: { value, items: { all: true } },
       appliesOncePerCustomer: true,
       usageLimit: 1,
