@@ -3,6 +3,7 @@
  * app's settings for tests. Runs before the file imports anything from app/.
  */
 import { afterAll, expect, inject } from "vitest";
+import type { StandInRecord } from "../admin-api";
 import { copyFileSync } from "node:fs";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
@@ -37,8 +38,7 @@ if (kind === "sqlite") {
 // use a field deprecated in, the version the app calls, and none may ask for a version it has no
 // schema for. (A test that sends a bad document on purpose empties the record it checked.)
 afterAll(() => {
-  const standIns = (globalThis as { sliceStandIns?: Set<import("../admin-api").StandInRecord> })
-    .sliceStandIns;
+  const standIns = (globalThis as { sliceStandIns?: Set<StandInRecord> }).sliceStandIns;
   for (const s of standIns ?? []) {
     expect(s.invalidDocuments, "documents the Admin API would refuse").toEqual([]);
     expect(s.deprecatedUses, "deprecated Admin API fields").toEqual([]);
