@@ -9,7 +9,8 @@ import { existsSync, rmSync, statSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { migrate } from "../prisma/migrate";
-import { AdminApiStandIn } from "./admin-api";
+import { AdminApiStandIn, type StandInRecord } from "./admin-api";
+import { APP_PROTECTED_DATA } from "../app/protected-data";
 import { generateStore } from "./store";
 import { replayLines } from "./webhooks";
 
@@ -48,7 +49,13 @@ export interface DemoOptions {
 export async function startDemo(options: DemoOptions = {}) {
   const log = options.log ?? console.log;
   const store = generateStore({ customers: options.customers ?? 800, seed: options.seed ?? 42 });
-  const standIn = new AdminApiStandIn({ store, bulkDelayMs: 300, restoreRate: 1000 });
+  // Approved for exactly the protected customer data the app declares, as a reviewed app is.
+  const standIn = new AdminApiStandIn({
+    store,
+    bulkDelayMs: 300,
+    restoreRate: 1000,
+    protectedData: APP_PROTECTED_DATA,
+  });
   await standIn.start();
 
   const dbFile = path.resolve(options.databaseFile ?? "prisma/demo.sqlite");
@@ -137,6 +144,7 @@ export async function startDemo(options: DemoOptions = {}) {
     loginUrl,
     storefrontUrl: storefront.url,
     store,
+    standIn,
     async stop() {
       await storefront.close();
       await server.stop();
@@ -173,8 +181,20 @@ async function switchOnStarterMessages(databaseUrl: string, domain: string): Pro
  * storefront, where the app embed loads slice.js through the app proxy. The problems found; none
  * when it all answers.
  */
-export async function checkDemo(demo: { loginUrl: string; url: string; storefrontUrl: string }) {
+export async function checkDemo(demo: {
+  loginUrl: string;
+  url: string;
+  storefrontUrl: string;
+  standIn?: StandInRecord;
+}) {
   const problems: string[] = [];
+  // What the app sent the local Admin API: nothing Shopify would refuse or has deprecated.
+  for (const { errors } of demo.standIn?.invalidDocuments ?? [])
+    problems.push(`invalid Admin API document: ${errors[0]}`);
+  for (const { uses } of demo.standIn?.deprecatedUses ?? [])
+    problems.push(`deprecated Admin API use: ${uses[0]}`);
+  for (const version of demo.standIn?.unknownVersions ?? [])
+    problems.push(`Admin API version with no schema: ${version}`);
   const login = await fetch(demo.loginUrl, { redirect: "manual" });
   const cookie = login.headers.get("set-cookie")?.split(";")[0] ?? "";
   if (login.status !== 302 || !cookie) problems.push(`sign-in answered ${login.status} without a cookie`);
