@@ -4,8 +4,10 @@
  * validated against that schema; an invalid document gets the errors Shopify would give and is
  * remembered in `invalidDocuments`, a document that uses a deprecated field is answered (as
  * Shopify does) but remembered in `deprecatedUses`, and a version with no schema here gets 404;
- * the test setup fails a test file that leaves any of them behind. It answers from a generated store, runs bulk operations to a JSONL
- * file, and charges query cost from a leaky bucket, answering THROTTLED when it runs dry.
+ * the test setup fails a test file that leaves any of them behind. It is approved for the
+ * protected customer data the app declares (app/protected-data.ts) unless told otherwise, and
+ * refuses the rest with ACCESS_DENIED. It answers from a generated store, runs bulk operations to
+ * a JSONL file, and charges query cost from a leaky bucket, answering THROTTLED when it runs dry.
  */
 import {
   buildClientSchema,
