@@ -23,6 +23,8 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { adminSchemaPath } from "./fixtures";
+import { INVALID_ACCESS_TOKEN, TokenAuthority } from "./oauth";
+import { accessDenied } from "./access-scopes";
 import { decimal, type Address, type Customer, type Store } from "./store";
 
 let cachedSchema: GraphQLSchema | null = null;
@@ -50,7 +52,13 @@ export function validateAdminDocument(source: string): string[] {
 
 export interface StandInOptions {
   store: Store;
+  /** A non-expiring offline token the stand-in accepts as well (older tests use it directly). */
   accessToken?: string;
+  /** The scopes granted to the app on the shop; default: the scopes in shopify.app.toml. */
+  scopes?: string[];
+  /** The app's client id and secret, for the token endpoint; default: the environment's. */
+  apiKey?: string;
+  apiSecret?: string;
   /** Leaky bucket, as Shopify's: points available and restored per second. */
   maximumAvailable?: number;
   restoreRate?: number;
@@ -310,6 +318,24 @@ export function queryCost(document: DocumentNode, variables: Args = {}): number 
   return Math.max(1, total);
 }
 
+/** The scopes `shopify.app.toml` asks for (the stand-in grants them unless told otherwise). */
+export function appTomlScopes(file = "shopify.app.toml"): string[] {
+  const toml = readFileSync(file, "utf8");
+  const section = toml.split(/^\[access_scopes\]\s*$/m)[1] ?? "";
+  const line = /^\s*scopes\s*=\s*"([^"]*)"/m.exec(section);
+  if (!line) throw new Error(`${file}: no [access_scopes] scopes = "..."`);
+  return line[1]
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 export class AdminApiStandIn {
   readonly invalidDocuments: { query: string; errors: string[] }[] = [];
   readonly requests: { query: string; cost: number; throttled: boolean }[] = [];
@@ -336,7 +362,23 @@ export class AdminApiStandIn {
   /** The version in the request's path: the segment grammar changed in 2026-10. */
   private apiVersion = "2025-01";
 
+  /** Issues and checks tokens (dev/oauth.ts) on the stand-in's clock. */
+  readonly tokens: TokenAuthority;
+  private granted: string[];
+  private clockOffset = 0;
+  /** Every Admin API request refused with 401 (an expired or unknown token). */
+  unauthorized = 0;
+
   constructor(private readonly options: StandInOptions) {
+    this.granted = [...(options.scopes ?? appTomlScopes())];
+    this.tokens = new TokenAuthority({
+      shop: options.store.shop.domain,
+      apiKey: options.apiKey ?? process.env.SHOPIFY_API_KEY ?? "slice-dev-api-key",
+      apiSecret: options.apiSecret ?? process.env.SHOPIFY_API_SECRET ?? "slice-dev-secret",
+      now: () => this.now(),
+      scopes: () => this.grantedScopes(),
+    });
+    this.tokens.addLegacyToken(options.accessToken ?? "shpat_standin");
     this.available = options.maximumAvailable ?? 1000;
     this.failuresLeft = options.failFirst ?? 0;
     this.segmentLimit = options.segmentLimit ?? 6000;
@@ -344,6 +386,26 @@ export class AdminApiStandIn {
 
   get store(): Store {
     return this.options.store;
+  }
+
+  /** The stand-in's clock (ms): the real clock plus what a test moved it by. Tokens expire on it. */
+  now(): number {
+    return Date.now() + this.clockOffset;
+  }
+
+  /** Moves the stand-in's clock forward (tokens issued before may expire). */
+  advanceClock(ms: number): void {
+    this.clockOffset += ms;
+  }
+
+  /** The access scopes the app holds on the shop now. */
+  grantedScopes(): string[] {
+    return [...this.granted];
+  }
+
+  /** The merchant changed what the app may do (tokens issued from now on carry these scopes). */
+  setGrantedScopes(scopes: string[]): void {
+    this.granted = [...scopes];
   }
 
   async start(port = 0): Promise<string> {
@@ -391,18 +453,32 @@ export class AdminApiStandIn {
       res.end();
       return;
     }
+    if (url.pathname === "/admin/oauth/access_token" && req.method === "POST") {
+      const raw = await readBody(req);
+      let fields: Record<string, string | undefined>;
+      try {
+        fields = /json/.test(req.headers["content-type"] ?? "")
+          ? (JSON.parse(raw) as Record<string, string | undefined>)
+          : Object.fromEntries(new URLSearchParams(raw));
+      } catch {
+        return send(400, { error: "invalid_request", error_description: "The body is not valid JSON." });
+      }
+      const answer = this.tokens.answer(fields);
+      return send(answer.status, answer.body);
+    }
     if (!/^\/admin\/api\/[\w-]+\/graphql\.json$/.test(url.pathname) || req.method !== "POST")
       return send(404, { errors: "Not Found" });
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
       return send(503, { errors: "Service Unavailable" });
     }
-    if (req.headers["x-shopify-access-token"] !== (this.options.accessToken ?? "shpat_standin"))
-      return send(401, {
-        errors: "[API] Invalid API key or access token (unrecognized login or wrong password)",
-      });
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const token = req.headers["x-shopify-access-token"];
+    const grant = this.tokens.check(typeof token === "string" ? token : undefined);
+    if (!grant) {
+      this.unauthorized++;
+      return send(401, { errors: INVALID_ACCESS_TOKEN });
+    }
+    const chunks: Buffer[] = [Buffer.from(await readBody(req))];
     let body: { query?: string; variables?: Args };
     try {
       body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
@@ -410,11 +486,16 @@ export class AdminApiStandIn {
       return send(400, { errors: "Invalid JSON" });
     }
     const version = /^\/admin\/api\/([\w-]+)\//.exec(url.pathname)?.[1] ?? "2025-01";
-    send(200, await this.graphql(body.query ?? "", body.variables ?? {}, version));
+    send(200, await this.graphql(body.query ?? "", body.variables ?? {}, version, grant.scopes));
   }
 
-  /** Runs one GraphQL request as Shopify would answer it. */
-  async graphql(query: string, variables: Args, apiVersion = "2025-01"): Promise<unknown> {
+  /** Runs one GraphQL request as Shopify would answer it, with the scopes of the request's token. */
+  async graphql(
+    query: string,
+    variables: Args,
+    apiVersion = "2025-01",
+    scopes: readonly string[] = this.granted,
+  ): Promise<unknown> {
     this.apiVersion = apiVersion;
     let document: DocumentNode;
     try {
@@ -435,6 +516,17 @@ export class AdminApiStandIn {
     }
     const cost = queryCost(document, variables);
     this.refill();
+    const denied = accessDenied(adminSchema(), document, variables, scopes);
+    if (denied.length) {
+      this.requests.push({ query, cost, throttled: false });
+      return {
+        errors: denied,
+        data: null,
+        extensions: {
+          cost: { requestedQueryCost: cost, actualQueryCost: 1, throttleStatus: this.throttleStatus() },
+        },
+      };
+    }
     if (cost > 1000) {
       this.requests.push({ query, cost, throttled: false });
       return {
