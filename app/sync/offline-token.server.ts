@@ -105,7 +105,8 @@ export function tokenRefused(shop: string, token: string): Promise<string> {
     // Only if the refused token is still the stored one: mark it expired, so the library refreshes.
     await prisma.session.updateMany({
       where: { id: offlineId(shop), accessToken: token, refreshToken: { not: null } },
-      data: { expires: new Date(0) },
+      // (Not the epoch itself: the session storage reads an expiry of 0 as "never expires".)
+      data: { expires: new Date(1000) },
     });
     return loadThroughLibrary(shop, token);
   });
