@@ -14,6 +14,8 @@ import { generateStore } from "./store";
 import { replayLines } from "./webhooks";
 
 export const DEMO_SECRET = "slice-demo-secret";
+export const DEMO_API_KEY = "slice-demo";
+/** The stand-in's non-expiring token (the storefront bench still writes it; the demo installs through the token exchange). */
 export const DEMO_TOKEN = "shpat_standin";
 
 function newestMtime(dir: string): number {
@@ -48,7 +50,13 @@ export interface DemoOptions {
 export async function startDemo(options: DemoOptions = {}) {
   const log = options.log ?? console.log;
   const store = generateStore({ customers: options.customers ?? 800, seed: options.seed ?? 42 });
-  const standIn = new AdminApiStandIn({ store, bulkDelayMs: 300, restoreRate: 1000 });
+  const standIn = new AdminApiStandIn({
+    store,
+    bulkDelayMs: 300,
+    restoreRate: 1000,
+    apiKey: DEMO_API_KEY,
+    apiSecret: DEMO_SECRET,
+  });
   await standIn.start();
 
   const dbFile = path.resolve(options.databaseFile ?? "prisma/demo.sqlite");
@@ -59,7 +67,7 @@ export async function startDemo(options: DemoOptions = {}) {
     DATABASE_URL: databaseUrl,
     NODE_ENV: "development",
     SLICE_DEV_LOGIN: "1",
-    SHOPIFY_API_KEY: "slice-demo",
+    SHOPIFY_API_KEY: DEMO_API_KEY,
     SHOPIFY_API_SECRET: DEMO_SECRET,
     SLICE_ADMIN_API_ORIGIN: standIn.origin,
   });
@@ -76,24 +84,12 @@ export async function startDemo(options: DemoOptions = {}) {
     /listening on (http:\/\/[\d.:]+)/,
   );
 
-  // "Install" the demo store: an offline session as OAuth would leave it, then the install hook.
-  const { createPrismaClient } = await import("../app/db.server");
-  const db = createPrismaClient(databaseUrl);
+  // Install the demo store as Shopify does: App Bridge's session token reaches the app's /app page,
+  // the library exchanges it at the stand-in for an expiring offline token (refreshed every hour
+  // by the library from then on) and the install hook starts the backfill.
   const shop = store.shop.domain;
-  await db.session.upsert({
-    where: { id: `offline_${shop}` },
-    create: {
-      id: `offline_${shop}`,
-      shop,
-      state: "demo",
-      isOnline: false,
-      scope: "read_customers,read_orders",
-      accessToken: DEMO_TOKEN,
-    },
-    update: {},
-  });
-  await db.shop.upsert({ where: { domain: shop }, create: { domain: shop }, update: {} });
-  await db.$disconnect();
+  const { installOverHttp } = await import("./testing/install");
+  await installOverHttp({ shop, apiKey: DEMO_API_KEY, apiSecret: DEMO_SECRET, appUrl: server.url });
 
   // The shop's storefront, behind a local app proxy that signs /apps/slice/* as Shopify does.
   // (".js": dev/storefront/ holds its templates, and a bare "./storefront" would find the folder.)
