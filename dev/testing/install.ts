@@ -48,7 +48,14 @@ export async function installInProcess(shop: string): Promise<void> {
 /** Through a running app server's embedded admin page (the demo). */
 export async function installOverHttp(target: InstallTarget): Promise<void> {
   const token = signSessionToken({ ...target, now: Date.now() });
-  const response = await fetch(embeddedUrl(target, "/app", token), { redirect: "manual" });
+  // As the admin's iframe loads it (the library turns away requests that look like bots).
+  const response = await fetch(embeddedUrl(target, "/app", token), {
+    redirect: "manual",
+    headers: {
+      Accept: "text/html",
+      "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+    },
+  });
   await response.arrayBuffer();
   if (response.status !== 200)
     throw new Error(`install of ${target.shop} through ${target.appUrl}/app failed: HTTP ${response.status}`);
