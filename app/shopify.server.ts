@@ -8,7 +8,8 @@ import { onInstalled } from "./sync/install.server";
 import { routeShopifyToStandIn } from "./dev-shopify-fetch.server";
 
 // Development and tests: the library's token endpoint and clients talk to the local stand-in.
-if (config.adminApiOrigin && config.nodeEnv !== "production") routeShopifyToStandIn(config.adminApiOrigin, config.nodeEnv);
+if (config.adminApiOrigin && config.nodeEnv !== "production")
+  routeShopifyToStandIn(config.adminApiOrigin, config.nodeEnv);
 
 export const API_VERSION = ApiVersion.January26;
 

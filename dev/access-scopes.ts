@@ -6,7 +6,15 @@
  * A `write_x` scope includes `read_x`, as Shopify grants it. Objects are checked wherever they are
  * selected (an order's customer needs read_customers as well as read_orders); mutations by name.
  */
-import { TypeInfo, visit, visitWithTypeInfo, getNamedType, Kind, type DocumentNode, type GraphQLSchema } from "graphql";
+import {
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  getNamedType,
+  Kind,
+  type DocumentNode,
+  type GraphQLSchema,
+} from "graphql";
 
 /** Objects (and their connections) and the scope reading them needs. */
 export const TYPE_SCOPES: Record<string, string> = {
@@ -131,7 +139,10 @@ export function accessDenied(
   const typeInfo = new TypeInfo(schema);
   const path: string[] = [];
   let inMutation = false;
-  const argValue = (node: { arguments?: readonly { name: { value: string }; value: unknown }[] }, name: string) => {
+  const argValue = (
+    node: { arguments?: readonly { name: { value: string }; value: unknown }[] },
+    name: string,
+  ) => {
     const arg = node.arguments?.find((a) => a.name.value === name);
     if (!arg) return undefined;
     const value = arg.value as { kind: string; value?: unknown; name?: { value: string }; fields?: unknown };
@@ -140,7 +151,11 @@ export function accessDenied(
     return undefined;
   };
   const deny = (
-    field: { name: { value: string }; alias?: { value: string }; loc?: { startToken: { line: number; column: number } } },
+    field: {
+      name: { value: string };
+      alias?: { value: string };
+      loc?: { startToken: { line: number; column: number } };
+    },
     scope: string,
   ) => {
     const requiredAccess = `\`${scope}\` access scope.`;
@@ -148,7 +163,11 @@ export function accessDenied(
       message: `Access denied for ${field.name.value} field. Required access: ${requiredAccess}`,
       locations: field.loc ? [{ line: field.loc.startToken.line, column: field.loc.startToken.column }] : [],
       path: [...path, field.alias?.value ?? field.name.value],
-      extensions: { code: "ACCESS_DENIED", documentation: "https://shopify.dev/api/usage/access-scopes", requiredAccess },
+      extensions: {
+        code: "ACCESS_DENIED",
+        documentation: "https://shopify.dev/api/usage/access-scopes",
+        requiredAccess,
+      },
     });
   };
   visit(

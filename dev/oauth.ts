@@ -30,7 +30,8 @@ const ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token";
 const OFFLINE = "urn:shopify:params:oauth:token-type:offline-access-token";
 const ONLINE = "urn:shopify:params:oauth:token-type:online-access-token";
 
-export const INVALID_ACCESS_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)";
+export const INVALID_ACCESS_TOKEN =
+  "[API] Invalid API key or access token (unrecognized login or wrong password)";
 
 export interface TokenAnswer {
   status: number;
@@ -114,15 +115,19 @@ export class TokenAuthority {
 
   private grant(body: Record<string, string | undefined>): TokenAnswer {
     const { apiKey, apiSecret } = this.options;
-    if (
-      body.client_id !== apiKey ||
-      !body.client_secret ||
-      !safeEqual(body.client_secret, apiSecret)
-    )
-      return error(401, "invalid_client", "Client authentication failed: unknown client_id or wrong client_secret.");
+    if (body.client_id !== apiKey || !body.client_secret || !safeEqual(body.client_secret, apiSecret))
+      return error(
+        401,
+        "invalid_client",
+        "Client authentication failed: unknown client_id or wrong client_secret.",
+      );
     if (body.grant_type === TOKEN_EXCHANGE) return this.exchange(body);
     if (body.grant_type === "refresh_token") return this.refreshGrant(body);
-    return error(400, "unsupported_grant_type", `The grant_type "${body.grant_type ?? ""}" is not supported.`);
+    return error(
+      400,
+      "unsupported_grant_type",
+      `The grant_type "${body.grant_type ?? ""}" is not supported.`,
+    );
   }
 
   private exchange(body: Record<string, string | undefined>): TokenAnswer {
@@ -205,7 +210,9 @@ export class TokenAuthority {
     const parts = jwt.split(".");
     if (parts.length !== 3) return "The session token is not a JWT.";
     const [header, payload, signature] = parts;
-    const expected = createHmac("sha256", this.options.apiSecret).update(`${header}.${payload}`).digest("base64url");
+    const expected = createHmac("sha256", this.options.apiSecret)
+      .update(`${header}.${payload}`)
+      .digest("base64url");
     if (!safeEqual(signature, expected)) return "The session token's signature is invalid.";
     let claims: { alg?: string; aud?: string; dest?: string; exp?: number; nbf?: number };
     try {
@@ -217,7 +224,8 @@ export class TokenAuthority {
     }
     const now = Math.floor(this.options.now() / 1000);
     if (claims.aud !== this.options.apiKey) return "The session token was issued for another app.";
-    if (claims.dest !== `https://${this.options.shop}`) return "The session token was issued for another shop.";
+    if (claims.dest !== `https://${this.options.shop}`)
+      return "The session token was issued for another shop.";
     if (typeof claims.exp !== "number" || claims.exp <= now) return "The session token has expired.";
     if (typeof claims.nbf === "number" && claims.nbf > now + 5) return "The session token is not valid yet.";
     return null;
@@ -253,6 +261,8 @@ export function signSessionToken(options: {
       sid: randomBytes(8).toString("hex"),
     }),
   ).toString("base64url");
-  const signature = createHmac("sha256", options.apiSecret).update(`${header}.${payload}`).digest("base64url");
+  const signature = createHmac("sha256", options.apiSecret)
+    .update(`${header}.${payload}`)
+    .digest("base64url");
   return `${header}.${payload}.${signature}`;
 }

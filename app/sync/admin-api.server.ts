@@ -93,7 +93,8 @@ export class AdminApi {
         if (error instanceof ClientError && error.response.status === 401) {
           // The token expired (or was revoked): refreshed once, then the call is retried.
           const refused = this.token;
-          const next = this.options.tokens && refusals < 2 ? await this.options.tokens.refused(refused) : null;
+          const next =
+            this.options.tokens && refusals < 2 ? await this.options.tokens.refused(refused) : null;
           if (next && next !== refused) {
             refusals++;
             attempt--;

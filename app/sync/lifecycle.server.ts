@@ -35,7 +35,10 @@ export function parseScopesUpdate(payload: unknown): ScopesUpdate {
   const p = payload as { current?: unknown; updated_at?: unknown } | null;
   if (!p || !Array.isArray(p.current) || !p.current.every((s) => typeof s === "string"))
     throw new Error('app/scopes_update: "current" must be a list of scope names');
-  const updatedAt = typeof p.updated_at === "string" && !Number.isNaN(Date.parse(p.updated_at)) ? new Date(p.updated_at) : null;
+  const updatedAt =
+    typeof p.updated_at === "string" && !Number.isNaN(Date.parse(p.updated_at))
+      ? new Date(p.updated_at)
+      : null;
   return { current: p.current as string[], updatedAt };
 }
 

@@ -49,7 +49,10 @@ function singleFlight(shop: string, run: () => Promise<string>): Promise<string>
 
 function remember(shop: string, session: Pick<Session, "accessToken" | "expires">): string {
   if (!session.accessToken) throw new OfflineTokenError(`the offline session of ${shop} has no access token`);
-  cache.set(shop, { token: session.accessToken, expires: session.expires ? session.expires.getTime() : null });
+  cache.set(shop, {
+    token: session.accessToken,
+    expires: session.expires ? session.expires.getTime() : null,
+  });
   return session.accessToken;
 }
 
@@ -71,7 +74,8 @@ async function loadThroughLibrary(shop: string, refused: string | null): Promise
         where: { id: offlineId(shop) },
         select: { accessToken: true, expires: true },
       });
-      if (!stored) throw new OfflineTokenError(`no offline session for ${shop}: the app must be installed first`);
+      if (!stored)
+        throw new OfflineTokenError(`no offline session for ${shop}: the app must be installed first`);
       const candidate = { token: stored.accessToken, expires: stored.expires?.getTime() ?? null };
       if (candidate.token !== refused && usable(candidate)) {
         tokenStats.recoveredFromStorage++;

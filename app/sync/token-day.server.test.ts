@@ -55,11 +55,16 @@ async function signUp(email: string, at: Date, visitorId: string) {
 describe("a day of background work on expiring offline tokens", () => {
   it("reconciles, refills pools, pushes segments and sends sign-ups all day across 24 token expiries, with no admin visit", async () => {
     await installInProcess(SHOP);
-    await runBackfill(prisma, await adminApiFor(prisma, SHOP), SHOP, { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) });
+    await runBackfill(prisma, await adminApiFor(prisma, SHOP), SHOP, {
+      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))),
+    });
     const shop = await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } });
     expect(shop.backfillStatus).toBe("done");
     // The largest segment: its members get the tag, then lose it, then get it again.
-    const segment = await prisma.segment.findFirstOrThrow({ where: { shopId: shop.id }, orderBy: { size: "desc" } });
+    const segment = await prisma.segment.findFirstOrThrow({
+      where: { shopId: shop.id },
+      orderBy: { size: "desc" },
+    });
     expect(segment.size).toBeGreaterThan(0);
     const offerId = await createMessage(prisma, shop.id, {
       name: "Welcome 10%",
@@ -67,7 +72,10 @@ describe("a day of background work on expiring offline tokens", () => {
       format: "popup",
       trigger: { on: "load" },
       content: { headline: "10% off your first order", body: "", button: null },
-      reward: { kind: "firstPurchase", discount: { type: "percentage", value: 10, validDays: 7, minimumSubtotal: 0 } },
+      reward: {
+        kind: "firstPurchase",
+        discount: { type: "percentage", value: 10, validDays: 7, minimumSubtotal: 0 },
+      },
       active: true,
     });
     await createMessage(prisma, shop.id, {
@@ -105,7 +113,13 @@ describe("a day of background work on expiring offline tokens", () => {
       codes += refills[0].added;
 
       await setPushOptions(prisma, shop.id, segment.handle, { tag: step % 2 === 1 });
-      const outcome = await pushSegment(prisma, await adminApiFor(prisma, SHOP), shop.id, segment.handle, now);
+      const outcome = await pushSegment(
+        prisma,
+        await adminApiFor(prisma, SHOP),
+        shop.id,
+        segment.handle,
+        now,
+      );
       expect(outcome.error, where).toBeNull();
       pushed += outcome.tagged + outcome.untagged;
 
@@ -116,7 +130,9 @@ describe("a day of background work on expiring offline tokens", () => {
         failed: 0,
       });
 
-      expect(await longJob.request("query { shop { name } }"), where).toEqual({ shop: { name: store.shop.name } });
+      expect(await longJob.request("query { shop { name } }"), where).toEqual({
+        shop: { name: store.shop.name },
+      });
     }
 
     const log = standIn.tokens.log;

@@ -10,7 +10,13 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { AdminApiStandIn } from "../../dev/admin-api";
 import { generateStore } from "../../dev/store";
 import { signSessionToken, REFRESH_TOKEN_TTL_S } from "../../dev/oauth";
-import { replayLines, sendWebhook, topicRefusal, WebhookScopeError, webhookRequestInit } from "../../dev/webhooks";
+import {
+  replayLines,
+  sendWebhook,
+  topicRefusal,
+  WebhookScopeError,
+  webhookRequestInit,
+} from "../../dev/webhooks";
 import { TEST_SECRET } from "../../dev/testing/setup";
 
 const store = generateStore({ seed: 7, customers: 30, shop: "tokens-test.myshopify.com" });
@@ -29,8 +35,10 @@ const { InboxWorker } = await import("./worker.server");
 
 const MINUTE = 60_000;
 const SHOP_NAME = "query { shop { name } }";
-const refreshes = () => standIn.tokens.log.filter((l) => l.grant === "refresh_token" && l.status === 200).length;
-const exchanges = () => standIn.tokens.log.filter((l) => l.grant.endsWith("token-exchange") && l.status === 200).length;
+const refreshes = () =>
+  standIn.tokens.log.filter((l) => l.grant === "refresh_token" && l.status === 200).length;
+const exchanges = () =>
+  standIn.tokens.log.filter((l) => l.grant.endsWith("token-exchange") && l.status === 200).length;
 const offline = () => prisma.session.findUniqueOrThrow({ where: { id: `offline_${SHOP}` } });
 
 /** POSTs to the stand-in's token endpoint as the library does (JSON). */
@@ -87,8 +95,12 @@ describe("expiring offline tokens", () => {
     expect(session.scope).toBe(standIn.grantedScopes().join(","));
     expect(exchanges()).toBe(1);
     // afterAuth ran: the shop exists and waits for its backfill.
-    expect(await prisma.shop.findUnique({ where: { domain: SHOP } })).toMatchObject({ backfillStatus: "pending" });
-    expect(await (await adminApiFor(prisma, SHOP)).request(SHOP_NAME)).toEqual({ shop: { name: store.shop.name } });
+    expect(await prisma.shop.findUnique({ where: { domain: SHOP } })).toMatchObject({
+      backfillStatus: "pending",
+    });
+    expect(await (await adminApiFor(prisma, SHOP)).request(SHOP_NAME)).toEqual({
+      shop: { name: store.shop.name },
+    });
   });
 
   it("background work refreshes a token within 5 minutes of expiry through the library before calling Shopify, with no admin visit", async () => {
@@ -103,9 +115,14 @@ describe("expiring offline tokens", () => {
     expect(after.accessToken).not.toBe(before.accessToken);
     // Shopify rotates the refresh token: the one used is retired once its replacement's token is used.
     expect(after.refreshToken).not.toBe(before.refreshToken);
-    expect(await tokenEndpoint({ ...client, grant_type: "refresh_token", refresh_token: before.refreshToken! })).toEqual({
+    expect(
+      await tokenEndpoint({ ...client, grant_type: "refresh_token", refresh_token: before.refreshToken! }),
+    ).toEqual({
       status: 400,
-      body: { error: "invalid_grant", error_description: "The refresh token is invalid, expired or revoked." },
+      body: {
+        error: "invalid_grant",
+        error_description: "The refresh token is invalid, expired or revoked.",
+      },
     });
   });
 
@@ -140,31 +157,43 @@ describe("expiring offline tokens", () => {
     travel(2 * 60 * MINUTE);
     const stored = await offline();
     // Another instance refreshes with the stored refresh token and uses its new token at once...
-    const other = await tokenEndpoint({ ...client, grant_type: "refresh_token", refresh_token: stored.refreshToken! });
+    const other = await tokenEndpoint({
+      ...client,
+      grant_type: "refresh_token",
+      refresh_token: stored.refreshToken!,
+    });
     expect(other.status).toBe(200);
     expect((await graphqlWith(other.body.access_token as string, SHOP_NAME)).status).toBe(200);
     // ...and stores it a moment after this instance has read the old session.
     const recovered = tokenStats.recoveredFromStorage;
     setTimeout(() => {
-      prisma.session.update({
-        where: { id: stored.id },
-        data: {
-          accessToken: other.body.access_token as string,
-          refreshToken: other.body.refresh_token as string,
-          expires: new Date(Date.now() + 60 * MINUTE),
-        },
-      }).catch((error) => console.error("the other instance's write failed", error));
+      prisma.session
+        .update({
+          where: { id: stored.id },
+          data: {
+            accessToken: other.body.access_token as string,
+            refreshToken: other.body.refresh_token as string,
+            expires: new Date(Date.now() + 60 * MINUTE),
+          },
+        })
+        .catch((error) => console.error("the other instance's write failed", error));
     }, 150);
     const api = await adminApiFor(prisma, SHOP);
     expect(await api.request(SHOP_NAME)).toEqual({ shop: { name: store.shop.name } });
     expect(tokenStats.recoveredFromStorage).toBe(recovered + 1);
-    expect(standIn.tokens.log.at(-1)).toMatchObject({ grant: "refresh_token", status: 400, error: "invalid_grant" });
+    expect(standIn.tokens.log.at(-1)).toMatchObject({
+      grant: "refresh_token",
+      status: 400,
+      error: "invalid_grant",
+    });
   });
 
   it("a refused token with nothing to refresh it gives an error naming the shop and the 401", async () => {
     const api = new AdminApi({ shop: SHOP, accessToken: "shpat_unknown", origin: standIn.origin });
     await expect(api.request(SHOP_NAME)).rejects.toThrow(AdminApiError);
-    await expect(api.request(SHOP_NAME)).rejects.toThrow(/HTTP 401, the access token of tokens-test\.myshopify\.com was refused/);
+    await expect(api.request(SHOP_NAME)).rejects.toThrow(
+      /HTTP 401, the access token of tokens-test\.myshopify\.com was refused/,
+    );
   });
 });
 
@@ -180,13 +209,29 @@ describe("the stand-in refuses as Shopify does", () => {
       ...extra,
     });
   const sessionToken = (over: Partial<Parameters<typeof signSessionToken>[0]> = {}) =>
-    signSessionToken({ shop: SHOP, apiKey: config.apiKey, apiSecret: config.apiSecret, now: standIn.now(), ...over });
+    signSessionToken({
+      shop: SHOP,
+      apiKey: config.apiKey,
+      apiSecret: config.apiSecret,
+      now: standIn.now(),
+      ...over,
+    });
 
   it("issues an expiring offline token for a valid session token: 3600 s, a refresh token for 90 days, the granted scopes", async () => {
     const { status, body } = await exchange(sessionToken());
     expect(status).toBe(200);
-    expect(body).toMatchObject({ expires_in: 3600, refresh_token_expires_in: REFRESH_TOKEN_TTL_S, scope: standIn.grantedScopes().join(",") });
-    expect(Object.keys(body).sort()).toEqual(["access_token", "expires_in", "refresh_token", "refresh_token_expires_in", "scope"]);
+    expect(body).toMatchObject({
+      expires_in: 3600,
+      refresh_token_expires_in: REFRESH_TOKEN_TTL_S,
+      scope: standIn.grantedScopes().join(","),
+    });
+    expect(Object.keys(body).sort()).toEqual([
+      "access_token",
+      "expires_in",
+      "refresh_token",
+      "refresh_token_expires_in",
+      "scope",
+    ]);
   });
 
   it("refuses a session token signed with another secret, for another app, another shop or expired: 400 invalid_subject_token", async () => {
@@ -203,24 +248,64 @@ describe("the stand-in refuses as Shopify does", () => {
   });
 
   it("refuses a wrong client secret (401 invalid_client) and an unknown grant (400 unsupported_grant_type)", async () => {
-    expect((await tokenEndpoint({ ...client, client_secret: "guess", grant_type: "refresh_token", refresh_token: "x" })).body.error).toBe("invalid_client");
-    expect((await tokenEndpoint({ ...client, client_secret: "guess", grant_type: "refresh_token", refresh_token: "x" })).status).toBe(401);
+    expect(
+      (
+        await tokenEndpoint({
+          ...client,
+          client_secret: "guess",
+          grant_type: "refresh_token",
+          refresh_token: "x",
+        })
+      ).body.error,
+    ).toBe("invalid_client");
+    expect(
+      (
+        await tokenEndpoint({
+          ...client,
+          client_secret: "guess",
+          grant_type: "refresh_token",
+          refresh_token: "x",
+        })
+      ).status,
+    ).toBe(401);
     const other = await tokenEndpoint({ ...client, grant_type: "password" });
-    expect({ status: other.status, error: other.body.error }).toEqual({ status: 400, error: "unsupported_grant_type" });
+    expect({ status: other.status, error: other.body.error }).toEqual({
+      status: 400,
+      error: "unsupported_grant_type",
+    });
   });
 
   it("refuses an unknown refresh token and one past its 90 days (400 invalid_grant); allows a retry of a used one until its replacement is used", async () => {
-    expect((await tokenEndpoint({ ...client, grant_type: "refresh_token", refresh_token: "shprt_nope" })).body.error).toBe("invalid_grant");
+    expect(
+      (await tokenEndpoint({ ...client, grant_type: "refresh_token", refresh_token: "shprt_nope" })).body
+        .error,
+    ).toBe("invalid_grant");
     const first = (await exchange(sessionToken())).body;
-    const a = await tokenEndpoint({ ...client, grant_type: "refresh_token", refresh_token: first.refresh_token as string });
+    const a = await tokenEndpoint({
+      ...client,
+      grant_type: "refresh_token",
+      refresh_token: first.refresh_token as string,
+    });
     // The answer was lost: the same refresh token works again while its replacement is unused.
-    const b = await tokenEndpoint({ ...client, grant_type: "refresh_token", refresh_token: first.refresh_token as string });
+    const b = await tokenEndpoint({
+      ...client,
+      grant_type: "refresh_token",
+      refresh_token: first.refresh_token as string,
+    });
     expect([a.status, b.status]).toEqual([200, 200]);
     expect(b.body.refresh_token_expires_in).toBeLessThanOrEqual(REFRESH_TOKEN_TTL_S);
     const old = (await exchange(sessionToken())).body;
     standIn.advanceClock(REFRESH_TOKEN_TTL_S * 1000 + MINUTE);
     try {
-      expect((await tokenEndpoint({ ...client, grant_type: "refresh_token", refresh_token: old.refresh_token as string })).body.error).toBe("invalid_grant");
+      expect(
+        (
+          await tokenEndpoint({
+            ...client,
+            grant_type: "refresh_token",
+            refresh_token: old.refresh_token as string,
+          })
+        ).body.error,
+      ).toBe("invalid_grant");
     } finally {
       standIn.advanceClock(-(REFRESH_TOKEN_TTL_S * 1000 + MINUTE));
     }
@@ -262,8 +347,12 @@ describe("the stand-in refuses as Shopify does", () => {
         },
       ]);
       const nested = await graphqlWith(token, "query { orders(first: 1) { nodes { id customer { id } } } }");
-      expect((nested.body.errors as { path: string[] }[]).map((e) => e.path)).toEqual([["orders", "nodes", "customer"]]);
-      expect((await graphqlWith(token, "query { products(first: 1) { nodes { id } } }")).body.errors).toBeUndefined();
+      expect((nested.body.errors as { path: string[] }[]).map((e) => e.path)).toEqual([
+        ["orders", "nodes", "customer"],
+      ]);
+      expect(
+        (await graphqlWith(token, "query { products(first: 1) { nodes { id } } }")).body.errors,
+      ).toBeUndefined();
       const mutation = await graphqlWith(
         token,
         `mutation { discountCodeDeactivate(id: "gid://shopify/DiscountCodeNode/1") { userErrors { message } } }`,
@@ -274,7 +363,9 @@ describe("the stand-in refuses as Shopify does", () => {
       // A write scope includes its read scope.
       standIn.setGrantedScopes(["write_customers"]);
       const writer = (await exchange(sessionToken())).body.access_token as string;
-      expect((await graphqlWith(writer, "query { customers(first: 1) { nodes { id } } }")).body.errors).toBeUndefined();
+      expect(
+        (await graphqlWith(writer, "query { customers(first: 1) { nodes { id } } }")).body.errors,
+      ).toBeUndefined();
     } finally {
       standIn.setGrantedScopes(saved);
     }
@@ -287,21 +378,40 @@ describe("the stand-in refuses as Shopify does", () => {
     expect(topicRefusal("orders/create", ["write_orders"])).toBeNull();
     expect(topicRefusal("app/uninstalled", [])).toBeNull();
     await expect(
-      sendWebhook("http://127.0.0.1:9/webhooks", { topic: "customers/create", shop: SHOP, payload: {} }, TEST_SECRET, ["read_orders"]),
+      sendWebhook(
+        "http://127.0.0.1:9/webhooks",
+        { topic: "customers/create", shop: SHOP, payload: {} },
+        TEST_SECRET,
+        ["read_orders"],
+      ),
     ).rejects.toThrow(WebhookScopeError);
     const replay = await replayLines([{ topic: "orders/create", shop: SHOP, payload: {} }], {
       url: "http://127.0.0.1:9/webhooks",
       secret: TEST_SECRET,
       scopes: ["read_customers"],
     });
-    expect({ sent: replay.sent, refused: replay.refused.map((r) => r.topic) }).toEqual({ sent: 0, refused: ["orders/create"] });
+    expect({ sent: replay.sent, refused: replay.refused.map((r) => r.topic) }).toEqual({
+      sent: 0,
+      refused: ["orders/create"],
+    });
   });
 });
 
 describe("the app's lifecycle on a shop", () => {
   it("app/scopes_update stores the new scopes on the session, where the admin and the background work read them", async () => {
     const current = ["read_customers", "write_customers", "read_orders", "read_products", "write_discounts"];
-    await deliver("app/scopes_update", { id: 1, shop_id: "gid://shopify/Shop/1", previous: standIn.grantedScopes(), current, updated_at: new Date().toISOString() }, new Date(), "scopes-1");
+    await deliver(
+      "app/scopes_update",
+      {
+        id: 1,
+        shop_id: "gid://shopify/Shop/1",
+        previous: standIn.grantedScopes(),
+        current,
+        updated_at: new Date().toISOString(),
+      },
+      new Date(),
+      "scopes-1",
+    );
     await new InboxWorker(prisma).drain();
     expect((await offline()).scope).toBe(current.join(","));
     const { grantedScopesOf } = await import("./lifecycle.server");
@@ -313,13 +423,18 @@ describe("the app's lifecycle on a shop", () => {
     await deliver("app/uninstalled", { id: 1, domain: SHOP }, uninstalledAt, "uninstall-1");
     // Before any worker ran.
     expect(await prisma.session.count({ where: { shop: SHOP } })).toBe(0);
-    expect((await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } })).uninstalledAt).toEqual(uninstalledAt);
+    expect((await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } })).uninstalledAt).toEqual(
+      uninstalledAt,
+    );
     await expect(adminApiFor(prisma, SHOP)).rejects.toThrow(/no offline session for tokens-test/);
     await new InboxWorker(prisma).drain();
   });
 
   it("a quick reinstall keeps its new session when the uninstall is delivered again late, and starts over with a fresh backfill", async () => {
-    await prisma.shop.update({ where: { domain: SHOP }, data: { backfillStatus: "done", reconciledAt: new Date() } });
+    await prisma.shop.update({
+      where: { domain: SHOP },
+      data: { backfillStatus: "done", reconciledAt: new Date() },
+    });
     const uninstall = (await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } })).uninstalledAt!;
     await new Promise((resolve) => setTimeout(resolve, 5));
     await installInProcess(SHOP);
@@ -332,7 +447,10 @@ describe("the app's lifecycle on a shop", () => {
     expect(await prisma.session.count({ where: { shop: SHOP } })).toBe(1);
     expect((await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } })).uninstalledAt).toBeNull();
     expect(await (await adminApiFor(prisma, SHOP)).request(SHOP_NAME)).toBeTruthy();
-    const events = await prisma.webhookEvent.findMany({ where: { topic: "app/uninstalled" }, select: { status: true } });
+    const events = await prisma.webhookEvent.findMany({
+      where: { topic: "app/uninstalled" },
+      select: { status: true },
+    });
     expect(events.every((e) => e.status === "done")).toBe(true);
   });
 });

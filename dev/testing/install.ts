@@ -31,16 +31,27 @@ function embeddedUrl(target: InstallTarget, path: string, token: string): string
 export async function installInProcess(shop: string): Promise<void> {
   const { config } = await import("../../app/config.server");
   const { authenticate } = await import("../../app/shopify.server");
-  const token = signSessionToken({ shop, apiKey: config.apiKey, apiSecret: config.apiSecret, now: Date.now() });
+  const token = signSessionToken({
+    shop,
+    apiKey: config.apiKey,
+    apiSecret: config.apiSecret,
+    now: Date.now(),
+  });
   const request = new Request(
-    embeddedUrl({ shop, apiKey: config.apiKey, apiSecret: config.apiSecret, appUrl: config.appUrl }, "/app", token),
+    embeddedUrl(
+      { shop, apiKey: config.apiKey, apiSecret: config.apiSecret, appUrl: config.appUrl },
+      "/app",
+      token,
+    ),
     { headers: { Authorization: `Bearer ${token}` } },
   );
   try {
     await authenticate.admin(request);
   } catch (thrown) {
     if (thrown instanceof Response)
-      throw new Error(`install of ${shop} failed: authenticate.admin answered ${thrown.status} ${await thrown.text()}`);
+      throw new Error(
+        `install of ${shop} failed: authenticate.admin answered ${thrown.status} ${await thrown.text()}`,
+      );
     throw thrown;
   }
 }
@@ -53,7 +64,8 @@ export async function installOverHttp(target: InstallTarget): Promise<void> {
     redirect: "manual",
     headers: {
       Accept: "text/html",
-      "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+      "User-Agent":
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
     },
   });
   await response.arrayBuffer();
