@@ -6,7 +6,7 @@
 import { ClientError, GraphQLClient } from "graphql-request";
 import type { PrismaClient } from "@prisma/client";
 import { config } from "../config.server";
-import { offlineToken, tokenRefused } from "./offline-token.server";
+import { OfflineTokenError, offlineToken, tokenRefused } from "./offline-token.server";
 
 export const ADMIN_API_VERSION = "2026-01";
 
@@ -171,9 +171,15 @@ export async function adminApiFor(db: PrismaClient, shop: string): Promise<Admin
     select: { id: true },
   });
   if (!session) throw new AdminApiError(`no offline session for ${shop}: the app must be installed first`);
+  // A token that cannot be had (uninstalled meanwhile, refresh refused) is an Admin API failure:
+  // the callers' retry and error paths (pushes, pools, sign-ups, the scheduler) handle it.
+  const asApiError = (error: unknown): never => {
+    if (error instanceof OfflineTokenError) throw new AdminApiError(`Admin API: ${error.message}`);
+    throw error;
+  };
   const tokens: TokenSource = {
-    current: () => offlineToken(shop),
-    refused: (token) => tokenRefused(shop, token),
+    current: () => offlineToken(shop).catch(asApiError),
+    refused: (token) => tokenRefused(shop, token).catch(asApiError),
   };
   return new AdminApi({ shop, accessToken: await tokens.current(), tokens, origin: config.adminApiOrigin });
 }

@@ -419,6 +419,8 @@ describe("the app's lifecycle on a shop", () => {
   });
 
   it("app/uninstalled takes effect when received: sessions gone, no background client, the shop marked", async () => {
+    const held = await adminApiFor(prisma, SHOP); // a job running when the merchant uninstalls
+    expect(await held.request(SHOP_NAME)).toBeTruthy();
     const uninstalledAt = new Date();
     await deliver("app/uninstalled", { id: 1, domain: SHOP }, uninstalledAt, "uninstall-1");
     // Before any worker ran.
@@ -427,6 +429,10 @@ describe("the app's lifecycle on a shop", () => {
       uninstalledAt,
     );
     await expect(adminApiFor(prisma, SHOP)).rejects.toThrow(/no offline session for tokens-test/);
+    // Shopify revokes the app's tokens: the running job's next call fails as an Admin API error.
+    standIn.tokens.revokeAll();
+    await expect(held.request(SHOP_NAME)).rejects.toThrow(AdminApiError);
+    await expect(held.request(SHOP_NAME)).rejects.toThrow(/no offline session for tokens-test/);
     await new InboxWorker(prisma).drain();
   });
 
