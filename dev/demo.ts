@@ -116,7 +116,11 @@ export async function startDemo(options: DemoOptions = {}) {
     concurrency: 8,
     duplicates: 0.05,
     reorder: 0.05,
+    // Shopify sends only the topics the granted scopes allow.
+    scopes: standIn.grantedScopes(),
   });
+  if (replay.refused.length)
+    log(`not sent (scopes): ${[...new Set(replay.refused.map((r) => r.reason))].join("; ")}`);
   log(
     `replayed ${replay.sent} deliveries (${replay.sent - store.events.length} duplicates, some out of order) in ${((performance.now() - started) / 1000).toFixed(1)} s: ${replay.accepted} accepted`,
   );
