@@ -366,6 +366,8 @@ export class AdminApiStandIn {
   readonly tokens: TokenAuthority;
   private granted: string[];
   private clockOffset = 0;
+  /** The scopes of the request being answered (a bulk query is checked against them). */
+  private requestScopes: readonly string[] = [];
   /** Every Admin API request refused with 401 (an expired or unknown token). */
   unauthorized = 0;
 
@@ -497,6 +499,7 @@ export class AdminApiStandIn {
     scopes: readonly string[] = this.granted,
   ): Promise<unknown> {
     this.apiVersion = apiVersion;
+    this.requestScopes = scopes;
     let document: DocumentNode;
     try {
       document = parse(query);
@@ -1690,6 +1693,9 @@ export class AdminApiStandIn {
     }
     const seq = ++this.bulkSeq;
     const id = gid("BulkOperation", String(seq));
+    // Shopify accepts the operation, then fails it with ACCESS_DENIED when the token's scopes do
+    // not allow what it reads (BulkOperationErrorCode.ACCESS_DENIED).
+    const denied = accessDenied(adminSchema(), parse(query), {}, this.requestScopes).length > 0;
     const result = await execute({
       schema: adminSchema(),
       document: parse(query),
@@ -1739,8 +1745,18 @@ export class AdminApiStandIn {
     };
     this.bulk.set(id, op);
     setTimeout(() => {
-      op.status = "COMPLETED";
       op.completedAt = new Date().toISOString();
+      if (denied) {
+        Object.assign(op, {
+          status: "FAILED",
+          errorCode: "ACCESS_DENIED",
+          objectCount: "0",
+          rootObjectCount: "0",
+        });
+        Object.assign(op, { fileSize: null, jsonl: "" });
+        return;
+      }
+      op.status = "COMPLETED";
       op.url = lines.length ? `${this.origin}/bulk/${seq}.jsonl` : null;
     }, this.options.bulkDelayMs ?? 20);
     return { bulkOperation: op, userErrors: [] };

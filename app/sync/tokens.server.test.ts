@@ -371,6 +371,26 @@ describe("the stand-in refuses as Shopify does", () => {
     }
   });
 
+  it("fails a bulk operation that reads what the token's scopes do not allow (ACCESS_DENIED), and the backfill says so", async () => {
+    const saved = standIn.grantedScopes();
+    standIn.setGrantedScopes(["read_products", "read_orders"]);
+    try {
+      const token = (await exchange(sessionToken())).body.access_token as string;
+      const api = new AdminApi({
+        shop: SHOP,
+        accessToken: token,
+        origin: standIn.origin,
+        sleep: async () => {},
+      });
+      const { runBackfill } = await import("./backfill.server");
+      await expect(
+        runBackfill(prisma, api, SHOP, { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) }),
+      ).rejects.toThrow(/bulk operation gid:\/\/shopify\/BulkOperation\/\d+ failed: ACCESS_DENIED/);
+    } finally {
+      standIn.setGrantedScopes(saved);
+    }
+  });
+
   it("does not send a webhook topic whose access scopes the app was not granted", async () => {
     expect(topicRefusal("orders/create", ["read_customers"])).toBe(
       "the webhook topic orders/create needs read_orders or read_marketplace_orders; granted: read_customers",
