@@ -18,6 +18,34 @@ const schema = z.object({
   NODE_ENV: z.string().default("development"),
 });
 
+/** The development defaults: anyone can read them here, so production refuses to start with them. */
+export const DEV_API_KEY = "slice-dev-api-key";
+export const DEV_API_SECRET = "slice-dev-secret";
+
+/**
+ * What is wrong with the environment for production, or null: the app's key and secret must be set
+ * and not the development defaults (with a known secret anyone could sign webhooks and app proxy
+ * requests as Shopify).
+ */
+export function productionProblems(e: NodeJS.ProcessEnv): string | null {
+  if (e.NODE_ENV !== "production") return null;
+  const problems: string[] = [];
+  for (const [name, fallback] of [
+    ["SHOPIFY_API_KEY", DEV_API_KEY],
+    ["SHOPIFY_API_SECRET", DEV_API_SECRET],
+  ] as const) {
+    const value = e[name]?.trim();
+    if (!value) problems.push(`${name} is not set`);
+    else if (value === fallback) problems.push(`${name} is the development default`);
+  }
+  return problems.length
+    ? `Slice cannot start in production: ${problems.join("; ")}. Set them to the app's client id and client secret (Partner Dashboard → the app → Client credentials).`
+    : null;
+}
+
+const problem = productionProblems(process.env);
+if (problem) throw new Error(problem);
+
 const env = schema.parse(process.env);
 
 export const config = {

@@ -23,6 +23,7 @@ describe("shopify.app.toml", () => {
       "checkouts/create",
       "checkouts/update",
       "app/uninstalled",
+      "app/scopes_update",
       "customers/data_request",
       "customers/redact",
       "shop/redact",

@@ -5,6 +5,11 @@ import { PrismaSessionStorage } from "@shopify/shopify-app-session-storage-prism
 import prisma from "./db.server";
 import { config } from "./config.server";
 import { onInstalled } from "./sync/install.server";
+import { routeShopifyToStandIn } from "./dev-shopify-fetch.server";
+
+// Development and tests: the library's token endpoint and clients talk to the local stand-in.
+if (config.adminApiOrigin && config.nodeEnv !== "production")
+  routeShopifyToStandIn(config.adminApiOrigin, config.nodeEnv);
 
 export const API_VERSION = ApiVersion.July26;
 

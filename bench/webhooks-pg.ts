@@ -52,7 +52,13 @@ export async function applyRate(
     Array.from({ length: workers }, () =>
       spawnTs(
         "build/server.mjs",
-        { DATABASE_URL: url, NODE_ENV: "production", SLICE_WORKERS: "1", SHOPIFY_API_SECRET: "bench-secret" },
+        {
+          DATABASE_URL: url,
+          NODE_ENV: "production",
+          SLICE_WORKERS: "1",
+          SHOPIFY_API_KEY: "bench-key",
+          SHOPIFY_API_SECRET: "bench-secret",
+        },
         /(Slice worker is running)/,
         ["--worker"],
         buildDir,

@@ -65,6 +65,7 @@ export async function benchWebhooks(
     "build/server.mjs",
     {
       DATABASE_URL: databaseUrl,
+      SHOPIFY_API_KEY: "bench-key",
       SHOPIFY_API_SECRET: SECRET,
       PORT: "0",
       NODE_ENV: "production",

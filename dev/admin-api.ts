@@ -36,6 +36,8 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { ADMIN_SCHEMA_VERSIONS, adminSchemaPath } from "./fixtures";
+import { INVALID_ACCESS_TOKEN, TokenAuthority } from "./oauth";
+import { accessDenied } from "./access-scopes";
 import { decimal, type Address, type Customer, type Store } from "./store";
 import { APP_PROTECTED_DATA, type ProtectedDataAccess, type ProtectedField } from "../app/protected-data";
 
@@ -133,7 +135,13 @@ const standIns = (g.sliceStandIns ??= new Set<StandInRecord>());
 
 export interface StandInOptions {
   store: Store;
+  /** A non-expiring offline token the stand-in accepts as well (older tests use it directly). */
   accessToken?: string;
+  /** The scopes granted to the app on the shop; default: the scopes in shopify.app.toml. */
+  scopes?: string[];
+  /** The app's client id and secret, for the token endpoint; default: the environment's. */
+  apiKey?: string;
+  apiSecret?: string;
   /** Leaky bucket, as Shopify's: points available and restored per second. */
   maximumAvailable?: number;
   restoreRate?: number;
@@ -400,6 +408,24 @@ export function queryCost(document: DocumentNode, variables: Args = {}): number 
   return Math.max(1, total);
 }
 
+/** The scopes `shopify.app.toml` asks for (the stand-in grants them unless told otherwise). */
+export function appTomlScopes(file = "shopify.app.toml"): string[] {
+  const toml = readFileSync(file, "utf8");
+  const section = toml.split(/^\[access_scopes\]\s*$/m)[1] ?? "";
+  const line = /^\s*scopes\s*=\s*"([^"]*)"/m.exec(section);
+  if (!line) throw new Error(`${file}: no [access_scopes] scopes = "..."`);
+  return line[1]
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 export class AdminApiStandIn {
   readonly invalidDocuments: { query: string; errors: string[] }[] = [];
   /** Documents that used a deprecated field: Shopify answers them, the tests fail on them. */
@@ -430,8 +456,26 @@ export class AdminApiStandIn {
   /** The version in the request's path: the segment grammar changed in 2026-10. */
   private apiVersion = ADMIN_API_SCHEMA_VERSION;
 
+  /** Issues and checks tokens (dev/oauth.ts) on the stand-in's clock. */
+  readonly tokens: TokenAuthority;
+  private granted: string[];
+  private clockOffset = 0;
+  /** The scopes of the request being answered (a bulk query is checked against them). */
+  private requestScopes: readonly string[] = [];
+  /** Every Admin API request refused with 401 (an expired or unknown token). */
+  unauthorized = 0;
+
   constructor(private readonly options: StandInOptions) {
     standIns.add(this);
+    this.granted = [...(options.scopes ?? appTomlScopes())];
+    this.tokens = new TokenAuthority({
+      shop: options.store.shop.domain,
+      apiKey: options.apiKey ?? process.env.SHOPIFY_API_KEY ?? "slice-dev-api-key",
+      apiSecret: options.apiSecret ?? process.env.SHOPIFY_API_SECRET ?? "slice-dev-secret",
+      now: () => this.now(),
+      scopes: () => this.grantedScopes(),
+    });
+    this.tokens.addLegacyToken(options.accessToken ?? "shpat_standin");
     this.available = options.maximumAvailable ?? 1000;
     this.failuresLeft = options.failFirst ?? 0;
     this.segmentLimit = options.segmentLimit ?? 6000;
@@ -439,6 +483,26 @@ export class AdminApiStandIn {
 
   get store(): Store {
     return this.options.store;
+  }
+
+  /** The stand-in's clock (ms): the real clock plus what a test moved it by. Tokens expire on it. */
+  now(): number {
+    return Date.now() + this.clockOffset;
+  }
+
+  /** Moves the stand-in's clock forward (tokens issued before may expire). */
+  advanceClock(ms: number): void {
+    this.clockOffset += ms;
+  }
+
+  /** The access scopes the app holds on the shop now. */
+  grantedScopes(): string[] {
+    return [...this.granted];
+  }
+
+  /** The merchant changed what the app may do (tokens issued from now on carry these scopes). */
+  setGrantedScopes(scopes: string[]): void {
+    this.granted = [...scopes];
   }
 
   async start(port = 0): Promise<string> {
@@ -486,18 +550,32 @@ export class AdminApiStandIn {
       res.end();
       return;
     }
+    if (url.pathname === "/admin/oauth/access_token" && req.method === "POST") {
+      const raw = await readBody(req);
+      let fields: Record<string, string | undefined>;
+      try {
+        fields = /json/.test(req.headers["content-type"] ?? "")
+          ? (JSON.parse(raw) as Record<string, string | undefined>)
+          : Object.fromEntries(new URLSearchParams(raw));
+      } catch {
+        return send(400, { error: "invalid_request", error_description: "The body is not valid JSON." });
+      }
+      const answer = this.tokens.answer(fields);
+      return send(answer.status, answer.body);
+    }
     if (!/^\/admin\/api\/[\w-]+\/graphql\.json$/.test(url.pathname) || req.method !== "POST")
       return send(404, { errors: "Not Found" });
     if (this.failuresLeft > 0) {
       this.failuresLeft--;
       return send(503, { errors: "Service Unavailable" });
     }
-    if (req.headers["x-shopify-access-token"] !== (this.options.accessToken ?? "shpat_standin"))
-      return send(401, {
-        errors: "[API] Invalid API key or access token (unrecognized login or wrong password)",
-      });
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const token = req.headers["x-shopify-access-token"];
+    const grant = this.tokens.check(typeof token === "string" ? token : undefined);
+    if (!grant) {
+      this.unauthorized++;
+      return send(401, { errors: INVALID_ACCESS_TOKEN });
+    }
+    const chunks: Buffer[] = [Buffer.from(await readBody(req))];
     let body: { query?: string; variables?: Args };
     try {
       body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
@@ -510,16 +588,22 @@ export class AdminApiStandIn {
       this.unknownVersions.push(version);
       return send(404, { errors: "Not Found" });
     }
-    send(200, await this.graphql(body.query ?? "", body.variables ?? {}, version));
+    send(200, await this.graphql(body.query ?? "", body.variables ?? {}, version, grant.scopes));
   }
 
-  /** Runs one GraphQL request as Shopify would answer it. */
-  async graphql(query: string, variables: Args, apiVersion = ADMIN_API_SCHEMA_VERSION): Promise<unknown> {
+  /** Runs one GraphQL request as Shopify would answer it, with the scopes of the request's token. */
+  async graphql(
+    query: string,
+    variables: Args,
+    apiVersion = ADMIN_API_SCHEMA_VERSION,
+    scopes: readonly string[] = this.granted,
+  ): Promise<unknown> {
     if (!hasAdminSchema(apiVersion)) {
       this.unknownVersions.push(apiVersion);
       return { errors: "Not Found" };
     }
     this.apiVersion = apiVersion;
+    this.requestScopes = scopes;
     let document: DocumentNode;
     try {
       document = parse(query);
@@ -544,6 +628,17 @@ export class AdminApiStandIn {
     if (deprecated.length) this.deprecatedUses.push({ query, uses: deprecated });
     const cost = queryCost(document, variables);
     this.refill();
+    const denied = accessDenied(adminSchema(apiVersion), document, variables, scopes);
+    if (denied.length) {
+      this.requests.push({ query, cost, throttled: false });
+      return {
+        errors: denied,
+        data: null,
+        extensions: {
+          cost: { requestedQueryCost: cost, actualQueryCost: 1, throttleStatus: this.throttleStatus() },
+        },
+      };
+    }
     if (cost > 1000) {
       this.requests.push({ query, cost, throttled: false });
       return {
@@ -1773,6 +1868,10 @@ export class AdminApiStandIn {
     if (deprecated.length) this.deprecatedUses.push({ query, uses: deprecated });
     const seq = ++this.bulkSeq;
     const id = gid("BulkOperation", String(seq));
+    // Shopify accepts the operation, then fails it with ACCESS_DENIED when the token's scopes do
+    // not allow what it reads (BulkOperationErrorCode.ACCESS_DENIED).
+    const scopeDenied =
+      accessDenied(adminSchema(this.apiVersion), bulkDocument, {}, this.requestScopes).length > 0;
     const result = await execute({
       schema: adminSchema(this.apiVersion),
       document: bulkDocument,
@@ -1781,7 +1880,8 @@ export class AdminApiStandIn {
       fieldResolver,
     });
     // A bulk query touching protected customer data the app is not approved for fails as a whole.
-    const denied = (result.errors ?? []).find((e) => e.extensions?.code === "ACCESS_DENIED");
+    const protectedDenied = (result.errors ?? []).find((e) => e.extensions?.code === "ACCESS_DENIED");
+    const denied = scopeDenied || !!protectedDenied;
     const lines: string[] = [];
     let roots = 0;
     // Flatten as Shopify does: each node on its own line, nested connections' nodes after their
@@ -1812,7 +1912,9 @@ export class AdminApiStandIn {
       id,
       status: "RUNNING",
       errorCode: null,
-      deniedMessage: denied?.message ?? null,
+      deniedMessage:
+        protectedDenied?.message ??
+        (scopeDenied ? "Access denied: the token's scopes do not allow this query" : null),
       objectCount: String(lines.length),
       rootObjectCount: String(roots),
       fileSize: String(Buffer.byteLength(jsonl)),
@@ -1828,8 +1930,13 @@ export class AdminApiStandIn {
     setTimeout(() => {
       op.completedAt = new Date().toISOString();
       if (denied) {
-        op.status = "FAILED";
-        op.errorCode = "ACCESS_DENIED";
+        Object.assign(op, {
+          status: "FAILED",
+          errorCode: "ACCESS_DENIED",
+          objectCount: "0",
+          rootObjectCount: "0",
+        });
+        Object.assign(op, { fileSize: null, jsonl: "" });
         return;
       }
       op.status = "COMPLETED";
@@ -1891,7 +1998,7 @@ interface StandInContext {
   dashboard: string;
 }
 
-function accessDenied(message: string, ctx: StandInContext): GraphQLError {
+function protectedDataDenied(message: string, ctx: StandInContext): GraphQLError {
   return new GraphQLError(`${message} See ${ctx.dashboard} for more details.`, {
     extensions: { code: "ACCESS_DENIED", documentation: ctx.dashboard },
   });
@@ -1916,14 +2023,14 @@ const fieldResolver: GraphQLFieldResolver<Record<string, unknown>, StandInContex
   if (ctx) {
     const needs = PROTECTED_FIELDS_BY_TYPE[info.parentType.name]?.[info.fieldName];
     if (needs && !(ctx.access.level1 && needs.every((f) => ctx.access.fields.includes(f))))
-      throw accessDenied(`This app is not approved to use the ${info.fieldName} field.`, ctx);
+      throw protectedDataDenied(`This app is not approved to use the ${info.fieldName} field.`, ctx);
   }
   const raw = source?.[info.fieldName];
   const value = typeof raw === "function" ? (raw as (a: Args) => unknown)(args) : raw;
   // Level 1 is checked where a query enters customer data (not again on every field inside it).
   if (ctx && !ctx.access.level1 && !CUSTOMER_DATA_OBJECTS.has(info.parentType.name)) {
     const object = customerDataObject(info, value);
-    if (object) throw accessDenied(`This app is not approved to access the ${object} object.`, ctx);
+    if (object) throw protectedDataDenied(`This app is not approved to access the ${object} object.`, ctx);
   }
   return value;
 };

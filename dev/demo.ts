@@ -15,6 +15,8 @@ import { generateStore } from "./store";
 import { replayLines } from "./webhooks";
 
 export const DEMO_SECRET = "slice-demo-secret";
+export const DEMO_API_KEY = "slice-demo";
+/** The stand-in's non-expiring token (the storefront bench still writes it; the demo installs through the token exchange). */
 export const DEMO_TOKEN = "shpat_standin";
 
 function newestMtime(dir: string): number {
@@ -55,6 +57,8 @@ export async function startDemo(options: DemoOptions = {}) {
     bulkDelayMs: 300,
     restoreRate: 1000,
     protectedData: APP_PROTECTED_DATA,
+    apiKey: DEMO_API_KEY,
+    apiSecret: DEMO_SECRET,
   });
   await standIn.start();
 
@@ -66,7 +70,7 @@ export async function startDemo(options: DemoOptions = {}) {
     DATABASE_URL: databaseUrl,
     NODE_ENV: "development",
     SLICE_DEV_LOGIN: "1",
-    SHOPIFY_API_KEY: "slice-demo",
+    SHOPIFY_API_KEY: DEMO_API_KEY,
     SHOPIFY_API_SECRET: DEMO_SECRET,
     SLICE_ADMIN_API_ORIGIN: standIn.origin,
   });
@@ -83,24 +87,12 @@ export async function startDemo(options: DemoOptions = {}) {
     /listening on (http:\/\/[\d.:]+)/,
   );
 
-  // "Install" the demo store: an offline session as OAuth would leave it, then the install hook.
-  const { createPrismaClient } = await import("../app/db.server");
-  const db = createPrismaClient(databaseUrl);
+  // Install the demo store as Shopify does: App Bridge's session token reaches the app's /app page,
+  // the library exchanges it at the stand-in for an expiring offline token (refreshed every hour
+  // by the library from then on) and the install hook starts the backfill.
   const shop = store.shop.domain;
-  await db.session.upsert({
-    where: { id: `offline_${shop}` },
-    create: {
-      id: `offline_${shop}`,
-      shop,
-      state: "demo",
-      isOnline: false,
-      scope: "read_customers,read_orders",
-      accessToken: DEMO_TOKEN,
-    },
-    update: {},
-  });
-  await db.shop.upsert({ where: { domain: shop }, create: { domain: shop }, update: {} });
-  await db.$disconnect();
+  const { installOverHttp } = await import("./testing/install");
+  await installOverHttp({ shop, apiKey: DEMO_API_KEY, apiSecret: DEMO_SECRET, appUrl: server.url });
 
   // The shop's storefront, behind a local app proxy that signs /apps/slice/* as Shopify does.
   // (".js": dev/storefront/ holds its templates, and a bare "./storefront" would find the folder.)
@@ -127,7 +119,11 @@ export async function startDemo(options: DemoOptions = {}) {
     concurrency: 8,
     duplicates: 0.05,
     reorder: 0.05,
+    // Shopify sends only the topics the granted scopes allow.
+    scopes: standIn.grantedScopes(),
   });
+  if (replay.refused.length)
+    log(`not sent (scopes): ${[...new Set(replay.refused.map((r) => r.reason))].join("; ")}`);
   log(
     `replayed ${replay.sent} deliveries (${replay.sent - store.events.length} duplicates, some out of order) in ${((performance.now() - started) / 1000).toFixed(1)} s: ${replay.accepted} accepted`,
   );

@@ -37,3 +37,14 @@ export function adminSchemaPath(version: string = ADMIN_SCHEMA_VERSIONS[0]): str
   if (!existsSync(file)) throw new Error(`Shopify's Admin schema is missing at ${file}`);
   return file;
 }
+
+/**
+ * The resources a webhook topic needs access to (`access_scopes` of its 2026-07 metadata, e.g.
+ * ["orders", "marketplace_orders"]: read or write access to any one of them); [] when it needs none.
+ */
+export function topicAccessScopes(topic: string): string[] {
+  const file = path.join(WEBHOOKS, "shopify-docs-metadata", "2026-07", `${topic.replace("/", "__")}.json`);
+  if (!existsSync(file)) throw new Error(`no 2026-07 metadata for the webhook topic "${topic}" (${file})`);
+  const meta = JSON.parse(readFileSync(file, "utf8")) as { access_scopes?: string[] };
+  return meta.access_scopes ?? [];
+}

@@ -6,6 +6,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
+import { topicAccessScopes } from "./fixtures";
 
 export interface WebhookLine {
   topic: string;
@@ -49,7 +50,32 @@ export function webhookRequestInit(
   };
 }
 
-export async function sendWebhook(url: string, line: WebhookLine, secret: string): Promise<Response> {
+/**
+ * Why Shopify would not send this topic to an app holding `granted`, or null when it would: a topic
+ * whose metadata lists access_scopes needs read (or write) access to one of those resources.
+ */
+export function topicRefusal(topic: string, granted: readonly string[]): string | null {
+  const resources = topicAccessScopes(topic);
+  if (!resources.length) return null;
+  const ok = resources.some((r) => granted.includes(`read_${r}`) || granted.includes(`write_${r}`));
+  return ok
+    ? null
+    : `the webhook topic ${topic} needs ${resources.map((r) => `read_${r}`).join(" or ")}; granted: ${granted.join(",") || "none"}`;
+}
+
+export class WebhookScopeError extends Error {
+  override name = "WebhookScopeError";
+}
+
+/** Sends one delivery; with `granted`, a topic those scopes do not allow is refused (never sent). */
+export async function sendWebhook(
+  url: string,
+  line: WebhookLine,
+  secret: string,
+  granted?: readonly string[],
+): Promise<Response> {
+  const refusal = granted ? topicRefusal(line.topic, granted) : null;
+  if (refusal) throw new WebhookScopeError(refusal);
   return fetch(url, webhookRequestInit(line, secret));
 }
 
@@ -64,6 +90,8 @@ export interface ReplayOptions {
   delayMs?: number;
   concurrency?: number;
   seed?: number;
+  /** The app's granted scopes (e.g. the stand-in's grantedScopes()): topics they do not allow are not sent. */
+  scopes?: readonly string[];
 }
 
 export function mulberry32(seed: number): () => number {
@@ -101,12 +129,22 @@ export interface ReplayResult {
   sent: number;
   accepted: number;
   rejected: { status: number; body: string; topic: string }[];
+  /** Lines not sent because the granted scopes do not allow their topic (as Shopify would not). */
+  refused: { topic: string; reason: string }[];
   latenciesMs: number[];
 }
 
 export async function replayLines(lines: WebhookLine[], options: ReplayOptions): Promise<ReplayResult> {
-  const plan = deliveryPlan(lines, options);
-  const result: ReplayResult = { sent: 0, accepted: 0, rejected: [], latenciesMs: [] };
+  const result: ReplayResult = { sent: 0, accepted: 0, rejected: [], refused: [], latenciesMs: [] };
+  const granted = options.scopes;
+  const allowed = granted
+    ? lines.filter((line) => {
+        const reason = topicRefusal(line.topic, granted);
+        if (reason) result.refused.push({ topic: line.topic, reason });
+        return !reason;
+      })
+    : lines;
+  const plan = deliveryPlan(allowed, options);
   let next = 0;
   const worker = async () => {
     while (next < plan.length) {

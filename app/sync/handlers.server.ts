@@ -3,6 +3,7 @@
  * transaction that also marks the event done, so an event is applied exactly once.
  */
 import { z } from "zod";
+import { applyScopesUpdate, applyUninstall, parseScopesUpdate } from "./lifecycle.server";
 import {
   applyCart,
   applyCheckout,
@@ -154,9 +155,15 @@ export const handlers: Record<string, Handler> = {
   },
   async "app/uninstalled"({ tx, shop, at, lock }) {
     await lock(["shop"]);
-    await tx.shop.update({ where: { id: shop.id }, data: { uninstalledAt: at } });
-    await tx.session.deleteMany({ where: { shop: shop.domain } });
-    return "applied";
+    // Usually already applied when it was received; stale if the shop was installed again since.
+    return (await applyUninstall(tx, shop.domain, at)) === "stale"
+      ? "skipped: the shop was installed again after this uninstall"
+      : "applied";
+  },
+  async "app/scopes_update"({ tx, shop, payload }) {
+    const update = parseScopesUpdate(payload);
+    const sessions = await applyScopesUpdate(tx, shop.domain, update);
+    return `applied: ${update.current.join(",")} on ${sessions} session(s)`;
   },
   async "customers/data_request"({ tx, shop, payload, at }) {
     const request = parseWith(redactSchema, payload, "data request");

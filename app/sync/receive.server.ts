@@ -6,6 +6,7 @@ import type { PrismaClient } from "@prisma/client";
 import { recordDelivery, type Delivery } from "./inbox.server";
 import { verifyWebhook } from "./verify.server";
 import { createHash } from "node:crypto";
+import { applyUninstall } from "./lifecycle.server";
 
 export const MAX_WEBHOOK_BYTES = 5 * 1024 * 1024;
 const SHOP_DOMAIN = /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/;
@@ -63,6 +64,12 @@ export async function acceptWebhook(
     payload: body.toString("utf8"),
   };
   const result = await (deps.record ? deps.record(delivery) : recordDelivery(deps.db, delivery));
+  // An uninstall takes effect now (sessions gone, loops stop), not when the worker reaches it;
+  // the worker applies it again from the inbox, a no-op then (or if this fails).
+  if (topic === "app/uninstalled")
+    await applyUninstall(deps.db, shopDomain, triggeredAt ?? new Date()).catch((error) =>
+      console.error(`app/uninstalled for ${shopDomain}: left to the worker:`, (error as Error).message),
+    );
   deps.onDelivery?.(result);
   return { status: 200, message: result === "new" ? "recorded" : "already recorded" };
 }
