@@ -29,7 +29,7 @@ process.env.SLICE_ADMIN_API_ORIGIN = standIn.origin;
 const { default: prisma } = await import("../db.server");
 const { config } = await import("../config.server");
 const { installInProcess } = await import("../../dev/testing/install");
-const { AdminApi, AdminApiError, adminApiFor } = await import("./admin-api.server");
+const { ADMIN_API_VERSION, AdminApi, AdminApiError, adminApiFor } = await import("./admin-api.server");
 const { tokenStats } = await import("./offline-token.server");
 const { receiveWebhook } = await import("./receive.server");
 const { InboxWorker } = await import("./worker.server");
@@ -54,7 +54,7 @@ async function tokenEndpoint(body: Record<string, string>) {
 const client = { client_id: config.apiKey, client_secret: config.apiSecret };
 
 async function graphqlWith(token: string, query: string, variables: Record<string, unknown> = {}) {
-  const response = await fetch(`${standIn.origin}/admin/api/2026-01/graphql.json`, {
+  const response = await fetch(`${standIn.origin}/admin/api/${ADMIN_API_VERSION}/graphql.json`, {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-Shopify-Access-Token": token },
     body: JSON.stringify({ query, variables }),
