@@ -4,6 +4,7 @@
  * (webhook, backfill, reconciliation) brought it and in whatever order it arrived.
  */
 import type { Prisma } from "@prisma/client";
+import { lifetimeFigures, type ShopifyTotals } from "../engine/lifetime";
 import { joinList } from "./records";
 import type {
   CartRecord,
@@ -58,13 +59,16 @@ export async function applyCustomer(tx: Tx, shopId: number, c: CustomerRecord): 
   });
   if (existing) {
     const held = compare(existing.shopifyUpdatedAt, c.updatedAt);
-    if (held) return held;
     if (existing.deletedAt && existing.deletedAt >= c.updatedAt) return "stale";
-    await tx.customer.update({ where: { id: existing.id }, data: { ...customerData(c), deletedAt: null } });
-    return "applied";
+    if (!held)
+      await tx.customer.update({ where: { id: existing.id }, data: { ...customerData(c), deletedAt: null } });
+    // Shopify's lifetime figures have a version of their own (a purchasing summary may be newer).
+    const totals = c.shopifyTotals ? await applyShopifyTotals(tx, shopId, c.shopifyId, c.shopifyTotals) : null;
+    return held ? (totals === "applied" ? "applied" : held) : "applied";
   }
   await tx.customer.create({ data: { shopId, shopifyId: c.shopifyId, ...customerData(c) } });
-  await refreshCustomerStats(tx, shopId, c.shopifyId);
+  if (c.shopifyTotals) await applyShopifyTotals(tx, shopId, c.shopifyId, c.shopifyTotals);
+  else await refreshCustomerStats(tx, shopId, c.shopifyId);
   return "applied";
 }
 
@@ -101,24 +105,75 @@ export async function deleteCustomer(tx: Tx, shopId: number, shopifyId: string, 
   return "applied";
 }
 
-/** ordersCount, totalSpent and first/last order, from the orders held (test and cancelled excluded). */
+/**
+ * ordersCount, totalSpent and first/last order: the orders held (test and cancelled excluded),
+ * combined with Shopify's lifetime figures when it counts orders the app does not hold
+ * (app/engine/lifetime.ts, the same function the evaluator uses).
+ */
 export async function refreshCustomerStats(tx: Tx, shopId: number, customerShopifyId: string): Promise<void> {
-  const orders = await tx.order.findMany({
-    where: { shopId, customerShopifyId, cancelledAt: null, test: false },
-    select: { totalPrice: true, totalRefunded: true, processedAt: true },
-  });
-  let totalSpent = 0;
-  let first: Date | null = null;
-  let last: Date | null = null;
-  for (const o of orders) {
-    totalSpent += o.totalPrice - o.totalRefunded;
-    if (!first || o.processedAt < first) first = o.processedAt;
-    if (!last || o.processedAt > last) last = o.processedAt;
-  }
+  const [orders, customer] = await Promise.all([
+    tx.order.findMany({
+      where: { shopId, customerShopifyId },
+      select: { totalPrice: true, totalRefunded: true, processedAt: true, cancelledAt: true, test: true },
+    }),
+    tx.customer.findUnique({
+      where: { shopId_shopifyId: { shopId, shopifyId: customerShopifyId } },
+      select: { shopifyOrdersCount: true, shopifySpent: true, shopifyTotalsAt: true },
+    }),
+  ]);
+  const life = lifetimeFigures(
+    orders.map((o) => ({
+      processedAt: o.processedAt,
+      total: o.totalPrice,
+      refunded: o.totalRefunded,
+      cancelled: o.cancelledAt !== null,
+      test: o.test,
+    })),
+    shopifyTotalsOf(customer),
+  );
   await tx.customer.updateMany({
     where: { shopId, shopifyId: customerShopifyId },
-    data: { ordersCount: orders.length, totalSpent, firstOrderAt: first, lastOrderAt: last },
+    data: {
+      ordersCount: life.ordersCount,
+      totalSpent: life.totalSpent,
+      firstOrderAt: life.firstOrderAt,
+      lastOrderAt: life.lastOrderAt,
+    },
   });
+}
+
+/** The stored Shopify figures as the engine takes them (null unless all three are there). */
+export function shopifyTotalsOf(
+  row: { shopifyOrdersCount: number | null; shopifySpent: number | null; shopifyTotalsAt: Date | null } | null,
+): ShopifyTotals | null {
+  if (!row || row.shopifyOrdersCount === null || row.shopifySpent === null || !row.shopifyTotalsAt) return null;
+  return { orders: row.shopifyOrdersCount, spent: row.shopifySpent, at: row.shopifyTotalsAt };
+}
+
+/**
+ * Shopify's lifetime figures for a customer, as of `totals.at`: kept only when newer than the ones
+ * held (an older snapshot, from a late webhook or a slow bulk export, never replaces a newer one),
+ * then the customer's derived figures are recomputed. A customer not held yet gets a placeholder
+ * row (as an order naming it does) that its full record then fills.
+ */
+export async function applyShopifyTotals(
+  tx: Tx,
+  shopId: number,
+  customerShopifyId: string,
+  totals: ShopifyTotals,
+): Promise<Outcome> {
+  const key = { shopId_shopifyId: { shopId, shopifyId: customerShopifyId } };
+  const held = await tx.customer.findUnique({ where: key, select: { shopifyTotalsAt: true, deletedAt: true } });
+  if (held?.deletedAt) return "stale";
+  if (held?.shopifyTotalsAt) {
+    const outcome = compare(held.shopifyTotalsAt, totals.at);
+    if (outcome) return outcome;
+  }
+  const data = { shopifyOrdersCount: totals.orders, shopifySpent: totals.spent, shopifyTotalsAt: totals.at };
+  if (held) await tx.customer.update({ where: key, data });
+  else await tx.customer.create({ data: { shopId, shopifyId: customerShopifyId, shopifyUpdatedAt: UNKNOWN_VERSION, ...data } });
+  await refreshCustomerStats(tx, shopId, customerShopifyId);
+  return "applied";
 }
 
 function orderData(o: OrderRecord) {

@@ -5,7 +5,7 @@
 
 const CUSTOMER_FIELDS = `id email firstName lastName phone state tags note locale verifiedEmail createdAt updatedAt
   emailMarketingConsent { marketingState } smsMarketingConsent { marketingState }
-  defaultAddress { city countryCodeV2 provinceCode }`;
+  defaultAddress { city countryCodeV2 provinceCode } numberOfOrders amountSpent { amount currencyCode }`;
 
 const LINE_ITEM_FIELDS = `id title variantTitle sku vendor quantity product { id } variant { id }
   originalUnitPriceSet { shopMoney { amount currencyCode } } totalDiscountSet { shopMoney { amount } }`;
