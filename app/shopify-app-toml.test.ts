@@ -24,8 +24,19 @@ describe("shopify.app.toml", () => {
       "customers/data_request",
       "customers/redact",
       "shop/redact",
+      // Issue 13: deleted orders, the shop's currency and time zone, Shopify's lifetime figures.
+      "orders/delete",
+      "shop/update",
+      "customers/purchasing_summary",
     ])
       expect(declared).toContain(topic);
+  });
+
+  it("asks for read_all_orders (orders older than 60 days), in the toml and the SCOPES default", async () => {
+    const scopes = /^scopes = "([^"]*)"/m.exec(toml)?.[1].split(",") ?? [];
+    expect(scopes).toEqual(expect.arrayContaining(["read_orders", "read_all_orders"]));
+    const { config } = await import("./config.server");
+    if (!process.env.SCOPES) expect([...config.scopes].sort()).toEqual([...scopes].sort());
   });
 
   it("has a handler for every topic it subscribes to", () => {

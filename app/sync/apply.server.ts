@@ -209,6 +209,8 @@ function orderData(o: OrderRecord) {
 }
 
 export async function applyOrder(tx: Tx, shopId: number, o: OrderRecord): Promise<Outcome> {
+  // Shopify never restores a deleted order: any copy of it arriving later is stale.
+  if (await isDeletedOrder(tx, shopId, o.shopifyId)) return "stale";
   const existing = await tx.order.findUnique({
     where: { shopId_shopifyId: { shopId, shopifyId: o.shopifyId } },
     select: { id: true, shopifyUpdatedAt: true, customerShopifyId: true },
@@ -378,6 +380,87 @@ export async function applyCollection(tx: Tx, shopId: number, c: CollectionRecor
     where: { shopId_shopifyId: { shopId, shopifyId: c.shopifyId } },
     create: { shopId, ...c },
     update: { title: c.title, handle: c.handle },
+  });
+  return "applied";
+}
+
+export async function isDeletedOrder(tx: Tx, shopId: number, shopifyId: string): Promise<boolean> {
+  const row = await tx.deletedOrder.findUnique({
+    where: { shopId_shopifyId: { shopId, shopifyId } },
+    select: { id: true },
+  });
+  return !!row;
+}
+
+/**
+ * orders/delete: the order, its line items and refunds go and a tombstone stays (so a late
+ * create or update never brings it back); its customer's figures are recomputed. Shopify's
+ * lifetime figures held for the customer, when taken after the order was placed and before this
+ * deletion, counted it: the deleted order is taken out of them too (until the next purchasing
+ * summary or reconciliation brings newer ones).
+ */
+export async function deleteOrder(tx: Tx, shopId: number, shopifyId: string, at: Date): Promise<Outcome> {
+  const key = { shopId_shopifyId: { shopId, shopifyId } };
+  if (await tx.deletedOrder.findUnique({ where: key, select: { id: true } })) return "unchanged";
+  const order = await tx.order.findUnique({
+    where: key,
+    select: {
+      id: true,
+      customerShopifyId: true,
+      processedAt: true,
+      totalPrice: true,
+      totalRefunded: true,
+      cancelledAt: true,
+      test: true,
+    },
+  });
+  const customerShopifyId = order?.customerShopifyId ?? null;
+  await tx.deletedOrder.create({ data: { shopId, shopifyId, customerShopifyId, deletedAt: at } });
+  if (!order) return "applied";
+  await tx.order.delete({ where: { id: order.id } }); // line items and refunds cascade
+  if (customerShopifyId) {
+    const customer = await tx.customer.findUnique({
+      where: { shopId_shopifyId: { shopId, shopifyId: customerShopifyId } },
+      select: { shopifyOrdersCount: true, shopifySpent: true, shopifyTotalsAt: true },
+    });
+    const totals = shopifyTotalsOf(customer);
+    if (totals && !order.test && order.processedAt <= totals.at && totals.at < at) {
+      const spent = order.cancelledAt ? 0 : order.totalPrice - order.totalRefunded;
+      await tx.customer.update({
+        where: { shopId_shopifyId: { shopId, shopifyId: customerShopifyId } },
+        data: {
+          shopifyOrdersCount: Math.max(0, totals.orders - 1),
+          shopifySpent: Math.max(0, totals.spent - spent),
+        },
+      });
+    }
+    await refreshCustomerStats(tx, shopId, customerShopifyId);
+  }
+  return "applied";
+}
+
+/**
+ * shop/update: the shop's name, currency and time zone. Its own version (`updated_at`, else when
+ * the event happened): an older update never replaces a newer one.
+ */
+export async function applyShopUpdate(
+  tx: Tx,
+  shopId: number,
+  update: { name: string | null; currency: string | null; ianaTimezone: string | null; version: Date },
+): Promise<Outcome> {
+  const shop = await tx.shop.findUnique({ where: { id: shopId }, select: { shopifyUpdatedAt: true } });
+  if (shop?.shopifyUpdatedAt) {
+    const outcome = compare(shop.shopifyUpdatedAt, update.version);
+    if (outcome) return outcome;
+  }
+  await tx.shop.update({
+    where: { id: shopId },
+    data: {
+      shopifyUpdatedAt: update.version,
+      ...(update.name ? { name: update.name } : {}),
+      ...(update.currency ? { currency: update.currency } : {}),
+      ...(update.ianaTimezone ? { ianaTimezone: update.ianaTimezone } : {}),
+    },
   });
   return "applied";
 }
