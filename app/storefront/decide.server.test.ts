@@ -15,7 +15,8 @@ import {
   listMessages,
   setMessageActive,
 } from "../messages/store.server";
-import { decideForUrl, flushExposures, forgetShopMessages } from "./decide.server";
+import { decideForUrl, explainDecision, flushExposures, forgetShopMessages } from "./decide.server";
+import { applyShopifyTotals } from "../sync/apply.server";
 import { storeBatch } from "./events.server";
 import { loader } from "../routes/proxy.decide";
 
@@ -271,6 +272,45 @@ describe("the decision endpoint", () => {
     });
     forgetShopMessages();
     expect(await ask()).toMatchObject({ id, reward: "firstPurchase" });
+    await prisma.message.update({ where: { id }, data: { reward: "none" } });
+    forgetShopMessages();
+  });
+
+  it("never offers a first-purchase discount to a customer whose only orders are older than the app holds", async () => {
+    const id = ids["first-time-visitors"];
+    await prisma.message.update({
+      where: { id },
+      data: { reward: "firstPurchase", discountKind: "percentage", discountValue: 10 },
+    });
+    // Shopify counts one order (older than the 60 days an app without read_all_orders sees); the app holds none.
+    await prisma.customer.create({
+      data: { shopId, shopifyId: "9600", shopifyUpdatedAt: daysAgo(90), shopifyCreatedAt: daysAgo(400) },
+    });
+    await prisma.$transaction((tx) =>
+      applyShopifyTotals(tx, shopId, "9600", { orders: 1, spent: 4200, at: daysAgo(90) }),
+    );
+    // And one who truly never ordered, for contrast.
+    await prisma.customer.create({
+      data: { shopId, shopifyId: "9601", shopifyUpdatedAt: daysAgo(90), shopifyCreatedAt: daysAgo(90) },
+    });
+    await prisma.$transaction((tx) =>
+      applyShopifyTotals(tx, shopId, "9601", { orders: 0, spent: 0, at: daysAgo(90) }),
+    );
+    forgetShopMessages();
+    expect(await ask({ customerId: "9601", visitor: "lifetime-new-buyer-01" })).toMatchObject({
+      id,
+      reward: "firstPurchase",
+    });
+    expect(await ask({ customerId: "9600", visitor: "lifetime-old-buyer-01" })).toBeNull();
+    // Even where the segment itself would let them in, the offer is not made to a buyer.
+    const explained = await explainDecision(prisma, SHOP, {
+      customerId: "9600",
+      visitorId: "lifetime-old-buyer-02",
+      page: { type: "index", path: "/" },
+      now,
+    });
+    expect(explained?.chosen?.id).not.toBe(id);
+    expect(explained?.skipped.find((s) => s.id === id)?.why).toBe("has ordered before");
     await prisma.message.update({ where: { id }, data: { reward: "none" } });
     forgetShopMessages();
   });
