@@ -87,7 +87,8 @@ export async function startDemo(options: DemoOptions = {}) {
       shop,
       state: "demo",
       isOnline: false,
-      scope: "read_customers,read_orders",
+      // What the stand-in grants (shopify.app.toml's scopes, read_all_orders included).
+      scope: standIn.grantedScopes().join(","),
       accessToken: DEMO_TOKEN,
     },
     update: {},

@@ -25,6 +25,8 @@
  * first-time buyer, and a new order of theirs makes them a repeat customer.
  */
 
+import type { Condition, Field, Rule, RuleNode } from "./rules";
+
 export interface ShopifyTotals {
   /** Customer.numberOfOrders. */
   orders: number;
@@ -84,4 +86,42 @@ export function lifetimeFigures(orders: readonly OrderLike[], shopify: ShopifyTo
     lastOrderAt: held.lastOrderAt,
     hidden,
   };
+}
+
+/** How far back Shopify lets an app without `read_all_orders` read orders. */
+export const ORDERS_VISIBLE_DAYS = 60;
+
+/** Customer fields whose value depends on every order the customer ever placed. */
+const LIFETIME_FIELDS = new Set<Field>([
+  "customer.ordersCount",
+  "customer.totalSpent",
+  "customer.averageOrderValue",
+  "customer.firstOrderAt",
+  "customer.lastOrderAt",
+]);
+
+/**
+ * The conditions of a rule (referenced segments included) that read order history older than the
+ * last 60 days: lifetime customer figures, and order conditions over a window longer than 60 days.
+ * Without `read_all_orders` these are only as right as Shopify's lifetime figures make them (see
+ * lifetimeFigures: first/last order dates can be unknown; windowed order conditions see 60 days).
+ */
+export function orderHistoryConditions(
+  rule: Rule,
+  resolve?: (handle: string) => Rule | null,
+  depth = 0,
+): Condition[] {
+  const out: Condition[] = [];
+  const visit = (n: RuleNode) => {
+    if ("all" in n) n.all.forEach(visit);
+    else if ("any" in n) n.any.forEach(visit);
+    else if ("not" in n) visit(n.not);
+    else if ("segment" in n) {
+      const target = depth < 20 ? resolve?.(n.segment) : null;
+      if (target) out.push(...orderHistoryConditions(target, resolve, depth + 1));
+    } else if (LIFETIME_FIELDS.has(n.field)) out.push(n);
+    else if (n.field.startsWith("orders.") && (n.days ?? 0) > ORDERS_VISIBLE_DAYS) out.push(n);
+  };
+  visit(rule.match);
+  return out;
 }
