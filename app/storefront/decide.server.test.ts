@@ -302,16 +302,44 @@ describe("the decision endpoint", () => {
       reward: "firstPurchase",
     });
     expect(await ask({ customerId: "9600", visitor: "lifetime-old-buyer-01" })).toBeNull();
-    // Even where the segment itself would let them in, the offer is not made to a buyer.
-    const explained = await explainDecision(prisma, SHOP, {
-      customerId: "9600",
-      visitorId: "lifetime-old-buyer-02",
-      page: { type: "index", path: "/" },
-      now,
+    // Even where the segment lets a buyer in (a first-purchase offer on high spenders), it is not made.
+    const vip = ids["high-spend-repeat"];
+    await prisma.customer.create({
+      data: { shopId, shopifyId: "9602", shopifyUpdatedAt: daysAgo(90), shopifyCreatedAt: daysAgo(900) },
     });
-    expect(explained?.chosen?.id).not.toBe(id);
-    expect(explained?.skipped.find((s) => s.id === id)?.why).toBe("has ordered before");
-    await prisma.message.update({ where: { id }, data: { reward: "none" } });
+    await prisma.$transaction((tx) =>
+      applyShopifyTotals(tx, shopId, "9602", { orders: 2, spent: 1_000_000, at: daysAgo(90) }),
+    );
+    const explain = () =>
+      explainDecision(prisma, SHOP, {
+        customerId: "9602",
+        visitorId: "lifetime-old-buyer-02",
+        page: { type: "index", path: "/" },
+        now,
+      });
+    expect((await explain())?.chosen?.id).toBe(vip);
+    await prisma.message.update({
+      where: { id: vip },
+      data: { reward: "firstPurchase", discountKind: "percentage", discountValue: 10 },
+    });
+    await prisma.discountCode.create({
+      data: {
+        shopId,
+        messageId: vip,
+        code: "WELCOME-TEST-VIP1",
+        shopifyDiscountId: "gid://shopify/DiscountCodeNode/2",
+        status: "pool",
+        expiresAt: new Date(now.getTime() + 400 * 86_400_000),
+      },
+    });
+    forgetShopMessages();
+    const explained = await explain();
+    expect(explained?.chosen?.id).not.toBe(vip);
+    expect(explained?.skipped.find((s) => s.id === vip)?.why).toBe("has ordered before");
+    expect(await ask({ customerId: "9602", visitor: "lifetime-old-buyer-03" })).toBeNull();
+    // For anyone else it says why the offer was not theirs as before.
+    expect(explained?.skipped.find((s) => s.id === id)?.why).toBe("not in segment");
+    await prisma.message.updateMany({ where: { id: { in: [id, vip] } }, data: { reward: "none" } });
     forgetShopMessages();
   });
 

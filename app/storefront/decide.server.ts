@@ -339,14 +339,19 @@ export async function explainDecision(
     who.now,
   );
   history.shownThisSession = who.shown ?? [];
-  const buyer = shop.messages.filter((m) => hasCodes(m) && !offerableTo(facts, who.now)(m));
+  const input = { facts, page: who.page, history, now: who.now, resolve: shop.resolve };
   const decision = decide(
     shop.messages
       .filter(hasCodes)
       .filter(offerableTo(facts, who.now))
       .map((m) => m.spec),
-    { facts, page: who.page, history, now: who.now, resolve: shop.resolve },
+    input,
   );
+  // A first-purchase offer left out for a buyer: its own reason when it had one anyway (not in
+  // its segment, not on this page...), else that the customer has ordered before.
+  const buyer = shop.messages.filter((m) => hasCodes(m) && !offerableTo(facts, who.now)(m));
+  const without = buyer.length ? decide(buyer.map((m) => m.spec), input).skipped : [];
+  const buyerWhy = (id: number): ExplainSkip => without.find((s) => s.id === id)?.why ?? "has ordered before";
   const headline = (id: number) => shop.messages.find((m) => m.spec.id === id)?.shown.headline ?? "";
   const dry = shop.messages.filter((m) => !hasCodes(m));
   return {
@@ -356,7 +361,7 @@ export async function explainDecision(
     skipped: [
       ...decision.skipped.map((s) => ({ ...s, headline: headline(s.id) })),
       ...dry.map((m) => ({ id: m.spec.id, headline: m.shown.headline, why: "no codes left" as const })),
-      ...buyer.map((m) => ({ id: m.spec.id, headline: m.shown.headline, why: "has ordered before" as const })),
+      ...buyer.map((m) => ({ id: m.spec.id, headline: m.shown.headline, why: buyerWhy(m.spec.id) })),
     ],
   };
 }
