@@ -71,7 +71,8 @@ export interface StandInOptions {
 
 /** The scopes shopify.app.toml asks for: what a merchant who granted everything gave the app. */
 export const TOML_SCOPES: string[] = (
-  /^scopes = "([^"]*)"/m.exec(readFileSync(new URL("../shopify.app.toml", import.meta.url), "utf8"))?.[1] ?? ""
+  /^scopes = "([^"]*)"/m.exec(readFileSync(new URL("../shopify.app.toml", import.meta.url), "utf8"))?.[1] ??
+  ""
 )
   .split(",")
   .map((x) => x.trim())
@@ -750,7 +751,11 @@ export class AdminApiStandIn {
       currentAppInstallation: () => ({
         __typename: "AppInstallation",
         id: gid("AppInstallation", "1"),
-        accessScopes: this.grantedScopes().map((handle) => ({ __typename: "AccessScope", handle, description: handle })),
+        accessScopes: this.grantedScopes().map((handle) => ({
+          __typename: "AccessScope",
+          handle,
+          description: handle,
+        })),
       }),
       abandonedCheckouts: (args: Args) => connection(abandoned, args, checkoutNode),
       products: (args: Args) => connection(store.products, args, productNode),

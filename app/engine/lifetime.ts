@@ -53,7 +53,10 @@ export interface LifetimeFigures {
   hidden: number;
 }
 
-export function lifetimeFigures(orders: readonly OrderLike[], shopify: ShopifyTotals | null): LifetimeFigures {
+export function lifetimeFigures(
+  orders: readonly OrderLike[],
+  shopify: ShopifyTotals | null,
+): LifetimeFigures {
   const live = orders.filter((o) => !o.cancelled && !o.test);
   let spent = 0;
   let first: number | null = null;

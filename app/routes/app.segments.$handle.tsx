@@ -46,7 +46,10 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
 async function orderHistoryNeeds(shop: string, handle: string): Promise<string[] | null> {
   const access = await orderHistoryAccess(prisma, shop);
   if (!access.limited) return null;
-  const held = await prisma.shop.findUnique({ where: { domain: shop }, select: { id: true, currency: true } });
+  const held = await prisma.shop.findUnique({
+    where: { domain: shop },
+    select: { id: true, currency: true },
+  });
   if (!held) return null;
   const { rules, resolve } = await shopSegments(prisma, held.id);
   const rule = rules.get(handle);

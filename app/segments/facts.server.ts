@@ -207,7 +207,11 @@ export async function loadFacts(
         shopifyTotals:
           c.shopifyOrdersCount === null || c.shopifySpent === null || c.shopifyTotalsAt === null
             ? null
-            : { orders: Number(c.shopifyOrdersCount), spent: Number(c.shopifySpent), at: date(c.shopifyTotalsAt) },
+            : {
+                orders: Number(c.shopifyOrdersCount),
+                spent: Number(c.shopifySpent),
+                at: date(c.shopifyTotalsAt),
+              },
       },
       orders: [],
       checkouts: [],

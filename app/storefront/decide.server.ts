@@ -350,7 +350,12 @@ export async function explainDecision(
   // A first-purchase offer left out for a buyer: its own reason when it had one anyway (not in
   // its segment, not on this page...), else that the customer has ordered before.
   const buyer = shop.messages.filter((m) => hasCodes(m) && !offerableTo(facts, who.now)(m));
-  const without = buyer.length ? decide(buyer.map((m) => m.spec), input).skipped : [];
+  const without = buyer.length
+    ? decide(
+        buyer.map((m) => m.spec),
+        input,
+      ).skipped
+    : [];
   const buyerWhy = (id: number): ExplainSkip => without.find((s) => s.id === id)?.why ?? "has ordered before";
   const headline = (id: number) => shop.messages.find((m) => m.spec.id === id)?.shown.headline ?? "";
   const dry = shop.messages.filter((m) => !hasCodes(m));

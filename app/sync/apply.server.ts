@@ -63,7 +63,9 @@ export async function applyCustomer(tx: Tx, shopId: number, c: CustomerRecord): 
     if (!held)
       await tx.customer.update({ where: { id: existing.id }, data: { ...customerData(c), deletedAt: null } });
     // Shopify's lifetime figures have a version of their own (a purchasing summary may be newer).
-    const totals = c.shopifyTotals ? await applyShopifyTotals(tx, shopId, c.shopifyId, c.shopifyTotals) : null;
+    const totals = c.shopifyTotals
+      ? await applyShopifyTotals(tx, shopId, c.shopifyId, c.shopifyTotals)
+      : null;
     return held ? (totals === "applied" ? "applied" : held) : "applied";
   }
   await tx.customer.create({ data: { shopId, shopifyId: c.shopifyId, ...customerData(c) } });
@@ -144,9 +146,14 @@ export async function refreshCustomerStats(tx: Tx, shopId: number, customerShopi
 
 /** The stored Shopify figures as the engine takes them (null unless all three are there). */
 export function shopifyTotalsOf(
-  row: { shopifyOrdersCount: number | null; shopifySpent: number | null; shopifyTotalsAt: Date | null } | null,
+  row: {
+    shopifyOrdersCount: number | null;
+    shopifySpent: number | null;
+    shopifyTotalsAt: Date | null;
+  } | null,
 ): ShopifyTotals | null {
-  if (!row || row.shopifyOrdersCount === null || row.shopifySpent === null || !row.shopifyTotalsAt) return null;
+  if (!row || row.shopifyOrdersCount === null || row.shopifySpent === null || !row.shopifyTotalsAt)
+    return null;
   return { orders: row.shopifyOrdersCount, spent: row.shopifySpent, at: row.shopifyTotalsAt };
 }
 
@@ -163,7 +170,10 @@ export async function applyShopifyTotals(
   totals: ShopifyTotals,
 ): Promise<Outcome> {
   const key = { shopId_shopifyId: { shopId, shopifyId: customerShopifyId } };
-  const held = await tx.customer.findUnique({ where: key, select: { shopifyTotalsAt: true, deletedAt: true } });
+  const held = await tx.customer.findUnique({
+    where: key,
+    select: { shopifyTotalsAt: true, deletedAt: true },
+  });
   if (held?.deletedAt) return "stale";
   if (held?.shopifyTotalsAt) {
     const outcome = compare(held.shopifyTotalsAt, totals.at);
@@ -171,7 +181,10 @@ export async function applyShopifyTotals(
   }
   const data = { shopifyOrdersCount: totals.orders, shopifySpent: totals.spent, shopifyTotalsAt: totals.at };
   if (held) await tx.customer.update({ where: key, data });
-  else await tx.customer.create({ data: { shopId, shopifyId: customerShopifyId, shopifyUpdatedAt: UNKNOWN_VERSION, ...data } });
+  else
+    await tx.customer.create({
+      data: { shopId, shopifyId: customerShopifyId, shopifyUpdatedAt: UNKNOWN_VERSION, ...data },
+    });
   await refreshCustomerStats(tx, shopId, customerShopifyId);
   return "applied";
 }

@@ -61,7 +61,9 @@ beforeEach(async () => {
 async function firstTimeCustomers(shopId: number): Promise<{ sql: string[]; evaluator: string[] }> {
   await ensurePresets(prisma, shopId);
   await recompute(prisma, shopId, now, ["first-time-customers"]);
-  const segment = await prisma.segment.findFirstOrThrow({ where: { shopId, handle: "first-time-customers" } });
+  const segment = await prisma.segment.findFirstOrThrow({
+    where: { shopId, handle: "first-time-customers" },
+  });
   const rows = await prisma.segmentMember.findMany({ where: { segmentId: segment.id } });
   const rule = presets({ topSpendThreshold: 0 }).find((p) => p.handle === "first-time-customers")!.rule;
   const facts = await loadFacts(
@@ -103,7 +105,10 @@ describe("three years of history", () => {
     expect(answer.orders.nodes.length).toBe(Math.min(250, store.orders.filter((o) => !old(o)).length));
     expect(answer.order).toBeNull();
     // Lifetime figures stay whole; the customer's own order list is cut like the rest.
-    expect(answer.node).toEqual({ numberOfOrders: String(ordersOf(customer.id).length), orders: { nodes: [] } });
+    expect(answer.node).toEqual({
+      numberOfOrders: String(ordersOf(customer.id).length),
+      orders: { nodes: [] },
+    });
     expect(answer.currentAppInstallation.accessScopes.map((s) => s.handle)).toEqual(withoutAllOrders);
     expect(limited.invalidDocuments).toEqual([]);
   });
@@ -154,8 +159,12 @@ describe("three years of history", () => {
         .filter((o) => !o.cancelledAt)
         .map((o) => o.processedAt.getTime());
       const row = held.get(c.id)!;
-      expect(row.firstOrderAt?.getTime() ?? null, `customer ${c.id}`).toBe(times.length ? Math.min(...times) : null);
-      expect(row.lastOrderAt?.getTime() ?? null, `customer ${c.id}`).toBe(times.length ? Math.max(...times) : null);
+      expect(row.firstOrderAt?.getTime() ?? null, `customer ${c.id}`).toBe(
+        times.length ? Math.min(...times) : null,
+      );
+      expect(row.lastOrderAt?.getTime() ?? null, `customer ${c.id}`).toBe(
+        times.length ? Math.max(...times) : null,
+      );
     }
     const members = await firstTimeCustomers(shop.id);
     expect(members.sql).toEqual(members.evaluator);

@@ -31,9 +31,16 @@ function sample(topic: string): Record<string, unknown> {
 }
 
 let n = 0;
-async function send(topic: string, payload: string | Record<string, unknown>, line: Partial<WebhookLine> = {}) {
+async function send(
+  topic: string,
+  payload: string | Record<string, unknown>,
+  line: Partial<WebhookLine> = {},
+) {
   const body = typeof payload === "string" ? payload : JSON.stringify(payload);
-  const init = webhookRequestInit({ topic, shop: SHOP, payload: body, eventId: `e-${++n}`, ...line }, TEST_SECRET);
+  const init = webhookRequestInit(
+    { topic, shop: SHOP, payload: body, eventId: `e-${++n}`, ...line },
+    TEST_SECRET,
+  );
   const response = await receiveWebhook(new Request("http://127.0.0.1/webhooks", init), {
     db: prisma,
     secret: TEST_SECRET,
@@ -123,7 +130,10 @@ describe("orders/delete", () => {
   it("lets a refund of a deleted order go (stale) instead of waiting for it for ever", async () => {
     await send("orders/delete", { id: ORDER });
     // Shopify's integers are written exactly (the id is above 2^53).
-    const event = await send("refunds/create", `{"id":1,"order_id":${ORDER},"created_at":"2026-05-01T00:00:00Z"}`);
+    const event = await send(
+      "refunds/create",
+      `{"id":1,"order_id":${ORDER},"created_at":"2026-05-01T00:00:00Z"}`,
+    );
     expect(event.lastError).toBeNull();
     expect(event).toMatchObject({ status: "done", outcome: "stale" });
   });
@@ -147,7 +157,10 @@ describe("customers/purchasing_summary", () => {
   });
 
   it("keeps the newest summary whatever order they arrive in", async () => {
-    const base = { ...sample("customers/purchasing_summary"), customerId: `gid://shopify/Customer/${CUSTOMER}` };
+    const base = {
+      ...sample("customers/purchasing_summary"),
+      customerId: `gid://shopify/Customer/${CUSTOMER}`,
+    };
     const at = (iso: string, orders: number, amount: string) => ({
       ...base,
       numberOfOrders: orders,
@@ -178,7 +191,11 @@ describe("shop/update", () => {
     await prisma.shop.create({ data: { domain: SHOP, currency: "CAD", ianaTimezone: "America/Toronto" } });
     const event = await send("shop/update", sample("shop/update"));
     expect(event).toMatchObject({ status: "done", lastError: null, outcome: "applied" });
-    expect(await shop()).toMatchObject({ currency: "USD", ianaTimezone: "America/Toronto", name: "Super Toys" });
+    expect(await shop()).toMatchObject({
+      currency: "USD",
+      ianaTimezone: "America/Toronto",
+      name: "Super Toys",
+    });
   });
 
   it("moves the shop's currency and time zone, newest update winning, and the worker uses them at once", async () => {
@@ -196,7 +213,12 @@ describe("shop/update", () => {
     // The worker's cached shop row was dropped: a cart without a currency now takes the new one.
     const cart = JSON.parse(fixtureText("carts/create")) as { line_items: Record<string, unknown>[] };
     const lines = cart.line_items.map((l) => ({ ...l, price_set: undefined }));
-    await send("carts/create", { ...cart, token: "after-update", line_items: lines, updated_at: "2026-05-03T00:00:00Z" });
+    await send("carts/create", {
+      ...cart,
+      token: "after-update",
+      line_items: lines,
+      updated_at: "2026-05-03T00:00:00Z",
+    });
     const stored = await prisma.cart.findFirstOrThrow({ where: { token: "after-update" } });
     expect(stored.currency).toBe("EUR");
   });

@@ -20,14 +20,22 @@ import { presets } from "../engine/presets";
 
 const LIMITED = "history-limited.myshopify.com";
 const GRANTED = "history-granted.myshopify.com";
-const WITHOUT = "read_customers,write_customers,read_orders,read_products,read_discounts,write_discounts,write_app_proxy";
+const WITHOUT =
+  "read_customers,write_customers,read_orders,read_products,read_discounts,write_discounts,write_app_proxy";
 
 async function install(domain: string, scope: string) {
   await prisma.session.deleteMany({ where: { shop: domain } });
   await prisma.shop.deleteMany({ where: { domain } });
   const shop = await prisma.shop.create({ data: { domain, backfillStatus: "done" } });
   await prisma.session.create({
-    data: { id: `offline_${domain}`, shop: domain, state: "", isOnline: false, scope, accessToken: "shpat_test" },
+    data: {
+      id: `offline_${domain}`,
+      shop: domain,
+      state: "",
+      isOnline: false,
+      scope,
+      accessToken: "shpat_test",
+    },
   });
   await ensurePresets(prisma, shop.id);
 }
@@ -54,8 +62,9 @@ describe("read_all_orders in the admin", () => {
 
   it("a segment that reads order history lists the conditions affected; others and granted shops say nothing", async () => {
     const page = async (shop: string, handle: string) =>
-      JSON.parse((await call(segmentPage.loader, (await adminAs(shop))(`/app/segments/${handle}`), { handle })).text)
-        .orderHistory as string[] | null;
+      JSON.parse(
+        (await call(segmentPage.loader, (await adminAs(shop))(`/app/segments/${handle}`), { handle })).text,
+      ).orderHistory as string[] | null;
     expect(await page(LIMITED, "lapsed-customers")).toEqual([expect.stringMatching(/last order/i)]);
     expect((await page(LIMITED, "first-time-customers"))?.length).toBe(2);
     expect(await page(LIMITED, "cart-abandoners")).toBeNull();
@@ -66,8 +75,12 @@ describe("read_all_orders in the admin", () => {
     const rules = new Map(presets({ topSpendThreshold: 100 }).map((p) => [p.handle, p.rule]));
     const resolve = (h: string) => rules.get(h) ?? null;
     const fields = (match: object) =>
-      orderHistoryConditions({ version: 1, match } as never, resolve).map((c) => `${c.field}:${c.days ?? ""}`);
-    expect(fields({ field: "orders.products", op: "in", value: ["1"], days: 90 })).toEqual(["orders.products:90"]);
+      orderHistoryConditions({ version: 1, match } as never, resolve).map(
+        (c) => `${c.field}:${c.days ?? ""}`,
+      );
+    expect(fields({ field: "orders.products", op: "in", value: ["1"], days: 90 })).toEqual([
+      "orders.products:90",
+    ]);
     expect(fields({ field: "orders.products", op: "in", value: ["1"], days: 60 })).toEqual([]);
     expect(fields({ not: { segment: "high-spend-repeat" } })).toEqual([
       "customer.ordersCount:",
