@@ -12,6 +12,8 @@ import { InboxWorker } from "./worker.server";
 import { webhookRequestInit, type WebhookLine } from "../../dev/webhooks";
 import { FIXTURES_DIR, fixtureText } from "../../dev/fixtures";
 import { TEST_SECRET } from "../../dev/testing/setup";
+import { afterWebhook } from "../segments/incremental.server";
+import { ensurePresets, recompute } from "../segments/store.server";
 
 const SHOP = "history-shop.myshopify.com";
 const soon = () => new Date(Date.now() + 5 * 60_000);
@@ -174,6 +176,33 @@ describe("customers/purchasing_summary", () => {
     // A full customer record arriving later keeps the figures (they are not in its payload).
     await send("customers/update", JSON.parse(fixtureText("customers/update")) as Record<string, unknown>);
     expect(await customer()).toMatchObject({ ordersCount: 5 });
+  });
+
+  it("moves segment membership: a first-time customer with older orders Shopify counts is one no more", async () => {
+    worker = new InboxWorker(prisma, {
+      now: () => clock,
+      afterApply: (event) => afterWebhook(prisma, event, clock),
+    });
+    const processedAt = new Date(clock.getTime() - 5 * 86_400_000).toISOString();
+    await send("orders/create", liveOrder({ processed_at: processedAt, updated_at: processedAt }));
+    const shopId = (await shop()).id;
+    await ensurePresets(prisma, shopId);
+    await recompute(prisma, shopId, clock);
+    const segment = await prisma.segment.findFirstOrThrow({
+      where: { shopId, handle: "first-time-customers" },
+    });
+    const member = () =>
+      prisma.segmentMember.count({ where: { segmentId: segment.id, customerShopifyId: CUSTOMER } });
+    expect(await member()).toBe(1);
+    await send("customers/purchasing_summary", {
+      ...sample("customers/purchasing_summary"),
+      customerId: `gid://shopify/Customer/${CUSTOMER}`,
+      numberOfOrders: 3,
+      amountSpent: { amount: "900.00", currencyCode: "USD" },
+      occurredAt: new Date(Date.parse(processedAt) + 60_000).toISOString(),
+    });
+    expect(await customer()).toMatchObject({ ordersCount: 3, firstOrderAt: null });
+    expect(await member()).toBe(0);
   });
 
   it("refuses a summary it cannot read, naming the field", async () => {
