@@ -9,7 +9,7 @@ import { existsSync, rmSync, statSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { migrate } from "../prisma/migrate";
-import { AdminApiStandIn } from "./admin-api";
+import { AdminApiStandIn, TOML_SCOPES } from "./admin-api";
 import { generateStore } from "./store";
 import { replayLines } from "./webhooks";
 
@@ -38,6 +38,10 @@ export interface DemoOptions {
   port?: number;
   customers?: number;
   seed?: number;
+  /** Days of history the generated store has (default 365; 1095 for three years). */
+  days?: number;
+  /** The stand-in and the demo's session without read_all_orders: orders over 60 days old are hidden. */
+  withoutReadAllOrders?: boolean;
   databaseFile?: string;
   fresh?: boolean;
   /** The demo storefront's port (the shop's domain, locally); default: the app's port + 1, or any. */
@@ -47,8 +51,17 @@ export interface DemoOptions {
 
 export async function startDemo(options: DemoOptions = {}) {
   const log = options.log ?? console.log;
-  const store = generateStore({ customers: options.customers ?? 800, seed: options.seed ?? 42 });
-  const standIn = new AdminApiStandIn({ store, bulkDelayMs: 300, restoreRate: 1000 });
+  const store = generateStore({
+    customers: options.customers ?? 800,
+    seed: options.seed ?? 42,
+    days: options.days,
+  });
+  const standIn = new AdminApiStandIn({
+    store,
+    bulkDelayMs: 300,
+    restoreRate: 1000,
+    ...(options.withoutReadAllOrders ? { scopes: TOML_SCOPES.filter((s) => s !== "read_all_orders") } : {}),
+  });
   await standIn.start();
 
   const dbFile = path.resolve(options.databaseFile ?? "prisma/demo.sqlite");
@@ -205,6 +218,8 @@ if (invokedDirectly) {
       customers: { type: "string" },
       port: { type: "string" },
       seed: { type: "string" },
+      days: { type: "string" },
+      "without-read-all-orders": { type: "boolean" },
       "storefront-port": { type: "string" },
       /** Start, check that the admin and the storefront answer, stop: exit code 0 when all is well. */
       check: { type: "boolean" },
@@ -214,6 +229,8 @@ if (invokedDirectly) {
     customers: values.customers ? Number(values.customers) : undefined,
     port: values.port ? Number(values.port) : undefined,
     seed: values.seed ? Number(values.seed) : undefined,
+    days: values.days ? Number(values.days) : undefined,
+    withoutReadAllOrders: values["without-read-all-orders"] ?? false,
     storefrontPort: values["storefront-port"] ? Number(values["storefront-port"]) : undefined,
   });
   if (values.check) {
