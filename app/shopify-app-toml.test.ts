@@ -27,6 +27,10 @@ describe("shopify.app.toml", () => {
       "customers/data_request",
       "customers/redact",
       "shop/redact",
+      // Issue 13: deleted orders, the shop's currency and time zone, Shopify's lifetime figures.
+      "orders/delete",
+      "shop/update",
+      "customers/purchasing_summary",
     ])
       expect(declared).toContain(topic);
   });
@@ -36,6 +40,13 @@ describe("shopify.app.toml", () => {
     expect(webhookVersion).toBe("2026-07");
     expect(ADMIN_API_VERSION).toBe(webhookVersion);
     expect(API_VERSION).toBe(webhookVersion);
+  });
+
+  it("asks for read_all_orders (orders older than 60 days), in the toml and the SCOPES default", async () => {
+    const scopes = /^scopes = "([^"]*)"/m.exec(toml)?.[1].split(",") ?? [];
+    expect(scopes).toEqual(expect.arrayContaining(["read_orders", "read_all_orders"]));
+    const { config } = await import("./config.server");
+    if (!process.env.SCOPES) expect([...config.scopes].sort()).toEqual([...scopes].sort());
   });
 
   it("has a handler for every topic it subscribes to", () => {

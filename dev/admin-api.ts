@@ -34,6 +34,7 @@ import {
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import { ADMIN_SCHEMA_VERSIONS, adminSchemaPath } from "./fixtures";
 import { INVALID_ACCESS_TOKEN, TokenAuthority } from "./oauth";
@@ -159,6 +160,14 @@ export interface StandInOptions {
    */
   protectedData?: ProtectedDataAccess;
 }
+
+/** The scopes shopify.app.toml asks for: what a merchant who granted everything gave the app. */
+export const TOML_SCOPES: string[] = appTomlScopes(
+  fileURLToPath(new URL("../shopify.app.toml", import.meta.url)),
+);
+
+/** How far back orders are visible to an app without `read_all_orders`. */
+export const ORDERS_WITHOUT_READ_ALL_DAYS = 60;
 
 interface StandInMetafield {
   id: string;
@@ -481,6 +490,17 @@ export class AdminApiStandIn {
     this.segmentLimit = options.segmentLimit ?? 6000;
   }
 
+  /**
+   * The orders the app may read: all of them with `read_all_orders`, else only those created in the
+   * last 60 days (of the store's clock). Every way to an order goes through this: the orders query,
+   * `order(id)` and `node`, a customer's `orders`, bulk operations (they run the same root).
+   */
+  private visibleOrders(orders: Store["orders"]): Store["orders"] {
+    if (this.grantedScopes().includes("read_all_orders")) return orders;
+    const since = this.store.now.getTime() - ORDERS_WITHOUT_READ_ALL_DAYS * 86_400_000;
+    return orders.filter((o) => o.createdAt.getTime() >= since);
+  }
+
   get store(): Store {
     return this.options.store;
   }
@@ -735,7 +755,14 @@ export class AdminApiStandIn {
       defaultAddress: c.address
         ? { ...mailingAddress(c.address), city: c.city, provinceCode: c.provinceCode }
         : null,
+      // Lifetime figures: Shopify gives them whatever the app's order scopes.
       numberOfOrders: () => String(store.orders.filter((o) => o.customerId === c.id).length),
+      orders: (args: Args) =>
+        connection(
+          this.visibleOrders(store.orders.filter((o) => o.customerId === c.id)),
+          args,
+          (o: Store["orders"][number]) => orderNode(o),
+        ),
       amountSpent: () => ({
         amount: decimal(
           store.orders
@@ -873,12 +900,18 @@ export class AdminApiStandIn {
           collectionNode,
         ),
     });
+    const orderById = (id: string) => {
+      const o = this.visibleOrders(store.orders).find((x) => x.id === id);
+      return o ? orderNode(o) : null;
+    };
     const nodeOf = (id: string): unknown => {
       const customer = /^gid:\/\/shopify\/Customer\/(\d+)$/.exec(id);
       if (customer) {
         const c = customersById.get(customer[1]);
         return c ? customerNode(c) : null;
       }
+      const order = /^gid:\/\/shopify\/Order\/(\d+)$/.exec(id);
+      if (order) return orderById(order[1]);
       const discount = this.discounts.get(id);
       if (discount) return discountCodeNode(discount);
       return (
@@ -942,7 +975,17 @@ export class AdminApiStandIn {
       metafieldsDelete: (args: Args) => this.deleteMetafields(args.metafields as Args[]),
       segmentCreate: (args: Args) => this.createSegment(args),
       segmentUpdate: (args: Args) => this.updateSegment(args),
-      orders: (args: Args) => connection(store.orders, args, orderNode),
+      orders: (args: Args) => connection(this.visibleOrders(store.orders), args, orderNode),
+      order: (args: Args) => orderById(String(args.id).replace(/^gid:\/\/shopify\/Order\//, "")),
+      currentAppInstallation: () => ({
+        __typename: "AppInstallation",
+        id: gid("AppInstallation", "1"),
+        accessScopes: this.grantedScopes().map((handle) => ({
+          __typename: "AccessScope",
+          handle,
+          description: handle,
+        })),
+      }),
       abandonedCheckouts: (args: Args) => connection(abandoned, args, checkoutNode),
       products: (args: Args) => connection(store.products, args, productNode),
       collections: (args: Args) => connection(store.collections, args, collectionNode),

@@ -9,7 +9,7 @@ import { existsSync, rmSync, statSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { migrate } from "../prisma/migrate";
-import { AdminApiStandIn, type StandInRecord } from "./admin-api";
+import { AdminApiStandIn, TOML_SCOPES, type StandInRecord } from "./admin-api";
 import { APP_PROTECTED_DATA } from "../app/protected-data";
 import { generateStore } from "./store";
 import { replayLines } from "./webhooks";
@@ -41,6 +41,10 @@ export interface DemoOptions {
   port?: number;
   customers?: number;
   seed?: number;
+  /** Days of history the generated store has (default 365; 1095 for three years). */
+  days?: number;
+  /** The stand-in and the demo's session without read_all_orders: orders over 60 days old are hidden. */
+  withoutReadAllOrders?: boolean;
   databaseFile?: string;
   fresh?: boolean;
   /** The demo storefront's port (the shop's domain, locally); default: the app's port + 1, or any. */
@@ -50,7 +54,11 @@ export interface DemoOptions {
 
 export async function startDemo(options: DemoOptions = {}) {
   const log = options.log ?? console.log;
-  const store = generateStore({ customers: options.customers ?? 800, seed: options.seed ?? 42 });
+  const store = generateStore({
+    customers: options.customers ?? 800,
+    seed: options.seed ?? 42,
+    days: options.days,
+  });
   // Approved for exactly the protected customer data the app declares, as a reviewed app is.
   const standIn = new AdminApiStandIn({
     store,
@@ -59,6 +67,7 @@ export async function startDemo(options: DemoOptions = {}) {
     protectedData: APP_PROTECTED_DATA,
     apiKey: DEMO_API_KEY,
     apiSecret: DEMO_SECRET,
+    ...(options.withoutReadAllOrders ? { scopes: TOML_SCOPES.filter((s) => s !== "read_all_orders") } : {}),
   });
   await standIn.start();
 
@@ -220,6 +229,8 @@ if (invokedDirectly) {
       customers: { type: "string" },
       port: { type: "string" },
       seed: { type: "string" },
+      days: { type: "string" },
+      "without-read-all-orders": { type: "boolean" },
       "storefront-port": { type: "string" },
       /** Start, check that the admin and the storefront answer, stop: exit code 0 when all is well. */
       check: { type: "boolean" },
@@ -229,6 +240,8 @@ if (invokedDirectly) {
     customers: values.customers ? Number(values.customers) : undefined,
     port: values.port ? Number(values.port) : undefined,
     seed: values.seed ? Number(values.seed) : undefined,
+    days: values.days ? Number(values.days) : undefined,
+    withoutReadAllOrders: values["without-read-all-orders"] ?? false,
     storefrontPort: values["storefront-port"] ? Number(values["storefront-port"]) : undefined,
   });
   if (values.check) {

@@ -1,6 +1,7 @@
 /** The shared truth table (cases.json) and how its JSON facts become evaluator facts. */
 import raw from "./cases.json";
 import type { Facts } from "./evaluate";
+import type { ShopifyTotals } from "./lifetime";
 import type { Rule } from "./rules";
 
 export const DEFAULT_NOW = "2026-06-15T12:00:00.000Z";
@@ -30,6 +31,16 @@ export interface TruthCase {
 
 export const cases = raw as unknown as TruthCase[];
 
+/** A case's `shopifyOrdersCount`, `shopifySpent` and `shopifyTotalsAt` (all three, or none). */
+export function shopifyTotalsOf(c: Record<string, unknown>): ShopifyTotals | null {
+  if (c.shopifyOrdersCount === undefined || c.shopifyOrdersCount === null) return null;
+  return {
+    orders: Number(c.shopifyOrdersCount),
+    spent: Number(c.shopifySpent ?? 0),
+    at: new Date(String(c.shopifyTotalsAt)),
+  };
+}
+
 const date = (v: unknown) => (v === null || v === undefined ? null : new Date(String(v)));
 
 export function toFacts(f: JsonFacts): Facts {
@@ -44,6 +55,7 @@ export function toFacts(f: JsonFacts): Facts {
           tags: (c.tags as string[]) ?? [],
           acceptsEmailMarketing: Boolean(c.acceptsEmailMarketing),
           state: (c.state as string | null) ?? null,
+          shopifyTotals: shopifyTotalsOf(c),
         }
       : null,
     orders: f.orders.map((o) => ({

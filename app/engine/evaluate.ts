@@ -4,6 +4,7 @@
  * answers the same question for a whole shop; cases.json holds them to the same answers.
  */
 import { fromMinorUnits } from "./money";
+import { lifetimeFigures, type ShopifyTotals } from "./lifetime";
 import { FIELDS, describeCondition, type Condition, type Field, type Rule, type RuleNode } from "./rules";
 
 export interface OrderFacts {
@@ -33,6 +34,8 @@ export interface Facts {
     tags: string[];
     acceptsEmailMarketing: boolean;
     state: string | null;
+    /** Shopify's lifetime figures, when received (see lifetime.ts for how they combine with orders). */
+    shopifyTotals?: ShopifyTotals | null;
   } | null;
   orders: OrderFacts[];
   checkouts: { createdAt: Date; completed: boolean }[];
@@ -113,23 +116,24 @@ function resources(list: StorefrontEventFacts[]): string[] {
 /** The value a field has for this person (null when not set). */
 export function valueOf(field: Field, c: Condition, facts: Facts, now: Date): Value {
   const cust = facts.customer;
-  const all = liveOrders(facts, now);
-  const spent = all.reduce((s, o) => s + o.total - o.refunded, 0);
+  // Lifetime figures: the orders held, with Shopify's own figures where it counts more (lifetime.ts).
+  const life = () => lifetimeFigures(facts.orders, cust?.shopifyTotals ?? null);
   const window = () => liveOrders(facts, now, c.days);
-  const times = all.map((o) => o.processedAt.getTime());
   switch (field) {
     // An anonymous visitor has bought nothing: 0, not "unknown" (first-time visitors rely on it).
     case "customer.totalSpent":
-      return spent;
+      return life().totalSpent;
     case "customer.ordersCount":
-      return all.length;
-    case "customer.averageOrderValue":
+      return life().ordersCount;
+    case "customer.averageOrderValue": {
       // Integer division truncates, as it does in SQL.
-      return cust && all.length ? Math.trunc(spent / all.length) : null;
+      const l = life();
+      return cust && l.ordersCount ? Math.trunc(l.totalSpent / l.ordersCount) : null;
+    }
     case "customer.firstOrderAt":
-      return times.length ? new Date(Math.min(...times)) : null;
+      return life().firstOrderAt;
     case "customer.lastOrderAt":
-      return times.length ? new Date(Math.max(...times)) : null;
+      return life().lastOrderAt;
     case "customer.createdAt":
       return cust?.createdAt ?? null;
     case "customer.countryCode":

@@ -30,6 +30,8 @@ export const SKIP_TEXT: Record<ExplainSkip, string> = {
   "shown recently": "Shown recently (its frequency limit)",
   "lower priority": "Another message has a higher priority",
   "no codes left": "Its discount codes have run out (the app makes more while Shopify is reachable)",
+  "has ordered before":
+    "A first-purchase offer, and this customer has ordered before (Shopify's lifetime count included)",
 };
 
 export interface PreviewMessage {

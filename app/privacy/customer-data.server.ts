@@ -345,6 +345,13 @@ export async function eraseCustomer(
   if (at.exportOr.length)
     await db.dataExport.deleteMany({ where: { shopId, OR: at.exportOr } }).then(note("dataExports"));
   if (customerIds.length) {
+    // A deleted order's tombstone keeps its id (so it never comes back), not whose it was.
+    await db.deletedOrder
+      .updateMany({
+        where: { shopId, customerShopifyId: { in: customerIds } },
+        data: { customerShopifyId: null },
+      })
+      .then(note("deletedOrders"));
     const inShop = { customerShopifyId: { in: customerIds }, segment: { shopId } };
     await db.segmentMember.deleteMany({ where: inShop }).then(note("segmentMembers"));
     await db.segmentChange.deleteMany({ where: inShop }).then(note("segmentChanges"));

@@ -21,6 +21,8 @@ import { syncState } from "../sync/status.server";
 import { replay } from "../sync/inbox.server";
 import { notifyInbox } from "../sync/runtime.server";
 import { listExports } from "../privacy/customer-data.server";
+import { orderHistoryAccess } from "../sync/scopes.server";
+import { OrderHistoryBanner } from "../sync/OrderHistoryBanner";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
@@ -28,6 +30,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return {
     ...(await syncState(prisma, shop)),
     dataRequests: held ? await listExports(prisma, held.id) : [],
+    orderHistory: await orderHistoryAccess(prisma, shop),
   };
 }
 
@@ -75,6 +78,11 @@ export default function SyncStatus() {
   return (
     <Page title="Sync status" subtitle={state.shop}>
       <Layout>
+        {state.orderHistory.limited && (
+          <Layout.Section>
+            <OrderHistoryBanner />
+          </Layout.Section>
+        )}
         {state.backfill.error && (
           <Layout.Section>
             <Banner tone="critical" title="The history import failed">

@@ -24,13 +24,37 @@ import { segmentDetail } from "../segments/views.server";
 import { SizeChart } from "../segments/SizeChart";
 import { formatMoney } from "../engine/money";
 import { applyPushForm, pushView } from "../segments/push.server";
+import { orderHistoryAccess } from "../sync/scopes.server";
+import { OrderHistoryBanner } from "../sync/OrderHistoryBanner";
+import { orderHistoryConditions } from "../engine/lifetime";
+import { describeCondition } from "../engine/rules";
+import { shopSegments } from "../segments/store.server";
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
   const customer = new URL(request.url).searchParams.get("customer");
   const detail = await segmentDetail(prisma, shop, params.handle ?? "", customer?.trim() || null);
   if (!detail) throw new Response(`There is no segment "${params.handle}" in this shop.`, { status: 404 });
-  return { ...detail, push: await pushView(prisma, shop, detail.handle) };
+  return {
+    ...detail,
+    push: await pushView(prisma, shop, detail.handle),
+    orderHistory: await orderHistoryNeeds(shop, detail.handle),
+  };
+}
+
+/** Without read_all_orders: the conditions of this segment that read older order history (else null). */
+async function orderHistoryNeeds(shop: string, handle: string): Promise<string[] | null> {
+  const access = await orderHistoryAccess(prisma, shop);
+  if (!access.limited) return null;
+  const held = await prisma.shop.findUnique({
+    where: { domain: shop },
+    select: { id: true, currency: true },
+  });
+  if (!held) return null;
+  const { rules, resolve } = await shopSegments(prisma, held.id);
+  const rule = rules.get(handle);
+  const conditions = rule ? orderHistoryConditions(rule, resolve) : [];
+  return conditions.length ? [...new Set(conditions.map((c) => describeCondition(c, held.currency)))] : null;
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
@@ -160,6 +184,11 @@ export default function SegmentDetail() {
       ]}
     >
       <Layout>
+        {s.orderHistory && (
+          <Layout.Section>
+            <OrderHistoryBanner conditions={s.orderHistory} />
+          </Layout.Section>
+        )}
         {s.size < s.minSize && (
           <Layout.Section>
             <Banner tone="warning" title="Too small to measure">

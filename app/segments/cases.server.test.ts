@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma, { dialectOfClient } from "../db.server";
-import { cases, DEFAULT_NOW, type JsonEvent, type JsonFacts } from "../engine/cases";
+import { cases, DEFAULT_NOW, shopifyTotalsOf, type JsonEvent, type JsonFacts } from "../engine/cases";
 import { compile } from "../engine/sql";
 import { refreshCustomerStats } from "../sync/apply.server";
 import { joinList } from "../sync/records";
@@ -30,6 +30,10 @@ async function store(name: string, f: JsonFacts): Promise<number> {
       acceptsEmailMarketing: Boolean(c.acceptsEmailMarketing),
       shopifyCreatedAt: c.createdAt ? new Date(String(c.createdAt)) : null,
       shopifyUpdatedAt: new Date(0),
+      // Shopify's lifetime figures, as the sync stores them (refreshCustomerStats combines them below).
+      shopifyOrdersCount: shopifyTotalsOf(c)?.orders ?? null,
+      shopifySpent: shopifyTotalsOf(c)?.spent ?? null,
+      shopifyTotalsAt: shopifyTotalsOf(c)?.at ?? null,
     },
   });
   let n = 0;

@@ -40,6 +40,9 @@ interface CustomerRow {
   tags: string;
   acceptsEmailMarketing: unknown;
   state: string | null;
+  shopifyOrdersCount: number | null;
+  shopifySpent: number | null;
+  shopifyTotalsAt: unknown;
 }
 interface OrderRow {
   id: number;
@@ -104,7 +107,7 @@ export async function loadFacts(
   const [customers, orders, checkouts, visitors] = await Promise.all([
     inChunks<CustomerRow>(reader, ids, (chunk) => ({
       sql: `SELECT "shopifyId", "shopifyCreatedAt", "countryCode", "provinceCode", "city", "tags",
-              "acceptsEmailMarketing", "state"
+              "acceptsEmailMarketing", "state", "shopifyOrdersCount", "shopifySpent", "shopifyTotalsAt"
             FROM "Customer" WHERE "shopId" = ? AND "deletedAt" IS NULL AND "shopifyId" IN (${marks(chunk.length)})`,
       params: [shopId, ...chunk],
     })),
@@ -201,6 +204,14 @@ export async function loadFacts(
         tags: splitList(c.tags),
         acceptsEmailMarketing: bool(c.acceptsEmailMarketing),
         state: c.state,
+        shopifyTotals:
+          c.shopifyOrdersCount === null || c.shopifySpent === null || c.shopifyTotalsAt === null
+            ? null
+            : {
+                orders: Number(c.shopifyOrdersCount),
+                spent: Number(c.shopifySpent),
+                at: date(c.shopifyTotalsAt),
+              },
       },
       orders: [],
       checkouts: [],

@@ -25,6 +25,21 @@ export async function touchedBy(
   const payload = parseJson(raw) as Loose;
   const customerOf = (p: Loose) => (p.customer ? [resourceId(p.customer)] : []);
   const [resource] = topic.split("/");
+  if (topic === "orders/delete") {
+    // The order is gone: its customer is on the tombstone.
+    const deleted = await db.deletedOrder.findUnique({
+      where: { shopId_shopifyId: { shopId, shopifyId: resourceId(payload as { id?: unknown }) } },
+      select: { customerShopifyId: true },
+    });
+    return {
+      customers: deleted?.customerShopifyId ? [deleted.customerShopifyId] : [],
+      what: ["orders", "customer"],
+    };
+  }
+  if (topic === "customers/purchasing_summary") {
+    const id = shopifyId(payload.customerId);
+    return { customers: id ? [id] : [], what: ["customer", "orders"] };
+  }
   switch (resource) {
     case "orders":
       return { customers: customerOf(payload), what: ["orders", "customer"] };

@@ -15,7 +15,8 @@ import {
   listMessages,
   setMessageActive,
 } from "../messages/store.server";
-import { decideForUrl, flushExposures, forgetShopMessages } from "./decide.server";
+import { decideForUrl, explainDecision, flushExposures, forgetShopMessages } from "./decide.server";
+import { applyShopifyTotals } from "../sync/apply.server";
 import { storeBatch } from "./events.server";
 import { loader } from "../routes/proxy.decide";
 
@@ -272,6 +273,73 @@ describe("the decision endpoint", () => {
     forgetShopMessages();
     expect(await ask()).toMatchObject({ id, reward: "firstPurchase" });
     await prisma.message.update({ where: { id }, data: { reward: "none" } });
+    forgetShopMessages();
+  });
+
+  it("never offers a first-purchase discount to a customer whose only orders are older than the app holds", async () => {
+    const id = ids["first-time-visitors"];
+    await prisma.message.update({
+      where: { id },
+      data: { reward: "firstPurchase", discountKind: "percentage", discountValue: 10 },
+    });
+    // Shopify counts one order (older than the 60 days an app without read_all_orders sees); the app holds none.
+    await prisma.customer.create({
+      data: { shopId, shopifyId: "9600", shopifyUpdatedAt: daysAgo(90), shopifyCreatedAt: daysAgo(400) },
+    });
+    await prisma.$transaction((tx) =>
+      applyShopifyTotals(tx, shopId, "9600", { orders: 1, spent: 4200, at: daysAgo(90) }),
+    );
+    // And one who truly never ordered, for contrast.
+    await prisma.customer.create({
+      data: { shopId, shopifyId: "9601", shopifyUpdatedAt: daysAgo(90), shopifyCreatedAt: daysAgo(90) },
+    });
+    await prisma.$transaction((tx) =>
+      applyShopifyTotals(tx, shopId, "9601", { orders: 0, spent: 0, at: daysAgo(90) }),
+    );
+    forgetShopMessages();
+    expect(await ask({ customerId: "9601", visitor: "lifetime-new-buyer-01" })).toMatchObject({
+      id,
+      reward: "firstPurchase",
+    });
+    expect(await ask({ customerId: "9600", visitor: "lifetime-old-buyer-01" })).toBeNull();
+    // Even where the segment lets a buyer in (a first-purchase offer on high spenders), it is not made.
+    const vip = ids["high-spend-repeat"];
+    await prisma.customer.create({
+      data: { shopId, shopifyId: "9602", shopifyUpdatedAt: daysAgo(90), shopifyCreatedAt: daysAgo(900) },
+    });
+    await prisma.$transaction((tx) =>
+      applyShopifyTotals(tx, shopId, "9602", { orders: 2, spent: 1_000_000, at: daysAgo(90) }),
+    );
+    const explain = () =>
+      explainDecision(prisma, SHOP, {
+        customerId: "9602",
+        visitorId: "lifetime-old-buyer-02",
+        page: { type: "index", path: "/" },
+        now,
+      });
+    expect((await explain())?.chosen?.id).toBe(vip);
+    await prisma.message.update({
+      where: { id: vip },
+      data: { reward: "firstPurchase", discountKind: "percentage", discountValue: 10 },
+    });
+    await prisma.discountCode.create({
+      data: {
+        shopId,
+        messageId: vip,
+        code: "WELCOME-TEST-VIP1",
+        shopifyDiscountId: "gid://shopify/DiscountCodeNode/2",
+        status: "pool",
+        expiresAt: new Date(now.getTime() + 400 * 86_400_000),
+      },
+    });
+    forgetShopMessages();
+    const explained = await explain();
+    expect(explained?.chosen?.id).not.toBe(vip);
+    expect(explained?.skipped.find((s) => s.id === vip)?.why).toBe("has ordered before");
+    expect(await ask({ customerId: "9602", visitor: "lifetime-old-buyer-03" })).toBeNull();
+    // For anyone else it says why the offer was not theirs as before.
+    expect(explained?.skipped.find((s) => s.id === id)?.why).toBe("not in segment");
+    await prisma.message.updateMany({ where: { id: { in: [id, vip] } }, data: { reward: "none" } });
     forgetShopMessages();
   });
 

@@ -24,7 +24,7 @@ import {
   type PageType,
   type Skip,
 } from "../engine/decide";
-import type { Facts, Reason, StorefrontEventFacts } from "../engine/evaluate";
+import { valueOf, type Facts, type Reason, type StorefrontEventFacts } from "../engine/evaluate";
 import { fieldsOf } from "../engine/fields-of";
 import { fromColumns, shownOf, specOf, type ShownMessage } from "../engine/message";
 import type { Rule } from "../engine/rules";
@@ -140,6 +140,8 @@ interface ShopMessage {
   /** Its experiment: the holdout share and the variants (a single implicit one when it has none). */
   experiment: ExperimentSpec;
   variants: Map<number, { headline: string | null; body: string | null; buttonLabel: string | null }>;
+  /** A first-purchase discount: never offered to someone who has ordered (Shopify's checkout would refuse the code). */
+  firstPurchase: boolean;
   /** A discount it gives needs a code from the pool: without one it is not offered. */
   needsCode: boolean;
   codesLeft: number;
@@ -203,6 +205,7 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
               : [{ id: 0, weight: 1 }],
           },
           variants: new Map(row.variants.map((v) => [v.id, v])),
+          firstPurchase: m.reward.kind === "firstPurchase",
           needsCode: left.get(row.id) != null,
           codesLeft: left.get(row.id) ?? 0,
         });
@@ -233,8 +236,18 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
  */
 const hasCodes = (m: ShopMessage): boolean => !m.needsCode || m.codesLeft > 0;
 
-/** Why a message was not the one: the decision's reasons, and an offer out of codes. */
-export type ExplainSkip = Skip | "no codes left";
+/**
+ * A first-purchase offer is for people who have never ordered: by the customer's lifetime figures
+ * (Shopify's count included, so orders older than the 60 days the app may hold count too).
+ */
+const offerableTo =
+  (facts: Facts, now: Date) =>
+  (m: ShopMessage): boolean =>
+    !m.firstPurchase || valueOf("customer.ordersCount", ORDERS_COUNT, facts, now) === 0;
+const ORDERS_COUNT = { field: "customer.ordersCount", op: "eq", value: 0 } as const;
+
+/** Why a message was not the one: the decision's reasons, an offer out of codes, a first-purchase offer to a buyer. */
+export type ExplainSkip = Skip | "no codes left" | "has ordered before";
 
 /** Shopify's `request.page_type` values this targets by; any other (404, password, account...) is "other". */
 export function pageTypeOf(raw: string | null): PageType {
@@ -271,7 +284,7 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
 
   const { facts, history } = await visitorFacts(db, shop, visitorId, check.identity.customerId, now);
   history.shownThisSession = shownText ? shownText.split(",").map(Number) : [];
-  const offerable = shop.messages.filter(hasCodes);
+  const offerable = shop.messages.filter(hasCodes).filter(offerableTo(facts, now));
   const decision = decide(
     offerable.map((m) => m.spec),
     { facts, page, history, now, resolve: shop.resolve },
@@ -326,10 +339,24 @@ export async function explainDecision(
     who.now,
   );
   history.shownThisSession = who.shown ?? [];
+  const input = { facts, page: who.page, history, now: who.now, resolve: shop.resolve };
   const decision = decide(
-    shop.messages.filter(hasCodes).map((m) => m.spec),
-    { facts, page: who.page, history, now: who.now, resolve: shop.resolve },
+    shop.messages
+      .filter(hasCodes)
+      .filter(offerableTo(facts, who.now))
+      .map((m) => m.spec),
+    input,
   );
+  // A first-purchase offer left out for a buyer: its own reason when it had one anyway (not in
+  // its segment, not on this page...), else that the customer has ordered before.
+  const buyer = shop.messages.filter((m) => hasCodes(m) && !offerableTo(facts, who.now)(m));
+  const without = buyer.length
+    ? decide(
+        buyer.map((m) => m.spec),
+        input,
+      ).skipped
+    : [];
+  const buyerWhy = (id: number): ExplainSkip => without.find((s) => s.id === id)?.why ?? "has ordered before";
   const headline = (id: number) => shop.messages.find((m) => m.spec.id === id)?.shown.headline ?? "";
   const dry = shop.messages.filter((m) => !hasCodes(m));
   return {
@@ -339,6 +366,7 @@ export async function explainDecision(
     skipped: [
       ...decision.skipped.map((s) => ({ ...s, headline: headline(s.id) })),
       ...dry.map((m) => ({ id: m.spec.id, headline: m.shown.headline, why: "no codes left" as const })),
+      ...buyer.map((m) => ({ id: m.spec.id, headline: m.shown.headline, why: buyerWhy(m.spec.id) })),
     ],
   };
 }

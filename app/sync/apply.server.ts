@@ -4,6 +4,7 @@
  * (webhook, backfill, reconciliation) brought it and in whatever order it arrived.
  */
 import type { Prisma } from "@prisma/client";
+import { lifetimeFigures, type ShopifyTotals } from "../engine/lifetime";
 import { joinList } from "./records";
 import type {
   CartRecord,
@@ -52,13 +53,18 @@ export async function applyCustomer(tx: Tx, shopId: number, c: CustomerRecord): 
   });
   if (existing) {
     const held = compare(existing.shopifyUpdatedAt, c.updatedAt);
-    if (held) return held;
     if (existing.deletedAt && existing.deletedAt >= c.updatedAt) return "stale";
-    await tx.customer.update({ where: { id: existing.id }, data: { ...customerData(c), deletedAt: null } });
-    return "applied";
+    if (!held)
+      await tx.customer.update({ where: { id: existing.id }, data: { ...customerData(c), deletedAt: null } });
+    // Shopify's lifetime figures have a version of their own (a purchasing summary may be newer).
+    const totals = c.shopifyTotals
+      ? await applyShopifyTotals(tx, shopId, c.shopifyId, c.shopifyTotals)
+      : null;
+    return held ? (totals === "applied" ? "applied" : held) : "applied";
   }
   await tx.customer.create({ data: { shopId, shopifyId: c.shopifyId, ...customerData(c) } });
-  await refreshCustomerStats(tx, shopId, c.shopifyId);
+  if (c.shopifyTotals) await applyShopifyTotals(tx, shopId, c.shopifyId, c.shopifyTotals);
+  else await refreshCustomerStats(tx, shopId, c.shopifyId);
   return "applied";
 }
 
@@ -102,24 +108,86 @@ export async function deleteCustomer(tx: Tx, shopId: number, shopifyId: string, 
   return "applied";
 }
 
-/** ordersCount, totalSpent and first/last order, from the orders held (test and cancelled excluded). */
+/**
+ * ordersCount, totalSpent and first/last order: the orders held (test and cancelled excluded),
+ * combined with Shopify's lifetime figures when it counts orders the app does not hold
+ * (app/engine/lifetime.ts, the same function the evaluator uses).
+ */
 export async function refreshCustomerStats(tx: Tx, shopId: number, customerShopifyId: string): Promise<void> {
-  const orders = await tx.order.findMany({
-    where: { shopId, customerShopifyId, cancelledAt: null, test: false },
-    select: { totalPrice: true, totalRefunded: true, processedAt: true },
-  });
-  let totalSpent = 0;
-  let first: Date | null = null;
-  let last: Date | null = null;
-  for (const o of orders) {
-    totalSpent += o.totalPrice - o.totalRefunded;
-    if (!first || o.processedAt < first) first = o.processedAt;
-    if (!last || o.processedAt > last) last = o.processedAt;
-  }
+  const [orders, customer] = await Promise.all([
+    tx.order.findMany({
+      where: { shopId, customerShopifyId },
+      select: { totalPrice: true, totalRefunded: true, processedAt: true, cancelledAt: true, test: true },
+    }),
+    tx.customer.findUnique({
+      where: { shopId_shopifyId: { shopId, shopifyId: customerShopifyId } },
+      select: { shopifyOrdersCount: true, shopifySpent: true, shopifyTotalsAt: true },
+    }),
+  ]);
+  const life = lifetimeFigures(
+    orders.map((o) => ({
+      processedAt: o.processedAt,
+      total: o.totalPrice,
+      refunded: o.totalRefunded,
+      cancelled: o.cancelledAt !== null,
+      test: o.test,
+    })),
+    shopifyTotalsOf(customer),
+  );
   await tx.customer.updateMany({
     where: { shopId, shopifyId: customerShopifyId },
-    data: { ordersCount: orders.length, totalSpent, firstOrderAt: first, lastOrderAt: last },
+    data: {
+      ordersCount: life.ordersCount,
+      totalSpent: life.totalSpent,
+      firstOrderAt: life.firstOrderAt,
+      lastOrderAt: life.lastOrderAt,
+    },
   });
+}
+
+/** The stored Shopify figures as the engine takes them (null unless all three are there). */
+export function shopifyTotalsOf(
+  row: {
+    shopifyOrdersCount: number | null;
+    shopifySpent: number | null;
+    shopifyTotalsAt: Date | null;
+  } | null,
+): ShopifyTotals | null {
+  if (!row || row.shopifyOrdersCount === null || row.shopifySpent === null || !row.shopifyTotalsAt)
+    return null;
+  return { orders: row.shopifyOrdersCount, spent: row.shopifySpent, at: row.shopifyTotalsAt };
+}
+
+/**
+ * Shopify's lifetime figures for a customer, as of `totals.at`: kept only when newer than the ones
+ * held (an older snapshot, from a late webhook or a slow bulk export, never replaces a newer one),
+ * then the customer's derived figures are recomputed. A customer not held yet gets a placeholder
+ * row (as an order naming it does) that its full record then fills.
+ */
+export async function applyShopifyTotals(
+  tx: Tx,
+  shopId: number,
+  customerShopifyId: string,
+  totals: ShopifyTotals,
+): Promise<Outcome> {
+  const key = { shopId_shopifyId: { shopId, shopifyId: customerShopifyId } };
+  const held = await tx.customer.findUnique({
+    where: key,
+    select: { shopifyTotalsAt: true, deletedAt: true },
+  });
+  if (held?.deletedAt) return "stale";
+  if (held?.shopifyTotalsAt) {
+    const outcome = compare(held.shopifyTotalsAt, totals.at);
+    if (outcome) return outcome;
+  }
+  const data = { shopifyOrdersCount: totals.orders, shopifySpent: totals.spent, shopifyTotalsAt: totals.at };
+  if (held) await tx.customer.update({ where: key, data });
+  else
+    await tx.customer.create({
+      data: { shopId, shopifyId: customerShopifyId, shopifyUpdatedAt: UNKNOWN_VERSION, ...data },
+    });
+  await refreshCustomerStats(tx, shopId, customerShopifyId);
+  return "applied";
 }
 
 function orderData(o: OrderRecord) {
@@ -153,6 +221,8 @@ function orderData(o: OrderRecord) {
 }
 
 export async function applyOrder(tx: Tx, shopId: number, o: OrderRecord): Promise<Outcome> {
+  // Shopify never restores a deleted order: any copy of it arriving later is stale.
+  if (await isDeletedOrder(tx, shopId, o.shopifyId)) return "stale";
   const existing = await tx.order.findUnique({
     where: { shopId_shopifyId: { shopId, shopifyId: o.shopifyId } },
     select: { id: true, shopifyUpdatedAt: true, customerShopifyId: true },
@@ -319,6 +389,87 @@ export async function applyCollection(tx: Tx, shopId: number, c: CollectionRecor
     where: { shopId_shopifyId: { shopId, shopifyId: c.shopifyId } },
     create: { shopId, ...c },
     update: { title: c.title, handle: c.handle },
+  });
+  return "applied";
+}
+
+export async function isDeletedOrder(tx: Tx, shopId: number, shopifyId: string): Promise<boolean> {
+  const row = await tx.deletedOrder.findUnique({
+    where: { shopId_shopifyId: { shopId, shopifyId } },
+    select: { id: true },
+  });
+  return !!row;
+}
+
+/**
+ * orders/delete: the order, its line items and refunds go and a tombstone stays (so a late
+ * create or update never brings it back); its customer's figures are recomputed. Shopify's
+ * lifetime figures held for the customer, when taken after the order was placed and before this
+ * deletion, counted it: the deleted order is taken out of them too (until the next purchasing
+ * summary or reconciliation brings newer ones).
+ */
+export async function deleteOrder(tx: Tx, shopId: number, shopifyId: string, at: Date): Promise<Outcome> {
+  const key = { shopId_shopifyId: { shopId, shopifyId } };
+  if (await tx.deletedOrder.findUnique({ where: key, select: { id: true } })) return "unchanged";
+  const order = await tx.order.findUnique({
+    where: key,
+    select: {
+      id: true,
+      customerShopifyId: true,
+      processedAt: true,
+      totalPrice: true,
+      totalRefunded: true,
+      cancelledAt: true,
+      test: true,
+    },
+  });
+  const customerShopifyId = order?.customerShopifyId ?? null;
+  await tx.deletedOrder.create({ data: { shopId, shopifyId, customerShopifyId, deletedAt: at } });
+  if (!order) return "applied";
+  await tx.order.delete({ where: { id: order.id } }); // line items and refunds cascade
+  if (customerShopifyId) {
+    const customer = await tx.customer.findUnique({
+      where: { shopId_shopifyId: { shopId, shopifyId: customerShopifyId } },
+      select: { shopifyOrdersCount: true, shopifySpent: true, shopifyTotalsAt: true },
+    });
+    const totals = shopifyTotalsOf(customer);
+    if (totals && !order.test && order.processedAt <= totals.at && totals.at < at) {
+      const spent = order.cancelledAt ? 0 : order.totalPrice - order.totalRefunded;
+      await tx.customer.update({
+        where: { shopId_shopifyId: { shopId, shopifyId: customerShopifyId } },
+        data: {
+          shopifyOrdersCount: Math.max(0, totals.orders - 1),
+          shopifySpent: Math.max(0, totals.spent - spent),
+        },
+      });
+    }
+    await refreshCustomerStats(tx, shopId, customerShopifyId);
+  }
+  return "applied";
+}
+
+/**
+ * shop/update: the shop's name, currency and time zone. Its own version (`updated_at`, else when
+ * the event happened): an older update never replaces a newer one.
+ */
+export async function applyShopUpdate(
+  tx: Tx,
+  shopId: number,
+  update: { name: string | null; currency: string | null; ianaTimezone: string | null; version: Date },
+): Promise<Outcome> {
+  const shop = await tx.shop.findUnique({ where: { id: shopId }, select: { shopifyUpdatedAt: true } });
+  if (shop?.shopifyUpdatedAt) {
+    const outcome = compare(shop.shopifyUpdatedAt, update.version);
+    if (outcome) return outcome;
+  }
+  await tx.shop.update({
+    where: { id: shopId },
+    data: {
+      shopifyUpdatedAt: update.version,
+      ...(update.name ? { name: update.name } : {}),
+      ...(update.currency ? { currency: update.currency } : {}),
+      ...(update.ianaTimezone ? { ianaTimezone: update.ianaTimezone } : {}),
+    },
   });
   return "applied";
 }

@@ -53,6 +53,9 @@ const customerNode = z
     defaultAddress: z
       .object({ city: nullableString, countryCodeV2: nullableString, provinceCode: nullableString })
       .nullish(),
+    // Lifetime figures (UnsignedInt64 comes as a string); optional so an older document still parses.
+    numberOfOrders: z.union([z.string().regex(/^\d+$/, "is not a count"), z.number().int().min(0)]).nullish(),
+    amountSpent: z.object({ amount: z.string(), currencyCode: z.string() }).nullish(),
   })
   .passthrough();
 
@@ -71,6 +74,15 @@ export function customerFromGraphql(node: unknown): CustomerRecord {
     city: c.defaultAddress?.city ?? null,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
+    shopifyTotals:
+      c.numberOfOrders !== null && c.numberOfOrders !== undefined && c.amountSpent
+        ? {
+            orders: Number(c.numberOfOrders),
+            spent: minor({ shopMoney: c.amountSpent }, c.amountSpent.currencyCode, "customer.amountSpent"),
+            // The figures are the customer's as of its last update (an order changes them).
+            at: c.updatedAt,
+          }
+        : null,
   };
 }
 

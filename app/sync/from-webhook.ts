@@ -4,6 +4,7 @@
  * a missing or malformed one we need is refused with its name.
  */
 import { z } from "zod";
+import type { ShopifyTotals } from "../engine/lifetime";
 import { isCurrencyCode, toMinorUnits } from "../engine/money";
 import { addressHash } from "./address";
 import type {
@@ -349,4 +350,87 @@ export function deletedCustomerId(payload: unknown): string {
     "customer",
   );
   return resourceId(c);
+}
+
+/** orders/delete: only the order's id. */
+export function deletedOrderId(payload: unknown): string {
+  const o = parseWith(
+    z.object({ id: idValue, admin_graphql_api_id: z.string().nullish() }).passthrough(),
+    payload,
+    "order",
+  );
+  return resourceId(o);
+}
+
+export interface PurchasingSummary {
+  customerShopifyId: string;
+  totals: ShopifyTotals;
+  lastOrderShopifyId: string | null;
+}
+
+/** customers/purchasing_summary (2026-07): Shopify's lifetime figures for one customer, as of occurredAt. */
+export function purchasingSummaryFromWebhook(payload: unknown): PurchasingSummary {
+  const p = parseWith(
+    z
+      .object({
+        customerId: z.string().regex(/^gid:\/\/shopify\/Customer\/\d+$/, "is not a customer gid"),
+        numberOfOrders: z.union([z.number().int().min(0), z.string().regex(/^\d+$/, "is not a count")]),
+        amountSpent: z.object({ amount: z.string(), currencyCode: z.string() }).passthrough(),
+        lastOrderId: z.string().nullish(),
+        occurredAt: dateTime,
+      })
+      .passthrough(),
+    payload,
+    "purchasing summary",
+  );
+  let spent: number;
+  try {
+    spent = toMinorUnits(p.amountSpent.amount, p.amountSpent.currencyCode);
+  } catch (error) {
+    throw new PayloadError(`purchasing summary.amountSpent: ${(error as Error).message}`);
+  }
+  return {
+    customerShopifyId: shopifyId(p.customerId)!,
+    totals: { orders: Number(p.numberOfOrders), spent, at: p.occurredAt },
+    lastOrderShopifyId: shopifyId(p.lastOrderId) ?? null,
+  };
+}
+
+export interface ShopUpdate {
+  name: string | null;
+  currency: string | null;
+  ianaTimezone: string | null;
+  /** The shop's updated_at; null when the payload has none (Shopify's sample sends null). */
+  updatedAt: Date | null;
+}
+
+/** shop/update: what the app keeps of the shop (its currency and time zone drive money and dates). */
+export function shopFromWebhook(payload: unknown): ShopUpdate {
+  const s = parseWith(
+    z
+      .object({
+        name: nullableString,
+        currency: nullableString,
+        iana_timezone: nullableString,
+        updated_at: nullableDate,
+      })
+      .passthrough(),
+    payload,
+    "shop",
+  );
+  if (s.currency && !isCurrencyCode(s.currency))
+    throw new PayloadError(`shop.currency: "${s.currency}" is not a currency code`);
+  if (s.iana_timezone) {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: s.iana_timezone });
+    } catch {
+      throw new PayloadError(`shop.iana_timezone: "${s.iana_timezone}" is not an IANA time zone`);
+    }
+  }
+  return {
+    name: s.name ?? null,
+    currency: s.currency ?? null,
+    ianaTimezone: s.iana_timezone ?? null,
+    updatedAt: s.updated_at ?? null,
+  };
 }

@@ -10,7 +10,11 @@ import {
   applyCustomer,
   applyOrder,
   applyRefund,
+  applyShopifyTotals,
+  applyShopUpdate,
   deleteCustomer,
+  deleteOrder,
+  isDeletedOrder,
   OrderNotYetSynced,
   type Tx,
 } from "./apply.server";
@@ -19,9 +23,12 @@ import {
   checkoutFromWebhook,
   customerFromWebhook,
   deletedCustomerId,
+  deletedOrderId,
   orderFromWebhook,
+  purchasingSummaryFromWebhook,
   refundFromWebhook,
   refundOrderId,
+  shopFromWebhook,
 } from "./from-webhook";
 import { idValue, parseJson, parseWith, shopifyId } from "./payload";
 import {
@@ -131,8 +138,25 @@ export const handlers: Record<string, Handler> = {
   "orders/paid": order,
   "orders/cancelled": order,
   "orders/edited": order,
+  async "orders/delete"({ tx, shop, payload, at, lock }) {
+    const id = deletedOrderId(payload);
+    const where = { shopId_shopifyId: { shopId: shop.id, shopifyId: id } };
+    const owner = await tx.order.findUnique({ where, select: { customerShopifyId: true } });
+    await lock([customerKey(owner?.customerShopifyId ?? null), `order:${id}`]);
+    return deleteOrder(tx, shop.id, id, at);
+  },
   "customers/create": customer,
   "customers/update": customer,
+  async "customers/purchasing_summary"({ tx, shop, payload, lock }) {
+    const summary = purchasingSummaryFromWebhook(payload);
+    await lock([customerKey(summary.customerShopifyId)]);
+    return applyShopifyTotals(tx, shop.id, summary.customerShopifyId, summary.totals);
+  },
+  async "shop/update"({ tx, shop, payload, at, lock }) {
+    const update = shopFromWebhook(payload);
+    await lock(["shop"]);
+    return applyShopUpdate(tx, shop.id, { ...update, version: update.updatedAt ?? at });
+  },
   async "customers/delete"({ tx, shop, payload, at, lock }) {
     const id = deletedCustomerId(payload);
     await lock([customerKey(id)]);
@@ -149,6 +173,8 @@ export const handlers: Record<string, Handler> = {
     const owner = await tx.order.findUnique({ where, select: { customerShopifyId: true } });
     await lock([customerKey(owner?.customerShopifyId ?? null), `order:${orderId}`]);
     const held = await tx.order.findUnique({ where, select: { currency: true } });
+    // A refund of an order Shopify deleted has nothing left to change.
+    if (!held && (await isDeletedOrder(tx, shop.id, orderId))) return "stale";
     if (!held) throw new OrderNotYetSynced(`order ${orderId} is not synced yet; the refund waits for it`);
     const { refund } = refundFromWebhook(payload, held.currency);
     return applyRefund(tx, shop.id, orderId, refund);
@@ -202,7 +228,7 @@ export async function shopFor(tx: Tx, domain: string): Promise<ShopRef> {
 }
 
 /** Topics after which a cached shop row must be read again. */
-export const SHOP_CHANGING_TOPICS = new Set(["shop/redact", "app/uninstalled"]);
+export const SHOP_CHANGING_TOPICS = new Set(["shop/redact", "app/uninstalled", "shop/update"]);
 
 export async function handleEvent(
   tx: Tx,

@@ -7,7 +7,7 @@ import { adminDocument } from "./documents";
 
 const CUSTOMER_FIELDS = `id firstName lastName state tags createdAt updatedAt
   defaultEmailAddress { emailAddress marketingState }
-  defaultAddress { city countryCodeV2 provinceCode }`;
+  defaultAddress { city countryCodeV2 provinceCode } numberOfOrders amountSpent { amount currencyCode }`;
 
 const LINE_ITEM_FIELDS = `id title variantTitle sku vendor quantity product { id } variant { id }
   originalUnitPriceSet { shopMoney { amount currencyCode } } totalDiscountSet { shopMoney { amount } }`;

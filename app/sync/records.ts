@@ -3,6 +3,7 @@
  * reconciliation). Shopify ids are strings; money is integer minor units; `updatedAt` is the
  * version that keeps an older copy from overwriting a newer one.
  */
+import type { ShopifyTotals } from "../engine/lifetime";
 
 export interface CustomerRecord {
   shopifyId: string;
@@ -17,6 +18,8 @@ export interface CustomerRecord {
   city: string | null;
   createdAt: Date | null;
   updatedAt: Date;
+  /** Shopify's lifetime figures (Admin API numberOfOrders / amountSpent), when the source has them. */
+  shopifyTotals?: ShopifyTotals | null;
 }
 
 export interface LineRecord {
