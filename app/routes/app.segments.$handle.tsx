@@ -24,6 +24,7 @@ import { segmentDetail } from "../segments/views.server";
 import { SizeChart } from "../segments/SizeChart";
 import { formatMoney } from "../engine/money";
 import { applyPushForm, pushView } from "../segments/push.server";
+import { useDownload } from "../download";
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
@@ -148,6 +149,9 @@ function ShopifyCard({ push }: { push: PushState }) {
 export default function SegmentDetail() {
   const s = useLoaderData<typeof loader>();
   const [customer, setCustomer] = useState(s.why?.customerId ?? "");
+  // Fetched, not linked: inside Shopify's admin only fetch carries the session token.
+  const download = useDownload();
+  const exportUrl = `/app/segments/${s.handle}/export`;
   return (
     <Page
       title={s.name}
@@ -155,11 +159,22 @@ export default function SegmentDetail() {
       backAction={{ content: "Segments", url: "/app/segments" }}
       primaryAction={{ content: "Edit", url: `/app/segments/${s.handle}/edit` }}
       secondaryActions={[
-        { content: "Export CSV", url: `/app/segments/${s.handle}/export`, external: true },
+        {
+          content: "Export CSV",
+          onAction: () => void download.start(exportUrl, `${s.handle}.csv`),
+          loading: download.busy === exportUrl,
+        },
         { content: "Duplicate", url: `/app/segments/new?from=${s.handle}` },
       ]}
     >
       <Layout>
+        {download.error && (
+          <Layout.Section>
+            <Banner tone="critical" title="Export failed" onDismiss={download.clearError}>
+              <p id="download-error">{download.error}</p>
+            </Banner>
+          </Layout.Section>
+        )}
         {s.size < s.minSize && (
           <Layout.Section>
             <Banner tone="warning" title="Too small to measure">
