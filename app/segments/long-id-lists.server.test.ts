@@ -1,12 +1,12 @@
 /**
  * A segment whose rule names more products than SQLite takes bound parameters in one Prisma IN
  * list (three conditions of 400 products: 1,200 ids): its edit page names every product, and
- * its members are computed and exported.
+ * its members are computed and exported; and a membership update for 1,200 people at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { builderPage } from "./builder.server";
-import { recompute } from "./store.server";
+import { recompute, updateMembership } from "./store.server";
 import { main } from "../cli";
 
 const SHOP = "long-lists.myshopify.com";
@@ -89,5 +89,32 @@ describe("a rule naming 1,200 products", () => {
       lines.push(l),
     );
     expect(lines.slice(1).map((l) => l.split(",")[0])).toEqual(["1"]);
+  });
+});
+
+describe("re-evaluating 1,200 people at once", () => {
+  it("moves each of them into the segment that now matches them", async () => {
+    const shop = await prisma.shop.create({ data: { domain: "many-people.myshopify.com" } });
+    const at = new Date("2026-05-01T00:00:00Z");
+    const ids = Array.from({ length: 1200 }, (_, i) => String(900_000 + i));
+    await prisma.customer.createMany({
+      data: ids.map((id) => ({ shopId: shop.id, shopifyId: id, countryCode: "FR", shopifyUpdatedAt: at })),
+    });
+    await prisma.segment.create({
+      data: {
+        shopId: shop.id,
+        handle: "french",
+        name: "French",
+        rule: JSON.stringify({ version: 1, match: { field: "customer.countryCode", op: "eq", value: "FR" } }),
+      },
+    });
+    expect(await updateMembership(prisma, shop.id, ids, ["customer"], at)).toBe(1200);
+    const segment = await prisma.segment.findFirstOrThrow({ where: { shopId: shop.id, handle: "french" } });
+    expect(segment.size).toBe(1200);
+    expect(await prisma.segmentMember.count({ where: { segmentId: segment.id } })).toBe(1200);
+    // Everyone leaves again: the deletes bind the ids too.
+    await prisma.customer.updateMany({ where: { shopId: shop.id }, data: { countryCode: "BE" } });
+    expect(await updateMembership(prisma, shop.id, ids, ["customer"], at)).toBe(1200);
+    expect(await prisma.segmentMember.count({ where: { segmentId: segment.id } })).toBe(0);
   });
 });
