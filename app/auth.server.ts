@@ -1,5 +1,7 @@
 /**
- * Who is using the admin. In Shopify it is the embedded-app session (`authenticate.admin`).
+ * Who is using the admin. In Shopify it is the embedded-app session (`authenticate.admin`): a
+ * document carries its session token as `id_token`, and the app's own fetch calls (App Bridge
+ * adds it) as `Authorization: Bearer <session token>`.
  * For the local demo there is a development-only sign-in, which fails closed: with
  * NODE_ENV=production it is refused whatever SLICE_DEV_LOGIN says.
  */
@@ -23,7 +25,10 @@ export const devShopCookie = createCookie("slice_dev_shop", {
 });
 
 export async function requireAdmin(request: Request): Promise<AdminContext> {
-  if (devLoginEnabled()) {
+  // A request with a session token (App Bridge's fetch inside Shopify's admin: a download) is
+  // Shopify's, whatever the development sign-in says: authenticate.admin checks the token.
+  const sessionToken = /^Bearer\s/i.test(request.headers.get("Authorization") ?? "");
+  if (devLoginEnabled() && !sessionToken) {
     const shop: unknown = await devShopCookie.parse(request.headers.get("Cookie"));
     if (typeof shop === "string" && shop) return { shop, devLogin: true };
     const url = new URL(request.url);

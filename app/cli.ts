@@ -42,7 +42,16 @@ function number(value: string | undefined, name: string, fallback: number, max =
   return n;
 }
 
-export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+/**
+ * One line to stdout; when the pipe is full, a promise that resolves once it drains, so a command
+ * that awaits it (segments export) writes no faster than the reader takes, in bounded memory.
+ */
+export function writeLine(line: string): void | Promise<void> {
+  if (process.stdout.write(`${line}\n`)) return;
+  return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
+}
+
+export async function main(argv: string[], out: (line: string) => unknown = writeLine): Promise<number> {
   const [group, command, ...rest] = argv;
   if (group === "webhooks" && command === "replay") {
     const { values, positionals } = parseArgs({

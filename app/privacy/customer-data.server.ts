@@ -15,6 +15,31 @@ import { parseJson, shopifyId } from "../sync/payload";
 
 type Db = Prisma.TransactionClient | PrismaClient;
 
+/** Ids per statement: SQLite refuses more than 999 bound parameters (a customer's orders can pass it). */
+const CHUNK = 500;
+
+/** A query run once per chunk of a list, one statement at a time; the rows of all of them. */
+async function inChunks<T, V>(values: readonly V[], find: (chunk: V[]) => Promise<T[]>): Promise<T[]> {
+  const rows: T[] = [];
+  for (let i = 0; i < values.length; i += CHUNK) rows.push(...(await find(values.slice(i, i + CHUNK))));
+  return rows;
+}
+
+/** A write run once per chunk of a list; how many rows all of them changed. */
+async function countInChunks<V>(
+  values: readonly V[],
+  write: (chunk: V[]) => Promise<{ count: number }>,
+): Promise<{ count: number }> {
+  let count = 0;
+  for (let i = 0; i < values.length; i += CHUNK) count += (await write(values.slice(i, i + CHUNK))).count;
+  return { count };
+}
+
+/** Rows found more than one way, once each. */
+function unique<T extends { id: number }>(rows: T[]): T[] {
+  return [...new Map(rows.map((r) => [r.id, r])).values()];
+}
+
 export interface CustomerRef {
   /** The customer's Shopify id, when Shopify gave one. */
   customerId: string | null;
@@ -36,43 +61,54 @@ async function locate(db: Db, shopId: number, who: CustomerRef) {
     ...new Set([...(who.customerId ? [who.customerId] : []), ...customers.map((c) => c.shopifyId)]),
   ];
 
-  const orderOr: Prisma.OrderWhereInput[] = [];
-  if (customerIds.length) orderOr.push({ customerShopifyId: { in: customerIds } });
-  if (email) orderOr.push({ email });
-  if (who.orderIds.length) orderOr.push({ shopifyId: { in: who.orderIds } });
-  const orders = orderOr.length
-    ? await db.order.findMany({
-        where: { shopId, OR: orderOr },
-        select: { id: true, shopifyId: true, cartToken: true },
-      })
-    : [];
+  // A customer's orders (and their checkouts and carts) can number past SQLite's 999 bound
+  // parameters: each list is looked up a chunk at a time, one way of finding them per statement.
+  type OrderRef = { id: number; shopifyId: string; cartToken: string | null };
+  const orderSelect = { id: true, shopifyId: true, cartToken: true } as const;
+  const orders = unique<OrderRef>([
+    ...(await inChunks(customerIds, (chunk) =>
+      db.order.findMany({ where: { shopId, customerShopifyId: { in: chunk } }, select: orderSelect }),
+    )),
+    ...(email ? await db.order.findMany({ where: { shopId, email }, select: orderSelect }) : []),
+    ...(await inChunks(who.orderIds, (chunk) =>
+      db.order.findMany({ where: { shopId, shopifyId: { in: chunk } }, select: orderSelect }),
+    )),
+  ]);
 
-  const checkoutOr: Prisma.CheckoutWhereInput[] = [];
-  if (customerIds.length) checkoutOr.push({ customerShopifyId: { in: customerIds } });
-  if (email) checkoutOr.push({ email });
-  if (orders.length) checkoutOr.push({ orderShopifyId: { in: orders.map((o) => o.shopifyId) } });
-  const checkouts = checkoutOr.length
-    ? await db.checkout.findMany({ where: { shopId, OR: checkoutOr }, select: { id: true, cartToken: true } })
-    : [];
+  type CheckoutRef = { id: number; cartToken: string | null };
+  const checkoutSelect = { id: true, cartToken: true } as const;
+  const checkouts = unique<CheckoutRef>([
+    ...(await inChunks(customerIds, (chunk) =>
+      db.checkout.findMany({ where: { shopId, customerShopifyId: { in: chunk } }, select: checkoutSelect }),
+    )),
+    ...(email ? await db.checkout.findMany({ where: { shopId, email }, select: checkoutSelect }) : []),
+    ...(await inChunks(
+      orders.map((o) => o.shopifyId),
+      (chunk) =>
+        db.checkout.findMany({ where: { shopId, orderShopifyId: { in: chunk } }, select: checkoutSelect }),
+    )),
+  ]);
 
-  const visitors = customerIds.length
-    ? await db.visitor.findMany({
-        where: { shopId, customerShopifyId: { in: customerIds } },
-        select: { id: true, cartToken: true },
-      })
-    : [];
+  const visitors = await inChunks(customerIds, (chunk) =>
+    db.visitor.findMany({
+      where: { shopId, customerShopifyId: { in: chunk } },
+      select: { id: true, cartToken: true },
+    }),
+  );
   const visitorIds = visitors.map((v) => v.id);
   const cartTokens = [
     ...new Set(
       [...orders, ...checkouts, ...visitors].map((r) => r.cartToken).filter((t): t is string => !!t),
     ),
   ];
-  const cartOr: Prisma.CartWhereInput[] = [];
-  if (cartTokens.length) cartOr.push({ token: { in: cartTokens } });
-  if (visitorIds.length) cartOr.push({ visitorId: { in: visitorIds } });
-  const carts = cartOr.length
-    ? await db.cart.findMany({ where: { shopId, OR: cartOr }, select: { id: true } })
-    : [];
+  const carts = unique<{ id: number }>([
+    ...(await inChunks(cartTokens, (chunk) =>
+      db.cart.findMany({ where: { shopId, token: { in: chunk } }, select: { id: true } }),
+    )),
+    ...(await inChunks(visitorIds, (chunk) =>
+      db.cart.findMany({ where: { shopId, visitorId: { in: chunk } }, select: { id: true } }),
+    )),
+  ]);
 
   const units = [...customerIds.map((id) => `c:${id}`), ...visitorIds.map((id) => `v:${id}`)];
   // Rows that name the person by customer id or by one of their visitors.
@@ -195,17 +231,22 @@ export async function customerData(db: Db, shopId: number, who: CustomerRef) {
     emailSignups,
   ] = await Promise.all([
     db.customer.findMany({ where: { shopId, shopifyId: { in: customerIds } } }),
-    db.order.findMany({
-      where: { id: { in: at.orderRowIds } },
-      include: { lineItems: true, refunds: true },
-      orderBy: { processedAt: "asc" },
-    }),
-    db.checkout.findMany({ where: { id: { in: at.checkoutRowIds } }, include: { lines: true } }),
-    db.cart.findMany({ where: { id: { in: at.cartRowIds } }, include: { lines: true } }),
-    db.visitor.findMany({
-      where: { id: { in: visitorIds } },
-      include: { events: { orderBy: { occurredAt: "asc" } } },
-    }),
+    // A chunk of orders at a time, then in the order they were placed.
+    inChunks(at.orderRowIds, (chunk) =>
+      db.order.findMany({ where: { id: { in: chunk } }, include: { lineItems: true, refunds: true } }),
+    ).then((rows) => rows.sort((a, b) => a.processedAt.getTime() - b.processedAt.getTime() || a.id - b.id)),
+    inChunks(at.checkoutRowIds, (chunk) =>
+      db.checkout.findMany({ where: { id: { in: chunk } }, include: { lines: true } }),
+    ),
+    inChunks(at.cartRowIds, (chunk) =>
+      db.cart.findMany({ where: { id: { in: chunk } }, include: { lines: true } }),
+    ),
+    inChunks(visitorIds, (chunk) =>
+      db.visitor.findMany({
+        where: { id: { in: chunk } },
+        include: { events: { orderBy: { occurredAt: "asc" } } },
+      }),
+    ),
     db.segmentMember.findMany({
       where: { customerShopifyId: { in: customerIds }, segment: { shopId } },
       select: { since: true, segment: { select: { handle: true, name: true } } },
@@ -357,10 +398,18 @@ export async function eraseCustomer(
     await db.segmentChange.deleteMany({ where: inShop }).then(note("segmentChanges"));
   }
   // Line items, refunds, cart and checkout lines and storefront events go with their parents.
-  await db.cart.deleteMany({ where: { id: { in: at.cartRowIds } } }).then(note("carts"));
-  await db.checkout.deleteMany({ where: { id: { in: at.checkoutRowIds } } }).then(note("checkouts"));
-  await db.order.deleteMany({ where: { id: { in: at.orderRowIds } } }).then(note("orders"));
-  await db.visitor.deleteMany({ where: { id: { in: visitorIds } } }).then(note("visitors"));
+  await countInChunks(at.cartRowIds, (chunk) => db.cart.deleteMany({ where: { id: { in: chunk } } })).then(
+    note("carts"),
+  );
+  await countInChunks(at.checkoutRowIds, (chunk) =>
+    db.checkout.deleteMany({ where: { id: { in: chunk } } }),
+  ).then(note("checkouts"));
+  await countInChunks(at.orderRowIds, (chunk) => db.order.deleteMany({ where: { id: { in: chunk } } })).then(
+    note("orders"),
+  );
+  await countInChunks(visitorIds, (chunk) => db.visitor.deleteMany({ where: { id: { in: chunk } } })).then(
+    note("visitors"),
+  );
   await db.customer.deleteMany({ where: { shopId, shopifyId: { in: customerIds } } }).then(note("customers"));
   // The inbox's copies of the customer's data (the payloads of applied deliveries) are erased
   // after this transaction, by scrubInbox: scanning every payload of a large shop takes longer

@@ -23,6 +23,7 @@ import { notifyInbox } from "../sync/runtime.server";
 import { listExports } from "../privacy/customer-data.server";
 import { orderHistoryAccess } from "../sync/scopes.server";
 import { OrderHistoryBanner } from "../sync/OrderHistoryBanner";
+import { useDownload } from "../download";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
@@ -60,6 +61,8 @@ export default function SyncStatus() {
   const state = useLoaderData<typeof loader>();
   const fetcher = useFetcher<typeof action>();
   const revalidator = useRevalidator();
+  // Fetched, not linked: inside Shopify's admin only fetch carries the session token.
+  const download = useDownload();
 
   // Sync is live: refresh the figures while this page is open.
   useEffect(() => {
@@ -232,6 +235,11 @@ export default function SyncStatus() {
                 When a customer asks Shopify for their data, Slice keeps everything it holds about them here
                 as a file for you to send them.
               </Text>
+              {download.error && (
+                <Banner tone="critical" title="Download failed" onDismiss={download.clearError}>
+                  <p id="download-error">{download.error}</p>
+                </Banner>
+              )}
               {state.dataRequests.length === 0 ? (
                 <Text as="p" id="data-requests-none">
                   No data requests so far.
@@ -245,9 +253,16 @@ export default function SyncStatus() {
                     r.customerId ?? "–",
                     r.email ?? "–",
                     r.requestId ?? "–",
-                    <a key="d" href={`/app/data-requests/${r.id}`} download>
+                    <Button
+                      key="d"
+                      variant="plain"
+                      loading={download.busy === `/app/data-requests/${r.id}`}
+                      onClick={() =>
+                        void download.start(`/app/data-requests/${r.id}`, `data-request-${r.id}.json`)
+                      }
+                    >
                       Download JSON
-                    </a>,
+                    </Button>,
                   ])}
                 />
               )}

@@ -1,4 +1,7 @@
-/** One customers/data_request export as a JSON file, for the merchant to send on (home page's "Data requests"). */
+/**
+ * One customers/data_request export as a JSON file, for the merchant to send on (home page's "Data
+ * requests"). The admin fetches it with its session token (see app/download.ts).
+ */
 import type { LoaderFunctionArgs } from "@remix-run/node";
 import prisma from "../db.server";
 import { requireShop } from "../auth.server";

@@ -29,6 +29,7 @@ import { OrderHistoryBanner } from "../sync/OrderHistoryBanner";
 import { orderHistoryConditions } from "../engine/lifetime";
 import { describeCondition } from "../engine/rules";
 import { shopSegments } from "../segments/store.server";
+import { useDownload } from "../download";
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
@@ -172,6 +173,9 @@ function ShopifyCard({ push }: { push: PushState }) {
 export default function SegmentDetail() {
   const s = useLoaderData<typeof loader>();
   const [customer, setCustomer] = useState(s.why?.customerId ?? "");
+  // Fetched, not linked: inside Shopify's admin only fetch carries the session token.
+  const download = useDownload();
+  const exportUrl = `/app/segments/${s.handle}/export`;
   return (
     <Page
       title={s.name}
@@ -179,7 +183,11 @@ export default function SegmentDetail() {
       backAction={{ content: "Segments", url: "/app/segments" }}
       primaryAction={{ content: "Edit", url: `/app/segments/${s.handle}/edit` }}
       secondaryActions={[
-        { content: "Export CSV", url: `/app/segments/${s.handle}/export`, external: true },
+        {
+          content: "Export CSV",
+          onAction: () => void download.start(exportUrl, `${s.handle}.csv`),
+          loading: download.busy === exportUrl,
+        },
         { content: "Duplicate", url: `/app/segments/new?from=${s.handle}` },
       ]}
     >
@@ -187,6 +195,13 @@ export default function SegmentDetail() {
         {s.orderHistory && (
           <Layout.Section>
             <OrderHistoryBanner conditions={s.orderHistory} />
+          </Layout.Section>
+        )}
+        {download.error && (
+          <Layout.Section>
+            <Banner tone="critical" title="Export failed" onDismiss={download.clearError}>
+              <p id="download-error">{download.error}</p>
+            </Banner>
           </Layout.Section>
         )}
         {s.size < s.minSize && (

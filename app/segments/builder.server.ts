@@ -353,22 +353,33 @@ export async function labelsFor(db: PrismaClient, shopId: number, rule: Rule | n
   };
   if (rule) visit(rule.match);
   if (!ids.size) return {};
+  // A rule can name thousands of ids (500 per condition): a chunk per statement, as Prisma on
+  // SQLite refuses an IN list past 999 bound parameters.
   const list = [...ids];
-  const [products, collections, variants] = await Promise.all([
-    db.product.findMany({
-      where: { shopId, shopifyId: { in: list } },
-      select: { shopifyId: true, title: true },
-    }),
-    db.collection.findMany({
-      where: { shopId, shopifyId: { in: list } },
-      select: { shopifyId: true, title: true },
-    }),
-    db.lineItem.findMany({
-      where: { shopId, variantId: { in: list } },
-      select: { variantId: true, title: true, variantTitle: true },
-      distinct: ["variantId"],
-    }),
-  ]);
+  const products: { shopifyId: string; title: string }[] = [];
+  const collections: { shopifyId: string; title: string }[] = [];
+  const variants: { variantId: string | null; title: string; variantTitle: string | null }[] = [];
+  for (let i = 0; i < list.length; i += 500) {
+    const chunk = list.slice(i, i + 500);
+    const [p, c, v] = await Promise.all([
+      db.product.findMany({
+        where: { shopId, shopifyId: { in: chunk } },
+        select: { shopifyId: true, title: true },
+      }),
+      db.collection.findMany({
+        where: { shopId, shopifyId: { in: chunk } },
+        select: { shopifyId: true, title: true },
+      }),
+      db.lineItem.findMany({
+        where: { shopId, variantId: { in: chunk } },
+        select: { variantId: true, title: true, variantTitle: true },
+        distinct: ["variantId"],
+      }),
+    ]);
+    products.push(...p);
+    collections.push(...c);
+    variants.push(...v);
+  }
   const labels: Record<string, string> = {};
   for (const p of products) labels[p.shopifyId] = p.title;
   for (const c of collections) labels[c.shopifyId] = c.title;

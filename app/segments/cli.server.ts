@@ -2,6 +2,7 @@
 import prisma from "../db.server";
 import { describeCondition, type RuleNode } from "../engine/rules";
 import { membersBySql, shopSegments } from "./store.server";
+import { csvLines, exportPages, jsonLines } from "./export.server";
 import { pushSegment, setPushOptions } from "./push.server";
 import { adminApiFor, type AdminApi } from "../sync/admin-api.server";
 
@@ -15,15 +16,6 @@ function describe(node: RuleNode, indent = "  "): string[] {
   return [`${indent}${describeCondition(node)}`];
 }
 
-function csvCell(value: unknown): string {
-  const text =
-    value === null || value === undefined ? "" : value instanceof Date ? value.toISOString() : String(value);
-  // Quote when needed, and defuse spreadsheet formulas (=, +, -, @, and a tab or carriage
-  // return before them, as OWASP lists) from customer-entered text.
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
-
 export async function segmentsCommand(
   command: "list" | "show" | "export" | "push",
   options: {
@@ -35,7 +27,8 @@ export async function segmentsCommand(
     tag?: boolean;
     metafield?: boolean;
   },
-  out: (line: string) => void,
+  /** Awaited for each line: an export of any size is written as it is read (see segments/export). */
+  out: (line: string) => unknown,
   adminFor: (shop: string) => Promise<AdminApi> = (shop) => adminApiFor(prisma, shop),
 ): Promise<number> {
   const shop = await prisma.shop.findUnique({ where: { domain: options.shop }, select: { id: true } });
@@ -58,26 +51,17 @@ export async function segmentsCommand(
         : `segments ${command} needs a segment handle`,
     );
   if (command === "push") return push(shop.id, segment.handle, options, out, adminFor);
-  const members = await membersBySql(prisma, shop.id, rules.get(segment.handle)!, options.now, resolve);
   if (command === "show") {
+    const members = await membersBySql(prisma, shop.id, rules.get(segment.handle)!, options.now, resolve);
     out(`${segment.name} (${segment.handle})`);
     if (segment.description) out(segment.description);
     out(describe(rules.get(segment.handle)!.match).join("\n"));
     out(`members at ${options.now.toISOString()}: ${members.size}`);
     return 0;
   }
-  const rows = await exportRows(shop.id, members);
-  if (options.format === "json") {
-    out(
-      JSON.stringify(
-        { segment: segment.handle, at: options.now.toISOString(), count: rows.length, customers: rows },
-        null,
-        2,
-      ),
-    );
-    return 0;
-  }
-  for (const line of toCsv(rows).trimEnd().split("\n")) out(line);
+  const pages = exportPages(prisma, shop.id, rules.get(segment.handle)!, options.now, resolve);
+  const lines = options.format === "json" ? jsonLines(segment.handle, options.now, pages) : csvLines(pages);
+  for await (const line of lines) await out(line);
   return 0;
 }
 
@@ -86,7 +70,7 @@ async function push(
   shopId: number,
   handle: string,
   options: { shop: string; now: Date; tag?: boolean; metafield?: boolean },
-  out: (line: string) => void,
+  out: (line: string) => unknown,
   adminFor: (shop: string) => Promise<AdminApi>,
 ): Promise<number> {
   if (options.tag !== undefined || options.metafield !== undefined)
@@ -105,48 +89,4 @@ async function push(
   );
   if (r.error) out(`error: ${r.error}`);
   return r.error ? 1 : 0;
-}
-
-const COLUMNS = [
-  "shopifyId",
-  "email",
-  "firstName",
-  "lastName",
-  "countryCode",
-  "ordersCount",
-  "totalSpent",
-  "lastOrderAt",
-] as const;
-
-function exportRows(shopId: number, members: Set<string>) {
-  return prisma.customer.findMany({
-    where: { shopId, shopifyId: { in: [...members] } },
-    orderBy: { shopifyId: "asc" },
-    select: {
-      shopifyId: true,
-      email: true,
-      firstName: true,
-      lastName: true,
-      countryCode: true,
-      ordersCount: true,
-      totalSpent: true,
-      lastOrderAt: true,
-    },
-  });
-}
-
-function toCsv(rows: Awaited<ReturnType<typeof exportRows>>): string {
-  return (
-    [COLUMNS.join(","), ...rows.map((r) => COLUMNS.map((c) => csvCell(r[c])).join(","))].join("\n") + "\n"
-  );
-}
-
-/** A segment's members at `now` as CSV (the admin's Export button); null when there is no such segment. */
-export async function segmentCsv(shopDomain: string, handle: string, now: Date): Promise<string | null> {
-  const shop = await prisma.shop.findUnique({ where: { domain: shopDomain }, select: { id: true } });
-  if (!shop) return null;
-  const { rules, resolve } = await shopSegments(prisma, shop.id);
-  const rule = rules.get(handle);
-  if (!rule) return null;
-  return toCsv(await exportRows(shop.id, await membersBySql(prisma, shop.id, rule, now, resolve)));
 }

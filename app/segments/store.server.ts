@@ -193,6 +193,14 @@ export async function reevaluate(
   now: Date,
 ): Promise<number> {
   if (!customerIds.length || !segments.length) return 0;
+  // Its reads and writes bind the ids in IN lists, which Prisma on SQLite refuses past 999
+  // parameters: a longer list goes 500 people at a time (each chunk its own pass).
+  if (customerIds.length > 500) {
+    let changed = 0;
+    for (let i = 0; i < customerIds.length; i += 500)
+      changed += await reevaluate(db, shopId, customerIds.slice(i, i + 500), segments, shop, now);
+    return changed;
+  }
   if (dialectOfClient(db) !== "postgres")
     return evaluateAndWrite(
       db,
