@@ -612,7 +612,7 @@ describe("messages on the demo storefront", () => {
             page.evaluate(
               ([pageType, path]) =>
                 fetch(
-                  `/apps/slice/decide?visitor=probe-visitor-0000001&page=${pageType}&path=${encodeURIComponent(path)}`,
+                  `/apps/slice/decide?consent=1&visitor=probe-visitor-0000001&page=${pageType}&path=${encodeURIComponent(path)}`,
                 )
                   .then((r) => r.json() as Promise<{ message: { id: number } | null }>)
                   .then((d) => d.message?.id ?? null),
