@@ -42,6 +42,9 @@ export interface DemoOptions {
   fresh?: boolean;
   /** The demo storefront's port (the shop's domain, locally); default: the app's port + 1, or any. */
   storefrontPort?: number;
+  /** Where the app proxy is on the storefront, as a merchant may move it: default apps / slice. */
+  proxyPrefix?: string;
+  proxySubpath?: string;
   log?: (line: string) => void;
 }
 
@@ -98,14 +101,21 @@ export async function startDemo(options: DemoOptions = {}) {
   // The shop's storefront, behind a local app proxy that signs /apps/slice/* as Shopify does.
   // (".js": dev/storefront/ holds its templates, and a bare "./storefront" would find the folder.)
   const { startStorefront } = await import("./storefront.js");
-  const storefront = await startStorefront({
-    store,
-    appOrigin: server.url,
-    secret: DEMO_SECRET,
-    port: options.storefrontPort ?? (port ? port + 1 : 0),
-    // Shopify's checkout checks discount codes against the discounts the app made (the stand-in's).
-    redeem: (input) => standIn.redeem(input),
-  });
+  /** The storefront, with the app proxy where the merchant put it (default /apps/slice). */
+  const openStorefront = (at: { prefix?: string; subpath?: string; port?: number } = {}) =>
+    startStorefront({
+      store,
+      appOrigin: server.url,
+      secret: DEMO_SECRET,
+      port: at.port ?? 0,
+      prefix: at.prefix ?? options.proxyPrefix,
+      subpath: at.subpath ?? options.proxySubpath,
+      // Shopify's checkout checks discount codes against the discounts the app made (the stand-in's).
+      redeem: (input) => standIn.redeem(input),
+      // The theme reads the app-data metafields the app set (the proxy path among them).
+      appMetafields: () => standIn.appMetafields(),
+    });
+  const storefront = await openStorefront({ port: options.storefrontPort ?? (port ? port + 1 : 0) });
 
   const loginUrl = `${server.url}/dev/login?shop=${shop}`;
   log(
@@ -137,6 +147,8 @@ export async function startDemo(options: DemoOptions = {}) {
     loginUrl,
     storefrontUrl: storefront.url,
     store,
+    /** Another storefront on the same app, e.g. with the app proxy at /tools/offers; close it when done. */
+    openStorefront,
     async stop() {
       await storefront.close();
       await server.stop();
@@ -197,6 +209,14 @@ export async function checkDemo(demo: { loginUrl: string; url: string; storefron
   return problems;
 }
 
+/** `--proxy-path /tools/offers`: one of Shopify's prefixes (apps, a, community, tools) and a subpath. */
+function proxyPathOption(value: string | undefined): { proxyPrefix?: string; proxySubpath?: string } {
+  if (value === undefined) return {};
+  const match = /^\/(apps|a|community|tools)\/([A-Za-z0-9_-]{1,100})$/.exec(value);
+  if (!match) throw new Error(`--proxy-path: must be /apps|a|community|tools/<subpath>, got ${value}`);
+  return { proxyPrefix: match[1], proxySubpath: match[2] };
+}
+
 const invokedDirectly = process.argv[1] && /dev[\\/]demo\.ts$/.test(process.argv[1]);
 if (invokedDirectly) {
   const { values } = parseArgs({
@@ -205,6 +225,8 @@ if (invokedDirectly) {
       port: { type: "string" },
       seed: { type: "string" },
       "storefront-port": { type: "string" },
+      /** Where the app proxy is on the storefront, as a merchant may move it: e.g. /tools/offers. */
+      "proxy-path": { type: "string" },
       /** Start, check that the admin and the storefront answer, stop: exit code 0 when all is well. */
       check: { type: "boolean" },
     },
@@ -214,6 +236,7 @@ if (invokedDirectly) {
     port: values.port ? Number(values.port) : undefined,
     seed: values.seed ? Number(values.seed) : undefined,
     storefrontPort: values["storefront-port"] ? Number(values["storefront-port"]) : undefined,
+    ...proxyPathOption(values["proxy-path"]),
   });
   if (values.check) {
     const problems = await checkDemo(demo);
