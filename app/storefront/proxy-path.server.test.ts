@@ -20,6 +20,7 @@ import {
   SET_PROXY_PATH,
 } from "./proxy-path.server";
 import { verifyProxyQuery } from "./proxy.server";
+import { loader as proxyPage } from "../routes/proxy._index";
 
 const SHOP = "proxy-path.myshopify.com";
 const store = generateStore({ seed: 3, customers: 5, shop: SHOP });
@@ -135,5 +136,27 @@ describe("the app proxy's path", () => {
     await recordProxyPath(prisma, identity("/a/slice"), new Date(now.getTime() + 61_000), admin);
     expect(await recorded()).toBe("/a/slice");
     error.mockRestore();
+  });
+
+  it("the proxy's own page refuses an unsigned request, and says where Slice answers once it is recorded", async () => {
+    const unsigned = await proxyPage({
+      request: new Request("http://127.0.0.1:3999/proxy?shop=proxy-path.myshopify.com&path_prefix=/tools/x"),
+      params: {},
+      context: {},
+    }).catch((thrown: unknown) => thrown as Response);
+    expect(unsigned.status).toBe(401);
+
+    await prisma.shop.update({ where: { domain: SHOP }, data: { proxyPath: "/tools/offers" } });
+    const request = proxiedRequest("/tools/offers", {
+      appOrigin: "http://127.0.0.1:3999",
+      secret: TEST_SECRET,
+      shop: SHOP,
+      prefix: "tools",
+      subpath: "offers",
+    });
+    const page = await proxyPage({ request, params: {}, context: {} });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("application/liquid");
+    expect(await page.text()).toContain("Slice answers at /tools/offers on this store.");
   });
 });
