@@ -123,6 +123,10 @@ export async function startDemo(options: DemoOptions = {}) {
   );
   log(`Open ${loginUrl}`);
   log(`Storefront: ${storefront.url} (the app's blocks and slice.js, through the app proxy)`);
+  if (options.proxyPrefix || options.proxySubpath) {
+    const at = `/${options.proxyPrefix ?? "apps"}/${options.proxySubpath ?? "slice"}`;
+    log(`The app proxy is at ${at}: open ${storefront.url}${at} once so that the theme uses it`);
+  }
   const started = performance.now();
   const replay = await replayLines(store.events, {
     url: `${server.url}/webhooks`,
