@@ -62,6 +62,7 @@
     visitorId = null;
     try {
       localStorage.removeItem(ID_KEY);
+      sessionStorage.removeItem(CART_KEY);
     } catch {
       // nothing kept there
     }
