@@ -137,7 +137,7 @@ export function decideRequests(origin: string, store: Store, askers: Asker[], me
     const shown = random() < 0.3 && messageIds.length ? String(messageIds[0]) : "";
     const query = signedQuery(
       store.shop.domain,
-      { visitor: asker.visitor, page, path: pagePath, shown },
+      { visitor: asker.visitor, page, path: pagePath, shown, consent: "1" },
       asker.customerId,
     );
     return [`${origin}/proxy/decide?${query}`, { method: "GET" }];

@@ -972,20 +972,28 @@ export class AdminApiStandIn {
       tagsRemove: (args: Args) => this.changeTags(String(args.id), args.tags as string[], "remove", nodeOf),
       metafieldDefinitionCreate: (args: Args) => this.createDefinition(args.definition as Args),
       metafieldsSet: (args: Args) => this.setMetafields(args.metafields as Args[]),
-      metafieldsDelete: (args: Args) => this.deleteMetafields(args.metafields as Args[]),
-      segmentCreate: (args: Args) => this.createSegment(args),
-      segmentUpdate: (args: Args) => this.updateSegment(args),
-      orders: (args: Args) => connection(this.visibleOrders(store.orders), args, orderNode),
-      order: (args: Args) => orderById(String(args.id).replace(/^gid:\/\/shopify\/Order\//, "")),
+      // The app's own installation: app-data metafields hang on it (theme app extensions read
+      // them as `app.metafields.<namespace>.<key>`).
       currentAppInstallation: () => ({
         __typename: "AppInstallation",
-        id: gid("AppInstallation", "1"),
+        id: this.appInstallationId,
         accessScopes: this.grantedScopes().map((handle) => ({
           __typename: "AccessScope",
           handle,
           description: handle,
         })),
+        metafield: (args: Args) => {
+          const m = this.metafields
+            .get(this.appInstallationId)
+            ?.get(`${this.namespace(args.namespace as string | undefined)}.${String(args.key)}`);
+          return m ? this.metafieldNode(m, this.appInstallationId) : null;
+        },
       }),
+      metafieldsDelete: (args: Args) => this.deleteMetafields(args.metafields as Args[]),
+      segmentCreate: (args: Args) => this.createSegment(args),
+      segmentUpdate: (args: Args) => this.updateSegment(args),
+      orders: (args: Args) => connection(this.visibleOrders(store.orders), args, orderNode),
+      order: (args: Args) => orderById(String(args.id).replace(/^gid:\/\/shopify\/Order\//, "")),
       abandonedCheckouts: (args: Args) => connection(abandoned, args, checkoutNode),
       products: (args: Args) => connection(store.products, args, productNode),
       collections: (args: Args) => connection(store.collections, args, collectionNode),
@@ -1237,7 +1245,21 @@ export class AdminApiStandIn {
     };
   }
 
-  /** metafieldsSet on customers: at most 25, checked against definitions, all or nothing. */
+  /** This app's installation on the shop (`currentAppInstallation`), owner of its app-data metafields. */
+  readonly appInstallationId = "gid://shopify/AppInstallation/1";
+
+  /**
+   * The app-data metafields as the theme sees them: `app.metafields.<namespace>.<key>` is a
+   * metafield drop whose `value` is the value (single-line text as is).
+   */
+  appMetafields(): Record<string, Record<string, { value: string; type: string }>> {
+    const out: Record<string, Record<string, { value: string; type: string }>> = {};
+    for (const m of this.metafields.get(this.appInstallationId)?.values() ?? [])
+      (out[m.namespace] ??= {})[m.key] = { value: m.value, type: m.type };
+    return out;
+  }
+
+  /** metafieldsSet on customers and on the app installation: at most 25, checked against definitions, all or nothing. */
   private setMetafields(inputs: Args[]) {
     if (inputs.length > 25)
       return {
@@ -1277,9 +1299,10 @@ export class AdminApiStandIn {
       if (key.length < 2) return fail("key", "Key is too short (minimum is 2 characters)", "TOO_SHORT");
       if (key.length > 64) return fail("key", "Key is too long (maximum is 64 characters)", "TOO_LONG");
       const customer = /^gid:\/\/shopify\/Customer\/(\d+)$/.exec(ownerId);
-      if (!customer || !this.store.customers.some((c) => c.id === customer[1]))
+      const app = ownerId === this.appInstallationId;
+      if (!app && (!customer || !this.store.customers.some((c) => c.id === customer[1])))
         return fail("ownerId", "Owner does not exist.", "INVALID_VALUE");
-      const definition = this.definitions.get(`CUSTOMER|${namespace}|${key}`);
+      const definition = app ? undefined : this.definitions.get(`CUSTOMER|${namespace}|${key}`);
       const type = (m.type as string | undefined) ?? definition?.type;
       if (!type) return fail("type", "Type can't be blank", "BLANK");
       if (definition && definition.type !== type)

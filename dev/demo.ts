@@ -49,6 +49,9 @@ export interface DemoOptions {
   fresh?: boolean;
   /** The demo storefront's port (the shop's domain, locally); default: the app's port + 1, or any. */
   storefrontPort?: number;
+  /** Where the app proxy is on the storefront, as a merchant may move it: default apps / slice. */
+  proxyPrefix?: string;
+  proxySubpath?: string;
   log?: (line: string) => void;
 }
 
@@ -106,14 +109,21 @@ export async function startDemo(options: DemoOptions = {}) {
   // The shop's storefront, behind a local app proxy that signs /apps/slice/* as Shopify does.
   // (".js": dev/storefront/ holds its templates, and a bare "./storefront" would find the folder.)
   const { startStorefront } = await import("./storefront.js");
-  const storefront = await startStorefront({
-    store,
-    appOrigin: server.url,
-    secret: DEMO_SECRET,
-    port: options.storefrontPort ?? (port ? port + 1 : 0),
-    // Shopify's checkout checks discount codes against the discounts the app made (the stand-in's).
-    redeem: (input) => standIn.redeem(input),
-  });
+  /** The storefront, with the app proxy where the merchant put it (default /apps/slice). */
+  const openStorefront = (at: { prefix?: string; subpath?: string; port?: number } = {}) =>
+    startStorefront({
+      store,
+      appOrigin: server.url,
+      secret: DEMO_SECRET,
+      port: at.port ?? 0,
+      prefix: at.prefix ?? options.proxyPrefix,
+      subpath: at.subpath ?? options.proxySubpath,
+      // Shopify's checkout checks discount codes against the discounts the app made (the stand-in's).
+      redeem: (input) => standIn.redeem(input),
+      // The theme reads the app-data metafields the app set (the proxy path among them).
+      appMetafields: () => standIn.appMetafields(),
+    });
+  const storefront = await openStorefront({ port: options.storefrontPort ?? (port ? port + 1 : 0) });
 
   const loginUrl = `${server.url}/dev/login?shop=${shop}`;
   log(
@@ -121,6 +131,10 @@ export async function startDemo(options: DemoOptions = {}) {
   );
   log(`Open ${loginUrl}`);
   log(`Storefront: ${storefront.url} (the app's blocks and slice.js, through the app proxy)`);
+  if (options.proxyPrefix || options.proxySubpath) {
+    const at = `/${options.proxyPrefix ?? "apps"}/${options.proxySubpath ?? "slice"}`;
+    log(`The app proxy is at ${at}: open ${storefront.url}${at} once so that the theme uses it`);
+  }
   const started = performance.now();
   const replay = await replayLines(store.events, {
     url: `${server.url}/webhooks`,
@@ -150,6 +164,8 @@ export async function startDemo(options: DemoOptions = {}) {
     storefrontUrl: storefront.url,
     store,
     standIn,
+    /** Another storefront on the same app, e.g. with the app proxy at /tools/offers; close it when done. */
+    openStorefront,
     async stop() {
       await storefront.close();
       await server.stop();
@@ -222,6 +238,14 @@ export async function checkDemo(demo: {
   return problems;
 }
 
+/** `--proxy-path /tools/offers`: one of Shopify's prefixes (apps, a, community, tools) and a subpath. */
+function proxyPathOption(value: string | undefined): { proxyPrefix?: string; proxySubpath?: string } {
+  if (value === undefined) return {};
+  const match = /^\/(apps|a|community|tools)\/([A-Za-z0-9_-]{1,100})$/.exec(value);
+  if (!match) throw new Error(`--proxy-path: must be /apps|a|community|tools/<subpath>, got ${value}`);
+  return { proxyPrefix: match[1], proxySubpath: match[2] };
+}
+
 const invokedDirectly = process.argv[1] && /dev[\\/]demo\.ts$/.test(process.argv[1]);
 if (invokedDirectly) {
   const { values } = parseArgs({
@@ -232,6 +256,8 @@ if (invokedDirectly) {
       days: { type: "string" },
       "without-read-all-orders": { type: "boolean" },
       "storefront-port": { type: "string" },
+      /** Where the app proxy is on the storefront, as a merchant may move it: e.g. /tools/offers. */
+      "proxy-path": { type: "string" },
       /** Start, check that the admin and the storefront answer, stop: exit code 0 when all is well. */
       check: { type: "boolean" },
     },
@@ -243,6 +269,7 @@ if (invokedDirectly) {
     days: values.days ? Number(values.days) : undefined,
     withoutReadAllOrders: values["without-read-all-orders"] ?? false,
     storefrontPort: values["storefront-port"] ? Number(values["storefront-port"]) : undefined,
+    ...proxyPathOption(values["proxy-path"]),
   });
   if (values.check) {
     const problems = await checkDemo(demo);

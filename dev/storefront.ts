@@ -51,6 +51,14 @@ export interface StorefrontOptions {
   host?: string;
   /** Checks a discount code at checkout (the Admin API stand-in's `redeem`); without it codes are refused. */
   redeem?: Redeem;
+  /** The app proxy's prefix and subpath on this shop (default apps/slice), as a merchant may set them. */
+  prefix?: string;
+  subpath?: string;
+  /**
+   * The app's app-data metafields as Shopify has them now (the Admin API stand-in's
+   * `appMetafields`): the theme reads them as `app.metafields.<namespace>.<key>`.
+   */
+  appMetafields?: () => Record<string, Record<string, { value: string; type: string }>>;
 }
 
 interface CartLine {
@@ -144,7 +152,9 @@ export type Redeem = (input: {
 }) => { ok: true; discountAmount: number } | { ok: false; reason: string };
 
 export function createStorefront(
-  options: Pick<StorefrontOptions, "store" | "redeem"> & { webhooks?: { url: string; secret: string } },
+  options: Pick<StorefrontOptions, "store" | "redeem" | "appMetafields"> & {
+    webhooks?: { url: string; secret: string };
+  },
 ) {
   const { store } = options;
   const engine = createEngine(store.shop.currency);
@@ -298,9 +308,13 @@ export function createStorefront(
       currency: store.shop.currency,
     };
     const request = { page_type: pageType, path: (req.url ?? "/").split("?")[0] };
+    // Shopify's `app` object (theme app extensions and app proxies): the app's own metafields,
+    // read fresh for each page as Shopify renders each page with the values set by then.
+    const app = { metafields: options.appMetafields?.() ?? {} };
     const scope = {
       shop,
       request,
+      app,
       customer,
       product: vars.product ?? null,
       collection: vars.collection ?? null,
@@ -671,8 +685,8 @@ export function createStorefront(
 }
 
 /**
- * The shop's domain, locally: `startAppProxy` (signing and forwarding /apps/slice/* as Shopify
- * does, everything else to this storefront), and in front of it the one step of Shopify's proxy it
+ * The shop's domain, locally: `startAppProxy` (signing and forwarding /apps/slice/*, or the
+ * prefix and subpath given, as Shopify does, everything else to this storefront), and in front of it the one step of Shopify's proxy it
  * leaves out: an `application/liquid` answer is rendered in the theme's layout, not passed through.
  */
 export async function startStorefront(options: StorefrontOptions) {
@@ -684,12 +698,17 @@ export async function startStorefront(options: StorefrontOptions) {
     appOrigin: options.appOrigin,
     secret: options.secret,
     shop: options.store.shop.domain,
+    prefix: options.prefix,
+    subpath: options.subpath,
     customerOf: storefront.customerOf,
     fallback: storefront.handler,
   });
   const host = options.host ?? "127.0.0.1";
+  const pathPrefix = `/${options.prefix ?? "apps"}/${options.subpath ?? "slice"}`;
   const server = createServer((req, res) => {
-    if (!/^\/apps\/slice(?:[/?]|$)/.test(req.url ?? "/")) return storefront.handler(req, res);
+    const url = req.url ?? "/";
+    if (url !== pathPrefix && !url.startsWith(`${pathPrefix}/`) && !url.startsWith(`${pathPrefix}?`))
+      return storefront.handler(req, res);
     const headers: Record<string, string> = {};
     for (const [key, value] of Object.entries(req.headers))
       if (typeof value === "string") headers[key] = value;

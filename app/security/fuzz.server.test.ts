@@ -304,7 +304,7 @@ describe("the storefront endpoints (app proxy)", () => {
     await expectRefusal(
       await receiveEvents(post("events", deeplyNested(1000)), prisma),
       400,
-      /^(body|visitorId)/,
+      /^(body|visitorId|consent)/,
     );
     await expectRefusal(
       await receiveEvents(post("events", deeplyNested(5000)), prisma),
@@ -437,8 +437,8 @@ describe("the storefront endpoints (app proxy)", () => {
 
   it("decide: bad query parameters get 400 naming them; a stored message's hostile text goes out as JSON data", async () => {
     for (const [query, named] of [
-      ["visitor=short", /^visitor: /],
-      [`visitor=${encodeURIComponent(INJECTIONS[0])}`, /^visitor: /],
+      ["consent=1&visitor=short", /^visitor: /],
+      [`consent=1&visitor=${encodeURIComponent(INJECTIONS[0])}`, /^visitor: /],
       ["visitor=fuzz-visitor-000000001&path=nope", /^path: /],
       [`visitor=fuzz-visitor-000000001&path=/${"a".repeat(3000)}`, /^path: /],
       ["visitor=fuzz-visitor-000000001&shown=1;2", /^shown: /],
@@ -466,7 +466,10 @@ describe("the storefront endpoints (app proxy)", () => {
     });
     const answer = await decideForUrl(
       new URL(
-        proxiedRequest(`/apps/slice/decide?visitor=fuzz-new-visitor-0000001&page=index&path=/`, proxy).url,
+        proxiedRequest(
+          `/apps/slice/decide?visitor=fuzz-new-visitor-0000001&page=index&path=/&consent=1`,
+          proxy,
+        ).url,
       ),
       prisma,
     );

@@ -307,7 +307,10 @@ describe("the storefront signed for shop B", () => {
 
   it("decides on B's data only: A's visitor is a stranger at B", async () => {
     const decideUrl = (shop: string) =>
-      new URL(proxiedRequest(`/apps/slice/decide?visitor=${VISITOR_A}&page=index&path=/`, proxy(shop)).url);
+      new URL(
+        proxiedRequest(`/apps/slice/decide?visitor=${VISITOR_A}&page=index&path=/&consent=1`, proxy(shop))
+          .url,
+      );
     const atA = await decideForUrl(decideUrl(A), prisma);
     expect(atA.body).toMatchObject({ message: { id: shops[A].messageId } });
     const atB = await decideForUrl(decideUrl(B), prisma);

@@ -76,11 +76,21 @@ interface Ask {
   customerId?: string;
   at?: Date;
   visitor?: string;
+  /** The script's reading of analytics consent; "1" (given) unless a test says otherwise. */
+  consent?: string;
 }
 
 /** The query Shopify's proxy forwards: the script's parameters plus shop, customer, prefix, timestamp and signature. */
-function url({ page = "index", path = "/", shown, customerId, visitor = visitorId, at = now }: Ask = {}) {
-  const query = new URLSearchParams({ visitor, page, path });
+function url({
+  page = "index",
+  path = "/",
+  shown,
+  customerId,
+  visitor = visitorId,
+  at = now,
+  consent = "1",
+}: Ask = {}) {
+  const query = new URLSearchParams({ visitor, page, path, consent });
   if (shown !== undefined) query.set("shown", shown);
   query.set("shop", SHOP);
   query.set("logged_in_customer_id", customerId ?? "");
@@ -171,10 +181,10 @@ describe("the decision endpoint", () => {
     expect(await ask({ customerId: "9002" })).toBeNull();
   });
 
-  it("never shows a message again after the visitor dismissed it, even without analytics consent", async () => {
+  it("never shows a message again after the visitor dismissed it", async () => {
     const id = ids["first-time-visitors"];
     expect((await ask())?.id).toBe(id);
-    await events([{ type: "message_dismissed", at: now, resourceId: String(id) }], { analytics: false });
+    await events([{ type: "message_dismissed", at: now, resourceId: String(id) }]);
     expect(await ask()).toBeNull();
     expect(await ask({ at: new Date(now.getTime() + 60 * 86_400_000) })).toBeNull();
   });

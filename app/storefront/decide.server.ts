@@ -49,6 +49,7 @@ import { config } from "../config.server";
 import prisma, { dialectOfClient } from "../db.server";
 import { codesLeft } from "../offers/pool.server";
 import { verifyProxyQuery } from "./proxy.server";
+import { recordProxyPath } from "./proxy-path.server";
 
 /** Stored events for what a visitor did with a message; resourceId is the message id. */
 export const MESSAGE_EVENTS = {
@@ -144,6 +145,12 @@ interface ShopMessage {
   firstPurchase: boolean;
   /** A discount it gives needs a code from the pool: without one it is not offered. */
   needsCode: boolean;
+  /**
+   * It may be shown to a shopper without analytics consent: its audience reads nothing about the
+   * shopper (a segment of everyone) and it gives nothing that needs to know who they are (no code,
+   * no email sign-up). Page targeting is context, not tracking, and still applies.
+   */
+  untargeted: boolean;
   codesLeft: number;
 }
 
@@ -208,6 +215,7 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
           firstPurchase: m.reward.kind === "firstPurchase",
           needsCode: left.get(row.id) != null,
           codesLeft: left.get(row.id) ?? 0,
+          untargeted: false,
         });
       } catch (e) {
         // A row that no longer validates (edited by hand) is left out, not shown half-broken.
@@ -216,7 +224,9 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
     }
     const fields = messages.flatMap((m) => {
       const rule = audienceRule(m.spec, segments.resolve);
-      return rule ? [...fieldsOf(rule, segments.resolve)] : [];
+      const read = rule ? [...fieldsOf(rule, segments.resolve)] : [];
+      m.untargeted = !!rule && read.length === 0 && m.shown.reward === "none";
+      return read;
     });
     value = {
       shopId: shop.id,
@@ -267,6 +277,13 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
   const check = verifyProxyQuery(url.searchParams, config.apiSecret, now);
   if (!check.ok) return { status: 401, body: { error: check.reason } };
   const params = url.searchParams;
+  void recordProxyPath(db, check.identity, now);
+  // Analytics consent (Shopify's Customer Privacy API, read by the script) only when the request
+  // says so: anything else is a shopper who has not consented, or not yet.
+  const consent = params.get("consent") ?? "0";
+  if (consent !== "0" && consent !== "1")
+    return { status: 400, body: { error: 'consent: must be "0" or "1"' } };
+  if (consent === "0") return decideWithoutConsent(db, check.identity.shop, params, now);
   const visitorId = params.get("visitor") ?? "";
   if (!VISITOR_ID.test(visitorId))
     return { status: 400, body: { error: "visitor: must be 16 to 64 letters, digits, - or _" } };
@@ -311,6 +328,47 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
       }
     : chosen.shown;
   return { status: 200, body: { message: shown } };
+}
+
+/**
+ * The decision for a shopper without analytics consent: no visitor or customer id is read or stored
+ * (the signed logged_in_customer_id is ignored), no behaviour targets anything, no exposure or
+ * arm is recorded. Only untargeted messages (see ShopMessage.untargeted) on page targeting, caps
+ * within this browser session and priority; counted in aggregate when shown (events.server.ts).
+ */
+async function decideWithoutConsent(
+  db: PrismaClient,
+  domain: string,
+  params: URLSearchParams,
+  now: Date,
+): Promise<DecideAnswer> {
+  const path = params.get("path") ?? "/";
+  if (path.length > 2048 || !path.startsWith("/"))
+    return { status: 400, body: { error: 'path: must start with "/" and be at most 2048 characters' } };
+  const shownText = params.get("shown") ?? "";
+  if (!/^(\d{1,9}(,\d{1,9}){0,49})?$/.test(shownText))
+    return { status: 400, body: { error: "shown: must be up to 50 message ids separated by commas" } };
+  const shop = await shopMessages(db, domain, now.getTime());
+  if (!shop) return { status: 404, body: { error: "shop: not installed" } };
+  const untargeted = shop.messages.filter((m) => m.untargeted);
+  if (!untargeted.length) return { status: 200, body: { message: null } };
+  const decision = decide(
+    untargeted.map((m) => m.spec),
+    {
+      facts: { customer: null, orders: [], checkouts: [], cart: null, visitor: null },
+      page: { type: pageTypeOf(params.get("page")), path },
+      history: {
+        lastShownAt: {},
+        shownThisSession: shownText ? shownText.split(",").map(Number) : [],
+        dismissed: [],
+        converted: [],
+      },
+      now,
+      resolve: shop.resolve,
+    },
+  );
+  const chosen = decision.message && untargeted.find((m) => m.spec.id === decision.message!.id);
+  return { status: 200, body: { message: chosen ? chosen.shown : null } };
 }
 
 export interface Explanation {

@@ -2,7 +2,7 @@
  * The storefront events endpoint, called as Shopify's app proxy calls it (signed by the local
  * proxy in dev/app-proxy.ts): a valid batch is stored; unsigned, tampered, stale, oversized or
  * malformed input is refused with a clear 4xx and nothing is stored; without analytics consent
- * only the shopper's own answers are kept; the logged-in customer comes only from the signature;
+ * nothing about the shopper is kept (only aggregate counts); the logged-in customer comes only from the signature;
  * and a linked customer's segments follow their visits.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -374,41 +374,21 @@ describe("POST /apps/slice/events", () => {
   });
 
   describe("without analytics consent", () => {
-    it("stores only the answers the shopper submitted, on a bare visitor row", async () => {
+    // More in consent.server.test.ts: the counts, the signed customer, /decide.
+    it("stores no visitor and no event, answers included: they are only counted", async () => {
       const response = await send(batch({ consent: { analytics: false } }));
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ ok: true, stored: 1 });
-      const { visitor, events } = await stored();
-      expect(events.map((e) => [e.type, e.resourceId])).toEqual([["answer", "style=relaxed"]]);
-      expect(visitor).toMatchObject({
-        sessions: 0,
-        cartToken: null,
-        landingPage: null,
-        referrer: null,
-        utmSource: null,
-        utmMedium: null,
-        utmCampaign: null,
-        deviceType: null,
-        firstSeenAt: new Date(minutesAgo(1)),
-        lastSeenAt: new Date(minutesAgo(1)),
-      });
-    });
-
-    it("stores nothing at all when there is no answer", async () => {
-      const events = batch().events.filter((e) => e.type !== "answer");
-      const response = await send(batch({ consent: { analytics: false }, events }));
-      expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ ok: true, stored: 0 });
+      expect(await response.json()).toEqual({ ok: true, stored: 0, counted: 1 });
       await expectNothingStored();
     });
 
-    it("adds nothing but answers to a visitor who consented before", async () => {
+    it("adds nothing to a visitor who consented before", async () => {
       await send(batch({ events: [{ type: "session_start", at: minutesAgo(10) }] }));
       const before = (await stored()).visitor;
       await send(batch({ consent: { analytics: false }, cartToken: "c1-other" }));
       const { visitor, events } = await stored();
       expect(visitor).toEqual(before);
-      expect(events.map((e) => e.type)).toEqual(["session_start", "answer"]);
+      expect(events.map((e) => e.type)).toEqual(["session_start"]);
     });
   });
 

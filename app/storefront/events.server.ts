@@ -12,6 +12,8 @@ import { z } from "zod";
 import { updateMembership } from "../segments/store.server";
 import { recordEmailSignups } from "../offers/signups.server";
 import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
+import { recordProxyPath } from "./proxy-path.server";
+import { dialectOfClient } from "../db.server";
 import { isStorableText, UNSTORABLE_MESSAGE } from "../engine/rules";
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -34,10 +36,16 @@ export const EVENT_TYPES = [
 ] as const;
 
 /**
- * What is stored without consent for analytics: what the shopper asked for themselves. Their
- * answers, and "don't show me this again" (a dismissal must stick, or the message would return).
+ * What is counted without consent for analytics, in aggregate only (`AnonymousCount`: per shop,
+ * day, type and message or answer; no visitor, customer, cart or any other id): untargeted
+ * messages shown, clicked and dismissed, and the question form's answers. Nothing else is kept.
  */
-export const STORED_WITHOUT_CONSENT: readonly string[] = ["answer", "message_dismissed"];
+export const COUNTED_WITHOUT_CONSENT: readonly string[] = [
+  "answer",
+  "message_shown",
+  "message_clicked",
+  "message_dismissed",
+];
 
 const text = (max: number, min = 0) =>
   z
@@ -73,7 +81,11 @@ function batchSchema(now: Date) {
     });
   return z
     .object({
-      visitorId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, "must be 16 to 64 letters, digits, - or _"),
+      /** Required with consent; without it the script sends none, and one sent is ignored. */
+      visitorId: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{16,64}$/, "must be 16 to 64 letters, digits, - or _")
+        .optional(),
       consent: z.object({ analytics: z.boolean() }),
       context: z
         .object({
@@ -99,6 +111,10 @@ function batchSchema(now: Date) {
         .datetime({ offset: true, message: "must be an ISO 8601 time with a zone" })
         .optional(),
       events: z.array(event).max(MAX_EVENTS, `must hold at most ${MAX_EVENTS} events`),
+    })
+    .superRefine((batch, ctx) => {
+      if (batch.consent.analytics && !batch.visitorId)
+        ctx.addIssue({ code: "custom", path: ["visitorId"], message: "is required with analytics consent" });
     })
     .transform((batch, ctx) => {
       const skew = batch.sentAt ? now.getTime() - Date.parse(batch.sentAt) : 0;
@@ -172,6 +188,11 @@ export async function receiveEvents(request: Request, db: PrismaClient, now = ne
   });
   if (!shop || shop.uninstalledAt) return json({ error: "shop: not installed" }, 404);
 
+  void recordProxyPath(db, identity, now);
+  if (!parsed.data.consent.analytics) {
+    const counted = await countWithoutConsent(db, shop.id, parsed.data.events);
+    return json({ ok: true, stored: 0, counted }, 200);
+  }
   let result: StoreResult;
   try {
     result = await storeBatch(db, shop.id, identity, parsed.data, now);
@@ -213,15 +234,12 @@ export async function storeBatch(
   batch: EventBatch,
   now: Date,
 ): Promise<StoreResult> {
-  const analytics = batch.consent.analytics;
-  // Without consent for analytics (Shopify's Customer Privacy API), nothing is stored but what the
-  // shopper asked for themselves: their answers and dismissals, and the bare visitor row those hang
-  // on (id, shop, when, and the signed logged-in customer they belong to). No page views, sessions,
-  // landing page, referrer, UTM, device or cart link.
-  const events = analytics
-    ? batch.events
-    : batch.events.filter((e) => STORED_WITHOUT_CONSENT.includes(e.type));
-  if (!events.length && !analytics) return { stored: 0, customerId: null };
+  // Called for what may be stored with the shopper's ids: a batch with analytics consent (a batch
+  // without it is only counted: countWithoutConsent), or the no-JavaScript form's answer that
+  // the shopper posted themselves (answer.server.ts).
+  const visitorId = batch.visitorId;
+  if (!visitorId) throw new Error("storeBatch: a batch to store needs its visitor id");
+  const events = batch.events;
 
   // A clock a little fast is believed up to now, no further.
   const times = events.map((e) => Math.min(Date.parse(e.at), now.getTime()));
@@ -236,9 +254,9 @@ export async function storeBatch(
     // once would otherwise both read the old first/last seen and the later write would undo the
     // earlier (seen on PostgreSQL). A new visitor has no row to lock; its racing INSERTs meet on
     // the key and the loser runs again below, and then finds the row.
-    await tx.visitor.updateMany({ where: { id: batch.visitorId }, data: { sessions: { increment: 0 } } });
+    await tx.visitor.updateMany({ where: { id: visitorId }, data: { sessions: { increment: 0 } } });
     const existing = await tx.visitor.findUnique({
-      where: { id: batch.visitorId },
+      where: { id: visitorId },
       select: {
         shopId: true,
         firstSeenAt: true,
@@ -256,53 +274,47 @@ export async function storeBatch(
     // The link to a customer only ever comes from the signed logged_in_customer_id; a later
     // anonymous visit (logged out) keeps it, a different logged-in customer takes the device over.
     const customerShopifyId = identity.customerId ?? existing?.customerShopifyId ?? null;
-    const contextFields = analytics
-      ? {
-          landingPage: context.landingPage ?? null,
-          referrer: context.referrer ?? null,
-          utmSource: context.utmSource ?? null,
-          utmMedium: context.utmMedium ?? null,
-          utmCampaign: context.utmCampaign ?? null,
-          deviceType: context.deviceType ?? null,
-        }
-      : {};
+    const contextFields = {
+      landingPage: context.landingPage ?? null,
+      referrer: context.referrer ?? null,
+      utmSource: context.utmSource ?? null,
+      utmMedium: context.utmMedium ?? null,
+      utmCampaign: context.utmCampaign ?? null,
+      deviceType: context.deviceType ?? null,
+    };
     if (!existing) {
       await tx.visitor.create({
         data: {
-          id: batch.visitorId,
+          id: visitorId,
           shopId,
           customerShopifyId,
           firstSeenAt: first,
           lastSeenAt: last,
-          ...(analytics ? { sessions, cartToken: cartToken ?? null, ...contextFields } : {}),
+          sessions,
+          cartToken: cartToken ?? null,
+          ...contextFields,
         },
       });
     } else {
       // Landing page, referrer, UTM and device describe the first visit: written once, by the
-      // first batch (with consent) that reported any of them.
-      const noContextYet =
-        analytics &&
-        [
-          existing.landingPage,
-          existing.referrer,
-          existing.utmSource,
-          existing.utmMedium,
-          existing.utmCampaign,
-          existing.deviceType,
-        ].every((v) => v === null);
+      // first batch that reported any of them.
+      const noContextYet = [
+        existing.landingPage,
+        existing.referrer,
+        existing.utmSource,
+        existing.utmMedium,
+        existing.utmCampaign,
+        existing.deviceType,
+      ].every((v) => v === null);
       await tx.visitor.update({
-        where: { id: batch.visitorId },
+        where: { id: visitorId },
         data: {
           customerShopifyId,
-          ...(analytics
-            ? {
-                firstSeenAt: first < existing.firstSeenAt ? first : existing.firstSeenAt,
-                lastSeenAt: last > existing.lastSeenAt ? last : existing.lastSeenAt,
-                sessions: { increment: sessions },
-                ...(cartToken ? { cartToken } : {}),
-                ...(noContextYet ? contextFields : {}),
-              }
-            : {}),
+          firstSeenAt: first < existing.firstSeenAt ? first : existing.firstSeenAt,
+          lastSeenAt: last > existing.lastSeenAt ? last : existing.lastSeenAt,
+          sessions: { increment: sessions },
+          ...(cartToken ? { cartToken } : {}),
+          ...(noContextYet ? contextFields : {}),
         },
       });
     }
@@ -310,7 +322,7 @@ export async function storeBatch(
       await tx.storefrontEvent.createMany({
         data: events.map((e, i) => ({
           shopId,
-          visitorId: batch.visitorId,
+          visitorId,
           type: e.type,
           resourceId: e.resourceId ?? null,
           occurredAt: new Date(times[i]),
@@ -318,7 +330,7 @@ export async function storeBatch(
         })),
       });
     // An email left in an email-capture form is also a sign-up for Shopify (offers/signups.server.ts).
-    await recordEmailSignups(tx, shopId, { visitorId: batch.visitorId, customerShopifyId }, events, now);
+    await recordEmailSignups(tx, shopId, { visitorId, customerShopifyId }, events, now);
     return { stored: events.length, customerId: customerShopifyId };
   };
 
@@ -330,4 +342,40 @@ export async function storeBatch(
     if ((e as { code?: string }).code === "P2002") return db.$transaction((tx) => write(tx)());
     throw e;
   }
+}
+
+/**
+ * A batch without analytics consent: the countable events (COUNTED_WITHOUT_CONSENT) added to
+ * their day's aggregate counts, and nothing else (the visitor id, cart token, context and signed
+ * customer are not read). An answer to an "email" question is not counted: its value is the address.
+ * One statement per batch; concurrent batches add up (INSERT … ON CONFLICT DO UPDATE).
+ */
+export async function countWithoutConsent(
+  db: PrismaClient,
+  shopId: number,
+  events: EventBatch["events"],
+): Promise<number> {
+  const counts = new Map<string, { day: string; type: string; resourceId: string; count: number }>();
+  for (const e of events) {
+    if (!COUNTED_WITHOUT_CONSENT.includes(e.type) || !e.resourceId) continue;
+    if (e.type === "answer" && /^email=/i.test(e.resourceId)) continue;
+    const day = e.at.slice(0, 10);
+    const key = `${day} ${e.type} ${e.resourceId}`;
+    const row = counts.get(key) ?? { day, type: e.type, resourceId: e.resourceId, count: 0 };
+    row.count += 1;
+    counts.set(key, row);
+  }
+  const rows = [...counts.values()];
+  if (!rows.length) return 0;
+  const sqlite = dialectOfClient(db) === "sqlite";
+  let n = 0;
+  const sql = `INSERT INTO "AnonymousCount" ("shopId", "day", "type", "resourceId", "count")
+    VALUES ${rows.map(() => "(?, ?, ?, ?, ?)").join(", ")}
+    ON CONFLICT ("shopId", "day", "type", "resourceId")
+    DO UPDATE SET "count" = "AnonymousCount"."count" + excluded."count"`;
+  await db.$executeRawUnsafe(
+    sqlite ? sql : sql.replace(/\?/g, () => `$${++n}`),
+    ...rows.flatMap((r) => [shopId, r.day, r.type, r.resourceId, r.count]),
+  );
+  return rows.reduce((sum, r) => sum + r.count, 0);
 }

@@ -1,8 +1,9 @@
 /**
  * assets/slice.js as a storefront runs it: loaded into a page (a fresh global scope per page, with
  * the browser APIs it uses stubbed and recorded), it identifies the visitor, records the visit and
- * cart changes, sends batches the app's events endpoint accepts, and sends nothing but the
- * shopper's own answers without analytics consent.
+ * cart changes, sends batches the app's events endpoint accepts; without analytics consent it makes
+ * and keeps no id and sends only what is counted (answers, messages shown...) with no id; and it
+ * decides nothing while Shopify's consent banner waits for an answer.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +19,7 @@ const SCRIPT = readFileSync(join(import.meta.dirname, "assets", "slice.js"), "ut
 const SHOP = "slice-script.myshopify.com";
 
 interface Batch {
-  visitorId: string;
+  visitorId?: string;
   consent: { analytics: boolean };
   context: Record<string, string>;
   cartToken?: string;
@@ -38,6 +39,8 @@ interface PageOptions {
   designMode?: boolean;
   /** The app proxy is unreachable. */
   offline?: boolean;
+  /** Shopify's consent banner is up (shouldShowBanner) until giveConsent or refuseConsent. */
+  banner?: boolean;
 }
 
 interface Browser {
@@ -62,6 +65,7 @@ function openPage({
   cartToken,
   designMode = false,
   offline = false,
+  banner = false,
 }: PageOptions) {
   const location = new URL(url);
   const sent: { via: "beacon" | "fetch"; url: string; batch: Batch }[] = [];
@@ -76,7 +80,7 @@ function openPage({
   let allowed = consent === true;
   let loadFeatures: unknown[] = [];
 
-  const privacy = { analyticsProcessingAllowed: () => allowed };
+  const privacy = { analyticsProcessingAllowed: () => allowed, shouldShowBanner: () => banner };
   const shopify: Record<string, unknown> = {
     designMode,
     loadFeatures: (features: unknown[], callback: (error?: Error) => void) => {
@@ -192,7 +196,13 @@ function openPage({
     },
     giveConsent: () => {
       allowed = true;
+      banner = false;
       emit("document:visitorConsentCollected", { detail: { analyticsAllowed: true } });
+    },
+    refuseConsent: () => {
+      allowed = false;
+      banner = false;
+      emit("document:visitorConsentCollected", { detail: { analyticsAllowed: false } });
     },
     themeXhr: async (to: string) => {
       const request = new (window.XMLHttpRequest as typeof XMLHttpRequest)();
@@ -311,6 +321,7 @@ describe("slice.js", () => {
     expect(decision.pathname).toBe("/apps/slice/decide");
     expect(Object.fromEntries(decision.searchParams)).toEqual({
       visitor: page.sent[0].batch.visitorId,
+      consent: "1",
       page: "product",
       path: "/products/linen-shirt",
       shown: "3,7",
@@ -344,21 +355,27 @@ describe("slice.js", () => {
     expect(page.sent[1].batch.cartToken).toBe("c2-xhr");
   });
 
-  it("without analytics consent sends only the shopper's answers, keeps no id beyond the session", async () => {
+  it("without analytics consent makes and keeps no id, tracks nothing, and sends answers only to be counted", async () => {
     const page = openPage({ url: "https://shop.example/?utm_source=ads", consent: false, cartToken: "c1-x" });
     await page.wait();
     await page.themeFetch("/cart/add.js");
     page.leave();
     await page.wait();
     expect(page.sent).toEqual([]);
+    // The decision is asked for untargeted messages, with no visitor.
+    expect(page.decisions).toHaveLength(1);
+    expect(Object.fromEntries(page.decisions[0].searchParams)).toEqual({
+      consent: "0",
+      page: "index",
+      path: "/",
+      shown: "",
+    });
 
     const { form, prevented } = await page.answer("intent", "Looking for a gift");
     expect(prevented).toBe(true);
     expect(page.sent).toHaveLength(1);
     expect(page.sent[0].batch).toEqual({
-      visitorId: expect.stringMatching(/^[0-9a-f]{32}$/),
       consent: { analytics: false },
-      context: {},
       sentAt: expect.any(String),
       events: [{ type: "answer", at: expect.any(String), resourceId: "intent=Looking for a gift" }],
     });
@@ -371,7 +388,32 @@ describe("slice.js", () => {
     expect(form.focused).toBe("[data-slice-thanks]");
     expect(form.submitted).toBe(false);
     expect(page.browser.local.size).toBe(0);
-    expect(page.browser.session.get("slice_vid")).toBe(page.sent[0].batch.visitorId);
+    // Nothing that identifies the shopper in the tab either (no id, no cart token, no landing page).
+    expect([...page.browser.session.keys()]).toEqual([]);
+    expect((page.window.Slice as { visitorId: string | null }).visitorId).toBeNull();
+  });
+
+  it("decides nothing and sends nothing while the consent banner waits, then follows the answer", async () => {
+    const page = openPage({ url: "https://shop.example/", consent: false, banner: true });
+    await page.wait();
+    expect(page.decisions).toEqual([]);
+    expect(page.sent).toEqual([]);
+    page.refuseConsent();
+    await page.wait();
+    expect(page.decisions.map((d) => d.searchParams.get("consent"))).toEqual(["0"]);
+    expect(page.sent).toEqual([]);
+    expect(page.browser.local.size).toBe(0);
+
+    const accepted = openPage({ url: "https://shop.example/", consent: false, banner: true });
+    await accepted.wait();
+    expect(accepted.decisions).toEqual([]);
+    accepted.giveConsent();
+    await accepted.wait();
+    expect(accepted.sent).toHaveLength(1);
+    expect(types(accepted.sent[0].batch).map(([type]) => type)).toEqual(["session_start", "page_view"]);
+    expect(accepted.decisions.map((d) => d.searchParams.get("visitor"))).toEqual([
+      accepted.sent[0].batch.visitorId,
+    ]);
   });
 
   it("submits the question form as a plain form when the answer cannot be sent", async () => {
@@ -456,7 +498,9 @@ describe("slice.js", () => {
         );
         expect({ status: response.status, body: await response.json() }).toMatchObject({
           status: 200,
-          body: { stored: batch.events.length },
+          body: batch.consent.analytics
+            ? { stored: batch.events.length }
+            : { stored: 0, counted: batch.events.length },
         });
       }
       const visitor = await prisma.visitor.findUnique({ where: { id: batches[0].batch.visitorId } });

@@ -50,8 +50,25 @@ async function shopper(
   return { context, page: await context.newPage() };
 }
 
-const visitorIdOf = (page: Page) =>
-  page.evaluate(() => (window as unknown as { Slice: { visitorId: string } }).Slice.visitorId);
+/** slice.js's visitor id: null without analytics consent (none is made). */
+const maybeVisitorId = (page: Page) =>
+  page.evaluate(() => (window as unknown as { Slice: { visitorId: string | null } }).Slice.visitorId);
+/** The visitor id of a consenting shopper (a test fails here if there is none). */
+const visitorIdOf = async (page: Page): Promise<string> => {
+  const id = await maybeVisitorId(page);
+  if (!id) throw new Error("slice.js has no visitor id (no analytics consent?)");
+  return id;
+};
+
+/** What slice.js keeps in this browser: its cookies, and its localStorage and sessionStorage keys. */
+async function storedIdentifiers(context: BrowserContext, page: Page) {
+  const cookies = (await context.cookies()).map((c) => c.name).filter((name) => name.startsWith("slice"));
+  const [local, session] = await page.evaluate(() => [
+    Object.keys(localStorage).filter((k) => k.startsWith("slice")),
+    Object.keys(sessionStorage).filter((k) => k.startsWith("slice")),
+  ]);
+  return { cookies, local: local.sort(), session: session.sort() };
+}
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -193,10 +210,11 @@ describe("the demo storefront", () => {
     await context.close();
   });
 
-  it("stores nothing but the answer for a visitor without analytics consent", async () => {
+  it("stores no identifier for a visitor without analytics consent: none in cookies, storage or the database; the answer only counted", async () => {
     const { context, page } = await shopper(false);
+    const [visitors, events] = [await db.visitor.count(), await db.storefrontEvent.count()];
     await page.goto(demo.storefrontUrl);
-    const visitorId = await visitorIdOf(page);
+    expect(await maybeVisitorId(page)).toBeNull();
     const product = demo.store.products[1];
     await page.goto(`${demo.storefrontUrl}/products/${product.handle}`);
     await page.getByRole("button", { name: "Add to cart" }).click();
@@ -207,10 +225,16 @@ describe("the demo storefront", () => {
     await page.goto(demo.storefrontUrl);
     // Everything so far has been flushed (page hides) or waited out (3 s): none of it may be stored.
     await page.waitForTimeout(3500);
-    expect(await db.visitor.count({ where: { id: visitorId } })).toBe(0);
-    expect(await db.storefrontEvent.count({ where: { visitorId } })).toBe(0);
 
-    // The question block on the home page: the answer is what the shopper asked to send.
+    // The question block on the home page: the answer is counted, not kept as anyone's.
+    const counted = () =>
+      db.anonymousCount
+        .aggregate({
+          where: { type: "answer", resourceId: "intent=Looking for a gift" },
+          _sum: { count: true },
+        })
+        .then((r) => r._sum.count ?? 0);
+    const before = await counted();
     const form = page.locator("form[data-slice-form]");
     await expect(form.locator("legend").textContent()).resolves.toBe("What brings you here today?");
     await form.getByLabel("Looking for a gift").check();
@@ -221,20 +245,15 @@ describe("the demo storefront", () => {
     );
     await form.scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SHOTS, "storefront-answer-no-consent.png"), fullPage: true });
+    await expect.poll(counted, { timeout: 20_000, interval: 250 }).toBe(before + 1);
 
-    await expect
-      .poll(() => db.storefrontEvent.count({ where: { visitorId } }), { timeout: 20_000, interval: 250 })
-      .toBe(1);
-    const events = await db.storefrontEvent.findMany({ where: { visitorId } });
-    expect(events.map((e) => [e.type, e.resourceId])).toEqual([["answer", "intent=Looking for a gift"]]);
-    const visitor = await db.visitor.findUniqueOrThrow({ where: { id: visitorId } });
-    expect(visitor).toMatchObject({
-      cartToken: null,
-      landingPage: null,
-      referrer: null,
-      deviceType: null,
-      sessions: 0,
+    expect(await storedIdentifiers(context, page)).toEqual({
+      cookies: [],
+      local: [],
+      session: ["slice_shown"],
     });
+    expect(await db.visitor.count()).toBe(visitors);
+    expect(await db.storefrontEvent.count()).toBe(events);
     await context.close();
   });
 
@@ -271,11 +290,15 @@ describe("the demo storefront", () => {
     const banner = page.getByRole("region", { name: "Cookie consent" });
     await expect.poll(() => banner.isVisible()).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, "storefront-consent-banner.png") });
-    const visitorId = await visitorIdOf(page);
+    const events = await db.storefrontEvent.count();
     await page.waitForTimeout(3500); // past the first flush: nothing may have been sent yet
-    expect(await db.storefrontEvent.count({ where: { visitorId } })).toBe(0);
+    expect(await maybeVisitorId(page)).toBeNull();
+    expect(await db.storefrontEvent.count()).toBe(events);
     await banner.getByRole("button", { name: "Accept" }).click();
     await expect.poll(() => banner.isVisible()).toBe(false);
+    await expect.poll(() => maybeVisitorId(page)).toMatch(/^[0-9a-f]{32}$/);
+    const visitorId = await visitorIdOf(page);
+    expect((await storedIdentifiers(context, page)).local).toEqual(["slice_vid"]);
     await expect
       .poll(
         async () =>
@@ -490,25 +513,24 @@ describe("messages on the demo storefront", () => {
     await context.close();
   });
 
-  it("without analytics consent shows the welcome, stores the dismissal the shopper asked for, and nothing else", async () => {
+  it("without analytics consent shows no behaviour-targeted message (not the welcome) and stores nothing", async () => {
     const { context, page } = await shopper(false, { messages: true });
+    const [visitors, events, codes] = [
+      await db.visitor.count(),
+      await db.storefrontEvent.count(),
+      await db.discountCode.count({ where: { status: "issued" } }),
+    ];
     await page.goto(demo.storefrontUrl);
-    const visitorId = await visitorIdOf(page);
-    const welcome = popup(page, /Welcome/);
-    await expect.poll(() => welcome.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
-    await welcome.getByRole("button", { name: "Close" }).click();
-    await expect
-      .poll(() => messageEvents(visitorId), { timeout: 20_000, interval: 250 })
-      .toEqual([["message_dismissed", "Welcome: first purchase"]]);
+    await page.waitForTimeout(6500); // past the welcome's 5 seconds
+    await expect(page.locator("#slice-message").count()).resolves.toBe(0);
     await page.goto(`${demo.storefrontUrl}/products/${demo.store.products[0].handle}`);
     await page.waitForTimeout(3500);
-    const stored = await db.storefrontEvent.findMany({ where: { visitorId }, select: { type: true } });
-    expect(stored.map((e) => e.type)).toEqual(["message_dismissed"]);
-    expect(await db.visitor.findUniqueOrThrow({ where: { id: visitorId } })).toMatchObject({
-      sessions: 0,
-      landingPage: null,
-      cartToken: null,
-    });
+    expect(await maybeVisitorId(page)).toBeNull();
+    expect([
+      await db.visitor.count(),
+      await db.storefrontEvent.count(),
+      await db.discountCode.count({ where: { status: "issued" } }),
+    ]).toEqual([visitors, events, codes]);
     await context.close();
   });
 
@@ -612,7 +634,7 @@ describe("messages on the demo storefront", () => {
             page.evaluate(
               ([pageType, path]) =>
                 fetch(
-                  `/apps/slice/decide?visitor=probe-visitor-0000001&page=${pageType}&path=${encodeURIComponent(path)}`,
+                  `/apps/slice/decide?consent=1&visitor=probe-visitor-0000001&page=${pageType}&path=${encodeURIComponent(path)}`,
                 )
                   .then((r) => r.json() as Promise<{ message: { id: number } | null }>)
                   .then((d) => d.message?.id ?? null),
@@ -641,6 +663,9 @@ describe("messages on the demo storefront", () => {
         viewport: { width: 1280, height: 900 },
         reducedMotion: "reduce",
       });
+      // The demo's banner answered before (Shopify keeps the answer in a cookie).
+      const { hostname } = new URL(demo.storefrontUrl);
+      await context.addCookies([{ name: "demo_consent", value: "yes", domain: hostname, path: "/" }]);
       const page = await context.newPage();
       await page.goto(demo.storefrontUrl);
       await decidedFor(page, "product", "/products/x", id);
@@ -690,7 +715,7 @@ describe("messages on the demo storefront", () => {
       await context.close();
     });
 
-    it("an email sign-up: the address is kept as the shopper's answer, even without analytics consent, and reaches Shopify", async () => {
+    it("an email sign-up: the address is kept as the shopper's answer and reaches Shopify", async () => {
       const id = await message({
         headline: "Get 10% off your next order",
         body: "Join our list for early access to sales.",
@@ -699,7 +724,7 @@ describe("messages on the demo storefront", () => {
         reward: "emailCapture",
         pathContains: JSON.stringify(["/pages/join"]),
       });
-      const { context, page } = await shopper(false, { messages: true });
+      const { context, page } = await shopper(true, { messages: true });
       await page.goto(demo.storefrontUrl);
       await decidedFor(page, "other", "/pages/join", id);
       await page.goto(`${demo.storefrontUrl}/pages/join`);
@@ -770,5 +795,210 @@ describe("messages on the demo storefront", () => {
       });
       await context.close();
     });
+  });
+});
+
+/**
+ * Shopify's consent banner (the demo's stand-in: a German shopper by default, so the banner shows
+ * and nothing is allowed before an answer) and the messages: none opens before the shopper has
+ * answered, so none covers the banner; refused, only an untargeted message, nothing that identifies
+ * the shopper kept anywhere; given, today's targeted welcome.
+ */
+describe("consent and messages", () => {
+  const SHIPPING = "Free shipping on orders over $75";
+  let untargeted = 0;
+
+  beforeAll(async () => {
+    const { shopId } = await db.message.findFirstOrThrow({ select: { shopId: true } });
+    await db.segment.create({
+      data: {
+        shopId,
+        handle: "everyone",
+        name: "Everyone",
+        rule: JSON.stringify({ version: 1, match: { all: [] } }),
+      },
+    });
+    // Below the welcome: it is what a shopper sees when nothing about them may be used.
+    untargeted = (
+      await db.message.create({
+        data: {
+          shopId,
+          name: "Shipping bar",
+          segmentHandle: "everyone",
+          format: "bar",
+          trigger: "load",
+          priority: -10,
+          holdoutPercent: 0,
+          oncePerSession: true,
+          headline: SHIPPING,
+          body: "",
+          active: true,
+        },
+      })
+    ).id;
+  });
+  afterAll(() => db.message.update({ where: { id: untargeted }, data: { active: false } }));
+
+  /** A first visit with the real banner (no stubbed Customer Privacy API), recording decisions asked. */
+  async function firstVisit() {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const decisions: string[] = [];
+    page.on("request", (r) => r.url().includes("/apps/slice/decide?") && decisions.push(r.url()));
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(demo.storefrontUrl);
+    const banner = page.getByRole("region", { name: "Cookie consent" });
+    await expect.poll(() => banner.isVisible()).toBe(true);
+    return { context, page, banner, decisions, errors };
+  }
+
+  /** Whether a message on screen overlaps the consent banner while it is up. */
+  const covers = (page: Page) =>
+    page.evaluate(() => {
+      const banner = document.getElementById("consent-banner")!;
+      const box = document.getElementById("slice-message")?.shadowRoot?.querySelector(".box");
+      if (banner.hidden || !box) return false;
+      const [a, b] = [banner.getBoundingClientRect(), box.getBoundingClientRect()];
+      return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    });
+
+  const shownCount = () =>
+    db.anonymousCount
+      .aggregate({ where: { type: "message_shown", resourceId: String(untargeted) }, _sum: { count: true } })
+      .then((r) => r._sum.count ?? 0);
+
+  it("opens nothing before the banner is answered; refused, shows only the untargeted message and keeps no identifier", async () => {
+    const { context, page, banner, decisions, errors } = await firstVisit();
+    const [visitors, exposures, shown] = [
+      await db.visitor.count(),
+      await db.offerExposure.count(),
+      await shownCount(),
+    ];
+    // Past the welcome's 5-second delay and the shipping bar's "on load": nothing opened, nothing asked.
+    await page.waitForTimeout(6500);
+    await expect(page.locator("#slice-message").count()).resolves.toBe(0);
+    expect(decisions).toEqual([]);
+    await page.screenshot({
+      path: path.join(SHOTS, "storefront-consent-waiting.png"),
+      animations: "disabled",
+    });
+
+    await banner.getByRole("button", { name: "Decline" }).click();
+    await expect.poll(() => banner.isVisible()).toBe(false);
+    const bar = region(page, SHIPPING);
+    await expect.poll(() => bar.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
+    expect(decisions).toHaveLength(1);
+    expect(new URL(decisions[0]).searchParams.get("consent")).toBe("0");
+    expect(new URL(decisions[0]).searchParams.has("visitor")).toBe(false);
+    await page.screenshot({
+      path: path.join(SHOTS, "storefront-consent-refused.png"),
+      animations: "disabled",
+    });
+    // The targeted welcome (first-time visitors, a discount) never comes.
+    await page.waitForTimeout(5500);
+    await expect(popup(page, /Welcome/).count()).resolves.toBe(0);
+
+    // Counted, with no one's id; nothing else stored, nothing kept in the browser.
+    await expect.poll(shownCount, { timeout: 20_000, interval: 250 }).toBe(shown + 1);
+    await page.goto(`${demo.storefrontUrl}/collections/${demo.store.collections[0].handle}`);
+    await page.waitForTimeout(3500);
+    expect(await storedIdentifiers(context, page)).toEqual({
+      cookies: [],
+      local: [],
+      session: ["slice_shown"],
+    });
+    expect(await maybeVisitorId(page)).toBeNull();
+    expect(await db.visitor.count()).toBe(visitors);
+    expect(await db.offerExposure.count()).toBe(exposures);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("given on the banner, shows the targeted welcome as before, after the answer and never over the banner", async () => {
+    const { context, page, banner, decisions } = await firstVisit();
+    await page.waitForTimeout(6500);
+    await expect(page.locator("#slice-message").count()).resolves.toBe(0);
+    expect(decisions).toEqual([]);
+    await banner.getByRole("button", { name: "Accept" }).click();
+    const welcome = popup(page, "Welcome! Here's 10% off your first order");
+    await expect.poll(() => welcome.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
+    expect(await covers(page)).toBe(false);
+    await expect(banner.isVisible()).resolves.toBe(false);
+    const visitorId = await visitorIdOf(page);
+    expect(visitorId).toMatch(/^[0-9a-f]{32}$/);
+    expect(new URL(decisions[0]).searchParams.get("consent")).toBe("1");
+    expect((await storedIdentifiers(context, page)).local).toEqual(["slice_vid"]);
+    await page.screenshot({ path: path.join(SHOTS, "storefront-consent-given.png"), animations: "disabled" });
+    await expect
+      .poll(() => messageEvents(visitorId), { timeout: 20_000, interval: 250 })
+      .toEqual([["message_shown", "Welcome: first purchase"]]);
+    await context.close();
+  });
+
+  it("outside the regions that require consent, shows no banner and works as before", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const url = new URL(demo.storefrontUrl);
+    await context.addCookies([{ name: "demo_region", value: "US", domain: url.hostname, path: "/" }]);
+    const page = await context.newPage();
+    await page.goto(demo.storefrontUrl);
+    await expect.poll(() => maybeVisitorId(page)).toMatch(/^[0-9a-f]{32}$/);
+    await expect(page.getByRole("region", { name: "Cookie consent" }).isVisible()).resolves.toBe(false);
+    const welcome = popup(page, "Welcome! Here's 10% off your first order");
+    await expect.poll(() => welcome.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
+    await context.close();
+  });
+});
+
+describe("the app proxy where the merchant moved it", () => {
+  it("works end to end at /tools/offers once the proxy's page has been opened there", async () => {
+    const moved = await demo.openStorefront({ prefix: "tools", subpath: "offers" });
+    try {
+      const { context, page } = await shopper(true, { messages: true });
+      const config = async () =>
+        JSON.parse((await page.locator("#slice-config").textContent())!) as { proxy: string };
+      // Until a request reaches the new path, the theme has the default one (which is not proxied here).
+      await page.goto(moved.url);
+      expect((await config()).proxy).toBe("/apps/slice");
+
+      // The merchant opens the proxy's own page after moving it: the path is recorded.
+      await page.goto(`${moved.url}/tools/offers`);
+      await expect(page.getByRole("status").textContent()).resolves.toBe(
+        "Slice answers at /tools/offers on this store. The theme uses this path from now on.",
+      );
+      await page.screenshot({ path: path.join(SHOTS, "storefront-proxy-page.png") });
+
+      // Now every page of the theme calls the app there: events, the decision, the code, the form.
+      const decided = page.waitForResponse((r) => r.url().includes("/tools/offers/decide?"));
+      await page.goto(moved.url);
+      expect((await config()).proxy).toBe("/tools/offers");
+      await expect(page.locator("form[data-slice-form]").getAttribute("action")).resolves.toBe(
+        "/tools/offers/answer",
+      );
+      expect((await decided).status()).toBe(200);
+      const visitorId = await visitorIdOf(page);
+      const welcome = popup(page, "Welcome! Here's 10% off your first order");
+      await expect.poll(() => welcome.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
+      const code = await db.discountCode.findFirstOrThrow({ where: { visitorId } });
+      await expect(welcome.getByText(code.code, { exact: true }).isVisible()).resolves.toBe(true);
+      await page.screenshot({ path: path.join(SHOTS, "storefront-proxy-moved.png"), animations: "disabled" });
+      await expect
+        .poll(
+          async () =>
+            (await db.storefrontEvent.findMany({ where: { visitorId }, select: { type: true } })).length,
+          { timeout: 20_000, interval: 250 },
+        )
+        .toBeGreaterThan(1);
+      await context.close();
+    } finally {
+      // Back where the rest of the suite expects it.
+      await fetch(`${demo.storefrontUrl}/apps/slice`);
+      await expect
+        .poll(async () => (await db.shop.findFirstOrThrow({ select: { proxyPath: true } })).proxyPath, {
+          timeout: 10_000,
+        })
+        .toBe("/apps/slice");
+      await moved.close();
+    }
   });
 });

@@ -4,9 +4,11 @@
  *
  * Records who is looking and what they do, and sends it in batches to the app proxy; then asks
  * the app which message this visitor should see (GET /apps/slice/decide), waits for its trigger
- * and shows it as a popup, corner message or sticky bar. Without analytics consent (Shopify's
- * Customer Privacy API) only what the shopper asked for leaves the browser (their answers, and
- * "don't show this again"), and the visitor id lives only as long as the session. */
+ * and shows it as a popup, corner message or sticky bar. It asks Shopify's Customer Privacy API
+ * first, and opens nothing while Shopify's consent banner waits for an answer. Without analytics
+ * consent there is no visitor id (none made, none kept, none sent), nothing is tracked, only
+ * untargeted messages are asked for, and what is shown, clicked, dismissed or answered is sent to be
+ * counted, with no id. */
 (() => {
   const configElement = document.getElementById("slice-config");
   // Not in the theme editor: a merchant previewing the theme is not a visitor.
@@ -39,27 +41,36 @@
     }
   };
 
-  const analyticsAllowed = () => !!window.Shopify?.customerPrivacy?.analyticsProcessingAllowed?.();
+  const privacy = () => window.Shopify?.customerPrivacy;
+  const analyticsAllowed = () => !!privacy()?.analyticsProcessingAllowed?.();
 
-  // First-party visitor id: kept for the session always, kept across visits only with consent
-  // (and forgotten when consent is withdrawn).
-  const cookieId = () => document.cookie.match(/(?:^|; )slice_vid=([\w-]{16,64})/)?.[1];
-  const newId = () =>
-    Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-  const visitorId = get(localStorage, ID_KEY) || cookieId() || get(sessionStorage, ID_KEY) || newId();
-  set(sessionStorage, ID_KEY, visitorId);
-  const rememberVisitor = () => {
-    if (!analyticsAllowed()) {
-      try {
-        localStorage.removeItem(ID_KEY);
-      } catch {
-        // nothing kept there
-      }
-      document.cookie = `${ID_KEY}=; max-age=0; path=/`;
-    } else if (!set(localStorage, ID_KEY, visitorId)) {
-      document.cookie = `${ID_KEY}=${visitorId}; max-age=31536000; path=/; samesite=lax`;
+  // First-party visitor id, only with consent: made, kept (localStorage, else a cookie) and sent
+  // only then; forgotten when consent is withdrawn.
+  let visitorId = null;
+  const remember = () => {
+    if (analyticsAllowed()) {
+      visitorId ||=
+        get(localStorage, ID_KEY) ||
+        document.cookie.match(/(?:^|; )slice_vid=([\w-]{16,64})/)?.[1] ||
+        Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join(
+          "",
+        );
+      if (!set(localStorage, ID_KEY, visitorId))
+        document.cookie = `${ID_KEY}=${visitorId}; max-age=31536000; path=/; samesite=lax`;
+      return;
     }
+    visitorId = null;
+    try {
+      localStorage.removeItem(ID_KEY);
+      sessionStorage.removeItem(CART_KEY);
+    } catch {
+      // nothing kept there
+    }
+    document.cookie = `${ID_KEY}=; max-age=0; path=/`;
   };
+
+  const isoNow = () => new Date().toISOString();
+  const on = (type, listener, capture) => document.addEventListener(type, listener, capture);
 
   let queue = [];
   let flushTimer = 0;
@@ -67,21 +78,22 @@
   function track(type, resourceId) {
     queue.push({
       type,
-      at: new Date().toISOString(),
+      at: isoNow(),
       ...(resourceId ? { resourceId: String(resourceId).slice(0, 200) } : {}),
     });
     if (!flushTimer) flushTimer = setTimeout(flush, FLUSH_DELAY_MS);
   }
 
-  // Without consent, events other than the shopper's own requests wait in memory: sent if consent
-  // comes on this page, dropped when it is left.
-  const own = (e) => e.type === "answer" || e.type === "message_dismissed";
+  // Without consent, what is only counted (messages shown, clicked, dismissed; answers) goes with no
+  // id; the rest waits in memory: sent if consent comes on this page, dropped when it is left.
+  const counted = (e) => e.type === "answer" || e.type.startsWith("message_");
   function flush(onPageHide) {
     clearTimeout(flushTimer);
     flushTimer = 0;
-    const analytics = analyticsAllowed();
-    const ready = analytics ? queue : queue.filter(own);
-    queue = analytics ? [] : queue.filter((e) => !own(e));
+    if (!known) return Promise.resolve();
+    const analytics = !!visitorId;
+    const ready = analytics ? queue : queue.filter(counted);
+    queue = analytics ? [] : queue.filter((e) => !counted(e));
     const sends = [];
     for (let i = 0; i < ready.length; i += MAX_BATCH)
       sends.push(send(ready.slice(i, i + MAX_BATCH), analytics, onPageHide === true));
@@ -90,12 +102,11 @@
 
   function send(events, analytics, onPageHide) {
     const cartToken = get(sessionStorage, CART_KEY);
+    if (analytics) set(sessionStorage, CONTEXT_KEY, context);
     const body = JSON.stringify({
-      visitorId,
+      ...(analytics ? { visitorId, context: JSON.parse(context), ...(cartToken ? { cartToken } : {}) } : {}),
       consent: { analytics },
-      context: analytics ? JSON.parse(get(sessionStorage, CONTEXT_KEY) || "{}") : {},
-      ...(analytics && cartToken ? { cartToken } : {}),
-      sentAt: new Date().toISOString(), // the app corrects for this browser's clock with it
+      sentAt: isoNow(), // the app corrects for this browser's clock with it
       events,
     });
     // sendBeacon survives the page being unloaded; it returns false when it cannot queue the body.
@@ -113,18 +124,18 @@
   }
 
   // A session starts on the first page of a tab's visit; its landing page, referrer and UTM
-  // parameters describe the whole session.
-  if (!get(sessionStorage, CONTEXT_KEY)) {
+  // parameters describe the whole session (kept in the tab only once sent, with consent).
+  let context = get(sessionStorage, CONTEXT_KEY);
+  if (!context) {
     const params = new URLSearchParams(location.search);
-    const context = {
+    context = JSON.stringify({
       landingPage: (location.pathname + location.search).slice(0, 2048),
       referrer: document.referrer.slice(0, 2048) || undefined,
       utmSource: params.get("utm_source")?.slice(0, 200) || undefined,
       utmMedium: params.get("utm_medium")?.slice(0, 200) || undefined,
       utmCampaign: params.get("utm_campaign")?.slice(0, 200) || undefined,
       deviceType: deviceType(),
-    };
-    set(sessionStorage, CONTEXT_KEY, JSON.stringify(context));
+    });
     track("session_start");
   }
   track("page_view", location.pathname);
@@ -137,7 +148,7 @@
     return fetch("/cart.js")
       .then((response) => response.json())
       .then((cart) => {
-        if (CART_TOKEN.test(cart.token)) set(sessionStorage, CART_KEY, cart.token);
+        if (visitorId && CART_TOKEN.test(cart.token)) set(sessionStorage, CART_KEY, cart.token);
       })
       .catch(() => {});
   }
@@ -145,8 +156,9 @@
     if (url.includes("/cart/add")) fire("addToCart");
     linkCart().then(() => {
       track("cart_update");
-      // The cart changed what the app knows of this visitor: ask again, unless a message is up.
-      if (!current) flush().then(decideNow);
+      // The cart changed what the app knows of this visitor (with consent): ask again, unless a
+      // message is up.
+      if (!current && visitorId) flush().then(decideNow);
     });
   }
   // Themes change the cart with fetch (Dawn and most current themes) or XMLHttpRequest (older
@@ -173,7 +185,7 @@
 
   // The question block: send the answer now and thank the shopper in place. If it cannot be
   // sent, the form is submitted as it would be without this script.
-  document.addEventListener("submit", (event) => {
+  on("submit", (event) => {
     const form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-slice-form")) return;
     const data = new FormData(form);
@@ -190,28 +202,32 @@
     });
   });
 
-  // A shopper's own answer goes now, with or without analytics consent (they asked to send it).
+  // A shopper's own answer goes now: with consent as theirs, without it only to be counted.
   function sendAnswer(text) {
-    return send(
-      [{ type: "answer", at: new Date().toISOString(), resourceId: text.slice(0, 200) }],
-      analyticsAllowed(),
-    );
+    return send([{ type: "answer", at: isoNow(), resourceId: text.slice(0, 200) }], !!visitorId);
   }
 
-  document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && flush(true));
+  on("visibilitychange", () => document.visibilityState === "hidden" && flush(true));
   window.addEventListener("pagehide", () => flush(true));
 
-  // Consent may be given after load: keep the id across visits then, and send what was waiting.
-  const onConsent = () => {
-    rememberVisitor();
-    flush();
+  // Consent: nothing is sent or decided until the Customer Privacy API has loaded and, where
+  // Shopify shows its consent banner, until the shopper has answered it (visitorConsentCollected);
+  // then the id is made or forgotten, what waited is sent, and the message decided. A later
+  // change of mind applies at once.
+  let known = false;
+  const start = () => {
+    if (privacy()?.shouldShowBanner?.()) return;
+    remember();
+    const first = !known;
+    known = true;
+    flush().then(() => first && decideNow());
   };
-  document.addEventListener("visitorConsentCollected", onConsent);
-  if (window.Shopify?.customerPrivacy) rememberVisitor();
+  on("visitorConsentCollected", () => setTimeout(start));
+  if (privacy()) start();
   else
     window.Shopify?.loadFeatures?.(
       [{ name: "consent-tracking-api", version: "0.1" }],
-      (error) => error || onConsent(),
+      (error) => error || start(),
     );
 
   // ---- Messages ----
@@ -221,7 +237,8 @@
 
   function decideNow() {
     const query = new URLSearchParams({
-      visitor: visitorId,
+      ...(visitorId ? { visitor: visitorId } : {}),
+      consent: visitorId ? 1 : 0,
       page: config.pageType || "other",
       path: location.pathname,
       shown: shownIds().join(","),
@@ -263,7 +280,7 @@
   }
   window.addEventListener("scroll", onScroll, { passive: true });
   // Desktop exit intent: the pointer leaves the page through its top edge (to the tabs or address bar).
-  document.addEventListener("mouseout", (event) => {
+  on("mouseout", (event) => {
     if (!event.relatedTarget && event.clientY <= 0) fire("exit");
   });
 
@@ -413,13 +430,16 @@ button{font:inherit;color:inherit;cursor:pointer;border:1px solid;border-radius:
     }
     close.addEventListener("click", dismiss);
     if (popup) wrap.addEventListener("click", (event) => event.target === wrap && dismiss());
-    document.addEventListener("keydown", onKey, true);
+    on("keydown", onKey, true);
     document.body.appendChild(host);
     if (popup) (link || close).focus();
   }
 
-  // The page's own events go first (so this visit counts), then the decision.
-  flush().then(decideNow);
-
-  window.Slice = { config, visitorId, track };
+  window.Slice = {
+    config,
+    get visitorId() {
+      return visitorId;
+    },
+    track,
+  };
 })();
