@@ -30,6 +30,8 @@ export interface AdminApiOptions {
   origin?: string | null;
   sleep?: (ms: number) => Promise<void>;
   maxRetries?: number;
+  /** The Admin API version in the request path; ADMIN_API_VERSION unless said. */
+  apiVersion?: string;
 }
 
 export class AdminApi {
@@ -46,11 +48,17 @@ export class AdminApi {
 
   constructor(readonly options: AdminApiOptions) {
     const origin = options.origin ?? `https://${options.shop}`;
-    this.client = new GraphQLClient(`${origin}/admin/api/${ADMIN_API_VERSION}/graphql.json`, {
+    this.client = new GraphQLClient(`${origin}/admin/api/${options.apiVersion ?? ADMIN_API_VERSION}/graphql.json`, {
       headers: { "X-Shopify-Access-Token": options.accessToken, "X-Shopify-Shop-Domain": options.shop },
     });
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.maxRetries = options.maxRetries ?? 8;
+  }
+
+  /** The same shop and credentials at another API version (this client when it is the same). */
+  atVersion(apiVersion: string): AdminApi {
+    if ((this.options.apiVersion ?? ADMIN_API_VERSION) === apiVersion) return this;
+    return new AdminApi({ ...this.options, apiVersion });
   }
 
   /** Points the bucket is estimated to hold now, from the last status and the restore rate. */
