@@ -676,7 +676,9 @@ export class AdminApiStandIn {
       id: d.id,
       codeDiscount: d.app ? this.codeAppNode(d, customerOf) : this.codeBasicNode(d, customerOf),
       metafield: (args: Args) => {
-        const m = d.app?.metafields.get(`${this.namespace(args.namespace as string | undefined)}.${args.key}`);
+        const m = d.app?.metafields.get(
+          `${this.namespace(args.namespace as string | undefined)}.${args.key}`,
+        );
         return m
           ? {
               __typename: "Metafield",
@@ -1344,10 +1346,18 @@ export class AdminApiStandIn {
 
     const handle = typeof input.functionHandle === "string" ? input.functionHandle : null;
     if (input.functionId !== undefined && input.functionId !== null)
-      fail(at("functionId"), "Only one of functionId or functionHandle can be set; use functionHandle", "INVALID");
+      fail(
+        at("functionId"),
+        "Only one of functionId or functionHandle can be set; use functionHandle",
+        "INVALID",
+      );
     if (!handle) fail(at("functionHandle"), "Function handle can't be blank", "BLANK");
     else if (handle !== FUNCTION_HANDLE)
-      fail(at("functionHandle"), `Function ${handle} not found. Ensure that it is released in the current app.`, "INVALID");
+      fail(
+        at("functionHandle"),
+        `Function ${handle} not found. Ensure that it is released in the current app.`,
+        "INVALID",
+      );
 
     const classes = (input.discountClasses as string[] | null | undefined) ?? [];
     // The function's one target (cart.lines.discounts.generate.run) gives product and order discounts.
@@ -1369,7 +1379,8 @@ export class AdminApiStandIn {
     if (input.customerSelection !== undefined && input.customerSelection !== null && input.context)
       fail(at("context"), "Only one of context or customerSelection can be set", "CONFLICT");
     const customers = ((context.customers as Args | null | undefined)?.add as string[] | undefined) ?? [];
-    const segments = ((context.customerSegments as Args | null | undefined)?.add as string[] | undefined) ?? [];
+    const segments =
+      ((context.customerSegments as Args | null | undefined)?.add as string[] | undefined) ?? [];
     if (context.markets) fail(at("context", "markets"), "The stand-in does not model markets", "INVALID");
     for (const id of segments)
       if (!this.segments.has(id))
@@ -1399,7 +1410,8 @@ export class AdminApiStandIn {
       const key = typeof m.key === "string" ? m.key : "";
       const type = typeof m.type === "string" ? m.type : "";
       const value = typeof m.value === "string" ? m.value : "";
-      if (key.length < 2) return fail(field("key"), "Key is too short (minimum is 2 characters)", "TOO_SHORT");
+      if (key.length < 2)
+        return fail(field("key"), "Key is too short (minimum is 2 characters)", "TOO_SHORT");
       if (!type) return fail(field("type"), "Type can't be blank", "BLANK");
       if (type === "json") {
         try {

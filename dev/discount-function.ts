@@ -124,7 +124,9 @@ export function buildFunctionInput(facts: CheckoutFacts): RunInput {
     rootValue: root,
   });
   if (result.errors?.length)
-    throw new Error(`the function's input could not be built: ${result.errors.map((e) => e.message).join("; ")}`);
+    throw new Error(
+      `the function's input could not be built: ${result.errors.map((e) => e.message).join("; ")}`,
+    );
   return result.data as unknown as RunInput;
 }
 
@@ -151,7 +153,8 @@ export function applyOrderDiscount(
   for (const c of candidates) {
     const met = (c.conditions ?? []).every((k) => subtotal >= minor(k.orderMinimumSubtotal.minimumAmount));
     if (!met) continue;
-    if ("percentage" in c.value) return { amount: Math.round((subtotal * Number(c.value.percentage.value)) / 100) };
+    if ("percentage" in c.value)
+      return { amount: Math.round((subtotal * Number(c.value.percentage.value)) / 100) };
     return { amount: Math.min(minor(c.value.fixedAmount.amount), subtotal) };
   }
   return { amount: null, reason: "minimum_subtotal_not_met" };

@@ -216,6 +216,24 @@ describe("first-purchase discount", () => {
     expect(standIn.invalidDocuments).toEqual([]);
   });
 
+  it("reads a bulk creation Shopify has not run yet as not done, with nothing to offer", async () => {
+    const slow = new AdminApiStandIn({
+      store,
+      restoreRate: 100_000,
+      maximumAvailable: 2000,
+      bulkDelayMs: 5_000,
+    });
+    const origin = await slow.start();
+    try {
+      const slowApi = new AdminApi({ shop: SHOP, accessToken: "shpat_standin", origin, sleep: noWait });
+      const { discountId } = await createDiscount(slowApi, welcome({ code: "SLOW-FIRST" }));
+      const bulkId = await addCodes(slowApi, discountId, ["SLOW-A"]);
+      expect(await bulkCreationResult(slowApi, bulkId)).toEqual({ done: false, created: [], failed: [] });
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it("refuses an end before the start and a percentage over 100% with Shopify's userErrors", async () => {
     const backwards = await createDiscount(
       api(),
@@ -304,7 +322,12 @@ describe("at checkout", () => {
       standIn.redeem({ code: "FIRST-ORDER", customerId: ordered.id, email: ordered.email, subtotal: 5000 }),
     ).toEqual({ ok: false, reason: "customer_not_eligible" });
     expect(
-      standIn.redeem({ code: "FIRST-ORDER", customerId: null, email: "first.timer@example.com", subtotal: 5000 }),
+      standIn.redeem({
+        code: "FIRST-ORDER",
+        customerId: null,
+        email: "first.timer@example.com",
+        subtotal: 5000,
+      }),
     ).toEqual({ ok: true, discountAmount: 750 });
     expect(
       standIn.redeem({
@@ -348,7 +371,12 @@ describe("at checkout", () => {
       },
     );
     expect(
-      standIn.redeem({ code: "SEGMENT-ONLY", customerId: null, email: "first.timer@example.com", subtotal: 5000 }),
+      standIn.redeem({
+        code: "SEGMENT-ONLY",
+        customerId: null,
+        email: "first.timer@example.com",
+        subtotal: 5000,
+      }),
     ).toEqual({ ok: false, reason: "customer_not_eligible" });
   });
 

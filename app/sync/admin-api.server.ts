@@ -48,9 +48,12 @@ export class AdminApi {
 
   constructor(readonly options: AdminApiOptions) {
     const origin = options.origin ?? `https://${options.shop}`;
-    this.client = new GraphQLClient(`${origin}/admin/api/${options.apiVersion ?? ADMIN_API_VERSION}/graphql.json`, {
-      headers: { "X-Shopify-Access-Token": options.accessToken, "X-Shopify-Shop-Domain": options.shop },
-    });
+    this.client = new GraphQLClient(
+      `${origin}/admin/api/${options.apiVersion ?? ADMIN_API_VERSION}/graphql.json`,
+      {
+        headers: { "X-Shopify-Access-Token": options.accessToken, "X-Shopify-Shop-Domain": options.shop },
+      },
+    );
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.maxRetries = options.maxRetries ?? 8;
   }

@@ -61,12 +61,20 @@ export function parseConfig(json: unknown): FirstOrderConfig {
     throw new Error("metafield $app:slice.first-order: must be a JSON object");
   const { kind, value, minimumSubtotal } = json as Record<string, unknown>;
   if (kind !== "percentage" && kind !== "amount")
-    throw new Error(`metafield $app:slice.first-order: kind must be "percentage" or "amount", not ${JSON.stringify(kind)}`);
+    throw new Error(
+      `metafield $app:slice.first-order: kind must be "percentage" or "amount", not ${JSON.stringify(kind)}`,
+    );
   if (typeof value !== "string" || !DECIMAL.test(value) || Number(value) <= 0)
-    throw new Error(`metafield $app:slice.first-order: value must be a positive decimal string, not ${JSON.stringify(value)}`);
+    throw new Error(
+      `metafield $app:slice.first-order: value must be a positive decimal string, not ${JSON.stringify(value)}`,
+    );
   if (kind === "percentage" && Number(value) > 100)
     throw new Error(`metafield $app:slice.first-order: a percentage must be at most 100, not ${value}`);
-  if (minimumSubtotal !== null && minimumSubtotal !== undefined && (typeof minimumSubtotal !== "string" || !DECIMAL.test(minimumSubtotal)))
+  if (
+    minimumSubtotal !== null &&
+    minimumSubtotal !== undefined &&
+    (typeof minimumSubtotal !== "string" || !DECIMAL.test(minimumSubtotal))
+  )
     throw new Error(
       `metafield $app:slice.first-order: minimumSubtotal must be a decimal string or null, not ${JSON.stringify(minimumSubtotal)}`,
     );
@@ -81,7 +89,8 @@ export function isFirstOrder(buyer: RunInput["cart"]["buyerIdentity"]): boolean 
 /** `amount` (shop currency) in the cart's currency, to the cent. */
 function inCartCurrency(amount: string, rate: string): string {
   const converted = Number(amount) * Number(rate);
-  if (!Number.isFinite(converted) || converted < 0) throw new Error(`presentmentCurrencyRate is not a rate: ${rate}`);
+  if (!Number.isFinite(converted) || converted < 0)
+    throw new Error(`presentmentCurrencyRate is not a rate: ${rate}`);
   return converted.toFixed(2);
 }
 
@@ -97,7 +106,11 @@ export function cartLinesDiscountsGenerateRun(input: RunInput): CartLinesDiscoun
         ? { percentage: { value: config.value } }
         : { fixedAmount: { amount: inCartCurrency(config.value, input.presentmentCurrencyRate) } },
     ...(config.minimumSubtotal !== null && Number(config.minimumSubtotal) > 0
-      ? { conditions: [{ orderMinimumSubtotal: { minimumAmount: config.minimumSubtotal, excludedCartLineIds: [] } }] }
+      ? {
+          conditions: [
+            { orderMinimumSubtotal: { minimumAmount: config.minimumSubtotal, excludedCartLineIds: [] } },
+          ],
+        }
       : {}),
   };
   return { operations: [{ orderDiscountsAdd: { selectionStrategy: "FIRST", candidates: [candidate] } }] };
