@@ -339,18 +339,23 @@ describe("at checkout", () => {
     ).toEqual({ ok: true, discountAmount: 750 });
   });
 
-  it("a guest typing the email of a customer with orders is not known to the function: Shopify cannot refuse them, once per code", async () => {
-    const { code } = await createDiscount(api(), welcome({ code: "GUEST-KNOWN" }));
+  it("a guest typing the email of a customer with orders is not known to the function: Shopify cannot refuse them, once per code and per email", async () => {
+    const { discountId, code } = await createDiscount(api(), welcome({ code: "GUEST-KNOWN" }));
+    await waitForBulkCreation(api(), await addCodes(api(), discountId, ["GUEST-KNOWN-2"]), quickPoll);
     // Not signed in: Shopify's buyer identity carries no customer, so the function sees a guest.
     expect(standIn.redeem({ code, customerId: null, email: ordered.email, subtotal: 5000 })).toEqual({
       ok: true,
       discountAmount: 750,
     });
-    // The code is then used up, and once per customer holds across the discount's codes.
-    expect(standIn.redeem({ code, customerId: ordered.id, email: ordered.email, subtotal: 5000 })).toEqual({
+    // The code is then used up, and the discount's other codes are refused to the same email
+    // (once per customer), signed in or not.
+    expect(standIn.redeem({ code, customerId: null, email: ordered.email, subtotal: 5000 })).toEqual({
       ok: false,
       reason: "usage_limit_reached",
     });
+    expect(
+      standIn.redeem({ code: "GUEST-KNOWN-2", customerId: null, email: ordered.email, subtotal: 5000 }),
+    ).toEqual({ ok: false, reason: "already_used_by_customer" });
   });
 
   it("a segment-limited code (the way before) is refused to a guest whose email is no customer's", async () => {
