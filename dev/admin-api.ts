@@ -1345,13 +1345,21 @@ export class AdminApiStandIn {
       fail(at("code"), "Code must be unique. Please try a different code.", "TAKEN");
 
     const handle = typeof input.functionHandle === "string" ? input.functionHandle : null;
-    if (input.functionId !== undefined && input.functionId !== null)
+    const functionId = input.functionId !== undefined && input.functionId !== null;
+    if (functionId && handle)
       fail(
         at("functionId"),
-        "Only one of functionId or functionHandle can be set; use functionHandle",
+        "Only one of functionId or functionHandle can be set",
+        "MULTIPLE_FUNCTION_IDENTIFIERS",
+      );
+    else if (functionId)
+      fail(
+        at("functionId"),
+        "The stand-in knows functions by handle only (functionId is deprecated)",
         "INVALID",
       );
-    if (!handle) fail(at("functionHandle"), "Function handle can't be blank", "BLANK");
+    else if (!handle)
+      fail(at("functionHandle"), "Function handle can't be blank", "MISSING_FUNCTION_IDENTIFIER");
     else if (handle !== FUNCTION_HANDLE)
       fail(
         at("functionHandle"),
@@ -1375,8 +1383,10 @@ export class AdminApiStandIn {
       fail(at("endsAt"), "Ends at needs to be after starts_at", "INVALID");
 
     // `context` is a oneOf input: the schema already refused more than one choice.
-    const context = (input.context as Args | null | undefined) ?? { all: "ALL" };
-    if (input.customerSelection !== undefined && input.customerSelection !== null && input.context)
+    // The deprecated customerSelection is still read when `context` is not given.
+    const selection = (input.customerSelection as Args | null | undefined) ?? null;
+    const context = (input.context as Args | null | undefined) ?? selection ?? { all: "ALL" };
+    if (selection && input.context)
       fail(at("context"), "Only one of context or customerSelection can be set", "CONFLICT");
     const customers = ((context.customers as Args | null | undefined)?.add as string[] | undefined) ?? [];
     const segments =
@@ -1417,10 +1427,10 @@ export class AdminApiStandIn {
         try {
           JSON.parse(value);
         } catch {
-          return fail(field("value"), "Value is invalid JSON.", "INVALID_VALUE");
+          return fail(field("value"), "Value is invalid JSON.", "INVALID");
         }
       } else if (!METAFIELD_TYPES[type])
-        return fail(field("type"), `Type name ${type} is not a valid type.`, "INVALID_TYPE");
+        return fail(field("type"), `Type name ${type} is not a valid type.`, "INVALID");
       if (!value) return fail(field("value"), "Value can't be blank", "BLANK");
       metafields.set(`${namespace}.${key}`, { type, value });
     });

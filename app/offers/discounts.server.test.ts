@@ -172,6 +172,42 @@ describe("first-purchase discount", () => {
     expect(standIn.invalidDocuments).toEqual([]);
   });
 
+  it("is refused by Shopify (the stand-in) for another function, a class the function cannot give, or bad configuration", async () => {
+    const sent = `mutation M($d: DiscountCodeAppInput!) {
+      discountCodeAppCreate(codeAppDiscount: $d) { codeAppDiscount { discountId } userErrors { field code } }
+    }`;
+    const base = {
+      title: "x",
+      code: "BAD-APP",
+      startsAt: NOW.toISOString(),
+      functionHandle: FIRST_ORDER_FUNCTION_HANDLE,
+      discountClasses: ["ORDER"],
+      context: { all: "ALL" },
+    };
+    const create = async (d: Record<string, unknown>) =>
+      (
+        (await standIn.graphql(sent, { d: { ...base, ...d } }, "2026-07")) as {
+          data: { discountCodeAppCreate: { codeAppDiscount: unknown; userErrors: { field: string[] }[] } };
+        }
+      ).data.discountCodeAppCreate;
+    expect(await create({ functionHandle: "someone-elses" })).toEqual({
+      codeAppDiscount: null,
+      userErrors: [{ field: ["codeAppDiscount", "functionHandle"], code: "INVALID" }],
+    });
+    expect((await create({ discountClasses: ["SHIPPING"] })).userErrors).toEqual([
+      { field: ["codeAppDiscount", "discountClasses"], code: "INVALID" },
+    ]);
+    expect(
+      (
+        await create({
+          metafields: [{ namespace: "$app:slice", key: "first-order", type: "json", value: "{" }],
+        })
+      ).userErrors,
+    ).toEqual([{ field: ["codeAppDiscount", "metafields", "0", "value"], code: "INVALID" }]);
+    expect(standIn.discounts.size).toBe(0);
+    expect(standIn.invalidDocuments).toEqual([]);
+  });
+
   it("is refused by the 2025-01 schema: discountCodeAppCreate's functionHandle and context need 2026-07", async () => {
     const sent = `mutation M($d: DiscountCodeAppInput!) {
       discountCodeAppCreate(codeAppDiscount: $d) { codeAppDiscount { discountId } userErrors { message } }
