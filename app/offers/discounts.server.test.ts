@@ -421,6 +421,23 @@ describe("at checkout", () => {
     ).toEqual({ ok: false, reason: "customer_not_eligible" });
   });
 
+  it("a deactivated function-backed discount's codes are refused from then on", async () => {
+    const { discountId, code } = await createDiscount(api(), welcome({ code: "DEACTIVATED" }));
+    const answer = (await standIn.graphql(
+      `mutation D($id: ID!) { discountCodeDeactivate(id: $id) { codeDiscountNode { codeDiscount { ... on DiscountCodeApp { status } } } userErrors { message } } }`,
+      { id: discountId },
+      "2026-07",
+    )) as { data: { discountCodeDeactivate: unknown } };
+    expect(answer.data.discountCodeDeactivate).toEqual({
+      codeDiscountNode: { codeDiscount: { status: "EXPIRED" } },
+      userErrors: [],
+    });
+    expect(standIn.redeem({ code, customerId: null, email: "c@example.com", subtotal: 5000 })).toEqual({
+      ok: false,
+      reason: "expired",
+    });
+  });
+
   it("the function's minimum subtotal and amount off hold at checkout", async () => {
     const { code } = await createDiscount(
       api(),
