@@ -40,6 +40,7 @@ import { ADMIN_SCHEMA_VERSIONS, adminSchemaPath } from "./fixtures";
 import { INVALID_ACCESS_TOKEN, TokenAuthority } from "./oauth";
 import { accessDenied } from "./access-scopes";
 import { decimal, type Address, type Customer, type Store } from "./store";
+import { applyOrderDiscount, FUNCTION_HANDLE, runFirstOrderFunction } from "./discount-function";
 import { APP_PROTECTED_DATA, type ProtectedDataAccess, type ProtectedField } from "../app/protected-data";
 
 /** The version the app calls (app/sync/admin-api.server.ts) and the one schema kept here. */
@@ -220,9 +221,20 @@ export interface StandInRedeemCode {
   usageCount: number;
 }
 
-/** An amount off code discount (DiscountCodeBasic) as discountCodeBasicCreate stores it. */
+/**
+ * A code discount: an amount off one (DiscountCodeBasic) as discountCodeBasicCreate stores it, or
+ * a function-backed one (DiscountCodeApp, `app` set) as discountCodeAppCreate stores it, whose
+ * value is whatever its Discount Function decides at checkout (`value` null).
+ */
 export interface StandInDiscount {
   id: string;
+  /** discountCodeAppCreate: the function, its discount classes and the discount's metafields. */
+  app: {
+    functionHandle: string;
+    discountClasses: string[];
+    /** By "namespace.key", the namespace resolved ($app:x → app--<client id>--x). */
+    metafields: Map<string, { type: string; value: string }>;
+  } | null;
   title: string;
   startsAt: string;
   endsAt: string | null;
@@ -232,7 +244,8 @@ export interface StandInDiscount {
   eligible: { kind: "all" } | { kind: "customers"; ids: string[] } | { kind: "segments"; ids: string[] };
   value:
     | { kind: "percentage"; percentage: number }
-    | { kind: "amount"; amount: number; appliesOnEachItem: boolean };
+    | { kind: "amount"; amount: number; appliesOnEachItem: boolean }
+    | null;
   /** The items input as given; the checkout helper discounts the whole subtotal whatever it says. */
   items: Args;
   /** Minor units of the shop currency. */
@@ -918,13 +931,28 @@ export class AdminApiStandIn {
         this.bulk.get(id) ?? this.segments.get(id) ?? this.bulkCreationNode(id, discountCodeNode) ?? null
       );
     };
+    const customerOf = (id: string) => {
+      const c = customersById.get(id.slice(id.lastIndexOf("/") + 1));
+      return c ? customerNode(c) : null;
+    };
     const discountCodeNode = (d: StandInDiscount) => ({
       __typename: "DiscountCodeNode",
       id: d.id,
-      codeDiscount: this.codeBasicNode(d, (id) => {
-        const c = customersById.get(id.slice(id.lastIndexOf("/") + 1));
-        return c ? customerNode(c) : null;
-      }),
+      codeDiscount: d.app ? this.codeAppNode(d, customerOf) : this.codeBasicNode(d, customerOf),
+      metafield: (args: Args) => {
+        const m = d.app?.metafields.get(
+          `${this.namespace(args.namespace as string | undefined)}.${args.key}`,
+        );
+        return m
+          ? {
+              __typename: "Metafield",
+              namespace: this.namespace(args.namespace as string | undefined),
+              key: args.key,
+              ...m,
+              jsonValue: m.type === "json" ? JSON.parse(m.value) : m.value,
+            }
+          : null;
+      },
     });
     // Shopify lists only checkouts that were not completed as abandoned.
     const abandoned = store.checkouts.filter((c) => !c.completedAt);
@@ -1004,6 +1032,13 @@ export class AdminApiStandIn {
         const created = this.createCodeBasic(args.basicCodeDiscount as Args);
         return {
           codeDiscountNode: created.discount ? discountCodeNode(created.discount) : null,
+          userErrors: created.userErrors,
+        };
+      },
+      discountCodeAppCreate: (args: Args) => {
+        const created = this.createCodeApp(args.codeAppDiscount as Args);
+        return {
+          codeAppDiscount: created.discount ? this.codeAppNode(created.discount, customerOf) : null,
           userErrors: created.userErrors,
         };
       },
@@ -1436,10 +1471,11 @@ export class AdminApiStandIn {
         : d.endsAt && Date.parse(d.endsAt) <= now
           ? "EXPIRED"
           : "ACTIVE";
+    const value = d.value!; // a basic discount always has its value
     const off =
-      d.value.kind === "percentage"
-        ? `${Math.round(d.value.percentage * 10000) / 100}% off entire order`
-        : `${decimal(d.value.amount)} ${cur} off entire order`;
+      value.kind === "percentage"
+        ? `${Math.round(value.percentage * 10000) / 100}% off entire order`
+        : `${decimal(value.amount)} ${cur} off entire order`;
     const ids = (list: unknown, type: string) =>
       ((list as string[] | undefined) ?? []).map((id) => ({ __typename: type, id }));
     const items = d.items;
@@ -1488,12 +1524,12 @@ export class AdminApiStandIn {
         appliesOnOneTimePurchase: true,
         appliesOnSubscription: false,
         value:
-          d.value.kind === "percentage"
-            ? { __typename: "DiscountPercentage", percentage: d.value.percentage }
+          value.kind === "percentage"
+            ? { __typename: "DiscountPercentage", percentage: value.percentage }
             : {
                 __typename: "DiscountAmount",
-                amount: money(d.value.amount),
-                appliesOnEachItem: d.value.appliesOnEachItem,
+                amount: money(value.amount),
+                appliesOnEachItem: value.appliesOnEachItem,
               },
         items: items.all
           ? { __typename: "AllDiscountItems", allItems: true }
@@ -1536,6 +1572,212 @@ export class AdminApiStandIn {
       asyncUsageCount: c.usageCount,
       createdBy: null,
     };
+  }
+
+  /** A function-backed code discount as the Admin API shows it (DiscountCodeApp). */
+  private codeAppNode(d: StandInDiscount, customerOf: (id: string) => unknown) {
+    const app = d.app!;
+    const now = Date.now();
+    const status =
+      Date.parse(d.startsAt) > now
+        ? "SCHEDULED"
+        : d.endsAt && Date.parse(d.endsAt) <= now
+          ? "EXPIRED"
+          : "ACTIVE";
+    const context =
+      d.eligible.kind === "all"
+        ? { __typename: "DiscountBuyerSelectionAll", all: "ALL" }
+        : d.eligible.kind === "segments"
+          ? {
+              __typename: "DiscountCustomerSegments",
+              segments: d.eligible.ids.map((id) => this.segments.get(id)).filter(Boolean),
+            }
+          : {
+              __typename: "DiscountCustomers",
+              customers: d.eligible.ids.map((id) => customerOf(id)).filter(Boolean),
+            };
+    return {
+      __typename: "DiscountCodeApp",
+      discountId: d.id,
+      title: d.title,
+      status,
+      startsAt: d.startsAt,
+      endsAt: d.endsAt,
+      createdAt: d.createdAt,
+      updatedAt: d.updatedAt,
+      appliesOncePerCustomer: d.appliesOncePerCustomer,
+      appliesOnOneTimePurchase: true,
+      appliesOnSubscription: false,
+      usageLimit: d.usageLimit,
+      asyncUsageCount: d.codes.reduce((sum, c) => sum + c.usageCount, 0),
+      codes: (args: Args) => connection(d.codes, args, (c) => this.redeemCodeNode(c)),
+      codesCount: { count: d.codes.length, precision: "EXACT" },
+      combinesWith: d.combinesWith,
+      context,
+      discountClasses: app.discountClasses,
+      appDiscountType: {
+        __typename: "AppDiscountType",
+        functionId: app.functionHandle,
+        title: app.functionHandle,
+        description: null,
+        appKey: this.options.apiClientId ?? "1234567890",
+        discountClasses: app.discountClasses,
+        targetType: "LINE_ITEM",
+      },
+      errorHistory: null,
+      hasTimelineComment: false,
+      recurringCycleLimit: 1,
+      shareableUrls: [],
+      tags: [],
+      totalSales: null,
+    };
+  }
+
+  /**
+   * discountCodeAppCreate (2026-07): a code discount whose value its Discount Function decides.
+   * The function is found by `functionHandle` (only this app's, slice-first-order); `context` says
+   * who may use it (all buyers, customers or segments; default all); `discountClasses` what it may
+   * discount (what the function's target can give); the discount's metafields are the function's
+   * configuration. Every problem is reported, and nothing is created when there is one.
+   */
+  private createCodeApp(input: Args): { discount: StandInDiscount | null; userErrors: UserError[] } {
+    const errors: UserError[] = [];
+    const at = (...field: string[]) => ["codeAppDiscount", ...field];
+    const fail = (field: string[], message: string, code: string) => errors.push({ field, message, code });
+    const title = typeof input.title === "string" ? input.title : "";
+    const code = typeof input.code === "string" ? input.code.trim() : "";
+    if (!title.trim()) fail(at("title"), "Title can't be blank", "BLANK");
+    else if (title.length > 255)
+      fail(at("title"), "Title is too long (maximum is 255 characters)", "TOO_LONG");
+    if (!code) fail(at("code"), "Code can't be blank", "BLANK");
+    else if (code.length > 255) fail(at("code"), "Code is too long (maximum is 255 characters)", "TOO_LONG");
+    else if (this.discountCodes.has(code.toLowerCase()))
+      fail(at("code"), "Code must be unique. Please try a different code.", "TAKEN");
+
+    const handle = typeof input.functionHandle === "string" ? input.functionHandle : null;
+    const functionId = input.functionId !== undefined && input.functionId !== null;
+    if (functionId && handle)
+      fail(
+        at("functionId"),
+        "Only one of functionId or functionHandle can be set",
+        "MULTIPLE_FUNCTION_IDENTIFIERS",
+      );
+    else if (functionId)
+      fail(
+        at("functionId"),
+        "The stand-in knows functions by handle only (functionId is deprecated)",
+        "INVALID",
+      );
+    else if (!handle)
+      fail(at("functionHandle"), "Function handle can't be blank", "MISSING_FUNCTION_IDENTIFIER");
+    else if (handle !== FUNCTION_HANDLE)
+      fail(
+        at("functionHandle"),
+        `Function ${handle} not found. Ensure that it is released in the current app.`,
+        "INVALID",
+      );
+
+    const classes = (input.discountClasses as string[] | null | undefined) ?? [];
+    // The function's one target (cart.lines.discounts.generate.run) gives product and order discounts.
+    if (!classes.length) fail(at("discountClasses"), "Discount classes can't be blank", "BLANK");
+    for (const c of classes)
+      if (c === "SHIPPING")
+        fail(at("discountClasses"), "The function does not support the SHIPPING discount class", "INVALID");
+
+    const startsAt = typeof input.startsAt === "string" ? input.startsAt : null;
+    const endsAt = typeof input.endsAt === "string" ? input.endsAt : null;
+    if (!startsAt) fail(at("startsAt"), "Starts at can't be blank", "BLANK");
+    else if (Number.isNaN(Date.parse(startsAt))) fail(at("startsAt"), "Starts at is invalid", "INVALID");
+    if (endsAt && Number.isNaN(Date.parse(endsAt))) fail(at("endsAt"), "Ends at is invalid", "INVALID");
+    else if (startsAt && endsAt && Date.parse(endsAt) <= Date.parse(startsAt))
+      fail(at("endsAt"), "Ends at needs to be after starts_at", "INVALID");
+
+    // `context` is a oneOf input: the schema already refused more than one choice.
+    // The deprecated customerSelection is still read when `context` is not given.
+    const selection = (input.customerSelection as Args | null | undefined) ?? null;
+    const context = (input.context as Args | null | undefined) ?? selection ?? { all: "ALL" };
+    if (selection && input.context)
+      fail(at("context"), "Only one of context or customerSelection can be set", "CONFLICT");
+    const customers = ((context.customers as Args | null | undefined)?.add as string[] | undefined) ?? [];
+    const segments =
+      ((context.customerSegments as Args | null | undefined)?.add as string[] | undefined) ?? [];
+    if (context.markets) fail(at("context", "markets"), "The stand-in does not model markets", "INVALID");
+    for (const id of segments)
+      if (!this.segments.has(id))
+        fail(
+          at("context", "customerSegments", "add"),
+          `Customer segment with id: ${id.slice(id.lastIndexOf("/") + 1)} is invalid`,
+          "INVALID",
+        );
+    for (const id of customers) {
+      const match = /^gid:\/\/shopify\/Customer\/(\d+)$/.exec(id);
+      if (!match || !this.store.customers.some((c) => c.id === match[1]))
+        fail(
+          at("context", "customers", "add"),
+          `Customer with id: ${id.slice(id.lastIndexOf("/") + 1)} is invalid`,
+          "INVALID",
+        );
+    }
+
+    const usageLimit = typeof input.usageLimit === "number" ? input.usageLimit : null;
+    if (usageLimit !== null && usageLimit < 1)
+      fail(at("usageLimit"), "Usage limit must be greater than 0", "GREATER_THAN");
+
+    const metafields = new Map<string, { type: string; value: string }>();
+    ((input.metafields as Args[] | null | undefined) ?? []).forEach((m, i) => {
+      const field = (name: string) => at("metafields", String(i), name);
+      const namespace = this.namespace(m.namespace as string | undefined);
+      const key = typeof m.key === "string" ? m.key : "";
+      const type = typeof m.type === "string" ? m.type : "";
+      const value = typeof m.value === "string" ? m.value : "";
+      if (key.length < 2)
+        return fail(field("key"), "Key is too short (minimum is 2 characters)", "TOO_SHORT");
+      if (!type) return fail(field("type"), "Type can't be blank", "BLANK");
+      if (type === "json") {
+        try {
+          JSON.parse(value);
+        } catch {
+          return fail(field("value"), "Value is invalid JSON.", "INVALID");
+        }
+      } else if (!METAFIELD_TYPES[type])
+        return fail(field("type"), `Type name ${type} is not a valid type.`, "INVALID");
+      if (!value) return fail(field("value"), "Value can't be blank", "BLANK");
+      metafields.set(`${namespace}.${key}`, { type, value });
+    });
+
+    if (errors.length || !startsAt || !handle) return { discount: null, userErrors: errors };
+    const combines = (input.combinesWith as Args | null | undefined) ?? {};
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    const discount: StandInDiscount = {
+      id: this.nextId("DiscountCodeNode"),
+      app: { functionHandle: handle, discountClasses: classes, metafields },
+      title,
+      startsAt,
+      endsAt,
+      appliesOncePerCustomer: input.appliesOncePerCustomer === true,
+      usageLimit,
+      eligible: segments.length
+        ? { kind: "segments", ids: segments }
+        : customers.length
+          ? { kind: "customers", ids: customers }
+          : { kind: "all" },
+      value: null,
+      items: {},
+      minimumSubtotal: null,
+      minimumQuantity: null,
+      combinesWith: {
+        productDiscounts: combines.productDiscounts === true,
+        orderDiscounts: combines.orderDiscounts === true,
+        shippingDiscounts: combines.shippingDiscounts === true,
+      },
+      createdAt: now,
+      updatedAt: now,
+      codes: [],
+      redeemedBy: [],
+    };
+    this.discounts.set(discount.id, discount);
+    this.addRedeemCode(discount, code);
+    return { discount, userErrors: [] };
   }
 
   /** discountCodeBasicCreate: every problem is reported, and nothing is created when there is one. */
@@ -1682,6 +1924,7 @@ export class AdminApiStandIn {
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     const discount: StandInDiscount = {
       id: this.nextId("DiscountCodeNode"),
+      app: null,
       title,
       startsAt,
       endsAt,
@@ -1744,7 +1987,8 @@ export class AdminApiStandIn {
   }
 
   /**
-   * discountRedeemCodeBulkAdd: at most 100 codes a call (the 2025-01 schema's documented maximum).
+   * discountRedeemCodeBulkAdd: at most 250 codes a call from API 2026-07, 100 before (each
+   * schema's documented maximum: "Maximum: 250 codes." in 2026-07, 100 in 2025-01).
    * As on Shopify it is asynchronous: the creation is answered `done: false`, and each code is
    * created or refused (TAKEN, BLANK, TOO_LONG) when it runs, `bulkDelayMs` later.
    */
@@ -1764,13 +2008,14 @@ export class AdminApiStandIn {
         bulkCreation: null,
         userErrors: [{ field: ["codes"], message: "Codes can't be blank", code: "BLANK" }],
       };
-    if (codes.length > 100)
+    const most = this.apiVersion >= "2026-07" ? 250 : 100;
+    if (codes.length > most)
       return {
         bulkCreation: null,
         userErrors: [
           {
             field: ["codes"],
-            message: "Codes can't be more than 100 per request",
+            message: `Codes can't be more than ${most} per request`,
             code: "TOO_MANY_ARGUMENTS",
           },
         ],
@@ -1837,8 +2082,12 @@ export class AdminApiStandIn {
     ).length;
   }
 
-  /** Whether a buyer is in a Shopify segment; the checkout helper knows `number_of_orders` only. */
+  /**
+   * Whether a buyer is in a Shopify segment; the checkout helper knows `number_of_orders` only.
+   * A segment's members are customers: a guest whose email is no customer's is in none.
+   */
   private inSegmentAtCheckout(query: string, customerId: string | null, email: string): boolean {
+    if (customerId === null) return false;
     const term = /^\s*number_of_orders\s*(=|!=|<=|>=|<|>)\s*(\d+)\s*$/.exec(query);
     if (!term)
       throw new Error(
@@ -1855,10 +2104,21 @@ export class AdminApiStandIn {
    * buyer has not used the discount before (appliesOncePerCustomer), the buyer is eligible (all,
    * listed customers, or members of the discount's segments: "first order only" is the segment
    * `number_of_orders = 0`, counting non-cancelled orders), and the subtotal meets the minimum.
-   * A buyer without `customerId` is looked up by email; one with no customer record counts as a
-   * customer with the guest orders placed under that email. Money is in minor units; the
-   * discount is taken off the whole subtotal. On success the code's usage goes up by one. The
-   * order webhook that follows is the caller's to send.
+   * A buyer without `customerId` (a guest) is matched to a customer by email for the segments and
+   * once-per-customer; a guest whose email is no customer's is in no segment, so a segment-limited
+   * code is refused to them.
+   *
+   * A function-backed discount (discountCodeAppCreate) runs its Discount Function instead of the
+   * value and minimum checks, as Shopify does: its input is built from the cart and the buyer by
+   * the function's own input query (dev/discount-function.ts), its output checked against the
+   * function schema and applied. A guest is a buyer with no customer (`buyerIdentity.customer`
+   * null, not authenticated) even when their email is a customer's: Shopify's buyer identity
+   * carries a customer only once the buyer has signed in. A signed-in customer carries their
+   * `numberOfOrders` (non-cancelled orders). No discount from the function: the code is refused
+   * as not eligible (Shopify: "code isn't valid for the items in your cart").
+   *
+   * Money is in minor units; the discount is taken off the whole subtotal. On success the code's
+   * usage goes up by one. The order webhook that follows is the caller's to send.
    */
   redeem(input: {
     code: string;
@@ -1892,12 +2152,34 @@ export class AdminApiStandIn {
             return !!segment && this.inSegmentAtCheckout(segment.query, customerId, email);
           }));
     if (!eligible) return { ok: false, reason: "customer_not_eligible" };
+    if (d.app) {
+      const signedIn = input.customerId;
+      const output = runFirstOrderFunction({
+        subtotal: input.subtotal,
+        currency: this.store.shop.currency,
+        customer: signedIn === null ? null : { numberOfOrders: this.previousOrders(signedIn, "") },
+        discountClasses: d.app.discountClasses,
+        metafields: d.app.metafields,
+        appNamespace: (ns) => this.namespace(ns),
+        code: redeemCode.code,
+      });
+      const applied = applyOrderDiscount(output, input.subtotal);
+      if (applied.amount === null)
+        return {
+          ok: false,
+          reason: applied.reason === "no_discount" ? "customer_not_eligible" : "minimum_subtotal_not_met",
+        };
+      redeemCode.usageCount++;
+      d.redeemedBy.push({ customerId, email });
+      return { ok: true, discountAmount: applied.amount };
+    }
+    const value = d.value!; // a basic discount always has its value
     if (d.minimumSubtotal !== null && input.subtotal < d.minimumSubtotal)
       return { ok: false, reason: "minimum_subtotal_not_met" };
     const discountAmount =
-      d.value.kind === "percentage"
-        ? Math.round(input.subtotal * d.value.percentage)
-        : Math.min(d.value.amount, input.subtotal);
+      value.kind === "percentage"
+        ? Math.round(input.subtotal * value.percentage)
+        : Math.min(value.amount, input.subtotal);
     redeemCode.usageCount++;
     d.redeemedBy.push({ customerId, email });
     return { ok: true, discountAmount };

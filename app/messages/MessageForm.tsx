@@ -780,7 +780,7 @@ export function MessageForm({
                       <Text as="p" tone="subdued">
                         Codes are made ahead in Shopify (a pool), and each is given to one shopper only.
                         {values.reward === "firstPurchase" &&
-                          " First-purchase codes only work for customers with no previous order."}
+                          " First-purchase codes work for guests and for customers with no previous order; a signed-in customer who has ordered before is refused."}
                       </Text>
                     </BlockStack>
                   )}

@@ -1,23 +1,23 @@
 /**
  * First-purchase discount codes in Shopify, against the local Admin API stand-in (real 2026-07
- * schema, Shopify's validations and messages) and its checkout helper: a discount is created with
- * its first code, a pool is added in bulk, a code is usable once, only by a customer with no
- * previous order, and only until it expires.
+ * schema, Shopify's validations and messages) and its checkout helper: a function-backed
+ * discount is created with its first code, a pool is added in bulk, a code is usable once, by a
+ * guest or a customer with no previous order (the Discount Function decides, run at the stand-in's
+ * checkout), and only until it expires.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { AdminApi } from "../sync/admin-api.server";
-import { AdminApiStandIn, validateAdminDocument } from "../../dev/admin-api";
+import { AdminApiStandIn } from "../../dev/admin-api";
 import { generateStore } from "../../dev/store";
 import {
   addCodes,
   bulkCreationResult,
   CODE_ALPHABET,
   createDiscount,
-  discountDocuments,
   discountForCode,
   DiscountError,
-  FIRST_ORDER_SEGMENT,
+  FIRST_ORDER_FUNCTION_HANDLE,
   generateCodes,
   MAX_CODES_PER_CALL,
   toDecimal,
@@ -78,7 +78,7 @@ beforeEach(() => {
 });
 
 describe("first-purchase discount", () => {
-  it("is created with its first code and a pool of codes added in bulk, every document valid against the 2026-07 schema", async () => {
+  it("is created as a function-backed discount with its first code and 250 codes added in one call, every new document valid on 2026-07 with no deprecated field", async () => {
     const { discountId, code } = await createDiscount(api(), welcome());
     expect(code).toBe("WELCOME-FIRST");
 
@@ -87,17 +87,24 @@ describe("first-purchase discount", () => {
     const result = await waitForBulkCreation(api(), bulkId, quickPoll);
     expect(result).toEqual({ done: true, created: pool, failed: [] });
 
-    // What Shopify now holds: one discount, 101 codes, for the "no orders" segment only.
+    // What Shopify now holds: one discount, 251 codes, open to every buyer (guests too), its
+    // terms in the function's metafield, no customer segment.
+    expect(MAX_CODES_PER_CALL).toBe(250);
     const held = standIn.discounts.get(discountId)!;
     expect(held.codes.map((c) => c.code)).toEqual(["WELCOME-FIRST", ...pool]);
     expect(held).toMatchObject({
       usageLimit: 1,
       appliesOncePerCustomer: true,
-      value: { kind: "percentage", percentage: 0.15 },
-      eligible: { kind: "segments" },
+      eligible: { kind: "all" },
+      app: { functionHandle: FIRST_ORDER_FUNCTION_HANDLE, discountClasses: ["ORDER"] },
     });
-    const [segmentId] = (held.eligible as { ids: string[] }).ids;
-    expect(standIn.segments.get(segmentId)?.query).toBe(FIRST_ORDER_SEGMENT.query);
+    expect(Object.fromEntries(held.app!.metafields)).toEqual({
+      "app--1234567890--slice.first-order": {
+        type: "json",
+        value: JSON.stringify({ kind: "percentage", value: "15", minimumSubtotal: null }),
+      },
+    });
+    expect(standIn.segments.size).toBe(0);
 
     expect(await discountForCode(api(), pool[42].toLowerCase())).toMatchObject({
       discountId,
@@ -108,66 +115,101 @@ describe("first-purchase discount", () => {
     });
     expect(await discountForCode(api(), "NOT-A-CODE")).toBeNull();
 
-    for (const document of discountDocuments()) expect(validateAdminDocument(document)).toEqual([]);
+    // Every document is validated on 2026-07 in app/sync/documents.test.ts; what was sent here too:
     expect(standIn.invalidDocuments).toEqual([]);
+    expect(standIn.deprecatedUses).toEqual([]);
   });
 
-  it("reads back from Shopify as the schema types it: who may use it, what it takes off, its codes", async () => {
+  it("reads back from Shopify (2026-07) as a DiscountCodeApp open to all buyers, with its function's configuration", async () => {
     const { discountId } = await createDiscount(
       api(),
       welcome({ code: "READ-BACK", kind: "amount", value: 1250, minimumSubtotal: 4000 }),
     );
     const read = (await standIn.graphql(
       `query Read($id: ID!) {
-        discountNode(id: $id) {
+        codeDiscountNode(id: $id) {
           id
-          discount {
+          metafield(namespace: "$app:slice", key: "first-order") { jsonValue }
+          codeDiscount {
             __typename
-            ... on DiscountCodeBasic {
-              title status appliesOncePerCustomer usageLimit
+            ... on DiscountCodeApp {
+              title status appliesOncePerCustomer usageLimit discountClasses
               codes(first: 5) { nodes { code asyncUsageCount } }
-              context { ... on DiscountCustomerSegments { segments { query } } }
-              customerGets {
-                value { ... on DiscountAmount { amount { amount currencyCode } appliesOnEachItem } }
-                items { ... on AllDiscountItems { allItems } }
-              }
-              minimumRequirement { ... on DiscountMinimumSubtotal { greaterThanOrEqualToSubtotal { amount } } }
+              context { __typename ... on DiscountBuyerSelectionAll { all } }
+              appDiscountType { functionId }
             }
           }
         }
-        node(id: $id) { ... on DiscountCodeNode { id } }
       }`,
       { id: discountId },
+      "2026-07",
     )) as { data: unknown; errors?: unknown };
     expect(read.errors).toBeUndefined();
     expect(read.data).toEqual({
-      discountNode: {
+      codeDiscountNode: {
         id: discountId,
-        discount: {
-          __typename: "DiscountCodeBasic",
+        metafield: { jsonValue: { kind: "amount", value: "12.50", minimumSubtotal: "40.00" } },
+        codeDiscount: {
+          __typename: "DiscountCodeApp",
           title: "Welcome: 15% off your first order",
           status: "ACTIVE",
           appliesOncePerCustomer: true,
           usageLimit: 1,
+          discountClasses: ["ORDER"],
           codes: { nodes: [{ code: "READ-BACK", asyncUsageCount: 0 }] },
-          context: { segments: [{ query: "number_of_orders = 0" }] },
-          customerGets: {
-            value: { amount: { amount: "12.50", currencyCode: "USD" }, appliesOnEachItem: false },
-            items: { allItems: true },
-          },
-          minimumRequirement: { greaterThanOrEqualToSubtotal: { amount: "40.00" } },
+          context: { __typename: "DiscountBuyerSelectionAll", all: "ALL" },
+          appDiscountType: { functionId: FIRST_ORDER_FUNCTION_HANDLE },
         },
       },
-      node: { id: discountId },
     });
     expect(standIn.invalidDocuments).toEqual([]);
   });
 
-  it("reuses the shop's no-orders segment instead of making another", async () => {
-    await createDiscount(api(), welcome({ code: "FIRST-A" }));
-    await createDiscount(api(), welcome({ code: "FIRST-B" }));
-    expect(standIn.segments.size).toBe(1);
+  it("is refused by Shopify (the stand-in) for another function, a class the function cannot give, or bad configuration", async () => {
+    const sent = `mutation M($d: DiscountCodeAppInput!) {
+      discountCodeAppCreate(codeAppDiscount: $d) { codeAppDiscount { discountId } userErrors { field code } }
+    }`;
+    const base = {
+      title: "x",
+      code: "BAD-APP",
+      startsAt: NOW.toISOString(),
+      functionHandle: FIRST_ORDER_FUNCTION_HANDLE,
+      discountClasses: ["ORDER"],
+      context: { all: "ALL" },
+    };
+    const create = async (d: Record<string, unknown>) =>
+      (
+        (await standIn.graphql(sent, { d: { ...base, ...d } }, "2026-07")) as {
+          data: { discountCodeAppCreate: { codeAppDiscount: unknown; userErrors: { field: string[] }[] } };
+        }
+      ).data.discountCodeAppCreate;
+    expect(await create({ functionHandle: "someone-elses" })).toEqual({
+      codeAppDiscount: null,
+      userErrors: [{ field: ["codeAppDiscount", "functionHandle"], code: "INVALID" }],
+    });
+    expect((await create({ discountClasses: ["SHIPPING"] })).userErrors).toEqual([
+      { field: ["codeAppDiscount", "discountClasses"], code: "INVALID" },
+    ]);
+    expect(
+      (
+        await create({
+          metafields: [{ namespace: "$app:slice", key: "first-order", type: "json", value: "{" }],
+        })
+      ).userErrors,
+    ).toEqual([{ field: ["codeAppDiscount", "metafields", "0", "value"], code: "INVALID" }]);
+    expect(standIn.discounts.size).toBe(0);
     expect(standIn.invalidDocuments).toEqual([]);
+  });
+
+  it("is refused by the 2025-01 schema: discountCodeAppCreate's functionHandle and context need 2026-07", async () => {
+    const sent = `mutation M($d: DiscountCodeAppInput!) {
+      discountCodeAppCreate(codeAppDiscount: $d) { codeAppDiscount { discountId } userErrors { message } }
+    }`;
+    const old = (await standIn.graphql(sent, {
+      d: { title: "x", code: "OLD-VERSION", functionHandle: "slice-first-order", context: { all: "ALL" } },
+    })) as { errors?: { message: string }[] };
+    expect(old.errors?.map((e) => e.message).join(" ")).toMatch(/functionHandle|context/);
+    standIn.invalidDocuments.length = 0;
   });
 
   it("refuses a code that is already taken with Shopify's userError naming the code field", async () => {
@@ -176,13 +218,13 @@ describe("first-purchase discount", () => {
     expect(refused).toBeInstanceOf(DiscountError);
     expect((refused as DiscountError).userErrors).toEqual([
       {
-        field: ["basicCodeDiscount", "code"],
+        field: ["codeAppDiscount", "code"],
         message: "Code must be unique. Please try a different code.",
         code: "TAKEN",
       },
     ]);
     expect((refused as DiscountError).message).toContain(
-      "basicCodeDiscount.code: Code must be unique. Please try a different code.",
+      "codeAppDiscount.code: Code must be unique. Please try a different code.",
     );
     expect(standIn.discounts.size).toBe(1);
   });
@@ -190,7 +232,6 @@ describe("first-purchase discount", () => {
   it("reports a pooled code Shopify refused as taken, so it is never offered", async () => {
     const { discountId } = await createDiscount(api(), welcome({ code: "POOL-FIRST" }));
     const bulkId = await addCodes(api(), discountId, ["POOL-A", "POOL-FIRST", "POOL-B"]);
-    expect(await bulkCreationResult(api(), bulkId)).toEqual({ done: false, created: [], failed: [] });
     const result = await waitForBulkCreation(api(), bulkId, quickPoll);
     expect(result.created).toEqual(["POOL-A", "POOL-B"]);
     expect(result.failed).toEqual([
@@ -204,6 +245,24 @@ describe("first-purchase discount", () => {
     expect(standIn.invalidDocuments).toEqual([]);
   });
 
+  it("reads a bulk creation Shopify has not run yet as not done, with nothing to offer", async () => {
+    const slow = new AdminApiStandIn({
+      store,
+      restoreRate: 100_000,
+      maximumAvailable: 2000,
+      bulkDelayMs: 5_000,
+    });
+    const origin = await slow.start();
+    try {
+      const slowApi = new AdminApi({ shop: SHOP, accessToken: "shpat_standin", origin, sleep: noWait });
+      const { discountId } = await createDiscount(slowApi, welcome({ code: "SLOW-FIRST" }));
+      const bulkId = await addCodes(slowApi, discountId, ["SLOW-A"]);
+      expect(await bulkCreationResult(slowApi, bulkId)).toEqual({ done: false, created: [], failed: [] });
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it("refuses an end before the start and a percentage over 100% with Shopify's userErrors", async () => {
     const backwards = await createDiscount(
       api(),
@@ -211,7 +270,7 @@ describe("first-purchase discount", () => {
     ).catch((e: unknown) => e);
     expect((backwards as DiscountError).userErrors).toEqual([
       {
-        field: ["basicCodeDiscount", "endsAt"],
+        field: ["codeAppDiscount", "endsAt"],
         message: "Ends at needs to be after starts_at",
         code: "INVALID",
       },
@@ -229,7 +288,7 @@ describe("first-purchase discount", () => {
           title: "Too much",
           code: "TOO-MUCH",
           startsAt: NOW.toISOString(),
-          context: { all: "ALL" },
+          customerSelection: { all: true },
           customerGets: { value: { percentage: 1.5 }, items: { all: true } },
         },
       },
@@ -247,18 +306,19 @@ describe("first-purchase discount", () => {
     expect(standIn.discounts.size).toBe(0);
   });
 
-  it("sends more than 100 codes in one call nowhere: the app refuses before Shopify would", async () => {
+  it("sends more than 250 codes in one call nowhere: the app refuses before Shopify would", async () => {
     const { discountId } = await createDiscount(api(), welcome({ code: "MANY" }));
     const requests = standIn.requests.length;
-    await expect(addCodes(api(), discountId, generateCodes("X", 101, seeded(1)))).rejects.toThrow(
-      /at most 100 codes/,
+    await expect(addCodes(api(), discountId, generateCodes("X", 251, seeded(1)))).rejects.toThrow(
+      /at most 250 codes/,
     );
     expect(standIn.requests.length).toBe(requests);
     const direct = (await standIn.graphql(
       `mutation Add($id: ID!, $codes: [DiscountRedeemCodeInput!]!) {
         discountRedeemCodeBulkAdd(discountId: $id, codes: $codes) { bulkCreation { id } userErrors { field code } }
       }`,
-      { id: discountId, codes: generateCodes("X", 101, seeded(1)).map((code) => ({ code })) },
+      { id: discountId, codes: generateCodes("X", 251, seeded(1)).map((code) => ({ code })) },
+      "2026-07",
     )) as { data: { discountRedeemCodeBulkAdd: unknown } };
     expect(direct.data.discountRedeemCodeBulkAdd).toEqual({
       bulkCreation: null,
@@ -283,20 +343,21 @@ describe("at checkout", () => {
     expect(await discountForCode(api(), code)).toMatchObject({ usageCount: 1 });
   });
 
-  it("a customer with a previous order is refused the first-order code; one with none gets it", async () => {
+  it("a guest's first order gets the code; a signed-in customer with orders is refused; one with none gets it", async () => {
     const { discountId } = await createDiscount(api(), welcome({ code: "FIRST-ORDER" }));
-    const bulkId = await addCodes(api(), discountId, ["FIRST-ORDER-2"]);
+    const bulkId = await addCodes(api(), discountId, ["FIRST-ORDER-2", "FIRST-ORDER-3"]);
     await waitForBulkCreation(api(), bulkId, quickPoll);
     expect(
       standIn.redeem({ code: "FIRST-ORDER", customerId: ordered.id, email: ordered.email, subtotal: 5000 }),
     ).toEqual({ ok: false, reason: "customer_not_eligible" });
-    // Signed out at checkout, known by email: still refused.
     expect(
-      standIn.redeem({ code: "FIRST-ORDER", customerId: null, email: ordered.email, subtotal: 5000 }),
-    ).toEqual({
-      ok: false,
-      reason: "customer_not_eligible",
-    });
+      standIn.redeem({
+        code: "FIRST-ORDER",
+        customerId: null,
+        email: "first.timer@example.com",
+        subtotal: 5000,
+      }),
+    ).toEqual({ ok: true, discountAmount: 750 });
     expect(
       standIn.redeem({
         code: "FIRST-ORDER-2",
@@ -305,6 +366,84 @@ describe("at checkout", () => {
         subtotal: 5000,
       }),
     ).toEqual({ ok: true, discountAmount: 750 });
+  });
+
+  it("a guest typing the email of a customer with orders is not known to the function: Shopify cannot refuse them, once per code and per email", async () => {
+    const { discountId, code } = await createDiscount(api(), welcome({ code: "GUEST-KNOWN" }));
+    await waitForBulkCreation(api(), await addCodes(api(), discountId, ["GUEST-KNOWN-2"]), quickPoll);
+    // Not signed in: Shopify's buyer identity carries no customer, so the function sees a guest.
+    expect(standIn.redeem({ code, customerId: null, email: ordered.email, subtotal: 5000 })).toEqual({
+      ok: true,
+      discountAmount: 750,
+    });
+    // The code is then used up, and the discount's other codes are refused to the same email
+    // (once per customer), signed in or not.
+    expect(standIn.redeem({ code, customerId: null, email: ordered.email, subtotal: 5000 })).toEqual({
+      ok: false,
+      reason: "usage_limit_reached",
+    });
+    expect(
+      standIn.redeem({ code: "GUEST-KNOWN-2", customerId: null, email: ordered.email, subtotal: 5000 }),
+    ).toEqual({ ok: false, reason: "already_used_by_customer" });
+  });
+
+  it("a segment-limited code (the way before) is refused to a guest whose email is no customer's", async () => {
+    const segment = (await standIn.graphql(
+      `mutation S($q: String!) { segmentCreate(name: "No orders", query: $q) { segment { id } } }`,
+      { q: "number_of_orders = 0" },
+    )) as { data: { segmentCreate: { segment: { id: string } } } };
+    await standIn.graphql(
+      `mutation B($d: DiscountCodeBasicInput!) { discountCodeBasicCreate(basicCodeDiscount: $d) { userErrors { message } } }`,
+      {
+        d: {
+          title: "Segment only",
+          code: "SEGMENT-ONLY",
+          startsAt: new Date(NOW.getTime() - DAY).toISOString(),
+          customerSelection: { customerSegments: { add: [segment.data.segmentCreate.segment.id] } },
+          customerGets: { value: { percentage: 0.15 }, items: { all: true } },
+        },
+      },
+    );
+    expect(
+      standIn.redeem({
+        code: "SEGMENT-ONLY",
+        customerId: null,
+        email: "first.timer@example.com",
+        subtotal: 5000,
+      }),
+    ).toEqual({ ok: false, reason: "customer_not_eligible" });
+  });
+
+  it("a deactivated function-backed discount's codes are refused from then on", async () => {
+    const { discountId, code } = await createDiscount(api(), welcome({ code: "DEACTIVATED" }));
+    const answer = (await standIn.graphql(
+      `mutation D($id: ID!) { discountCodeDeactivate(id: $id) { codeDiscountNode { codeDiscount { ... on DiscountCodeApp { status } } } userErrors { message } } }`,
+      { id: discountId },
+      "2026-07",
+    )) as { data: { discountCodeDeactivate: unknown } };
+    expect(answer.data.discountCodeDeactivate).toEqual({
+      codeDiscountNode: { codeDiscount: { status: "EXPIRED" } },
+      userErrors: [],
+    });
+    expect(standIn.redeem({ code, customerId: null, email: "c@example.com", subtotal: 5000 })).toEqual({
+      ok: false,
+      reason: "expired",
+    });
+  });
+
+  it("the function's minimum subtotal and amount off hold at checkout", async () => {
+    const { code } = await createDiscount(
+      api(),
+      welcome({ code: "FN-TEN-OFF", kind: "amount", value: 1000, minimumSubtotal: 5000, usesPerCode: null }),
+    );
+    expect(standIn.redeem({ code, customerId: null, email: "b@example.com", subtotal: 4999 })).toEqual({
+      ok: false,
+      reason: "minimum_subtotal_not_met",
+    });
+    expect(standIn.redeem({ code, customerId: null, email: "b@example.com", subtotal: 5000 })).toEqual({
+      ok: true,
+      discountAmount: 1000,
+    });
   });
 
   it("an expired code is refused, and one whose discount has not started", async () => {

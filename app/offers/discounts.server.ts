@@ -1,27 +1,35 @@
 /**
  * Discount codes in Shopify for storefront offers: a first-purchase discount (one unique code
- * per visitor, used once, only by a customer with no previous order, with an expiry) and, later,
- * referral rewards. Codes are made ahead in a pool, so a shopper never waits on the Admin API:
- * one `discountCodeBasicCreate` makes the discount with its first code, then
- * `discountRedeemCodeBulkAdd` adds up to 100 more per call. Each code then belongs to the one
- * discount, and its usage limit (1) applies per code, as Shopify's price rule usage limit does.
+ * per visitor, used once, only on a first order, with an expiry) and, later, referral rewards.
+ * Codes are made ahead in a pool, so a shopper never waits on the Admin API: one create mutation
+ * makes the discount with its first code, then `discountRedeemCodeBulkAdd` adds up to 250 more per
+ * call (API 2026-07; 100 in 2025-01). Each code then belongs to the one discount, and its usage
+ * limit (1) applies per code, as Shopify's price rule usage limit does.
  *
- * "First order only" is said in Shopify with a customer segment: the discount's
- * `context.customerSegments` (2026-07; `customerSelection` is deprecated) gets a segment whose
- * query is `number_of_orders = 0`, created once per shop. Every call goes through the one Admin API client
- * (sync/admin-api.server.ts), which waits for the cost bucket and retries throttling and 5xx.
+ * "First order only" is Slice's Discount Function (extensions/slice-first-order): the discount is
+ * made with `discountCodeAppCreate` (Admin API 2026-07) backed by the function's handle, its terms
+ * (percentage or amount, minimum subtotal) in the discount's metafield `$app:slice.first-order`,
+ * `context: { all: ALL }` (every buyer may enter it, guests included) and the ORDER discount class.
+ * At checkout the function gives the discount to a guest or a customer with no orders and nothing
+ * to a signed-in customer with orders. A customer segment (`number_of_orders = 0`, the way before)
+ * holds only customers, so Shopify refused the code to a first-time shopper checking out as a
+ * guest: most of them.
+ *
+ * Every call goes through the one Admin API client (sync/admin-api.server.ts), which waits for the
+ * cost bucket and retries throttling and 5xx.
  */
 import type { AdminApi } from "../sync/admin-api.server";
 import { adminDocument } from "../sync/documents";
+import type { FirstOrderConfig } from "../../extensions/slice-first-order/src/cart_lines_discounts_generate_run";
 
-/** Codes per discountRedeemCodeBulkAdd call: 100, within every version's maximum (later ones: 250). */
-export const MAX_CODES_PER_CALL = 100;
+/** Codes per discountRedeemCodeBulkAdd call: the 2026-07 schema's maximum (2025-01: 100). */
+export const MAX_CODES_PER_CALL = 250;
 
-/** The Shopify segment that makes a discount "first order only". */
-export const FIRST_ORDER_SEGMENT = {
-  name: "Slice: customers with no orders",
-  query: "number_of_orders = 0",
-} as const;
+/** The Discount Function's handle (extensions/slice-first-order/shopify.extension.toml). */
+export const FIRST_ORDER_FUNCTION_HANDLE = "slice-first-order";
+
+/** The discount metafield that holds the function's configuration (FirstOrderConfig). */
+export const FIRST_ORDER_METAFIELD = { namespace: "$app:slice", key: "first-order" } as const;
 
 /** Letters and digits that cannot be read as one another: no 0/O, 1/I/L. */
 export const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -52,7 +60,10 @@ export interface NewDiscount {
   value: number;
   /** The shop's currency: amounts are in it. Read from Shopify when not given and needed. */
   currency?: string;
-  /** Only customers with no previous order may use it (the `number_of_orders = 0` segment). */
+  /**
+   * First order only: a function-backed discount (the Discount Function gives it to guests and to
+   * customers without orders). Otherwise an ordinary amount off discount for everyone.
+   */
   firstOrderOnly: boolean;
   startsAt: Date;
   endsAt: Date | null;
@@ -62,8 +73,6 @@ export interface NewDiscount {
   code: string;
   /** Uses per code; 1 unless said. null: unlimited. */
   usesPerCode?: number | null;
-  /** The segment that means "no previous order", when the caller already knows its id. */
-  firstOrderSegmentId?: string;
   combinesWith?: { productDiscounts?: boolean; orderDiscounts?: boolean; shippingDiscounts?: boolean };
 }
 
@@ -94,6 +103,23 @@ const CREATE = adminDocument(
 }`,
 );
 
+const CREATE_FIRST_ORDER = adminDocument(
+  "offers/discounts CREATE_FIRST_ORDER",
+  `mutation SliceFirstOrderDiscountCreate($discount: DiscountCodeAppInput!) {
+  discountCodeAppCreate(codeAppDiscount: $discount) {
+    codeAppDiscount {
+      discountId
+      codes(first: 1) {
+        nodes {
+          code
+        }
+      }
+    }
+    ${USER_ERRORS}
+  }
+}`,
+);
+
 const BULK_ADD = adminDocument(
   "offers/discounts BULK_ADD",
   `mutation SliceDiscountCodesAdd($discountId: ID!, $codes: [DiscountRedeemCodeInput!]!) {
@@ -114,7 +140,7 @@ const BULK_READ = adminDocument(
     codesCount
     importedCount
     failedCount
-    codes(first: ${MAX_CODES_PER_CALL}, after: $after) {
+    codes(first: 100, after: $after) {
       nodes {
         code
         discountRedeemCode {
@@ -149,37 +175,14 @@ const BY_CODE = adminDocument(
         usageLimit
         asyncUsageCount
       }
-    }
-  }
-}`,
-);
-
-const SEGMENTS = adminDocument(
-  "offers/discounts SEGMENTS",
-  `query SliceSegmentsList($after: String) {
-  segments(first: 250, after: $after) {
-    nodes {
-      id
-      query
-    }
-    pageInfo {
-      hasNextPage
-      endCursor
-    }
-  }
-}`,
-);
-
-const SEGMENT_CREATE = adminDocument(
-  "offers/discounts SEGMENT_CREATE",
-  `mutation SliceFirstOrderSegment($name: String!, $query: String!) {
-  segmentCreate(name: $name, query: $query) {
-    segment {
-      id
-    }
-    userErrors {
-      field
-      message
+      ... on DiscountCodeApp {
+        title
+        status
+        startsAt
+        endsAt
+        usageLimit
+        asyncUsageCount
+      }
     }
   }
 }`,
@@ -193,11 +196,6 @@ const SHOP_CURRENCY = adminDocument(
   }
 }`,
 );
-
-/** Every GraphQL document this module sends, for the schema test. */
-export function discountDocuments(): string[] {
-  return [CREATE, BULK_ADD, BULK_READ, BY_CODE, SEGMENTS, SEGMENT_CREATE, SHOP_CURRENCY];
-}
 
 /** Digits after the point in a currency's amounts (2 for USD, 0 for JPY). */
 function fractionDigits(currency: string): number {
@@ -217,33 +215,6 @@ export function toDecimal(minor: number, currency: string): string {
 }
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
-const normaliseQuery = (q: string) => q.replace(/\s+/g, " ").trim().toLowerCase();
-
-/**
- * The id of the shop's "no previous order" segment, made when the shop has none. Found by its
- * query, so a merchant's own segment saying the same thing is used rather than duplicated.
- */
-export async function firstOrderSegment(api: AdminApi): Promise<string> {
-  const wanted = normaliseQuery(FIRST_ORDER_SEGMENT.query);
-  let after: string | null = null;
-  for (;;) {
-    const page: {
-      segments: {
-        nodes: { id: string; query: string }[];
-        pageInfo: { hasNextPage: boolean; endCursor: string | null };
-      };
-    } = await api.request(SEGMENTS, { after });
-    const found = page.segments.nodes.find((s) => normaliseQuery(s.query) === wanted);
-    if (found) return found.id;
-    if (!page.segments.pageInfo.hasNextPage) break;
-    after = page.segments.pageInfo.endCursor;
-  }
-  const created = await api.request<{
-    segmentCreate: { segment: { id: string } | null; userErrors: DiscountUserError[] };
-  }>(SEGMENT_CREATE, { name: FIRST_ORDER_SEGMENT.name, query: FIRST_ORDER_SEGMENT.query });
-  if (!created.segmentCreate.segment) throw new DiscountError(created.segmentCreate.userErrors);
-  return created.segmentCreate.segment.id;
-}
 
 async function shopCurrency(api: AdminApi): Promise<string> {
   const data = await api.request<{ shop: { currencyCode: string } }>(SHOP_CURRENCY);
@@ -251,7 +222,8 @@ async function shopCurrency(api: AdminApi): Promise<string> {
 }
 
 /**
- * Creates an amount off code discount on the whole order, with its first code. Throws
+ * Creates a code discount on the whole order with its first code: first order only, the
+ * function-backed one (discountCodeAppCreate); otherwise an amount off for everyone. Throws
  * DiscountError with Shopify's userErrors (a taken code, an end before the start, a percentage
  * out of range...), and RangeError for a value the app should never send.
  */
@@ -265,16 +237,54 @@ export async function createDiscount(
     throw new RangeError(`an amount off must be a positive whole number of minor units: ${input.value}`);
   const needsCurrency = input.kind === "amount" || input.minimumSubtotal !== undefined;
   const currency = needsCurrency ? (input.currency ?? (await shopCurrency(api))) : (input.currency ?? "USD");
-  const segmentId = input.firstOrderOnly
-    ? (input.firstOrderSegmentId ?? (await firstOrderSegment(api)))
-    : null;
   const usesPerCode = input.usesPerCode === undefined ? 1 : input.usesPerCode;
+  const combinesWith = {
+    productDiscounts: input.combinesWith?.productDiscounts ?? false,
+    orderDiscounts: input.combinesWith?.orderDiscounts ?? false,
+    shippingDiscounts: input.combinesWith?.shippingDiscounts ?? false,
+  };
+  if (input.firstOrderOnly) {
+    const config: FirstOrderConfig = {
+      kind: input.kind,
+      value: input.kind === "percentage" ? String(input.value) : toDecimal(input.value, currency),
+      minimumSubtotal:
+        input.minimumSubtotal !== undefined && input.minimumSubtotal > 0
+          ? toDecimal(input.minimumSubtotal, currency)
+          : null,
+    };
+    const data = await api.request<{
+      discountCodeAppCreate: {
+        codeAppDiscount: { discountId: string; codes: { nodes: { code: string }[] } } | null;
+        userErrors: DiscountUserError[];
+      };
+    }>(CREATE_FIRST_ORDER, {
+      discount: {
+        title: input.title,
+        code: input.code,
+        functionHandle: FIRST_ORDER_FUNCTION_HANDLE,
+        discountClasses: ["ORDER"],
+        context: { all: "ALL" },
+        startsAt: iso(input.startsAt),
+        endsAt: input.endsAt ? iso(input.endsAt) : null,
+        appliesOncePerCustomer: true,
+        usageLimit: usesPerCode,
+        combinesWith,
+        metafields: [{ ...FIRST_ORDER_METAFIELD, type: "json", value: JSON.stringify(config) }],
+      },
+    });
+    const result = data.discountCodeAppCreate;
+    if (!result.codeAppDiscount || result.userErrors.length) throw new DiscountError(result.userErrors);
+    return {
+      discountId: result.codeAppDiscount.discountId,
+      code: result.codeAppDiscount.codes.nodes[0]?.code ?? input.code,
+    };
+  }
   const discount = {
     title: input.title,
     code: input.code,
     startsAt: iso(input.startsAt),
     endsAt: input.endsAt ? iso(input.endsAt) : null,
-    context: segmentId ? { customerSegments: { add: [segmentId] } } : { all: "ALL" },
+    context: { all: "ALL" },
     customerGets: {
       value:
         input.kind === "percentage"
@@ -291,11 +301,7 @@ export async function createDiscount(
           },
         }
       : {}),
-    combinesWith: {
-      productDiscounts: input.combinesWith?.productDiscounts ?? false,
-      orderDiscounts: input.combinesWith?.orderDiscounts ?? false,
-      shippingDiscounts: input.combinesWith?.shippingDiscounts ?? false,
-    },
+    combinesWith,
   };
   const data = await api.request<{
     discountCodeBasicCreate: {

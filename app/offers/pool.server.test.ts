@@ -250,10 +250,14 @@ describe("a reward A/B test (a variant with its own discount)", () => {
     ]);
     const value = async (variantId: number | null) => {
       const code = await prisma.discountCode.findFirstOrThrow({ where: { messageId: testId, variantId } });
-      return standIn.discounts.get(code.shopifyDiscountId)!.value;
+      // The Discount Function's configuration, in the discount's metafield $app:slice.first-order.
+      const config = standIn.discounts
+        .get(code.shopifyDiscountId)!
+        .app!.metafields.get("app--1234567890--slice.first-order")!;
+      return JSON.parse(config.value) as unknown;
     };
-    expect(await value(null)).toEqual({ kind: "percentage", percentage: 0.1 });
-    expect(await value(richVariant)).toEqual({ kind: "percentage", percentage: 0.2 });
+    expect(await value(null)).toMatchObject({ kind: "percentage", value: "10" });
+    expect(await value(richVariant)).toMatchObject({ kind: "percentage", value: "20" });
     expect(await codesLeft(prisma, await row(), now())).toBe(11);
     expect(standIn.invalidDocuments).toEqual([]);
   });

@@ -4,7 +4,7 @@
  *
  * Shopify sets the end of a code's validity per discount, not per code. So the pool is made of
  * batches: each batch is one Shopify discount (first order only, once per customer, one use per
- * code) ending `validDays + 1` days after it was made, with up to 100 codes added in bulk. A batch's
+ * code) ending `validDays + 1` days after it was made, with up to 250 codes added in bulk. A batch's
  * codes are offered only while at least `validDays` remain, so every code given out is usable for
  * the full period the merchant chose, and a batch is offered for one day. The refill keeps
  * `target` offerable codes per live first-purchase offer.

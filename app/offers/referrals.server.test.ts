@@ -14,6 +14,7 @@ import { AdminApi } from "../sync/admin-api.server";
 import { AdminApiStandIn, validateAdminDocument } from "../../dev/admin-api";
 import { generateStore, type Address } from "../../dev/store";
 import { addressHash } from "../sync/address";
+import { toDecimal } from "./discounts.server";
 import { proxiedRequest } from "../../dev/app-proxy";
 import { TEST_SECRET } from "../../dev/testing/setup";
 import { ensurePresets } from "../segments/store.server";
@@ -151,9 +152,15 @@ describe("referral codes", () => {
     expect(discount).toMatchObject({
       usageLimit: null,
       appliesOncePerCustomer: true,
-      minimumSubtotal: MINIMUM,
+      app: { functionHandle: "slice-first-order", discountClasses: ["ORDER"] },
     });
-    expect(discount.eligible.kind).toBe("segments");
+    // Friends are first-time shoppers, mostly guests: the Discount Function decides, open to all.
+    expect(discount.eligible.kind).toBe("all");
+    expect(
+      JSON.parse(discount.app!.metafields.get("app--1234567890--slice.first-order")!.value),
+    ).toMatchObject({
+      minimumSubtotal: toDecimal(MINIMUM, "USD"),
+    });
     expect(Date.parse(discount.endsAt!)).toBeGreaterThan(Date.now() + 364 * 86_400_000);
     expect(await refillReferralPools(prisma, api(), shopId, now(), { target: 10, poll })).toEqual([]);
     expect(standIn.invalidDocuments).toEqual([]);
@@ -192,11 +199,20 @@ describe("referral codes", () => {
     expect((await ask(newcomers[5].id)).status).toBe(403);
   });
 
-  it("works in Shopify for any number of new customers, never for one who has ordered", () => {
+  it("works in Shopify for any number of new customers and guests, never for a signed-in one who has ordered", () => {
     for (const c of newcomers.slice(10, 13))
       expect(
         standIn.redeem({ code: referralCode, customerId: c.id, email: c.email, subtotal: 6000 }),
       ).toMatchObject({ ok: true });
+    // A friend checking out as a guest, with an email no customer has.
+    expect(
+      standIn.redeem({
+        code: referralCode,
+        customerId: null,
+        email: "guest.friend@example.com",
+        subtotal: 6000,
+      }),
+    ).toMatchObject({ ok: true });
     expect(
       standIn.redeem({
         code: referralCode,

@@ -2,11 +2,14 @@
  * Referral invites: a signed-in customer shown a referral offer (reward.kind "referral", e.g. to
  * the high-spend-repeat segment) gets their own referral code, the same one every time they ask.
  * The code is a code of a Shopify discount for the FRIEND: the offer's discount, first order only
- * (the `number_of_orders = 0` segment), once per customer, no total usage limit (any number of
- * friends may use it), valid REFERRAL_CODE_VALID_DAYS.
+ * (the first-purchase Discount Function, so a friend checking out as a guest gets it too, and a
+ * signed-in customer with orders does not), once per customer, no total usage limit (any number
+ * of friends may use it), valid REFERRAL_CODE_VALID_DAYS. The referrer's reward codes stay
+ * ordinary discounts for one customer (customerSelection.customers): the referrer is a known
+ * customer with orders, who must sign in to use a code that is only theirs.
  *
  * As for first-purchase codes (pool.server.ts), the codes are made ahead, so a shopper never waits
- * on the Admin API: a batch is one Shopify discount with up to 100 codes added in bulk, stored as
+ * on the Admin API: a batch is one Shopify discount with up to 250 codes added in bulk, stored as
  * DiscountCode rows with status "pool"; a code given to a referrer becomes "issued" with
  * `customerShopifyId` = the referrer, and stays "issued" however many friends use it (each
  * friend's order is a ReferralReward row). A batch's codes are given out during its first

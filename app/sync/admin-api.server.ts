@@ -41,6 +41,8 @@ export interface AdminApiOptions {
   origin?: string | null;
   sleep?: (ms: number) => Promise<void>;
   maxRetries?: number;
+  /** The Admin API version in the request path; ADMIN_API_VERSION unless said. */
+  apiVersion?: string;
 }
 
 export class AdminApi {
@@ -59,9 +61,12 @@ export class AdminApi {
   constructor(readonly options: AdminApiOptions) {
     this.token = options.accessToken;
     const origin = options.origin ?? `https://${options.shop}`;
-    this.client = new GraphQLClient(`${origin}/admin/api/${ADMIN_API_VERSION}/graphql.json`, {
-      headers: { "X-Shopify-Access-Token": options.accessToken, "X-Shopify-Shop-Domain": options.shop },
-    });
+    this.client = new GraphQLClient(
+      `${origin}/admin/api/${options.apiVersion ?? ADMIN_API_VERSION}/graphql.json`,
+      {
+        headers: { "X-Shopify-Access-Token": options.accessToken, "X-Shopify-Shop-Domain": options.shop },
+      },
+    );
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.maxRetries = options.maxRetries ?? 8;
   }

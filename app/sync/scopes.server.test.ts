@@ -3,17 +3,12 @@
  * home page always, a segment's page when its rule reads order history. The granted scopes come
  * from the shop's offline session, as the Shopify library stores them.
  */
-import { gunzipSync } from "node:zlib";
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { buildClientSchema, NoDeprecatedCustomRule, parse, specifiedRules, validate } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { ensurePresets } from "../segments/store.server";
 import * as home from "../routes/app._index";
 import * as segmentPage from "../routes/app.segments.$handle";
 import { adminAs, call } from "../security/admin-request";
-import { FIXTURES_DIR } from "../../dev/fixtures";
 import { orderHistoryAccess } from "./scopes.server";
 import { orderHistoryConditions } from "../engine/lifetime";
 import { presets } from "../engine/presets";
