@@ -1,3 +1,28 @@
+-- AlterTable
+ALTER TABLE "Shop" ADD COLUMN "proxyPath" TEXT;
+ALTER TABLE "Shop" ADD COLUMN "shopifyUpdatedAt" DATETIME;
+
+-- CreateTable
+CREATE TABLE "DeletedOrder" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "shopId" INTEGER NOT NULL,
+    "shopifyId" TEXT NOT NULL,
+    "customerShopifyId" TEXT,
+    "deletedAt" DATETIME NOT NULL,
+    CONSTRAINT "DeletedOrder_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
+-- CreateTable
+CREATE TABLE "AnonymousCount" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "shopId" INTEGER NOT NULL,
+    "day" TEXT NOT NULL,
+    "type" TEXT NOT NULL,
+    "resourceId" TEXT NOT NULL,
+    "count" INTEGER NOT NULL DEFAULT 0,
+    CONSTRAINT "AnonymousCount_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+
 -- RedefineTables
 PRAGMA defer_foreign_keys=ON;
 PRAGMA foreign_keys=OFF;
@@ -18,6 +43,9 @@ CREATE TABLE "new_Customer" (
     "totalSpent" INTEGER NOT NULL DEFAULT 0,
     "firstOrderAt" DATETIME,
     "lastOrderAt" DATETIME,
+    "shopifyOrdersCount" INTEGER,
+    "shopifySpent" INTEGER,
+    "shopifyTotalsAt" DATETIME,
     "shopifyCreatedAt" DATETIME,
     "shopifyUpdatedAt" DATETIME NOT NULL,
     "deletedAt" DATETIME,
@@ -133,4 +161,10 @@ CREATE INDEX "Checkout_shopId_shopifyCreatedAt_idx" ON "Checkout"("shopId", "sho
 CREATE UNIQUE INDEX "Checkout_shopId_shopifyId_key" ON "Checkout"("shopId", "shopifyId");
 PRAGMA foreign_keys=ON;
 PRAGMA defer_foreign_keys=OFF;
+
+-- CreateIndex
+CREATE UNIQUE INDEX "DeletedOrder_shopId_shopifyId_key" ON "DeletedOrder"("shopId", "shopifyId");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "AnonymousCount_shopId_day_type_resourceId_key" ON "AnonymousCount"("shopId", "day", "type", "resourceId");
 
