@@ -73,7 +73,24 @@ export async function startDemo(options: DemoOptions = {}) {
     ...(options.withoutReadAllOrders ? { scopes: TOML_SCOPES.filter((s) => s !== "read_all_orders") } : {}),
   });
   await standIn.start();
+  // Whatever has started is stopped again if a later step fails: a failed demo leaves no server
+  // running behind it.
+  const running: (() => Promise<void>)[] = [() => standIn.stop()];
+  try {
+    return await runDemo(options, log, store, standIn, running);
+  } catch (error) {
+    for (const stop of running.reverse()) await stop().catch(() => undefined);
+    throw error;
+  }
+}
 
+async function runDemo(
+  options: DemoOptions,
+  log: (line: string) => void,
+  store: ReturnType<typeof generateStore>,
+  standIn: AdminApiStandIn,
+  running: (() => Promise<void>)[],
+) {
   const dbFile = path.resolve(options.databaseFile ?? "prisma/demo.sqlite");
   if (options.fresh !== false)
     for (const suffix of ["", "-wal", "-shm"]) rmSync(dbFile + suffix, { force: true });
@@ -98,6 +115,7 @@ export async function startDemo(options: DemoOptions = {}) {
     { PORT: String(port), SLICE_WORKER: "1" },
     /listening on (http:\/\/[\d.:]+)/,
   );
+  running.push(() => server.stop());
 
   // Install the demo store as Shopify does: App Bridge's session token reaches the app's /app page,
   // the library exchanges it at the stand-in for an expiring offline token (refreshed every hour
@@ -124,6 +142,7 @@ export async function startDemo(options: DemoOptions = {}) {
       appMetafields: () => standIn.appMetafields(),
     });
   const storefront = await openStorefront({ port: options.storefrontPort ?? (port ? port + 1 : 0) });
+  running.push(() => storefront.close());
 
   const loginUrl = `${server.url}/dev/login?shop=${shop}`;
   log(
