@@ -199,3 +199,39 @@ export async function inboxStats(db: PrismaClient, shopDomain: string): Promise<
     lastReceivedAt: last?.receivedAt ?? null,
   };
 }
+
+/** What an applied delivery's payload becomes once it is past the inbox's retention. */
+export const TRIMMED_PAYLOAD = '{"trimmed":true}';
+
+/** How long an applied delivery keeps its payload (for support and a replay by hand): 7 days. */
+export const PAYLOAD_RETENTION_MS = 7 * 24 * 3_600_000;
+
+/**
+ * The inbox keeps only what it needs: once a delivery has been applied and is past the retention,
+ * its payload (which holds whatever Shopify sent, phone numbers and notes included, although the
+ * app keeps none of them) is replaced by TRIMMED_PAYLOAD. The row stays: its event id is what
+ * keeps a late duplicate from being applied again. Failed and dead deliveries keep their payload
+ * until they are applied. Works a slice of ids at a time so that no statement runs long.
+ */
+export async function trimAppliedPayloads(
+  db: PrismaClient,
+  now = new Date(),
+  retentionMs = PAYLOAD_RETENTION_MS,
+  slice = 5000,
+): Promise<number> {
+  const where = {
+    status: "done",
+    processedAt: { lt: new Date(now.getTime() - retentionMs) },
+    payload: { not: TRIMMED_PAYLOAD },
+  };
+  const { _min, _max } = await db.webhookEvent.aggregate({ where, _min: { id: true }, _max: { id: true } });
+  let trimmed = 0;
+  for (let from = _min.id ?? 0; from <= (_max.id ?? -1); from += slice) {
+    const { count } = await db.webhookEvent.updateMany({
+      where: { ...where, id: { gte: from, lt: from + slice } },
+      data: { payload: TRIMMED_PAYLOAD },
+    });
+    trimmed += count;
+  }
+  return trimmed;
+}

@@ -18,14 +18,18 @@ import { startSweepLoop } from "../segments/sweep.server";
 import { startPoolLoop } from "../offers/pool.server";
 import { acceptWebhook, type WebhookAnswer } from "./receive.server";
 import { closeJobLocks, jobLocksFor } from "./job-lock.server";
+import { trimAppliedPayloads } from "./inbox.server";
 
 const CHANNEL = "slice-background";
 const BACKFILL_RETRY_MS = 5 * 60_000;
+/** How often applied payloads past their retention are trimmed (inbox.server.ts). */
+const TRIM_EVERY_MS = 60 * 60_000;
 
 class Scheduler {
   private timer: NodeJS.Timeout | null = null;
   private readonly active = new Set<string>();
   private readonly failedAt = new Map<string, number>();
+  private trimmedAt = 0;
 
   start(everyMs = 30_000): void {
     if (this.timer) return;
@@ -48,6 +52,12 @@ class Scheduler {
    * in any other instance sharing the database.
    */
   async tick(now = new Date()): Promise<void> {
+    if (now.getTime() - this.trimmedAt >= TRIM_EVERY_MS) {
+      this.trimmedAt = now.getTime();
+      await trimAppliedPayloads(prisma, now).catch((error) =>
+        console.error("trimming the inbox's applied payloads failed:", (error as Error).message),
+      );
+    }
     const shops = await prisma.shop.findMany({
       where: { uninstalledAt: null },
       select: { domain: true, backfillStatus: true, reconciledAt: true },
