@@ -10,7 +10,13 @@ import prisma from "../db.server";
 import { closeReaders } from "../db-read.server";
 import { assign, type ExperimentSpec } from "../engine/assign";
 import { mulberry32 } from "../../dev/webhooks";
-import { ATTRIBUTION_WINDOW_DAYS, liftInWords, offerResults, offersOverview } from "./results.server";
+import {
+  ATTRIBUTION_WINDOW_DAYS,
+  liftInWords,
+  offerResults,
+  offersOverview,
+  untrackedCounts,
+} from "./results.server";
 
 const DAY = 24 * 3600_000;
 const NOW = new Date("2026-11-25T12:00:00Z");
@@ -286,6 +292,31 @@ describe("which orders count for an offer", () => {
     expect(r.daily.reduce((n, d) => n + d.conversions.treatment, 0)).toBe(4);
     expect(r.daily.reduce((n, d) => n + d.conversions.holdout, 0)).toBe(1);
     expect(r.daily).toHaveLength(31);
+  });
+
+  it("counts what shoppers without tracking consent were shown apart, in the range, never in an arm", async () => {
+    const day = (d: Date) => d.toISOString().slice(0, 10);
+    const old = new Date(NOW.getTime() - 40 * 24 * 3600_000);
+    await prisma.anonymousCount.createMany({
+      data: [
+        { shopId, day: day(exposedAt), type: "message_shown", resourceId: String(offer.id), count: 7 },
+        { shopId, day: day(NOW), type: "message_shown", resourceId: String(offer.id), count: 2 },
+        { shopId, day: day(NOW), type: "message_clicked", resourceId: String(offer.id), count: 1 },
+        { shopId, day: day(old), type: "message_shown", resourceId: String(offer.id), count: 50 },
+        { shopId, day: day(NOW), type: "message_shown", resourceId: String(offer.id + 1000), count: 9 },
+      ],
+    });
+    try {
+      expect(await untrackedCounts(prisma, shopId, offer.id, LAST_30)).toEqual({
+        shown: 9,
+        clicked: 1,
+        dismissed: 0,
+      });
+      const r = (await offerResults(prisma, shopId, offer.id, LAST_30, NOW))!;
+      expect(r.impressions).toBe(4);
+    } finally {
+      await prisma.anonymousCount.deleteMany({ where: { shopId } });
+    }
   });
 
   it("says there is not enough data yet, and why, with a tiny holdout", async () => {

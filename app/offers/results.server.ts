@@ -625,3 +625,34 @@ function dayList(from: Date, to: Date): string[] {
   for (let d = Math.floor(from.getTime() / DAY_MS); d <= last && days.length < 400; d++) days.push(dayOf(d));
   return days;
 }
+
+/** What a message did with shoppers who gave no analytics consent: counted only, never a unit. */
+export interface UntrackedCounts {
+  shown: number;
+  clicked: number;
+  dismissed: number;
+}
+
+/**
+ * Shoppers without analytics consent see only untargeted messages and are counted in aggregate
+ * (`AnonymousCount`: per day and message, no id of any kind), so they are in no arm of the
+ * experiment and in no lift. The results page shows these counts beside the experiment's.
+ */
+export async function untrackedCounts(
+  db: PrismaClient,
+  shopId: number,
+  messageId: number,
+  range: { from: Date; to: Date },
+): Promise<UntrackedCounts> {
+  const rows = await db.anonymousCount.groupBy({
+    by: ["type"],
+    where: {
+      shopId,
+      resourceId: String(messageId),
+      day: { gte: range.from.toISOString().slice(0, 10), lte: range.to.toISOString().slice(0, 10) },
+    },
+    _sum: { count: true },
+  });
+  const of = (type: string) => rows.find((r) => r.type === type)?._sum.count ?? 0;
+  return { shown: of("message_shown"), clicked: of("message_clicked"), dismissed: of("message_dismissed") };
+}

@@ -19,7 +19,7 @@ import { lazy, Suspense, useEffect, useState } from "react";
 import prisma from "../db.server";
 import { requireShop } from "../auth.server";
 import { formatMoney } from "../engine/money";
-import { liftInWords, offerResults, pointsOf } from "../offers/results.server";
+import { liftInWords, offerResults, pointsOf, untrackedCounts } from "../offers/results.server";
 import { referralSummary } from "../offers/referrals.server";
 import { signupSummary } from "../offers/signups.server";
 
@@ -40,24 +40,21 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const asked = Number(new URL(request.url).searchParams.get("days"));
   const days = (RANGES as readonly number[]).includes(asked) ? asked : 30;
   const now = new Date();
-  const results = await offerResults(
-    prisma,
-    shop.id,
-    id,
-    { from: new Date(now.getTime() - days * DAY_MS), to: now },
-    now,
-  );
+  const range = { from: new Date(now.getTime() - days * DAY_MS), to: now };
+  const results = await offerResults(prisma, shop.id, id, range, now);
   if (!results) throw notFound();
   const lift = results.lift;
-  const [referrals, signups] = await Promise.all([
+  const [referrals, signups, untracked] = await Promise.all([
     results.reward === "referral" ? referralSummary(prisma, shop.id, id) : null,
     results.reward === "emailCapture" ? signupSummary(prisma, shop.id, id) : null,
+    untrackedCounts(prisma, shop.id, id, range),
   ]);
   return {
     days,
     results,
     referrals,
     signups,
+    untracked,
     liftText: liftInWords(lift),
     relativeText:
       lift.status === "ok" && lift.relativeLift !== null
@@ -110,6 +107,7 @@ export default function OfferResultsPage() {
     segmentLifts,
     referrals,
     signups,
+    untracked,
   } = useLoaderData<typeof loader>();
   const [, setSearchParams] = useSearchParams();
   const [hydrated, setHydrated] = useState(false);
@@ -242,6 +240,26 @@ export default function OfferResultsPage() {
             </div>
           </Card>
         </Layout.Section>
+        {untracked.shown > 0 && (
+          <Layout.Section>
+            <Card>
+              <BlockStack gap="200">
+                <Text as="h2" variant="headingMd">
+                  Shoppers without tracking consent
+                </Text>
+                <Text as="p" id="untracked-counts">
+                  Shown {count(untracked.shown)} times, clicked {count(untracked.clicked)}, dismissed{" "}
+                  {count(untracked.dismissed)}.
+                </Text>
+                <Text as="p" tone="subdued">
+                  They declined analytics, so they only see messages that target no one in particular, and are
+                  counted here in total: no visitor, customer or order is linked to them, and they are in
+                  neither the shown group nor the holdout above.
+                </Text>
+              </BlockStack>
+            </Card>
+          </Layout.Section>
+        )}
         {referrals ? (
           <Layout.Section>
             <Card padding="0">
