@@ -201,17 +201,6 @@ describe("first-purchase discount", () => {
     expect(standIn.invalidDocuments).toEqual([]);
   });
 
-  it("is refused by the 2025-01 schema: discountCodeAppCreate's functionHandle and context need 2026-07", async () => {
-    const sent = `mutation M($d: DiscountCodeAppInput!) {
-      discountCodeAppCreate(codeAppDiscount: $d) { codeAppDiscount { discountId } userErrors { message } }
-    }`;
-    const old = (await standIn.graphql(sent, {
-      d: { title: "x", code: "OLD-VERSION", functionHandle: "slice-first-order", context: { all: "ALL" } },
-    })) as { errors?: { message: string }[] };
-    expect(old.errors?.map((e) => e.message).join(" ")).toMatch(/functionHandle|context/);
-    standIn.invalidDocuments.length = 0;
-  });
-
   it("refuses a code that is already taken with Shopify's userError naming the code field", async () => {
     await createDiscount(api(), welcome({ code: "WELCOME-TAKEN" }));
     const refused = await createDiscount(api(), welcome({ code: "welcome-taken" })).catch((e: unknown) => e);

@@ -50,7 +50,7 @@ async function signUp(
     method: "POST",
     body: JSON.stringify({
       visitorId,
-      consent: { analytics: false },
+      consent: { analytics: true },
       events: [{ type: "answer", at: at.toISOString(), resourceId: `email=${email}` }],
     }),
     headers: { "content-type": "text/plain;charset=UTF-8" },

@@ -56,12 +56,14 @@ type SignupWriter = Pick<
 /**
  * Records the sign-ups among a visitor's stored events (answers `email=…`); called in the same
  * transaction that stores the events. An email already signed up in this shop changes nothing
- * (its offer and customer are filled in if they were unknown).
+ * (its offer and customer are filled in if they were unknown). A shopper who declined tracking
+ * is `who = null`: the address they typed to sign up is kept (it is their request, not tracking),
+ * linked to no visitor, customer or exposure.
  */
 export async function recordEmailSignups(
   db: SignupWriter,
   shopId: number,
-  who: { visitorId: string; customerShopifyId: string | null },
+  who: { visitorId: string; customerShopifyId: string | null } | null,
   events: readonly { type: string; resourceId?: string | null }[],
   now: Date,
 ): Promise<number> {
@@ -69,7 +71,7 @@ export async function recordEmailSignups(
     ...new Set(events.filter((e) => e.type === "answer").map((e) => emailOfAnswer(e.resourceId))),
   ].filter((e): e is string => e !== null);
   if (!emails.length) return 0;
-  const messageId = await signupOffer(db, shopId, who);
+  const messageId = who ? await signupOffer(db, shopId, who) : await onlySignupOffer(db, shopId);
   for (const email of emails) {
     const existing = await db.emailSignup.findUnique({
       where: { shopId_email: { shopId, email } },
@@ -83,23 +85,36 @@ export async function recordEmailSignups(
           shopId,
           email,
           messageId,
-          visitorId: who.visitorId,
-          customerShopifyId: who.customerShopifyId,
+          visitorId: who?.visitorId ?? null,
+          customerShopifyId: who?.customerShopifyId ?? null,
           createdAt: now,
           nextAttemptAt: now,
         },
       });
-    } else if ((!existing.messageId && messageId) || (!existing.customerShopifyId && who.customerShopifyId)) {
+    } else if (
+      (!existing.messageId && messageId) ||
+      (!existing.customerShopifyId && who?.customerShopifyId)
+    ) {
       await db.emailSignup.update({
         where: { id: existing.id },
         data: {
           messageId: existing.messageId ?? messageId,
-          customerShopifyId: existing.customerShopifyId ?? who.customerShopifyId,
+          customerShopifyId: existing.customerShopifyId ?? who?.customerShopifyId ?? null,
         },
       });
     }
   }
   return emails.length;
+}
+
+/** The shop's email-capture offer when it has exactly one (nothing else can say which it was). */
+async function onlySignupOffer(db: SignupWriter, shopId: number): Promise<number | null> {
+  const offers = await db.message.findMany({
+    where: { shopId, reward: "emailCapture" },
+    select: { id: true },
+    take: 2,
+  });
+  return offers.length === 1 ? offers[0].id : null;
 }
 
 /** The email-capture offer this visitor (or signed-in customer) was last shown, if any. */

@@ -165,6 +165,15 @@ describe("/events without analytics consent", () => {
     expect(await response.json()).toEqual({ ok: true, stored: 0, counted: 5 });
     await nothingStoredFor(visitorId);
     expect(await prisma.visitor.count({ where: { customerShopifyId: "7100" } })).toBe(0);
+    // The address the shopper typed to sign up is their request: kept, with no id beside it.
+    expect(
+      await prisma.emailSignup.findMany({
+        where: { shopId },
+        select: { email: true, visitorId: true, customerShopifyId: true, status: true },
+      }),
+    ).toEqual([
+      { email: "someone@example.com", visitorId: null, customerShopifyId: null, status: "pending" },
+    ]);
     const counts = await prisma.anonymousCount.findMany({
       where: { shopId },
       orderBy: [{ type: "asc" }, { resourceId: "asc" }],

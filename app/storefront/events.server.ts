@@ -191,6 +191,8 @@ export async function receiveEvents(request: Request, db: PrismaClient, now = ne
   void recordProxyPath(db, identity, now);
   if (!parsed.data.consent.analytics) {
     const counted = await countWithoutConsent(db, shop.id, parsed.data.events);
+    // An email the shopper typed to sign up is kept without any id: it is their request.
+    await recordEmailSignups(db, shop.id, null, parsed.data.events, now);
     return json({ ok: true, stored: 0, counted }, 200);
   }
   let result: StoreResult;
@@ -347,7 +349,8 @@ export async function storeBatch(
 /**
  * A batch without analytics consent: the countable events (COUNTED_WITHOUT_CONSENT) added to
  * their day's aggregate counts, and nothing else (the visitor id, cart token, context and signed
- * customer are not read). An answer to an "email" question is not counted: its value is the address.
+ * customer are not read). An answer to an "email" question is not counted: its value is the
+ * address, kept as a sign-up with no id (recordEmailSignups).
  * One statement per batch; concurrent batches add up (INSERT … ON CONFLICT DO UPDATE).
  */
 export async function countWithoutConsent(
