@@ -1061,9 +1061,14 @@ export class AdminApiStandIn {
       },
       discountNode: (args: Args) => {
         const d = this.discounts.get(String(args.id));
-        return d
-          ? { __typename: "DiscountNode", id: d.id, discount: discountCodeNode(d).codeDiscount }
-          : null;
+        if (!d) return null;
+        const node = discountCodeNode(d);
+        return {
+          __typename: "DiscountNode",
+          id: d.id,
+          discount: node.codeDiscount,
+          metafield: node.metafield,
+        };
       },
       discountRedeemCodeBulkCreation: (args: Args) =>
         this.bulkCreationNode(String(args.id), discountCodeNode),

@@ -127,10 +127,10 @@ describe("first-purchase discount", () => {
     );
     const read = (await standIn.graphql(
       `query Read($id: ID!) {
-        codeDiscountNode(id: $id) {
+        discountNode(id: $id) {
           id
           metafield(namespace: "$app:slice", key: "first-order") { jsonValue }
-          codeDiscount {
+          discount {
             __typename
             ... on DiscountCodeApp {
               title status appliesOncePerCustomer usageLimit discountClasses
@@ -146,10 +146,10 @@ describe("first-purchase discount", () => {
     )) as { data: unknown; errors?: unknown };
     expect(read.errors).toBeUndefined();
     expect(read.data).toEqual({
-      codeDiscountNode: {
+      discountNode: {
         id: discountId,
         metafield: { jsonValue: { kind: "amount", value: "12.50", minimumSubtotal: "40.00" } },
-        codeDiscount: {
+        discount: {
           __typename: "DiscountCodeApp",
           title: "Welcome: 15% off your first order",
           status: "ACTIVE",
@@ -277,7 +277,7 @@ describe("first-purchase discount", () => {
           title: "Too much",
           code: "TOO-MUCH",
           startsAt: NOW.toISOString(),
-          customerSelection: { all: true },
+          context: { all: "ALL" },
           customerGets: { value: { percentage: 1.5 }, items: { all: true } },
         },
       },
@@ -388,7 +388,7 @@ describe("at checkout", () => {
           title: "Segment only",
           code: "SEGMENT-ONLY",
           startsAt: new Date(NOW.getTime() - DAY).toISOString(),
-          customerSelection: { customerSegments: { add: [segment.data.segmentCreate.segment.id] } },
+          context: { customerSegments: { add: [segment.data.segmentCreate.segment.id] } },
           customerGets: { value: { percentage: 0.15 }, items: { all: true } },
         },
       },
