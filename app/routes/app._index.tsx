@@ -24,14 +24,19 @@ import { listExports } from "../privacy/customer-data.server";
 import { orderHistoryAccess } from "../sync/scopes.server";
 import { OrderHistoryBanner } from "../sync/OrderHistoryBanner";
 import { useDownload } from "../download";
+import { DEFAULT_PROXY_PATH } from "../storefront/proxy-path.server";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
-  const held = await prisma.shop.findUnique({ where: { domain: shop }, select: { id: true } });
+  const held = await prisma.shop.findUnique({
+    where: { domain: shop },
+    select: { id: true, proxyPath: true },
+  });
   return {
     ...(await syncState(prisma, shop)),
     dataRequests: held ? await listExports(prisma, held.id) : [],
     orderHistory: await orderHistoryAccess(prisma, shop),
+    storefront: { domain: shop, proxyPath: held?.proxyPath ?? null, defaultPath: DEFAULT_PROXY_PATH },
   };
 }
 
@@ -222,6 +227,25 @@ export default function SyncStatus() {
                   ])}
                 />
               )}
+            </BlockStack>
+          </Card>
+        </Layout.Section>
+        <Layout.Section>
+          <Card>
+            <BlockStack gap="200">
+              <Text as="h2" variant="headingMd">
+                Storefront
+              </Text>
+              <Text as="p" id="storefront-proxy-path">
+                {state.storefront.proxyPath
+                  ? `Your storefront reaches Slice at ${state.storefront.proxyPath} (the app proxy's path, as Shopify last sent it).`
+                  : `No storefront request has reached Slice yet; the theme uses ${state.storefront.defaultPath} until one does.`}
+              </Text>
+              <Text as="p" tone="subdued">
+                If you change the app proxy's prefix or subpath in Shopify, open https://
+                {state.storefront.domain}/&lt;prefix&gt;/&lt;subpath&gt; once: Slice records the new path and
+                your theme uses it from then on.
+              </Text>
             </BlockStack>
           </Card>
         </Layout.Section>

@@ -21,6 +21,8 @@ import {
 } from "./proxy-path.server";
 import { verifyProxyQuery } from "./proxy.server";
 import { loader as proxyPage } from "../routes/proxy._index";
+import * as home from "../routes/app._index";
+import { adminAs, call } from "../security/admin-request";
 
 const SHOP = "proxy-path.myshopify.com";
 const store = generateStore({ seed: 3, customers: 5, shop: SHOP });
@@ -158,5 +160,13 @@ describe("the app proxy's path", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toBe("application/liquid");
     expect(await page.text()).toContain("Slice answers at /tools/offers on this store.");
+
+    // The merchant sees it on the admin's home page too.
+    const shown = await call(home.loader, (await adminAs(SHOP))("/app"));
+    expect(JSON.parse(shown.text).storefront).toEqual({
+      domain: SHOP,
+      proxyPath: "/tools/offers",
+      defaultPath: "/apps/slice",
+    });
   });
 });
