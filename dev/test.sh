@@ -17,6 +17,6 @@ step "build"
 npm run --silent build > /dev/null
 step "a clone on its own (no ../shared beside it): the demo and the fixture tests"
 bash dev/standalone.sh > /tmp/slice-standalone.log 2>&1 || { tail -40 /tmp/slice-standalone.log; exit 1; }
-tail -1 /tmp/slice-standalone.log
+grep -E "demo check|Tests " /tmp/slice-standalone.log
 step "tests (SQLite, PostgreSQL, browser)"
 npx vitest run "$@"
