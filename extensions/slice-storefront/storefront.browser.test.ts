@@ -708,6 +708,22 @@ describe("messages on the demo storefront", () => {
       await expect(corner.count()).resolves.toBe(0); // not far enough yet
       await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
       await expect.poll(() => corner.isVisible(), { timeout: 5_000 }).toBe(true);
+
+      // On a screen tall enough to show most of the page at once, nothing shows before the shopper
+      // scrolls: the depth counts from the top, not what is on screen (it fired at once before).
+      const height = await page.evaluate(() => document.documentElement.scrollHeight);
+      const other = await shopper(true, { messages: true });
+      const tall = other.page;
+      await tall.setViewportSize({ width: 1280, height: Math.round(height * 0.75) });
+      await tall.goto(demo.storefrontUrl);
+      await decidedFor(tall, "collection", `/collections/${sale().handle}`, id);
+      await tall.goto(`${demo.storefrontUrl}/collections/${sale().handle}`);
+      const tallCorner = region(tall, "Gift wrapping is free");
+      await tall.waitForTimeout(1500);
+      await expect(tallCorner.count()).resolves.toBe(0);
+      await tall.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      await expect.poll(() => tallCorner.isVisible(), { timeout: 5_000 }).toBe(true);
+      await other.context.close();
       await page.screenshot({
         path: path.join(SHOTS, "storefront-message-corner-scroll.png"),
         animations: "disabled",

@@ -271,7 +271,9 @@
   function onScroll() {
     const root = document.documentElement;
     const y = scrollY;
-    const depth = ((y + innerHeight) / Math.max(root.scrollHeight, 1)) * 100;
+    // How far down the shopper has scrolled, from the top: 0 until they scroll at all (the part
+    // of the page already on screen is not "read").
+    const depth = y > 0 ? (y / Math.max(root.scrollHeight - innerHeight, 1)) * 100 : 0;
     deepest = Math.max(deepest, y);
     if (armed?.trigger.on === "scroll" && depth >= armed.trigger.percent) fire("scroll");
     if (lastY - y > innerHeight / 3 && deepest > innerHeight && matchMedia("(pointer: coarse)").matches)
