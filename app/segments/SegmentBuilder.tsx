@@ -61,6 +61,7 @@ import {
   type DraftSegmentRef,
   type GroupMode,
 } from "./draft";
+import { OrderHistoryBanner } from "../sync/OrderHistoryBanner";
 import type { PickerKind, PickerOption, PreviewResult, SaveResult } from "./builder.server";
 
 export interface BuilderData {
@@ -78,6 +79,8 @@ export interface BuilderData {
   others: { handle: string; name: string; size: number }[];
   dependents: string[];
   labels: Record<string, string>;
+  /** Shopify has not granted read_all_orders: order history reaches back 60 days only. */
+  orderHistoryLimited?: boolean;
 }
 
 /** The live preview is a POST; it changes nothing, so the builder's data is not reloaded after it. */
@@ -749,6 +752,11 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
     >
       <div data-builder-ready={ready ? "yes" : "no"} hidden />
       <Layout>
+        {data.orderHistoryLimited && (
+          <Layout.Section>
+            <OrderHistoryBanner />
+          </Layout.Section>
+        )}
         {result && !result.ok && "message" in result && (
           <Layout.Section>
             <Banner tone="critical" title="Not deleted">

@@ -3,6 +3,7 @@
  * a draft rule while it is edited, saving (validated by the one validator, parseRule) and the
  * picker options. Routes stay thin; everything here takes the Prisma client and a shop id.
  */
+import { orderHistoryAccess } from "../sync/scopes.server";
 import type { PrismaClient } from "@prisma/client";
 import { redirect } from "@remix-run/node";
 import { z } from "zod";
@@ -418,6 +419,9 @@ export async function builderPage(db: PrismaClient, shopDomain: string, handle: 
       .map((s) => ({ handle: s.handle, name: s.name, size: s.size })),
     dependents: [...dependents],
     labels: await labelsFor(db, shop.id, rule),
+    // Until Shopify grants read_all_orders, conditions on order history see only 60 days: say so
+    // where the merchant writes them.
+    orderHistoryLimited: (await orderHistoryAccess(db, shopDomain)).limited,
   };
 }
 

@@ -10,6 +10,7 @@ import * as home from "../routes/app._index";
 import * as segmentPage from "../routes/app.segments.$handle";
 import { adminAs, call } from "../security/admin-request";
 import { orderHistoryAccess } from "./scopes.server";
+import { builderPage, newSegmentPage } from "../segments/builder.server";
 import { orderHistoryConditions } from "../engine/lifetime";
 import { presets } from "../engine/presets";
 
@@ -46,6 +47,16 @@ describe("read_all_orders in the admin", () => {
     expect(await orderHistoryAccess(prisma, LIMITED)).toMatchObject({ limited: true });
     expect(await orderHistoryAccess(prisma, GRANTED)).toMatchObject({ limited: false });
     expect((await orderHistoryAccess(prisma, GRANTED)).granted).toContain("read_all_orders");
+  });
+
+  it("the segment builder says it too, where the merchant writes conditions", async () => {
+    expect((await newSegmentPage(prisma, LIMITED, { from: null, template: null }))?.orderHistoryLimited).toBe(
+      true,
+    );
+    expect((await builderPage(prisma, LIMITED, "high-spend-repeat"))?.orderHistoryLimited).toBe(true);
+    expect((await newSegmentPage(prisma, GRANTED, { from: null, template: null }))?.orderHistoryLimited).toBe(
+      false,
+    );
   });
 
   it("the home page says what is missing until it is granted", async () => {
