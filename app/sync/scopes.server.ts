@@ -5,6 +5,7 @@
  * app/scopes_update webhook).
  */
 import type { PrismaClient } from "@prisma/client";
+import { grantedScopesOf } from "./lifecycle.server";
 
 export interface OrderHistoryAccess {
   /** The scopes on the shop's offline session; null when the shop has no offline session. */
@@ -13,19 +14,8 @@ export interface OrderHistoryAccess {
   limited: boolean;
 }
 
-export function scopesOf(scope: string | null | undefined): string[] {
-  return (scope ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
 export async function orderHistoryAccess(db: PrismaClient, shopDomain: string): Promise<OrderHistoryAccess> {
-  const session = await db.session.findFirst({
-    where: { shop: shopDomain, isOnline: false },
-    select: { scope: true },
-  });
-  if (!session) return { granted: null, limited: false };
-  const granted = scopesOf(session.scope);
+  const granted = await grantedScopesOf(db, shopDomain);
+  if (!granted) return { granted: null, limited: false };
   return { granted, limited: !granted.includes("read_all_orders") };
 }
