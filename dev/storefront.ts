@@ -164,7 +164,10 @@ export function createStorefront(
   const formSource = blockSource("slice-form");
   const embedSettings = schemaDefaults(embedSource);
   const formSettings = schemaDefaults(formSource);
-  const sliceJs = readFileSync(path.join(EXTENSION, "assets/slice.js"));
+  // The extension's scripts (slice.js, and slice-draw.js which it loads when there is a message).
+  const scripts = new Map(
+    ["slice.js", "slice-draw.js"].map((name) => [name, readFileSync(path.join(EXTENSION, "assets", name))]),
+  );
 
   const productById = new Map(store.products.map((p) => [p.id, p]));
   const productByVariant = new Map(store.products.map((p) => [p.variantId, p]));
@@ -568,7 +571,8 @@ export function createStorefront(
     const notFound = async () =>
       html(await renderPage("404", "404", req, { page_title: `Not found – ${store.shop.name}` }), 404);
 
-    if (p === ASSET_PATH + "slice.js") return send(res, 200, sliceJs, "text/javascript; charset=utf-8");
+    const script = p.startsWith(ASSET_PATH) && scripts.get(p.slice(ASSET_PATH.length));
+    if (script) return send(res, 200, script, "text/javascript; charset=utf-8");
     if (req.method === "POST" && (p === "/cart/add" || p === "/cart/add.js")) return addToCart(req, res, url);
     if (p === "/cart.js")
       return send(
