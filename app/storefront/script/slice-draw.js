@@ -62,7 +62,14 @@ button{font:inherit;color:inherit;cursor:pointer;border:1px solid;border-radius:
     const host = document.createElement("div");
     host.id = "slice-message";
     const root = host.attachShadow({ mode: "open" });
-    const el = (tag, props, parent) => parent.appendChild(Object.assign(document.createElement(tag), props));
+    // An element with its properties; its role and accessible name as attributes (what every
+    // supported browser reads, with or without ARIA reflection).
+    const el = (tag, { role, ariaLabel, ...props }, parent) => {
+      const node = Object.assign(document.createElement(tag), props);
+      if (role) node.setAttribute("role", role);
+      if (ariaLabel) node.setAttribute("aria-label", ariaLabel);
+      return parent.appendChild(node);
+    };
     el("style", { textContent: CSS }, root);
     const popup = message.format === "popup";
     const place = {
