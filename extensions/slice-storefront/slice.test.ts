@@ -518,6 +518,16 @@ describe("slice.js", () => {
     });
     await off.wait();
     expect(off.scripts).toEqual([]);
+    // Nor one already shown in this browser session.
+    const again = openPage({
+      url: "https://shop.example/",
+      consent: true,
+      clientId: CLIENT_ID,
+      session: new Map([["slice_shown", "7"]]),
+      message: welcome,
+    });
+    await again.wait();
+    expect(again.scripts).toEqual([]);
 
     const page = openPage({
       url: "https://shop.example/",

@@ -128,7 +128,11 @@
 
   function arm(message) {
     clearTimeout(delayTimer);
-    armed = message && config.formats?.[message.format] !== false ? message : null;
+    // Not a format the merchant switched off, nor one already shown in this browser session.
+    armed =
+      message && config.formats?.[message.format] !== false && !ids(SHOWN).includes(String(message.id))
+        ? message
+        : null;
     if (!armed) return;
     // A script tag (not import()): Shopify's CDN serves assets to classic scripts without CORS.
     drawing ||= new Promise((resolve, reject) =>
@@ -145,8 +149,7 @@
   // A trigger fired: draw the armed message if it waits for this one.
   function fire(trigger) {
     const message = armed;
-    if (!message || message.trigger.on !== trigger || current || ids(SHOWN).includes(String(message.id)))
-      return;
+    if (message?.trigger.on !== trigger || current) return;
     current = message;
     armed = null;
     drawing.then(() => Slice.draw(message)).catch(() => (current = null));
