@@ -9,7 +9,9 @@
  * 2. Lighthouse (performance only, mobile preset: Lighthouse's default, and what Shopify's own
  *    speed score uses) on the demo storefront's product page with the app embed and without it
  *    (`?slice=off`), three runs each, medians.
- * 3. The size of slice.js, raw and gzipped (Shopify's theme check refuses an app script of 10 kB).
+ * 3. The size of the theme scripts, raw and gzipped: slice.js, which every page loads (at most
+ *    4 KB), and slice-draw.js, loaded only when there is a message (Shopify's theme check refuses
+ *    an app script of 10 kB).
  *
  * The app: the real built server (build/server.mjs, production mode, background work on) in its
  * own process on a temporary SQLite file, with a generated store of 2000 customers backfilled from
@@ -33,9 +35,13 @@ import pg from "pg";
 import type { Store } from "../dev/store";
 import { createPrismaClient } from "../app/db.server";
 import { openLoop, percentile, type LoadResult } from "./load";
+import { FIRST_LOAD_BUDGET } from "../dev/extension-build";
 import type { Figure } from "./webhooks";
 
-const SCRIPT = "extensions/slice-storefront/assets/slice.js";
+const SCRIPTS = {
+  first: "extensions/slice-storefront/assets/slice.js",
+  draw: "extensions/slice-storefront/assets/slice-draw.js",
+};
 const PATH_PREFIX = "/apps/slice";
 /** Stored visitors with a cart hold one of the first this many of the store's carts. */
 const CARTS = 100;
@@ -530,16 +536,26 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const script = readFileSync(SCRIPT);
+  // The first script every page loads, and the drawing code loaded only when there is a message.
+  const first = readFileSync(SCRIPTS.first);
+  const draw = readFileSync(SCRIPTS.draw);
   figures.push(
     {
-      name: "slice.js size",
-      value: script.length,
+      name: "slice.js size (first load, every page)",
+      value: first.length,
+      unit: "bytes",
+      aim: `≤ ${FIRST_LOAD_BUDGET}`,
+      ok: first.length <= FIRST_LOAD_BUDGET,
+    },
+    { name: "slice.js size gzipped", value: gzipSync(first, { level: 9 }).length, unit: "bytes" },
+    {
+      name: "slice-draw.js size (only with a message)",
+      value: draw.length,
       unit: "bytes",
       aim: "< 10000",
-      ok: script.length < 10_000,
+      ok: draw.length < 10_000,
     },
-    { name: "slice.js size gzipped", value: gzipSync(script, { level: 9 }).length, unit: "bytes" },
+    { name: "slice-draw.js size gzipped", value: gzipSync(draw, { level: 9 }).length, unit: "bytes" },
   );
   return figures;
 }

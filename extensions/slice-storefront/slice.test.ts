@@ -108,7 +108,10 @@ class Node {
     return this.all().filter((n) => tags.includes(n.tagName));
   }
   get text(): string {
-    return (typeof this.textContent === "string" ? this.textContent : "") + this.children.map((c) => c.text).join("");
+    return (
+      (typeof this.textContent === "string" ? this.textContent : "") +
+      this.children.map((c) => c.text).join("")
+    );
   }
   /** The first descendant with this tag whose own text, aria-label or role matches. */
   find(tag: string, name?: string | RegExp): Node | undefined {
@@ -117,7 +120,9 @@ class Node {
         n.tagName === tag.toUpperCase() &&
         (name === undefined ||
           [n.text, n.attributes["aria-label"], n.attributes.role].some((v) =>
-            typeof v === "string" && typeof name === "string" ? v === name : name instanceof RegExp && name.test(String(v)),
+            typeof v === "string" && typeof name === "string"
+              ? v === name
+              : name instanceof RegExp && name.test(String(v)),
           )),
     );
   }
@@ -315,11 +320,16 @@ function openPage({
       await settle();
     },
     /** The message on screen (slice-draw.js's shadow root's box), if any. */
-    box: () => host()?.shadowRoot?.all().find((n) => n.className === "box"),
+    box: () =>
+      host()
+        ?.shadowRoot?.all()
+        .find((n) => n.className === "box"),
     host,
     focused: () => {
       const inner = host()?.shadowRoot?.activeElement;
-      return page.activeElement === host() && inner ? (inner.attributes["aria-label"] ?? inner.text) : "outside";
+      return page.activeElement === host() && inner
+        ? (inner.attributes["aria-label"] ?? inner.text)
+        : "outside";
     },
     key: (key: string, shiftKey = false) => {
       let prevented = false;
@@ -438,7 +448,11 @@ describe("slice.js", () => {
   });
 
   it("without analytics consent reads no id (not even a cookie left behind) and sends answers only to be counted", async () => {
-    const page = openPage({ url: "https://shop.example/?utm_source=ads", consent: false, clientId: CLIENT_ID });
+    const page = openPage({
+      url: "https://shop.example/?utm_source=ads",
+      consent: false,
+      clientId: CLIENT_ID,
+    });
     await page.wait();
     expect(page.sent).toEqual([]);
     expect(Object.fromEntries(page.decisions[0].searchParams)).toMatchObject({ consent: "0" });
@@ -464,14 +478,24 @@ describe("slice.js", () => {
   });
 
   it("decides nothing while the consent banner waits, then follows the answer", async () => {
-    const page = openPage({ url: "https://shop.example/", consent: false, banner: true, clientId: CLIENT_ID });
+    const page = openPage({
+      url: "https://shop.example/",
+      consent: false,
+      banner: true,
+      clientId: CLIENT_ID,
+    });
     await page.wait();
     expect(page.decisions).toEqual([]);
     page.refuseConsent();
     await page.wait();
     expect(page.decisions.map((d) => d.searchParams.get("consent"))).toEqual(["0"]);
 
-    const accepted = openPage({ url: "https://shop.example/", consent: false, banner: true, clientId: CLIENT_ID });
+    const accepted = openPage({
+      url: "https://shop.example/",
+      consent: false,
+      banner: true,
+      clientId: CLIENT_ID,
+    });
     await accepted.wait();
     expect(accepted.decisions).toEqual([]);
     accepted.giveConsent();
@@ -495,7 +519,12 @@ describe("slice.js", () => {
   });
 
   it("does nothing in the theme editor", async () => {
-    const page = openPage({ url: "https://shop.example/", consent: true, designMode: true, message: welcome });
+    const page = openPage({
+      url: "https://shop.example/",
+      consent: true,
+      designMode: true,
+      message: welcome,
+    });
     await page.wait();
     expect(page.decisions).toEqual([]);
     expect(page.window.Slice).toBeUndefined();
@@ -542,10 +571,16 @@ describe("slice.js", () => {
     // The shopper's own code, asked for as the message opens.
     expect(page.codes).toEqual([{ visitorId: CLIENT_ID, messageId: 7 }]);
     const box = page.box()!;
-    expect(box.attributes).toMatchObject({ role: "dialog", "aria-modal": "true", "aria-labelledby": "slice-h" });
+    expect(box.attributes).toMatchObject({
+      role: "dialog",
+      "aria-modal": "true",
+      "aria-labelledby": "slice-h",
+    });
     expect(box.find("h2")!.text).toBe("Welcome! Here's 10% off");
     expect(box.find("strong")!.text).toBe("WELCOME-7K2M");
-    expect(box.find("a", "Start shopping")!.href).toBe("/discount/WELCOME-7K2M?redirect=%2Fcollections%2Fall");
+    expect(box.find("a", "Start shopping")!.href).toBe(
+      "/discount/WELCOME-7K2M?redirect=%2Fcollections%2Fall",
+    );
     expect(types(page)).toEqual([["message_shown", "7"]]);
     expect(page.sent[0].batch).toMatchObject({ visitorId: CLIENT_ID, consent: { analytics: true } });
     expect(page.session.get("slice_shown")).toBe("7");
@@ -586,7 +621,12 @@ describe("slice.js", () => {
   });
 
   it("draws no discount offer without a code (none left), and stays ready for the next decision", async () => {
-    const page = openPage({ url: "https://shop.example/", consent: true, clientId: CLIENT_ID, message: welcome });
+    const page = openPage({
+      url: "https://shop.example/",
+      consent: true,
+      clientId: CLIENT_ID,
+      message: welcome,
+    });
     await page.wait();
     await page.wait();
     expect(page.codes).toHaveLength(1);
@@ -602,7 +642,12 @@ describe("slice.js", () => {
       trigger: { on: "addToCart" },
       headline: "Free shipping over $75",
     };
-    const plain = openPage({ url: "https://shop.example/products/x", consent: true, clientId: CLIENT_ID, message: bar });
+    const plain = openPage({
+      url: "https://shop.example/products/x",
+      consent: true,
+      clientId: CLIENT_ID,
+      message: bar,
+    });
     await plain.wait();
     // A form posted without JavaScript leaves for the cart page: nothing would be seen.
     await plain.submit(plain.form("/cart/add"), false);
@@ -635,8 +680,18 @@ describe("slice.js", () => {
   });
 
   it("fires 'after scrolling N%' only once the shopper has scrolled that far from the top", async () => {
-    const corner: Message = { id: 4, format: "corner", trigger: { on: "scroll", percent: 40 }, headline: "Gift wrap" };
-    const page = openPage({ url: "https://shop.example/", consent: true, clientId: CLIENT_ID, message: corner });
+    const corner: Message = {
+      id: 4,
+      format: "corner",
+      trigger: { on: "scroll", percent: 40 },
+      headline: "Gift wrap",
+    };
+    const page = openPage({
+      url: "https://shop.example/",
+      consent: true,
+      clientId: CLIENT_ID,
+      message: corner,
+    });
     await page.wait();
     await page.wait();
     expect(page.host()).toBeUndefined(); // nothing scrolled: a whole screen of page is not 40% read
@@ -676,7 +731,15 @@ describe("slice.js", () => {
       "discount/",
       "REFER-7KQ2-M9XD",
     ]);
-    expect(shown.children.map((c) => c.tagName)).toEqual(["SPAN", "WBR", "SPAN", "WBR", "SPAN", "WBR", "SPAN"]);
+    expect(shown.children.map((c) => c.tagName)).toEqual([
+      "SPAN",
+      "WBR",
+      "SPAN",
+      "WBR",
+      "SPAN",
+      "WBR",
+      "SPAN",
+    ]);
     expect(shown.text).toBe(link);
 
     const copy = box.find("button", "Copy your link")!;
@@ -709,14 +772,23 @@ describe("slice.js", () => {
         headline: "Join our list",
         reward: "emailCapture",
       };
-      const withConsent = openPage({ url: "https://shop.example/", consent: true, clientId: CLIENT_ID, message: signUp });
+      const withConsent = openPage({
+        url: "https://shop.example/",
+        consent: true,
+        clientId: CLIENT_ID,
+        message: signUp,
+      });
       await withConsent.wait();
       await withConsent.wait();
       const box = withConsent.box()!;
       box.find("input")!.value = "list.member@example.com";
       box.find("form")!.dispatch("submit");
       await withConsent.answer("intent", "Shopping for myself");
-      const anonymous = openPage({ url: "https://shop.example/", consent: false, message: { ...signUp, id: 22 } });
+      const anonymous = openPage({
+        url: "https://shop.example/",
+        consent: false,
+        message: { ...signUp, id: 22 },
+      });
       await anonymous.wait();
       await anonymous.wait();
       anonymous.box()!.find("button", "Close")!.dispatch("click");
@@ -736,7 +808,10 @@ describe("slice.js", () => {
       ]);
       expect(sends.every((s) => s.keepalive)).toBe(true);
       for (const { url, batch } of sends) {
-        const storefront = new Request(`https://${SHOP}${url}`, { method: "POST", body: JSON.stringify(batch) });
+        const storefront = new Request(`https://${SHOP}${url}`, {
+          method: "POST",
+          body: JSON.stringify(batch),
+        });
         const response = await receiveEvents(
           proxiedRequest(storefront, { appOrigin: "http://127.0.0.1:3999", secret: TEST_SECRET, shop: SHOP }),
           prisma,

@@ -64,8 +64,11 @@ describe("theme app extension", () => {
     expect(embed).not.toMatch(/<link[^>]*(preload|prefetch)/);
   });
 
-  it.each(SCRIPTS)("ships the build of its source (app/storefront/script/%s), not a stale copy", async (name) => {
-    const shipped = await readFile(join(extension, "assets", name), "utf8");
-    expect(shipped === buildScript(name), `assets/${name} is stale: run npm run build`).toBe(true);
-  });
+  it.each(SCRIPTS)(
+    "ships the build of its source (app/storefront/script/%s), not a stale copy",
+    async (name) => {
+      const shipped = await readFile(join(extension, "assets", name), "utf8");
+      expect(shipped === buildScript(name), `assets/${name} is stale: run npm run build`).toBe(true);
+    },
+  );
 });

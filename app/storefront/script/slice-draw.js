@@ -99,10 +99,13 @@ button{font:inherit;color:inherit;cursor:pointer;border:1px solid;border-radius:
         // The whole link, breaking only after a "/" (never inside the address or the code), so it
         // stays legible on a 320 px phone; a part too long for the screen scrolls.
         const shown = el("p", { className: "link", ariaLabel: "Your link" }, line);
-        link.replace(/\/(?!\/)/g, "/\n").split("\n").forEach((part, i) => {
-          if (i) el("wbr", {}, shown);
-          el("span", { textContent: part }, shown);
-        });
+        link
+          .replace(/\/(?!\/)/g, "/\n")
+          .split("\n")
+          .forEach((part, i) => {
+            if (i) el("wbr", {}, shown);
+            el("span", { textContent: part }, shown);
+          });
       } else el("strong", { textContent: text }, line);
       const status = el("span", { className: "sr", role: "status" }, line);
       const copy = el(
@@ -139,8 +142,11 @@ button{font:inherit;color:inherit;cursor:pointer;border:1px solid;border-radius:
           line,
         );
         if (navigator.share)
-          el("button", { type: "button", textContent: "Share…", ariaLabel: "Share your link" }, line).onclick =
-            () => navigator.share({ text: invite }).catch(() => {});
+          el(
+            "button",
+            { type: "button", textContent: "Share…", ariaLabel: "Share your link" },
+            line,
+          ).onclick = () => navigator.share({ text: invite }).catch(() => {});
       }
       // A referrer's rewards so far, in the app's words.
       if (code.note) el("p", { textContent: code.note }, box);

@@ -137,7 +137,11 @@
     // A script tag (not import()): Shopify's CDN serves assets to classic scripts without CORS.
     drawing ||= new Promise((resolve, reject) =>
       document.head.appendChild(
-        Object.assign(document.createElement("script"), { src: config.draw, onload: resolve, onerror: reject }),
+        Object.assign(document.createElement("script"), {
+          src: config.draw,
+          onload: resolve,
+          onerror: reject,
+        }),
       ),
     );
     const trigger = armed.trigger;
