@@ -92,9 +92,12 @@ class Node {
     for (const listener of this.listeners.get(type) ?? [])
       listener({ target: this, preventDefault: () => {}, ...event });
   }
+  /** The document or shadow root this node is in. */
+  get root(): Node {
+    return this.parent ? this.parent.root : this;
+  }
   focus() {
-    let root: Node = this;
-    while (root.parent) root = root.parent;
+    const root = this.root;
     root.activeElement = this;
     this.page.activeElement = (root.host as Node | undefined) ?? this;
   }

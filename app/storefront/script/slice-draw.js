@@ -22,9 +22,9 @@ input{font:inherit;padding:8px;border:1px solid #888;border-radius:6px;flex:1}
 .bar{inset:auto 0 0}.top{top:0;bottom:auto}
 .bar .box{max-width:none;border-radius:0;display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;justify-content:center;padding:12px 48px}
 h2{font-size:1.25em;margin:0 0 8px;padding-right:32px}.bar h2{font-size:1em;margin:0;padding:0}
-p{margin:0 0 16px}.bar p{margin:0}
+p{margin:0 0 16px}.bar p,.bar .code{margin:0}
 a{display:inline-block;background:var(--a);color:var(--c);padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600}
-.code{display:flex;gap:8px;align-items:center;flex-wrap:wrap}.code strong{font:600 1.1em/1.3 ui-monospace,monospace;letter-spacing:.05em;border:2px dashed var(--a);padding:8px 12px;border-radius:6px;overflow-wrap:anywhere}
+.code{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin:0 0 16px}.code strong{font:600 1.1em/1.3 ui-monospace,monospace;letter-spacing:.05em;border:2px dashed var(--a);padding:8px 12px;border-radius:6px;overflow-wrap:anywhere}
 .link{margin:0;font-weight:600;border:2px dashed var(--a);padding:8px 12px;border-radius:6px;overflow-x:auto;flex-basis:100%}.link span{white-space:nowrap}
 .share a,.share button{font-size:.9em;padding:6px 12px}.share a{background:none;color:inherit;border:1px solid;font-weight:400}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
@@ -33,7 +33,8 @@ button{font:inherit;color:inherit;cursor:pointer;border:1px solid;border-radius:
 .x{position:absolute;top:8px;right:8px;width:36px;height:36px;border:0;border-radius:50%;padding:0;font-size:22px}
 :focus-visible{outline:3px solid var(--a);outline-offset:2px}
 @keyframes in{from{opacity:0;transform:translateY(8px)}}
-@media (prefers-reduced-motion:reduce){.box{animation:none}}`;
+@media (prefers-reduced-motion:reduce){.box{animation:none}}
+@media (max-width:400px){.box{padding:16px}.link{font-size:.9em;padding:6px 8px}}`;
 
   // Black or white text, whichever reads on the merchant's accent colour.
   function contrast(hex) {
