@@ -218,7 +218,7 @@ async function switchOnStarterMessages(databaseUrl: string, domain: string): Pro
 
 /**
  * What a person does first with the demo: signs in to the admin, opens the segments, and opens the
- * storefront, where the app embed loads slice.js through the app proxy. The problems found; none
+ * storefront, where the app embed loads slice.js (and names slice-draw.js) through the app proxy. The problems found; none
  * when it all answers.
  */
 export async function checkDemo(demo: {
@@ -253,6 +253,13 @@ export async function checkDemo(demo: {
   else {
     const res = await fetch(new URL(script, demo.storefrontUrl));
     if (res.status !== 200) problems.push(`slice.js answered ${res.status}`);
+  }
+  // The drawing code slice.js loads when there is a message, named in the app embed's config.
+  const draw = /"draw":\s*"([^"]+)"/.exec(html)?.[1];
+  if (!draw) problems.push("the app embed's config names no slice-draw.js");
+  else {
+    const res = await fetch(new URL(draw, demo.storefrontUrl));
+    if (res.status !== 200) problems.push(`slice-draw.js answered ${res.status}`);
   }
   return problems;
 }
