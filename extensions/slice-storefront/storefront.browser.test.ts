@@ -31,12 +31,29 @@ const noMessages = (context: BrowserContext) =>
     sessionStorage.setItem("slice_shown", Array.from({ length: 50 }, (_, i) => i + 1).join(",")),
   );
 
+/** Sums the page's layout shifts (CLS without input), from the page's start, in `window.sliceShifts`. */
+const watchLayoutShifts = (context: BrowserContext) =>
+  context.addInitScript(() => {
+    const w = window as unknown as { sliceShifts: number };
+    w.sliceShifts = 0;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries() as (PerformanceEntry & {
+        value: number;
+        hadRecentInput: boolean;
+      })[])
+        if (!entry.hadRecentInput) w.sliceShifts += entry.value;
+    }).observe({ type: "layout-shift", buffered: true });
+  });
+const layoutShift = (page: Page) =>
+  page.evaluate(() => (window as unknown as { sliceShifts: number }).sliceShifts);
+
 /** A shopper's browser with Shopify's Customer Privacy API answering `analytics` for them. */
 async function shopper(
   analytics: boolean,
   { messages = false }: { messages?: boolean } = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await watchLayoutShifts(context);
   if (!messages) await noMessages(context);
   await context.addInitScript((allowed: boolean) => {
     const w = window as unknown as { Shopify?: Record<string, unknown> };
@@ -303,6 +320,8 @@ describe("messages on the demo storefront", () => {
       path: path.join(SHOTS, "storefront-message-welcome.png"),
       animations: "disabled",
     });
+    // Drawn as an overlay: nothing on the page moved (CLS 0).
+    expect(await layoutShift(page)).toBe(0);
 
     // Focus starts on the button and Tab / Shift+Tab stay inside the popup.
     const focused = () =>
@@ -667,6 +686,7 @@ describe("messages on the demo storefront", () => {
       // The demo's banner answered before (Shopify keeps the answer in a cookie).
       const { hostname } = new URL(demo.storefrontUrl);
       await context.addCookies([{ name: "demo_consent", value: "yes", domain: hostname, path: "/" }]);
+      await watchLayoutShifts(context);
       const page = await context.newPage();
       await page.goto(demo.storefrontUrl);
       await decidedFor(page, "product", "/products/x", id);
@@ -683,6 +703,7 @@ describe("messages on the demo storefront", () => {
         return { animation: s.animationName, position: getComputedStyle(el.parentElement!).position };
       });
       expect(style).toEqual({ animation: "none", position: "fixed" });
+      expect(await layoutShift(page)).toBe(0);
       await page.screenshot({ path: path.join(SHOTS, "storefront-message-bar.png") });
       await context.close();
     });
