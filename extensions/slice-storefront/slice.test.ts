@@ -623,6 +623,23 @@ describe("slice.js", () => {
     expect(next.decisions[0].searchParams.get("dismissed")).toBe("7");
   });
 
+  it("keeps the newest 50 ids of a session's list (the decision takes at most 50)", async () => {
+    const fifty = Array.from({ length: 50 }, (_, i) => String(100 + i));
+    const session = new Map([["slice_shown", fifty.join(",")]]);
+    const bar: Message = { id: 7, format: "bar", trigger: { on: "load" }, headline: "Free shipping" };
+    const page = openPage({
+      url: "https://shop.example/",
+      consent: true,
+      clientId: CLIENT_ID,
+      session,
+      message: bar,
+    });
+    await page.wait();
+    await page.wait();
+    expect(page.box()!.find("h2")!.text).toBe("Free shipping");
+    expect(session.get("slice_shown")).toBe([...fifty.slice(1), "7"].join(","));
+  });
+
   it("draws no discount offer without a code (none left), and stays ready for the next decision", async () => {
     const page = openPage({
       url: "https://shop.example/",

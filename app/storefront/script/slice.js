@@ -34,7 +34,8 @@
   };
   const remember = (key, id) => {
     try {
-      sessionStorage.setItem(key, [...new Set([...ids(key), String(id)])].join(","));
+      // The newest 50: the decision takes at most 50 ids in each list.
+      sessionStorage.setItem(key, [...new Set([...ids(key), String(id)])].slice(-50).join(","));
     } catch {
       // not kept: the server's own history still applies
     }
