@@ -446,6 +446,36 @@ function addCompanions(facts: Facts, now: Date, member: (f: Facts) => boolean): 
   return added;
 }
 
+/**
+ * The Web Pixel's checkout events (CONTRACTS C2: one row per step, resourceId the checkout token)
+ * and the step each stands for, in order. The same names as app/engine/pixel-events.ts (the
+ * segments branch) — to be read from there once both are merged.
+ */
+const CHECKOUT_STEP_EVENTS: Record<string, string> = {
+  checkout_started: "the start",
+  checkout_contact: "contact details",
+  checkout_address: "the address",
+  checkout_shipping: "shipping",
+  checkout_payment: "payment",
+  checkout_completed: "",
+};
+const STEP_ORDER = Object.keys(CHECKOUT_STEP_EVENTS);
+
+/** Where the visitor's latest checkout that was not completed stopped, from pixel events; null: none. */
+export function checkoutLeftAt(facts: Facts): string | null {
+  const tokens = new Map<string, { step: number; at: number }>();
+  for (const e of facts.visitor?.events ?? []) {
+    const step = STEP_ORDER.indexOf(e.type);
+    if (step < 0 || !e.resourceId) continue;
+    const t = tokens.get(e.resourceId) ?? { step: -1, at: 0 };
+    tokens.set(e.resourceId, { step: Math.max(t.step, step), at: Math.max(t.at, e.at.getTime()) });
+  }
+  const open = [...tokens.values()]
+    .filter((t) => STEP_ORDER[t.step] !== "checkout_completed")
+    .sort((a, b) => b.at - a.at);
+  return open.length ? CHECKOUT_STEP_EVENTS[STEP_ORDER[open[0].step]] : null;
+}
+
 /** Whole days or hours ago, in words. */
 export function ago(at: Date, now: Date): string {
   const ms = now.getTime() - at.getTime();
@@ -470,10 +500,7 @@ const ordinal = (n: number) => {
  * Who this person is, in a few short phrases (no name, email or address: as anonymous as the
  * admin's other samples): visits, cart, checkout, orders and spend.
  */
-export function describePerson(
-  facts: Facts,
-  options: { now: Date; currency: string; checkoutStep?: string | null },
-): string[] {
+export function describePerson(facts: Facts, options: { now: Date; currency: string }): string[] {
   const { now, currency } = options;
   const out: string[] = [];
   const v = facts.visitor;
@@ -493,7 +520,8 @@ export function describePerson(
   const open = facts.checkouts
     .filter((k) => !k.completed)
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-  if (options.checkoutStep) out.push(`left checkout at ${options.checkoutStep}`);
+  const step = checkoutLeftAt(facts);
+  if (step) out.push(`left a checkout at ${step}`);
   else if (open.length) out.push(`started a checkout ${ago(open[0].createdAt, now)} and did not complete it`);
   // The lifetime figures the evaluator uses (Shopify's own counts included).
   const life = lifetimeFigures(facts.orders, facts.customer?.shopifyTotals ?? null);

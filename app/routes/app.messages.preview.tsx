@@ -26,10 +26,24 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return { previews: await previewBySegment(prisma, shop.id, new Date()) };
 }
 
-function sampleOf(p: SegmentPreview): string {
-  return p.sample.kind === "customer"
-    ? `customer #${p.sample.customerId}`
-    : "a new visitor on their first visit";
+/** Who the segment was tried with: a real recent visitor or customer, or an example (said so). */
+function sampleOf(p: SegmentPreview): { who: string; about: string; assumed: string[] } {
+  const s = p.sample;
+  const about = "about" in s ? s.about.join(" · ") : "";
+  switch (s.kind) {
+    case "visitor":
+      return {
+        who: `A recent visitor${s.customerId ? ` (customer #${s.customerId})` : ""}, last seen ${s.lastSeen}`,
+        about,
+        assumed: [],
+      };
+    case "customer":
+      return { who: `Customer #${s.customerId}`, about, assumed: [] };
+    case "example":
+      return { who: "Example visitor (no one in this segment yet)", about, assumed: s.assumed };
+    case "none":
+      return { who: "No one to try", about: s.why, assumed: [] };
+  }
 }
 
 function SegmentRow({ preview }: { preview: SegmentPreview }) {
@@ -37,6 +51,7 @@ function SegmentRow({ preview }: { preview: SegmentPreview }) {
   const { message } = preview;
   const id = `why-${preview.handle}`;
   const whyCount = preview.skipped.length + (message?.reasons.length ?? 0);
+  const sample = sampleOf(preview);
   return (
     <div data-segment-preview={preview.name}>
       <BlockStack gap="200">
@@ -46,9 +61,17 @@ function SegmentRow({ preview }: { preview: SegmentPreview }) {
               <Text as="h3" variant="headingSm">
                 {preview.name}
               </Text>
-              <Text as="p" tone="subdued">
-                As {sampleOf(preview)}
+              <Text as="p" tone="subdued" fontWeight="medium">
+                <span data-sample-kind={preview.sample.kind}>{sample.who}</span>
               </Text>
+              <Text as="p" tone="subdued">
+                {sample.about}
+              </Text>
+              {sample.assumed.map((a) => (
+                <Text as="p" tone="subdued" key={a}>
+                  Assumed: {a}
+                </Text>
+              ))}
             </BlockStack>
           </Box>
           <Box width="100%">
@@ -147,8 +170,10 @@ export default function MessagesPreview() {
             <Card>
               <BlockStack gap="400">
                 <Text as="p" tone="subdued">
-                  Each segment is tried with one of its customers. A segment without member customers (such as
-                  first-time visitors, who are not signed in) is tried as a new visitor on their first visit.
+                  Each segment is tried with a real person in it: one of your most recent visitors (for
+                  segments about visits, carts and checkouts) or one of its customers, with what they did with
+                  messages before. When no one is in a segment yet, it is tried with an example visitor built
+                  to match its rule, and says what was assumed. Nothing is recorded and no code is given out.
                   Holdouts are not counted: a held-out shopper would see nothing.
                 </Text>
                 {previews.map((p, i) => (
