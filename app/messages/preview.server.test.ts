@@ -125,6 +125,20 @@ describe("with no visitor in a segment yet: an example built to match its rule",
   let shop: { shopId: number; ids: Record<string, number> };
   beforeAll(async () => {
     shop = await starterShop("preview-examples.myshopify.com");
+    // A customer who left a checkout, never seen on the storefront (no browser, no cart known).
+    await customerWithOrders(shop.shopId, "888001", []);
+    await prisma.checkout.create({
+      data: {
+        shopId: shop.shopId,
+        shopifyId: "checkout-888001",
+        customerShopifyId: "888001",
+        currency: "USD",
+        totalPrice: 6000,
+        shopifyCreatedAt: daysAgo(2),
+        shopifyUpdatedAt: daysAgo(2),
+      },
+    });
+    await recompute(prisma, shop.shopId, now);
   });
 
   it("every segment by name, each tried with a real member or a described example", async () => {
@@ -162,6 +176,12 @@ describe("with no visitor in a segment yet: an example built to match its rule",
   });
 
   it("checkout abandoners: a checkout left and its cart kept, and the cart reminder", async () => {
+    // Its member customer has no browser to show: a segment about behaviour is tried as a visitor.
+    expect(
+      await prisma.segmentMember.count({
+        where: { segment: { shopId: shop.shopId, handle: "checkout-abandoners" } },
+      }),
+    ).toBe(1);
     const checkout = byHandle(await previewBySegment(prisma, shop.shopId, now))["checkout-abandoners"];
     expect(checkout.sample).toMatchObject({ kind: "example" });
     if (checkout.sample.kind !== "example") throw new Error("not an example");

@@ -3,12 +3,13 @@
  * example built to match its rule, and the message the storefront's decision would show them on
  * the home page now, with why every other active message was not the one.
  *
- * The sample, in this order (a segment about storefront behaviour — visits, views, cart, checkouts —
- * tries visitors first, any other tries member customers first):
- * - a real recent visitor: the shop's latest RECENT_VISITORS visitors, newest first, whose facts,
- *   read by the decision's own visitorFacts (with their linked customer, as when signed in), are in
- *   the segment by the evaluator;
- * - a real member customer (its evaluator facts checked too), with their latest browser;
+ * The sample:
+ * - for a segment about storefront behaviour (visits, views, answers, cart, checkouts), a real
+ *   recent visitor: the shop's latest RECENT_VISITORS visitors, newest first, whose facts, read by
+ *   the decision's own visitorFacts (with their linked customer, as when signed in), are in the
+ *   segment by the evaluator;
+ * - for any other segment, a real member customer (its evaluator facts checked too) with their
+ *   latest browser, else a recent visitor as above;
  * - else an example built to match the rule (engine/example.ts), said to be one, with what was
  *   assumed.
  * Then chooseMessage, the storefront's own choice, over those facts and that person's message
@@ -158,9 +159,10 @@ export async function previewBySegment(
         sample = { kind: "customer", customerId: found.customerId, about: about(found.person.facts) };
         return true;
       };
-      const behaviour = readsBehaviour(rule, resolve);
-      const real = behaviour
-        ? (await tryVisitor()) || (await tryMember())
+      // A segment about storefront behaviour is what a browser shows: a real visitor or an example
+      // of one (a member customer seen without their browser has no cart or visits to show).
+      const real = readsBehaviour(rule, resolve)
+        ? await tryVisitor()
         : (await tryMember()) || (await tryVisitor());
       if (!real) {
         const example = exampleFor(rule, { now, resolve });
