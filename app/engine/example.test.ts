@@ -42,9 +42,13 @@ describe("an example built to match a segment's rule", () => {
     expect(e.facts.checkouts).toEqual([{ createdAt: new Date("2026-11-19T12:00:00Z"), completed: false }]);
     expect(e.facts.cart?.itemCount).toBe(1);
     expect(e.companions).toHaveLength(1);
-    expect(describePerson(e.facts, { now, currency: "USD" })).toContain(
+    // On the storefront when they started it: first seen then, and back now.
+    expect(describePerson(e.facts, { now, currency: "USD" })).toEqual([
+      "on their 2nd visit (first seen 1 day ago)",
+      "cart: 1 item, 25.00 USD",
       "started a checkout 1 day ago and did not complete it",
-    );
+      "no orders",
+    ]);
   });
 
   it("a high-spend repeat customer has two orders reaching the threshold", () => {

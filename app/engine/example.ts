@@ -442,6 +442,18 @@ function addCompanions(facts: Facts, now: Date, member: (f: Facts) => boolean): 
       );
     else facts.cart = null;
   }
+  // A shopper who started a checkout a day ago was on the storefront then: first seen then, and
+  // this is another visit (kept only when the rule still matches, e.g. not "sessions is 1").
+  const started = facts.checkouts.filter((k) => !k.completed).map((k) => k.createdAt.getTime());
+  const visitor = facts.visitor;
+  if (visitor && started.length && Math.min(...started) < visitor.firstSeenAt.getTime()) {
+    const before = structuredClone(facts);
+    const at = new Date(Math.min(...started));
+    visitor.firstSeenAt = at;
+    visitor.sessions += 1;
+    visitor.events.push({ type: "session_start", at, resourceId: null });
+    if (!member(facts)) Object.assign(facts, before);
+  }
   void now;
   return added;
 }

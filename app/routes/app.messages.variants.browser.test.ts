@@ -155,7 +155,7 @@ describe("variants and the preview by segment", () => {
     await page.close();
   });
 
-  it("shows the welcome offer for first-time visitors on the preview page, as a new visitor, and why", async () => {
+  it("shows the welcome offer for first-time visitors on the preview page, the cart reminder for checkout abandoners, and why", async () => {
     const page = await openAdmin();
     await messagesList(page);
     await page.getByRole("link", { name: "Preview by segment" }).first().click();
@@ -163,7 +163,14 @@ describe("variants and the preview by segment", () => {
     await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
     await expect.poll(() => page.getByText("What each segment would see").count()).toBeGreaterThan(0);
     const row = page.locator('[data-segment-preview="First-time visitors"]');
-    await expect.poll(() => row.getByText("As a new visitor on their first visit").count()).toBe(1);
+    // No one has browsed the demo storefront yet: an example visitor built to match the rule, said so.
+    await expect.poll(() => row.locator('[data-sample-kind="example"]').count()).toBe(1);
+    await expect.poll(() => row.getByText("Example visitor (no one in this segment yet)").count()).toBe(1);
+    await expect
+      .poll(() =>
+        row.getByText("on their first visit (first seen just now) · empty cart · no orders").count(),
+      )
+      .toBe(1);
     await expect.poll(() => row.getByText(WELCOME, { exact: true }).count()).toBe(1);
     await expect.poll(() => row.getByText("Popup", { exact: true }).count()).toBe(1);
     await row.getByRole("button", { name: "Why" }).click();
@@ -176,10 +183,23 @@ describe("variants and the preview by segment", () => {
       .poll(() =>
         page
           .locator('[data-segment-preview="High-spend repeat customers"]')
-          .getByText(/^As customer #\d+$/)
+          .getByText(/^Customer #\d+$/)
           .count(),
       )
       .toBe(1);
+    // Checkout abandoners (a segment about behaviour) are tried as a visitor who left a checkout,
+    // and see the cart reminder: not the welcome popup a brand-new visitor gets.
+    const checkout = page.locator('[data-segment-preview="Checkout abandoners"]');
+    await expect.poll(() => checkout.getByText("Cart reminder on exit", { exact: true }).count()).toBe(1);
+    await expect
+      .poll(() => checkout.getByText(/started a checkout .* and did not complete it/).count())
+      .toBe(1);
+    await expect.poll(() => checkout.getByText(/^Assumed: their cart still holds/).count()).toBe(1);
+    await checkout.getByRole("button", { name: "Why" }).click();
+    await expect
+      .poll(() => checkout.getByText("✓ Items in cart is more than 0 (is 1)").isVisible())
+      .toBe(true);
+    await checkout.screenshot({ path: path.join(SHOTS, "admin-messages-preview-checkout-abandoners.png") });
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(SHOTS, "admin-messages-preview.png"), fullPage: true });
     await page.close();
