@@ -528,7 +528,8 @@ export function describePerson(facts: Facts, options: { now: Date; currency: str
     out.push(
       `cart: ${facts.cart.itemCount} item${facts.cart.itemCount === 1 ? "" : "s"}, ${fromMinorUnits(facts.cart.value, currency)} ${currency}`,
     );
-  else out.push("empty cart");
+  // A customer seen without a browser: nothing to say of visits or a cart.
+  else if (v) out.push("empty cart");
   const open = facts.checkouts
     .filter((k) => !k.completed)
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());

@@ -156,7 +156,9 @@ export async function previewBySegment(
         const found = await memberCustomer(db, shopId, segment.id, now, isMember);
         if (!found) return false;
         person = found.person;
-        sample = { kind: "customer", customerId: found.customerId, about: about(found.person.facts) };
+        // Without a browser of theirs, the visit visitorFacts counts is the preview's own: not theirs to describe.
+        const facts = found.browser ? found.person.facts : { ...found.person.facts, visitor: null };
+        sample = { kind: "customer", customerId: found.customerId, about: about(facts) };
         return true;
       };
       // A segment about storefront behaviour is what a browser shows: a real visitor or an example
@@ -262,7 +264,7 @@ async function memberCustomer(
   segmentId: number,
   now: Date,
   isMember: (facts: Facts) => boolean,
-): Promise<{ customerId: string; person: Person } | null> {
+): Promise<{ customerId: string; browser: boolean; person: Person } | null> {
   const members = await db.segmentMember.findMany({
     where: { segmentId },
     orderBy: { customerShopifyId: "asc" },
@@ -282,7 +284,7 @@ async function memberCustomer(
       customerId,
       now,
     );
-    if (isMember(person.facts)) return { customerId, person };
+    if (isMember(person.facts)) return { customerId, browser: !!browser, person };
   }
   return null;
 }

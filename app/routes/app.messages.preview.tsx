@@ -56,7 +56,7 @@ function SegmentRow({ preview }: { preview: SegmentPreview }) {
     <div data-segment-preview={preview.name}>
       <BlockStack gap="200">
         <InlineStack align="space-between" blockAlign="start" gap="400" wrap={false}>
-          <Box minWidth="220px">
+          <Box minWidth="280px" maxWidth="280px">
             <BlockStack gap="100">
               <Text as="h3" variant="headingSm">
                 {preview.name}
