@@ -162,6 +162,9 @@ describe("with no visitor in a segment yet: an example built to match its rule",
         { condition: "Sessions is 1", field: "visitor.sessions", value: "1", met: true },
         { condition: "Number of orders is 0", field: "customer.ordersCount", value: "0", met: true },
       ],
+      // An example is no one: it has no arm of the offer's experiment.
+      arm: null,
+      variant: null,
     });
   });
 
@@ -319,6 +322,22 @@ describe("with real recent visitors", () => {
     expect(cart.skipped.find((s) => s.name === CART)?.reason).toBe("Dismissed it before");
     // Still on their first visit with no order: the welcome popup is what they would see.
     expect(cart.message?.name).toBe(WELCOME);
+  });
+
+  it("a real visitor sees their own variant of the offer, as the storefront assigns it", async () => {
+    const messageId = shop.ids["cart-abandoners"];
+    await prisma.message.update({ where: { id: messageId }, data: { holdoutPercent: 0 } });
+    await prisma.messageVariant.create({
+      data: { messageId, name: "Short", weight: 1, headline: "Still thinking it over?" },
+    });
+    const cart = byHandle(await previewBySegment(prisma, shop.shopId, now))["checkout-abandoners"];
+    expect(cart.sample).toMatchObject({ kind: "visitor", visitorId: V("checkout") });
+    expect(cart.message).toMatchObject({
+      name: CART,
+      headline: "Still thinking it over?",
+      arm: "treatment",
+      variant: "Short",
+    });
   });
 
   it("the preview writes nothing: no exposure, code, visitor, event or membership changes", async () => {

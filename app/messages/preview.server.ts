@@ -27,9 +27,12 @@ import { fieldsOf } from "../engine/fields-of";
 import { FORMAT_LABELS, FORMATS } from "../engine/message";
 import type { Rule } from "../engine/rules";
 import { shopSegments } from "../segments/store.server";
+import { assign } from "../engine/assign";
 import {
   chooseMessage,
   loadShopMessages,
+  shownFor,
+  unitOf,
   visitorFacts,
   type ExplainSkip,
   type Explanation,
@@ -79,8 +82,14 @@ export interface SegmentPreview {
   handle: string;
   name: string;
   sample: PreviewSample;
-  /** The message the sample would see, with the segment conditions that put them in its audience. */
-  message: (PreviewMessage & { reasons: Reason[] }) | null;
+  /**
+   * The message the sample would see, with the segment conditions that put them in its audience;
+   * for a real person their arm of its experiment (held out: the storefront shows them nothing)
+   * and the variant they would see (its headline is the one shown). An example has no arm.
+   */
+  message:
+    | (PreviewMessage & { reasons: Reason[]; arm: "treatment" | "holdout" | null; variant: string | null })
+    | null;
   /** Every other active message and why it was not the one. */
   skipped: (PreviewMessage & { why: ExplainSkip; reason: string })[];
 }
@@ -88,6 +97,8 @@ export interface SegmentPreview {
 interface Person {
   facts: Facts;
   history: MessageHistory;
+  /** The experiment unit of a real person (unitOf); an example has none. */
+  unit: string | null;
 }
 
 /** Each of the shop's segments (by name) and what a sample of it would see on the home page now. */
@@ -105,12 +116,19 @@ export async function previewBySegment(
     }),
     db.message.findMany({
       where: { shopId },
-      select: { id: true, name: true, headline: true, format: true },
+      select: {
+        id: true,
+        name: true,
+        headline: true,
+        format: true,
+        variants: { select: { id: true, name: true } },
+      },
     }),
     shopSegments(db, shopId),
   ]);
   const live = await loadShopMessages(db, shop.domain, now.getTime());
   const byId = new Map(messages.map((m) => [m.id, m]));
+  const variantNames = new Map(messages.flatMap((m) => m.variants.map((v) => [v.id, v.name] as const)));
   const described = (id: number, headline: string): PreviewMessage => {
     const m = byId.get(id);
     const format = m?.format ?? "";
@@ -172,6 +190,7 @@ export async function previewBySegment(
           person = {
             facts: example.facts,
             history: { lastShownAt: {}, shownThisSession: [], dismissed: [], converted: [] },
+            unit: null,
           };
           sample = { kind: "example", about: about(example.facts), assumed: example.companions };
         } else
@@ -181,24 +200,27 @@ export async function previewBySegment(
           };
       }
     }
-    const chosen: Person | null = person;
-    const explanation: Explanation | null =
-      chosen && live
-        ? chooseMessage(live, {
-            facts: chosen.facts,
-            page: PREVIEW_PAGE,
-            history: chosen.history,
-            now,
-          }).explain()
+    const who: Person | null = person;
+    const choice =
+      who && live
+        ? chooseMessage(live, { facts: who.facts, page: PREVIEW_PAGE, history: who.history, now })
         : null;
+    const explanation: Explanation | null = choice ? choice.explain() : null;
+    // A real person's own arm of the chosen offer's experiment: their variant, or held out.
+    const arm = choice?.chosen && who?.unit ? assign(who.unit, choice.chosen.experiment) : null;
+    const shown = choice?.chosen && arm ? shownFor(choice.chosen, arm) : null;
     previews.push({
       handle: segment.handle,
       name: segment.name,
       sample,
       message: explanation?.chosen
         ? {
-            ...described(explanation.chosen.id, explanation.chosen.headline),
+            ...described(explanation.chosen.id, shown?.headline ?? explanation.chosen.headline),
             reasons: explanation.chosen.reasons,
+            arm: arm?.arm ?? null,
+            variant: shown?.variantId
+              ? (variantNames.get(shown.variantId) ?? `Variant ${shown.variantId}`)
+              : null,
           }
         : null,
       skipped: (explanation?.skipped ?? []).map((s) => ({
@@ -240,7 +262,12 @@ function recentVisitors(db: PrismaClient, shopId: number, now: Date) {
       rows.map((r) => visitorFacts(db, { shopId, need: ALL_FACTS }, r.id, r.customerShopifyId, now)),
     );
     rows.forEach((r, i) =>
-      loaded.push({ id: r.id, customerId: r.customerShopifyId, lastSeenAt: r.lastSeenAt, person: people[i] }),
+      loaded.push({
+        id: r.id,
+        customerId: r.customerShopifyId,
+        lastSeenAt: r.lastSeenAt,
+        person: { ...people[i], unit: unitOf(r.id, r.customerShopifyId) },
+      }),
     );
   };
   return {
@@ -284,7 +311,8 @@ async function memberCustomer(
       customerId,
       now,
     );
-    if (isMember(person.facts)) return { customerId, browser: !!browser, person };
+    if (isMember(person.facts))
+      return { customerId, browser: !!browser, person: { ...person, unit: unitOf("", customerId) } };
   }
   return null;
 }

@@ -83,8 +83,16 @@ function SegmentRow({ preview }: { preview: SegmentPreview }) {
                     {message.name}
                   </Text>
                   <Badge>{message.format}</Badge>
+                  {message.variant && <Badge tone="info">{`Variant: ${message.variant}`}</Badge>}
+                  {message.arm === "holdout" && <Badge tone="attention">Held out</Badge>}
                 </InlineStack>
                 <Text as="p">“{message.headline}”</Text>
+                {message.arm === "holdout" && (
+                  <Text as="p" tone="subdued">
+                    This shopper is in the offer&apos;s holdout: the storefront shows them nothing, so that
+                    the offer&apos;s lift can be measured.
+                  </Text>
+                )}
               </BlockStack>
             ) : (
               <Text as="p" tone="subdued">
@@ -173,8 +181,9 @@ export default function MessagesPreview() {
                   Each segment is tried with a real person in it: one of your most recent visitors (for
                   segments about visits, carts and checkouts) or one of its customers, with what they did with
                   messages before. When no one is in a segment yet, it is tried with an example visitor built
-                  to match its rule, and says what was assumed. Nothing is recorded and no code is given out.
-                  Holdouts are not counted: a held-out shopper would see nothing.
+                  to match its rule, and says what was assumed. A real visitor or customer is shown in their
+                  own arm of the offer&apos;s experiment (their variant, or held out). Nothing is recorded and
+                  no code is given out.
                 </Text>
                 {previews.map((p, i) => (
                   <BlockStack key={p.handle} gap="400">

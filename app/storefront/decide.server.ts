@@ -310,12 +310,22 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
   if (!chosen) return { status: 200, body: { message: null } };
   // Eligible: assigned to an arm (sticky per customer, else per browser), the first time recorded.
   const customerId = check.identity.customerId;
-  const unit = customerId ? `c:${customerId}` : `v:${visitorId}`;
+  const unit = unitOf(visitorId, customerId);
   const arm = assign(unit, chosen.experiment);
   recordExposure(db, shop.shopId, chosen.spec.id, unit, arm, visitorId, customerId, now);
-  if (arm.arm === "holdout") return { status: 200, body: { message: null } };
+  return { status: 200, body: { message: shownFor(chosen, arm) } };
+}
+
+/** The experiment's unit: the signed-in customer (the same arm on every browser), else the browser. */
+export function unitOf(visitorId: string, customerId: string | null): string {
+  return customerId ? `c:${customerId}` : `v:${visitorId}`;
+}
+
+/** What the shopper is shown of the chosen message in their arm: nothing when held out, else their variant. */
+export function shownFor(chosen: ShopMessage, arm: Assignment): ShownMessage | null {
+  if (arm.arm === "holdout") return null;
   const variant = chosen.variants.get(arm.variantId);
-  const shown: ShownMessage = variant
+  return variant
     ? {
         ...chosen.shown,
         variantId: arm.variantId,
@@ -327,7 +337,6 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
             : chosen.shown.button,
       }
     : chosen.shown;
-  return { status: 200, body: { message: shown } };
 }
 
 /**
