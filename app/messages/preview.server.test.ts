@@ -150,6 +150,7 @@ describe("with no visitor in a segment yet: an example built to match its rule",
     // First-time visitors: an example on their first visit, shown the welcome popup.
     expect(p["first-time-visitors"].sample).toEqual({
       kind: "example",
+      customer: false,
       about: ["on their first visit (first seen just now)", "empty cart", "no orders"],
       assumed: [],
     });
@@ -197,6 +198,7 @@ describe("with no visitor in a segment yet: an example built to match its rule",
     const returning = byHandle(await previewBySegment(prisma, shop.shopId, now))["returning-non-buyers"];
     expect(returning.sample).toEqual({
       kind: "example",
+      customer: false,
       about: ["on their 2nd visit (first seen 1 day ago)", "empty cart", "no orders"],
       assumed: [],
     });
@@ -228,7 +230,7 @@ describe("with no visitor in a segment yet: an example built to match its rule",
   it("a shop with no top customers yet: an example customer with two orders, shown the referral invite", async () => {
     const empty = await starterShop("preview-no-buyers.myshopify.com", 0);
     const top = byHandle(await previewBySegment(prisma, empty.shopId, now))["high-spend-repeat"];
-    expect(top.sample.kind).toBe("example");
+    expect(top.sample).toMatchObject({ kind: "example", customer: true });
     expect(top.sample.kind === "example" && top.sample.about.at(-1)).toMatch(/^2 orders, /);
     expect(top.message?.name).toBe(REFERRAL);
   });

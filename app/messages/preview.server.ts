@@ -75,7 +75,7 @@ export interface PreviewMessage {
 export type PreviewSample =
   | { kind: "visitor"; visitorId: string; customerId: string | null; lastSeen: string; about: string[] }
   | { kind: "customer"; customerId: string; about: string[] }
-  | { kind: "example"; about: string[]; assumed: string[] }
+  | { kind: "example"; customer: boolean; about: string[]; assumed: string[] }
   | { kind: "none"; why: string };
 
 export interface SegmentPreview {
@@ -192,7 +192,13 @@ export async function previewBySegment(
             history: { lastShownAt: {}, shownThisSession: [], dismissed: [], converted: [] },
             unit: null,
           };
-          sample = { kind: "example", about: about(example.facts), assumed: example.companions };
+          sample = {
+            kind: "example",
+            // A rule on customer figures makes the example a signed-in customer.
+            customer: example.facts.customer !== null,
+            about: about(example.facts),
+            assumed: example.companions,
+          };
         } else
           sample = {
             kind: "none",

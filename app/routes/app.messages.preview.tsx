@@ -40,7 +40,11 @@ function sampleOf(p: SegmentPreview): { who: string; about: string; assumed: str
     case "customer":
       return { who: `Customer #${s.customerId}`, about, assumed: [] };
     case "example":
-      return { who: "Example visitor (no one in this segment yet)", about, assumed: s.assumed };
+      return {
+        who: `Example ${s.customer ? "customer" : "visitor"} (no one in this segment yet)`,
+        about,
+        assumed: s.assumed,
+      };
     case "none":
       return { who: "No one to try", about: s.why, assumed: [] };
   }
