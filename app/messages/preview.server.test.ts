@@ -363,6 +363,32 @@ describe("with real recent visitors", () => {
   });
 });
 
+describe("bounded work", () => {
+  it("looks at the latest 300 visitors only: a returning visitor behind them is not found, and an example is used", async () => {
+    const { shopId } = await starterShop("preview-bounded.myshopify.com", 0);
+    const id = (i: number) => `preview-bounded-${String(i).padStart(4, "0")}`;
+    // 300 first-time visitors in the last 300 minutes, and one returning visitor before them all.
+    await prisma.visitor.createMany({
+      data: Array.from({ length: 300 }, (_, i) => ({
+        id: id(i),
+        shopId,
+        sessions: 1,
+        firstSeenAt: minutesAgo(i + 1),
+        lastSeenAt: minutesAgo(i + 1),
+      })),
+    });
+    await visitor(shopId, id(300), { sessions: 2, lastSeenAt: minutesAgo(400) });
+    const started = performance.now();
+    const p = byHandle(await previewBySegment(prisma, shopId, now));
+    const ms = performance.now() - started;
+    expect(p["first-time-visitors"].sample).toMatchObject({ kind: "visitor", visitorId: id(0) });
+    expect(p["returning-non-buyers"].sample.kind).toBe("example");
+    // Every segment looked through at most the same 300 visitors, each read once.
+    expect(ms).toBeLessThan(20_000);
+    console.log(`preview of ${Object.keys(p).length} segments over 300 visitors: ${ms.toFixed(0)} ms`);
+  });
+});
+
 describe("the decision the preview shows is the storefront's", () => {
   let shop: { shopId: number; ids: Record<string, number> };
   beforeAll(async () => {
