@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { evaluate } from "./evaluate";
-import { describePerson, exampleFor } from "./example";
+import { checkoutLeftAt, describePerson, exampleFor, newVisitorFacts } from "./example";
 import { presets } from "./presets";
 import type { Rule } from "./rules";
 
@@ -58,6 +58,22 @@ describe("an example built to match a segment's rule", () => {
     expect(describePerson(e.facts, { now, currency: "USD" })).toContain(
       "2 orders, 500.00 USD spent, last 40 days ago",
     );
+  });
+
+  it("says where a visitor left their latest checkout that was not completed, from the pixel's checkout events", () => {
+    const facts = newVisitorFacts(now);
+    const at = (m: number) => new Date(now.getTime() - m * 60_000);
+    facts.visitor!.events.push(
+      { type: "checkout_started", at: at(90), resourceId: "old" },
+      { type: "checkout_completed", at: at(80), resourceId: "old" },
+      { type: "checkout_started", at: at(30), resourceId: "t1" },
+      { type: "checkout_contact", at: at(25), resourceId: "t1" },
+      { type: "checkout_shipping", at: at(20), resourceId: "t1" },
+    );
+    expect(checkoutLeftAt(facts)).toBe("shipping");
+    expect(describePerson(facts, { now, currency: "USD" })).toContain("left a checkout at shipping");
+    facts.visitor!.events.push({ type: "checkout_completed", at: at(10), resourceId: "t1" });
+    expect(checkoutLeftAt(facts)).toBeNull();
   });
 
   it("follows any / not / segment references, and gives none for a rule nobody can match", () => {

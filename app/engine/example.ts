@@ -163,6 +163,9 @@ function candidates(c: Condition, now: Date): Value[] {
     case "tags":
     case "ids":
       return [...list.map((x) => [String(x)]), [], ["example"]];
+    default:
+      // A kind of field this builder does not know: no value to try (no example for the rule).
+      return [];
   }
 }
 
