@@ -268,6 +268,10 @@ describe("with real recent visitors", () => {
       customer: "777001",
     });
     await recompute(prisma, shopId, now);
+    // Another shop's newer visitors, in every one of these segments, are never this shop's sample.
+    const other = (await prisma.shop.create({ data: { domain: "preview-other.myshopify.com" } })).id;
+    await visitor(other, "preview-other-shop-cart", { sessions: 1, lastSeenAt: now, cartItems: 5 });
+    await visitor(other, "preview-other-shop-back", { sessions: 4, lastSeenAt: now });
   });
 
   it("each visitor segment is tried with its most recent real visitor, and shows what they would see", async () => {
