@@ -136,7 +136,7 @@ export interface ShopMessages {
   loadedAt: number;
 }
 
-interface ShopMessage {
+export interface ShopMessage {
   spec: MessageSpec;
   shown: ShownMessage;
   /** Its experiment: the holdout share and the variants (a single implicit one when it has none). */
