@@ -963,6 +963,18 @@ export class AdminApiStandIn {
         currencyCode: cur,
         ianaTimezone: store.shop.ianaTimezone,
         myshopifyDomain: store.shop.domain,
+        // A shop without a domain of its own has its myshopify.com address as its primary domain.
+        primaryDomain: (() => {
+          const host = store.shop.primaryDomain ?? store.shop.domain;
+          const loopback = /^(127\.[\d.]+|localhost)(:\d+)?$/.test(host);
+          return {
+            __typename: "Domain",
+            id: "gid://shopify/Domain/1",
+            host,
+            url: `${loopback ? "http" : "https"}://${host}`,
+            sslEnabled: !loopback,
+          };
+        })(),
       },
       customers: (args: Args) => {
         const query = typeof args.query === "string" ? args.query : "";

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { migrate } from "../prisma/migrate";
 import { AdminApiStandIn, TOML_SCOPES, type StandInRecord } from "./admin-api";
 import { APP_PROTECTED_DATA } from "../app/protected-data";
-import { generateStore } from "./store";
+import { generateStore, shopPayload } from "./store";
 import { replayLines } from "./webhooks";
 
 export const DEMO_SECRET = "slice-demo-secret";
@@ -143,6 +143,18 @@ async function runDemo(
     });
   const storefront = await openStorefront({ port: options.storefrontPort ?? (port ? port + 1 : 0) });
   running.push(() => storefront.close());
+  // The demo storefront's address is the shop's primary domain (what shoppers see, and what the
+  // app's referral links use): the stand-in answers it from now on, and Shopify tells the app of
+  // the change with shop/update.
+  store.shop.primaryDomain = new URL(storefront.url).host;
+  const changedAt = new Date();
+  store.events.push({
+    topic: "shop/update",
+    shop,
+    payload: shopPayload(store.shop, changedAt),
+    eventId: `demo-primary-domain-${changedAt.getTime()}`,
+    triggeredAt: changedAt.toISOString(),
+  });
 
   const loginUrl = `${server.url}/dev/login?shop=${shop}`;
   log(

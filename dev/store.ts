@@ -144,7 +144,14 @@ export interface Checkout {
 }
 
 export interface Store {
-  shop: { domain: string; name: string; currency: string; ianaTimezone: string };
+  shop: {
+    domain: string;
+    name: string;
+    currency: string;
+    ianaTimezone: string;
+    /** The primary domain's host (the demo: its storefront's address); unset: the myshopify domain, as a shop without its own domain. */
+    primaryDomain?: string;
+  };
   now: Date;
   collections: Collection[];
   products: Product[];
@@ -588,6 +595,22 @@ const money = (minor: number, currency: string) => ({
   shop_money: { amount: decimal(minor), currency_code: currency },
   presentment_money: { amount: decimal(minor), currency_code: currency },
 });
+
+/**
+ * shop/update in Shopify's shape (the fields the 2026-07 sample has that the app reads; `domain`
+ * is the primary domain's host, `myshopify_domain` the permanent address).
+ */
+export function shopPayload(shop: Store["shop"], updatedAt: Date) {
+  return {
+    id: 548380009,
+    name: shop.name,
+    domain: shop.primaryDomain ?? shop.domain,
+    myshopify_domain: shop.domain,
+    currency: shop.currency,
+    iana_timezone: shop.ianaTimezone,
+    updated_at: updatedAt.toISOString(),
+  };
+}
 
 export function customerPayload(c: Customer) {
   return {

@@ -176,6 +176,11 @@ describe("referral codes", () => {
     referralCode = body.code;
     const again = (await (await ask(referrer.id, "another-browser-000001")).json()) as { code: string };
     expect(again.code).toBe(referralCode);
+    // Once the shop's primary domain is known, the link is on it (what friends know), same code and path.
+    await prisma.shop.update({ where: { id: shopId }, data: { primaryDomain: "www.referral-shop.example" } });
+    const onDomain = (await (await ask(referrer.id)).json()) as { code: string; shareUrl: string };
+    await prisma.shop.update({ where: { id: shopId }, data: { primaryDomain: null } });
+    expect(onDomain.shareUrl).toBe(`https://www.referral-shop.example/discount/${referralCode}`);
     const direct = await issueReferralCode(
       prisma,
       shopId,

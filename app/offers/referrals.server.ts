@@ -48,6 +48,7 @@ import { fromColumns, type DiscountSpec } from "../engine/message";
 import type { AdminApi } from "../sync/admin-api.server";
 import { adminDocument } from "../sync/documents";
 import { splitList } from "../sync/records";
+import { storefrontOrigin } from "../storefront/origin";
 import { refillKind, type PoolKind, type RefillOptions, type RefillResult } from "./pool.server";
 import {
   DiscountError,
@@ -76,6 +77,18 @@ export type ApiSource = AdminApi | (() => Promise<AdminApi>);
 
 const resolveApi = (api: ApiSource): Promise<AdminApi> =>
   typeof api === "function" ? api() : Promise.resolve(api);
+
+/**
+ * The link a referrer shares: Shopify's shareable discount link (`/discount/CODE` applies the code
+ * on the way to the storefront) on the shop's primary domain, the address friends know (the
+ * myshopify domain until the primary domain is known).
+ */
+export function referralShareUrl(
+  shop: { domain: string; primaryDomain: string | null },
+  code: string,
+): string {
+  return `${storefrontOrigin(shop)}/discount/${encodeURIComponent(code)}`;
+}
 
 /** Referral codes of this offer that may be given to a new referrer at `now`. */
 export function referralOfferableWhere(messageId: number, now: Date) {

@@ -25,18 +25,23 @@ import { orderHistoryAccess } from "../sync/scopes.server";
 import { OrderHistoryBanner } from "../sync/OrderHistoryBanner";
 import { useDownload } from "../download";
 import { DEFAULT_PROXY_PATH } from "../storefront/proxy-path.server";
+import { storefrontOrigin } from "../storefront/origin";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
   const held = await prisma.shop.findUnique({
     where: { domain: shop },
-    select: { id: true, proxyPath: true },
+    select: { id: true, proxyPath: true, primaryDomain: true },
   });
   return {
     ...(await syncState(prisma, shop)),
     dataRequests: held ? await listExports(prisma, held.id) : [],
     orderHistory: await orderHistoryAccess(prisma, shop),
-    storefront: { domain: shop, proxyPath: held?.proxyPath ?? null, defaultPath: DEFAULT_PROXY_PATH },
+    storefront: {
+      origin: storefrontOrigin({ domain: shop, primaryDomain: held?.primaryDomain ?? null }),
+      proxyPath: held?.proxyPath ?? null,
+      defaultPath: DEFAULT_PROXY_PATH,
+    },
   };
 }
 
@@ -242,9 +247,9 @@ export default function SyncStatus() {
                   : `No storefront request has reached Slice yet; the theme uses ${state.storefront.defaultPath} until one does.`}
               </Text>
               <Text as="p" tone="subdued">
-                If you change the app proxy's prefix or subpath in Shopify, open https://
-                {state.storefront.domain}/&lt;prefix&gt;/&lt;subpath&gt; once: Slice records the new path and
-                your theme uses it from then on.
+                If you change the app proxy's prefix or subpath in Shopify, open {state.storefront.origin}
+                /&lt;prefix&gt;/&lt;subpath&gt; once: Slice records the new path and your theme uses it from
+                then on.
               </Text>
             </BlockStack>
           </Card>

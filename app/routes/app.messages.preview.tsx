@@ -26,10 +26,28 @@ export async function loader({ request }: LoaderFunctionArgs) {
   return { previews: await previewBySegment(prisma, shop.id, new Date()) };
 }
 
-function sampleOf(p: SegmentPreview): string {
-  return p.sample.kind === "customer"
-    ? `customer #${p.sample.customerId}`
-    : "a new visitor on their first visit";
+/** Who the segment was tried with: a real recent visitor or customer, or an example (said so). */
+function sampleOf(p: SegmentPreview): { who: string; about: string; assumed: string[] } {
+  const s = p.sample;
+  const about = "about" in s ? s.about.join(" · ") : "";
+  switch (s.kind) {
+    case "visitor":
+      return {
+        who: `A recent visitor${s.customerId ? ` (customer #${s.customerId})` : ""}, last seen ${s.lastSeen}`,
+        about,
+        assumed: [],
+      };
+    case "customer":
+      return { who: `Customer #${s.customerId}`, about, assumed: [] };
+    case "example":
+      return {
+        who: `Example ${s.customer ? "customer" : "visitor"} (no one in this segment yet)`,
+        about,
+        assumed: s.assumed,
+      };
+    case "none":
+      return { who: "No one to try", about: s.why, assumed: [] };
+  }
 }
 
 function SegmentRow({ preview }: { preview: SegmentPreview }) {
@@ -37,18 +55,27 @@ function SegmentRow({ preview }: { preview: SegmentPreview }) {
   const { message } = preview;
   const id = `why-${preview.handle}`;
   const whyCount = preview.skipped.length + (message?.reasons.length ?? 0);
+  const sample = sampleOf(preview);
   return (
     <div data-segment-preview={preview.name}>
       <BlockStack gap="200">
         <InlineStack align="space-between" blockAlign="start" gap="400" wrap={false}>
-          <Box minWidth="220px">
+          <Box minWidth="280px" maxWidth="280px">
             <BlockStack gap="100">
               <Text as="h3" variant="headingSm">
                 {preview.name}
               </Text>
-              <Text as="p" tone="subdued">
-                As {sampleOf(preview)}
+              <Text as="p" tone="subdued" fontWeight="medium">
+                <span data-sample-kind={preview.sample.kind}>{sample.who}</span>
               </Text>
+              <Text as="p" tone="subdued">
+                {sample.about}
+              </Text>
+              {sample.assumed.map((a) => (
+                <Text as="p" tone="subdued" key={a}>
+                  Assumed: {a}
+                </Text>
+              ))}
             </BlockStack>
           </Box>
           <Box width="100%">
@@ -60,8 +87,16 @@ function SegmentRow({ preview }: { preview: SegmentPreview }) {
                     {message.name}
                   </Text>
                   <Badge>{message.format}</Badge>
+                  {message.variant && <Badge tone="info">{`Variant: ${message.variant}`}</Badge>}
+                  {message.arm === "holdout" && <Badge tone="attention">Held out</Badge>}
                 </InlineStack>
                 <Text as="p">“{message.headline}”</Text>
+                {message.arm === "holdout" && (
+                  <Text as="p" tone="subdued">
+                    This shopper is in the offer&apos;s holdout: the storefront shows them nothing, so that
+                    the offer&apos;s lift can be measured.
+                  </Text>
+                )}
               </BlockStack>
             ) : (
               <Text as="p" tone="subdued">
@@ -147,9 +182,12 @@ export default function MessagesPreview() {
             <Card>
               <BlockStack gap="400">
                 <Text as="p" tone="subdued">
-                  Each segment is tried with one of its customers. A segment without member customers (such as
-                  first-time visitors, who are not signed in) is tried as a new visitor on their first visit.
-                  Holdouts are not counted: a held-out shopper would see nothing.
+                  Each segment is tried with a real person in it: one of your most recent visitors (for
+                  segments about visits, carts and checkouts) or one of its customers, with what they did with
+                  messages before. When no one is in a segment yet, it is tried with an example visitor built
+                  to match its rule, and says what was assumed. A real visitor or customer is shown in their
+                  own arm of the offer&apos;s experiment (their variant, or held out). Nothing is recorded and
+                  no code is given out.
                 </Text>
                 {previews.map((p, i) => (
                   <BlockStack key={p.handle} gap="400">

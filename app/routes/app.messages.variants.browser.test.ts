@@ -2,8 +2,10 @@
  * A message's A/B variants and "what each segment would see", as a merchant uses them: the real
  * demo (server process, replayed webhooks, backfill) in headless Chromium. Two variants are added
  * to the welcome offer (one refused first, on its name) and listed with their shares of the
- * treated shoppers; the preview page shows the welcome offer for first-time visitors, as a new
- * visitor. Screenshots go to test-results/.
+ * treated shoppers; the preview page shows the welcome offer for first-time visitors and the cart
+ * reminder for checkout abandoners (examples built to match their rules while no one has browsed),
+ * then, once a shopper has put something in the demo storefront's cart, that real visitor for cart
+ * abandoners. Screenshots go to test-results/.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync } from "node:fs";
@@ -19,6 +21,7 @@ const SHOTS = path.resolve("test-results");
 const WELCOME = "Welcome: first purchase";
 let demo: Awaited<ReturnType<typeof startDemo>>;
 let browser: Browser;
+let databaseFile = "";
 
 async function openAdmin(): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -45,6 +48,7 @@ async function messagesList(page: Page): Promise<void> {
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const dir = mkdtempSync(path.join(os.tmpdir(), "slice-variants-test-"));
+  databaseFile = path.join(dir, "demo.sqlite");
   demo = await startDemo({
     port: 0,
     customers: 80,
@@ -155,7 +159,7 @@ describe("variants and the preview by segment", () => {
     await page.close();
   });
 
-  it("shows the welcome offer for first-time visitors on the preview page, as a new visitor, and why", async () => {
+  it("shows the welcome offer for first-time visitors on the preview page, the cart reminder for checkout abandoners, and why", async () => {
     const page = await openAdmin();
     await messagesList(page);
     await page.getByRole("link", { name: "Preview by segment" }).first().click();
@@ -163,7 +167,14 @@ describe("variants and the preview by segment", () => {
     await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
     await expect.poll(() => page.getByText("What each segment would see").count()).toBeGreaterThan(0);
     const row = page.locator('[data-segment-preview="First-time visitors"]');
-    await expect.poll(() => row.getByText("As a new visitor on their first visit").count()).toBe(1);
+    // No one has browsed the demo storefront yet: an example visitor built to match the rule, said so.
+    await expect.poll(() => row.locator('[data-sample-kind="example"]').count()).toBe(1);
+    await expect.poll(() => row.getByText("Example visitor (no one in this segment yet)").count()).toBe(1);
+    await expect
+      .poll(() =>
+        row.getByText("on their first visit (first seen just now) · empty cart · no orders").count(),
+      )
+      .toBe(1);
     await expect.poll(() => row.getByText(WELCOME, { exact: true }).count()).toBe(1);
     await expect.poll(() => row.getByText("Popup", { exact: true }).count()).toBe(1);
     await row.getByRole("button", { name: "Why" }).click();
@@ -176,12 +187,71 @@ describe("variants and the preview by segment", () => {
       .poll(() =>
         page
           .locator('[data-segment-preview="High-spend repeat customers"]')
-          .getByText(/^As customer #\d+$/)
+          .getByText(/^Customer #\d+$/)
           .count(),
       )
       .toBe(1);
+    // Checkout abandoners (a segment about behaviour) are tried as a visitor who left a checkout,
+    // and see the cart reminder: not the welcome popup a brand-new visitor gets.
+    const checkout = page.locator('[data-segment-preview="Checkout abandoners"]');
+    await expect.poll(() => checkout.getByText("Cart reminder on exit", { exact: true }).count()).toBe(1);
+    await expect
+      .poll(() => checkout.getByText(/started a checkout .* and did not complete it/).count())
+      .toBe(1);
+    await expect.poll(() => checkout.getByText(/^Assumed: their cart still holds/).count()).toBe(1);
+    await checkout.getByRole("button", { name: "Why" }).click();
+    await expect
+      .poll(() => checkout.getByText("✓ Items in cart is more than 0 (is 1)").isVisible())
+      .toBe(true);
+    await checkout.screenshot({ path: path.join(SHOTS, "admin-messages-preview-checkout-abandoners.png") });
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(SHOTS, "admin-messages-preview.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("tries cart abandoners with a real shopper once one has left something in the storefront's cart", async () => {
+    // A shopper outside the consent regions (no banner: analytics allowed) adds a product to the cart.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const url = new URL(demo.storefrontUrl);
+    await context.addCookies([{ name: "demo_region", value: "US", domain: url.hostname, path: "/" }]);
+    const shop = await context.newPage();
+    const product = demo.store.products[0];
+    await shop.goto(`${demo.storefrontUrl}/products/${product.handle}`);
+    await shop.getByRole("button", { name: "Add to cart" }).click();
+    await expect.poll(() => shop.locator("#cart-status").textContent()).toBe("Added to your cart.");
+    await expect
+      .poll(() => shop.evaluate(() => sessionStorage.getItem("slice_cart")), { timeout: 10_000 })
+      .toMatch(/\?key=/);
+    // Leaving the page sends what is queued (sendBeacon on page hide).
+    await shop.goto(`${demo.storefrontUrl}/`);
+    await context.close();
+    const db = createPrismaClient(`file:${databaseFile}`);
+    try {
+      await expect
+        .poll(
+          async () => {
+            const v = await db.visitor.findFirst({
+              where: { cartToken: { not: null } },
+              select: { cartToken: true },
+            });
+            return v?.cartToken ? db.cart.count({ where: { token: v.cartToken, itemCount: { gt: 0 } } }) : 0;
+          },
+          { timeout: 30_000, interval: 500 },
+        )
+        .toBe(1);
+    } finally {
+      await db.$disconnect();
+    }
+
+    const page = await openAdmin();
+    await page.goto(`${demo.url}/app/messages/preview`);
+    await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
+    const cart = page.locator('[data-segment-preview="Cart abandoners"]');
+    await expect.poll(() => cart.locator('[data-sample-kind="visitor"]').count()).toBe(1);
+    await expect.poll(() => cart.getByText(/^A recent visitor, last seen /).count()).toBe(1);
+    await expect.poll(() => cart.getByText(/cart: 1 item, /).count()).toBe(1);
+    await expect.poll(() => cart.getByText("Cart reminder on exit", { exact: true }).count()).toBe(1);
+    await cart.screenshot({ path: path.join(SHOTS, "admin-messages-preview-real-cart-visitor.png") });
     await page.close();
   });
 });

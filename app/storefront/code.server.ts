@@ -11,14 +11,14 @@
  *
  * A live referral offer: only for a signed-in customer (the app proxy's `logged_in_customer_id`;
  * 403 otherwise) assigned to its treatment; answers their personal referral code, the same every
- * time, with `shareUrl` (`https://<shop>/discount/CODE`) to send to friends, and a `note` listing
+ * time, with `shareUrl` (`https://<primary domain>/discount/CODE`, referralShareUrl) to send to friends, and a `note` listing
  * the reward codes their friends' paid orders have earned them so far.
  */
 import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
 import { fromColumns, type DiscountSpec } from "../engine/message";
 import { issueCode, poolFor } from "../offers/pool.server";
-import { issueReferralCode } from "../offers/referrals.server";
+import { issueReferralCode, referralShareUrl } from "../offers/referrals.server";
 import { readLimited } from "./events.server";
 import { flushExposures } from "./decide.server";
 import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
@@ -73,7 +73,7 @@ export async function receiveCodeRequest(
   const { visitorId, messageId } = parsed.data;
   const shop = await db.shop.findUnique({
     where: { domain: identity.shop },
-    select: { id: true, uninstalledAt: true },
+    select: { id: true, uninstalledAt: true, domain: true, primaryDomain: true },
   });
   if (!shop || shop.uninstalledAt) return json({ error: "shop: not installed" }, 404);
   const row = await db.message.findFirst({
@@ -116,7 +116,7 @@ export async function receiveCodeRequest(
         code: mine.code,
         expiresAt: mine.expiresAt.toISOString(),
         applyPath,
-        shareUrl: `https://${identity.shop}${applyPath}`,
+        shareUrl: referralShareUrl(shop, mine.code),
         ...(rewards.length ? { note: rewardsNote(rewards, offer.reward.discount) } : {}),
       },
       200,

@@ -126,7 +126,8 @@ export function flushExposures(): Promise<void> {
   return flushing;
 }
 
-interface ShopMessages {
+/** A shop's active messages and segments, as the decision reads them. */
+export interface ShopMessages {
   shopId: number;
   currency: string;
   messages: ShopMessage[];
@@ -135,7 +136,7 @@ interface ShopMessages {
   loadedAt: number;
 }
 
-interface ShopMessage {
+export interface ShopMessage {
   spec: MessageSpec;
   shown: ShownMessage;
   /** Its experiment: the holdout share and the variants (a single implicit one when it has none). */
@@ -178,7 +179,11 @@ async function shopMessages(db: PrismaClient, domain: string, now: number): Prom
 }
 
 /** A shop's active messages and its segments' rules, read now (no cache). */
-async function loadShopMessages(db: PrismaClient, domain: string, now: number): Promise<ShopMessages | null> {
+export async function loadShopMessages(
+  db: PrismaClient,
+  domain: string,
+  now: number,
+): Promise<ShopMessages | null> {
   const shop = await db.shop.findUnique({
     where: { domain },
     select: { id: true, currency: true, uninstalledAt: true },
@@ -301,21 +306,26 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
 
   const { facts, history } = await visitorFacts(db, shop, visitorId, check.identity.customerId, now);
   history.shownThisSession = shownText ? shownText.split(",").map(Number) : [];
-  const offerable = shop.messages.filter(hasCodes).filter(offerableTo(facts, now));
-  const decision = decide(
-    offerable.map((m) => m.spec),
-    { facts, page, history, now, resolve: shop.resolve },
-  );
-  const chosen = decision.message && offerable.find((m) => m.spec.id === decision.message!.id);
+  const { chosen } = chooseMessage(shop, { facts, page, history, now });
   if (!chosen) return { status: 200, body: { message: null } };
   // Eligible: assigned to an arm (sticky per customer, else per browser), the first time recorded.
   const customerId = check.identity.customerId;
-  const unit = customerId ? `c:${customerId}` : `v:${visitorId}`;
+  const unit = unitOf(visitorId, customerId);
   const arm = assign(unit, chosen.experiment);
   recordExposure(db, shop.shopId, chosen.spec.id, unit, arm, visitorId, customerId, now);
-  if (arm.arm === "holdout") return { status: 200, body: { message: null } };
+  return { status: 200, body: { message: shownFor(chosen, arm) } };
+}
+
+/** The experiment's unit: the signed-in customer (the same arm on every browser), else the browser. */
+export function unitOf(visitorId: string, customerId: string | null): string {
+  return customerId ? `c:${customerId}` : `v:${visitorId}`;
+}
+
+/** What the shopper is shown of the chosen message in their arm: nothing when held out, else their variant. */
+export function shownFor(chosen: ShopMessage, arm: Assignment): ShownMessage | null {
+  if (arm.arm === "holdout") return null;
   const variant = chosen.variants.get(arm.variantId);
-  const shown: ShownMessage = variant
+  return variant
     ? {
         ...chosen.shown,
         variantId: arm.variantId,
@@ -327,7 +337,6 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
             : chosen.shown.button,
       }
     : chosen.shown;
-  return { status: 200, body: { message: shown } };
 }
 
 /**
@@ -352,8 +361,8 @@ async function decideWithoutConsent(
   if (!shop) return { status: 404, body: { error: "shop: not installed" } };
   const untargeted = shop.messages.filter((m) => m.untargeted);
   if (!untargeted.length) return { status: 200, body: { message: null } };
-  const decision = decide(
-    untargeted.map((m) => m.spec),
+  const { chosen } = chooseMessage(
+    { messages: untargeted, resolve: shop.resolve },
     {
       facts: { customer: null, orders: [], checkouts: [], cart: null, visitor: null },
       page: { type: pageTypeOf(params.get("page")), path },
@@ -364,10 +373,8 @@ async function decideWithoutConsent(
         converted: [],
       },
       now,
-      resolve: shop.resolve,
     },
   );
-  const chosen = decision.message && untargeted.find((m) => m.spec.id === decision.message!.id);
   return { status: 200, body: { message: chosen ? chosen.shown : null } };
 }
 
@@ -397,36 +404,53 @@ export async function explainDecision(
     who.now,
   );
   history.shownThisSession = who.shown ?? [];
-  const input = { facts, page: who.page, history, now: who.now, resolve: shop.resolve };
+  return chooseMessage(shop, { facts, page: who.page, history, now: who.now }).explain();
+}
+
+/**
+ * The storefront's choice for a person's facts and message history on a page: the one function
+ * the decision endpoint, `messages explain` and the admin's preview all call. Offers out of codes
+ * and first-purchase offers to a buyer are left out, then decide() picks. `explain()` says why
+ * every other message was not the one (computed only when asked: the endpoint does not).
+ */
+export function chooseMessage(
+  shop: Pick<ShopMessages, "messages" | "resolve">,
+  input: { facts: Facts; page: PageContext; history: MessageHistory; now: Date },
+): { chosen: ShopMessage | null; explain: () => Explanation } {
+  const { facts, now } = input;
+  const withResolve = { ...input, resolve: shop.resolve };
+  const offerable = shop.messages.filter(hasCodes).filter(offerableTo(facts, now));
   const decision = decide(
-    shop.messages
-      .filter(hasCodes)
-      .filter(offerableTo(facts, who.now))
-      .map((m) => m.spec),
-    input,
+    offerable.map((m) => m.spec),
+    withResolve,
   );
-  // A first-purchase offer left out for a buyer: its own reason when it had one anyway (not in
-  // its segment, not on this page...), else that the customer has ordered before.
-  const buyer = shop.messages.filter((m) => hasCodes(m) && !offerableTo(facts, who.now)(m));
-  const without = buyer.length
-    ? decide(
-        buyer.map((m) => m.spec),
-        input,
-      ).skipped
-    : [];
-  const buyerWhy = (id: number): ExplainSkip => without.find((s) => s.id === id)?.why ?? "has ordered before";
-  const headline = (id: number) => shop.messages.find((m) => m.spec.id === id)?.shown.headline ?? "";
-  const dry = shop.messages.filter((m) => !hasCodes(m));
-  return {
-    chosen: decision.message
-      ? { id: decision.message.id, headline: headline(decision.message.id), reasons: decision.reasons }
-      : null,
-    skipped: [
-      ...decision.skipped.map((s) => ({ ...s, headline: headline(s.id) })),
-      ...dry.map((m) => ({ id: m.spec.id, headline: m.shown.headline, why: "no codes left" as const })),
-      ...buyer.map((m) => ({ id: m.spec.id, headline: m.shown.headline, why: buyerWhy(m.spec.id) })),
-    ],
+  const chosen = (decision.message && offerable.find((m) => m.spec.id === decision.message!.id)) || null;
+  const explain = (): Explanation => {
+    // A first-purchase offer left out for a buyer: its own reason when it had one anyway (not in
+    // its segment, not on this page...), else that the customer has ordered before.
+    const buyer = shop.messages.filter((m) => hasCodes(m) && !offerableTo(facts, now)(m));
+    const without = buyer.length
+      ? decide(
+          buyer.map((m) => m.spec),
+          withResolve,
+        ).skipped
+      : [];
+    const buyerWhy = (id: number): ExplainSkip =>
+      without.find((s) => s.id === id)?.why ?? "has ordered before";
+    const headline = (id: number) => shop.messages.find((m) => m.spec.id === id)?.shown.headline ?? "";
+    const dry = shop.messages.filter((m) => !hasCodes(m));
+    return {
+      chosen: decision.message
+        ? { id: decision.message.id, headline: headline(decision.message.id), reasons: decision.reasons }
+        : null,
+      skipped: [
+        ...decision.skipped.map((s) => ({ ...s, headline: headline(s.id) })),
+        ...dry.map((m) => ({ id: m.spec.id, headline: m.shown.headline, why: "no codes left" as const })),
+        ...buyer.map((m) => ({ id: m.spec.id, headline: m.shown.headline, why: buyerWhy(m.spec.id) })),
+      ],
+    };
   };
+  return { chosen, explain };
 }
 
 /**

@@ -164,9 +164,13 @@ describe("the app proxy's path", () => {
     // The merchant sees it on the admin's home page too.
     const shown = await call(home.loader, (await adminAs(SHOP))("/app"));
     expect(JSON.parse(shown.text).storefront).toEqual({
-      domain: SHOP,
+      origin: `https://${SHOP}`,
       proxyPath: "/tools/offers",
       defaultPath: "/apps/slice",
     });
+    // Once the shop's primary domain is known, the address to open is on it.
+    await prisma.shop.update({ where: { domain: SHOP }, data: { primaryDomain: "www.proxy-path.example" } });
+    const onDomain = await call(home.loader, (await adminAs(SHOP))("/app"));
+    expect(JSON.parse(onDomain.text).storefront.origin).toBe("https://www.proxy-path.example");
   });
 });

@@ -449,13 +449,19 @@ export async function deleteOrder(tx: Tx, shopId: number, shopifyId: string, at:
 }
 
 /**
- * shop/update: the shop's name, currency and time zone. Its own version (`updated_at`, else when
+ * shop/update: the shop's name, currency, time zone and primary domain. Its own version (`updated_at`, else when
  * the event happened): an older update never replaces a newer one.
  */
 export async function applyShopUpdate(
   tx: Tx,
   shopId: number,
-  update: { name: string | null; currency: string | null; ianaTimezone: string | null; version: Date },
+  update: {
+    name: string | null;
+    currency: string | null;
+    ianaTimezone: string | null;
+    primaryDomain?: string | null;
+    version: Date;
+  },
 ): Promise<Outcome> {
   const shop = await tx.shop.findUnique({ where: { id: shopId }, select: { shopifyUpdatedAt: true } });
   if (shop?.shopifyUpdatedAt) {
@@ -469,6 +475,7 @@ export async function applyShopUpdate(
       ...(update.name ? { name: update.name } : {}),
       ...(update.currency ? { currency: update.currency } : {}),
       ...(update.ianaTimezone ? { ianaTimezone: update.ianaTimezone } : {}),
+      ...(update.primaryDomain ? { primaryDomain: update.primaryDomain } : {}),
     },
   });
   return "applied";

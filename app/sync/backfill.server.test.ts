@@ -72,6 +72,26 @@ describe("backfill", () => {
     expect(held).toMatchObject({ totalPrice: 1, financialStatus: "refunded" });
   });
 
+  it("keeps the shop's primary domain from the shop query (the myshopify domain until the shop has its own)", async () => {
+    const { syncShopDetails } = await import("./backfill.server");
+    await prisma.shop.create({ data: { domain: SHOP } });
+    await syncShopDetails(prisma, api(), SHOP);
+    expect(await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } })).toMatchObject({
+      primaryDomain: SHOP,
+    });
+    store.shop.primaryDomain = "www.backfill-test.example";
+    try {
+      await syncShopDetails(prisma, api(), SHOP);
+    } finally {
+      delete store.shop.primaryDomain;
+    }
+    expect(await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } })).toMatchObject({
+      primaryDomain: "www.backfill-test.example",
+      name: store.shop.name,
+    });
+    expect(standIn.invalidDocuments).toEqual([]);
+  });
+
   it("reads JSONL lines that straddle chunk boundaries", async () => {
     const encoder = new TextEncoder();
     const text = '{"id":"a"}\n{"id":"b","__parentId":"a"}\n{"id":"c"}';

@@ -26,6 +26,7 @@ import {
 } from "./from-graphql";
 import { BULK_PHASES, BULK_QUERIES, BULK_RUN, BULK_STATUS, SHOP_QUERY, type BulkPhase } from "./queries";
 import { shopifyId } from "./payload";
+import { primaryDomainHost } from "../storefront/origin";
 import { ensurePresets, recompute } from "../segments/store.server";
 import { ensureStarterMessages } from "../messages/store.server";
 import { dialectOfClient, refreshPlannerStatistics } from "../db.server";
@@ -72,15 +73,25 @@ interface Parent {
   children: unknown[];
 }
 
+interface ShopDetails {
+  name: string;
+  currencyCode: string;
+  ianaTimezone: string;
+  primaryDomain: { host: string; url: string } | null;
+}
+
+/** The shop's name, currency, time zone and primary domain (the host of the storefront links the app builds). */
 export async function syncShopDetails(db: PrismaClient, api: AdminApi, shopDomain: string): Promise<void> {
-  const { shop } = await api.request<{ shop: { name: string; currencyCode: string; ianaTimezone: string } }>(
-    SHOP_QUERY,
-    {},
-    2,
-  );
+  const { shop } = await api.request<{ shop: ShopDetails }>(SHOP_QUERY, {}, 2);
+  const primaryDomain = primaryDomainHost(shop.primaryDomain?.host);
   await db.shop.update({
     where: { domain: shopDomain },
-    data: { name: shop.name, currency: shop.currencyCode, ianaTimezone: shop.ianaTimezone },
+    data: {
+      name: shop.name,
+      currency: shop.currencyCode,
+      ianaTimezone: shop.ianaTimezone,
+      ...(primaryDomain ? { primaryDomain } : {}),
+    },
   });
 }
 

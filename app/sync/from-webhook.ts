@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { ShopifyTotals } from "../engine/lifetime";
 import { isCurrencyCode, toMinorUnits } from "../engine/money";
 import { addressHash } from "./address";
+import { primaryDomainHost } from "../storefront/origin";
 import type {
   CartLineRecord,
   CartRecord,
@@ -400,6 +401,8 @@ export interface ShopUpdate {
   name: string | null;
   currency: string | null;
   ianaTimezone: string | null;
+  /** The primary domain's host (`domain`; Shopify's sample sends null: then it stays as it is). */
+  primaryDomain: string | null;
   /** The shop's updated_at; null when the payload has none (Shopify's sample sends null). */
   updatedAt: Date | null;
 }
@@ -412,6 +415,7 @@ export function shopFromWebhook(payload: unknown): ShopUpdate {
         name: nullableString,
         currency: nullableString,
         iana_timezone: nullableString,
+        domain: nullableString,
         updated_at: nullableDate,
       })
       .passthrough(),
@@ -427,10 +431,13 @@ export function shopFromWebhook(payload: unknown): ShopUpdate {
       throw new PayloadError(`shop.iana_timezone: "${s.iana_timezone}" is not an IANA time zone`);
     }
   }
+  const primaryDomain = s.domain ? primaryDomainHost(s.domain) : null;
+  if (s.domain && !primaryDomain) throw new PayloadError(`shop.domain: "${s.domain}" is not a host name`);
   return {
     name: s.name ?? null,
     currency: s.currency ?? null,
     ianaTimezone: s.iana_timezone ?? null,
+    primaryDomain,
     updatedAt: s.updated_at ?? null,
   };
 }

@@ -252,6 +252,25 @@ describe("shop/update", () => {
     expect(stored.currency).toBe("EUR");
   });
 
+  it("keeps the primary domain Shopify sends as `domain`; the sample's null leaves it as it is", async () => {
+    await prisma.shop.create({ data: { domain: SHOP, primaryDomain: "shop.supertoys.example" } });
+    await send("shop/update", sample("shop/update"));
+    expect((await shop()).primaryDomain).toBe("shop.supertoys.example");
+    await send("shop/update", {
+      ...sample("shop/update"),
+      domain: "WWW.SuperToys.example",
+      // Newer than the sample's delivery (its own updated_at is null).
+      updated_at: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect((await shop()).primaryDomain).toBe("www.supertoys.example");
+  });
+
+  it("refuses a domain that is not a host name, naming the field", async () => {
+    const event = await send("shop/update", { ...sample("shop/update"), domain: "https://x.example/path" });
+    expect(event.status).toBe("failed");
+    expect(event.lastError).toContain("shop.domain");
+  });
+
   it("refuses a time zone that is not IANA's, naming the field", async () => {
     const event = await send("shop/update", { ...sample("shop/update"), iana_timezone: "Mars/Olympus" });
     expect(event.status).toBe("failed");

@@ -53,7 +53,7 @@ export const BULK_PHASES = Object.keys(BULK_QUERIES) as BulkPhase[];
 
 export const SHOP_QUERY = adminDocument(
   "sync/queries SHOP_QUERY",
-  `query SliceShop { shop { name currencyCode ianaTimezone myshopifyDomain } }`,
+  `query SliceShop { shop { name currencyCode ianaTimezone myshopifyDomain primaryDomain { host url } } }`,
 );
 
 export const BULK_RUN = adminDocument(
