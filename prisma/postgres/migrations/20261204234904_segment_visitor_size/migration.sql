@@ -1,0 +1,7 @@
+-- AlterTable
+ALTER TABLE "Segment" ADD COLUMN     "visitorSize" INTEGER,
+ADD COLUMN     "visitorsAt" TIMESTAMP(3);
+
+-- CreateIndex
+CREATE INDEX "Visitor_shopId_lastSeenAt_idx" ON "Visitor"("shopId", "lastSeenAt");
+
