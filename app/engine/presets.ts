@@ -51,8 +51,7 @@ export function presets(params: PresetParams): Preset[] {
     {
       handle: "checkout-abandoners",
       name: "Checkout abandoners",
-      description:
-        "Started a checkout in the last 7 days and did not complete it or order since: customers (from Shopify's checkouts) and guests (from the storefront).",
+      description: "Left a checkout in the last 7 days, no order since; guests included.",
       // Shopify's checkout webhooks know customers; the Web Pixel's checkout events add guests.
       rule: rule({
         all: [
@@ -69,7 +68,7 @@ export function presets(params: PresetParams): Preset[] {
     {
       handle: "reached-payment-no-order",
       name: "Reached payment but did not buy",
-      description: "Left their latest checkout at the payment step in the last 7 days, no order since.",
+      description: "Left their latest checkout at payment in the last 7 days, no order since.",
       rule: rule({
         all: [
           { field: "visitor.abandonedCheckoutStep", op: "eq", value: "payment", days: 7 },
