@@ -4,7 +4,7 @@
  * text: every one is a parameter; field names come from this file's own table, never the rule.
  */
 import type { Condition, Field, Rule, RuleNode } from "./rules";
-import { PAYMENT_REACHED, VIEWS, fold } from "./evaluate";
+import { PAYMENT_REACHED, VIEWS, fold, test } from "./evaluate";
 import { CHECKOUT_EVENT_TYPES, CHECKOUT_STEPS, searchTermOf } from "./pixel-events";
 
 export type Dialect = "sqlite" | "postgres";
@@ -346,10 +346,36 @@ function searched(b: Builder, c: Condition): string {
   return ["isNotSet", "notContains", "notIn"].includes(c.op) ? `NOT ${set}` : set;
 }
 
+/**
+ * The pixel fields computed per unit by a correlated subquery, with the value they have when the
+ * unit has no such event in the window (what the evaluator gives for none).
+ */
+const GUARDED: Partial<Record<Field, { types: readonly string[]; none: number | null }>> = {
+  "visitor.abandonedCheckoutStep": { types: CHECKOUT_EVENT_TYPES, none: null },
+  "visitor.productViews": { types: ["product_view"], none: 0 },
+};
+
+/**
+ * The set of units with an event of the field's kinds in the window, built once, so the
+ * correlated subquery runs only for them: the condition is "in the set and the value holds", or,
+ * when it holds for the value of none, "not in the set or the value holds". Exactly the same
+ * answer, without probing the events of every customer of the shop.
+ */
+function guardOf(c: Condition, b: Builder): ((pred: string) => string) | null {
+  const guarded = GUARDED[c.field];
+  if (!guarded) return null;
+  const set = eventSet(b, guarded.types, () => `e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`);
+  return test(c, guarded.none, new Date(b.now))
+    ? (pred) => `(NOT ${set} OR ${pred})`
+    : (pred) => `(${set} AND ${pred})`;
+}
+
 function condition(c: Condition, b: Builder, negated: boolean): string {
   if (c.field === "visitor.searches") return searched(b, c);
   const set = bought(c.field, b, c);
   if (set) return c.op === "notIn" ? `NOT ${set}` : set;
+  // Made before the value's expression: its parameters come first in the text.
+  const guard = guardOf(c, b);
   const s = scalar(c.field, b, c);
   if (!s) throw new Error(`field "${c.field}" cannot be compiled`);
   const { expr: x, kind } = s;
@@ -436,6 +462,7 @@ function condition(c: Condition, b: Builder, negated: boolean): string {
   // Under a NOT, three-valued logic ends here: an unknown is false, so NOT means what the
   // evaluator means. Elsewhere an unknown already acts as false (AND, OR and WHERE drop it), and
   // the bare predicate lets the database use an index on a date or amount range.
+  if (guard) pred = guard(pred);
   return negated ? `COALESCE(${pred}, ${FALSE})` : pred;
 }
 
