@@ -241,7 +241,7 @@ export default function SegmentDetail() {
                     <Text as="span" id="segment-visitors" tone="subdued">
                       {s.visitorSize === null
                         ? "Visitors not counted yet"
-                        : `${s.visitorSize.toLocaleString("en-US")} visitors seen in the last 30 days, guests included`}
+                        : `${s.visitorSize.toLocaleString("en-US")} visitors seen in the last 30 days, guests included${s.visitorsAt ? ` (counted ${s.visitorsAt.slice(11, 16)} UTC)` : ""}`}
                     </Text>
                   )}
                 </BlockStack>
