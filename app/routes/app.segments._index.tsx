@@ -28,7 +28,7 @@ export default function Segments() {
   return (
     <Page
       title="Segments"
-      subtitle="Narrow groups of customers, kept current as your store changes"
+      subtitle="Narrow groups of customers and visitors, kept current as your store changes"
       primaryAction={{ content: "Create segment", url: "/app/segments/new" }}
       actionGroups={[
         {

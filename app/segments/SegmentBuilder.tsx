@@ -558,7 +558,7 @@ function GroupView({ g, ctx, root }: { g: DraftGroup; ctx: RowContext; root?: bo
     <BlockStack gap="300">
       <InlineStack gap="200" blockAlign="center" align="space-between">
         <InlineStack gap="200" blockAlign="center">
-          <Text as="span">{root ? "Customers who match" : "Match"}</Text>
+          <Text as="span">{root ? "People who match" : "Match"}</Text>
           <Select
             label="How conditions combine"
             labelHidden
