@@ -140,6 +140,41 @@ describe("npm run slice -- segments", () => {
     expect(out.join("\n")).toContain("Country is US");
     expect(out.at(-1)).toBe("members at 2026-06-01T00:00:00.000Z: 2");
 
+    // A segment that reads the storefront counts its recent visitors too, guests included.
+    const row = await prisma.shop.findUniqueOrThrow({ where: { domain: shop } });
+    const at = new Date("2026-05-30T00:00:00Z");
+    await prisma.visitor.create({
+      data: { id: "cli-guest", shopId: row.id, firstSeenAt: at, lastSeenAt: at, sessions: 1 },
+    });
+    await prisma.storefrontEvent.create({
+      data: {
+        shopId: row.id,
+        visitorId: "cli-guest",
+        type: "search",
+        resourceId: "linen shirt",
+        occurredAt: at,
+      },
+    });
+    await prisma.segment.create({
+      data: {
+        shopId: row.id,
+        handle: "searched-linen",
+        name: "Searched linen",
+        rule: JSON.stringify({
+          version: 1,
+          match: { field: "visitor.searches", op: "contains", value: "Linen", days: 7 },
+        }),
+      },
+    });
+    out.length = 0;
+    await main(["segments", "show", "searched-linen", "--shop", shop, "--now", "2026-06-01T00:00:00Z"], (l) =>
+      out.push(l),
+    );
+    expect(out.slice(-2)).toEqual([
+      "members at 2026-06-01T00:00:00.000Z: 0",
+      "visitors seen in the 30 days to 2026-06-01T00:00:00.000Z: 1",
+    ]);
+
     out.length = 0;
     await main(["segments", "export", "us-customers", "--shop", shop], (l) => out.push(l));
     expect(out[0]).toBe("shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,lastOrderAt");

@@ -219,6 +219,9 @@ interface HandContext {
 type Hand = (x: HandContext) => [sql: string, params: unknown[]];
 
 const since = (x: HandContext, days: number) => x.now - days * DAY;
+/** A checkout event's step number (0 started … 5 completed). */
+const STEP = `CASE e."type" WHEN 'checkout_started' THEN 0 WHEN 'checkout_contact' THEN 1 WHEN 'checkout_address' THEN 2
+  WHEN 'checkout_shipping' THEN 3 WHEN 'checkout_payment' THEN 4 WHEN 'checkout_completed' THEN 5 END`;
 const live = (alias: string) =>
   `${alias}."cancelledAt" IS NULL AND NOT ${alias}."test" AND ${alias}."customerShopifyId" IS NOT NULL`;
 /** Customers with an order in the window: to exclude them (NOT IN needs the NULLs out). */
@@ -245,6 +248,38 @@ const abandoners =
     [x.shop, ...(extra ? [x.threshold] : []), x.shop, since(x, days), x.shop, since(x, days)],
   ];
 
+/**
+ * The Web Pixel's checkouts: per customer (all their visitors), the latest checkout token in the
+ * window by its last event (a tie to the furthest step), and the furthest step it reached (0
+ * started … 5 completed). Selects (id, step).
+ */
+const latestPixelCheckout = `SELECT t.id, t.step FROM (
+    SELECT v."customerShopifyId" AS id, MAX(${STEP}) AS step,
+      ROW_NUMBER() OVER (PARTITION BY v."customerShopifyId" ORDER BY MAX(e."occurredAt") DESC, MAX(${STEP}) DESC) AS n
+    FROM "StorefrontEvent" e JOIN "Visitor" v ON v."id" = e."visitorId"
+    WHERE e."shopId" = ? AND e."type" IN ('checkout_started', 'checkout_contact', 'checkout_address',
+      'checkout_shipping', 'checkout_payment', 'checkout_completed') AND e."resourceId" IS NOT NULL AND e."occurredAt" >= ?
+      AND v."customerShopifyId" IS NOT NULL
+    GROUP BY v."customerShopifyId", e."resourceId") t WHERE t.n = 1`;
+const pixelAbandoners =
+  (days: number, step: "any" | number): Hand =>
+  (x) =>
+    step === "any"
+      ? [
+          `SELECT c."shopifyId" FROM "Customer" c WHERE c."shopId" = ? AND c."deletedAt" IS NULL
+         AND (c."shopifyId" IN (SELECT k."customerShopifyId" FROM "Checkout" k WHERE k."shopId" = ? AND k."completedAt" IS NULL
+           AND k."orderShopifyId" IS NULL AND k."shopifyCreatedAt" >= ?)
+           OR c."shopifyId" IN (SELECT p.id FROM (${latestPixelCheckout}) p WHERE p.step < 5))
+         AND c."shopifyId" NOT IN (${orderedSince})`,
+          [x.shop, x.shop, since(x, days), x.shop, since(x, days), x.shop, since(x, days)],
+        ]
+      : [
+          `SELECT c."shopifyId" FROM "Customer" c WHERE c."shopId" = ? AND c."deletedAt" IS NULL
+         AND c."shopifyId" IN (SELECT p.id FROM (${latestPixelCheckout}) p WHERE p.step = ${step})
+         AND c."shopifyId" NOT IN (${orderedSince})`,
+          [x.shop, x.shop, since(x, days), x.shop, since(x, days)],
+        ];
+
 export const HAND_SQL: Record<string, Hand> = {
   "first-time-visitors": (x) => [
     `SELECT v.id FROM (${visitorsByCustomer}) v ${customerJoin} WHERE v.sessions = 1 AND c."ordersCount" = 0`,
@@ -254,7 +289,9 @@ export const HAND_SQL: Record<string, Hand> = {
     `SELECT v.id FROM (${visitorsByCustomer}) v ${customerJoin} WHERE v.sessions >= 2 AND c."ordersCount" = 0`,
     [x.shop, x.shop],
   ],
-  "checkout-abandoners": abandoners(7),
+  // Shopify's abandoned checkouts, or the pixel's checkout left at any step before completing.
+  "checkout-abandoners": pixelAbandoners(7, "any"),
+  "reached-payment-no-order": pixelAbandoners(7, 4),
   "cart-abandoners": (x) => [
     `SELECT v.id FROM (${visitorsByCustomer}) v ${customerJoin}
        CROSS JOIN "Cart" ca ON ca."shopId" = ? AND ca."token" = v.cartToken

@@ -27,6 +27,11 @@ export interface TruthCase {
   facts: JsonFacts;
   expected: boolean;
   now?: string;
+  /**
+   * A guest: a stored visitor linked to no customer (its `customer` facts are null). Only the
+   * per-visitor query can select it; the per-customer query selects no one.
+   */
+  guest?: boolean;
 }
 
 export const cases = raw as unknown as TruthCase[];

@@ -5,6 +5,7 @@
  */
 import { fromMinorUnits } from "./money";
 import { lifetimeFigures, type ShopifyTotals } from "./lifetime";
+import { CHECKOUT_EVENT_TYPES, CHECKOUT_STEPS, searchTermOf } from "./pixel-events";
 import { FIELDS, describeCondition, type Condition, type Field, type Rule, type RuleNode } from "./rules";
 
 export interface OrderFacts {
@@ -102,6 +103,37 @@ const COLLECTION_VIEW = ["collection_view"];
 /** Page views: every page shown, whatever it showed. */
 export const VIEWS = ["page_view", "product_view", "collection_view"];
 const ANSWER = ["answer"];
+const SEARCH = ["search"];
+/** Reaching payment: submitting payment details, or completing (which comes after it). */
+export const PAYMENT_REACHED = ["checkout_payment", "checkout_completed"];
+
+/**
+ * The step the latest checkout was left at: the checkout tokens with events in the window, the
+ * latest by its last event (a tie goes to the furthest step), at the furthest step it reached;
+ * null when there is none or it was completed.
+ */
+export function abandonedCheckoutStep(list: StorefrontEventFacts[]): string | null {
+  const tokens = new Map<string, { last: number; step: number }>();
+  for (const e of list) {
+    const step = CHECKOUT_EVENT_TYPES.indexOf(e.type);
+    if (step < 0 || !e.resourceId) continue;
+    const t = tokens.get(e.resourceId) ?? { last: -Infinity, step: -1 };
+    tokens.set(e.resourceId, { last: Math.max(t.last, e.at.getTime()), step: Math.max(t.step, step) });
+  }
+  let latest: { last: number; step: number } | null = null;
+  for (const t of tokens.values())
+    if (!latest || t.last > latest.last || (t.last === latest.last && t.step > latest.step)) latest = t;
+  return !latest || latest.step === CHECKOUT_STEPS.length - 1 ? null : CHECKOUT_STEPS[latest.step];
+}
+
+/** Views of `product` in the list, or of the most viewed product when none is given. */
+function productViews(list: StorefrontEventFacts[], product: string | undefined): number {
+  const counts = new Map<string, number>();
+  for (const e of list)
+    if (e.resourceId && (product === undefined || e.resourceId === product))
+      counts.set(e.resourceId, (counts.get(e.resourceId) ?? 0) + 1);
+  return Math.max(0, ...counts.values());
+}
 
 /** The person's storefront events of these types at or after now − days. */
 function events(facts: Facts, now: Date, days: number | undefined, types: string[]): StorefrontEventFacts[] {
@@ -192,6 +224,14 @@ export function valueOf(field: Field, c: Condition, facts: Facts, now: Date): Va
       return resources(events(facts, now, c.days, PAGE_VIEW));
     case "visitor.answers":
       return resources(events(facts, now, undefined, ANSWER));
+    case "visitor.abandonedCheckoutStep":
+      return abandonedCheckoutStep(events(facts, now, c.days, CHECKOUT_EVENT_TYPES));
+    case "visitor.productViews":
+      return productViews(events(facts, now, c.days, PRODUCT_VIEW), c.product);
+    case "visitor.searches":
+      return resources(events(facts, now, c.days, SEARCH));
+    case "visitor.reachedPayment":
+      return events(facts, now, c.days, PAYMENT_REACHED).length > 0;
     case "visitor.firstSeenAt":
       return facts.visitor?.firstSeenAt ?? null;
     case "visitor.lastSeenAt":
@@ -244,6 +284,16 @@ export function test(c: Condition, v: Value, now: Date): boolean {
       return (v as number) > Number(c.value);
     case "gte":
       return (v as number) >= Number(c.value);
+  }
+  if (Array.isArray(v) && FIELDS[c.field].type === "terms") {
+    // Searches: "contains" is a search containing the words, "is" a search equal to them.
+    const terms = v.map(fold);
+    const wanted = (Array.isArray(c.value) ? c.value : [c.value]).map((w) => searchTermOf(String(w)));
+    const hit =
+      c.op === "contains" || c.op === "notContains"
+        ? terms.some((t) => t.includes(wanted[0]))
+        : terms.some((t) => wanted.includes(t));
+    return c.op === "notIn" || c.op === "notContains" ? !hit : hit;
   }
   if (Array.isArray(v)) {
     // Tags and bought ids: a set of values.

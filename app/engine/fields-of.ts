@@ -33,3 +33,20 @@ export function touches(rule: Rule, what: Touch[], resolve?: (handle: string) =>
     return what.includes(family as Touch);
   });
 }
+
+/**
+ * Who a segment is about, from what its rule reads: customers only (customer, order and
+ * webhook-checkout fields), visitors only (storefront and cart fields: guests' browsers included),
+ * or both. A rule that reads nothing matches everyone: both.
+ */
+export type Audience = "customers" | "visitors" | "both";
+
+export function audienceOf(rule: Rule, resolve?: (handle: string) => Rule | null): Audience {
+  const families = new Set([...fieldsOf(rule, resolve)].map((f) => f.split(".")[0]));
+  const visitor = families.has("visitor") || families.has("cart");
+  const customer = families.has("customer") || families.has("orders") || families.has("checkouts");
+  return visitor && !customer ? "visitors" : customer && !visitor ? "customers" : "both";
+}
+
+/** The segments that count visitors: every one whose rule reads something of the storefront. */
+export const countsVisitors = (audience: Audience) => audience !== "customers";

@@ -51,10 +51,27 @@ export function presets(params: PresetParams): Preset[] {
     {
       handle: "checkout-abandoners",
       name: "Checkout abandoners",
-      description: "Started a checkout in the last 7 days and did not complete it or order since.",
+      description: "Left a checkout in the last 7 days, no order since; guests included.",
+      // Shopify's checkout webhooks know customers; the Web Pixel's checkout events add guests.
       rule: rule({
         all: [
-          { field: "checkouts.abandoned", op: "isTrue", days: 7 },
+          {
+            any: [
+              { field: "checkouts.abandoned", op: "isTrue", days: 7 },
+              { field: "visitor.abandonedCheckoutStep", op: "isSet", days: 7 },
+            ],
+          },
+          { field: "orders.count", op: "eq", value: 0, days: 7 },
+        ],
+      }),
+    },
+    {
+      handle: "reached-payment-no-order",
+      name: "Reached payment but did not buy",
+      description: "Left their latest checkout at payment in the last 7 days, no order since.",
+      rule: rule({
+        all: [
+          { field: "visitor.abandonedCheckoutStep", op: "eq", value: "payment", days: 7 },
           { field: "orders.count", op: "eq", value: 0, days: 7 },
         ],
       }),

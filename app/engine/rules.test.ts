@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseRule, RuleError, type Rule } from "./rules";
+import { describeCondition, parseRule, RuleError, type Rule } from "./rules";
 import { evaluate } from "./evaluate";
 import { toFacts } from "./cases";
 
@@ -83,5 +83,73 @@ describe("segment references", () => {
     const now = new Date();
     expect(evaluate(rule, facts(["vip"]), { now, resolve: () => vip }).member).toBe(false);
     expect(evaluate(rule, facts([]), { now, resolve: () => vip }).member).toBe(true);
+  });
+});
+
+describe("the pixel-event fields", () => {
+  const one = (condition: Record<string, unknown>) => problems({ version: 1, match: { all: [condition] } });
+
+  it("accepts each with its window, and views of one product with or without a product", () => {
+    expect(one({ field: "visitor.abandonedCheckoutStep", op: "eq", value: "payment", days: 7 })).toEqual([]);
+    expect(one({ field: "visitor.abandonedCheckoutStep", op: "isSet", days: 7 })).toEqual([]);
+    expect(
+      one({ field: "visitor.productViews", op: "gte", value: 3, days: 7, product: "632910392" }),
+    ).toEqual([]);
+    expect(one({ field: "visitor.productViews", op: "gte", value: 3, days: 7 })).toEqual([]);
+    expect(one({ field: "visitor.searches", op: "contains", value: "boots", days: 30 })).toEqual([]);
+    expect(one({ field: "visitor.searches", op: "in", value: ["boots", "sandals"], days: 30 })).toEqual([]);
+    expect(one({ field: "visitor.reachedPayment", op: "isTrue", days: 7 })).toEqual([]);
+  });
+
+  it("refuses, naming the field, a step that is not a checkout step", () => {
+    expect(one({ field: "visitor.abandonedCheckoutStep", op: "eq", value: "Payment", days: 7 })).toEqual([
+      { path: "match.all.0.value", message: "must be one of started, contact, address, shipping, payment" },
+    ]);
+    expect(
+      one({ field: "visitor.abandonedCheckoutStep", op: "in", value: ["payment", "completed"], days: 7 })[0],
+    ).toEqual({
+      path: "match.all.0.value",
+      message: "must be one of started, contact, address, shipping, payment",
+    });
+  });
+
+  it("refuses a product on a field that takes none, and a product that is not an id", () => {
+    expect(one({ field: "visitor.pageViews", op: "gte", value: 3, days: 7, product: "1" })).toEqual([
+      { path: "match.all.0.product", message: "page views takes no product" },
+    ]);
+    expect(one({ field: "visitor.productViews", op: "gte", value: 3, days: 7, product: "gid://x" })).toEqual([
+      { path: "match.all.0.product", message: "must be a product id (digits)" },
+    ]);
+  });
+
+  it("refuses a missing window, a search of only spaces, and a count that is not whole", () => {
+    expect(one({ field: "visitor.reachedPayment", op: "isTrue" })).toEqual([
+      { path: "match.all.0.days", message: "give the number of days to look back" },
+    ]);
+    expect(one({ field: "visitor.searches", op: "contains", value: "   ", days: 7 })).toEqual([
+      { path: "match.all.0.value", message: "must be words to search for, not only spaces" },
+    ]);
+    expect(one({ field: "visitor.productViews", op: "gte", value: "3", days: 7 })).toEqual([
+      { path: "match.all.0.value", message: "must be a whole number" },
+    ]);
+    expect(one({ field: "visitor.searches", op: "gt", value: 3, days: 7 })[0].path).toBe("match.all.0.op");
+  });
+
+  it("reads as a sentence", () => {
+    expect(
+      describeCondition({
+        field: "visitor.productViews",
+        op: "gte",
+        value: 3,
+        days: 7,
+        product: "632910392",
+      }),
+    ).toBe("Views of product 632910392 in the last 7 days is at least 3");
+    expect(describeCondition({ field: "visitor.productViews", op: "gte", value: 3, days: 7 })).toBe(
+      "Views of one product in the last 7 days is at least 3",
+    );
+    expect(
+      describeCondition({ field: "visitor.abandonedCheckoutStep", op: "eq", value: "payment", days: 7 }),
+    ).toBe("Checkout left at step in the last 7 days is payment");
   });
 });

@@ -14,6 +14,7 @@
  */
 import { z } from "zod";
 import { fromMinorUnits } from "./money";
+import { ABANDONED_STEPS, searchTermOf } from "./pixel-events";
 
 export const RULE_VERSION = 1;
 
@@ -62,7 +63,7 @@ export const OPERATOR_LABELS: Record<Operator, string> = {
   isFalse: "is false",
 };
 
-export type FieldType = "money" | "number" | "date" | "text" | "tags" | "boolean" | "ids";
+export type FieldType = "money" | "number" | "date" | "text" | "tags" | "boolean" | "ids" | "terms";
 
 const NUMBER_OPS: Operator[] = ["eq", "neq", "lt", "lte", "gt", "gte", "between"];
 const TYPE_OPS: Record<FieldType, Operator[]> = {
@@ -74,6 +75,9 @@ const TYPE_OPS: Record<FieldType, Operator[]> = {
   boolean: ["isTrue", "isFalse"],
   // "bought any of these products": in / notIn over the ids bought in the window.
   ids: ["in", "notIn"],
+  // Words the shopper searched for: "contains" is any search containing the text, "is" any search
+  // equal to it, "is any of" any search equal to one of them; "is set" is "searched at all".
+  terms: ["contains", "notContains", "eq", "in", "notIn", "isSet", "isNotSet"],
 };
 
 export interface FieldSpec {
@@ -84,6 +88,10 @@ export interface FieldSpec {
   windowed?: boolean;
   /** Which picker the UI offers for values. */
   picker?: "product" | "variant" | "collection" | "vendor" | "productType" | "country";
+  /** The only values a text field takes (validated, and offered as a choice). */
+  choices?: readonly string[];
+  /** Takes an optional `product` (a product id) narrowing the condition to that product. */
+  ofProduct?: boolean;
 }
 
 export const FIELDS = {
@@ -170,6 +178,31 @@ export const FIELDS = {
     picker: "collection",
   },
   "visitor.viewedPages": { label: "Viewed page (path)", group: "Storefront", type: "ids", windowed: true },
+  // From the Web Pixel's events (pixel-events.ts), guests included. The latest checkout (by its
+  // last event in the window), at the furthest step it reached; not set when it was completed.
+  "visitor.abandonedCheckoutStep": {
+    label: "Checkout left at step",
+    group: "Storefront",
+    type: "text",
+    windowed: true,
+    choices: ABANDONED_STEPS,
+  },
+  // Views of one product in the window: of the given `product`, or else of the most viewed one
+  // ("viewed any one product at least 3 times").
+  "visitor.productViews": {
+    label: "Views of one product",
+    group: "Storefront",
+    type: "number",
+    windowed: true,
+    ofProduct: true,
+  },
+  "visitor.searches": { label: "Searched for", group: "Storefront", type: "terms", windowed: true },
+  "visitor.reachedPayment": {
+    label: "Reached the payment step",
+    group: "Storefront",
+    type: "boolean",
+    windowed: true,
+  },
   /** Answers given in a quiz or form, as "question=answer". */
   "visitor.answers": { label: "Answered (question=answer)", group: "Storefront", type: "ids" },
   "visitor.landingPage": { label: "Landing page", group: "Storefront", type: "text" },
@@ -192,6 +225,8 @@ export interface Condition {
   op: Operator;
   value?: string | number | boolean | (string | number)[];
   days?: number;
+  /** A product id, for the fields that take one (`ofProduct`). */
+  product?: string;
 }
 export type RuleNode =
   { all: RuleNode[] } | { any: RuleNode[] } | { not: RuleNode } | { segment: string } | Condition;
@@ -216,6 +251,7 @@ const conditionSchema = z
     op: z.string(),
     value: z.union([scalar, z.boolean(), z.array(scalar).max(500)]).optional(),
     days: z.number().int().min(1).max(3650).optional(),
+    product: z.string().max(64).optional(),
   })
   .strict();
 
@@ -265,8 +301,27 @@ function checkCondition(c: Condition, path: string, problems: RuleProblem[]): vo
     problems.push({ path: `${path}.days`, message: "give the number of days to look back" });
   if (!spec.windowed && c.days !== undefined && !["withinLast", "notWithinLast"].includes(c.op))
     problems.push({ path: `${path}.days`, message: `${spec.label.toLowerCase()} has no lookback window` });
+  if (c.product !== undefined && !spec.ofProduct)
+    problems.push({ path: `${path}.product`, message: `${spec.label.toLowerCase()} takes no product` });
+  else if (c.product !== undefined && !/^[1-9][0-9]{0,19}$/.test(c.product))
+    problems.push({ path: `${path}.product`, message: "must be a product id (digits)" });
   const v = c.value;
   const need = (ok: boolean, message: string) => ok || problems.push({ path: `${path}.value`, message });
+  if (spec.choices && v !== undefined) {
+    const values = Array.isArray(v) ? v : [v];
+    const wrong = values.find((x) => typeof x !== "string" || !spec.choices!.includes(x));
+    if (wrong !== undefined && ["eq", "neq", "in", "notIn"].includes(c.op)) {
+      need(false, `must be one of ${spec.choices.join(", ")}`);
+      return;
+    }
+  }
+  if (spec.type === "terms" && v !== undefined) {
+    const values = Array.isArray(v) ? v : [v];
+    if (values.some((x) => typeof x === "string" && x.length > 0 && searchTermOf(x) === "")) {
+      need(false, "must be words to search for, not only spaces");
+      return;
+    }
+  }
   switch (c.op) {
     case "isSet":
     case "isNotSet":
@@ -302,7 +357,7 @@ function checkCondition(c: Condition, path: string, problems: RuleProblem[]): vo
     case "notContains":
     case "eq":
     case "neq":
-      if (spec.type === "text" || spec.type === "tags")
+      if (spec.type === "text" || spec.type === "tags" || spec.type === "terms")
         need(typeof v === "string" && v.length > 0, "must be some text");
       else
         need(
@@ -398,5 +453,6 @@ export function describeCondition(c: Condition, currency = "USD"): string {
       : money(c.value as string | number);
   const window = spec && "windowed" in spec && spec.windowed ? ` in the last ${c.days} days` : "";
   const days = c.op === "withinLast" || c.op === "notWithinLast" ? ` ${c.days} days` : "";
-  return `${spec?.label ?? c.field}${window} ${OPERATOR_LABELS[c.op] ?? c.op}${days}${value ? ` ${value}` : ""}`.trim();
+  const label = c.product !== undefined ? `Views of product ${c.product}` : spec?.label;
+  return `${label ?? c.field}${window} ${OPERATOR_LABELS[c.op] ?? c.op}${days}${value ? ` ${value}` : ""}`.trim();
 }

@@ -4,18 +4,29 @@
  * text: every one is a parameter; field names come from this file's own table, never the rule.
  */
 import type { Condition, Field, Rule, RuleNode } from "./rules";
-import { VIEWS, fold } from "./evaluate";
+import { PAYMENT_REACHED, VIEWS, fold, test } from "./evaluate";
+import { CHECKOUT_EVENT_TYPES, CHECKOUT_STEPS, searchTermOf } from "./pixel-events";
 
 export type Dialect = "sqlite" | "postgres";
+
+/**
+ * Who the query selects. Customers (the default): a customer's facts with all of their visitors.
+ * Visitors: each stored visitor (a browser) with its own events and cart, and the customer facts
+ * of the customer it is linked to when it is (none otherwise: a guest has bought nothing).
+ */
+export type Unit = "customer" | "visitor";
 
 export interface CompileOptions {
   now: Date;
   shopId: number;
   resolve?: (handle: string) => Rule | null;
+  unit?: Unit;
+  /** Visitors only: just those last seen at or after this time (the recent ones). */
+  seenSince?: Date;
 }
 
 export interface CompiledQuery {
-  /** Selects the Shopify ids of the customers in the segment, as `id`. */
+  /** Selects the Shopify ids of the customers in the segment (or the visitors' ids), as `id`. */
   sql: string;
   params: unknown[];
 }
@@ -29,6 +40,7 @@ class Builder {
     /** The injected "now", in milliseconds: windows are relative to it. */
     readonly now: number,
     readonly shopId: number,
+    readonly unit: Unit = "customer",
   ) {}
 
   param(value: unknown): string {
@@ -68,19 +80,51 @@ const LIVE_ORDER = `o."customerShopifyId" IS NOT NULL AND o."cancelledAt" IS NUL
  * the date) instead of probing once per customer of the shop. The set never holds NULL, so NOT IN
  * is the plain negation.
  */
-const inSet = (select: string) => `c."shopifyId" IN (${select})`;
+// Per visitor, `c` is the linked customer or all NULLs (a guest): a NULL id is in no set.
+const inSet = (select: string, b: Builder) =>
+  b.unit === "visitor"
+    ? `(c."shopifyId" IS NOT NULL AND c."shopifyId" IN (${select}))`
+    : `c."shopifyId" IN (${select})`;
 const LATEST_VISITOR = `FROM "Visitor" v WHERE v."shopId" = c."shopId" AND v."customerShopifyId" = c."shopifyId"`;
-/** The cart of the customer's latest visitor (none if that visitor has no cart). */
-const LATEST_CART = `FROM "Cart" ca WHERE ca."shopId" = c."shopId" AND ca."token" = (SELECT v."cartToken" ${LATEST_VISITOR}
+/** The cart of the customer's latest visitor (none if that visitor has no cart), or the visitor's own. */
+const latestCart = (b: Builder) =>
+  b.unit === "visitor"
+    ? `FROM "Cart" ca WHERE ca."shopId" = u."shopId" AND ca."token" = u."cartToken"`
+    : `FROM "Cart" ca WHERE ca."shopId" = c."shopId" AND ca."token" = (SELECT v."cartToken" ${LATEST_VISITOR}
   ORDER BY v."lastSeenAt" DESC LIMIT 1)`;
 
-/** The customer's storefront events of the given kinds (kinds are this file's constants, not input). */
+const typeList = (types: readonly string[]) => types.map((t) => `'${t}'`).join(", ");
+
+/** The unit's storefront events of the given kinds (kinds are this file's constants, not input). */
 // Driven from the customer's visitors (a handful) into the (shopId, visitorId, type, occurredAt)
 // index: a join here lets SQLite's planner scan the shop's events once per customer instead.
-const eventsOf = (types: string[]) =>
-  `FROM "StorefrontEvent" e WHERE e."shopId" = c."shopId"
+const eventsOf = (types: readonly string[], b: Builder) =>
+  b.unit === "visitor"
+    ? `FROM "StorefrontEvent" e WHERE e."shopId" = u."shopId" AND e."visitorId" = u."id" AND e."type" IN (${typeList(types)})`
+    : `FROM "StorefrontEvent" e WHERE e."shopId" = c."shopId"
     AND e."visitorId" IN (SELECT v."id" FROM "Visitor" v WHERE v."shopId" = c."shopId" AND v."customerShopifyId" = c."shopifyId")
-    AND e."type" IN (${types.map((t) => `'${t}'`).join(", ")})`;
+    AND e."type" IN (${typeList(types)})`;
+
+/**
+ * "Has a storefront event of these kinds that matches": the set of units who do, built once (as
+ * inSet). `match` makes its parameters after the shop's, in the order the text has them.
+ */
+function eventSet(b: Builder, types: readonly string[], match: () => string): string {
+  const shop = b.param(b.shopId);
+  return b.unit === "visitor"
+    ? `u."id" IN (SELECT e."visitorId" FROM "StorefrontEvent" e WHERE e."shopId" = ${shop}
+        AND e."type" IN (${typeList(types)}) AND ${match()})`
+    : `c."shopifyId" IN (SELECT v."customerShopifyId" FROM "StorefrontEvent" e JOIN "Visitor" v ON v."id" = e."visitorId"
+        WHERE e."shopId" = ${shop} AND v."customerShopifyId" IS NOT NULL AND e."type" IN (${typeList(types)}) AND ${match()})`;
+}
+
+/** A checkout event's step number (0 started … 5 completed), from this file's constants. */
+const STEP_OF = `CASE e."type" ${CHECKOUT_EVENT_TYPES.map((t, i) => `WHEN '${t}' THEN ${i}`).join(" ")} END`;
+/** A step number back to its name; "completed" (the last) is no abandoned step: NULL. */
+const STEP_NAME = (expr: string) =>
+  `CASE ${expr} ${CHECKOUT_STEPS.slice(0, -1)
+    .map((s, i) => `WHEN ${i} THEN '${s}'`)
+    .join(" ")} END`;
 
 type Kind = "number" | "date" | "text" | "tags" | "bool";
 
@@ -88,11 +132,14 @@ type Kind = "number" | "date" | "text" | "tags" | "bool";
 function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: Kind } | null {
   const window = () => ` AND o."processedAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`;
   const since = () => ` AND e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`;
+  const perVisitor = b.unit === "visitor";
+  const eventsOf_ = (types: readonly string[]) => eventsOf(types, b);
   switch (field) {
+    // A guest has bought nothing: 0 (as the evaluator says), not unknown.
     case "customer.totalSpent":
-      return { expr: `c."totalSpent"`, kind: "number" };
+      return { expr: perVisitor ? `COALESCE(c."totalSpent", 0)` : `c."totalSpent"`, kind: "number" };
     case "customer.ordersCount":
-      return { expr: `c."ordersCount"`, kind: "number" };
+      return { expr: perVisitor ? `COALESCE(c."ordersCount", 0)` : `c."ordersCount"`, kind: "number" };
     case "customer.averageOrderValue":
       return {
         expr: `(CASE WHEN c."ordersCount" > 0 THEN c."totalSpent" / c."ordersCount" END)`,
@@ -128,6 +175,7 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
       return {
         expr: inSet(
           `SELECT o."customerShopifyId" FROM "Order" o WHERE o."shopId" = ${shop} AND ${LIVE_ORDER}${window()} AND o."discountCodes" <> ''`,
+          b,
         ),
         kind: "bool",
       };
@@ -137,6 +185,7 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
       return {
         expr: inSet(
           `SELECT o."customerShopifyId" FROM "Order" o WHERE o."shopId" = ${shop} AND ${LIVE_ORDER}${window()} AND o."financialStatus" IN ('pending', 'authorized', 'partially_paid')`,
+          b,
         ),
         kind: "bool",
       };
@@ -144,30 +193,66 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
     case "checkouts.abandoned": {
       const shop = b.param(b.shopId);
       return {
-        expr: inSet(`SELECT k."customerShopifyId" FROM "Checkout" k WHERE k."shopId" = ${shop} AND k."customerShopifyId" IS NOT NULL
-          AND k."completedAt" IS NULL AND k."orderShopifyId" IS NULL AND k."shopifyCreatedAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`),
+        expr: inSet(
+          `SELECT k."customerShopifyId" FROM "Checkout" k WHERE k."shopId" = ${shop} AND k."customerShopifyId" IS NOT NULL
+          AND k."completedAt" IS NULL AND k."orderShopifyId" IS NULL AND k."shopifyCreatedAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`,
+          b,
+        ),
         kind: "bool",
       };
     }
     case "cart.value":
-      return { expr: `(SELECT ca."totalPrice" ${LATEST_CART})`, kind: "number" };
+      return { expr: `(SELECT ca."totalPrice" ${latestCart(b)})`, kind: "number" };
     case "cart.itemCount":
-      return { expr: `COALESCE((SELECT ca."itemCount" ${LATEST_CART}), 0)`, kind: "number" };
+      return { expr: `COALESCE((SELECT ca."itemCount" ${latestCart(b)}), 0)`, kind: "number" };
     case "visitor.sessions":
-      return { expr: `COALESCE((SELECT SUM(v."sessions") ${LATEST_VISITOR}), 0)`, kind: "number" };
+      return {
+        expr: perVisitor ? `u."sessions"` : `COALESCE((SELECT SUM(v."sessions") ${LATEST_VISITOR}), 0)`,
+        kind: "number",
+      };
     case "visitor.visits":
-      return { expr: `(SELECT COUNT(*) ${eventsOf(["session_start"])}${since()})`, kind: "number" };
+      return { expr: `(SELECT COUNT(*) ${eventsOf_(["session_start"])}${since()})`, kind: "number" };
     case "visitor.visitsPerWeek": {
-      const count = `(SELECT COUNT(*) ${eventsOf(["session_start"])}${since()})`;
+      const count = `(SELECT COUNT(*) ${eventsOf_(["session_start"])}${since()})`;
       // Integer division on both databases, as Math.floor does for these non-negative numbers.
       return { expr: `((${count} * 7) / CAST(${b.param(c.days ?? 7)} AS INTEGER))`, kind: "number" };
     }
     case "visitor.pageViews":
-      return { expr: `(SELECT COUNT(*) ${eventsOf(VIEWS)}${since()})`, kind: "number" };
+      return { expr: `(SELECT COUNT(*) ${eventsOf_(VIEWS)}${since()})`, kind: "number" };
+    case "visitor.abandonedCheckoutStep":
+      // The latest checkout token (by its last event in the window; a tie to the furthest step),
+      // at its furthest step: NULL when that is "completed" or there is none.
+      return {
+        expr: `(SELECT ${STEP_NAME(`MAX(${STEP_OF})`)} ${eventsOf_(CHECKOUT_EVENT_TYPES)} AND e."resourceId" IS NOT NULL${since()}
+          GROUP BY e."resourceId" ORDER BY MAX(e."occurredAt") DESC, MAX(${STEP_OF}) DESC LIMIT 1)`,
+        kind: "text",
+      };
+    case "visitor.productViews":
+      return c.product !== undefined
+        ? {
+            expr: `(SELECT COUNT(*) ${eventsOf_(["product_view"])}${since()} AND e."resourceId" = ${b.param(c.product)})`,
+            kind: "number",
+          }
+        : {
+            expr: `COALESCE((SELECT COUNT(*) ${eventsOf_(["product_view"])}${since()} AND e."resourceId" IS NOT NULL
+              GROUP BY e."resourceId" ORDER BY COUNT(*) DESC LIMIT 1), 0)`,
+            kind: "number",
+          };
+    case "visitor.reachedPayment":
+      return {
+        expr: eventSet(b, PAYMENT_REACHED, () => `e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`),
+        kind: "bool",
+      };
     case "visitor.firstSeenAt":
-      return { expr: `(SELECT MIN(v."firstSeenAt") ${LATEST_VISITOR})`, kind: "date" };
+      return {
+        expr: perVisitor ? `u."firstSeenAt"` : `(SELECT MIN(v."firstSeenAt") ${LATEST_VISITOR})`,
+        kind: "date",
+      };
     case "visitor.lastSeenAt":
-      return { expr: `(SELECT MAX(v."lastSeenAt") ${LATEST_VISITOR})`, kind: "date" };
+      return {
+        expr: perVisitor ? `u."lastSeenAt"` : `(SELECT MAX(v."lastSeenAt") ${LATEST_VISITOR})`,
+        kind: "date",
+      };
     case "visitor.landingPage":
     case "visitor.referrer":
     case "visitor.utmSource":
@@ -176,7 +261,9 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
     case "visitor.deviceType": {
       const column = field.slice("visitor.".length);
       return {
-        expr: `(SELECT v."${column}" ${LATEST_VISITOR} ORDER BY v."lastSeenAt" DESC LIMIT 1)`,
+        expr: perVisitor
+          ? `u."${column}"`
+          : `(SELECT v."${column}" ${LATEST_VISITOR} ORDER BY v."lastSeenAt" DESC LIMIT 1)`,
         kind: "text",
       };
     }
@@ -193,8 +280,11 @@ function bought(field: Field, b: Builder, c: Condition): string | null {
   const lines = (match: () => string, extraJoin = "") => {
     const shop = b.param(b.shopId);
     const window = since();
-    return inSet(`SELECT o."customerShopifyId" FROM "Order" o JOIN "LineItem" li ON li."orderId" = o."id"${extraJoin}
-      WHERE o."shopId" = ${shop} AND ${LIVE_ORDER} AND o."processedAt" >= ${window} AND ${match()}`);
+    return inSet(
+      `SELECT o."customerShopifyId" FROM "Order" o JOIN "LineItem" li ON li."orderId" = o."id"${extraJoin}
+      WHERE o."shopId" = ${shop} AND ${LIVE_ORDER} AND o."processedAt" >= ${window} AND ${match()}`,
+      b,
+    );
   };
   switch (field) {
     case "orders.products":
@@ -224,22 +314,68 @@ function bought(field: Field, b: Builder, c: Condition): string | null {
         "visitor.answers": "answer",
       }[field];
       // Answers are kept whatever their age; views are counted in the window.
-      const shop = b.param(b.shopId);
-      const window = field === "visitor.answers" ? "" : ` AND e."occurredAt" >= ${since()}`;
-      return inSet(`SELECT v."customerShopifyId" FROM "StorefrontEvent" e JOIN "Visitor" v ON v."id" = e."visitorId"
-        WHERE e."shopId" = ${shop} AND v."customerShopifyId" IS NOT NULL AND e."type" = '${type}'${window}
-          AND ${b.fold(`e."resourceId"`)} IN (${b.list(values)})`);
+      return eventSet(b, [type], () => {
+        const window = field === "visitor.answers" ? "" : `e."occurredAt" >= ${since()} AND `;
+        return `${window}${b.fold(`e."resourceId"`)} IN (${b.list(values)})`;
+      });
     }
     case "cart.products":
-      return `EXISTS (SELECT 1 FROM "CartLine" cl WHERE cl."cartId" = (SELECT ca."id" ${LATEST_CART}) AND cl."productId" IN (${b.list(values)}))`;
+      return `EXISTS (SELECT 1 FROM "CartLine" cl WHERE cl."cartId" = (SELECT ca."id" ${latestCart(b)}) AND cl."productId" IN (${b.list(values)}))`;
     default:
       return null;
   }
 }
 
+/** Searches in the window: a set of the units with such a search (a search is never NULL in it). */
+function searched(b: Builder, c: Condition): string {
+  const list = (Array.isArray(c.value) ? c.value : [c.value]).map((v) => searchTermOf(String(v)));
+  const term = b.fold(`e."resourceId"`);
+  const set = eventSet(b, ["search"], () => {
+    const window = `e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`;
+    switch (c.op) {
+      case "isSet":
+      case "isNotSet":
+        return `${window} AND COALESCE(e."resourceId", '') <> ''`;
+      case "contains":
+      case "notContains":
+        return `${window} AND ${b.position(term, b.param(list[0]))} > 0`;
+      default:
+        return `${window} AND ${term} IN (${b.list(list)})`;
+    }
+  });
+  return ["isNotSet", "notContains", "notIn"].includes(c.op) ? `NOT ${set}` : set;
+}
+
+/**
+ * The pixel fields computed per unit by a correlated subquery, with the value they have when the
+ * unit has no such event in the window (what the evaluator gives for none).
+ */
+const GUARDED: Partial<Record<Field, { types: readonly string[]; none: number | null }>> = {
+  "visitor.abandonedCheckoutStep": { types: CHECKOUT_EVENT_TYPES, none: null },
+  "visitor.productViews": { types: ["product_view"], none: 0 },
+};
+
+/**
+ * The set of units with an event of the field's kinds in the window, built once, so the
+ * correlated subquery runs only for them: the condition is "in the set and the value holds", or,
+ * when it holds for the value of none, "not in the set or the value holds". Exactly the same
+ * answer, without probing the events of every customer of the shop.
+ */
+function guardOf(c: Condition, b: Builder): ((pred: string) => string) | null {
+  const guarded = GUARDED[c.field];
+  if (!guarded) return null;
+  const set = eventSet(b, guarded.types, () => `e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`);
+  return test(c, guarded.none, new Date(b.now))
+    ? (pred) => `(NOT ${set} OR ${pred})`
+    : (pred) => `(${set} AND ${pred})`;
+}
+
 function condition(c: Condition, b: Builder, negated: boolean): string {
+  if (c.field === "visitor.searches") return searched(b, c);
   const set = bought(c.field, b, c);
   if (set) return c.op === "notIn" ? `NOT ${set}` : set;
+  // Made before the value's expression: its parameters come first in the text.
+  const guard = guardOf(c, b);
   const s = scalar(c.field, b, c);
   if (!s) throw new Error(`field "${c.field}" cannot be compiled`);
   const { expr: x, kind } = s;
@@ -326,6 +462,7 @@ function condition(c: Condition, b: Builder, negated: boolean): string {
   // Under a NOT, three-valued logic ends here: an unknown is false, so NOT means what the
   // evaluator means. Elsewhere an unknown already acts as false (AND, OR and WHERE drop it), and
   // the bare predicate lets the database use an index on a date or amount range.
+  if (guard) pred = guard(pred);
   return negated ? `COALESCE(${pred}, ${FALSE})` : pred;
 }
 
@@ -348,8 +485,18 @@ function node(n: RuleNode, b: Builder, options: CompileOptions, depth: number, n
 }
 
 export function compile(rule: Rule, dialect: Dialect, options: CompileOptions): CompiledQuery {
-  const b = new Builder(dialect, options.now.getTime(), options.shopId);
+  const b = new Builder(dialect, options.now.getTime(), options.shopId, options.unit);
   const shop = b.param(options.shopId);
+  if (b.unit === "visitor") {
+    const recent = options.seenSince ? ` AND u."lastSeenAt" >= ${b.date(options.seenSince.getTime())}` : "";
+    const where = node(rule.match, b, options, 0);
+    return {
+      sql: `SELECT u."id" AS id FROM "Visitor" u LEFT JOIN "Customer" c ON c."shopId" = u."shopId"
+        AND c."shopifyId" = u."customerShopifyId" AND c."deletedAt" IS NULL
+        WHERE u."shopId" = ${shop}${recent} AND ${where}`,
+      params: b.params,
+    };
+  }
   const where = node(rule.match, b, options, 0);
   return {
     sql: `SELECT c."shopifyId" AS id FROM "Customer" c WHERE c."shopId" = ${shop} AND c."deletedAt" IS NULL AND ${where}`,

@@ -204,23 +204,24 @@ export default function SegmentDetail() {
             </Banner>
           </Layout.Section>
         )}
-        {s.size < s.minSize && (
+        {s.reach < s.minSize && (
           <Layout.Section>
             <Banner tone="warning" title="Too small to measure">
               <p>
-                {s.size} members is under {s.minSize}: an offer shown to this segment cannot show a reliable
-                lift against a holdout. Widen the rule or combine it with another segment.
+                {s.reach.toLocaleString("en-US")} {s.audience === "visitors" ? "visitors" : "members"} is
+                under {s.minSize}: an offer shown to this segment cannot show a reliable lift against a
+                holdout. Widen the rule or combine it with another segment.
               </p>
             </Banner>
           </Layout.Section>
         )}
-        {s.size > s.maxSize && (
+        {s.reach > s.maxSize && (
           <Layout.Section>
             <Banner tone="info" title="Broad for a micro-segment">
               <p>
-                {s.size.toLocaleString("en-US")} members is over {s.maxSize.toLocaleString("en-US")}, the
-                largest size you set for a micro-segment: one message rarely fits so many people. Narrow the
-                rule, or raise the limit if this is meant to be broad.
+                {s.reach.toLocaleString("en-US")} {s.audience === "visitors" ? "visitors" : "members"} is over{" "}
+                {s.maxSize.toLocaleString("en-US")}, the largest size you set for a micro-segment: one message
+                rarely fits so many people. Narrow the rule, or raise the limit if this is meant to be broad.
               </p>
             </Banner>
           </Layout.Section>
@@ -232,9 +233,18 @@ export default function SegmentDetail() {
                 <Text as="h2" variant="headingMd">
                   Rule
                 </Text>
-                <Text as="span" id="segment-size" variant="headingLg">
-                  {s.size.toLocaleString("en-US")} members
-                </Text>
+                <BlockStack gap="050" inlineAlign="end">
+                  <Text as="span" id="segment-size" variant="headingLg">
+                    {s.size.toLocaleString("en-US")} members
+                  </Text>
+                  {s.audience !== "customers" && (
+                    <Text as="span" id="segment-visitors" tone="subdued">
+                      {s.visitorSize === null
+                        ? "Visitors not counted yet"
+                        : `${s.visitorSize.toLocaleString("en-US")} visitors seen in the last 30 days, guests included${s.visitorsAt ? ` (counted ${s.visitorsAt.slice(11, 16)} UTC)` : ""}`}
+                    </Text>
+                  )}
+                </BlockStack>
               </InlineStack>
               {s.lines.map((l, i) => (
                 <Box key={i} paddingInlineStart={`${l.depth * 400}` as "0"}>

@@ -16,12 +16,19 @@ export async function loader({ request }: LoaderFunctionArgs) {
   };
 }
 
+/** Who a segment is about, from what its rule reads. */
+const AUDIENCE = {
+  customers: "Customers",
+  visitors: "Visitors, guests included",
+  both: "Customers and visitors",
+} as const;
+
 export default function Segments() {
   const { segments, templates } = useLoaderData<typeof loader>();
   return (
     <Page
       title="Segments"
-      subtitle="Narrow groups of customers, kept current as your store changes"
+      subtitle="Narrow groups of customers and visitors, kept current as your store changes"
       primaryAction={{ content: "Create segment", url: "/app/segments/new" }}
       actionGroups={[
         {
@@ -46,7 +53,8 @@ export default function Segments() {
             selectable={false}
             headings={[
               { title: "Segment" },
-              { title: "Members", alignment: "end" },
+              { title: "Customers", alignment: "end" },
+              { title: "Visitors, 30 days", alignment: "end" },
               { title: "Last 7 days", alignment: "end" },
               { title: "" },
             ]}
@@ -63,11 +71,30 @@ export default function Segments() {
                     <Text as="span" tone="subdued">
                       {s.description}
                     </Text>
+                    <Text as="span" tone="subdued" variant="bodySm" data-audience={s.audience}>
+                      {AUDIENCE[s.audience]}
+                    </Text>
                   </BlockStack>
                 </IndexTable.Cell>
                 <IndexTable.Cell>
                   <Text as="span" alignment="end" numeric>
-                    {s.size.toLocaleString("en-US")}
+                    <span data-customers={s.handle}>{s.size.toLocaleString("en-US")}</span>
+                  </Text>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <Text
+                    as="span"
+                    alignment="end"
+                    numeric
+                    tone={s.visitorSize === null ? "subdued" : undefined}
+                  >
+                    <span data-visitors={s.handle}>
+                      {s.audience === "customers"
+                        ? "—"
+                        : s.visitorSize === null
+                          ? "not counted yet"
+                          : s.visitorSize.toLocaleString("en-US")}
+                    </span>
                   </Text>
                 </IndexTable.Cell>
                 <IndexTable.Cell>
@@ -81,9 +108,9 @@ export default function Segments() {
                   </Text>
                 </IndexTable.Cell>
                 <IndexTable.Cell>
-                  {s.size < s.minSize ? (
+                  {s.reach < s.minSize ? (
                     <Badge tone="attention">Too small to measure</Badge>
-                  ) : s.size > s.maxSize ? (
+                  ) : s.reach > s.maxSize ? (
                     <Badge tone="info">Broad</Badge>
                   ) : (
                     <Badge tone="success">Micro</Badge>

@@ -13,6 +13,7 @@ import {
   Box,
   Button,
   Card,
+  ChoiceList,
   Combobox,
   FormLayout,
   InlineError,
@@ -304,9 +305,115 @@ function ListInput({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
   );
 }
 
+/** How a text field's fixed values read ("payment" → "Payment"). */
+const CHOICE_LABELS: Record<string, string> = {
+  started: "Started (nothing entered)",
+  contact: "Contact details",
+  address: "Address",
+  shipping: "Shipping",
+  payment: "Payment",
+};
+const choiceLabel = (v: string) => CHOICE_LABELS[v] ?? v;
+
+/** "Is any of" / "is none of" over a field's fixed values: tick them. */
+function ChoicesInput({
+  c,
+  ctx,
+  choices,
+}: {
+  c: DraftCondition;
+  ctx: RowContext;
+  choices: readonly string[];
+}) {
+  return (
+    <ChoiceList
+      title="Values"
+      titleHidden
+      allowMultiple
+      choices={choices.map((v) => ({ label: choiceLabel(v), value: v }))}
+      selected={c.values}
+      onChange={(values) => ctx.change(c.id, (n) => ({ ...(n as DraftCondition), values }))}
+      error={problemFor(ctx, c.id, "value")}
+    />
+  );
+}
+
+/** The one product a count is of ("views of product X"), or any one product when none is picked. */
+function OneProductInput({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
+  const fetcher = useFetcher<{ options: PickerOption[] }>();
+  const [query, setQuery] = useState("");
+  const { load } = fetcher;
+  useEffect(() => {
+    const t = setTimeout(
+      () => load(`/app/segments/options?kind=product&q=${encodeURIComponent(query)}`),
+      200,
+    );
+    return () => clearTimeout(t);
+  }, [query, load]);
+  const options = useMemo(() => fetcher.data?.options ?? [], [fetcher.data]);
+  const { addLabels } = ctx;
+  useEffect(() => addLabels(options), [options, addLabels]);
+  const set = (product: string) => ctx.change(c.id, (n) => ({ ...(n as DraftCondition), product }));
+  if (c.product)
+    return (
+      <InlineStack gap="100" blockAlign="center">
+        <Text as="span" tone="subdued">
+          of
+        </Text>
+        <Tag onRemove={() => set("")}>{ctx.labels[c.product] ?? c.product}</Tag>
+      </InlineStack>
+    );
+  return (
+    <div style={{ minWidth: 220 }}>
+      <Combobox
+        activator={
+          <Combobox.TextField
+            label="Of which product"
+            labelHidden
+            placeholder="of any one product (or search one)"
+            autoComplete="off"
+            value={query}
+            onChange={setQuery}
+            error={problemFor(ctx, c.id, "product")}
+          />
+        }
+      >
+        {options.length > 0 ? (
+          <Listbox
+            onSelect={(v) => {
+              set(v);
+              setQuery("");
+            }}
+          >
+            {options.map((o) => (
+              <Listbox.Option key={o.value} value={o.value} accessibilityLabel={o.label}>
+                {o.label}
+              </Listbox.Option>
+            ))}
+          </Listbox>
+        ) : null}
+      </Combobox>
+    </div>
+  );
+}
+
 function ValueInput({ c, ctx, which }: { c: DraftCondition; ctx: RowContext; which: "value" | "value2" }) {
   const spec: FieldSpec = FIELDS[c.field];
   const set = (v: string) => ctx.change(c.id, (n) => ({ ...(n as DraftCondition), [which]: v }));
+  if (spec.choices)
+    return (
+      <Select
+        label="Value"
+        labelHidden
+        options={[
+          ...(spec.choices.includes(c[which]) ? [] : [{ label: "Choose…", value: c[which] }]),
+          ...spec.choices.map((v) => ({ label: choiceLabel(v), value: v })),
+        ]}
+        value={c[which]}
+        onChange={set}
+        error={problemFor(ctx, c.id, which)}
+      />
+    );
   const common = {
     label: which === "value2" ? "and" : "Value",
     labelHidden: true,
@@ -354,6 +461,8 @@ function ConditionRow({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
   else if (mode === "list")
     value = picker ? (
       <PickerInput key={picker} c={c} kind={picker} ctx={ctx} />
+    ) : spec.choices ? (
+      <ChoicesInput c={c} ctx={ctx} choices={spec.choices} />
     ) : (
       <ListInput c={c} ctx={ctx} />
     );
@@ -369,6 +478,7 @@ function ConditionRow({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
             onChange={(f) => ctx.change(c.id, (n) => withField(n as DraftCondition, f as Field))}
             error={problemFor(ctx, c.id, "field")}
           />
+          {spec.ofProduct && <OneProductInput c={c} ctx={ctx} />}
           {spec.windowed && (
             <InlineStack gap="100" blockAlign="center" wrap={false}>
               <Text as="span" tone="subdued">
@@ -448,7 +558,7 @@ function GroupView({ g, ctx, root }: { g: DraftGroup; ctx: RowContext; root?: bo
     <BlockStack gap="300">
       <InlineStack gap="200" blockAlign="center" align="space-between">
         <InlineStack gap="200" blockAlign="center">
-          <Text as="span">{root ? "Customers who match" : "Match"}</Text>
+          <Text as="span">{root ? "People who match" : "Match"}</Text>
           <Select
             label="How conditions combine"
             labelHidden
@@ -553,7 +663,15 @@ function PreviewCard({
   currency: string;
 }) {
   const preview = result?.ok ? result.preview : null;
-  const band = preview ? bandOf(preview.size, minSize, maxSize) : null;
+  // Visitor segments are held to their size limits by the visitors they reach.
+  const reach = !preview
+    ? 0
+    : preview.visitors === null
+      ? preview.size
+      : preview.audience === "visitors"
+        ? preview.visitors
+        : Math.max(preview.size, preview.visitors);
+  const band = preview ? bandOf(reach, minSize, maxSize) : null;
   return (
     <BlockStack gap="400">
       <Card>
@@ -572,6 +690,12 @@ function PreviewCard({
               <Text as="p" tone="subdued">
                 customers match right now{stale ? " (before your last change)" : ""}
               </Text>
+              {preview.visitors !== null && (
+                <Text as="p" id="preview-visitors">
+                  {preview.visitors.toLocaleString("en-US")} visitors seen in the last 30 days match, guests
+                  included
+                </Text>
+              )}
               {band && (
                 <BlockStack gap="100">
                   <span id="preview-band">

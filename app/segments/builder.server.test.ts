@@ -8,7 +8,14 @@ import prisma from "../db.server";
 import { generateStore } from "../../dev/store";
 import { ingestStore } from "../../dev/testing/ingest";
 import type { Rule } from "../engine/rules";
-import { deleteSegment, newSegmentPage, pickerOptions, previewRule, saveSegment } from "./builder.server";
+import {
+  deleteSegment,
+  labelsFor,
+  newSegmentPage,
+  pickerOptions,
+  previewRule,
+  saveSegment,
+} from "./builder.server";
 import { ensurePresets, membersBySql, recompute, shopSegments, topSpendThreshold } from "./store.server";
 
 const store = generateStore({ seed: 41, customers: 90, shop: "builder.myshopify.com" });
@@ -231,5 +238,90 @@ describe("the segment builder", () => {
       template: null,
     });
     expect(copy?.segment).toMatchObject({ name: "Lapsed customers (copy)", handle: "" });
+  });
+});
+
+describe("the segment builder, on pixel events", () => {
+  const leftAtPayment: Rule = {
+    version: 1,
+    match: { field: "visitor.abandonedCheckoutStep", op: "eq", value: "payment", days: 7 },
+  };
+
+  it("previews and saves a visitor segment with its visitors counted, guests included", async () => {
+    const buyer = store.customers[0].id;
+    for (const [id, customer, step] of [
+      ["builder-guest-1", null, "checkout_payment"],
+      ["builder-guest-2", null, "checkout_shipping"],
+      ["builder-signed-in", buyer, "checkout_payment"],
+    ] as const) {
+      await prisma.visitor.create({
+        data: { id, shopId, customerShopifyId: customer, firstSeenAt: now, lastSeenAt: now, sessions: 1 },
+      });
+      await prisma.storefrontEvent.createMany({
+        data: ["checkout_started", step].map((type) => ({
+          shopId,
+          visitorId: id,
+          type,
+          resourceId: `token-${id}`,
+          occurredAt: new Date(now.getTime() - 86_400_000),
+        })),
+      });
+    }
+    const result = await previewRule(prisma, shopId, leftAtPayment, now);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(result.preview).toMatchObject({ size: 1, audience: "visitors", visitors: 2 });
+    expect(result.preview.sample.map((p) => p.shopifyId)).toEqual([buyer]);
+
+    const saved = await saveSegment(
+      prisma,
+      shopId,
+      null,
+      form({ name: "Left at payment", handle: "left-at-payment", rule: JSON.stringify(leftAtPayment) }),
+      now,
+    );
+    expect(saved).toMatchObject({ ok: true, size: 1 });
+    const segment = await prisma.segment.findUniqueOrThrow({
+      where: { shopId_handle: { shopId, handle: "left-at-payment" } },
+    });
+    expect({ size: segment.size, visitorSize: segment.visitorSize }).toEqual({ size: 1, visitorSize: 2 });
+  });
+
+  it("counts no visitors for a rule about customers only", async () => {
+    const result = await previewRule(prisma, shopId, repeatBuyers, now);
+    if (!result.ok) throw new Error("preview failed");
+    expect(result.preview).toMatchObject({ audience: "customers", visitors: null });
+  });
+
+  it("refuses a checkout step that does not exist and a product on the wrong field, naming each", async () => {
+    const result = await previewRule(
+      prisma,
+      shopId,
+      {
+        version: 1,
+        match: {
+          all: [
+            { field: "visitor.abandonedCheckoutStep", op: "eq", value: "review", days: 7 },
+            { field: "visitor.visits", op: "gte", value: 2, days: 7, product: "1" },
+          ],
+        },
+      },
+      now,
+    );
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        { path: "match.all.0.value", message: "must be one of started, contact, address, shipping, payment" },
+        { path: "match.all.1.product", message: "visits takes no product" },
+      ],
+    });
+  });
+
+  it("names the product a view count is of", async () => {
+    const product = await prisma.product.findFirstOrThrow({ where: { shopId } });
+    const labels = await labelsFor(prisma, shopId, {
+      version: 1,
+      match: { field: "visitor.productViews", op: "gte", value: 3, days: 7, product: product.shopifyId },
+    });
+    expect(labels).toEqual({ [product.shopifyId]: product.title });
   });
 });

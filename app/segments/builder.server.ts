@@ -19,11 +19,16 @@ import {
   type RuleNode,
   type RuleProblem,
 } from "../engine/rules";
-import { recompute, shopSegments, topSpendThreshold } from "./store.server";
+import { countVisitors, recompute, shopSegments, topSpendThreshold } from "./store.server";
+import { audienceOf, countsVisitors, type Audience } from "../engine/fields-of";
 import { presets } from "../engine/presets";
 
 export interface Preview {
   size: number;
+  /** Who the rule is about, from what it reads. */
+  audience: Audience;
+  /** Visitors seen in the last 30 days who match (guests included); null for a customers-only rule. */
+  visitors: number | null;
   sample: {
     shopifyId: string;
     name: string;
@@ -63,6 +68,8 @@ export async function previewRule(
     ...params,
   );
   const ids = await db.$queryRawUnsafe<{ id: string }[]>(`SELECT id FROM (${sql}) t LIMIT 8`, ...params);
+  const audience = audienceOf(rule, resolve);
+  const visitors = countsVisitors(audience) ? await countVisitors(db, shopId, rule, now, resolve) : null;
   const people = await db.customer.findMany({
     where: { shopId, shopifyId: { in: ids.map((r) => r.id) } },
     select: {
@@ -98,6 +105,8 @@ export async function previewRule(
     ok: true,
     preview: {
       size: Number(n),
+      audience,
+      visitors,
       sample: people.map((p) => ({
         shopifyId: p.shopifyId,
         name: `${p.firstName ?? ""} ${p.lastName ?? ""}`.trim() || `Customer ${p.shopifyId}`,
@@ -351,6 +360,7 @@ export async function labelsFor(db: PrismaClient, shopId: number, rule: Rule | n
     else if ("not" in n) visit(n.not);
     else if (!("segment" in n) && Array.isArray(n.value) && FIELDS[n.field].type === "ids")
       n.value.forEach((v) => ids.add(String(v)));
+    if (!("all" in n || "any" in n || "not" in n || "segment" in n) && n.product) ids.add(n.product);
   };
   if (rule) visit(rule.match);
   if (!ids.size) return {};

@@ -1,7 +1,9 @@
 /**
  * cases.json on the SQL compiler, in the real database (SQLite and PostgreSQL): each case's facts
  * are written as the sync writes them (customer stats derived by the sync's own code), the
- * compiled query runs, and the customer's membership must be the case's expected answer.
+ * compiled query runs, and the customer's membership must be the case's expected answer. A case
+ * with a visitor runs per visitor too: that visitor (linked to the customer, or a guest's, linked
+ * to none) must be selected exactly when the case expects it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma, { dialectOfClient } from "../db.server";
@@ -13,29 +15,32 @@ import { joinList } from "../sync/records";
 const CUSTOMER = "1001";
 
 /** Writes one case's facts as a shop of its own; returns the shop id. */
-async function store(name: string, f: JsonFacts): Promise<number> {
+async function store(name: string, f: JsonFacts, guest: boolean): Promise<number> {
   const shop = await prisma.shop.create({
     data: { domain: `case-${Math.random().toString(36).slice(2)}.myshopify.com`, name },
   });
+  if (guest && (f.customer || f.orders.length || f.checkouts.length || !f.visitor))
+    throw new Error(`${name}: a guest is a visitor with no customer, orders or checkouts`);
   const c = f.customer ?? {};
-  await prisma.customer.create({
-    data: {
-      shopId: shop.id,
-      shopifyId: CUSTOMER,
-      countryCode: (c.countryCode as string | null) ?? null,
-      provinceCode: (c.provinceCode as string | null) ?? null,
-      city: (c.city as string | null) ?? null,
-      state: (c.state as string | null) ?? null,
-      tags: joinList((c.tags as string[]) ?? []),
-      acceptsEmailMarketing: Boolean(c.acceptsEmailMarketing),
-      shopifyCreatedAt: c.createdAt ? new Date(String(c.createdAt)) : null,
-      shopifyUpdatedAt: new Date(0),
-      // Shopify's lifetime figures, as the sync stores them (refreshCustomerStats combines them below).
-      shopifyOrdersCount: shopifyTotalsOf(c)?.orders ?? null,
-      shopifySpent: shopifyTotalsOf(c)?.spent ?? null,
-      shopifyTotalsAt: shopifyTotalsOf(c)?.at ?? null,
-    },
-  });
+  if (!guest)
+    await prisma.customer.create({
+      data: {
+        shopId: shop.id,
+        shopifyId: CUSTOMER,
+        countryCode: (c.countryCode as string | null) ?? null,
+        provinceCode: (c.provinceCode as string | null) ?? null,
+        city: (c.city as string | null) ?? null,
+        state: (c.state as string | null) ?? null,
+        tags: joinList((c.tags as string[]) ?? []),
+        acceptsEmailMarketing: Boolean(c.acceptsEmailMarketing),
+        shopifyCreatedAt: c.createdAt ? new Date(String(c.createdAt)) : null,
+        shopifyUpdatedAt: new Date(0),
+        // Shopify's lifetime figures, as the sync stores them (refreshCustomerStats combines them below).
+        shopifyOrdersCount: shopifyTotalsOf(c)?.orders ?? null,
+        shopifySpent: shopifyTotalsOf(c)?.spent ?? null,
+        shopifyTotalsAt: shopifyTotalsOf(c)?.at ?? null,
+      },
+    });
   let n = 0;
   const collections = new Map<string, Set<string>>();
   const types = new Map<string, string | null>();
@@ -120,7 +125,7 @@ async function store(name: string, f: JsonFacts): Promise<number> {
       data: {
         id: `visitor-${shop.id}`,
         shopId: shop.id,
-        customerShopifyId: CUSTOMER,
+        customerShopifyId: guest ? null : CUSTOMER,
         cartToken,
         sessions: Number(v.sessions ?? 0),
         firstSeenAt: new Date(String(v.firstSeenAt)),
@@ -171,7 +176,7 @@ async function store(name: string, f: JsonFacts): Promise<number> {
 const shops = new Map<string, number>();
 
 beforeAll(async () => {
-  for (const c of cases) shops.set(c.name, await store(c.name, c.facts));
+  for (const c of cases) shops.set(c.name, await store(c.name, c.facts, c.guest === true));
 }, 120_000);
 
 afterAll(() => prisma.$disconnect());
@@ -183,6 +188,23 @@ describe("cases.json on the SQL compiler", () => {
       shopId: shops.get(c.name)!,
     });
     const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(sql, ...params);
-    expect(rows.map((r) => r.id)).toEqual(c.expected ? [CUSTOMER] : []);
+    expect(rows.map((r) => r.id)).toEqual(c.expected && !c.guest ? [CUSTOMER] : []);
+  });
+});
+
+describe("cases.json on the SQL compiler, per visitor", () => {
+  const withVisitor = cases.filter((c) => c.facts.visitor);
+  it("holds guests among its cases", () => {
+    expect(withVisitor.filter((c) => c.guest).length).toBeGreaterThanOrEqual(20);
+  });
+  it.each(withVisitor.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    const shopId = shops.get(c.name)!;
+    const { sql, params } = compile(c.rule, dialectOfClient(prisma), {
+      now: new Date(c.now ?? DEFAULT_NOW),
+      shopId,
+      unit: "visitor",
+    });
+    const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(sql, ...params);
+    expect(rows.map((r) => r.id)).toEqual(c.expected ? [`visitor-${shopId}`] : []);
   });
 });

@@ -1,7 +1,8 @@
 /** `npm run slice -- segments …`: the same database and compiler as the app, from a terminal. */
 import prisma from "../db.server";
 import { describeCondition, type RuleNode } from "../engine/rules";
-import { membersBySql, shopSegments } from "./store.server";
+import { countVisitors, membersBySql, RECENT_VISITOR_DAYS, shopSegments } from "./store.server";
+import { audienceOf, countsVisitors } from "../engine/fields-of";
 import { csvLines, exportPages, jsonLines } from "./export.server";
 import { pushSegment, setPushOptions } from "./push.server";
 import { adminApiFor, type AdminApi } from "../sync/admin-api.server";
@@ -57,6 +58,12 @@ export async function segmentsCommand(
     if (segment.description) out(segment.description);
     out(describe(rules.get(segment.handle)!.match).join("\n"));
     out(`members at ${options.now.toISOString()}: ${members.size}`);
+    const rule = rules.get(segment.handle)!;
+    // A segment that reads the storefront counts the visitors (browsers, guests included) too.
+    if (countsVisitors(audienceOf(rule, resolve)))
+      out(
+        `visitors seen in the ${RECENT_VISITOR_DAYS} days to ${options.now.toISOString()}: ${await countVisitors(prisma, shop.id, rule, options.now, resolve)}`,
+      );
     return 0;
   }
   const pages = exportPages(prisma, shop.id, rules.get(segment.handle)!, options.now, resolve);

@@ -118,6 +118,29 @@ describe("the builder's draft of a rule", () => {
     expect(placed.every((p) => p.id === "row" && p.input === "value")).toBe(true);
   });
 
+  it("keeps the product a view count is of, and places a wrong one on its input", () => {
+    const rule: Rule = {
+      version: 1,
+      match: { all: [{ field: "visitor.productViews", op: "gte", value: 3, days: 7, product: "632910392" }] },
+    };
+    const draft = ruleToDraft(rule, "USD");
+    expect(draft.children[0]).toMatchObject({ field: "visitor.productViews", product: "632910392" });
+    expect(draftToRule(draft, "USD").rule).toEqual(rule);
+    // Any one product: no product in the rule.
+    const any = { ...(draft.children[0] as DraftCondition), product: "" };
+    expect(draftToRule({ ...draft, children: [any] }, "USD").rule.match).toEqual({
+      all: [{ field: "visitor.productViews", op: "gte", value: 3, days: 7 }],
+    });
+    // A field that takes no product drops it.
+    expect(withField(draft.children[0] as DraftCondition, "visitor.pageViews").product).toBe("");
+    const { paths } = draftToRule(draft, "USD");
+    expect(placeProblem(paths, "match.all.0.product", "must be a product id (digits)")).toEqual({
+      id: draft.children[0].id,
+      input: "product",
+      message: "must be a product id (digits)",
+    });
+  });
+
   it("keeps what still fits when the field or operator changes", () => {
     const c: DraftCondition = { ...newCondition("customer.totalSpent"), op: "gte", value: "50" };
     expect(withField(c, "customer.averageOrderValue")).toMatchObject({ op: "gte", value: "50" });

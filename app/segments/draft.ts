@@ -33,6 +33,8 @@ export interface DraftCondition {
   /** Lists: in / not in, bought any of. */
   values: string[];
   days: string;
+  /** A product id, for the fields that take one ("views of product X"); "" for any one product. */
+  product: string;
 }
 
 export interface DraftSegmentRef {
@@ -78,6 +80,7 @@ const FIRST_OP: Record<FieldSpec["type"], Operator> = {
   tags: "contains",
   boolean: "isTrue",
   ids: "in",
+  terms: "contains",
 };
 
 export function newCondition(field: Field = "customer.totalSpent"): DraftCondition {
@@ -91,6 +94,7 @@ export function newCondition(field: Field = "customer.totalSpent"): DraftConditi
     value2: "",
     values: [],
     days: spec(field).windowed || inputOf(field, op) === "days" ? "30" : "",
+    product: "",
   };
 }
 
@@ -106,6 +110,7 @@ export function withField(c: DraftCondition, field: Field): DraftCondition {
     value2: sameType ? c.value2 : "",
     values: sameType ? c.values : [],
     days: spec(field).windowed ? c.days || "30" : inputOf(field, op) === "days" ? c.days || "30" : "",
+    product: spec(field).ofProduct ? c.product : "",
   };
 }
 
@@ -146,6 +151,7 @@ function conditionToDraft(c: Condition, currency: string): DraftCondition {
     value2: mode === "two" ? show(list[1]) : "",
     values: mode === "list" ? list.map(String) : [],
     days: c.days !== undefined ? String(c.days) : "",
+    product: c.product ?? "",
   };
 }
 
@@ -225,6 +231,7 @@ function conditionToRule(c: DraftCondition, currency: string, problems: DraftPro
       problems.push({ id: c.id, input: "days", message: "enter a number of days, 1 or more" });
     else out.days = Number(t);
   }
+  if (spec(c.field).ofProduct && c.product.trim()) out.product = c.product.trim();
   if (mode === "one") {
     if (type === "money" || type === "number") out.value = num(c.value, "value");
     else if (type === "date") {
@@ -274,7 +281,9 @@ export function placeProblem(paths: Record<string, string>, path: string, messag
   for (const p of Object.keys(paths))
     if ((path === p || path.startsWith(`${p}.`)) && p.length > best.length) best = p;
   const rest = path.slice(best.length + 1);
-  const input = ["value", "days", "op", "field"].includes(rest.split(".")[0]) ? rest.split(".")[0] : "";
+  const input = ["value", "days", "op", "field", "product"].includes(rest.split(".")[0])
+    ? rest.split(".")[0]
+    : "";
   return { id: paths[best] ?? paths.match, input, message };
 }
 

@@ -295,3 +295,72 @@ export async function loadCarts(
   }
   return carts;
 }
+
+/**
+ * The facts of these visitors (browsers), as the per-visitor SQL reads them: each visitor's own
+ * row, events and cart, with the customer facts of the customer it is linked to (a deleted or
+ * unknown customer, or none, leaves a guest: no customer, orders or checkouts).
+ */
+export async function loadVisitorFacts(
+  db: PrismaClient,
+  shopId: number,
+  visitorIds: string[],
+  need: FactsNeeded = EVERYTHING,
+): Promise<Map<string, Facts>> {
+  const reader = readerFor(db);
+  const visitors = await inChunks<VisitorRow>(reader, [...new Set(visitorIds)], (chunk) => ({
+    sql: `SELECT ${VISITOR_COLUMNS} FROM "Visitor" WHERE "shopId" = ? AND "id" IN (${marks(chunk.length)})`,
+    params: [shopId, ...chunk],
+  }));
+  const customerIds = visitors.map((v) => v.customerShopifyId).filter((id): id is string => !!id);
+  const [customers, carts, events] = await Promise.all([
+    loadFacts(db, shopId, customerIds, { ...need, visitors: false, events: false }),
+    loadCarts(
+      db,
+      shopId,
+      visitors.map((v) => v.cartToken),
+    ),
+    need.events && visitors.length
+      ? inChunks<EventRow>(
+          reader,
+          visitors.map((v) => v.id),
+          (chunk) => ({
+            sql: `SELECT "visitorId", "type", "occurredAt", "resourceId" FROM "StorefrontEvent"
+                  WHERE "shopId" = ? AND "visitorId" IN (${marks(chunk.length)})`,
+            params: [shopId, ...chunk],
+          }),
+        )
+      : [],
+  ]);
+  const eventsOf = new Map<string, StorefrontEventFacts[]>();
+  for (const e of events) {
+    const list = eventsOf.get(e.visitorId) ?? [];
+    list.push({ type: e.type, at: date(e.occurredAt), resourceId: e.resourceId });
+    eventsOf.set(e.visitorId, list);
+  }
+  const facts = new Map<string, Facts>();
+  for (const v of visitors) {
+    const customer = v.customerShopifyId ? customers.get(v.customerShopifyId) : undefined;
+    const { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType } = v;
+    facts.set(v.id, {
+      customer: customer?.customer ?? null,
+      // Each visitor its own copy: the evaluator only reads them, but two browsers of one customer share none.
+      orders: [...(customer?.orders ?? [])],
+      checkouts: [...(customer?.checkouts ?? [])],
+      cart: v.cartToken ? (carts.get(v.cartToken) ?? null) : null,
+      visitor: {
+        landingPage,
+        referrer,
+        utmSource,
+        utmMedium,
+        utmCampaign,
+        deviceType,
+        sessions: Number(v.sessions),
+        firstSeenAt: date(v.firstSeenAt),
+        lastSeenAt: date(v.lastSeenAt),
+        events: eventsOf.get(v.id) ?? [],
+      },
+    });
+  }
+  return facts;
+}

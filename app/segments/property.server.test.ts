@@ -1,13 +1,15 @@
 /**
  * Property: for random rules over a generated store, the SQL compiler's members are exactly the
- * customers the evaluator admits, one by one, from facts read back from the same database.
+ * customers the evaluator admits, one by one, from facts read back from the same database; and
+ * per visitor (guests and signed-in browsers, the Web Pixel's checkout, search and product events
+ * among theirs), the visitors it selects are exactly those the evaluator admits.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma, { dialectOfClient } from "../db.server";
 import { compile } from "../engine/sql";
 import { evaluate } from "../engine/evaluate";
 import { parseRule, type Condition, type Rule, type RuleNode } from "../engine/rules";
-import { factsNeededFor, loadFacts } from "./facts.server";
+import { factsNeededFor, loadFacts, loadVisitorFacts } from "./facts.server";
 import { fieldsOf } from "../engine/fields-of";
 import { generateStore } from "../../dev/store";
 import { ingestStore } from "../../dev/testing/ingest";
@@ -66,7 +68,63 @@ beforeAll(async () => {
       if (events.length) await prisma.storefrontEvent.createMany({ data: events });
     }
   }
+  // Guests' browsers, and the Web Pixel's events (checkouts at their steps, searches, product
+  // views) for every browser: the pixel fields and the per-visitor query have data to split.
+  const pixel = mulberry32(11);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(pixel() * xs.length)];
+  for (let g = 0; g < 60; g++) {
+    const lastSeen = new Date(now.getTime() - Math.floor(pixel() * 45) * 86_400_000);
+    await prisma.visitor.create({
+      data: {
+        id: `guest-${g}`,
+        shopId,
+        cartToken: pixel() < 0.3 ? pick(carts) : null,
+        sessions: 1 + Math.floor(pixel() * 4),
+        firstSeenAt: new Date(lastSeen.getTime() - Math.floor(pixel() * 30) * 86_400_000),
+        lastSeenAt: lastSeen,
+      },
+    });
+  }
+  const browsers = await prisma.visitor.findMany({ where: { shopId }, select: { id: true } });
+  const steps = ["started", "contact", "address", "shipping", "payment", "completed"];
+  for (const { id } of browsers) {
+    const data: {
+      shopId: number;
+      visitorId: string;
+      type: string;
+      resourceId: string | null;
+      occurredAt: Date;
+    }[] = [];
+    const at = () => new Date(now.getTime() - Math.floor(pixel() * 30 * 86_400_000));
+    for (let k = Math.floor(pixel() * 3); k > 0; k--) {
+      // A checkout: its steps in order up to where it was left, a few minutes apart.
+      const token = `tok-${id}-${k}`;
+      const start = at().getTime();
+      const reached = Math.floor(pixel() * steps.length);
+      for (let s = 0; s <= reached; s++)
+        data.push({
+          shopId,
+          visitorId: id,
+          type: `checkout_${steps[s]}`,
+          resourceId: token,
+          occurredAt: new Date(start + s * 60_000),
+        });
+    }
+    for (let k = Math.floor(pixel() * 3); k > 0; k--)
+      data.push({ shopId, visitorId: id, type: "search", resourceId: pick(SEARCHES), occurredAt: at() });
+    for (let k = Math.floor(pixel() * 5); k > 0; k--)
+      data.push({
+        shopId,
+        visitorId: id,
+        type: "product_view",
+        resourceId: pick(store.products.slice(0, 3)).id,
+        occurredAt: at(),
+      });
+    if (data.length) await prisma.storefrontEvent.createMany({ data });
+  }
 }, 180_000);
+
+const SEARCHES = ["linen shirt", "winter boots", "boots", "gift card"];
 
 afterAll(() => prisma.$disconnect());
 
@@ -176,6 +234,30 @@ function randomRule(random: () => number): Rule {
         value: [pick(store.products).productType],
         days: days(),
       }),
+      () => {
+        const op = pick(["eq", "neq", "in", "notIn", "isSet", "isNotSet"] as const);
+        const step = () => pick(["started", "contact", "address", "shipping", "payment"]);
+        const value = op === "in" || op === "notIn" ? [step(), step()] : step();
+        return { field: "visitor.abandonedCheckoutStep", op, value, days: days() };
+      },
+      () => ({
+        field: "visitor.productViews",
+        op: pick(["gte", "lt", "eq"] as const),
+        value: Math.floor(random() * 4),
+        days: days(),
+        ...(random() < 0.5 ? { product: pick(store.products.slice(0, 3)).id } : {}),
+      }),
+      () => {
+        const op = pick(["contains", "notContains", "eq", "in", "isSet", "isNotSet"] as const);
+        const term = () => pick(["Boots", "linen  SHIRT", "gift", "winter boots"]);
+        return {
+          field: "visitor.searches",
+          op,
+          value: op === "in" ? [term(), term()] : term(),
+          days: days(),
+        };
+      },
+      () => ({ field: "visitor.reachedPayment", op: pick(["isTrue", "isFalse"] as const), days: days() }),
     ])();
   const node = (depth: number): RuleNode => {
     const r = random();
@@ -223,5 +305,57 @@ describe("SQL membership equals the evaluator's", () => {
     }
     // The rules must actually split the customers, or the property says little.
     expect(nonTrivial).toBeGreaterThan(70);
+  });
+});
+
+describe("per visitor, SQL selects exactly the visitors the evaluator admits", () => {
+  it("for 200 random rules, guests and signed-in browsers alike", async () => {
+    const ids = (await prisma.visitor.findMany({ where: { shopId }, select: { id: true } })).map((v) => v.id);
+    expect(ids.filter((id) => id.startsWith("guest-")).length).toBe(60);
+    const everything = await loadVisitorFacts(prisma, shopId, ids);
+    const random = mulberry32(78);
+    let nonTrivial = 0;
+    for (let i = 0; i < 200; i++) {
+      const rule = randomRule(random);
+      const { sql, params } = compile(rule, dialectOfClient(prisma), { now, shopId, unit: "visitor" });
+      const bySql = new Set(
+        (await prisma.$queryRawUnsafe<{ id: string }[]>(sql, ...params)).map((r) => r.id),
+      );
+      const byEvaluator = new Set(ids.filter((id) => evaluate(rule, everything.get(id)!, { now }).member));
+      const differ = ids.filter((id) => bySql.has(id) !== byEvaluator.has(id));
+      expect({ rule: JSON.stringify(rule.match), differ }).toEqual({
+        rule: JSON.stringify(rule.match),
+        differ: [],
+      });
+      if (bySql.size > 0 && bySql.size < ids.length) nonTrivial++;
+    }
+    expect(nonTrivial).toBeGreaterThan(70);
+  });
+
+  it("counts the recent visitors only, when asked for them", async () => {
+    const rule = parseRule({
+      version: 1,
+      match: { field: "visitor.reachedPayment", op: "isFalse", days: 30 },
+    });
+    const since = new Date(now.getTime() - 14 * 86_400_000);
+    const { sql, params } = compile(rule, dialectOfClient(prisma), {
+      now,
+      shopId,
+      unit: "visitor",
+      seenSince: since,
+    });
+    const bySql = (await prisma.$queryRawUnsafe<{ id: string }[]>(sql, ...params)).map((r) => r.id).sort();
+    const facts = await loadVisitorFacts(
+      prisma,
+      shopId,
+      (
+        await prisma.visitor.findMany({ where: { shopId, lastSeenAt: { gte: since } }, select: { id: true } })
+      ).map((v) => v.id),
+    );
+    const byEvaluator = [...facts.keys()]
+      .filter((id) => evaluate(rule, facts.get(id)!, { now }).member)
+      .sort();
+    expect(bySql).toEqual(byEvaluator);
+    expect(bySql.length).toBeGreaterThan(5);
   });
 });

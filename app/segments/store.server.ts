@@ -9,7 +9,7 @@ import { compile } from "../engine/sql";
 import { evaluate } from "../engine/evaluate";
 import { parseRule, type Rule } from "../engine/rules";
 import { presets } from "../engine/presets";
-import { fieldsOf, touches, type Touch } from "../engine/fields-of";
+import { audienceOf, countsVisitors, fieldsOf, touches, type Touch } from "../engine/fields-of";
 import { factsNeededFor, loadFacts } from "./facts.server";
 
 export interface ShopSegments {
@@ -153,13 +153,67 @@ async function replaceMembers(
 
 export async function recompute(db: PrismaClient, shopId: number, now: Date, handles?: string[]) {
   const { segments, rules, resolve } = await shopSegments(db, shopId);
-  const result: Record<string, { size: number; joined: number; left: number }> = {};
+  const result: Record<string, { size: number; joined: number; left: number; visitors: number | null }> = {};
   for (const segment of segments) {
     if (handles && !handles.includes(segment.handle)) continue;
     const query = compile(rules.get(segment.handle)!, dialectOfClient(db), { now, shopId, resolve });
-    result[segment.handle] = await replaceMembers(db, segment, query, now);
+    const members = await replaceMembers(db, segment, query, now);
+    const visitors = await recountVisitors(db, shopId, segment, rules.get(segment.handle)!, resolve, now);
+    result[segment.handle] = { ...members, visitors };
   }
   return result;
+}
+
+/** How far back a visitor counts as recent: segment pages count the visitors seen in this window. */
+export const RECENT_VISITOR_DAYS = 30;
+
+/**
+ * How many visitors (browsers) seen in the last 30 days match a rule at `now`: each with its own
+ * storefront events and cart, and its linked customer's facts (none for a guest). One COUNT in
+ * the database, driven by the (shopId, lastSeenAt) index; no visitor list through the app.
+ */
+export async function countVisitors(
+  db: PrismaClient,
+  shopId: number,
+  rule: Rule,
+  now: Date,
+  resolve: ShopSegments["resolve"],
+): Promise<number> {
+  const seenSince = new Date(now.getTime() - RECENT_VISITOR_DAYS * 86_400_000);
+  const { sql, params } = compile(rule, dialectOfClient(db), {
+    now,
+    shopId,
+    resolve,
+    unit: "visitor",
+    seenSince,
+  });
+  const [row] = await db.$queryRawUnsafe<{ n: number | bigint }[]>(
+    `SELECT COUNT(*) AS n FROM (${sql}) matched`,
+    ...params,
+  );
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * A segment's visitor count brought up to `now` (recompute and sweep call it): counted for the
+ * segments whose rule reads the storefront, cleared (null) for those about customers only.
+ */
+export async function recountVisitors(
+  db: PrismaClient,
+  shopId: number,
+  segment: Segment,
+  rule: Rule,
+  resolve: ShopSegments["resolve"],
+  now: Date,
+): Promise<number | null> {
+  if (!countsVisitors(audienceOf(rule, resolve))) {
+    if (segment.visitorSize !== null)
+      await db.segment.update({ where: { id: segment.id }, data: { visitorSize: null, visitorsAt: null } });
+    return null;
+  }
+  const visitorSize = await countVisitors(db, shopId, rule, now, resolve);
+  await db.segment.update({ where: { id: segment.id }, data: { visitorSize, visitorsAt: now } });
+  return visitorSize;
 }
 
 /** After a change to some people: re-evaluate just them, in just the segments that read what changed. */

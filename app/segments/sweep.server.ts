@@ -5,7 +5,7 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { crossingRange, timeAnchors, type AnchorSource } from "../engine/anchors";
-import { reevaluate, shopSegments } from "./store.server";
+import { recountVisitors, reevaluate, shopSegments } from "./store.server";
 import { startShopLoop, type ShopLoop } from "./shop-loop.server";
 
 /** The people with a timestamp of this kind in [since, until]. */
@@ -78,7 +78,8 @@ async function crossedBy(
 /**
  * Keeps relative-time rules true as time passes, without recomputing everything: for each
  * segment, only the people whose timestamps crossed one of its window edges since it was last
- * swept are re-evaluated. Returns the number of joins and leaves written.
+ * swept are re-evaluated, and segments about visitors have their visitors counted again.
+ * Returns the number of joins and leaves written.
  */
 export async function sweep(db: PrismaClient, shopId: number, now: Date): Promise<number> {
   const shop = await shopSegments(db, shopId);
@@ -107,6 +108,9 @@ export async function sweep(db: PrismaClient, shopId: number, now: Date): Promis
     for (let i = 0; i < list.length; i += 500)
       changed += await reevaluate(db, shopId, list.slice(i, i + 500), [segment], shop, now);
     await db.segment.update({ where: { id: segment.id }, data: { sweptAt: now } });
+    // Visitors are counted, not held as members: the count is taken again (new visits, visitors
+    // who left the last 30 days, windows that moved).
+    await recountVisitors(db, shopId, segment, shop.rules.get(segment.handle)!, shop.resolve, now);
   }
   return changed;
 }

@@ -3,6 +3,7 @@ import type { PrismaClient } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
 import { describeCondition, type RuleNode } from "../engine/rules";
 import { evaluate, type Reason } from "../engine/evaluate";
+import { audienceOf, type Audience } from "../engine/fields-of";
 import { loadFacts } from "./facts.server";
 import { shopSegments } from "./store.server";
 
@@ -21,11 +22,31 @@ export function ruleLines(node: RuleNode, depth = 0): RuleLine[] {
   return [{ depth, text: describeCondition(node) }];
 }
 
+/**
+ * Who a segment is about and how many: customers (its members), visitors seen in the last 30 days
+ * (null when the rule reads nothing of the storefront, or they were not counted yet), and the
+ * reach its size limits are held to (the visitors for a visitor segment, the larger of the two
+ * when it reads both, the customers otherwise).
+ */
+export interface Sizes {
+  audience: Audience;
+  size: number;
+  visitorSize: number | null;
+  reach: number;
+}
+
+export function sizesOf(segment: { size: number; visitorSize: number | null }, audience: Audience): Sizes {
+  const visitors = audience === "customers" ? null : segment.visitorSize;
+  const reach =
+    visitors === null ? segment.size : audience === "visitors" ? visitors : Math.max(segment.size, visitors);
+  return { audience, size: segment.size, visitorSize: visitors, reach };
+}
+
 export async function segmentList(db: PrismaClient, shopDomain: string) {
   const shop = await db.shop.findUnique({ where: { domain: shopDomain }, select: { id: true } });
   if (!shop) return [];
   const since = new Date(Date.now() - 7 * 86_400_000);
-  const segments = await db.segment.findMany({ where: { shopId: shop.id }, orderBy: { id: "asc" } });
+  const { segments, rules, resolve } = await shopSegments(db, shop.id);
   const changes = await db.segmentChange.groupBy({
     by: ["segmentId", "joined"],
     where: { segmentId: { in: segments.map((s) => s.id) }, at: { gte: since } },
@@ -38,7 +59,7 @@ export async function segmentList(db: PrismaClient, shopDomain: string) {
       handle: s.handle,
       name: s.name,
       description: s.description,
-      size: s.size,
+      ...sizesOf(s, audienceOf(rules.get(s.handle)!, resolve)),
       minSize: s.minSize,
       maxSize: s.maxSize,
       preset: s.preset !== null,
@@ -91,7 +112,8 @@ export async function segmentDetail(
     handle: segment.handle,
     name: segment.name,
     description: segment.description,
-    size: segment.size,
+    ...sizesOf(segment, audienceOf(rule, resolve)),
+    visitorsAt: segment.visitorsAt?.toISOString() ?? null,
     minSize: segment.minSize,
     maxSize: segment.maxSize,
     computedAt: segment.computedAt?.toISOString() ?? null,

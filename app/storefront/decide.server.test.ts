@@ -227,6 +227,39 @@ describe("the decision endpoint", () => {
     await setMessageActive(prisma, shopId, id, false);
   });
 
+  it("shows a guest who left checkout at payment, as the Web Pixel stored it, the payment reminder", async () => {
+    const id = await createMessage(prisma, shopId, {
+      name: "Still deciding?",
+      segment: "reached-payment-no-order",
+      format: "corner",
+      trigger: { on: "load" },
+      priority: 60,
+      pages: { types: [], pathContains: [] },
+      content: { headline: "Your checkout is saved", body: "", button: null },
+      active: true,
+    });
+    const checkout = async (visitor: string, steps: string[]) => {
+      await prisma.visitor.create({
+        data: { id: visitor, shopId, firstSeenAt: daysAgo(1), lastSeenAt: daysAgo(1), sessions: 1 },
+      });
+      await prisma.storefrontEvent.createMany({
+        data: steps.map((step, i) => ({
+          shopId,
+          visitorId: visitor,
+          type: `checkout_${step}`,
+          resourceId: `token-${visitor}`,
+          occurredAt: new Date(daysAgo(1).getTime() + i * 60_000),
+        })),
+      });
+    };
+    await checkout(visitorId, ["started", "contact", "shipping", "payment"]);
+    expect((await ask())?.id).toBe(id);
+    // The same steps, then the order: completed, so no reminder.
+    await checkout(`${visitorId}-bought`, ["started", "payment", "completed"]);
+    expect((await ask({ visitor: `${visitorId}-bought` }))?.id).not.toBe(id);
+    await setMessageActive(prisma, shopId, id, false);
+  });
+
   it("stops showing a paused message at once (the kill switch)", async () => {
     const id = ids["first-time-visitors"];
     await setMessageActive(prisma, shopId, id, false);
