@@ -338,6 +338,7 @@ export function specOf(id: number, m: MessageInput): MessageSpec {
     cap: m.cap,
     audience: m.audience,
     schedule: m.schedule,
+    codeKind: m.reward.kind === "firstPurchase" || m.reward.kind === "referral" ? m.reward.kind : null,
   };
 }
 
