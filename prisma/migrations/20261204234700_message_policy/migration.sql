@@ -25,3 +25,9 @@ CREATE UNIQUE INDEX "Shop_domain_key" ON "Shop"("domain");
 PRAGMA foreign_keys=ON;
 PRAGMA defer_foreign_keys=OFF;
 
+-- CreateIndex
+CREATE INDEX "DiscountCode_shopId_visitorId_idx" ON "DiscountCode"("shopId", "visitorId");
+
+-- CreateIndex
+CREATE INDEX "DiscountCode_shopId_customerShopifyId_idx" ON "DiscountCode"("shopId", "customerShopifyId");
+
