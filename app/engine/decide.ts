@@ -187,7 +187,10 @@ export function decide(
       if (giver) pendingSkips.set(m.id, "not in segment");
       else skipped.push({ id: m.id, why: "not in segment" });
     } else if (giver && m.codeKind) {
-      triggers.set(m.codeKind, [...(triggers.get(m.codeKind) ?? []), { message: m, reasons: result.reasons }]);
+      triggers.set(m.codeKind, [
+        ...(triggers.get(m.codeKind) ?? []),
+        { message: m, reasons: result.reasons },
+      ]);
       if (m.id !== giver.id) pendingSkips.set(m.id, "code already held");
     } else candidates.push({ message: m, reasons: result.reasons, reminder: false });
   }
