@@ -5,9 +5,14 @@
  * and, when Shopify signed a logged-in customer, that customer's orders, checkouts and profile.
  *
  * Query: `visitor` (the first-party id), `page` (Shopify's request.page_type), `path`, and
- * `shown` (ids already shown in this browser session, which the script keeps in sessionStorage:
- * a session is the browser's notion). What the visitor did with messages before (shown, clicked,
- * dismissed) is read from their stored events. Read-only: the script sends its events first.
+ * `shown` and `dismissed` (ids shown and dismissed in this browser session, which the script keeps
+ * in sessionStorage: a session is the browser's notion; absent is none). What the visitor did with
+ * messages before (shown, clicked, dismissed) is read from their stored events, and the discount
+ * codes they hold from DiscountCode. Read-only: the script sends its events first.
+ *
+ * The rules across messages are decide()'s (the shop's cool-down after a dismissal, one popup a
+ * session, one code per kind); a shopper who holds a usable code is answered a reminder of it in the
+ * same shape: the message that gave it with `reminder: true` and `code` (the same code `/code` gives).
  *
  * Hot path: the shop and its active messages and segments are cached in memory for a few seconds
  * (and dropped at once when the admin saves a message here), so a decision costs the visitor's own
@@ -19,9 +24,12 @@ import {
   audienceRule,
   decide,
   PAGE_TYPES,
+  type Decision,
+  type Format,
   type MessageHistory,
   type PageContext,
   type PageType,
+  type SessionPolicy,
   type Skip,
 } from "../engine/decide";
 import { valueOf, type Facts, type Reason, type StorefrontEventFacts } from "../engine/evaluate";
@@ -47,7 +55,7 @@ interface EventRow {
 import { shopSegments } from "../segments/store.server";
 import { config } from "../config.server";
 import prisma, { dialectOfClient } from "../db.server";
-import { codesLeft } from "../offers/pool.server";
+import { codesLeft, heldCodes, type HeldCodeRow } from "../offers/pool.server";
 import { verifyProxyQuery } from "./proxy.server";
 import { recordProxyPath } from "./proxy-path.server";
 
@@ -130,6 +138,10 @@ interface ShopMessages {
   shopId: number;
   currency: string;
   messages: ShopMessage[];
+  /** The shop's rules across messages: the cool-down after a dismissal, a corner or bar after a popup. */
+  policy: SessionPolicy;
+  /** The format of each of the shop's messages, paused ones too (what was shown this session). */
+  formats: Map<number, Format>;
   resolve: (handle: string) => Rule | null;
   need: FactsNeeded;
   loadedAt: number;
@@ -181,17 +193,24 @@ async function shopMessages(db: PrismaClient, domain: string, now: number): Prom
 async function loadShopMessages(db: PrismaClient, domain: string, now: number): Promise<ShopMessages | null> {
   const shop = await db.shop.findUnique({
     where: { domain },
-    select: { id: true, currency: true, uninstalledAt: true },
+    select: {
+      id: true,
+      currency: true,
+      uninstalledAt: true,
+      messageCooldownDays: true,
+      messageAfterPopup: true,
+    },
   });
   let value: ShopMessages | null = null;
   if (shop && !shop.uninstalledAt) {
-    const [rows, segments] = await Promise.all([
+    const [rows, segments, formats] = await Promise.all([
       db.message.findMany({
         where: { shopId: shop.id, active: true },
         orderBy: { id: "asc" },
         include: { variants: { orderBy: { id: "asc" } } },
       }),
       shopSegments(db, shop.id),
+      db.message.findMany({ where: { shopId: shop.id }, select: { id: true, format: true } }),
     ]);
     // Codes each discount offer can still give (a shop has a handful of offers: a count per pool).
     const left = new Map(
@@ -232,6 +251,10 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
       shopId: shop.id,
       currency: shop.currency,
       messages,
+      policy: { cooldownDays: shop.messageCooldownDays, afterPopup: shop.messageAfterPopup },
+      formats: new Map(
+        formats.filter((f) => isFormat(f.format)).map((f) => [f.id, f.format as Format] as const),
+      ),
       resolve: segments.resolve,
       need: factsNeededFor(fields),
       loadedAt: now,
@@ -240,11 +263,67 @@ async function loadShopMessages(db: PrismaClient, domain: string, now: number): 
   return value;
 }
 
+const isFormat = (f: string): f is Format => f === "popup" || f === "corner" || f === "bar";
+
 /**
  * A discount offer whose pool is empty is not offered (rather than a broken code): the pool
- * refills in the background, and the Admin API may be down meanwhile.
+ * refills in the background, and the Admin API may be down meanwhile. The offer whose code the
+ * shopper already holds needs no new one (it may remind them of theirs).
  */
-const hasCodes = (m: ShopMessage): boolean => !m.needsCode || m.codesLeft > 0;
+const hasCodes =
+  (held: HeldCodeRow[] = []) =>
+  (m: ShopMessage): boolean =>
+    !m.needsCode || m.codesLeft > 0 || held.some((c) => c.usable && c.messageId === m.spec.id);
+
+/** The ids in a `shown=` or `dismissed=` parameter, or the error naming it. */
+function idsParam(params: URLSearchParams, name: "shown" | "dismissed"): number[] | string {
+  const text = params.get(name) ?? "";
+  if (!/^(\d{1,9}(,\d{1,9}){0,49})?$/.test(text))
+    return `${name}: must be up to 50 message ids separated by commas`;
+  return text ? text.split(",").map(Number) : [];
+}
+
+/**
+ * The decision over the shop's messages for these facts and this history: the offers without
+ * codes left, and first-purchase offers to someone who has ordered, are left out first.
+ */
+function decideOver(
+  shop: ShopMessages,
+  facts: Facts,
+  history: MessageHistory,
+  page: PageContext,
+  now: Date,
+): { decision: Decision; offerable: ShopMessage[] } {
+  const offerable = shop.messages.filter(hasCodes(heldOf(history))).filter(offerableTo(facts, now));
+  const decision = decide(
+    offerable.map((m) => m.spec),
+    {
+      facts,
+      page,
+      history,
+      now,
+      resolve: shop.resolve,
+      policy: shop.policy,
+      formatOf: (id) => shop.formats.get(id) ?? null,
+    },
+  );
+  return { decision, offerable };
+}
+
+const heldOf = (history: MessageHistory): HeldCodeRow[] => (history.codes ?? []) as HeldCodeRow[];
+
+/** The codes the shopper holds, read only when the shop has an offer that gives one. */
+async function shopperCodes(
+  db: PrismaClient,
+  shop: ShopMessages,
+  visitorId: string | null,
+  customerId: string | null,
+  now: Date,
+): Promise<HeldCodeRow[]> {
+  return shop.messages.some((m) => m.spec.codeKind)
+    ? heldCodes(db, shop.shopId, { visitorId, customerId }, now)
+    : [];
+}
 
 /**
  * A first-purchase offer is for people who have never ordered: by the customer's lifetime figures
@@ -290,35 +369,64 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
   const path = params.get("path") ?? "/";
   if (path.length > 2048 || !path.startsWith("/"))
     return { status: 400, body: { error: 'path: must start with "/" and be at most 2048 characters' } };
-  const shownText = params.get("shown") ?? "";
-  if (!/^(\d{1,9}(,\d{1,9}){0,49})?$/.test(shownText))
-    return { status: 400, body: { error: "shown: must be up to 50 message ids separated by commas" } };
+  const shown = idsParam(params, "shown");
+  if (typeof shown === "string") return { status: 400, body: { error: shown } };
+  const dismissed = idsParam(params, "dismissed");
+  if (typeof dismissed === "string") return { status: 400, body: { error: dismissed } };
   const page: PageContext = { type: pageTypeOf(params.get("page")), path };
 
   const shop = await shopMessages(db, check.identity.shop, now.getTime());
   if (!shop) return { status: 404, body: { error: "shop: not installed" } };
   if (!shop.messages.length) return { status: 200, body: { message: null } };
 
-  const { facts, history } = await visitorFacts(db, shop, visitorId, check.identity.customerId, now);
-  history.shownThisSession = shownText ? shownText.split(",").map(Number) : [];
-  const offerable = shop.messages.filter(hasCodes).filter(offerableTo(facts, now));
-  const decision = decide(
-    offerable.map((m) => m.spec),
-    { facts, page, history, now, resolve: shop.resolve },
-  );
+  const customerId = check.identity.customerId;
+  const [{ facts, history }, codes] = await Promise.all([
+    visitorFacts(db, shop, visitorId, customerId, now),
+    shopperCodes(db, shop, visitorId, customerId, now),
+  ]);
+  history.shownThisSession = shown;
+  history.dismissedThisSession = dismissed;
+  history.codes = codes;
+  const { decision, offerable } = decideOver(shop, facts, history, page, now);
   const chosen = decision.message && offerable.find((m) => m.spec.id === decision.message!.id);
   if (!chosen) return { status: 200, body: { message: null } };
-  // Eligible: assigned to an arm (sticky per customer, else per browser), the first time recorded.
-  const customerId = check.identity.customerId;
   const unit = customerId ? `c:${customerId}` : `v:${visitorId}`;
+  const held = decision.reminder ? codes.find((c) => c.usable && c.messageId === chosen.spec.id) : undefined;
+  if (held) {
+    // A reminder of the code they hold: its message, in the variant they were given it for.
+    const applyPath = `/discount/${encodeURIComponent(held.code)}`;
+    return {
+      status: 200,
+      body: {
+        message: {
+          ...shownVariant(chosen, held.variantId ?? variantOf(assign(unit, chosen.experiment))),
+          reminder: true,
+          code: {
+            code: held.code,
+            expiresAt: held.expiresAt.toISOString(),
+            applyPath,
+            ...(held.kind === "referral" ? { shareUrl: `https://${check.identity.shop}${applyPath}` } : {}),
+          },
+        },
+      },
+    };
+  }
+  // Eligible: assigned to an arm (sticky per customer, else per browser), the first time recorded.
   const arm = assign(unit, chosen.experiment);
   recordExposure(db, shop.shopId, chosen.spec.id, unit, arm, visitorId, customerId, now);
   if (arm.arm === "holdout") return { status: 200, body: { message: null } };
-  const variant = chosen.variants.get(arm.variantId);
+  return { status: 200, body: { message: shownVariant(chosen, arm.variantId) } };
+}
+
+const variantOf = (a: Assignment): number | null => (a.arm === "treatment" ? a.variantId : null);
+
+/** The message as shown in a variant (its headline, text and button label), or as it is. */
+function shownVariant(chosen: ShopMessage, variantId: number | null): ShownMessage {
+  const variant = variantId === null ? undefined : chosen.variants.get(variantId);
   const shown: ShownMessage = variant
     ? {
         ...chosen.shown,
-        variantId: arm.variantId,
+        variantId: variantId!,
         headline: variant.headline ?? chosen.shown.headline,
         body: variant.body ?? chosen.shown.body,
         button:
@@ -327,7 +435,7 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
             : chosen.shown.button,
       }
     : chosen.shown;
-  return { status: 200, body: { message: shown } };
+  return shown;
 }
 
 /**
@@ -345,9 +453,10 @@ async function decideWithoutConsent(
   const path = params.get("path") ?? "/";
   if (path.length > 2048 || !path.startsWith("/"))
     return { status: 400, body: { error: 'path: must start with "/" and be at most 2048 characters' } };
-  const shownText = params.get("shown") ?? "";
-  if (!/^(\d{1,9}(,\d{1,9}){0,49})?$/.test(shownText))
-    return { status: 400, body: { error: "shown: must be up to 50 message ids separated by commas" } };
+  const shown = idsParam(params, "shown");
+  if (typeof shown === "string") return { status: 400, body: { error: shown } };
+  const dismissed = idsParam(params, "dismissed");
+  if (typeof dismissed === "string") return { status: 400, body: { error: dismissed } };
   const shop = await shopMessages(db, domain, now.getTime());
   if (!shop) return { status: 404, body: { error: "shop: not installed" } };
   const untargeted = shop.messages.filter((m) => m.untargeted);
@@ -357,14 +466,19 @@ async function decideWithoutConsent(
     {
       facts: { customer: null, orders: [], checkouts: [], cart: null, visitor: null },
       page: { type: pageTypeOf(params.get("page")), path },
+      // This browser session's shown and dismissed messages (the script keeps them without an id):
+      // the caps, the popup rule and the rest-of-session cool-down hold without consent too.
       history: {
         lastShownAt: {},
-        shownThisSession: shownText ? shownText.split(",").map(Number) : [],
-        dismissed: [],
+        shownThisSession: shown,
+        dismissed,
+        dismissedThisSession: dismissed,
         converted: [],
       },
       now,
       resolve: shop.resolve,
+      policy: shop.policy,
+      formatOf: (id) => shop.formats.get(id) ?? null,
     },
   );
   const chosen = decision.message && untargeted.find((m) => m.spec.id === decision.message!.id);
@@ -373,41 +487,51 @@ async function decideWithoutConsent(
 
 export interface Explanation {
   /** The message this visitor would see, with the segment conditions that put them in its audience. */
-  chosen: { id: number; headline: string; reasons: Reason[] } | null;
+  chosen: { id: number; headline: string; reasons: Reason[]; reminder: boolean } | null;
   /** Every other active message and why it was not chosen. */
   skipped: { id: number; headline: string; why: ExplainSkip }[];
 }
 
 /**
  * The decision for a visitor and/or signed-in customer on a page, explained: for support, the CLI
- * (`slice messages explain`) and the admin. The same facts and the same decide() as the storefront.
+ * (`slice messages explain`) and the admin. The same facts, codes held, session rules and the same
+ * decide() as the storefront; `shown` and `dismissed` stand for this browser session's.
  */
 export async function explainDecision(
   db: PrismaClient,
   domain: string,
-  who: { visitorId?: string; customerId?: string; page: PageContext; shown?: number[]; now: Date },
+  who: {
+    visitorId?: string;
+    customerId?: string;
+    page: PageContext;
+    shown?: number[];
+    dismissed?: number[];
+    now: Date;
+  },
 ): Promise<Explanation | null> {
   const shop = await loadShopMessages(db, domain, who.now.getTime());
   if (!shop) return null;
-  const { facts, history } = await visitorFacts(
-    db,
-    shop,
-    who.visitorId ?? "explain-no-visitor",
-    who.customerId ?? null,
-    who.now,
-  );
+  const [{ facts, history }, codes] = await Promise.all([
+    visitorFacts(db, shop, who.visitorId ?? "explain-no-visitor", who.customerId ?? null, who.now),
+    shopperCodes(db, shop, who.visitorId ?? null, who.customerId ?? null, who.now),
+  ]);
   history.shownThisSession = who.shown ?? [];
-  const input = { facts, page: who.page, history, now: who.now, resolve: shop.resolve };
-  const decision = decide(
-    shop.messages
-      .filter(hasCodes)
-      .filter(offerableTo(facts, who.now))
-      .map((m) => m.spec),
-    input,
-  );
+  history.dismissedThisSession = who.dismissed ?? [];
+  history.codes = codes;
+  const { decision } = decideOver(shop, facts, history, who.page, who.now);
+  const input = {
+    facts,
+    page: who.page,
+    history,
+    now: who.now,
+    resolve: shop.resolve,
+    policy: shop.policy,
+    formatOf: (id: number) => shop.formats.get(id) ?? null,
+  };
   // A first-purchase offer left out for a buyer: its own reason when it had one anyway (not in
   // its segment, not on this page...), else that the customer has ordered before.
-  const buyer = shop.messages.filter((m) => hasCodes(m) && !offerableTo(facts, who.now)(m));
+  const withCodes = hasCodes(codes);
+  const buyer = shop.messages.filter((m) => withCodes(m) && !offerableTo(facts, who.now)(m));
   const without = buyer.length
     ? decide(
         buyer.map((m) => m.spec),
@@ -416,10 +540,15 @@ export async function explainDecision(
     : [];
   const buyerWhy = (id: number): ExplainSkip => without.find((s) => s.id === id)?.why ?? "has ordered before";
   const headline = (id: number) => shop.messages.find((m) => m.spec.id === id)?.shown.headline ?? "";
-  const dry = shop.messages.filter((m) => !hasCodes(m));
+  const dry = shop.messages.filter((m) => !withCodes(m));
   return {
     chosen: decision.message
-      ? { id: decision.message.id, headline: headline(decision.message.id), reasons: decision.reasons }
+      ? {
+          id: decision.message.id,
+          headline: headline(decision.message.id),
+          reasons: decision.reasons,
+          reminder: decision.reminder,
+        }
       : null,
     skipped: [
       ...decision.skipped.map((s) => ({ ...s, headline: headline(s.id) })),
@@ -529,7 +658,13 @@ export async function visitorFacts(
       const at = date(e.occurredAt);
       const last = history.lastShownAt[id];
       if (!last || Date.parse(last) < at.getTime()) history.lastShownAt[id] = at.toISOString();
-    } else if (e.type === MESSAGE_EVENTS.dismissed) history.dismissed.push(id);
+    } else if (e.type === MESSAGE_EVENTS.dismissed) {
+      history.dismissed.push(id);
+      // The shop's cool-down runs from the latest dismissal of any message, on any of their browsers.
+      const at = date(e.occurredAt);
+      if (!history.lastDismissedAt || Date.parse(history.lastDismissedAt) < at.getTime())
+        history.lastDismissedAt = at.toISOString();
+    }
     else if (e.type === MESSAGE_EVENTS.clicked) history.converted.push(id);
   }
   return { facts, history };
