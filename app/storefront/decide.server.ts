@@ -664,8 +664,7 @@ export async function visitorFacts(
       const at = date(e.occurredAt);
       if (!history.lastDismissedAt || Date.parse(history.lastDismissedAt) < at.getTime())
         history.lastDismissedAt = at.toISOString();
-    }
-    else if (e.type === MESSAGE_EVENTS.clicked) history.converted.push(id);
+    } else if (e.type === MESSAGE_EVENTS.clicked) history.converted.push(id);
   }
   return { facts, history };
 }
