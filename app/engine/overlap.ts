@@ -120,7 +120,10 @@ export function audiencesExclude(
     if (lo > hi) return `${label(list[0])} cannot meet both audiences' conditions`;
     const eqs = new Set(list.filter((c) => c.op === "eq" && numeric(c) === null).map((c) => String(c.value)));
     if (eqs.size > 1)
-      return `${label(list[0])} cannot be both ${[...eqs].sort().map((v) => `"${v}"`).join(" and ")}`;
+      return `${label(list[0])} cannot be both ${[...eqs]
+        .sort()
+        .map((v) => `"${v}"`)
+        .join(" and ")}`;
   }
   return null;
 }

@@ -4,7 +4,17 @@
  * same people.
  */
 import { Link, useFetcher } from "@remix-run/react";
-import { Banner, BlockStack, Button, Card, Checkbox, InlineStack, List, Text, TextField } from "@shopify/polaris";
+import {
+  Banner,
+  BlockStack,
+  Button,
+  Card,
+  Checkbox,
+  InlineStack,
+  List,
+  Text,
+  TextField,
+} from "@shopify/polaris";
 import { useState } from "react";
 import type { SessionPolicy } from "../engine/decide";
 import type { OverlapWarning } from "./overlap.server";
@@ -42,9 +52,9 @@ export function OverlapBanners({ warnings }: { warnings: OverlapWarning[] }) {
             <BlockStack gap="200">
               <p>{reach(w)}</p>
               <p>
-                When both apply, <Link to={`/app/messages/${w.winner.id}`}>{w.winner.name}</Link> is shown: {w.why}.
-                Change the priority of <Link to={`/app/messages/${w.other.id}`}>{w.other.name}</Link> to change
-                that, or narrow either audience.
+                When both apply, <Link to={`/app/messages/${w.winner.id}`}>{w.winner.name}</Link> is shown:{" "}
+                {w.why}. Change the priority of <Link to={`/app/messages/${w.other.id}`}>{w.other.name}</Link>{" "}
+                to change that, or narrow either audience.
               </p>
               <List>
                 {w.then.map((t) => (
@@ -74,8 +84,8 @@ export function PolicyCard({ policy }: { policy: SessionPolicy }) {
             One message per visit
           </Text>
           <Text as="p" tone="subdued">
-            Across all messages: at most one popup per browser session, and never a second discount code of the
-            same kind to one shopper (a shopper holding an unused code is reminded of it instead).
+            Across all messages: at most one popup per browser session, and never a second discount code of
+            the same kind to one shopper (a shopper holding an unused code is reminded of it instead).
           </Text>
           <TextField
             label="After a shopper dismisses a message, show nothing for"
