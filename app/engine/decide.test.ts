@@ -369,18 +369,28 @@ describe("one calm message per visit, across all messages", () => {
     ]);
   });
 
-  it("reminds only when an offer of that kind would have been shown to this shopper", () => {
-    const held = { codes: [{ kind: "firstPurchase" as const, messageId: 11, usable: true }] };
-    // A returning visitor is no longer a first-time visitor: neither welcome applies, no reminder.
-    const d = decide(set, {
+  it("reminds a shopper who has left the offer's audience (a first-time visitor who came back), at its own priority", () => {
+    const held = { codes: [{ kind: "firstPurchase" as const, messageId: 12, usable: true }] };
+    const returning = message(15, "returning-non-buyers", { format: "corner", priority: 4 });
+    const d = decide([...set, returning], {
       facts: anonymous(3),
       page,
       history: { ...noHistory, ...held },
       now,
       resolve,
     });
-    expect(d.message).toBeNull();
-    expect(d.reminder).toBe(false);
-    expect(d.skipped).toContainEqual({ id: 11, why: "not in segment" });
+    // The 10% welcome's priority (3) is below the returning visitors' corner (4): the corner wins.
+    expect(d.message?.id).toBe(15);
+    expect(d.skipped).toContainEqual({ id: 12, why: "lower priority" });
+    const alone = decide(set, {
+      facts: anonymous(3),
+      page,
+      history: { ...noHistory, ...held },
+      now,
+      resolve,
+    });
+    expect(alone.message?.id).toBe(12);
+    expect(alone.reminder).toBe(true);
+    expect(alone.skipped).toContainEqual({ id: 11, why: "not in segment" });
   });
 });

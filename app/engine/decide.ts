@@ -19,11 +19,12 @@
  * - discount codes (MessageSpec.codeKind): a shopper (customer, else visitor) holds at most one
  *   code per kind (first-purchase, referral). Another message of a kind they hold a code of is
  *   never a candidate ("code already held"). If their code can still be used (not redeemed, not
- *   expired) and a message of that kind would otherwise be shown (the one that gave the code, or
- *   another), they are reminded instead: the decision is the message that gave the code
- *   (`reminder: true`) at the highest priority among those, where that message itself may appear
- *   (its dates, pages, caps and the session rules; not after they dismissed it; a click on it is
- *   not a use of the code, so it does not stop the reminder);
+ *   expired), they are reminded of it: the message that gave the code is a candidate
+ *   (`reminder: true`) wherever it may appear (its dates, pages, caps and the session rules; not
+ *   after they dismissed it; a click on it is not a use of the code, so it does not stop the
+ *   reminder), also once they have left its audience (a first-time visitor who comes back), at
+ *   its own priority or, when another offer of that kind would have been shown, at that one's if
+ *   higher (the reminder takes its place);
  * - of the messages left, the highest priority wins (ties: the earliest created, i.e. lowest id),
  *   so a merchant's narrow micro-segment message can sit above a broad fallback.
  */
@@ -197,14 +198,16 @@ export function decide(
   const reminding = new Set<number>();
   for (const [kind, giver] of remindable) {
     const calls = triggers.get(kind) ?? [];
-    if (!calls.length) continue;
-    const top = calls.reduce((a, b) => (b.message.priority > a.message.priority ? b : a));
+    const top = calls.reduce<(typeof calls)[number] | null>(
+      (a, b) => (!a || b.message.priority > a.message.priority ? b : a),
+      null,
+    );
     const own = calls.find((c) => c.message.id === giver.id);
     reminding.add(giver.id);
     pendingSkips.delete(giver.id);
     candidates.push({
-      message: { ...giver, priority: top.message.priority },
-      reasons: (own ?? top).reasons,
+      message: { ...giver, priority: Math.max(giver.priority, top?.message.priority ?? -Infinity) },
+      reasons: (own ?? top)?.reasons ?? [],
       reminder: true,
     });
   }
