@@ -26,6 +26,7 @@ import {
   PAGE_TYPES,
   type Decision,
   type Format,
+  type HeldCode,
   type MessageHistory,
   type PageContext,
   type PageType,
@@ -271,7 +272,7 @@ const isFormat = (f: string): f is Format => f === "popup" || f === "corner" || 
  * shopper already holds needs no new one (it may remind them of theirs).
  */
 const hasCodes =
-  (held: HeldCodeRow[] = []) =>
+  (held: HeldCode[] = []) =>
   (m: ShopMessage): boolean =>
     !m.needsCode || m.codesLeft > 0 || held.some((c) => c.usable && c.messageId === m.spec.id);
 
@@ -294,7 +295,7 @@ function decideOver(
   page: PageContext,
   now: Date,
 ): { decision: Decision; offerable: ShopMessage[] } {
-  const offerable = shop.messages.filter(hasCodes(heldOf(history))).filter(offerableTo(facts, now));
+  const offerable = shop.messages.filter(hasCodes(history.codes)).filter(offerableTo(facts, now));
   const decision = decide(
     offerable.map((m) => m.spec),
     {
@@ -309,8 +310,6 @@ function decideOver(
   );
   return { decision, offerable };
 }
-
-const heldOf = (history: MessageHistory): HeldCodeRow[] => (history.codes ?? []) as HeldCodeRow[];
 
 /** The codes the shopper holds, read only when the shop has an offer that gives one. */
 async function shopperCodes(
