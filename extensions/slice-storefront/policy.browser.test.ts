@@ -166,4 +166,47 @@ describe("one calm message per visit on the demo storefront", () => {
     expect(await codesOf(visitorId)).toEqual([{ code, messageId: welcome15 }]);
     await context.close();
   });
+
+  it("the admin warns that the two welcomes reach the same people, says which is shown and why, and saves the cool-down", async () => {
+    const admin = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await admin.goto(demo.loginUrl);
+    await admin.goto(`${demo.url}/app/messages`);
+    const starter = await db.message.findFirstOrThrow({
+      where: { reward: "firstPurchase", id: { not: welcome15 } },
+    });
+    const warning = admin.locator(`[data-overlap="${welcome15}-${starter.id}"]`);
+    await expect.poll(() => warning.isVisible(), { timeout: 15_000 }).toBe(true);
+    await expect(
+      warning.getByText(`"Welcome 15%" and "${starter.name}" can reach the same people`).count(),
+    ).resolves.toBe(1);
+    await expect(warning.getByText(/its priority is higher \(\d+ over \d+\)/).count()).resolves.toBe(1);
+    await expect(warning.getByText(/one first-purchase code per shopper/).count()).resolves.toBe(1);
+    await expect(warning.getByRole("link", { name: starter.name }).getAttribute("href")).resolves.toBe(
+      `/app/messages/${starter.id}`,
+    );
+    await admin.screenshot({ path: path.join(SHOTS, "admin-messages-overlap.png"), fullPage: true });
+    // The same warning on the 10% welcome's page.
+    await admin.goto(`${demo.url}/app/messages/${starter.id}`);
+    await expect
+      .poll(() => admin.locator(`[data-overlap="${welcome15}-${starter.id}"]`).isVisible())
+      .toBe(true);
+    // The settings: a cool-down of 3 days and a corner or bar after a popup.
+    await admin.goto(`${demo.url}/app/messages`);
+    const form = admin.locator("[data-policy-form]");
+    await form.getByLabel("After a shopper dismisses a message, show nothing for").fill("3");
+    await form.getByLabel("Allow a corner message or bar after a popup in the same session").check();
+    await form.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => form.getByText("Saved").count(), { timeout: 15_000 }).toBe(1);
+    const shop = await db.shop.findFirstOrThrow({ where: { domain: demo.store.shop.domain } });
+    expect([shop.messageCooldownDays, shop.messageAfterPopup]).toEqual([3, true]);
+    // A cool-down below 0 is refused in the browser before it is sent (the server refuses it too,
+    // naming the field: app/messages/overlap.server.test.ts).
+    const days = form.getByLabel("After a shopper dismisses a message, show nothing for");
+    await days.fill("-2");
+    await form.getByRole("button", { name: "Save" }).click();
+    await expect(days.evaluate((input) => (input as HTMLInputElement).validity.valid)).resolves.toBe(false);
+    await admin.waitForTimeout(500);
+    expect((await db.shop.findFirstOrThrow({ where: { id: shop.id } })).messageCooldownDays).toBe(3);
+    await admin.close();
+  });
 });
