@@ -9,6 +9,7 @@
  *   messages list --shop DOMAIN
  *   messages pause|resume <id> --shop DOMAIN
  *   messages explain --shop DOMAIN [--visitor ID] [--customer ID] [--page TYPE] [--path /P] [--now ISO]
+ *                    [--shown IDS] [--dismissed IDS]
  *   privacy list|show <id>|export --shop DOMAIN [--customer ID] [--email ADDRESS]
  *
  * The segments commands read the app's database (DATABASE_URL) and compute members with the same
@@ -27,7 +28,7 @@ const USAGE = `usage:
   npm run slice -- messages list --shop DOMAIN
   npm run slice -- messages pause|resume <id> --shop DOMAIN
   npm run slice -- messages explain --shop DOMAIN [--visitor ID] [--customer ID] [--page TYPE]
-                   [--path /PATH] [--now ISO-TIME]
+                   [--path /PATH] [--now ISO-TIME] [--shown 1,2] [--dismissed 1]
   npm run slice -- privacy list --shop DOMAIN
   npm run slice -- privacy show <export id> --shop DOMAIN
   npm run slice -- privacy export --shop DOMAIN (--customer ID | --email ADDRESS)`;
@@ -169,9 +170,18 @@ export async function main(argv: string[], out: (line: string) => unknown = writ
         page: { type: "string" },
         path: { type: "string" },
         now: { type: "string" },
+        shown: { type: "string" },
+        dismissed: { type: "string" },
       },
     });
     if (!values.shop) throw new UsageError(`messages ${command} needs --shop <name>.myshopify.com`);
+    // This browser session's messages, as the storefront script sends them.
+    const session = (name: "shown" | "dismissed"): number[] => {
+      const text = values[name] ?? "";
+      if (!/^(\d{1,9}(,\d{1,9})*)?$/.test(text))
+        throw new UsageError(`--${name} must be message ids separated by commas (got "${text}")`);
+      return text ? text.split(",").map(Number) : [];
+    };
     const now = values.now ? new Date(values.now) : new Date();
     if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO time (got "${values.now}")`);
     const id = positionals[0] === undefined ? undefined : Number(positionals[0]);
@@ -190,6 +200,8 @@ export async function main(argv: string[], out: (line: string) => unknown = writ
         visitorId: values.visitor,
         customerId: values.customer,
         page: { type: page as (typeof PAGE_TYPES)[number], path: values.path ?? "/" },
+        shown: session("shown"),
+        dismissed: session("dismissed"),
         now,
       },
       out,

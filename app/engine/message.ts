@@ -95,6 +95,13 @@ export interface ShownMessage {
   reward: RewardKind;
   /** The A/B variant shown, when the message has variants. */
   variantId?: number;
+  /**
+   * A reminder of the code the shopper already holds from this message (not a new offer): the same
+   * message and terms, and the same code, which `/code` also gives again.
+   */
+  reminder?: boolean;
+  /** The held code, with a reminder: as `/code` answers it. */
+  code?: { code: string; expiresAt: string; applyPath: string; shareUrl?: string };
 }
 
 export interface MessageProblem {
@@ -338,6 +345,7 @@ export function specOf(id: number, m: MessageInput): MessageSpec {
     cap: m.cap,
     audience: m.audience,
     schedule: m.schedule,
+    codeKind: m.reward.kind === "firstPurchase" || m.reward.kind === "referral" ? m.reward.kind : null,
   };
 }
 

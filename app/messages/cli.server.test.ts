@@ -72,6 +72,50 @@ describe("npm run slice -- messages", () => {
     expect((await run("messages", "explain", "--shop", SHOP)).lines[0]).toBe("shows no message");
   });
 
+  it("explains the rules across messages: the session's popup, the cool-down, a code already held", async () => {
+    const shop = await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } });
+    const welcome = ids["first-time-visitors"];
+    const cart = ids["cart-abandoners"];
+    await run("messages", "resume", String(welcome), "--shop", SHOP);
+    const explain = (...more: string[]) =>
+      run("messages", "explain", "--shop", SHOP, "--visitor", "cli-visitor-000000002", ...more);
+    expect((await explain("--shown", String(cart))).lines).toEqual([
+      "shows no message",
+      `  not ${welcome} "Welcome! Here's 10% off your first order": popup this session (a popup was already shown in this session)`,
+      `  not ${cart} "Your cart is waiting": shown this session`,
+    ]);
+    expect((await explain("--dismissed", String(cart))).lines).toContain(
+      `  not ${welcome} "Welcome! Here's 10% off your first order": cool-down (a message was dismissed within the shop's cool-down, or this session)`,
+    );
+    // The visitor holds a first-purchase code of another offer: no code from this one.
+    const other = await prisma.message.create({
+      data: {
+        ...(await prisma.message.findUniqueOrThrow({ where: { id: welcome } })),
+        id: undefined,
+        active: false,
+      },
+    });
+    await prisma.discountCode.create({
+      data: {
+        shopId: shop.id,
+        messageId: other.id,
+        code: "WELCOME-HELD",
+        shopifyDiscountId: "gid://shopify/DiscountCodeNode/2",
+        status: "issued",
+        visitorId: "cli-visitor-000000002",
+        expiresAt: new Date(Date.now() + 30 * 86_400_000),
+      },
+    });
+    expect((await explain()).lines).toContain(
+      `  not ${welcome} "Welcome! Here's 10% off your first order": code already held (one code per kind of offer: first-purchase, referral)`,
+    );
+    await run("messages", "pause", String(welcome), "--shop", SHOP);
+    await run("messages", "pause", String(cart), "--shop", SHOP);
+    await expect(explain("--shown", "1,x")).rejects.toThrow(
+      '--shown must be message ids separated by commas (got "1,x")',
+    );
+  });
+
   it("refuses a bad page type, id or shop with the reason", async () => {
     await expect(run("messages", "explain", "--shop", SHOP, "--page", "checkout")).rejects.toThrow(
       new UsageError(

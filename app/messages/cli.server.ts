@@ -2,9 +2,17 @@
 import prisma from "../db.server";
 import { triggerLabel, FORMAT_LABELS } from "../engine/message";
 import type { PageContext } from "../engine/decide";
-import { explainDecision } from "../storefront/decide.server";
+import { explainDecision, type ExplainSkip } from "../storefront/decide.server";
 import { listMessages, setMessageActive } from "./store.server";
 import { CliError } from "../segments/cli.server";
+
+/** The rules across messages, said in full (the others print as they are named). */
+const SKIP_WORDS: Partial<Record<ExplainSkip, string>> = {
+  "cool-down": "cool-down (a message was dismissed within the shop's cool-down, or this session)",
+  "popup this session": "popup this session (a popup was already shown in this session)",
+  "after a popup": "after a popup (the shop shows no corner message or bar after a popup)",
+  "code already held": "code already held (one code per kind of offer: first-purchase, referral)",
+};
 
 export async function messagesCommand(
   command: "list" | "pause" | "resume" | "explain",
@@ -14,6 +22,9 @@ export async function messagesCommand(
     visitorId?: string;
     customerId?: string;
     page: PageContext;
+    /** Messages shown and dismissed in this browser session (the storefront's shown= and dismissed=). */
+    shown?: number[];
+    dismissed?: number[];
     now: Date;
   },
   out: (line: string) => void,
@@ -46,12 +57,18 @@ export async function messagesCommand(
     visitorId: options.visitorId,
     customerId: options.customerId,
     page: options.page,
+    shown: options.shown,
+    dismissed: options.dismissed,
     now: options.now,
   });
   if (!explanation) throw new CliError(`${options.shop} is not installed`);
   const { chosen, skipped } = explanation;
-  out(chosen ? `shows message ${chosen.id}: "${chosen.headline}"` : "shows no message");
+  out(
+    chosen
+      ? `shows message ${chosen.id}: "${chosen.headline}"${chosen.reminder ? " (a reminder of the code they hold)" : ""}`
+      : "shows no message",
+  );
   for (const r of chosen?.reasons ?? []) out(`  ${r.met ? "✓" : "✗"} ${r.condition} (is ${r.value})`);
-  for (const s of skipped) out(`  not ${s.id} "${s.headline}": ${s.why}`);
+  for (const s of skipped) out(`  not ${s.id} "${s.headline}": ${SKIP_WORDS[s.why] ?? s.why}`);
   return 0;
 }

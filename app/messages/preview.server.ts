@@ -57,6 +57,10 @@ export const SKIP_TEXT: Record<ExplainSkip, string> = {
   converted: "Already took the offer",
   "shown this session": "Already shown this session",
   "shown recently": "Shown recently (its frequency limit)",
+  "cool-down": "Dismissed a message recently: nothing is shown for the shop's cool-down",
+  "popup this session": "A popup was already shown this session (at most one per session)",
+  "after a popup": "A popup was already shown this session, and the shop shows nothing after one",
+  "code already held": "Already holds a code for this kind of offer (one per shopper)",
   "lower priority": "Another message has a higher priority",
   "no codes left": "Its discount codes have run out (the app makes more while Shopify is reachable)",
   "has ordered before":

@@ -5,7 +5,7 @@
  * than with broken ones, and an order that uses a code redeems it. Then the storefront's code
  * endpoint: only for a shopper assigned to the offer's treatment, signed by the app proxy.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { AdminApi } from "../sync/admin-api.server";
 import { AdminApiStandIn } from "../../dev/admin-api";
@@ -15,6 +15,7 @@ import { TEST_SECRET } from "../../dev/testing/setup";
 import { ensurePresets } from "../segments/store.server";
 import { createMessage, getMessage, updateMessage } from "../messages/store.server";
 import { receiveCodeRequest } from "../storefront/code.server";
+import { perClient, perShop } from "../storefront/rate-limit.server";
 import type { DiscountSpec } from "../engine/message";
 import {
   codesLeft,
@@ -321,5 +322,99 @@ describe("a reward A/B test (a variant with its own discount)", () => {
     });
     expect(await prisma.discountCode.count({ where: { messageId: testId, status: "pool" } })).toBe(0);
     expect(await codesLeft(prisma, await row(), now())).toBe(0);
+  });
+});
+
+describe("one first-purchase code per shopper, across offers", () => {
+  let welcome15 = 0;
+  let welcome10 = 0;
+  const offer = (name: string, value: number) =>
+    createMessage(prisma, shopId, {
+      name,
+      segment: "first-time-visitors",
+      format: "popup",
+      trigger: { on: "load" },
+      content: { headline: `${value}% off your first order`, body: "", button: null },
+      reward: { kind: "firstPurchase", discount: { ...TEN, value } },
+      holdoutPercent: 0,
+      active: true,
+    });
+  const ask = (visitorId: string, messageId: number, customerId?: string) =>
+    receiveCodeRequest(
+      proxiedRequest(
+        new Request(`https://${SHOP}/apps/slice/code`, {
+          method: "POST",
+          body: JSON.stringify({ visitorId, messageId }),
+        }),
+        { appOrigin: "http://127.0.0.1:3999", secret: TEST_SECRET, shop: SHOP },
+        { customerId },
+      ),
+      prisma,
+    );
+  const treat = (unit: string, ...messageIds: number[]) =>
+    prisma.offerExposure.createMany({
+      data: messageIds.map((messageId) => ({
+        shopId,
+        messageId,
+        unit,
+        arm: "treatment",
+        visitorId: unit.startsWith("v:") ? unit.slice(2) : "one-code-browser-0001",
+        at: now(),
+      })),
+    });
+  const heldBy = (where: { visitorId?: string; customerShopifyId?: string }) =>
+    prisma.discountCode.findMany({
+      where: { ...where, messageId: { in: [welcome15, welcome10] }, status: "issued" },
+      select: { code: true, messageId: true },
+    });
+
+  beforeEach(() => {
+    // The code endpoint's per-address and per-shop limits are not what these tests are about.
+    perClient.clear();
+    perShop.clear();
+  });
+  beforeAll(async () => {
+    welcome15 = await offer("Welcome 15%", 15);
+    welcome10 = await offer("Welcome 10%", 10);
+    await refillPools(prisma, api(), shopId, now(), { target: 30, poll });
+  });
+
+  it("gives two tabs asking for two first-purchase offers at once one code, and refuses the other naming the offer held", async () => {
+    const visitors = Array.from({ length: 8 }, (_, i) => `one-code-visitor-${String(i).padStart(4, "0")}`);
+    for (const v of visitors) await treat(`v:${v}`, welcome15, welcome10);
+    for (const v of visitors) {
+      perClient.clear();
+      const answers = await Promise.all([ask(v, welcome15), ask(v, welcome10)]);
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+      const held = await heldBy({ visitorId: v });
+      expect(held).toHaveLength(1);
+      const refused = (await answers.find((a) => a.status === 409)!.json()) as {
+        error: string;
+        heldFrom: number;
+      };
+      expect(refused.error).toBe("messageId: you already have a first-purchase code from another offer");
+      expect(refused.heldFrom).toBe(held[0].messageId);
+      // Asking again for the offer they hold gives the same code; for the other, still nothing.
+      const again = (await (await ask(v, held[0].messageId)).json()) as { code: string };
+      expect(again.code).toBe(held[0].code);
+      expect((await ask(v, held[0].messageId === welcome15 ? welcome10 : welcome15)).status).toBe(409);
+    }
+  });
+
+  it("gives two tabs asking for the same offer at once the same one code", async () => {
+    const v = "one-code-same-offer-01";
+    await treat(`v:${v}`, welcome15);
+    const answers = await Promise.all([ask(v, welcome15), ask(v, welcome15), ask(v, welcome15)]);
+    const codes = await Promise.all(answers.map(async (a) => ((await a.json()) as { code: string }).code));
+    expect(new Set(codes).size).toBe(1);
+    expect(await heldBy({ visitorId: v })).toHaveLength(1);
+  });
+
+  it("knows a signed-in customer on another browser: no second code there", async () => {
+    await treat("c:7001", welcome15, welcome10);
+    expect((await ask("one-code-phone-browser-1", welcome10, "7001")).status).toBe(200);
+    const other = await ask("one-code-laptop-browser", welcome15, "7001");
+    expect(other.status).toBe(409);
+    expect(await heldBy({ customerShopifyId: "7001" })).toHaveLength(1);
   });
 });

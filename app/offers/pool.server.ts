@@ -21,6 +21,8 @@
  */
 import type { Message, MessageVariant, Prisma, PrismaClient } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
+import { date, readerFor } from "../db-read.server";
+import type { CodeKind, HeldCode } from "../engine/decide";
 import { fromColumns, type DiscountSpec } from "../engine/message";
 import type { AdminApi } from "../sync/admin-api.server";
 import { startShopLoop, type ShopLoop } from "../segments/shop-loop.server";
@@ -285,8 +287,132 @@ export interface IssuedCode {
 }
 
 /**
- * This shopper's code for this offer: the one they already have, or the next offerable one from
- * the pool (null when none is left).
+ * A shopper holds at most one discount code per kind (first-purchase, referral): asked for a code
+ * of another offer of a kind they hold, they get none. `messageId` is the offer that gave theirs.
+ */
+export class CodeAlreadyHeld extends Error {
+  override name = "CodeAlreadyHeld";
+  constructor(
+    readonly kind: CodeKind,
+    readonly messageId: number,
+  ) {
+    super(`already holds a ${kind === "referral" ? "referral" : "first-purchase"} code (offer ${messageId})`);
+  }
+}
+
+/** A code a shopper holds, with the offer that gave it (decide.ts's HeldCode, with the code itself). */
+export interface HeldCodeRow extends HeldCode {
+  code: string;
+  expiresAt: Date;
+  variantId: number | null;
+}
+
+/**
+ * The codes this shopper (the signed-in customer, and this browser's visitor) holds, one per kind:
+ * a usable one (issued, not expired) before a used or expired one, then the earliest given. Read
+ * with the hot path's reader (the decision calls it on each page).
+ */
+export async function heldCodes(
+  db: PrismaClient,
+  shopId: number,
+  who: { visitorId: string | null; customerId: string | null },
+  now: Date,
+): Promise<HeldCodeRow[]> {
+  const keys: [string, string][] = [];
+  if (who.visitorId) keys.push(["visitorId", who.visitorId]);
+  if (who.customerId) keys.push(["customerShopifyId", who.customerId]);
+  if (!keys.length) return [];
+  const rows = await readerFor(db).rows<{
+    messageId: unknown;
+    reward: string;
+    status: string;
+    code: string;
+    expiresAt: unknown;
+    variantId: unknown;
+    issuedAt: unknown;
+  }>(
+    `SELECT d."messageId", m."reward", d."status", d."code", d."expiresAt", d."variantId", d."issuedAt"
+     FROM "DiscountCode" d JOIN "Message" m ON m."id" = d."messageId"
+     WHERE d."shopId" = ? AND d."status" IN ('issued', 'redeemed') AND (${keys.map(([c]) => `d."${c}" = ?`).join(" OR ")})`,
+    [shopId, ...keys.map(([, v]) => v)],
+  );
+  const best = new Map<CodeKind, HeldCodeRow & { issuedAt: number }>();
+  for (const r of rows) {
+    const kind: CodeKind | null =
+      r.reward === "firstPurchase" ? "firstPurchase" : r.reward === "referral" ? "referral" : null;
+    if (!kind) continue;
+    const expiresAt = date(r.expiresAt);
+    const row: HeldCodeRow & { issuedAt: number } = {
+      kind,
+      messageId: Number(r.messageId),
+      usable: r.status === "issued" && expiresAt > now,
+      code: r.code,
+      expiresAt,
+      variantId: r.variantId === null ? null : Number(r.variantId),
+      issuedAt: r.issuedAt === null ? 0 : date(r.issuedAt).getTime(),
+    };
+    const have = best.get(row.kind);
+    if (!have || (row.usable && !have.usable) || (row.usable === have.usable && row.issuedAt < have.issuedAt))
+      best.set(row.kind, row);
+  }
+  return [...best.values()].map(({ issuedAt: _, ...row }) => row);
+}
+
+/**
+ * PostgreSQL: a transaction-level advisory lock per shopper (their visitor and their customer),
+ * taken in hash order in one statement, so two tabs asking for codes at once queue. SQLite has one
+ * writer connection in the process: each claim below is one statement, which is enough there.
+ */
+async function lockShopper(
+  tx: Prisma.TransactionClient,
+  shopId: number,
+  who: { visitorId: string | null; customerId: string | null },
+): Promise<void> {
+  const keys = [
+    ...(who.visitorId ? [`code:${shopId}:v:${who.visitorId}`] : []),
+    ...(who.customerId ? [`code:${shopId}:c:${who.customerId}`] : []),
+  ];
+  await tx.$queryRawUnsafe(
+    `SELECT count(pg_advisory_xact_lock(h))::int AS held FROM (
+       SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1 OFFSET 0
+     ) AS keys`,
+    keys,
+  );
+}
+
+/** Runs `work` as one transaction holding the shopper's lock (PostgreSQL), or directly (SQLite). */
+export function asShopper<T>(
+  db: PrismaClient,
+  shopId: number,
+  who: { visitorId: string | null; customerId: string | null },
+  work: (q: Prisma.TransactionClient) => Promise<T>,
+): Promise<T> {
+  if (dialectOfClient(db) === "sqlite") return work(db);
+  return db.$transaction(async (tx) => {
+    await lockShopper(tx, shopId, who);
+    return work(tx);
+  });
+}
+
+/**
+ * SQL (PostgreSQL $n numbering, in the claim's parameters: $1 visitor, $2 customer, $4 shop, $5
+ * message) true when the shopper holds no code of this kind from another offer (or, `any`, from
+ * any offer, this one included): the claim's guard.
+ */
+export function noCodeOfKind(kind: CodeKind, scope: "any" | "others"): string {
+  return `NOT EXISTS (
+         SELECT 1 FROM "DiscountCode" h JOIN "Message" hm ON hm."id" = h."messageId"
+         WHERE h."shopId" = $4 AND hm."reward" = '${kind}' AND h."status" IN ('issued', 'redeemed')
+           AND (h."visitorId" = $1 OR h."customerShopifyId" = $2)${scope === "others" ? ` AND h."messageId" <> $5` : ""}
+       )`;
+}
+
+/**
+ * This shopper's code for this first-purchase offer: the one they already have, or the next
+ * offerable one from the pool (null when none is left). A shopper who holds a first-purchase code
+ * of another offer gets none (CodeAlreadyHeld is thrown): one first-purchase code per shopper,
+ * whichever offer and variant. The claim carries that condition itself, so two requests at once
+ * (two tabs, two offers) still give one code; on PostgreSQL they also queue on the shopper's lock.
  */
 export async function issueCode(
   db: PrismaClient,
@@ -295,31 +421,54 @@ export async function issueCode(
   who: { visitorId: string; customerId: string | null },
   now: Date,
 ): Promise<IssuedCode | null> {
+  return asShopper(db, shopId, who, (q) =>
+    claimCode(q, dialectOfClient(db) === "sqlite", shopId, pool, who, now),
+  );
+}
+
+async function claimCode(
+  db: Prisma.TransactionClient,
+  sqlite: boolean,
+  shopId: number,
+  pool: Pool,
+  who: { visitorId: string; customerId: string | null },
+  now: Date,
+): Promise<IssuedCode | null> {
   const { messageId, variantId } = pool;
   const validDays = pool.discount.validDays;
-  const mine = await db.discountCode.findFirst({
-    where: {
-      messageId,
-      status: { in: ["issued", "redeemed"] },
-      OR: [{ visitorId: who.visitorId }, ...(who.customerId ? [{ customerShopifyId: who.customerId }] : [])],
-    },
-    select: { code: true, expiresAt: true },
-  });
+  const held = async (): Promise<IssuedCode | null> => {
+    const codes = await db.discountCode.findMany({
+      where: {
+        shopId,
+        status: { in: ["issued", "redeemed"] },
+        message: { reward: "firstPurchase" },
+        OR: [
+          { visitorId: who.visitorId },
+          ...(who.customerId ? [{ customerShopifyId: who.customerId }] : []),
+        ],
+      },
+      orderBy: [{ issuedAt: "asc" }, { id: "asc" }],
+      select: { code: true, expiresAt: true, messageId: true },
+    });
+    const mine = codes.find((c) => c.messageId === messageId);
+    if (mine) return { code: mine.code, expiresAt: mine.expiresAt };
+    if (codes.length) throw new CodeAlreadyHeld("firstPurchase", codes[0].messageId);
+    return null;
+  };
+  const mine = await held();
   if (mine) return mine;
-  const sqlite = dialectOfClient(db) === "sqlite";
   const at = (d: Date) => (sqlite ? d.getTime() : d);
   const threshold = new Date(now.getTime() + validDays * DAY);
-  // Written with PostgreSQL's $n placeholders, in order; SQLite's are "?".
+  // Written with PostgreSQL's $n placeholders; SQLite's "?" take the values in order of appearance.
   const claim = `UPDATE "DiscountCode" SET "status" = 'issued', "visitorId" = $1, "customerShopifyId" = $2, "issuedAt" = $3
      WHERE "id" = (
        SELECT "id" FROM "DiscountCode"
        WHERE "shopId" = $4 AND "messageId" = $5 AND "status" = 'pool' AND "expiresAt" > $6
          AND ${variantId === null ? `"variantId" IS NULL` : `"variantId" = $7`}
        ORDER BY "expiresAt", "id" LIMIT 1${sqlite ? "" : " FOR UPDATE SKIP LOCKED"}
-     )
+     ) AND ${noCodeOfKind("firstPurchase", "any")}
      RETURNING "code", "expiresAt"`;
-  const rows = await db.$queryRawUnsafe<{ code: string; expiresAt: unknown }[]>(
-    sqlite ? claim.replace(/\$\d+/g, "?") : claim,
+  const values: unknown[] = [
     who.visitorId,
     who.customerId,
     at(now),
@@ -327,11 +476,27 @@ export async function issueCode(
     messageId,
     at(threshold),
     ...(variantId === null ? [] : [variantId]),
+  ];
+  const statement = sqlite ? sqliteOrder(claim, values) : { sql: claim, values };
+  const rows = await db.$queryRawUnsafe<{ code: string; expiresAt: unknown }[]>(
+    statement.sql,
+    ...statement.values,
   );
   const row = rows[0];
-  if (!row) return null;
+  // Nothing claimed: the pool is empty, or another request of this shopper's claimed first.
+  if (!row) return held();
   const expiresAt = row.expiresAt instanceof Date ? row.expiresAt : new Date(Number(row.expiresAt));
   return { code: row.code, expiresAt };
+}
+
+/** SQLite's "?" placeholders for a statement written with $n: the values in order of appearance. */
+export function sqliteOrder(sql: string, values: unknown[]): { sql: string; values: unknown[] } {
+  const order: unknown[] = [];
+  const text = sql.replace(/\$(\d+)/g, (_, n: string) => {
+    order.push(values[Number(n) - 1]);
+    return "?";
+  });
+  return { sql: text, values: order };
 }
 
 /** An order came in: codes of ours it used are redeemed (by the order, at its time). */

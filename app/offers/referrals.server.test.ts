@@ -492,3 +492,43 @@ describe("referral rewards", () => {
     expect(summary.latest.filter((r) => r.status === "refused").every((r) => r.reason)).toBe(true);
   });
 });
+
+describe("one referral code per referrer, across referral offers", () => {
+  let second = 0;
+  beforeAll(async () => {
+    second = await createMessage(prisma, shopId, {
+      name: "Give 10%, get 10%",
+      segment: "high-spend-repeat",
+      format: "corner",
+      trigger: { on: "load" },
+      content: { headline: "Give your friends 10% off", body: "", button: null },
+      reward: {
+        kind: "referral",
+        discount: { type: "percentage", value: 10, validDays: 30, minimumSubtotal: 0 },
+      },
+      active: true,
+    });
+    await refillReferralPools(prisma, api(), shopId, now(), { target: 6, poll });
+  });
+  const issue = (messageId: number, customerId: string) =>
+    issueReferralCode(prisma, shopId, messageId, 30, { customerId, visitorId: null }, now());
+
+  it("refuses a referrer who holds the first offer's code a code of the second, naming the offer held", async () => {
+    await expect(issue(second, referrer.id)).rejects.toMatchObject({
+      name: "CodeAlreadyHeld",
+      kind: "referral",
+      messageId: offerId,
+    });
+  });
+
+  it("gives a referrer asking for both offers at once one code", async () => {
+    const newReferrer = buyers[5].id;
+    const results = await Promise.allSettled([issue(offerId, newReferrer), issue(second, newReferrer)]);
+    expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    expect(
+      await prisma.discountCode.count({
+        where: { shopId, customerShopifyId: newReferrer, status: { in: ["issued", "redeemed"] } },
+      }),
+    ).toBe(1);
+  });
+});

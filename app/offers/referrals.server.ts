@@ -49,7 +49,16 @@ import type { AdminApi } from "../sync/admin-api.server";
 import { adminDocument } from "../sync/documents";
 import { splitList } from "../sync/records";
 import { storefrontOrigin } from "../storefront/origin";
-import { refillKind, type PoolKind, type RefillOptions, type RefillResult } from "./pool.server";
+import {
+  asShopper,
+  CodeAlreadyHeld,
+  noCodeOfKind,
+  refillKind,
+  sqliteOrder,
+  type PoolKind,
+  type RefillOptions,
+  type RefillResult,
+} from "./pool.server";
 import {
   DiscountError,
   discountForCode,
@@ -129,8 +138,9 @@ export interface ReferralCode {
 /**
  * The referrer's code for this referral offer: the one they have (while it has at least
  * `validDays` left), else the next offerable one from the pool, claimed atomically (null when
- * none is left). Two requests of one customer at the very same moment may claim two codes: both
- * stay theirs (rewards follow either), and later requests get the earlier one.
+ * none is left). A referrer who holds a referral code of another referral offer gets none
+ * (CodeAlreadyHeld is thrown): one referral code per shopper. The claim carries that condition,
+ * and on PostgreSQL the shopper's requests queue on their lock, so two at once claim one code.
  */
 export async function issueReferralCode(
   db: PrismaClient,
@@ -140,41 +150,59 @@ export async function issueReferralCode(
   who: { customerId: string; visitorId: string | null },
   now: Date,
 ): Promise<ReferralCode | null> {
-  const mine = await db.discountCode.findFirst({
-    where: {
-      shopId,
-      messageId,
-      customerShopifyId: who.customerId,
-      status: { in: ["issued", "redeemed"] },
-      expiresAt: { gt: new Date(now.getTime() + validDays * DAY) },
-    },
-    orderBy: [{ issuedAt: "asc" }, { id: "asc" }],
-    select: { code: true, expiresAt: true },
-  });
-  if (mine) return mine;
   const sqlite = dialectOfClient(db) === "sqlite";
-  const at = (d: Date) => (sqlite ? d.getTime() : d);
-  const threshold = referralOfferableWhere(messageId, now).expiresAt.gt;
-  const claim = `UPDATE "DiscountCode" SET "status" = 'issued', "visitorId" = $1, "customerShopifyId" = $2, "issuedAt" = $3
-     WHERE "id" = (
-       SELECT "id" FROM "DiscountCode"
-       WHERE "shopId" = $4 AND "messageId" = $5 AND "status" = 'pool' AND "expiresAt" > $6
-       ORDER BY "expiresAt", "id" LIMIT 1${sqlite ? "" : " FOR UPDATE SKIP LOCKED"}
-     )
-     RETURNING "code", "expiresAt"`;
-  const rows = await db.$queryRawUnsafe<{ code: string; expiresAt: unknown }[]>(
-    sqlite ? claim.replace(/\$\d+/g, "?") : claim,
-    who.visitorId,
-    who.customerId,
-    at(now),
-    shopId,
-    messageId,
-    at(threshold),
-  );
-  const row = rows[0];
-  if (!row) return null;
-  const expiresAt = row.expiresAt instanceof Date ? row.expiresAt : new Date(Number(row.expiresAt));
-  return { code: row.code, expiresAt };
+  return asShopper(db, shopId, who, async (q) => {
+    const held = async (): Promise<ReferralCode | null> => {
+      const other = await q.discountCode.findFirst({
+        where: {
+          shopId,
+          messageId: { not: messageId },
+          status: { in: ["issued", "redeemed"] },
+          message: { reward: "referral" },
+          OR: [
+            { customerShopifyId: who.customerId },
+            ...(who.visitorId ? [{ visitorId: who.visitorId }] : []),
+          ],
+        },
+        orderBy: [{ issuedAt: "asc" }, { id: "asc" }],
+        select: { messageId: true },
+      });
+      if (other) throw new CodeAlreadyHeld("referral", other.messageId);
+      return q.discountCode.findFirst({
+        where: {
+          shopId,
+          messageId,
+          customerShopifyId: who.customerId,
+          status: { in: ["issued", "redeemed"] },
+          expiresAt: { gt: new Date(now.getTime() + validDays * DAY) },
+        },
+        orderBy: [{ issuedAt: "asc" }, { id: "asc" }],
+        select: { code: true, expiresAt: true },
+      });
+    };
+    const mine = await held();
+    if (mine) return mine;
+    const at = (d: Date) => (sqlite ? d.getTime() : d);
+    const threshold = referralOfferableWhere(messageId, now).expiresAt.gt;
+    const claim = `UPDATE "DiscountCode" SET "status" = 'issued', "visitorId" = $1, "customerShopifyId" = $2, "issuedAt" = $3
+       WHERE "id" = (
+         SELECT "id" FROM "DiscountCode"
+         WHERE "shopId" = $4 AND "messageId" = $5 AND "status" = 'pool' AND "expiresAt" > $6
+         ORDER BY "expiresAt", "id" LIMIT 1${sqlite ? "" : " FOR UPDATE SKIP LOCKED"}
+       ) AND ${noCodeOfKind("referral", "others")}
+       RETURNING "code", "expiresAt"`;
+    const values = [who.visitorId, who.customerId, at(now), shopId, messageId, at(threshold)];
+    const statement = sqlite ? sqliteOrder(claim, values) : { sql: claim, values };
+    const rows = await q.$queryRawUnsafe<{ code: string; expiresAt: unknown }[]>(
+      statement.sql,
+      ...statement.values,
+    );
+    const row = rows[0];
+    // Nothing claimed: the pool is empty, or another request of this referrer's claimed first.
+    if (!row) return held();
+    const expiresAt = row.expiresAt instanceof Date ? row.expiresAt : new Date(Number(row.expiresAt));
+    return { code: row.code, expiresAt };
+  });
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ import { messageAction, messageFormPage } from "../messages/admin.server";
 import { MessageForm } from "../messages/MessageForm";
 import { isVariantIntent, listVariants, variantAction } from "../messages/variants.server";
 import { VariantsCard } from "../messages/VariantsCard";
-import { Page } from "@shopify/polaris";
+import { BlockStack, Page } from "@shopify/polaris";
+import { overlapWarnings } from "../messages/overlap.server";
+import { OverlapBanners } from "../messages/MessagePolicy";
 
 function idOf(param: string | undefined): number {
   const id = Number(param);
@@ -20,7 +22,11 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const shop = await requireShop(request);
   const page = await messageFormPage(prisma, shop.id, idOf(params.id));
   if (!page) throw new Response(`There is no message "${params.id}" in this shop.`, { status: 404 });
-  return { ...page, variants: await listVariants(prisma, shop.id, page.existing!.id) };
+  const [variants, overlaps] = await Promise.all([
+    listVariants(prisma, shop.id, page.existing!.id),
+    overlapWarnings(prisma, shop.id, new Date(), page.existing!.id),
+  ]);
+  return { ...page, variants, overlaps };
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
@@ -44,6 +50,13 @@ export default function EditMessage() {
   // A fresh form per message, so moving between messages does not keep the last one's edits.
   return (
     <>
+      {data.overlaps.length > 0 && (
+        <Page>
+          <BlockStack gap="300">
+            <OverlapBanners warnings={data.overlaps} />
+          </BlockStack>
+        </Page>
+      )}
       <MessageForm
         key={data.existing?.id}
         data={data}

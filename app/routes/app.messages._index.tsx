@@ -17,6 +17,9 @@ import prisma from "../db.server";
 import { requireShop } from "../auth.server";
 import { messageAction, messageList, type MessageListRow } from "../messages/admin.server";
 import { offersOverview, type OfferOverviewRow } from "../offers/results.server";
+import { overlapWarnings } from "../messages/overlap.server";
+import { readPolicy, savePolicy } from "../messages/policy.server";
+import { OverlapBanners, PolicyCard } from "../messages/MessagePolicy";
 import { formatMoney } from "../engine/money";
 
 const OVERVIEW_DAYS = 30;
@@ -26,12 +29,16 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const url = new URL(request.url);
   const now = new Date();
   const range = { from: new Date(now.getTime() - OVERVIEW_DAYS * 86_400_000), to: now };
-  const [messages, overview] = await Promise.all([
+  const [messages, overview, overlaps, policy] = await Promise.all([
     messageList(prisma, shop.id, now),
     offersOverview(prisma, shop.id, range, now),
+    overlapWarnings(prisma, shop.id, now),
+    readPolicy(prisma, shop.id),
   ]);
   return {
     messages,
+    overlaps,
+    policy,
     // Offers someone was shown or held out of in the range: the others have nothing to compare yet.
     overview: overview.filter((o) => o.treatment.units + o.holdout.units > 0),
     currency: shop.currency,
@@ -40,10 +47,14 @@ export async function loader({ request }: LoaderFunctionArgs) {
   };
 }
 
-/** The list's one action: the per-row kill switch (intent=active, id, active=on|off). */
+/**
+ * The list's actions: the per-row kill switch (intent=active, id, active=on|off) and the shop's
+ * settings across messages (intent=policy, cooldownDays, afterPopup=on).
+ */
 export async function action({ request }: ActionFunctionArgs) {
   const shop = await requireShop(request);
   const form = await request.formData();
+  if (form.get("intent") === "policy") return savePolicy(prisma, shop.id, form);
   if (form.get("intent") !== "active") throw new Response("Unknown action", { status: 400 });
   return messageAction(prisma, shop.id, null, form);
 }
@@ -157,7 +168,7 @@ function StatusBadge({ row }: { row: MessageListRow }) {
 }
 
 export default function Messages() {
-  const { messages, overview, currency, saved, deleted } = useLoaderData<typeof loader>();
+  const { messages, overview, overlaps, policy, currency, saved, deleted } = useLoaderData<typeof loader>();
   const navigate = useNavigate();
   const clear = () => navigate("/app/messages", { replace: true });
   return (
@@ -185,6 +196,7 @@ export default function Messages() {
             shopper opens.
           </p>
         </Banner>
+        <OverlapBanners warnings={overlaps} />
         <Card padding="0">
           {messages.length === 0 ? (
             <EmptyState
@@ -282,6 +294,7 @@ export default function Messages() {
           )}
         </Card>
         {overview.length > 0 && <OffersOverview rows={overview} currency={currency} />}
+        <PolicyCard policy={policy} />
       </BlockStack>
     </Page>
   );

@@ -13,11 +13,15 @@
  * 403 otherwise) assigned to its treatment; answers their personal referral code, the same every
  * time, with `shareUrl` (`https://<primary domain>/discount/CODE`, referralShareUrl) to send to friends, and a `note` listing
  * the reward codes their friends' paid orders have earned them so far.
+ *
+ * One code per kind per shopper (the customer, else the visitor): a shopper who holds a code of
+ * another first-purchase offer (or another referral offer) gets 409 naming it (`heldFrom`), also
+ * when two tabs ask for two offers at once (pool.server.ts: the claim carries the condition).
  */
 import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
-import { fromColumns, type DiscountSpec } from "../engine/message";
-import { issueCode, poolFor } from "../offers/pool.server";
+import { fromColumns, type DiscountSpec, type MessageInput } from "../engine/message";
+import { CodeAlreadyHeld, issueCode, poolFor } from "../offers/pool.server";
 import { issueReferralCode, referralShareUrl } from "../offers/referrals.server";
 import { readLimited } from "./events.server";
 import { flushExposures } from "./decide.server";
@@ -95,10 +99,39 @@ export async function receiveCodeRequest(
   });
   if (exposure?.arm !== "treatment")
     return json({ error: "messageId: this offer was not shown to you" }, 403);
+  try {
+    return await giveCode(db, identity, shop, row!, offer, exposure.variantId, visitorId, now);
+  } catch (error) {
+    // One code per kind per shopper: asked for another offer's, they get none (the decision
+    // reminds them of the one they hold instead).
+    if (error instanceof CodeAlreadyHeld)
+      return json(
+        {
+          error: `messageId: you already have a ${error.kind === "referral" ? "referral" : "first-purchase"} code from another offer`,
+          heldFrom: error.messageId,
+        },
+        409,
+      );
+    throw error;
+  }
+}
+
+async function giveCode(
+  db: PrismaClient,
+  identity: ProxyIdentity,
+  shop: { id: number; domain: string; primaryDomain: string | null },
+  row: Parameters<typeof poolFor>[0],
+  offer: MessageInput,
+  variantId: number | null,
+  visitorId: string,
+  now: Date,
+): Promise<Response> {
+  const messageId = row.id;
+  const shopId = shop.id;
   if (offer.reward.kind === "referral") {
     const mine = await issueReferralCode(
       db,
-      shop.id,
+      shopId,
       messageId,
       offer.reward.discount.validDays,
       { customerId: identity.customerId!, visitorId },
@@ -107,7 +140,7 @@ export async function receiveCodeRequest(
     if (!mine) return json({ error: "no codes left for this offer" }, 409);
     const applyPath = `/discount/${encodeURIComponent(mine.code)}`;
     const rewards = await db.referralReward.findMany({
-      where: { shopId: shop.id, messageId, referrerCustomerId: identity.customerId!, status: "granted" },
+      where: { shopId, messageId, referrerCustomerId: identity.customerId!, status: "granted" },
       orderBy: { id: "asc" },
       select: { rewardCode: true, decidedAt: true },
     });
@@ -123,9 +156,9 @@ export async function receiveCodeRequest(
     );
   }
   // The pool of the variant this shopper was assigned (a variant may test its own discount).
-  const pool = poolFor(row!, exposure.variantId);
+  const pool = poolFor(row, variantId);
   const issued =
-    pool && (await issueCode(db, shop.id, pool, { visitorId, customerId: identity.customerId }, now));
+    pool && (await issueCode(db, shopId, pool, { visitorId, customerId: identity.customerId }, now));
   if (!issued) return json({ error: "no codes left for this offer" }, 409);
   return json(
     {

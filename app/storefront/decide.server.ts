@@ -5,9 +5,14 @@
  * and, when Shopify signed a logged-in customer, that customer's orders, checkouts and profile.
  *
  * Query: `visitor` (the first-party id), `page` (Shopify's request.page_type), `path`, and
- * `shown` (ids already shown in this browser session, which the script keeps in sessionStorage:
- * a session is the browser's notion). What the visitor did with messages before (shown, clicked,
- * dismissed) is read from their stored events. Read-only: the script sends its events first.
+ * `shown` and `dismissed` (ids shown and dismissed in this browser session, which the script keeps
+ * in sessionStorage: a session is the browser's notion; absent is none). What the visitor did with
+ * messages before (shown, clicked, dismissed) is read from their stored events, and the discount
+ * codes they hold from DiscountCode. Read-only: the script sends its events first.
+ *
+ * The rules across messages are decide()'s (the shop's cool-down after a dismissal, one popup a
+ * session, one code per kind); a shopper who holds a usable code is answered a reminder of it in the
+ * same shape: the message that gave it with `reminder: true` and `code` (the same code `/code` gives).
  *
  * Hot path: the shop and its active messages and segments are cached in memory for a few seconds
  * (and dropped at once when the admin saves a message here), so a decision costs the visitor's own
@@ -19,9 +24,12 @@ import {
   audienceRule,
   decide,
   PAGE_TYPES,
+  type Format,
+  type HeldCode,
   type MessageHistory,
   type PageContext,
   type PageType,
+  type SessionPolicy,
   type Skip,
 } from "../engine/decide";
 import { valueOf, type Facts, type Reason, type StorefrontEventFacts } from "../engine/evaluate";
@@ -47,7 +55,8 @@ interface EventRow {
 import { shopSegments } from "../segments/store.server";
 import { config } from "../config.server";
 import prisma, { dialectOfClient } from "../db.server";
-import { codesLeft } from "../offers/pool.server";
+import { referralShareUrl } from "../offers/referrals.server";
+import { codesLeft, heldCodes, type HeldCodeRow } from "../offers/pool.server";
 import { verifyProxyQuery } from "./proxy.server";
 import { recordProxyPath } from "./proxy-path.server";
 
@@ -131,6 +140,12 @@ export interface ShopMessages {
   shopId: number;
   currency: string;
   messages: ShopMessage[];
+  /** The shop's rules across messages: the cool-down after a dismissal, a corner or bar after a popup. */
+  policy: SessionPolicy;
+  /** The format of each of the shop's messages, paused ones too (what was shown this session). */
+  formats: Map<number, Format>;
+  /** Where the shop's storefront links point (its primary domain once known). */
+  storefront: { domain: string; primaryDomain: string | null };
   resolve: (handle: string) => Rule | null;
   need: FactsNeeded;
   loadedAt: number;
@@ -186,17 +201,26 @@ export async function loadShopMessages(
 ): Promise<ShopMessages | null> {
   const shop = await db.shop.findUnique({
     where: { domain },
-    select: { id: true, currency: true, uninstalledAt: true },
+    select: {
+      id: true,
+      currency: true,
+      uninstalledAt: true,
+      domain: true,
+      primaryDomain: true,
+      messageCooldownDays: true,
+      messageAfterPopup: true,
+    },
   });
   let value: ShopMessages | null = null;
   if (shop && !shop.uninstalledAt) {
-    const [rows, segments] = await Promise.all([
+    const [rows, segments, formats] = await Promise.all([
       db.message.findMany({
         where: { shopId: shop.id, active: true },
         orderBy: { id: "asc" },
         include: { variants: { orderBy: { id: "asc" } } },
       }),
       shopSegments(db, shop.id),
+      db.message.findMany({ where: { shopId: shop.id }, select: { id: true, format: true } }),
     ]);
     // Codes each discount offer can still give (a shop has a handful of offers: a count per pool).
     const left = new Map(
@@ -237,6 +261,11 @@ export async function loadShopMessages(
       shopId: shop.id,
       currency: shop.currency,
       messages,
+      policy: { cooldownDays: shop.messageCooldownDays, afterPopup: shop.messageAfterPopup },
+      storefront: { domain: shop.domain, primaryDomain: shop.primaryDomain },
+      formats: new Map(
+        formats.filter((f) => isFormat(f.format)).map((f) => [f.id, f.format as Format] as const),
+      ),
       resolve: segments.resolve,
       need: factsNeededFor(fields),
       loadedAt: now,
@@ -245,11 +274,38 @@ export async function loadShopMessages(
   return value;
 }
 
+const isFormat = (f: string): f is Format => f === "popup" || f === "corner" || f === "bar";
+
 /**
  * A discount offer whose pool is empty is not offered (rather than a broken code): the pool
- * refills in the background, and the Admin API may be down meanwhile.
+ * refills in the background, and the Admin API may be down meanwhile. The offer whose code the
+ * shopper already holds needs no new one (it may remind them of theirs).
  */
-const hasCodes = (m: ShopMessage): boolean => !m.needsCode || m.codesLeft > 0;
+const hasCodes =
+  (held: HeldCode[] = []) =>
+  (m: ShopMessage): boolean =>
+    !m.needsCode || m.codesLeft > 0 || held.some((c) => c.usable && c.messageId === m.spec.id);
+
+/** The ids in a `shown=` or `dismissed=` parameter, or the error naming it. */
+function idsParam(params: URLSearchParams, name: "shown" | "dismissed"): number[] | string {
+  const text = params.get(name) ?? "";
+  if (!/^(\d{1,9}(,\d{1,9}){0,49})?$/.test(text))
+    return `${name}: must be up to 50 message ids separated by commas`;
+  return text ? text.split(",").map(Number) : [];
+}
+
+/** The codes the shopper holds, read only when the shop has an offer that gives one. */
+async function shopperCodes(
+  db: PrismaClient,
+  shop: ShopMessages,
+  visitorId: string | null,
+  customerId: string | null,
+  now: Date,
+): Promise<HeldCodeRow[]> {
+  return shop.messages.some((m) => m.spec.codeKind)
+    ? heldCodes(db, shop.shopId, { visitorId, customerId }, now)
+    : [];
+}
 
 /**
  * A first-purchase offer is for people who have never ordered: by the customer's lifetime figures
@@ -295,22 +351,48 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
   const path = params.get("path") ?? "/";
   if (path.length > 2048 || !path.startsWith("/"))
     return { status: 400, body: { error: 'path: must start with "/" and be at most 2048 characters' } };
-  const shownText = params.get("shown") ?? "";
-  if (!/^(\d{1,9}(,\d{1,9}){0,49})?$/.test(shownText))
-    return { status: 400, body: { error: "shown: must be up to 50 message ids separated by commas" } };
+  const shown = idsParam(params, "shown");
+  if (typeof shown === "string") return { status: 400, body: { error: shown } };
+  const dismissed = idsParam(params, "dismissed");
+  if (typeof dismissed === "string") return { status: 400, body: { error: dismissed } };
   const page: PageContext = { type: pageTypeOf(params.get("page")), path };
 
   const shop = await shopMessages(db, check.identity.shop, now.getTime());
   if (!shop) return { status: 404, body: { error: "shop: not installed" } };
   if (!shop.messages.length) return { status: 200, body: { message: null } };
 
-  const { facts, history } = await visitorFacts(db, shop, visitorId, check.identity.customerId, now);
-  history.shownThisSession = shownText ? shownText.split(",").map(Number) : [];
-  const { chosen } = chooseMessage(shop, { facts, page, history, now });
-  if (!chosen) return { status: 200, body: { message: null } };
-  // Eligible: assigned to an arm (sticky per customer, else per browser), the first time recorded.
   const customerId = check.identity.customerId;
+  const [{ facts, history }, codes] = await Promise.all([
+    visitorFacts(db, shop, visitorId, customerId, now),
+    shopperCodes(db, shop, visitorId, customerId, now),
+  ]);
+  history.shownThisSession = shown;
+  history.dismissedThisSession = dismissed;
+  history.codes = codes;
+  const { chosen, reminder } = chooseMessage(shop, { facts, page, history, now });
+  if (!chosen) return { status: 200, body: { message: null } };
   const unit = unitOf(visitorId, customerId);
+  const held = reminder ? codes.find((c) => c.usable && c.messageId === chosen.spec.id) : undefined;
+  if (held) {
+    // A reminder of the code they hold: its message, in the variant they were given it for.
+    const applyPath = `/discount/${encodeURIComponent(held.code)}`;
+    return {
+      status: 200,
+      body: {
+        message: {
+          ...shownVariant(chosen, held.variantId ?? variantOf(assign(unit, chosen.experiment))),
+          reminder: true,
+          code: {
+            code: held.code,
+            expiresAt: held.expiresAt.toISOString(),
+            applyPath,
+            ...(held.kind === "referral" ? { shareUrl: referralShareUrl(shop.storefront, held.code) } : {}),
+          },
+        },
+      },
+    };
+  }
+  // Eligible: assigned to an arm (sticky per customer, else per browser), the first time recorded.
   const arm = assign(unit, chosen.experiment);
   recordExposure(db, shop.shopId, chosen.spec.id, unit, arm, visitorId, customerId, now);
   return { status: 200, body: { message: shownFor(chosen, arm) } };
@@ -323,12 +405,18 @@ export function unitOf(visitorId: string, customerId: string | null): string {
 
 /** What the shopper is shown of the chosen message in their arm: nothing when held out, else their variant. */
 export function shownFor(chosen: ShopMessage, arm: Assignment): ShownMessage | null {
-  if (arm.arm === "holdout") return null;
-  const variant = chosen.variants.get(arm.variantId);
+  return arm.arm === "holdout" ? null : shownVariant(chosen, arm.variantId);
+}
+
+const variantOf = (a: Assignment): number | null => (a.arm === "treatment" ? a.variantId : null);
+
+/** The message as shown in a variant (its headline, text and button label), or as it is. */
+function shownVariant(chosen: ShopMessage, variantId: number | null): ShownMessage {
+  const variant = variantId === null ? undefined : chosen.variants.get(variantId);
   return variant
     ? {
         ...chosen.shown,
-        variantId: arm.variantId,
+        variantId: variantId!,
         headline: variant.headline ?? chosen.shown.headline,
         body: variant.body ?? chosen.shown.body,
         button:
@@ -354,22 +442,26 @@ async function decideWithoutConsent(
   const path = params.get("path") ?? "/";
   if (path.length > 2048 || !path.startsWith("/"))
     return { status: 400, body: { error: 'path: must start with "/" and be at most 2048 characters' } };
-  const shownText = params.get("shown") ?? "";
-  if (!/^(\d{1,9}(,\d{1,9}){0,49})?$/.test(shownText))
-    return { status: 400, body: { error: "shown: must be up to 50 message ids separated by commas" } };
+  const shown = idsParam(params, "shown");
+  if (typeof shown === "string") return { status: 400, body: { error: shown } };
+  const dismissed = idsParam(params, "dismissed");
+  if (typeof dismissed === "string") return { status: 400, body: { error: dismissed } };
   const shop = await shopMessages(db, domain, now.getTime());
   if (!shop) return { status: 404, body: { error: "shop: not installed" } };
   const untargeted = shop.messages.filter((m) => m.untargeted);
   if (!untargeted.length) return { status: 200, body: { message: null } };
   const { chosen } = chooseMessage(
-    { messages: untargeted, resolve: shop.resolve },
+    { ...shop, messages: untargeted },
     {
       facts: { customer: null, orders: [], checkouts: [], cart: null, visitor: null },
       page: { type: pageTypeOf(params.get("page")), path },
+      // This browser session's shown and dismissed messages (the script keeps them without an id):
+      // the caps, the popup rule and the rest-of-session cool-down hold without consent too.
       history: {
         lastShownAt: {},
-        shownThisSession: shownText ? shownText.split(",").map(Number) : [],
-        dismissed: [],
+        shownThisSession: shown,
+        dismissed,
+        dismissedThisSession: dismissed,
         converted: [],
       },
       now,
@@ -380,68 +472,88 @@ async function decideWithoutConsent(
 
 export interface Explanation {
   /** The message this visitor would see, with the segment conditions that put them in its audience. */
-  chosen: { id: number; headline: string; reasons: Reason[] } | null;
+  chosen: { id: number; headline: string; reasons: Reason[]; reminder: boolean } | null;
   /** Every other active message and why it was not chosen. */
   skipped: { id: number; headline: string; why: ExplainSkip }[];
 }
 
 /**
  * The decision for a visitor and/or signed-in customer on a page, explained: for support, the CLI
- * (`slice messages explain`) and the admin. The same facts and the same decide() as the storefront.
+ * (`slice messages explain`) and the admin. The same facts, codes held, session rules and the same
+ * decide() as the storefront; `shown` and `dismissed` stand for this browser session's.
  */
 export async function explainDecision(
   db: PrismaClient,
   domain: string,
-  who: { visitorId?: string; customerId?: string; page: PageContext; shown?: number[]; now: Date },
+  who: {
+    visitorId?: string;
+    customerId?: string;
+    page: PageContext;
+    shown?: number[];
+    dismissed?: number[];
+    now: Date;
+  },
 ): Promise<Explanation | null> {
   const shop = await loadShopMessages(db, domain, who.now.getTime());
   if (!shop) return null;
-  const { facts, history } = await visitorFacts(
-    db,
-    shop,
-    who.visitorId ?? "explain-no-visitor",
-    who.customerId ?? null,
-    who.now,
-  );
+  const [{ facts, history }, codes] = await Promise.all([
+    visitorFacts(db, shop, who.visitorId ?? "explain-no-visitor", who.customerId ?? null, who.now),
+    shopperCodes(db, shop, who.visitorId ?? null, who.customerId ?? null, who.now),
+  ]);
   history.shownThisSession = who.shown ?? [];
+  history.dismissedThisSession = who.dismissed ?? [];
+  history.codes = codes;
   return chooseMessage(shop, { facts, page: who.page, history, now: who.now }).explain();
 }
 
 /**
  * The storefront's choice for a person's facts and message history on a page: the one function
  * the decision endpoint, `messages explain` and the admin's preview all call. Offers out of codes
- * and first-purchase offers to a buyer are left out, then decide() picks. `explain()` says why
- * every other message was not the one (computed only when asked: the endpoint does not).
+ * (unless the person holds one of theirs) and first-purchase offers to a buyer are left out, then
+ * decide() picks under the shop's session rules. `reminder`: the choice is a reminder of a code the
+ * person holds. `explain()` says why every other message was not the one (computed only when asked:
+ * the endpoint does not).
  */
 export function chooseMessage(
-  shop: Pick<ShopMessages, "messages" | "resolve">,
+  shop: Pick<ShopMessages, "messages" | "resolve" | "policy" | "formats">,
   input: { facts: Facts; page: PageContext; history: MessageHistory; now: Date },
-): { chosen: ShopMessage | null; explain: () => Explanation } {
+): { chosen: ShopMessage | null; reminder: boolean; explain: () => Explanation } {
   const { facts, now } = input;
-  const withResolve = { ...input, resolve: shop.resolve };
-  const offerable = shop.messages.filter(hasCodes).filter(offerableTo(facts, now));
+  const full = {
+    ...input,
+    resolve: shop.resolve,
+    policy: shop.policy,
+    formatOf: (id: number) => shop.formats.get(id) ?? null,
+  };
+  const withCodes = hasCodes(input.history.codes);
+  const offerable = shop.messages.filter(withCodes).filter(offerableTo(facts, now));
   const decision = decide(
     offerable.map((m) => m.spec),
-    withResolve,
+    full,
   );
   const chosen = (decision.message && offerable.find((m) => m.spec.id === decision.message!.id)) || null;
   const explain = (): Explanation => {
     // A first-purchase offer left out for a buyer: its own reason when it had one anyway (not in
     // its segment, not on this page...), else that the customer has ordered before.
-    const buyer = shop.messages.filter((m) => hasCodes(m) && !offerableTo(facts, now)(m));
+    const buyer = shop.messages.filter((m) => withCodes(m) && !offerableTo(facts, now)(m));
     const without = buyer.length
       ? decide(
           buyer.map((m) => m.spec),
-          withResolve,
+          full,
         ).skipped
       : [];
     const buyerWhy = (id: number): ExplainSkip =>
       without.find((s) => s.id === id)?.why ?? "has ordered before";
     const headline = (id: number) => shop.messages.find((m) => m.spec.id === id)?.shown.headline ?? "";
-    const dry = shop.messages.filter((m) => !hasCodes(m));
+    const dry = shop.messages.filter((m) => !withCodes(m));
     return {
       chosen: decision.message
-        ? { id: decision.message.id, headline: headline(decision.message.id), reasons: decision.reasons }
+        ? {
+            id: decision.message.id,
+            headline: headline(decision.message.id),
+            reasons: decision.reasons,
+            reminder: decision.reminder,
+          }
         : null,
       skipped: [
         ...decision.skipped.map((s) => ({ ...s, headline: headline(s.id) })),
@@ -450,7 +562,7 @@ export function chooseMessage(
       ],
     };
   };
-  return { chosen, explain };
+  return { chosen, reminder: decision.reminder, explain };
 }
 
 /**
@@ -553,8 +665,13 @@ export async function visitorFacts(
       const at = date(e.occurredAt);
       const last = history.lastShownAt[id];
       if (!last || Date.parse(last) < at.getTime()) history.lastShownAt[id] = at.toISOString();
-    } else if (e.type === MESSAGE_EVENTS.dismissed) history.dismissed.push(id);
-    else if (e.type === MESSAGE_EVENTS.clicked) history.converted.push(id);
+    } else if (e.type === MESSAGE_EVENTS.dismissed) {
+      history.dismissed.push(id);
+      // The shop's cool-down runs from the latest dismissal of any message, on any of their browsers.
+      const at = date(e.occurredAt);
+      if (!history.lastDismissedAt || Date.parse(history.lastDismissedAt) < at.getTime())
+        history.lastDismissedAt = at.toISOString();
+    } else if (e.type === MESSAGE_EVENTS.clicked) history.converted.push(id);
   }
   return { facts, history };
 }
