@@ -326,8 +326,17 @@ describe("with real recent visitors", () => {
     const cart = byHandle(await previewBySegment(prisma, shop.shopId, now))["cart-abandoners"];
     expect(cart.sample).toMatchObject({ kind: "visitor", visitorId: V("cart") });
     expect(cart.skipped.find((s) => s.name === CART)?.reason).toBe("Dismissed it before");
-    // Still on their first visit with no order: the welcome popup is what they would see.
-    expect(cart.message?.name).toBe(WELCOME);
+    // Nine minutes after a dismissal the shop's cool-down (a day by default) holds everything back.
+    expect(cart.message).toBeNull();
+    expect(cart.skipped.find((s) => s.name === WELCOME)?.reason).toMatch(/^Dismissed a message recently/);
+    // Without a cool-down: still on their first visit with no order, the welcome popup is what they would see.
+    await prisma.shop.update({ where: { id: shop.shopId }, data: { messageCooldownDays: 0 } });
+    try {
+      const again = byHandle(await previewBySegment(prisma, shop.shopId, now))["cart-abandoners"];
+      expect(again.message?.name).toBe(WELCOME);
+    } finally {
+      await prisma.shop.update({ where: { id: shop.shopId }, data: { messageCooldownDays: 1 } });
+    }
   });
 
   it("a real visitor sees their own variant of the offer, as the storefront assigns it", async () => {
