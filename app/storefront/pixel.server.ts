@@ -1,0 +1,391 @@
+/**
+ * The web pixel's endpoint (`POST /pixel` on the app's own host; extensions/slice-pixel sends it
+ * Shopify's standard customer events in small batches).
+ *
+ * Nothing signs these requests (the app proxy does not carry them): every field is untrusted.
+ * Checks, each refusing before anything is stored: the body's size (413), its shape (400, naming
+ * the field), the shop named by the pixel's settings (404 when unknown or uninstalled), rates per
+ * shop and per client id (429 with Retry-After), and that the browser is the client id's own (403
+ * naming `clientId`): the first batch for a client id gets a random key back, which the pixel keeps
+ * (browser.localStorage) and sends with every batch; a client id that has a key accepts only
+ * batches carrying it; a visitor with no key yet (made by the theme script) is claimed by the first
+ * batch. The browser's consent (Shopify's customerPrivacy, passed by the pixel) decides as for
+ * `/events`: without analytics consent nothing about the shopper is stored.
+ *
+ * A batch is stored in one transaction or not at all: the visitor, its events (CONTRACTS C2,
+ * engine/pixel-intake.ts), its cart token, and for a `checkout_completed` the link to the order
+ * (CONTRACTS C5): `Order.visitorId` is set only when the app's own order data has that checkout
+ * token (and that order id, when the event has one); otherwise the link waits in
+ * PendingCheckoutLink for the order's webhook or backfill (linkPendingCheckout, called where
+ * orders are stored). The visitor is linked to the order's customer only then.
+ */
+import type { Prisma, PrismaClient } from "@prisma/client";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import { isStorableText, UNSTORABLE_MESSAGE } from "../engine/rules";
+import {
+  CHECKOUT_EVENTS,
+  PIXEL_EVENT_NAMES,
+  pixelRows,
+  type PixelEventIn,
+  type PixelEventName,
+} from "../engine/pixel-intake";
+import { updateMembership } from "../segments/store.server";
+import { readLimited, MAX_AGE_MS, MAX_FUTURE_MS } from "./events.server";
+import { TokenBuckets, type Take } from "./rate-limit.server";
+export { forgetStalePendingLinks, linkPendingCheckout } from "./checkout-link.server";
+
+export const MAX_PIXEL_BODY_BYTES = 16 * 1024;
+export const MAX_PIXEL_EVENTS = 50;
+
+/** Batches per client id: a burst of 20, then one a second (a pixel sends one every few seconds). */
+export const pixelPerClient = new TokenBuckets({ capacity: 20, perSecond: 1 });
+/** Batches per shop: a burst of 2,000, then 1,000 a second. */
+export const pixelPerShop = new TokenBuckets({ capacity: 2000, perSecond: 1000, maxKeys: 10_000 });
+
+const CORS = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Allow-Methods": "POST, OPTIONS",
+  "Access-Control-Allow-Headers": "Content-Type",
+  "Access-Control-Max-Age": "86400",
+} as const;
+
+function json(body: unknown, status: number, headers: Record<string, string> = {}): Response {
+  return Response.json(body, { status, headers: { "Cache-Control": "no-store", ...CORS, ...headers } });
+}
+
+const text = (max: number, min = 1) =>
+  z
+    .string()
+    .min(min, "must not be empty")
+    .max(max, `must be at most ${max} characters`)
+    .refine(isStorableText, UNSTORABLE_MESSAGE);
+const numericId = z.string().regex(/^\d{1,20}$/, "must be a numeric Shopify id");
+const token = z
+  .string()
+  .regex(/^[A-Za-z0-9_\-.:~]{1,200}$/, "must be a token (1 to 200 url-safe characters)");
+const time = z.string().datetime({ offset: true, message: "must be an ISO 8601 time with a zone" });
+
+/** What each event must carry, by Shopify's name. */
+const NEEDS: Partial<Record<PixelEventName, keyof PixelEventIn>> = {
+  page_viewed: "path",
+  product_viewed: "productId",
+  product_added_to_cart: "productId",
+  product_removed_from_cart: "productId",
+  collection_viewed: "collectionId",
+  search_submitted: "query",
+  ...Object.fromEntries(CHECKOUT_EVENTS.map((name) => [name, "checkoutToken"])),
+};
+
+function batchSchema(now: Date) {
+  const event = z
+    .object({
+      name: z.enum(PIXEL_EVENT_NAMES as [PixelEventName, ...PixelEventName[]], {
+        errorMap: () => ({ message: `must be one of ${PIXEL_EVENT_NAMES.join(", ")}` }),
+      }),
+      at: time,
+      path: text(2048)
+        .refine((p) => p.startsWith("/"), "must be a path starting with /")
+        .optional(),
+      productId: numericId.optional(),
+      collectionId: numericId.optional(),
+      query: text(1000).optional(),
+      checkoutToken: token.optional(),
+      orderId: numericId.optional(),
+    })
+    .strict()
+    .superRefine((e, ctx) => {
+      const needed = NEEDS[e.name];
+      if (needed && !e[needed])
+        ctx.addIssue({ code: "custom", path: [needed], message: `is required for ${e.name}` });
+      if (e.orderId && e.name !== "checkout_completed")
+        ctx.addIssue({ code: "custom", path: ["orderId"], message: "is only for checkout_completed" });
+    });
+  return z
+    .object({
+      shop: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$/, "must be the shop's myshopify.com domain"),
+      clientId: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{16,64}$/, "must be Shopify's client id (16 to 64 letters, digits, - or _)"),
+      key: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{43}$/, "must be the key this endpoint gave the pixel")
+        .optional(),
+      consent: z.object({ analytics: z.boolean() }).strict(),
+      cartToken: z
+        .string()
+        .regex(
+          /^[A-Za-z0-9_\-.:~=?&/]{1,300}$/,
+          "must be the cart's id or token (at most 300 url-safe characters)",
+        )
+        .optional(),
+      sentAt: time,
+      events: z
+        .array(event)
+        .min(1, "must hold at least one event")
+        .max(MAX_PIXEL_EVENTS, `must hold at most ${MAX_PIXEL_EVENTS} events`),
+    })
+    .strict()
+    .transform((batch, ctx) => {
+      // Shoppers' clocks are often off: each time is moved by the browser's clock error.
+      const skew = now.getTime() - Date.parse(batch.sentAt);
+      const events = batch.events.map((e, i): PixelEventIn => {
+        const at = Date.parse(e.at) + skew;
+        if (at > now.getTime() + MAX_FUTURE_MS)
+          ctx.addIssue({ code: "custom", path: ["events", i, "at"], message: "is in the future" });
+        else if (at < now.getTime() - MAX_AGE_MS)
+          ctx.addIssue({ code: "custom", path: ["events", i, "at"], message: "is more than 7 days old" });
+        const { at: _at, ...rest } = e;
+        return { ...rest, at: Math.min(at, now.getTime()) };
+      });
+      return { ...batch, events };
+    });
+}
+
+export type PixelBatch = z.infer<ReturnType<typeof batchSchema>>;
+
+const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, "hex");
+  const y = Buffer.from(b, "hex");
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The browser is not the client id's own: refused, nothing stored. */
+class NotYourClientId extends Error {}
+class ClientIdOfAnotherShop extends Error {}
+
+const limited = (take: Take & { ok: false }, error: string) =>
+  json({ error }, 429, { "Retry-After": String(take.retryAfterSeconds) });
+
+/** OPTIONS and POST /pixel. */
+export async function receivePixel(request: Request, db: PrismaClient, now = new Date()): Promise<Response> {
+  if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
+  if (request.method !== "POST") return json({ error: "use POST" }, 405, { Allow: "POST, OPTIONS" });
+  const body = await readLimited(request, MAX_PIXEL_BODY_BYTES);
+  if (body === null) return json({ error: `body: must be at most ${MAX_PIXEL_BODY_BYTES} bytes` }, 413);
+  return receivePixelBody(body, db, now);
+}
+
+/** The checks after the size, on the body's text (also the production server's fast path). */
+export async function receivePixelBody(body: string, db: PrismaClient, now = new Date()): Promise<Response> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    return json({ error: "body: must be JSON" }, 400);
+  }
+  const parsed = batchSchema(now).safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`);
+    return json({ error: problems[0], problems }, 400);
+  }
+  const batch = parsed.data;
+
+  const shop = await db.shop.findUnique({
+    where: { domain: batch.shop },
+    select: { id: true, uninstalledAt: true },
+  });
+  if (!shop || shop.uninstalledAt) return json({ error: "shop: not installed" }, 404);
+
+  const all = pixelPerShop.take(batch.shop, now);
+  if (!all.ok)
+    return limited(all, `too many pixel batches for this shop: try again in ${all.retryAfterSeconds} s`);
+  const client = pixelPerClient.take(`${shop.id} ${batch.clientId}`, now);
+  if (!client.ok)
+    return limited(
+      client,
+      `clientId: too many batches from this client id: try again in ${client.retryAfterSeconds} s`,
+    );
+
+  // Without analytics consent nothing about the shopper is kept (the pixel sends no batch then;
+  // one sent anyway is dropped).
+  if (!batch.consent.analytics) return json({ ok: true, stored: 0 }, 200);
+
+  let result: PixelStoreResult;
+  try {
+    result = await storePixelBatch(db, shop.id, batch, now);
+  } catch (e) {
+    if (e instanceof NotYourClientId)
+      return json({ error: "clientId: this browser's key for the client id is missing or wrong" }, 403);
+    if (e instanceof ClientIdOfAnotherShop) return json({ error: "clientId: belongs to another shop" }, 409);
+    throw e;
+  }
+  if (result.customerId) {
+    // Stored and never to be sent again: a failure here is logged; the customer's next update
+    // or a full recompute brings their membership right.
+    try {
+      await updateMembership(db, shop.id, [result.customerId], ["visitor", "cart"], now);
+    } catch (e) {
+      console.error("pixel: membership update failed", e);
+    }
+  }
+  return json(
+    { ok: true, stored: result.stored, linked: result.linked, ...(result.key ? { key: result.key } : {}) },
+    200,
+  );
+}
+
+export interface PixelStoreResult {
+  stored: number;
+  /** Orders linked to the visitor by this batch. */
+  linked: number;
+  /** A new key for the pixel to keep (first contact, or a claim of a visitor without one). */
+  key: string | null;
+  /** The customer whose segments must follow (the visitor's, after linking). */
+  customerId: string | null;
+}
+
+/** `gid://shopify/Cart/<token>?key=…` or `<token>?key=…` → `<token>` (the cart webhooks' token). */
+export function cartTokenOf(raw: string | undefined): string | undefined {
+  return raw?.replace(/^gid:\/\/shopify\/Cart\//, "").split("?")[0] || undefined;
+}
+
+export async function storePixelBatch(
+  db: PrismaClient,
+  shopId: number,
+  batch: PixelBatch,
+  now: Date,
+): Promise<PixelStoreResult> {
+  const visitorId = batch.clientId;
+  const cartToken = cartTokenOf(batch.cartToken);
+
+  const write = async (tx: Prisma.TransactionClient): Promise<PixelStoreResult> => {
+    // Lock the visitor's row first (a no-op write), as the events endpoint does: two batches of
+    // one visitor at once would otherwise both read the old last-seen time.
+    await tx.visitor.updateMany({ where: { id: visitorId }, data: { sessions: { increment: 0 } } });
+    const existing = await tx.visitor.findUnique({
+      where: { id: visitorId },
+      select: {
+        shopId: true,
+        firstSeenAt: true,
+        lastSeenAt: true,
+        customerShopifyId: true,
+        pixelKeyHash: true,
+      },
+    });
+    if (existing && existing.shopId !== shopId) throw new ClientIdOfAnotherShop();
+    let key: string | null = null;
+    if (existing?.pixelKeyHash) {
+      if (!batch.key || !sameHash(hashKey(batch.key), existing.pixelKeyHash)) throw new NotYourClientId();
+    } else key = randomBytes(32).toString("base64url");
+
+    const rows = pixelRows(batch.events, existing ? existing.lastSeenAt.getTime() : null);
+    const times = rows.map((r) => r.at);
+    const first = new Date(Math.min(...times));
+    const last = new Date(Math.max(...times));
+    const sessions = rows.filter((r) => r.type === "session_start").length;
+
+    // checkout_completed: the order, when the app's own data has it with this token (and id).
+    let customerShopifyId = existing?.customerShopifyId ?? null;
+    let linked = 0;
+    const completions = new Map<string, string | undefined>();
+    for (const e of batch.events)
+      if (e.name === "checkout_completed" && e.checkoutToken) completions.set(e.checkoutToken, e.orderId);
+    const pending: { checkoutToken: string; orderShopifyId: string | null }[] = [];
+    for (const [checkoutToken, orderId] of completions) {
+      const order = await tx.order.findFirst({
+        where: { shopId, checkoutToken, ...(orderId ? { shopifyId: orderId } : {}) },
+        select: { id: true, visitorId: true, customerShopifyId: true },
+      });
+      if (!order) {
+        pending.push({ checkoutToken, orderShopifyId: orderId ?? null });
+        continue;
+      }
+      if (order.visitorId && order.visitorId !== visitorId) continue; // another browser's already
+      if (!order.visitorId) {
+        await tx.order.update({ where: { id: order.id }, data: { visitorId } });
+        linked++;
+      }
+      if (order.customerShopifyId) customerShopifyId = order.customerShopifyId;
+    }
+
+    const visitorData = { customerShopifyId, ...(cartToken ? { cartToken } : {}) };
+    if (!existing)
+      await tx.visitor.create({
+        data: {
+          id: visitorId,
+          shopId,
+          firstSeenAt: first,
+          lastSeenAt: last,
+          sessions,
+          pixelKeyHash: key ? hashKey(key) : null,
+          ...visitorData,
+        },
+      });
+    else
+      await tx.visitor.update({
+        where: { id: visitorId },
+        data: {
+          firstSeenAt: first < existing.firstSeenAt ? first : existing.firstSeenAt,
+          lastSeenAt: last > existing.lastSeenAt ? last : existing.lastSeenAt,
+          sessions: { increment: sessions },
+          ...(key ? { pixelKeyHash: hashKey(key) } : {}),
+          ...visitorData,
+        },
+      });
+    await tx.storefrontEvent.createMany({
+      data: rows.map((r) => ({
+        shopId,
+        visitorId,
+        type: r.type,
+        resourceId: r.resourceId,
+        occurredAt: new Date(r.at),
+        receivedAt: now,
+      })),
+    });
+    for (const p of pending) {
+      // The first browser to report a checkout token keeps it (a token belongs to one checkout).
+      const held = await tx.pendingCheckoutLink.findUnique({
+        where: { shopId_checkoutToken: { shopId, checkoutToken: p.checkoutToken } },
+        select: { visitorId: true },
+      });
+      if (!held)
+        await tx.pendingCheckoutLink.create({
+          data: { shopId, visitorId, createdAt: now, ...p },
+        });
+    }
+    return {
+      stored: rows.length,
+      linked,
+      key,
+      customerId: customerShopifyId,
+    };
+  };
+
+  try {
+    return await db.$transaction(write);
+  } catch (e) {
+    // Two first batches of a new client id at once: the loser's INSERT meets the key; run again
+    // (it then finds the winner's row and its key, and is refused unless it holds it).
+    if ((e as { code?: string }).code === "P2002") return db.$transaction(write);
+    throw e;
+  }
+}
+
+/**
+ * server.ts's fast path for `/pixel`: the body's text (already cut at MAX_PIXEL_BODY_BYTES by the
+ * server), answered with no router in between.
+ */
+export async function pixelFromNode(
+  method: string,
+  body: string | null,
+  db: PrismaClient,
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const response =
+    method === "OPTIONS"
+      ? new Response(null, { status: 204, headers: CORS })
+      : method !== "POST"
+        ? json({ error: "use POST" }, 405, { Allow: "POST, OPTIONS" })
+        : body === null
+          ? json({ error: `body: must be at most ${MAX_PIXEL_BODY_BYTES} bytes` }, 413)
+          : await receivePixelBody(body, db);
+  return {
+    status: response.status,
+    headers: Object.fromEntries(response.headers),
+    body: response.body ? await response.text() : "",
+  };
+}
