@@ -53,6 +53,8 @@ export interface HarnessOptions {
   handler?: FetchHandler;
   /** Shared across harnesses to stand for one browser's storage across pages. */
   localStorage?: Map<string, string>;
+  /** Shared across harnesses to stand for one tab's session across pages. */
+  sessionStorage?: Map<string, string>;
   cookies?: Map<string, string>;
   /** The clock the events are stamped with. */
   now?: () => Date;
@@ -74,6 +76,7 @@ export interface PixelHarness {
   /** What the pixel sent, in order. */
   requests: PixelRequest[];
   localStorage: Map<string, string>;
+  sessionStorage: Map<string, string>;
   cookies: Map<string, string>;
   /** The top page's URL for the next events (context.document.location). */
   setUrl(url: string): void;
@@ -205,7 +208,7 @@ export function loadPixel(options: HarnessOptions): PixelHarness {
   const subscribers = new Map<string, ((event: unknown) => void)[]>();
   const privacy: ((payload: CustomerPrivacyPayload) => void)[] = [];
   const localStorage = options.localStorage ?? new Map<string, string>();
-  const sessionStorage = new Map<string, string>();
+  const sessionStorage = options.sessionStorage ?? new Map<string, string>();
   const cookies = options.cookies ?? new Map<string, string>();
   const requests: PixelRequest[] = [];
   const inFlight = new Set<Promise<unknown>>();
@@ -379,6 +382,7 @@ export function loadPixel(options: HarnessOptions): PixelHarness {
     },
     requests,
     localStorage,
+    sessionStorage,
     cookies,
     setUrl(url) {
       href = url;

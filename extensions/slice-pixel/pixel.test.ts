@@ -125,6 +125,27 @@ describe("the pixel's batches", () => {
     expect(bodies(other)[0].key).toBeUndefined();
   });
 
+  it("a page left before its batch went: the next page's pixel sends its events first", async () => {
+    const first = pixel();
+    first.publish("page_viewed", {});
+    first.publish("product_viewed", { productVariant: productVariant("8001") });
+    await first.tick(10); // navigated away after 10 ms: the batch never went
+    expect(first.requests).toHaveLength(0);
+    const next = pixel({ sessionStorage: first.sessionStorage, url: `https://${SHOP}/cart` });
+    next.publish("page_viewed", {});
+    await next.idle();
+    const sent = bodies(next).flatMap((b) => b.events.map((e) => [e.name, e.path ?? e.productId]));
+    expect(sent).toEqual([
+      ["page_viewed", "/products/linen"],
+      ["product_viewed", "8001"],
+      ["page_viewed", "/cart"],
+    ]);
+    // Sent once: a third page has nothing left over.
+    const third = pixel({ sessionStorage: first.sessionStorage });
+    await third.idle();
+    expect(third.requests).toHaveLength(0);
+  });
+
   it("reads the cart token from Shopify's cart cookie when init has no cart", async () => {
     const h = pixel({ cookies: new Map([["cart", "c2-def%3Fkey%3Dabc"]]) });
     h.publish("product_added_to_cart", { cartLine: cartLine("8001") });

@@ -7,6 +7,8 @@
  *   preflight; never with credentials;
  * - a batch goes after a short wait (FLUSH_MS), at BATCH_SIZE events, and at once for
  *   checkout_completed (the order status page may be left at any moment);
+ * - what is queued is also kept in `browser.sessionStorage` until it is sent: a page left before
+ *   its batch went (the sandbox sees no page hide) has its events sent by the next page's pixel;
  * - one batch at a time, in order: the first answer for a client id carries a key, kept in
  *   `browser.localStorage` with the client id, and sent with every later batch (the app accepts
  *   events for a client id only with its key);
@@ -19,6 +21,7 @@ import { register } from "@shopify/web-pixels-extension";
 export const FLUSH_MS = 1000;
 export const BATCH_SIZE = 20;
 export const KEY_STORAGE = "slice_pixel";
+export const QUEUE_STORAGE = "slice_pixel_queue";
 
 interface Item {
   name: string;
@@ -47,8 +50,25 @@ register(({ analytics, browser, init, settings, customerPrivacy }) => {
 
   customerPrivacy.subscribe("visitorConsentCollected", (event) => {
     allowed = event.customerPrivacy.analyticsProcessingAllowed;
-    if (!allowed) queue = [];
+    if (!allowed) {
+      queue = [];
+      void browser.sessionStorage.removeItem(QUEUE_STORAGE).catch(() => {});
+    }
   });
+
+  // What the previous page queued and could not send (only with consent, as everything else).
+  if (allowed)
+    void browser.sessionStorage
+      .getItem(QUEUE_STORAGE)
+      .then((held) => {
+        const left = JSON.parse(held ?? "null") as { clientId?: string; queue?: Item[] } | null;
+        if (!left?.clientId || !Array.isArray(left.queue) || !left.queue.length) return;
+        if (clientId && clientId !== left.clientId) return;
+        clientId = left.clientId;
+        queue = [...left.queue.slice(-BATCH_SIZE * 2), ...queue];
+        void flush();
+      })
+      .catch(() => {});
 
   const keyFor = async (id: string): Promise<string | undefined> => {
     try {
@@ -87,12 +107,17 @@ register(({ analytics, browser, init, settings, customerPrivacy }) => {
     }
   };
 
-  const flush = () => {
+  /** The queue as it is now, for the next page if this one goes before sending it. */
+  const keep = () =>
+    void browser.sessionStorage.setItem(QUEUE_STORAGE, JSON.stringify({ clientId, queue })).catch(() => {});
+
+  const flush = (): Promise<void> => {
     clearTimeout(timer);
     timer = undefined;
     if (!queue.length || !allowed) return sending;
     const events = queue.splice(0, BATCH_SIZE);
     const id = clientId;
+    keep();
     sending = sending.then(() => send(events, id));
     if (queue.length) return flush();
     return sending;
@@ -106,6 +131,7 @@ register(({ analytics, browser, init, settings, customerPrivacy }) => {
     if (clientId && clientId !== event.clientId) void flush(); // a new client id: never mixed in a batch
     clientId = event.clientId;
     queue.push({ name: event.name, at: event.timestamp, ...item });
+    keep();
     if (event.name === "checkout_completed" || queue.length >= BATCH_SIZE) void flush();
     else timer ??= setTimeout(flush, FLUSH_MS);
   };
