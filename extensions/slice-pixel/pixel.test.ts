@@ -110,7 +110,7 @@ describe("the pixel's batches", () => {
     h.publish("page_viewed", {});
     await h.idle();
     expect(bodies(h)[0].key).toBeUndefined();
-    expect(JSON.parse(h.localStorage.get("slice_pixel")!)).toEqual({ clientId: CLIENT, key });
+    expect(JSON.parse(h.localStorage.get("pixel:slice:key")!)).toEqual({ clientId: CLIENT, key });
     h.publish("page_viewed", {});
     await h.idle();
     expect(bodies(h)[1].key).toBe(key);

@@ -20,8 +20,8 @@ import { register } from "@shopify/web-pixels-extension";
 
 export const FLUSH_MS = 1000;
 export const BATCH_SIZE = 20;
-export const KEY_STORAGE = "slice_pixel";
-export const QUEUE_STORAGE = "slice_pixel_queue";
+export const KEY_STORAGE = "pixel:slice:key";
+export const QUEUE_STORAGE = "pixel:slice:queue";
 
 interface Item {
   name: string;
