@@ -128,7 +128,11 @@ export async function benchPixel(options: PixelBenchOptions = {}): Promise<Figur
     },
     /listening on (http:\/\/[\d.:]+)/,
   );
-  const baseline = await spawnTs("bench/baseline-server.ts", { PORT: "0", BASELINE: "pixel" }, /listening (\d+)/);
+  const baseline = await spawnTs(
+    "bench/baseline-server.ts",
+    { PORT: "0", BASELINE: "pixel" },
+    /listening (\d+)/,
+  );
   const baseOrigin = `http://127.0.0.1:${baseline.url}`;
   try {
     const random = seeded(14);

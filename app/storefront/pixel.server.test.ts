@@ -211,6 +211,21 @@ describe("a browser adds only to its own client id", () => {
     expect((await post(batch())).status).toBe(403);
   });
 
+  it("batches arriving together share a transaction: a refused one stores nothing, the others are stored", async () => {
+    const key = await firstContact();
+    const owner = clientId;
+    const others = Array.from({ length: 12 }, (_, i) => `${owner}-g${i}`);
+    const answers = await Promise.all([
+      post(batch({ clientId: owner })), // no key: refused
+      ...others.map((id) => post(batch({ clientId: id }))),
+      post(batch({ clientId: owner, key, events: [{ name: "cart_viewed", at: minutesAgo(1) }] })),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([403, ...others.map(() => 200), 200]);
+    for (const id of others)
+      expect((await stored(id)).map((e) => e.type)).toEqual(["session_start", "page_view"]);
+    expect((await stored(owner)).map((e) => e.type)).toEqual(["session_start", "page_view", "cart_view"]);
+  });
+
   it("another shop's client id is refused (409) and not written", async () => {
     await prisma.visitor.create({
       data: { id: clientId, shopId: otherShopId, firstSeenAt: now, lastSeenAt: now },

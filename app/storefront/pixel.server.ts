@@ -31,6 +31,7 @@ import {
   type PixelEventName,
 } from "../engine/pixel-intake";
 import { updateMembership } from "../segments/store.server";
+import { dialectOfClient } from "../db.server";
 import { readLimited, MAX_AGE_MS, MAX_FUTURE_MS } from "./events.server";
 import { TokenBuckets, type Take } from "./rate-limit.server";
 export { forgetStalePendingLinks, linkPendingCheckout } from "./checkout-link.server";
@@ -154,6 +155,26 @@ function sameHash(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Shops by domain, read at most every SHOP_TTL_MS (an uninstall takes effect within it). */
+const SHOP_TTL_MS = 5000;
+const shops = new Map<string, { id: number; uninstalledAt: Date | null; at: number }>();
+
+async function shopOf(db: PrismaClient, domain: string, now: Date) {
+  const held = shops.get(domain);
+  if (held && now.getTime() - held.at < SHOP_TTL_MS && held.at <= now.getTime()) return held;
+  const row = await db.shop.findUnique({ where: { domain }, select: { id: true, uninstalledAt: true } });
+  if (!row) return null;
+  if (shops.size > 10_000) shops.clear();
+  const entry = { ...row, at: now.getTime() };
+  shops.set(domain, entry);
+  return entry;
+}
+
+/** Forget the shops this process read (tests that change a shop's install). */
+export function forgetPixelShops(): void {
+  shops.clear();
+}
+
 /** The browser is not the client id's own: refused, nothing stored. */
 class NotYourClientId extends Error {}
 class ClientIdOfAnotherShop extends Error {}
@@ -185,10 +206,7 @@ export async function receivePixelBody(body: string, db: PrismaClient, now = new
   }
   const batch = parsed.data;
 
-  const shop = await db.shop.findUnique({
-    where: { domain: batch.shop },
-    select: { id: true, uninstalledAt: true },
-  });
+  const shop = await shopOf(db, batch.shop, now);
   if (!shop || shop.uninstalledAt) return json({ error: "shop: not installed" }, 404);
 
   const all = pixelPerShop.take(batch.shop, now);
@@ -244,19 +262,103 @@ export function cartTokenOf(raw: string | undefined): string | undefined {
   return raw?.replace(/^gid:\/\/shopify\/Cart\//, "").split("?")[0] || undefined;
 }
 
-export async function storePixelBatch(
+interface Job {
+  db: PrismaClient;
+  shopId: number;
+  batch: PixelBatch;
+  now: Date;
+  resolve: (result: PixelStoreResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Batches waiting for the transaction that stores them (group commit). */
+const waiting: Job[] = [];
+let draining = false;
+const GROUP = 64;
+
+/**
+ * Stores a batch. Batches that arrive while a transaction runs share the next one (group commit,
+ * as the webhook inbox does): one commit for many browsers. Each batch's checks come before its
+ * writes, so a refused batch writes nothing and the others of its group go on; a group that fails
+ * for another reason is run again one batch per transaction.
+ */
+export function storePixelBatch(
   db: PrismaClient,
   shopId: number,
   batch: PixelBatch,
   now: Date,
 ): Promise<PixelStoreResult> {
+  return new Promise((resolve, reject) => {
+    waiting.push({ db, shopId, batch, now, resolve, reject });
+    void drain();
+  });
+}
+
+async function drain(): Promise<void> {
+  if (draining) return;
+  draining = true;
+  try {
+    while (waiting.length) {
+      const db = waiting[0].db;
+      const group: Job[] = [];
+      for (let i = 0; i < waiting.length && group.length < GROUP;)
+        if (waiting[i].db === db) group.push(...waiting.splice(i, 1));
+        else i++;
+      try {
+        const results = await runGroup(db, group);
+        group.forEach((job, i) => {
+          const result = results[i];
+          if (result instanceof Error) job.reject(result);
+          else job.resolve(result);
+        });
+      } catch {
+        for (const job of group)
+          try {
+            const [result] = await runGroup(db, [job]).catch((e: unknown) =>
+              // Two first batches of a new client id from two processes: again, it then finds the row.
+              (e as { code?: string }).code === "P2002" ? runGroup(db, [job]) : Promise.reject(e),
+            );
+            if (result instanceof Error) job.reject(result);
+            else job.resolve(result);
+          } catch (error) {
+            job.reject(error);
+          }
+      }
+    }
+  } finally {
+    draining = false;
+  }
+}
+
+function runGroup(db: PrismaClient, group: Job[]): Promise<(PixelStoreResult | Error)[]> {
+  const sqlite = dialectOfClient(db) === "sqlite";
+  return db.$transaction(async (tx) => {
+    const out: (PixelStoreResult | Error)[] = [];
+    for (const job of group)
+      try {
+        out.push(await writeBatch(tx, job.shopId, job.batch, job.now, !sqlite));
+      } catch (e) {
+        if (e instanceof NotYourClientId || e instanceof ClientIdOfAnotherShop) out.push(e);
+        else throw e;
+      }
+    return out;
+  });
+}
+
+async function writeBatch(
+  tx: Prisma.TransactionClient,
+  shopId: number,
+  batch: PixelBatch,
+  now: Date,
+  lock: boolean,
+): Promise<PixelStoreResult> {
   const visitorId = batch.clientId;
   const cartToken = cartTokenOf(batch.cartToken);
-
-  const write = async (tx: Prisma.TransactionClient): Promise<PixelStoreResult> => {
-    // Lock the visitor's row first (a no-op write), as the events endpoint does: two batches of
-    // one visitor at once would otherwise both read the old last-seen time.
-    await tx.visitor.updateMany({ where: { id: visitorId }, data: { sessions: { increment: 0 } } });
+  {
+    // PostgreSQL: lock the visitor's row first (a no-op write), as the events endpoint does: two
+    // batches of one visitor at once would otherwise both read the old last-seen time. (SQLite
+    // has one writer, and this process's pixel writes go one transaction at a time.)
+    if (lock) await tx.visitor.updateMany({ where: { id: visitorId }, data: { sessions: { increment: 0 } } });
     const existing = await tx.visitor.findUnique({
       where: { id: visitorId },
       select: {
@@ -354,15 +456,6 @@ export async function storePixelBatch(
       key,
       customerId: customerShopifyId,
     };
-  };
-
-  try {
-    return await db.$transaction(write);
-  } catch (e) {
-    // Two first batches of a new client id at once: the loser's INSERT meets the key; run again
-    // (it then finds the winner's row and its key, and is refused unless it holds it).
-    if ((e as { code?: string }).code === "P2002") return db.$transaction(write);
-    throw e;
   }
 }
 

@@ -141,6 +141,70 @@ describe("the web pixel on the demo storefront", () => {
     await context.close();
   });
 
+  // What storefront.browser.test.ts checked of slice.js's tracking, now what the pixel stores
+  // (the theme script no longer tracks: CONTRACTS C3).
+  it("records a consenting visitor's session, page, product and collection views and cart, keyed by _shopify_y", async () => {
+    const { context, page } = await shopper(true);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(demo.storefrontUrl);
+    await expect.poll(() => clientIdOf(context)).toMatch(/^[0-9a-f-]{36}$/);
+    const clientId = (await clientIdOf(context))!;
+
+    // Home → a product → its collection → another product, added to the cart with the theme's fetch.
+    const first = demo.store.products[0];
+    await page.locator(`a.card[href="/products/${first.handle}"]`).click();
+    await page.waitForURL(`**/products/${first.handle}`);
+    const collection = demo.store.collections.find((c) => first.collectionIds.includes(c.id))!;
+    await page.locator(`nav.main a[href="/collections/${collection.handle}"]`).click();
+    await page.waitForURL(`**/collections/${collection.handle}`);
+    const chosen = demo.store.products.find(
+      (p) => p.collectionIds.includes(collection.id) && p.id !== first.id,
+    )!;
+    await page.locator(`a.card[href="/products/${chosen.handle}"]`).click();
+    await page.waitForURL(`**/products/${chosen.handle}`);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await expect.poll(() => page.locator("#cart-status").textContent()).toBe("Added to your cart.");
+    const cart = (await page.evaluate(() => fetch("/cart.js").then((r) => r.json()))) as { token: string };
+    await page.getByRole("link", { name: /^Cart/ }).click();
+    await page.waitForURL("**/cart");
+
+    const expected: [string, string | null][] = [
+      ["session_start", null],
+      ["page_view", "/"],
+      ["page_view", `/products/${first.handle}`],
+      ["product_view", first.id],
+      ["page_view", `/collections/${collection.handle}`],
+      ["collection_view", collection.id],
+      ["page_view", `/products/${chosen.handle}`],
+      ["product_view", chosen.id],
+      ["cart_add", chosen.id],
+      ["page_view", "/cart"],
+      ["cart_view", null],
+    ];
+    const events = () =>
+      db.storefrontEvent.findMany({
+        where: { visitorId: clientId },
+        orderBy: [{ occurredAt: "asc" }, { id: "asc" }],
+        select: { type: true, resourceId: true },
+      });
+    const missing = async () => {
+      const stored = await events();
+      return expected.filter(([type, id]) => !stored.some((e) => e.type === type && e.resourceId === id));
+    };
+    await expect.poll(missing, { timeout: 20_000, interval: 250 }).toEqual([]);
+    expect((await events()).filter((e) => e.type === "session_start")).toHaveLength(1);
+    const visitor = await db.visitor.findUniqueOrThrow({ where: { id: clientId } });
+    expect(visitor).toMatchObject({
+      cartToken: cart.token.split("?")[0],
+      customerShopifyId: null,
+      sessions: 1,
+    });
+    expect(visitor.pixelKeyHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it("without analytics consent: no _shopify_y, no pixel, nothing sent", async () => {
     const { context, page } = await shopper(false);
     const pixelPosts: string[] = [];
