@@ -299,6 +299,9 @@ async function drain(): Promise<void> {
   draining = true;
   try {
     while (waiting.length) {
+      // Let the requests that have arrived meanwhile be read first, so they join this group (on
+      // SQLite a transaction runs without giving the event loop back until it commits).
+      await new Promise((resolve) => setImmediate(resolve));
       const db = waiting[0].db;
       const group: Job[] = [];
       for (let i = 0; i < waiting.length && group.length < GROUP;)
@@ -331,70 +334,100 @@ async function drain(): Promise<void> {
 }
 
 function runGroup(db: PrismaClient, group: Job[]): Promise<(PixelStoreResult | Error)[]> {
-  const sqlite = dialectOfClient(db) === "sqlite";
-  return db.$transaction(async (tx) => {
-    const out: (PixelStoreResult | Error)[] = [];
-    for (const job of group)
-      try {
-        out.push(await writeBatch(tx, job.shopId, job.batch, job.now, !sqlite));
-      } catch (e) {
-        if (e instanceof NotYourClientId || e instanceof ClientIdOfAnotherShop) out.push(e);
-        else throw e;
-      }
-    return out;
-  });
+  const lock = dialectOfClient(db) !== "sqlite";
+  return db.$transaction((tx) => writeGroup(tx, group, lock));
 }
 
-async function writeBatch(
+interface HeldVisitor {
+  shopId: number;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  customerShopifyId: string | null;
+  pixelKeyHash: string | null;
+  cartToken: string | null;
+  /** Not in the database yet (made by this group). */
+  created: boolean;
+  /** Sessions this group adds. */
+  sessions: number;
+  changed: boolean;
+}
+
+/**
+ * A group's batches in one transaction, set-based: the group's visitors read in one statement,
+ * the new ones inserted in one, each known one updated once, all events inserted in one. Each
+ * batch's checks (its shop, its key) come before anything of it is kept in memory, so a refused
+ * batch (an Error in the result) leaves nothing; what is written is written once at the end.
+ */
+async function writeGroup(
   tx: Prisma.TransactionClient,
-  shopId: number,
-  batch: PixelBatch,
-  now: Date,
+  group: Job[],
   lock: boolean,
-): Promise<PixelStoreResult> {
-  const visitorId = batch.clientId;
-  const cartToken = cartTokenOf(batch.cartToken);
-  {
-    // PostgreSQL: lock the visitor's row first (a no-op write), as the events endpoint does: two
-    // batches of one visitor at once would otherwise both read the old last-seen time. (SQLite
-    // has one writer, and this process's pixel writes go one transaction at a time.)
-    if (lock) await tx.visitor.updateMany({ where: { id: visitorId }, data: { sessions: { increment: 0 } } });
-    const existing = await tx.visitor.findUnique({
-      where: { id: visitorId },
-      select: {
-        shopId: true,
-        firstSeenAt: true,
-        lastSeenAt: true,
-        customerShopifyId: true,
-        pixelKeyHash: true,
-      },
-    });
-    if (existing && existing.shopId !== shopId) throw new ClientIdOfAnotherShop();
+): Promise<(PixelStoreResult | Error)[]> {
+  const ids = [...new Set(group.map((j) => j.batch.clientId))];
+  // PostgreSQL: lock the visitors' rows first (a no-op write), as the events endpoint does: two
+  // groups of one visitor at once would otherwise both read the old last-seen time. (SQLite has
+  // one writer, and this process's pixel writes go one transaction at a time.)
+  if (lock) await tx.visitor.updateMany({ where: { id: { in: ids } }, data: { sessions: { increment: 0 } } });
+  const rows = await tx.visitor.findMany({
+    where: { id: { in: ids } },
+    select: {
+      id: true,
+      shopId: true,
+      firstSeenAt: true,
+      lastSeenAt: true,
+      customerShopifyId: true,
+      pixelKeyHash: true,
+      cartToken: true,
+    },
+  });
+  const held = new Map<string, HeldVisitor>(
+    rows.map(({ id, ...r }) => [id, { ...r, created: false, sessions: 0, changed: false }]),
+  );
+  const events: Prisma.StorefrontEventCreateManyInput[] = [];
+  const out: (PixelStoreResult | Error)[] = [];
+
+  for (const { shopId, batch, now } of group) {
+    const visitorId = batch.clientId;
+    const v = held.get(visitorId);
+    if (v && v.shopId !== shopId) {
+      out.push(new ClientIdOfAnotherShop());
+      continue;
+    }
     let key: string | null = null;
-    if (existing?.pixelKeyHash) {
-      if (!batch.key || !sameHash(hashKey(batch.key), existing.pixelKeyHash)) throw new NotYourClientId();
+    if (v?.pixelKeyHash) {
+      if (!batch.key || !sameHash(hashKey(batch.key), v.pixelKeyHash)) {
+        out.push(new NotYourClientId());
+        continue;
+      }
     } else key = randomBytes(32).toString("base64url");
 
-    const rows = pixelRows(batch.events, existing ? existing.lastSeenAt.getTime() : null);
-    const times = rows.map((r) => r.at);
+    const mapped = pixelRows(batch.events, v ? v.lastSeenAt.getTime() : null);
+    const times = mapped.map((r) => r.at);
     const first = new Date(Math.min(...times));
     const last = new Date(Math.max(...times));
-    const sessions = rows.filter((r) => r.type === "session_start").length;
+    const sessions = mapped.filter((r) => r.type === "session_start").length;
 
     // checkout_completed: the order, when the app's own data has it with this token (and id).
-    let customerShopifyId = existing?.customerShopifyId ?? null;
+    let customerShopifyId = v?.customerShopifyId ?? null;
     let linked = 0;
     const completions = new Map<string, string | undefined>();
     for (const e of batch.events)
       if (e.name === "checkout_completed" && e.checkoutToken) completions.set(e.checkoutToken, e.orderId);
-    const pending: { checkoutToken: string; orderShopifyId: string | null }[] = [];
     for (const [checkoutToken, orderId] of completions) {
       const order = await tx.order.findFirst({
         where: { shopId, checkoutToken, ...(orderId ? { shopifyId: orderId } : {}) },
         select: { id: true, visitorId: true, customerShopifyId: true },
       });
       if (!order) {
-        pending.push({ checkoutToken, orderShopifyId: orderId ?? null });
+        // The first browser to report a checkout token keeps it (a token belongs to one checkout).
+        const pending = await tx.pendingCheckoutLink.findUnique({
+          where: { shopId_checkoutToken: { shopId, checkoutToken } },
+          select: { visitorId: true },
+        });
+        if (!pending)
+          await tx.pendingCheckoutLink.create({
+            data: { shopId, checkoutToken, visitorId, orderShopifyId: orderId ?? null, createdAt: now },
+          });
         continue;
       }
       if (order.visitorId && order.visitorId !== visitorId) continue; // another browser's already
@@ -405,58 +438,69 @@ async function writeBatch(
       if (order.customerShopifyId) customerShopifyId = order.customerShopifyId;
     }
 
-    const visitorData = { customerShopifyId, ...(cartToken ? { cartToken } : {}) };
-    if (!existing)
-      await tx.visitor.create({
-        data: {
-          id: visitorId,
-          shopId,
-          firstSeenAt: first,
-          lastSeenAt: last,
-          sessions,
-          pixelKeyHash: key ? hashKey(key) : null,
-          ...visitorData,
-        },
+    const cartToken = cartTokenOf(batch.cartToken) ?? null;
+    if (!v)
+      held.set(visitorId, {
+        shopId,
+        firstSeenAt: first,
+        lastSeenAt: last,
+        customerShopifyId,
+        pixelKeyHash: key ? hashKey(key) : null,
+        cartToken,
+        created: true,
+        sessions,
+        changed: true,
       });
-    else
-      await tx.visitor.update({
-        where: { id: visitorId },
-        data: {
-          firstSeenAt: first < existing.firstSeenAt ? first : existing.firstSeenAt,
-          lastSeenAt: last > existing.lastSeenAt ? last : existing.lastSeenAt,
-          sessions: { increment: sessions },
-          ...(key ? { pixelKeyHash: hashKey(key) } : {}),
-          ...visitorData,
-        },
-      });
-    await tx.storefrontEvent.createMany({
-      data: rows.map((r) => ({
+    else {
+      if (first < v.firstSeenAt) v.firstSeenAt = first;
+      if (last > v.lastSeenAt) v.lastSeenAt = last;
+      v.sessions += sessions;
+      if (key) v.pixelKeyHash = hashKey(key);
+      if (cartToken) v.cartToken = cartToken;
+      v.customerShopifyId = customerShopifyId;
+      v.changed = true;
+    }
+    for (const r of mapped)
+      events.push({
         shopId,
         visitorId,
         type: r.type,
         resourceId: r.resourceId,
         occurredAt: new Date(r.at),
         receivedAt: now,
+      });
+    out.push({ stored: mapped.length, linked, key, customerId: customerShopifyId });
+  }
+
+  const created = [...held].filter(([, v]) => v.created);
+  if (created.length)
+    await tx.visitor.createMany({
+      data: created.map(([id, v]) => ({
+        id,
+        shopId: v.shopId,
+        firstSeenAt: v.firstSeenAt,
+        lastSeenAt: v.lastSeenAt,
+        sessions: v.sessions,
+        pixelKeyHash: v.pixelKeyHash,
+        customerShopifyId: v.customerShopifyId,
+        cartToken: v.cartToken,
       })),
     });
-    for (const p of pending) {
-      // The first browser to report a checkout token keeps it (a token belongs to one checkout).
-      const held = await tx.pendingCheckoutLink.findUnique({
-        where: { shopId_checkoutToken: { shopId, checkoutToken: p.checkoutToken } },
-        select: { visitorId: true },
+  for (const [id, v] of held)
+    if (!v.created && v.changed)
+      await tx.visitor.update({
+        where: { id },
+        data: {
+          firstSeenAt: v.firstSeenAt,
+          lastSeenAt: v.lastSeenAt,
+          sessions: { increment: v.sessions },
+          pixelKeyHash: v.pixelKeyHash,
+          customerShopifyId: v.customerShopifyId,
+          cartToken: v.cartToken,
+        },
       });
-      if (!held)
-        await tx.pendingCheckoutLink.create({
-          data: { shopId, visitorId, createdAt: now, ...p },
-        });
-    }
-    return {
-      stored: rows.length,
-      linked,
-      key,
-      customerId: customerShopifyId,
-    };
-  }
+  if (events.length) await tx.storefrontEvent.createMany({ data: events });
+  return out;
 }
 
 /**
