@@ -73,7 +73,7 @@ function requests(
 ): [string, RequestInit][] {
   return Array.from({ length: count }, (_, i) => {
     const returning = i % 2 === 0 && known.length;
-    const who = returning ? known[i % known.length] : { clientId: uuid(random), key: undefined };
+    const who = returning ? known[(i >> 1) % known.length] : { clientId: uuid(random), key: undefined };
     return [
       `${origin}/pixel`,
       {
@@ -145,7 +145,12 @@ export async function benchPixel(options: PixelBenchOptions = {}): Promise<Figur
     const baseClosed = await closedLoop(requests(baseOrigin, known, closedCount, seeded(1)), 32);
     const appClosed = await closedLoop(requests(app.url, known.slice(0, 300), closedCount, seeded(1)), 32);
 
-    log(`open loop: ${eventsPerSecond} events/s (${batchesPerSecond} batches/s) for ${seconds} s…`);
+    log(
+      `open loop: ${eventsPerSecond} events/s (${batchesPerSecond} batches/s) for ${seconds} s, after 5 s of warm-up…`,
+    );
+    const warmup = Math.round(batchesPerSecond * 5);
+    await openLoop(requests(baseOrigin, known, warmup, seeded(3)), batchesPerSecond);
+    await openLoop(requests(app.url, known.slice(300), warmup, seeded(3)), batchesPerSecond);
     const baseOpen = await openLoop(requests(baseOrigin, known, offered, seeded(2)), batchesPerSecond);
     const appOpen: LoadResult = await openLoop(
       requests(app.url, known.slice(300), offered, seeded(2)),
