@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { AdminApi } from "../sync/admin-api.server";
 import { runBackfill } from "../sync/backfill.server";
+import { reconcile } from "../sync/reconcile.server";
 import { AdminApiStandIn, TOML_SCOPES } from "../../dev/admin-api";
 import { generateStore } from "../../dev/store";
 import { ensureWebPixel, WEB_PIXEL_CREATE } from "./web-pixel.server";
@@ -52,6 +53,18 @@ describe("the app's web pixel on a shop", () => {
     expect(shop.webPixelId).toBe(s.webPixel!.id);
     expect(s.invalidDocuments).toEqual([]);
     expect(s.deprecatedUses).toEqual([]);
+  });
+
+  it("a shop installed before the app had its pixel gets it at its next reconciliation", async () => {
+    const s = await standIn();
+    await reconcile(prisma, apiOf(s), SHOP, store.now);
+    expect(s.webPixel).not.toBeNull();
+    expect((await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } })).webPixelId).toBe(
+      s.webPixel!.id,
+    );
+    const calls = s.requests.length;
+    await reconcile(prisma, apiOf(s), SHOP, store.now);
+    expect(s.requests.slice(calls).some((r) => r.query.includes("webPixel"))).toBe(false);
   });
 
   it("a second setup updates the same pixel; a second create is refused as taken", async () => {
