@@ -41,6 +41,9 @@ const MAX_WEBHOOK_BYTES = 5 * 1024 * 1024;
  */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 
+/** The web pixel's batches (the same limit as app/storefront/pixel.server.ts, checked there too). */
+const MAX_PIXEL_BYTES = 16 * 1024;
+
 /** The body, or null as soon as it is (declared or found) longer than `limit`: the rest is not read. */
 export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
   if (Number(req.headers["content-length"] ?? "0") > limit) return Promise.resolve(null);
@@ -132,6 +135,10 @@ export async function startServer(options: {
       body: Buffer,
     ): Promise<{ status: number; message: string }>;
     decideFromNode(url: string): Promise<{ status: number; body: string }>;
+    pixelFromNode(
+      method: string,
+      body: string | null,
+    ): Promise<{ status: number; headers: Record<string, string>; body: string }>;
   };
   // Hashed build assets never change under their name: cache them for a year.
   const assets = serveStatic("build/client", { immutable: true, maxAge: "1y", index: false });
@@ -190,6 +197,22 @@ export async function startServer(options: {
             .end(answer.body),
         )
         .catch(fail);
+    // The web pixel's batches: every shopper's page views, answered before the router too.
+    if (
+      (req.method === "POST" || req.method === "OPTIONS") &&
+      (req.url === "/pixel" || req.url?.startsWith("/pixel?"))
+    )
+      return void (async () => {
+        const body = req.method === "POST" ? await readBody(req, MAX_PIXEL_BYTES) : Buffer.alloc(0);
+        const answer = await entry.pixelFromNode(req.method ?? "POST", body && body.toString("utf8"));
+        res.writeHead(
+          answer.status,
+          answer.status === 413 ? { ...answer.headers, Connection: "close" } : answer.headers,
+        );
+        res.end(answer.body, () => {
+          if (answer.status === 413) req.destroy();
+        });
+      })().catch(fail);
     compress(req as never, res as never, () => {
       const next = () => void remix(req, res).catch(fail);
       if (req.url?.startsWith("/assets/")) assets(req, res, next);

@@ -53,3 +53,24 @@ describe("shopify.app.toml", () => {
     for (const topic of declared) expect(Object.keys(handlers)).toContain(topic);
   });
 });
+
+describe("shopify.app.toml: the web pixel", () => {
+  it("asks for write_pixels and read_customer_events (webPixelCreate needs both), in the toml and the SCOPES default", async () => {
+    const scopes = /^scopes = "([^"]*)"/m.exec(toml)?.[1].split(",") ?? [];
+    expect(scopes).toEqual(expect.arrayContaining(["write_pixels", "read_customer_events"]));
+    const { config } = await import("./config.server");
+    if (!process.env.SCOPES)
+      expect(config.scopes).toEqual(expect.arrayContaining(["write_pixels", "read_customer_events"]));
+  });
+
+  it("declares the pixel extension as Shopify's template does: strict, analytics consent, its settings", () => {
+    const pixel = readFileSync("extensions/slice-pixel/shopify.extension.toml", "utf8");
+    expect(pixel).toMatch(/^type = "web_pixel_extension"$/m);
+    expect(pixel).toMatch(/^runtime_context = "strict"$/m);
+    expect(pixel).toMatch(
+      /^\[customer_privacy\]\nanalytics = true\nmarketing = false\npreferences = false\nsale_of_data = "disabled"$/m,
+    );
+    expect(pixel).toMatch(/^\[settings\.fields\.shop\]$/m);
+    expect(pixel).toMatch(/^\[settings\.fields\.endpoint\]$/m);
+  });
+});

@@ -8,6 +8,7 @@ import { benchSegments } from "./segments";
 import { benchSegmentsPostgres } from "./segments-pg";
 import { benchStorefront } from "./storefront";
 import { benchWebhooksPostgres } from "./webhooks-pg";
+import { benchPixel } from "./pixel";
 
 /** `npm run bench -- segments` runs only that section; no argument runs them all. */
 const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
@@ -20,6 +21,7 @@ const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
     () => benchSegmentsPostgres(),
   ],
   ["storefront", "Storefront (SQLite)", () => benchStorefront()],
+  ["pixel", "Web pixel intake (SQLite)", () => benchPixel()],
   [
     "storefront-pg",
     "Storefront (PostgreSQL)",

@@ -47,6 +47,7 @@ export const TYPE_SCOPES: Record<string, string> = {
   Location: "read_locations",
   InventoryItem: "read_inventory",
   Fulfillment: "read_fulfillments",
+  WebPixel: "read_pixels",
   Theme: "read_themes",
   OnlineStoreTheme: "read_themes",
 };
@@ -83,6 +84,8 @@ export const MUTATION_SCOPES: Record<string, string> = {
   discountAutomaticDeactivate: "write_discounts",
   discountAutomaticDelete: "write_discounts",
   webPixelCreate: "write_pixels",
+  webPixelUpdate: "write_pixels",
+  webPixelDelete: "write_pixels",
   themeFilesUpsert: "write_themes",
 };
 
@@ -194,6 +197,9 @@ export function accessDenied(
                 : [];
               needed = scopes.find((s) => !allows(granted, s)) ?? null;
             }
+            // "Also: The app requires read_customer_events access scope" (shopify.dev).
+            if ((name === "webPixelCreate" || name === "webPixelUpdate") && allows(granted, "write_pixels"))
+              needed = "read_customer_events";
             if (name === "metafieldDefinitionCreate") {
               const definition = argValue(node, "definition") as { ownerType?: string } | undefined;
               needed = WRITE_BY_OWNER_TYPE[definition?.ownerType ?? ""] ?? null;

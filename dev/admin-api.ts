@@ -167,6 +167,49 @@ export const TOML_SCOPES: string[] = appTomlScopes(
   fileURLToPath(new URL("../shopify.app.toml", import.meta.url)),
 );
 
+/** The web pixel extension's settings fields (its toml's `[settings.fields.<key>]`). */
+export interface PixelSettingField {
+  key: string;
+  type: string;
+  min: number | null;
+}
+
+/** The `[settings.fields.<key>]` sections of a web pixel extension's shopify.extension.toml. */
+export function pixelSettingsFields(file: string): PixelSettingField[] {
+  const toml = readFileSync(file, "utf8");
+  return [...toml.matchAll(/^\[settings\.fields\.([A-Za-z0-9_]+)\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/gm)].map(
+    ([, key, body]) => ({
+      key,
+      type: /^type\s*=\s*"([^"]+)"/m.exec(body)?.[1] ?? "",
+      min: Number(/name\s*=\s*"min",\s*value\s*=\s*"(\d+)"/.exec(body)?.[1] ?? NaN) || null,
+    }),
+  );
+}
+
+/**
+ * What is wrong with a web pixel's settings against its definition: an object holding every
+ * field, each a string (single_line_text_field) at least `min` long, and no other key.
+ */
+export function webPixelSettingsProblems(value: unknown, fields: PixelSettingField[]): string[] {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return ["settings must be an object"];
+  const settings = value as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const f of fields) {
+    const v = settings[f.key];
+    if (v === undefined || v === null) problems.push(`${f.key} is required`);
+    else if (f.type === "single_line_text_field" && (typeof v !== "string" || v.includes("\n")))
+      problems.push(`${f.key} must be a single line of text`);
+    else if (f.min !== null && String(v).length < f.min) problems.push(`${f.key} is too short`);
+  }
+  for (const key of Object.keys(settings))
+    if (!fields.some((f) => f.key === key)) problems.push(`${key} is not a setting of the web pixel`);
+  return problems;
+}
+
+export const PIXEL_SETTINGS_FIELDS = pixelSettingsFields(
+  fileURLToPath(new URL("../extensions/slice-pixel/shopify.extension.toml", import.meta.url)),
+);
+
 /** How far back orders are visible to an app without `read_all_orders`. */
 export const ORDERS_WITHOUT_READ_ALL_DAYS = 60;
 
@@ -197,6 +240,12 @@ interface StandInSegment {
   query: string;
   creationDate: string;
   lastEditDate: string;
+}
+
+interface WebPixelError {
+  field: string[] | null;
+  message: string;
+  code: string;
 }
 
 interface UserError {
@@ -1030,6 +1079,12 @@ export class AdminApiStandIn {
         },
       }),
       metafieldsDelete: (args: Args) => this.deleteMetafields(args.metafields as Args[]),
+      webPixelCreate: (args: Args) => this.createWebPixel(args.webPixel as Args),
+      webPixelUpdate: (args: Args) => this.updateWebPixel(String(args.id), args.webPixel as Args),
+      webPixel: (args: Args) =>
+        this.webPixel && (args.id === undefined || args.id === null || args.id === this.webPixel.id)
+          ? this.webPixel
+          : null,
       segmentCreate: (args: Args) => this.createSegment(args),
       segmentUpdate: (args: Args) => this.updateSegment(args),
       orders: (args: Args) => connection(this.visibleOrders(store.orders), args, orderNode),
@@ -1389,6 +1444,63 @@ export class AdminApiStandIn {
       return this.metafieldNode(m, p.ownerId);
     });
     return { metafields: written, userErrors: [] };
+  }
+
+  /**
+   * The app's web pixel on this shop (webPixelCreate): one per app and shop, its settings checked
+   * against the extension's `[settings]` fields in extensions/slice-pixel/shopify.extension.toml,
+   * as Shopify checks them.
+   */
+  webPixel: { id: string; settings: string } | null = null;
+
+  private pixelSettings(input: Args | undefined): { settings: string | null; userErrors: WebPixelError[] } {
+    const raw = input?.settings;
+    let value: unknown = raw;
+    if (typeof raw === "string")
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        return {
+          settings: null,
+          userErrors: [
+            {
+              field: ["webPixel", "settings"],
+              message: "Settings is not valid JSON",
+              code: "INVALID_CONFIGURATION_JSON",
+            },
+          ],
+        };
+      }
+    const problems = webPixelSettingsProblems(value, PIXEL_SETTINGS_FIELDS);
+    if (problems.length)
+      return {
+        settings: null,
+        userErrors: [
+          { field: ["webPixel", "settings"], message: problems.join("; "), code: "INVALID_SETTINGS" },
+        ],
+      };
+    return { settings: JSON.stringify(value), userErrors: [] };
+  }
+
+  private createWebPixel(input: Args | undefined) {
+    if (this.webPixel)
+      return { webPixel: null, userErrors: [{ field: null, message: "Web pixel is taken.", code: "TAKEN" }] };
+    const { settings, userErrors } = this.pixelSettings(input);
+    if (!settings) return { webPixel: null, userErrors };
+    this.webPixel = { id: this.nextId("WebPixel"), settings };
+    return { webPixel: this.webPixel, userErrors: [] };
+  }
+
+  private updateWebPixel(id: string, input: Args | undefined) {
+    if (!this.webPixel || this.webPixel.id !== id)
+      return {
+        webPixel: null,
+        userErrors: [{ field: ["id"], message: "Web pixel not found.", code: "NOT_FOUND" }],
+      };
+    const { settings, userErrors } = this.pixelSettings(input);
+    if (!settings) return { webPixel: null, userErrors };
+    this.webPixel = { id, settings };
+    return { webPixel: this.webPixel, userErrors: [] };
   }
 
   private deleteMetafields(inputs: Args[]) {

@@ -4,6 +4,7 @@
  * server, installs the store (so the bulk backfill runs), replays the store's webhook history
  * through the real signed webhook endpoint, and prints the URL to open.
  */
+import { createServer as createNetServer } from "node:net";
 import { execFileSync } from "node:child_process";
 import { existsSync, rmSync, statSync, readdirSync } from "node:fs";
 import path from "node:path";
@@ -107,7 +108,9 @@ async function runDemo(
   ensureBuild(log);
 
   // The real server, as `npm start` runs it, in its own process.
-  const port = options.port ?? Number(process.env.PORT ?? 3000);
+  // Port 0: a free port chosen here, so the app's own URL (SHOPIFY_APP_URL: the web pixel's
+  // endpoint setting among others) is the one it listens on.
+  const port = options.port === 0 ? await freePort() : (options.port ?? Number(process.env.PORT ?? 3000));
   process.env.SHOPIFY_APP_URL = `http://127.0.0.1:${port}`;
   const { spawnTs } = await import("./processes");
   const server = await spawnTs(
@@ -140,8 +143,11 @@ async function runDemo(
       redeem: (input) => standIn.redeem(input),
       // The theme reads the app-data metafields the app set (the proxy path among them).
       appMetafields: () => standIn.appMetafields(),
+      webPixelSettings: () => standIn.webPixel?.settings ?? null,
     });
-  const storefront = await openStorefront({ port: options.storefrontPort ?? (port ? port + 1 : 0) });
+  const storefront = await openStorefront({
+    port: options.storefrontPort ?? (options.port === 0 ? 0 : port + 1),
+  });
   running.push(() => storefront.close());
   // The demo storefront's address is the shop's primary domain (what shoppers see, and what the
   // app's referral links use): the stand-in answers it from now on, and Shopify tells the app of
@@ -324,4 +330,16 @@ if (invokedDirectly) {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+}
+
+/** A port nothing listens on now (the OS's choice). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }

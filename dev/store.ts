@@ -100,7 +100,8 @@ export interface Order {
   cancelledAt: Date | null;
   cancelReason: string | null;
   refunds: Refund[];
-  cartToken: string;
+  /** null for a Buy it now order (no cart). */
+  cartToken: string | null;
   checkoutToken: string;
   checkoutId: string;
   sourceName: string;

@@ -35,6 +35,12 @@ const CODE_REFUSED: Record<string, string> = {
   minimum_subtotal_not_met: "Your order doesn't meet this code's minimum subtotal.",
 };
 import { webhookRequestInit } from "./webhooks";
+import { buildPixel } from "./pixel-build";
+import { PAGE_RUNTIME, WORKER_PRELUDE } from "./web-pixels-runtime";
+import * as pixelData from "./web-pixels";
+
+/** Where the demo's web pixels manager loads the app's pixel from (its Web Worker's script). */
+export const PIXEL_WORKER_PATH = "/cdn/wpm/slice-pixel.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const EXTENSION = path.resolve(here, "../extensions/slice-storefront");
@@ -59,6 +65,11 @@ export interface StorefrontOptions {
    * `appMetafields`): the theme reads them as `app.metafields.<namespace>.<key>`.
    */
   appMetafields?: () => Record<string, Record<string, { value: string; type: string }>>;
+  /**
+   * The app's web pixel's settings as the app created it (the Admin API stand-in's
+   * `webPixel.settings`, JSON): the page loads the pixel only once there is one, as Shopify does.
+   */
+  webPixelSettings?: () => string | null;
 }
 
 interface CartLine {
@@ -152,7 +163,7 @@ export type Redeem = (input: {
 }) => { ok: true; discountAmount: number } | { ok: false; reason: string };
 
 export function createStorefront(
-  options: Pick<StorefrontOptions, "store" | "redeem" | "appMetafields"> & {
+  options: Pick<StorefrontOptions, "store" | "redeem" | "appMetafields" | "webPixelSettings"> & {
     webhooks?: { url: string; secret: string };
   },
 ) {
@@ -191,8 +202,48 @@ export function createStorefront(
       spent: spend.get(c.id)?.total ?? 0,
     }));
 
-  /** Carts by their id (the `cart` cookie); the token is what /cart.js reports. */
-  const carts = new Map<string, { token: string; lines: CartLine[]; createdAt: Date; announced: boolean }>();
+  /**
+   * Carts by their id (the `cart` cookie); the token is what /cart.js reports. A Buy it now
+   * checkout has a cart of its own, named only in its checkout's address (no cart cookie, no cart
+   * webhook, and its order has no cart token, as on Shopify). `checkoutToken`: made when its
+   * checkout opens, carried by the order.
+   */
+  const carts = new Map<
+    string,
+    {
+      token: string;
+      lines: CartLine[];
+      createdAt: Date;
+      announced: boolean;
+      buyNow?: boolean;
+      checkoutToken?: string;
+    }
+  >();
+  let pixelWorker: string | null = null;
+  /** A product's Shopify-shaped variant for the pixel's events. */
+  const variantOf = (p: Product) => {
+    const v = pixelData.productVariant(p.id, p.variantId, p.price / 100);
+    v.product.title = v.product.untranslatedTitle = p.title;
+    v.product.vendor = p.vendor;
+    v.product.url = `/products/${p.handle}`;
+    return v;
+  };
+  const pixelLines = (lines: CartLine[]) =>
+    lines.flatMap((l) => {
+      const product = productByVariant.get(l.variantId);
+      return product
+        ? [{ ...pixelData.cartLine(product.id, l.quantity), merchandise: variantOf(product) }]
+        : [];
+    });
+  const pixelCheckout = (token: string, lines: CartLine[], orderId?: string) => {
+    const c = pixelData.checkout(token, [], orderId);
+    c.lineItems = pixelLines(lines).map((l) => ({
+      ...pixelData.checkout(token, [l.merchandise.product.id!]).lineItems[0],
+      variant: l.merchandise,
+      quantity: l.quantity,
+    }));
+    return c;
+  };
 
   /**
    * As Shopify does, a changed cart is sent to the app as a signed carts/create or carts/update
@@ -328,6 +379,28 @@ export function createStorefront(
       shopify_attributes: "",
     });
     const cart = cartJson(jar[COOKIE_CART]);
+    // The web pixels manager's config: the app's pixel (once the app created it) and this page's
+    // standard events (page_viewed first, then the page's own).
+    const heldCart = carts.get(jar[COOKIE_CART] ?? "");
+    const pixelCart = heldCart
+      ? pixelData.cart(heldCart.token.split("?")[0], pixelLines(heldCart.lines))
+      : null;
+    const web_pixels_config = JSON.stringify({
+      settings: JSON.parse(options.webPixelSettings?.() ?? "null") as unknown,
+      worker: PIXEL_WORKER_PATH,
+      shop: {
+        countryCode: "US",
+        myshopifyDomain: store.shop.domain,
+        name: store.shop.name,
+        paymentSettings: { currencyCode: store.shop.currency },
+        storefrontUrl: null,
+      },
+      customer: c
+        ? { id: c.id, email: null, firstName: null, lastName: null, ordersCount: null, phone: null }
+        : null,
+      cart: pixelCart,
+      events: [{ name: "page_viewed", data: {} }, ...((vars.pixel_events as unknown[]) ?? [])],
+    }).replace(/</g, "\\u003c");
     const content = await (
       typeof template === "string"
         ? engine.renderFile.bind(engine, template)
@@ -347,6 +420,8 @@ export function createStorefront(
       cart,
       collections,
       login_choices: loginChoices,
+      web_pixels_config,
+      web_pixels_runtime: PAGE_RUNTIME,
       page_title: vars.page_title ?? store.shop.name,
       content_for_layout: content,
       // `?slice=off`: the page as it is without the app embed (no config, no slice.js), for
@@ -456,9 +531,10 @@ export function createStorefront(
    * app as a signed orders/create webhook with its discount code, cart token and customer.
    */
   let orderSeq = 0;
-  async function checkout(req: IncomingMessage, res: ServerResponse) {
+  async function checkout(req: IncomingMessage, res: ServerResponse, url: URL) {
     const jar = cookies(req.headers.cookie);
-    const cartId = jar[COOKIE_CART];
+    const buy = url.searchParams.get("buy");
+    const cartId = buy && carts.get(buy)?.buyNow ? buy : jar[COOKIE_CART];
     const cart = cartId ? carts.get(cartId) : undefined;
     const customerId = customerOf(req.headers.cookie);
     const customer = customerId ? (customerById.get(customerId) ?? null) : null;
@@ -476,12 +552,19 @@ export function createStorefront(
           subtotal,
           email: customer?.email ?? "",
           code: jar[COOKIE_DISCOUNT] ?? "",
+          checkout_action: cart?.buyNow ? `/checkout?buy=${cartId}` : "/checkout",
           ...vars,
         }),
         "text/html; charset=utf-8",
       );
     if (!cart || !lines.length) return send(res, 302, "", "text/plain", { location: "/cart" });
-    if (req.method !== "POST") return page({});
+    const checkoutToken = (cart.checkoutToken ??= randomBytes(16).toString("hex"));
+    if (req.method !== "POST")
+      return page({
+        pixel_events: [
+          { name: "checkout_started", data: { checkout: pixelCheckout(checkoutToken, cart.lines) } },
+        ],
+      });
     const form = new URLSearchParams(await readBody(req));
     const email = (form.get("email") ?? "").trim();
     const code = (form.get("discount") ?? "").trim();
@@ -524,8 +607,9 @@ export function createStorefront(
       cancelledAt: null,
       cancelReason: null,
       refunds: [],
-      cartToken: cart.token.split("?")[0],
-      checkoutToken: randomBytes(16).toString("hex"),
+      // Buy it now skips the cart: Shopify's order then has no cart token.
+      cartToken: cart.buyNow ? null : cart.token.split("?")[0],
+      checkoutToken,
       checkoutId: String(8_100_000_000 + orderSeq),
       sourceName: "web",
       landingSite: null,
@@ -550,16 +634,30 @@ export function createStorefront(
         ),
       ).catch((error: unknown) => console.error("storefront: orders/create webhook not delivered:", error));
     carts.delete(cartId!);
+    // The one-page form submitted contact, address, shipping and payment at once; then the order.
+    const done = pixelCheckout(checkoutToken, cart.lines);
+    const completed = pixelCheckout(checkoutToken, cart.lines, id);
     return send(
       res,
       200,
       await renderPage("checkout", "checkout", req, {
         page_title: "Thank you",
         order: { name: order.name, total: order.total, discount },
+        pixel_events: [
+          ...[
+            "checkout_contact_info_submitted",
+            "checkout_address_info_submitted",
+            "checkout_shipping_info_submitted",
+            "payment_info_submitted",
+          ].map((name) => ({ name, data: { checkout: done } })),
+          { name: "checkout_completed", data: { checkout: completed } },
+        ],
       }),
       "text/html; charset=utf-8",
       {
-        "set-cookie": [`${COOKIE_CART}=; path=/; max-age=0`, `${COOKIE_DISCOUNT}=; path=/; max-age=0`],
+        "set-cookie": cart.buyNow
+          ? [`${COOKIE_DISCOUNT}=; path=/; max-age=0`]
+          : [`${COOKIE_CART}=; path=/; max-age=0`, `${COOKIE_DISCOUNT}=; path=/; max-age=0`],
       },
     );
   }
@@ -573,6 +671,30 @@ export function createStorefront(
 
     const script = p.startsWith(ASSET_PATH) && scripts.get(p.slice(ASSET_PATH.length));
     if (script) return send(res, 200, script, "text/javascript; charset=utf-8");
+    if (p === PIXEL_WORKER_PATH)
+      return send(
+        res,
+        200,
+        (pixelWorker ??= WORKER_PRELUDE + buildPixel()),
+        "text/javascript; charset=utf-8",
+      );
+    // Buy it now: a checkout of its own for this product, skipping the shopper's cart.
+    if (req.method === "POST" && p === "/checkout/buy-now") {
+      const form = new URLSearchParams(await readBody(req));
+      const product = productByVariant.get(form.get("id") ?? "");
+      const quantity = Number(form.get("quantity") ?? 1);
+      if (!product || !Number.isInteger(quantity) || quantity < 1 || quantity > 99)
+        return send(res, 422, "Cannot find variant", "text/plain");
+      const id = randomBytes(12).toString("hex");
+      carts.set(id, {
+        token: randomBytes(16).toString("hex"),
+        lines: [{ variantId: product.variantId, quantity }],
+        createdAt: new Date(),
+        announced: true,
+        buyNow: true,
+      });
+      return send(res, 303, "", "text/plain", { location: `/checkout?buy=${id}` });
+    }
     if (req.method === "POST" && (p === "/cart/add" || p === "/cart/add.js")) return addToCart(req, res, url);
     if (p === "/cart.js")
       return send(
@@ -606,7 +728,7 @@ export function createStorefront(
         "set-cookie": `${COOKIE_DISCOUNT}=${encodeURIComponent(decodeURIComponent(discountLink[1]))}; path=/; samesite=lax`,
       });
     }
-    if (p === "/checkout") return checkout(req, res);
+    if (p === "/checkout") return checkout(req, res, url);
     if (p === "/account/login-as") {
       const id = url.searchParams.get("customer") ?? "";
       const back = url.searchParams.get("return_to")?.startsWith("/")
@@ -623,8 +745,20 @@ export function createStorefront(
       return html(
         await renderPage("index", "index", req, { featured: store.products.slice(0, 8).map(productDrop) }),
       );
-    if (p === "/cart")
-      return html(await renderPage("cart", "cart", req, { page_title: `Your cart – ${store.shop.name}` }));
+    if (p === "/cart") {
+      const held = carts.get(cookies(req.headers.cookie)[COOKIE_CART] ?? "");
+      return html(
+        await renderPage("cart", "cart", req, {
+          page_title: `Your cart – ${store.shop.name}`,
+          pixel_events: [
+            {
+              name: "cart_viewed",
+              data: { cart: held ? pixelData.cart(held.token.split("?")[0], pixelLines(held.lines)) : null },
+            },
+          ],
+        }),
+      );
+    }
     const product = /^\/products\/([\w-]+)$/.exec(p);
     if (product) {
       const found = store.products.find((x) => x.handle === product[1]);
@@ -637,6 +771,8 @@ export function createStorefront(
           // On a product page Shopify's `collection` is the one it was reached through (if any).
           collection: null,
           related: related?.products.filter((x) => x.id !== found.id).slice(0, 4) ?? [],
+          pixel_events: [{ name: "product_viewed", data: { productVariant: variantOf(found) } }],
+          pixel_variant: JSON.stringify(variantOf(found)).replace(/</g, "\\u003c"),
           page_title: `${found.title} – ${store.shop.name}`,
         }),
       );
@@ -659,6 +795,20 @@ export function createStorefront(
       return html(
         await renderPage("collection", "collection", req, {
           collection: found,
+          pixel_events: found.id
+            ? [
+                {
+                  name: "collection_viewed",
+                  data: {
+                    collection: {
+                      id: `gid://shopify/Collection/${found.id}`,
+                      title: found.title,
+                      productVariants: [],
+                    },
+                  },
+                },
+              ]
+            : [],
           page_title: `${found.title} – ${store.shop.name}`,
         }),
       );

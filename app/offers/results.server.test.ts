@@ -533,3 +533,33 @@ function liftTable(rows: { seed: number; lift: number; low: number; high: number
   const pp = (x: number) => (x * 100).toFixed(2);
   return rows.map((r) => `\n  seed ${r.seed}: ${pp(r.lift)} pp [${pp(r.low)}, ${pp(r.high)}]`).join("");
 }
+
+describe("an order the web pixel tied to the visitor (Order.visitorId)", () => {
+  it("counts a Buy it now order (no cart token, no customer, no code) for the visitor who saw the offer, and only for them", async () => {
+    const exposedAt = new Date(NOW.getTime() - 10 * DAY);
+    const offer = await createOffer("Pixel attribution");
+    await prisma.visitor.createMany({
+      data: [visitorRow("visitor-px-000000", exposedAt), visitorRow("visitor-py-000000", exposedAt)],
+    });
+    await prisma.offerExposure.createMany({
+      data: ["visitor-px-000000", "visitor-py-000000"].map((visitorId) => ({
+        shopId,
+        messageId: offer.id,
+        unit: `v:${visitorId}`,
+        arm: "treatment",
+        visitorId,
+        at: exposedAt,
+      })),
+    });
+    await prisma.order.create({
+      data: {
+        ...orderRow({ at: new Date(exposedAt.getTime() + DAY), totalPrice: 7300 }),
+        visitorId: "visitor-px-000000",
+      },
+    });
+    const r = (await offerResults(prisma, shopId, offer.id, LAST_30, NOW))!;
+    expect(r.treatment.units).toBe(2);
+    expect(r.treatment.conversions).toBe(1);
+    expect(r.treatment.revenue).toBe(7300);
+  });
+});

@@ -8,8 +8,10 @@
  * (not a test, not cancelled) at or after its exposure and at most ATTRIBUTION_WINDOW_DAYS later.
  * A unit's orders:
  * - "c:<id>": the orders of that customer;
- * - "v:<id>": the orders with the visitor's cart token, the orders of the customer the visitor is
- *   linked to, and the orders that redeemed a discount code issued to the visitor.
+ * - "v:<id>": the orders the web pixel tied to the visitor (`Order.visitorId`: its checkout_completed
+ *   matched the order's checkout token, so Buy it now and Shop Pay orders too), the orders with
+ *   the visitor's cart token, the orders of the customer the visitor is linked to, and the orders
+ *   that redeemed a discount code issued to the visitor.
  * Its revenue is the sum of those orders' totals less their refunds.
  *
  * By segment: the exposed customer units ("c:<id>") that are members of each of the shop's segments
@@ -466,10 +468,14 @@ async function unitConversions(
        AND e."messageId" = ? AND e."unit" = 'v:' || v."id" AND ${where}
      UNION
      ${select}
+     FROM "Order" o CROSS JOIN "OfferExposure" e
+     WHERE o."visitorId" IS NOT NULL AND e."messageId" = ? AND e."unit" = 'v:' || o."visitorId" AND ${where}
+     UNION
+     ${select}
      FROM "DiscountCode" d CROSS JOIN "Order" o CROSS JOIN "OfferExposure" e
      WHERE d."shopId" = o."shopId" AND d."status" = 'redeemed' AND o."shopifyId" = d."orderShopifyId"
        AND e."messageId" = ? AND e."unit" = 'v:' || d."visitorId" AND ${where}`,
-    [...params, ...params, ...params, ...params],
+    [...params, ...params, ...params, ...params, ...params],
   );
   const units = new Map<number, ConvertedUnit & { orders: Set<number> }>();
   for (const row of rows) {

@@ -407,6 +407,13 @@ export async function eraseCustomer(
   await countInChunks(at.orderRowIds, (chunk) => db.order.deleteMany({ where: { id: { in: chunk } } })).then(
     note("orders"),
   );
+  // The web pixel's links to these browsers: on any order left (another customer's), and pending.
+  await countInChunks(visitorIds, (chunk) =>
+    db.order.updateMany({ where: { shopId, visitorId: { in: chunk } }, data: { visitorId: null } }),
+  );
+  await countInChunks(visitorIds, (chunk) =>
+    db.pendingCheckoutLink.deleteMany({ where: { shopId, visitorId: { in: chunk } } }),
+  );
   await countInChunks(visitorIds, (chunk) => db.visitor.deleteMany({ where: { id: { in: chunk } } })).then(
     note("visitors"),
   );

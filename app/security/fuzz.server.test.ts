@@ -20,6 +20,7 @@ import { receiveEvents } from "../storefront/events.server";
 import { receiveAnswer } from "../storefront/answer.server";
 import { receiveCodeRequest } from "../storefront/code.server";
 import { decideForUrl } from "../storefront/decide.server";
+import { pixelPerClient, pixelPerShop, receivePixel } from "../storefront/pixel.server";
 import { ensurePresets } from "../segments/store.server";
 import { deeplyNested, hostileValue, INJECTIONS, MALFORMED_JSON, mutate, seeded } from "./hostile";
 
@@ -491,6 +492,101 @@ describe("the storefront endpoints (app proxy)", () => {
         expect(response.status, `${path} ${body}`).toBeLessThan(500);
         expect(response.status, `${path} ${body}`).toBeGreaterThanOrEqual(400);
       }
+    }
+  });
+});
+
+describe("the web pixel's endpoint (untrusted, not signed)", () => {
+  const pixelPost = (body: string) =>
+    new Request(`${ORIGIN}/pixel`, { method: "POST", body, headers: { "content-type": "text/plain" } });
+  let n = 0;
+  const validPixelBatch = () => ({
+    shop: SHOP,
+    clientId: `fuzz-pixel-client-${String(++n).padStart(5, "0")}`,
+    consent: { analytics: true },
+    sentAt: new Date().toISOString(),
+    cartToken: "c1-fuzz?key=abc",
+    events: [
+      { name: "page_viewed", at: new Date().toISOString(), path: "/products/x" },
+      { name: "product_viewed", at: new Date().toISOString(), productId: "8001" },
+      { name: "search_submitted", at: new Date().toISOString(), query: "linen" },
+      { name: "checkout_started", at: new Date().toISOString(), checkoutToken: "tok-fuzz" },
+    ],
+  });
+  beforeAll(() => {
+    pixelPerShop.clear();
+    pixelPerClient.clear();
+  });
+
+  it("malformed JSON, wrong types in every field, huge and deep bodies get 400/413 naming the field; nothing is stored", async () => {
+    const before = await stored();
+    for (const body of MALFORMED_JSON)
+      await expectRefusal(
+        await receivePixel(pixelPost(body), prisma),
+        400,
+        /^(body|shop|clientId|consent|events|sentAt)/,
+      );
+    await expectRefusal(await receivePixel(pixelPost(deeplyNested(1000)), prisma), 400, /^(body|shop)/);
+    await expectRefusal(
+      await receivePixel(pixelPost(deeplyNested(5000)), prisma),
+      413,
+      /^body: must be at most/,
+    );
+    await expectRefusal(
+      await receivePixel(pixelPost(" ".repeat(20_000)), prisma),
+      413,
+      /^body: must be at most/,
+    );
+    expect(await stored()).toEqual(before);
+    const random = seeded(11);
+    let refused = 0;
+    for (let i = 0; i < 150; i++) {
+      const batch = validPixelBatch();
+      const response = await receivePixel(pixelPost(JSON.stringify(mutate(batch, random))), prisma);
+      if (response.status === 200) continue;
+      const message = await expectRefusal(
+        response,
+        [400, 403, 404, 409],
+        /^(body|shop|clientId|key|consent|cartToken|sentAt|events)/,
+      );
+      expect(message).toMatch(/: /);
+      expect(await prisma.storefrontEvent.count({ where: { visitorId: batch.clientId } })).toBe(0);
+      refused++;
+    }
+    expect(refused).toBeGreaterThan(50);
+  });
+
+  it("hostile text in the stored fields (path, query) is kept verbatim, or refused naming the field", async () => {
+    for (const [i, text] of INJECTIONS.entries()) {
+      const clientId = `fuzz-pixel-text-${String(i).padStart(4, "0")}`;
+      const batch = {
+        ...validPixelBatch(),
+        clientId,
+        events: [
+          { name: "page_viewed", at: new Date().toISOString(), path: `/${text}` },
+          { name: "search_submitted", at: new Date().toISOString(), query: `q ${text}` },
+        ],
+      };
+      const response = await receivePixel(pixelPost(JSON.stringify(batch)), prisma);
+      if (!isStorableText(text) || !text.trim()) {
+        if (response.status !== 200) await expectRefusal(response, 400, /^events\.\d\.(path|query): /);
+        continue;
+      }
+      expect(response.status, text).toBe(200);
+      const rows = await prisma.storefrontEvent.findMany({
+        where: { visitorId: clientId, type: "page_view" },
+      });
+      expect(rows.map((r) => r.resourceId)).toEqual([`/${text}`]);
+    }
+  });
+
+  it("refuses anything from a random generator without ever answering 5xx", async () => {
+    const random = seeded(13);
+    for (let i = 0; i < 100; i++) {
+      const body = JSON.stringify(hostileValue(random));
+      const response = await receivePixel(pixelPost(body), prisma);
+      expect(response.status, body).toBeGreaterThanOrEqual(400);
+      expect(response.status, body).toBeLessThan(500);
     }
   });
 });

@@ -15,6 +15,9 @@ import { decideForUrl } from "../storefront/decide.server";
 import { receiveEvents } from "../storefront/events.server";
 import { receiveCodeRequest } from "../storefront/code.server";
 import { receiveAnswer } from "../storefront/answer.server";
+import { receivePixel } from "../storefront/pixel.server";
+import { applyOrder } from "../sync/apply.server";
+import { orderFromWebhook } from "../sync/from-webhook";
 import * as home from "../routes/app._index";
 import * as segmentPage from "../routes/app.segments.$handle";
 import * as segmentExport from "../routes/app.segments.$handle.export";
@@ -379,5 +382,61 @@ describe("the CLI", () => {
     expect(await main(["messages", "list", "--shop", A], out)).toBe(0);
     expect(lines.join("\n")).not.toMatch(/of B|secret-B/);
     expect(await snapshotOfB()).toBe(bBefore);
+  });
+});
+
+describe("the web pixel naming shop B", () => {
+  const pixelBatch = (shop: string, clientId: string, events: Record<string, unknown>[]) =>
+    new Request(`${ORIGIN}/pixel`, {
+      method: "POST",
+      body: JSON.stringify({
+        shop,
+        clientId,
+        consent: { analytics: true },
+        sentAt: new Date().toISOString(),
+        events,
+      }),
+    });
+
+  it("cannot add events to A's visitor", async () => {
+    const aBefore = await prisma.storefrontEvent.count({ where: { shopId: shops[A].id } });
+    const response = await receivePixel(
+      pixelBatch(B, VISITOR_A, [{ name: "page_viewed", at: new Date().toISOString(), path: "/forged" }]),
+      prisma,
+    );
+    expect(response.status).toBe(409);
+    expect(await prisma.storefrontEvent.count({ where: { shopId: shops[A].id } })).toBe(aBefore);
+    expect(await prisma.visitor.findUniqueOrThrow({ where: { id: VISITOR_A } })).toMatchObject({
+      shopId: shops[A].id,
+      pixelKeyHash: null,
+    });
+  });
+
+  it("never links A's order, now or when it arrives later, whatever checkout token it sends", async () => {
+    const at = new Date().toISOString();
+    const order = (id: number, token: string) =>
+      orderFromWebhook({
+        id,
+        currency: "USD",
+        total_price: "10.00",
+        checkout_token: token,
+        created_at: at,
+        line_items: [],
+      });
+    await prisma.$transaction((tx) => applyOrder(tx, shops[A].id, order(880001, "tok-of-a-now")));
+    for (const token of ["tok-of-a-now", "tok-of-a-later"]) {
+      const response = await receivePixel(
+        pixelBatch(B, `pixel-of-shop-b-${token}`, [{ name: "checkout_completed", at, checkoutToken: token }]),
+        prisma,
+      );
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ linked: 0 });
+    }
+    await prisma.$transaction((tx) => applyOrder(tx, shops[A].id, order(880002, "tok-of-a-later")));
+    const orders = await prisma.order.findMany({
+      where: { shopId: shops[A].id, shopifyId: { in: ["880001", "880002"] } },
+    });
+    expect(orders.map((o) => o.visitorId)).toEqual([null, null]);
+    expect(await prisma.pendingCheckoutLink.count({ where: { shopId: shops[A].id } })).toBe(0);
   });
 });

@@ -6,6 +6,7 @@
 import type { Prisma } from "@prisma/client";
 import { lifetimeFigures, type ShopifyTotals } from "../engine/lifetime";
 import { joinList } from "./records";
+import { linkPendingCheckout } from "../storefront/checkout-link.server";
 import type {
   CartRecord,
   CheckoutRecord,
@@ -255,6 +256,13 @@ export async function applyOrder(tx: Tx, shopId: number, o: OrderRecord): Promis
       data: { orderShopifyId: o.shopifyId },
     });
   }
+  // A web pixel's checkout_completed that arrived before this order: the order gets its visitor.
+  await linkPendingCheckout(tx, shopId, {
+    id: order.id,
+    shopifyId: o.shopifyId,
+    checkoutToken: o.checkoutToken ?? null,
+    customerShopifyId: o.customerShopifyId,
+  });
   if (o.customerShopifyId) await refreshCustomerStats(tx, shopId, o.customerShopifyId);
   if (existing?.customerShopifyId && existing.customerShopifyId !== o.customerShopifyId)
     await refreshCustomerStats(tx, shopId, existing.customerShopifyId);

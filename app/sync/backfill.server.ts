@@ -29,6 +29,8 @@ import { shopifyId } from "./payload";
 import { primaryDomainHost } from "../storefront/origin";
 import { ensurePresets, recompute } from "../segments/store.server";
 import { ensureStarterMessages } from "../messages/store.server";
+import { ensureWebPixel } from "../storefront/web-pixel.server";
+import { config } from "../config.server";
 import { dialectOfClient, refreshPlannerStatistics } from "../db.server";
 import { advisoryEntityLock, checkoutKeys, customerKey } from "./handlers.server";
 
@@ -39,6 +41,8 @@ export interface BackfillOptions {
   sleep?: (ms: number) => Promise<void>;
   fetch?: typeof fetch;
   phases?: BulkPhase[];
+  /** The app's URL for the web pixel's endpoint setting; default: SHOPIFY_APP_URL. */
+  appUrl?: string;
 }
 
 interface BulkStatus {
@@ -137,6 +141,13 @@ export async function runBackfill(
     // Starter messages for those segments, paused: nothing shows on the store until the merchant says so.
     await ensureStarterMessages(db, shop.id);
     await recompute(db, shop.id, now);
+    // The web pixel (checkout and order events): a failure (a scope not granted yet, Shopify down)
+    // does not fail the backfill; the next backfill or reinstall tries again.
+    try {
+      await ensureWebPixel(db, api, shopDomain, options.appUrl ?? config.appUrl);
+    } catch (error) {
+      console.error(`web pixel for ${shopDomain}:`, (error as Error).message);
+    }
     return counts;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

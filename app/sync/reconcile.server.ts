@@ -3,6 +3,8 @@
  * and applies it with the same order-safe writes: whatever the webhooks missed is repaired, and
  * whatever they already brought is left as it is.
  */
+import { ensureWebPixel } from "../storefront/web-pixel.server";
+import { config } from "../config.server";
 import type { PrismaClient } from "@prisma/client";
 import type { AdminApi } from "./admin-api.server";
 import type { AdminDocument } from "./documents";
@@ -123,6 +125,11 @@ export async function reconcile(
       data: { status: "done", finishedAt: new Date(), counts: JSON.stringify(tally) },
     });
     await db.shop.update({ where: { id: shop.id }, data: { reconciledAt: now } });
+    // A shop installed before the app had its web pixel (or whose setup failed): set it up now.
+    if (!shop.webPixelId)
+      await ensureWebPixel(db, api, shopDomain, config.appUrl).catch((error: unknown) =>
+        console.error(`web pixel for ${shopDomain}:`, (error as Error).message),
+      );
     return { ...tally, since };
   } catch (error) {
     await db.syncRun.update({

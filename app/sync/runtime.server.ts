@@ -19,6 +19,7 @@ import { startPoolLoop } from "../offers/pool.server";
 import { acceptWebhook, type WebhookAnswer } from "./receive.server";
 import { closeJobLocks, jobLocksFor } from "./job-lock.server";
 import { trimAppliedPayloads } from "./inbox.server";
+import { forgetStalePendingLinks } from "../storefront/checkout-link.server";
 
 const CHANNEL = "slice-background";
 const BACKFILL_RETRY_MS = 5 * 60_000;
@@ -56,6 +57,10 @@ class Scheduler {
       this.trimmedAt = now.getTime();
       await trimAppliedPayloads(prisma, now).catch((error) =>
         console.error("trimming the inbox's applied payloads failed:", (error as Error).message),
+      );
+      // A web pixel's completed checkout whose order never came within 30 days is not coming.
+      await forgetStalePendingLinks(prisma, now).catch((error) =>
+        console.error("forgetting stale checkout links failed:", (error as Error).message),
       );
     }
     const shops = await prisma.shop.findMany({

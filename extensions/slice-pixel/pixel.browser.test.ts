@@ -1,0 +1,220 @@
+/**
+ * The web pixel end to end on the demo storefront: the app created its pixel (webPixelCreate at
+ * the stand-in) during the install's backfill; the storefront loads its bundle in a Web Worker
+ * with those settings and fires Shopify's standard events from its pages, its cart, Buy it now
+ * and its checkout; the app stores them and ties the order to the browser (`_shopify_y`). What
+ * the app stored is read from the demo's own database.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { PrismaClient } from "@prisma/client";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { startDemo } from "../../dev/demo";
+import { launchBrowser } from "../../dev/browser";
+import { createPrismaClient } from "../../app/db.server";
+
+let demo: Awaited<ReturnType<typeof startDemo>>;
+let browser: Browser;
+let db: PrismaClient;
+
+/** A shopper's browser with Shopify's Customer Privacy API answering `analytics` for them. */
+async function shopper(analytics: boolean): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // A test of recording, not of messages: none covers the page it clicks through.
+  await context.addInitScript(() =>
+    sessionStorage.setItem("slice_shown", Array.from({ length: 50 }, (_, i) => i + 1).join(",")),
+  );
+  await context.addInitScript((allowed: boolean) => {
+    const w = window as unknown as { Shopify?: Record<string, unknown> };
+    w.Shopify = {
+      ...w.Shopify,
+      customerPrivacy: {
+        analyticsProcessingAllowed: () => allowed,
+        marketingAllowed: () => allowed,
+        shouldShowBanner: () => false,
+      },
+    };
+  }, analytics);
+  return { context, page: await context.newPage() };
+}
+
+const clientIdOf = async (context: BrowserContext) =>
+  (await context.cookies()).find((c) => c.name === "_shopify_y")?.value ?? null;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "slice-pixel-test-"));
+  const databaseFile = path.join(dir, "demo.sqlite");
+  demo = await startDemo({ port: 0, customers: 40, seed: 9, databaseFile, log: () => {} });
+  db = createPrismaClient(`file:${databaseFile}`);
+  browser = await launchBrowser();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await db?.$disconnect();
+  await demo?.stop();
+});
+
+describe("the web pixel on the demo storefront", () => {
+  it("a consenting shopper's visit, Buy it now and checkout: events stored, the order tied to the browser", async () => {
+    const { context, page } = await shopper(true);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    const pixelPosts: number[] = [];
+    page.on("response", (r) => {
+      if (r.url().endsWith("/pixel")) pixelPosts.push(r.status());
+    });
+
+    const product = demo.store.products[0];
+    await page.goto(`${demo.storefrontUrl}/products/${product.handle}`);
+    await expect.poll(() => clientIdOf(context)).toMatch(/^[0-9a-f-]{36}$/);
+    const clientId = (await clientIdOf(context))!;
+
+    // Buy it now: straight to checkout, no cart.
+    await page.getByRole("button", { name: "Buy it now" }).click();
+    await page.waitForURL("**/checkout?buy=*");
+    await page.getByLabel("Email").fill("pixel.shopper@example.com");
+    await page.getByRole("button", { name: "Pay now" }).click();
+    await expect.poll(() => page.getByRole("heading", { name: "Thank you!" }).count()).toBe(1);
+
+    const types = async () =>
+      (await db.storefrontEvent.findMany({ where: { visitorId: clientId }, orderBy: { id: "asc" } })).map(
+        (e) => e.type,
+      );
+    await expect.poll(types, { timeout: 20_000, interval: 250 }).toContain("checkout_completed");
+    expect(await types()).toEqual(
+      expect.arrayContaining([
+        "session_start",
+        "page_view",
+        "product_view",
+        "checkout_started",
+        "checkout_contact",
+        "checkout_payment",
+        "checkout_completed",
+      ]),
+    );
+    const view = await db.storefrontEvent.findFirstOrThrow({
+      where: { visitorId: clientId, type: "product_view" },
+    });
+    expect(view.resourceId).toBe(product.id);
+
+    // The order (orders/create from the demo checkout) carries the checkout token: it is this browser's.
+    const completed = await db.storefrontEvent.findFirstOrThrow({
+      where: { visitorId: clientId, type: "checkout_completed" },
+    });
+    await expect
+      .poll(
+        async () => (await db.order.findFirst({ where: { checkoutToken: completed.resourceId } }))?.visitorId,
+        { timeout: 20_000, interval: 250 },
+      )
+      .toBe(clientId);
+    const order = await db.order.findFirstOrThrow({ where: { checkoutToken: completed.resourceId } });
+    expect(order.cartToken).toBeNull(); // Buy it now: no cart to attribute it by
+    expect(pixelPosts.length).toBeGreaterThan(0);
+    expect(pixelPosts.every((s) => s === 200)).toBe(true);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("the cart's events: add to cart with the theme's fetch and the cart page", async () => {
+    const { context, page } = await shopper(true);
+    const product = demo.store.products[1];
+    await page.goto(`${demo.storefrontUrl}/products/${product.handle}`);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await expect.poll(() => page.locator("#cart-status").textContent()).toBe("Added to your cart.");
+    await page.goto(`${demo.storefrontUrl}/cart`);
+    const clientId = (await clientIdOf(context))!;
+    const rows = async () =>
+      (await db.storefrontEvent.findMany({ where: { visitorId: clientId }, orderBy: { id: "asc" } })).map(
+        (e) => [e.type, e.resourceId],
+      );
+    await expect.poll(rows, { timeout: 20_000, interval: 250 }).toEqual(
+      expect.arrayContaining([
+        ["cart_add", product.id],
+        ["cart_view", null],
+      ]),
+    );
+    const visitor = await db.visitor.findUniqueOrThrow({ where: { id: clientId } });
+    expect(visitor.cartToken).toMatch(/^[0-9a-f]{32}$/);
+    await context.close();
+  });
+
+  // What storefront.browser.test.ts checked of slice.js's tracking, now what the pixel stores
+  // (the theme script no longer tracks: CONTRACTS C3).
+  it("records a consenting visitor's session, page, product and collection views and cart, keyed by _shopify_y", async () => {
+    const { context, page } = await shopper(true);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(demo.storefrontUrl);
+    await expect.poll(() => clientIdOf(context)).toMatch(/^[0-9a-f-]{36}$/);
+    const clientId = (await clientIdOf(context))!;
+
+    // Home → a product → its collection → another product, added to the cart with the theme's fetch.
+    const first = demo.store.products[0];
+    await page.locator(`a.card[href="/products/${first.handle}"]`).click();
+    await page.waitForURL(`**/products/${first.handle}`);
+    const collection = demo.store.collections.find((c) => first.collectionIds.includes(c.id))!;
+    await page.locator(`nav.main a[href="/collections/${collection.handle}"]`).click();
+    await page.waitForURL(`**/collections/${collection.handle}`);
+    const chosen = demo.store.products.find(
+      (p) => p.collectionIds.includes(collection.id) && p.id !== first.id,
+    )!;
+    await page.locator(`a.card[href="/products/${chosen.handle}"]`).click();
+    await page.waitForURL(`**/products/${chosen.handle}`);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await expect.poll(() => page.locator("#cart-status").textContent()).toBe("Added to your cart.");
+    const cart = (await page.evaluate(() => fetch("/cart.js").then((r) => r.json()))) as { token: string };
+    await page.getByRole("link", { name: /^Cart/ }).click();
+    await page.waitForURL("**/cart");
+
+    const expected: [string, string | null][] = [
+      ["session_start", null],
+      ["page_view", "/"],
+      ["page_view", `/products/${first.handle}`],
+      ["product_view", first.id],
+      ["page_view", `/collections/${collection.handle}`],
+      ["collection_view", collection.id],
+      ["page_view", `/products/${chosen.handle}`],
+      ["product_view", chosen.id],
+      ["cart_add", chosen.id],
+      ["page_view", "/cart"],
+      ["cart_view", null],
+    ];
+    const events = () =>
+      db.storefrontEvent.findMany({
+        where: { visitorId: clientId },
+        orderBy: [{ occurredAt: "asc" }, { id: "asc" }],
+        select: { type: true, resourceId: true },
+      });
+    const missing = async () => {
+      const stored = await events();
+      return expected.filter(([type, id]) => !stored.some((e) => e.type === type && e.resourceId === id));
+    };
+    await expect.poll(missing, { timeout: 20_000, interval: 250 }).toEqual([]);
+    expect((await events()).filter((e) => e.type === "session_start")).toHaveLength(1);
+    const visitor = await db.visitor.findUniqueOrThrow({ where: { id: clientId } });
+    expect(visitor).toMatchObject({
+      cartToken: cart.token.split("?")[0],
+      customerShopifyId: null,
+      sessions: 1,
+    });
+    expect(visitor.pixelKeyHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("without analytics consent: no _shopify_y, no pixel, nothing sent", async () => {
+    const { context, page } = await shopper(false);
+    const pixelPosts: string[] = [];
+    page.on("request", (r) => {
+      if (r.url().endsWith("/pixel")) pixelPosts.push(r.url());
+    });
+    await page.goto(`${demo.storefrontUrl}/products/${demo.store.products[0].handle}`);
+    await page.waitForTimeout(2500);
+    expect(await clientIdOf(context)).toBeNull();
+    expect(pixelPosts).toEqual([]);
+    await context.close();
+  });
+});
