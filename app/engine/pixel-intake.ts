@@ -4,34 +4,17 @@
  * and where a visit (session) starts. Pure: the pixel endpoint (storefront/pixel.server.ts) calls
  * it with the request's time.
  *
- * The stored type names are the same as `PIXEL_EVENT_TYPES` in `app/engine/pixel-events.ts`
- * (owned by the segments work); this table is the one place the pixel's side names them.
+ * The event names and the stored types are `app/engine/pixel-events.ts`'s, the one table the
+ * segment fields read too.
  */
+import { PIXEL_EVENT_TYPES, searchTermOf, type PixelEventName, type PixelEventType } from "./pixel-events";
 
-/** Shopify's standard event → the stored `StorefrontEvent.type`. */
-export const PIXEL_EVENT_MAP = {
-  page_viewed: "page_view",
-  product_viewed: "product_view",
-  collection_viewed: "collection_view",
-  search_submitted: "search",
-  product_added_to_cart: "cart_add",
-  product_removed_from_cart: "cart_remove",
-  cart_viewed: "cart_view",
-  checkout_started: "checkout_started",
-  checkout_contact_info_submitted: "checkout_contact",
-  checkout_address_info_submitted: "checkout_address",
-  checkout_shipping_info_submitted: "checkout_shipping",
-  payment_info_submitted: "checkout_payment",
-  checkout_completed: "checkout_completed",
-} as const;
-
-export type PixelEventName = keyof typeof PIXEL_EVENT_MAP;
-export type StoredPixelType = (typeof PIXEL_EVENT_MAP)[PixelEventName] | "session_start";
-export const PIXEL_EVENT_NAMES = Object.keys(PIXEL_EVENT_MAP) as PixelEventName[];
+export type { PixelEventName };
+export type StoredPixelType = PixelEventType | "session_start";
+export const PIXEL_EVENT_NAMES = Object.keys(PIXEL_EVENT_TYPES) as PixelEventName[];
 
 /** A visit ends after this long without an event; the next page view starts a new one. */
 export const SESSION_GAP_MS = 30 * 60_000;
-export const MAX_SEARCH_CHARS = 200;
 
 /** The events whose resource id is the checkout token. */
 export const CHECKOUT_EVENTS: readonly PixelEventName[] = [
@@ -42,16 +25,6 @@ export const CHECKOUT_EVENTS: readonly PixelEventName[] = [
   "payment_info_submitted",
   "checkout_completed",
 ];
-
-/** A search as stored: trimmed, runs of whitespace made one space, ASCII lower case, 200 characters at most. */
-export function normaliseSearch(query: string): string {
-  return query
-    .trim()
-    .replace(/\s+/g, " ")
-    .replace(/[A-Z]/g, (c) => c.toLowerCase())
-    .slice(0, MAX_SEARCH_CHARS)
-    .trim();
-}
 
 /** What the pixel sends for one event (already validated). */
 export interface PixelEventIn {
@@ -84,7 +57,7 @@ export function resourceOf(e: PixelEventIn): string | null {
     case "collection_viewed":
       return e.collectionId ?? null;
     case "search_submitted":
-      return normaliseSearch(e.query ?? "");
+      return searchTermOf(e.query ?? "");
     case "cart_viewed":
       return null;
     default:
@@ -104,7 +77,7 @@ export function pixelRows(events: readonly PixelEventIn[], lastSeenAt: number | 
   for (const e of sorted) {
     if (e.name === "page_viewed" && (previous === null || e.at - previous > SESSION_GAP_MS))
       rows.push({ type: "session_start", resourceId: null, at: e.at });
-    rows.push({ type: PIXEL_EVENT_MAP[e.name], resourceId: resourceOf(e), at: e.at });
+    rows.push({ type: PIXEL_EVENT_TYPES[e.name], resourceId: resourceOf(e), at: e.at });
     previous = previous === null ? e.at : Math.max(previous, e.at);
   }
   return rows;
