@@ -14,6 +14,7 @@ export default tseslint.config(
       "bench/results",
       // Built from app/storefront/script/slice.js (dev/extension-build.ts).
       "extensions/slice-storefront/assets/slice.js",
+      "extensions/slice-storefront/assets/slice-draw.js",
     ],
   },
   js.configs.recommended,
