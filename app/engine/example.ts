@@ -610,7 +610,8 @@ function averageTotal(facts: Facts): number {
  */
 function addCompanions(facts: Facts, now: Date, member: (f: Facts) => boolean): string[] {
   const added: string[] = [];
-  if (facts.checkouts.some((k) => !k.completed) && !facts.cart) {
+  // A checkout left, as Shopify's webhooks or the Web Pixel's checkout events tell it.
+  if ((facts.checkouts.some((k) => !k.completed) || checkoutLeftAt(facts)) && !facts.cart) {
     facts.cart = { value: ITEM_PRICE, itemCount: 1, productIds: [] };
     if (member(facts))
       added.push(
