@@ -17,6 +17,7 @@ import {
   PAYMENT_REACHED,
   test,
   valueOf,
+  VIEWS,
   type Facts,
   type OrderFacts,
   type StorefrontEventFacts,
@@ -28,6 +29,7 @@ import {
   CHECKOUT_EVENT_TYPES,
   CHECKOUT_STEPS,
   checkoutStepOf,
+  PIXEL_EVENT_TYPES,
   searchTermOf,
   type CheckoutStep,
 } from "./pixel-events";
@@ -405,7 +407,7 @@ function set(c: Condition, v: Value, facts: Facts, now: Date): boolean {
     }
     case "visitor.pageViews": {
       const days = c.days;
-      const views = events(["page_view", "product_view", "collection_view"], days);
+      const views = events(VIEWS, days);
       visitor.events = visitor.events.filter((e) => !views.slice(num).includes(e));
       for (let i = views.length; i < num; i++)
         addEvent({ type: "page_view", at: new Date(t - (i + 1) * 60_000), resourceId: "/" });
@@ -462,6 +464,9 @@ const PIXEL_FIELDS = new Set<Field>([
   "visitor.searches",
   "visitor.reachedPayment",
 ]);
+const PRODUCT_VIEW = PIXEL_EVENT_TYPES.product_viewed;
+const SEARCH = PIXEL_EVENT_TYPES.search_submitted;
+const COMPLETED = PIXEL_EVENT_TYPES.checkout_completed;
 /** The product an example views when the rule names none. */
 const EXAMPLE_PRODUCT = "1";
 
@@ -498,8 +503,8 @@ function pixelChanges(c: Condition, v: Value, now: Date): ((facts: Facts) => boo
       facts.visitor!.events.filter((e) => checkoutStepOf(e.type)).map((e) => e.resourceId),
     );
     const token = `example-checkout-${tokens.size + 1}`;
-    const steps = CHECKOUT_STEPS.slice(0, CHECKOUT_STEPS.indexOf(step) + 1);
-    steps.forEach((s, i) => add(facts, `checkout_${s}`, last - (steps.length - 1 - i) * MINUTE, token));
+    const types = CHECKOUT_EVENT_TYPES.slice(0, CHECKOUT_STEPS.indexOf(step) + 1);
+    types.forEach((type, i) => add(facts, type, last - (types.length - 1 - i) * MINUTE, token));
   };
   const visitorOnly = (change: (facts: Facts) => boolean) => (facts: Facts) =>
     !!facts.visitor && change(facts);
@@ -514,7 +519,7 @@ function pixelChanges(c: Condition, v: Value, now: Date): ((facts: Facts) => boo
             const open = new Map<string, number>();
             for (const e of checkoutEvents(facts))
               open.set(e.resourceId!, Math.max(open.get(e.resourceId!) ?? since, e.at.getTime()));
-            for (const [token, last] of open) add(facts, "checkout_completed", last, token);
+            for (const [token, last] of open) add(facts, COMPLETED, last, token);
             return true;
           },
         ].map(visitorOnly);
@@ -538,7 +543,7 @@ function pixelChanges(c: Condition, v: Value, now: Date): ((facts: Facts) => boo
     case "visitor.productViews": {
       const n = typeof v === "number" ? v : 0;
       const views = (facts: Facts) =>
-        facts.visitor!.events.filter((e) => e.type === "product_view" && inWindow(e) && e.resourceId);
+        facts.visitor!.events.filter((e) => e.type === PRODUCT_VIEW && inWindow(e) && e.resourceId);
       return places.map((age) =>
         visitorOnly((facts) => {
           // At most n views of each product in question (the newest kept), then n of one of them.
@@ -557,7 +562,7 @@ function pixelChanges(c: Condition, v: Value, now: Date): ((facts: Facts) => boo
           const have = views(facts).filter((e) => e.resourceId === product).length;
           // Spread over the hour before the place chosen.
           for (let i = have; i < n; i++)
-            add(facts, "product_view", t - age - ((i + 1) * HOUR) / (n + 1), product);
+            add(facts, PRODUCT_VIEW, t - age - ((i + 1) * HOUR) / (n + 1), product);
           return true;
         }),
       );
@@ -565,15 +570,12 @@ function pixelChanges(c: Condition, v: Value, now: Date): ((facts: Facts) => boo
     case "visitor.searches": {
       const terms = Array.isArray(v) ? v : [];
       if (terms.length)
-        return places.map((age) => visitorOnly((facts) => (add(facts, "search", t - age, terms[0]), true)));
+        return places.map((age) => visitorOnly((facts) => (add(facts, SEARCH, t - age, terms[0]), true)));
       // None of the searches the condition is about: drop each one that alone changes its answer.
       const none = test(c, [], now);
       return [
         visitorOnly((facts) => {
-          drop(
-            facts,
-            (e) => e.type === "search" && inWindow(e) && test(c, [e.resourceId ?? ""], now) !== none,
-          );
+          drop(facts, (e) => e.type === SEARCH && inWindow(e) && test(c, [e.resourceId ?? ""], now) !== none);
           return true;
         }),
       ];
@@ -711,13 +713,13 @@ export function describePerson(facts: Facts, options: { now: Date; currency: str
         ? `on their first visit (first seen ${ago(v.firstSeenAt, now)})`
         : `on their ${ordinal(v.sessions)} visit (first seen ${ago(v.firstSeenAt, now)})`,
     );
-  const views = v?.events.filter((e) => e.type === "product_view").length ?? 0;
+  const views = v?.events.filter((e) => e.type === PRODUCT_VIEW).length ?? 0;
   if (views) out.push(`${views} product view${views === 1 ? "" : "s"}`);
   // The pixel's searches, newest first (at most three).
   const searches = [
     ...new Set(
       (v?.events ?? [])
-        .filter((e) => e.type === "search" && e.resourceId)
+        .filter((e) => e.type === SEARCH && e.resourceId)
         .sort((a, b) => b.at.getTime() - a.at.getTime())
         .map((e) => `“${e.resourceId}”`),
     ),
