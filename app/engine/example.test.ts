@@ -364,53 +364,65 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+/** Storefront conditions over the same events as the pixel fields (product views are page views too). */
+const NEIGHBOURS: Condition[] = [
+  { field: "visitor.viewedProducts", op: "in", value: ["42"], days: 7 },
+  { field: "visitor.viewedProducts", op: "notIn", value: ["7"], days: 7 },
+  { field: "visitor.pageViews", op: "gte", value: 4, days: 7 },
+  { field: "visitor.pageViews", op: "lte", value: 3, days: 7 },
+];
+
 describe("examples for random rules on the pixel's events", () => {
-  it("whenever some visitor's pixel history matches a rule, an example is built for it (300 rules, 300 histories each)", () => {
-    const random = mulberry32(14);
-    const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)];
-    const history = (): Facts => {
-      const facts = newVisitorFacts(now);
-      const at = () => new Date(now.getTime() - Math.floor(random() * 40 * 86_400_000));
-      for (let k = Math.floor(random() * 3); k > 0; k--) {
-        const token = `t${k}`;
-        const last = Math.floor(random() * 6);
-        const start = at().getTime();
-        for (let s = 0; s <= last; s++)
+  it.each([14, 1, 2, 3])(
+    "whenever some visitor's pixel history matches a rule, an example is built for it (seed %i: 300 rules, 300 histories each)",
+    (seed) => {
+      // Rules of two or three conditions (some negated) on the pixel fields and the page-view fields beside them.
+      const random = mulberry32(seed);
+      const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)];
+      const history = (): Facts => {
+        const facts = newVisitorFacts(now);
+        const at = () => new Date(now.getTime() - Math.floor(random() * 40 * 86_400_000));
+        for (let k = Math.floor(random() * 3); k > 0; k--) {
+          const token = `t${k}`;
+          const last = Math.floor(random() * 6);
+          const start = at().getTime();
+          for (let s = 0; s <= last; s++)
+            facts.visitor!.events.push({
+              type: [
+                "checkout_started",
+                "checkout_contact",
+                "checkout_address",
+                "checkout_shipping",
+                "checkout_payment",
+                "checkout_completed",
+              ][s],
+              at: new Date(Math.min(now.getTime(), start + s * 60_000)),
+              resourceId: token,
+            });
+        }
+        for (let k = Math.floor(random() * 6); k > 0; k--)
+          facts.visitor!.events.push({ type: "product_view", at: at(), resourceId: pick(["42", "7"]) });
+        for (let k = Math.floor(random() * 3); k > 0; k--)
           facts.visitor!.events.push({
-            type: [
-              "checkout_started",
-              "checkout_contact",
-              "checkout_address",
-              "checkout_shipping",
-              "checkout_payment",
-              "checkout_completed",
-            ][s],
-            at: new Date(Math.min(now.getTime(), start + s * 60_000)),
-            resourceId: token,
+            type: "search",
+            at: at(),
+            resourceId: pick(["gift", "red shoes", "gift card"]),
           });
-      }
-      for (let k = Math.floor(random() * 6); k > 0; k--)
-        facts.visitor!.events.push({ type: "product_view", at: at(), resourceId: pick(["42", "7"]) });
-      for (let k = Math.floor(random() * 3); k > 0; k--)
-        facts.visitor!.events.push({
-          type: "search",
-          at: at(),
-          resourceId: pick(["gift", "red shoes", "gift card"]),
+        return facts;
+      };
+      const histories = Array.from({ length: 300 }, history);
+      let satisfiable = 0;
+      for (let r = 0; r < 300; r++) {
+        const literals = Array.from({ length: 2 + Math.floor(random() * 2) }, () => {
+          const c: Condition = { ...pick([...PIXEL_CONDITIONS, ...NEIGHBOURS]), days: pick([1, 7, 30]) };
+          return random() < 0.3 ? { not: c } : c;
         });
-      return facts;
-    };
-    const histories = Array.from({ length: 300 }, history);
-    let satisfiable = 0;
-    for (let r = 0; r < 300; r++) {
-      const literals = Array.from({ length: 2 + Math.floor(random() * 2) }, () => {
-        const c: Condition = { ...pick(PIXEL_CONDITIONS), days: pick([1, 7, 30]) };
-        return random() < 0.3 ? { not: c } : c;
-      });
-      const rule: Rule = { version: 1, match: { all: literals } };
-      if (!histories.some((h) => evaluate(rule, h, { now, resolve }).member)) continue;
-      satisfiable++;
-      expect(exampleFor(rule, { now, resolve }), JSON.stringify(rule.match)).not.toBeNull();
-    }
-    expect(satisfiable).toBeGreaterThan(100);
-  });
+        const rule: Rule = { version: 1, match: { all: literals } };
+        if (!histories.some((h) => evaluate(rule, h, { now, resolve }).member)) continue;
+        satisfiable++;
+        expect(exampleFor(rule, { now, resolve }), JSON.stringify(rule.match)).not.toBeNull();
+      }
+      expect(satisfiable).toBeGreaterThan(100);
+    },
+  );
 });

@@ -170,7 +170,11 @@ function makeHold(literal: Literal, way: Literal[], facts: Facts, now: Date): vo
 
 /** The ways of giving the field the value v: one for most fields, one per place in the window for events. */
 function changes(c: Condition, v: Value, now: Date): ((facts: Facts) => boolean)[] {
-  return PIXEL_FIELDS.has(c.field) ? pixelChanges(c, v, now) : [(facts: Facts) => set(c, v, facts, now)];
+  if (PIXEL_FIELDS.has(c.field)) return pixelChanges(c, v, now);
+  // Views over a window: just now, or else where the rule's other conditions still hold.
+  if (PLACED.has(c.field) && c.days)
+    return [undefined, ...placesIn(c.days)].map((age) => (facts: Facts) => set(c, v, facts, now, age));
+  return [(facts: Facts) => set(c, v, facts, now)];
 }
 
 function candidates(c: Condition, now: Date): Value[] {
@@ -216,8 +220,19 @@ function candidates(c: Condition, now: Date): Value[] {
   }
 }
 
-/** Makes the field's value v in the facts; false when this field cannot be given an example value. */
-function set(c: Condition, v: Value, facts: Facts, now: Date): boolean {
+/** The fields of page, product and collection views, whose events set() places `age` ago. */
+const PLACED = new Set<Field>([
+  "visitor.pageViews",
+  "visitor.viewedProducts",
+  "visitor.viewedCollections",
+  "visitor.viewedPages",
+]);
+
+/**
+ * Makes the field's value v in the facts; false when this field cannot be given an example value.
+ * `age`: how long ago the views it adds are (PLACED fields; a few minutes when not given).
+ */
+function set(c: Condition, v: Value, facts: Facts, now: Date, age?: number): boolean {
   const field: Field = c.field;
   const t = now.getTime();
   const since = t - (c.days ?? 0) * DAY;
@@ -410,7 +425,7 @@ function set(c: Condition, v: Value, facts: Facts, now: Date): boolean {
       const views = events(VIEWS, days);
       visitor.events = visitor.events.filter((e) => !views.slice(num).includes(e));
       for (let i = views.length; i < num; i++)
-        addEvent({ type: "page_view", at: new Date(t - (i + 1) * 60_000), resourceId: "/" });
+        addEvent({ type: "page_view", at: new Date(t - (age ?? MINUTE) - i * MINUTE), resourceId: "/" });
       return true;
     }
     case "visitor.viewedProducts":
@@ -427,7 +442,7 @@ function set(c: Condition, v: Value, facts: Facts, now: Date): boolean {
       visitor.events = visitor.events.filter(
         (e) => e.type !== type || !wanted.has((e.resourceId ?? "").toLowerCase()),
       );
-      if (ids.length) addEvent({ type, at: new Date(t - 10 * 60_000), resourceId: ids[0] });
+      if (ids.length) addEvent({ type, at: new Date(t - (age ?? 10 * MINUTE)), resourceId: ids[0] });
       return true;
     }
     case "visitor.firstSeenAt":
