@@ -4,6 +4,7 @@
  * non-buyer two visits and no order).
  */
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../dev/webhooks";
 import { abandonedCheckoutStep, evaluate, type Facts } from "./evaluate";
 import { checkoutLeftAt, describePerson, exampleFor, newVisitorFacts } from "./example";
 import { checkoutStepOf } from "./pixel-events";
@@ -352,17 +353,6 @@ describe("an example for a segment on the Web Pixel's events", () => {
     ]);
   });
 });
-
-/** mulberry32: a small seeded PRNG, so the rules and histories below are the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Storefront conditions over the same events as the pixel fields (product views are page views too). */
 const NEIGHBOURS: Condition[] = [
