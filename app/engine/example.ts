@@ -11,13 +11,35 @@
  * example is a member. A rule no example can match (e.g. "sessions is 1 and sessions is 2") gets
  * null. describePerson says in words who the example (or a real sample) is.
  */
-import { evaluate, test, valueOf, type Facts, type OrderFacts, type StorefrontEventFacts } from "./evaluate";
+import {
+  abandonedCheckoutStep,
+  evaluate,
+  PAYMENT_REACHED,
+  test,
+  valueOf,
+  VIEWS,
+  type Facts,
+  type OrderFacts,
+  type StorefrontEventFacts,
+} from "./evaluate";
 import { lifetimeFigures } from "./lifetime";
 import { fromMinorUnits } from "./money";
-import { FIELDS, type Condition, type Field, type Rule, type RuleNode } from "./rules";
+import {
+  ABANDONED_STEPS,
+  CHECKOUT_EVENT_TYPES,
+  CHECKOUT_STEPS,
+  checkoutStepOf,
+  PIXEL_EVENT_TYPES,
+  searchTermOf,
+  type CheckoutStep,
+} from "./pixel-events";
+import { FIELDS, type Condition, type Field, type FieldSpec, type Rule, type RuleNode } from "./rules";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
+const MINUTE = 60_000;
+/** Session length as the pixel endpoint counts it: a page view after 30 quiet minutes starts a new one. */
+const SESSION_GAP = 30 * MINUTE;
 /** Ways of matching tried at most (a rule of many `any` groups has many). */
 const MAX_WAYS = 64;
 /** Rounds of making conditions true: one condition may undo another (an order count, then a spend). */
@@ -79,7 +101,7 @@ export function exampleFor(
   for (const way of waysOf(rule.match, resolve, true, 0)) {
     const facts = newVisitorFacts(now);
     for (let round = 0; round < MAX_ROUNDS && !member(facts); round++)
-      for (const literal of way) if (!holds(literal, facts, now)) makeHold(literal, facts, now);
+      for (const literal of way) if (!holds(literal, facts, now)) makeHold(literal, way, facts, now);
     if (!member(facts)) continue;
     return { facts, companions: addCompanions(facts, now, member) };
   }
@@ -121,15 +143,38 @@ function holds(literal: Literal, facts: Facts, now: Date): boolean {
   return test(c, valueOf(c.field, c, facts, now), now) === literal.holds;
 }
 
-/** Tries values for the condition's field, least surprising first, until one makes it hold. */
-function makeHold(literal: Literal, facts: Facts, now: Date): void {
+/**
+ * Tries values for the condition's field, least surprising first (and, for storefront events, a few
+ * places in the lookback window), until one makes it hold. A change that keeps the way's other
+ * conditions as they were is preferred ("no checkout in the last 7 days" and "left one at payment
+ * in the last 30" puts that checkout 15 days back, not yesterday).
+ */
+function makeHold(literal: Literal, way: Literal[], facts: Facts, now: Date): void {
   const c = literal.condition;
+  const others = way.filter((l) => l !== literal && holds(l, facts, now));
+  let fallback: Facts | null = null;
   for (const v of candidates(c, now)) {
     if (test(c, v, now) !== literal.holds) continue;
-    const before = structuredClone(facts);
-    if (set(c, v, facts, now) && holds(literal, facts, now)) return;
-    Object.assign(facts, before);
+    for (const change of changes(c, v, now)) {
+      const trial = structuredClone(facts);
+      if (!change(trial) || !holds(literal, trial, now)) continue;
+      if (others.every((l) => holds(l, trial, now))) {
+        Object.assign(facts, trial);
+        return;
+      }
+      fallback ??= trial;
+    }
   }
+  if (fallback) Object.assign(facts, fallback);
+}
+
+/** The ways of giving the field the value v: one for most fields, one per place in the window for events. */
+function changes(c: Condition, v: Value, now: Date): ((facts: Facts) => boolean)[] {
+  if (PIXEL_FIELDS.has(c.field)) return pixelChanges(c, v, now);
+  // Views over a window: just now, or else where the rule's other conditions still hold.
+  if (PLACED.has(c.field) && c.days)
+    return [undefined, ...placesIn(c.days)].map((age) => (facts: Facts) => set(c, v, facts, now, age));
+  return [(facts: Facts) => set(c, v, facts, now)];
 }
 
 function candidates(c: Condition, now: Date): Value[] {
@@ -158,8 +203,14 @@ function candidates(c: Condition, now: Date): Value[] {
     }
     case "boolean":
       return [true, false];
-    case "text":
-      return [...list.map(String), "example", null];
+    case "text": {
+      // A field of fixed values (the checkout step) tries each of them.
+      const choices: readonly string[] | undefined = (FIELDS[c.field] as FieldSpec).choices;
+      return [...new Set([...list.map(String), ...(choices ?? ["example"])]), null];
+    }
+    case "terms":
+      // Searches as the pixel stores them; [] is "searched for none of these".
+      return [...list.map((x) => [searchTermOf(String(x))]), [], ["example"]];
     case "tags":
     case "ids":
       return [...list.map((x) => [String(x)]), [], ["example"]];
@@ -169,8 +220,19 @@ function candidates(c: Condition, now: Date): Value[] {
   }
 }
 
-/** Makes the field's value v in the facts; false when this field cannot be given an example value. */
-function set(c: Condition, v: Value, facts: Facts, now: Date): boolean {
+/** The fields of page, product and collection views, whose events set() places `age` ago. */
+const PLACED = new Set<Field>([
+  "visitor.pageViews",
+  "visitor.viewedProducts",
+  "visitor.viewedCollections",
+  "visitor.viewedPages",
+]);
+
+/**
+ * Makes the field's value v in the facts; false when this field cannot be given an example value.
+ * `age`: how long ago the views it adds are (PLACED fields; a few minutes when not given).
+ */
+function set(c: Condition, v: Value, facts: Facts, now: Date, age?: number): boolean {
   const field: Field = c.field;
   const t = now.getTime();
   const since = t - (c.days ?? 0) * DAY;
@@ -360,10 +422,10 @@ function set(c: Condition, v: Value, facts: Facts, now: Date): boolean {
     }
     case "visitor.pageViews": {
       const days = c.days;
-      const views = events(["page_view", "product_view", "collection_view"], days);
+      const views = events(VIEWS, days);
       visitor.events = visitor.events.filter((e) => !views.slice(num).includes(e));
       for (let i = views.length; i < num; i++)
-        addEvent({ type: "page_view", at: new Date(t - (i + 1) * 60_000), resourceId: "/" });
+        addEvent({ type: "page_view", at: new Date(t - (age ?? MINUTE) - i * MINUTE), resourceId: "/" });
       return true;
     }
     case "visitor.viewedProducts":
@@ -380,7 +442,7 @@ function set(c: Condition, v: Value, facts: Facts, now: Date): boolean {
       visitor.events = visitor.events.filter(
         (e) => e.type !== type || !wanted.has((e.resourceId ?? "").toLowerCase()),
       );
-      if (ids.length) addEvent({ type, at: new Date(t - 10 * 60_000), resourceId: ids[0] });
+      if (ids.length) addEvent({ type, at: new Date(t - (age ?? 10 * MINUTE)), resourceId: ids[0] });
       return true;
     }
     case "visitor.firstSeenAt":
@@ -407,6 +469,134 @@ function set(c: Condition, v: Value, facts: Facts, now: Date): boolean {
     default:
       // A field this builder does not know yet: no example for a rule that needs it.
       return false;
+  }
+}
+
+/** The fields over the Web Pixel's events (pixel-events.ts), each given a value by pixelChanges. */
+const PIXEL_FIELDS = new Set<Field>([
+  "visitor.abandonedCheckoutStep",
+  "visitor.productViews",
+  "visitor.searches",
+  "visitor.reachedPayment",
+]);
+const PRODUCT_VIEW = PIXEL_EVENT_TYPES.product_viewed;
+const SEARCH = PIXEL_EVENT_TYPES.search_submitted;
+const COMPLETED = PIXEL_EVENT_TYPES.checkout_completed;
+/** The product an example views when the rule names none. */
+const EXAMPLE_PRODUCT = "1";
+
+/** How long ago, inside a window of `days`, an example's events may be: recent, mid-window, near its start. */
+function placesIn(days: number): number[] {
+  const span = days * DAY;
+  return [...new Set([HOUR, span / 2, span - HOUR])].filter((age) => age > 0 && age < span);
+}
+
+/**
+ * Ways of giving a pixel-event field the value v, as the pixel would have stored it: checkout
+ * steps under a checkout token (CONTRACTS C2), product views of a numeric product id, searches
+ * as searchTermOf stores them. One way per place in the window where events are added.
+ */
+function pixelChanges(c: Condition, v: Value, now: Date): ((facts: Facts) => boolean)[] {
+  const t = now.getTime();
+  const since = t - (c.days ?? 0) * DAY;
+  const inWindow = (e: StorefrontEventFacts) => e.at.getTime() >= since;
+  const add = (facts: Facts, type: string, ms: number, resourceId: string | null) => {
+    const visitor = facts.visitor!;
+    const at = new Date(ms);
+    visitor.events.push({ type, at, resourceId });
+    if (at < visitor.firstSeenAt) visitor.firstSeenAt = at;
+    if (at > visitor.lastSeenAt) visitor.lastSeenAt = at;
+  };
+  const drop = (facts: Facts, gone: (e: StorefrontEventFacts) => boolean) => {
+    facts.visitor!.events = facts.visitor!.events.filter((e) => !gone(e));
+  };
+  const checkoutEvents = (facts: Facts) =>
+    facts.visitor!.events.filter((e) => inWindow(e) && e.resourceId && checkoutStepOf(e.type));
+  /** A new checkout token taken to `step`, a minute a step, its last event at `last`. */
+  const addCheckout = (facts: Facts, step: CheckoutStep, last: number) => {
+    const tokens = new Set(
+      facts.visitor!.events.filter((e) => checkoutStepOf(e.type)).map((e) => e.resourceId),
+    );
+    const token = `example-checkout-${tokens.size + 1}`;
+    const types = CHECKOUT_EVENT_TYPES.slice(0, CHECKOUT_STEPS.indexOf(step) + 1);
+    types.forEach((type, i) => add(facts, type, last - (types.length - 1 - i) * MINUTE, token));
+  };
+  const visitorOnly = (change: (facts: Facts) => boolean) => (facts: Facts) =>
+    !!facts.visitor && change(facts);
+  const places = placesIn(c.days ?? 1);
+  switch (c.field) {
+    case "visitor.abandonedCheckoutStep": {
+      if (v === null)
+        return [
+          // No checkout in the window; or else every checkout in it completed.
+          (facts: Facts) => (drop(facts, (e) => inWindow(e) && !!checkoutStepOf(e.type)), true),
+          (facts: Facts) => {
+            const open = new Map<string, number>();
+            for (const e of checkoutEvents(facts))
+              open.set(e.resourceId!, Math.max(open.get(e.resourceId!) ?? since, e.at.getTime()));
+            for (const [token, last] of open) add(facts, COMPLETED, last, token);
+            return true;
+          },
+        ].map(visitorOnly);
+      const step = ABANDONED_STEPS.find((s) => s === v);
+      if (!step) return [];
+      // The latest checkout is the one left at this step: after any other in the window.
+      return places.map((age) =>
+        visitorOnly((facts) => {
+          const latest = Math.max(-Infinity, ...checkoutEvents(facts).map((e) => e.at.getTime()));
+          addCheckout(facts, step, Math.min(t, Math.max(t - age, latest + MINUTE)));
+          return true;
+        }),
+      );
+    }
+    case "visitor.reachedPayment":
+      if (v === true)
+        return places.map((age) => visitorOnly((facts) => (addCheckout(facts, "payment", t - age), true)));
+      return [
+        visitorOnly((facts) => (drop(facts, (e) => inWindow(e) && PAYMENT_REACHED.includes(e.type)), true)),
+      ];
+    case "visitor.productViews": {
+      const n = typeof v === "number" ? v : 0;
+      const views = (facts: Facts) =>
+        facts.visitor!.events.filter((e) => e.type === PRODUCT_VIEW && inWindow(e) && e.resourceId);
+      return places.map((age) =>
+        visitorOnly((facts) => {
+          // At most n views of each product in question (the newest kept), then n of one of them.
+          const seen = new Map<string, number>();
+          const extra = new Set<StorefrontEventFacts>();
+          for (const e of views(facts).sort((a, b) => b.at.getTime() - a.at.getTime())) {
+            if (c.product !== undefined && e.resourceId !== c.product) continue;
+            const count = (seen.get(e.resourceId!) ?? 0) + 1;
+            seen.set(e.resourceId!, count);
+            if (count > n) extra.add(e);
+          }
+          drop(facts, (e) => extra.has(e));
+          if (n === 0) return true;
+          const product =
+            c.product ?? [...seen.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? EXAMPLE_PRODUCT;
+          const have = views(facts).filter((e) => e.resourceId === product).length;
+          // Spread over the hour before the place chosen.
+          for (let i = have; i < n; i++)
+            add(facts, PRODUCT_VIEW, t - age - ((i + 1) * HOUR) / (n + 1), product);
+          return true;
+        }),
+      );
+    }
+    case "visitor.searches": {
+      const terms = Array.isArray(v) ? v : [];
+      if (terms.length)
+        return places.map((age) => visitorOnly((facts) => (add(facts, SEARCH, t - age, terms[0]), true)));
+      // None of the searches the condition is about: drop each one that alone changes its answer.
+      const none = test(c, [], now);
+      return [
+        visitorOnly((facts) => {
+          drop(facts, (e) => e.type === SEARCH && inWindow(e) && test(c, [e.resourceId ?? ""], now) !== none);
+          return true;
+        }),
+      ];
+    }
+    default:
+      return [];
   }
 }
 
@@ -437,7 +627,8 @@ function averageTotal(facts: Facts): number {
  */
 function addCompanions(facts: Facts, now: Date, member: (f: Facts) => boolean): string[] {
   const added: string[] = [];
-  if (facts.checkouts.some((k) => !k.completed) && !facts.cart) {
+  // A checkout left, as Shopify's webhooks or the Web Pixel's checkout events tell it.
+  if ((facts.checkouts.some((k) => !k.completed) || checkoutLeftAt(facts)) && !facts.cart) {
     facts.cart = { value: ITEM_PRICE, itemCount: 1, productIds: [] };
     if (member(facts))
       added.push(
@@ -457,38 +648,50 @@ function addCompanions(facts: Facts, now: Date, member: (f: Facts) => boolean): 
     visitor.events.push({ type: "session_start", at, resourceId: null });
     if (!member(facts)) Object.assign(facts, before);
   }
+  // Events placed back in a window (a checkout yesterday, searches an hour ago) were visits of
+  // their own: a session starts wherever 30 quiet minutes end, as the pixel endpoint counts them.
+  if (visitor) {
+    const before = structuredClone(facts);
+    const sorted = [...visitor.events].sort((a, b) => a.at.getTime() - b.at.getTime());
+    let group: StorefrontEventFacts[] = [];
+    const close = () => {
+      if (group.length && !group.some((e) => e.type === "session_start"))
+        visitor.events.push({ type: "session_start", at: group[0].at, resourceId: null });
+    };
+    for (const e of sorted) {
+      if (group.length && e.at.getTime() - group[group.length - 1].at.getTime() > SESSION_GAP) {
+        close();
+        group = [];
+      }
+      group.push(e);
+    }
+    close();
+    const starts = visitor.events.filter((e) => e.type === "session_start").length;
+    visitor.sessions = Math.max(visitor.sessions, starts);
+    if (!member(facts)) Object.assign(facts, before);
+  }
   void now;
   return added;
 }
 
-/**
- * The Web Pixel's checkout events (CONTRACTS C2: one row per step, resourceId the checkout token)
- * and the step each stands for, in order. The same names as app/engine/pixel-events.ts (the
- * segments branch) — to be read from there once both are merged.
- */
-const CHECKOUT_STEP_EVENTS: Record<string, string> = {
-  checkout_started: "the start",
-  checkout_contact: "contact details",
-  checkout_address: "the address",
-  checkout_shipping: "shipping",
-  checkout_payment: "payment",
-  checkout_completed: "",
+/** The checkout steps in words, as describePerson says where a checkout was left. */
+const STEP_WORDS: Record<(typeof ABANDONED_STEPS)[number], string> = {
+  started: "the start",
+  contact: "contact details",
+  address: "the address",
+  shipping: "shipping",
+  payment: "payment",
 };
-const STEP_ORDER = Object.keys(CHECKOUT_STEP_EVENTS);
 
-/** Where the visitor's latest checkout that was not completed stopped, from pixel events; null: none. */
+/**
+ * Where the visitor left their latest checkout, in words, from the pixel's checkout events: the
+ * evaluator's own answer (abandonedCheckoutStep, over all their events); null when there is no
+ * checkout or the latest was completed.
+ */
 export function checkoutLeftAt(facts: Facts): string | null {
-  const tokens = new Map<string, { step: number; at: number }>();
-  for (const e of facts.visitor?.events ?? []) {
-    const step = STEP_ORDER.indexOf(e.type);
-    if (step < 0 || !e.resourceId) continue;
-    const t = tokens.get(e.resourceId) ?? { step: -1, at: 0 };
-    tokens.set(e.resourceId, { step: Math.max(t.step, step), at: Math.max(t.at, e.at.getTime()) });
-  }
-  const open = [...tokens.values()]
-    .filter((t) => STEP_ORDER[t.step] !== "checkout_completed")
-    .sort((a, b) => b.at - a.at);
-  return open.length ? CHECKOUT_STEP_EVENTS[STEP_ORDER[open[0].step]] : null;
+  const checkout = (facts.visitor?.events ?? []).filter((e) => CHECKOUT_EVENT_TYPES.includes(e.type));
+  const step = abandonedCheckoutStep(checkout);
+  return step ? STEP_WORDS[step as keyof typeof STEP_WORDS] : null;
 }
 
 /** Whole days or hours ago, in words. */
@@ -525,8 +728,19 @@ export function describePerson(facts: Facts, options: { now: Date; currency: str
         ? `on their first visit (first seen ${ago(v.firstSeenAt, now)})`
         : `on their ${ordinal(v.sessions)} visit (first seen ${ago(v.firstSeenAt, now)})`,
     );
-  const views = v?.events.filter((e) => e.type === "product_view").length ?? 0;
+  const views = v?.events.filter((e) => e.type === PRODUCT_VIEW).length ?? 0;
   if (views) out.push(`${views} product view${views === 1 ? "" : "s"}`);
+  // The pixel's searches, newest first (at most three).
+  const searches = [
+    ...new Set(
+      (v?.events ?? [])
+        .filter((e) => e.type === SEARCH && e.resourceId)
+        .sort((a, b) => b.at.getTime() - a.at.getTime())
+        .map((e) => `“${e.resourceId}”`),
+    ),
+  ];
+  if (searches.length)
+    out.push(`searched for ${searches.slice(0, 3).join(", ")}${searches.length > 3 ? " and more" : ""}`);
   if (facts.cart && facts.cart.itemCount > 0)
     out.push(
       `cart: ${facts.cart.itemCount} item${facts.cart.itemCount === 1 ? "" : "s"}, ${fromMinorUnits(facts.cart.value, currency)} ${currency}`,

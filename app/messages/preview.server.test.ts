@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { ensurePresets, recompute } from "../segments/store.server";
-import { ensureStarterMessages, listMessages } from "./store.server";
+import { createMessage, ensureStarterMessages, listMessages } from "./store.server";
 import { previewBySegment, type SegmentPreview } from "./preview.server";
 
 const now = new Date("2026-11-20T12:00:00Z");
@@ -233,6 +233,126 @@ describe("with no visitor in a segment yet: an example built to match its rule",
     expect(top.sample).toMatchObject({ kind: "example", customer: true });
     expect(top.sample.kind === "example" && top.sample.about.at(-1)).toMatch(/^2 orders, /);
     expect(top.message?.name).toBe(REFERRAL);
+  });
+});
+
+describe("segments on the Web Pixel's events (checkout step, product views, searches, payment)", () => {
+  let shop: { shopId: number; ids: Record<string, number> };
+  const PAYMENT = "Your checkout is saved";
+  const GIFT = "Gift wrapping is free";
+  const message = (name: string, segment: string, priority: number) => ({
+    name,
+    segment,
+    format: "corner",
+    trigger: { on: "load" },
+    priority,
+    pages: { types: [], pathContains: [] },
+    content: { headline: name, body: "", button: null },
+    active: true,
+  });
+  beforeAll(async () => {
+    shop = await starterShop("preview-pixel-examples.myshopify.com");
+    const { shopId } = shop;
+    for (const [handle, name, match] of [
+      [
+        "gift-searchers",
+        "Searched for gifts",
+        { field: "visitor.searches", op: "contains", value: "gift", days: 7 },
+      ],
+      [
+        "product-lookers",
+        "Viewed one product 3 times",
+        { field: "visitor.productViews", op: "gte", value: 3, days: 7 },
+      ],
+    ] as const)
+      await prisma.segment.create({
+        data: { shopId, handle, name, rule: JSON.stringify({ version: 1, match }) },
+      });
+    await createMessage(prisma, shopId, message(PAYMENT, "reached-payment-no-order", 60));
+    await createMessage(prisma, shopId, message(GIFT, "gift-searchers", 40));
+    await recompute(prisma, shopId, now);
+  });
+
+  it("with no visitor in them yet, each is tried with an example built to match, never 'No one to try'", async () => {
+    const p = byHandle(await previewBySegment(prisma, shop.shopId, now));
+    for (const handle of [
+      "reached-payment-no-order",
+      "checkout-abandoners",
+      "gift-searchers",
+      "product-lookers",
+    ])
+      expect(p[handle].sample.kind, handle).toBe("example");
+
+    // Reached payment but did not buy: a guest who left checkout at payment, their cart kept: the payment reminder.
+    expect(p["reached-payment-no-order"].sample).toEqual({
+      kind: "example",
+      customer: false,
+      about: [
+        "on their 2nd visit (first seen 1 hour ago)",
+        "cart: 1 item, 25.00 USD",
+        "left a checkout at payment",
+        "no orders",
+      ],
+      assumed: [expect.stringMatching(/cart still holds/)],
+    });
+    expect(p["reached-payment-no-order"].message?.name).toBe(PAYMENT);
+    expect(p["reached-payment-no-order"].message?.reasons).toContainEqual(
+      expect.objectContaining({ field: "visitor.abandonedCheckoutStep", value: "payment", met: true }),
+    );
+
+    // Searched for a gift: the search as the pixel stores it, and the gift message.
+    const gift = p["gift-searchers"];
+    expect(gift.sample.kind === "example" && gift.sample.about).toContain("searched for \u201cgift\u201d");
+    expect(gift.message?.name).toBe(GIFT);
+
+    // Viewed one product three times: three views of it, and no message is for them.
+    const lookers = p["product-lookers"];
+    expect(lookers.sample.kind === "example" && lookers.sample.about).toContain("3 product views");
+    expect(lookers.message).toBeNull();
+  });
+
+  it("a real guest who left checkout at payment (pixel events only) is the sample, shown the payment reminder", async () => {
+    const { shopId } = shop;
+    const id = "preview-pixel-guest-payment";
+    await prisma.visitor.create({
+      data: {
+        id,
+        shopId,
+        sessions: 1,
+        firstSeenAt: minutesAgo(50),
+        lastSeenAt: minutesAgo(40),
+        landingPage: "/",
+      },
+    });
+    await prisma.storefrontEvent.createMany({
+      data: [
+        { shopId, visitorId: id, type: "session_start", occurredAt: minutesAgo(50) },
+        ...["started", "contact", "address", "shipping", "payment"].map((step, i) => ({
+          shopId,
+          visitorId: id,
+          type: `checkout_${step}`,
+          resourceId: "token-preview-guest",
+          occurredAt: minutesAgo(48 - i * 2),
+        })),
+      ],
+    });
+    await recompute(prisma, shopId, now);
+    const p = byHandle(await previewBySegment(prisma, shopId, now));
+    expect(p["reached-payment-no-order"].sample).toEqual({
+      kind: "visitor",
+      visitorId: id,
+      customerId: null,
+      lastSeen: "just now",
+      about: [
+        "on their first visit (first seen just now)",
+        "empty cart",
+        "left a checkout at payment",
+        "no orders",
+      ],
+    });
+    expect(p["reached-payment-no-order"].message?.name).toBe(PAYMENT);
+    // The same guest is a checkout abandoner, by the pixel's way of the rule.
+    expect(p["checkout-abandoners"].sample).toMatchObject({ kind: "visitor", visitorId: id });
   });
 });
 
