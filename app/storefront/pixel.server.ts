@@ -147,6 +147,11 @@ function batchSchema(now: Date) {
 
 export type PixelBatch = z.infer<ReturnType<typeof batchSchema>>;
 
+/** A batch's shape checked (each problem naming its field), its times moved to the app's clock. */
+export function parsePixelBatch(raw: unknown, now: Date) {
+  return batchSchema(now).safeParse(raw);
+}
+
 const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
 
 function sameHash(a: string, b: string): boolean {
@@ -199,7 +204,7 @@ export async function receivePixelBody(body: string, db: PrismaClient, now = new
   } catch {
     return json({ error: "body: must be JSON" }, 400);
   }
-  const parsed = batchSchema(now).safeParse(raw);
+  const parsed = parsePixelBatch(raw, now);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`);
     return json({ error: problems[0], problems }, 400);
