@@ -79,78 +79,89 @@ const NEEDS: Partial<Record<PixelEventName, keyof PixelEventIn>> = {
   ...Object.fromEntries(CHECKOUT_EVENTS.map((name) => [name, "checkoutToken"])),
 };
 
-function batchSchema(now: Date) {
-  const event = z
-    .object({
-      name: z.enum(PIXEL_EVENT_NAMES as [PixelEventName, ...PixelEventName[]], {
-        errorMap: () => ({ message: `must be one of ${PIXEL_EVENT_NAMES.join(", ")}` }),
-      }),
-      at: time,
-      path: text(2048)
-        .refine((p) => p.startsWith("/"), "must be a path starting with /")
-        .optional(),
-      productId: numericId.optional(),
-      collectionId: numericId.optional(),
-      query: text(1000).optional(),
-      checkoutToken: token.optional(),
-      orderId: numericId.optional(),
-    })
-    .strict()
-    .superRefine((e, ctx) => {
-      const needed = NEEDS[e.name];
-      if (needed && !e[needed])
-        ctx.addIssue({ code: "custom", path: [needed], message: `is required for ${e.name}` });
-      if (e.orderId && e.name !== "checkout_completed")
-        ctx.addIssue({ code: "custom", path: ["orderId"], message: "is only for checkout_completed" });
-    });
-  return z
-    .object({
-      shop: z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$/, "must be the shop's myshopify.com domain"),
-      clientId: z
-        .string()
-        .regex(/^[A-Za-z0-9_-]{16,64}$/, "must be Shopify's client id (16 to 64 letters, digits, - or _)"),
-      key: z
-        .string()
-        .regex(/^[A-Za-z0-9_-]{43}$/, "must be the key this endpoint gave the pixel")
-        .optional(),
-      consent: z.object({ analytics: z.boolean() }).strict(),
-      cartToken: z
-        .string()
-        .regex(
-          /^[A-Za-z0-9_\-.:~=?&/]{1,300}$/,
-          "must be the cart's id or token (at most 300 url-safe characters)",
-        )
-        .optional(),
-      sentAt: time,
-      events: z
-        .array(event)
-        .min(1, "must hold at least one event")
-        .max(MAX_PIXEL_EVENTS, `must hold at most ${MAX_PIXEL_EVENTS} events`),
-    })
-    .strict()
-    .transform((batch, ctx) => {
-      // Shoppers' clocks are often off: each time is moved by the browser's clock error.
-      const skew = now.getTime() - Date.parse(batch.sentAt);
-      const events = batch.events.map((e, i): PixelEventIn => {
-        const at = Date.parse(e.at) + skew;
-        if (at > now.getTime() + MAX_FUTURE_MS)
-          ctx.addIssue({ code: "custom", path: ["events", i, "at"], message: "is in the future" });
-        else if (at < now.getTime() - MAX_AGE_MS)
-          ctx.addIssue({ code: "custom", path: ["events", i, "at"], message: "is more than 7 days old" });
-        const { at: _at, ...rest } = e;
-        return { ...rest, at: Math.min(at, now.getTime()) };
-      });
-      return { ...batch, events };
-    });
-}
+/** One event's shape (built once: a schema per request cost more than checking with it). */
+const eventSchema = z
+  .object({
+    name: z.enum(PIXEL_EVENT_NAMES as [PixelEventName, ...PixelEventName[]], {
+      errorMap: () => ({ message: `must be one of ${PIXEL_EVENT_NAMES.join(", ")}` }),
+    }),
+    at: time,
+    path: text(2048)
+      .refine((p) => p.startsWith("/"), "must be a path starting with /")
+      .optional(),
+    productId: numericId.optional(),
+    collectionId: numericId.optional(),
+    query: text(1000).optional(),
+    checkoutToken: token.optional(),
+    orderId: numericId.optional(),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    const needed = NEEDS[e.name];
+    if (needed && !e[needed])
+      ctx.addIssue({ code: "custom", path: [needed], message: `is required for ${e.name}` });
+    if (e.orderId && e.name !== "checkout_completed")
+      ctx.addIssue({ code: "custom", path: ["orderId"], message: "is only for checkout_completed" });
+  });
 
-export type PixelBatch = z.infer<ReturnType<typeof batchSchema>>;
+const batchSchema = z
+  .object({
+    shop: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$/, "must be the shop's myshopify.com domain"),
+    clientId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,64}$/, "must be Shopify's client id (16 to 64 letters, digits, - or _)"),
+    key: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/, "must be the key this endpoint gave the pixel")
+      .optional(),
+    consent: z.object({ analytics: z.boolean() }).strict(),
+    cartToken: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_\-.:~=?&/]{1,300}$/,
+        "must be the cart's id or token (at most 300 url-safe characters)",
+      )
+      .optional(),
+    sentAt: time,
+    events: z
+      .array(eventSchema)
+      .min(1, "must hold at least one event")
+      .max(MAX_PIXEL_EVENTS, `must hold at most ${MAX_PIXEL_EVENTS} events`),
+  })
+  .strict();
 
-/** A batch's shape checked (each problem naming its field), its times moved to the app's clock. */
-export function parsePixelBatch(raw: unknown, now: Date) {
-  return batchSchema(now).safeParse(raw);
+type BatchIn = z.infer<typeof batchSchema>;
+export type PixelBatch = Omit<BatchIn, "events"> & { events: PixelEventIn[] };
+
+/**
+ * A batch's shape checked (each problem naming its field), then its times moved to the app's
+ * clock: shoppers' clocks are often off, so each event's time is moved by the browser's clock
+ * error (`sentAt` against `now`), and must then be neither in the future nor older than 7 days.
+ */
+export function parsePixelBatch(
+  raw: unknown,
+  now: Date,
+): { success: true; data: PixelBatch } | { success: false; problems: string[] } {
+  const parsed = batchSchema.safeParse(raw);
+  if (!parsed.success)
+    return {
+      success: false,
+      problems: parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`),
+    };
+  const batch = parsed.data;
+  const t = now.getTime();
+  const skew = t - Date.parse(batch.sentAt);
+  const problems: string[] = [];
+  const events = batch.events.map((e, i): PixelEventIn => {
+    const at = Date.parse(e.at) + skew;
+    if (at > t + MAX_FUTURE_MS) problems.push(`events.${i}.at: is in the future`);
+    else if (at < t - MAX_AGE_MS) problems.push(`events.${i}.at: is more than 7 days old`);
+    const { at: _at, ...rest } = e;
+    return { ...rest, at: Math.min(at, t) };
+  });
+  return problems.length ? { success: false, problems } : { success: true, data: { ...batch, events } };
 }
 
 const hashKey = (key: string) => createHash("sha256").update(key).digest("hex");
@@ -206,10 +217,7 @@ export async function receivePixelBody(body: string, db: PrismaClient, now = new
     return json({ error: "body: must be JSON" }, 400);
   }
   const parsed = parsePixelBatch(raw, now);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`);
-    return json({ error: problems[0], problems }, 400);
-  }
+  if (!parsed.success) return json({ error: parsed.problems[0], problems: parsed.problems }, 400);
   const batch = parsed.data;
 
   const shop = await shopOf(db, batch.shop, now);
@@ -325,7 +333,7 @@ async function drain(): Promise<void> {
           try {
             const [result] = await runGroup(db, [job]).catch((e: unknown) =>
               // Two first batches of a new client id from two processes: again, it then finds the row.
-              (e as { code?: string }).code === "P2002" ? runGroup(db, [job]) : Promise.reject(e),
+              isUniqueViolation(e) ? runGroup(db, [job]) : Promise.reject(e),
             );
             if (result instanceof Error) job.reject(result);
             else job.resolve(result);
@@ -337,6 +345,15 @@ async function drain(): Promise<void> {
   } finally {
     draining = false;
   }
+}
+
+/** A unique constraint refused a write: P2002 from Prisma's queries, P2010 with its kind from raw SQL. */
+function isUniqueViolation(e: unknown): boolean {
+  const error = e as { code?: string; meta?: { driverAdapterError?: { cause?: { kind?: string } } } };
+  return (
+    error.code === "P2002" ||
+    (error.code === "P2010" && error.meta?.driverAdapterError?.cause?.kind === "UniqueConstraintViolation")
+  );
 }
 
 function runGroup(db: PrismaClient, group: Job[]): Promise<(PixelStoreResult | Error)[]> {
