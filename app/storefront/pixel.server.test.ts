@@ -6,11 +6,17 @@
  * order agrees (now, or when the order arrives later), never another shop's order.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import prisma from "../db.server";
+import prisma, { dialectOfClient } from "../db.server";
 import { applyOrder } from "../sync/apply.server";
 import { orderFromWebhook } from "../sync/from-webhook";
 import { action } from "../routes/pixel";
-import { MAX_PIXEL_BODY_BYTES, pixelPerClient, pixelPerShop, receivePixel } from "./pixel.server";
+import {
+  isUniqueViolation,
+  MAX_PIXEL_BODY_BYTES,
+  pixelPerClient,
+  pixelPerShop,
+  receivePixel,
+} from "./pixel.server";
 import { forgetStalePendingLinks } from "./checkout-link.server";
 
 const SHOP = "pixel.myshopify.com";
@@ -224,6 +230,82 @@ describe("a browser adds only to its own client id", () => {
     for (const id of others)
       expect((await stored(id)).map((e) => e.type)).toEqual(["session_start", "page_view"]);
     expect((await stored(owner)).map((e) => e.type)).toEqual(["session_start", "page_view", "cart_view"]);
+  });
+
+  it("a group's batches of one known visitor update it once: sessions, first and last seen, its cart, and what the theme script recorded kept", async () => {
+    await prisma.visitor.create({
+      data: {
+        id: clientId,
+        shopId,
+        firstSeenAt: new Date(minutesAgo(180)),
+        lastSeenAt: new Date(minutesAgo(120)),
+        sessions: 1,
+        landingPage: "/landing",
+        utmSource: "mail",
+      },
+    });
+    const key = await firstContact(); // claims it: a new session (two hours since its last event)
+    const answers = await Promise.all([
+      post(
+        batch({
+          key,
+          cartToken: "gid://shopify/Cart/c9-abc?key=k1",
+          events: [{ name: "page_viewed", at: minutesAgo(1.5), path: "/cart" }],
+        }),
+      ),
+      post(batch({ key, events: [{ name: "product_viewed", at: minutesAgo(1.2), productId: "8002" }] })),
+      post(batch({ key, events: [{ name: "cart_viewed", at: minutesAgo(1) }] })),
+      post(batch({ clientId: `${clientId}-new`, events: [{ name: "cart_viewed", at: minutesAgo(1) }] })),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    const visitor = await prisma.visitor.findUniqueOrThrow({ where: { id: clientId } });
+    expect(visitor).toMatchObject({
+      sessions: 2,
+      firstSeenAt: new Date(minutesAgo(180)),
+      lastSeenAt: new Date(minutesAgo(1)),
+      cartToken: "c9-abc",
+      landingPage: "/landing",
+      utmSource: "mail",
+    });
+    expect((await stored()).map((e) => e.type)).toEqual([
+      "session_start",
+      "page_view",
+      "page_view",
+      "product_view",
+      "cart_view",
+    ]);
+    expect(await prisma.visitor.findUniqueOrThrow({ where: { id: `${clientId}-new` } })).toMatchObject({
+      sessions: 0,
+      firstSeenAt: new Date(minutesAgo(1)),
+      lastSeenAt: new Date(minutesAgo(1)),
+    });
+  });
+
+  it("a first batch whose client id another process created meanwhile is recognised (its group is run again)", async () => {
+    await prisma.visitor.create({ data: { id: clientId, shopId, firstSeenAt: now, lastSeenAt: now } });
+    const sqlite = dialectOfClient(prisma) === "sqlite";
+    const insert = (columns: string[], values: unknown[]) =>
+      prisma.$executeRawUnsafe(
+        `INSERT INTO "Visitor" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns
+          .map((_, i) => (sqlite ? "?" : `$${i + 1}`))
+          .join(", ")})`,
+        ...values,
+      );
+    const t = sqlite ? now.getTime() : now;
+    const failure = (write: Promise<unknown>) => write.then(() => null, (e: unknown) => e);
+    // The same client id again: raw SQL (the pixel's writes) and Prisma's own query.
+    expect(
+      isUniqueViolation(
+        await failure(insert(["id", "shopId", "firstSeenAt", "lastSeenAt"], [clientId, shopId, t, t])),
+      ),
+    ).toBe(true);
+    expect(
+      isUniqueViolation(
+        await failure(prisma.visitor.create({ data: { id: clientId, shopId, firstSeenAt: now, lastSeenAt: now } })),
+      ),
+    ).toBe(true);
+    // Any other failure is not run again.
+    expect(isUniqueViolation(await failure(insert(["id", "shopId"], [`${clientId}-x`, shopId])))).toBe(false);
   });
 
   it("another shop's client id is refused (409) and not written", async () => {

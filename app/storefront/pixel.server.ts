@@ -348,7 +348,7 @@ async function drain(): Promise<void> {
 }
 
 /** A unique constraint refused a write: P2002 from Prisma's queries, P2010 with its kind from raw SQL. */
-function isUniqueViolation(e: unknown): boolean {
+export function isUniqueViolation(e: unknown): boolean {
   const error = e as { code?: string; meta?: { driverAdapterError?: { cause?: { kind?: string } } } };
   return (
     error.code === "P2002" ||
