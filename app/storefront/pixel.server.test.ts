@@ -292,7 +292,11 @@ describe("a browser adds only to its own client id", () => {
         ...values,
       );
     const t = sqlite ? now.getTime() : now;
-    const failure = (write: Promise<unknown>) => write.then(() => null, (e: unknown) => e);
+    const failure = (write: Promise<unknown>) =>
+      write.then(
+        () => null,
+        (e: unknown) => e,
+      );
     // The same client id again: raw SQL (the pixel's writes) and Prisma's own query.
     expect(
       isUniqueViolation(
@@ -301,7 +305,9 @@ describe("a browser adds only to its own client id", () => {
     ).toBe(true);
     expect(
       isUniqueViolation(
-        await failure(prisma.visitor.create({ data: { id: clientId, shopId, firstSeenAt: now, lastSeenAt: now } })),
+        await failure(
+          prisma.visitor.create({ data: { id: clientId, shopId, firstSeenAt: now, lastSeenAt: now } }),
+        ),
       ),
     ).toBe(true);
     // Any other failure is not run again.
