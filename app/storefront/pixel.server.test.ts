@@ -13,6 +13,7 @@ import { action } from "../routes/pixel";
 import {
   isUniqueViolation,
   MAX_PIXEL_BODY_BYTES,
+  pixelFromNode,
   pixelPerClient,
   pixelPerShop,
   receivePixel,
@@ -423,6 +424,32 @@ describe("refusals: status, the field named, nothing stored", () => {
     expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
     const get = await receivePixel(new Request("https://app.example/pixel"), prisma);
     expect(get.status).toBe(405);
+  });
+
+  it("the production server's fast path answers as the endpoint does: JSON with CORS, 204, 405 and 413", async () => {
+    const stored = await pixelFromNode("POST", JSON.stringify(batch()), prisma);
+    expect(stored.status).toBe(200);
+    expect(stored.headers).toMatchObject({
+      "Content-Type": "application/json",
+      "Cache-Control": "no-store",
+      "Access-Control-Allow-Origin": "*",
+    });
+    expect(JSON.parse(stored.body)).toMatchObject({ ok: true, stored: 2, key: expect.any(String) });
+    const refused = await pixelFromNode("POST", JSON.stringify(batch({ clientId: "x" })), prisma);
+    expect([refused.status, JSON.parse(refused.body).error]).toEqual([
+      400,
+      expect.stringMatching(/^clientId: /),
+    ]);
+    expect(await pixelFromNode("OPTIONS", "", prisma)).toMatchObject({ status: 204, body: "" });
+    expect(await pixelFromNode("GET", "", prisma)).toMatchObject({
+      status: 405,
+      headers: { Allow: "POST, OPTIONS" },
+    });
+    const tooLarge = await pixelFromNode("POST", null, prisma);
+    expect([tooLarge.status, JSON.parse(tooLarge.body).error]).toEqual([
+      413,
+      expect.stringMatching(/^body: /),
+    ]);
   });
 
   it("the route hands the request to the endpoint", async () => {

@@ -52,9 +52,22 @@ const CORS = {
   "Access-Control-Max-Age": "86400",
 } as const;
 
-function json(body: unknown, status: number, headers: Record<string, string> = {}): Response {
-  return Response.json(body, { status, headers: { "Cache-Control": "no-store", ...CORS, ...headers } });
+/** An answer as the production server writes it (no Response object on its fast path). */
+export interface PixelAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
 }
+
+function json(body: unknown, status: number, headers: Record<string, string> = {}): PixelAnswer {
+  return {
+    status,
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store", ...CORS, ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+const toResponse = (a: PixelAnswer) => new Response(a.body || null, { status: a.status, headers: a.headers });
 
 const text = (max: number, min = 1) =>
   z
@@ -202,14 +215,20 @@ const limited = (take: Take & { ok: false }, error: string) =>
 /** OPTIONS and POST /pixel. */
 export async function receivePixel(request: Request, db: PrismaClient, now = new Date()): Promise<Response> {
   if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
-  if (request.method !== "POST") return json({ error: "use POST" }, 405, { Allow: "POST, OPTIONS" });
+  if (request.method !== "POST")
+    return toResponse(json({ error: "use POST" }, 405, { Allow: "POST, OPTIONS" }));
   const body = await readLimited(request, MAX_PIXEL_BODY_BYTES);
-  if (body === null) return json({ error: `body: must be at most ${MAX_PIXEL_BODY_BYTES} bytes` }, 413);
+  if (body === null)
+    return toResponse(json({ error: `body: must be at most ${MAX_PIXEL_BODY_BYTES} bytes` }, 413));
   return receivePixelBody(body, db, now);
 }
 
 /** The checks after the size, on the body's text (also the production server's fast path). */
 export async function receivePixelBody(body: string, db: PrismaClient, now = new Date()): Promise<Response> {
+  return toResponse(await answerPixelBody(body, db, now));
+}
+
+async function answerPixelBody(body: string, db: PrismaClient, now = new Date()): Promise<PixelAnswer> {
   let raw: unknown;
   try {
     raw = JSON.parse(body);
@@ -597,18 +616,9 @@ export async function pixelFromNode(
   method: string,
   body: string | null,
   db: PrismaClient,
-): Promise<{ status: number; headers: Record<string, string>; body: string }> {
-  const response =
-    method === "OPTIONS"
-      ? new Response(null, { status: 204, headers: CORS })
-      : method !== "POST"
-        ? json({ error: "use POST" }, 405, { Allow: "POST, OPTIONS" })
-        : body === null
-          ? json({ error: `body: must be at most ${MAX_PIXEL_BODY_BYTES} bytes` }, 413)
-          : await receivePixelBody(body, db);
-  return {
-    status: response.status,
-    headers: Object.fromEntries(response.headers),
-    body: response.body ? await response.text() : "",
-  };
+): Promise<PixelAnswer> {
+  if (method === "OPTIONS") return { status: 204, headers: CORS, body: "" };
+  if (method !== "POST") return json({ error: "use POST" }, 405, { Allow: "POST, OPTIONS" });
+  if (body === null) return json({ error: `body: must be at most ${MAX_PIXEL_BODY_BYTES} bytes` }, 413);
+  return answerPixelBody(body, db);
 }
