@@ -70,7 +70,7 @@ async function main() {
         return batchBody(who.clientId, who.key, i);
       });
 
-    const run = async (list: string[]) => {
+    const run = async (list: string[], together = 32) => {
       pixelPerShop.clear();
       pixelPerClient.clear();
       let next = 0;
@@ -84,7 +84,7 @@ async function main() {
       };
       const start = process.cpuUsage();
       const wall = performance.now();
-      await Promise.all(Array.from({ length: 32 }, worker));
+      await Promise.all(Array.from({ length: together }, worker));
       return { cpu: cpuMs(start) / list.length, wall: (performance.now() - wall) / list.length, failed };
     };
 
@@ -98,6 +98,7 @@ async function main() {
       if (!parsePixelBatch(JSON.parse(b), new Date()).success) throw new Error("invalid");
     const validate = cpuMs(start) / count - parse;
     const whole = await run(bodies(count));
+    const alone = await run(bodies(1000), 1);
     // Open loop: one batch every 2 ms (2,000 events/s), each one's time to its answer.
     pixelPerShop.clear();
     pixelPerClient.clear();
@@ -127,6 +128,7 @@ async function main() {
         `open loop in-process, 500 batches/s: p50 ${pct(0.5)} ms, p90 ${pct(0.9)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms`,
         `batches: ${count} (4 events, half known browsers, 32 at once), failed: ${whole.failed}`,
         `CPU per batch, whole endpoint: ${whole.cpu.toFixed(3)} ms (wall ${whole.wall.toFixed(3)} ms per batch)`,
+        `CPU per batch, one at a time (a transaction each): ${alone.cpu.toFixed(3)} ms (wall ${alone.wall.toFixed(3)} ms)`,
         `  of which JSON.parse: ${parse.toFixed(3)} ms, validation: ${validate.toFixed(3)} ms`,
         `events per CPU second: ${Math.round((4 * 1000) / whole.cpu)}`,
         `load average: ${os
