@@ -104,6 +104,7 @@ async function main() {
     pixelPerClient.clear();
     const offered = bodies(Math.min(count, 4000));
     const times: number[] = [];
+    const openStart = process.cpuUsage();
     await new Promise<void>((resolve) => {
       let sent = 0;
       const started = performance.now();
@@ -121,11 +122,12 @@ async function main() {
       };
       tick();
     });
+    const openCpu = cpuMs(openStart) / offered.length;
     times.sort((a, b) => a - b);
     const pct = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(2);
     console.log(
       [
-        `open loop in-process, 500 batches/s: p50 ${pct(0.5)} ms, p90 ${pct(0.9)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms`,
+        `open loop in-process, 500 batches/s: p50 ${pct(0.5)} ms, p90 ${pct(0.9)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms; CPU ${openCpu.toFixed(3)} ms per batch`,
         `batches: ${count} (4 events, half known browsers, 32 at once), failed: ${whole.failed}`,
         `CPU per batch, whole endpoint: ${whole.cpu.toFixed(3)} ms (wall ${whole.wall.toFixed(3)} ms per batch)`,
         `CPU per batch, one at a time (a transaction each): ${alone.cpu.toFixed(3)} ms (wall ${alone.wall.toFixed(3)} ms)`,
