@@ -282,6 +282,24 @@ describe("a browser adds only to its own client id", () => {
     });
   });
 
+  it("a known visitor's customer and cart are kept by a batch that carries neither, and its last event time never goes back", async () => {
+    const key = await firstContact();
+    await prisma.visitor.update({
+      where: { id: clientId },
+      data: { customerShopifyId: "7001", cartToken: "c1-kept" },
+    });
+    const response = await post(
+      batch({ key, events: [{ name: "product_viewed", at: minutesAgo(30), productId: "8003" }] }),
+    );
+    expect(response.status).toBe(200);
+    expect(await prisma.visitor.findUniqueOrThrow({ where: { id: clientId } })).toMatchObject({
+      customerShopifyId: "7001",
+      cartToken: "c1-kept",
+      lastSeenAt: new Date(minutesAgo(2)),
+      sessions: 1,
+    });
+  });
+
   it("a first batch whose client id another process created meanwhile is recognised (its group is run again)", async () => {
     await prisma.visitor.create({ data: { id: clientId, shopId, firstSeenAt: now, lastSeenAt: now } });
     const sqlite = dialectOfClient(prisma) === "sqlite";
