@@ -6,11 +6,18 @@
  * order agrees (now, or when the order arrives later), never another shop's order.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import prisma from "../db.server";
+import prisma, { dialectOfClient } from "../db.server";
 import { applyOrder } from "../sync/apply.server";
 import { orderFromWebhook } from "../sync/from-webhook";
 import { action } from "../routes/pixel";
-import { MAX_PIXEL_BODY_BYTES, pixelPerClient, pixelPerShop, receivePixel } from "./pixel.server";
+import {
+  isUniqueViolation,
+  MAX_PIXEL_BODY_BYTES,
+  pixelFromNode,
+  pixelPerClient,
+  pixelPerShop,
+  receivePixel,
+} from "./pixel.server";
 import { forgetStalePendingLinks } from "./checkout-link.server";
 
 const SHOP = "pixel.myshopify.com";
@@ -226,6 +233,106 @@ describe("a browser adds only to its own client id", () => {
     expect((await stored(owner)).map((e) => e.type)).toEqual(["session_start", "page_view", "cart_view"]);
   });
 
+  it("a group's batches of one known visitor update it once: sessions, first and last seen, its cart, and what the theme script recorded kept", async () => {
+    await prisma.visitor.create({
+      data: {
+        id: clientId,
+        shopId,
+        firstSeenAt: new Date(minutesAgo(180)),
+        lastSeenAt: new Date(minutesAgo(120)),
+        sessions: 1,
+        landingPage: "/landing",
+        utmSource: "mail",
+      },
+    });
+    const key = await firstContact(); // claims it: a new session (two hours since its last event)
+    const answers = await Promise.all([
+      post(
+        batch({
+          key,
+          cartToken: "gid://shopify/Cart/c9-abc?key=k1",
+          events: [{ name: "page_viewed", at: minutesAgo(1.5), path: "/cart" }],
+        }),
+      ),
+      post(batch({ key, events: [{ name: "product_viewed", at: minutesAgo(1.2), productId: "8002" }] })),
+      post(batch({ key, events: [{ name: "cart_viewed", at: minutesAgo(1) }] })),
+      post(batch({ clientId: `${clientId}-new`, events: [{ name: "cart_viewed", at: minutesAgo(1) }] })),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    const visitor = await prisma.visitor.findUniqueOrThrow({ where: { id: clientId } });
+    expect(visitor).toMatchObject({
+      sessions: 2,
+      firstSeenAt: new Date(minutesAgo(180)),
+      lastSeenAt: new Date(minutesAgo(1)),
+      cartToken: "c9-abc",
+      landingPage: "/landing",
+      utmSource: "mail",
+    });
+    expect((await stored()).map((e) => e.type)).toEqual([
+      "session_start",
+      "page_view",
+      "page_view",
+      "product_view",
+      "cart_view",
+    ]);
+    expect(await prisma.visitor.findUniqueOrThrow({ where: { id: `${clientId}-new` } })).toMatchObject({
+      sessions: 0,
+      firstSeenAt: new Date(minutesAgo(1)),
+      lastSeenAt: new Date(minutesAgo(1)),
+    });
+  });
+
+  it("a known visitor's customer and cart are kept by a batch that carries neither, and its last event time never goes back", async () => {
+    const key = await firstContact();
+    await prisma.visitor.update({
+      where: { id: clientId },
+      data: { customerShopifyId: "7001", cartToken: "c1-kept" },
+    });
+    const response = await post(
+      batch({ key, events: [{ name: "product_viewed", at: minutesAgo(30), productId: "8003" }] }),
+    );
+    expect(response.status).toBe(200);
+    expect(await prisma.visitor.findUniqueOrThrow({ where: { id: clientId } })).toMatchObject({
+      customerShopifyId: "7001",
+      cartToken: "c1-kept",
+      lastSeenAt: new Date(minutesAgo(2)),
+      sessions: 1,
+    });
+  });
+
+  it("a first batch whose client id another process created meanwhile is recognised (its group is run again)", async () => {
+    await prisma.visitor.create({ data: { id: clientId, shopId, firstSeenAt: now, lastSeenAt: now } });
+    const sqlite = dialectOfClient(prisma) === "sqlite";
+    const insert = (columns: string[], values: unknown[]) =>
+      prisma.$executeRawUnsafe(
+        `INSERT INTO "Visitor" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns
+          .map((_, i) => (sqlite ? "?" : `$${i + 1}`))
+          .join(", ")})`,
+        ...values,
+      );
+    const t = sqlite ? now.getTime() : now;
+    const failure = (write: Promise<unknown>) =>
+      write.then(
+        () => null,
+        (e: unknown) => e,
+      );
+    // The same client id again: raw SQL (the pixel's writes) and Prisma's own query.
+    expect(
+      isUniqueViolation(
+        await failure(insert(["id", "shopId", "firstSeenAt", "lastSeenAt"], [clientId, shopId, t, t])),
+      ),
+    ).toBe(true);
+    expect(
+      isUniqueViolation(
+        await failure(
+          prisma.visitor.create({ data: { id: clientId, shopId, firstSeenAt: now, lastSeenAt: now } }),
+        ),
+      ),
+    ).toBe(true);
+    // Any other failure is not run again.
+    expect(isUniqueViolation(await failure(insert(["id", "shopId"], [`${clientId}-x`, shopId])))).toBe(false);
+  });
+
   it("another shop's client id is refused (409) and not written", async () => {
     await prisma.visitor.create({
       data: { id: clientId, shopId: otherShopId, firstSeenAt: now, lastSeenAt: now },
@@ -335,6 +442,32 @@ describe("refusals: status, the field named, nothing stored", () => {
     expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
     const get = await receivePixel(new Request("https://app.example/pixel"), prisma);
     expect(get.status).toBe(405);
+  });
+
+  it("the production server's fast path answers as the endpoint does: JSON with CORS, 204, 405 and 413", async () => {
+    const stored = await pixelFromNode("POST", JSON.stringify(batch()), prisma);
+    expect(stored.status).toBe(200);
+    expect(stored.headers).toMatchObject({
+      "Content-Type": "application/json",
+      "Cache-Control": "no-store",
+      "Access-Control-Allow-Origin": "*",
+    });
+    expect(JSON.parse(stored.body)).toMatchObject({ ok: true, stored: 2, key: expect.any(String) });
+    const refused = await pixelFromNode("POST", JSON.stringify(batch({ clientId: "x" })), prisma);
+    expect([refused.status, JSON.parse(refused.body).error]).toEqual([
+      400,
+      expect.stringMatching(/^clientId: /),
+    ]);
+    expect(await pixelFromNode("OPTIONS", "", prisma)).toMatchObject({ status: 204, body: "" });
+    expect(await pixelFromNode("GET", "", prisma)).toMatchObject({
+      status: 405,
+      headers: { Allow: "POST, OPTIONS" },
+    });
+    const tooLarge = await pixelFromNode("POST", null, prisma);
+    expect([tooLarge.status, JSON.parse(tooLarge.body).error]).toEqual([
+      413,
+      expect.stringMatching(/^body: /),
+    ]);
   });
 
   it("the route hands the request to the endpoint", async () => {
