@@ -5,8 +5,9 @@
  * checkout abandoner, while another shop's order with the same token changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import prisma from "../db.server";
+import prisma, { dialectOfClient } from "../db.server";
 import type { Rule } from "../engine/rules";
+import { compile } from "../engine/sql";
 import { touchedBy } from "./incremental.server";
 import { countVisitors, ensurePresets, recompute, shopSegments, updateMembership } from "./store.server";
 
@@ -103,5 +104,21 @@ describe("a pixel checkout completed by the shop's order", () => {
     expect(await visitors("checkout-abandoners")).toBe(0);
     expect(await visitors("left")).toBe(0);
     expect(await visitors("not-paid")).toBe(0);
+  });
+
+  it("is looked up through Order's (shopId, checkoutToken) index, per customer and per visitor (SQLite's plan)", async () => {
+    // PostgreSQL's planner picks by table statistics (a handful of rows here): its plan says nothing.
+    if (dialectOfClient(prisma) !== "sqlite") return;
+    for (const rule of [LEFT, NOT_PAID])
+      for (const unit of ["customer", "visitor"] as const) {
+        const { sql, params } = compile(rule, "sqlite", { now, shopId, unit });
+        const plan = await prisma.$queryRawUnsafe<{ detail: string }[]>(
+          `EXPLAIN QUERY PLAN ${sql}`,
+          ...params,
+        );
+        const orders = plan.map((p) => p.detail).filter((d) => /\bo\b/.test(d)); // "o": the Order alias
+        expect(orders.length).toBeGreaterThan(0);
+        for (const d of orders) expect(d).toMatch(/Order_shopId_checkoutToken_idx/);
+      }
   });
 });
