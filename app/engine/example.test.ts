@@ -76,6 +76,19 @@ describe("an example built to match a segment's rule", () => {
     expect(checkoutLeftAt(facts)).toBeNull();
   });
 
+  it("says no checkout was left when the shop holds its order, though the pixel sent no checkout_completed", () => {
+    const facts = newVisitorFacts(now);
+    const at = (m: number) => new Date(now.getTime() - m * 60_000);
+    facts.visitor!.events.push(
+      { type: "checkout_started", at: at(30), resourceId: "t1" },
+      { type: "checkout_payment", at: at(20), resourceId: "t1" },
+    );
+    expect(checkoutLeftAt(facts)).toBe("payment");
+    facts.visitor!.orderedCheckouts = ["t1"];
+    expect(checkoutLeftAt(facts)).toBeNull();
+    expect(describePerson(facts, { now, currency: "USD" })).not.toContain("left a checkout");
+  });
+
   it("follows any / not / segment references, and gives none for a rule nobody can match", () => {
     const rule: Rule = {
       version: 1,

@@ -476,12 +476,18 @@ const CHECKOUT_STEP_EVENTS: Record<string, string> = {
 };
 const STEP_ORDER = Object.keys(CHECKOUT_STEP_EVENTS);
 
-/** Where the visitor's latest checkout that was not completed stopped, from pixel events; null: none. */
+/**
+ * Where the visitor's latest checkout that was not completed stopped, from pixel events; null:
+ * none. A checkout whose order the shop holds (`orderedCheckouts`) was completed, as the segment
+ * fields say, even when the pixel never sent checkout_completed.
+ */
 export function checkoutLeftAt(facts: Facts): string | null {
   const tokens = new Map<string, { step: number; at: number }>();
+  const ordered = new Set(facts.visitor?.orderedCheckouts ?? []);
   for (const e of facts.visitor?.events ?? []) {
-    const step = STEP_ORDER.indexOf(e.type);
-    if (step < 0 || !e.resourceId) continue;
+    const seen = STEP_ORDER.indexOf(e.type);
+    if (seen < 0 || !e.resourceId) continue;
+    const step = ordered.has(e.resourceId) ? STEP_ORDER.indexOf("checkout_completed") : seen;
     const t = tokens.get(e.resourceId) ?? { step: -1, at: 0 };
     tokens.set(e.resourceId, { step: Math.max(t.step, step), at: Math.max(t.at, e.at.getTime()) });
   }
