@@ -76,6 +76,33 @@ describe("an example built to match a segment's rule", () => {
     expect(checkoutLeftAt(facts)).toBeNull();
   });
 
+  it("builds a guest left at the rule's checkout step, or one who reached payment, from the pixel's checkout events", () => {
+    const rule = (match: Rule["match"]): Rule => ({ version: 1, match });
+    const cases: [Rule, string | null][] = [
+      [rule({ field: "visitor.abandonedCheckoutStep", op: "eq", value: "shipping", days: 7 }), "shipping"],
+      [rule({ field: "visitor.abandonedCheckoutStep", op: "isSet", days: 7 }), "started"],
+      [rule({ field: "visitor.reachedPayment", op: "isTrue", days: 7 }), "payment"],
+      [
+        rule({
+          all: [
+            { field: "visitor.abandonedCheckoutStep", op: "isSet", days: 7 },
+            { field: "visitor.reachedPayment", op: "isFalse", days: 7 },
+          ],
+        }),
+        "started",
+      ],
+    ];
+    for (const [r, step] of cases) {
+      const e = exampleFor(r, { now, resolve });
+      expect(e, JSON.stringify(r.match)).not.toBeNull();
+      expect(evaluate(r, e!.facts, { now, resolve }).member).toBe(true);
+      expect(e!.facts.customer).toBeNull();
+      expect(checkoutLeftAt(e!.facts)).toBe(
+        { shipping: "shipping", started: "the start", payment: "payment" }[step ?? ""] ?? null,
+      );
+    }
+  });
+
   it("says no checkout was left when the shop holds its order, though the pixel sent no checkout_completed", () => {
     const facts = newVisitorFacts(now);
     const at = (m: number) => new Date(now.getTime() - m * 60_000);

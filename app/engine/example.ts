@@ -15,6 +15,7 @@ import { evaluate, test, valueOf, type Facts, type OrderFacts, type StorefrontEv
 import { lifetimeFigures } from "./lifetime";
 import { fromMinorUnits } from "./money";
 import { FIELDS, type Condition, type Field, type Rule, type RuleNode } from "./rules";
+import { ABANDONED_STEPS, CHECKOUT_EVENT_TYPES } from "./pixel-events";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -158,8 +159,12 @@ function candidates(c: Condition, now: Date): Value[] {
     }
     case "boolean":
       return [true, false];
-    case "text":
-      return [...list.map(String), "example", null];
+    case "text": {
+      // A field with fixed choices (the checkout step left at) tries those, not a made-up word.
+      const spec = FIELDS[c.field];
+      const choices = "choices" in spec ? spec.choices : ["example"];
+      return [...new Set([...list.map(String), ...choices]), null];
+    }
     case "tags":
     case "ids":
       return [...list.map((x) => [String(x)]), [], ["example"]];
@@ -381,6 +386,37 @@ function set(c: Condition, v: Value, facts: Facts, now: Date): boolean {
         (e) => e.type !== type || !wanted.has((e.resourceId ?? "").toLowerCase()),
       );
       if (ids.length) addEvent({ type, at: new Date(t - 10 * 60_000), resourceId: ids[0] });
+      return true;
+    }
+    case "visitor.abandonedCheckoutStep":
+    case "visitor.reachedPayment": {
+      // The Web Pixel's checkout events: one per step, resourceId the checkout token.
+      const inside = events(CHECKOUT_EVENT_TYPES, c.days);
+      const leftAt = (step: number) => {
+        const start = t - Math.min(HOUR, ((c.days ?? 7) * DAY) / 2);
+        for (let i = 0; i <= step; i++)
+          addEvent({
+            type: CHECKOUT_EVENT_TYPES[i],
+            at: new Date(start + i * 60_000),
+            resourceId: "example-checkout",
+          });
+      };
+      const payment = ABANDONED_STEPS.indexOf("payment");
+      if (field === "visitor.reachedPayment") {
+        // Reached: a checkout left at payment; not: the window's checkouts stopped before it.
+        if (v === true) leftAt(payment);
+        else
+          visitor.events = visitor.events.filter(
+            (e) => !inside.includes(e) || CHECKOUT_EVENT_TYPES.indexOf(e.type) < payment,
+          );
+        return true;
+      }
+      // Left at a step: the window's checkouts completed, then one left at that step, the latest.
+      const step = text === null ? -1 : (ABANDONED_STEPS as readonly string[]).indexOf(text);
+      if (text !== null && step < 0) return false;
+      for (const token of new Set(inside.map((e) => e.resourceId)))
+        if (token) addEvent({ type: "checkout_completed", at: new Date(t - 2 * HOUR), resourceId: token });
+      if (step >= 0) leftAt(step);
       return true;
     }
     case "visitor.firstSeenAt":
