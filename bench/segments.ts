@@ -248,19 +248,22 @@ const abandoners =
     [x.shop, ...(extra ? [x.threshold] : []), x.shop, since(x, days), x.shop, since(x, days)],
   ];
 
+/** A checkout token's furthest step: 5 (completed) when the shop holds its order, whatever the pixel sent. */
+const TOKEN_STEP = `CASE WHEN EXISTS (SELECT 1 FROM "Order" o WHERE o."shopId" = e."shopId" AND o."checkoutToken" = e."resourceId")
+  THEN 5 ELSE MAX(${STEP}) END`;
 /**
  * The Web Pixel's checkouts: per customer (all their visitors), the latest checkout token in the
  * window by its last event (a tie to the furthest step), and the furthest step it reached (0
- * started … 5 completed). Selects (id, step).
+ * started … 5 completed, or 5 when the shop holds the token's order). Selects (id, step).
  */
 const latestPixelCheckout = `SELECT t.id, t.step FROM (
-    SELECT v."customerShopifyId" AS id, MAX(${STEP}) AS step,
-      ROW_NUMBER() OVER (PARTITION BY v."customerShopifyId" ORDER BY MAX(e."occurredAt") DESC, MAX(${STEP}) DESC) AS n
+    SELECT v."customerShopifyId" AS id, ${TOKEN_STEP} AS step,
+      ROW_NUMBER() OVER (PARTITION BY v."customerShopifyId" ORDER BY MAX(e."occurredAt") DESC, ${TOKEN_STEP} DESC) AS n
     FROM "StorefrontEvent" e JOIN "Visitor" v ON v."id" = e."visitorId"
     WHERE e."shopId" = ? AND e."type" IN ('checkout_started', 'checkout_contact', 'checkout_address',
       'checkout_shipping', 'checkout_payment', 'checkout_completed') AND e."resourceId" IS NOT NULL AND e."occurredAt" >= ?
       AND v."customerShopifyId" IS NOT NULL
-    GROUP BY v."customerShopifyId", e."resourceId") t WHERE t.n = 1`;
+    GROUP BY v."customerShopifyId", e."shopId", e."resourceId") t WHERE t.n = 1`;
 const pixelAbandoners =
   (days: number, step: "any" | number): Hand =>
   (x) =>

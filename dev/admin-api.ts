@@ -873,6 +873,7 @@ export class AdminApiStandIn {
         discountCodes: o.discountCodes,
         discountCode: o.discountCodes[0] ?? null,
         sourceName: o.sourceName,
+        checkoutToken: o.checkoutToken,
         landingPageUrl: o.landingSite ? `https://${store.shop.domain}${o.landingSite}` : null,
         referrerUrl: o.referringSite,
         // 2026-07's successor of landingPageUrl and referrerUrl: the visit that led to the order.

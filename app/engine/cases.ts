@@ -2,6 +2,7 @@
 import raw from "./cases.json";
 import type { Facts } from "./evaluate";
 import type { ShopifyTotals } from "./lifetime";
+import { checkoutStepOf } from "./pixel-events";
 import type { Rule } from "./rules";
 
 export const DEFAULT_NOW = "2026-06-15T12:00:00.000Z";
@@ -12,6 +13,12 @@ export interface JsonFacts {
   checkouts: { createdAt: string; completed: boolean }[];
   cart: { value: number; itemCount: number; productIds: string[] } | null;
   visitor: Record<string, unknown> | null;
+  /**
+   * Orders the shop holds that are not the customer's: a guest checkout's, or another customer's
+   * (`otherShop`: held by another shop, so they must not count). Only their checkout token matters,
+   * for the pixel checkout fields; the customer's own orders carry one as `checkoutToken`.
+   */
+  shopOrders?: { checkoutToken: string; cancelled?: boolean; test?: boolean; otherShop?: boolean }[];
 }
 
 /** A storefront event in a case's visitor facts. */
@@ -47,6 +54,21 @@ export function shopifyTotalsOf(c: Record<string, unknown>): ShopifyTotals | nul
 }
 
 const date = (v: unknown) => (v === null || v === undefined ? null : new Date(String(v)));
+
+/**
+ * The tokens of the visitor's checkout events that this shop holds an order for (the customer's
+ * or not, cancelled and test ones too), as facts.server.ts's withOrderedCheckouts reads them.
+ */
+function orderedCheckoutsOf(f: JsonFacts, events: JsonEvent[]): string[] {
+  const held = new Set([
+    ...f.orders.map((o) => o.checkoutToken).filter((t): t is string => typeof t === "string"),
+    ...(f.shopOrders ?? []).filter((o) => !o.otherShop).map((o) => o.checkoutToken),
+  ]);
+  const tokens = events
+    .filter((e) => checkoutStepOf(e.type) && e.resourceId && held.has(e.resourceId))
+    .map((e) => e.resourceId as string);
+  return [...new Set(tokens)];
+}
 
 export function toFacts(f: JsonFacts): Facts {
   const c = f.customer;
@@ -97,6 +119,7 @@ export function toFacts(f: JsonFacts): Facts {
             at: new Date(e.at),
             resourceId: e.resourceId ?? null,
           })),
+          orderedCheckouts: orderedCheckoutsOf(f, (f.visitor.events as JsonEvent[] | undefined) ?? []),
         }
       : null,
   };

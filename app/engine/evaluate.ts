@@ -53,6 +53,12 @@ export interface Facts {
     deviceType: string | null;
     /** Storefront events of the person's visitors (any order). */
     events: StorefrontEventFacts[];
+    /**
+     * The checkout tokens of those events that the shop holds an order for (`Order.checkoutToken`,
+     * from its own webhook, backfill or reconciliation data, cancelled and test orders included):
+     * such a checkout was completed even when the pixel never sent checkout_completed. None when absent.
+     */
+    orderedCheckouts?: string[];
   } | null;
 }
 
@@ -107,23 +113,46 @@ const SEARCH = ["search"];
 /** Reaching payment: submitting payment details, or completing (which comes after it). */
 export const PAYMENT_REACHED = ["checkout_payment", "checkout_completed"];
 
+const COMPLETED = CHECKOUT_STEPS.length - 1;
+
 /**
  * The step the latest checkout was left at: the checkout tokens with events in the window, the
  * latest by its last event (a tie goes to the furthest step), at the furthest step it reached;
- * null when there is none or it was completed.
+ * null when there is none or it was completed. A token in `ordered` (the shop has its order) is
+ * completed, whatever its events say: the pixel can miss checkout_completed.
  */
-export function abandonedCheckoutStep(list: StorefrontEventFacts[]): string | null {
+export function abandonedCheckoutStep(
+  list: StorefrontEventFacts[],
+  ordered: ReadonlySet<string> = new Set(),
+): string | null {
   const tokens = new Map<string, { last: number; step: number }>();
   for (const e of list) {
-    const step = CHECKOUT_EVENT_TYPES.indexOf(e.type);
-    if (step < 0 || !e.resourceId) continue;
+    const seen = CHECKOUT_EVENT_TYPES.indexOf(e.type);
+    if (seen < 0 || !e.resourceId) continue;
+    const step = ordered.has(e.resourceId) ? COMPLETED : seen;
     const t = tokens.get(e.resourceId) ?? { last: -Infinity, step: -1 };
     tokens.set(e.resourceId, { last: Math.max(t.last, e.at.getTime()), step: Math.max(t.step, step) });
   }
   let latest: { last: number; step: number } | null = null;
   for (const t of tokens.values())
     if (!latest || t.last > latest.last || (t.last === latest.last && t.step > latest.step)) latest = t;
-  return !latest || latest.step === CHECKOUT_STEPS.length - 1 ? null : CHECKOUT_STEPS[latest.step];
+  return !latest || latest.step === COMPLETED ? null : CHECKOUT_STEPS[latest.step];
+}
+
+/**
+ * Reached payment in the window: a payment or completion event, or any checkout event of a token
+ * the shop holds an order for (an order is only placed after payment).
+ */
+export function reachedPayment(
+  list: StorefrontEventFacts[],
+  ordered: ReadonlySet<string> = new Set(),
+): boolean {
+  return list.some((e) => PAYMENT_REACHED.includes(e.type) || (!!e.resourceId && ordered.has(e.resourceId)));
+}
+
+/** The checkout tokens the shop holds an order for (see Facts.visitor.orderedCheckouts). */
+function orderedCheckouts(facts: Facts): Set<string> {
+  return new Set(facts.visitor?.orderedCheckouts ?? []);
 }
 
 /** Views of `product` in the list, or of the most viewed product when none is given. */
@@ -225,13 +254,13 @@ export function valueOf(field: Field, c: Condition, facts: Facts, now: Date): Va
     case "visitor.answers":
       return resources(events(facts, now, undefined, ANSWER));
     case "visitor.abandonedCheckoutStep":
-      return abandonedCheckoutStep(events(facts, now, c.days, CHECKOUT_EVENT_TYPES));
+      return abandonedCheckoutStep(events(facts, now, c.days, CHECKOUT_EVENT_TYPES), orderedCheckouts(facts));
     case "visitor.productViews":
       return productViews(events(facts, now, c.days, PRODUCT_VIEW), c.product);
     case "visitor.searches":
       return resources(events(facts, now, c.days, SEARCH));
     case "visitor.reachedPayment":
-      return events(facts, now, c.days, PAYMENT_REACHED).length > 0;
+      return reachedPayment(events(facts, now, c.days, CHECKOUT_EVENT_TYPES), orderedCheckouts(facts));
     case "visitor.firstSeenAt":
       return facts.visitor?.firstSeenAt ?? null;
     case "visitor.lastSeenAt":

@@ -89,6 +89,46 @@ describe("an example built to match a segment's rule", () => {
     expect(describePerson(facts, { now, currency: "USD" }).join("; ")).not.toMatch(/checkout/);
   });
 
+  it("builds a guest left at the rule's checkout step, or one who reached payment, from the pixel's checkout events", () => {
+    const rule = (match: Rule["match"]): Rule => ({ version: 1, match });
+    const cases: [Rule, string | null][] = [
+      [rule({ field: "visitor.abandonedCheckoutStep", op: "eq", value: "shipping", days: 7 }), "shipping"],
+      [rule({ field: "visitor.abandonedCheckoutStep", op: "isSet", days: 7 }), "started"],
+      [rule({ field: "visitor.reachedPayment", op: "isTrue", days: 7 }), "payment"],
+      [
+        rule({
+          all: [
+            { field: "visitor.abandonedCheckoutStep", op: "isSet", days: 7 },
+            { field: "visitor.reachedPayment", op: "isFalse", days: 7 },
+          ],
+        }),
+        "started",
+      ],
+    ];
+    for (const [r, step] of cases) {
+      const e = exampleFor(r, { now, resolve });
+      expect(e, JSON.stringify(r.match)).not.toBeNull();
+      expect(evaluate(r, e!.facts, { now, resolve }).member).toBe(true);
+      expect(e!.facts.customer).toBeNull();
+      expect(checkoutLeftAt(e!.facts)).toBe(
+        { shipping: "shipping", started: "the start", payment: "payment" }[step ?? ""] ?? null,
+      );
+    }
+  });
+
+  it("says no checkout was left when the shop holds its order, though the pixel sent no checkout_completed", () => {
+    const facts = newVisitorFacts(now);
+    const at = (m: number) => new Date(now.getTime() - m * 60_000);
+    facts.visitor!.events.push(
+      { type: "checkout_started", at: at(30), resourceId: "t1" },
+      { type: "checkout_payment", at: at(20), resourceId: "t1" },
+    );
+    expect(checkoutLeftAt(facts)).toBe("payment");
+    facts.visitor!.orderedCheckouts = ["t1"];
+    expect(checkoutLeftAt(facts)).toBeNull();
+    expect(describePerson(facts, { now, currency: "USD" })).not.toContain("left a checkout");
+  });
+
   it("follows any / not / segment references, and gives none for a rule nobody can match", () => {
     const rule: Rule = {
       version: 1,

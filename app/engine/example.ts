@@ -690,7 +690,9 @@ const STEP_WORDS: Record<(typeof ABANDONED_STEPS)[number], string> = {
  */
 export function checkoutLeftAt(facts: Facts): string | null {
   const checkout = (facts.visitor?.events ?? []).filter((e) => CHECKOUT_EVENT_TYPES.includes(e.type));
-  const step = abandonedCheckoutStep(checkout);
+  // A checkout whose order the shop holds was completed, as the segment fields say, even when the
+  // pixel never sent checkout_completed.
+  const step = abandonedCheckoutStep(checkout, new Set(facts.visitor?.orderedCheckouts ?? []));
   return step ? STEP_WORDS[step as keyof typeof STEP_WORDS] : null;
 }
 

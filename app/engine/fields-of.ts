@@ -16,6 +16,9 @@ export function fieldsOf(rule: Rule, resolve?: (handle: string) => Rule | null, 
   return out;
 }
 
+/** The pixel checkout fields an order moves: its checkout token completes that checkout. */
+const ORDER_COMPLETES = new Set<Field>(["visitor.abandonedCheckoutStep", "visitor.reachedPayment"]);
+
 /** The field families a kind of change can move. */
 export type Touch = "customer" | "orders" | "checkouts" | "cart" | "visitor";
 
@@ -30,6 +33,8 @@ export function touches(rule: Rule, what: Touch[], resolve?: (handle: string) =>
       /totalSpent|ordersCount|averageOrderValue|OrderAt/.test(f)
     )
       return true;
+    // A pixel checkout is completed by the shop's order with its token (sql.ts's ORDERED).
+    if (what.includes("orders") && ORDER_COMPLETES.has(f)) return true;
     return what.includes(family as Touch);
   });
 }

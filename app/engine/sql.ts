@@ -120,6 +120,13 @@ function eventSet(b: Builder, types: readonly string[], match: () => string): st
 
 /** A checkout event's step number (0 started … 5 completed), from this file's constants. */
 const STEP_OF = `CASE e."type" ${CHECKOUT_EVENT_TYPES.map((t, i) => `WHEN '${t}' THEN ${i}`).join(" ")} END`;
+const COMPLETED = CHECKOUT_STEPS.length - 1;
+/**
+ * The event's shop holds an order with its checkout token (Order's (shopId, checkoutToken)
+ * index): that checkout was completed, whether or not the pixel sent checkout_completed. Any
+ * order, cancelled or test too, as facts.server.ts's withOrderedCheckouts reads them.
+ */
+const ORDERED = `EXISTS (SELECT 1 FROM "Order" o WHERE o."shopId" = e."shopId" AND o."checkoutToken" = e."resourceId")`;
 /** A step number back to its name; "completed" (the last) is no abandoned step: NULL. */
 const STEP_NAME = (expr: string) =>
   `CASE ${expr} ${CHECKOUT_STEPS.slice(0, -1)
@@ -219,14 +226,17 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
     }
     case "visitor.pageViews":
       return { expr: `(SELECT COUNT(*) ${eventsOf_(VIEWS)}${since()})`, kind: "number" };
-    case "visitor.abandonedCheckoutStep":
-      // The latest checkout token (by its last event in the window; a tie to the furthest step),
-      // at its furthest step: NULL when that is "completed" or there is none.
+    case "visitor.abandonedCheckoutStep": // at its furthest step: NULL when that is "completed" or there is none. // The latest checkout token (by its last event in the window; a tie to the furthest step),
+    // A token the shop holds an order for is completed (ORDERED), whatever its events say. (The
+    // events are one shop's: grouping by its id too lets the order's lookup name it.)
+    {
+      const step = `(CASE WHEN ${ORDERED} THEN ${COMPLETED} ELSE MAX(${STEP_OF}) END)`;
       return {
-        expr: `(SELECT ${STEP_NAME(`MAX(${STEP_OF})`)} ${eventsOf_(CHECKOUT_EVENT_TYPES)} AND e."resourceId" IS NOT NULL${since()}
-          GROUP BY e."resourceId" ORDER BY MAX(e."occurredAt") DESC, MAX(${STEP_OF}) DESC LIMIT 1)`,
+        expr: `(SELECT ${STEP_NAME(step)} ${eventsOf_(CHECKOUT_EVENT_TYPES)} AND e."resourceId" IS NOT NULL${since()}
+          GROUP BY e."shopId", e."resourceId" ORDER BY MAX(e."occurredAt") DESC, ${step} DESC LIMIT 1)`,
         kind: "text",
       };
+    }
     case "visitor.productViews":
       return c.product !== undefined
         ? {
@@ -240,7 +250,13 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
           };
     case "visitor.reachedPayment":
       return {
-        expr: eventSet(b, PAYMENT_REACHED, () => `e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`),
+        // A payment or completion event, or any checkout event of a token the shop holds an order for.
+        expr: eventSet(
+          b,
+          CHECKOUT_EVENT_TYPES,
+          () =>
+            `e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)} AND (e."type" IN (${typeList(PAYMENT_REACHED)}) OR ${ORDERED})`,
+        ),
         kind: "bool",
       };
     case "visitor.firstSeenAt":

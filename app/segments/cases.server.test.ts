@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma, { dialectOfClient } from "../db.server";
 import { cases, DEFAULT_NOW, shopifyTotalsOf, type JsonEvent, type JsonFacts } from "../engine/cases";
 import { compile } from "../engine/sql";
+import { evaluate } from "../engine/evaluate";
+import { loadFacts, loadVisitorFacts } from "./facts.server";
 import { refreshCustomerStats } from "../sync/apply.server";
 import { joinList } from "../sync/records";
 
@@ -21,6 +23,31 @@ async function store(name: string, f: JsonFacts, guest: boolean): Promise<number
   });
   if (guest && (f.customer || f.orders.length || f.checkouts.length || !f.visitor))
     throw new Error(`${name}: a guest is a visitor with no customer, orders or checkouts`);
+  // Orders that are not the customer's: a guest checkout's in this shop, or another shop's.
+  for (const o of f.shopOrders ?? []) {
+    const at = new Date(DEFAULT_NOW);
+    const other = o.otherShop
+      ? await prisma.shop.create({
+          data: { domain: `case-other-${Math.random().toString(36).slice(2)}.myshopify.com`, name },
+        })
+      : shop;
+    await prisma.order.create({
+      data: {
+        shopId: other.id,
+        shopifyId: `guest-${o.checkoutToken}`,
+        customerShopifyId: null,
+        checkoutToken: o.checkoutToken,
+        currency: "USD",
+        totalPrice: 1000,
+        cancelledAt: o.cancelled ? at : null,
+        test: Boolean(o.test),
+        financialStatus: "paid",
+        processedAt: at,
+        shopifyCreatedAt: at,
+        shopifyUpdatedAt: at,
+      },
+    });
+  }
   const c = f.customer ?? {};
   if (!guest)
     await prisma.customer.create({
@@ -56,6 +83,7 @@ async function store(name: string, f: JsonFacts, guest: boolean): Promise<number
         totalRefunded: Number(o.refunded ?? 0),
         cancelledAt: o.cancelled ? processedAt : null,
         test: Boolean(o.test),
+        checkoutToken: (o.checkoutToken as string | undefined) ?? null,
         discountCodes: joinList((o.discountCodes as string[]) ?? []),
         financialStatus: o.financialStatus === undefined ? "paid" : (o.financialStatus as string | null),
         processedAt,
@@ -206,5 +234,23 @@ describe("cases.json on the SQL compiler, per visitor", () => {
     });
     const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(sql, ...params);
     expect(rows.map((r) => r.id)).toEqual(c.expected ? [`visitor-${shopId}`] : []);
+  });
+});
+
+describe("cases.json on facts read back from the database", () => {
+  // What the storefront decision and the admin preview evaluate: facts loaded by facts.server.ts
+  // (checkout tokens with an order in the shop among them), per customer and per visitor.
+  it.each(cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    const shopId = shops.get(c.name)!;
+    const now = new Date(c.now ?? DEFAULT_NOW);
+    if (!c.guest) {
+      const facts = (await loadFacts(prisma, shopId, [CUSTOMER])).get(CUSTOMER)!;
+      expect(evaluate(c.rule, facts, { now }).member).toBe(c.expected);
+    }
+    if (c.facts.visitor) {
+      const id = `visitor-${shopId}`;
+      const facts = (await loadVisitorFacts(prisma, shopId, [id])).get(id)!;
+      expect(evaluate(c.rule, facts, { now }).member).toBe(c.expected);
+    }
   });
 });

@@ -6,6 +6,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { bool, date, dateOrNull, inChunks, marks, readerFor } from "../db-read.server";
 import type { Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
+import { checkoutStepOf } from "../engine/pixel-events";
 import { FIELDS, type Field } from "../engine/rules";
 import { splitList } from "../sync/records";
 
@@ -263,7 +264,43 @@ export async function loadFacts(
     if (lastSeenAt > visitor.lastSeenAt) visitor.lastSeenAt = lastSeenAt;
     visitor.events.push(...(eventsOf.get(v.id) ?? []));
   }
+  await withOrderedCheckouts(db, shopId, facts.values());
   return facts;
+}
+
+/**
+ * Sets each person's `visitor.orderedCheckouts`: the checkout tokens of their pixel checkout
+ * events that this shop holds an order for (Order.checkoutToken, any customer or none, cancelled
+ * and test orders included: the checkout was completed all the same). The pixel can miss
+ * checkout_completed (tab closed, blocker, consent changed at checkout); the order webhook does
+ * not. The one place these are loaded: segment facts, per-visitor facts and the storefront
+ * decision (with the admin preview, which runs it) all call this, as sql.ts's ORDERED reads it.
+ */
+export async function withOrderedCheckouts(
+  db: PrismaClient,
+  shopId: number,
+  all: Iterable<Facts>,
+): Promise<void> {
+  const people: NonNullable<Facts["visitor"]>[] = [];
+  const tokens = new Set<string>();
+  for (const f of all) {
+    if (!f.visitor) continue;
+    people.push(f.visitor);
+    for (const e of f.visitor.events) if (e.resourceId && checkoutStepOf(e.type)) tokens.add(e.resourceId);
+  }
+  const rows = tokens.size
+    ? await inChunks<{ checkoutToken: string }>(readerFor(db), [...tokens], (chunk) => ({
+        sql: `SELECT DISTINCT "checkoutToken" FROM "Order" WHERE "shopId" = ? AND "checkoutToken" IN (${marks(chunk.length)})`,
+        params: [shopId, ...chunk],
+      }))
+    : [];
+  const ordered = new Set(rows.map((r) => r.checkoutToken));
+  for (const v of people) {
+    const mine = new Set<string>();
+    for (const e of v.events)
+      if (e.resourceId && ordered.has(e.resourceId) && checkoutStepOf(e.type)) mine.add(e.resourceId);
+    v.orderedCheckouts = [...mine];
+  }
 }
 
 /** Carts by token, with their products: what `cart.*` fields read. */
@@ -362,5 +399,6 @@ export async function loadVisitorFacts(
       },
     });
   }
+  await withOrderedCheckouts(db, shopId, facts.values());
   return facts;
 }

@@ -260,6 +260,63 @@ describe("the decision endpoint", () => {
     await setMessageActive(prisma, shopId, id, false);
   });
 
+  it("shows no payment reminder once the order of that checkout arrived by webhook, though the pixel missed checkout_completed; the explanation agrees", async () => {
+    const id = await createMessage(prisma, shopId, {
+      name: "Still deciding? (webhook order)",
+      segment: "reached-payment-no-order",
+      format: "corner",
+      trigger: { on: "load" },
+      priority: 60,
+      pages: { types: [], pathContains: [] },
+      content: { headline: "Your checkout is saved", body: "", button: null },
+      active: true,
+    });
+    // Everyone treated: the question is who is in its audience, not the holdout's draw.
+    await prisma.message.update({ where: { id }, data: { holdoutPercent: 0 } });
+    forgetShopMessages();
+    const token = `token-${visitorId}`;
+    await prisma.visitor.create({
+      data: { id: visitorId, shopId, firstSeenAt: daysAgo(1), lastSeenAt: daysAgo(1), sessions: 1 },
+    });
+    // The pixel saw the checkout up to payment; its checkout_completed never came (tab closed).
+    await prisma.storefrontEvent.createMany({
+      data: ["started", "contact", "payment"].map((step, i) => ({
+        shopId,
+        visitorId,
+        type: `checkout_${step}`,
+        resourceId: token,
+        occurredAt: new Date(daysAgo(1).getTime() + i * 60_000),
+      })),
+    });
+    const order = (shop: number, shopifyId: string) =>
+      prisma.order.create({
+        data: {
+          shopId: shop,
+          shopifyId,
+          customerShopifyId: null,
+          checkoutToken: token,
+          currency: "USD",
+          totalPrice: 4200,
+          processedAt: daysAgo(1),
+          shopifyCreatedAt: daysAgo(1),
+          shopifyUpdatedAt: daysAgo(1),
+        },
+      });
+    const explained = async () =>
+      (await explainDecision(prisma, SHOP, { visitorId, page: { type: "index", path: "/" }, now }))?.chosen
+        ?.id;
+    // Another shop's order with the same token is not this shop's: still a reminder.
+    const other = await prisma.shop.create({ data: { domain: "decide-other.myshopify.com" } });
+    await order(other.id, `${visitorId}-elsewhere`);
+    expect((await ask())?.id).toBe(id);
+    expect(await explained()).toBe(id);
+    // The guest's order arrives by webhook (orders/create), with the checkout's token.
+    await order(shopId, `${visitorId}-order`);
+    expect((await ask())?.id).not.toBe(id);
+    expect(await explained()).not.toBe(id);
+    await setMessageActive(prisma, shopId, id, false);
+  });
+
   it("stops showing a paused message at once (the kill switch)", async () => {
     const id = ids["first-time-visitors"];
     await setMessageActive(prisma, shopId, id, false);

@@ -42,6 +42,7 @@ import {
   loadCarts,
   loadFacts,
   VISITOR_COLUMNS,
+  withOrderedCheckouts,
   type FactsNeeded,
   type VisitorRow,
 } from "../segments/facts.server";
@@ -654,8 +655,11 @@ export async function visitorFacts(
       utmCampaign: visitor?.utmCampaign ?? base?.utmCampaign ?? null,
       deviceType: visitor?.deviceType ?? base?.deviceType ?? null,
       events: [...(base?.events ?? []), ...ownEvents],
+      orderedCheckouts: base?.orderedCheckouts ?? [],
     };
     if (cart) facts.cart = cart;
+    // This browser's checkouts too: completed when the shop holds their order (facts.server.ts).
+    if (ownEvents.length) await withOrderedCheckouts(db, shopId, [facts]);
   }
   const history: MessageHistory = { lastShownAt: {}, shownThisSession: [], dismissed: [], converted: [] };
   for (const e of [...events, ...otherHistory]) {

@@ -29,6 +29,15 @@ beforeEach(async () => {
   await prisma.webhookEvent.deleteMany();
 });
 
+/** Order id → checkout token, held and in the store. */
+const checkoutTokens = async (shopId: number) =>
+  Object.fromEntries(
+    (
+      await prisma.order.findMany({ where: { shopId }, select: { shopifyId: true, checkoutToken: true } })
+    ).map((o) => [o.shopifyId, o.checkoutToken]),
+  );
+const storeCheckoutTokens = () => Object.fromEntries(store.orders.map((o) => [o.id, o.checkoutToken]));
+
 describe("backfill", () => {
   it("imports a generated store through bulk operations and matches it exactly", async () => {
     const counts = await runBackfill(prisma, api(), SHOP, {
@@ -45,6 +54,8 @@ describe("backfill", () => {
     expect(await heldPicture(prisma, SHOP, options)).toEqual(storePicture(store, options));
     const shop = await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } });
     expect(shop).toMatchObject({ backfillStatus: "done", currency: "USD", name: store.shop.name });
+    // Each order keeps the token of its checkout: what completes a Web Pixel checkout.
+    expect(await checkoutTokens(shop.id)).toEqual(storeCheckoutTokens());
     expect(standIn.invalidDocuments).toEqual([]);
   });
 
@@ -182,6 +193,9 @@ describe("reconciliation", () => {
     expect(held.customers).toEqual(truth.customers);
     expect(held.orders).toEqual(truth.orders);
     expect(held.checkouts).toEqual(truth.checkouts);
+    // The orders it brought back carry their checkout's token, as a webhook's would.
+    const shop = await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } });
+    expect(await checkoutTokens(shop.id)).toEqual(storeCheckoutTokens());
     expect(standIn.invalidDocuments).toEqual([]);
 
     // A second pass finds nothing left to repair.

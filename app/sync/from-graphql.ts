@@ -132,6 +132,9 @@ const orderNode = z
     tags: z.array(z.string()),
     discountCodes: z.array(z.string()),
     sourceName: nullableString,
+    // The checkout the order came from (null for orders made without one): what completes a Web
+    // Pixel checkout (segments) and links a pending checkout_completed (checkout-link.server.ts).
+    checkoutToken: nullableString,
     displayFinancialStatus: nullableString,
     displayFulfillmentStatus: nullableString,
     currencyCode: z.string(),
@@ -177,7 +180,7 @@ export function orderFromGraphql(node: unknown, lineNodes: unknown[]): OrderReco
     discountCodes: o.discountCodes,
     tags: o.tags,
     cartToken: null,
-    checkoutToken: null,
+    checkoutToken: o.checkoutToken ?? null,
     checkoutShopifyId: null,
     sourceName: o.sourceName,
     shippingAddressHash: addressHash(

@@ -13,7 +13,7 @@ const LINE_ITEM_FIELDS = `id title variantTitle sku vendor quantity product { id
   originalUnitPriceSet { shopMoney { amount currencyCode } } totalDiscountSet { shopMoney { amount } }`;
 
 const ORDER_FIELDS = `id name email createdAt updatedAt processedAt cancelledAt cancelReason closedAt test tags
-  discountCodes sourceName displayFinancialStatus displayFulfillmentStatus currencyCode
+  discountCodes sourceName checkoutToken displayFinancialStatus displayFulfillmentStatus currencyCode
   customer { id } shippingAddress { address1 address2 zip countryCodeV2 }
   totalPriceSet { shopMoney { amount currencyCode } } subtotalPriceSet { shopMoney { amount } }
   totalDiscountsSet { shopMoney { amount } } totalTaxSet { shopMoney { amount } }
