@@ -103,7 +103,10 @@ describe("the web pixel on the demo storefront", () => {
       .poll(async () => (await exposure())?.arm, { timeout: 20_000, interval: 250 })
       .toBe("treatment");
     expect(await exposure()).toMatchObject({ shopId: shop.id, visitorId: clientId, customerShopifyId: null });
-    await page.screenshot({ path: path.join(SHOTS, "pixel-welcome-then-buy-it-now.png") });
+    await page.screenshot({
+      path: path.join(SHOTS, "pixel-welcome-then-buy-it-now.png"),
+      animations: "disabled",
+    });
 
     // They close it (their code unused: the order is attributed through the pixel alone) and
     // use Buy it now: straight to checkout, no cart.
