@@ -203,7 +203,7 @@ export function createStorefront(
     }));
 
   /**
-   * Carts by their id (the `cart` cookie); the token is what /cart.js reports. A Buy it now
+   * Carts by their id (the `cart` cookie: the token /cart.js reports, as on Shopify). A Buy it now
    * checkout has a cart of its own, named only in its checkout's address (no cart cookie, no cart
    * webhook, and its order has no cart token, as on Shopify). `checkoutToken`: made when its
    * checkout opens, carried by the order.
@@ -472,15 +472,19 @@ export function createStorefront(
     let cart = cartId ? carts.get(cartId) : undefined;
     const headers: Record<string, string> = {};
     if (!cart) {
-      cartId = randomBytes(12).toString("hex");
+      // As on Shopify, the `cart` cookie's value is the cart's token with its `?key=` param
+      // (shopify.dev/changelog/cart-cookie-value-now-includes-key-param): what the web pixel
+      // reads when its init carries no cart.
       cart = {
         token: `${randomBytes(16).toString("hex")}?key=${randomBytes(8).toString("hex")}`,
         lines: [],
         createdAt: new Date(),
         announced: false,
       };
+      cartId = cart.token;
       carts.set(cartId, cart);
-      headers["set-cookie"] = `${COOKIE_CART}=${cartId}; path=/; samesite=lax; max-age=1209600`;
+      headers["set-cookie"] =
+        `${COOKIE_CART}=${encodeURIComponent(cartId)}; path=/; samesite=lax; max-age=1209600`;
     }
     const line = cart.lines.find((l) => l.variantId === variantId);
     if (line) line.quantity += quantity;

@@ -6,7 +6,7 @@
  * the app stored is read from the demo's own database.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
@@ -14,18 +14,30 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startDemo } from "../../dev/demo";
 import { launchBrowser } from "../../dev/browser";
 import { createPrismaClient } from "../../app/db.server";
+import { closeReaders } from "../../app/db-read.server";
+import { offerResults } from "../../app/offers/results.server";
+import { waitForCodePools } from "../../dev/testing/pools";
 
+const WELCOME = "Welcome: first purchase";
+
+const SHOTS = path.resolve("test-results");
 let demo: Awaited<ReturnType<typeof startDemo>>;
 let browser: Browser;
 let db: PrismaClient;
 
-/** A shopper's browser with Shopify's Customer Privacy API answering `analytics` for them. */
-async function shopper(analytics: boolean): Promise<{ context: BrowserContext; page: Page }> {
+/**
+ * A shopper's browser with Shopify's Customer Privacy API answering `analytics` for them. Unless
+ * `messages`, a test of recording, not of messages: none covers the page it clicks through.
+ */
+async function shopper(
+  analytics: boolean,
+  { messages = false }: { messages?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  // A test of recording, not of messages: none covers the page it clicks through.
-  await context.addInitScript(() =>
-    sessionStorage.setItem("slice_shown", Array.from({ length: 50 }, (_, i) => i + 1).join(",")),
-  );
+  if (!messages)
+    await context.addInitScript(() =>
+      sessionStorage.setItem("slice_shown", Array.from({ length: 50 }, (_, i) => i + 1).join(",")),
+    );
   await context.addInitScript((allowed: boolean) => {
     const w = window as unknown as { Shopify?: Record<string, unknown> };
     w.Shopify = {
@@ -44,20 +56,104 @@ const clientIdOf = async (context: BrowserContext) =>
   (await context.cookies()).find((c) => c.name === "_shopify_y")?.value ?? null;
 
 beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
   const dir = mkdtempSync(path.join(os.tmpdir(), "slice-pixel-test-"));
   const databaseFile = path.join(dir, "demo.sqlite");
   demo = await startDemo({ port: 0, customers: 40, seed: 9, databaseFile, log: () => {} });
   db = createPrismaClient(`file:${databaseFile}`);
+  // The welcome offer treats every unit (no holdout by the hash), so the shopper of the
+  // end-to-end test below is in the treatment arm; its code pool is ready in Shopify (the stand-in).
+  await db.message.updateMany({ where: { name: WELCOME }, data: { holdoutPercent: 0 } });
+  await waitForCodePools(db);
+  // The app server caches the shop's messages for 5 s: let any copy read before the change expire.
+  await new Promise((resolve) => setTimeout(resolve, 5_500));
   browser = await launchBrowser();
 }, 240_000);
 
 afterAll(async () => {
   await browser?.close();
+  await closeReaders();
   await db?.$disconnect();
   await demo?.stop();
 });
 
 describe("the web pixel on the demo storefront", () => {
+  // First in the file: the offer's results are read over a range that starts with this test.
+  it("a first-time visitor shown the welcome offer who uses Buy it now: the order is theirs and counts for the offer's treatment arm", async () => {
+    const from = new Date(Date.now() - 1000);
+    const { context, page } = await shopper(true, { messages: true });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    const shop = await db.shop.findUniqueOrThrow({ where: { domain: demo.store.shop.domain } });
+    const welcome = await db.message.findFirstOrThrow({ where: { shopId: shop.id, name: WELCOME } });
+    expect(welcome.holdoutPercent).toBe(0);
+
+    // A product page as the first page of the visit: the welcome popup opens after its 5 s.
+    const product = demo.store.products[2];
+    await page.goto(`${demo.storefrontUrl}/products/${product.handle}`);
+    await expect.poll(() => clientIdOf(context)).toMatch(/^[0-9a-f-]{36}$/);
+    const clientId = (await clientIdOf(context))!;
+    const popup = page.getByRole("dialog", { name: welcome.headline });
+    await expect.poll(() => popup.isVisible(), { timeout: 15_000, interval: 250 }).toBe(true);
+    // The exposure, recorded by the decision under the browser's client id, in the treatment arm.
+    const unit = `v:${clientId}`;
+    const exposure = () =>
+      db.offerExposure.findUnique({ where: { messageId_unit: { messageId: welcome.id, unit } } });
+    await expect
+      .poll(async () => (await exposure())?.arm, { timeout: 20_000, interval: 250 })
+      .toBe("treatment");
+    expect(await exposure()).toMatchObject({ shopId: shop.id, visitorId: clientId, customerShopifyId: null });
+    await page.screenshot({
+      path: path.join(SHOTS, "pixel-welcome-then-buy-it-now.png"),
+      animations: "disabled",
+    });
+
+    // They close it (their code unused: the order is attributed through the pixel alone) and
+    // use Buy it now: straight to checkout, no cart.
+    await page.keyboard.press("Escape");
+    await expect.poll(() => popup.count()).toBe(0);
+    await page.getByRole("button", { name: "Buy it now" }).click();
+    await page.waitForURL("**/checkout?buy=*");
+    await page.getByLabel("Email").fill("welcome.buyer@example.com");
+    await page.getByRole("button", { name: "Pay now" }).click();
+    await expect.poll(() => page.getByRole("heading", { name: "Thank you!" }).count()).toBe(1);
+
+    // checkout_completed ties the order (orders/create from the demo checkout) to this browser.
+    const completed = () =>
+      db.storefrontEvent.findFirst({ where: { visitorId: clientId, type: "checkout_completed" } });
+    await expect
+      .poll(async () => (await completed())?.resourceId, { timeout: 20_000, interval: 250 })
+      .toMatch(/./);
+    const checkoutToken = (await completed())!.resourceId!;
+    await expect
+      .poll(
+        async () => (await db.order.findFirst({ where: { shopId: shop.id, checkoutToken } }))?.visitorId,
+        {
+          timeout: 20_000,
+          interval: 250,
+        },
+      )
+      .toBe(clientId);
+    const order = await db.order.findFirstOrThrow({ where: { shopId: shop.id, checkoutToken } });
+    expect(order).toMatchObject({ cartToken: null, test: false, cancelledAt: null });
+    expect(order.totalPrice).toBeGreaterThan(0);
+    const codes = await db.discountCode.findMany({ where: { visitorId: clientId, status: "redeemed" } });
+    expect(codes).toEqual([]); // not through a code
+
+    // The offer's results: one treated unit, converted, with the order's revenue; none held out.
+    const results = await offerResults(
+      db,
+      shop.id,
+      welcome.id,
+      { from, to: new Date(Date.now() + 3600_000) },
+      new Date(),
+    );
+    expect(results?.treatment).toEqual({ units: 1, conversions: 1, rate: 1, revenue: order.totalPrice });
+    expect(results?.holdout).toMatchObject({ units: 0, conversions: 0, revenue: 0 });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it("a consenting shopper's visit, Buy it now and checkout: events stored, the order tied to the browser", async () => {
     const { context, page } = await shopper(true);
     const errors: string[] = [];
