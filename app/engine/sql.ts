@@ -226,9 +226,11 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
     }
     case "visitor.pageViews":
       return { expr: `(SELECT COUNT(*) ${eventsOf_(VIEWS)}${since()})`, kind: "number" };
-    case "visitor.abandonedCheckoutStep": // A token the shop holds an order for is completed (ORDERED), whatever its events say. (The // at its furthest step: NULL when that is "completed" or there is none. // The latest checkout token (by its last event in the window; a tie to the furthest step),
-    // events are one shop's: grouping by its id too lets the order's lookup name it.)
-    {
+    case "visitor.abandonedCheckoutStep": {
+      // The latest checkout token (by its last event in the window; a tie to the furthest step), at
+      // its furthest step: NULL when that is "completed" or there is none. A token the shop holds an
+      // order for is completed (ORDERED), whatever its events say. (The events are one shop's:
+      // grouping by its id too lets the order's lookup name it.)
       const step = `(CASE WHEN ${ORDERED} THEN ${COMPLETED} ELSE MAX(${STEP_OF}) END)`;
       return {
         expr: `(SELECT ${STEP_NAME(step)} ${eventsOf_(CHECKOUT_EVENT_TYPES)} AND e."resourceId" IS NOT NULL${since()}
