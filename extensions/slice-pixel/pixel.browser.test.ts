@@ -247,13 +247,28 @@ describe("the web pixel on the demo storefront", () => {
     await expect.poll(() => clientIdOf(context)).toMatch(/^[0-9a-f-]{36}$/);
     const clientId = (await clientIdOf(context))!;
 
+    // A shopper reads each page for a moment: the pixel sends a page's events a second after them,
+    // or hands them to the next page (sessionStorage). Playwright clicks on within milliseconds of
+    // a page's URL changing, before the page's pixel has even had its page_viewed; no person does,
+    // so each step waits until the page's own event is stored.
+    const seen = (type: string, resourceId: string) =>
+      expect
+        .poll(() => db.storefrontEvent.count({ where: { visitorId: clientId, type, resourceId } }), {
+          timeout: 15_000,
+          interval: 200,
+        })
+        .toBeGreaterThan(0);
+    await seen("page_view", "/");
+
     // Home → a product → its collection → another product, added to the cart with the theme's fetch.
     const first = demo.store.products[0];
     await page.locator(`a.card[href="/products/${first.handle}"]`).click();
     await page.waitForURL(`**/products/${first.handle}`);
+    await seen("product_view", first.id);
     const collection = demo.store.collections.find((c) => first.collectionIds.includes(c.id))!;
     await page.locator(`nav.main a[href="/collections/${collection.handle}"]`).click();
     await page.waitForURL(`**/collections/${collection.handle}`);
+    await seen("collection_view", collection.id);
     const chosen = demo.store.products.find(
       (p) => p.collectionIds.includes(collection.id) && p.id !== first.id,
     )!;
