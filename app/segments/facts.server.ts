@@ -90,6 +90,31 @@ interface EventRow {
   resourceId: string | null;
 }
 
+/** The storefront events of these visitors, by visitor id (loadFacts and loadVisitorFacts both read them). */
+async function eventsOfVisitors(
+  reader: ReturnType<typeof readerFor>,
+  shopId: number,
+  visitors: readonly { id: string }[],
+): Promise<Map<string, StorefrontEventFacts[]>> {
+  const eventsOf = new Map<string, StorefrontEventFacts[]>();
+  if (!visitors.length) return eventsOf;
+  const rows = await inChunks<EventRow>(
+    reader,
+    visitors.map((v) => v.id),
+    (chunk) => ({
+      sql: `SELECT "visitorId", "type", "occurredAt", "resourceId" FROM "StorefrontEvent"
+            WHERE "shopId" = ? AND "visitorId" IN (${marks(chunk.length)})`,
+      params: [shopId, ...chunk],
+    }),
+  );
+  for (const e of rows) {
+    const list = eventsOf.get(e.visitorId) ?? [];
+    list.push({ type: e.type, at: date(e.occurredAt), resourceId: e.resourceId });
+    eventsOf.set(e.visitorId, list);
+  }
+  return eventsOf;
+}
+
 export const VISITOR_COLUMNS = `"id", "shopId", "customerShopifyId", "cartToken", "firstSeenAt", "lastSeenAt", "sessions",
   "landingPage", "referrer", "utmSource", "utmMedium", "utmCampaign", "deviceType"`;
 
@@ -148,7 +173,7 @@ export async function loadFacts(
     : [];
   // Only the products these orders bought: their collections and types.
   const productIds = [...new Set(lines.map((l) => l.productId))].filter((p): p is string => !!p);
-  const [collections, products, carts, events] = await Promise.all([
+  const [collections, products, carts, eventsOf] = await Promise.all([
     inChunks<{ productShopifyId: string; collectionShopifyId: string }>(reader, productIds, (chunk) => ({
       sql: `SELECT "productShopifyId", "collectionShopifyId" FROM "ProductCollection"
             WHERE "shopId" = ? AND "productShopifyId" IN (${marks(chunk.length)})`,
@@ -163,17 +188,7 @@ export async function loadFacts(
       shopId,
       visitors.map((v) => v.cartToken),
     ),
-    need.events && visitors.length
-      ? inChunks<EventRow>(
-          reader,
-          visitors.map((v) => v.id),
-          (chunk) => ({
-            sql: `SELECT "visitorId", "type", "occurredAt", "resourceId" FROM "StorefrontEvent"
-                  WHERE "shopId" = ? AND "visitorId" IN (${marks(chunk.length)})`,
-            params: [shopId, ...chunk],
-          }),
-        )
-      : [],
+    need.events ? eventsOfVisitors(reader, shopId, visitors) : new Map<string, StorefrontEventFacts[]>(),
   ]);
   const collectionsOf = new Map<string, string[]>();
   for (const pc of collections) {
@@ -187,12 +202,6 @@ export async function loadFacts(
     const list = linesOf.get(l.orderId) ?? [];
     list.push(l);
     linesOf.set(l.orderId, list);
-  }
-  const eventsOf = new Map<string, StorefrontEventFacts[]>();
-  for (const e of events) {
-    const list = eventsOf.get(e.visitorId) ?? [];
-    list.push({ type: e.type, at: date(e.occurredAt), resourceId: e.resourceId });
-    eventsOf.set(e.visitorId, list);
   }
   const facts = new Map<string, Facts>();
   for (const c of customers)
@@ -350,31 +359,15 @@ export async function loadVisitorFacts(
     params: [shopId, ...chunk],
   }));
   const customerIds = visitors.map((v) => v.customerShopifyId).filter((id): id is string => !!id);
-  const [customers, carts, events] = await Promise.all([
+  const [customers, carts, eventsOf] = await Promise.all([
     loadFacts(db, shopId, customerIds, { ...need, visitors: false, events: false }),
     loadCarts(
       db,
       shopId,
       visitors.map((v) => v.cartToken),
     ),
-    need.events && visitors.length
-      ? inChunks<EventRow>(
-          reader,
-          visitors.map((v) => v.id),
-          (chunk) => ({
-            sql: `SELECT "visitorId", "type", "occurredAt", "resourceId" FROM "StorefrontEvent"
-                  WHERE "shopId" = ? AND "visitorId" IN (${marks(chunk.length)})`,
-            params: [shopId, ...chunk],
-          }),
-        )
-      : [],
+    need.events ? eventsOfVisitors(reader, shopId, visitors) : new Map<string, StorefrontEventFacts[]>(),
   ]);
-  const eventsOf = new Map<string, StorefrontEventFacts[]>();
-  for (const e of events) {
-    const list = eventsOf.get(e.visitorId) ?? [];
-    list.push({ type: e.type, at: date(e.occurredAt), resourceId: e.resourceId });
-    eventsOf.set(e.visitorId, list);
-  }
   const facts = new Map<string, Facts>();
   for (const v of visitors) {
     const customer = v.customerShopifyId ? customers.get(v.customerShopifyId) : undefined;
