@@ -17,26 +17,7 @@ import {
   pixelPerShop,
   receivePixelBody,
 } from "../app/storefront/pixel.server";
-
-const SHOP = "bench-pixel.myshopify.com";
-
-function batchBody(clientId: string, key: string | undefined, i: number): string {
-  const at = new Date().toISOString();
-  const product = String(7_000_000 + (i % 500));
-  return JSON.stringify({
-    shop: SHOP,
-    clientId,
-    ...(key ? { key } : {}),
-    consent: { analytics: true },
-    sentAt: at,
-    events: [
-      { name: "page_viewed", at, path: `/products/p-${product}` },
-      { name: "product_viewed", at, productId: product },
-      { name: "product_added_to_cart", at, productId: product },
-      { name: "search_submitted", at, query: `linen ${i % 37}` },
-    ],
-  });
-}
+import { batchBody, SHOP } from "./pixel";
 
 let serial = 0;
 const clientId = () => `bench-${process.pid}-${(serial++).toString().padStart(12, "0")}`;

@@ -21,7 +21,7 @@ import { createPrismaClient } from "../app/db.server";
 import { closedLoop, openLoop, type LoadResult } from "./load";
 import type { Figure } from "./webhooks";
 
-const SHOP = "bench-pixel.myshopify.com";
+export const SHOP = "bench-pixel.myshopify.com";
 const EVENTS_PER_BATCH = 4;
 
 /**
@@ -74,7 +74,7 @@ const uuid = (random: () => number) =>
     .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
 
 /** One pixel batch: a page view, a product view, an add to cart and a search. */
-function batchBody(clientId: string, key: string | undefined, i: number): string {
+export function batchBody(clientId: string, key: string | undefined, i: number): string {
   const at = new Date().toISOString();
   const product = String(7_000_000 + (i % 500));
   return JSON.stringify({
