@@ -15,6 +15,8 @@ export default tseslint.config(
       // Built from app/storefront/script/slice.js (dev/extension-build.ts).
       "extensions/slice-storefront/assets/slice.js",
       "extensions/slice-storefront/assets/slice-draw.js",
+      // The pixel's bundle, built by `npm run build` (dev/pixel-build.ts; not committed).
+      "extensions/slice-pixel/dist",
     ],
   },
   js.configs.recommended,
