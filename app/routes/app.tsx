@@ -7,14 +7,36 @@ import { AppProvider as PolarisProvider, Frame, Navigation, TopBar } from "@shop
 import { ChatIcon, HomeIcon, PersonSegmentIcon } from "@shopify/polaris-icons";
 import polarisStyles from "@shopify/polaris/build/esm/styles.css?url";
 import enTranslations from "@shopify/polaris/locales/en.json";
+import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
 import { config } from "../config.server";
+import { AdminChromeProvider, type AdminChromeData } from "../admin/chrome";
+import { localeFromAcceptLanguage, safeLocale, safeTimeZone } from "../engine/format";
 
 export const links = () => [{ rel: "stylesheet", href: polarisStyles }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const admin = await requireAdmin(request);
-  return { apiKey: config.apiKey, shop: admin.shop, devLogin: admin.devLogin };
+  const held = await prisma.shop.findUnique({
+    where: { domain: admin.shop },
+    select: { currency: true, ianaTimezone: true },
+  });
+  // The reader's locale: Shopify's admin passes the staff member's as ?locale= when it loads the
+  // app; later requests carry the browser's Accept-Language.
+  const url = new URL(request.url);
+  const locale = url.searchParams.get("locale")
+    ? safeLocale(url.searchParams.get("locale"))
+    : (localeFromAcceptLanguage(request.headers.get("Accept-Language")) ?? "en-US");
+  const chrome: AdminChromeData = {
+    shop: admin.shop,
+    devLogin: admin.devLogin,
+    format: {
+      currency: held?.currency ?? "USD",
+      timeZone: safeTimeZone(held?.ianaTimezone),
+      locale,
+    },
+  };
+  return { apiKey: config.apiKey, ...chrome };
 }
 
 const sections = [
@@ -48,7 +70,9 @@ export default function AppLayout() {
             </Navigation>
           }
         >
-          <Outlet />
+          <AdminChromeProvider embedded={false}>
+            <Outlet />
+          </AdminChromeProvider>
         </Frame>
       </PolarisProvider>
     );
@@ -62,7 +86,9 @@ export default function AppLayout() {
         <Link to="/app/segments">Segments</Link>
         <Link to="/app/messages">Messages</Link>
       </NavMenu>
-      <Outlet />
+      <AdminChromeProvider embedded>
+        <Outlet />
+      </AdminChromeProvider>
     </ShopifyAppProvider>
   );
 }
