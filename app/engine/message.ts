@@ -76,11 +76,25 @@ export interface DiscountSpec {
   minimumSubtotal: number;
 }
 
+/**
+ * What the referrer gets for each friend whose order is paid ("you get"): a percentage (10 = 10%)
+ * or an amount in minor units of the shop's currency, on one later order of theirs.
+ */
+export interface ReferrerReward {
+  type: "percentage" | "amount";
+  value: number;
+}
+
 export type Reward =
   | { kind: "none" }
   | { kind: "emailCapture" }
   | { kind: "firstPurchase"; discount: DiscountSpec }
-  | { kind: "referral"; discount: DiscountSpec };
+  /**
+   * `discount` is the friend's ("they get": their first order, through the referrer's code);
+   * `referrerReward` the referrer's ("you get"). A message saved before the two were apart gives
+   * the friend's value to both, as it always did.
+   */
+  | { kind: "referral"; discount: DiscountSpec; referrerReward: ReferrerReward };
 
 /** What the storefront's script receives: enough to render and arm it, nothing else. */
 export interface ShownMessage {
@@ -191,6 +205,27 @@ const discountSchema = z
       ctx.addIssue({ code: "custom", path: ["value"], message: "must be at most 100%" });
   });
 
+const referrerRewardSchema = z
+  .object({
+    type: z.enum(["percentage", "amount"], { errorMap: () => ({ message: "must be percentage or amount" }) }),
+    value: z
+      .number({ invalid_type_error: "must be a number" })
+      .int("must be a whole number")
+      .min(1, "must be at least 1"),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.type === "percentage" && d.value > 100)
+      ctx.addIssue({ code: "custom", path: ["value"], message: "must be at most 100%" });
+  });
+
+/** A referral: the friend's discount, and the referrer's reward (the friend's kind and value when not given). */
+const referralSchema = z.object({
+  kind: z.literal("referral"),
+  discount: discountSchema,
+  referrerReward: referrerRewardSchema.optional(),
+});
+
 const schema = z
   .object({
     name: text(LIMITS.name, "a name").refine((s) => s.length > 0, "give the message a name"),
@@ -287,11 +322,19 @@ const schema = z
           z.object({ kind: z.literal("none") }),
           z.object({ kind: z.literal("emailCapture") }),
           z.object({ kind: z.literal("firstPurchase"), discount: discountSchema }),
-          z.object({ kind: z.literal("referral"), discount: discountSchema }),
+          referralSchema,
         ],
         { errorMap: () => ({ message: `must be one of ${REWARDS.join(", ")}` }) },
       )
-      .default({ kind: "none" }),
+      .default({ kind: "none" })
+      .transform((r): Reward =>
+        r.kind === "referral"
+          ? {
+              ...r,
+              referrerReward: r.referrerReward ?? { type: r.discount.type, value: r.discount.value },
+            }
+          : r,
+      ),
     holdoutPercent: z
       .number({ invalid_type_error: "must be a number" })
       .int("must be a whole percentage")
@@ -380,6 +423,9 @@ export interface MessageColumns {
   discountValue: number;
   codeValidDays: number;
   minimumSubtotal: number;
+  /** A referral's "you get": null when it is the friend's discount (messages saved before it had its own). */
+  referrerRewardKind: string | null;
+  referrerRewardValue: number | null;
   holdoutPercent: number;
   active: boolean;
 }
@@ -412,6 +458,8 @@ export function toColumns(m: MessageInput): MessageColumns {
     discountValue: "discount" in m.reward ? m.reward.discount.value : 10,
     codeValidDays: "discount" in m.reward ? m.reward.discount.validDays : 7,
     minimumSubtotal: "discount" in m.reward ? m.reward.discount.minimumSubtotal : 0,
+    referrerRewardKind: m.reward.kind === "referral" ? m.reward.referrerReward.type : null,
+    referrerRewardValue: m.reward.kind === "referral" ? m.reward.referrerReward.value : null,
     holdoutPercent: m.holdoutPercent,
     active: m.active,
   };
@@ -458,6 +506,9 @@ export function fromColumns(c: MessageColumns): MessageInput {
               validDays: c.codeValidDays,
               minimumSubtotal: c.minimumSubtotal,
             },
+            ...(c.reward === "referral" && c.referrerRewardKind !== null && c.referrerRewardValue !== null
+              ? { referrerReward: { type: c.referrerRewardKind, value: c.referrerRewardValue } }
+              : {}),
           }
         : { kind: c.reward },
     holdoutPercent: c.holdoutPercent,
@@ -530,7 +581,21 @@ export function starterMessages(): MessageInput[] {
       reward: {
         kind: "referral",
         discount: { type: "percentage", value: 15, validDays: 30, minimumSubtotal: 0 },
+        referrerReward: { type: "percentage", value: 15 },
       },
     },
   ];
+}
+
+/** "15%" or "$10.00": a discount's size, the amount in the shop's currency (minor units in). */
+export type MoneyText = (minor: number) => string;
+
+/** What a referral gives, as a shopper reads it: "Give 15%, get $10.00" (the friend's, then the referrer's). */
+export function referralTerms(
+  reward: { discount: Pick<DiscountSpec, "type" | "value">; referrerReward: ReferrerReward },
+  money: MoneyText,
+): string {
+  const size = (d: { type: "percentage" | "amount"; value: number }) =>
+    d.type === "percentage" ? `${d.value}%` : money(d.value);
+  return `Give ${size(reward.discount)}, get ${size(reward.referrerReward)}`;
 }

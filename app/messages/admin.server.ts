@@ -10,6 +10,7 @@ import {
   FORMAT_LABELS,
   MessageError,
   parseMessage,
+  referralTerms,
   triggerLabel,
   type MessageInput,
   type MessageProblem,
@@ -63,6 +64,10 @@ export interface MessageFormValues {
   validDays: string;
   /** In the shop's currency ("50.00"); empty for none. */
   minimumSubtotal: string;
+  /** A referral's "you get" (the referrer's reward per friend's paid order): percentage | amount. */
+  referrerRewardType: string;
+  /** As discountValue: a whole percentage, or an amount in the shop's currency as typed. */
+  referrerRewardValue: string;
   holdoutPercent: string;
   active: boolean;
 }
@@ -112,6 +117,8 @@ const INPUT_LABELS: Record<FormInput, string> = {
   reward: "What it gives",
   discountType: "Discount type",
   discountValue: "Discount value",
+  referrerRewardType: "Referrer's reward type",
+  referrerRewardValue: "Referrer's reward",
   validDays: "Code valid for",
   minimumSubtotal: "Minimum order subtotal",
   holdoutPercent: "Holdout",
@@ -147,6 +154,9 @@ export function inputOfField(field: string): FormInput | null {
     "reward.discount.value": "discountValue",
     "reward.discount.validDays": "validDays",
     "reward.discount.minimumSubtotal": "minimumSubtotal",
+    "reward.referrerReward": "referrerRewardValue",
+    "reward.referrerReward.type": "referrerRewardType",
+    "reward.referrerReward.value": "referrerRewardValue",
     holdoutPercent: "holdoutPercent",
     active: "active",
   };
@@ -194,6 +204,8 @@ export function blankValues(segment = ""): MessageFormValues {
     discountValue: "10",
     validDays: "7",
     minimumSubtotal: "",
+    referrerRewardType: "percentage",
+    referrerRewardValue: "10",
     holdoutPercent: "10",
     active: true,
   };
@@ -278,15 +290,36 @@ export function valuesOf(m: MessageInput, shop: ShopContext = DEFAULT_SHOP): Mes
 function discountValues(
   reward: Reward,
   currency: string,
-): Pick<MessageFormValues, "discountType" | "discountValue" | "validDays" | "minimumSubtotal"> {
+): Pick<
+  MessageFormValues,
+  | "discountType"
+  | "discountValue"
+  | "validDays"
+  | "minimumSubtotal"
+  | "referrerRewardType"
+  | "referrerRewardValue"
+> {
   if (reward.kind !== "firstPurchase" && reward.kind !== "referral")
-    return { discountType: "percentage", discountValue: "10", validDays: "7", minimumSubtotal: "" };
+    return {
+      discountType: "percentage",
+      discountValue: "10",
+      validDays: "7",
+      minimumSubtotal: "",
+      referrerRewardType: "percentage",
+      referrerRewardValue: "10",
+    };
   const d = reward.discount;
+  const valueText = (v: { type: string; value: number }) =>
+    v.type === "amount" ? fromMinorUnits(v.value, currency) : String(v.value);
+  // A first-purchase offer has no referrer: were it made a referral, the referrer's starts as the friend's.
+  const mine = reward.kind === "referral" ? reward.referrerReward : d;
   return {
     discountType: d.type,
-    discountValue: d.type === "amount" ? fromMinorUnits(d.value, currency) : String(d.value),
+    discountValue: valueText(d),
     validDays: String(d.validDays),
     minimumSubtotal: d.minimumSubtotal ? fromMinorUnits(d.minimumSubtotal, currency) : "",
+    referrerRewardType: mine.type,
+    referrerRewardValue: valueText(mine),
   };
 }
 
@@ -328,6 +361,8 @@ export function readForm(form: FormData): MessageFormValues {
     discountValue: text(form, "discountValue"),
     validDays: text(form, "validDays"),
     minimumSubtotal: text(form, "minimumSubtotal"),
+    referrerRewardType: text(form, "referrerRewardType"),
+    referrerRewardValue: text(form, "referrerRewardValue"),
     holdoutPercent: text(form, "holdoutPercent"),
     active: form.has("active"),
   };
@@ -407,6 +442,17 @@ export function inputOfValues(
       kind: values.reward,
       discount: { type: values.discountType, value, validDays, minimumSubtotal },
     };
+    if (values.reward === "referral") {
+      const mine =
+        values.referrerRewardType === "amount"
+          ? money(values.referrerRewardValue, "reward.referrerReward.value", null)
+          : num(
+              values.referrerRewardValue,
+              "reward.referrerReward.value",
+              "give the referrer's reward, in percent",
+            );
+      reward.referrerReward = { type: values.referrerRewardType, value: mine };
+    }
   }
   const holdoutPercent = num(values.holdoutPercent, "holdoutPercent", "give the share held out, in percent");
   const input = {
@@ -514,7 +560,8 @@ export async function messageAction(
     return redirect("/app/messages?deleted=1");
   }
   const saved = await saveMessageForm(db, shopId, id, form);
-  return saved.ok ? redirect(`/app/messages?saved=${saved.id}`) : saved;
+  // Nothing added to the list's address: the form that saved shows the toast (useToast).
+  return saved.ok ? redirect("/app/messages") : saved;
 }
 
 export interface MessageListRow {
@@ -534,13 +581,18 @@ export interface MessageListRow {
   dismissed: number;
 }
 
-/** A reward in a few words, for the list: "10% first purchase", "$5.00 referral", "Email sign-up". */
+/**
+ * A reward in a few words, for the list: "10% first purchase", "Referral: give 15%, get $10.00",
+ * "Email sign-up".
+ */
 export function rewardSummary(reward: Reward, currency: string): string | null {
   if (reward.kind === "none") return null;
   if (reward.kind === "emailCapture") return "Email sign-up";
+  if (reward.kind === "referral")
+    return `Referral: ${referralTerms(reward, (minor) => formatMoney(minor, currency)).replace(/^G/, "g")}`;
   const d = reward.discount;
   const amount = d.type === "percentage" ? `${d.value}%` : formatMoney(d.value, currency);
-  return `${amount} ${reward.kind === "firstPurchase" ? "first purchase" : "referral"}`;
+  return `${amount} first purchase`;
 }
 
 /** The shop's messages, highest priority first, with what each did in the last 30 days. */

@@ -26,7 +26,7 @@ async function run(...argv: string[]) {
 }
 
 describe("npm run slice -- messages", () => {
-  it("lists the starter messages, paused, with their segment, format and trigger", async () => {
+  it("lists the starter messages, paused, with their segment, format, trigger and what each gives", async () => {
     const { code, lines } = await run("messages", "list", "--shop", SHOP);
     expect(code).toBe(0);
     expect(lines).toHaveLength(3);
@@ -34,6 +34,9 @@ describe("npm run slice -- messages", () => {
     expect(lines.find((l) => l.includes("Cart reminder on exit"))).toMatch(
       /p10\s+Cart reminder on exit {2}→ Cart abandoners {2}· Popup, exit intent/,
     );
+    // What each gives, the referral's two rewards apart: the friend's, then the referrer's.
+    expect(lines.find((l) => l.includes("Referral invite"))).toMatch(/· Referral: give 15%, get 15%$/);
+    expect(lines.find((l) => l.includes("Welcome"))).toMatch(/· 10% first purchase$/);
   });
 
   it("explains a first-time visitor's decision, before and after the welcome is switched on", async () => {

@@ -5,6 +5,7 @@ import type { PageContext } from "../engine/decide";
 import { explainDecision, type ExplainSkip } from "../storefront/decide.server";
 import { listMessages, setMessageActive } from "./store.server";
 import { CliError } from "../segments/cli.server";
+import { rewardSummary } from "./admin.server";
 
 /** The rules across messages, said in full (the others print as they are named). */
 const SKIP_WORDS: Partial<Record<ExplainSkip, string>> = {
@@ -29,12 +30,17 @@ export async function messagesCommand(
   },
   out: (line: string) => void,
 ): Promise<number> {
-  const shop = await prisma.shop.findUnique({ where: { domain: options.shop }, select: { id: true } });
+  const shop = await prisma.shop.findUnique({
+    where: { domain: options.shop },
+    select: { id: true, currency: true },
+  });
   if (!shop) throw new CliError(`no shop ${options.shop} in this database`);
   if (command === "list") {
     const rows = await listMessages(prisma, shop.id);
     if (!rows.length) out("no messages");
-    for (const m of rows)
+    for (const m of rows) {
+      // What it gives: "Referral: give 15%, get $10.00" (the friend's, then the referrer's).
+      const gives = rewardSummary(m.input.reward, shop.currency);
       out(
         [
           String(m.id).padStart(4),
@@ -43,8 +49,10 @@ export async function messagesCommand(
           m.input.name,
           `→ ${m.segmentName ?? `${m.input.segment} (segment deleted)`}`,
           `· ${FORMAT_LABELS[m.input.format]}, ${triggerLabel(m.input.trigger).toLowerCase()}`,
+          ...(gives ? [`· ${gives}`] : []),
         ].join("  "),
       );
+    }
     return 0;
   }
   if (command === "pause" || command === "resume") {

@@ -32,8 +32,9 @@
  *    rewards for this offer (withdrawn ones do not count).
  *  - granted: the order is paid ("paid" only), not cancelled, not refunded. The referrer gets a
  *    reward: a single-use Shopify discount code only they can use (context.customers),
- *    worth the offer's own discount (the same percentage or amount the friend got), valid
- *    REWARD_VALID_DAYS, no minimum, any order.
+ *    worth the offer's referrer reward ("you get": its own percentage or amount, which a message
+ *    saved before rewards were apart takes from the friend's discount), valid REWARD_VALID_DAYS,
+ *    no minimum, any order.
  *  - withdrawn: a granted reward whose order is later cancelled or refunded in full; its Shopify
  *    discount is deactivated (discountCodeDeactivate) first.
  * Processing an order again changes nothing once it is decided. The reward code is written to the
@@ -44,7 +45,7 @@
  */
 import type { Message, PrismaClient, ReferralReward } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
-import { fromColumns, type DiscountSpec } from "../engine/message";
+import { fromColumns, type DiscountSpec, type ReferrerReward } from "../engine/message";
 import type { AdminApi } from "../sync/admin-api.server";
 import { adminDocument } from "../sync/documents";
 import { splitList } from "../sync/records";
@@ -316,11 +317,15 @@ function judge(
   return { status: "grant" };
 }
 
-function offerDiscount(message: Message | null): { name: string; discount: DiscountSpec } | null {
+function offerDiscount(
+  message: Message | null,
+): { name: string; discount: DiscountSpec; referrerReward: ReferrerReward } | null {
   if (!message) return null;
   try {
     const offer = fromColumns(message);
-    return offer.reward.kind === "referral" ? { name: offer.name, discount: offer.reward.discount } : null;
+    return offer.reward.kind === "referral"
+      ? { name: offer.name, discount: offer.reward.discount, referrerReward: offer.reward.referrerReward }
+      : null;
   } catch {
     return null;
   }
@@ -335,16 +340,16 @@ async function createRewardDiscount(
     title: string;
     code: string;
     customerId: string;
-    discount: DiscountSpec;
+    reward: ReferrerReward;
     currency: string;
     now: Date;
   },
 ): Promise<string> {
-  const { discount } = input;
+  const { reward } = input;
   const value =
-    discount.type === "percentage"
-      ? { percentage: Math.round(discount.value * 100) / 10_000 }
-      : { discountAmount: { amount: toDecimal(discount.value, input.currency), appliesOnEachItem: false } };
+    reward.type === "percentage"
+      ? { percentage: Math.round(reward.value * 100) / 10_000 }
+      : { discountAmount: { amount: toDecimal(reward.value, input.currency), appliesOnEachItem: false } };
   const data = await api.request<{
     discountCodeBasicCreate: { codeDiscountNode: { id: string } | null; userErrors: DiscountUserError[] };
   }>(REWARD_CREATE, {
@@ -528,7 +533,7 @@ export async function processReferralOrder(
       title: `Slice referral reward: ${offer!.name} (order ${order.name ?? order.shopifyId})`,
       code: reward.rewardCode!,
       customerId: reward.referrerCustomerId,
-      discount: offer!.discount,
+      reward: offer!.referrerReward,
       currency: order.currency,
       now,
     });

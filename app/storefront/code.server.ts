@@ -11,7 +11,9 @@
  *
  * A live referral offer: only for a signed-in customer (the app proxy's `logged_in_customer_id`;
  * 403 otherwise) assigned to its treatment; answers their personal referral code, the same every
- * time, with `shareUrl` (`https://<primary domain>/discount/CODE`, referralShareUrl) to send to friends, and a `note` listing
+ * time, with `shareUrl` (`https://<primary domain>/discount/CODE`, referralShareUrl) to send to friends, `terms`
+ * ("Give 15%, get $10.00": the friend's discount, then the referrer's reward per friend's paid
+ * order), `friendGets` ("15% off", for the invite the referrer sends), and a `note` listing
  * the reward codes their friends' paid orders have earned them so far.
  *
  * One code per kind per shopper (the customer, else the visitor): a shopper who holds a code of
@@ -20,7 +22,8 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
-import { fromColumns, type DiscountSpec, type MessageInput } from "../engine/message";
+import { fromColumns, referralTerms, type MessageInput, type ReferrerReward } from "../engine/message";
+import { formatMoney } from "../engine/money";
 import { CodeAlreadyHeld, issueCode, poolFor } from "../offers/pool.server";
 import { issueReferralCode, referralShareUrl } from "../offers/referrals.server";
 import { readLimited } from "./events.server";
@@ -34,9 +37,18 @@ const bodySchema = z.object({
 });
 
 /** "Thank you: 2 friends ordered. Your rewards (15% off each): THANKS-…, THANKS-…". */
-function rewardsNote(rewards: { rewardCode: string | null }[], discount: DiscountSpec): string {
+/** "15% off" or "$10.00 off". */
+function discountText(d: ReferrerReward, currency: string): string {
+  return d.type === "percentage" ? `${d.value}% off` : `${formatMoney(d.value, currency)} off`;
+}
+
+function rewardsNote(
+  rewards: { rewardCode: string | null }[],
+  reward: ReferrerReward,
+  currency: string,
+): string {
   const codes = rewards.map((r) => r.rewardCode).filter(Boolean);
-  const what = discount.type === "percentage" ? `${discount.value}% off` : "a discount";
+  const what = discountText(reward, currency);
   const friends = rewards.length === 1 ? "a friend" : `${rewards.length} friends`;
   return `Thank you: ${friends} ordered. Your reward${codes.length === 1 ? "" : "s"} (${what}${codes.length === 1 ? "" : " each"}): ${codes.join(", ")}`;
 }
@@ -77,7 +89,7 @@ export async function receiveCodeRequest(
   const { visitorId, messageId } = parsed.data;
   const shop = await db.shop.findUnique({
     where: { domain: identity.shop },
-    select: { id: true, uninstalledAt: true, domain: true, primaryDomain: true },
+    select: { id: true, uninstalledAt: true, domain: true, primaryDomain: true, currency: true },
   });
   if (!shop || shop.uninstalledAt) return json({ error: "shop: not installed" }, 404);
   const row = await db.message.findFirst({
@@ -119,7 +131,7 @@ export async function receiveCodeRequest(
 async function giveCode(
   db: PrismaClient,
   identity: ProxyIdentity,
-  shop: { id: number; domain: string; primaryDomain: string | null },
+  shop: { id: number; domain: string; primaryDomain: string | null; currency: string },
   row: Parameters<typeof poolFor>[0],
   offer: MessageInput,
   variantId: number | null,
@@ -150,7 +162,10 @@ async function giveCode(
         expiresAt: mine.expiresAt.toISOString(),
         applyPath,
         shareUrl: referralShareUrl(shop, mine.code),
-        ...(rewards.length ? { note: rewardsNote(rewards, offer.reward.discount) } : {}),
+        // What the link gives the friend, and the referrer for each friend who orders.
+        terms: referralTerms(offer.reward, (minor) => formatMoney(minor, shop.currency)),
+        friendGets: discountText(offer.reward.discount, shop.currency),
+        ...(rewards.length ? { note: rewardsNote(rewards, offer.reward.referrerReward, shop.currency) } : {}),
       },
       200,
     );

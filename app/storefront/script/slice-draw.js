@@ -22,7 +22,7 @@ input{font:inherit;padding:8px;border:1px solid #888;border-radius:6px;flex:1}
 .bar{inset:auto 0 0}.top{top:0;bottom:auto}
 .bar .box{max-width:none;border-radius:0;display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;justify-content:center;padding:12px 48px}
 h2{font-size:1.25em;margin:0 0 8px;padding-right:32px}.bar h2{font-size:1em;margin:0;padding:0}
-p{margin:0 0 16px}.bar p,.bar .code{margin:0}
+p{margin:0 0 16px}.terms{font-weight:600;margin:0 0 8px}.bar p,.bar .code{margin:0}
 a{display:inline-block;background:var(--a);color:var(--c);padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600}
 .code{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin:0 0 16px}.code strong{font:600 1.1em/1.3 ui-monospace,monospace;letter-spacing:.05em;border:2px dashed var(--a);padding:8px 12px;border-radius:6px;overflow-wrap:anywhere}
 .link{margin:0;font-weight:600;border:2px dashed var(--a);padding:8px 12px;border-radius:6px;overflow-x:auto;flex-basis:100%}.link span{white-space:nowrap}
@@ -95,6 +95,8 @@ button{font:inherit;color:inherit;cursor:pointer;border:1px solid;border-radius:
       // A referrer shares their link (it applies their friend's discount); anyone else uses the code.
       const link = code.shareUrl;
       const text = link || code.code;
+      // A referral's two rewards: "Give 15%, get $10.00" (the friend's, then the referrer's).
+      if (link && code.terms) el("p", { className: "terms", textContent: code.terms }, box);
       const line = el("div", { className: link ? "code share" : "code" }, box);
       if (link) {
         // The whole link, breaking only after a "/" (never inside the address or the code), so it
@@ -121,7 +123,7 @@ button{font:inherit;color:inherit;cursor:pointer;border:1px solid;border-radius:
         }),
       );
       if (link) {
-        const invite = `Here's a discount on your first order: ${link}`;
+        const invite = `Here's ${code.friendGets || "a discount"} on your first order: ${link}`;
         el(
           "a",
           {

@@ -1,0 +1,4 @@
+-- AlterTable
+ALTER TABLE "Message" ADD COLUMN "referrerRewardKind" TEXT;
+ALTER TABLE "Message" ADD COLUMN "referrerRewardValue" INTEGER;
+

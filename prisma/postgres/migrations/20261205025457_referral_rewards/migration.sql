@@ -1,0 +1,4 @@
+-- AlterTable
+ALTER TABLE "Message" ADD COLUMN     "referrerRewardKind" TEXT,
+ADD COLUMN     "referrerRewardValue" INTEGER;
+
