@@ -24,6 +24,13 @@ async function openAdmin(): Promise<Page> {
   return page;
 }
 
+/** Unfolds one of the form's sections (a no-op when it is open). */
+async function openSection(page: Page, id: string) {
+  const section = page.locator(`[data-section="${id}"]`);
+  if ((await section.getAttribute("data-open")) === "no") await section.locator("h2 button").click();
+  await expect.poll(() => section.getAttribute("data-open")).toBe("yes");
+}
+
 /** The list's row for a message, found by its name. */
 function rowOf(page: Page, name: string) {
   return page.locator("tr").filter({ has: page.getByRole("link", { name, exact: true }) });
@@ -131,7 +138,8 @@ describe("messages in the admin", () => {
     await page.screenshot({ path: path.join(SHOTS, "admin-message-form.png"), fullPage: true });
     await page.getByRole("button", { name: "Save message" }).click();
 
-    await page.waitForURL(/\/app\/messages\?saved=\d+$/);
+    // Back to the list, with a toast saying so.
+    await page.waitForURL(/\/app\/messages$/);
     await expect.poll(() => page.getByText("Message saved").count()).toBe(1);
     const row = rowOf(page, "Sale reminder for lapsed customers");
     await expect.poll(() => row.getByText("Lapsed customers", { exact: true }).count()).toBe(1);
@@ -169,6 +177,9 @@ describe("messages in the admin", () => {
       .click();
     await page.keyboard.press("Escape");
     await expect.poll(() => page.getByRole("group", { name: "…but not in" }).count()).toBe(0);
+    // A saved message opens with its schedule and experiment folded.
+    await openSection(page, "schedule");
+    await openSection(page, "experiment");
     await page.getByLabel("Ends").fill("2027-01-31T23:00");
     await page.getByLabel("Holdout").fill("20");
     // The preview shows the image and where the shopper's code goes.
@@ -182,7 +193,7 @@ describe("messages in the admin", () => {
     await page.screenshot({ path: path.join(SHOTS, "admin-message-form-reward.png"), fullPage: true });
     await page.getByRole("button", { name: "Save message" }).click();
 
-    await page.waitForURL(/\/app\/messages\?saved=\d+$/);
+    await page.waitForURL(/\/app\/messages$/);
     const row = rowOf(page, name);
     await expect.poll(() => row.getByText("$5.00 first purchase", { exact: true }).count()).toBe(1);
     await expect.poll(() => row.getByText("20% held out", { exact: true }).count()).toBe(1);
@@ -205,6 +216,8 @@ describe("messages in the admin", () => {
         page.locator('[data-segment-picker="exclude"]').getByText("High-spend repeat customers").count(),
       )
       .toBe(1);
+    await openSection(page, "schedule");
+    await openSection(page, "experiment");
     await expect.poll(() => page.getByLabel("Ends").inputValue()).toBe("2027-01-31T23:00");
     await expect.poll(() => page.getByLabel("Holdout").inputValue()).toBe("20");
     await expect
@@ -242,6 +255,85 @@ describe("messages in the admin", () => {
     await expect.poll(() => page.getByText("Message deleted").count()).toBe(1);
     await expect.poll(() => page.getByRole("link", { name, exact: true }).count()).toBe(0);
     await expect.poll(() => page.locator("[data-message]").count()).toBe(3);
+    await page.close();
+  });
+  it("folds its sections, keeps the preview in view, guards unsaved edits and saves a referral's two rewards with a toast", async () => {
+    const page = await openAdmin();
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`${demo.url}/app/messages/new`);
+    await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
+
+    // What a merchant sets first is open; schedule and experiment are folded, saying what they hold.
+    for (const id of ["audience", "content", "offer", "display"])
+      await expect.poll(() => page.locator(`[data-section="${id}"]`).getAttribute("data-open")).toBe("yes");
+    const schedule = page.locator('[data-section="schedule"]');
+    await expect.poll(() => schedule.getAttribute("data-open")).toBe("no");
+    await expect.poll(() => schedule.getByText("As soon as it is active, no end").count()).toBe(1);
+    await expect.poll(() => page.getByLabel("Holdout").count()).toBe(0);
+    // A section folds to its summary, and opens again.
+    const display = page.locator('[data-section="display"]');
+    await display.locator("h2 button").click();
+    await expect.poll(() => display.getAttribute("data-open")).toBe("no");
+    await expect.poll(() => page.getByLabel("Show it").count()).toBe(0);
+    await expect
+      .poll(() => display.getByText("Popup · After a number of seconds · every page").count())
+      .toBe(1);
+    await expect.poll(() => page.evaluate(() => document.documentElement.scrollHeight)).toBeLessThan(2000);
+
+    await page.getByLabel("Name", { exact: true }).fill("Give 15%, get $10");
+    await page.getByLabel("Segment", { exact: true }).selectOption("high-spend-repeat");
+    await page.getByLabel("Headline").fill("Share the love");
+    await page.locator("label").filter({ hasText: "Referral invite" }).click();
+    await page.getByLabel("Discount value").fill("15");
+    await page.getByLabel("Referrer's reward type").selectOption("amount");
+    await page.getByLabel("Referrer's reward", { exact: true }).fill("10.00");
+    await expect
+      .poll(() => page.locator("[data-preview-terms]").first().textContent())
+      .toBe("Give 15%, get $10.00");
+    // Unsaved: the contextual save bar is up.
+    await expect.poll(() => page.getByText("Unsaved message").count()).toBe(1);
+
+    // Scrolled to the bottom of the form, the preview is still wholly in view.
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(300);
+    const box = await page.locator("[data-preview-panel]").boundingBox();
+    expect(box).not.toBeNull();
+    expect(box!.y).toBeGreaterThanOrEqual(0);
+    expect(box!.y + box!.height).toBeLessThanOrEqual(800);
+    await page.screenshot({ path: path.join(SHOTS, "admin-message-form-scrolled.png") });
+
+    // Leaving asks first (the demo's navigation links load a page: the browser's own question),
+    // and staying keeps every edit.
+    const asked: string[] = [];
+    page.on("dialog", (dialog) => {
+      asked.push(dialog.type());
+      void dialog.dismiss();
+    });
+    await page.getByRole("link", { name: "Segments" }).first().click({ noWaitAfter: true });
+    await expect.poll(() => asked).toEqual(["beforeunload"]);
+    expect(new URL(page.url()).pathname).toBe("/app/messages/new");
+    await expect.poll(() => page.getByLabel("Referrer's reward", { exact: true }).inputValue()).toBe("10.00");
+
+    // Saved from the save bar: back to the list, a toast, and the two rewards in the list.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.waitForURL(/\/app\/messages$/);
+    await expect.poll(() => page.getByText("Message saved").count()).toBe(1);
+    const row = rowOf(page, "Give 15%, get $10");
+    await expect.poll(() => row.getByText("Referral: give 15%, get $10.00").count()).toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, "admin-message-saved-toast.png") });
+
+    // Reopened: nothing unsaved, so no save bar; on a narrow screen the preview is behind a button.
+    await row.getByRole("link", { name: "Give 15%, get $10", exact: true }).click();
+    await page.waitForURL(/\/app\/messages\/\d+$/);
+    await page.waitForSelector('[data-messages-ready="yes"]', { state: "attached" });
+    await expect.poll(() => page.getByText("Unsaved message").count()).toBe(0);
+    await expect.poll(() => page.getByLabel("Referrer's reward", { exact: true }).inputValue()).toBe("10.00");
+    await page.setViewportSize({ width: 600, height: 900 });
+    await expect.poll(() => page.locator("[data-preview-panel]").isVisible()).toBe(false);
+    await page.getByRole("button", { name: "Preview", exact: true }).click();
+    await expect.poll(() => page.locator("[data-preview-panel]").isVisible()).toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, "admin-message-form-narrow-preview.png") });
     await page.close();
   });
 });
