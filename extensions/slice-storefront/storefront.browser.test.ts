@@ -482,6 +482,8 @@ describe("messages on the demo storefront", () => {
     await expect(
       invite.getByText("Thank you: a friend ordered. Your reward (15% off): THANKS-TEST-0001").count(),
     ).resolves.toBe(1);
+    // What the link gives the friend, then the referrer: the starter's 15% for both.
+    await expect(invite.getByText("Give 15%, get 15%", { exact: true }).count()).resolves.toBe(1);
     // Not modal: the page keeps the focus, and no welcome popup (they have bought).
     await expect(page.evaluate(() => document.activeElement?.id ?? "")).resolves.not.toBe("slice-message");
     await expect(page.getByRole("dialog").count()).resolves.toBe(0);
@@ -514,7 +516,8 @@ describe("messages on the demo storefront", () => {
     expect(layout.right).toBeLessThanOrEqual(320);
     await small.screenshot({ path: path.join(SHOTS, "storefront-referral-320.png"), animations: "disabled" });
 
-    const invite320 = `Here's a discount on your first order: ${link}`;
+    // The invite says what the friend gets (the offer's "they get").
+    const invite320 = `Here's 15% off your first order: ${link}`;
     await expect(shared.getByRole("link", { name: "Share by email" }).getAttribute("href")).resolves.toBe(
       `mailto:?subject=A%20discount%20for%20you&body=${encodeURIComponent(invite320)}`,
     );

@@ -123,7 +123,7 @@ button{font:inherit;color:inherit;cursor:pointer;border:1px solid;border-radius:
         }),
       );
       if (link) {
-        const invite = `Here's ${code.friendGets || "a discount"} on your first order: ${link}`;
+        const invite = `Here's ${code.friendGets || "a discount on"} your first order: ${link}`;
         el(
           "a",
           {
