@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { MessageError, fromColumns, parseMessage, starterMessages, toColumns } from "./message";
+import {
+  MessageError,
+  fromColumns,
+  parseMessage,
+  referralTerms,
+  starterMessages,
+  toColumns,
+} from "./message";
 
 const valid = {
   name: "Welcome",
@@ -76,5 +83,33 @@ describe("parseMessage", () => {
       parseMessage({ ...valid, pages: { types: ["cart", "product"], pathContains: ["/sale"] } }),
     ])
       expect(fromColumns(toColumns(m))).toEqual(m);
+  });
+
+  it("gives a referral's friend and referrer each their own reward, the friend's to both when none is said", () => {
+    const discount = { type: "percentage", value: 15, validDays: 30, minimumSubtotal: 0 };
+    const apart = parseMessage({
+      ...valid,
+      reward: { kind: "referral", discount, referrerReward: { type: "amount", value: 1000 } },
+    });
+    expect(apart.reward).toMatchObject({
+      discount: { value: 15 },
+      referrerReward: { type: "amount", value: 1000 },
+    });
+    expect(fromColumns(toColumns(apart))).toEqual(apart);
+    if (apart.reward.kind !== "referral") throw new Error("not a referral");
+    expect(referralTerms(apart.reward, (minor) => `$${(minor / 100).toFixed(2)}`)).toBe(
+      "Give 15%, get $10.00",
+    );
+    const single = parseMessage({ ...valid, reward: { kind: "referral", discount } });
+    expect(single.reward).toMatchObject({ referrerReward: { type: "percentage", value: 15 } });
+    // Stored before the two were apart: null columns read as the friend's discount.
+    const old = { ...toColumns(single), referrerRewardKind: null, referrerRewardValue: null };
+    expect(fromColumns(old).reward).toEqual(single.reward);
+    expect(
+      problems({
+        ...valid,
+        reward: { kind: "referral", discount, referrerReward: { type: "percentage", value: 0 } },
+      }),
+    ).toEqual([{ field: "reward.referrerReward.value", message: "must be at least 1" }]);
   });
 });
