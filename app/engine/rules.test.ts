@@ -160,9 +160,9 @@ describe("the pixel-event fields", () => {
     expect(describeCondition(spent, { currency: "EUR", timeZone: "Europe/Paris", locale: "fr-FR" })).toBe(
       "Total spent is at least 432,95\u00a0€",
     );
-    expect(describeCondition({ field: "orders.spend", op: "between", value: [1000, 2000], days: 30 }, "JPY")).toBe(
-      "Spend in the last 30 days is between ¥1,000 and ¥2,000",
-    );
+    expect(
+      describeCondition({ field: "orders.spend", op: "between", value: [1000, 2000], days: 30 }, "JPY"),
+    ).toBe("Spend in the last 30 days is between ¥1,000 and ¥2,000");
     const ny = { currency: "USD", timeZone: "America/New_York", locale: "en-US" };
     // A calendar day is that day wherever the shop is; a moment is shown in the shop's zone.
     expect(describeCondition({ field: "customer.lastOrderAt", op: "before", value: "2026-01-31" }, ny)).toBe(
