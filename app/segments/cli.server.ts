@@ -3,7 +3,7 @@ import prisma from "../db.server";
 import { describeCondition, type RuleNode } from "../engine/rules";
 import { countVisitors, membersBySql, RECENT_VISITOR_DAYS, shopSegments } from "./store.server";
 import { audienceOf, countsVisitors } from "../engine/fields-of";
-import { csvLines, exportPages, jsonLines } from "./export.server";
+import { segmentExport } from "./export.server";
 import { pushSegment, setPushOptions } from "./push.server";
 import { adminApiFor, type AdminApi } from "../sync/admin-api.server";
 
@@ -66,9 +66,8 @@ export async function segmentsCommand(
       );
     return 0;
   }
-  const pages = exportPages(prisma, shop.id, rules.get(segment.handle)!, options.now, resolve);
-  const lines = options.format === "json" ? jsonLines(segment.handle, options.now, pages) : csvLines(pages);
-  for await (const line of lines) await out(line);
+  const found = await segmentExport(prisma, options.shop, segment.handle, options.now, options.format);
+  for await (const line of found!.lines) await out(line);
   return 0;
 }
 
