@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma from "../db.server";
+import { main } from "../cli";
+import { CliError } from "./cli.server";
 import { customerKey, explainMember } from "./explain.server";
 
 const SHOP = "explain-lookup.myshopify.com";
@@ -150,5 +152,48 @@ describe("reading what the merchant typed", () => {
     expect(customerKey(" Ada   Lovelace ")).toEqual({ kind: "name", name: "ada lovelace" });
     expect(customerKey("  ").kind).toBe("invalid");
     expect(customerKey("gid://shopify/Customer/abc").kind).toBe("invalid");
+  });
+});
+
+describe("npm run slice -- segments explain", () => {
+  const run = async (...args: string[]) => {
+    const lines: string[] = [];
+    const code = await main(
+      ["segments", "explain", "big-spenders", ...args, "--shop", SHOP, "--now", NOW.toISOString()],
+      (l) => lines.push(l),
+    );
+    return { code, lines };
+  };
+
+  it("explains by email, name, gid or id, with values in the shop's currency and zone and the admin link", async () => {
+    for (const who of [
+      ["ada.lovelace@example.com"],
+      ["Ada", "Lovelace"],
+      ["gid://shopify/Customer/1001"],
+      ["1001"],
+    ])
+      expect(await run(...who)).toEqual({
+        code: 0,
+        lines: [
+          "Ada Lovelace <Ada.Lovelace@Example.com> (customer 1001) is in big-spenders",
+          "  ✓ Total spent is at least €1,000.00 (is €2,216.12)",
+          "  ✓ Last order is within the last 30 days (is Oct 25, 2026, 10:09 AM)",
+          "https://admin.shopify.com/store/explain-lookup/customers/1001",
+        ],
+      });
+  });
+
+  it("lists the customers a name matches, and says who was not found", async () => {
+    expect(await run("ada")).toEqual({
+      code: 1,
+      lines: [
+        "2 customers have the name ada: pick one.",
+        "  1003             Ada Byron <ada.b@example.com>",
+        "  1001             Ada Lovelace <Ada.Lovelace@Example.com>",
+      ],
+    });
+    await expect(run("x@y.com")).rejects.toThrow(
+      new CliError("No customer with the email x@y.com in this shop."),
+    );
   });
 });

@@ -151,3 +151,8 @@ export function customerName(
 ): string {
   return `${c.firstName ?? ""} ${c.lastName ?? ""}`.trim() || c.email || `Customer ${c.shopifyId}`;
 }
+
+/** The customer's page in the shop's Shopify admin (the same address chrome's shopifyAdminUrl builds). */
+export function customerAdminUrl(shopDomain: string, shopifyId: string): string {
+  return `https://admin.shopify.com/store/${shopDomain.replace(/\.myshopify\.com$/, "")}/customers/${shopifyId}`;
+}
