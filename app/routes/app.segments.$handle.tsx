@@ -23,8 +23,9 @@ import {
 import { useState } from "react";
 import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
-import { MEMBERS_PAGE, readerFormat, segmentDetail, type MemberRow } from "../segments/views.server";
-import { customerName, explainMember, type Explanation } from "../segments/explain.server";
+import { readerFormat, segmentDetail, type MemberRow } from "../segments/views.server";
+import { explainMember, type Explanation } from "../segments/explain.server";
+import { customerName } from "../segments/people";
 import { SizeChart } from "../segments/SizeChart";
 import { count, date, dateTime, money, type ShopFormat } from "../engine/format";
 import { shopifyAdminUrl, useShopDomain, useShopFormat } from "../admin/chrome";
@@ -265,16 +266,22 @@ export default function SegmentDetail() {
           </Card>
         </Layout.Section>
         <Layout.Section>
-          <MembersCard members={s.members} memberCount={s.memberCount} page={s.page} pages={s.pages} />
+          <MembersCard
+            members={s.members}
+            memberCount={s.memberCount}
+            page={s.page}
+            pages={s.pages}
+            pageSize={s.pageSize}
+          />
+        </Layout.Section>
+        <Layout.Section>
+          <ExplainCard handle={s.handle} why={s.why} />
         </Layout.Section>
         {s.push && (
           <Layout.Section>
             <ShopifyCard push={s.push} />
           </Layout.Section>
         )}
-        <Layout.Section>
-          <ExplainCard handle={s.handle} why={s.why} />
-        </Layout.Section>
       </Layout>
     </Page>
   );
@@ -300,11 +307,13 @@ function MembersCard({
   memberCount,
   page,
   pages,
+  pageSize,
 }: {
   members: MemberRow[];
   memberCount: number;
   page: number;
   pages: number;
+  pageSize: number;
 }) {
   const f = useShopFormat();
   const navigate = useNavigate();
@@ -314,7 +323,7 @@ function MembersCard({
     next.set("page", String(to));
     navigate(`?${next}`, { preventScrollReset: true });
   };
-  const first = (page - 1) * MEMBERS_PAGE + 1;
+  const first = (page - 1) * pageSize + 1;
   return (
     <Card padding="0">
       <Box padding="400">
@@ -408,7 +417,7 @@ function ExplainCard({ handle, why }: { handle: string; why: Explanation | null 
             <div style={{ minWidth: 320 }}>
               <TextField
                 label="Email, name or customer id"
-                helpText="An email, a first or last name, a full name, or the id from Shopify (gid://shopify/Customer/… or its number)."
+                placeholder="ada@example.com, Ada Lovelace or 7408123456789"
                 name="customer"
                 value={customer}
                 onChange={setCustomer}
@@ -418,6 +427,10 @@ function ExplainCard({ handle, why }: { handle: string; why: Explanation | null 
             <Button submit>Explain</Button>
           </InlineStack>
         </Form>
+        <Text as="p" tone="subdued" variant="bodySm">
+          An email, a first, last or full name, or the customer&apos;s id from Shopify
+          (gid://shopify/Customer/… or its number).
+        </Text>
         {why && (why.status === "missing" || why.status === "invalid") && (
           <Banner tone="warning">
             <p id="why-missing">{why.message}</p>
@@ -428,20 +441,22 @@ function ExplainCard({ handle, why }: { handle: string; why: Explanation | null 
             <Text as="p" id="why-several">
               {why.message}
             </Text>
-            <List type="bullet">
-              {why.matches.map((c) => (
-                <List.Item key={c.shopifyId}>
-                  <Link url={`/app/segments/${handle}?customer=${c.shopifyId}`} removeUnderline>
-                    {customerName(c)}
-                  </Link>{" "}
-                  <Text as="span" tone="subdued">
-                    {[c.email, `${count(c.ordersCount, f)} orders`, money(c.totalSpent, f)]
-                      .filter(Boolean)
-                      .join(" · ")}
-                  </Text>
-                </List.Item>
-              ))}
-            </List>
+            <div id="why-matches">
+              <List type="bullet">
+                {why.matches.map((c) => (
+                  <List.Item key={c.shopifyId}>
+                    <Link url={`/app/segments/${handle}?customer=${c.shopifyId}`} removeUnderline>
+                      {customerName(c)}
+                    </Link>{" "}
+                    <Text as="span" tone="subdued">
+                      {[c.email, `${count(c.ordersCount, f)} orders`, money(c.totalSpent, f)]
+                        .filter(Boolean)
+                        .join(" · ")}
+                    </Text>
+                  </List.Item>
+                ))}
+              </List>
+            </div>
             {why.more && (
               <Text as="p" tone="subdued">
                 More customers have this name: search by email to find one exactly.

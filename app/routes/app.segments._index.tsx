@@ -170,9 +170,12 @@ export default function Segments() {
                             </Text>
                           </Link>
                         </span>
-                        <Text as="span" tone="subdued">
-                          {s.description}
-                        </Text>
+                        {/* Table cells do not wrap: a long description would push the columns out of view. */}
+                        <div style={{ whiteSpace: "normal", maxWidth: 340 }}>
+                          <Text as="span" tone="subdued">
+                            {s.description}
+                          </Text>
+                        </div>
                         <Text as="span" tone="subdued" variant="bodySm" data-audience={s.audience}>
                           {AUDIENCE[s.audience]}
                         </Text>

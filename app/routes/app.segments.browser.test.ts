@@ -165,7 +165,9 @@ describe("visitor segments in the admin", () => {
 
     // The rule reads money with its currency.
     await page.goto(`${demo.url}/app/segments/high-spend-repeat`);
-    await expect(page.locator("#rule-lines").textContent()).resolves.toMatch(/Total spent is at least \$[\d,]+\.\d\d/);
+    await expect(page.locator("#rule-lines").textContent()).resolves.toMatch(
+      /Total spent is at least \$[\d,]+\.\d\d/,
+    );
 
     await page.goto(`${demo.url}/app/segments/everyone`);
     const total = demo.store.customers.length;
@@ -191,8 +193,24 @@ describe("visitor segments in the admin", () => {
     await page.getByLabel("Email, name or customer id").fill(someone.email!.toUpperCase());
     await page.getByRole("button", { name: "Explain" }).click();
     await expect.poll(() => page.locator("#why-verdict").textContent()).toContain("is in this segment");
-    await expect(page.locator("#why-verdict a").getAttribute("href")).resolves.toContain(`/customers/${someone.id}`);
+    await expect(page.locator("#why-verdict a").getAttribute("href")).resolves.toContain(
+      `/customers/${someone.id}`,
+    );
     await page.screenshot({ path: path.join(SHOTS, "segment-explain.png"), fullPage: true });
+    // A name several customers share lists them to pick from.
+    const names = demo.store.customers.map((c) => `${c.firstName} ${c.lastName}`);
+    // (ASCII: SQLite's LOWER folds only ASCII letters.)
+    const shared = names.find((n, i) => names.indexOf(n) !== i && /^[a-z ]+$/i.test(n))!;
+    await page.getByLabel("Email, name or customer id").fill(shared.toLowerCase());
+    await page.getByRole("button", { name: "Explain" }).click();
+    await expect
+      .poll(() => page.locator("#why-several").textContent())
+      .toBe(
+        `${names.filter((n) => n === shared).length} customers have the name ${shared.toLowerCase()}: pick one.`,
+      );
+    await page.screenshot({ path: path.join(SHOTS, "segment-explain-several.png"), fullPage: true });
+    await page.locator("#why-matches").getByRole("link", { name: shared }).first().click();
+    await expect.poll(() => page.locator("#why-verdict").textContent()).toContain(`${shared} (`);
     await page.getByLabel("Email, name or customer id").fill("nobody@example.com");
     await page.getByRole("button", { name: "Explain" }).click();
     await expect

@@ -72,7 +72,7 @@ export function SizeChart({ points }: { points: SizePoint[] }) {
  */
 export function Sparkline({ sizes, label }: { sizes: number[]; label: string }) {
   if (sizes.length < 2) return null;
-  const width = 96;
+  const width = 72;
   const height = 24;
   const max = Math.max(...sizes);
   const min = Math.min(...sizes);

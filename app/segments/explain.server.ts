@@ -8,6 +8,9 @@ import type { ShopFormat } from "../engine/format";
 import { evaluate, type Reason } from "../engine/evaluate";
 import { loadFacts } from "./facts.server";
 import { shopSegments } from "./store.server";
+import { customerName } from "./people";
+
+export { customerName };
 
 /** What the merchant typed, as a key to look a customer up by. */
 export type CustomerKey =
@@ -143,13 +146,6 @@ export async function explainMember(
   if (!facts)
     return { status: "missing", query, message: `No customer with ${lookedFor(key, query)} in this shop.` };
   return { status: "found", query, customer, ...evaluate(rule, facts, { now, resolve, format }) };
-}
-
-/** "Ada Lovelace", else the email, else "Customer 123". */
-export function customerName(
-  c: Pick<CustomerMatch, "firstName" | "lastName" | "email" | "shopifyId">,
-): string {
-  return `${c.firstName ?? ""} ${c.lastName ?? ""}`.trim() || c.email || `Customer ${c.shopifyId}`;
 }
 
 /** The customer's page in the shop's Shopify admin (the same address chrome's shopifyAdminUrl builds). */

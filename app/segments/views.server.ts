@@ -177,6 +177,7 @@ export async function segmentDetail(
     memberCount,
     page,
     pages,
+    pageSize: MEMBERS_PAGE,
   };
 }
 
