@@ -13,7 +13,12 @@
  * - text comparisons fold ASCII case only (as SQLite's LOWER does), so both databases agree.
  */
 import { z } from "zod";
-import { date as formatDate, dateTime as formatDateTime, money as formatMoney, type ShopFormat } from "./format";
+import {
+  date as formatDate,
+  dateTime as formatDateTime,
+  money as formatMoney,
+  type ShopFormat,
+} from "./format";
 import { ABANDONED_STEPS, searchTermOf } from "./pixel-events";
 
 export const RULE_VERSION = 1;

@@ -449,7 +449,11 @@ function ExplainCard({ handle, why }: { handle: string; why: Explanation | null 
                       {customerName(c)}
                     </Link>{" "}
                     <Text as="span" tone="subdued">
-                      {[c.email, `${count(c.ordersCount, f)} orders`, money(c.totalSpent, f)]
+                      {[
+                        c.email,
+                        `${count(c.ordersCount, f)} ${c.ordersCount === 1 ? "order" : "orders"}`,
+                        money(c.totalSpent, f),
+                      ]
                         .filter(Boolean)
                         .join(" · ")}
                     </Text>
