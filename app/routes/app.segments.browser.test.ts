@@ -168,6 +168,7 @@ describe("visitor segments in the admin", () => {
     await expect(page.locator("#rule-lines").textContent()).resolves.toMatch(
       /Total spent is at least \$[\d,]+\.\d\d/,
     );
+    await page.locator("#rule-lines").screenshot({ path: path.join(SHOTS, "segment-rule-money.png") });
 
     await page.goto(`${demo.url}/app/segments/everyone`);
     const total = demo.store.customers.length;
