@@ -177,7 +177,9 @@ describe("npm run slice -- segments", () => {
 
     out.length = 0;
     await main(["segments", "export", "us-customers", "--shop", shop], (l) => out.push(l));
-    expect(out[0]).toBe("shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,lastOrderAt");
+    expect(out[0]).toBe(
+      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,currency,lastOrderAt",
+    );
     expect(out.slice(1).map((l) => l.split(",")[0])).toEqual(["11", "12"]);
 
     out.length = 0;

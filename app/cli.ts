@@ -6,6 +6,7 @@
  *   store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]
  *   segments list|show|export <handle> --shop DOMAIN [--now ISO] [--format csv|json]
  *   segments push <handle> --shop DOMAIN [--tag on|off] [--metafield on|off]
+ *   segments explain <handle> <email|name|gid|id> --shop DOMAIN [--now ISO]
  *   messages list --shop DOMAIN
  *   messages pause|resume <id> --shop DOMAIN
  *   messages explain --shop DOMAIN [--visitor ID] [--customer ID] [--page TYPE] [--path /P] [--now ISO]
@@ -25,6 +26,7 @@ const USAGE = `usage:
   npm run slice -- segments show <handle> --shop DOMAIN [--now ISO-TIME]
   npm run slice -- segments export <handle> --shop DOMAIN [--now ISO-TIME] [--format csv|json]
   npm run slice -- segments push <handle> --shop DOMAIN [--tag on|off] [--metafield on|off]
+  npm run slice -- segments explain <handle> <email|name|gid|id> --shop DOMAIN [--now ISO-TIME]
   npm run slice -- messages list --shop DOMAIN
   npm run slice -- messages pause|resume <id> --shop DOMAIN
   npm run slice -- messages explain --shop DOMAIN [--visitor ID] [--customer ID] [--page TYPE]
@@ -120,6 +122,19 @@ export async function main(argv: string[], out: (line: string) => unknown = writ
       );
     }
     return 0;
+  }
+  if (group === "segments" && command === "explain") {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { shop: { type: "string" }, now: { type: "string" } },
+    });
+    if (!values.shop) throw new UsageError("segments explain needs --shop <name>.myshopify.com");
+    const now = values.now ? new Date(values.now) : new Date();
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO time (got "${values.now}")`);
+    const { explainCommand } = await import("./segments/explain-cli.server");
+    const [handle, ...customer] = positionals;
+    return explainCommand({ shop: values.shop, handle, customer: customer.join(" "), now }, out);
   }
   if (group === "segments" && ["list", "show", "export", "push"].includes(command ?? "")) {
     const { values, positionals } = parseArgs({

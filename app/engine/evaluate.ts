@@ -3,7 +3,7 @@
  * storefront in real time and to explain membership in the admin. Its twin is sql.ts, which
  * answers the same question for a whole shop; cases.json holds them to the same answers.
  */
-import { fromMinorUnits } from "./money";
+import { count, dateTime, money, type ShopFormat } from "./format";
 import { lifetimeFigures, type ShopifyTotals } from "./lifetime";
 import { CHECKOUT_EVENT_TYPES, CHECKOUT_STEPS, searchTermOf } from "./pixel-events";
 import { FIELDS, describeCondition, type Condition, type Field, type Rule, type RuleNode } from "./rules";
@@ -84,6 +84,8 @@ export interface EvaluateOptions {
   now: Date;
   /** For showing money in reasons; defaults to USD. */
   currency?: string;
+  /** How reasons show money, numbers and dates (the shop's currency and zone); wins over `currency`. */
+  format?: ShopFormat;
   resolve?: (handle: string) => Rule | null;
 }
 
@@ -354,10 +356,11 @@ export function test(c: Condition, v: Value, now: Date): boolean {
   return false;
 }
 
-function show(v: Value, field: Field, currency: string): string {
+function show(v: Value, field: Field, f: ShopFormat): string {
   if (v === null) return "not set";
-  if (FIELDS[field].type === "money" && typeof v === "number") return fromMinorUnits(v, currency);
-  if (v instanceof Date) return v.toISOString();
+  if (FIELDS[field].type === "money" && typeof v === "number") return money(v, f);
+  if (v instanceof Date) return dateTime(v, f);
+  if (typeof v === "number") return count(v, f);
   if (Array.isArray(v)) return v.length ? [...new Set(v)].join(", ") : "none";
   return String(v);
 }
@@ -380,11 +383,11 @@ export function evaluate(
     }
     const v = valueOf(node.field, node, facts, options.now);
     const met = test(node, v, options.now);
-    const currency = options.currency ?? "USD";
+    const f = options.format ?? { currency: options.currency ?? "USD", timeZone: "UTC", locale: "en-US" };
     reasons.push({
-      condition: describeCondition(node, currency),
+      condition: describeCondition(node, f),
       field: node.field,
-      value: show(v, node.field, currency),
+      value: show(v, node.field, f),
       met,
     });
     return met;

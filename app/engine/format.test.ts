@@ -53,3 +53,26 @@ describe("figures in the shop's currency, time zone and the reader's locale", ()
     expect(localeFromAcceptLanguage("*")).toBeNull();
   });
 });
+
+describe("ISO times for many rows in one zone", () => {
+  it("writes the same text as isoInZone, across daylight-saving changes and odd offsets", async () => {
+    const { isoInZoneFor } = await import("./format");
+    for (const zone of [
+      "America/New_York",
+      "Asia/Kathmandu",
+      "Australia/Lord_Howe",
+      "Pacific/Chatham",
+      "UTC",
+    ]) {
+      const iso = isoInZoneFor(zone);
+      // Every ~9 hours for two years, seconds and milliseconds included.
+      for (let i = 0; i < 2_000; i++) {
+        const at = new Date(Date.UTC(2026, 0, 1) + i * 33_333_331 + (i % 1000));
+        if (iso(at) !== isoInZone(at, zone))
+          expect(`${zone} ${iso(at)}`).toBe(`${zone} ${isoInZone(at, zone)}`);
+      }
+    }
+    expect(isoInZoneFor("America/New_York")("2026-03-08T07:00:00Z")).toBe("2026-03-08T03:00:00-04:00");
+    expect(isoInZoneFor("America/New_York")("2026-03-08T06:59:59Z")).toBe("2026-03-08T01:59:59-05:00");
+  });
+});

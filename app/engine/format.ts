@@ -132,3 +132,54 @@ export function relative(at: Date | string | number, now: Date, f: Pick<ShopForm
   if (abs < 365 * 86_400) return rtf.format(Math.round(seconds / (30 * 86_400)), "month");
   return rtf.format(Math.round(seconds / (365 * 86_400)), "year");
 }
+
+/**
+ * isoInZone for many times in one zone (an export's rows): the same text, with the zone's
+ * formatter built once and each hour's offset remembered (building an Intl.DateTimeFormat per
+ * call cost about 90 µs, 9 s for 100,000 rows).
+ */
+export function isoInZoneFor(timeZone: string): (at: Date | string | number) => string {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+  const offsets = new Map<number, number>();
+  const offsetAt = (d: Date): number => {
+    // Offsets change on whole quarter hours: one per quarter hour is exact.
+    const quarter = Math.floor(d.getTime() / 900_000);
+    let offset = offsets.get(quarter);
+    if (offset === undefined) {
+      const at = new Date(quarter * 900_000);
+      const found = parts.formatToParts(at);
+      const get = (type: string) => Number(found.find((p) => p.type === type)?.value ?? 0);
+      const local = Date.UTC(
+        get("year"),
+        get("month") - 1,
+        get("day"),
+        get("hour"),
+        get("minute"),
+        get("second"),
+      );
+      offset = Math.round((local - at.getTime()) / 60_000);
+      if (offsets.size > 10_000) offsets.clear();
+      offsets.set(quarter, offset);
+    }
+    return offset;
+  };
+  return (at) => {
+    const d = toDate(at);
+    const offset = offsetAt(d);
+    const local = new Date(Math.floor(d.getTime() / 1000) * 1000 + offset * 60_000);
+    const sign = offset < 0 ? "-" : "+";
+    const abs = Math.abs(offset);
+    const hh = String(Math.floor(abs / 60)).padStart(2, "0");
+    const mm = String(abs % 60).padStart(2, "0");
+    return `${local.toISOString().slice(0, 19)}${sign}${hh}:${mm}`;
+  };
+}

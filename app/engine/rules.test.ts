@@ -152,4 +152,25 @@ describe("the pixel-event fields", () => {
       describeCondition({ field: "visitor.abandonedCheckoutStep", op: "eq", value: "payment", days: 7 }),
     ).toBe("Checkout left at step in the last 7 days is payment");
   });
+
+  it("shows money in the shop's currency and dates in its format, keeping the stored value", () => {
+    const spent = { field: "customer.totalSpent", op: "gte", value: 43295 } as const;
+    expect(describeCondition(spent)).toBe("Total spent is at least $432.95");
+    expect(describeCondition(spent, "EUR")).toBe("Total spent is at least €432.95");
+    expect(describeCondition(spent, { currency: "EUR", timeZone: "Europe/Paris", locale: "fr-FR" })).toBe(
+      "Total spent is at least 432,95\u00a0€",
+    );
+    expect(
+      describeCondition({ field: "orders.spend", op: "between", value: [1000, 2000], days: 30 }, "JPY"),
+    ).toBe("Spend in the last 30 days is between ¥1,000 and ¥2,000");
+    const ny = { currency: "USD", timeZone: "America/New_York", locale: "en-US" };
+    // A calendar day is that day wherever the shop is; a moment is shown in the shop's zone.
+    expect(describeCondition({ field: "customer.lastOrderAt", op: "before", value: "2026-01-31" }, ny)).toBe(
+      "Last order is before Jan 31, 2026",
+    );
+    expect(
+      describeCondition({ field: "customer.lastOrderAt", op: "after", value: "2026-10-25T14:09:20Z" }, ny),
+    ).toBe("Last order is after Oct 25, 2026, 10:09 AM");
+    expect(spent.value).toBe(43295);
+  });
 });

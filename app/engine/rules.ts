@@ -13,7 +13,12 @@
  * - text comparisons fold ASCII case only (as SQLite's LOWER does), so both databases agree.
  */
 import { z } from "zod";
-import { fromMinorUnits } from "./money";
+import {
+  date as formatDate,
+  dateTime as formatDateTime,
+  money as formatMoney,
+  type ShopFormat,
+} from "./format";
 import { ABANDONED_STEPS, searchTermOf } from "./pixel-events";
 
 export const RULE_VERSION = 1;
@@ -441,16 +446,46 @@ export function parseRule(input: unknown, resolve?: (handle: string) => Rule | n
   return parsed.data as Rule;
 }
 
-/** A condition in words; money in the shop's currency units ("274.21"), not minor units. */
-export function describeCondition(c: Condition, currency = "USD"): string {
+/**
+ * How a rule's values read: a currency code alone (an amount then reads in en-US, dates in UTC), or
+ * the shop's format (currency, IANA time zone, the reader's locale).
+ */
+export type DescribeFormat = string | ShopFormat;
+
+function formatOf(f: DescribeFormat): ShopFormat {
+  return typeof f === "string" ? { currency: f, timeZone: "UTC", locale: "en-US" } : f;
+}
+
+/**
+ * A rule's date value in words: a calendar day ("2026-01-31") is that day wherever the shop is
+ * ("Jan 31, 2026"); a moment ("2026-01-31T15:00:00Z") is shown in the shop's time zone.
+ */
+export function describeDateValue(value: string, f: DescribeFormat): string {
+  const shop = formatOf(f);
+  if (Number.isNaN(Date.parse(value))) return value;
+  return /^\d{4}-\d{2}-\d{2}$/.test(value)
+    ? formatDate(value, { ...shop, timeZone: "UTC" })
+    : formatDateTime(value, shop);
+}
+
+/**
+ * A condition in words, as the admin, the CLI and explanations show it: money in the shop's
+ * currency ("Total spent is at least $432.95"; the rule keeps minor units), dates in its format.
+ */
+export function describeCondition(c: Condition, format: DescribeFormat = "USD"): string {
+  const f = formatOf(format);
   const spec = FIELDS[c.field];
-  const money = (v: string | number) =>
-    spec?.type === "money" && typeof v === "number" ? fromMinorUnits(v, currency) : String(v);
+  const one = (v: string | number) =>
+    spec?.type === "money" && typeof v === "number"
+      ? formatMoney(v, f)
+      : spec?.type === "date" && typeof v === "string"
+        ? describeDateValue(v, f)
+        : String(v);
   const value = Array.isArray(c.value)
-    ? c.value.map(money).join(c.op === "between" ? " and " : ", ")
+    ? c.value.map(one).join(c.op === "between" ? " and " : ", ")
     : c.value === undefined
       ? ""
-      : money(c.value as string | number);
+      : one(c.value as string | number);
   const window = spec && "windowed" in spec && spec.windowed ? ` in the last ${c.days} days` : "";
   const days = c.op === "withinLast" || c.op === "notWithinLast" ? ` ${c.days} days` : "";
   const label = c.product !== undefined ? `Views of product ${c.product}` : spec?.label;

@@ -137,7 +137,7 @@ describe("the demo admin", () => {
     const csv = await (await page.request.get(`${demo.url}/app/segments/high-spend-repeat/export`)).text();
     const lines = csv.trim().split("\n");
     expect(lines[0]).toBe(
-      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,lastOrderAt",
+      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,currency,lastOrderAt",
     );
     expect(lines.length - 1).toBe(size);
     await page.getByLabel("Customer id").fill(lines[1].split(",")[0]);

@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
-import { Form, useFetcher, useLoaderData } from "@remix-run/react";
+import { Form, useFetcher, useLoaderData, useNavigate, useSearchParams } from "@remix-run/react";
 import {
   Badge,
   Banner,
@@ -9,20 +9,26 @@ import {
   Card,
   Checkbox,
   DataTable,
+  EmptyState,
+  IndexTable,
   InlineStack,
   Layout,
   Link,
   List,
   Page,
+  Pagination,
   Text,
   TextField,
 } from "@shopify/polaris";
 import { useState } from "react";
 import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
-import { segmentDetail } from "../segments/views.server";
+import { readerFormat, segmentDetail, type MemberRow } from "../segments/views.server";
+import { explainMember, type Explanation } from "../segments/explain.server";
+import { customerName } from "../segments/people";
 import { SizeChart } from "../segments/SizeChart";
-import { formatMoney } from "../engine/money";
+import { count, date, dateTime, money, type ShopFormat } from "../engine/format";
+import { shopifyAdminUrl, useShopDomain, useShopFormat } from "../admin/chrome";
 import { applyPushForm, pushView } from "../segments/push.server";
 import { orderHistoryAccess } from "../sync/scopes.server";
 import { OrderHistoryBanner } from "../sync/OrderHistoryBanner";
@@ -33,29 +39,31 @@ import { useDownload } from "../download";
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
-  const customer = new URL(request.url).searchParams.get("customer");
-  const detail = await segmentDetail(prisma, shop, params.handle ?? "", customer?.trim() || null);
+  const url = new URL(request.url);
+  const customer = url.searchParams.get("customer")?.trim() || null;
+  const format = await readerFormat(prisma, shop, request);
+  const now = new Date();
+  const page = Number(url.searchParams.get("page") ?? "1");
+  const detail = await segmentDetail(prisma, shop, params.handle ?? "", { page, format, now });
   if (!detail) throw new Response(`There is no segment "${params.handle}" in this shop.`, { status: 404 });
   return {
     ...detail,
+    why: customer ? await explainMember(prisma, shop, detail.handle, customer, now, format) : null,
     push: await pushView(prisma, shop, detail.handle),
-    orderHistory: await orderHistoryNeeds(shop, detail.handle),
+    orderHistory: await orderHistoryNeeds(shop, detail.handle, format),
   };
 }
 
 /** Without read_all_orders: the conditions of this segment that read older order history (else null). */
-async function orderHistoryNeeds(shop: string, handle: string): Promise<string[] | null> {
+async function orderHistoryNeeds(shop: string, handle: string, format: ShopFormat): Promise<string[] | null> {
   const access = await orderHistoryAccess(prisma, shop);
   if (!access.limited) return null;
-  const held = await prisma.shop.findUnique({
-    where: { domain: shop },
-    select: { id: true, currency: true },
-  });
+  const held = await prisma.shop.findUnique({ where: { domain: shop }, select: { id: true } });
   if (!held) return null;
   const { rules, resolve } = await shopSegments(prisma, held.id);
   const rule = rules.get(handle);
   const conditions = rule ? orderHistoryConditions(rule, resolve) : [];
-  return conditions.length ? [...new Set(conditions.map((c) => describeCondition(c, held.currency)))] : null;
+  return conditions.length ? [...new Set(conditions.map((c) => describeCondition(c, format)))] : null;
 }
 
 export async function action({ request, params }: ActionFunctionArgs) {
@@ -69,9 +77,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
   return applyPushForm(prisma, shop, params.handle ?? "", form);
 }
 
-function when(iso: string | null): string {
-  if (!iso) return "never";
-  return new Date(iso).toLocaleString("en-US", { dateStyle: "medium", timeStyle: "short" });
+function when(iso: string | null, f: ShopFormat): string {
+  return iso ? dateTime(iso, f) : "never";
 }
 
 type PushState = NonNullable<Awaited<ReturnType<typeof pushView>>>;
@@ -79,6 +86,7 @@ type PushState = NonNullable<Awaited<ReturnType<typeof pushView>>>;
 /** Where this segment goes outside the app: a tag, the app metafield, a Shopify segment. */
 function ShopifyCard({ push }: { push: PushState }) {
   const fetcher = useFetcher<typeof action>();
+  const f = useShopFormat();
   const busy = fetcher.state !== "idle";
   const set = (field: "tag" | "metafield", on: boolean) =>
     fetcher.submit({ intent: "push-options", [field]: on ? "on" : "off" }, { method: "post" });
@@ -88,8 +96,8 @@ function ShopifyCard({ push }: { push: PushState }) {
     return value === "on" || value === "off" ? value === "on" : saved;
   };
   const status = push.waiting
-    ? `Waiting to push${push.pendingChanges ? ` ${push.pendingChanges} membership changes` : ""}; last pushed ${when(push.pushedAt)}`
-    : `Last pushed ${when(push.pushedAt)}`;
+    ? `Waiting to push${push.pendingChanges ? ` ${count(push.pendingChanges, f)} membership changes` : ""}; last pushed ${when(push.pushedAt, f)}`
+    : `Last pushed ${when(push.pushedAt, f)}`;
   return (
     <Card>
       <BlockStack gap="300">
@@ -172,7 +180,7 @@ function ShopifyCard({ push }: { push: PushState }) {
 
 export default function SegmentDetail() {
   const s = useLoaderData<typeof loader>();
-  const [customer, setCustomer] = useState(s.why?.customerId ?? "");
+  const f = useShopFormat();
   // Fetched, not linked: inside Shopify's admin only fetch carries the session token.
   const download = useDownload();
   const exportUrl = `/app/segments/${s.handle}/export`;
@@ -235,97 +243,258 @@ export default function SegmentDetail() {
                 </Text>
                 <BlockStack gap="050" inlineAlign="end">
                   <Text as="span" id="segment-size" variant="headingLg">
-                    {s.size.toLocaleString("en-US")} members
+                    {count(s.size, f)} {s.size === 1 ? "member" : "members"}
                   </Text>
                   {s.audience !== "customers" && (
                     <Text as="span" id="segment-visitors" tone="subdued">
                       {s.visitorSize === null
                         ? "Visitors not counted yet"
-                        : `${s.visitorSize.toLocaleString("en-US")} visitors seen in the last 30 days, guests included${s.visitorsAt ? ` (counted ${s.visitorsAt.slice(11, 16)} UTC)` : ""}`}
+                        : `${count(s.visitorSize, f)} visitors seen in the last 30 days, guests included${s.visitorsAt ? ` (counted ${dateTime(s.visitorsAt, f)})` : ""}`}
                     </Text>
                   )}
                 </BlockStack>
               </InlineStack>
-              {s.lines.map((l, i) => (
-                <Box key={i} paddingInlineStart={`${l.depth * 400}` as "0"}>
-                  <Text as="p">{l.text}</Text>
-                </Box>
-              ))}
+              <div id="rule-lines">
+                {s.lines.map((l, i) => (
+                  <Box key={i} paddingInlineStart={`${l.depth * 400}` as "0"}>
+                    <Text as="p">{l.text}</Text>
+                  </Box>
+                ))}
+              </div>
               <SizeChart points={s.history} />
             </BlockStack>
           </Card>
         </Layout.Section>
         <Layout.Section>
-          <Card>
-            <BlockStack gap="300">
-              <Text as="h2" variant="headingMd">
-                Recent members
-              </Text>
-              <DataTable
-                columnContentTypes={["text", "text", "numeric", "numeric"]}
-                headings={["Customer", "Email", "Orders", "Total spent"]}
-                rows={s.sample.map((c) => [
-                  `${c.firstName ?? ""} ${c.lastName ?? ""}`.trim() || c.shopifyId,
-                  c.email ?? "",
-                  c.ordersCount,
-                  formatMoney(c.totalSpent, "USD"),
-                ])}
-              />
-            </BlockStack>
-          </Card>
+          <MembersCard
+            members={s.members}
+            memberCount={s.memberCount}
+            page={s.page}
+            pages={s.pages}
+            pageSize={s.pageSize}
+          />
+        </Layout.Section>
+        <Layout.Section>
+          <ExplainCard handle={s.handle} why={s.why} />
         </Layout.Section>
         {s.push && (
           <Layout.Section>
             <ShopifyCard push={s.push} />
           </Layout.Section>
         )}
-        <Layout.Section>
-          <Card>
-            <BlockStack gap="300">
-              <Text as="h2" variant="headingMd">
-                Why is a customer in or out?
-              </Text>
-              <Form method="get">
-                <InlineStack gap="200" blockAlign="end">
-                  <TextField
-                    label="Customer id"
-                    name="customer"
-                    value={customer}
-                    onChange={setCustomer}
-                    autoComplete="off"
-                  />
-                  <Button submit>Explain</Button>
-                </InlineStack>
-              </Form>
-              {s.why && "missing" in s.why && (
-                <Banner tone="warning">No customer {s.why.customerId} in this shop.</Banner>
-              )}
-              {s.why && "reasons" in s.why && (
-                <BlockStack gap="200">
-                  <Text as="p" id="why-verdict">
-                    Customer {s.why.customerId} is {s.why.member ? "in" : "not in"} this segment.
-                  </Text>
-                  <DataTable
-                    columnContentTypes={["text", "text", "text"]}
-                    headings={["Condition", "Their value", ""]}
-                    rows={s.why.reasons.map((r) => [
-                      r.condition,
-                      r.value,
-                      r.met ? (
-                        <Badge key="m" tone="success">
-                          Met
-                        </Badge>
-                      ) : (
-                        <Badge key="n">Not met</Badge>
-                      ),
-                    ])}
-                  />
-                </BlockStack>
-              )}
-            </BlockStack>
-          </Card>
-        </Layout.Section>
       </Layout>
     </Page>
+  );
+}
+
+/** The customer's name, linking to their page in Shopify's admin (leaving the app's frame). */
+function CustomerLink({
+  customer,
+}: {
+  customer: Pick<MemberRow, "shopifyId" | "firstName" | "lastName" | "email">;
+}) {
+  const shop = useShopDomain();
+  return (
+    <Link url={shopifyAdminUrl(shop, `customers/${customer.shopifyId}`)} target="_top" removeUnderline>
+      {customerName(customer)}
+    </Link>
+  );
+}
+
+/** The members, 25 a page, who joined most recently first; an empty state when there are none. */
+function MembersCard({
+  members,
+  memberCount,
+  page,
+  pages,
+  pageSize,
+}: {
+  members: MemberRow[];
+  memberCount: number;
+  page: number;
+  pages: number;
+  pageSize: number;
+}) {
+  const f = useShopFormat();
+  const navigate = useNavigate();
+  const [params] = useSearchParams();
+  const go = (to: number) => {
+    const next = new URLSearchParams(params);
+    next.set("page", String(to));
+    navigate(`?${next}`, { preventScrollReset: true });
+  };
+  const first = (page - 1) * pageSize + 1;
+  return (
+    <Card padding="0">
+      <Box padding="400">
+        <InlineStack align="space-between" blockAlign="center">
+          <Text as="h2" variant="headingMd">
+            Members
+          </Text>
+          <Text as="span" tone="subdued" id="members-range">
+            {memberCount
+              ? `${count(first, f)}–${count(first + members.length - 1, f)} of ${count(memberCount, f)}, who joined most recently first`
+              : ""}
+          </Text>
+        </InlineStack>
+      </Box>
+      {memberCount === 0 ? (
+        <EmptyState heading="No members right now" image="">
+          <p>
+            Customers join as soon as they match the rule, and leave when they stop matching. Check the rule
+            above, or explain below why a customer you expected is not in.
+          </p>
+        </EmptyState>
+      ) : (
+        <>
+          <IndexTable
+            resourceName={{ singular: "member", plural: "members" }}
+            itemCount={members.length}
+            selectable={false}
+            headings={[
+              { title: "Customer" },
+              { title: "Email" },
+              { title: "Orders", alignment: "end" },
+              { title: "Total spent", alignment: "end" },
+              { title: "Joined" },
+            ]}
+          >
+            {members.map((m, i) => (
+              <IndexTable.Row id={m.shopifyId} key={m.shopifyId} position={i}>
+                <IndexTable.Cell>
+                  <span data-member={m.shopifyId}>
+                    <CustomerLink customer={m} />
+                  </span>
+                </IndexTable.Cell>
+                <IndexTable.Cell>{m.email ?? ""}</IndexTable.Cell>
+                <IndexTable.Cell>
+                  <Text as="span" alignment="end" numeric>
+                    {count(m.ordersCount, f)}
+                  </Text>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <Text as="span" alignment="end" numeric>
+                    {money(m.totalSpent, f)}
+                  </Text>
+                </IndexTable.Cell>
+                <IndexTable.Cell>
+                  <span title={dateTime(m.since, f)}>{date(m.since, f)}</span>
+                </IndexTable.Cell>
+              </IndexTable.Row>
+            ))}
+          </IndexTable>
+          {pages > 1 && (
+            <Box padding="300">
+              <InlineStack align="center">
+                <Pagination
+                  hasPrevious={page > 1}
+                  onPrevious={() => go(page - 1)}
+                  hasNext={page < pages}
+                  onNext={() => go(page + 1)}
+                  label={`Page ${count(page, f)} of ${count(pages, f)}`}
+                />
+              </InlineStack>
+            </Box>
+          )}
+        </>
+      )}
+    </Card>
+  );
+}
+
+/** "Why is a customer in or out?": by email, name, Shopify gid or id. */
+function ExplainCard({ handle, why }: { handle: string; why: Explanation | null }) {
+  const f = useShopFormat();
+  const [customer, setCustomer] = useState(why?.query ?? "");
+  return (
+    <Card>
+      <BlockStack gap="300">
+        <Text as="h2" variant="headingMd">
+          Why is a customer in or out?
+        </Text>
+        <Form method="get">
+          <InlineStack gap="200" blockAlign="end">
+            <div style={{ minWidth: 320 }}>
+              <TextField
+                label="Email, name or customer id"
+                placeholder="ada@example.com, Ada Lovelace or 7408123456789"
+                name="customer"
+                value={customer}
+                onChange={setCustomer}
+                autoComplete="off"
+              />
+            </div>
+            <Button submit>Explain</Button>
+          </InlineStack>
+        </Form>
+        <Text as="p" tone="subdued" variant="bodySm">
+          An email, a first, last or full name, or the customer&apos;s id from Shopify
+          (gid://shopify/Customer/… or its number).
+        </Text>
+        {why && (why.status === "missing" || why.status === "invalid") && (
+          <Banner tone="warning">
+            <p id="why-missing">{why.message}</p>
+          </Banner>
+        )}
+        {why?.status === "several" && (
+          <BlockStack gap="200">
+            <Text as="p" id="why-several">
+              {why.message}
+            </Text>
+            <div id="why-matches">
+              <List type="bullet">
+                {why.matches.map((c) => (
+                  <List.Item key={c.shopifyId}>
+                    <Link url={`/app/segments/${handle}?customer=${c.shopifyId}`} removeUnderline>
+                      {customerName(c)}
+                    </Link>{" "}
+                    <Text as="span" tone="subdued">
+                      {[
+                        c.email,
+                        `${count(c.ordersCount, f)} ${c.ordersCount === 1 ? "order" : "orders"}`,
+                        money(c.totalSpent, f),
+                      ]
+                        .filter(Boolean)
+                        .join(" · ")}
+                    </Text>
+                  </List.Item>
+                ))}
+              </List>
+            </div>
+            {why.more && (
+              <Text as="p" tone="subdued">
+                More customers have this name: search by email to find one exactly.
+              </Text>
+            )}
+          </BlockStack>
+        )}
+        {why?.status === "found" && (
+          <BlockStack gap="200">
+            <Text as="p" id="why-verdict">
+              <CustomerLink customer={why.customer} />
+              {why.customer.email && customerName(why.customer) !== why.customer.email
+                ? ` (${why.customer.email})`
+                : ""}{" "}
+              is {why.member ? "in" : "not in"} this segment.
+            </Text>
+            <DataTable
+              columnContentTypes={["text", "text", "text"]}
+              headings={["Condition", "Their value", ""]}
+              rows={why.reasons.map((r) => [
+                r.condition,
+                r.value,
+                r.met ? (
+                  <Badge key="m" tone="success">
+                    Met
+                  </Badge>
+                ) : (
+                  <Badge key="n">Not met</Badge>
+                ),
+              ])}
+            />
+          </BlockStack>
+        )}
+      </BlockStack>
+    </Card>
   );
 }

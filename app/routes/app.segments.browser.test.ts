@@ -12,6 +12,7 @@ import type { Browser, Page } from "playwright-core";
 import { startDemo } from "../../dev/demo";
 import { launchBrowser } from "../../dev/browser";
 import { createPrismaClient } from "../db.server";
+import { recompute } from "../segments/store.server";
 
 const SHOTS = path.resolve("test-results");
 let demo: Awaited<ReturnType<typeof startDemo>>;
@@ -115,6 +116,107 @@ describe("visitor segments in the admin", () => {
     await expect.poll(() => page.getByText("enter a whole number").count()).toBe(1);
     await row.getByLabel("Value").fill("3");
     await expect.poll(() => page.locator("#preview-visitors").count(), { timeout: 20_000 }).toBe(1);
+    await page.close();
+  });
+
+  it("searches and sorts the list, pages through members and explains a customer found by email", async () => {
+    const page = await openAdmin();
+    await page.goto(`${demo.url}/app/segments`);
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.locator('[data-segment="high-spend-repeat"]').count();
+        },
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toBe(1);
+    // A segment of every customer (40): more than one page of members.
+    const db = createPrismaClient(`file:${databaseFile}`);
+    try {
+      const shop = await db.shop.findUniqueOrThrow({ where: { domain: demo.store.shop.domain } });
+      await db.segment.create({
+        data: {
+          shopId: shop.id,
+          handle: "everyone",
+          name: "Everyone",
+          description: "Every customer",
+          rule: JSON.stringify({ version: 1, match: { field: "customer.ordersCount", op: "gte", value: 0 } }),
+        },
+      });
+      await recompute(db, shop.id, new Date(), ["everyone"]);
+    } finally {
+      await db.$disconnect();
+    }
+    await page.reload();
+    const rows = page.locator("[data-segment]");
+    const search = page.getByLabel("Search segments");
+    await search.fill("every");
+    await expect.poll(() => rows.count()).toBe(1);
+    await search.fill("no such segment");
+    await expect.poll(() => page.getByText('No segments match "no such segment"').count()).toBe(1);
+    await page.getByRole("button", { name: "Clear search" }).click();
+    await page.getByLabel("Sort by").selectOption("size-desc");
+    await expect.poll(() => rows.first().getAttribute("data-segment")).toBe("everyone");
+    await expect(page.locator('[data-customers="everyone"]').textContent()).resolves.toBe(
+      String(demo.store.customers.length),
+    );
+    await page.screenshot({ path: path.join(SHOTS, "segments-list-sorted.png"), fullPage: true });
+
+    // The rule reads money with its currency.
+    await page.goto(`${demo.url}/app/segments/high-spend-repeat`);
+    await expect(page.locator("#rule-lines").textContent()).resolves.toMatch(
+      /Total spent is at least \$[\d,]+\.\d\d/,
+    );
+    await page.locator("#rule-lines").screenshot({ path: path.join(SHOTS, "segment-rule-money.png") });
+
+    await page.goto(`${demo.url}/app/segments/everyone`);
+    const total = demo.store.customers.length;
+    await expect(page.locator("#members-range").textContent()).resolves.toBe(
+      `1–25 of ${total}, who joined most recently first`,
+    );
+    await expect(page.locator("[data-member]").count()).resolves.toBe(25);
+    const link = page.locator("[data-member] a").first();
+    const handle = demo.store.shop.domain.replace(".myshopify.com", "");
+    await expect(link.getAttribute("href")).resolves.toMatch(
+      new RegExp(`^https://admin\\.shopify\\.com/store/${handle}/customers/\\d+$`),
+    );
+    await expect(link.getAttribute("target")).resolves.toBe("_top");
+    await page.screenshot({ path: path.join(SHOTS, "segment-members.png"), fullPage: true });
+    await page.getByRole("button", { name: "Next" }).click();
+    await expect
+      .poll(() => page.locator("#members-range").textContent())
+      .toBe(`26–${total} of ${total}, who joined most recently first`);
+    await expect(page.locator("[data-member]").count()).resolves.toBe(total - 25);
+
+    // Explain, by a member's email typed in another case.
+    const someone = demo.store.customers.find((c) => c.email)!;
+    await page.getByLabel("Email, name or customer id").fill(someone.email!.toUpperCase());
+    await page.getByRole("button", { name: "Explain" }).click();
+    await expect.poll(() => page.locator("#why-verdict").textContent()).toContain("is in this segment");
+    await expect(page.locator("#why-verdict a").getAttribute("href")).resolves.toContain(
+      `/customers/${someone.id}`,
+    );
+    await page.screenshot({ path: path.join(SHOTS, "segment-explain.png"), fullPage: true });
+    // A name several customers share lists them to pick from.
+    const names = demo.store.customers.map((c) => `${c.firstName} ${c.lastName}`);
+    // (ASCII: SQLite's LOWER folds only ASCII letters.)
+    const shared = names.find((n, i) => names.indexOf(n) !== i && /^[a-z ]+$/i.test(n))!;
+    await page.getByLabel("Email, name or customer id").fill(shared.toLowerCase());
+    await page.getByRole("button", { name: "Explain" }).click();
+    await expect
+      .poll(() => page.locator("#why-several").textContent())
+      .toBe(
+        `${names.filter((n) => n === shared).length} customers have the name ${shared.toLowerCase()}: pick one.`,
+      );
+    await page.screenshot({ path: path.join(SHOTS, "segment-explain-several.png"), fullPage: true });
+    await page.locator("#why-matches").getByRole("link", { name: shared }).first().click();
+    await expect.poll(() => page.locator("#why-verdict").textContent()).toContain(`${shared} (`);
+    await page.getByLabel("Email, name or customer id").fill("nobody@example.com");
+    await page.getByRole("button", { name: "Explain" }).click();
+    await expect
+      .poll(() => page.locator("#why-missing").textContent())
+      .toBe("No customer with the email nobody@example.com in this shop.");
     await page.close();
   });
 });

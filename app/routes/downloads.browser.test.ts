@@ -158,7 +158,7 @@ describe("downloads in the admin", () => {
     expect(csv.name).toBe("first-time-customers.csv");
     const lines = csv.text.trimEnd().split("\n");
     expect(lines[0]).toBe(
-      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,lastOrderAt",
+      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,currency,lastOrderAt",
     );
     expect(lines.length - 1).toBe(size);
 

@@ -127,7 +127,7 @@ describe("downloads from inside Shopify's admin (session token only)", () => {
     expect(response.headers.get("Content-Disposition")).toBe('attachment; filename="americans.csv"');
     const lines = (await response.text()).trimEnd().split("\n");
     expect(lines[0]).toBe(
-      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,lastOrderAt",
+      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,currency,lastOrderAt",
     );
     expect(lines.slice(1).map((l) => l.split(",")[0])).toEqual(["101", "102"]);
     expect(lines[2]).toContain("'=SUM(A1)");

@@ -1,20 +1,21 @@
 /** `npm run slice -- segments …`: the same database and compiler as the app, from a terminal. */
 import prisma from "../db.server";
 import { describeCondition, type RuleNode } from "../engine/rules";
+import { safeTimeZone, type ShopFormat } from "../engine/format";
 import { countVisitors, membersBySql, RECENT_VISITOR_DAYS, shopSegments } from "./store.server";
 import { audienceOf, countsVisitors } from "../engine/fields-of";
-import { csvLines, exportPages, jsonLines } from "./export.server";
+import { segmentExport } from "./export.server";
 import { pushSegment, setPushOptions } from "./push.server";
 import { adminApiFor, type AdminApi } from "../sync/admin-api.server";
 
 export class CliError extends Error {}
 
-function describe(node: RuleNode, indent = "  "): string[] {
-  if ("all" in node) return [`${indent}all of:`, ...node.all.flatMap((n) => describe(n, indent + "  "))];
-  if ("any" in node) return [`${indent}any of:`, ...node.any.flatMap((n) => describe(n, indent + "  "))];
-  if ("not" in node) return [`${indent}not:`, ...describe(node.not, indent + "  ")];
+function describe(node: RuleNode, f: ShopFormat, indent = "  "): string[] {
+  if ("all" in node) return [`${indent}all of:`, ...node.all.flatMap((n) => describe(n, f, indent + "  "))];
+  if ("any" in node) return [`${indent}any of:`, ...node.any.flatMap((n) => describe(n, f, indent + "  "))];
+  if ("not" in node) return [`${indent}not:`, ...describe(node.not, f, indent + "  ")];
   if ("segment" in node) return [`${indent}in segment "${node.segment}"`];
-  return [`${indent}${describeCondition(node)}`];
+  return [`${indent}${describeCondition(node, f)}`];
 }
 
 export async function segmentsCommand(
@@ -32,7 +33,10 @@ export async function segmentsCommand(
   out: (line: string) => unknown,
   adminFor: (shop: string) => Promise<AdminApi> = (shop) => adminApiFor(prisma, shop),
 ): Promise<number> {
-  const shop = await prisma.shop.findUnique({ where: { domain: options.shop }, select: { id: true } });
+  const shop = await prisma.shop.findUnique({
+    where: { domain: options.shop },
+    select: { id: true, currency: true, ianaTimezone: true },
+  });
   if (!shop) throw new CliError(`no shop "${options.shop}" in this database (DATABASE_URL)`);
   const { segments, rules, resolve } = await shopSegments(prisma, shop.id);
   if (command === "list") {
@@ -56,7 +60,8 @@ export async function segmentsCommand(
     const members = await membersBySql(prisma, shop.id, rules.get(segment.handle)!, options.now, resolve);
     out(`${segment.name} (${segment.handle})`);
     if (segment.description) out(segment.description);
-    out(describe(rules.get(segment.handle)!.match).join("\n"));
+    const f = { currency: shop.currency, timeZone: safeTimeZone(shop.ianaTimezone), locale: "en-US" };
+    out(describe(rules.get(segment.handle)!.match, f).join("\n"));
     out(`members at ${options.now.toISOString()}: ${members.size}`);
     const rule = rules.get(segment.handle)!;
     // A segment that reads the storefront counts the visitors (browsers, guests included) too.
@@ -66,9 +71,8 @@ export async function segmentsCommand(
       );
     return 0;
   }
-  const pages = exportPages(prisma, shop.id, rules.get(segment.handle)!, options.now, resolve);
-  const lines = options.format === "json" ? jsonLines(segment.handle, options.now, pages) : csvLines(pages);
-  for await (const line of lines) await out(line);
+  const found = await segmentExport(prisma, options.shop, segment.handle, options.now, options.format);
+  for await (const line of found!.lines) await out(line);
   return 0;
 }
 

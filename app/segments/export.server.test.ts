@@ -45,7 +45,9 @@ async function buildCustomers(shopId: number, count: number) {
 }
 
 beforeAll(async () => {
-  const shop = await prisma.shop.create({ data: { domain: SHOP } });
+  const shop = await prisma.shop.create({
+    data: { domain: SHOP, currency: "EUR", ianaTimezone: "America/New_York" },
+  });
   await buildCustomers(shop.id, MEMBERS + OTHERS);
   // Customer-entered text that must reach the file intact and harmless.
   await prisma.customer.update({
@@ -85,16 +87,16 @@ function expectAllMembersInOrder(ids: string[]) {
 }
 
 describe("exporting a segment of 100,000 customers", () => {
-  it("writes every member as CSV from the CLI, a line at a time, formulas defused", async () => {
+  it("writes every member as CSV from the CLI, a line at a time, formulas defused, money in decimal units and times with the shop's offset", async () => {
     const lines: string[] = [];
     expect(await main(["segments", "export", "americans", "--shop", SHOP], (l) => lines.push(l))).toBe(0);
     expect(lines[0]).toBe(
-      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,lastOrderAt",
+      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,currency,lastOrderAt",
     );
     expect(lines[1]).toBe(
-      `${idOf(1)},c1@example.com,"'=HYPERLINK(""http://x"")","O'Neil, Jr.",US,1,100,2026-05-01T10:00:00.000Z`,
+      `${idOf(1)},c1@example.com,"'=HYPERLINK(""http://x"")","O'Neil, Jr.",US,1,1.00,EUR,2026-05-01T06:00:00-04:00`,
     );
-    expect(lines[2]).toBe(`${idOf(2)},c2@example.com,First2,Last,US,2,200,2026-05-01T10:00:00.000Z`);
+    expect(lines[2]).toBe(`${idOf(2)},c2@example.com,First2,Last,US,2,2.00,EUR,2026-05-01T06:00:00-04:00`);
     expectAllMembersInOrder(lines.slice(1).map((l) => l.slice(0, l.indexOf(","))));
   });
 
@@ -108,7 +110,7 @@ describe("exporting a segment of 100,000 customers", () => {
     const json = JSON.parse(text) as { segment: string; at: string; count: number; customers: object[] };
     expect(Object.keys(json).sort()).toEqual(["at", "count", "customers", "segment"]);
     expect(json.segment).toBe("americans");
-    expect(json.at).toBe(now);
+    expect(json.at).toBe("2026-05-31T20:00:00-04:00");
     expect(json.count).toBe(MEMBERS);
     expect(json.customers[1]).toEqual({
       shopifyId: idOf(2),
@@ -117,13 +119,18 @@ describe("exporting a segment of 100,000 customers", () => {
       lastName: "Last",
       countryCode: "US",
       ordersCount: 2,
-      totalSpent: 200,
-      lastOrderAt: "2026-05-01T10:00:00.000Z",
+      totalSpent: "2.00",
+      currency: "EUR",
+      lastOrderAt: "2026-05-01T06:00:00-04:00",
     });
     expectAllMembersInOrder(json.customers.map((c) => (c as { shopifyId: string }).shopifyId));
     // The text JSON.stringify would write, streamed.
     expect(text).toBe(
-      JSON.stringify({ segment: json.segment, at: now, customers: json.customers, count: MEMBERS }, null, 2),
+      JSON.stringify(
+        { segment: json.segment, at: json.at, customers: json.customers, count: MEMBERS },
+        null,
+        2,
+      ),
     );
   });
 
@@ -147,7 +154,7 @@ describe("exporting a segment of 100,000 customers", () => {
     const csv: string[] = [];
     await main(["segments", "export", "nobody", "--shop", SHOP], (l) => csv.push(l));
     expect(csv).toEqual([
-      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,lastOrderAt",
+      "shopifyId,email,firstName,lastName,countryCode,ordersCount,totalSpent,currency,lastOrderAt",
     ]);
     const json: string[] = [];
     await main(["segments", "export", "nobody", "--shop", SHOP, "--format", "json"], (l) => json.push(l));

@@ -1,8 +1,9 @@
 /**
  * A segment's members as CSV or JSON, streamed: the admin's Export CSV (an HTTP response) and
- * `npm run slice -- segments export` (the terminal) read the members a page at a time, in the
- * order of their Shopify id (keyset: each page starts after the last id of the one before), and
- * write each page before reading the next. Memory stays at one page whatever the segment's size,
+ * `npm run slice -- segments export` (the terminal) write the same file (money in decimal units
+ * with a currency column, times with the shop's offset: see ExportFormat). Both read the members
+ * a page at a time, in the order of their Shopify id (keyset: each page starts after the last id
+ * of the one before), and write each page before reading the next. Memory stays at one page whatever the segment's size,
  * and no statement binds a list of ids (SQLite refuses more than 999 parameters: re-reading the
  * members with one IN list failed past 996 of them).
  *
@@ -13,6 +14,7 @@ import type { PrismaClient } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
 import { dateOrNull } from "../db-read.server";
 import { compile } from "../engine/sql";
+import { isoInZone, isoInZoneFor, moneyDecimal, safeTimeZone } from "../engine/format";
 import type { Rule } from "../engine/rules";
 import { shopSegments, type ShopSegments } from "./store.server";
 
@@ -27,8 +29,38 @@ export const EXPORT_COLUMNS = [
   "countryCode",
   "ordersCount",
   "totalSpent",
+  "currency",
   "lastOrderAt",
 ] as const;
+
+/**
+ * What an export's figures are written in: money in the currency's decimal units ("1868.70", with
+ * the currency in its own column), times as ISO 8601 with the shop's offset
+ * ("2026-10-25T10:09:20-04:00"): exact for a spreadsheet or a script, and in the shop's time.
+ */
+export interface ExportFormat {
+  currency: string;
+  timeZone: string;
+}
+
+/** One member as the file writes them (the CSV's columns, the JSON's keys, in that order). */
+export type ExportRecord = Record<(typeof EXPORT_COLUMNS)[number], string | number | null>;
+
+/** Writes rows in one format (the zone's time formatter is built once, not per row). */
+export function exportRecords(f: ExportFormat): (r: ExportRow) => ExportRecord {
+  const iso = isoInZoneFor(f.timeZone);
+  return (r) => ({
+    shopifyId: r.shopifyId,
+    email: r.email,
+    firstName: r.firstName,
+    lastName: r.lastName,
+    countryCode: r.countryCode,
+    ordersCount: r.ordersCount,
+    totalSpent: moneyDecimal(r.totalSpent, f.currency),
+    currency: f.currency,
+    lastOrderAt: r.lastOrderAt ? iso(r.lastOrderAt) : null,
+  });
+}
 
 export interface ExportRow {
   shopifyId: string;
@@ -122,14 +154,15 @@ export function csvCell(value: unknown): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
-export function csvLine(row: ExportRow): string {
-  return EXPORT_COLUMNS.map((c) => csvCell(row[c])).join(",");
+export function csvLine(record: ExportRecord): string {
+  return EXPORT_COLUMNS.map((c) => csvCell(record[c])).join(",");
 }
 
 /** The CSV, as lines without their newline: the header, then one line per member. */
-export async function* csvLines(pages: AsyncIterable<ExportRow[]>): AsyncGenerator<string> {
+export async function* csvLines(pages: AsyncIterable<ExportRow[]>, f: ExportFormat): AsyncGenerator<string> {
+  const record = exportRecords(f);
   yield EXPORT_COLUMNS.join(",");
-  for await (const rows of pages) for (const row of rows) yield csvLine(row);
+  for await (const rows of pages) for (const row of rows) yield csvLine(record(row));
 }
 
 /**
@@ -141,17 +174,19 @@ export async function* jsonLines(
   handle: string,
   now: Date,
   pages: AsyncIterable<ExportRow[]>,
+  f: ExportFormat,
 ): AsyncGenerator<string> {
   yield "{";
   yield `  "segment": ${JSON.stringify(handle)},`;
-  yield `  "at": ${JSON.stringify(now.toISOString())},`;
+  yield `  "at": ${JSON.stringify(isoInZone(now, f.timeZone))},`;
+  const record = exportRecords(f);
   let count = 0;
   let previous: string | null = null;
   for await (const rows of pages)
     for (const row of rows) {
       // A customer's line gets its comma once the next one is known to follow.
       yield previous === null ? `  "customers": [` : `${previous},`;
-      previous = `    ${JSON.stringify(row, null, 2).replaceAll("\n", "\n    ")}`;
+      previous = `    ${JSON.stringify(record(row), null, 2).replaceAll("\n", "\n    ")}`;
       count++;
     }
   if (previous === null) yield `  "customers": [],`;
@@ -180,13 +215,17 @@ export async function segmentExport(
   now: Date,
   format: "csv" | "json",
 ): Promise<SegmentExport | null> {
-  const shop = await db.shop.findUnique({ where: { domain: shopDomain }, select: { id: true } });
+  const shop = await db.shop.findUnique({
+    where: { domain: shopDomain },
+    select: { id: true, currency: true, ianaTimezone: true },
+  });
   if (!shop) return null;
   const { rules, resolve } = await shopSegments(db, shop.id);
   const rule = rules.get(handle);
   if (!rule) return null;
+  const f = { currency: shop.currency, timeZone: safeTimeZone(shop.ianaTimezone) };
   const pages = exportPages(db, shop.id, rule, now, resolve);
-  return { handle, lines: format === "csv" ? csvLines(pages) : jsonLines(handle, now, pages) };
+  return { handle, lines: format === "csv" ? csvLines(pages, f) : jsonLines(handle, now, pages, f) };
 }
 
 /**

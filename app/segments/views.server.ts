@@ -1,25 +1,48 @@
 /** What the segment pages show, read in one place (routes stay thin). */
 import type { PrismaClient } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
-import { describeCondition, type RuleNode } from "../engine/rules";
-import { evaluate, type Reason } from "../engine/evaluate";
+import { describeCondition, type DescribeFormat, type RuleNode } from "../engine/rules";
+import { localeFromAcceptLanguage, safeLocale, safeTimeZone, type ShopFormat } from "../engine/format";
 import { audienceOf, type Audience } from "../engine/fields-of";
-import { loadFacts } from "./facts.server";
 import { shopSegments } from "./store.server";
+
+/**
+ * The shop's currency and time zone in the reader's locale, for text the server writes for a page
+ * (rule lines, explanations): the same reading as the app layout's (routes/app.tsx).
+ */
+export async function readerFormat(
+  db: PrismaClient,
+  shopDomain: string,
+  request: Request,
+): Promise<ShopFormat> {
+  const held = await db.shop.findUnique({
+    where: { domain: shopDomain },
+    select: { currency: true, ianaTimezone: true },
+  });
+  const locale = new URL(request.url).searchParams.get("locale");
+  return {
+    currency: held?.currency ?? "USD",
+    timeZone: safeTimeZone(held?.ianaTimezone),
+    locale: locale
+      ? safeLocale(locale)
+      : (localeFromAcceptLanguage(request.headers.get("Accept-Language")) ?? "en-US"),
+  };
+}
 
 export interface RuleLine {
   depth: number;
   text: string;
 }
 
-export function ruleLines(node: RuleNode, depth = 0): RuleLine[] {
+/** A rule as indented lines of words, money and dates in the shop's format. */
+export function ruleLines(node: RuleNode, f: DescribeFormat = "USD", depth = 0): RuleLine[] {
   if ("all" in node)
-    return [{ depth, text: "All of these:" }, ...node.all.flatMap((n) => ruleLines(n, depth + 1))];
+    return [{ depth, text: "All of these:" }, ...node.all.flatMap((n) => ruleLines(n, f, depth + 1))];
   if ("any" in node)
-    return [{ depth, text: "Any of these:" }, ...node.any.flatMap((n) => ruleLines(n, depth + 1))];
-  if ("not" in node) return [{ depth, text: "Not:" }, ...ruleLines(node.not, depth + 1)];
+    return [{ depth, text: "Any of these:" }, ...node.any.flatMap((n) => ruleLines(n, f, depth + 1))];
+  if ("not" in node) return [{ depth, text: "Not:" }, ...ruleLines(node.not, f, depth + 1)];
   if ("segment" in node) return [{ depth, text: `In segment "${node.segment}"` }];
-  return [{ depth, text: describeCondition(node) }];
+  return [{ depth, text: describeCondition(node, f) }];
 }
 
 /**
@@ -42,11 +65,12 @@ export function sizesOf(segment: { size: number; visitorSize: number | null }, a
   return { audience, size: segment.size, visitorSize: visitors, reach };
 }
 
-export async function segmentList(db: PrismaClient, shopDomain: string) {
+export async function segmentList(db: PrismaClient, shopDomain: string, now = new Date()) {
   const shop = await db.shop.findUnique({ where: { domain: shopDomain }, select: { id: true } });
   if (!shop) return [];
-  const since = new Date(Date.now() - 7 * 86_400_000);
+  const since = new Date(now.getTime() - 7 * 86_400_000);
   const { segments, rules, resolve } = await shopSegments(db, shop.id);
+  const histories = await sizeHistories(db, shop.id, segments, now);
   const changes = await db.segmentChange.groupBy({
     by: ["segmentId", "joined"],
     where: { segmentId: { in: segments.map((s) => s.id) }, at: { gte: since } },
@@ -65,29 +89,57 @@ export async function segmentList(db: PrismaClient, shopDomain: string) {
       preset: s.preset !== null,
       computedAt: s.computedAt?.toISOString() ?? null,
       weekTrend: joined - left,
+      /** Members at the end of each of the last 30 days (UTC), oldest first. */
+      trend: (histories.get(s.id) ?? []).map((p) => p.size),
     };
   });
 }
 
+/** Members a page of the segment page lists. */
+export const MEMBERS_PAGE = 25;
+
+export interface MemberRow {
+  shopifyId: string;
+  firstName: string | null;
+  lastName: string | null;
+  email: string | null;
+  ordersCount: number;
+  totalSpent: number;
+  /** When they joined the segment (ISO). */
+  since: string;
+}
+
+/**
+ * A segment as its page shows it: the rule in words (in `format`), its sizes and 30-day history,
+ * and one page of members, those who joined most recently first (ties by customer id).
+ */
 export async function segmentDetail(
   db: PrismaClient,
   shopDomain: string,
   handle: string,
-  customerId: string | null,
+  options: { page?: number; format?: ShopFormat; now?: Date } = {},
 ) {
-  const shop = await db.shop.findUnique({ where: { domain: shopDomain }, select: { id: true } });
+  const now = options.now ?? new Date();
+  const shop = await db.shop.findUnique({
+    where: { domain: shopDomain },
+    select: { id: true, currency: true },
+  });
   if (!shop) return null;
   const { segments, rules, resolve } = await shopSegments(db, shop.id);
   const segment = segments.find((s) => s.handle === handle);
   if (!segment) return null;
   const rule = rules.get(handle)!;
-  const sample = await db.segmentMember.findMany({
+  const memberCount = await db.segmentMember.count({ where: { segmentId: segment.id } });
+  const pages = Math.max(1, Math.ceil(memberCount / MEMBERS_PAGE));
+  const page = Math.min(Math.max(1, Math.floor(options.page ?? 1) || 1), pages);
+  const joined = await db.segmentMember.findMany({
     where: { segmentId: segment.id },
-    take: 10,
-    orderBy: { since: "desc" },
+    orderBy: [{ since: "desc" }, { customerShopifyId: "asc" }],
+    skip: (page - 1) * MEMBERS_PAGE,
+    take: MEMBERS_PAGE,
   });
   const people = await db.customer.findMany({
-    where: { shopId: shop.id, shopifyId: { in: sample.map((m) => m.customerShopifyId) } },
+    where: { shopId: shop.id, shopifyId: { in: joined.map((m) => m.customerShopifyId) } },
     select: {
       shopifyId: true,
       email: true,
@@ -97,17 +149,19 @@ export async function segmentDetail(
       totalSpent: true,
     },
   });
-  let why:
-    | { customerId: string; member: boolean; reasons: Reason[] }
-    | { customerId: string; missing: true }
-    | null = null;
-  if (customerId) {
-    const facts = await loadFacts(db, shop.id, [customerId]);
-    const f = facts.get(customerId);
-    why = f
-      ? { customerId, ...evaluate(rule, f, { now: new Date(), resolve }) }
-      : { customerId, missing: true };
-  }
+  const byId = new Map(people.map((p) => [p.shopifyId, p]));
+  const members: MemberRow[] = joined.map((m) => {
+    const p = byId.get(m.customerShopifyId);
+    return {
+      shopifyId: m.customerShopifyId,
+      firstName: p?.firstName ?? null,
+      lastName: p?.lastName ?? null,
+      email: p?.email ?? null,
+      ordersCount: p?.ordersCount ?? 0,
+      totalSpent: p?.totalSpent ?? 0,
+      since: m.since.toISOString(),
+    };
+  });
   return {
     handle: segment.handle,
     name: segment.name,
@@ -117,10 +171,13 @@ export async function segmentDetail(
     minSize: segment.minSize,
     maxSize: segment.maxSize,
     computedAt: segment.computedAt?.toISOString() ?? null,
-    lines: ruleLines(rule.match),
-    history: await sizeHistory(db, segment, new Date()),
-    sample: people,
-    why,
+    lines: ruleLines(rule.match, options.format ?? shop.currency),
+    history: await sizeHistory(db, segment, now),
+    members,
+    memberCount,
+    page,
+    pages,
+    pageSize: MEMBERS_PAGE,
   };
 }
 
@@ -145,28 +202,72 @@ export async function sizeHistory(
   now: Date,
   days = 30,
 ): Promise<SizePoint[]> {
+  const changes = await dailyChanges(db, `"segmentId" = ?`, segment.id, now, days);
+  return walkBack(segment.size, changes.get(segment.id), now, days);
+}
+
+/**
+ * sizeHistory for every segment of a shop (the list's sparklines), in one grouped query whatever
+ * the number of segments: segment id → its points.
+ */
+export async function sizeHistories(
+  db: PrismaClient,
+  shopId: number,
+  segments: { id: number; size: number }[],
+  now: Date,
+  days = 30,
+): Promise<Map<number, SizePoint[]>> {
+  const changes = await dailyChanges(
+    db,
+    `"segmentId" IN (SELECT "id" FROM "Segment" WHERE "shopId" = ?)`,
+    shopId,
+    now,
+    days,
+  );
+  return new Map(segments.map((s) => [s.id, walkBack(s.size, changes.get(s.id), now, days)]));
+}
+
+type DayChanges = Map<number, { joined: number; left: number }>;
+
+/** Joined and left per segment and UTC day (days since the epoch) over the last `days` days. */
+async function dailyChanges(
+  db: PrismaClient,
+  which: string,
+  param: number,
+  now: Date,
+  days: number,
+): Promise<Map<number, DayChanges>> {
   const today = Math.floor(now.getTime() / DAY);
   const since = new Date((today - days + 1) * DAY);
-  const bucket =
-    dialectOfClient(db) === "sqlite"
-      ? `CAST("at" / ${DAY} AS INTEGER)`
-      : `FLOOR(EXTRACT(EPOCH FROM "at") / 86400)`;
+  const sqlite = dialectOfClient(db) === "sqlite";
+  const bucket = sqlite ? `CAST("at" / ${DAY} AS INTEGER)` : `FLOOR(EXTRACT(EPOCH FROM "at") / 86400)`;
   const rows = await db.$queryRawUnsafe<
-    { day: number | bigint; joined: number | bigint; left: number | bigint }[]
+    { segmentId: number; day: number | bigint; joined: number | bigint; left: number | bigint }[]
   >(
-    `SELECT ${bucket} AS day,
+    `SELECT "segmentId", ${bucket} AS day,
             SUM(CASE WHEN "joined" THEN 1 ELSE 0 END) AS joined,
             SUM(CASE WHEN "joined" THEN 0 ELSE 1 END) AS "left"
-       FROM "SegmentChange" WHERE "segmentId" = ${dialectOfClient(db) === "sqlite" ? "?" : "$1"} AND "at" >= ${dialectOfClient(db) === "sqlite" ? "?" : "$2"}
-      GROUP BY ${bucket}`,
-    segment.id,
-    dialectOfClient(db) === "sqlite" ? since.getTime() : since,
+       FROM "SegmentChange" WHERE ${sqlite ? which : which.replace("?", "$1")} AND "at" >= ${sqlite ? "?" : "$2"}
+      GROUP BY "segmentId", ${bucket}`,
+    param,
+    sqlite ? since.getTime() : since,
   );
-  const byDay = new Map(rows.map((r) => [Number(r.day), { joined: Number(r.joined), left: Number(r.left) }]));
+  const bySegment = new Map<number, DayChanges>();
+  for (const r of rows) {
+    const segmentId = Number(r.segmentId);
+    const days = bySegment.get(segmentId) ?? new Map();
+    days.set(Number(r.day), { joined: Number(r.joined), left: Number(r.left) });
+    bySegment.set(segmentId, days);
+  }
+  return bySegment;
+}
+
+/** The size at the end of each day, walked back from today's size. */
+function walkBack(size: number, byDay: DayChanges | undefined, now: Date, days: number): SizePoint[] {
+  const today = Math.floor(now.getTime() / DAY);
   const points: SizePoint[] = [];
-  let size = segment.size;
   for (let d = today; d > today - days; d--) {
-    const change = byDay.get(d) ?? { joined: 0, left: 0 };
+    const change = byDay?.get(d) ?? { joined: 0, left: 0 };
     points.push({ day: new Date(d * DAY).toISOString().slice(0, 10), size, ...change });
     size -= change.joined - change.left;
   }
