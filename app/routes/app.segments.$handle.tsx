@@ -23,7 +23,8 @@ import {
 import { useState } from "react";
 import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
-import { readerFormat, segmentDetail, type MemberRow } from "../segments/views.server";
+import { segmentDetail, type MemberRow } from "../segments/views.server";
+import { readerFormat } from "../admin/format.server";
 import { explainMember, type Explanation } from "../segments/explain.server";
 import { customerName } from "../segments/people";
 import { SizeChart } from "../segments/SizeChart";

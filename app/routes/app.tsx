@@ -11,30 +11,16 @@ import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
 import { config } from "../config.server";
 import { AdminChromeProvider, type AdminChromeData } from "../admin/chrome";
-import { localeFromAcceptLanguage, safeLocale, safeTimeZone } from "../engine/format";
+import { readerFormat } from "../admin/format.server";
 
 export const links = () => [{ rel: "stylesheet", href: polarisStyles }];
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const admin = await requireAdmin(request);
-  const held = await prisma.shop.findUnique({
-    where: { domain: admin.shop },
-    select: { currency: true, ianaTimezone: true },
-  });
-  // The reader's locale: Shopify's admin passes the staff member's as ?locale= when it loads the
-  // app; later requests carry the browser's Accept-Language.
-  const url = new URL(request.url);
-  const locale = url.searchParams.get("locale")
-    ? safeLocale(url.searchParams.get("locale"))
-    : (localeFromAcceptLanguage(request.headers.get("Accept-Language")) ?? "en-US");
   const chrome: AdminChromeData = {
     shop: admin.shop,
     devLogin: admin.devLogin,
-    format: {
-      currency: held?.currency ?? "USD",
-      timeZone: safeTimeZone(held?.ianaTimezone),
-      locale,
-    },
+    format: await readerFormat(prisma, admin.shop, request),
   };
   return { apiKey: config.apiKey, ...chrome };
 }

@@ -2,32 +2,9 @@
 import type { PrismaClient } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
 import { describeCondition, type DescribeFormat, type RuleNode } from "../engine/rules";
-import { localeFromAcceptLanguage, safeLocale, safeTimeZone, type ShopFormat } from "../engine/format";
 import { audienceOf, type Audience } from "../engine/fields-of";
+import type { ShopFormat } from "../engine/format";
 import { shopSegments } from "./store.server";
-
-/**
- * The shop's currency and time zone in the reader's locale, for text the server writes for a page
- * (rule lines, explanations): the same reading as the app layout's (routes/app.tsx).
- */
-export async function readerFormat(
-  db: PrismaClient,
-  shopDomain: string,
-  request: Request,
-): Promise<ShopFormat> {
-  const held = await db.shop.findUnique({
-    where: { domain: shopDomain },
-    select: { currency: true, ianaTimezone: true },
-  });
-  const locale = new URL(request.url).searchParams.get("locale");
-  return {
-    currency: held?.currency ?? "USD",
-    timeZone: safeTimeZone(held?.ianaTimezone),
-    locale: locale
-      ? safeLocale(locale)
-      : (localeFromAcceptLanguage(request.headers.get("Accept-Language")) ?? "en-US"),
-  };
-}
 
 export interface RuleLine {
   depth: number;
