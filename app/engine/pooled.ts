@@ -234,6 +234,8 @@ export interface StratifiedEstimate {
   varianceRatio: number;
   /** The strata after merging the small ones, each with its weight and estimate. */
   strata: (GroupEstimate & { weight: number })[];
+  /** Each arm's residual variance pooled over the strata (with θ), for estimating other groups. */
+  pooledVariance: PooledVariance;
 }
 
 /** The stratified (CUPED-adjusted) difference treatment − holdout; null without 2 units in each arm. */
@@ -256,7 +258,12 @@ export function stratifiedDifference(
       estimate += w * e.difference;
       variance += w * w * e.variance;
     }
-    return { estimate, variance, estimates: estimates.map((e) => ({ ...e, weight: e.units / total })) };
+    return {
+      estimate,
+      variance,
+      pooled,
+      estimates: estimates.map((e) => ({ ...e, weight: e.units / total })),
+    };
   };
   const adjusted = combine(theta);
   const raw = theta === 0 ? adjusted : combine(0);
@@ -272,6 +279,7 @@ export function stratifiedDifference(
     unadjustedStandardError: Math.sqrt(raw.variance),
     varianceRatio: raw.variance > 0 ? adjusted.variance / raw.variance : 1,
     strata: adjusted.estimates,
+    pooledVariance: adjusted.pooled,
   };
 }
 
