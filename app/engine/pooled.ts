@@ -364,3 +364,9 @@ export function shrink(
     significant: interval[0] > 0 || interval[1] < 0,
   };
 }
+
+/**
+ * Fewer people than this and not even pooled measurement reads a lift: at a 10% holdout about 2 of
+ * them are held out, too few to stand as a group of their own (they are merged with others).
+ */
+export const SMALLEST_MEASURABLE_SEGMENT = 20;
