@@ -94,7 +94,7 @@ describe("the formulas on small hand-made data", () => {
     ]);
     addUnit(big.treatment, 0, 0);
     expect(collapseStrata([big, tiny]).map((s) => [s.key, s.treatment.n, s.holdout.n])).toEqual([
-      ["big", 12, 11],
+      ["big+rest", 12, 11],
     ]);
   });
 

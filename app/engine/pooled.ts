@@ -181,7 +181,10 @@ export function groupEstimate(g: GroupMoments, theta: number, pooled: PooledVari
   };
 }
 
-/** Strata with fewer than 2 units in an arm merged into one "rest" stratum (or the largest). */
+/**
+ * Strata with fewer than 2 units in an arm merged into one "rest" stratum; when even that is short,
+ * into the largest stratum, whose key becomes "<its key>+rest".
+ */
 export function collapseStrata(strata: GroupMoments[], restKey = "rest"): GroupMoments[] {
   const ok = (g: GroupMoments) => g.treatment.n >= 2 && g.holdout.n >= 2;
   const kept = strata.filter(ok);
@@ -201,7 +204,7 @@ export function collapseStrata(strata: GroupMoments[], restKey = "rest"): GroupM
   return kept.map((g) =>
     g === largest
       ? {
-          key: g.key,
+          key: `${g.key}+${restKey}`,
           treatment: mergeMoments(g.treatment, rest.treatment),
           holdout: mergeMoments(g.holdout, rest.holdout),
         }

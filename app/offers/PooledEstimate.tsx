@@ -27,6 +27,7 @@ export type PooledData =
       revenuePerUnit: Metric;
       prePeriodDays: number;
       unitsWithHistory: number;
+      conversionSpread: number;
     };
 
 export interface SegmentRow {
@@ -39,9 +40,9 @@ export interface SegmentRow {
   } | null;
 }
 
-/** "+1.2 points (95% interval +0.3 to +2.1)". */
-export function pointsWithInterval(m: { estimate: number; interval: number[] }, f: ShopFormat): string {
-  return `${points(m.estimate, f)} points (95% interval ${points(m.interval[0], f)} to ${points(m.interval[1], f)})`;
+/** "+1.2 (+0.3 to +2.1)": points and the 95% interval, for a table whose heading says so. */
+export function pointsRange(m: { estimate: number; interval: number[] }, f: ShopFormat): string {
+  return `${points(m.estimate, f)} (${points(m.interval[0], f)} to ${points(m.interval[1], f)})`;
 }
 
 /** The headline sentence: raised / lowered / no clear change, with the interval. */
@@ -118,23 +119,34 @@ export default function PooledEstimate({ pooled, segments }: { pooled: PooledDat
                 <Text as="h3" variant="headingSm">
                   Each segment, measured with the others
                 </Text>
-                <Text as="p" tone="subdued">
-                  A small segment&apos;s own figure is noisy. It is pulled toward the offer&apos;s overall
-                  lift as far as its own data is uncertain, and its interval counts the uncertainty of both. A
-                  segment with few shoppers is still measured this way; it just leans more on the others.
+                <Text as="p" tone="subdued" id="pooled-segments-how">
+                  Conversion lift in points, with its 95% interval. A small segment&apos;s own figure is
+                  noisy: it is pulled toward the offer&apos;s overall lift as far as its own data is
+                  uncertain, and its interval counts the uncertainty of both. A segment with few shoppers is
+                  still measured this way; it just leans more on the others.{" "}
+                  {pooled.conversionSpread === 0
+                    ? "So far the segments differ no more than chance alone would make them, so each is pulled all the way to the offer's lift."
+                    : `The segments' true lifts seem to differ by about ${points(pooled.conversionSpread, f).replace(/^\+/, "")} points.`}
                 </Text>
               </Box>
               <div id="pooled-segments">
                 <DataTable
-                  columnContentTypes={["text", "numeric", "text", "text"]}
-                  headings={["Segment", "Shoppers", "On its own", "With the offer's other groups"]}
+                  columnContentTypes={["text", "numeric", "text", "text", "numeric"]}
+                  headings={[
+                    "Segment",
+                    "Shoppers",
+                    "Lift on its own",
+                    "Lift with the others",
+                    "Pulled toward the offer's",
+                  ]}
                   rows={rows.map((s) => {
                     const e = s.shrunk!.conversion;
                     return [
                       s.name,
                       count(s.treatment.units + s.holdout.units, f),
-                      pointsWithInterval({ estimate: e.raw, interval: e.rawInterval }, f),
-                      `${pointsWithInterval(e, f)}; pulled ${percent(e.shrinkage, f, 0)} of the way to the offer's`,
+                      pointsRange({ estimate: e.raw, interval: e.rawInterval }, f),
+                      pointsRange(e, f),
+                      percent(e.shrinkage, f, 0),
                     ];
                   })}
                 />
@@ -171,7 +183,7 @@ export function smallSegmentWords(
   }
   return {
     tone: "info",
-    badge: "Small: measured with others",
+    badge: "Measured with others",
     title: "Small: measured together with an offer's other groups",
     text:
       `${count(reach, f)} ${people} is under ${count(minSize, f)}: an offer shown only to this segment would take long ` +

@@ -356,6 +356,13 @@ export function unitHistory(db: PrismaClient, shopId: number, messageId: number,
   return prePeriod(readerFor(db), shopId, messageId, range.from, range.to);
 }
 
+/** A pooled stratum's name: its group's, or that of the small groups merged (into it). */
+function strataName(key: string, names: Map<string, string>): string {
+  if (key === "rest") return "Smaller groups together";
+  if (key.endsWith("+rest")) return `${names.get(key.slice(0, -"+rest".length))} and smaller groups`;
+  return names.get(key) ?? key;
+}
+
 /** The name of the group of exposed customers who are in none of the shop's segments. */
 export const NO_SEGMENT_ROW_NAME = "Customers in no segment";
 const VISITORS_KEY = "visitors";
@@ -507,7 +514,7 @@ function pooledResults(
       status: "ok",
       strata: conversion.strata.map((s) => ({
         key: s.key,
-        name: nameOf.get(s.key) ?? "Smaller groups together",
+        name: strataName(s.key, nameOf),
         units: s.units,
         weight: s.weight,
       })),
