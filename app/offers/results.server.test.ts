@@ -338,7 +338,13 @@ describe("which orders count for an offer", () => {
       codesIssued: 2,
       codesRedeemed: 1,
       liftSummary: expect.stringContaining("Not enough data yet"),
+      // Pooling over groups does not make a 7-shopper offer measurable: it says the same.
+      pooled: {
+        status: "not enough data",
+        need: "at least 100 visitors in each group (treatment has 6, holdout has 1)",
+      },
     });
+    expect(r.bySegment.every((s) => s.shrunk === null)).toBe(true);
   });
 
   it("is null for another shop's offer", async () => {

@@ -549,6 +549,8 @@ export interface OfferOverviewRow {
   codesRedeemed: number;
   /** Minor units: the treated units' attributed revenue. */
   revenue: number;
+  /** The lift pooled over the offer's groups with the pre-period adjustment (OfferResults.pooled). */
+  pooled: PooledResults;
 }
 
 /** One row per offer (every message of the shop: each has a holdout), newest first. */
@@ -582,6 +584,7 @@ export async function offersOverview(
       codesIssued: r.codes.issued,
       codesRedeemed: r.codes.redeemed,
       revenue: r.treatment.revenue,
+      pooled: r.pooled,
     });
   }
   return rows;

@@ -155,6 +155,12 @@ describe("small segments measured together", () => {
     await page.goto(`${demo.url}/app/segments`);
     await expect.poll(() => page.getByText("Measured with others").count()).toBeGreaterThan(0);
     await page.screenshot({ path: path.join(SHOTS, "admin-segments-small.png"), fullPage: true });
+    // A small segment's page says the same, in a banner.
+    await page.goto(`${demo.url}/app/segments/lapsed-customers`);
+    await expect(page.locator("#small-segment").textContent()).resolves.toMatch(
+      /^\d+ members is under 200: .* measured together with the other groups an offer reaches/,
+    );
+    await page.screenshot({ path: path.join(SHOTS, "admin-segment-small.png"), fullPage: true });
     await page.close();
   });
 });
