@@ -183,3 +183,18 @@ export function isoInZoneFor(timeZone: string): (at: Date | string | number) => 
     return `${local.toISOString().slice(0, 19)}${sign}${hh}:${mm}`;
   };
 }
+
+/** A difference of two rates in percentage points, signed: 0.0123 → "+1.2", −0.004 → "−0.4", 0 → "0.0". */
+export function points(difference: number, f: Pick<ShopFormat, "locale">, digits = 1): string {
+  return new Intl.NumberFormat(f.locale, {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+    signDisplay: "exceptZero",
+  }).format(difference * 100);
+}
+
+/** A difference of money, signed: 85 → "+$0.85", −10 → "-$0.10" (minor units, rounded to whole ones). */
+export function signedMoney(minor: number, f: ShopFormat): string {
+  const rounded = Math.round(minor);
+  return `${rounded > 0 ? "+" : ""}${money(rounded, f)}`;
+}

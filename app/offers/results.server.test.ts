@@ -15,6 +15,8 @@ import {
   liftInWords,
   offerResults,
   offersOverview,
+  PRE_PERIOD_DAYS,
+  unitHistory,
   untrackedCounts,
 } from "./results.server";
 
@@ -61,6 +63,7 @@ interface OrderInput {
   cancelled?: boolean;
   test?: boolean;
   shopifyId?: string;
+  visitorId?: string;
 }
 
 function orderRow(o: OrderInput) {
@@ -70,6 +73,7 @@ function orderRow(o: OrderInput) {
     currency: "USD",
     customerShopifyId: o.customerShopifyId ?? null,
     cartToken: o.cartToken ?? null,
+    visitorId: o.visitorId ?? null,
     totalPrice: o.totalPrice ?? 5000,
     totalRefunded: o.totalRefunded ?? 0,
     totalDiscounts: o.totalDiscounts ?? 0,
@@ -334,7 +338,13 @@ describe("which orders count for an offer", () => {
       codesIssued: 2,
       codesRedeemed: 1,
       liftSummary: expect.stringContaining("Not enough data yet"),
+      // Pooling over groups does not make a 7-shopper offer measurable: it says the same.
+      pooled: {
+        status: "not enough data",
+        need: "at least 100 visitors in each group (treatment has 6, holdout has 1)",
+      },
     });
+    expect(r.bySegment.every((s) => s.shrunk === null)).toBe(true);
   });
 
   it("is null for another shop's offer", async () => {
@@ -406,7 +416,7 @@ describe("results by segment", () => {
       rate: units ? conversions / units : null,
       revenue,
     });
-    expect(r.bySegment.map(({ lift: _lift, ...row }) => row)).toEqual([
+    expect(r.bySegment.map(({ lift: _lift, shrunk: _shrunk, ...row }) => row)).toEqual([
       { handle: "seg-vip", name: "VIPs", treatment: arm(2, 1, 1000), holdout: arm(1, 1, 3000) },
       { handle: "seg-lapsed", name: "Lapsed", treatment: arm(1, 1, 4000), holdout: arm(1, 1, 3000) },
       { handle: null, name: "Visitors not signed in", treatment: arm(1, 1, 6000), holdout: arm(2, 0, 0) },
@@ -561,5 +571,151 @@ describe("an order the web pixel tied to the visitor (Order.visitorId)", () => {
     expect(r.treatment.units).toBe(2);
     expect(r.treatment.conversions).toBe(1);
     expect(r.treatment.revenue).toBe(7300);
+  });
+});
+
+/**
+ * Small segments measured together: 1,200 customers (60, 150 and 400 of them in three segments, a
+ * fourth overlapping two of those, the rest in none) and 600 visitors, 10% held out by assign().
+ * Loyal shoppers (40%) bought in the 90 days before they saw the offer and are likelier to buy
+ * again (15% against 3%); the offer adds 4 points to everyone's chance.
+ */
+describe("an offer measured over its small segments, adjusted with what each shopper bought before", () => {
+  it("finds each unit's orders in the 90 days before its exposure, pools the lift over the segments, narrows it with the pre-period and shrinks each segment's", async () => {
+    const offer = await createOffer("Small segments");
+    // A fixed experiment id and unit names: the same arms whichever tests ran before.
+    const experiment: ExperimentSpec = { id: 4242, holdout: 0.1, variants: [{ id: 0, weight: 1 }] };
+    const random = mulberry32(4242);
+    const exposedFrom = LAST_30.from.getTime();
+    const exposures = [];
+    const visitors = [];
+    const orders: ReturnType<typeof orderRow>[] = [];
+    const expected = new Map<string, { arm: string; orders: number; spend: number }>();
+    const segmentOf = (i: number) => (i < 60 ? 0 : i < 210 ? 1 : i < 610 ? 2 : -1);
+    const handles = ["small-a", "small-b", "small-c", "small-d"];
+    const membersOf: string[][] = [[], [], [], []];
+    let truthUnits = 0;
+    for (let i = 0; i < 1800; i++) {
+      const customer = i < 1200;
+      const id = customer ? `small-cust-${i}` : `small-visitor-${String(i).padStart(6, "0")}`;
+      const unit = customer ? `c:${id}` : `v:${id}`;
+      const arm = assign(unit, experiment).arm;
+      const at = new Date(exposedFrom + random() * 25 * DAY);
+      exposures.push({
+        shopId,
+        messageId: offer.id,
+        unit,
+        arm,
+        variantId: null,
+        visitorId: customer ? `small-v-${i}` : id,
+        customerShopifyId: customer ? id : null,
+        at,
+      });
+      if (customer) {
+        const s = segmentOf(i);
+        if (s >= 0) membersOf[s].push(id);
+        if (i < 20 || (i >= 210 && i < 240)) membersOf[3].push(id);
+      } else {
+        visitors.push(visitorRow(id, at, { cartToken: `small-cart-${i}` }));
+      }
+      const owner = customer ? { customerShopifyId: id } : { visitorId: id };
+      const loyal = random() < 0.4;
+      if (loyal) {
+        const n = 1 + Math.floor(random() * 3);
+        let spend = 0;
+        for (let k = 0; k < n; k++) {
+          const price = 2000 + Math.floor(random() * 8000);
+          spend += price;
+          orders.push(
+            orderRow({ ...owner, at: new Date(at.getTime() - (1 + random() * 85) * DAY), totalPrice: price }),
+          );
+        }
+        expected.set(unit, { arm, orders: n, spend });
+        // Outside the pre-period (100 days before), cancelled, or a test: never counted.
+        orders.push(orderRow({ ...owner, at: new Date(at.getTime() - 100 * DAY), totalPrice: 9999 }));
+        orders.push(orderRow({ ...owner, at: new Date(at.getTime() - 2 * DAY), cancelled: true }));
+        orders.push(orderRow({ ...owner, at: new Date(at.getTime() - 2 * DAY), test: true }));
+      }
+      const p = (loyal ? 0.15 : 0.03) + (arm === "treatment" ? 0.04 : 0);
+      if (random() < p) {
+        const orderAt = new Date(Math.min(at.getTime() + random() * 5 * DAY, NOW.getTime() - 1));
+        const later = customer ? { customerShopifyId: id } : { cartToken: `small-cart-${i}` };
+        orders.push(orderRow({ ...later, at: orderAt, totalPrice: 4000 }));
+      }
+      truthUnits++;
+    }
+    for (let i = 0; i < exposures.length; i += 1000)
+      await prisma.offerExposure.createMany({ data: exposures.slice(i, i + 1000) });
+    await prisma.visitor.createMany({ data: visitors });
+    for (let i = 0; i < orders.length; i += 1000)
+      await prisma.order.createMany({ data: orders.slice(i, i + 1000) });
+    for (const [k, handle] of handles.entries()) {
+      await prisma.segment.create({
+        data: {
+          shopId,
+          handle: `${handle}-${offer.id}`,
+          name: `Small ${"ABCD"[k]}`,
+          rule: JSON.stringify({ version: 1, match: { field: "customer.ordersCount", op: "gte", value: 1 } }),
+          members: {
+            create: membersOf[k].map((customerShopifyId) => ({ customerShopifyId, since: LAST_30.from })),
+          },
+        },
+      });
+    }
+
+    // The pre-period, from the database, is exactly what was bought in it.
+    const history = await unitHistory(prisma, shopId, offer.id, LAST_30);
+    expect(PRE_PERIOD_DAYS).toBe(90);
+    expect(history.size).toBe(expected.size);
+    expect(new Map([...history].sort())).toEqual(new Map([...expected].sort()));
+
+    const r = (await offerResults(prisma, shopId, offer.id, LAST_30, NOW))!;
+    expect(r.treatment.units + r.holdout.units).toBe(truthUnits);
+    if (r.pooled.status !== "ok") throw new Error(`not pooled: ${r.pooled.need}`);
+    const pooled = r.pooled;
+    // Strata: each customer in the smallest of its segments (D, 50, before A, 60, and C, 400), the
+    // customers in no segment, the visitors.
+    expect(pooled.strata.map((s) => [s.name, s.units])).toEqual([
+      ["Small A", 40],
+      ["Small B", 150],
+      ["Small C", 370],
+      ["Small D", 50],
+      ["Customers in no segment", 590],
+      ["Visitors not signed in", 600],
+    ]);
+    expect(pooled.strata.reduce((sum, s) => sum + s.weight, 0)).toBeCloseTo(1, 12);
+    expect(pooled.unitsWithHistory).toBe(expected.size);
+    // The true lift is +4 points; the pre-period narrows the interval.
+    const [low, high] = pooled.conversion.interval;
+    console.log(
+      `pooled conversion lift ${(pooled.conversion.estimate * 100).toFixed(2)} pp [${(low * 100).toFixed(2)}, ${(high * 100).toFixed(2)}], ` +
+        `variance ratio ${pooled.conversion.varianceRatio.toFixed(3)}; revenue ${pooled.revenuePerUnit.varianceRatio.toFixed(3)}; ` +
+        `plain ${liftInWords(r.lift)}`,
+    );
+    expect(low).toBeLessThanOrEqual(0.04);
+    expect(high).toBeGreaterThanOrEqual(0.04);
+    expect(pooled.conversion.varianceRatio).toBeLessThan(1);
+    expect(pooled.conversion.standardError).toBeLessThan(pooled.conversion.unadjustedStandardError);
+    expect(pooled.revenuePerUnit.varianceRatio).toBeLessThan(1);
+
+    // Every segment row, even one of 60 or 50 shoppers, has a shrunk estimate.
+    const rows = r.bySegment.filter((s) => s.handle === null || s.handle.endsWith(`-${offer.id}`));
+    expect(rows.map((s) => [s.name, s.treatment.units + s.holdout.units])).toEqual([
+      ["Small A", 60],
+      ["Small B", 150],
+      ["Small C", 400],
+      ["Small D", 50],
+      ["Visitors not signed in", 600],
+    ]);
+    for (const row of rows) {
+      expect(row.shrunk).not.toBeNull();
+      const c = row.shrunk!.conversion;
+      expect(c.shrinkage).toBeGreaterThanOrEqual(0);
+      expect(c.shrinkage).toBeLessThanOrEqual(1);
+      expect(c.interval[1] - c.interval[0]).toBeLessThanOrEqual(c.rawInterval[1] - c.rawInterval[0] + 1e-12);
+    }
+    const a = rows[0].shrunk!.conversion;
+    expect(rows[0].lift.status).toBe("not enough data");
+    expect(a.interval[1] - a.interval[0]).toBeLessThan(a.rawInterval[1] - a.rawInterval[0]);
   });
 });

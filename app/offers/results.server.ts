@@ -19,17 +19,36 @@
  * since is not counted in it, one who joined since is), and the visitor units ("v:") as one row
  * of their own (segments hold customers). A unit in two segments counts in both.
  *
+ * Measuring small segments (engine/pooled.ts): `pooled` is the offer's lift stratified over disjoint
+ * groups of its units (each customer unit in the smallest of its segments, by exposed units; the
+ * customers in no segment; the visitors not signed in), adjusted with each unit's orders and spend
+ * in the PRE_PERIOD_DAYS before its exposure (CUPED); each segment row's `shrunk` is its own lift
+ * (with the offer's θ and pooled variances) shrunk toward the offer's across those groups.
+ *
  * Reads go through the driver (db-read.server.ts) with SQL that is the same in both dialects,
- * except the day bucket of the daily series. Ranges are [from, to).
+ * except the day bucket of the daily series and the pre-period's start. Ranges are [from, to).
  */
 import type { PrismaClient } from "@prisma/client";
 import { compareArms, type Comparison } from "../engine/lift";
+import {
+  addValues,
+  emptyMoments,
+  groupEstimate,
+  randomEffects,
+  shrink,
+  stratifiedDifference,
+  type GroupMoments,
+  type ShrunkEstimate,
+  type StratifiedEstimate,
+} from "../engine/pooled";
 import { readerFor, date, type Reader } from "../db-read.server";
 
 /** An order counts for a unit up to this many days after the unit's first exposure. */
 export const ATTRIBUTION_WINDOW_DAYS = 30;
 const DAY_MS = 24 * 3600_000;
 const WINDOW_MS = ATTRIBUTION_WINDOW_DAYS * DAY_MS;
+/** A unit's orders and spend in this many days before its first exposure adjust its outcome (CUPED). */
+export const PRE_PERIOD_DAYS = 90;
 
 export interface DateRange {
   from: Date;
@@ -85,7 +104,40 @@ export interface SegmentResult {
   holdout: ArmResult;
   /** The segment's treated against its own held out. */
   lift: Comparison;
+  /**
+   * The segment's lift shrunk toward the offer's (empirical Bayes), for conversion (a rate
+   * difference) and revenue per unit (minor units); null while the offer's pooled estimate is not
+   * ready or the segment has no one in an arm.
+   */
+  shrunk: { conversion: ShrunkEstimate; revenuePerUnit: ShrunkEstimate } | null;
 }
+
+/** A pooled difference, treatment − holdout: a rate difference, or minor units per unit. */
+export interface PooledMetric {
+  estimate: number;
+  standardError: number;
+  interval: [number, number];
+  significant: boolean;
+  /** Without the pre-period adjustment. */
+  unadjustedStandardError: number;
+  /** Variance with the adjustment / without: the share of shoppers that give the same precision. */
+  varianceRatio: number;
+}
+
+export type PooledResults =
+  | { status: "not enough data"; need: string }
+  | {
+      status: "ok";
+      /** The disjoint groups the estimate is pooled over, with their share of the units. */
+      strata: { key: string; name: string; units: number; weight: number }[];
+      conversion: PooledMetric;
+      revenuePerUnit: PooledMetric;
+      prePeriodDays: number;
+      /** Units with at least one order in their pre-period (the adjustment's information). */
+      unitsWithHistory: number;
+      /** τ (the sd of the groups' true conversion lifts, as a rate difference), for the words. */
+      conversionSpread: number;
+    };
 
 /** The name of the by-segment row of the visitor units (not signed in, so in no segment). */
 export const VISITORS_ROW_NAME = "Visitors not signed in";
@@ -118,6 +170,8 @@ export interface OfferResults extends EngagementResult {
   /** Each segment with at least one exposed unit (by id), then the visitors not signed in. */
   bySegment: SegmentResult[];
   daily: DailyPoint[];
+  /** The lift pooled over the offer's groups, adjusted with the pre-period (engine/pooled.ts). */
+  pooled: PooledResults;
 }
 
 type Num = number | string | bigint | null;
@@ -147,12 +201,13 @@ export async function offerResults(
   const to = new Date(Math.min(range.to.getTime(), now.getTime()));
   const from = range.from;
 
-  const [events, exposures, conversions, codes, members] = await Promise.all([
+  const [events, exposures, conversions, codes, members, history] = await Promise.all([
     eventCounts(reader, shopId, messageId, from, to),
     exposureCounts(reader, messageId, from, to),
     unitConversions(reader, shopId, messageId, from, to, now),
     codeResults(reader, shopId, messageId, from, to),
     exposedMembers(reader, shopId, messageId, from, to),
+    prePeriod(reader, shopId, messageId, from, to),
   ]);
 
   const days = dayList(from, to);
@@ -237,23 +292,33 @@ export async function offerResults(
     const unit = converted.get(row.unit);
     if (unit) addConversion(arm, unit);
   }
-  const groups: Omit<SegmentResult, "lift">[] = [...segments.entries()]
+  const groups: Omit<SegmentResult, "lift" | "shrunk">[] = [...segments.entries()]
     .sort(([a], [b]) => a - b)
     .map(([, segment]) => segment);
   if (visitors.treatment.units || visitors.holdout.units) {
     groups.push({ handle: null, name: VISITORS_ROW_NAME, ...visitors });
   }
-  const bySegment = groups.map((group): SegmentResult => {
-    group.treatment.rate = rateOf(group.treatment);
-    group.holdout.rate = rateOf(group.holdout);
-    return { ...group, lift: compareArms({ treatment: group.treatment, holdout: group.holdout }) };
-  });
-
   const compare = (t: ArmResult) =>
     compareArms({
       treatment: { units: t.units, conversions: t.conversions, revenue: t.revenue },
       holdout: { units: holdout.units, conversions: holdout.conversions, revenue: holdout.revenue },
     });
+
+  const lift = compare(treatment);
+  const customerUnits = { treatment: 0, holdout: 0 };
+  for (const row of exposures) {
+    if (row.kind === "c") customerUnits[row.arm === "holdout" ? "holdout" : "treatment"] += Number(row.n);
+  }
+  const pooled = pooledResults(lift, members, converted, history, customerUnits, visitors);
+  const bySegment = groups.map((group): SegmentResult => {
+    group.treatment.rate = rateOf(group.treatment);
+    group.holdout.rate = rateOf(group.holdout);
+    return {
+      ...group,
+      lift: compareArms({ treatment: group.treatment, holdout: group.holdout }),
+      shrunk: pooled.shrunk(group.handle),
+    };
+  });
 
   return {
     messageId: message.id,
@@ -268,7 +333,7 @@ export async function offerResults(
     treatment,
     holdout,
     codes: codes.total,
-    lift: compare(treatment),
+    lift,
     variants: message.variants.map((v) => {
       const arm = variantArms.get(v.id)!;
       return {
@@ -282,6 +347,188 @@ export async function offerResults(
     }),
     bySegment,
     daily: [...daily.values()],
+    pooled: pooled.results,
+  };
+}
+
+/** Each unit exposed in the range that bought in its pre-period: its arm, orders and spend (minor units). */
+export function unitHistory(db: PrismaClient, shopId: number, messageId: number, range: DateRange) {
+  return prePeriod(readerFor(db), shopId, messageId, range.from, range.to);
+}
+
+/** A pooled stratum's name: its group's, or that of the small groups merged (into it). */
+function strataName(key: string, names: Map<string, string>): string {
+  if (key === "rest") return "Smaller groups together";
+  if (key.endsWith("+rest")) return `${names.get(key.slice(0, -"+rest".length))} and smaller groups`;
+  return names.get(key) ?? key;
+}
+
+/** The name of the group of exposed customers who are in none of the shop's segments. */
+export const NO_SEGMENT_ROW_NAME = "Customers in no segment";
+const VISITORS_KEY = "visitors";
+const NO_SEGMENT_KEY = "no-segment";
+
+interface UnitValues {
+  converted: number;
+  revenue: number;
+  orders: number;
+  spend: number;
+}
+
+/**
+ * The pooled estimate and a function giving each segment row's shrunk one. Strata: each exposed
+ * customer unit in the smallest of its segments (fewest exposed units; the lowest id on a tie), the
+ * customers in none, the visitors. Only units that converted or bought before carry values; the
+ * others count in n with y = x = 0.
+ */
+function pooledResults(
+  lift: Comparison,
+  members: MemberRow[],
+  converted: Map<string, ConvertedUnit>,
+  history: Map<string, { arm: string; orders: number; spend: number }>,
+  customerUnits: { treatment: number; holdout: number },
+  visitors: { treatment: ArmResult; holdout: ArmResult },
+): {
+  results: PooledResults;
+  shrunk: (handle: string | null) => SegmentResult["shrunk"];
+} {
+  if (lift.status !== "ok") {
+    return { results: { status: "not enough data", need: lift.need }, shrunk: () => null };
+  }
+  const valuesOf = (unit: string): UnitValues | null => {
+    const c = converted.get(unit);
+    const h = history.get(unit);
+    if (!c && !h) return null;
+    return { converted: c ? 1 : 0, revenue: c?.revenue ?? 0, orders: h?.orders ?? 0, spend: h?.spend ?? 0 };
+  };
+  const armOf = (arm: string) => (arm === "holdout" ? "holdout" : "treatment");
+
+  // Segment sizes among the exposed, each segment's rows, each unit's segments.
+  const size = new Map<number, number>();
+  const names = new Map<number, { handle: string; name: string }>();
+  const unitSegments = new Map<string, { arm: string; segments: number[] }>();
+  for (const row of members) {
+    const id = Number(row.segmentId);
+    size.set(id, (size.get(id) ?? 0) + 1);
+    names.set(id, { handle: row.handle, name: row.name });
+    let u = unitSegments.get(row.unit);
+    if (!u) unitSegments.set(row.unit, (u = { arm: row.arm, segments: [] }));
+    u.segments.push(id);
+  }
+  const smallest = (ids: number[]) =>
+    ids.reduce((a, b) => (size.get(b)! < size.get(a)! || (size.get(b) === size.get(a) && b < a) ? b : a));
+
+  type Pair = { conversion: GroupMoments; revenue: GroupMoments; name: string };
+  const strata = new Map<string, Pair>();
+  const pairOf = (key: string, name: string, map = strata): Pair => {
+    let p = map.get(key);
+    if (!p) {
+      p = {
+        name,
+        conversion: { key, treatment: emptyMoments(), holdout: emptyMoments() },
+        revenue: { key, treatment: emptyMoments(), holdout: emptyMoments() },
+      };
+      map.set(key, p);
+    }
+    return p;
+  };
+  const add = (p: Pair, arm: "treatment" | "holdout", v: UnitValues | null, count: boolean) => {
+    if (count) {
+      p.conversion[arm].n += 1;
+      p.revenue[arm].n += 1;
+    }
+    if (v) {
+      addValues(p.conversion[arm], v.converted, v.orders);
+      addValues(p.revenue[arm], v.revenue, v.spend);
+    }
+  };
+
+  // Customers in segments.
+  const inSegments = { treatment: 0, holdout: 0 };
+  for (const [unit, u] of unitSegments) {
+    const id = smallest(u.segments);
+    const arm = armOf(u.arm);
+    inSegments[arm] += 1;
+    add(pairOf(`segment-${id}`, names.get(id)!.name), arm, valuesOf(unit), true);
+  }
+  // Customers in no segment, and visitors: counted from the exposures, valued from their units.
+  const noSegment = pairOf(NO_SEGMENT_KEY, NO_SEGMENT_ROW_NAME);
+  const visitorStratum = pairOf(VISITORS_KEY, VISITORS_ROW_NAME);
+  for (const arm of ["treatment", "holdout"] as const) {
+    for (const p of [noSegment.conversion, noSegment.revenue])
+      p[arm].n = customerUnits[arm] - inSegments[arm];
+    for (const p of [visitorStratum.conversion, visitorStratum.revenue]) p[arm].n = visitors[arm].units;
+  }
+  const valued = new Map<string, string>();
+  for (const unit of [...converted.keys(), ...history.keys()]) {
+    if (valued.has(unit) || unitSegments.has(unit)) continue;
+    valued.set(unit, unit);
+    const arm = armOf(converted.get(unit)?.arm ?? history.get(unit)!.arm);
+    add(unit.startsWith("v:") ? visitorStratum : noSegment, arm, valuesOf(unit), false);
+  }
+  for (const [key, p] of strata)
+    if (p.conversion.treatment.n + p.conversion.holdout.n === 0) strata.delete(key);
+
+  // Segments by id, then the customers in none, then the visitors (the same order in both databases).
+  const rank = (key: string) =>
+    key === NO_SEGMENT_KEY
+      ? Infinity
+      : key === VISITORS_KEY
+        ? Infinity
+        : Number(key.slice("segment-".length));
+  const all = [...strata.entries()]
+    .sort(([a], [b]) => rank(a) - rank(b) || (a === VISITORS_KEY ? 1 : 0) - (b === VISITORS_KEY ? 1 : 0))
+    .map(([, p]) => p);
+  const conversion = stratifiedDifference(all.map((p) => p.conversion));
+  const revenue = stratifiedDifference(all.map((p) => p.revenue));
+  if (!conversion || !revenue) {
+    return {
+      results: { status: "not enough data", need: "at least 2 visitors in each group" },
+      shrunk: () => null,
+    };
+  }
+  const priors = { conversion: randomEffects(conversion.strata), revenue: randomEffects(revenue.strata) };
+
+  // Each segment row's own moments (a unit in two segments counts in both, as in bySegment).
+  const rows = new Map<string, Pair>();
+  for (const row of members) {
+    add(pairOf(row.handle, row.name, rows), armOf(row.arm), valuesOf(row.unit), true);
+  }
+  const shrunkOf = (p: Pair) => {
+    const c = groupEstimate(p.conversion, conversion.theta, conversion.pooledVariance);
+    const r = groupEstimate(p.revenue, revenue.theta, revenue.pooledVariance);
+    if (!c || !r) return null;
+    return { conversion: shrink(c, priors.conversion), revenuePerUnit: shrink(r, priors.revenue) };
+  };
+  const metric = (e: StratifiedEstimate): PooledMetric => ({
+    estimate: e.estimate,
+    standardError: e.standardError,
+    interval: e.interval,
+    significant: e.significant,
+    unadjustedStandardError: e.unadjustedStandardError,
+    varianceRatio: e.varianceRatio,
+  });
+  const nameOf = new Map([...strata.entries()].map(([key, p]) => [key, p.name]));
+  return {
+    results: {
+      status: "ok",
+      strata: conversion.strata.map((s) => ({
+        key: s.key,
+        name: strataName(s.key, nameOf),
+        units: s.units,
+        weight: s.weight,
+      })),
+      conversion: metric(conversion),
+      revenuePerUnit: metric(revenue),
+      prePeriodDays: PRE_PERIOD_DAYS,
+      unitsWithHistory: history.size,
+      conversionSpread: Math.sqrt(priors.conversion?.tau2 ?? 0),
+    },
+    shrunk: (handle) => {
+      if (handle === null) return shrunkOf(visitorStratum);
+      const p = rows.get(handle);
+      return p ? shrunkOf(p) : null;
+    },
   };
 }
 
@@ -302,6 +549,8 @@ export interface OfferOverviewRow {
   codesRedeemed: number;
   /** Minor units: the treated units' attributed revenue. */
   revenue: number;
+  /** The lift pooled over the offer's groups with the pre-period adjustment (OfferResults.pooled). */
+  pooled: PooledResults;
 }
 
 /** One row per offer (every message of the shop: each has a holdout), newest first. */
@@ -335,6 +584,7 @@ export async function offersOverview(
       codesIssued: r.codes.issued,
       codesRedeemed: r.codes.redeemed,
       revenue: r.treatment.revenue,
+      pooled: r.pooled,
     });
   }
   return rows;
@@ -502,6 +752,66 @@ async function unitConversions(
     unit.firstOrderAt = Math.min(unit.firstOrderAt, processedAt);
   }
   return [...units.values()].map(({ orders: _orders, ...unit }) => unit);
+}
+
+interface HistoryRow {
+  unit: string;
+  arm: string;
+  orders: Num;
+  spend: Num;
+}
+
+/**
+ * Each unit exposed in [from, to) that bought in the PRE_PERIOD_DAYS before its exposure: its
+ * orders (not test, not cancelled) and their totals less refunds. A customer unit's orders; a
+ * visitor's orders tied to it by the web pixel or placed by the customer it is linked to (its cart
+ * tokens are of carts it may not have had yet). One query; UNION drops an order found twice.
+ */
+async function prePeriod(
+  reader: Reader,
+  shopId: number,
+  messageId: number,
+  from: Date,
+  to: Date,
+): Promise<Map<string, { arm: string; orders: number; spend: number }>> {
+  const start =
+    reader.dialect === "sqlite"
+      ? `e."at" - ${PRE_PERIOD_DAYS * DAY_MS}`
+      : `e."at" - interval '${PRE_PERIOD_DAYS} days'`;
+  const select = `SELECT e."unit" AS "unit", e."arm" AS "arm", o."id" AS "orderId",
+      o."totalPrice" - o."totalRefunded" AS "net"`;
+  const where = `o."shopId" = ? AND o."processedAt" >= ? AND o."processedAt" < ? AND o."test" = ?
+       AND o."cancelledAt" IS NULL AND e."at" >= ? AND e."at" < ?
+       AND o."processedAt" < e."at" AND o."processedAt" >= ${start}`;
+  const params = [
+    messageId,
+    shopId,
+    new Date(from.getTime() - PRE_PERIOD_DAYS * DAY_MS),
+    to,
+    false,
+    from,
+    to,
+  ];
+  const rows = await reader.rows<HistoryRow>(
+    `SELECT p."unit" AS "unit", p."arm" AS "arm", COUNT(*) AS "orders", SUM(p."net") AS "spend" FROM (
+       ${select}
+       FROM "Order" o CROSS JOIN "OfferExposure" e
+       WHERE e."messageId" = ? AND e."unit" = 'c:' || o."customerShopifyId" AND ${where}
+       UNION
+       ${select}
+       FROM "Order" o CROSS JOIN "OfferExposure" e
+       WHERE o."visitorId" IS NOT NULL AND e."messageId" = ? AND e."unit" = 'v:' || o."visitorId" AND ${where}
+       UNION
+       ${select}
+       FROM "Order" o CROSS JOIN "Visitor" v CROSS JOIN "OfferExposure" e
+       WHERE v."shopId" = o."shopId" AND v."customerShopifyId" = o."customerShopifyId"
+         AND e."messageId" = ? AND e."unit" = 'v:' || v."id" AND ${where}
+     ) p GROUP BY p."unit", p."arm"`,
+    [...params, ...params, ...params],
+  );
+  return new Map(
+    rows.map((r) => [r.unit, { arm: r.arm, orders: Number(r.orders), spend: Number(r.spend ?? 0) }]),
+  );
 }
 
 interface MemberRow {

@@ -191,7 +191,9 @@ describe("the demo admin", () => {
         },
       )
       .toBe(expected);
-    await expect(page.locator("#preview-band").textContent()).resolves.toMatch(/Too small|Micro|Too broad/);
+    await expect(page.locator("#preview-band").textContent()).resolves.toMatch(
+      /Too small|Measured with others|Micro|Too broad/,
+    );
     await page.screenshot({ path: path.join(SHOTS, "segment-builder.png"), fullPage: true });
 
     await page.getByRole("button", { name: "Save segment" }).click();

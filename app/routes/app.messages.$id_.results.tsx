@@ -22,6 +22,7 @@ import { formatMoney } from "../engine/money";
 import { liftInWords, offerResults, pointsOf, untrackedCounts } from "../offers/results.server";
 import { referralSummary } from "../offers/referrals.server";
 import { signupSummary } from "../offers/signups.server";
+import PooledEstimate from "../offers/PooledEstimate";
 
 export const links = () => [{ rel: "stylesheet", href: vizStyles }];
 
@@ -226,6 +227,9 @@ export default function OfferResultsPage() {
               />
             </InlineGrid>
           </BlockStack>
+        </Layout.Section>
+        <Layout.Section>
+          <PooledEstimate pooled={r.pooled} segments={r.bySegment} />
         </Layout.Section>
         <Layout.Section>
           <Card>

@@ -37,6 +37,7 @@ import { orderHistoryConditions } from "../engine/lifetime";
 import { describeCondition } from "../engine/rules";
 import { shopSegments } from "../segments/store.server";
 import { useDownload } from "../download";
+import { SmallSegmentBanner } from "../offers/PooledEstimate";
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
@@ -215,13 +216,11 @@ export default function SegmentDetail() {
         )}
         {s.reach < s.minSize && (
           <Layout.Section>
-            <Banner tone="warning" title="Too small to measure">
-              <p>
-                {s.reach.toLocaleString("en-US")} {s.audience === "visitors" ? "visitors" : "members"} is
-                under {s.minSize}: an offer shown to this segment cannot show a reliable lift against a
-                holdout. Widen the rule or combine it with another segment.
-              </p>
-            </Banner>
+            <SmallSegmentBanner
+              reach={s.reach}
+              minSize={s.minSize}
+              people={s.audience === "visitors" ? "visitors" : "members"}
+            />
           </Layout.Section>
         )}
         {s.reach > s.maxSize && (

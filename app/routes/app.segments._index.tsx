@@ -24,6 +24,7 @@ import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
 import { segmentList } from "../segments/views.server";
 import { segmentTemplates } from "../segments/builder.server";
+import { SmallSegmentBadge } from "../offers/PooledEstimate";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
@@ -226,7 +227,7 @@ export default function Segments() {
                     </IndexTable.Cell>
                     <IndexTable.Cell>
                       {s.reach < s.minSize ? (
-                        <Badge tone="attention">Too small to measure</Badge>
+                        <SmallSegmentBadge reach={s.reach} minSize={s.minSize} />
                       ) : s.reach > s.maxSize ? (
                         <Badge tone="info">Broad</Badge>
                       ) : (

@@ -63,6 +63,7 @@ import {
   type GroupMode,
 } from "./draft";
 import { OrderHistoryBanner } from "../sync/OrderHistoryBanner";
+import { smallSegmentWords } from "../offers/PooledEstimate";
 import type { PickerKind, PickerOption, PreviewResult, SaveResult } from "./builder.server";
 
 export interface BuilderData {
@@ -628,12 +629,14 @@ function GroupView({ g, ctx, root }: { g: DraftGroup; ctx: RowContext; root?: bo
 }
 
 function bandOf(size: number, min: number, max: number) {
-  if (size < min)
+  if (size < min) {
+    const small = smallSegmentWords(size, min, "people", { locale: "en-US" });
     return {
-      tone: "warning" as const,
-      badge: "Too small to measure",
-      text: `Under ${min.toLocaleString("en-US")} people, a holdout cannot show a reliable lift. Widen the rule or combine it with another segment.`,
+      tone: small.tone === "warning" ? ("warning" as const) : ("info" as const),
+      badge: small.badge,
+      text: small.text,
     };
+  }
   if (size > max)
     return {
       tone: "attention" as const,
