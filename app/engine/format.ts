@@ -132,3 +132,17 @@ export function relative(at: Date | string | number, now: Date, f: Pick<ShopForm
   if (abs < 365 * 86_400) return rtf.format(Math.round(seconds / (30 * 86_400)), "month");
   return rtf.format(Math.round(seconds / (365 * 86_400)), "year");
 }
+
+/** The symbol an amount in the shop's currency is written with ("$", "€", "CA$"), or the code. */
+export function currencySymbol(f: Pick<ShopFormat, "currency" | "locale">): string {
+  try {
+    const parts = new Intl.NumberFormat(f.locale, {
+      style: "currency",
+      currency: f.currency,
+      currencyDisplay: "narrowSymbol",
+    }).formatToParts(0);
+    return parts.find((p) => p.type === "currency")?.value ?? f.currency;
+  } catch {
+    return f.currency;
+  }
+}

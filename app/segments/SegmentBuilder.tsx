@@ -5,7 +5,13 @@
  * same JSON the engine, the storefront and the CLI read; problems from the one validator are
  * shown beside the row and input that caused them.
  */
-import { useFetcher, useNavigation, useSubmit, type ShouldRevalidateFunction } from "@remix-run/react";
+import {
+  useFetcher,
+  useLocation,
+  useNavigation,
+  useSubmit,
+  type ShouldRevalidateFunction,
+} from "@remix-run/react";
 import {
   Badge,
   Banner,
@@ -14,6 +20,7 @@ import {
   Button,
   Card,
   ChoiceList,
+  Collapsible,
   Combobox,
   FormLayout,
   InlineError,
@@ -28,8 +35,10 @@ import {
   Text,
   TextField,
 } from "@shopify/polaris";
-import { DeleteIcon, PlusIcon } from "@shopify/polaris-icons";
-import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
+import { ChevronDownIcon, ChevronUpIcon, DeleteIcon, PlusIcon } from "@shopify/polaris-icons";
+import { useCallback, useEffect, useMemo, useRef, useState, type FocusEvent, type ReactNode } from "react";
+import { UnsavedChangesBar, useShopFormat, useToast } from "../admin/chrome";
+import { count, currencySymbol } from "../engine/format";
 import { formatMoney } from "../engine/money";
 import {
   FIELDS,
@@ -46,11 +55,14 @@ import {
 import {
   draftToRule,
   emptyDraft,
+  fieldSections,
   handleFrom,
   inputOf,
+  moneyExample,
   newCondition,
   newId,
   placeProblem,
+  plainWording,
   ruleToDraft,
   updateNode,
   withField,
@@ -92,14 +104,6 @@ export const previewDoesNotRevalidate: ShouldRevalidateFunction = ({
 
 export type BuilderResult = SaveResult | { ok: false; message: string } | undefined;
 
-const GROUPS: FieldSpec["group"][] = ["Customer", "Orders", "Carts and checkouts", "Storefront"];
-const FIELD_OPTIONS = GROUPS.map((title) => ({
-  title,
-  options: FIELD_NAMES.filter((f) => FIELDS[f].group === title).map((f) => ({
-    label: FIELDS[f].label,
-    value: f,
-  })),
-}));
 const MODES: { label: string; value: GroupMode }[] = [
   { label: "all of these", value: "all" },
   { label: "any of these", value: "any" },
@@ -115,16 +119,93 @@ function pickerOf(field: Field): PickerKind | null {
 
 interface RowContext {
   currency: string;
+  /** What money inputs show before the amount ("$", "€", "CA$"). */
+  currencyPrefix: string;
   others: BuilderData["others"];
   labels: Record<string, string>;
   addLabels: (options: PickerOption[]) => void;
   problems: DraftProblem[];
   change: (id: string, to: (n: DraftNode) => DraftNode | null) => void;
+  /** Focus left a row (not into its own inputs or their pop-up lists): its problems may show. */
+  left: (id: string, event: FocusEvent<HTMLElement>) => void;
 }
 
 function problemFor(ctx: RowContext, id: string, input: string): string | undefined {
-  const found = ctx.problems.filter((p) => p.id === id && p.input === input).map((p) => p.message);
+  const found = [
+    ...new Set(ctx.problems.filter((p) => p.id === id && p.input === input).map((p) => p.message)),
+  ];
   return found.length ? found.join("; ") : undefined;
+}
+
+/**
+ * Which field a condition is on: a searchable list in the merchant's groups (Customer, Orders,
+ * Products, Browsing, Checkout, Answers). Shows the field's name; typing searches ("spent" finds
+ * "Total spent").
+ */
+function FieldPicker({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
+  const [query, setQuery] = useState("");
+  const [searching, setSearching] = useState(false);
+  const sections = useMemo(() => fieldSections(searching ? query : "", FIELD_NAMES), [query, searching]);
+  const pick = (f: string) => {
+    ctx.change(c.id, (n) => withField(n as DraftCondition, f as Field));
+    setSearching(false);
+    setQuery("");
+  };
+  return (
+    <div style={{ minWidth: 220 }} data-input="field">
+      <Combobox
+        preferredPosition="below"
+        activator={
+          <Combobox.TextField
+            label="Field"
+            labelHidden
+            autoComplete="off"
+            placeholder="Search fields"
+            value={searching ? query : FIELDS[c.field].label}
+            onFocus={() => {
+              setSearching(true);
+              setQuery("");
+            }}
+            onBlur={() => setSearching(false)}
+            onChange={(v) => {
+              setSearching(true);
+              setQuery(v);
+            }}
+            error={problemFor(ctx, c.id, "field")}
+          />
+        }
+      >
+        {sections.length > 0 ? (
+          <Listbox onSelect={pick} accessibilityLabel="Fields">
+            {sections.map((section) => (
+              <Listbox.Section
+                key={section.title}
+                divider={false}
+                title={<Listbox.Header>{section.title}</Listbox.Header>}
+              >
+                {section.options.map((o) => (
+                  <Listbox.Option
+                    key={o.value}
+                    value={o.value}
+                    selected={o.value === c.field}
+                    accessibilityLabel={o.label}
+                  >
+                    {o.label}
+                  </Listbox.Option>
+                ))}
+              </Listbox.Section>
+            ))}
+          </Listbox>
+        ) : (
+          <Box padding="300">
+            <Text as="p" tone="subdued">
+              No field matches &ldquo;{query}&rdquo;
+            </Text>
+          </Box>
+        )}
+      </Combobox>
+    </div>
+  );
 }
 
 function DaysInput({ c, ctx, label }: { c: DraftCondition; ctx: RowContext; label: string }) {
@@ -424,13 +505,19 @@ function ValueInput({ c, ctx, which }: { c: DraftCondition; ctx: RowContext; whi
   };
   if (spec.type === "money")
     return (
-      <div style={{ width: 140 }}>
-        <TextField {...common} inputMode="decimal" suffix={ctx.currency} placeholder="0.00" />
+      <div style={{ width: 150 }}>
+        <TextField
+          {...common}
+          inputMode="decimal"
+          prefix={ctx.currencyPrefix}
+          suffix={ctx.currencyPrefix === ctx.currency ? undefined : ctx.currency}
+          placeholder={moneyExample(ctx.currency, 0)}
+        />
       </div>
     );
   if (spec.type === "number")
     return (
-      <div style={{ width: 100 }}>
+      <div style={{ width: 110 }}>
         <TextField {...common} type="number" />
       </div>
     );
@@ -452,11 +539,18 @@ function ConditionRow({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
   else if (mode === "one") value = <ValueInput c={c} ctx={ctx} which="value" />;
   else if (mode === "two")
     value = (
-      <InlineStack gap="100" blockAlign="center" wrap={false}>
+      <div
+        data-input="between"
+        style={{ display: "grid", gridTemplateColumns: "auto auto auto", gap: 8, alignItems: "start" }}
+      >
         <ValueInput c={c} ctx={ctx} which="value" />
-        <Text as="span">and</Text>
+        <div style={{ paddingTop: 6 }}>
+          <Text as="span" tone="subdued">
+            and
+          </Text>
+        </div>
         <ValueInput c={c} ctx={ctx} which="value2" />
-      </InlineStack>
+      </div>
     );
   else if (mode === "list")
     value = picker ? (
@@ -467,17 +561,10 @@ function ConditionRow({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
       <ListInput c={c} ctx={ctx} />
     );
   return (
-    <div data-row="condition" data-field={c.field}>
+    <div data-row="condition" data-field={c.field} onBlur={(e) => ctx.left(c.id, e)}>
       <BlockStack gap="100">
         <InlineStack gap="200" blockAlign="start" wrap>
-          <Select
-            label="Field"
-            labelHidden
-            options={FIELD_OPTIONS}
-            value={c.field}
-            onChange={(f) => ctx.change(c.id, (n) => withField(n as DraftCondition, f as Field))}
-            error={problemFor(ctx, c.id, "field")}
-          />
+          <FieldPicker c={c} ctx={ctx} />
           {spec.ofProduct && <OneProductInput c={c} ctx={ctx} />}
           {spec.windowed && (
             <InlineStack gap="100" blockAlign="center" wrap={false}>
@@ -517,7 +604,7 @@ function SegmentRow({ s, ctx }: { s: DraftSegmentRef; ctx: RowContext }) {
   ];
   const error = problemFor(ctx, s.id, "") ?? problemFor(ctx, s.id, "segment");
   return (
-    <div data-row="segment">
+    <div data-row="segment" onBlur={(e) => ctx.left(s.id, e)}>
       <BlockStack gap="100">
         <InlineStack gap="200" blockAlign="start">
           <Select
@@ -775,9 +862,17 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
   const [handleEdited, setHandleEdited] = useState(existing !== null);
   const [minSize, setMinSize] = useState(String(data.segment.minSize));
   const [maxSize, setMaxSize] = useState(String(data.segment.maxSize));
-  const [draft, setDraft] = useState<DraftGroup>(() =>
-    data.segment.rule ? ruleToDraft(data.segment.rule, currency) : emptyDraft(),
+  const loadedDraft = useCallback(
+    () => (data.segment.rule ? ruleToDraft(data.segment.rule, currency) : emptyDraft()),
+    [data.segment.rule, currency],
   );
+  const [draft, setDraft] = useState<DraftGroup>(loadedDraft);
+  // Discarding starts the form again from what was loaded (a new key drops inputs' own state).
+  const [generation, setGeneration] = useState(0);
+  const [advancedOpen, setAdvancedOpen] = useState(false);
+  const format = useShopFormat();
+  const toast = useToast();
+  const location = useLocation();
   const [labels, setLabels] = useState<Record<string, string>>(data.labels);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [touched, setTouched] = useState<Set<string>>(() => new Set());
@@ -791,6 +886,18 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
 
   const built = useMemo(() => draftToRule(draft, currency), [draft, currency]);
   const ruleJson = useMemo(() => JSON.stringify(built.rule), [built]);
+  // What was loaded, in the form the save sends: the form is dirty while it differs.
+  const [loaded] = useState(() =>
+    JSON.stringify({
+      name: data.segment.name,
+      description: data.segment.description,
+      handle,
+      minSize: String(data.segment.minSize),
+      maxSize: String(data.segment.maxSize),
+      rule: JSON.stringify(draftToRule(draft, currency).rule),
+    }),
+  );
+  const dirty = JSON.stringify({ name, description, handle, minSize, maxSize, rule: ruleJson }) !== loaded;
   // The one validator, run here as the merchant types; references to other segments are checked
   // by the server's preview (it knows their rules).
   const localProblems = useMemo(() => {
@@ -821,10 +928,11 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
     ...(preview.data && !preview.data.ok ? preview.data.problems : []),
     ...(result && !result.ok && "problems" in result ? result.problems : []),
   ].map((p) => placeProblem(built.paths, p.path, p.message));
-  // A row the merchant has not touched yet is not marked wrong until they try to save.
-  const problems = (localProblems.length ? localProblems : serverProblems).filter(
-    (p) => showAll || touched.has(p.id),
-  );
+  // A row is not marked wrong until the merchant has left it once, or pressed Save; then in
+  // plain words ("Pick at least one product"), not the validator's.
+  const problems = (localProblems.length ? localProblems : serverProblems)
+    .filter((p) => showAll || touched.has(p.id))
+    .map((p) => ({ ...p, message: plainWording(draft, p, currency) }));
   const fields = result && !result.ok && "fields" in result ? result.fields : {};
 
   const addLabels = useCallback(
@@ -838,13 +946,18 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
   );
   const ctx: RowContext = {
     currency,
+    currencyPrefix: currencySymbol({ currency, locale: format.locale }),
     others,
     labels,
     addLabels,
     problems,
-    change: (id, to) => {
+    change: (id, to) => setDraft((d) => updateNode(d, id, to)),
+    left: (id, event) => {
+      const next = event.relatedTarget;
+      // Still in the row, or in one of its pop-up lists (rendered in a portal): not left yet.
+      if (next instanceof Node && event.currentTarget.contains(next)) return;
+      if (next instanceof Element && next.closest("[data-portal-id]")) return;
       setTouched((t) => (t.has(id) ? t : new Set(t).add(id)));
-      setDraft((d) => updateNode(d, id, to));
     },
   };
 
@@ -860,6 +973,35 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
   const min = Number(minSize) || 0;
   const max = Number(maxSize) || Infinity;
 
+  const discard = () => {
+    setName(data.segment.name);
+    setDescription(data.segment.description);
+    setHandle(JSON.parse(loaded).handle);
+    setHandleEdited(existing !== null);
+    setMinSize(String(data.segment.minSize));
+    setMaxSize(String(data.segment.maxSize));
+    setDraft(loadedDraft());
+    setTouched(new Set());
+    setShowAll(existing !== null);
+    setGeneration((g) => g + 1);
+  };
+
+  // Saved (or deleted): the action redirects away; say so as the next page loads.
+  const announced = useRef(false);
+  const intent = navigation.formData?.get("intent");
+  useEffect(() => {
+    if (announced.current || navigation.state !== "loading" || !intent) return;
+    if (navigation.location.pathname === location.pathname) return;
+    announced.current = true;
+    toast(intent === "delete" ? "Segment deleted" : "Segment saved");
+  }, [navigation.state, navigation.location, location.pathname, intent, toast]);
+
+  // The size limits fold away unless they are what the save refused.
+  const fieldsKey = Object.keys(result && !result.ok && "fields" in result ? result.fields : {}).join();
+  useEffect(() => {
+    if (/minSize|maxSize/.test(fieldsKey)) setAdvancedOpen(true);
+  }, [fieldsKey]);
+
   return (
     <Page
       title={existing ? `Edit ${data.segment.name}` : "New segment"}
@@ -868,13 +1010,19 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
         content: "Save segment",
         onAction: save,
         loading: saving,
-        disabled: localProblems.length > 0,
       }}
       secondaryActions={
         existing ? [{ content: "Delete", destructive: true, onAction: () => setConfirmDelete(true) }] : []
       }
     >
       <div data-builder-ready={ready ? "yes" : "no"} hidden />
+      <UnsavedChangesBar
+        dirty={dirty}
+        saving={saving}
+        onSave={save}
+        onDiscard={discard}
+        message={existing ? "Unsaved changes" : "Unsaved segment"}
+      />
       <Layout>
         {data.orderHistoryLimited && (
           <Layout.Section>
@@ -924,42 +1072,22 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
                   error={fields.description}
                   multiline={2}
                 />
-                <FormLayout.Group>
-                  <TextField
-                    label="Handle"
-                    autoComplete="off"
-                    value={handle}
-                    onChange={(v) => {
-                      setHandle(v);
-                      setHandleEdited(true);
-                    }}
-                    helpText={
-                      data.dependents.length
-                        ? `Fixed: ${data.dependents.join(", ")} refer to it`
-                        : "Used in tags (slice:handle), the CLI and other segments' rules"
-                    }
-                    disabled={data.dependents.length > 0}
-                    error={fields.handle}
-                  />
-                  <TextField
-                    label="Smallest useful size"
-                    type="number"
-                    autoComplete="off"
-                    value={minSize}
-                    onChange={setMinSize}
-                    error={fields.minSize}
-                    helpText="Below this, lift cannot be measured"
-                  />
-                  <TextField
-                    label="Largest micro size"
-                    type="number"
-                    autoComplete="off"
-                    value={maxSize}
-                    onChange={setMaxSize}
-                    error={fields.maxSize}
-                    helpText="Above this, too broad for one message"
-                  />
-                </FormLayout.Group>
+                <TextField
+                  label="Handle"
+                  autoComplete="off"
+                  value={handle}
+                  onChange={(v) => {
+                    setHandle(v);
+                    setHandleEdited(true);
+                  }}
+                  helpText={
+                    data.dependents.length
+                      ? `Fixed: ${data.dependents.join(", ")} refer to it`
+                      : "Used in tags (slice:handle), the CLI and other segments' rules"
+                  }
+                  disabled={data.dependents.length > 0}
+                  error={fields.handle}
+                />
               </FormLayout>
             </Card>
             <Card>
@@ -967,7 +1095,55 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
                 <Text as="h2" variant="headingMd">
                   Conditions
                 </Text>
-                <GroupView g={draft} ctx={ctx} root />
+                <GroupView key={generation} g={draft} ctx={ctx} root />
+              </BlockStack>
+            </Card>
+            <Card>
+              <BlockStack gap="200">
+                <InlineStack align="space-between" blockAlign="center">
+                  <BlockStack gap="050">
+                    <Text as="h2" variant="headingMd">
+                      Advanced
+                    </Text>
+                    <Text as="p" tone="subdued">
+                      Size limits: between {count(min, format)} and{" "}
+                      {Number.isFinite(max) ? count(max, format) : "any number of"} people
+                    </Text>
+                  </BlockStack>
+                  <Button
+                    variant="plain"
+                    icon={advancedOpen ? ChevronUpIcon : ChevronDownIcon}
+                    onClick={() => setAdvancedOpen((o) => !o)}
+                    ariaExpanded={advancedOpen}
+                    ariaControls="segment-advanced"
+                  >
+                    {advancedOpen ? "Hide" : "Change size limits"}
+                  </Button>
+                </InlineStack>
+                <Collapsible open={advancedOpen} id="segment-advanced" transition={{ duration: "0ms" }}>
+                  <FormLayout>
+                    <FormLayout.Group>
+                      <TextField
+                        label="Smallest useful size"
+                        type="number"
+                        autoComplete="off"
+                        value={minSize}
+                        onChange={setMinSize}
+                        error={fields.minSize}
+                        helpText="Below this, lift cannot be measured"
+                      />
+                      <TextField
+                        label="Largest micro size"
+                        type="number"
+                        autoComplete="off"
+                        value={maxSize}
+                        onChange={setMaxSize}
+                        error={fields.maxSize}
+                        helpText="Above this, too broad for one message"
+                      />
+                    </FormLayout.Group>
+                  </FormLayout>
+                </Collapsible>
               </BlockStack>
             </Card>
           </BlockStack>
