@@ -10,7 +10,7 @@ import enTranslations from "@shopify/polaris/locales/en.json";
 import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
 import { config } from "../config.server";
-import { AdminChromeProvider, type AdminChromeData } from "../admin/chrome";
+import { AdminChromeProvider, RemixPolarisLink, type AdminChromeData } from "../admin/chrome";
 import { localeFromAcceptLanguage, safeLocale, safeTimeZone } from "../engine/format";
 
 export const links = () => [{ rel: "stylesheet", href: polarisStyles }];
@@ -51,7 +51,7 @@ export default function AppLayout() {
   if (devLogin) {
     // The demo runs outside Shopify's admin, so it draws the navigation Shopify would draw.
     return (
-      <PolarisProvider i18n={enTranslations}>
+      <PolarisProvider i18n={enTranslations} linkComponent={RemixPolarisLink}>
         <Frame
           topBar={
             <TopBar
