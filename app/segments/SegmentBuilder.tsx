@@ -38,8 +38,7 @@ import {
 import { ChevronDownIcon, ChevronUpIcon, DeleteIcon, PlusIcon } from "@shopify/polaris-icons";
 import { useCallback, useEffect, useMemo, useRef, useState, type FocusEvent, type ReactNode } from "react";
 import { UnsavedChangesBar, useShopFormat, useToast } from "../admin/chrome";
-import { count, currencySymbol } from "../engine/format";
-import { formatMoney } from "../engine/money";
+import { count, currencySymbol, money, percent, type ShopFormat } from "../engine/format";
 import {
   FIELDS,
   FIELD_NAMES,
@@ -121,6 +120,7 @@ interface RowContext {
   currency: string;
   /** What money inputs show before the amount ("$", "€", "CA$"). */
   currencyPrefix: string;
+  format: ShopFormat;
   others: BuilderData["others"];
   labels: Record<string, string>;
   addLabels: (options: PickerOption[]) => void;
@@ -600,7 +600,7 @@ function SegmentRow({ s, ctx }: { s: DraftSegmentRef; ctx: RowContext }) {
   const known = ctx.others.some((o) => o.handle === s.handle);
   const options = [
     ...(known ? [] : [{ label: s.handle || "Choose a segment", value: s.handle }]),
-    ...ctx.others.map((o) => ({ label: `${o.name} (${o.size.toLocaleString("en-US")})`, value: o.handle })),
+    ...ctx.others.map((o) => ({ label: `${o.name} (${count(o.size, ctx.format)})`, value: o.handle })),
   ];
   const error = problemFor(ctx, s.id, "") ?? problemFor(ctx, s.id, "segment");
   return (
@@ -749,6 +749,7 @@ function PreviewCard({
   maxSize: number;
   currency: string;
 }) {
+  const format = { ...useShopFormat(), currency };
   const preview = result?.ok ? result.preview : null;
   // Visitor segments are held to their size limits by the visitors they reach.
   const reach = !preview
@@ -772,15 +773,14 @@ function PreviewCard({
           {preview ? (
             <>
               <Text as="p" variant="heading2xl" id="preview-size">
-                {preview.size.toLocaleString("en-US")}
+                {count(preview.size, format)}
               </Text>
               <Text as="p" tone="subdued">
                 customers match right now{stale ? " (before your last change)" : ""}
               </Text>
               {preview.visitors !== null && (
                 <Text as="p" id="preview-visitors">
-                  {preview.visitors.toLocaleString("en-US")} visitors seen in the last 30 days match, guests
-                  included
+                  {count(preview.visitors, format)} visitors seen in the last 30 days match, guests included
                 </Text>
               )}
               {band && (
@@ -815,7 +815,7 @@ function PreviewCard({
                   </Text>{" "}
                   <Text as="span" tone="subdued">
                     {p.email ?? "no email"} · {p.ordersCount} {p.ordersCount === 1 ? "order" : "orders"} ·{" "}
-                    {formatMoney(p.totalSpent, currency)}
+                    {money(p.totalSpent, format)}
                   </Text>
                 </li>
               ))}
@@ -838,8 +838,8 @@ function PreviewCard({
                 {preview.overlap.slice(0, 8).map((o) => (
                   <li key={o.handle} style={{ padding: "4px 0" }}>
                     <Text as="span">
-                      {o.shared.toLocaleString("en-US")} also in <strong>{o.name}</strong> (
-                      {Math.round((100 * o.shared) / Math.max(1, preview.size))}% of this segment)
+                      {count(o.shared, format)} also in <strong>{o.name}</strong> (
+                      {percent(o.shared / Math.max(1, preview.size), format, 0)} of this segment)
                     </Text>
                   </li>
                 ))}
@@ -876,7 +876,7 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
   const [labels, setLabels] = useState<Record<string, string>>(data.labels);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [touched, setTouched] = useState<Set<string>>(() => new Set());
-  const [showAll, setShowAll] = useState(existing !== null);
+  const [showAll, setShowAll] = useState(false);
   // Set once React has taken over the server-rendered page (tests wait for it before typing).
   const [ready, setReady] = useState(false);
   useEffect(() => setReady(true), []);
@@ -947,6 +947,7 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
   const ctx: RowContext = {
     currency,
     currencyPrefix: currencySymbol({ currency, locale: format.locale }),
+    format: { ...format, currency },
     others,
     labels,
     addLabels,
@@ -982,7 +983,7 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
     setMaxSize(String(data.segment.maxSize));
     setDraft(loadedDraft());
     setTouched(new Set());
-    setShowAll(existing !== null);
+    setShowAll(false);
     setGeneration((g) => g + 1);
   };
 
