@@ -102,4 +102,29 @@ describe("the segment builder", () => {
     await page.screenshot({ path: path.join(SHOTS, "builder-saved-toast.png") });
     await page.close();
   });
+
+  it("on Save, marks every incomplete row in plain words and saves nothing", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.route(/cdn\.shopify\.com/, (route) => route.abort());
+    await page.goto(demo.loginUrl);
+    await page.goto(`${demo.url}/app/segments/new`);
+    await page.waitForSelector('[data-builder-ready="yes"]', { state: "attached" });
+    await page.getByLabel("Name").fill("Bought something");
+    await page.locator('[data-row="condition"]').first().getByLabel("Field").fill("bought product");
+    await page.getByRole("option", { name: "Bought product", exact: true }).click();
+    await expect(page.getByText("Pick at least one product").count()).resolves.toBe(0);
+    // Leaving the row with a click marks it, once the click has added the next row.
+    await page.getByRole("button", { name: "Add condition" }).first().click();
+    await expect(page.locator('[data-row="condition"]').count()).resolves.toBe(2);
+    await expect.poll(() => page.getByText("Pick at least one product").count()).toBe(1);
+    // The new row is untouched: nothing marked on it until Save.
+    await expect(page.getByText("Enter an amount, like 50.00").count()).resolves.toBe(0);
+    await page.getByRole("button", { name: "Save segment" }).click();
+    await expect.poll(() => page.getByText("Enter an amount, like 50.00").count()).toBe(1);
+    await expect(page.getByText("Pick at least one product").count()).resolves.toBe(1);
+    await expect(page.getByText("Some conditions are not complete").count()).resolves.toBe(1);
+    expect(page.url()).toMatch(/\/app\/segments\/new$/);
+    await page.screenshot({ path: path.join(SHOTS, "builder-save-incomplete.png"), fullPage: true });
+    await page.close();
+  });
 });

@@ -36,7 +36,7 @@ import {
   TextField,
 } from "@shopify/polaris";
 import { ChevronDownIcon, ChevronUpIcon, DeleteIcon, PlusIcon } from "@shopify/polaris-icons";
-import { useCallback, useEffect, useMemo, useRef, useState, type FocusEvent, type ReactNode } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { UnsavedChangesBar, useShopFormat, useToast } from "../admin/chrome";
 import { count, currencySymbol, money, percent, type ShopFormat } from "../engine/format";
 import {
@@ -126,8 +126,8 @@ interface RowContext {
   addLabels: (options: PickerOption[]) => void;
   problems: DraftProblem[];
   change: (id: string, to: (n: DraftNode) => DraftNode | null) => void;
-  /** Focus left a row (not into its own inputs or their pop-up lists): its problems may show. */
-  left: (id: string, event: FocusEvent<HTMLElement>) => void;
+  /** The merchant pressed or focused something in this row (see activeRow). */
+  enter: (id: string) => void;
 }
 
 function problemFor(ctx: RowContext, id: string, input: string): string | undefined {
@@ -160,7 +160,7 @@ function FieldPicker({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
             label="Field"
             labelHidden
             autoComplete="off"
-            placeholder="Search fields"
+            placeholder={FIELDS[c.field].label}
             value={searching ? query : FIELDS[c.field].label}
             onFocus={() => {
               setSearching(true);
@@ -561,7 +561,12 @@ function ConditionRow({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
       <ListInput c={c} ctx={ctx} />
     );
   return (
-    <div data-row="condition" data-field={c.field} onBlur={(e) => ctx.left(c.id, e)}>
+    <div
+      data-row="condition"
+      data-field={c.field}
+      onPointerDownCapture={() => ctx.enter(c.id)}
+      onFocusCapture={() => ctx.enter(c.id)}
+    >
       <BlockStack gap="100">
         <InlineStack gap="200" blockAlign="start" wrap>
           <FieldPicker c={c} ctx={ctx} />
@@ -604,7 +609,11 @@ function SegmentRow({ s, ctx }: { s: DraftSegmentRef; ctx: RowContext }) {
   ];
   const error = problemFor(ctx, s.id, "") ?? problemFor(ctx, s.id, "segment");
   return (
-    <div data-row="segment" onBlur={(e) => ctx.left(s.id, e)}>
+    <div
+      data-row="segment"
+      onPointerDownCapture={() => ctx.enter(s.id)}
+      onFocusCapture={() => ctx.enter(s.id)}
+    >
       <BlockStack gap="100">
         <InlineStack gap="200" blockAlign="start">
           <Select
@@ -881,6 +890,56 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
   const [ready, setReady] = useState(false);
   useEffect(() => setReady(true), []);
   const submit = useSubmit();
+  // The row the merchant is in (by focus or pointer). Once they move out of a row, its problems
+  // may show. A pop-up list (a picker's options, rendered in a portal) belongs to the row it opened
+  // from. Left with a click, the row is marked once the click is done, so the message it brings
+  // does not move the button being clicked ("Add condition") from under the pointer.
+  // Rows say which they are through React's own events (ids are made per render, so the
+  // server-rendered DOM may carry other ones).
+  const activeRow = useRef<string | null>(null);
+  const candidateRow = useRef<string | null>(null);
+  const enterRow = useCallback((id: string) => {
+    candidateRow.current ??= id;
+  }, []);
+  useEffect(() => {
+    const move = (target: EventTarget | null, byPointer: boolean) => {
+      if (target instanceof Element && target.closest("[data-portal-id]")) return;
+      // The row's own handler, later in this same dispatch, names the row the event is in; it is
+      // read once the dispatch is over.
+      candidateRow.current = null;
+      let leftRow: string | null | undefined;
+      let released = !byPointer;
+      const mark = () => {
+        const left = leftRow;
+        if (left) setTouched((t) => (t.has(left) ? t : new Set(t).add(left)));
+      };
+      if (byPointer)
+        document.addEventListener(
+          "pointerup",
+          () => {
+            released = true;
+            setTimeout(() => leftRow !== undefined && mark(), 0);
+          },
+          { once: true },
+        );
+      setTimeout(() => {
+        const row = candidateRow.current;
+        const left = activeRow.current;
+        activeRow.current = row;
+        leftRow = left !== null && row !== left ? left : null;
+        if (released) mark();
+      }, 0);
+    };
+    const onPointerDown = (e: PointerEvent) => move(e.target, true);
+    const onFocusIn = (e: FocusEvent) => move(e.target, false);
+    // On window, capturing: before React's own listeners (Remix hydrates the whole document).
+    window.addEventListener("pointerdown", onPointerDown, true);
+    window.addEventListener("focusin", onFocusIn, true);
+    return () => {
+      window.removeEventListener("pointerdown", onPointerDown, true);
+      window.removeEventListener("focusin", onFocusIn, true);
+    };
+  }, []);
   const navigation = useNavigation();
   const preview = useFetcher<PreviewResult>();
 
@@ -900,14 +959,21 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
   const dirty = JSON.stringify({ name, description, handle, minSize, maxSize, rule: ruleJson }) !== loaded;
   // The one validator, run here as the merchant types; references to other segments are checked
   // by the server's preview (it knows their rules).
+  // Every row's problems at once: what the builder found itself (an amount that is not a number)
+  // and, on the other rows, what the validator finds (a list with nothing picked).
   const localProblems = useMemo(() => {
-    if (built.problems.length) return built.problems;
+    const own = new Set(built.problems.map((p) => p.id));
     try {
       parseRule(built.rule);
-      return [];
+      return built.problems;
     } catch (error) {
       if (!(error instanceof RuleError)) throw error;
-      return error.problems.map((p) => placeProblem(built.paths, p.path, p.message));
+      return [
+        ...built.problems,
+        ...error.problems
+          .map((p) => placeProblem(built.paths, p.path, p.message))
+          .filter((p) => !own.has(p.id)),
+      ];
     }
   }, [built]);
   const { submit: submitPreview } = preview;
@@ -953,13 +1019,7 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
     addLabels,
     problems,
     change: (id, to) => setDraft((d) => updateNode(d, id, to)),
-    left: (id, event) => {
-      const next = event.relatedTarget;
-      // Still in the row, or in one of its pop-up lists (rendered in a portal): not left yet.
-      if (next instanceof Node && event.currentTarget.contains(next)) return;
-      if (next instanceof Element && next.closest("[data-portal-id]")) return;
-      setTouched((t) => (t.has(id) ? t : new Set(t).add(id)));
-    },
+    enter: enterRow,
   };
 
   const save = () => {
