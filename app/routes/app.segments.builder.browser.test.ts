@@ -125,6 +125,13 @@ describe("the segment builder", () => {
     await expect(page.getByText("Some conditions are not complete").count()).resolves.toBe(1);
     expect(page.url()).toMatch(/\/app\/segments\/new$/);
     await page.screenshot({ path: path.join(SHOTS, "builder-save-incomplete.png"), fullPage: true });
+
+    // Discard goes back to what was loaded: one empty row, no name, nothing marked, nothing unsaved.
+    await page.getByRole("button", { name: "Discard" }).click();
+    await expect.poll(() => page.locator('[data-row="condition"]').count()).toBe(1);
+    await expect(page.getByLabel("Name").inputValue()).resolves.toBe("");
+    await expect(page.getByText("Enter an amount, like 50.00").count()).resolves.toBe(0);
+    await expect.poll(() => page.getByText("Unsaved segment").count()).toBe(0);
     await page.close();
   });
 });
