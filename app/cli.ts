@@ -5,6 +5,9 @@
  *                   [--delay MS] [--concurrency N] [--seed N]
  *   store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]
  *   segments list|show|export <handle> --shop DOMAIN [--now ISO] [--format csv|json]
+ *   segments create <file.json> --shop DOMAIN
+ *   segments update <handle> <file.json> --shop DOMAIN
+ *   segments delete <handle> --shop DOMAIN
  *   segments push <handle> --shop DOMAIN [--tag on|off] [--metafield on|off]
  *   segments explain <handle> <email|name|gid|id> --shop DOMAIN [--now ISO]
  *   messages list --shop DOMAIN
@@ -22,7 +25,10 @@ const USAGE = `usage:
   npm run slice -- webhooks replay <file.jsonl> --url <app>/webhooks [--secret S] [--duplicates 0.1]
                    [--reorder 0.1] [--delay MS] [--concurrency N] [--seed N]
   npm run slice -- store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]
-  npm run slice -- segments list --shop DOMAIN
+  npm run slice -- segments list --shop DOMAIN [--now ISO-TIME]
+  npm run slice -- segments create <file.json> --shop DOMAIN
+  npm run slice -- segments update <handle> <file.json> --shop DOMAIN
+  npm run slice -- segments delete <handle> --shop DOMAIN
   npm run slice -- segments show <handle> --shop DOMAIN [--now ISO-TIME]
   npm run slice -- segments export <handle> --shop DOMAIN [--now ISO-TIME] [--format csv|json]
   npm run slice -- segments push <handle> --shop DOMAIN [--tag on|off] [--metafield on|off]
@@ -33,7 +39,13 @@ const USAGE = `usage:
                    [--path /PATH] [--now ISO-TIME] [--shown 1,2] [--dismissed 1]
   npm run slice -- privacy list --shop DOMAIN
   npm run slice -- privacy show <export id> --shop DOMAIN
-  npm run slice -- privacy export --shop DOMAIN (--customer ID | --email ADDRESS)`;
+  npm run slice -- privacy export --shop DOMAIN (--customer ID | --email ADDRESS)
+
+segments list --now: sizes with the rule's clock at that time ("in the last 30 days" counts back
+  from it); orders, visits and changes recorded after it still count.
+segment file (create / update): JSON {"name", "handle", "description", "minSize", "maxSize",
+  "rule": {"version": 1, "match": ...}}, checked by the same validator as the admin's builder;
+  update takes only the keys it changes, or a bare rule {"version": 1, "match": ...}.`;
 
 export class UsageError extends Error {}
 
@@ -56,6 +68,10 @@ export function writeLine(line: string): void | Promise<void> {
 
 export async function main(argv: string[], out: (line: string) => unknown = writeLine): Promise<number> {
   const [group, command, ...rest] = argv;
+  if (group === "help" || group === "--help" || group === "-h") {
+    out(USAGE);
+    return 0;
+  }
   if (group === "webhooks" && command === "replay") {
     const { values, positionals } = parseArgs({
       args: rest,
@@ -136,7 +152,10 @@ export async function main(argv: string[], out: (line: string) => unknown = writ
     const [handle, ...customer] = positionals;
     return explainCommand({ shop: values.shop, handle, customer: customer.join(" "), now }, out);
   }
-  if (group === "segments" && ["list", "show", "export", "push"].includes(command ?? "")) {
+  if (
+    group === "segments" &&
+    ["list", "show", "export", "push", "create", "update", "delete"].includes(command ?? "")
+  ) {
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
@@ -160,13 +179,33 @@ export async function main(argv: string[], out: (line: string) => unknown = writ
     const format = values.format ?? "csv";
     if (format !== "csv" && format !== "json")
       throw new UsageError(`--format must be csv or json (got "${format}")`);
+    // create <file>; update <handle> <file>: the file is read here, its problems named by path.
+    const filePath =
+      command === "create" ? positionals[0] : command === "update" ? positionals[1] : undefined;
+    if ((command === "create" || command === "update") && !filePath)
+      throw new UsageError(
+        command === "create"
+          ? "segments create needs a segment file: segments create <file.json> --shop DOMAIN"
+          : "segments update needs a handle and a segment file: segments update <handle> <file.json> --shop DOMAIN",
+      );
+    let file: { path: string; text: string } | undefined;
+    if (filePath) {
+      const { readFile } = await import("node:fs/promises");
+      try {
+        file = { path: filePath, text: await readFile(filePath, "utf8") };
+      } catch (error) {
+        throw new UsageError(`cannot read ${filePath}: ${(error as Error).message}`);
+      }
+    }
     const { segmentsCommand } = await import("./segments/cli.server");
     return segmentsCommand(
-      command as "list" | "show" | "export" | "push",
+      command as "list" | "show" | "export" | "push" | "create" | "update" | "delete",
       {
         shop: values.shop,
-        handle: positionals[0],
+        handle: command === "create" ? undefined : positionals[0],
         now,
+        asOf: command === "list" && values.now ? now : undefined,
+        file,
         format,
         tag: onOff(values.tag, "tag"),
         metafield: onOff(values.metafield, "metafield"),

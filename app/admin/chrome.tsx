@@ -5,10 +5,20 @@
  * Shopify, they are Polaris's own (Toast and ContextualSaveBar in the Frame that stands in for it).
  * Pages use these and never ask which of the two they are in.
  */
-import { useBlocker, useRouteLoaderData } from "@remix-run/react";
+import { Link, useBlocker, useRouteLoaderData } from "@remix-run/react";
 import { SaveBar } from "@shopify/app-bridge-react";
 import { ContextualSaveBar, Modal, Text, Toast } from "@shopify/polaris";
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import type { LinkLikeComponentProps } from "@shopify/polaris/build/ts/src/utilities/link";
+import {
+  createContext,
+  forwardRef,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+  type ReactNode,
+} from "react";
 import { DEFAULT_FORMAT, type ShopFormat } from "../engine/format";
 
 /** What the app layout's loader (routes/app.tsx) gives every admin page. */
@@ -167,3 +177,30 @@ export function LeaveGuard({ dirty }: { dirty: boolean }) {
     </Modal>
   );
 }
+
+/**
+ * Polaris's links as Remix links, as Shopify's AppProvider makes them when embedded (its own is not
+ * exported): for the demo's Polaris provider, so that moving between pages stays in the app as it
+ * does inside Shopify's admin, and the leave guard can ask first. Links out of the app (another
+ * origin, a new tab, a download) stay plain anchors.
+ */
+export const RemixPolarisLink = forwardRef<HTMLAnchorElement, LinkLikeComponentProps>(
+  function RemixPolarisLink({ url, external, children, ...rest }, ref) {
+    if (external || rest.download || (rest.target && rest.target !== "_self") || !url.startsWith("/"))
+      return (
+        <a
+          ref={ref}
+          href={url}
+          {...(external ? { target: "_blank", rel: "noopener noreferrer" } : {})}
+          {...rest}
+        >
+          {children}
+        </a>
+      );
+    return (
+      <Link ref={ref} to={url} {...(rest as Omit<typeof rest, "to">)}>
+        {children}
+      </Link>
+    );
+  },
+);

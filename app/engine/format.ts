@@ -198,3 +198,17 @@ export function signedMoney(minor: number, f: ShopFormat): string {
   const rounded = Math.round(minor);
   return `${rounded > 0 ? "+" : ""}${money(rounded, f)}`;
 }
+
+/** The symbol an amount in the shop's currency is written with ("$", "€", "CA$"), or the code. */
+export function currencySymbol(f: Pick<ShopFormat, "currency" | "locale">): string {
+  try {
+    const parts = new Intl.NumberFormat(f.locale, {
+      style: "currency",
+      currency: f.currency,
+      currencyDisplay: "narrowSymbol",
+    }).formatToParts(0);
+    return parts.find((p) => p.type === "currency")?.value ?? f.currency;
+  } catch {
+    return f.currency;
+  }
+}

@@ -10,7 +10,7 @@ import enTranslations from "@shopify/polaris/locales/en.json";
 import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
 import { config } from "../config.server";
-import { AdminChromeProvider, type AdminChromeData } from "../admin/chrome";
+import { AdminChromeProvider, RemixPolarisLink, type AdminChromeData } from "../admin/chrome";
 import { readerFormat } from "../admin/format.server";
 
 export const links = () => [{ rel: "stylesheet", href: polarisStyles }];
@@ -37,7 +37,7 @@ export default function AppLayout() {
   if (devLogin) {
     // The demo runs outside Shopify's admin, so it draws the navigation Shopify would draw.
     return (
-      <PolarisProvider i18n={enTranslations}>
+      <PolarisProvider i18n={enTranslations} linkComponent={RemixPolarisLink}>
         <Frame
           topBar={
             <TopBar

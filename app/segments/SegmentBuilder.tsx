@@ -5,7 +5,13 @@
  * same JSON the engine, the storefront and the CLI read; problems from the one validator are
  * shown beside the row and input that caused them.
  */
-import { useFetcher, useNavigation, useSubmit, type ShouldRevalidateFunction } from "@remix-run/react";
+import {
+  useFetcher,
+  useLocation,
+  useNavigation,
+  useSubmit,
+  type ShouldRevalidateFunction,
+} from "@remix-run/react";
 import {
   Badge,
   Banner,
@@ -14,6 +20,7 @@ import {
   Button,
   Card,
   ChoiceList,
+  Collapsible,
   Combobox,
   FormLayout,
   InlineError,
@@ -28,9 +35,10 @@ import {
   Text,
   TextField,
 } from "@shopify/polaris";
-import { DeleteIcon, PlusIcon } from "@shopify/polaris-icons";
-import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
-import { formatMoney } from "../engine/money";
+import { ChevronDownIcon, ChevronUpIcon, DeleteIcon, PlusIcon } from "@shopify/polaris-icons";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { UnsavedChangesBar, useShopFormat, useToast } from "../admin/chrome";
+import { count, currencySymbol, money, percent, type ShopFormat } from "../engine/format";
 import {
   FIELDS,
   FIELD_NAMES,
@@ -46,11 +54,14 @@ import {
 import {
   draftToRule,
   emptyDraft,
+  fieldSections,
   handleFrom,
   inputOf,
+  moneyExample,
   newCondition,
   newId,
   placeProblem,
+  plainWording,
   ruleToDraft,
   updateNode,
   withField,
@@ -93,14 +104,6 @@ export const previewDoesNotRevalidate: ShouldRevalidateFunction = ({
 
 export type BuilderResult = SaveResult | { ok: false; message: string } | undefined;
 
-const GROUPS: FieldSpec["group"][] = ["Customer", "Orders", "Carts and checkouts", "Storefront"];
-const FIELD_OPTIONS = GROUPS.map((title) => ({
-  title,
-  options: FIELD_NAMES.filter((f) => FIELDS[f].group === title).map((f) => ({
-    label: FIELDS[f].label,
-    value: f,
-  })),
-}));
 const MODES: { label: string; value: GroupMode }[] = [
   { label: "all of these", value: "all" },
   { label: "any of these", value: "any" },
@@ -116,16 +119,94 @@ function pickerOf(field: Field): PickerKind | null {
 
 interface RowContext {
   currency: string;
+  /** What money inputs show before the amount ("$", "€", "CA$"). */
+  currencyPrefix: string;
+  format: ShopFormat;
   others: BuilderData["others"];
   labels: Record<string, string>;
   addLabels: (options: PickerOption[]) => void;
   problems: DraftProblem[];
   change: (id: string, to: (n: DraftNode) => DraftNode | null) => void;
+  /** The merchant pressed or focused something in this row (see activeRow). */
+  enter: (id: string) => void;
 }
 
 function problemFor(ctx: RowContext, id: string, input: string): string | undefined {
-  const found = ctx.problems.filter((p) => p.id === id && p.input === input).map((p) => p.message);
+  const found = [
+    ...new Set(ctx.problems.filter((p) => p.id === id && p.input === input).map((p) => p.message)),
+  ];
   return found.length ? found.join("; ") : undefined;
+}
+
+/**
+ * Which field a condition is on: a searchable list in the merchant's groups (Customer, Orders,
+ * Products, Browsing, Checkout, Answers). Shows the field's name; typing searches ("spent" finds
+ * "Total spent").
+ */
+function FieldPicker({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
+  const [query, setQuery] = useState("");
+  const [searching, setSearching] = useState(false);
+  const sections = useMemo(() => fieldSections(searching ? query : "", FIELD_NAMES), [query, searching]);
+  const pick = (f: string) => {
+    ctx.change(c.id, (n) => withField(n as DraftCondition, f as Field));
+    setSearching(false);
+    setQuery("");
+  };
+  return (
+    <div style={{ minWidth: 220 }} data-input="field">
+      <Combobox
+        preferredPosition="below"
+        activator={
+          <Combobox.TextField
+            label="Field"
+            labelHidden
+            autoComplete="off"
+            placeholder={FIELDS[c.field].label}
+            value={searching ? query : FIELDS[c.field].label}
+            onFocus={() => {
+              setSearching(true);
+              setQuery("");
+            }}
+            onBlur={() => setSearching(false)}
+            onChange={(v) => {
+              setSearching(true);
+              setQuery(v);
+            }}
+            error={problemFor(ctx, c.id, "field")}
+          />
+        }
+      >
+        {sections.length > 0 ? (
+          <Listbox onSelect={pick} accessibilityLabel="Fields">
+            {sections.map((section) => (
+              <Listbox.Section
+                key={section.title}
+                divider={false}
+                title={<Listbox.Header>{section.title}</Listbox.Header>}
+              >
+                {section.options.map((o) => (
+                  <Listbox.Option
+                    key={o.value}
+                    value={o.value}
+                    selected={o.value === c.field}
+                    accessibilityLabel={o.label}
+                  >
+                    {o.label}
+                  </Listbox.Option>
+                ))}
+              </Listbox.Section>
+            ))}
+          </Listbox>
+        ) : (
+          <Box padding="300">
+            <Text as="p" tone="subdued">
+              No field matches &ldquo;{query}&rdquo;
+            </Text>
+          </Box>
+        )}
+      </Combobox>
+    </div>
+  );
 }
 
 function DaysInput({ c, ctx, label }: { c: DraftCondition; ctx: RowContext; label: string }) {
@@ -425,13 +506,19 @@ function ValueInput({ c, ctx, which }: { c: DraftCondition; ctx: RowContext; whi
   };
   if (spec.type === "money")
     return (
-      <div style={{ width: 140 }}>
-        <TextField {...common} inputMode="decimal" suffix={ctx.currency} placeholder="0.00" />
+      <div style={{ width: 150 }}>
+        <TextField
+          {...common}
+          inputMode="decimal"
+          prefix={ctx.currencyPrefix}
+          suffix={ctx.currencyPrefix === ctx.currency ? undefined : ctx.currency}
+          placeholder={moneyExample(ctx.currency, 0)}
+        />
       </div>
     );
   if (spec.type === "number")
     return (
-      <div style={{ width: 100 }}>
+      <div style={{ width: 110 }}>
         <TextField {...common} type="number" />
       </div>
     );
@@ -453,11 +540,18 @@ function ConditionRow({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
   else if (mode === "one") value = <ValueInput c={c} ctx={ctx} which="value" />;
   else if (mode === "two")
     value = (
-      <InlineStack gap="100" blockAlign="center" wrap={false}>
+      <div
+        data-input="between"
+        style={{ display: "grid", gridTemplateColumns: "auto auto auto", gap: 8, alignItems: "start" }}
+      >
         <ValueInput c={c} ctx={ctx} which="value" />
-        <Text as="span">and</Text>
+        <div style={{ paddingTop: 6 }}>
+          <Text as="span" tone="subdued">
+            and
+          </Text>
+        </div>
         <ValueInput c={c} ctx={ctx} which="value2" />
-      </InlineStack>
+      </div>
     );
   else if (mode === "list")
     value = picker ? (
@@ -468,17 +562,15 @@ function ConditionRow({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
       <ListInput c={c} ctx={ctx} />
     );
   return (
-    <div data-row="condition" data-field={c.field}>
+    <div
+      data-row="condition"
+      data-field={c.field}
+      onPointerDownCapture={() => ctx.enter(c.id)}
+      onFocusCapture={() => ctx.enter(c.id)}
+    >
       <BlockStack gap="100">
         <InlineStack gap="200" blockAlign="start" wrap>
-          <Select
-            label="Field"
-            labelHidden
-            options={FIELD_OPTIONS}
-            value={c.field}
-            onChange={(f) => ctx.change(c.id, (n) => withField(n as DraftCondition, f as Field))}
-            error={problemFor(ctx, c.id, "field")}
-          />
+          <FieldPicker c={c} ctx={ctx} />
           {spec.ofProduct && <OneProductInput c={c} ctx={ctx} />}
           {spec.windowed && (
             <InlineStack gap="100" blockAlign="center" wrap={false}>
@@ -514,11 +606,15 @@ function SegmentRow({ s, ctx }: { s: DraftSegmentRef; ctx: RowContext }) {
   const known = ctx.others.some((o) => o.handle === s.handle);
   const options = [
     ...(known ? [] : [{ label: s.handle || "Choose a segment", value: s.handle }]),
-    ...ctx.others.map((o) => ({ label: `${o.name} (${o.size.toLocaleString("en-US")})`, value: o.handle })),
+    ...ctx.others.map((o) => ({ label: `${o.name} (${count(o.size, ctx.format)})`, value: o.handle })),
   ];
   const error = problemFor(ctx, s.id, "") ?? problemFor(ctx, s.id, "segment");
   return (
-    <div data-row="segment">
+    <div
+      data-row="segment"
+      onPointerDownCapture={() => ctx.enter(s.id)}
+      onFocusCapture={() => ctx.enter(s.id)}
+    >
       <BlockStack gap="100">
         <InlineStack gap="200" blockAlign="start">
           <Select
@@ -665,6 +761,7 @@ function PreviewCard({
   maxSize: number;
   currency: string;
 }) {
+  const format = { ...useShopFormat(), currency };
   const preview = result?.ok ? result.preview : null;
   // Visitor segments are held to their size limits by the visitors they reach.
   const reach = !preview
@@ -688,15 +785,14 @@ function PreviewCard({
           {preview ? (
             <>
               <Text as="p" variant="heading2xl" id="preview-size">
-                {preview.size.toLocaleString("en-US")}
+                {count(preview.size, format)}
               </Text>
               <Text as="p" tone="subdued">
                 customers match right now{stale ? " (before your last change)" : ""}
               </Text>
               {preview.visitors !== null && (
                 <Text as="p" id="preview-visitors">
-                  {preview.visitors.toLocaleString("en-US")} visitors seen in the last 30 days match, guests
-                  included
+                  {count(preview.visitors, format)} visitors seen in the last 30 days match, guests included
                 </Text>
               )}
               {band && (
@@ -731,7 +827,7 @@ function PreviewCard({
                   </Text>{" "}
                   <Text as="span" tone="subdued">
                     {p.email ?? "no email"} · {p.ordersCount} {p.ordersCount === 1 ? "order" : "orders"} ·{" "}
-                    {formatMoney(p.totalSpent, currency)}
+                    {money(p.totalSpent, format)}
                   </Text>
                 </li>
               ))}
@@ -754,8 +850,8 @@ function PreviewCard({
                 {preview.overlap.slice(0, 8).map((o) => (
                   <li key={o.handle} style={{ padding: "4px 0" }}>
                     <Text as="span">
-                      {o.shared.toLocaleString("en-US")} also in <strong>{o.name}</strong> (
-                      {Math.round((100 * o.shared) / Math.max(1, preview.size))}% of this segment)
+                      {count(o.shared, format)} also in <strong>{o.name}</strong> (
+                      {percent(o.shared / Math.max(1, preview.size), format, 0)} of this segment)
                     </Text>
                   </li>
                 ))}
@@ -778,32 +874,109 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
   const [handleEdited, setHandleEdited] = useState(existing !== null);
   const [minSize, setMinSize] = useState(String(data.segment.minSize));
   const [maxSize, setMaxSize] = useState(String(data.segment.maxSize));
-  const [draft, setDraft] = useState<DraftGroup>(() =>
-    data.segment.rule ? ruleToDraft(data.segment.rule, currency) : emptyDraft(),
+  const loadedDraft = useCallback(
+    () => (data.segment.rule ? ruleToDraft(data.segment.rule, currency) : emptyDraft()),
+    [data.segment.rule, currency],
   );
+  const [draft, setDraft] = useState<DraftGroup>(loadedDraft);
+  // Discarding starts the form again from what was loaded (a new key drops inputs' own state).
+  const [generation, setGeneration] = useState(0);
+  const [advancedOpen, setAdvancedOpen] = useState(false);
+  const format = useShopFormat();
+  const toast = useToast();
+  const location = useLocation();
   const [labels, setLabels] = useState<Record<string, string>>(data.labels);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [touched, setTouched] = useState<Set<string>>(() => new Set());
-  const [showAll, setShowAll] = useState(existing !== null);
+  const [showAll, setShowAll] = useState(false);
   // Set once React has taken over the server-rendered page (tests wait for it before typing).
   const [ready, setReady] = useState(false);
   useEffect(() => setReady(true), []);
   const submit = useSubmit();
+  // The row the merchant is in (by focus or pointer). Once they move out of a row, its problems
+  // may show. A pop-up list (a picker's options, rendered in a portal) belongs to the row it opened
+  // from. Left with a click, the row is marked once the click is done, so the message it brings
+  // does not move the button being clicked ("Add condition") from under the pointer.
+  // Rows say which they are through React's own events (ids are made per render, so the
+  // server-rendered DOM may carry other ones).
+  const activeRow = useRef<string | null>(null);
+  const candidateRow = useRef<string | null>(null);
+  const enterRow = useCallback((id: string) => {
+    candidateRow.current ??= id;
+  }, []);
+  useEffect(() => {
+    const move = (target: EventTarget | null, byPointer: boolean) => {
+      if (target instanceof Element && target.closest("[data-portal-id]")) return;
+      // The row's own handler, later in this same dispatch, names the row the event is in; it is
+      // read once the dispatch is over.
+      candidateRow.current = null;
+      let leftRow: string | null | undefined;
+      let released = !byPointer;
+      const mark = () => {
+        const left = leftRow;
+        if (left) setTouched((t) => (t.has(left) ? t : new Set(t).add(left)));
+      };
+      if (byPointer)
+        document.addEventListener(
+          "pointerup",
+          () => {
+            released = true;
+            setTimeout(() => leftRow !== undefined && mark(), 0);
+          },
+          { once: true },
+        );
+      setTimeout(() => {
+        const row = candidateRow.current;
+        const left = activeRow.current;
+        activeRow.current = row;
+        leftRow = left !== null && row !== left ? left : null;
+        if (released) mark();
+      }, 0);
+    };
+    const onPointerDown = (e: PointerEvent) => move(e.target, true);
+    const onFocusIn = (e: FocusEvent) => move(e.target, false);
+    // On window, capturing: before React's own listeners (Remix hydrates the whole document).
+    window.addEventListener("pointerdown", onPointerDown, true);
+    window.addEventListener("focusin", onFocusIn, true);
+    return () => {
+      window.removeEventListener("pointerdown", onPointerDown, true);
+      window.removeEventListener("focusin", onFocusIn, true);
+    };
+  }, []);
   const navigation = useNavigation();
   const preview = useFetcher<PreviewResult>();
 
   const built = useMemo(() => draftToRule(draft, currency), [draft, currency]);
   const ruleJson = useMemo(() => JSON.stringify(built.rule), [built]);
+  // What was loaded, in the form the save sends: the form is dirty while it differs.
+  const [loaded] = useState(() =>
+    JSON.stringify({
+      name: data.segment.name,
+      description: data.segment.description,
+      handle,
+      minSize: String(data.segment.minSize),
+      maxSize: String(data.segment.maxSize),
+      rule: JSON.stringify(draftToRule(draft, currency).rule),
+    }),
+  );
+  const dirty = JSON.stringify({ name, description, handle, minSize, maxSize, rule: ruleJson }) !== loaded;
   // The one validator, run here as the merchant types; references to other segments are checked
   // by the server's preview (it knows their rules).
+  // Every row's problems at once: what the builder found itself (an amount that is not a number)
+  // and, on the other rows, what the validator finds (a list with nothing picked).
   const localProblems = useMemo(() => {
-    if (built.problems.length) return built.problems;
+    const own = new Set(built.problems.map((p) => p.id));
     try {
       parseRule(built.rule);
-      return [];
+      return built.problems;
     } catch (error) {
       if (!(error instanceof RuleError)) throw error;
-      return error.problems.map((p) => placeProblem(built.paths, p.path, p.message));
+      return [
+        ...built.problems,
+        ...error.problems
+          .map((p) => placeProblem(built.paths, p.path, p.message))
+          .filter((p) => !own.has(p.id)),
+      ];
     }
   }, [built]);
   const { submit: submitPreview } = preview;
@@ -824,10 +997,11 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
     ...(preview.data && !preview.data.ok ? preview.data.problems : []),
     ...(result && !result.ok && "problems" in result ? result.problems : []),
   ].map((p) => placeProblem(built.paths, p.path, p.message));
-  // A row the merchant has not touched yet is not marked wrong until they try to save.
-  const problems = (localProblems.length ? localProblems : serverProblems).filter(
-    (p) => showAll || touched.has(p.id),
-  );
+  // A row is not marked wrong until the merchant has left it once, or pressed Save; then in
+  // plain words ("Pick at least one product"), not the validator's.
+  const problems = (localProblems.length ? localProblems : serverProblems)
+    .filter((p) => showAll || touched.has(p.id))
+    .map((p) => ({ ...p, message: plainWording(draft, p, currency) }));
   const fields = result && !result.ok && "fields" in result ? result.fields : {};
 
   const addLabels = useCallback(
@@ -841,14 +1015,14 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
   );
   const ctx: RowContext = {
     currency,
+    currencyPrefix: currencySymbol({ currency, locale: format.locale }),
+    format: { ...format, currency },
     others,
     labels,
     addLabels,
     problems,
-    change: (id, to) => {
-      setTouched((t) => (t.has(id) ? t : new Set(t).add(id)));
-      setDraft((d) => updateNode(d, id, to));
-    },
+    change: (id, to) => setDraft((d) => updateNode(d, id, to)),
+    enter: enterRow,
   };
 
   const save = () => {
@@ -863,6 +1037,35 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
   const min = Number(minSize) || 0;
   const max = Number(maxSize) || Infinity;
 
+  const discard = () => {
+    setName(data.segment.name);
+    setDescription(data.segment.description);
+    setHandle(JSON.parse(loaded).handle);
+    setHandleEdited(existing !== null);
+    setMinSize(String(data.segment.minSize));
+    setMaxSize(String(data.segment.maxSize));
+    setDraft(loadedDraft());
+    setTouched(new Set());
+    setShowAll(false);
+    setGeneration((g) => g + 1);
+  };
+
+  // Saved (or deleted): the action redirects away; say so as the next page loads.
+  const announced = useRef(false);
+  const intent = navigation.formData?.get("intent");
+  useEffect(() => {
+    if (announced.current || navigation.state !== "loading" || !intent) return;
+    if (navigation.location.pathname === location.pathname) return;
+    announced.current = true;
+    toast(intent === "delete" ? "Segment deleted" : "Segment saved");
+  }, [navigation.state, navigation.location, location.pathname, intent, toast]);
+
+  // The size limits fold away unless they are what the save refused.
+  const fieldsKey = Object.keys(result && !result.ok && "fields" in result ? result.fields : {}).join();
+  useEffect(() => {
+    if (/minSize|maxSize/.test(fieldsKey)) setAdvancedOpen(true);
+  }, [fieldsKey]);
+
   return (
     <Page
       title={existing ? `Edit ${data.segment.name}` : "New segment"}
@@ -871,13 +1074,19 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
         content: "Save segment",
         onAction: save,
         loading: saving,
-        disabled: localProblems.length > 0,
       }}
       secondaryActions={
         existing ? [{ content: "Delete", destructive: true, onAction: () => setConfirmDelete(true) }] : []
       }
     >
       <div data-builder-ready={ready ? "yes" : "no"} hidden />
+      <UnsavedChangesBar
+        dirty={dirty}
+        saving={saving}
+        onSave={save}
+        onDiscard={discard}
+        message={existing ? "Unsaved changes" : "Unsaved segment"}
+      />
       <Layout>
         {data.orderHistoryLimited && (
           <Layout.Section>
@@ -927,42 +1136,22 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
                   error={fields.description}
                   multiline={2}
                 />
-                <FormLayout.Group>
-                  <TextField
-                    label="Handle"
-                    autoComplete="off"
-                    value={handle}
-                    onChange={(v) => {
-                      setHandle(v);
-                      setHandleEdited(true);
-                    }}
-                    helpText={
-                      data.dependents.length
-                        ? `Fixed: ${data.dependents.join(", ")} refer to it`
-                        : "Used in tags (slice:handle), the CLI and other segments' rules"
-                    }
-                    disabled={data.dependents.length > 0}
-                    error={fields.handle}
-                  />
-                  <TextField
-                    label="Smallest useful size"
-                    type="number"
-                    autoComplete="off"
-                    value={minSize}
-                    onChange={setMinSize}
-                    error={fields.minSize}
-                    helpText="Below this, lift cannot be measured"
-                  />
-                  <TextField
-                    label="Largest micro size"
-                    type="number"
-                    autoComplete="off"
-                    value={maxSize}
-                    onChange={setMaxSize}
-                    error={fields.maxSize}
-                    helpText="Above this, too broad for one message"
-                  />
-                </FormLayout.Group>
+                <TextField
+                  label="Handle"
+                  autoComplete="off"
+                  value={handle}
+                  onChange={(v) => {
+                    setHandle(v);
+                    setHandleEdited(true);
+                  }}
+                  helpText={
+                    data.dependents.length
+                      ? `Fixed: ${data.dependents.join(", ")} refer to it`
+                      : "Used in tags (slice:handle), the CLI and other segments' rules"
+                  }
+                  disabled={data.dependents.length > 0}
+                  error={fields.handle}
+                />
               </FormLayout>
             </Card>
             <Card>
@@ -970,7 +1159,55 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
                 <Text as="h2" variant="headingMd">
                   Conditions
                 </Text>
-                <GroupView g={draft} ctx={ctx} root />
+                <GroupView key={generation} g={draft} ctx={ctx} root />
+              </BlockStack>
+            </Card>
+            <Card>
+              <BlockStack gap="200">
+                <InlineStack align="space-between" blockAlign="center">
+                  <BlockStack gap="050">
+                    <Text as="h2" variant="headingMd">
+                      Advanced
+                    </Text>
+                    <Text as="p" tone="subdued">
+                      Size limits: between {count(min, format)} and{" "}
+                      {Number.isFinite(max) ? count(max, format) : "any number of"} people
+                    </Text>
+                  </BlockStack>
+                  <Button
+                    variant="plain"
+                    icon={advancedOpen ? ChevronUpIcon : ChevronDownIcon}
+                    onClick={() => setAdvancedOpen((o) => !o)}
+                    ariaExpanded={advancedOpen}
+                    ariaControls="segment-advanced"
+                  >
+                    {advancedOpen ? "Hide" : "Change size limits"}
+                  </Button>
+                </InlineStack>
+                <Collapsible open={advancedOpen} id="segment-advanced" transition={{ duration: "0ms" }}>
+                  <FormLayout>
+                    <FormLayout.Group>
+                      <TextField
+                        label="Smallest useful size"
+                        type="number"
+                        autoComplete="off"
+                        value={minSize}
+                        onChange={setMinSize}
+                        error={fields.minSize}
+                        helpText="Below this, lift cannot be measured"
+                      />
+                      <TextField
+                        label="Largest micro size"
+                        type="number"
+                        autoComplete="off"
+                        value={maxSize}
+                        onChange={setMaxSize}
+                        error={fields.maxSize}
+                        helpText="Above this, too broad for one message"
+                      />
+                    </FormLayout.Group>
+                  </FormLayout>
+                </Collapsible>
               </BlockStack>
             </Card>
           </BlockStack>

@@ -7,6 +7,7 @@ import { audienceOf, countsVisitors } from "../engine/fields-of";
 import { segmentExport } from "./export.server";
 import { pushSegment, setPushOptions } from "./push.server";
 import { adminApiFor, type AdminApi } from "../sync/admin-api.server";
+import { createOrUpdateSegment, deleteSegmentCommand } from "./cli-edit.server";
 
 export class CliError extends Error {}
 
@@ -19,11 +20,15 @@ function describe(node: RuleNode, f: ShopFormat, indent = "  "): string[] {
 }
 
 export async function segmentsCommand(
-  command: "list" | "show" | "export" | "push",
+  command: "list" | "show" | "export" | "push" | "create" | "update" | "delete",
   options: {
     shop: string;
     handle?: string;
     now: Date;
+    /** list: sizes computed at this time (--now) instead of the sizes last stored. */
+    asOf?: Date;
+    /** create / update: the segment file's path and text. */
+    file?: { path: string; text: string };
     format: "csv" | "json";
     /** push: switch tag / metafield sync on or off first. */
     tag?: boolean;
@@ -38,7 +43,25 @@ export async function segmentsCommand(
     select: { id: true, currency: true, ianaTimezone: true },
   });
   if (!shop) throw new CliError(`no shop "${options.shop}" in this database (DATABASE_URL)`);
+  if (command === "create" || command === "update") {
+    if (!options.file) throw new CliError(`segments ${command} needs a segment file (JSON)`);
+    if (command === "update" && !options.handle) throw new CliError("segments update needs a segment handle");
+    return createOrUpdateSegment(
+      prisma,
+      shop.id,
+      command === "update" ? options.handle! : null,
+      options.file.path,
+      options.file.text,
+      options.now,
+      out,
+    );
+  }
+  if (command === "delete") {
+    if (!options.handle) throw new CliError("segments delete needs a segment handle");
+    return deleteSegmentCommand(prisma, shop.id, options.handle, out);
+  }
   const { segments, rules, resolve } = await shopSegments(prisma, shop.id);
+  if (command === "list" && options.asOf) return listAt(shop.id, options.asOf, out);
   if (command === "list") {
     if (!segments.length)
       out(`${options.shop} has no segments yet (they are created after the first backfill)`);
@@ -73,6 +96,21 @@ export async function segmentsCommand(
   }
   const found = await segmentExport(prisma, options.shop, segment.handle, options.now, options.format);
   for await (const line of found!.lines) await out(line);
+  return 0;
+}
+
+/**
+ * Each segment's size as the evaluator computes it with now = `at`: windows ("in the last 30 days",
+ * "no order in 90 days") are measured back from `at`. What is recorded after `at` (orders, visits,
+ * customer changes) still counts: this is the rule's clock, not a snapshot of the shop at `at`.
+ */
+async function listAt(shopId: number, at: Date, out: (line: string) => unknown): Promise<number> {
+  const { segments, rules, resolve } = await shopSegments(prisma, shopId);
+  out(`sizes with the clock at ${at.toISOString()} (data recorded after it still counts)`);
+  for (const s of segments) {
+    const size = (await membersBySql(prisma, shopId, rules.get(s.handle)!, at, resolve)).size;
+    out(`${s.handle.padEnd(28)} ${String(size).padStart(7)}  ${s.name}`);
+  }
   return 0;
 }
 

@@ -1,12 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { presets } from "../engine/presets";
-import { RuleError, parseRule, type Rule } from "../engine/rules";
+import { FIELD_NAMES, RuleError, parseRule, type Rule } from "../engine/rules";
 import {
   draftToRule,
   emptyDraft,
+  fieldGroupOf,
+  fieldSections,
   handleFrom,
+  moneyExample,
   newCondition,
   placeProblem,
+  plainWording,
   ruleToDraft,
   updateNode,
   withField,
@@ -90,9 +94,9 @@ describe("the builder's draft of a rule", () => {
     };
     const { problems } = draftToRule({ ...emptyDraft(), children: [money, count] }, "USD");
     expect(problems).toEqual([
-      { id: "m", input: "value", message: "enter an amount, like 100 or 99.50" },
-      { id: "c", input: "days", message: "enter a number of days, 1 or more" },
-      { id: "c", input: "value", message: "enter a whole number" },
+      { id: "m", input: "value", message: "Enter an amount, like 50.00" },
+      { id: "c", input: "days", message: "Enter a number of days, 1 or more" },
+      { id: "c", input: "value", message: "Enter a whole number, like 3" },
     ]);
   });
 
@@ -165,5 +169,100 @@ describe("the builder's draft of a rule", () => {
     expect(handleFrom("VIP in Canada")).toBe("vip-in-canada");
     expect(handleFrom("Café clients — 2026!")).toBe("cafe-clients-2026");
     expect(handleFrom("!!!")).toBe("segment");
+  });
+});
+
+describe("the builder's field picker", () => {
+  it("puts every field in one of the merchant's groups, in the picker's order, without empty groups", () => {
+    const sections = fieldSections("", FIELD_NAMES);
+    expect(sections.map((s) => s.title)).toEqual([
+      "Customer",
+      "Orders",
+      "Products",
+      "Browsing",
+      "Checkout",
+      "Answers",
+    ]);
+    expect(sections.flatMap((s) => s.options.map((o) => o.value)).sort()).toEqual([...FIELD_NAMES].sort());
+    expect(fieldGroupOf("orders.collections")).toBe("Products");
+    expect(fieldGroupOf("visitor.abandonedCheckoutStep")).toBe("Checkout");
+    expect(fieldGroupOf("visitor.answers")).toBe("Answers");
+    expect(fieldGroupOf("visitor.pageViews")).toBe("Browsing");
+  });
+
+  it("finds a field by the start of any word of its name, group or common synonyms", () => {
+    const found = (q: string) => fieldSections(q, FIELD_NAMES).flatMap((s) => s.options.map((o) => o.label));
+    expect(found("spent")).toContain("Total spent");
+    expect(found("SPENT")).toContain("Spend");
+    expect(found("views")).toEqual(["Page views", "Views of one product"]);
+    expect(found("bought coll")).toEqual(["Bought from collection"]);
+    expect(found("quiz")).toEqual(["Answered (question=answer)"]);
+    expect(found("zzz")).toEqual([]);
+  });
+});
+
+describe("the builder's problems in plain words", () => {
+  const rowWith = (c: Partial<DraftCondition> & Pick<DraftCondition, "field">): DraftGroup => ({
+    kind: "group",
+    id: "top",
+    mode: "all",
+    children: [{ ...newCondition(c.field), ...c, id: "row" }],
+  });
+  /** What the merchant reads for the validator's problems on a draft. */
+  const wordsFor = (draft: DraftGroup, currency = "USD") => {
+    const { rule, paths, problems } = draftToRule(draft, currency);
+    if (problems.length) return problems.map((p) => plainWording(draft, p, currency));
+    try {
+      parseRule(rule, (h) => (h === "vip" ? { version: 1, match: { all: [] } } : null));
+      return [];
+    } catch (error) {
+      return (error as RuleError).problems.map((p) =>
+        plainWording(draft, placeProblem(paths, p.path, p.message), currency),
+      );
+    }
+  };
+
+  it("says what to do, naming what to pick or type, instead of the validator's wording", () => {
+    expect(wordsFor(rowWith({ field: "orders.products", op: "in", values: [] }))).toEqual([
+      "Pick at least one product",
+    ]);
+    expect(wordsFor(rowWith({ field: "customer.countryCode", op: "notIn", values: [] }))).toEqual([
+      "Pick at least one country",
+    ]);
+    expect(wordsFor(rowWith({ field: "customer.tags", op: "in", values: [] }))).toEqual([
+      "Add at least one tag: type it and press Enter",
+    ]);
+    expect(wordsFor(rowWith({ field: "visitor.abandonedCheckoutStep", op: "in", values: [] }))).toEqual([
+      "Tick at least one",
+    ]);
+    expect(wordsFor(rowWith({ field: "customer.city", op: "eq", value: "" }))).toEqual(["Enter some text"]);
+    expect(wordsFor(rowWith({ field: "customer.lastOrderAt", op: "before", value: "" }))).toEqual([
+      "Pick a date",
+    ]);
+    expect(wordsFor(rowWith({ field: "customer.totalSpent", op: "gte", value: "" }))).toEqual([
+      "Enter an amount, like 50.00",
+    ]);
+    expect(wordsFor(rowWith({ field: "customer.totalSpent", op: "gte", value: "" }), "JPY")).toEqual([
+      "Enter an amount, like 50",
+    ]);
+    expect(
+      wordsFor(rowWith({ field: "customer.ordersCount", op: "between", value: "5", value2: "2" })),
+    ).toEqual(["Put the smaller one first"]);
+    expect(
+      wordsFor({
+        kind: "group",
+        id: "top",
+        mode: "all",
+        children: [{ kind: "segment", id: "s", handle: "gone", exclude: true }],
+      }),
+    ).toEqual(['Choose another segment: "gone" no longer exists']);
+  });
+
+  it("writes money examples in the currency's own decimals", () => {
+    expect([moneyExample("USD"), moneyExample("JPY"), moneyExample("KWD", 100)]).toEqual([
+      "50.00",
+      "50",
+      "100.000",
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import { fromMinorUnits, toMinorUnits } from "../engine/money";
 import {
   FIELDS,
   RULE_VERSION,
+  UNSTORABLE_MESSAGE,
   operatorsFor,
   type Condition,
   type Field,
@@ -215,12 +216,12 @@ function conditionToRule(c: DraftCondition, currency: string, problems: DraftPro
         if (t === "") throw new Error("empty");
         return toMinorUnits(t, currency);
       } catch {
-        problems.push({ id: c.id, input, message: `enter an amount, like 100 or 99.50` });
+        problems.push({ id: c.id, input, message: `Enter an amount, like ${moneyExample(currency)}` });
         return t;
       }
     }
     if (!WHOLE.test(t)) {
-      problems.push({ id: c.id, input, message: "enter a whole number" });
+      problems.push({ id: c.id, input, message: "Enter a whole number, like 3" });
       return t;
     }
     return Number(t);
@@ -228,7 +229,7 @@ function conditionToRule(c: DraftCondition, currency: string, problems: DraftPro
   if (spec(c.field).windowed || mode === "days") {
     const t = c.days.trim();
     if (!/^\d+$/.test(t) || Number(t) < 1)
-      problems.push({ id: c.id, input: "days", message: "enter a number of days, 1 or more" });
+      problems.push({ id: c.id, input: "days", message: "Enter a number of days, 1 or more" });
     else out.days = Number(t);
   }
   if (spec(c.field).ofProduct && c.product.trim()) out.product = c.product.trim();
@@ -312,4 +313,158 @@ export function handleFrom(name: string): string {
       .replace(/^-+|-+$/g, "")
       .slice(0, 64) || "segment"
   );
+}
+
+/** "50.00" in USD, "50" in JPY: how an amount is typed in the shop's currency. */
+export function moneyExample(currency: string, whole = 50): string {
+  return fromMinorUnits(toMinorUnits(String(whole), currency), currency);
+}
+
+/**
+ * The groups the builder's field picker shows, in the merchant's terms. Every field is in exactly
+ * one; a group with no fields (Predicted, until predicted fields exist) is not shown.
+ */
+export const FIELD_GROUP_TITLES = [
+  "Customer",
+  "Orders",
+  "Products",
+  "Browsing",
+  "Checkout",
+  "Answers",
+  "Predicted",
+] as const;
+export type FieldGroupTitle = (typeof FIELD_GROUP_TITLES)[number];
+
+export function fieldGroupOf(field: Field): FieldGroupTitle {
+  const s = spec(field);
+  if (field === "visitor.answers") return "Answers";
+  if (field.startsWith("predicted.")) return "Predicted";
+  if (
+    s.group === "Carts and checkouts" ||
+    field === "visitor.abandonedCheckoutStep" ||
+    field === "visitor.reachedPayment"
+  )
+    return "Checkout";
+  if (field.startsWith("orders.") && s.type === "ids") return "Products";
+  if (s.group === "Storefront") return "Browsing";
+  return s.group === "Orders" ? "Orders" : "Customer";
+}
+
+/** Words a merchant may type for a field besides its label ("spent" finds spend, "email" finds marketing...). */
+const FIELD_WORDS: Partial<Record<Field, string>> = {
+  "customer.totalSpent": "lifetime value ltv money",
+  "customer.averageOrderValue": "aov",
+  "customer.acceptsEmailMarketing": "email newsletter subscribed consent",
+  "customer.countryCode": "location",
+  "customer.provinceCode": "location region",
+  "customer.city": "location",
+  "orders.spend": "spent money revenue",
+  "visitor.visits": "sessions",
+  "visitor.searches": "search query",
+  "visitor.deviceType": "mobile desktop tablet",
+  "checkouts.abandoned": "abandoned checkout",
+  "visitor.abandonedCheckoutStep": "abandoned",
+  "visitor.answers": "quiz survey form",
+};
+
+export interface FieldPickerSection {
+  title: FieldGroupTitle;
+  options: { value: Field; label: string }[];
+}
+
+/**
+ * The field picker's sections, narrowed to what matches `query`: every word typed must start a
+ * word of the field's label, group or synonyms ("spent" finds "Total spent", "views" finds
+ * "Page views" and "Views of one product").
+ */
+export function fieldSections(query: string, fields: readonly Field[]): FieldPickerSection[] {
+  const words = query
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  const matches = (field: Field) => {
+    if (!words.length) return true;
+    const haystack = `${spec(field).label} ${fieldGroupOf(field)} ${FIELD_WORDS[field] ?? ""}`
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter(Boolean);
+    return words.every((w) => haystack.some((h) => h.startsWith(w)));
+  };
+  return FIELD_GROUP_TITLES.map((title) => ({
+    title,
+    options: fields
+      .filter((f) => fieldGroupOf(f) === title && matches(f))
+      .map((f) => ({ value: f, label: spec(f).label })),
+  })).filter((section) => section.options.length > 0);
+}
+
+export function findNode(root: DraftNode, id: string): DraftNode | undefined {
+  if (root.id === id) return root;
+  if (root.kind !== "group") return undefined;
+  for (const child of root.children) {
+    const found = findNode(child, id);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+const PICKER_NOUNS: Record<NonNullable<FieldSpec["picker"]>, string> = {
+  product: "product",
+  variant: "variant",
+  collection: "collection",
+  vendor: "vendor",
+  productType: "product type",
+  country: "country",
+};
+
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/**
+ * A problem in the merchant's words, for the row it is on: the one place the validator's
+ * developer wording ("must be a list of one or more values", "must be an amount in minor units")
+ * becomes what to do ("Pick at least one product", "Enter an amount, like 50.00"). Problems the
+ * builder itself found are already worded so and pass through.
+ */
+export function plainWording(root: DraftGroup, problem: DraftProblem, currency: string): string {
+  const { input, message } = problem;
+  if (/^[A-Z]/.test(message)) return message;
+  const node = findNode(root, problem.id);
+  if (!node || node.kind === "group") return capitalized(message);
+  if (node.kind === "segment") {
+    if (!node.handle || message.includes("not a segment handle")) return "Choose a segment";
+    if (message.startsWith("no segment")) return `Choose another segment: "${node.handle}" no longer exists`;
+    return capitalized(message);
+  }
+  const c = node;
+  const s = spec(c.field);
+  if (input === "days") return "Enter a number of days, 1 or more";
+  if (input === "product") return "Pick a product from the list, or leave it empty for any one product";
+  if (input === "field") return "Choose a field from the list";
+  if (input === "op") return `Choose another comparison: ${message}`;
+  if (message === UNSTORABLE_MESSAGE) return "Remove the invisible or broken characters from this text";
+  if (message.startsWith("must be one of")) return "Choose one of the listed values";
+  if (message.startsWith("must be words to search for")) return "Enter words to search for, not only spaces";
+  const mode = inputOf(c.field, c.op);
+  if (mode === "list") {
+    if (s.picker) return `Pick at least one ${PICKER_NOUNS[s.picker]}`;
+    if (s.choices) return "Tick at least one";
+    if (s.type === "tags") return "Add at least one tag: type it and press Enter";
+    return "Add at least one value: type it and press Enter";
+  }
+  if (mode === "two") {
+    if (c.value.trim() && c.value2.trim()) return "Put the smaller one first";
+    return s.type === "money"
+      ? `Enter both amounts, like ${moneyExample(currency)} and ${moneyExample(currency, 100)}`
+      : "Enter both numbers, like 2 and 5";
+  }
+  if (mode === "one") {
+    if (s.type === "money") return `Enter an amount, like ${moneyExample(currency)}`;
+    if (s.type === "number") return "Enter a whole number, like 3";
+    if (s.type === "date") return "Pick a date";
+    if (s.type === "tags") return "Enter a tag";
+    if (s.type === "terms") return "Enter words to search for";
+    if (s.choices) return "Choose one of the listed values";
+    return "Enter some text";
+  }
+  return capitalized(message);
 }
