@@ -30,12 +30,14 @@ import { orderHistoryConditions } from "../engine/lifetime";
 import { describeCondition } from "../engine/rules";
 import { shopSegments } from "../segments/store.server";
 import { useDownload } from "../download";
+import { noteSegmentReviewed } from "../sync/setup.server";
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
   const customer = new URL(request.url).searchParams.get("customer");
   const detail = await segmentDetail(prisma, shop, params.handle ?? "", customer?.trim() || null);
   if (!detail) throw new Response(`There is no segment "${params.handle}" in this shop.`, { status: 404 });
+  await noteSegmentReviewed(prisma, shop); // the home's setup guide: a first segment reviewed
   return {
     ...detail,
     push: await pushView(prisma, shop, detail.handle),
