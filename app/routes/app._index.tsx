@@ -28,7 +28,8 @@ import { CheckCircleIcon, ChevronDownIcon, ChevronUpIcon } from "@shopify/polari
 import prisma from "../db.server";
 import { requireAdmin } from "../auth.server";
 import { config } from "../config.server";
-import { homeState, retryImport, setDismissed, SETUP_STEPS, OVERVIEW_DAYS, type SetupStep } from "../sync/setup.server";
+import { homeState, retryImport, setDismissed } from "../sync/setup.server";
+import { OVERVIEW_DAYS, SETUP_STEPS, type SetupStep } from "../engine/setup-steps";
 import { ImportStatus } from "../sync/ImportStatus";
 import { activateEmbedUrl } from "../engine/app-embed";
 import { useShopFormat } from "../admin/chrome";

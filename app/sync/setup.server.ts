@@ -9,9 +9,8 @@ import { adminApiFor } from "./admin-api.server";
 import { notifyScheduler } from "./runtime.server";
 import { appEmbedStatus, type AppEmbedStatus } from "../storefront/app-embed.server";
 import { offersOverview, type OfferOverviewRow } from "../offers/results.server";
+import { OVERVIEW_DAYS, SETUP_STEPS, type SetupStep } from "../engine/setup-steps";
 
-export const SETUP_STEPS = ["history", "embed", "segment", "message"] as const;
-export type SetupStep = (typeof SETUP_STEPS)[number];
 
 export interface SegmentMovement {
   handle: string;
@@ -37,7 +36,6 @@ export interface HomeState {
   movements: SegmentMovement[];
 }
 
-export const OVERVIEW_DAYS = 30;
 const WEEK_MS = 7 * 86_400_000;
 
 /** The merchant opened (or saved) a segment: the guide's "review a segment" step is done. */
