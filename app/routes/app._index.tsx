@@ -8,7 +8,7 @@
  */
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { Link as RemixLink, useFetcher, useLoaderData, useRevalidator } from "@remix-run/react";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import {
   Badge,
   BlockStack,
@@ -174,7 +174,7 @@ function SetupGuide({ home, onSubmit, busy }: { home: Home; onSubmit: (intent: s
             {completed} of {SETUP_STEPS.length} tasks complete
           </Text>
           <div style={{ width: 160 }}>
-            <ProgressBar progress={(completed / SETUP_STEPS.length) * 100} size="small" tone="primary" />
+            <ProgressBar animated={false} progress={(completed / SETUP_STEPS.length) * 100} size="small" tone="primary" />
           </div>
         </InlineStack>
         <Collapsible id="setup-steps" open={!collapsed} transition={false}>
@@ -374,20 +374,23 @@ export default function Home() {
     return () => clearInterval(timer);
   }, [importing, revalidator]);
 
-  // Back from the theme editor (another tab, or the admin's frame): read the theme again.
+  // Back from the theme editor (another tab, or the admin's frame): read the theme again, at most
+  // every few seconds (the merchant may have switched the embed on, or off).
+  const recheckedAt = useRef(0);
   useEffect(() => {
-    if (home.embed.state === "on") return;
-    const onFocus = () => {
-      if (document.visibilityState === "visible" && fetcher.state === "idle") submit("recheck-embed");
+    const onReturn = () => {
+      if (document.visibilityState !== "visible" || Date.now() - recheckedAt.current < 5000) return;
+      recheckedAt.current = Date.now();
+      fetcher.submit({ intent: "recheck-embed" }, { method: "post" });
     };
-    window.addEventListener("focus", onFocus);
-    document.addEventListener("visibilitychange", onFocus);
+    window.addEventListener("focus", onReturn);
+    document.addEventListener("visibilitychange", onReturn);
     return () => {
-      window.removeEventListener("focus", onFocus);
-      document.removeEventListener("visibilitychange", onFocus);
+      window.removeEventListener("focus", onReturn);
+      document.removeEventListener("visibilitychange", onReturn);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [home.embed.state, fetcher.state]);
+  }, []);
 
   return (
     <Page title="Home">

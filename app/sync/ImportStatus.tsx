@@ -91,7 +91,7 @@ export function ImportStatus({
             : "The import starts in a moment."}
         </Text>
       </InlineStack>
-      <ProgressBar progress={Math.max(progress, 3)} size="small" />
+      <ProgressBar animated={false} progress={Math.max(progress, 3)} size="small" />
       {so_far && (
         <Text as="p" tone="subdued">
           {so_far}
