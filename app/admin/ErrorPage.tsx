@@ -4,7 +4,15 @@
  * route app.$.tsx for an address that matches no page) or on its own (root.tsx).
  */
 import { isRouteErrorResponse } from "@remix-run/react";
-import { AppProvider as PolarisProvider, BlockStack, Button, Card, InlineStack, Page, Text } from "@shopify/polaris";
+import {
+  AppProvider as PolarisProvider,
+  BlockStack,
+  Button,
+  Card,
+  InlineStack,
+  Page,
+  Text,
+} from "@shopify/polaris";
 import enTranslations from "@shopify/polaris/locales/en.json";
 
 export interface ErrorWords {

@@ -27,7 +27,8 @@ export function appEmbedState(settingsData: string | null, blockHandle = APP_EMB
   const current = (data as { current?: unknown } | null)?.current;
   // `current` may be the name of a preset (a string) when the theme uses one unchanged: no embeds.
   if (!current || typeof current !== "object") return "missing";
-  const blocks = (current as { blocks?: Record<string, { type?: unknown; disabled?: unknown }> }).blocks ?? {};
+  const blocks =
+    (current as { blocks?: Record<string, { type?: unknown; disabled?: unknown }> }).blocks ?? {};
   const pattern = new RegExp(`^shopify://apps/[^/]+/blocks/${blockHandle}/[^/]+$`);
   const ours = Object.values(blocks).filter((b) => typeof b?.type === "string" && pattern.test(b.type));
   if (!ours.length) return "missing";

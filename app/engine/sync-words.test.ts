@@ -13,7 +13,11 @@ describe("failed webhook events in a merchant's words", () => {
   });
 
   it("explains a payload Shopify sent in a shape Slice does not accept, without the raw error", () => {
-    const words = explainFailedEvent("orders/updated", "PayloadError: order.line_items: Expected array", "failed");
+    const words = explainFailedEvent(
+      "orders/updated",
+      "PayloadError: order.line_items: Expected array",
+      "failed",
+    );
     expect(words.summary).toBe(
       "An order update came from Shopify in a shape Slice does not accept, so it was not applied.",
     );
@@ -31,7 +35,8 @@ describe("failed webhook events in a merchant's words", () => {
       'A "x/y" notification is of a kind this version of Slice does not handle.',
     );
     expect(
-      explainFailedEvent("carts/update", "PrismaClientKnownRequestError: Transaction failed", "failed").summary,
+      explainFailedEvent("carts/update", "PrismaClientKnownRequestError: Transaction failed", "failed")
+        .summary,
     ).toMatch(/database was busy/);
     expect(
       explainFailedEvent("customers/create", "AdminApiError: Admin API: HTTP 503", "failed").summary,
@@ -53,7 +58,9 @@ describe("a failed history import in words", () => {
   it("never shows a bare 'fetch failed': Shopify could not be reached, and how to retry", () => {
     const words = explainImportFailure("fetch failed");
     expect(words.kind).toBe("unreachable");
-    expect(words.summary).toBe("Shopify could not be reached, or did not answer, while importing your history.");
+    expect(words.summary).toBe(
+      "Shopify could not be reached, or did not answer, while importing your history.",
+    );
     expect(words.next).toMatch(/Retry/);
   });
 
@@ -66,11 +73,15 @@ describe("a failed history import in words", () => {
   });
 
   it("tells apart a missing permission, an unfinished install and a stopped export", () => {
-    expect(explainImportFailure("Admin API: Access denied for bulkOperationRunQuery field.").kind).toBe("scope");
-    expect(explainImportFailure("no offline session for a.myshopify.com: the app must be installed first").kind).toBe(
-      "not-installed",
+    expect(explainImportFailure("Admin API: Access denied for bulkOperationRunQuery field.").kind).toBe(
+      "scope",
     );
-    expect(explainImportFailure("bulk operation gid://shopify/BulkOperation/1 failed: TIMEOUT").kind).toBe("bulk");
+    expect(
+      explainImportFailure("no offline session for a.myshopify.com: the app must be installed first").kind,
+    ).toBe("not-installed");
+    expect(explainImportFailure("bulk operation gid://shopify/BulkOperation/1 failed: TIMEOUT").kind).toBe(
+      "bulk",
+    );
     expect(explainImportFailure("something else").kind).toBe("unknown");
   });
 });

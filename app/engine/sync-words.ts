@@ -51,7 +51,11 @@ function errorKind(raw: string): { kind: string; detail: string } {
  * markFailed writes `${error.name}: ${error.message}`): OrderNotYetSynced, PayloadError,
  * UnknownTopic, Prisma's errors, the Admin API's, and any other Error.
  */
-export function explainFailedEvent(topic: string, lastError: string | null, status: string): ExplainedFailure {
+export function explainFailedEvent(
+  topic: string,
+  lastError: string | null,
+  status: string,
+): ExplainedFailure {
   const what = topicInWords(topic);
   const gaveUp = status === "dead";
   const retry = gaveUp
@@ -77,7 +81,10 @@ export function explainFailedEvent(topic: string, lastError: string | null, stat
       summary: `${what} is of a kind this version of Slice does not handle.`,
       next: "Nothing is lost: it is kept, and an update of the app can apply it.",
     };
-  if (/^PrismaClient|Prisma/.test(kind) || /database|deadlock|could not serialize|SQLITE_BUSY|timed out/i.test(detail))
+  if (
+    /^PrismaClient|Prisma/.test(kind) ||
+    /database|deadlock|could not serialize|SQLITE_BUSY|timed out/i.test(detail)
+  )
     return {
       summary: `${what} could not be saved because Slice's database was busy or unavailable.`,
       next: retry,

@@ -191,7 +191,13 @@ describe("the demo admin", () => {
     try {
       const shop = await db.shop.findUniqueOrThrow({ where: { domain: demo.store.shop.domain } });
       await db.syncRun.create({
-        data: { shopId: shop.id, kind: "backfill", status: "failed", error: "fetch failed", finishedAt: new Date() },
+        data: {
+          shopId: shop.id,
+          kind: "backfill",
+          status: "failed",
+          error: "fetch failed",
+          finishedAt: new Date(),
+        },
       });
       await db.shop.update({
         where: { id: shop.id },
@@ -210,7 +216,9 @@ describe("the demo admin", () => {
       await expect(page.getByText("fetch failed").isVisible()).resolves.toBe(false);
       await page.screenshot({ path: path.join(SHOTS, "home-import-failed.png"), fullPage: true });
       // The built-in segments are there whatever the import did.
-      expect(await db.segment.count({ where: { shopId: shop.id, preset: { not: null } } })).toBeGreaterThan(5);
+      expect(await db.segment.count({ where: { shopId: shop.id, preset: { not: null } } })).toBeGreaterThan(
+        5,
+      );
       await page.locator("#import-retry").click();
       // The import runs again (the page follows it on its own) and finishes.
       await expect
@@ -344,7 +352,9 @@ describe("the demo admin", () => {
     await page.screenshot({ path: path.join(SHOTS, "admin-not-found.png") });
     // A page whose loader refuses (a segment that does not exist) gets the same page, in the frame.
     await page.goto(`${demo.url}/app/segments/no-such-segment`);
-    await expect(page.getByRole("alert").textContent()).resolves.toContain('There is no segment "no-such-segment"');
+    await expect(page.getByRole("alert").textContent()).resolves.toContain(
+      'There is no segment "no-such-segment"',
+    );
     await expect(page.getByRole("link", { name: "Segments" }).count()).resolves.toBeGreaterThan(0);
     expect(errors.filter((e) => /hydrat|#418|#423|#425/i.test(e))).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, "admin-segment-not-found.png") });

@@ -32,7 +32,7 @@ import { homeState, retryImport, setDismissed } from "../sync/setup.server";
 import { OVERVIEW_DAYS, SETUP_STEPS, type SetupStep } from "../engine/setup-steps";
 import { ImportStatus } from "../sync/ImportStatus";
 import { activateEmbedUrl } from "../engine/app-embed";
-import { useShopFormat } from "../admin/chrome";
+import { useShopFormat, useToast } from "../admin/chrome";
 import { count, money, percent } from "../engine/format";
 
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -134,7 +134,15 @@ function StepRow({
   );
 }
 
-function SetupGuide({ home, onSubmit, busy }: { home: Home; onSubmit: (intent: string) => void; busy: string | null }) {
+function SetupGuide({
+  home,
+  onSubmit,
+  busy,
+}: {
+  home: Home;
+  onSubmit: (intent: string) => void;
+  busy: string | null;
+}) {
   const f = useShopFormat();
   const completed = SETUP_STEPS.filter((s) => home.done[s]).length;
   const firstOpen = SETUP_STEPS.find((s) => !home.done[s]) ?? null;
@@ -174,16 +182,26 @@ function SetupGuide({ home, onSubmit, busy }: { home: Home; onSubmit: (intent: s
             {completed} of {SETUP_STEPS.length} tasks complete
           </Text>
           <div style={{ width: 160 }}>
-            <ProgressBar animated={false} progress={(completed / SETUP_STEPS.length) * 100} size="small" tone="primary" />
+            <ProgressBar
+              animated={false}
+              progress={(completed / SETUP_STEPS.length) * 100}
+              size="small"
+              tone="primary"
+            />
           </div>
         </InlineStack>
         <Collapsible id="setup-steps" open={!collapsed} transition={false}>
           <BlockStack gap="100">
-            <StepRow step="history" done={home.done.history} open={open === "history"} onToggle={() => toggle("history")}>
+            <StepRow
+              step="history"
+              done={home.done.history}
+              open={open === "history"}
+              onToggle={() => toggle("history")}
+            >
               <BlockStack gap="200">
                 <Text as="p">
-                  Slice copies your customers, orders and checkouts once, then keeps the copy current as Shopify
-                  sends changes. Segments are computed from it.
+                  Slice copies your customers, orders and checkouts once, then keeps the copy current as
+                  Shopify sends changes. Segments are computed from it.
                 </Text>
                 <ImportStatus
                   backfill={home.sync.backfill}
@@ -193,7 +211,12 @@ function SetupGuide({ home, onSubmit, busy }: { home: Home; onSubmit: (intent: s
                 />
               </BlockStack>
             </StepRow>
-            <StepRow step="embed" done={home.done.embed} open={open === "embed"} onToggle={() => toggle("embed")}>
+            <StepRow
+              step="embed"
+              done={home.done.embed}
+              open={open === "embed"}
+              onToggle={() => toggle("embed")}
+            >
               <BlockStack gap="200">
                 <Text as="p" id="embed-state">
                   {home.embed.state === "on"
@@ -221,11 +244,16 @@ function SetupGuide({ home, onSubmit, busy }: { home: Home; onSubmit: (intent: s
                 )}
               </BlockStack>
             </StepRow>
-            <StepRow step="segment" done={home.done.segment} open={open === "segment"} onToggle={() => toggle("segment")}>
+            <StepRow
+              step="segment"
+              done={home.done.segment}
+              open={open === "segment"}
+              onToggle={() => toggle("segment")}
+            >
               <BlockStack gap="200">
                 <Text as="p">
-                  Slice starts you with built-in segments (first-time visitors, checkout abandoners, lapsed customers
-                  and more). Open one to see who is in it and why.
+                  Slice starts you with built-in segments (first-time visitors, checkout abandoners, lapsed
+                  customers and more). Open one to see who is in it and why.
                 </Text>
                 <InlineStack>
                   <Button
@@ -237,7 +265,12 @@ function SetupGuide({ home, onSubmit, busy }: { home: Home; onSubmit: (intent: s
                 </InlineStack>
               </BlockStack>
             </StepRow>
-            <StepRow step="message" done={home.done.message} open={open === "message"} onToggle={() => toggle("message")}>
+            <StepRow
+              step="message"
+              done={home.done.message}
+              open={open === "message"}
+              onToggle={() => toggle("message")}
+            >
               <BlockStack gap="200">
                 <Text as="p">
                   {home.activeMessages > 0
@@ -247,7 +280,11 @@ function SetupGuide({ home, onSubmit, busy }: { home: Home; onSubmit: (intent: s
                 <InlineStack>
                   <Button
                     variant="primary"
-                    url={home.firstPausedMessage ? `/app/messages/${home.firstPausedMessage.id}` : "/app/messages"}
+                    url={
+                      home.firstPausedMessage
+                        ? `/app/messages/${home.firstPausedMessage.id}`
+                        : "/app/messages"
+                    }
                   >
                     {home.firstPausedMessage ? `Open "${home.firstPausedMessage.name}"` : "See messages"}
                   </Button>
@@ -261,7 +298,17 @@ function SetupGuide({ home, onSubmit, busy }: { home: Home; onSubmit: (intent: s
   );
 }
 
-function Figure({ id, label, value, explain }: { id: string; label: string; value: string; explain: string }) {
+function Figure({
+  id,
+  label,
+  value,
+  explain,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  explain: string;
+}) {
   return (
     <Card>
       <BlockStack gap="100">
@@ -327,7 +374,8 @@ function LiveSummary({ home }: { home: Home }) {
             Segments that changed most this week
           </Text>
           <Text as="p" tone="subdued">
-            Shoppers who joined or left each segment in the last 7 days, as their orders, carts and visits changed.
+            Shoppers who joined or left each segment in the last 7 days, as their orders, carts and visits
+            changed.
           </Text>
           {home.movements.length === 0 ? (
             <Text as="p" id="movements-none">
@@ -336,7 +384,12 @@ function LiveSummary({ home }: { home: Home }) {
           ) : (
             <BlockStack gap="100">
               {home.movements.map((m) => (
-                <InlineStack key={m.handle} align="space-between" blockAlign="center" data-movement={m.handle}>
+                <InlineStack
+                  key={m.handle}
+                  align="space-between"
+                  blockAlign="center"
+                  data-movement={m.handle}
+                >
                   <RemixLink to={`/app/segments/${m.handle}`} style={{ color: "var(--p-color-text-link)" }}>
                     {m.name}
                   </RemixLink>
@@ -366,6 +419,12 @@ export default function Home() {
   const importing = home.sync.backfill.status !== "done" && !home.sync.backfill.failure;
   const submit = (intent: string) => fetcher.submit({ intent }, { method: "post" });
   const busy = fetcher.state !== "idle" ? String(fetcher.formData?.get("intent") ?? "") : null;
+  const toast = useToast();
+  const said = fetcher.data?.message;
+  useEffect(() => {
+    if (said) toast(said);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [fetcher.data]);
 
   // While the history import runs, the page follows it on its own.
   useEffect(() => {
@@ -395,13 +454,6 @@ export default function Home() {
   return (
     <Page title="Home">
       <Layout>
-        {fetcher.data?.message && (
-          <Layout.Section>
-            <Text as="p" id="home-message" tone="subdued">
-              {fetcher.data.message}
-            </Text>
-          </Layout.Section>
-        )}
         {!home.dismissedAt && (
           <Layout.Section>
             <SetupGuide home={home} onSubmit={submit} busy={busy} />
@@ -414,7 +466,8 @@ export default function Home() {
         ) : (
           <Layout.Section>
             <Text as="p" tone="subdued">
-              Once your first message is live, this page shows the revenue it brings and its lift over the holdout.
+              Once these steps are done, this page shows the revenue your messages bring and their lift over
+              the holdout.
             </Text>
           </Layout.Section>
         )}

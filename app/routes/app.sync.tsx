@@ -113,7 +113,13 @@ function FailedEventRow({ event, onRetry }: { event: FailedEvent; onRetry: () =>
           </InlineStack>
         </InlineStack>
         <Box>
-          <Button variant="plain" disclosure={open ? "up" : "down"} onClick={() => setOpen(!open)} ariaControls={id} ariaExpanded={open}>
+          <Button
+            variant="plain"
+            disclosure={open ? "up" : "down"}
+            onClick={() => setOpen(!open)}
+            ariaControls={id}
+            ariaExpanded={open}
+          >
             Technical details
           </Button>
         </Box>
@@ -200,7 +206,11 @@ export default function SyncHealth() {
               <Text as="h2" variant="headingMd">
                 History import
               </Text>
-              <ImportStatus backfill={state.backfill} now={now} onRetry={() => submit({ intent: "retry-import" })} />
+              <ImportStatus
+                backfill={state.backfill}
+                now={now}
+                onRetry={() => submit({ intent: "retry-import" })}
+              />
             </BlockStack>
           </Card>
         </Layout.Section>
@@ -283,8 +293,8 @@ export default function SyncHealth() {
                 Data requests
               </Text>
               <Text as="p" tone="subdued">
-                When a customer asks Shopify for their data, Slice keeps everything it holds about them here as
-                a file for you to send them. You have {30} days from the request to send it.
+                When a customer asks Shopify for their data, Slice keeps everything it holds about them here
+                as a file for you to send them. You have {30} days from the request to send it.
               </Text>
               {download.error && (
                 <Banner tone="critical" title="Download failed" onDismiss={download.clearError}>
@@ -352,8 +362,10 @@ export default function SyncHealth() {
                   : `No storefront request has reached Slice yet; the theme uses ${state.storefront.defaultPath} until one does.`}
               </Text>
               <Text as="p" tone="subdued">
-                If you change the app proxy&apos;s prefix or subpath in Shopify, open {state.storefront.origin}
-                /&lt;prefix&gt;/&lt;subpath&gt; once: Slice records the new path and your theme uses it from then on.
+                If you change the app proxy&apos;s prefix or subpath in Shopify, open{" "}
+                {state.storefront.origin}
+                /&lt;prefix&gt;/&lt;subpath&gt; once: Slice records the new path and your theme uses it from
+                then on.
               </Text>
             </BlockStack>
           </Card>

@@ -54,7 +54,10 @@ describe("the admin's actions with hostile input", () => {
       expect(answer.text).toMatch(/Unknown action/);
     }
     for (const id of ["abc", "1e3", "-1", "1.5", INJECTIONS[0], "9".repeat(40)]) {
-      const answer = await call(home.action as Route, request("/app/sync", { form: { intent: "replay", id } }));
+      const answer = await call(
+        home.action as Route,
+        request("/app/sync", { form: { intent: "replay", id } }),
+      );
       expect(answer.status, id).toBe(400);
       expect(answer.text).toMatch(/^id: must be an event id/);
     }

@@ -49,7 +49,9 @@ export interface AppEmbedStatus {
 }
 
 /** Reads the published theme now (no cache). */
-export async function readAppEmbed(api: AdminApi): Promise<{ state: AppEmbedState; themeName: string | null }> {
+export async function readAppEmbed(
+  api: AdminApi,
+): Promise<{ state: AppEmbedState; themeName: string | null }> {
   const { themes } = await api.request<ThemeSettingsAnswer>(MAIN_THEME_SETTINGS, {}, 5);
   const theme = themes.nodes[0];
   if (!theme) return { state: "missing", themeName: null };

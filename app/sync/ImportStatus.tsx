@@ -4,7 +4,16 @@
  * Shown on the home's setup guide and on the sync health page.
  */
 import { useState } from "react";
-import { Badge, BlockStack, Box, Button, Collapsible, InlineStack, ProgressBar, Text } from "@shopify/polaris";
+import {
+  Badge,
+  BlockStack,
+  Box,
+  Button,
+  Collapsible,
+  InlineStack,
+  ProgressBar,
+  Text,
+} from "@shopify/polaris";
 import type { SyncState } from "./status.server";
 import { useShopFormat } from "../admin/chrome";
 import { count, dateTime, relative } from "../engine/format";
@@ -57,7 +66,8 @@ export function ImportStatus({
         <Text as="p">{backfill.failure.next}</Text>
         {backfill.retryAt && (
           <Text as="p" tone="subdued" id="import-next-try">
-            Next automatic try {relative(backfill.retryAt, now, f)} (attempt {count(backfill.attempts + 1, f)}).
+            Next automatic try {relative(backfill.retryAt, now, f)} (attempt {count(backfill.attempts + 1, f)}
+            ).
           </Text>
         )}
         <InlineStack gap="300" blockAlign="center">
@@ -78,7 +88,8 @@ export function ImportStatus({
       </BlockStack>
     );
   const phaseIndex = backfill.phase ? backfill.phases.indexOf(backfill.phase) : -1;
-  const progress = backfill.status === "running" && phaseIndex >= 0 ? (phaseIndex / backfill.phases.length) * 100 : 0;
+  const progress =
+    backfill.status === "running" && phaseIndex >= 0 ? (phaseIndex / backfill.phases.length) * 100 : 0;
   return (
     <BlockStack gap="200">
       <InlineStack gap="200" blockAlign="center">

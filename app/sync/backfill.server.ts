@@ -129,7 +129,10 @@ export async function runBackfill(
       const url = await awaitBulk(api, operationId, sleep, options.pollMs ?? 2000);
       // Records so far, written after each batch: the home shows the import's progress while it runs.
       const progress = (n: number) =>
-        db.syncRun.update({ where: { id: run.id }, data: { counts: JSON.stringify({ ...counts, [phase]: n }) } });
+        db.syncRun.update({
+          where: { id: run.id },
+          data: { counts: JSON.stringify({ ...counts, [phase]: n }) },
+        });
       counts[phase] = url
         ? await importJsonl(db, shop.id, shopDomain, currency, phase, url, doFetch, progress)
         : 0;

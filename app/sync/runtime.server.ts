@@ -117,7 +117,13 @@ async function recordBackfillFailure(domain: string, error: unknown): Promise<vo
   if (!shop) return;
   const message = error instanceof Error ? error.message : String(error);
   await prisma.syncRun.create({
-    data: { shopId: shop.id, kind: "backfill", status: "failed", error: message.slice(0, 2000), finishedAt: new Date() },
+    data: {
+      shopId: shop.id,
+      kind: "backfill",
+      status: "failed",
+      error: message.slice(0, 2000),
+      finishedAt: new Date(),
+    },
   });
   const { backfillAttempts } = await prisma.shop.update({
     where: { id: shop.id },

@@ -11,7 +11,6 @@ import { appEmbedStatus, type AppEmbedStatus } from "../storefront/app-embed.ser
 import { offersOverview, type OfferOverviewRow } from "../offers/results.server";
 import { OVERVIEW_DAYS, SETUP_STEPS, type SetupStep } from "../engine/setup-steps";
 
-
 export interface SegmentMovement {
   handle: string;
   name: string;
@@ -39,12 +38,27 @@ export interface HomeState {
 const WEEK_MS = 7 * 86_400_000;
 
 /** The merchant opened (or saved) a segment: the guide's "review a segment" step is done. */
-export async function noteSegmentReviewed(db: PrismaClient, shopDomain: string, now = new Date()): Promise<void> {
-  await db.shop.updateMany({ where: { domain: shopDomain, segmentReviewedAt: null }, data: { segmentReviewedAt: now } });
+export async function noteSegmentReviewed(
+  db: PrismaClient,
+  shopDomain: string,
+  now = new Date(),
+): Promise<void> {
+  await db.shop.updateMany({
+    where: { domain: shopDomain, segmentReviewedAt: null },
+    data: { segmentReviewedAt: now },
+  });
 }
 
-export async function setDismissed(db: PrismaClient, shopDomain: string, dismissed: boolean, now = new Date()) {
-  await db.shop.updateMany({ where: { domain: shopDomain }, data: { setupDismissedAt: dismissed ? now : null } });
+export async function setDismissed(
+  db: PrismaClient,
+  shopDomain: string,
+  dismissed: boolean,
+  now = new Date(),
+) {
+  await db.shop.updateMany({
+    where: { domain: shopDomain },
+    data: { setupDismissedAt: dismissed ? now : null },
+  });
 }
 
 /** Joins and leaves per segment since `since`, most movement first. */
@@ -95,7 +109,11 @@ export async function homeState(
     appEmbedStatus(db, shopDomain, () => adminApiFor(db, shopDomain), { now, force: options.recheckEmbed }),
     db.segment.findFirst({ where: { shopId }, orderBy: { id: "asc" }, select: { handle: true, name: true } }),
     db.message.count({ where: { shopId, active: true } }),
-    db.message.findFirst({ where: { shopId, active: false }, orderBy: { id: "asc" }, select: { id: true, name: true } }),
+    db.message.findFirst({
+      where: { shopId, active: false },
+      orderBy: { id: "asc" },
+      select: { id: true, name: true },
+    }),
   ]);
   const done: Record<SetupStep, boolean> = {
     history: sync.backfill.status === "done",
