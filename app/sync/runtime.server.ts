@@ -105,7 +105,10 @@ class Scheduler {
       .catch((error) => {
         // A failed history import waits its own backoff (runBackfill wrote it); a reconciliation 5 minutes.
         if (kind === "reconcile") this.failedAt.set(domain, Date.now());
-        console.error(`sync job (${kind}) for ${domain} failed:`, (error as Error).message);
+        console.error(
+          `sync job for ${domain} failed (${kind === "backfill" ? "history import, retried with backoff" : "reconciliation, retried in 5 minutes"}):`,
+          (error as Error).message,
+        );
       })
       .finally(() => this.active.delete(domain));
   }
