@@ -24,12 +24,20 @@ export interface ErrorWords {
 /** The error in words: the status, a title and one sentence (never a stack trace). */
 export function errorWords(error: unknown): ErrorWords {
   const status = isRouteErrorResponse(error) ? error.status : 500;
+  // Remix's own 404 says "Error: No route matches URL …": a developer's words, not the merchant's.
+  const said =
+    isRouteErrorResponse(error) &&
+    typeof error.data === "string" &&
+    error.data &&
+    !/^\s*</.test(error.data) &&
+    !/No route matches/.test(error.data)
+      ? error.data
+      : null;
   const detail = isRouteErrorResponse(error)
-    ? status === 404 && !(typeof error.data === "string" && error.data && !/^\s*</.test(error.data))
-      ? "There is no page at this address. It may have moved, or the link may be mistyped."
-      : typeof error.data === "string" && error.data && !/^\s*</.test(error.data)
-        ? error.data
-        : error.statusText || "Something went wrong."
+    ? (said ??
+      (status === 404
+        ? "There is no page at this address. It may have moved, or the link may be mistyped."
+        : error.statusText || "Something went wrong."))
     : "Something went wrong on Slice's side. Try again; if it keeps happening, the error has been logged.";
   const title =
     status === 404
@@ -50,10 +58,7 @@ export function ErrorPage({ error, standalone = false }: { error: unknown; stand
         <div role="alert">
           <BlockStack gap="300">
             <Text as="p" tone="subdued" variant="bodySm">
-              Error {words.status}
-            </Text>
-            <Text as="h2" variant="headingLg">
-              {words.title}
+              Error {words.status} · {words.title}
             </Text>
             <Text as="p" id="error-detail">
               {words.detail}

@@ -358,6 +358,14 @@ describe("the demo admin", () => {
     await expect(page.getByRole("link", { name: "Segments" }).count()).resolves.toBeGreaterThan(0);
     expect(errors.filter((e) => /hydrat|#418|#423|#425/i.test(e))).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, "admin-segment-not-found.png") });
+    // Outside the admin (no frame to draw): the same words on a Polaris page of its own.
+    await page.goto(`${demo.url}/no-such-page`);
+    await expect(page.getByRole("alert").textContent()).resolves.toContain(
+      "There is no page at this address",
+    );
+    await page.waitForLoadState("networkidle");
+    expect(errors.filter((e) => /hydrat|#418|#423|#425/i.test(e))).toEqual([]);
+    await page.screenshot({ path: path.join(SHOTS, "root-not-found.png") });
     await page.close();
   });
 });
