@@ -134,6 +134,43 @@ describe("the demo admin", () => {
     await page.close();
   });
 
+  it("lists a customer's data request with its 30-day due date, and marks it sent", async () => {
+    const customer = demo.store.customers[0];
+    const response = await sendWebhook(
+      `${demo.url}/webhooks`,
+      {
+        topic: "customers/data_request",
+        shop: demo.store.shop.domain,
+        payload: {
+          shop_id: 1,
+          shop_domain: demo.store.shop.domain,
+          orders_requested: [],
+          customer: { id: customer.id, email: customer.email, phone: null },
+          data_request: { id: 9002 },
+        },
+      },
+      DEMO_SECRET,
+    );
+    expect(response.status).toBe(200);
+    const page = await openAdmin();
+    await page.goto(`${demo.url}/app/sync`);
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.getByRole("button", { name: "Mark as sent" }).count();
+        },
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toBeGreaterThan(0);
+    await expect(page.getByText("Due in 30 days").count()).resolves.toBeGreaterThan(0);
+    await page.getByRole("button", { name: "Mark as sent" }).first().click();
+    await expect.poll(() => page.getByText(/^Sent /).count()).toBeGreaterThan(0);
+    await page.locator("text=Data requests").first().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, "sync-data-requests.png"), fullPage: true });
+    await page.close();
+  });
+
   it("home: the setup guide with real state, the theme editor's deep link while the embed is off, then the live figures", async () => {
     const page = await openAdmin();
     await page.goto(`${demo.url}/app`);

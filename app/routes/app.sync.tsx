@@ -163,6 +163,9 @@ export default function SyncHealth() {
   ];
   const when = (iso: string | null) => (iso ? dateTime(iso, f) : "never");
   const submit = (data: Record<string, string>) => fetcher.submit(data, { method: "post" });
+  // What the last action did, until the merchant dismisses it (or does something else).
+  const [said, setSaid] = useState<string | null>(null);
+  useEffect(() => setSaid(fetcher.data?.message ?? null), [fetcher.data]);
 
   return (
     <Page title="Sync health" subtitle="How much of your store Slice holds, and anything it could not apply">
@@ -172,10 +175,10 @@ export default function SyncHealth() {
             <OrderHistoryBanner />
           </Layout.Section>
         )}
-        {fetcher.data?.message && (
+        {said && (
           <Layout.Section>
-            <Banner tone="success" onDismiss={() => {}}>
-              {fetcher.data.message}
+            <Banner tone="success" onDismiss={() => setSaid(null)}>
+              <span id="sync-message">{said}</span>
             </Banner>
           </Layout.Section>
         )}
