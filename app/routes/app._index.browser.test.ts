@@ -173,6 +173,9 @@ describe("the demo admin", () => {
 
   it("home: the setup guide with real state, the theme editor's deep link while the embed is off, then the live figures", async () => {
     const page = await openAdmin();
+    const errors: string[] = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`${demo.url}/app`);
     // The demo ends live but for one step: the history is in, the embed on, its messages switched on.
     await expect
@@ -219,6 +222,7 @@ describe("the demo admin", () => {
     await page.screenshot({ path: path.join(SHOTS, "home-live.png"), fullPage: true });
     await page.getByRole("button", { name: "Dismiss guide" }).click();
     await expect.poll(() => page.locator("#setup-progress").count()).toBe(0);
+    expect(errors.filter((e) => /hydrat|#418|#423|#425/i.test(e))).toEqual([]);
     await page.close();
   });
 
