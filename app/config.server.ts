@@ -8,7 +8,7 @@ const schema = z.object({
   SCOPES: z
     .string()
     .default(
-      "read_customers,write_customers,read_orders,read_all_orders,write_discounts,read_discounts,read_products,write_app_proxy,write_pixels,read_customer_events",
+      "read_customers,write_customers,read_orders,read_all_orders,write_discounts,read_discounts,read_products,write_app_proxy,write_pixels,read_customer_events,read_themes",
     ),
   /** Admin API origin override, for the local stand-in (dev/admin-api). Never set in production. */
   SLICE_ADMIN_API_ORIGIN: z.string().url().optional(),

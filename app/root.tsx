@@ -1,14 +1,14 @@
-import {
-  Links,
-  Meta,
-  Outlet,
-  Scripts,
-  ScrollRestoration,
-  isRouteErrorResponse,
-  useRouteError,
-} from "@remix-run/react";
+import { Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteError } from "@remix-run/react";
+import type { ReactNode } from "react";
+import polarisStyles from "@shopify/polaris/build/esm/styles.css?url";
+import { ErrorPage, errorWords } from "./admin/ErrorPage";
 
-export default function App() {
+/**
+ * The document around every page and every error page alike (Remix's Layout export): the server's
+ * HTML and the browser's first render are the same tree, so an error page hydrates without a
+ * mismatch.
+ */
+export function Layout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
       <head>
@@ -19,7 +19,7 @@ export default function App() {
         <Links />
       </head>
       <body>
-        <Outlet />
+        {children}
         <ScrollRestoration />
         <Scripts />
       </body>
@@ -27,45 +27,22 @@ export default function App() {
   );
 }
 
-/** Never a blank page: whatever went wrong is said in words, with a way back. */
+export default function App() {
+  return <Outlet />;
+}
+
+/**
+ * Never a blank page: whatever went wrong is said in words, with a way back. Errors under /app are
+ * drawn inside the admin's frame by routes/app.tsx; this one catches the rest.
+ */
 export function ErrorBoundary() {
   const error = useRouteError();
-  const status = isRouteErrorResponse(error) ? error.status : 500;
-  const detail = isRouteErrorResponse(error)
-    ? status === 404
-      ? "There is no page at this address. It may have moved, or the link may be mistyped."
-      : typeof error.data === "string" && error.data
-        ? error.data
-        : error.statusText
-    : error instanceof Error
-      ? error.message
-      : "Something went wrong.";
-  const title =
-    status === 404
-      ? "Page not found"
-      : status === 401 || status === 403
-        ? "Not signed in"
-        : "Something went wrong";
+  const { title } = errorWords(error);
   return (
-    <html lang="en">
-      <head>
-        <meta charSet="utf-8" />
-        <meta name="viewport" content="width=device-width,initial-scale=1" />
-        <title>{`${title} · Slice`}</title>
-        <Meta />
-        <Links />
-      </head>
-      <body style={{ fontFamily: "system-ui, sans-serif", padding: "3rem", color: "#303030" }}>
-        <main role="alert" style={{ maxWidth: 560, margin: "0 auto" }}>
-          <p style={{ color: "#8a6116", fontWeight: 600 }}>Error {status}</p>
-          <h1 style={{ fontSize: 24 }}>{title}</h1>
-          <p>{detail}</p>
-          <p>
-            <a href="/app">Back to Slice</a>
-          </p>
-        </main>
-        <Scripts />
-      </body>
-    </html>
+    <>
+      <title>{`${title} · Slice`}</title>
+      <link rel="stylesheet" href={polarisStyles} />
+      <ErrorPage error={error} standalone />
+    </>
   );
 }

@@ -39,7 +39,7 @@ import { gunzipSync } from "node:zlib";
 import { ADMIN_SCHEMA_VERSIONS, adminSchemaPath } from "./fixtures";
 import { INVALID_ACCESS_TOKEN, TokenAuthority } from "./oauth";
 import { accessDenied } from "./access-scopes";
-import { decimal, type Address, type Customer, type Store } from "./store";
+import { decimal, settingsDataJson, type Address, type Customer, type Store } from "./store";
 import { applyOrderDiscount, FUNCTION_HANDLE, runFirstOrderFunction } from "./discount-function";
 import { APP_PROTECTED_DATA, type ProtectedDataAccess, type ProtectedField } from "../app/protected-data";
 
@@ -1025,6 +1025,40 @@ export class AdminApiStandIn {
             sslEnabled: !loopback,
           };
         })(),
+      },
+      // The shop's themes (read_themes): only the published MAIN one, with its settings_data.json.
+      themes: (args: Args) => {
+        const roles = (args.roles as string[] | undefined) ?? null;
+        const theme = store.theme;
+        const list = !roles || roles.includes("MAIN") ? [theme] : [];
+        return connection(list, args, (t) => ({
+          __typename: "OnlineStoreTheme",
+          id: `gid://shopify/OnlineStoreTheme/${t.id}`,
+          name: t.name,
+          role: "MAIN",
+          processing: false,
+          processingFailed: false,
+          createdAt: store.now.toISOString(),
+          updatedAt: store.now.toISOString(),
+          prefix: "/t/1",
+          themeStoreId: 887,
+          files: (fileArgs: Args) => {
+            const content = settingsDataJson(t);
+            const files = [{ filename: "config/settings_data.json", content }].filter(
+              (f) => !fileArgs.filenames || (fileArgs.filenames as string[]).includes(f.filename),
+            );
+            return connection(files, fileArgs, (f) => ({
+              __typename: "OnlineStoreThemeFile",
+              filename: f.filename,
+              contentType: "application/json",
+              size: String(Buffer.byteLength(f.content)),
+              checksumMd5: null,
+              createdAt: store.now.toISOString(),
+              updatedAt: store.now.toISOString(),
+              body: { __typename: "OnlineStoreThemeFileBodyText", content: f.content },
+            }));
+          },
+        }));
       },
       customers: (args: Args) => {
         const query = typeof args.query === "string" ? args.query : "";

@@ -162,6 +162,40 @@ export interface Store {
   checkouts: Checkout[];
   /** The webhook history, in the order Shopify would have sent it. */
   events: WebhookLine[];
+  /** The published (MAIN) theme, with the app embed's state in its config/settings_data.json. */
+  theme: StoreTheme;
+}
+
+// ---- The published theme and the app embed (home's setup guide) ---------------------------------
+
+export interface StoreTheme {
+  id: number;
+  name: string;
+  /** The app embed: absent from settings_data.json (never activated), or present and on/off. */
+  appEmbed: "missing" | "on" | "off";
+}
+
+/** The app embed block's handle (extensions/slice-storefront/blocks/slice-embed.liquid). */
+export const APP_EMBED_HANDLE = "slice-embed";
+
+/**
+ * The theme's config/settings_data.json as Shopify writes it: a comment header, then `current`
+ * with the app embed under `blocks` keyed by a generated id, its `type`
+ * shopify://apps/<app handle>/blocks/<block handle>/<extension uuid> and a `disabled` flag.
+ */
+export function settingsDataJson(theme: StoreTheme, appHandle = "slice-segments"): string {
+  const blocks =
+    theme.appEmbed === "missing"
+      ? {}
+      : {
+          "10339104127405482364": {
+            type: `shopify://apps/${appHandle}/blocks/${APP_EMBED_HANDLE}/4f6c3a52-2d6e-4a8e-9b8f-5c1d2e3f4a5b`,
+            disabled: theme.appEmbed === "off",
+            settings: { popup: true, corner: true, bar: true },
+          },
+        };
+  const data = { current: { sections: {}, content_for_index: [], blocks } };
+  return `/*\n * IMPORTANT: The contents of this file are auto-generated.\n */\n${JSON.stringify(data, null, 2)}`;
 }
 
 const FIRST = [
@@ -580,6 +614,7 @@ export function generateStore(options: GenerateOptions = {}): Store {
     carts,
     checkouts,
     events,
+    theme: { id: 140000000001, name: "Dawn", appEmbed: "on" },
   };
 }
 

@@ -442,7 +442,15 @@ export interface DataExportRow {
   requestId: string | null;
   createdAt: string;
   bytes: number;
+  /** Shopify gives the merchant 30 days from the request to send the customer their data. */
+  dueAt: string;
+  /** When the merchant marked the file as sent, and who did; null until then. */
+  sentAt: string | null;
+  sentBy: string | null;
 }
+
+/** Days a merchant has to answer a customer's data request (Shopify's customers/data_request). */
+export const DATA_REQUEST_DAYS = 30;
 
 /** The shop's data-request exports, newest first (for the admin home and the CLI). */
 export async function listExports(db: Db, shopId: number, take = 20): Promise<DataExportRow[]> {
@@ -457,6 +465,8 @@ export async function listExports(db: Db, shopId: number, take = 20): Promise<Da
       requestId: true,
       createdAt: true,
       payload: true,
+      sentAt: true,
+      sentBy: true,
     },
   });
   return rows.map((r) => ({
@@ -466,7 +476,29 @@ export async function listExports(db: Db, shopId: number, take = 20): Promise<Da
     requestId: r.requestId,
     createdAt: r.createdAt.toISOString(),
     bytes: Buffer.byteLength(r.payload),
+    dueAt: new Date(r.createdAt.getTime() + DATA_REQUEST_DAYS * 86_400_000).toISOString(),
+    sentAt: r.sentAt?.toISOString() ?? null,
+    sentBy: r.sentBy,
   }));
+}
+
+/**
+ * The merchant sent (or un-sent) the customer their file: stored with who and when. Only this
+ * shop's export; false when there is none with that id.
+ */
+export async function markExportSent(
+  db: Db,
+  shopId: number,
+  id: number,
+  by: string | null,
+  now = new Date(),
+): Promise<boolean> {
+  if (!Number.isSafeInteger(id) || id <= 0) return false;
+  const { count } = await db.dataExport.updateMany({
+    where: { id, shopId },
+    data: by === null ? { sentAt: null, sentBy: null } : { sentAt: now, sentBy: by },
+  });
+  return count === 1;
 }
 
 /** One export's JSON, only when it is this shop's (another shop's id reads as missing). */

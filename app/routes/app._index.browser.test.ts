@@ -13,9 +13,10 @@ import { launchBrowser } from "../../dev/browser";
 import { sendWebhook } from "../../dev/webhooks";
 import { spawnTs } from "../../dev/processes";
 
-const SHOTS = path.resolve("test-results");
+const SHOTS = process.env.SLICE_SHOTS ? path.resolve(process.env.SLICE_SHOTS) : path.resolve("test-results");
 let demo: Awaited<ReturnType<typeof startDemo>>;
 let browser: Browser;
+let databaseFile: string;
 
 async function openAdmin(): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -32,7 +33,7 @@ beforeAll(async () => {
     port: 0,
     customers: 80,
     seed: 3,
-    databaseFile: path.join(dir, "demo.sqlite"),
+    databaseFile: (databaseFile = path.join(dir, "demo.sqlite")),
     log: () => {},
   });
   browser = await launchBrowser();
@@ -44,8 +45,9 @@ afterAll(async () => {
 });
 
 describe("the demo admin", () => {
-  it("shows the demo store's sync state once the history is in", async () => {
+  it("shows the demo store's sync health once the history is in", async () => {
     const page = await openAdmin();
+    await page.goto(`${demo.url}/app/sync`);
     await expect
       .poll(
         async () => {
@@ -84,13 +86,22 @@ describe("the demo admin", () => {
         { timeout: 60_000, interval: 2000 },
       )
       .toBe(1);
-    await expect(page.locator("#count-carts").textContent()).resolves.toBe(String(demo.store.carts.length));
-    await expect(page.getByRole("heading", { name: "Sync status" }).count()).resolves.toBe(1);
-    await page.screenshot({ path: path.join(SHOTS, "admin-home.png"), fullPage: true });
+    // Carts arrive by webhook only (no bulk import): the replay's last ones may still be applying.
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.locator("#count-carts").textContent();
+        },
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toBe(String(demo.store.carts.length));
+    await expect(page.getByRole("heading", { name: "Sync health" }).count()).resolves.toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, "admin-sync-health.png"), fullPage: true });
     await page.close();
   });
 
-  it("lists a webhook it could not apply, with the reason, and retries it on request", async () => {
+  it("explains a webhook it could not apply in words, with the raw error behind Technical details, and retries it", async () => {
     const response = await sendWebhook(
       `${demo.url}/webhooks`,
       {
@@ -102,19 +113,170 @@ describe("the demo admin", () => {
     );
     expect(response.status).toBe(200);
     const page = await openAdmin();
+    await page.goto(`${demo.url}/app/sync`);
+    const words = "A new order came from Shopify in a shape Slice does not accept, so it was not applied.";
     await expect
       .poll(
         async () => {
           await page.reload();
-          return page.getByText("order: total_price: Required").count();
+          return page.getByText(words).count();
         },
         { timeout: 30_000, interval: 500 },
       )
       .toBeGreaterThan(0);
+    // The raw error is there, but only once the merchant asks for it.
+    await expect(page.getByText("order: total_price: Required").isVisible()).resolves.toBe(false);
+    await page.getByRole("button", { name: "Technical details" }).first().click();
+    await expect.poll(() => page.getByText("order: total_price: Required").first().isVisible()).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, "admin-failed-event.png"), fullPage: true });
     await page.getByRole("button", { name: "Retry", exact: true }).first().click();
     await expect.poll(() => page.getByText("1 event queued again").count(), { timeout: 10_000 }).toBe(1);
     await page.close();
+  });
+
+  it("lists a customer's data request with its 30-day due date, and marks it sent", async () => {
+    const customer = demo.store.customers[0];
+    const response = await sendWebhook(
+      `${demo.url}/webhooks`,
+      {
+        topic: "customers/data_request",
+        shop: demo.store.shop.domain,
+        payload: {
+          shop_id: 1,
+          shop_domain: demo.store.shop.domain,
+          orders_requested: [],
+          customer: { id: customer.id, email: customer.email, phone: null },
+          data_request: { id: 9002 },
+        },
+      },
+      DEMO_SECRET,
+    );
+    expect(response.status).toBe(200);
+    const page = await openAdmin();
+    await page.goto(`${demo.url}/app/sync`);
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.getByRole("button", { name: "Mark as sent" }).count();
+        },
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toBeGreaterThan(0);
+    await expect(page.getByText("Due in 30 days").count()).resolves.toBeGreaterThan(0);
+    await page.getByRole("button", { name: "Mark as sent" }).first().click();
+    await expect.poll(() => page.getByText(/^Sent /).count()).toBeGreaterThan(0);
+    await page.locator("text=Data requests").first().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SHOTS, "sync-data-requests.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("home: the setup guide with real state, the theme editor's deep link while the embed is off, then the live figures", async () => {
+    const page = await openAdmin();
+    const errors: string[] = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${demo.url}/app`);
+    // The demo ends live but for one step: the history is in, the embed on, its messages switched on.
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page.locator("#setup-progress").textContent();
+        },
+        { timeout: 120_000, interval: 1000 },
+      )
+      .toBe("3 of 4 tasks complete");
+    await expect(page.locator('[data-step="segment"]').getAttribute("data-done")).resolves.toBe("no");
+
+    // The merchant switches the embed off in the theme editor: "I've turned it on" reads the theme again.
+    demo.store.theme.appEmbed = "off";
+    await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+    await expect
+      .poll(() => page.locator("#setup-progress").textContent(), { timeout: 15_000 })
+      .toBe("2 of 4 tasks complete");
+    if (!(await page.locator("#embed-activate").isVisible()))
+      await page.locator('[data-step="embed"] button').first().click();
+    const href = await page.locator("#embed-activate").getAttribute("href");
+    expect(href).toBe(
+      `https://${demo.store.shop.domain}/admin/themes/current/editor?context=apps&activateAppId=slice-demo/slice-embed`,
+    );
+    await expect(page.locator("#embed-state").textContent()).resolves.toContain("switched off");
+    await page.screenshot({ path: path.join(SHOTS, "home-embed-off.png"), fullPage: true });
+
+    // Switched on again, and a segment reviewed: every step done, the figures of a live shop.
+    demo.store.theme.appEmbed = "on";
+    await page.getByRole("button", { name: "I've turned it on" }).click();
+    await expect
+      .poll(() => page.locator("#setup-progress").textContent(), { timeout: 15_000 })
+      .toBe("3 of 4 tasks complete");
+    // The next step to do opens by itself.
+    await page.getByRole("link", { name: /^Review "/ }).click();
+    await page.waitForURL(/\/app\/segments\/[\w-]+$/);
+    await page.getByRole("link", { name: "Home" }).first().click();
+    await page.waitForURL(/\/app$/);
+    await expect.poll(() => page.locator("#setup-progress").textContent()).toBe("4 of 4 tasks complete");
+    await expect(page.locator("#active-messages").textContent()).resolves.toMatch(/^[1-9]\d*$/);
+    await expect(page.locator("#revenue-attributed").textContent()).resolves.toMatch(/^\$[\d,]+\.\d\d$/);
+    await expect(page.getByText("Segments that changed most this week").count()).resolves.toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, "home-live.png"), fullPage: true });
+    await page.getByRole("button", { name: "Dismiss guide" }).click();
+    await expect.poll(() => page.locator("#setup-progress").count()).toBe(0);
+    expect(errors.filter((e) => /hydrat|#418|#423|#425/i.test(e))).toEqual([]);
+    await page.close();
+  });
+
+  it("home: a failed history import says why in words, keeps the built-ins, and Retry imports it again", async () => {
+    const { createPrismaClient } = await import("../db.server");
+    const db = createPrismaClient(`file:${databaseFile}`);
+    try {
+      const shop = await db.shop.findUniqueOrThrow({ where: { domain: demo.store.shop.domain } });
+      await db.syncRun.create({
+        data: {
+          shopId: shop.id,
+          kind: "backfill",
+          status: "failed",
+          error: "fetch failed",
+          finishedAt: new Date(),
+        },
+      });
+      await db.shop.update({
+        where: { id: shop.id },
+        data: {
+          backfillStatus: "failed",
+          backfillAttempts: 1,
+          backfillRetryAt: new Date(Date.now() + 3600_000),
+          setupDismissedAt: null,
+        },
+      });
+      const page = await openAdmin();
+      await page.goto(`${demo.url}/app`);
+      await expect
+        .poll(() => page.locator("#import-failure").textContent())
+        .toBe("Shopify could not be reached, or did not answer, while importing your history.");
+      await expect(page.getByText("fetch failed").isVisible()).resolves.toBe(false);
+      await page.screenshot({ path: path.join(SHOTS, "home-import-failed.png"), fullPage: true });
+      // The built-in segments are there whatever the import did.
+      expect(await db.segment.count({ where: { shopId: shop.id, preset: { not: null } } })).toBeGreaterThan(
+        5,
+      );
+      await page.locator("#import-retry").click();
+      // The import runs again (the page follows it on its own) and finishes.
+      await expect
+        .poll(() => page.locator("#import-progress").count(), { timeout: 30_000, interval: 250 })
+        .toBe(1);
+      await page.screenshot({ path: path.join(SHOTS, "home-import-progress.png"), fullPage: true });
+      await expect
+        .poll(() => page.locator('[data-step="history"]').getAttribute("data-done"), {
+          timeout: 120_000,
+          interval: 1000,
+        })
+        .toBe("yes");
+      await page.screenshot({ path: path.join(SHOTS, "home-import-retried.png"), fullPage: true });
+      await page.close();
+    } finally {
+      await db.$disconnect();
+    }
   });
 
   it("lists the built-in segments with their sizes, explains a member and exports the members", async () => {
@@ -222,11 +384,34 @@ describe("the demo admin", () => {
     await page.close();
   });
 
-  it("says what went wrong on a page that does not exist, instead of a blank page", async () => {
+  it("says what went wrong on a page that does not exist, inside the admin's frame, with no hydration error", async () => {
     const page = await openAdmin();
+    const errors: string[] = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`${demo.url}/app/no-such-page`);
     await expect(page.getByRole("alert").textContent()).resolves.toContain("Page not found");
+    // The navigation is still there: the way back is one click.
+    await expect(page.getByRole("link", { name: "Sync health" }).count()).resolves.toBeGreaterThan(0);
+    await page.waitForLoadState("networkidle");
+    expect(errors.filter((e) => /hydrat|#418|#423|#425/i.test(e))).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, "admin-not-found.png") });
+    // A page whose loader refuses (a segment that does not exist) gets the same page, in the frame.
+    await page.goto(`${demo.url}/app/segments/no-such-segment`);
+    await expect(page.getByRole("alert").textContent()).resolves.toContain(
+      'There is no segment "no-such-segment"',
+    );
+    await expect(page.getByRole("link", { name: "Segments" }).count()).resolves.toBeGreaterThan(0);
+    expect(errors.filter((e) => /hydrat|#418|#423|#425/i.test(e))).toEqual([]);
+    await page.screenshot({ path: path.join(SHOTS, "admin-segment-not-found.png") });
+    // Outside the admin (no frame to draw): the same words on a Polaris page of its own.
+    await page.goto(`${demo.url}/no-such-page`);
+    await expect(page.getByRole("alert").textContent()).resolves.toContain(
+      "There is no page at this address",
+    );
+    await page.waitForLoadState("networkidle");
+    expect(errors.filter((e) => /hydrat|#418|#423|#425/i.test(e))).toEqual([]);
+    await page.screenshot({ path: path.join(SHOTS, "root-not-found.png") });
     await page.close();
   });
 });
@@ -247,7 +432,7 @@ describe("the development sign-in", () => {
       // Without Shopify's session the admin is not shown: it sends the user to log in.
       const admin = await fetch(`${server.url}/app`, { redirect: "manual" });
       expect([302, 401, 410]).toContain(admin.status);
-      expect(await admin.text()).not.toContain("Sync status");
+      expect(await admin.text()).not.toContain("Setup guide");
     } finally {
       await server.stop();
     }

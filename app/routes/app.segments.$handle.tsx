@@ -38,6 +38,7 @@ import { describeCondition } from "../engine/rules";
 import { shopSegments } from "../segments/store.server";
 import { useDownload } from "../download";
 import { SmallSegmentBanner } from "../offers/PooledEstimate";
+import { noteSegmentReviewed } from "../sync/setup.server";
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
@@ -48,6 +49,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const page = Number(url.searchParams.get("page") ?? "1");
   const detail = await segmentDetail(prisma, shop, params.handle ?? "", { page, format, now });
   if (!detail) throw new Response(`There is no segment "${params.handle}" in this shop.`, { status: 404 });
+  await noteSegmentReviewed(prisma, shop); // the home's setup guide: a first segment reviewed
   return {
     ...detail,
     why: customer ? await explainMember(prisma, shop, detail.handle, customer, now, format) : null,

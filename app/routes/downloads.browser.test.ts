@@ -162,7 +162,7 @@ describe("downloads in the admin", () => {
     );
     expect(lines.length - 1).toBe(size);
 
-    await page.goto(`${demo.url}/app`);
+    await page.goto(`${demo.url}/app/sync`);
     await expect
       .poll(
         async () => {
@@ -187,7 +187,7 @@ describe("downloads in the admin", () => {
     expect(csv.name).toBe("first-time-customers.csv");
     expect(csv.text.trimEnd().split("\n").length - 1).toBe(size);
 
-    const home = await embedded("/app");
+    const home = await embedded("/app/sync");
     const json = await clickAndSave(home, () =>
       home.getByRole("button", { name: "Download JSON" }).first().click(),
     );

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { ensurePresets } from "../segments/store.server";
 import { blankValues } from "../messages/admin.server";
-import * as home from "../routes/app._index";
+import * as home from "../routes/app.sync";
 import * as segmentNew from "../routes/app.segments.new";
 import * as segmentPage from "../routes/app.segments.$handle";
 import * as segmentExport from "../routes/app.segments.$handle.export";
@@ -49,12 +49,15 @@ const segmentForm = (overrides: Record<string, string> = {}) => ({
 describe("the admin's actions with hostile input", () => {
   it("home: an unknown action or a malformed event id is refused 400 naming it", async () => {
     for (const form of [{ intent: "nuke" }, { intent: "" }, {}] as Record<string, string>[]) {
-      const answer = await call(home.action as Route, request("/app", { form }));
+      const answer = await call(home.action as Route, request("/app/sync", { form }));
       expect(answer.status).toBe(400);
       expect(answer.text).toMatch(/Unknown action/);
     }
     for (const id of ["abc", "1e3", "-1", "1.5", INJECTIONS[0], "9".repeat(40)]) {
-      const answer = await call(home.action as Route, request("/app", { form: { intent: "replay", id } }));
+      const answer = await call(
+        home.action as Route,
+        request("/app/sync", { form: { intent: "replay", id } }),
+      );
       expect(answer.status, id).toBe(400);
       expect(answer.text).toMatch(/^id: must be an event id/);
     }

@@ -18,7 +18,7 @@ import { receiveAnswer } from "../storefront/answer.server";
 import { receivePixel } from "../storefront/pixel.server";
 import { applyOrder } from "../sync/apply.server";
 import { orderFromWebhook } from "../sync/from-webhook";
-import * as home from "../routes/app._index";
+import * as home from "../routes/app.sync";
 import * as segmentPage from "../routes/app.segments.$handle";
 import * as segmentExport from "../routes/app.segments.$handle.export";
 import * as segmentEdit from "../routes/app.segments.$handle_.edit";
@@ -277,12 +277,12 @@ describe("shop A's admin asking for shop B's data", () => {
   it("cannot retry B's failed webhook events nor download B's data requests", async () => {
     const retried = await call(
       home.action as Route,
-      adminRequest("/app", { form: { intent: "replay", id: String(shops[B].failedEventId) } }),
+      adminRequest("/app/sync", { form: { intent: "replay", id: String(shops[B].failedEventId) } }),
     );
     expect(retried.text).toContain("0 events queued again");
-    const all = await call(home.action as Route, adminRequest("/app", { form: { intent: "replay" } }));
+    const all = await call(home.action as Route, adminRequest("/app/sync", { form: { intent: "replay" } }));
     expect(all.text).toContain("1 event queued again");
-    const homePage = await call(home.loader as Route, adminRequest("/app"));
+    const homePage = await call(home.loader as Route, adminRequest("/app/sync"));
     expect(homePage.text).toContain("secret-A@example.com");
     expectNothingOfB(homePage);
     const download = await call(

@@ -21,7 +21,7 @@ import {
 } from "./proxy-path.server";
 import { verifyProxyQuery } from "./proxy.server";
 import { loader as proxyPage } from "../routes/proxy._index";
-import * as home from "../routes/app._index";
+import * as home from "../routes/app.sync";
 import { adminAs, call } from "../security/admin-request";
 
 const SHOP = "proxy-path.myshopify.com";
@@ -162,7 +162,7 @@ describe("the app proxy's path", () => {
     expect(await page.text()).toContain("Slice answers at /tools/offers on this store.");
 
     // The merchant sees it on the admin's home page too.
-    const shown = await call(home.loader, (await adminAs(SHOP))("/app"));
+    const shown = await call(home.loader, (await adminAs(SHOP))("/app/sync"));
     expect(JSON.parse(shown.text).storefront).toEqual({
       origin: `https://${SHOP}`,
       proxyPath: "/tools/offers",
@@ -170,7 +170,7 @@ describe("the app proxy's path", () => {
     });
     // Once the shop's primary domain is known, the address to open is on it.
     await prisma.shop.update({ where: { domain: SHOP }, data: { primaryDomain: "www.proxy-path.example" } });
-    const onDomain = await call(home.loader, (await adminAs(SHOP))("/app"));
+    const onDomain = await call(home.loader, (await adminAs(SHOP))("/app/sync"));
     expect(JSON.parse(onDomain.text).storefront.origin).toBe("https://www.proxy-path.example");
   });
 });

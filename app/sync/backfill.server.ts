@@ -27,7 +27,9 @@ import {
 import { BULK_PHASES, BULK_QUERIES, BULK_RUN, BULK_STATUS, SHOP_QUERY, type BulkPhase } from "./queries";
 import { shopifyId } from "./payload";
 import { primaryDomainHost } from "../storefront/origin";
-import { ensurePresets, recompute } from "../segments/store.server";
+import { ensurePresets, recompute, topSpendThreshold } from "../segments/store.server";
+import { presets } from "../engine/presets";
+import { importRetryDelayMs } from "../engine/sync-words";
 import { ensureStarterMessages } from "../messages/store.server";
 import { ensureWebPixel } from "../storefront/web-pixel.server";
 import { config } from "../config.server";
@@ -125,7 +127,15 @@ export async function runBackfill(
       const operationId = await startBulk(api, BULK_QUERIES[phase], sleep);
       await db.syncRun.update({ where: { id: run.id }, data: { phase, bulkOperationId: operationId } });
       const url = await awaitBulk(api, operationId, sleep, options.pollMs ?? 2000);
-      counts[phase] = url ? await importJsonl(db, shop.id, shopDomain, currency, phase, url, doFetch) : 0;
+      // Records so far, written after each batch: the home shows the import's progress while it runs.
+      const progress = (n: number) =>
+        db.syncRun.update({
+          where: { id: run.id },
+          data: { counts: JSON.stringify({ ...counts, [phase]: n }) },
+        });
+      counts[phase] = url
+        ? await importJsonl(db, shop.id, shopDomain, currency, phase, url, doFetch, progress)
+        : 0;
       await db.syncRun.update({ where: { id: run.id }, data: { counts: JSON.stringify(counts) } });
     }
     const now = new Date();
@@ -133,11 +143,15 @@ export async function runBackfill(
       where: { id: run.id },
       data: { status: "done", finishedAt: now, phase: null },
     });
-    await db.shop.update({ where: { id: shop.id }, data: { backfillStatus: "done", backfillAt: now } });
+    await db.shop.update({
+      where: { id: shop.id },
+      data: { backfillStatus: "done", backfillAt: now, backfillAttempts: 0, backfillRetryAt: null },
+    });
     // The history is in: statistics for the planner, then the built-in segments (the top-10%
-    // threshold comes from the history).
+    // threshold comes from the history; one created at install, before it, is corrected).
     await refreshPlannerStatistics(db);
     await ensurePresets(db, shop.id);
+    await refreshUntouchedPresets(db, shop.id);
     // Starter messages for those segments, paused: nothing shows on the store until the merchant says so.
     await ensureStarterMessages(db, shop.id);
     await recompute(db, shop.id, now);
@@ -155,8 +169,37 @@ export async function runBackfill(
       where: { id: run.id },
       data: { status: "failed", error: message.slice(0, 2000), finishedAt: new Date() },
     });
-    await db.shop.update({ where: { id: shop.id }, data: { backfillStatus: "failed" } });
+    // Retried with backoff (runtime.server.ts reads backfillRetryAt), not every few minutes forever.
+    const { backfillAttempts } = await db.shop.update({
+      where: { id: shop.id },
+      data: { backfillStatus: "failed", backfillAttempts: { increment: 1 } },
+      select: { backfillAttempts: true },
+    });
+    await db.shop.update({
+      where: { id: shop.id },
+      data: { backfillRetryAt: new Date(Date.now() + importRetryDelayMs(backfillAttempts)) },
+    });
+    // The built-ins do not wait for the history: a merchant has them even when the import fails.
+    await ensurePresets(db, shop.id).catch(() => 0);
+    await ensureStarterMessages(db, shop.id).catch(() => 0);
     throw error;
+  }
+}
+
+/**
+ * Built-in segments created before the history was in (at install) carry the no-history spend
+ * threshold: the ones the merchant has not edited get the threshold from the history.
+ */
+async function refreshUntouchedPresets(db: PrismaClient, shopId: number): Promise<void> {
+  const before = new Map(presets({ topSpendThreshold: 1 }).map((p) => [p.handle, JSON.stringify(p.rule)]));
+  const now = presets({ topSpendThreshold: await topSpendThreshold(db, shopId) });
+  for (const p of now) {
+    const rule = JSON.stringify(p.rule);
+    if (before.get(p.handle) === rule) continue;
+    await db.segment.updateMany({
+      where: { shopId, preset: p.handle, handle: p.handle, rule: before.get(p.handle) },
+      data: { rule },
+    });
   }
 }
 
@@ -204,6 +247,7 @@ async function importJsonl(
   phase: BulkPhase,
   url: string,
   doFetch: typeof fetch,
+  progress: (count: number) => Promise<unknown> = async () => {},
 ): Promise<number> {
   const response = await doFetch(url);
   if (!response.ok || !response.body) throw new AdminApiError(`bulk result ${url}: HTTP ${response.status}`);
@@ -241,6 +285,7 @@ async function importJsonl(
       { timeout: 60_000 },
     );
     count += parents.length;
+    await progress(count);
   };
   for await (const line of jsonLines(response.body)) {
     const node = line as Record<string, unknown>;

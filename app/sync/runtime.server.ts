@@ -10,6 +10,7 @@ import { config } from "../config.server";
 import { InboxWorker } from "./worker.server";
 import { adminApiFor } from "./admin-api.server";
 import { runBackfill } from "./backfill.server";
+import { importRetryDelayMs } from "../engine/sync-words";
 import { reconcile } from "./reconcile.server";
 import { IntakeBatcher } from "./intake.server";
 import { afterWebhook } from "../segments/incremental.server";
@@ -22,7 +23,8 @@ import { trimAppliedPayloads } from "./inbox.server";
 import { forgetStalePendingLinks } from "../storefront/checkout-link.server";
 
 const CHANNEL = "slice-background";
-const BACKFILL_RETRY_MS = 5 * 60_000;
+/** After a failed reconciliation; a failed history import waits its own backoff (Shop.backfillRetryAt). */
+const RECONCILE_RETRY_MS = 5 * 60_000;
 /** How often applied payloads past their retention are trimmed (inbox.server.ts). */
 const TRIM_EVERY_MS = 60 * 60_000;
 
@@ -65,11 +67,12 @@ class Scheduler {
     }
     const shops = await prisma.shop.findMany({
       where: { uninstalledAt: null },
-      select: { domain: true, backfillStatus: true, reconciledAt: true },
+      select: { domain: true, backfillStatus: true, reconciledAt: true, backfillRetryAt: true },
     });
     for (const shop of shops) {
       if (this.active.has(shop.domain)) continue;
-      if (now.getTime() - (this.failedAt.get(shop.domain) ?? 0) < BACKFILL_RETRY_MS) continue;
+      if (now.getTime() - (this.failedAt.get(shop.domain) ?? 0) < RECONCILE_RETRY_MS) continue;
+      if (shop.backfillStatus !== "done" && shop.backfillRetryAt && shop.backfillRetryAt > now) continue;
       if (!syncDue(shop, now)) continue;
       const hasSession = await prisma.session.count({ where: { shop: shop.domain, isOnline: false } });
       if (!hasSession) continue;
@@ -79,6 +82,7 @@ class Scheduler {
 
   private run(domain: string, now: Date): void {
     this.active.add(domain);
+    let kind: "backfill" | "reconcile" = "reconcile";
     jobLocksFor(prisma)
       .run(`sync:${domain}`, async () => {
         // Read again under the lock: another instance may have just finished this very job.
@@ -87,17 +91,52 @@ class Scheduler {
           select: { domain: true, backfillStatus: true, reconciledAt: true, uninstalledAt: true },
         });
         if (!shop || shop.uninstalledAt || !syncDue(shop, now)) return;
-        const api = await adminApiFor(prisma, domain);
-        if (shop.backfillStatus !== "done") await runBackfill(prisma, api, domain);
-        else await reconcile(prisma, api, domain);
+        if (shop.backfillStatus !== "done") {
+          kind = "backfill";
+          const api = await adminApiFor(prisma, domain).catch(async (error: unknown) => {
+            // No client (no session, token refused): runBackfill never runs, so it is recorded here.
+            await recordBackfillFailure(domain, error);
+            throw error;
+          });
+          await runBackfill(prisma, api, domain);
+        } else await reconcile(prisma, await adminApiFor(prisma, domain), domain);
       })
       .then(() => this.failedAt.delete(domain))
       .catch((error) => {
-        this.failedAt.set(domain, Date.now());
-        console.error(`sync job for ${domain} failed (retried in 5 minutes):`, (error as Error).message);
+        // A failed history import waits its own backoff (runBackfill wrote it); a reconciliation 5 minutes.
+        if (kind === "reconcile") this.failedAt.set(domain, Date.now());
+        console.error(
+          `sync job for ${domain} failed (${kind === "backfill" ? "history import, retried with backoff" : "reconciliation, retried in 5 minutes"}):`,
+          (error as Error).message,
+        );
       })
       .finally(() => this.active.delete(domain));
   }
+}
+
+/** The import failed before it could start (no Admin API client): said on the home, retried with backoff. */
+async function recordBackfillFailure(domain: string, error: unknown): Promise<void> {
+  const shop = await prisma.shop.findUnique({ where: { domain }, select: { id: true } });
+  if (!shop) return;
+  const message = error instanceof Error ? error.message : String(error);
+  await prisma.syncRun.create({
+    data: {
+      shopId: shop.id,
+      kind: "backfill",
+      status: "failed",
+      error: message.slice(0, 2000),
+      finishedAt: new Date(),
+    },
+  });
+  const { backfillAttempts } = await prisma.shop.update({
+    where: { id: shop.id },
+    data: { backfillStatus: "failed", backfillAttempts: { increment: 1 } },
+    select: { backfillAttempts: true },
+  });
+  await prisma.shop.update({
+    where: { id: shop.id },
+    data: { backfillRetryAt: new Date(Date.now() + importRetryDelayMs(backfillAttempts)) },
+  });
 }
 
 /** A shop needs its backfill (until one finished) or, after that, its periodic reconciliation. */

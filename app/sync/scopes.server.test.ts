@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { ensurePresets } from "../segments/store.server";
-import * as home from "../routes/app._index";
+import * as home from "../routes/app.sync";
 import * as segmentPage from "../routes/app.segments.$handle";
 import { adminAs, call } from "../security/admin-request";
 import { orderHistoryAccess } from "./scopes.server";
@@ -60,9 +60,9 @@ describe("read_all_orders in the admin", () => {
   });
 
   it("the home page says what is missing until it is granted", async () => {
-    const limited = await call(home.loader, (await adminAs(LIMITED))("/app"));
+    const limited = await call(home.loader, (await adminAs(LIMITED))("/app/sync"));
     expect(JSON.parse(limited.text).orderHistory).toMatchObject({ limited: true });
-    const granted = await call(home.loader, (await adminAs(GRANTED))("/app"));
+    const granted = await call(home.loader, (await adminAs(GRANTED))("/app/sync"));
     expect(JSON.parse(granted.text).orderHistory).toMatchObject({ limited: false });
   });
 

@@ -1,6 +1,8 @@
-/** What the home page shows: how much of the shop is held, how fresh it is, and what failed. */
+/** What the home and sync health pages show: how much of the shop is held, how fresh it is, and what failed. */
 import type { PrismaClient } from "@prisma/client";
 import { inboxStats, type InboxStats } from "./inbox.server";
+import { BULK_PHASES } from "./queries";
+import { explainFailedEvent, explainImportFailure, type ImportFailureKind } from "../engine/sync-words";
 
 export interface FailedEvent {
   id: number;
@@ -10,6 +12,9 @@ export interface FailedEvent {
   lastError: string | null;
   receivedAt: string;
   nextAttemptAt: string;
+  /** The failure in a merchant's words (engine/sync-words.ts); lastError stays the technical detail. */
+  summary: string;
+  next: string;
 }
 
 export interface SyncState {
@@ -22,7 +27,14 @@ export interface SyncState {
     finishedAt: string | null;
     error: string | null;
     phase: string | null;
+    /** The import's phases in order (customers, orders, …): progress is the phase's place in it. */
+    phases: string[];
     counts: Record<string, number>;
+    /** A failed import in words, and what to do (null unless it failed). */
+    failure: { kind: ImportFailureKind; summary: string; next: string } | null;
+    /** Failed attempts in a row, and when the next automatic one starts. */
+    attempts: number;
+    retryAt: string | null;
   };
   reconciledAt: string | null;
   inbox: Omit<InboxStats, "lastReceivedAt">;
@@ -66,12 +78,20 @@ export async function syncState(db: PrismaClient, shopDomain: string): Promise<S
       finishedAt: shop?.backfillAt?.toISOString() ?? null,
       error: lastBackfill?.status === "failed" ? lastBackfill.error : null,
       phase: lastBackfill?.status === "running" ? lastBackfill.phase : null,
+      phases: [...BULK_PHASES],
       counts: lastBackfill ? (JSON.parse(lastBackfill.counts) as Record<string, number>) : {},
+      failure:
+        lastBackfill?.status === "failed" && shop?.backfillStatus === "failed"
+          ? explainImportFailure(lastBackfill.error ?? "")
+          : null,
+      attempts: shop?.backfillAttempts ?? 0,
+      retryAt: shop?.backfillRetryAt?.toISOString() ?? null,
     },
     reconciledAt: shop?.reconciledAt?.toISOString() ?? null,
     inbox: inboxCounts,
     failed: failed.map((f) => ({
       ...f,
+      ...explainFailedEvent(f.topic, f.lastError, f.status),
       receivedAt: f.receivedAt.toISOString(),
       nextAttemptAt: f.nextAttemptAt.toISOString(),
     })),
