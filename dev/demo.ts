@@ -201,10 +201,14 @@ async function runDemo(
       ? `${messages} storefront messages switched on: try ${storefront.url} as a new visitor, or "log in as" a top customer`
       : "the backfill did not finish in time: storefront messages are still paused (switch them on in Messages)",
   );
-  if (messages && options.shoppers)
-    await replayDemoShoppers(options.shoppers, databaseUrl, store, standIn, server.url, log);
+  // What the simulated shoppers' replay could not do (the check reports it); none when all went through.
+  const shopperProblems =
+    messages && options.shoppers
+      ? await replayDemoShoppers(options.shoppers, databaseUrl, store, standIn, server.url, log)
+      : [];
   return {
     url: server.url,
+    shopperProblems,
     loginUrl,
     storefrontUrl: storefront.url,
     store,
@@ -268,6 +272,10 @@ async function replayDemoShoppers(
     );
     log(`shoppers: time spent (ms): ${JSON.stringify(result.timingMs)}`);
     for (const problem of result.refused.slice(0, 5)) log(`shoppers: refused: ${problem}`);
+    return result.refused;
+  } catch (error) {
+    log(`shoppers: the replay failed: ${(error as Error).message}`);
+    return [`the shoppers' replay failed: ${(error as Error).message}`];
   } finally {
     await db.$disconnect();
   }
@@ -306,8 +314,10 @@ export async function checkDemo(demo: {
   url: string;
   storefrontUrl: string;
   standIn?: StandInRecord;
+  shopperProblems?: string[];
 }) {
   const problems: string[] = [];
+  for (const problem of demo.shopperProblems?.slice(0, 3) ?? []) problems.push(`shoppers: ${problem}`);
   // What the app sent the local Admin API: nothing Shopify would refuse or has deprecated.
   for (const { errors } of demo.standIn?.invalidDocuments ?? [])
     problems.push(`invalid Admin API document: ${errors[0]}`);
@@ -377,7 +387,8 @@ if (invokedDirectly) {
     days: values.days ? Number(values.days) : undefined,
     withoutReadAllOrders: values["without-read-all-orders"] ?? false,
     storefrontPort: values["storefront-port"] ? Number(values["storefront-port"]) : undefined,
-    shoppers: values.shoppers ? Number(values.shoppers) : 2400,
+    // The check (CI) replays a few hundred: enough to go through every step, quick to run.
+    shoppers: values.shoppers ? Number(values.shoppers) : values.check ? 300 : 2400,
     ...proxyPathOption(values["proxy-path"]),
   });
   if (values.check) {

@@ -155,6 +155,8 @@ async function seedWelcomeOffer() {
 }
 
 const percent = (part: number, whole: number) => `${((part / whole) * 100).toFixed(1)}%`;
+/** A count as the admin writes it for an en-US reader: 2,181. */
+const n = (x: number) => x.toLocaleString("en-US");
 
 describe("an offer's results in the admin", () => {
   it("shows impressions, conversion by group, the lift with its interval, codes and revenue, and draws the charts", async () => {
@@ -236,8 +238,8 @@ describe("an offer's results in the admin", () => {
     const cells = await row.locator("td").allTextContents();
     expect(cells).toEqual([
       "Welcome: first purchase",
-      `${seeded.conversions.treatment} of ${seeded.units.treatment} (${percent(seeded.conversions.treatment, seeded.units.treatment)})`,
-      `${seeded.conversions.holdout} of ${seeded.units.holdout} (${percent(seeded.conversions.holdout, seeded.units.holdout)})`,
+      `${n(seeded.conversions.treatment)} of ${n(seeded.units.treatment)} (${percent(seeded.conversions.treatment, seeded.units.treatment)})`,
+      `${n(seeded.conversions.holdout)} of ${n(seeded.units.holdout)} (${percent(seeded.conversions.holdout, seeded.units.holdout)})`,
       liftInWords(lift),
       `${seeded.codes} / ${seeded.codes}`,
       dollars(seeded.revenue.treatment),
