@@ -189,11 +189,22 @@ export async function replayShoppers(options: ShopperReplayOptions): Promise<Sho
   /**
    * The in-memory rate limits are kept out of the replay: they guard the app's real clock, while the
    * replay's runs weeks in minutes, and back and forth a little between shoppers replayed side by
-   * side (a bucket read at an earlier time than its last would count as overdrawn).
+   * side (a bucket read at an earlier time than its last would count as overdrawn). So the pixel
+   * and code endpoints are called one at a time, each with the limits started afresh.
    */
   const freshLimits = () => {
     for (const buckets of [pixelPerClient, pixelPerShop, rateLimits.perClient, rateLimits.perShop])
       buckets.clear();
+  };
+  /** The rate-limited endpoints are called one at a time, each with the limits started afresh. */
+  let queue: Promise<unknown> = Promise.resolve();
+  const limited = <T>(call: () => Promise<T>): Promise<T> => {
+    const run = queue.then(() => {
+      freshLimits();
+      return call();
+    });
+    queue = run.catch(() => undefined);
+    return run;
   };
   /** Runs `work` for each item, a few at a time, in the items' order. */
   const sideBySide = async <T>(items: T[], work: (item: T, index: number) => Promise<void>) => {
@@ -223,8 +234,9 @@ export async function replayShoppers(options: ShopperReplayOptions): Promise<Sho
       sentAt: iso(at),
       events,
     };
-    freshLimits();
-    const response = await timed("pixel", () => receivePixelBody(JSON.stringify(body), db, new Date(at)));
+    const response = await limited(() =>
+      timed("pixel", () => receivePixelBody(JSON.stringify(body), db, new Date(at))),
+    );
     if (await refused(`pixel ${events.map((e) => e.name).join(",")}`, response)) return;
     const answer = (await response.json()) as { key?: string };
     if (answer.key) v.key = answer.key;
@@ -264,8 +276,7 @@ export async function replayShoppers(options: ShopperReplayOptions): Promise<Sho
       method: "POST",
       body: JSON.stringify({ visitorId: v.id, messageId }),
     });
-    freshLimits();
-    const response = await timed("code", () => receiveCodeRequest(request, db, new Date(at)));
+    const response = await limited(() => timed("code", () => receiveCodeRequest(request, db, new Date(at))));
     if (await refused("code", response)) return null;
     const answer = (await response.json()) as { code?: string };
     return answer.code ?? null;
