@@ -145,7 +145,17 @@ export async function replayShoppers(options: ShopperReplayOptions): Promise<Sho
   const timed = async <T>(what: keyof typeof timing, work: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     try {
-      return await work();
+      // SQLite has one writer: beside the running server (the demo), a call may wait past the busy
+      // timeout on a loaded machine. Such a call failed whole (one transaction) and is made again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await work();
+        } catch (error) {
+          if (attempt >= 4 || !/database is locked|SQLITE_BUSY/i.test(String((error as Error).message)))
+            throw error;
+          await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+        }
+      }
     } finally {
       timing[what] += performance.now() - t0;
     }
@@ -281,6 +291,9 @@ export async function replayShoppers(options: ShopperReplayOptions): Promise<Sho
     const answer = (await response.json()) as { code?: string };
     return answer.code ?? null;
   }
+
+  // What was delivered before (the shop's history) is applied first: the replay does not race it.
+  await options.settle();
 
   // Shoppers, in time order.
   const products = store.products.filter((p) => p.price > 0);
