@@ -129,7 +129,7 @@ function OffersOverview({ rows, anyMessage }: { rows: OfferOverviewRow[]; anyMes
               {
                 title: "Treated",
                 alignment: "end",
-                tooltipContent: `Shoppers who ordered, of those the offer was chosen for and shown to (conversion). ${HELP.treatedVsImpressions}`,
+                tooltipContent: `Shoppers who ordered, of those the offer was chosen for and let see it (conversion). ${HELP.treatedVsImpressions}`,
               },
               {
                 title: "Held out",
