@@ -17,9 +17,10 @@
  * lift, with its interval, only through the real assignment. Seeded: the same seed gives the same
  * shoppers, decisions and orders.
  *
- * Three passes on the replay's clock: first visits; (the carts applied) the cart abandoners' return
- * visits; then the orders. The in-memory rate limits are started afresh at each pass, whose clock
- * begins again weeks earlier (they guard against abuse in real time, not a replay).
+ * Three passes on the replay's clock, a few shoppers side by side: first visits; (the carts
+ * applied) the cart abandoners' return visits; then the orders. The in-memory rate limits are
+ * started afresh before each pixel or code call, made one at a time (they guard against abuse in
+ * real time; the replay's clock runs weeks in minutes and starts again at each pass).
  */
 import type { PrismaClient } from "@prisma/client";
 import type { AdminApi } from "../app/sync/admin-api.server";
