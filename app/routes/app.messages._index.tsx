@@ -168,9 +168,13 @@ function OffersOverview({ rows, anyMessage }: { rows: OfferOverviewRow[]; anyMes
                   </Text>
                 </IndexTable.Cell>
                 <IndexTable.Cell>
-                  <Text as="span" tone={r.lift.status === "ok" ? undefined : "subdued"}>
-                    {r.liftSummary}
-                  </Text>
+                  {/* Wraps (table cells do not): a long "not enough data yet" would push the
+                      codes and revenue out of view. */}
+                  <div style={{ whiteSpace: "normal", minWidth: 200, maxWidth: 280 }}>
+                    <Text as="span" tone={r.lift.status === "ok" ? undefined : "subdued"}>
+                      {r.liftSummary}
+                    </Text>
+                  </div>
                 </IndexTable.Cell>
                 <IndexTable.Cell>
                   <Text as="span" alignment="end" numeric>
