@@ -53,6 +53,12 @@ export interface DemoOptions {
   /** Where the app proxy is on the storefront, as a merchant may move it: default apps / slice. */
   proxyPrefix?: string;
   proxySubpath?: string;
+  /**
+   * Simulated first-time visitors replayed through the storefront code, ending now, so the offers'
+   * results are not empty (dev/shoppers.ts). Default 0 here (tests set up their own figures);
+   * `npm run demo` replays 2,400.
+   */
+  shoppers?: number;
   log?: (line: string) => void;
 }
 
@@ -195,8 +201,14 @@ async function runDemo(
       ? `${messages} storefront messages switched on: try ${storefront.url} as a new visitor, or "log in as" a top customer`
       : "the backfill did not finish in time: storefront messages are still paused (switch them on in Messages)",
   );
+  // What the simulated shoppers' replay could not do (the check reports it); none when all went through.
+  const shopperProblems =
+    messages && options.shoppers
+      ? await replayDemoShoppers(options.shoppers, databaseUrl, store, standIn, server.url, log)
+      : [];
   return {
     url: server.url,
+    shopperProblems,
     loginUrl,
     storefrontUrl: storefront.url,
     store,
@@ -209,6 +221,64 @@ async function runDemo(
       await standIn.stop();
     },
   };
+}
+
+/**
+ * Three weeks of shoppers ending now, through the app's storefront code (dev/shoppers.ts): carts and
+ * orders as signed webhooks to the running server, codes made in the stand-in, so the offers'
+ * results pages have treated and held-out shoppers, orders and a lift.
+ */
+async function replayDemoShoppers(
+  visitors: number,
+  databaseUrl: string,
+  store: ReturnType<typeof generateStore>,
+  standIn: AdminApiStandIn,
+  appUrl: string,
+  log: (line: string) => void,
+) {
+  const started = performance.now();
+  const { createPrismaClient } = await import("../app/db.server");
+  const { adminApiFor } = await import("../app/sync/admin-api.server");
+  const { replayShoppers, appCodeMaker } = await import("./shoppers");
+  const db = createPrismaClient(databaseUrl);
+  try {
+    const result = await replayShoppers({
+      db,
+      store,
+      secret: DEMO_SECRET,
+      visitors,
+      end: new Date(),
+      makeCodes: await appCodeMaker(db, await adminApiFor(db, store.shop.domain)),
+      redeem: (input) => standIn.redeem(input),
+      deliver: async (lines) => {
+        const replay = await replayLines(lines, {
+          url: `${appUrl}/webhooks`,
+          secret: DEMO_SECRET,
+          concurrency: 8,
+        });
+        if (replay.rejected.length) log(`shoppers: ${replay.rejected.length} webhooks refused`);
+      },
+      // The server's worker applies what was delivered: wait until nothing is left to apply.
+      settle: async () => {
+        for (let waited = 0; waited < 120_000; waited += 200) {
+          const left = await db.webhookEvent.count({ where: { status: { in: ["pending", "processing"] } } });
+          if (!left) return;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      },
+    });
+    log(
+      `replayed ${result.visitors} shoppers' visits (${result.returnVisits} came back to their cart): ${result.decisions} decisions, ${result.impressions} messages shown, ${result.codes} codes, ${result.orders} orders, in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    log(`shoppers: time spent (ms): ${JSON.stringify(result.timingMs)}`);
+    for (const problem of result.refused.slice(0, 5)) log(`shoppers: refused: ${problem}`);
+    return result.refused;
+  } catch (error) {
+    log(`shoppers: the replay failed: ${(error as Error).message}`);
+    return [`the shoppers' replay failed: ${(error as Error).message}`];
+  } finally {
+    await db.$disconnect();
+  }
 }
 
 /** Waits for the demo shop's backfill (up to 3 minutes), then switches its messages on; how many. */
@@ -244,8 +314,10 @@ export async function checkDemo(demo: {
   url: string;
   storefrontUrl: string;
   standIn?: StandInRecord;
+  shopperProblems?: string[];
 }) {
   const problems: string[] = [];
+  for (const problem of demo.shopperProblems?.slice(0, 3) ?? []) problems.push(`shoppers: ${problem}`);
   // What the app sent the local Admin API: nothing Shopify would refuse or has deprecated.
   for (const { errors } of demo.standIn?.invalidDocuments ?? [])
     problems.push(`invalid Admin API document: ${errors[0]}`);
@@ -302,6 +374,8 @@ if (invokedDirectly) {
       "storefront-port": { type: "string" },
       /** Where the app proxy is on the storefront, as a merchant may move it: e.g. /tools/offers. */
       "proxy-path": { type: "string" },
+      /** Simulated shoppers replayed so results are not empty (default 2400; 0: none). */
+      shoppers: { type: "string" },
       /** Start, check that the admin and the storefront answer, stop: exit code 0 when all is well. */
       check: { type: "boolean" },
     },
@@ -313,6 +387,8 @@ if (invokedDirectly) {
     days: values.days ? Number(values.days) : undefined,
     withoutReadAllOrders: values["without-read-all-orders"] ?? false,
     storefrontPort: values["storefront-port"] ? Number(values["storefront-port"]) : undefined,
+    // The check (CI) replays a few hundred: enough to go through every step, quick to run.
+    shoppers: values.shoppers ? Number(values.shoppers) : values.check ? 300 : 2400,
     ...proxyPathOption(values["proxy-path"]),
   });
   if (values.check) {

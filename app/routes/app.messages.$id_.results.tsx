@@ -2,6 +2,7 @@ import type { LoaderFunctionArgs } from "@remix-run/node";
 import { useLoaderData, useSearchParams } from "@remix-run/react";
 import {
   Badge,
+  Banner,
   BlockStack,
   Box,
   Card,
@@ -15,10 +16,17 @@ import {
   Text,
 } from "@shopify/polaris";
 import vizStyles from "@shopify/polaris-viz/build/esm/styles.css?url";
-import { lazy, Suspense, useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState, type ReactNode } from "react";
 import prisma from "../db.server";
 import { requireShop } from "../auth.server";
-import { formatMoney } from "../engine/money";
+import { useShopFormat } from "../admin/chrome";
+import {
+  count as formatCount,
+  date as formatDate,
+  money as formatMoneyIn,
+  percent as formatPercent,
+} from "../engine/format";
+import { HELP, HelpTip, LabelWithHelp } from "../offers/ResultsHelp";
 import { liftInWords, offerResults, pointsOf, untrackedCounts } from "../offers/results.server";
 import { referralSummary } from "../offers/referrals.server";
 import { signupSummary } from "../offers/signups.server";
@@ -70,21 +78,23 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   };
 }
 
-const count = (n: number) => n.toLocaleString("en-US");
-/** "1 click", "2 clicks". */
-const plural = (n: number, word: string) => `${count(n)} ${word}${n === 1 ? "" : "s"}`;
-const percent = (rate: number | null) => (rate === null ? "–" : `${(rate * 100).toFixed(1)}%`);
-/** "3/120 (2.5%)": conversions of units, and the rate. */
-const armText = (arm: { units: number; conversions: number; rate: number | null }) =>
-  `${count(arm.conversions)}/${count(arm.units)} (${percent(arm.rate)})`;
-
-function Figure({ id, label, value, detail }: { id: string; label: string; value: string; detail?: string }) {
+function Figure({
+  id,
+  label,
+  help,
+  value,
+  detail,
+}: {
+  id: string;
+  label: string;
+  help: string;
+  value: string;
+  detail?: ReactNode;
+}) {
   return (
     <Card>
       <BlockStack gap="100">
-        <Text as="h3" variant="headingSm" tone="subdued">
-          {label}
-        </Text>
+        <LabelWithHelp label={label} help={help} />
         <Text as="p" variant="headingLg" id={id}>
           {value}
         </Text>
@@ -95,6 +105,17 @@ function Figure({ id, label, value, detail }: { id: string; label: string; value
         ) : null}
       </BlockStack>
     </Card>
+  );
+}
+
+/** A line saying what will appear here and when, for a table or chart with nothing in it yet. */
+function Empty({ id, children }: { id: string; children: ReactNode }) {
+  return (
+    <Box padding="400">
+      <Text as="p" tone="subdued" id={id}>
+        {children}
+      </Text>
+    </Box>
   );
 }
 
@@ -113,13 +134,25 @@ export default function OfferResultsPage() {
   const [, setSearchParams] = useSearchParams();
   const [hydrated, setHydrated] = useState(false);
   useEffect(() => setHydrated(true), []);
-  const money = (minor: number) => formatMoney(minor, r.currency);
+  const shopFormat = useShopFormat();
+  const f = { ...shopFormat, currency: r.currency };
+  const count = (n: number) => formatCount(n, f);
+  /** "1 click", "2 clicks". */
+  const plural = (n: number, word: string) => `${count(n)} ${word}${n === 1 ? "" : "s"}`;
+  const percent = (rate: number | null) => (rate === null ? "–" : formatPercent(rate, f));
+  /** "3/120 (2.5%)": conversions of shoppers, and the rate. */
+  const armText = (arm: { units: number; conversions: number; rate: number | null }) =>
+    `${count(arm.conversions)}/${count(arm.units)} (${percent(arm.rate)})`;
+  const money = (minor: number) => formatMoneyIn(minor, f);
   const lift = r.lift;
+  const windowDays = r.attributionWindowDays;
+  const hasCodes = r.reward === "firstPurchase" || r.reward === "referral" || r.codes.issued > 0;
   const rates = [
-    { name: "Holdout", rate: r.holdout.rate },
-    { name: r.variants.length ? "Treatment (all)" : "Treatment", rate: r.treatment.rate },
+    { name: "Held out", rate: r.holdout.rate },
+    { name: r.variants.length ? "Treated (all)" : "Treated", rate: r.treatment.rate },
     ...r.variants.map((v) => ({ name: v.name, rate: v.treatment.rate })),
   ];
+  const anyone = r.treatment.units + r.holdout.units > 0;
 
   return (
     <Page
@@ -140,30 +173,60 @@ export default function OfferResultsPage() {
       <Layout>
         <Layout.Section>
           <BlockStack gap="400">
-            <Text as="p" tone="subdued">
-              Visitors first shown or held out of this offer in the last {days} days; {r.holdoutPercent}% are
-              held out and see nothing. An order counts for a visitor when it is placed within{" "}
-              {r.attributionWindowDays} days of that first time.
+            <Text as="p" tone="subdued" id="results-intro">
+              Shoppers this offer was chosen for in the last {days} days ({formatDate(r.range.from, f)} to{" "}
+              {formatDate(r.range.to, f)}, {f.timeZone}): {r.holdoutPercent}% of them, picked at random, are
+              held out and see nothing, so the difference between the two groups is what the offer did. An
+              order counts for a shopper when it is placed within {windowDays} days of the first time.
             </Text>
+            {!anyone ? (
+              <Banner tone="info" title="No results yet">
+                <p id="results-empty">
+                  Nobody has been shown or held out of this offer in the last {days} days. Results appear here
+                  once the message is switched on, the &quot;Slice messages&quot; app embed is on in your
+                  theme, and shoppers of its segment visit your store: first who saw it, then orders and the
+                  lift.
+                </p>
+              </Banner>
+            ) : null}
             <InlineGrid columns={{ xs: 1, sm: 2, lg: 3 }} gap="400">
               <Figure
                 id="impressions"
                 label="Impressions"
+                help={HELP.impressions}
                 value={count(r.impressions)}
                 detail={`${plural(r.clicks, "click")} (click rate ${percent(r.clickRate)}), ${count(r.dismissals)} dismissed`}
               />
+              <Card>
+                <BlockStack gap="100">
+                  <LabelWithHelp label="Shoppers in the test" help={HELP.treated(windowDays)} />
+                  <Text as="p" variant="headingLg" id="units">
+                    {`${count(r.treatment.units)} treated, ${count(r.holdout.units)} held out`}
+                  </Text>
+                  <InlineStack gap="100" blockAlign="center" wrap={false}>
+                    <Text as="p" tone="subdued" id="units-detail">
+                      {r.treatment.units > r.impressions
+                        ? `${plural(r.treatment.units - r.impressions, "treated shopper")} more than impressions: not every shopper the offer is chosen for sees it`
+                        : "Treated counts shoppers, impressions count showings"}
+                    </Text>
+                    <HelpTip label="treated and impressions" content={HELP.treatedVsImpressions} />
+                  </InlineStack>
+                </BlockStack>
+              </Card>
               <Figure
                 id="conversion"
-                label="Conversion: treatment vs holdout"
+                label="Conversion: treated vs held out"
+                help={`${HELP.conversion(windowDays)} ${HELP.heldOut(r.holdoutPercent)}`}
                 value={`${percent(r.treatment.rate)} vs ${percent(r.holdout.rate)}`}
-                detail={`${count(r.treatment.conversions)} of ${count(r.treatment.units)} treated, ${count(r.holdout.conversions)} of ${count(r.holdout.units)} held out`}
+                detail={`${count(r.treatment.conversions)} of ${count(r.treatment.units)} treated ordered, ${count(r.holdout.conversions)} of ${count(r.holdout.units)} held out`}
               />
               <Card>
                 <BlockStack gap="100">
                   <InlineStack align="space-between" blockAlign="center">
-                    <Text as="h3" variant="headingSm" tone="subdued">
-                      Lift in conversion
-                    </Text>
+                    <LabelWithHelp
+                      label="Lift in conversion"
+                      help={lift.status === "ok" ? HELP.lift : `${HELP.notEnough} ${HELP.lift}`}
+                    />
                     {lift.status === "ok" ? (
                       lift.significant ? (
                         <Badge tone={lift.absoluteLift > 0 ? "success" : "critical"}>Significant</Badge>
@@ -180,12 +243,20 @@ export default function OfferResultsPage() {
                       {relativeText}, p = {lift.status === "ok" ? lift.pValue.toFixed(3) : ""}
                     </Text>
                   ) : null}
+                  {lift.status === "ok" ? (
+                    <Text as="p" tone="subdued" id="lift-meaning">
+                      {lift.significant
+                        ? `The whole 95% range is ${lift.absoluteLift > 0 ? "above" : "below"} zero: the offer very likely ${lift.absoluteLift > 0 ? "raised" : "lowered"} conversion.`
+                        : "The 95% range includes zero: the offer may have made no difference yet."}
+                    </Text>
+                  ) : null}
                 </BlockStack>
               </Card>
               {signups ? (
                 <Figure
                   id="signups"
                   label="Email sign-ups"
+                  help="Emails left in this offer's form, and whether each has reached Shopify as a customer with email marketing consent."
                   value={`${count(signups.total)} signed up`}
                   detail={
                     `${count(signups.synced)} in Shopify with email consent, ${count(signups.pending)} waiting, ${count(signups.failed)} failed` +
@@ -198,45 +269,54 @@ export default function OfferResultsPage() {
               <Figure
                 id="codes"
                 label="Discount codes"
+                help={HELP.codes}
                 value={
-                  r.reward !== "firstPurchase" && r.reward !== "referral" && !r.codes.issued
-                    ? "None"
-                    : `${count(r.codes.issued)} issued, ${count(r.codes.redeemed)} redeemed`
+                  hasCodes ? `${count(r.codes.issued)} issued, ${count(r.codes.redeemed)} redeemed` : "None"
                 }
                 detail={
-                  r.reward !== "firstPurchase" && r.reward !== "referral" && !r.codes.issued
-                    ? "This offer gives no discount code"
-                    : `Discount cost ${money(r.codes.discountCost)} on ${plural(r.codes.orders, "order")}`
+                  hasCodes
+                    ? `Discount cost ${money(r.codes.discountCost)} on ${plural(r.codes.orders, "order")}`
+                    : "This offer gives no discount code"
                 }
               />
               <Figure
                 id="revenue"
-                label="Revenue from treated visitors"
+                label="Revenue from treated shoppers"
+                help={HELP.revenue(windowDays)}
                 value={money(r.treatment.revenue)}
                 detail={`${money(r.codes.revenue)} through codes; held out: ${money(r.holdout.revenue)}`}
               />
               <Figure
                 id="revenue-per-visitor"
-                label="Revenue per visitor"
+                label="Revenue per shopper"
+                help={HELP.revenuePerShopper}
                 value={
                   lift.status === "ok" && lift.revenuePerUnit
                     ? `${money(Math.round(lift.revenuePerUnit.treatment))} vs ${money(Math.round(lift.revenuePerUnit.holdout))}`
                     : "–"
                 }
-                detail="Treatment vs holdout, after refunds"
+                detail={
+                  lift.status === "ok" ? "Treated vs held out, after refunds" : "Shown once there is a lift"
+                }
               />
             </InlineGrid>
           </BlockStack>
         </Layout.Section>
+        {/* Slot: the stats branch's <PooledEstimate> (issue 15 item 8) goes here, as its own Layout.Section. */}
         <Layout.Section>
           <PooledEstimate pooled={r.pooled} segments={r.bySegment} />
         </Layout.Section>
         <Layout.Section>
           <Card>
             <div id="results-charts" data-charts={hydrated ? "client" : "server"}>
-              {hydrated ? (
+              {!anyone && r.impressions === 0 ? (
+                <Text as="p" tone="subdued" id="charts-empty">
+                  Charts of impressions, conversions by group and conversion rates appear here once shoppers
+                  have been shown or held out of this offer.
+                </Text>
+              ) : hydrated ? (
                 <Suspense fallback={<Text as="p">Loading charts…</Text>}>
-                  <ResultsCharts daily={r.daily} rates={rates} />
+                  <ResultsCharts daily={r.daily} rates={rates} format={f} />
                 </Suspense>
               ) : (
                 <Text as="p">Loading charts…</Text>
@@ -248,9 +328,12 @@ export default function OfferResultsPage() {
           <Layout.Section>
             <Card>
               <BlockStack gap="200">
-                <Text as="h2" variant="headingMd">
-                  Shoppers without tracking consent
-                </Text>
+                <InlineStack gap="100" blockAlign="center">
+                  <Text as="h2" variant="headingMd">
+                    Shoppers without tracking consent
+                  </Text>
+                  <HelpTip label="shoppers without tracking consent" content={HELP.untracked} />
+                </InlineStack>
                 <Text as="p" id="untracked-counts">
                   Shown {count(untracked.shown)} times, clicked {count(untracked.clicked)}, dismissed{" "}
                   {count(untracked.dismissed)}.
@@ -258,7 +341,7 @@ export default function OfferResultsPage() {
                 <Text as="p" tone="subdued">
                   They declined analytics, so they only see messages that target no one in particular, and are
                   counted here in total: no visitor, customer or order is linked to them, and they are in
-                  neither the shown group nor the holdout above.
+                  neither the treated group nor the holdout above.
                 </Text>
               </BlockStack>
             </Card>
@@ -278,17 +361,24 @@ export default function OfferResultsPage() {
                     </Text>
                   </BlockStack>
                 </Box>
-                <DataTable
-                  columnContentTypes={["text", "text", "numeric", "text", "text"]}
-                  headings={["Friend's order", "Referrer", "Order total", "Reward", "Why"]}
-                  rows={referrals.latest.map((x) => [
-                    x.orderShopifyId,
-                    x.referrerCustomerId,
-                    money(x.orderTotal),
-                    x.status === "granted" && x.rewardCode ? `granted: ${x.rewardCode}` : x.status,
-                    x.reason ?? "",
-                  ])}
-                />
+                {referrals.latest.length ? (
+                  <DataTable
+                    columnContentTypes={["text", "text", "numeric", "text", "text"]}
+                    headings={["Friend's order", "Referrer", "Order total", "Reward", "Why"]}
+                    rows={referrals.latest.map((x) => [
+                      x.orderShopifyId,
+                      x.referrerCustomerId,
+                      money(x.orderTotal),
+                      x.status === "granted" && x.rewardCode ? `granted: ${x.rewardCode}` : x.status,
+                      x.reason ?? "",
+                    ])}
+                  />
+                ) : (
+                  <Empty id="referral-rewards-empty">
+                    No friend has ordered with a referral link yet. Each friend&apos;s first order through a
+                    referrer&apos;s link appears here, with the referrer&apos;s reward once the order is paid.
+                  </Empty>
+                )}
               </div>
             </Card>
           </Layout.Section>
@@ -302,9 +392,9 @@ export default function OfferResultsPage() {
                   "Variant",
                   "Impressions",
                   "Click rate",
-                  "Visitors",
+                  "Treated",
                   "Conversion",
-                  "Lift vs holdout",
+                  "Lift vs held out",
                 ]}
                 rows={r.variants.map((v, i) => [
                   v.name,
@@ -323,13 +413,14 @@ export default function OfferResultsPage() {
             <div id="results-by-segment">
               <Box padding="400">
                 <BlockStack gap="100">
-                  <Text as="h2" variant="headingMd">
-                    By segment
-                  </Text>
+                  <InlineStack gap="100" blockAlign="center">
+                    <Text as="h2" variant="headingMd">
+                      By segment
+                    </Text>
+                    <HelpTip label="results by segment" content={HELP.bySegment} />
+                  </InlineStack>
                   <Text as="p" tone="subdued">
-                    Signed-in customers who are members of each segment now (not necessarily when first shown
-                    the offer); a customer in two segments counts in both. Treated and held out: conversions /
-                    visitors (rate).
+                    Treated and held out: shoppers who ordered / shoppers in the group (conversion).
                   </Text>
                 </BlockStack>
               </Box>
@@ -338,11 +429,11 @@ export default function OfferResultsPage() {
                 itemCount={r.bySegment.length}
                 selectable={false}
                 emptyState={
-                  <Box padding="400">
-                    <Text as="p" tone="subdued">
-                      No visitor was shown or held out of this offer in the last {days} days.
-                    </Text>
-                  </Box>
+                  <Empty id="by-segment-empty">
+                    No shopper was shown or held out of this offer in the last {days} days. Each segment of
+                    the shoppers it is chosen for will have a row here, with the shoppers who were not signed
+                    in as one row of their own.
+                  </Empty>
                 }
                 headings={[
                   { title: "Segment" },

@@ -20,7 +20,9 @@ import { offersOverview, type OfferOverviewRow } from "../offers/results.server"
 import { overlapWarnings } from "../messages/overlap.server";
 import { readPolicy, savePolicy } from "../messages/policy.server";
 import { OverlapBanners, PolicyCard } from "../messages/MessagePolicy";
-import { formatMoney } from "../engine/money";
+import { useShopFormat } from "../admin/chrome";
+import { count, money, percent as formatPercent, type ShopFormat } from "../engine/format";
+import { HELP, HelpTip } from "../offers/ResultsHelp";
 
 const OVERVIEW_DAYS = 30;
 
@@ -41,7 +43,6 @@ export async function loader({ request }: LoaderFunctionArgs) {
     policy,
     // Offers someone was shown or held out of in the range: the others have nothing to compare yet.
     overview: overview.filter((o) => o.treatment.units + o.holdout.units > 0),
-    currency: shop.currency,
     saved: url.searchParams.has("saved"),
     deleted: url.searchParams.has("deleted"),
   };
@@ -59,8 +60,8 @@ export async function action({ request }: ActionFunctionArgs) {
   return messageAction(prisma, shop.id, null, form);
 }
 
-function rate(clicked: number, shown: number): string {
-  return shown ? `${((100 * clicked) / shown).toFixed(1)}%` : "–";
+function rate(clicked: number, shown: number, f: ShopFormat): string {
+  return shown ? formatPercent(clicked / shown, f) : "–";
 }
 
 /** Pause / Switch on: takes effect on the storefront's next decision. */
@@ -86,23 +87,26 @@ function ActiveSwitch({ row }: { row: MessageListRow }) {
   );
 }
 
-function percent(rate: number | null): string {
-  return rate === null ? "–" : `${(100 * rate).toFixed(1)}%`;
-}
-
 /** Every offer's experiment at a glance: treated vs held out, the lift with its interval, what it brought. */
-function OffersOverview({ rows, currency }: { rows: OfferOverviewRow[]; currency: string }) {
+function OffersOverview({ rows, anyMessage }: { rows: OfferOverviewRow[]; anyMessage: boolean }) {
+  const f = useShopFormat();
+  const percent = (rate: number | null) => (rate === null ? "–" : formatPercent(rate, f));
+  const n = (x: number) => count(x, f);
   return (
     <Card padding="0">
       <BlockStack gap="0">
         <Box padding="400">
           <BlockStack gap="100">
-            <Text as="h2" variant="headingMd">
-              Results, last {OVERVIEW_DAYS} days
-            </Text>
+            <InlineStack gap="100" blockAlign="center">
+              <Text as="h2" variant="headingMd">
+                Results, last {OVERVIEW_DAYS} days
+              </Text>
+              <HelpTip label="results" content={`${HELP.lift} ${HELP.notEnough}`} />
+            </InlineStack>
             <Text as="p" tone="subdued">
-              Conversion of shoppers shown each offer against those held out of it; the lift is the
-              difference, with its 95% confidence interval.
+              Each offer is kept from a random share of the shoppers it is chosen for (its holdout). Treated:
+              how many of the shoppers it was chosen for and let see it ordered; held out: the same for those
+              kept from it. The lift is the difference, with its 95% confidence interval.
             </Text>
           </BlockStack>
         </Box>
@@ -111,13 +115,39 @@ function OffersOverview({ rows, currency }: { rows: OfferOverviewRow[]; currency
             resourceName={{ singular: "offer", plural: "offers" }}
             itemCount={rows.length}
             selectable={false}
+            emptyState={
+              <Box padding="400">
+                <Text as="p" tone="subdued" id="offers-overview-empty">
+                  {anyMessage
+                    ? `No shopper has been shown or held out of a message in the last ${OVERVIEW_DAYS} days. Once a switched-on message is chosen for shoppers of its segment, each offer's treated and held-out shoppers, orders and lift appear here.`
+                    : "Results appear here once you have a message switched on and shoppers of its segment visit your store."}
+                </Text>
+              </Box>
+            }
             headings={[
               { title: "Offer" },
-              { title: "Shown", alignment: "end", tooltipContent: "Converted of shown (rate)" },
-              { title: "Held out", alignment: "end", tooltipContent: "Converted of held out (rate)" },
-              { title: "Lift" },
-              { title: "Codes", alignment: "end", tooltipContent: "Issued / used" },
-              { title: "Revenue", alignment: "end", tooltipContent: "From shoppers shown the offer" },
+              {
+                title: "Treated",
+                alignment: "end",
+                tooltipContent: `Shoppers who ordered, of those the offer was chosen for and let see it (conversion). ${HELP.treatedVsImpressions}`,
+              },
+              {
+                title: "Held out",
+                alignment: "end",
+                tooltipContent:
+                  "Shoppers who ordered, of those the offer was chosen for but kept from (conversion).",
+              },
+              { title: "Lift", tooltipContent: HELP.lift },
+              {
+                title: "Codes",
+                alignment: "end",
+                tooltipContent: "Discount codes handed out / used in an order",
+              },
+              {
+                title: "Revenue",
+                alignment: "end",
+                tooltipContent: "Orders of the treated shoppers within 30 days, after refunds",
+              },
             ]}
           >
             {rows.map((r, i) => (
@@ -129,29 +159,33 @@ function OffersOverview({ rows, currency }: { rows: OfferOverviewRow[]; currency
                 </IndexTable.Cell>
                 <IndexTable.Cell>
                   <Text as="span" alignment="end" numeric>
-                    {r.treatment.conversions} of {r.treatment.units} ({percent(r.treatment.rate)})
+                    {n(r.treatment.conversions)} of {n(r.treatment.units)} ({percent(r.treatment.rate)})
                   </Text>
                 </IndexTable.Cell>
                 <IndexTable.Cell>
                   <Text as="span" alignment="end" numeric>
-                    {r.holdout.conversions} of {r.holdout.units} ({percent(r.holdout.rate)})
+                    {n(r.holdout.conversions)} of {n(r.holdout.units)} ({percent(r.holdout.rate)})
                   </Text>
                 </IndexTable.Cell>
                 <IndexTable.Cell>
-                  <Text as="span" tone={r.lift.status === "ok" ? undefined : "subdued"}>
-                    {r.liftSummary}
-                  </Text>
+                  {/* Wraps (table cells do not): a long "not enough data yet" would push the
+                      codes and revenue out of view. */}
+                  <div style={{ whiteSpace: "normal", minWidth: 200, maxWidth: 280 }}>
+                    <Text as="span" tone={r.lift.status === "ok" ? undefined : "subdued"}>
+                      {r.liftSummary}
+                    </Text>
+                  </div>
                 </IndexTable.Cell>
                 <IndexTable.Cell>
                   <Text as="span" alignment="end" numeric>
                     {r.reward === "firstPurchase" || r.reward === "referral"
-                      ? `${r.codesIssued} / ${r.codesRedeemed}`
+                      ? `${n(r.codesIssued)} / ${n(r.codesRedeemed)}`
                       : "–"}
                   </Text>
                 </IndexTable.Cell>
                 <IndexTable.Cell>
                   <Text as="span" alignment="end" numeric>
-                    {formatMoney(r.revenue, currency)}
+                    {money(r.revenue, f)}
                   </Text>
                 </IndexTable.Cell>
               </IndexTable.Row>
@@ -168,7 +202,8 @@ function StatusBadge({ row }: { row: MessageListRow }) {
 }
 
 export default function Messages() {
-  const { messages, overview, overlaps, policy, currency, saved, deleted } = useLoaderData<typeof loader>();
+  const { messages, overview, overlaps, policy, saved, deleted } = useLoaderData<typeof loader>();
+  const f = useShopFormat();
   const navigate = useNavigate();
   const clear = () => navigate("/app/messages", { replace: true });
   return (
@@ -219,9 +254,21 @@ export default function Messages() {
                 { title: "Segment" },
                 { title: "Priority", alignment: "end" },
                 { title: "Status" },
-                { title: "Shown", alignment: "end", tooltipContent: "In the last 30 days" },
-                { title: "Clicked", alignment: "end", tooltipContent: "In the last 30 days; share of shown" },
-                { title: "Dismissed", alignment: "end", tooltipContent: "In the last 30 days" },
+                {
+                  title: "Shown",
+                  alignment: "end",
+                  tooltipContent: "Times it appeared on a shopper's screen in the last 30 days (impressions)",
+                },
+                {
+                  title: "Clicked",
+                  alignment: "end",
+                  tooltipContent: "Clicks on its button in the last 30 days; share of times shown",
+                },
+                {
+                  title: "Dismissed",
+                  alignment: "end",
+                  tooltipContent: "Times a shopper closed it in the last 30 days",
+                },
                 { title: "" },
               ]}
             >
@@ -271,18 +318,18 @@ export default function Messages() {
                   <IndexTable.Cell>
                     <Text as="span" alignment="end" numeric>
                       <Link to={`/app/messages/${m.id}/results`} aria-label={`Results of ${m.name}`}>
-                        {m.shown.toLocaleString("en-US")}
+                        {count(m.shown, f)}
                       </Link>
                     </Text>
                   </IndexTable.Cell>
                   <IndexTable.Cell>
                     <Text as="span" alignment="end" numeric>
-                      {m.clicked.toLocaleString("en-US")} ({rate(m.clicked, m.shown)})
+                      {count(m.clicked, f)} ({rate(m.clicked, m.shown, f)})
                     </Text>
                   </IndexTable.Cell>
                   <IndexTable.Cell>
                     <Text as="span" alignment="end" numeric>
-                      {m.dismissed.toLocaleString("en-US")}
+                      {count(m.dismissed, f)}
                     </Text>
                   </IndexTable.Cell>
                   <IndexTable.Cell>
@@ -293,7 +340,7 @@ export default function Messages() {
             </IndexTable>
           )}
         </Card>
-        {overview.length > 0 && <OffersOverview rows={overview} currency={currency} />}
+        <OffersOverview rows={overview} anyMessage={messages.length > 0} />
         <PolicyCard policy={policy} />
       </BlockStack>
     </Page>

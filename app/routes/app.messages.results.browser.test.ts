@@ -155,6 +155,8 @@ async function seedWelcomeOffer() {
 }
 
 const percent = (part: number, whole: number) => `${((part / whole) * 100).toFixed(1)}%`;
+/** A count as the admin writes it for an en-US reader: 2,181. */
+const n = (x: number) => x.toLocaleString("en-US");
 
 describe("an offer's results in the admin", () => {
   it("shows impressions, conversion by group, the lift with its interval, codes and revenue, and draws the charts", async () => {
@@ -201,6 +203,25 @@ describe("an offer's results in the admin", () => {
       .toBeGreaterThan(2);
     await page.screenshot({ path: path.join(SHOTS, "admin-offer-results.png"), fullPage: true });
 
+    // Every figure says what it counts, where it is shown: treated and held out, and why more
+    // shoppers are treated than impressions were made.
+    await expect(page.locator("#units").textContent()).resolves.toBe(
+      `${seeded.units.treatment.toLocaleString("en-US")} treated, ${seeded.units.holdout.toLocaleString("en-US")} held out`,
+    );
+    await page.locator('[data-help="treated and impressions"]').hover();
+    const tip = page.getByRole("tooltip");
+    await expect.poll(() => tip.textContent()).toContain("before it appears");
+    await expect(tip.textContent()).resolves.toContain("they left before the delay ran out");
+    await page.screenshot({ path: path.join(SHOTS, "admin-offer-results-why-treated.png") });
+    await page.mouse.move(0, 0);
+    await page.locator('[data-help="Lift in conversion"]').hover();
+    await expect.poll(() => page.getByRole("tooltip").textContent()).toContain("95% confidence interval");
+    await expect(page.locator("#lift-meaning").textContent()).resolves.toBe(
+      "The whole 95% range is above zero: the offer very likely raised conversion.",
+    );
+    await page.screenshot({ path: path.join(SHOTS, "admin-offer-results-lift-help.png") });
+    await page.mouse.move(0, 0);
+
     // Another range is a link away: 7 days keeps fewer visitors.
     await page.getByLabel("Date range").selectOption("7");
     await page.waitForURL(/days=7$/);
@@ -217,8 +238,8 @@ describe("an offer's results in the admin", () => {
     const cells = await row.locator("td").allTextContents();
     expect(cells).toEqual([
       "Welcome: first purchase",
-      `${seeded.conversions.treatment} of ${seeded.units.treatment} (${percent(seeded.conversions.treatment, seeded.units.treatment)})`,
-      `${seeded.conversions.holdout} of ${seeded.units.holdout} (${percent(seeded.conversions.holdout, seeded.units.holdout)})`,
+      `${n(seeded.conversions.treatment)} of ${n(seeded.units.treatment)} (${percent(seeded.conversions.treatment, seeded.units.treatment)})`,
+      `${n(seeded.conversions.holdout)} of ${n(seeded.units.holdout)} (${percent(seeded.conversions.holdout, seeded.units.holdout)})`,
       liftInWords(lift),
       `${seeded.codes} / ${seeded.codes}`,
       dollars(seeded.revenue.treatment),
@@ -240,9 +261,15 @@ describe("an offer's results in the admin", () => {
       "Not enough data yet: at least 100 visitors in each group (treatment has 0, holdout has 0)",
     );
     await expect(page.locator("#conversion").textContent()).resolves.toBe("– vs –");
-    await expect
-      .poll(() => page.locator("#results-charts svg").count(), { timeout: 30_000 })
-      .toBeGreaterThan(0);
+    // Empty states say what will appear and when, instead of zeros and empty charts.
+    await expect(page.locator("#results-empty").textContent()).resolves.toContain(
+      "Nobody has been shown or held out of this offer in the last 30 days",
+    );
+    await expect(page.locator("#charts-empty").textContent()).resolves.toContain("appear here once shoppers");
+    await expect(page.locator("#by-segment-empty").textContent()).resolves.toContain("Each segment");
+    await expect(page.locator("#results-charts svg").count()).resolves.toBe(0);
+    await page.locator('[data-help="Lift in conversion"]').hover();
+    await expect.poll(() => page.getByRole("tooltip").textContent()).toContain("at least 100 shoppers");
     await page.screenshot({ path: path.join(SHOTS, "admin-offer-results-empty.png"), fullPage: true });
     await page.close();
   });
