@@ -302,7 +302,6 @@ export default function OfferResultsPage() {
             </InlineGrid>
           </BlockStack>
         </Layout.Section>
-        {/* Slot: the stats branch's <PooledEstimate> (issue 15 item 8) goes here, as its own Layout.Section. */}
         <Layout.Section>
           <PooledEstimate pooled={r.pooled} segments={r.bySegment} />
         </Layout.Section>
