@@ -1,4 +1,8 @@
 -- AlterTable
+ALTER TABLE "Message" ADD COLUMN "referrerRewardKind" TEXT;
+ALTER TABLE "Message" ADD COLUMN "referrerRewardValue" INTEGER;
+
+-- AlterTable
 ALTER TABLE "DataExport" ADD COLUMN "sentAt" DATETIME;
 ALTER TABLE "DataExport" ADD COLUMN "sentBy" TEXT;
 

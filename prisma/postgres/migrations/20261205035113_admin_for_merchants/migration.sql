@@ -7,6 +7,10 @@ ADD COLUMN     "segmentReviewedAt" TIMESTAMP(3),
 ADD COLUMN     "setupDismissedAt" TIMESTAMP(3);
 
 -- AlterTable
+ALTER TABLE "Message" ADD COLUMN     "referrerRewardKind" TEXT,
+ADD COLUMN     "referrerRewardValue" INTEGER;
+
+-- AlterTable
 ALTER TABLE "DataExport" ADD COLUMN     "sentAt" TIMESTAMP(3),
 ADD COLUMN     "sentBy" TEXT;
 

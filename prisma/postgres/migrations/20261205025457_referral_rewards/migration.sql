@@ -1,4 +1,0 @@
--- AlterTable
-ALTER TABLE "Message" ADD COLUMN     "referrerRewardKind" TEXT,
-ADD COLUMN     "referrerRewardValue" INTEGER;
-
