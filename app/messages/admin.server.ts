@@ -17,6 +17,7 @@ import {
   type Reward,
 } from "../engine/message";
 import { formatMoney, fromMinorUnits, toMinorUnits } from "../engine/money";
+import { isoInZone, offsetMinutes } from "../engine/format";
 import {
   createMessage,
   deleteMessage,
@@ -213,30 +214,13 @@ export function blankValues(segment = ""): MessageFormValues {
 
 /** The wall-clock time of an instant in a time zone, as "2026-12-01T09:00" (seconds only when set). */
 export function localOfIso(iso: string, timeZone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    })
-      .formatToParts(new Date(iso))
-      .map((p) => [p.type, p.value]),
-  );
-  const local = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
-  return parts.second === "00" ? local : `${local}:${parts.second}`;
+  const local = isoInZone(iso, timeZone).slice(0, 19);
+  return local.endsWith(":00") ? local.slice(0, 16) : local;
 }
 
 /** Milliseconds the zone is ahead of UTC at an instant. */
 function zoneOffset(ms: number, timeZone: string): number {
-  const [date, time] = localOfIso(new Date(ms).toISOString(), timeZone).split("T");
-  const [y, mo, d] = date.split("-").map(Number);
-  const [h, mi, s = 0] = time.split(":").map(Number);
-  return Date.UTC(y, mo - 1, d, h, mi, s) - Math.floor(ms / 1000) * 1000;
+  return offsetMinutes(new Date(ms), timeZone) * 60_000;
 }
 
 /**
