@@ -329,9 +329,13 @@ function Figure({
 function LiveSummary({ home }: { home: Home }) {
   const f = useShopFormat();
   const revenue = home.offers.reduce((sum, o) => sum + o.revenue, 0);
-  // The offer with the most shoppers compared is the one whose lift is best measured.
+  // An offer whose lift can be measured first, then the one with the most shoppers compared (the
+  // best measured).
+  const measurable = (o: (typeof home.offers)[number]) => (o.lift.status === "ok" ? 1 : 0);
   const measured = [...home.offers].sort(
-    (a, b) => b.treatment.units + b.holdout.units - (a.treatment.units + a.holdout.units),
+    (a, b) =>
+      measurable(b) - measurable(a) ||
+      b.treatment.units + b.holdout.units - (a.treatment.units + a.holdout.units),
   )[0];
   const lift = measured?.lift;
   const pp = (x: number) => `${x > 0 ? "+" : x < 0 ? "−" : "±"}${percent(Math.abs(x), f, 1)}`;
