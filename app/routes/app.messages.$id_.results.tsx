@@ -240,7 +240,12 @@ export default function OfferResultsPage() {
                   </Text>
                   {relativeText ? (
                     <Text as="p" tone="subdued" id="lift-detail">
-                      {relativeText}, p = {lift.status === "ok" ? lift.pValue.toFixed(3) : ""}
+                      {relativeText},{" "}
+                      {lift.status === "ok"
+                        ? lift.pValue < 0.001
+                          ? "p < 0.001"
+                          : `p = ${lift.pValue.toFixed(3)}`
+                        : ""}
                     </Text>
                   ) : null}
                   {lift.status === "ok" ? (
