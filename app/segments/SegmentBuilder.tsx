@@ -80,6 +80,8 @@ import type { PickerKind, PickerOption, PreviewResult, SaveResult } from "./buil
 export interface BuilderData {
   currency: string;
   existing: string | null;
+  /** A built-in segment: edited, never deleted (install creates it again). */
+  builtIn?: boolean;
   segment: {
     name: string;
     description: string;
@@ -1076,7 +1078,9 @@ export function SegmentBuilder({ data, result }: { data: BuilderData; result: Bu
         loading: saving,
       }}
       secondaryActions={
-        existing ? [{ content: "Delete", destructive: true, onAction: () => setConfirmDelete(true) }] : []
+        existing && !data.builtIn
+          ? [{ content: "Delete", destructive: true, onAction: () => setConfirmDelete(true) }]
+          : []
       }
     >
       <div data-builder-ready={ready ? "yes" : "no"} hidden />

@@ -195,6 +195,23 @@ describe("the segment builder", () => {
     const held = await prisma.segmentMember.count({ where: { segment: { shopId, handle: "one-timers" } } });
     expect(held).toBe(expected.size);
 
+    // The builder's Delete refuses a segment an active message shows to, as the CLI does.
+    const message = await prisma.message.create({
+      data: {
+        shopId,
+        name: "Thanks",
+        segmentHandle: "one-timers",
+        format: "popup",
+        trigger: "load",
+        headline: "Hi",
+        active: true,
+      },
+    });
+    expect(await deleteSegment(prisma, shopId, "one-timers")).toEqual({
+      ok: false,
+      message: `"one-timers" is used by active message #${message.id} "Thanks": pause it first`,
+    });
+    await prisma.message.delete({ where: { id: message.id } });
     expect(await deleteSegment(prisma, shopId, "one-timers")).toEqual({ ok: true });
     expect(await deleteSegment(prisma, shopId, "repeat-buyers")).toEqual({ ok: true });
     expect(

@@ -229,7 +229,20 @@ export async function saveSegment(
   return { ok: true, handle: f.handle, size: result[f.handle]?.size ?? 0 };
 }
 
-/** Deletes a segment unless another one is built on it (then says which). */
+const handlesIn = (json: string): string[] => {
+  try {
+    const list: unknown = JSON.parse(json);
+    return Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * Deletes a segment (from the builder and `segments delete` alike), unless it is built in (the app
+ * creates built-ins again at install), an active message shows to it (as its segment or in its
+ * audience), or another segment's rule refers to it; each refusal says which.
+ */
 export async function deleteSegment(
   db: PrismaClient,
   shopId: number,
@@ -238,6 +251,28 @@ export async function deleteSegment(
   const { segments, rules } = await shopSegments(db, shopId);
   const segment = segments.find((s) => s.handle === handle);
   if (!segment) return { ok: false, message: `there is no segment "${handle}"` };
+  if (segment.preset)
+    return {
+      ok: false,
+      message: `"${handle}" is a built-in segment: it cannot be deleted (the app creates it again at install); change its rule instead`,
+    };
+  const messages = await db.message.findMany({
+    where: { shopId, active: true },
+    select: { id: true, name: true, segmentHandle: true, alsoAll: true, anyOf: true, exclude: true },
+    orderBy: { id: "asc" },
+  });
+  const targeting = messages.filter(
+    (m) =>
+      m.segmentHandle === handle ||
+      [m.alsoAll, m.anyOf, m.exclude].some((list) => handlesIn(list).includes(handle)),
+  );
+  if (targeting.length)
+    return {
+      ok: false,
+      message: `"${handle}" is used by active ${targeting.length > 1 ? "messages" : "message"} ${targeting
+        .map((m) => `#${m.id} "${m.name}"`)
+        .join(", ")}: pause ${targeting.length > 1 ? "them" : "it"} first`,
+    };
   const dependents = dependentsOf(rules, handle);
   if (dependents.length)
     return {
@@ -415,6 +450,8 @@ export async function builderPage(db: PrismaClient, shopDomain: string, handle: 
   return {
     currency: shop.currency,
     existing: current?.handle ?? null,
+    // Built-in segments are edited, never deleted (install creates them again).
+    builtIn: Boolean(current?.preset),
     segment: {
       name: current?.name ?? "",
       description: current?.description ?? "",

@@ -130,53 +130,24 @@ export async function createOrUpdateSegment(
   return 0;
 }
 
-const handlesIn = (json: string): string[] => {
-  try {
-    const list: unknown = JSON.parse(json);
-    return Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
-  } catch {
-    return [];
-  }
-};
-
-/**
- * Deletes a segment, unless it is built in (the app creates built-ins again at install), an active
- * message shows to it (as its segment or in its audience), or another segment's rule refers to it;
- * each refusal says which.
- */
+/** `segments delete <handle>`: the builder's own delete (same refusals), with the CLI's hints. */
 export async function deleteSegmentCommand(
   db: PrismaClient,
   shopId: number,
   handle: string,
   out: (line: string) => unknown,
 ): Promise<number> {
-  const segment = await db.segment.findUnique({
-    where: { shopId_handle: { shopId, handle } },
-    select: { preset: true },
-  });
-  if (!segment) throw new CliError(`no segment "${handle}" to delete; see: segments list`);
-  if (segment.preset)
-    throw new CliError(
-      `"${handle}" is a built-in segment: it cannot be deleted (the app creates it again at install); change its rule with segments update instead`,
-    );
-  const messages = await db.message.findMany({
-    where: { shopId, active: true },
-    select: { id: true, name: true, segmentHandle: true, alsoAll: true, anyOf: true, exclude: true },
-    orderBy: { id: "asc" },
-  });
-  const targeting = messages.filter(
-    (m) =>
-      m.segmentHandle === handle ||
-      [m.alsoAll, m.anyOf, m.exclude].some((list) => handlesIn(list).includes(handle)),
-  );
-  if (targeting.length)
-    throw new CliError(
-      `"${handle}" is used by active ${targeting.length > 1 ? "messages" : "message"} ${targeting
-        .map((m) => `#${m.id} "${m.name}"`)
-        .join(", ")}: pause ${targeting.length > 1 ? "them" : "it"} first (messages pause <id>)`,
-    );
   const deleted = await deleteSegment(db, shopId, handle);
-  if (!deleted.ok) throw new CliError(`"${handle}" was not deleted: ${deleted.message}`);
+  if (!deleted.ok) {
+    if (deleted.message.startsWith("there is no segment"))
+      throw new CliError(`no segment "${handle}" to delete; see: segments list`);
+    const hint = deleted.message.includes("built-in segment")
+      ? " with segments update"
+      : deleted.message.includes("active message")
+        ? " (messages pause <id>)"
+        : "";
+    throw new CliError(deleted.message + hint);
+  }
   out(`deleted ${handle}`);
   return 0;
 }
