@@ -610,7 +610,7 @@ describe("messages on the demo storefront", () => {
     await admin.goto(demo.loginUrl);
     await admin.goto(`${demo.url}/app/messages/${redeemed.messageId}/results?days=7`);
     await expect.poll(() => admin.getByText(/\d+ issued, 1 redeemed/).count(), { timeout: 15_000 }).toBe(1);
-    await expect(admin.getByText(/^1 of \d+ treated, 0 of \d+ held out$/).count()).resolves.toBe(1);
+    await expect(admin.getByText(/^1 of \d+ treated ordered, 0 of \d+ held out$/).count()).resolves.toBe(1);
     await expect
       .poll(() => admin.locator("#results-charts svg").count(), { timeout: 15_000 })
       .toBeGreaterThan(0);
