@@ -60,7 +60,7 @@ afterAll(async () => {
 describe("the admin's pages with hostile text", () => {
   it("show it escaped, in the HTML and in the page's data", async () => {
     for (const [page, shows] of [
-      ["/app", `${SCRIPT}@example.com`],
+      ["/app/sync", `${SCRIPT}@example.com`],
       ["/app/segments", `Seg ${SCRIPT}${ATTRIBUTE}`],
       ["/app/messages", `Msg ${SCRIPT}`],
     ] as const) {
@@ -81,5 +81,9 @@ describe("the admin's pages with hostile text", () => {
         `${page} shows ${shows}`,
       ).toBe(true);
     }
+    // The home holds the same shop's data (segment names among them): nothing unescaped either.
+    const home = await (await handle(request("/app"))).text();
+    expect(home).not.toContain(SCRIPT);
+    expect(home).not.toContain(ATTRIBUTE);
   });
 });
