@@ -202,6 +202,8 @@ describe("the demo admin", () => {
       `https://${demo.store.shop.domain}/admin/themes/current/editor?context=apps&activateAppId=slice-demo/slice-embed`,
     );
     await expect(page.locator("#embed-state").textContent()).resolves.toContain("switched off");
+    // No message reaches shoppers with the embed off: no figures yet.
+    await expect(page.locator("#revenue-attributed").count()).resolves.toBe(0);
     await page.screenshot({ path: path.join(SHOTS, "home-embed-off.png"), fullPage: true });
 
     // Switched on again, and a segment reviewed: every step done, the figures of a live shop.
@@ -210,6 +212,8 @@ describe("the demo admin", () => {
     await expect
       .poll(() => page.locator("#setup-progress").textContent(), { timeout: 15_000 })
       .toBe("3 of 4 tasks complete");
+    // A message is live on the store now: its figures show, with the guide's last step still open.
+    await expect.poll(() => page.locator("#revenue-attributed").count()).toBe(1);
     // The next step to do opens by itself.
     await page.getByRole("link", { name: /^Review "/ }).click();
     await page.waitForURL(/\/app\/segments\/[\w-]+$/);

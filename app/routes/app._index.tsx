@@ -419,7 +419,7 @@ export default function Home() {
   const fetcher = useFetcher<typeof action>();
   const revalidator = useRevalidator();
   const allDone = SETUP_STEPS.every((s) => home.done[s]);
-  const live = allDone || !!home.dismissedAt;
+  const live = home.live;
   const importing = home.sync.backfill.status !== "done" && !home.sync.backfill.failure;
   const submit = (intent: string) => fetcher.submit({ intent }, { method: "post" });
   const busy = fetcher.state !== "idle" ? String(fetcher.formData?.get("intent") ?? "") : null;

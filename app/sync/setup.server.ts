@@ -28,6 +28,8 @@ export interface HomeState {
   /** The first paused message, for the "first message live" step's action. */
   firstPausedMessage: { id: number; name: string } | null;
   done: Record<SetupStep, boolean>;
+  /** A message reaches shoppers (active, embed on), every step is done, or the guide was dismissed. */
+  live: boolean;
   dismissedAt: string | null;
   /** Once live: the last 30 days' offers (results.server.ts offersOverview, as it is). */
   offers: OfferOverviewRow[];
@@ -121,7 +123,9 @@ export async function homeState(
     segment: !!shop?.segmentReviewedAt,
     message: activeMessages > 0,
   };
-  const live = SETUP_STEPS.every((s) => done[s]) || !!shop?.setupDismissedAt;
+  // Live: a message reaches shoppers (one is active and the embed is on), whether or not the guide's
+  // other steps are ticked; or the merchant dismissed the guide.
+  const live = SETUP_STEPS.every((s) => done[s]) || (done.message && done.embed) || !!shop?.setupDismissedAt;
   const range = { from: new Date(now.getTime() - OVERVIEW_DAYS * 86_400_000), to: now };
   return {
     sync: { backfill: sync.backfill, counts: sync.counts, known: sync.known },
@@ -131,6 +135,7 @@ export async function homeState(
     activeMessages,
     firstPausedMessage,
     done,
+    live,
     dismissedAt: shop?.setupDismissedAt?.toISOString() ?? null,
     offers: live && shop ? await offersOverview(db, shopId, range, now) : [],
     movements: live && shop ? await segmentMovements(db, shopId, new Date(now.getTime() - WEEK_MS)) : [],
