@@ -33,7 +33,7 @@ import { OVERVIEW_DAYS, SETUP_STEPS, type SetupStep } from "../engine/setup-step
 import { ImportStatus } from "../sync/ImportStatus";
 import { activateEmbedUrl } from "../engine/app-embed";
 import { useShopFormat, useToast } from "../admin/chrome";
-import { count, money, percent } from "../engine/format";
+import { count, money, points } from "../engine/format";
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
@@ -338,7 +338,8 @@ function LiveSummary({ home }: { home: Home }) {
       b.treatment.units + b.holdout.units - (a.treatment.units + a.holdout.units),
   )[0];
   const lift = measured?.lift;
-  const pp = (x: number) => `${x > 0 ? "+" : x < 0 ? "−" : "±"}${percent(Math.abs(x), f, 1)}`;
+  // A difference of conversion rates, in percentage points (not a relative change).
+  const pp = (x: number) => `${points(x, f)} pts`;
   return (
     <BlockStack gap="400">
       <Text as="h2" variant="headingLg">
@@ -357,7 +358,7 @@ function LiveSummary({ home }: { home: Home }) {
           value={lift?.status === "ok" ? pp(lift.absoluteLift) : "Not yet"}
           explain={
             lift?.status === "ok"
-              ? `Conversion of shoppers shown it minus those held out; 95% sure it lies between ${pp(
+              ? `Conversion of shoppers shown it minus those held out, in percentage points; 95% sure it lies between ${pp(
                   lift.absoluteInterval[0],
                 )} and ${pp(lift.absoluteInterval[1])}.`
               : lift
