@@ -220,8 +220,8 @@ describe("variants and the preview by segment", () => {
     await shop.getByRole("button", { name: "Add to cart" }).click();
     await expect.poll(() => shop.locator("#cart-status").textContent()).toBe("Added to your cart.");
     // The demo storefront's web pixel sends product_added_to_cart (with the cart's token) to the
-    // (On a machine also running the demo's 2,400-shopper replay, this took over 30 s: the wait allows 90.)
-    // app from its worker: the shopper stays on the page until the app has it.
+    // app from its worker: the shopper stays on the page until the app has it. (On a machine also
+    // running the demo's 2,400-shopper replay this took over 30 s: the wait allows 90.)
     const db = createPrismaClient(`file:${databaseFile}`);
     try {
       await expect
