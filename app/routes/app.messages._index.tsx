@@ -43,7 +43,6 @@ export async function loader({ request }: LoaderFunctionArgs) {
     policy,
     // Offers someone was shown or held out of in the range: the others have nothing to compare yet.
     overview: overview.filter((o) => o.treatment.units + o.holdout.units > 0),
-    saved: url.searchParams.has("saved"),
     deleted: url.searchParams.has("deleted"),
   };
 }
@@ -202,7 +201,7 @@ function StatusBadge({ row }: { row: MessageListRow }) {
 }
 
 export default function Messages() {
-  const { messages, overview, overlaps, policy, saved, deleted } = useLoaderData<typeof loader>();
+  const { messages, overview, overlaps, policy, deleted } = useLoaderData<typeof loader>();
   const f = useShopFormat();
   const navigate = useNavigate();
   const clear = () => navigate("/app/messages", { replace: true });
@@ -214,11 +213,6 @@ export default function Messages() {
       secondaryActions={[{ content: "Preview by segment", url: "/app/messages/preview" }]}
     >
       <BlockStack gap="400">
-        {saved && (
-          <Banner tone="success" onDismiss={clear}>
-            <p>Message saved</p>
-          </Banner>
-        )}
         {deleted && (
           <Banner tone="success" onDismiss={clear}>
             <p>Message deleted</p>
