@@ -261,19 +261,19 @@ const WHO: [label: string, visitorId: string, customerId: string | null][] = [
 /** The same facts in a canonical order: "any order" lists (events, orders, history) sorted. */
 function canonical(read: { facts: Facts; history: MessageHistory }) {
   const key = (v: unknown) => JSON.stringify(v);
-  const sorted = <T>(list: T[] | undefined) =>
-    list ? [...list].sort((a, b) => (key(a) < key(b) ? -1 : 1)) : list;
+  const sorted = <T>(list: T[]): T[] => [...list].sort((a, b) => (key(a) < key(b) ? -1 : 1));
   const { facts, history } = structuredClone(read);
   facts.orders = sorted(
     facts.orders.map((o) => ({
       ...o,
       lines: o.lines?.map((l) => ({ ...l, collectionIds: sorted(l.collectionIds) })),
     })),
-  )!;
-  facts.checkouts = sorted(facts.checkouts)!;
+  );
+  facts.checkouts = sorted(facts.checkouts);
   if (facts.visitor) {
-    facts.visitor.events = sorted(facts.visitor.events)!;
-    facts.visitor.orderedCheckouts = sorted(facts.visitor.orderedCheckouts);
+    facts.visitor.events = sorted(facts.visitor.events);
+    if (facts.visitor.orderedCheckouts)
+      facts.visitor.orderedCheckouts = sorted(facts.visitor.orderedCheckouts);
   }
   return {
     facts,
