@@ -302,6 +302,7 @@ describe.skipIf(dialectOfClient(prisma) !== "postgres")("the decision's one-stat
     );
     expect(facts.customer?.tags).toEqual(["vip", "wholesale"]);
     expect(facts.customer?.shopifyTotals).toEqual({ orders: 7, spent: 123_45, at: ago(2) });
+    facts.orders.sort((a, b) => a.processedAt.getTime() - b.processedAt.getTime());
     expect(facts.orders.map((o) => [o.total, o.refunded, o.cancelled, o.test, o.discountCodes])).toEqual([
       [5040, 1000, false, false, ["welcome10"]],
       [5010, 0, true, true, []],

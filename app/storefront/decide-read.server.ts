@@ -118,21 +118,21 @@ function statement(need: FactsNeeded, customer: boolean): string {
           o."test", o."discountCodes", o."financialStatus", ${
             need.lines
               ? `(SELECT json_agg(json_build_array(l."productId", l."variantId", l."vendor", pr."productType",
-                  (SELECT json_agg(pc."collectionShopifyId" ORDER BY pc."collectionShopifyId") FROM "ProductCollection" pc
+                  (SELECT json_agg(pc."collectionShopifyId") FROM "ProductCollection" pc
                     WHERE pc."shopId" = p.shop AND pc."productShopifyId" = l."productId")) ORDER BY l."id")
                 FROM "LineItem" l LEFT JOIN "Product" pr ON pr."shopId" = p.shop AND pr."shopifyId" = l."productId"
                 WHERE l."orderId" = o."id")`
               : "NULL"
-          }) ORDER BY o."processedAt", o."id")
+          }))
         FROM "Order" o WHERE o."shopId" = p.shop AND o."customerShopifyId" = p.customer) AS "orders"`,
       need.checkouts
-        ? `(SELECT json_agg(json_build_array(k."shopifyCreatedAt", k."completedAt" IS NOT NULL OR k."orderShopifyId" IS NOT NULL) ORDER BY k."id")
+        ? `(SELECT json_agg(json_build_array(k."shopifyCreatedAt", k."completedAt" IS NOT NULL OR k."orderShopifyId" IS NOT NULL))
             FROM "Checkout" k WHERE k."shopId" = p.shop AND k."customerShopifyId" = p.customer) AS "checkouts"`
         : `NULL AS "checkouts"`,
       visitorsOfCustomer
         ? `(SELECT json_agg(x ORDER BY x."lastSeenAt" DESC) FROM (SELECT ${VISITOR_FIELDS}, ${
             need.events
-              ? `(SELECT json_agg(${EVENT_ARRAY} ORDER BY e."id") FROM "StorefrontEvent" e
+              ? `(SELECT json_agg(${EVENT_ARRAY}) FROM "StorefrontEvent" e
                   WHERE e."shopId" = p.shop AND e."visitorId" = cv."id")`
               : "NULL"
           } AS "events" FROM "Visitor" cv WHERE cv."shopId" = p.shop AND cv."customerShopifyId" = p.customer) x) AS "visitors"`
@@ -142,7 +142,7 @@ function statement(need: FactsNeeded, customer: boolean): string {
   // This browser's own events (used when it is not one of the customer's, whose events are above).
   parts.push(
     need.events
-      ? `(SELECT json_agg(${EVENT_ARRAY} ORDER BY e."id") FROM "StorefrontEvent" e
+      ? `(SELECT json_agg(${EVENT_ARRAY}) FROM "StorefrontEvent" e
           WHERE e."shopId" = p.shop AND e."visitorId" = p.visitor) AS "ownEvents"`
       : `NULL AS "ownEvents"`,
   );
@@ -186,7 +186,8 @@ function statement(need: FactsNeeded, customer: boolean): string {
 
 const statements = new Map<string, string>();
 
-function statementFor(need: FactsNeeded, customer: boolean): string {
+/** The statement for these needs, for a guest or a signed-in customer (bench/decide-read.ts explains it). */
+export function statementFor(need: FactsNeeded, customer: boolean): string {
   const key = `${+need.lines}${+need.checkouts}${+need.visitors}${+need.events}${+customer}`;
   let sql = statements.get(key);
   if (!sql) statements.set(key, (sql = statement(need, customer)));
