@@ -16,7 +16,9 @@
  *
  * Hot path: the shop and its active messages and segments are cached in memory for a few seconds
  * (and dropped at once when the admin saves a message here), so a decision costs the visitor's own
- * reads only: two or three indexed queries for an anonymous visitor.
+ * reads only: on PostgreSQL one statement (decide-read.server.ts) beside the codes held; on SQLite
+ * two or three prepared statements for an anonymous visitor. Exposures are written after the
+ * answer, in batches, on the hot layer's intake writer.
  */
 import type { PrismaClient } from "@prisma/client";
 import { assign, type Assignment, type ExperimentSpec } from "../engine/assign";
