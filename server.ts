@@ -135,6 +135,7 @@ export async function startServer(options: {
       body: Buffer,
     ): Promise<{ status: number; message: string }>;
     decideFromNode(url: string): Promise<{ status: number; body: string }>;
+    flushExposures(): Promise<void>;
     pixelFromNode(
       method: string,
       body: string | null,
@@ -238,6 +239,8 @@ export async function startServer(options: {
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // The decisions' exposures waiting in memory (written every 100 ms) go to the database first.
+      await entry.flushExposures();
       if (threads.length)
         await Promise.all(
           threads.map((thread) => {

@@ -7,7 +7,7 @@ import { addDocumentResponseHeaders } from "./shopify.server";
 
 // The server starts these on its background thread (server.ts).
 export { startBackgroundWork, stopBackgroundWork, webhookFromNode } from "./sync/runtime.server";
-export { decideFromNode } from "./storefront/decide.server";
+export { decideFromNode, flushExposures } from "./storefront/decide.server";
 import prisma from "./db.server";
 import { pixelFromNode as pixelWith } from "./storefront/pixel.server";
 export const pixelFromNode = (method: string, body: string | null) => pixelWith(method, body, prisma);

@@ -16,7 +16,9 @@
  *
  * Hot path: the shop and its active messages and segments are cached in memory for a few seconds
  * (and dropped at once when the admin saves a message here), so a decision costs the visitor's own
- * reads only: two or three indexed queries for an anonymous visitor.
+ * reads only: on PostgreSQL one statement (decide-read.server.ts) beside the codes held; on SQLite
+ * two or three prepared statements for an anonymous visitor. Exposures are written after the
+ * answer, in batches, on the hot layer's intake writer.
  */
 import type { PrismaClient } from "@prisma/client";
 import { assign, type Assignment, type ExperimentSpec } from "../engine/assign";
@@ -46,7 +48,8 @@ import {
   type FactsNeeded,
   type VisitorRow,
 } from "../segments/facts.server";
-import { date, marks, hotFor } from "../db-hot.server";
+import { date, marks, hotFor, insertMany } from "../db-hot.server";
+import { MESSAGE_EVENTS, visitorFactsInOne } from "./decide-read.server";
 
 interface EventRow {
   type: string;
@@ -55,18 +58,13 @@ interface EventRow {
 }
 import { shopSegments } from "../segments/store.server";
 import { config } from "../config.server";
-import prisma, { dialectOfClient } from "../db.server";
+import prisma from "../db.server";
 import { referralShareUrl } from "../offers/referrals.server";
 import { codesLeft, heldCodes, type HeldCodeRow } from "../offers/pool.server";
 import { verifyProxyQuery } from "./proxy.server";
 import { recordProxyPath } from "./proxy-path.server";
 
-/** Stored events for what a visitor did with a message; resourceId is the message id. */
-export const MESSAGE_EVENTS = {
-  shown: "message_shown",
-  clicked: "message_clicked",
-  dismissed: "message_dismissed",
-} as const;
+export { MESSAGE_EVENTS };
 const MESSAGE_EVENT_TYPES: string[] = Object.values(MESSAGE_EVENTS);
 
 const CACHE_MS = 5_000;
@@ -118,14 +116,16 @@ export function flushExposures(): Promise<void> {
     const byDb = new Map<PrismaClient, PendingExposure["row"][]>();
     for (const p of batch) byDb.set(p.db, [...(byDb.get(p.db) ?? []), p.row]);
     for (const [db, rows] of byDb) {
-      const sqlite = dialectOfClient(db) === "sqlite";
-      const values = rows.map(() => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ");
-      const sql = `INSERT INTO "OfferExposure" ("shopId", "messageId", "unit", "arm", "variantId", "visitorId", "customerShopifyId", "at")
-        VALUES ${values} ON CONFLICT ("messageId", "unit") DO NOTHING`;
-      let n = 0;
-      const params = rows.flatMap((r) => [...r.slice(0, 7), sqlite ? r[7].getTime() : r[7]]);
       try {
-        await db.$executeRawUnsafe(sqlite ? sql : sql.replace(/\?/g, () => `$${++n}`), ...params);
+        // One multi-row INSERT on the hot layer's intake writer (PostgreSQL: its own pool, so
+        // exposures never wait behind the storefront's reads nor the apply workers).
+        await insertMany(
+          hotFor(db, "intake"),
+          "OfferExposure",
+          EXPOSURE_COLUMNS,
+          rows,
+          ` ON CONFLICT ("messageId", "unit") DO NOTHING`,
+        );
       } catch (error) {
         // Lost exposures undercount both arms alike; the next decision for the unit records it again.
         for (const r of rows) exposed.delete(`${r[1]} ${r[2]}`);
@@ -135,6 +135,17 @@ export function flushExposures(): Promise<void> {
   });
   return flushing;
 }
+
+const EXPOSURE_COLUMNS = [
+  "shopId",
+  "messageId",
+  "unit",
+  "arm",
+  "variantId",
+  "visitorId",
+  "customerShopifyId",
+  "at",
+] as const;
 
 /** A shop's active messages and segments, as the decision reads them. */
 export interface ShopMessages {
@@ -571,8 +582,26 @@ export function chooseMessage(
  * included) merged with this browser's visitor row, and the history of messages shown to either.
  * A visitor the app has never stored (a first page, or no consent for analytics) is on their first
  * session, with nothing bought.
+ *
+ * PostgreSQL reads it all in one statement (decide-read.server.ts: one round trip, not up to ten in
+ * four waves); SQLite, in process, reads the parts with prepared statements (visitorFactsByParts),
+ * which is faster there than one statement building JSON.
  */
-export async function visitorFacts(
+export function visitorFacts(
+  db: PrismaClient,
+  shop: Pick<ShopMessages, "shopId" | "need">,
+  visitorId: string,
+  customerId: string | null,
+  now: Date,
+): Promise<{ facts: Facts; history: MessageHistory }> {
+  const reader = hotFor(db);
+  return reader.dialect === "postgres"
+    ? visitorFactsInOne(reader, shop, visitorId, customerId, now)
+    : visitorFactsByParts(db, shop, visitorId, customerId, now);
+}
+
+/** visitorFacts from its parts: loadFacts for the customer, then this browser's rows (SQLite's way). */
+export async function visitorFactsByParts(
   db: PrismaClient,
   shop: Pick<ShopMessages, "shopId" | "need">,
   visitorId: string,

@@ -13,7 +13,7 @@ import { updateMembership } from "../segments/store.server";
 import { recordEmailSignups } from "../offers/signups.server";
 import { requireAppProxy, type ProxyIdentity } from "./proxy.server";
 import { recordProxyPath } from "./proxy-path.server";
-import { dialectOfClient } from "../db.server";
+import { hotFor, insertMany } from "../db-hot.server";
 import { isStorableText, UNSTORABLE_MESSAGE } from "../engine/rules";
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -370,15 +370,15 @@ export async function countWithoutConsent(
   }
   const rows = [...counts.values()];
   if (!rows.length) return 0;
-  const sqlite = dialectOfClient(db) === "sqlite";
-  let n = 0;
-  const sql = `INSERT INTO "AnonymousCount" ("shopId", "day", "type", "resourceId", "count")
-    VALUES ${rows.map(() => "(?, ?, ?, ?, ?)").join(", ")}
-    ON CONFLICT ("shopId", "day", "type", "resourceId")
-    DO UPDATE SET "count" = "AnonymousCount"."count" + excluded."count"`;
-  await db.$executeRawUnsafe(
-    sqlite ? sql : sql.replace(/\?/g, () => `$${++n}`),
-    ...rows.flatMap((r) => [shopId, r.day, r.type, r.resourceId, r.count]),
+  // On the hot layer's intake writer (db-hot.server.ts): every page of a shopper without consent
+  // sends one.
+  await insertMany(
+    hotFor(db, "intake"),
+    "AnonymousCount",
+    ["shopId", "day", "type", "resourceId", "count"],
+    rows.map((r) => [shopId, r.day, r.type, r.resourceId, r.count]),
+    ` ON CONFLICT ("shopId", "day", "type", "resourceId")
+    DO UPDATE SET "count" = "AnonymousCount"."count" + excluded."count"`,
   );
   return rows.reduce((sum, r) => sum + r.count, 0);
 }

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import prisma, { dialectOfClient } from "../db.server";
+import { hotFor } from "../db-hot.server";
 import { applyOrder } from "../sync/apply.server";
 import { orderFromWebhook } from "../sync/from-webhook";
 import { action } from "../routes/pixel";
@@ -331,6 +332,29 @@ describe("a browser adds only to its own client id", () => {
     ).toBe(true);
     // Any other failure is not run again.
     expect(isUniqueViolation(await failure(insert(["id", "shopId"], [`${clientId}-x`, shopId])))).toBe(false);
+  });
+
+  it("a unique violation is recognised from the hot layer's driver too (the pixel's writes run there)", async () => {
+    await prisma.visitor.create({ data: { id: clientId, shopId, firstSeenAt: now, lastSeenAt: now } });
+    const hot = hotFor(prisma, "intake");
+    const failure = (sql: string, params: unknown[]) =>
+      hot.run(sql, params).then(
+        () => null,
+        (e: unknown) => e,
+      );
+    const again = await failure(
+      `INSERT INTO "Visitor" ("id", "shopId", "firstSeenAt", "lastSeenAt") VALUES (?, ?, ?, ?)`,
+      [clientId, shopId, now, now],
+    );
+    expect(again).not.toBeNull();
+    expect(isUniqueViolation(again)).toBe(true);
+    // A missing NOT NULL value is another failure: not run again.
+    const other = await failure(`INSERT INTO "Visitor" ("id", "shopId") VALUES (?, ?)`, [
+      `${clientId}-x`,
+      shopId,
+    ]);
+    expect(other).not.toBeNull();
+    expect(isUniqueViolation(other)).toBe(false);
   });
 
   it("another shop's client id is refused (409) and not written", async () => {

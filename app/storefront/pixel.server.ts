@@ -19,7 +19,7 @@
  * PendingCheckoutLink for the order's webhook or backfill (linkPendingCheckout, called where
  * orders are stored). The visitor is linked to the order's customer only then.
  */
-import type { Prisma, PrismaClient } from "@prisma/client";
+import type { PrismaClient } from "@prisma/client";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import { isStorableText, UNSTORABLE_MESSAGE } from "../engine/rules";
@@ -31,8 +31,7 @@ import {
   type PixelEventName,
 } from "../engine/pixel-intake";
 import { updateMembership } from "../segments/store.server";
-import { dialectOfClient } from "../db.server";
-import { date, hotFor, type HotQueries } from "../db-hot.server";
+import { date, hotFor, insertMany, marks, type HotQueries } from "../db-hot.server";
 import { readLimited, MAX_AGE_MS, MAX_FUTURE_MS } from "./events.server";
 import { TokenBuckets, type Take } from "./rate-limit.server";
 export { forgetStalePendingLinks, linkPendingCheckout } from "./checkout-link.server";
@@ -366,21 +365,25 @@ async function drain(): Promise<void> {
   }
 }
 
-/** A unique constraint refused a write: P2002 from Prisma's queries, P2010 with its kind from raw SQL. */
+/**
+ * A unique constraint refused a write: from the drivers the hot layer runs on (better-sqlite3's
+ * SQLITE_CONSTRAINT_PRIMARYKEY or _UNIQUE, PostgreSQL's 23505), or from Prisma (P2002 from its
+ * queries, P2010 with its kind from raw SQL).
+ */
 export function isUniqueViolation(e: unknown): boolean {
   const error = e as { code?: string; meta?: { driverAdapterError?: { cause?: { kind?: string } } } };
   return (
+    error.code === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
+    error.code === "SQLITE_CONSTRAINT_UNIQUE" ||
+    error.code === "23505" ||
     error.code === "P2002" ||
     (error.code === "P2010" && error.meta?.driverAdapterError?.cause?.kind === "UniqueConstraintViolation")
   );
 }
 
+/** A group in one transaction of the hot layer's intake writer (db-hot.server.ts). */
 function runGroup(db: PrismaClient, group: Job[]): Promise<(PixelStoreResult | Error)[]> {
-  const sqlite = dialectOfClient(db) === "sqlite";
-  // SQLite: the visitors are read on the prepared-statement reader (db-hot.server.ts), which sees
-  // what this transaction sees: the one writer connection is this transaction's until it commits.
-  const reader = sqlite ? hotFor(db) : null;
-  return db.$transaction((tx) => writeGroup(tx, group, reader));
+  return hotFor(db, "intake").transaction((tx) => writeGroup(tx, group));
 }
 
 interface HeldVisitor {
@@ -400,44 +403,6 @@ interface HeldVisitor {
   changed: boolean;
 }
 
-/** Rows per multi-row INSERT (well under SQLite's and PostgreSQL's limits on parameters). */
-const ROWS_PER_INSERT = 400;
-
-/** Raw SQL in the transaction: `?` placeholders, numbered for PostgreSQL; dates as SQLite keeps them. */
-function sqlOn(tx: Prisma.TransactionClient, sqlite: boolean) {
-  const prepare = (sql: string, params: unknown[]): [string, ...unknown[]] => {
-    let n = 0;
-    return [
-      sqlite ? sql : sql.replace(/\?/g, () => `$${++n}`),
-      ...(sqlite ? params.map((p) => (p instanceof Date ? p.getTime() : p)) : params),
-    ];
-  };
-  return {
-    rows: <T>(sql: string, params: unknown[]) => tx.$queryRawUnsafe<T[]>(...prepare(sql, params)),
-    run: (sql: string, params: unknown[]) => tx.$executeRawUnsafe(...prepare(sql, params)),
-  };
-}
-
-const marks = (n: number, row: string) => Array.from({ length: n }, () => row).join(", ");
-
-/** Multi-row INSERTs of `columns`, ROWS_PER_INSERT rows at a time, then `tail` (ON CONFLICT …). */
-async function insertRows(
-  sql: ReturnType<typeof sqlOn>,
-  table: string,
-  columns: readonly string[],
-  rows: unknown[][],
-  tail = "",
-): Promise<void> {
-  const row = `(${columns.map(() => "?").join(", ")})`;
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const part = rows.slice(i, i + ROWS_PER_INSERT);
-    await sql.run(
-      `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES ${marks(part.length, row)}${tail}`,
-      part.flat(),
-    );
-  }
-}
-
 const VISITOR_COLUMNS = [
   "id",
   "shopId",
@@ -451,27 +416,21 @@ const VISITOR_COLUMNS = [
 const EVENT_COLUMNS = ["shopId", "visitorId", "type", "resourceId", "occurredAt", "receivedAt"] as const;
 
 /**
- * A group's batches in one transaction, set-based, in raw SQL (Prisma's query compiler costs about
- * a millisecond of CPU per call, the most of a batch's time): the group's visitors read in one
+ * A group's batches in one transaction, set-based, in the hot layer's prepared SQL (Prisma's query
+ * compiler costs about a millisecond of CPU per call, the most of a batch's time): the group's visitors read in one
  * statement, the new ones inserted in one, the known ones updated in one (an upsert of rows read
  * and, on PostgreSQL, locked in this transaction), all events inserted in one. Each batch's checks
  * (its shop, its key) come before anything of it is kept in memory, so a refused batch (an Error
  * in the result) leaves nothing; what is written is written once at the end.
  */
-async function writeGroup(
-  tx: Prisma.TransactionClient,
-  group: Job[],
-  reader: HotQueries | null,
-): Promise<(PixelStoreResult | Error)[]> {
-  const sqlite = reader !== null;
-  const sql = sqlOn(tx, sqlite);
+async function writeGroup(tx: HotQueries, group: Job[]): Promise<(PixelStoreResult | Error)[]> {
+  const sqlite = tx.dialect === "sqlite";
   const ids = [...new Set(group.map((j) => j.batch.clientId))];
   // PostgreSQL: lock the visitors' rows as they are read: two groups of one visitor at once would
-  // otherwise both read the old last-seen time. (SQLite has one writer, and this process's pixel
-  // writes go one transaction at a time: a prepared statement on the reader, 5 µs, not Prisma's
-  // fraction of a millisecond.)
+  // otherwise both read the old last-seen time. (SQLite has one writer connection, this
+  // transaction's until it commits.)
   const select = `SELECT "id", "shopId", "firstSeenAt", "lastSeenAt", "customerShopifyId", "pixelKeyHash", "cartToken"
-      FROM "Visitor" WHERE "id" IN (${marks(ids.length, "?")})${sqlite ? "" : " FOR UPDATE"}`;
+      FROM "Visitor" WHERE "id" IN (${marks(ids.length)})${sqlite ? "" : " FOR UPDATE"}`;
   type VisitorRow = {
     id: string;
     shopId: number | bigint;
@@ -481,7 +440,7 @@ async function writeGroup(
     pixelKeyHash: string | null;
     cartToken: string | null;
   };
-  const rows = reader ? await reader.rows<VisitorRow>(select, ids) : await sql.rows<VisitorRow>(select, ids);
+  const rows = await tx.rows<VisitorRow>(select, ids);
   const held = new Map<string, HeldVisitor>(
     rows.map(({ id, shopId, firstSeenAt, lastSeenAt, ...r }) => [
       id,
@@ -535,25 +494,27 @@ async function writeGroup(
     for (const e of batch.events)
       if (e.name === "checkout_completed" && e.checkoutToken) completions.set(e.checkoutToken, e.orderId);
     for (const [checkoutToken, orderId] of completions) {
-      const order = await tx.order.findFirst({
-        where: { shopId, checkoutToken, ...(orderId ? { shopifyId: orderId } : {}) },
-        select: { id: true, visitorId: true, customerShopifyId: true },
-      });
+      const [order] = await tx.rows<{
+        id: number;
+        visitorId: string | null;
+        customerShopifyId: string | null;
+      }>(
+        `SELECT "id", "visitorId", "customerShopifyId" FROM "Order"
+         WHERE "shopId" = ? AND "checkoutToken" = ?${orderId ? ` AND "shopifyId" = ?` : ""} ORDER BY "id" LIMIT 1`,
+        [shopId, checkoutToken, ...(orderId ? [orderId] : [])],
+      );
       if (!order) {
         // The first browser to report a checkout token keeps it (a token belongs to one checkout).
-        const pending = await tx.pendingCheckoutLink.findUnique({
-          where: { shopId_checkoutToken: { shopId, checkoutToken } },
-          select: { visitorId: true },
-        });
-        if (!pending)
-          await tx.pendingCheckoutLink.create({
-            data: { shopId, checkoutToken, visitorId, orderShopifyId: orderId ?? null, createdAt: now },
-          });
+        await tx.run(
+          `INSERT INTO "PendingCheckoutLink" ("shopId", "checkoutToken", "visitorId", "orderShopifyId", "createdAt")
+           VALUES (?, ?, ?, ?, ?) ON CONFLICT ("shopId", "checkoutToken") DO NOTHING`,
+          [shopId, checkoutToken, visitorId, orderId ?? null, now],
+        );
         continue;
       }
       if (order.visitorId && order.visitorId !== visitorId) continue; // another browser's already
       if (!order.visitorId) {
-        await tx.order.update({ where: { id: order.id }, data: { visitorId } });
+        await tx.run(`UPDATE "Order" SET "visitorId" = ? WHERE "id" = ?`, [visitorId, order.id]);
         linked++;
       }
       if (order.customerShopifyId) customerShopifyId = order.customerShopifyId;
@@ -602,14 +563,14 @@ async function writeGroup(
   // New visitors: a plain INSERT, so that one another process made meanwhile fails the group
   // (a unique violation; drain runs it again, and it then finds the row and its key).
   const created = entries.filter(([, v]) => v.created).map(([id, v]) => visitorRow(id, v));
-  if (created.length) await insertRows(sql, "Visitor", VISITOR_COLUMNS, created);
+  if (created.length) await insertMany(tx, "Visitor", VISITOR_COLUMNS, created);
   // Known ones (read above): their new values in one statement, each merged with the row as it is
   // (times widened, a customer or cart only set, never cleared), whatever wrote it meanwhile.
   const [least, greatest] = sqlite ? ["min", "max"] : ["LEAST", "GREATEST"];
   const changed = entries.filter(([, v]) => !v.created && v.changed).map(([id, v]) => visitorRow(id, v));
   if (changed.length)
-    await insertRows(
-      sql,
+    await insertMany(
+      tx,
       "Visitor",
       VISITOR_COLUMNS,
       changed,
@@ -621,7 +582,7 @@ async function writeGroup(
         "customerShopifyId" = COALESCE(excluded."customerShopifyId", "Visitor"."customerShopifyId"),
         "cartToken" = COALESCE(excluded."cartToken", "Visitor"."cartToken")`,
     );
-  if (events.length) await insertRows(sql, "StorefrontEvent", EVENT_COLUMNS, events);
+  if (events.length) await insertMany(tx, "StorefrontEvent", EVENT_COLUMNS, events);
   return out;
 }
 
