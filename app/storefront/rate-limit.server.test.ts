@@ -232,9 +232,9 @@ describe("rate limits shared by every instance", () => {
     await limit.take(prisma, "recent", new Date(now.getTime() + 3_000_000));
     const pruned = await pruneRateLimits(prisma, new Date(now.getTime() + 3_700_000));
     expect(pruned).toBeGreaterThanOrEqual(1);
-    const keys = (await prisma.rateLimitBucket.findMany({ where: { key: { startsWith: "test-prune:" } } })).map(
-      (b) => b.key,
-    );
+    const keys = (
+      await prisma.rateLimitBucket.findMany({ where: { key: { startsWith: "test-prune:" } } })
+    ).map((b) => b.key);
     expect(keys).toEqual(["test-prune:recent"]);
   });
 });

@@ -114,7 +114,9 @@ export class SharedBuckets {
 }
 
 function writeRows<T>(hot: Hot, sql: string, params: readonly unknown[]): Promise<T[]> {
-  return hot.dialect === "sqlite" ? hot.transaction((tx) => tx.rows<T>(sql, params)) : hot.rows<T>(sql, params);
+  return hot.dialect === "sqlite"
+    ? hot.transaction((tx) => tx.rows<T>(sql, params))
+    : hot.rows<T>(sql, params);
 }
 
 /**

@@ -85,7 +85,9 @@ async function until(what: string, test: () => boolean | Promise<boolean>, ms = 
 
 describe("workers woken by LISTEN/NOTIFY", () => {
   it.skipIf(!postgres)(
-    onPostgres("a delivery recorded through one client is applied by another instance's sleeping worker within milliseconds"),
+    onPostgres(
+      "a delivery recorded through one client is applied by another instance's sleeping worker within milliseconds",
+    ),
     async () => {
       const { done } = await listeningWorker();
       const waits: number[] = [];
@@ -104,7 +106,9 @@ describe("workers woken by LISTEN/NOTIFY", () => {
   );
 
   it.skipIf(!postgres)(
-    onPostgres("a cut listening connection comes back by itself: what was recorded meanwhile is applied, and the next delivery wakes it again"),
+    onPostgres(
+      "a cut listening connection comes back by itself: what was recorded meanwhile is applied, and the next delivery wakes it again",
+    ),
     async () => {
       // While it is down the listener would poll once a minute here: only its reconnect can apply in time.
       const { listener, done } = await listeningWorker({ pollWhileDownMs: POLL_MS });
@@ -129,23 +133,20 @@ describe("workers woken by LISTEN/NOTIFY", () => {
     },
   );
 
-  it.skipIf(!postgres)(
-    onPostgres("a repeated delivery (nothing new recorded) wakes nobody"),
-    async () => {
-      const { worker } = await listeningWorker();
-      const wake = worker.wake.bind(worker);
-      let wakes = 0;
-      worker.wake = () => {
-        wakes++;
-        wake();
-      };
-      const d = delivery();
-      await insertDeliveries(prisma, [d]);
-      await until("the first delivery woke the worker", () => wakes >= 1);
-      const after = wakes;
-      expect(await insertDeliveries(prisma, [d, d])).toEqual(["duplicate", "duplicate"]);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(wakes).toBe(after);
-    },
-  );
+  it.skipIf(!postgres)(onPostgres("a repeated delivery (nothing new recorded) wakes nobody"), async () => {
+    const { worker } = await listeningWorker();
+    const wake = worker.wake.bind(worker);
+    let wakes = 0;
+    worker.wake = () => {
+      wakes++;
+      wake();
+    };
+    const d = delivery();
+    await insertDeliveries(prisma, [d]);
+    await until("the first delivery woke the worker", () => wakes >= 1);
+    const after = wakes;
+    expect(await insertDeliveries(prisma, [d, d])).toEqual(["duplicate", "duplicate"]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(wakes).toBe(after);
+  });
 });

@@ -110,7 +110,9 @@ export async function claimDue(db: PrismaClient, limit: number, now = new Date()
 
 /** A statement that writes and returns rows: one round trip on PostgreSQL; SQLite's one writer. */
 function writeRows<T>(hot: Hot, sql: string, params: readonly unknown[]): Promise<T[]> {
-  return hot.dialect === "sqlite" ? hot.transaction((tx) => tx.rows<T>(sql, params)) : hot.rows<T>(sql, params);
+  return hot.dialect === "sqlite"
+    ? hot.transaction((tx) => tx.rows<T>(sql, params))
+    : hot.rows<T>(sql, params);
 }
 
 /** The rows this claim still holds (its lease was not run out and taken by another worker). */

@@ -96,13 +96,23 @@ describe("the inbox's retention of payloads", () => {
     expect(await trimAppliedPayloads(prisma, new Date(start.getTime() + 29 * DAY), thirtyDays)).toBe(0);
     const later = new Date(start.getTime() + 31 * DAY);
     expect(await trimAppliedPayloads(prisma, later, thirtyDays)).toBe(2);
-    const payloads = await prisma.webhookEvent.findMany({ orderBy: { id: "asc" }, select: { payload: true } });
-    expect(payloads.map((p) => p.payload)).toEqual([TRIMMED_PAYLOAD, TRIMMED_PAYLOAD, '{"id": "not a number"']);
+    const payloads = await prisma.webhookEvent.findMany({
+      orderBy: { id: "asc" },
+      select: { payload: true },
+    });
+    expect(payloads.map((p) => p.payload)).toEqual([
+      TRIMMED_PAYLOAD,
+      TRIMMED_PAYLOAD,
+      '{"id": "not a number"',
+    ]);
     expect(await inboxStats(prisma, SHOP)).toEqual(before);
 
     // Replayed and applied (its payload mended by hand, as support would): trimmed only after its own retention.
     const dead = await prisma.webhookEvent.findFirstOrThrow({ where: { eventId: "evt-dead" } });
-    await prisma.webhookEvent.update({ where: { id: dead.id }, data: { topic: "customers/create", payload: customer } });
+    await prisma.webhookEvent.update({
+      where: { id: dead.id },
+      data: { topic: "customers/create", payload: customer },
+    });
     expect(await replay(prisma, SHOP, dead.id)).toBe(1);
     await new InboxWorker(prisma, { now: () => later }).drain();
     expect(await trimAppliedPayloads(prisma, new Date(later.getTime() + 29 * DAY), thirtyDays)).toBe(0);
