@@ -70,7 +70,8 @@ interface ClaimedRow {
  * other; a row another worker claimed meanwhile is re-checked after its lock and left out. SQLite
  * has one writer, so the statement alone is atomic. The two narrow SELECTs are each served by an
  * index ((status, nextAttemptAt) and (status, lockedUntil)) rather than one OR that would scan a
- * large backlog on every claim.
+ * large backlog on every claim. It runs on the hot layer's `apply` role (db-hot.server.ts): on
+ * PostgreSQL one round trip on the workers' own pool, apart from intake's.
  */
 export async function claimDue(db: PrismaClient, limit: number, now = new Date()): Promise<ClaimedEvent[]> {
   const hot = hotFor(db, "apply");
