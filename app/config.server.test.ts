@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { DEV_API_KEY, DEV_API_SECRET, devLoginEnabled, productionProblems } from "./config.server";
+import {
+  DEV_API_KEY,
+  DEV_API_SECRET,
+  devLoginEnabled,
+  inboxRetentionDays,
+  productionProblems,
+} from "./config.server";
 
 describe("the development sign-in", () => {
   it("is on only when asked for outside production", () => {
@@ -12,6 +18,19 @@ describe("the development sign-in", () => {
 
   it("fails closed in production whatever the flag says", () => {
     expect(devLoginEnabled({ SLICE_DEV_LOGIN: "1", NODE_ENV: "production" })).toBe(false);
+  });
+});
+
+describe("the inbox's retention setting", () => {
+  it("is 7 days unless set, takes a whole number of days, and refuses anything else naming the setting and the value", () => {
+    expect(inboxRetentionDays({})).toBe(7);
+    expect(inboxRetentionDays({ SLICE_INBOX_RETENTION_DAYS: "" })).toBe(7);
+    expect(inboxRetentionDays({ SLICE_INBOX_RETENTION_DAYS: "30" })).toBe(30);
+    expect(inboxRetentionDays({ SLICE_INBOX_RETENTION_DAYS: " 1 " })).toBe(1);
+    for (const bad of ["0", "-3", "2.5", "7d", "seven", "99999"])
+      expect(() => inboxRetentionDays({ SLICE_INBOX_RETENTION_DAYS: bad })).toThrow(
+        `SLICE_INBOX_RETENTION_DAYS must be a whole number of days from 1 to 3650 (how long an applied webhook keeps its payload); it is "${bad}"`,
+      );
   });
 });
 

@@ -43,6 +43,21 @@ export function productionProblems(e: NodeJS.ProcessEnv): string | null {
     : null;
 }
 
+/**
+ * How many days an applied webhook keeps its payload in the inbox (`SLICE_INBOX_RETENTION_DAYS`,
+ * default 7): a whole number from 1 to 3650, else an error naming the setting and the value.
+ */
+export function inboxRetentionDays(e: Partial<NodeJS.ProcessEnv>): number {
+  const raw = e.SLICE_INBOX_RETENTION_DAYS?.trim();
+  if (raw === undefined || raw === "") return 7;
+  const days = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(days) || days < 1 || days > 3650)
+    throw new Error(
+      `SLICE_INBOX_RETENTION_DAYS must be a whole number of days from 1 to 3650 (how long an applied webhook keeps its payload); it is "${raw}"`,
+    );
+  return days;
+}
+
 const problem = productionProblems(process.env);
 if (problem) throw new Error(problem);
 
@@ -57,6 +72,7 @@ export const config = {
   customShopDomains: env.SLICE_ADMIN_API_ORIGIN ? [/^[a-z0-9-]+\.myshopify\.com$/] : undefined,
   workerEnabled: env.SLICE_WORKER === "1",
   reconcileEveryMs: env.SLICE_RECONCILE_MINUTES * 60_000,
+  inboxRetentionMs: inboxRetentionDays(process.env) * 24 * 3_600_000,
   nodeEnv: env.NODE_ENV,
 };
 

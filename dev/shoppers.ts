@@ -18,7 +18,7 @@
  * shoppers, decisions and orders.
  *
  * Three passes on the replay's clock, a few shoppers side by side: first visits; (the carts
- * applied) the cart abandoners' return visits; then the orders. The in-memory rate limits are
+ * applied) the cart abandoners' return visits; then the orders. The rate limits are
  * started afresh before each pixel or code call, made one at a time (they guard against abuse in
  * real time; the replay's clock runs weeks in minutes and starts again at each pass).
  */
@@ -198,20 +198,21 @@ export async function replayShoppers(options: ShopperReplayOptions): Promise<Sho
   };
   const iso = (t: number) => new Date(t).toISOString();
   /**
-   * The in-memory rate limits are kept out of the replay: they guard the app's real clock, while the
+   * The rate limits are kept out of the replay: they guard the app's real clock, while the
    * replay's runs weeks in minutes, and back and forth a little between shoppers replayed side by
    * side (a bucket read at an earlier time than its last would count as overdrawn). So the pixel
    * and code endpoints are called one at a time, each with the limits started afresh.
    */
-  const freshLimits = () => {
-    for (const buckets of [pixelPerClient, pixelPerShop, rateLimits.perClient, rateLimits.perShop])
-      buckets.clear();
+  const freshLimits = async () => {
+    for (const buckets of [pixelPerClient, pixelPerShop]) buckets.clear();
+    // The code endpoint's buckets are shared through the database (rate-limit.server.ts).
+    for (const buckets of [rateLimits.perClient, rateLimits.perShop]) await buckets.clear(db);
   };
   /** The rate-limited endpoints are called one at a time, each with the limits started afresh. */
   let queue: Promise<unknown> = Promise.resolve();
   const limited = <T>(call: () => Promise<T>): Promise<T> => {
-    const run = queue.then(() => {
-      freshLimits();
+    const run = queue.then(async () => {
+      await freshLimits();
       return call();
     });
     queue = run.catch(() => undefined);

@@ -368,10 +368,10 @@ describe("one first-purchase code per shopper, across offers", () => {
       select: { code: true, messageId: true },
     });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     // The code endpoint's per-address and per-shop limits are not what these tests are about.
-    perClient.clear();
-    perShop.clear();
+    await perClient.clear(prisma);
+    await perShop.clear(prisma);
   });
   beforeAll(async () => {
     welcome15 = await offer("Welcome 15%", 15);
@@ -383,7 +383,7 @@ describe("one first-purchase code per shopper, across offers", () => {
     const visitors = Array.from({ length: 8 }, (_, i) => `one-code-visitor-${String(i).padStart(4, "0")}`);
     for (const v of visitors) await treat(`v:${v}`, welcome15, welcome10);
     for (const v of visitors) {
-      perClient.clear();
+      await perClient.clear(prisma);
       const answers = await Promise.all([ask(v, welcome15), ask(v, welcome10)]);
       expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
       const held = await heldBy({ visitorId: v });

@@ -71,7 +71,7 @@ export async function receiveCodeRequest(
     throw refused;
   }
   // Before anything else: fresh visitor ids from one address must not drain a pool (rate-limit.server.ts).
-  const limited = limitCodeRequests(request, identity.shop, now);
+  const limited = await limitCodeRequests(request, identity.shop, now, db);
   if (limited) return limited;
   const text = await readLimited(request, 2048);
   if (text === null) return json({ error: "body: must be at most 2048 bytes" }, 413);

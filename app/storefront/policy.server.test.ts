@@ -98,8 +98,8 @@ beforeAll(async () => {
 afterAll(() => prisma.$disconnect());
 beforeEach(async () => {
   visitorId = `policy-visitor-${String(++counter).padStart(4, "0")}`;
-  perClient.clear();
-  perShop.clear();
+  await perClient.clear(prisma);
+  await perShop.clear(prisma);
   await setPolicy(1, false);
 });
 

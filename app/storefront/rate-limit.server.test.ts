@@ -4,14 +4,22 @@
  * hands out more than its ceiling a minute whoever asks. A refusal is a 429 with Retry-After and
  * says which limit it was; other addresses and other shops are not held up.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import prisma from "../db.server";
+import { closeHot } from "../db-hot.server";
 import { proxiedRequest } from "../../dev/app-proxy";
 import { TEST_SECRET } from "../../dev/testing/setup";
 import { createMessage } from "../messages/store.server";
 import { ensurePresets } from "../segments/store.server";
 import { receiveCodeRequest } from "./code.server";
-import { perClient, perShop, TokenBuckets } from "./rate-limit.server";
+import {
+  perClient,
+  perShop,
+  pruneRateLimits,
+  SharedBuckets,
+  TokenBuckets,
+  type Take,
+} from "./rate-limit.server";
 
 const SHOP = "limits.myshopify.com";
 const OTHER = "limits-other.myshopify.com";
@@ -56,10 +64,29 @@ beforeAll(async () => {
     })),
   });
 });
-afterAll(() => prisma.$disconnect());
-beforeEach(() => {
-  perClient.clear();
-  perShop.clear();
+/**
+ * A second app instance on the same database: the app's modules loaded afresh (nothing held in
+ * one module's memory is seen by the other), with a Prisma client and hot connections of its own.
+ */
+vi.resetModules();
+const second = {
+  db: await import("../db.server"),
+  limits: await import("./rate-limit.server"),
+  code: await import("./code.server"),
+  hot: await import("../db-hot.server"),
+};
+const instanceB = second.db.createPrismaClient(process.env.DATABASE_URL!);
+
+afterAll(async () => {
+  await instanceB.$disconnect();
+  await second.db.default.$disconnect();
+  await prisma.$disconnect();
+  await closeHot();
+  await second.hot.closeHot();
+});
+beforeEach(async () => {
+  await perClient.clear(prisma);
+  await perShop.clear(prisma);
 });
 
 function visitor(i: number): string {
@@ -132,6 +159,83 @@ describe("the code endpoint's rate limits", () => {
       expect((await receiveCodeRequest(unsigned, prisma, now)).status).toBe(401);
     }
     expect((await ask(90, "203.0.113.99")).status).toBe(200);
+  });
+});
+
+describe("rate limits shared by every instance", () => {
+  it("two instances asking at once for one key together let through exactly the limit, and say how long to wait", async () => {
+    const options = { capacity: 20, perSecond: 10 / 60 };
+    const limitA = new SharedBuckets("test-shared", options);
+    const limitB = new second.limits.SharedBuckets("test-shared", options);
+    await limitA.clear(prisma);
+    const take = (i: number, at: Date) =>
+      i % 2 ? limitB.take(instanceB, "203.0.113.50", at) : limitA.take(prisma, "203.0.113.50", at);
+    // PostgreSQL: all at once. SQLite is one app process (one writer): two in one process would only
+    // wait on each other's file lock, so there the two instances take turns.
+    const takes =
+      second.db.dialect === "postgres"
+        ? await Promise.all(Array.from({ length: 60 }, (_, i) => take(i, now)))
+        : await Array.from({ length: 60 }).reduce<Promise<Take[]>>(
+            async (done, _, i) => [...(await done), await take(i, now)],
+            Promise.resolve([]),
+          );
+    expect(takes.filter((t) => t.ok)).toHaveLength(20);
+    expect(takes.filter((t) => !t.ok)).toEqual(Array(40).fill({ ok: false, retryAfterSeconds: 6 }));
+    // Refilled for both: one token after 6 s, whichever instance asks.
+    const later = new Date(now.getTime() + 6_000);
+    expect(await take(1, later)).toEqual({ ok: true });
+    expect(await take(0, later)).toEqual({ ok: false, retryAfterSeconds: 6 });
+    // Another key has its own bucket.
+    expect(await limitB.take(instanceB, "198.51.100.1", later)).toEqual({ ok: true });
+  });
+
+  it("the code endpoint: an address's 20 codes are 20 across two instances, not 20 each", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const receive = i % 2 ? second.code.receiveCodeRequest : receiveCodeRequest;
+      const response = await receive(
+        proxiedRequest(
+          new Request(`https://${SHOP}/apps/slice/code`, {
+            method: "POST",
+            headers: { "x-forwarded-for": "203.0.113.77" },
+            body: JSON.stringify({ visitorId: visitor(60 + i), messageId: offerId }),
+          }),
+          { appOrigin: "http://127.0.0.1:3999", secret: TEST_SECRET, shop: SHOP },
+          { timestamp: Math.floor(now.getTime() / 1000) },
+        ),
+        i % 2 ? instanceB : prisma,
+        now,
+      );
+      statuses.push(response.status);
+    }
+    expect(statuses.filter((s) => s === 429)).toHaveLength(10);
+    expect(statuses.slice(20)).toEqual(Array(10).fill(429));
+  });
+
+  it("a clock that lags on one instance neither refills a bucket nor moves its time back", async () => {
+    const limit = new SharedBuckets("test-clock", { capacity: 2, perSecond: 1 });
+    const lagging = new second.limits.SharedBuckets("test-clock", { capacity: 2, perSecond: 1 });
+    await limit.clear(prisma);
+    const at = (s: number) => new Date(now.getTime() + s * 1000);
+    expect((await limit.take(prisma, "k", at(10))).ok).toBe(true);
+    expect((await limit.take(prisma, "k", at(10))).ok).toBe(true);
+    // Another instance 5 s behind: still empty, and it does not credit those 5 s later.
+    expect(await lagging.take(instanceB, "k", at(5))).toEqual({ ok: false, retryAfterSeconds: 1 });
+    expect((await limit.take(prisma, "k", at(10.5))).ok).toBe(false);
+    expect((await limit.take(prisma, "k", at(11))).ok).toBe(true);
+  });
+
+  it("old buckets are pruned (a missing bucket is a full one); recent ones are kept", async () => {
+    const limit = new SharedBuckets("test-prune", { capacity: 1, perSecond: 1 });
+    await limit.clear(prisma);
+    await limit.take(prisma, "old", now);
+    await limit.take(prisma, "recent", new Date(now.getTime() + 3_000_000));
+    const pruned = await pruneRateLimits(prisma, new Date(now.getTime() + 3_700_000));
+    expect(pruned).toBeGreaterThanOrEqual(1);
+    const keys = (
+      await prisma.rateLimitBucket.findMany({ where: { key: { startsWith: "test-prune:" } } })
+    ).map((b) => b.key);
+    expect(keys).toEqual(["test-prune:recent"]);
   });
 });
 

@@ -4,10 +4,15 @@
  * network address (per shop) gets a small bucket, and each shop a ceiling on code requests per
  * minute whoever asks.
  *
- * Token buckets in this process's memory: right for one app process (several processes each
- * allow their own share, so the real ceiling is N times this). The client's address is the first
- * `X-Forwarded-For` entry, which Shopify's app proxy sets to the shopper's IP.
+ * The code endpoint's buckets are kept in the database (`RateLimitBucket`, SharedBuckets below), so
+ * every app instance sharing it takes from the same buckets: two instances together let through
+ * exactly the limit, not twice it. `TokenBuckets` (this process's memory) stays for the pixel
+ * endpoint's coarse flood guard. The client's address is the first `X-Forwarded-For` entry, which
+ * Shopify's app proxy sets to the shopper's IP.
  */
+import type { PrismaClient } from "@prisma/client";
+import prisma from "../db.server";
+import { hotFor, int, type Hot } from "../db-hot.server";
 
 export interface BucketOptions {
   /** How many requests may come at once. */
@@ -56,21 +61,97 @@ export class TokenBuckets {
   }
 }
 
+/** Every shared limit is full again within this long: rows idle longer are pruned. */
+const FULL_WITHIN_MS = 3_600_000;
+
+/**
+ * Token buckets kept in the database, shared by every instance. A take is one atomic upsert on
+ * the bucket's row: it refills the tokens for the time since the last take, takes one if there
+ * is one, and says whether it did (PostgreSQL locks the row for the statement; SQLite has one
+ * writer), so concurrent takes from any number of instances never let through more than the
+ * bucket holds. Time only moves forward for a bucket: an instance whose clock lags refills nothing
+ * and does not move the bucket's time back. No cache in the process: a cached "allowed" could let
+ * through more than the limit.
+ */
+export class SharedBuckets {
+  private readonly sql: string;
+
+  constructor(
+    /** The keys' prefix: which limit this is. */
+    readonly name: string,
+    private readonly options: Omit<BucketOptions, "maxKeys">,
+  ) {
+    const { capacity, perSecond } = options;
+    if (!(capacity >= 1 && perSecond > 0 && (capacity / perSecond) * 1000 <= FULL_WITHIN_MS))
+      throw new Error(`rate limit ${name}: needs capacity >= 1 and to refill within an hour`);
+    const perMs = `CAST(${perSecond / 1000} AS DOUBLE PRECISION)`;
+    const cap = `CAST(${capacity} AS DOUBLE PRECISION)`;
+    const old = `"RateLimitBucket"`;
+    const refilled = `(${old}."tokens" + (CASE WHEN excluded."at" > ${old}."at" THEN excluded."at" - ${old}."at" ELSE 0 END) * ${perMs})`;
+    const held = `(CASE WHEN ${refilled} > ${cap} THEN ${cap} ELSE ${refilled} END)`;
+    this.sql = `INSERT INTO "RateLimitBucket" ("key", "tokens", "at", "granted") VALUES (?, ?, ?, 1)
+      ON CONFLICT ("key") DO UPDATE SET
+        "tokens" = CASE WHEN ${held} >= 1 THEN ${held} - 1 ELSE ${held} END,
+        "granted" = CASE WHEN ${held} >= 1 THEN 1 ELSE 0 END,
+        "at" = CASE WHEN excluded."at" > ${old}."at" THEN excluded."at" ELSE ${old}."at" END
+      RETURNING "tokens", "granted"`;
+  }
+
+  /** Takes one token from `key`'s bucket, for every instance at once. */
+  async take(db: PrismaClient, key: string, now: Date): Promise<Take> {
+    const hot = hotFor(db, "read");
+    const params = [`${this.name}:${key}`, this.options.capacity - 1, now.getTime()];
+    const [row] = await writeRows<{ tokens: unknown; granted: unknown }>(hot, this.sql, params);
+    if (int(row.granted) === 1) return { ok: true };
+    const tokens = Number(row.tokens);
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.options.perSecond)) };
+  }
+
+  /** Forgets every bucket of this limit (tests, and the demo's replay of weeks in minutes). */
+  async clear(db: PrismaClient = prisma): Promise<void> {
+    await hotFor(db, "read").run(`DELETE FROM "RateLimitBucket" WHERE "key" LIKE ?`, [`${this.name}:%`]);
+  }
+}
+
+function writeRows<T>(hot: Hot, sql: string, params: readonly unknown[]): Promise<T[]> {
+  return hot.dialect === "sqlite"
+    ? hot.transaction((tx) => tx.rows<T>(sql, params))
+    : hot.rows<T>(sql, params);
+}
+
+/**
+ * Drops buckets idle long enough to be full again (a missing bucket is a full one): the scheduler
+ * calls it hourly (runtime.server.ts). Returns how many it dropped.
+ */
+export async function pruneRateLimits(db: PrismaClient, now: Date): Promise<number> {
+  return hotFor(db, "read").run(`DELETE FROM "RateLimitBucket" WHERE "at" < ?`, [
+    now.getTime() - FULL_WITHIN_MS,
+  ]);
+}
+
 /**
  * One address may ask for 20 codes at once, then 10 a minute: a shopper asks once or twice, but
  * many shoppers can share an address (an office, a mobile carrier's NAT).
  */
-export const perClient = new TokenBuckets({ capacity: 20, perSecond: 10 / 60 });
+export const perClient = new SharedBuckets("code-client", { capacity: 20, perSecond: 10 / 60 });
 /** A shop hands out at most 120 codes a minute (60 at once), whoever asks. */
-export const perShop = new TokenBuckets({ capacity: 60, perSecond: 2, maxKeys: 10_000 });
+export const perShop = new SharedBuckets("code-shop", { capacity: 60, perSecond: 2 });
 
 export function clientAddress(request: Request): string {
   const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
   return forwarded || "unknown";
 }
 
-/** A 429 with Retry-After when this shopper or this shop has asked too often; null to go on. */
-export function limitCodeRequests(request: Request, shop: string, now: Date): Response | null {
+/**
+ * A 429 with Retry-After when this shopper or this shop has asked too often (across every app
+ * instance); null to go on. The shop's bucket is only drawn on once the address's allowed it.
+ */
+export async function limitCodeRequests(
+  request: Request,
+  shop: string,
+  now: Date,
+  db: PrismaClient = prisma,
+): Promise<Response | null> {
   const refuse = (take: Take & { ok: false }, error: string) =>
     Response.json(
       { error },
@@ -79,13 +160,13 @@ export function limitCodeRequests(request: Request, shop: string, now: Date): Re
         headers: { "Retry-After": String(take.retryAfterSeconds), "Cache-Control": "no-store" },
       },
     );
-  const client = perClient.take(`${shop} ${clientAddress(request)}`, now);
+  const client = await perClient.take(db, `${shop} ${clientAddress(request)}`, now);
   if (!client.ok)
     return refuse(
       client,
       `too many code requests from this address: try again in ${client.retryAfterSeconds} s`,
     );
-  const all = perShop.take(shop, now);
+  const all = await perShop.take(db, shop, now);
   if (!all.ok)
     return refuse(all, `too many code requests for this shop: try again in ${all.retryAfterSeconds} s`);
   return null;

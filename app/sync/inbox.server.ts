@@ -5,7 +5,7 @@
  * stays as "dead" until someone replays it. Nothing is dropped.
  */
 import type { PrismaClient } from "@prisma/client";
-import { dialectOfClient } from "../db.server";
+import { date, dateOrNull, hotFor, int, type Hot } from "../db-hot.server";
 import { insertDeliveries } from "./intake.server";
 import { storableText } from "./payload";
 
@@ -50,17 +50,14 @@ export interface ClaimedEvent {
 }
 
 interface ClaimedRow {
-  id: number | bigint;
+  id: unknown;
   shopDomain: string;
   topic: string;
   payload: string;
-  triggeredAt: Date | number | bigint | null;
-  attempts: number | bigint;
-  lockedUntil: Date | number | bigint;
+  triggeredAt: unknown;
+  attempts: unknown;
+  lockedUntil: unknown;
 }
-
-/** SQLite holds DateTime as integer milliseconds (db.server.ts); PostgreSQL as timestamp(3). */
-const asDate = (v: Date | number | bigint): Date => (v instanceof Date ? v : new Date(Number(v)));
 
 /**
  * Claims up to `limit` due events (oldest first) and returns exactly the events this call claimed.
@@ -73,52 +70,50 @@ const asDate = (v: Date | number | bigint): Date => (v instanceof Date ? v : new
  * other; a row another worker claimed meanwhile is re-checked after its lock and left out. SQLite
  * has one writer, so the statement alone is atomic. The two narrow SELECTs are each served by an
  * index ((status, nextAttemptAt) and (status, lockedUntil)) rather than one OR that would scan a
- * large backlog on every claim.
+ * large backlog on every claim. It runs on the hot layer's `apply` role (db-hot.server.ts): on
+ * PostgreSQL one round trip on the workers' own pool, apart from intake's.
  */
 export async function claimDue(db: PrismaClient, limit: number, now = new Date()): Promise<ClaimedEvent[]> {
-  const sqlite = dialectOfClient(db) === "sqlite";
-  const at = (d: Date) => (sqlite ? d.getTime() : d);
+  const hot = hotFor(db, "apply");
   const lease = new Date(now.getTime() + LOCK_MS);
-  const skipLocked = sqlite ? "" : " FOR UPDATE SKIP LOCKED";
-  // Written with PostgreSQL's $n placeholders; SQLite's are "?" in the same order.
-  const sql = `UPDATE "WebhookEvent" SET "status" = 'processing', "lockedUntil" = $1
+  const skipLocked = hot.dialect === "sqlite" ? "" : " FOR UPDATE SKIP LOCKED";
+  const sql = `UPDATE "WebhookEvent" SET "status" = 'processing', "lockedUntil" = ?
     WHERE "id" IN (
       SELECT "id" FROM (
         SELECT "id" FROM (
           SELECT "id" FROM "WebhookEvent"
-          WHERE "status" IN ('pending', 'failed') AND "nextAttemptAt" <= $2
-          ORDER BY "id" LIMIT $3${skipLocked}
+          WHERE "status" IN ('pending', 'failed') AND "nextAttemptAt" <= ?
+          ORDER BY "id" LIMIT ?${skipLocked}
         ) AS due
         UNION ALL
         SELECT "id" FROM (
           SELECT "id" FROM "WebhookEvent"
-          WHERE "status" = 'processing' AND "lockedUntil" < $4
-          ORDER BY "id" LIMIT $5${skipLocked}
+          WHERE "status" = 'processing' AND "lockedUntil" < ?
+          ORDER BY "id" LIMIT ?${skipLocked}
         ) AS expired
       ) AS candidates
-      ORDER BY "id" LIMIT $6
+      ORDER BY "id" LIMIT ?
     )
     RETURNING "id", "shopDomain", "topic", "payload", "triggeredAt", "attempts", "lockedUntil"`;
-  const rows = await db.$queryRawUnsafe<ClaimedRow[]>(
-    sqlite ? sql.replace(/\$\d+/g, "?") : sql,
-    at(lease),
-    at(now),
-    limit,
-    at(now),
-    limit,
-    limit,
-  );
+  const rows = await writeRows<ClaimedRow>(hot, sql, [lease, now, limit, now, limit, limit]);
   return rows
     .map((r) => ({
-      id: Number(r.id),
+      id: int(r.id),
       shopDomain: r.shopDomain,
       topic: r.topic,
       payload: r.payload,
-      triggeredAt: r.triggeredAt === null ? null : asDate(r.triggeredAt),
-      attempts: Number(r.attempts),
-      lockedUntil: asDate(r.lockedUntil),
+      triggeredAt: dateOrNull(r.triggeredAt),
+      attempts: int(r.attempts),
+      lockedUntil: date(r.lockedUntil),
     }))
     .sort((a, b) => a.id - b.id);
+}
+
+/** A statement that writes and returns rows: one round trip on PostgreSQL; SQLite's one writer. */
+function writeRows<T>(hot: Hot, sql: string, params: readonly unknown[]): Promise<T[]> {
+  return hot.dialect === "sqlite"
+    ? hot.transaction((tx) => tx.rows<T>(sql, params))
+    : hot.rows<T>(sql, params);
 }
 
 /** The rows this claim still holds (its lease was not run out and taken by another worker). */
@@ -138,27 +133,33 @@ export async function markFailed(
 ): Promise<boolean> {
   const attempts = event.attempts + 1;
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  const { count } = await db.webhookEvent.updateMany({
-    where: heldBy(event),
-    data: {
-      status: attempts >= MAX_ATTEMPTS ? "dead" : "failed",
+  const changed = await hotFor(db, "apply").run(
+    `UPDATE "WebhookEvent" SET "status" = ?, "attempts" = ?, "lastError" = ?, "lockedUntil" = NULL, "nextAttemptAt" = ?
+     WHERE "id" = ? AND "status" = 'processing' AND "lockedUntil" = ?`,
+    [
+      attempts >= MAX_ATTEMPTS ? "dead" : "failed",
       attempts,
       // Cut, an emoji can become half a surrogate pair, which no database takes: the row would never be marked.
-      lastError: storableText(message.slice(0, 2000)),
-      lockedUntil: null,
-      nextAttemptAt: new Date(now.getTime() + retryDelayMs(attempts)),
-    },
-  });
-  return count === 1;
+      storableText(message.slice(0, 2000)),
+      new Date(now.getTime() + retryDelayMs(attempts)),
+      event.id,
+      event.lockedUntil,
+    ],
+  );
+  return changed === 1;
 }
 
 /** Hands back claimed events this worker will not start, so that they are due again at once. */
 export async function release(db: PrismaClient, events: ClaimedEvent[]): Promise<void> {
-  for (const event of events)
-    await db.webhookEvent.updateMany({
-      where: heldBy(event),
-      data: { status: "pending", lockedUntil: null },
-    });
+  if (!events.length) return;
+  const hot = hotFor(db, "apply");
+  // Each only while this worker still holds it (its lease): one statement for the lot.
+  const held = events.map(() => `("id" = ? AND "lockedUntil" = ?)`).join(" OR ");
+  await hot.run(
+    `UPDATE "WebhookEvent" SET "status" = 'pending', "lockedUntil" = NULL
+     WHERE "status" = 'processing' AND (${held})`,
+    events.flatMap((e) => [e.id, e.lockedUntil]),
+  );
 }
 
 /** Puts a failed or dead event (or all of a shop's) back in the queue, due now. */

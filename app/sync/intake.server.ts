@@ -5,8 +5,9 @@
  * At low traffic a batch holds one delivery and this is a plain insert.
  */
 import type { PrismaClient } from "@prisma/client";
-import { dialectOfClient } from "../db.server";
+import { hotFor, int } from "../db-hot.server";
 import type { Delivery } from "./inbox.server";
+import { signalInbox } from "./inbox-signal.server";
 
 const COLUMNS = [
   "shopDomain",
@@ -78,12 +79,18 @@ export class IntakeBatcher {
   }
 }
 
-/** Writes deliveries in one statement; says for each whether it was new or a repeat. */
+/**
+ * Writes deliveries in one statement on the hot layer's `intake` role (on PostgreSQL a pool of its
+ * own, so an acknowledgement never waits for a connection behind the apply workers); says for each
+ * whether it was new or a repeat. When the statement recorded a new event, PostgreSQL's other
+ * processes are told (`NOTIFY slice_inbox`, inbox-signal.server.ts) after it committed.
+ */
 export async function insertDeliveries(
   db: PrismaClient,
   deliveries: Delivery[],
   now = new Date(),
 ): Promise<Result[]> {
+  if (!deliveries.length) return [];
   // The same event twice in one batch: insert it once with its delivery count.
   const firstIndex = new Map<string, number>();
   const counts = new Map<string, number>();
@@ -94,39 +101,42 @@ export async function insertDeliveries(
     counts.set(k, (counts.get(k) ?? 0) + 1);
   });
   const unique = [...firstIndex.values()].map((i) => deliveries[i]);
-  const sqlite = dialectOfClient(db) === "sqlite";
-  // SQLite holds DateTime as integer milliseconds (db.server.ts); PostgreSQL as timestamp(3).
-  const time = (t: Date | null) => (t === null ? null : sqlite ? t.getTime() : t);
-  const params: unknown[] = [];
-  const placeholder = () => (sqlite ? "?" : `$${params.length}`);
-  const rows = unique.map((d) => {
-    const values = [
-      d.shopDomain,
-      d.topic,
-      d.eventId,
-      d.webhookId,
-      time(d.triggeredAt),
-      d.apiVersion,
-      d.payload,
-      "pending",
-      0,
-      counts.get(key(d)) ?? 1,
-      time(now),
-      time(now),
-    ];
-    return `(${values.map((v) => (params.push(v), placeholder())).join(", ")})`;
-  });
+  const params = unique.flatMap((d) => [
+    d.shopDomain,
+    d.topic,
+    d.eventId,
+    d.webhookId,
+    d.triggeredAt,
+    d.apiVersion,
+    d.payload,
+    "pending",
+    0,
+    counts.get(key(d)) ?? 1,
+    now,
+    now,
+  ]);
+  const row = `(${COLUMNS.map(() => "?").join(", ")})`;
   const sql = `INSERT INTO "WebhookEvent" (${COLUMNS.map((c) => `"${c}"`).join(", ")})
-    VALUES ${rows.join(", ")}
+    VALUES ${unique.map(() => row).join(", ")}
     ON CONFLICT ("shopDomain", "eventId") DO UPDATE SET "deliveries" = "WebhookEvent"."deliveries" + excluded."deliveries"
     RETURNING "shopDomain", "eventId", "deliveries"`;
-  const returned = await db.$queryRawUnsafe<
-    { shopDomain: string; eventId: string; deliveries: number | bigint }[]
-  >(sql, ...params);
-  const held = new Map(returned.map((r) => [`${r.shopDomain}\n${r.eventId}`, Number(r.deliveries)]));
-  return deliveries.map((d, i) => {
+  const hot = hotFor(db, "intake");
+  // SQLite: a statement that writes goes to the one writer connection, inside a transaction.
+  const returned = await (hot.dialect === "sqlite"
+    ? hot.transaction((tx) => tx.rows<Returned>(sql, params))
+    : hot.rows<Returned>(sql, params));
+  const held = new Map(returned.map((r) => [`${r.shopDomain}\n${r.eventId}`, int(r.deliveries)]));
+  const results = deliveries.map((d, i): Result => {
     const k = key(d);
     // New: this batch created the row (it holds exactly this batch's deliveries) and this is the first of them.
     return firstIndex.get(k) === i && held.get(k) === counts.get(k) ? "new" : "duplicate";
   });
+  if (results.includes("new")) await signalInbox(hot);
+  return results;
+}
+
+interface Returned {
+  shopDomain: string;
+  eventId: string;
+  deliveries: number | string;
 }

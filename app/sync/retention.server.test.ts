@@ -7,7 +7,14 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import prisma from "../db.server";
 import { receiveWebhook } from "./receive.server";
 import { InboxWorker } from "./worker.server";
-import { PAYLOAD_RETENTION_MS, TRIMMED_PAYLOAD, trimAppliedPayloads } from "./inbox.server";
+import {
+  inboxStats,
+  PAYLOAD_RETENTION_MS,
+  replay,
+  TRIMMED_PAYLOAD,
+  trimAppliedPayloads,
+} from "./inbox.server";
+import { inboxRetentionDays } from "../config.server";
 import { webhookRequestInit, type WebhookLine } from "../../dev/webhooks";
 import { fixtureText } from "../../dev/fixtures";
 import { TEST_SECRET } from "../../dev/testing/setup";
@@ -71,5 +78,44 @@ describe("the inbox's retention of payloads", () => {
     // What the app keeps of the customer never held the phone or the note.
     const held = await prisma.customer.findFirstOrThrow();
     expect(JSON.stringify(held)).not.toMatch(/6135551111|after 6pm/);
+  });
+
+  it("keeps payloads as many days as SLICE_INBOX_RETENTION_DAYS says, keeps a dead one's until it is replayed and applied, and the sync page's counts do not move", async () => {
+    const customer = fixtureText("customers/create");
+    for (const id of ["evt-a", "evt-b"])
+      await deliver({ topic: "customers/create", shop: SHOP, payload: customer }, id);
+    await deliver({ topic: "customers/create", shop: SHOP, payload: customer }, "evt-a"); // a duplicate
+    await deliver({ topic: "orders/create", shop: SHOP, payload: '{"id": "not a number"' }, "evt-dead");
+    const start = new Date(Date.now() + 60_000);
+    await new InboxWorker(prisma, { now: () => start }).drain();
+    await prisma.webhookEvent.updateMany({ where: { eventId: "evt-dead" }, data: { status: "dead" } });
+    const before = await inboxStats(prisma, SHOP);
+    expect(before).toMatchObject({ done: 2, dead: 1, duplicates: 1 });
+
+    const thirtyDays = inboxRetentionDays({ SLICE_INBOX_RETENTION_DAYS: "30" }) * DAY;
+    expect(await trimAppliedPayloads(prisma, new Date(start.getTime() + 29 * DAY), thirtyDays)).toBe(0);
+    const later = new Date(start.getTime() + 31 * DAY);
+    expect(await trimAppliedPayloads(prisma, later, thirtyDays)).toBe(2);
+    const payloads = await prisma.webhookEvent.findMany({
+      orderBy: { id: "asc" },
+      select: { payload: true },
+    });
+    expect(payloads.map((p) => p.payload)).toEqual([
+      TRIMMED_PAYLOAD,
+      TRIMMED_PAYLOAD,
+      '{"id": "not a number"',
+    ]);
+    expect(await inboxStats(prisma, SHOP)).toEqual(before);
+
+    // Replayed and applied (its payload mended by hand, as support would): trimmed only after its own retention.
+    const dead = await prisma.webhookEvent.findFirstOrThrow({ where: { eventId: "evt-dead" } });
+    await prisma.webhookEvent.update({
+      where: { id: dead.id },
+      data: { topic: "customers/create", payload: customer },
+    });
+    expect(await replay(prisma, SHOP, dead.id)).toBe(1);
+    await new InboxWorker(prisma, { now: () => later }).drain();
+    expect(await trimAppliedPayloads(prisma, new Date(later.getTime() + 29 * DAY), thirtyDays)).toBe(0);
+    expect(await trimAppliedPayloads(prisma, new Date(later.getTime() + 31 * DAY), thirtyDays)).toBe(1);
   });
 });

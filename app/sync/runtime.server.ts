@@ -5,7 +5,10 @@
  * In the server it runs on a worker thread of the app process (server.ts starts it), so that
  * applying webhooks never delays acknowledging them; routes reach it through a BroadcastChannel.
  */
-import prisma from "../db.server";
+import prisma, { dialectOfClient } from "../db.server";
+import { urlOf } from "../db-hot.server";
+import { listenForInbox, type InboxListener } from "./inbox-signal.server";
+import { pruneRateLimits } from "../storefront/rate-limit.server";
 import { config } from "../config.server";
 import { InboxWorker } from "./worker.server";
 import { adminApiFor } from "./admin-api.server";
@@ -25,7 +28,9 @@ import { forgetStalePendingLinks } from "../storefront/checkout-link.server";
 const CHANNEL = "slice-background";
 /** After a failed reconciliation; a failed history import waits its own backoff (Shop.backfillRetryAt). */
 const RECONCILE_RETRY_MS = 5 * 60_000;
-/** How often applied payloads past their retention are trimmed (inbox.server.ts). */
+/** PostgreSQL: the worker's poll while LISTEN is up (notifications wake it; the poll is for retries coming due). */
+const POLL_WITH_LISTEN_MS = 5_000;
+/** How often applied payloads past their retention (SLICE_INBOX_RETENTION_DAYS) are trimmed, and old rate-limit buckets dropped. */
 const TRIM_EVERY_MS = 60 * 60_000;
 
 class Scheduler {
@@ -57,8 +62,11 @@ class Scheduler {
   async tick(now = new Date()): Promise<void> {
     if (now.getTime() - this.trimmedAt >= TRIM_EVERY_MS) {
       this.trimmedAt = now.getTime();
-      await trimAppliedPayloads(prisma, now).catch((error) =>
+      await trimAppliedPayloads(prisma, now, config.inboxRetentionMs).catch((error) =>
         console.error("trimming the inbox's applied payloads failed:", (error as Error).message),
+      );
+      await pruneRateLimits(prisma, now).catch((error) =>
+        console.error("pruning the code endpoint's rate-limit buckets failed:", (error as Error).message),
       );
       // A web pixel's completed checkout whose order never came within 30 days is not coming.
       await forgetStalePendingLinks(prisma, now).catch((error) =>
@@ -154,6 +162,8 @@ interface Runtime {
   /** Keeps relative-time segments ("no order in 90 days") current as time passes. */
   sweeps: ReturnType<typeof startSweepLoop>;
   pools: ReturnType<typeof startPoolLoop>;
+  /** PostgreSQL: the LISTEN connection that wakes the worker when any process records an event. */
+  listener: InboxListener | null;
 }
 
 declare global {
@@ -217,7 +227,10 @@ export const notifyScheduler = () => signal("schedule");
 export function startBackgroundWork(): Runtime | null {
   if (!config.workerEnabled) return null;
   if (globalThis.sliceRuntime) return globalThis.sliceRuntime;
+  const postgres = dialectOfClient(prisma) === "postgres";
   const worker = new InboxWorker(prisma, {
+    // PostgreSQL: woken by NOTIFY from whichever process recorded the event (inbox-signal.server.ts).
+    ...(postgres ? { pollMs: POLL_WITH_LISTEN_MS } : {}),
     afterBatch: (events) => afterApplied(prisma, events, new Date()),
     yieldMs: 10,
     maxDeferMs: 1000,
@@ -230,12 +243,13 @@ export function startBackgroundWork(): Runtime | null {
     if ((event as MessageEvent).data === "inbox") worker.wake();
     else scheduler.wake();
   };
+  const listener = postgres ? listenForInbox(urlOf(prisma), () => worker.wake()) : null;
   worker.start();
   scheduler.start();
   const pushes = startPushLoop(prisma, (shop) => adminApiFor(prisma, shop));
   const sweeps = startSweepLoop(prisma);
   const pools = startPoolLoop(prisma, (shop) => adminApiFor(prisma, shop));
-  globalThis.sliceRuntime = { worker, scheduler, channel, pushes, sweeps, pools };
+  globalThis.sliceRuntime = { worker, scheduler, channel, pushes, sweeps, pools, listener };
   return globalThis.sliceRuntime;
 }
 
@@ -247,6 +261,7 @@ export async function stopBackgroundWork(): Promise<void> {
   runtime.pushes.stop();
   runtime.sweeps.stop();
   runtime.pools.stop();
+  await runtime.listener?.close();
   await runtime.worker.stop();
   await closeJobLocks();
   globalThis.sliceRuntime = undefined;
