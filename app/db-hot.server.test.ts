@@ -113,4 +113,27 @@ describe("the hot-path layer", () => {
     await Promise.all([slow, fast]);
     expect(await prisma.customer.count({ where: { shopId } })).toBe(7);
   });
+
+  it("stores a moment as that moment whatever the process's time zone", async () => {
+    const shopId = await shopIdOf();
+    const at = new Date("2026-11-27T10:00:00.123Z");
+    const zone = process.env.TZ;
+    process.env.TZ = "America/New_York";
+    try {
+      await hotFor(prisma, "apply").run(
+        `INSERT INTO "Customer" ("shopId", "shopifyId", "shopifyUpdatedAt") VALUES (?, ?, ?)`,
+        [shopId, "zoned", at],
+      );
+      const row = await prisma.customer.findFirstOrThrow({ where: { shopId, shopifyId: "zoned" } });
+      expect(row.shopifyUpdatedAt.toISOString()).toBe(at.toISOString());
+      const [read] = await hotFor(prisma).rows<{ at: unknown }>(
+        `SELECT "shopifyUpdatedAt" AS "at" FROM "Customer" WHERE "shopId" = ? AND "shopifyId" = ?`,
+        [shopId, "zoned"],
+      );
+      expect(date(read.at).toISOString()).toBe(at.toISOString());
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
 });
