@@ -224,7 +224,7 @@ function postgresHot(url: string, role: HotRole): Hot {
       statements.set(sql, statement);
     }
     // A Date goes as ISO 8601 in UTC: pg's default sends local time with an offset, which a
-    // \`timestamp\` column (Prisma's, without a zone) ignores, so a process not running in UTC would
+    // `timestamp` column (Prisma's, without a zone) ignores, so a process not running in UTC would
     // store wrong times and a lease would never equal itself.
     const values = params.map((value) => (value instanceof Date ? value.toISOString() : value));
     return statement.name ? { ...statement, values } : { text: statement.text, values };
