@@ -15,6 +15,13 @@ export interface Touched {
   what: Touch[];
 }
 
+/** An applied event; `parsed` is its payload through parseJson when the caller has it already. */
+export interface TouchEvent {
+  topic: string;
+  payload: string;
+  parsed?: unknown;
+}
+
 type Loose = Record<string, unknown> & { customer?: { id?: unknown; admin_graphql_api_id?: unknown } | null };
 
 /** What one event needs looked up before its customers are known. */
@@ -27,8 +34,8 @@ type Pending =
 const NOBODY: Touched = { customers: [], what: [] };
 
 /** One event's direct reading of its payload (throws on a payload without the id it needs). */
-function pendingOf(topic: string, raw: string): Pending {
-  const payload = parseJson(raw) as Loose;
+function pendingOf({ topic, payload: raw, parsed }: TouchEvent): Pending {
+  const payload = (parsed ?? parseJson(raw)) as Loose;
   const customerOf = (p: Loose) => (p.customer ? [resourceId(p.customer)] : []);
   const known = (customers: string[], what: Touch[]): Pending => ({
     kind: "known",
@@ -69,11 +76,11 @@ function pendingOf(topic: string, raw: string): Pending {
 export async function touchedByEvents(
   db: PrismaClient,
   shopId: number,
-  events: readonly { topic: string; payload: string }[],
+  events: readonly TouchEvent[],
 ): Promise<Touched[]> {
   const pending = events.map((e): Pending => {
     try {
-      return pendingOf(e.topic, e.payload);
+      return pendingOf(e);
     } catch (error) {
       console.error(`segments: who ${e.topic} touched is unknown:`, (error as Error).message);
       return { kind: "known", touched: NOBODY };
@@ -137,7 +144,7 @@ export async function touchedBy(
   raw: string,
 ): Promise<Touched> {
   // One event: its payload errors are the caller's to see.
-  pendingOf(topic, raw);
+  pendingOf({ topic, payload: raw });
   const [touched] = await touchedByEvents(db, shopId, [{ topic, payload: raw }]);
   return touched;
 }

@@ -391,7 +391,8 @@ async function evaluatePass(
     for (const [id, mine] of people) {
       const f = facts.get(id);
       for (const segment of mine) {
-        const member = !!f && evaluate(rules.get(segment.handle)!, f, { now, resolve }).member;
+        const member =
+          !!f && evaluate(rules.get(segment.handle)!, f, { now, resolve, reasons: false }).member;
         const was = heldBy.has(`${segment.id} ${id}`);
         if (member && !was) add(joined, segment.id, id);
         else if (!member && was) add(left, segment.id, id);

@@ -30,12 +30,15 @@ import { scrubInbox } from "../privacy/customer-data.server";
 
 export type AfterEvent = Pick<AppliedEvent, "shopDomain" | "topic" | "payload">;
 
+/** An event with its payload parsed once for every step (undefined: not JSON, each step skips it). */
+type ParsedEvent = AfterEvent & { parsed: unknown };
+
 /** One shop's part of a batch, as every step sees it. */
 export interface ShopBatch {
   domain: string;
   /** The shop's row id; null when the shop is not installed (only `scrubs` runs then). */
   shopId: number | null;
-  events: AfterEvent[];
+  events: ParsedEvent[];
 }
 
 interface StepContext {
@@ -61,8 +64,15 @@ export async function afterApplied(
   adminFor: (shop: string) => Promise<AdminApi> = (shop) => adminApiFor(db, shop),
 ): Promise<void> {
   if (!events.length) return;
-  const byShop = new Map<string, AfterEvent[]>();
-  for (const e of events) {
+  const byShop = new Map<string, ParsedEvent[]>();
+  for (const event of events) {
+    let parsed: unknown;
+    try {
+      parsed = parseJson(event.payload);
+    } catch {
+      // Not JSON (it was applied, so its topic needs no payload): no step finds anyone in it.
+    }
+    const e = { ...event, parsed };
     const list = byShop.get(e.shopDomain);
     if (list) list.push(e);
     else byShop.set(e.shopDomain, [e]);
@@ -111,13 +121,14 @@ async function memberships({ shopId, events }: ShopBatch, { db, now }: StepConte
 }
 
 /** The order ids a batch's events are about (each once, in order), for the given topics. */
-function orderIdsOf(events: readonly AfterEvent[], withRefunds: boolean): string[] {
+function orderIdsOf(events: readonly ParsedEvent[], withRefunds: boolean): string[] {
   const ids = new Set<string>();
   for (const e of events) {
     const refund = e.topic.startsWith("refunds/");
     if (!e.topic.startsWith("orders/") && !(withRefunds && refund)) continue;
     try {
-      const payload = parseJson(e.payload) as { id?: unknown; order_id?: unknown };
+      const payload = e.parsed as { id?: unknown; order_id?: unknown } | undefined;
+      if (!payload) continue;
       const id = refund ? shopifyId(payload.order_id) : resourceId(payload);
       if (id) ids.add(id);
     } catch {
