@@ -45,6 +45,14 @@ interface StepContext {
   db: PrismaClient;
   now: Date;
   adminFor: (shop: string) => Promise<AdminApi>;
+  /** The batch's orders (of orders/* and refunds/* events) that carry codes: read once, for both steps that need them. */
+  codedOrders(batch: ShopBatch): Promise<CodedOrder[]>;
+}
+
+interface CodedOrder {
+  shopifyId: string;
+  discountCodes: string[];
+  processedAt: Date;
 }
 
 type Step = (batch: ShopBatch, context: StepContext) => Promise<void>;
@@ -88,7 +96,20 @@ export async function afterApplied(
     shopId: idOf.get(domain) ?? null,
     events: byShop.get(domain)!,
   }));
-  const context: StepContext = { db, now, adminFor };
+  const coded = new Map<ShopBatch, Promise<CodedOrder[]>>();
+  const context: StepContext = {
+    db,
+    now,
+    adminFor,
+    codedOrders(batch) {
+      let orders = coded.get(batch);
+      if (!orders) {
+        orders = ordersWithCodes(db, batch.shopId!, orderIdsOf(batch.events, true));
+        coded.set(batch, orders);
+      }
+      return orders;
+    },
+  };
   for (const step of AFTER_APPLY_STEPS)
     for (const batch of batches) {
       try {
@@ -139,7 +160,12 @@ function orderIdsOf(events: readonly ParsedEvent[], withRefunds: boolean): strin
 }
 
 /** These orders of the shop that carry discount codes, with their codes. */
-async function ordersWithCodes(db: PrismaClient, shopId: number, ids: readonly string[]) {
+async function ordersWithCodes(
+  db: PrismaClient,
+  shopId: number,
+  ids: readonly string[],
+): Promise<CodedOrder[]> {
+  if (!ids.length) return [];
   const rows = await inChunks<{ shopifyId: string; discountCodes: string; processedAt: unknown }>(
     hotFor(db),
     ids,
@@ -159,26 +185,27 @@ async function ordersWithCodes(db: PrismaClient, shopId: number, ids: readonly s
 }
 
 /** An order that used one of our codes redeems it (the offer's conversion, by code). */
-async function redemptions({ shopId, events }: ShopBatch, { db }: StepContext): Promise<void> {
+async function redemptions(batch: ShopBatch, { db, codedOrders }: StepContext): Promise<void> {
+  const { shopId, events } = batch;
   if (shopId === null) return;
-  const ids = orderIdsOf(events, false);
-  if (!ids.length) return;
-  for (const order of await ordersWithCodes(db, shopId, ids)) await redeemCodes(db, shopId, order);
+  // Orders of orders/* events only (a refund does not redeem).
+  const ids = new Set(orderIdsOf(events, false));
+  if (!ids.size) return;
+  for (const order of await codedOrders(batch))
+    if (ids.has(order.shopifyId)) await redeemCodes(db, shopId, order);
 }
 
 /**
  * A friend's order through a referral code: the referrer's reward is granted, refused or
  * withdrawn. Only orders with a reward already or a code can be one: one read each finds them.
  */
-async function referrals(
-  { domain, shopId, events }: ShopBatch,
-  { db, now, adminFor }: StepContext,
-): Promise<void> {
+async function referrals(batch: ShopBatch, { db, now, adminFor, codedOrders }: StepContext): Promise<void> {
+  const { domain, shopId, events } = batch;
   if (shopId === null) return;
   const ids = orderIdsOf(events, true);
   if (!ids.length) return;
   const [withCodes, rewarded] = await Promise.all([
-    ordersWithCodes(db, shopId, ids),
+    codedOrders(batch),
     inChunks<{ orderShopifyId: string }>(hotFor(db), ids, (chunk) => ({
       sql: `SELECT "orderShopifyId" FROM "ReferralReward" WHERE "shopId" = ? AND "orderShopifyId" IN (${marks(chunk.length)})`,
       params: [shopId, ...chunk],
