@@ -87,6 +87,11 @@ export interface EvaluateOptions {
   /** How reasons show money, numbers and dates (the shop's currency and zone); wins over `currency`. */
   format?: ShopFormat;
   resolve?: (handle: string) => Rule | null;
+  /**
+   * false: membership only, no reasons (a webhook's membership pass evaluates thousands of
+   * conditions; showing each value for the merchant costs more than deciding it).
+   */
+  reasons?: false;
 }
 
 type Value = number | string | boolean | Date | string[] | null;
@@ -371,10 +376,17 @@ export function evaluate(
   options: EvaluateOptions,
 ): { member: boolean; reasons: Reason[] } {
   const reasons: Reason[] = [];
+  const explain = options.reasons !== false;
   const visit = (node: RuleNode, depth: number): boolean => {
     if (depth > 20) throw new Error("segments nest too deeply");
-    if ("all" in node) return node.all.map((n) => visit(n, depth + 1)).every(Boolean);
-    if ("any" in node) return node.any.map((n) => visit(n, depth + 1)).some(Boolean);
+    if ("all" in node)
+      return explain
+        ? node.all.map((n) => visit(n, depth + 1)).every(Boolean)
+        : node.all.every((n) => visit(n, depth + 1));
+    if ("any" in node)
+      return explain
+        ? node.any.map((n) => visit(n, depth + 1)).some(Boolean)
+        : node.any.some((n) => visit(n, depth + 1));
     if ("not" in node) return !visit(node.not, depth + 1);
     if ("segment" in node) {
       const target = options.resolve?.(node.segment);
@@ -383,6 +395,7 @@ export function evaluate(
     }
     const v = valueOf(node.field, node, facts, options.now);
     const met = test(node, v, options.now);
+    if (!explain) return met;
     const f = options.format ?? { currency: options.currency ?? "USD", timeZone: "UTC", locale: "en-US" };
     reasons.push({
       condition: describeCondition(node, f),

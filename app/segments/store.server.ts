@@ -11,6 +11,7 @@ import { parseRule, type Rule } from "../engine/rules";
 import { presets } from "../engine/presets";
 import { audienceOf, countsVisitors, fieldsOf, touches, type Touch } from "../engine/fields-of";
 import { factsNeededFor, loadFacts } from "./facts.server";
+import { hotFor, insertMany, marks, urlOf } from "../db-hot.server";
 
 export interface ShopSegments {
   segments: Segment[];
@@ -216,6 +217,61 @@ export async function recountVisitors(
   return visitorSize;
 }
 
+/** What a membership pass needs of a segment (a full Segment row will do). */
+export interface SegmentRef {
+  id: number;
+  handle: string;
+}
+
+/** A shop's rules by handle, and how a `segment` condition finds another segment's rule. */
+export type SegmentRules = Pick<ShopSegments, "rules" | "resolve">;
+
+/** A shop's segments as the hot path sees them: read with prepared SQL, derived once per rule set. */
+interface HotShopSegments extends SegmentRules {
+  segments: SegmentRef[];
+  /** The segments a kind of change can move (touches(), computed once per kind). */
+  affectedBy(what: readonly Touch[]): SegmentRef[];
+}
+
+/**
+ * The parsed segments of a shop, by database and shop, with the text they were made from: every
+ * batch reads the shop's (id, handle, rule) rows (one prepared statement), and only a change of
+ * any of them (a segment saved, created or deleted) derives them again.
+ */
+const hotShops = new Map<string, { text: string; segments: HotShopSegments }>();
+
+async function hotShopSegments(db: PrismaClient, shopId: number): Promise<HotShopSegments> {
+  const rows = await hotFor(db).rows<{ id: number; handle: string; rule: string }>(
+    `SELECT "id", "handle", "rule" FROM "Segment" WHERE "shopId" = ? ORDER BY "id"`,
+    [shopId],
+  );
+  const key = `${urlOf(db)} ${shopId}`;
+  const text = rows.map((r) => `${r.id}\u0000${r.handle}\u0000${r.rule}`).join("\u0001");
+  const cached = hotShops.get(key);
+  if (cached?.text === text) return cached.segments;
+  const segments = rows.map((r) => ({ id: Number(r.id), handle: r.handle }));
+  const rules = new Map(rows.map((r) => [r.handle, ruleOf(r.rule)]));
+  const resolve = (handle: string) => rules.get(handle) ?? null;
+  const byTouch = new Map<string, SegmentRef[]>();
+  const shop: HotShopSegments = {
+    segments,
+    rules,
+    resolve,
+    affectedBy(what) {
+      const touchKey = [...new Set(what)].sort().join(" ");
+      let affected = byTouch.get(touchKey);
+      if (!affected) {
+        affected = segments.filter((s) => touches(rules.get(s.handle)!, [...what], resolve));
+        byTouch.set(touchKey, affected);
+      }
+      return affected;
+    },
+  };
+  if (hotShops.size > 1000) hotShops.clear();
+  hotShops.set(key, { text, segments: shop });
+  return shop;
+}
+
 /** After a change to some people: re-evaluate just them, in just the segments that read what changed. */
 export async function updateMembership(
   db: PrismaClient,
@@ -225,121 +281,161 @@ export async function updateMembership(
   now: Date,
 ): Promise<number> {
   if (!customerIds.length) return 0;
-  const shop = await shopSegments(db, shopId);
-  const affected = shop.segments.filter((s) => touches(shop.rules.get(s.handle)!, what, shop.resolve));
-  return reevaluate(db, shopId, customerIds, affected, shop, now);
+  return updateMemberships(db, shopId, new Map(customerIds.map((id) => [id, what])), now);
 }
 
 /**
- * These people, in these segments, evaluated one by one at `now`; the difference written.
- *
- * On PostgreSQL several workers may re-evaluate one customer at once (each after applying one of
- * its events): the whole pass holds a transaction-level advisory lock per customer, taken before
- * the facts are read, so the later pass reads what the earlier one wrote and the newer facts, and a
- * segment's size never moves twice for one join or leave.
+ * After a batch of changes: each touched person re-evaluated in the segments that read what
+ * changed about them (what each was touched by, united over the batch), all in one pass: facts
+ * read together, the held memberships read together, every segment's joins and leaves written
+ * in one transaction (500 people per pass).
+ */
+export async function updateMemberships(
+  db: PrismaClient,
+  shopId: number,
+  touched: ReadonlyMap<string, readonly Touch[]>,
+  now: Date,
+): Promise<number> {
+  if (!touched.size) return 0;
+  const shop = await hotShopSegments(db, shopId);
+  const people = new Map<string, SegmentRef[]>();
+  for (const [id, what] of touched) {
+    const affected = shop.affectedBy(what);
+    if (affected.length) people.set(id, affected);
+  }
+  return inPasses(db, shopId, people, shop, now);
+}
+
+/**
+ * These people, in these segments, evaluated one by one at `now`; the difference written (the
+ * sweep calls it with the people whose dates crossed a window edge).
  */
 export async function reevaluate(
   db: PrismaClient,
   shopId: number,
   customerIds: string[],
-  segments: Segment[],
-  shop: ShopSegments,
+  segments: SegmentRef[],
+  shop: SegmentRules,
   now: Date,
 ): Promise<number> {
   if (!customerIds.length || !segments.length) return 0;
-  // Its reads and writes bind the ids in IN lists, which Prisma on SQLite refuses past 999
-  // parameters: a longer list goes 500 people at a time (each chunk its own pass).
-  if (customerIds.length > 500) {
-    let changed = 0;
-    for (let i = 0; i < customerIds.length; i += 500)
-      changed += await reevaluate(db, shopId, customerIds.slice(i, i + 500), segments, shop, now);
-    return changed;
-  }
-  if (dialectOfClient(db) !== "postgres")
-    return evaluateAndWrite(
-      db,
-      db,
-      (write) => db.$transaction(write),
-      shopId,
-      customerIds,
-      segments,
-      shop,
-      now,
-    );
-  return db.$transaction(
-    async (tx) => {
-      await tx.$queryRawUnsafe(
-        `SELECT count(pg_advisory_xact_lock(h))::int AS held FROM (
-           SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1 OFFSET 0
-         ) AS keys`,
-        customerIds.map((id) => `${shopId}#members:${id}`),
-      );
-      return evaluateAndWrite(db, tx, (write) => write(tx), shopId, customerIds, segments, shop, now);
-    },
-    { timeout: 60_000 },
-  );
+  return inPasses(db, shopId, new Map(customerIds.map((id) => [id, segments])), shop, now);
 }
 
-type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
-
-async function evaluateAndWrite(
+/** Passes of 500 people (bound values per statement stay well under the databases' caps). */
+async function inPasses(
   db: PrismaClient,
-  read: Tx | PrismaClient,
-  inTransaction: (write: (tx: Tx) => Promise<void>) => Promise<void>,
   shopId: number,
-  customerIds: string[],
-  segments: Segment[],
-  { rules, resolve }: ShopSegments,
+  people: Map<string, SegmentRef[]>,
+  shop: SegmentRules,
   now: Date,
 ): Promise<number> {
-  const [facts, held] = await Promise.all([
-    loadFacts(
-      db,
-      shopId,
-      customerIds,
-      factsNeededFor(segments.flatMap((s) => [...fieldsOf(rules.get(s.handle)!, resolve)])),
-    ),
-    read.segmentMember.findMany({
-      where: { segmentId: { in: segments.map((s) => s.id) }, customerShopifyId: { in: customerIds } },
-      select: { segmentId: true, customerShopifyId: true },
-    }),
-  ]);
-  const heldBy = new Set(held.map((h) => `${h.segmentId} ${h.customerShopifyId}`));
-  const joined: { segmentId: number; customerShopifyId: string }[] = [];
-  const left: { segmentId: number; customerShopifyId: string }[] = [];
-  for (const segment of segments) {
-    const rule = rules.get(segment.handle)!;
-    for (const id of customerIds) {
-      const member = facts.has(id) && evaluate(rule, facts.get(id)!, { now, resolve }).member;
-      const was = heldBy.has(`${segment.id} ${id}`);
-      if (member && !was) joined.push({ segmentId: segment.id, customerShopifyId: id });
-      else if (!member && was) left.push({ segmentId: segment.id, customerShopifyId: id });
+  const all = [...people];
+  let changed = 0;
+  for (let i = 0; i < all.length; i += 500)
+    changed += await evaluatePass(db, shopId, new Map(all.slice(i, i + 500)), shop, now);
+  return changed;
+}
+
+/**
+ * One pass, in one transaction on the hot path's `apply` connection: the people's facts and held
+ * memberships read, each evaluated in its segments, the joins and leaves written (members
+ * deleted and inserted, sizes moved by the difference, the history appended), per segment a
+ * statement of each kind, not one per person.
+ *
+ * Several workers may re-evaluate one customer at once (each after applying one of its events).
+ * On SQLite the transaction holds the process's one writer from before the facts are read until
+ * the writes commit. On PostgreSQL the pass first takes a transaction-level advisory lock per
+ * customer (one statement, in a fixed order), so the later pass reads what the earlier one wrote
+ * and the newer facts. Either way a segment's size never moves twice for one join or leave.
+ */
+async function evaluatePass(
+  db: PrismaClient,
+  shopId: number,
+  people: Map<string, SegmentRef[]>,
+  { rules, resolve }: SegmentRules,
+  now: Date,
+): Promise<number> {
+  const ids = [...people.keys()];
+  const segmentsById = new Map<number, SegmentRef>();
+  for (const list of people.values()) for (const s of list) segmentsById.set(s.id, s);
+  if (!ids.length || !segmentsById.size) return 0;
+  const segments = [...segmentsById.values()].sort((a, b) => a.id - b.id);
+  const need = factsNeededFor(segments.flatMap((s) => [...fieldsOf(rules.get(s.handle)!, resolve)]));
+  const hot = hotFor(db, "apply");
+  return hot.transaction(async (tx) => {
+    if (tx.dialect === "postgres")
+      await tx.rows(
+        `SELECT count(pg_advisory_xact_lock(h))::int AS held FROM (
+           SELECT DISTINCT hashtext(k) AS h FROM unnest(?::text[]) AS k ORDER BY 1 OFFSET 0
+         ) AS keys`,
+        [ids.map((id) => `${shopId}#members:${id}`)],
+      );
+    const segmentIds = segments.map((s) => s.id);
+    const [facts, held] = await Promise.all([
+      loadFacts(db, shopId, ids, need),
+      tx.rows<{ segmentId: number; customerShopifyId: string }>(
+        `SELECT "segmentId", "customerShopifyId" FROM "SegmentMember"
+          WHERE "segmentId" IN (${marks(segmentIds.length)}) AND "customerShopifyId" IN (${marks(ids.length)})`,
+        [...segmentIds, ...ids],
+      ),
+    ]);
+    const heldBy = new Set(held.map((h) => `${h.segmentId} ${h.customerShopifyId}`));
+    const joined = new Map<number, string[]>();
+    const left = new Map<number, string[]>();
+    const add = (to: Map<number, string[]>, segmentId: number, id: string) => {
+      const list = to.get(segmentId);
+      if (list) list.push(id);
+      else to.set(segmentId, [id]);
+    };
+    for (const [id, mine] of people) {
+      const f = facts.get(id);
+      for (const segment of mine) {
+        const member =
+          !!f && evaluate(rules.get(segment.handle)!, f, { now, resolve, reasons: false }).member;
+        const was = heldBy.has(`${segment.id} ${id}`);
+        if (member && !was) add(joined, segment.id, id);
+        else if (!member && was) add(left, segment.id, id);
+      }
     }
-  }
-  if (!joined.length && !left.length) return 0;
-  // Usually one or two segments move: one transaction for all of them.
-  await inTransaction(async (tx) => {
+    if (!joined.size && !left.size) return 0;
+    let changed = 0;
     for (const segment of segments) {
-      const out = left.filter((l) => l.segmentId === segment.id).map((l) => l.customerShopifyId);
-      const into = joined.filter((j) => j.segmentId === segment.id).length;
+      const out = left.get(segment.id) ?? [];
+      const into = joined.get(segment.id) ?? [];
       if (out.length)
-        await tx.segmentMember.deleteMany({
-          where: { segmentId: segment.id, customerShopifyId: { in: out } },
-        });
+        await tx.run(
+          `DELETE FROM "SegmentMember" WHERE "segmentId" = ? AND "customerShopifyId" IN (${marks(out.length)})`,
+          [segment.id, ...out],
+        );
       // The size moves by the difference (no COUNT over a large segment on every webhook).
-      if (out.length || into)
-        await tx.segment.update({
-          where: { id: segment.id },
-          data: { size: { increment: into - out.length } },
-        });
+      if (out.length || into.length)
+        await tx.run(`UPDATE "Segment" SET "size" = "size" + ? WHERE "id" = ?`, [
+          into.length - out.length,
+          segment.id,
+        ]);
+      changed += out.length + into.length;
     }
-    if (joined.length) await tx.segmentMember.createMany({ data: joined.map((j) => ({ ...j, since: now })) });
-    await tx.segmentChange.createMany({
-      data: [
-        ...joined.map((j) => ({ ...j, joined: true, at: now })),
-        ...left.map((l) => ({ ...l, joined: false, at: now })),
+    // History in segment order, each segment's people in the order they were given.
+    const pairs = (of: Map<number, string[]>) =>
+      segments.flatMap((s) => (of.get(s.id) ?? []).map((id) => [s.id, id] as const));
+    const [joins, leaves] = [pairs(joined), pairs(left)];
+    if (joins.length)
+      await insertMany(
+        tx,
+        "SegmentMember",
+        ["segmentId", "customerShopifyId", "since"],
+        joins.map(([segmentId, id]) => [segmentId, id, now]),
+      );
+    await insertMany(
+      tx,
+      "SegmentChange",
+      ["segmentId", "customerShopifyId", "joined", "at"],
+      [
+        ...joins.map(([segmentId, id]) => [segmentId, id, true, now]),
+        ...leaves.map(([segmentId, id]) => [segmentId, id, false, now]),
       ],
-    });
+    );
+    return changed;
   });
-  return joined.length + left.length;
 }

@@ -1,20 +1,227 @@
 /**
- * What follows a batch of applied webhooks: the state derived from the shop's copy (segment
- * memberships, code redemptions, referral rewards, privacy scrubs of the inbox). Run by the inbox
- * worker after the batch's applies committed; a failure here is logged and never re-applies an
- * event (everything it writes can be derived again: the relative-time sweep and a recompute
- * correct memberships).
+ * What follows a batch of applied webhooks: the state derived from the shop's copy. Run by the
+ * inbox worker after the batch's applies committed, as one pipeline of named steps, in order,
+ * each over the whole batch (grouped by shop) and set-based:
+ *
+ * 1. `scrubs`: a customers/redact in the batch erases that customer's copies in the inbox
+ *    (scrubInbox, once per shop, outside the apply transaction).
+ * 2. `memberships`: everyone the batch touched, found together (touchedByEvents), re-evaluated in
+ *    the segments that read what changed about them, in one pass (updateMemberships).
+ * 3. `redemptions`: the batch's orders that used one of our codes redeem them (one read finds them).
+ * 4. `referrals`: the batch's orders (and refunded orders) that carry a referral reward or a code
+ *    have their referrer's reward decided (one read finds them).
+ *
+ * A step's failure is logged with its name and does not stop the next steps nor re-apply any
+ * event: everything here is derived and can be derived again (the relative-time sweep and a
+ * recompute correct memberships; the pool loop settles referral rewards waiting on the Admin API).
  */
 import type { PrismaClient } from "@prisma/client";
 import type { AppliedEvent } from "./worker.server";
-import type { AdminApi } from "./admin-api.server";
-import { afterWebhook } from "../segments/incremental.server";
+import { adminApiFor, type AdminApi } from "./admin-api.server";
+import { parseJson, resourceId, shopifyId } from "./payload";
+import { splitList } from "./records";
+import { date, hotFor, inChunks, marks } from "../db-hot.server";
+import type { Touch } from "../engine/fields-of";
+import { touchedByEvents } from "../segments/incremental.server";
+import { updateMemberships } from "../segments/store.server";
+import { redeemCodes } from "../offers/pool.server";
+import { processReferralOrder } from "../offers/referrals.server";
+import { scrubInbox } from "../privacy/customer-data.server";
+
+export type AfterEvent = Pick<AppliedEvent, "shopDomain" | "topic" | "payload">;
+
+/** An event with its payload parsed once for every step (undefined: not JSON, each step skips it). */
+type ParsedEvent = AfterEvent & { parsed: unknown };
+
+/** One shop's part of a batch, as every step sees it. */
+export interface ShopBatch {
+  domain: string;
+  /** The shop's row id; null when the shop is not installed (only `scrubs` runs then). */
+  shopId: number | null;
+  events: ParsedEvent[];
+}
+
+interface StepContext {
+  db: PrismaClient;
+  now: Date;
+  adminFor: (shop: string) => Promise<AdminApi>;
+  /** The batch's orders (of orders/* and refunds/* events) that carry codes: read once, for both steps that need them. */
+  codedOrders(batch: ShopBatch): Promise<CodedOrder[]>;
+}
+
+interface CodedOrder {
+  shopifyId: string;
+  discountCodes: string[];
+  processedAt: Date;
+}
+
+type Step = (batch: ShopBatch, context: StepContext) => Promise<void>;
+
+/** The pipeline, in order. */
+export const AFTER_APPLY_STEPS: readonly { name: string; run: Step }[] = [
+  { name: "scrubs", run: scrubs },
+  { name: "memberships", run: memberships },
+  { name: "redemptions", run: redemptions },
+  { name: "referrals", run: referrals },
+];
 
 export async function afterApplied(
   db: PrismaClient,
-  events: readonly Pick<AppliedEvent, "shopDomain" | "topic" | "payload">[],
+  events: readonly AfterEvent[],
   now: Date,
-  adminFor?: (shop: string) => Promise<AdminApi>,
+  adminFor: (shop: string) => Promise<AdminApi> = (shop) => adminApiFor(db, shop),
 ): Promise<void> {
-  for (const event of events) await afterWebhook(db, event, now, adminFor);
+  if (!events.length) return;
+  const byShop = new Map<string, ParsedEvent[]>();
+  for (const event of events) {
+    let parsed: unknown;
+    try {
+      parsed = parseJson(event.payload);
+    } catch {
+      // Not JSON (it was applied, so its topic needs no payload): no step finds anyone in it.
+    }
+    const e = { ...event, parsed };
+    const list = byShop.get(e.shopDomain);
+    if (list) list.push(e);
+    else byShop.set(e.shopDomain, [e]);
+  }
+  const domains = [...byShop.keys()];
+  const shops = await inChunks<{ id: number; domain: string }>(hotFor(db), domains, (chunk) => ({
+    sql: `SELECT "id", "domain" FROM "Shop" WHERE "domain" IN (${marks(chunk.length)})`,
+    params: chunk,
+  }));
+  const idOf = new Map(shops.map((s) => [s.domain, Number(s.id)]));
+  const batches: ShopBatch[] = domains.map((domain) => ({
+    domain,
+    shopId: idOf.get(domain) ?? null,
+    events: byShop.get(domain)!,
+  }));
+  const coded = new Map<ShopBatch, Promise<CodedOrder[]>>();
+  const context: StepContext = {
+    db,
+    now,
+    adminFor,
+    codedOrders(batch) {
+      let orders = coded.get(batch);
+      if (!orders) {
+        orders = ordersWithCodes(db, batch.shopId!, orderIdsOf(batch.events, true));
+        coded.set(batch, orders);
+      }
+      return orders;
+    },
+  };
+  for (const step of AFTER_APPLY_STEPS)
+    for (const batch of batches) {
+      try {
+        await step.run(batch, context);
+      } catch (error) {
+        console.error(
+          `after-apply step "${step.name}" failed for ${batch.domain} (${batch.events.length} events):`,
+          (error as Error).message,
+        );
+      }
+    }
+}
+
+/** The redacted customers' copies in the inbox: erased now (once per shop, whatever the count). */
+async function scrubs({ domain, events }: ShopBatch, { db }: StepContext): Promise<void> {
+  if (events.some((e) => e.topic === "customers/redact")) await scrubInbox(db, domain);
+}
+
+/** Everyone the batch touched, re-evaluated in one pass in the segments that read what changed. */
+async function memberships({ shopId, events }: ShopBatch, { db, now }: StepContext): Promise<void> {
+  if (shopId === null) return;
+  const touched = new Map<string, Set<Touch>>();
+  for (const { customers, what } of await touchedByEvents(db, shopId, events))
+    for (const id of customers) {
+      const kinds = touched.get(id) ?? new Set<Touch>();
+      for (const w of what) kinds.add(w);
+      touched.set(id, kinds);
+    }
+  await updateMemberships(db, shopId, new Map([...touched].map(([id, kinds]) => [id, [...kinds]])), now);
+}
+
+/** The order ids a batch's events are about (each once, in order), for the given topics. */
+function orderIdsOf(events: readonly ParsedEvent[], withRefunds: boolean): string[] {
+  const ids = new Set<string>();
+  for (const e of events) {
+    const refund = e.topic.startsWith("refunds/");
+    if (!e.topic.startsWith("orders/") && !(withRefunds && refund)) continue;
+    try {
+      const payload = e.parsed as { id?: unknown; order_id?: unknown } | undefined;
+      if (!payload) continue;
+      const id = refund ? shopifyId(payload.order_id) : resourceId(payload);
+      if (id) ids.add(id);
+    } catch {
+      // A payload without its id was not applied as an order: it names no order here either.
+    }
+  }
+  return [...ids];
+}
+
+/** These orders of the shop that carry discount codes, with their codes. */
+async function ordersWithCodes(
+  db: PrismaClient,
+  shopId: number,
+  ids: readonly string[],
+): Promise<CodedOrder[]> {
+  if (!ids.length) return [];
+  const rows = await inChunks<{ shopifyId: string; discountCodes: string; processedAt: unknown }>(
+    hotFor(db),
+    ids,
+    (chunk) => ({
+      sql: `SELECT "shopifyId", "discountCodes", "processedAt" FROM "Order"
+            WHERE "shopId" = ? AND "shopifyId" IN (${marks(chunk.length)}) AND "discountCodes" <> ''`,
+      params: [shopId, ...chunk],
+    }),
+  );
+  return rows
+    .map((r) => ({
+      shopifyId: r.shopifyId,
+      discountCodes: splitList(r.discountCodes),
+      processedAt: date(r.processedAt),
+    }))
+    .filter((o) => o.discountCodes.length > 0);
+}
+
+/** An order that used one of our codes redeems it (the offer's conversion, by code). */
+async function redemptions(batch: ShopBatch, { db, codedOrders }: StepContext): Promise<void> {
+  const { shopId, events } = batch;
+  if (shopId === null) return;
+  // Orders of orders/* events only (a refund does not redeem).
+  const ids = new Set(orderIdsOf(events, false));
+  if (!ids.size) return;
+  for (const order of await codedOrders(batch))
+    if (ids.has(order.shopifyId)) await redeemCodes(db, shopId, order);
+}
+
+/**
+ * A friend's order through a referral code: the referrer's reward is granted, refused or
+ * withdrawn. Only orders with a reward already or a code can be one: one read each finds them.
+ */
+async function referrals(batch: ShopBatch, { db, now, adminFor, codedOrders }: StepContext): Promise<void> {
+  const { domain, shopId, events } = batch;
+  if (shopId === null) return;
+  const ids = orderIdsOf(events, true);
+  if (!ids.length) return;
+  const [withCodes, rewarded] = await Promise.all([
+    codedOrders(batch),
+    inChunks<{ orderShopifyId: string }>(hotFor(db), ids, (chunk) => ({
+      sql: `SELECT "orderShopifyId" FROM "ReferralReward" WHERE "shopId" = ? AND "orderShopifyId" IN (${marks(chunk.length)})`,
+      params: [shopId, ...chunk],
+    })),
+  ]);
+  const candidates = new Set([
+    ...withCodes.map((o) => o.shopifyId),
+    ...rewarded.map((r) => r.orderShopifyId),
+  ]);
+  const failures: string[] = [];
+  for (const id of ids) {
+    if (!candidates.has(id)) continue;
+    // One order's failure (the Admin API down for its grant) leaves the others decided.
+    await processReferralOrder(db, () => adminFor(domain), shopId, id, now).catch((error: Error) =>
+      failures.push(`order ${id}: ${error.message}`),
+    );
+  }
+  if (failures.length) throw new Error(failures.join("; "));
 }
