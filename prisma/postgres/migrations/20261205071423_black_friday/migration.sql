@@ -11,3 +11,6 @@ CREATE TABLE "RateLimitBucket" (
 -- CreateIndex
 CREATE INDEX "RateLimitBucket_at_idx" ON "RateLimitBucket"("at");
 
+-- CreateIndex
+CREATE INDEX "Order_shopId_checkoutShopifyId_idx" ON "Order"("shopId", "checkoutShopifyId");
+
