@@ -45,6 +45,8 @@ export interface WorkerOptions {
    */
   yieldMs?: number;
   maxDeferMs?: number;
+  /** The batch claimed while webhooks are arriving (with `yieldMs`): 50 by default. */
+  intakeBatchSize?: number;
   now?: () => Date;
   onError?: (event: ClaimedEvent, error: unknown) => void;
   /** After an event is applied and committed (segment membership hangs off this). */
@@ -138,7 +140,14 @@ export class InboxWorker {
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
-      const batch = await claimDue(this.db, this.batchSize, this.now());
+      // Give way to intake between batches; while webhooks are arriving, claim fewer at a time so
+      // that one transaction holds the (SQLite) writer only briefly.
+      const arriving = await this.giveWay();
+      const batch = await claimDue(
+        this.db,
+        arriving ? Math.min(this.batchSize, this.options.intakeBatchSize ?? 50) : this.batchSize,
+        this.now(),
+      );
       if (!batch.length) return total;
       const latest = new Map<string, Date>();
       const applied: AppliedEvent[] = [];
@@ -150,7 +159,6 @@ export class InboxWorker {
           await this.runAfterBatch(applied);
           return total;
         }
-        await this.giveWay();
         // A run of events applied together, or one event of a rare topic on its own.
         let end = index + 1;
         if (!this.options.perEvent && appliedInBatches(batch[index].topic))
@@ -274,9 +282,10 @@ export class InboxWorker {
     })();
   }
 
-  private async giveWay(): Promise<void> {
+  /** Waits while webhooks keep arriving (see `yieldMs`); whether they still are. */
+  private async giveWay(): Promise<boolean> {
     const yieldMs = this.options.yieldMs ?? 0;
-    if (!yieldMs) return;
+    if (!yieldMs) return false;
     const maxDefer = this.options.maxDeferMs ?? 250;
     while (
       Date.now() - this.lastSignalAt < yieldMs &&
@@ -284,6 +293,7 @@ export class InboxWorker {
       this.running
     )
       await new Promise((resolve) => setTimeout(resolve, yieldMs));
+    return Date.now() - this.lastSignalAt < yieldMs;
   }
 
   /** Webhooks are arriving: give way to them for a moment. */
