@@ -5,7 +5,7 @@
  * applied per second, the CPU time of this process per event (the worker's; on PostgreSQL the
  * server's own CPU is not in it), and whether the copy ends equal to the store.
  *
- *   npx tsx bench/apply-batch.ts [sqlite|postgres] [customers=2000]
+ *   npx tsx bench/apply-batch.ts [sqlite|postgres] [customers=2000] [batch size=the worker's default] [modes=per-event,batched]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -23,6 +23,8 @@ import { deliveriesOf, differingLines, heldPicture, storePicture } from "../dev/
 
 const dialect = process.argv[2] === "postgres" ? "postgres" : "sqlite";
 const customers = Number(process.argv[3] ?? 2000);
+const batchSize = process.argv[4] ? Number(process.argv[4]) : undefined;
+const modes = (process.argv[5] ?? "per-event,batched").split(",") as ("per-event" | "batched")[];
 
 async function freshUrl(name: string, server: RunningPostgres | null): Promise<string> {
   if (!server) {
@@ -49,6 +51,7 @@ async function run(mode: "per-event" | "batched", server: RunningPostgres | null
   for (let i = 0; i < deliveries.length; i += 500) await insertDeliveries(db, deliveries.slice(i, i + 500));
   const worker = new InboxWorker(db, {
     perEvent: mode === "per-event",
+    batchSize,
     now: () => new Date("2031-01-01T00:00:00Z"),
   });
   const cpu = process.cpuUsage();
@@ -57,7 +60,10 @@ async function run(mode: "per-event" | "batched", server: RunningPostgres | null
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
   const options = { checkouts: "all" as const, carts: true, products: false };
-  const differing = differingLines(await heldPicture(db, store.shop.domain, options), storePicture(store, options));
+  const differing = differingLines(
+    await heldPicture(db, store.shop.domain, options),
+    storePicture(store, options),
+  );
   const notDone = await db.webhookEvent.count({ where: { status: { not: "done" } } });
   await closeHot();
   await db.$disconnect();
@@ -74,7 +80,8 @@ async function run(mode: "per-event" | "batched", server: RunningPostgres | null
 
 const server = dialect === "postgres" ? await startPostgres() : null;
 try {
-  for (const mode of ["per-event", "batched"] as const) console.log(dialect, customers, JSON.stringify(await run(mode, server)));
+  for (const mode of modes)
+    console.log(dialect, customers, batchSize ?? "", JSON.stringify(await run(mode, server)));
 } finally {
   await server?.stop();
 }
