@@ -1,6 +1,9 @@
 /**
- * What each webhook topic does to the shop's copy. Called by the inbox worker inside the
- * transaction that also marks the event done, so an event is applied exactly once.
+ * What each webhook topic does to the shop's copy, one event at a time. The inbox worker applies
+ * the busy topics set-based, a batch at once (batch-apply.server.ts, the same rules); this is its
+ * path for the rare topics, for a batch that failed as a whole, and for any handler put in this
+ * table in place of the standard one. Called inside the transaction that also marks the event
+ * done, so an event is applied exactly once.
  */
 import { z } from "zod";
 import { applyScopesUpdate, applyUninstall, parseScopesUpdate } from "./lifecycle.server";
