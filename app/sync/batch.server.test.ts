@@ -146,4 +146,45 @@ describe("a batch of webhooks", () => {
     const held = await heldPicture(prisma, SHOP, options);
     expect(pictureDifferences(held, storePicture(store, options))).toEqual([]);
   });
+  it("links orders and checkouts both ways, and a pixel's checkout that came first gets its order and customer", async () => {
+    const store = generateStore({ seed: 35, customers: 20, shop: SHOP });
+    const shopId = (await prisma.shop.create({ data: { domain: SHOP } })).id;
+    const placed = store.events.find(
+      (e) => e.topic === "orders/create" && (e.payload as { checkout_token?: string }).checkout_token,
+    )!;
+    const { checkout_token: token, id } = placed.payload as { checkout_token: string; id: number };
+    const seen = new Date("2026-01-01T00:00:00Z");
+    await prisma.visitor.create({ data: { id: "visitor-1", shopId, firstSeenAt: seen, lastSeenAt: seen } });
+    await prisma.pendingCheckoutLink.create({
+      data: {
+        shopId,
+        checkoutToken: token,
+        visitorId: "visitor-1",
+        orderShopifyId: String(id),
+        createdAt: seen,
+      },
+    });
+    await insertDeliveries(prisma, deliveriesOf(store.events));
+    await new InboxWorker(prisma, { now: () => new Date("2031-01-01T00:00:00Z") }).drain();
+
+    const order = await prisma.order.findUniqueOrThrow({
+      where: { shopId_shopifyId: { shopId, shopifyId: String(id) } },
+    });
+    expect(order.visitorId).toBe("visitor-1");
+    expect(await prisma.pendingCheckoutLink.count({ where: { shopId } })).toBe(0);
+    expect((await prisma.visitor.findUniqueOrThrow({ where: { id: "visitor-1" } })).customerShopifyId).toBe(
+      order.customerShopifyId,
+    );
+    // Every checkout that an order completed names that order, whichever of the two came first.
+    const orders = await prisma.order.findMany({ where: { shopId, checkoutToken: { not: null } } });
+    expect(orders.length).toBeGreaterThan(5);
+    const checkouts = await prisma.checkout.findMany({ where: { shopId } });
+    const linked = orders.flatMap((o) =>
+      checkouts.filter((c) => c.token === o.checkoutToken).map((c) => [c.orderShopifyId, o.shopifyId]),
+    );
+    expect(linked.length).toBeGreaterThan(5);
+    for (const [named, expected] of linked) expect(named).toBe(expected);
+    const held = await heldPicture(prisma, SHOP, options);
+    expect(pictureDifferences(held, storePicture(store, options))).toEqual([]);
+  });
 });
