@@ -525,7 +525,10 @@ export async function applyBatch(
   const runCheckouts = parsed.flatMap(({ p }) => (p.kind === "checkout" ? [p.record] : []));
   if (runCheckouts.length) {
     const tokens = unique(runCheckouts.map((c) => c.token));
-    const ids = unique(runCheckouts.map((c) => c.shopifyId));
+    // By token (indexed); by checkout id only for a checkout without a token: "checkoutShopifyId"
+    // has no index, so that lookup reads all the shop's orders. A webhook order names its checkout
+    // by both (checkout_token and checkout_id), so with a token the token finds it.
+    const ids = unique(runCheckouts.filter((c) => !c.token).map((c) => c.shopifyId));
     const select = `SELECT "shopifyId", "checkoutToken", "checkoutShopifyId" FROM "Order" WHERE "shopId" = ?`;
     if (tokens.length)
       completing.push(
@@ -536,14 +539,15 @@ export async function applyBatch(
           tokens,
         )),
       );
-    completing.push(
-      ...(await rowsIn<(typeof completing)[number]>(
-        q,
-        `${select} AND "checkoutShopifyId" IN (#)`,
-        [shopId],
-        ids,
-      )),
-    );
+    if (ids.length)
+      completing.push(
+        ...(await rowsIn<(typeof completing)[number]>(
+          q,
+          `${select} AND "checkoutShopifyId" IN (#)`,
+          [shopId],
+          ids,
+        )),
+      );
   }
 
   // 4. Apply in claim order to the picture in memory. Nothing below writes until every event is decided.
