@@ -1,7 +1,8 @@
 /**
  * Writes normalised records into the shop's copy. Every write is order-safe: a record carries the
  * `updatedAt` Shopify gave it, and an older version never replaces a newer one, whichever path
- * (webhook, backfill, reconciliation) brought it and in whatever order it arrived.
+ * (webhook, backfill, reconciliation) brought it and in whatever order it arrived. The inbox
+ * worker's batched apply (batch-apply.server.ts) follows the same rules for many events at once.
  */
 import type { Prisma } from "@prisma/client";
 import { lifetimeFigures, type ShopifyTotals } from "../engine/lifetime";

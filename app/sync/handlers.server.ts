@@ -1,6 +1,9 @@
 /**
- * What each webhook topic does to the shop's copy. Called by the inbox worker inside the
- * transaction that also marks the event done, so an event is applied exactly once.
+ * What each webhook topic does to the shop's copy, one event at a time. The inbox worker applies
+ * the busy topics set-based, a batch at once (batch-apply.server.ts, the same rules); this is its
+ * path for the rare topics, for a batch that failed as a whole, and for any handler put in this
+ * table in place of the standard one. Called inside the transaction that also marks the event
+ * done, so an event is applied exactly once.
  */
 import { z } from "zod";
 import { applyScopesUpdate, applyUninstall, parseScopesUpdate } from "./lifecycle.server";
@@ -111,6 +114,25 @@ const checkout: Handler = async ({ tx, shop, payload, lock }) => {
   return applyCheckout(tx, shop.id, c);
 };
 
+const purchasingSummary: Handler = async ({ tx, shop, payload, lock }) => {
+  const summary = purchasingSummaryFromWebhook(payload);
+  await lock([customerKey(summary.customerShopifyId)]);
+  return applyShopifyTotals(tx, shop.id, summary.customerShopifyId, summary.totals);
+};
+const refund: Handler = async ({ tx, shop, payload, lock }) => {
+  const orderId = refundOrderId(payload);
+  const where = { shopId_shopifyId: { shopId: shop.id, shopifyId: orderId } };
+  // The refund changes its order's total and so its customer's: hold both, as an order event does.
+  const owner = await tx.order.findUnique({ where, select: { customerShopifyId: true } });
+  await lock([customerKey(owner?.customerShopifyId ?? null), `order:${orderId}`]);
+  const held = await tx.order.findUnique({ where, select: { currency: true } });
+  // A refund of an order Shopify deleted has nothing left to change.
+  if (!held && (await isDeletedOrder(tx, shop.id, orderId))) return "stale";
+  if (!held) throw new OrderNotYetSynced(`order ${orderId} is not synced yet; the refund waits for it`);
+  const { refund: record } = refundFromWebhook(payload, held.currency);
+  return applyRefund(tx, shop.id, orderId, record);
+};
+
 const redactSchema = z
   .object({
     customer: z.object({ id: idValue.nullish(), email: z.string().nullish() }).passthrough(),
@@ -147,11 +169,7 @@ export const handlers: Record<string, Handler> = {
   },
   "customers/create": customer,
   "customers/update": customer,
-  async "customers/purchasing_summary"({ tx, shop, payload, lock }) {
-    const summary = purchasingSummaryFromWebhook(payload);
-    await lock([customerKey(summary.customerShopifyId)]);
-    return applyShopifyTotals(tx, shop.id, summary.customerShopifyId, summary.totals);
-  },
+  "customers/purchasing_summary": purchasingSummary,
   async "shop/update"({ tx, shop, payload, at, lock }) {
     const update = shopFromWebhook(payload);
     await lock(["shop"]);
@@ -166,19 +184,7 @@ export const handlers: Record<string, Handler> = {
   "carts/update": cart,
   "checkouts/create": checkout,
   "checkouts/update": checkout,
-  async "refunds/create"({ tx, shop, payload, lock }) {
-    const orderId = refundOrderId(payload);
-    const where = { shopId_shopifyId: { shopId: shop.id, shopifyId: orderId } };
-    // The refund changes its order's total and so its customer's: hold both, as an order event does.
-    const owner = await tx.order.findUnique({ where, select: { customerShopifyId: true } });
-    await lock([customerKey(owner?.customerShopifyId ?? null), `order:${orderId}`]);
-    const held = await tx.order.findUnique({ where, select: { currency: true } });
-    // A refund of an order Shopify deleted has nothing left to change.
-    if (!held && (await isDeletedOrder(tx, shop.id, orderId))) return "stale";
-    if (!held) throw new OrderNotYetSynced(`order ${orderId} is not synced yet; the refund waits for it`);
-    const { refund } = refundFromWebhook(payload, held.currency);
-    return applyRefund(tx, shop.id, orderId, refund);
-  },
+  "refunds/create": refund,
   async "app/uninstalled"({ tx, shop, at, lock }) {
     await lock(["shop"]);
     // Usually already applied when it was received; stale if the shop was installed again since.
@@ -211,6 +217,20 @@ export const handlers: Record<string, Handler> = {
     return "applied";
   },
 };
+
+/**
+ * The handlers the worker applies set-based, a whole batch at once (batch-apply.server.ts holds
+ * the same rules for many events): an event whose topic has one of these is applied there; any
+ * other handler (the rare topics, or one put in this table in place of the standard one) runs
+ * per event.
+ */
+const SET_BASED: ReadonlySet<Handler> = new Set([order, customer, cart, checkout, refund, purchasingSummary]);
+
+/** Whether the worker applies events of this topic in batches (see SET_BASED). */
+export function appliedInBatches(topic: string): boolean {
+  const handler = Object.hasOwn(handlers, topic) ? handlers[topic] : undefined;
+  return !!handler && SET_BASED.has(handler);
+}
 
 export class UnknownTopic extends Error {
   override name = "UnknownTopic";

@@ -1,11 +1,14 @@
 /**
  * Applies the inbox in the app process: wakes when a delivery is recorded, otherwise polls for
- * retries that have come due. Each event is applied and marked done in one transaction.
+ * retries that have come due. A claimed batch is applied set-based (batch-apply.server.ts) in one
+ * hot transaction that also marks its events done; the rare topics (deletions, privacy, the
+ * shop's own events) are applied one at a time, in claim order, each in its own transaction.
  */
 import type { PrismaClient } from "@prisma/client";
 import { claimDue, heldBy, markFailed, release, type ClaimedEvent } from "./inbox.server";
 import {
   advisoryEntityLock,
+  appliedInBatches,
   handleEvent,
   noEntityLock,
   shopFor,
@@ -13,7 +16,9 @@ import {
   type ShopRef,
 } from "./handlers.server";
 import { OrderNotYetSynced } from "./apply.server";
+import { applyBatch, markDone, type BatchResult } from "./batch-apply.server";
 import { dialectOfClient } from "../db.server";
+import { hotFor } from "../db-hot.server";
 
 /**
  * This worker's lease on an event ran out and another worker claimed it: its apply is rolled back
@@ -24,16 +29,24 @@ export class LeaseLost extends Error {
 }
 
 export interface WorkerOptions {
+  /** Events claimed (and applied in one transaction) at a time: 250 by default. */
   batchSize?: number;
+  /**
+   * Apply every event alone, through the per-event path (handlers.server.ts), as before batches:
+   * the baseline the benchmarks compare with. Off by default.
+   */
+  perEvent?: boolean;
   pollMs?: number;
   /**
    * Give way to intake: while webhooks keep arriving (one within `yieldMs`), wait before applying
-   * the next event, but never leave the inbox untouched for longer than `maxDeferMs`. Off (0)
+   * the next batch, but never leave the inbox untouched for longer than `maxDeferMs`. Off (0)
    * by default; the server turns it on where the worker shares a thread or a SQLite connection
    * with the webhook endpoint.
    */
   yieldMs?: number;
   maxDeferMs?: number;
+  /** The batch claimed while webhooks are arriving (with `yieldMs`): 50 by default. */
+  intakeBatchSize?: number;
   now?: () => Date;
   onError?: (event: ClaimedEvent, error: unknown) => void;
   /** After an event is applied and committed (segment membership hangs off this). */
@@ -72,7 +85,7 @@ export class InboxWorker {
     private readonly db: PrismaClient,
     private readonly options: WorkerOptions = {},
   ) {
-    this.batchSize = options.batchSize ?? 50;
+    this.batchSize = options.batchSize ?? 250;
     this.pollMs = options.pollMs ?? 1000;
     this.now = options.now ?? (() => new Date());
     this.serialize = dialectOfClient(db) === "postgres";
@@ -127,25 +140,43 @@ export class InboxWorker {
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
-      const batch = await claimDue(this.db, this.batchSize, this.now());
+      // Give way to intake between batches; while webhooks are arriving, claim fewer at a time so
+      // that one transaction holds the (SQLite) writer only briefly.
+      const arriving = await this.giveWay();
+      const batch = await claimDue(
+        this.db,
+        arriving ? Math.min(this.batchSize, this.options.intakeBatchSize ?? 50) : this.batchSize,
+        this.now(),
+      );
       if (!batch.length) return total;
       const latest = new Map<string, Date>();
       const applied: AppliedEvent[] = [];
-      for (const [index, event] of batch.entries()) {
+      let index = 0;
+      while (index < batch.length) {
         if (this.stopping) {
           // Hand back what this worker claimed but did not start, so that it is due again at once.
           await release(this.db, batch.slice(index));
           await this.runAfterBatch(applied);
           return total;
         }
-        await this.giveWay();
-        const outcome = await this.applyOne(event);
-        if (outcome === "applied") applied.push({ ...event, outcome });
+        // A run of events applied together, or one event of a rare topic on its own.
+        let end = index + 1;
+        if (!this.options.perEvent && appliedInBatches(batch[index].topic))
+          while (end < batch.length && appliedInBatches(batch[end].topic)) end++;
+        const run = batch.slice(index, end);
+        const outcomes =
+          end - index > 1 || (!this.options.perEvent && appliedInBatches(run[0].topic))
+            ? await this.applyRun(run)
+            : [await this.applyOne(run[0])];
+        for (const [i, event] of run.entries()) {
+          if (outcomes[i] === "applied") applied.push({ ...event, outcome: "applied" });
+          const at = event.triggeredAt ?? this.now();
+          if (at > (latest.get(event.shopDomain) ?? new Date(0))) latest.set(event.shopDomain, at);
+        }
         this.lastAppliedAt = Date.now();
-        total++;
-        const at = event.triggeredAt ?? this.now();
-        if (at > (latest.get(event.shopDomain) ?? new Date(0))) latest.set(event.shopDomain, at);
-        // Let the HTTP side answer between events: acknowledging webhooks comes first.
+        total += run.length;
+        index = end;
+        // Let the HTTP side answer between runs: acknowledging webhooks comes first.
         await new Promise((resolve) => setImmediate(resolve));
       }
       await this.runAfterBatch(applied);
@@ -155,6 +186,65 @@ export class InboxWorker {
           data: { lastWebhookAt: at },
         });
     }
+  }
+
+  /**
+   * Applies a run of events of the topics applied in batches (appliedInBatches) set-based, in one transaction with their "done"
+   * marks; an event that failed alone is then kept for a retry. If the transaction itself fails
+   * (a lease lost, or a failure no one event can be blamed for), the run is applied again one
+   * event at a time, so that nothing blocks the rest. Returns each event's outcome (null: failed).
+   */
+  private async applyRun(run: ClaimedEvent[]): Promise<(string | null)[]> {
+    const byShop = new Map<string, ClaimedEvent[]>();
+    for (const event of run) byShop.set(event.shopDomain, [...(byShop.get(event.shopDomain) ?? []), event]);
+    let results: Map<number, BatchResult>;
+    const now = this.now();
+    try {
+      for (const domain of byShop.keys())
+        if (!this.shops.has(domain))
+          this.shops.set(domain, await this.db.$transaction((tx) => shopFor(tx, domain)));
+      results = await hotFor(this.db, "apply").transaction(async (tx) => {
+        const out = new Map<number, BatchResult>();
+        for (const [domain, events] of byShop)
+          for (const r of await applyBatch(tx, this.shops.get(domain)!, events, now)) out.set(r.id, r);
+        const done = run.flatMap((e) => {
+          const r = out.get(e.id);
+          return r && "outcome" in r ? [{ id: e.id, outcome: r.outcome, lockedUntil: e.lockedUntil }] : [];
+        });
+        if ((await markDone(tx, done, now)) !== done.length)
+          throw new LeaseLost("an event of the batch was claimed again by another worker");
+        return out;
+      });
+    } catch (error) {
+      if (!(error instanceof LeaseLost))
+        console.warn(
+          `inbox worker: a batch of ${run.length} failed as a whole, applying its events one at a time:`,
+          error,
+        );
+      const outcomes: (string | null)[] = [];
+      for (const event of run) outcomes.push(await this.applyOne(event));
+      return outcomes;
+    }
+    const outcomes: (string | null)[] = [];
+    for (const event of run) {
+      const r = results.get(event.id)!;
+      if ("outcome" in r) {
+        this.processed++;
+        this.options.onDone?.(event, r.outcome);
+        if (r.outcome === "applied" && this.options.afterApply)
+          await this.options
+            .afterApply(event, r.outcome)
+            .catch((error) => this.options.onError?.(event, error));
+        outcomes.push(r.outcome);
+      } else {
+        this.failed++;
+        this.shops.delete(event.shopDomain);
+        if (!(r.error instanceof OrderNotYetSynced)) this.options.onError?.(event, r.error);
+        await markFailed(this.db, event, r.error, this.now());
+        outcomes.push(null);
+      }
+    }
+    return outcomes;
   }
 
   private async runAfterBatch(applied: AppliedEvent[]): Promise<void> {
@@ -192,9 +282,10 @@ export class InboxWorker {
     })();
   }
 
-  private async giveWay(): Promise<void> {
+  /** Waits while webhooks keep arriving (see `yieldMs`); whether they still are. */
+  private async giveWay(): Promise<boolean> {
     const yieldMs = this.options.yieldMs ?? 0;
-    if (!yieldMs) return;
+    if (!yieldMs) return false;
     const maxDefer = this.options.maxDeferMs ?? 250;
     while (
       Date.now() - this.lastSignalAt < yieldMs &&
@@ -202,6 +293,7 @@ export class InboxWorker {
       this.running
     )
       await new Promise((resolve) => setTimeout(resolve, yieldMs));
+    return Date.now() - this.lastSignalAt < yieldMs;
   }
 
   /** Webhooks are arriving: give way to them for a moment. */
