@@ -35,21 +35,20 @@ describe("the app process killed mid-processing", () => {
       const first = await startAppServer();
       running.push(first);
 
-      // Most of the first 40% is received, then applied while nothing else arrives; the rest is
-      // still arriving when the process is killed, so some requests are in flight and some never
-      // reach it.
+      // Most of the first 40% is received and some of it applied; the rest is still arriving when
+      // the process is killed, so some requests are in flight and some never reach it.
       const head = Math.floor(plan.length * 0.4);
       const results: (DeliveryResult | undefined)[] = await sendAll(first.url, plan.slice(0, head));
-      for (;;) {
-        const counts = await inboxCounts(prisma);
-        // The worker is busy: some events applied, others received and waiting.
-        if (counts.done >= 100 && counts.done < counts.total - 100) break;
-        if (counts.done === counts.total) throw new Error("drained before the kill");
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      while ((await inboxCounts(prisma)).done < 100) await new Promise((resolve) => setTimeout(resolve, 10));
       let killed = false;
       const rest = sendAll(first.url, plan.slice(head), { concurrency: 4, stopWhen: () => killed });
+      // Killed in the middle of a batch: while the worker holds events it claimed and has not
+      // finished. (The batched worker keeps up with this sender, so waiting for a backlog, as this
+      // test did when events were applied one by one, could find none.)
       await new Promise((resolve) => setTimeout(resolve, 300));
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await inboxCounts(prisma)).processing === 0)
+        await new Promise((resolve) => setTimeout(resolve, 1));
       await first.kill();
       killed = true;
       results.push(...(await rest));
