@@ -8,7 +8,8 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { dialectOf, sqlitePath, type Dialect } from "./db-url";
-import { rememberUrl } from "./db-read.server";
+import type { SqlDriverAdapter } from "@prisma/driver-adapter-utils";
+import { rememberSqliteWriter, rememberUrl } from "./db-hot.server";
 
 export type { Dialect };
 export type Db = PrismaClient;
@@ -19,6 +20,15 @@ function loadPgClient(): typeof PrismaClient {
   return (
     require(path.join(process.cwd(), "prisma/postgres/generated")) as { PrismaClient: typeof PrismaClient }
   ).PrismaClient;
+}
+
+/** Prisma's SQLite adapter factory, keeping the adapter (and so the connection) it made. */
+class SharedSqliteAdapter extends PrismaBetterSQLite3 {
+  connected: SqlDriverAdapter | null = null;
+  override async connect(): Promise<SqlDriverAdapter> {
+    this.connected = await super.connect();
+    return this.connected;
+  }
 }
 
 const dialects = new WeakMap<PrismaClient, Dialect>();
@@ -33,11 +43,17 @@ export function createPrismaClient(url: string): PrismaClient {
   let client: PrismaClient;
   if (dialect === "sqlite") {
     // DateTime as integer milliseconds: compact, and compared and subtracted directly in SQL.
-    const adapter = new PrismaBetterSQLite3(
+    const adapter = new SharedSqliteAdapter(
       { url: `file:${sqlitePath(url)}`, timeout: 10_000 },
       { timestampFormat: "unixepoch-ms" },
     );
     client = new PrismaClient({ adapter });
+    const prisma = client;
+    // The hot paths write on this same connection (db-hot.server.ts): one writer per process.
+    rememberSqliteWriter(
+      client,
+      async () => adapter.connected ?? (await prisma.$connect(), adapter.connected!),
+    );
     // WAL (set by the migrator, persistent) with synchronous=NORMAL: a commit survives the app
     // crashing, and the database never corrupts; only an OS crash can lose the last commits.
     void client.$executeRawUnsafe("PRAGMA synchronous = NORMAL").catch(() => {});

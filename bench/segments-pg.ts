@@ -19,7 +19,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import type { PrismaClient } from "@prisma/client";
 import { createPrismaClient, refreshPlannerStatistics } from "../app/db.server";
-import { closeReaders } from "../app/db-read.server";
+import { closeHot } from "../app/db-hot.server";
 import { compile } from "../app/engine/sql";
 import { ensurePresets, recompute } from "../app/segments/store.server";
 import { startPostgres } from "../dev/postgres";
@@ -377,7 +377,7 @@ export async function benchSegmentsPostgres(options: { customers?: number } = {}
   } finally {
     await client.end().catch(() => {});
     await db?.$disconnect();
-    await closeReaders(); // the app's prepared-SQL read pool, opened by the webhook path
+    await closeHot(); // the app's prepared-SQL read pool, opened by the webhook path
     await server.stop();
   }
 }

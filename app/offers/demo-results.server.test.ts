@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma, { dialect } from "../db.server";
-import { closeReaders } from "../db-read.server";
+import { closeHot } from "../db-hot.server";
 import { AdminApi } from "../sync/admin-api.server";
 import { insertDeliveries } from "../sync/intake.server";
 import { InboxWorker } from "../sync/worker.server";
@@ -40,7 +40,7 @@ describe.skipIf(dialect === "postgres")("the demo's replayed shoppers (SQLite: t
 
   afterAll(async () => {
     await standIn.stop();
-    await closeReaders();
+    await closeHot();
     await prisma.$disconnect();
   });
 

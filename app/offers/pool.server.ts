@@ -21,7 +21,7 @@
  */
 import type { Message, MessageVariant, Prisma, PrismaClient } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
-import { date, readerFor } from "../db-read.server";
+import { date, hotFor } from "../db-hot.server";
 import type { CodeKind, HeldCode } from "../engine/decide";
 import { fromColumns, type DiscountSpec } from "../engine/message";
 import type { AdminApi } from "../sync/admin-api.server";
@@ -322,7 +322,7 @@ export async function heldCodes(
   if (who.visitorId) keys.push(["visitorId", who.visitorId]);
   if (who.customerId) keys.push(["customerShopifyId", who.customerId]);
   if (!keys.length) return [];
-  const rows = await readerFor(db).rows<{
+  const rows = await hotFor(db).rows<{
     messageId: unknown;
     reward: string;
     status: string;

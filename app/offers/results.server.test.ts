@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma from "../db.server";
-import { closeReaders } from "../db-read.server";
+import { closeHot } from "../db-hot.server";
 import { assign, type ExperimentSpec } from "../engine/assign";
 import { mulberry32 } from "../../dev/webhooks";
 import {
@@ -30,7 +30,7 @@ beforeAll(async () => {
   shopId = (await prisma.shop.create({ data: { domain: "results-test.myshopify.com" } })).id;
 });
 afterAll(async () => {
-  await closeReaders();
+  await closeHot();
   await prisma.$disconnect();
 });
 

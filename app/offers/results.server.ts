@@ -25,7 +25,7 @@
  * in the PRE_PERIOD_DAYS before its exposure (CUPED); each segment row's `shrunk` is its own lift
  * (with the offer's θ and pooled variances) shrunk toward the offer's across those groups.
  *
- * Reads go through the driver (db-read.server.ts) with SQL that is the same in both dialects,
+ * Reads go through the driver (db-hot.server.ts) with SQL that is the same in both dialects,
  * except the day bucket of the daily series and the pre-period's start. Ranges are [from, to).
  */
 import type { PrismaClient } from "@prisma/client";
@@ -41,7 +41,7 @@ import {
   type ShrunkEstimate,
   type StratifiedEstimate,
 } from "../engine/pooled";
-import { readerFor, date, type Reader } from "../db-read.server";
+import { hotFor, date, type HotQueries } from "../db-hot.server";
 
 /** An order counts for a unit up to this many days after the unit's first exposure. */
 export const ATTRIBUTION_WINDOW_DAYS = 30;
@@ -197,7 +197,7 @@ export async function offerResults(
     },
   });
   if (!message) return null;
-  const reader = readerFor(db);
+  const reader = hotFor(db);
   const to = new Date(Math.min(range.to.getTime(), now.getTime()));
   const from = range.from;
 
@@ -353,7 +353,7 @@ export async function offerResults(
 
 /** Each unit exposed in the range that bought in its pre-period: its arm, orders and spend (minor units). */
 export function unitHistory(db: PrismaClient, shopId: number, messageId: number, range: DateRange) {
-  return prePeriod(readerFor(db), shopId, messageId, range.from, range.to);
+  return prePeriod(hotFor(db), shopId, messageId, range.from, range.to);
 }
 
 /** A pooled stratum's name: its group's, or that of the small groups merged (into it). */
@@ -609,7 +609,7 @@ export function liftInWords(lift: Comparison): string {
 const MESSAGE_EVENT_TYPES = ["message_shown", "message_clicked", "message_dismissed"];
 
 /** The UTC day number (days since 1970-01-01) of a DateTime column, in each dialect. */
-function dayNumber(reader: Reader, column: string): string {
+function dayNumber(reader: HotQueries, column: string): string {
   return reader.dialect === "sqlite"
     ? `CAST(${column} / 86400000 AS INTEGER)`
     : `CAST(floor(extract(epoch from ${column}) / 86400) AS INTEGER)`;
@@ -622,7 +622,7 @@ interface EventRow {
   n: Num;
 }
 
-function eventCounts(reader: Reader, shopId: number, messageId: number, from: Date, to: Date) {
+function eventCounts(reader: HotQueries, shopId: number, messageId: number, from: Date, to: Date) {
   // An event's variant: the one its visitor was exposed to (the lowest if it had two units).
   return reader.rows<EventRow>(
     `SELECT ev."type" AS "type", x."variantId" AS "variantId", ${dayNumber(reader, 'ev."occurredAt"')} AS "day",
@@ -646,7 +646,7 @@ interface ExposureRow {
   n: Num;
 }
 
-function exposureCounts(reader: Reader, messageId: number, from: Date, to: Date) {
+function exposureCounts(reader: HotQueries, messageId: number, from: Date, to: Date) {
   return reader.rows<ExposureRow>(
     `SELECT "arm", SUBSTR("unit", 1, 1) AS "kind", "variantId", ${dayNumber(reader, '"at"')} AS "day",
        COUNT(*) AS "n"
@@ -685,7 +685,7 @@ interface ConvertedUnit {
  * differs between the dialects, is applied here.
  */
 async function unitConversions(
-  reader: Reader,
+  reader: HotQueries,
   shopId: number,
   messageId: number,
   from: Date,
@@ -768,7 +768,7 @@ interface HistoryRow {
  * tokens are of carts it may not have had yet). One query; UNION drops an order found twice.
  */
 async function prePeriod(
-  reader: Reader,
+  reader: HotQueries,
   shopId: number,
   messageId: number,
   from: Date,
@@ -827,7 +827,7 @@ interface MemberRow {
  * now (SegmentMember holds current membership only), one row per (segment, unit). Starts from the
  * shop's segments' members and finds each one's exposure by its unique (messageId, unit).
  */
-function exposedMembers(reader: Reader, shopId: number, messageId: number, from: Date, to: Date) {
+function exposedMembers(reader: HotQueries, shopId: number, messageId: number, from: Date, to: Date) {
   return reader.rows<MemberRow>(
     `SELECT s."id" AS "segmentId", s."handle" AS "handle", s."name" AS "name", e."unit" AS "unit", e."arm" AS "arm"
      FROM "Segment" s CROSS JOIN "SegmentMember" sm CROSS JOIN "OfferExposure" e
@@ -850,7 +850,7 @@ interface CodeOrderRow {
   net: Num;
 }
 
-async function codeResults(reader: Reader, shopId: number, messageId: number, from: Date, to: Date) {
+async function codeResults(reader: HotQueries, shopId: number, messageId: number, from: Date, to: Date) {
   const [counts, orders] = await Promise.all([
     reader.rows<CodeCountRow>(
       `SELECT "variantId",

@@ -12,7 +12,7 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
-import { dateOrNull } from "../db-read.server";
+import { dateOrNull } from "../db-hot.server";
 import { compile } from "../engine/sql";
 import { isoInZone, isoInZoneFor, moneyDecimal, safeTimeZone } from "../engine/format";
 import type { Rule } from "../engine/rules";

@@ -4,7 +4,7 @@
  * Built from the same rows the SQL compiler reads, the same way (cases.json holds them equal).
  */
 import type { PrismaClient } from "@prisma/client";
-import { bool, date, dateOrNull, inChunks, marks, readerFor } from "../db-read.server";
+import { bool, date, dateOrNull, inChunks, marks, hotFor } from "../db-hot.server";
 import type { Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
 import { checkoutStepOf } from "../engine/pixel-events";
 import { FIELDS, type Field } from "../engine/rules";
@@ -92,7 +92,7 @@ interface EventRow {
 
 /** The storefront events of these visitors, by visitor id (loadFacts and loadVisitorFacts both read them). */
 async function eventsOfVisitors(
-  reader: ReturnType<typeof readerFor>,
+  reader: ReturnType<typeof hotFor>,
   shopId: number,
   visitors: readonly { id: string }[],
 ): Promise<Map<string, StorefrontEventFacts[]>> {
@@ -119,7 +119,7 @@ export const VISITOR_COLUMNS = `"id", "shopId", "customerShopifyId", "cartToken"
   "landingPage", "referrer", "utmSource", "utmMedium", "utmCampaign", "deviceType"`;
 
 /**
- * The facts of these customers, read with prepared SQL (db-read.server.ts): this runs on every
+ * The facts of these customers, read with prepared SQL (db-hot.server.ts): this runs on every
  * webhook that touches a customer and on every storefront decision for a signed-in customer.
  */
 export async function loadFacts(
@@ -128,7 +128,7 @@ export async function loadFacts(
   customerIds: string[],
   need: FactsNeeded = EVERYTHING,
 ): Promise<Map<string, Facts>> {
-  const reader = readerFor(db);
+  const reader = hotFor(db);
   const ids = [...new Set(customerIds)];
   const [customers, orders, checkouts, visitors] = await Promise.all([
     inChunks<CustomerRow>(reader, ids, (chunk) => ({
@@ -298,7 +298,7 @@ export async function withOrderedCheckouts(
     for (const e of f.visitor.events) if (e.resourceId && checkoutStepOf(e.type)) tokens.add(e.resourceId);
   }
   const rows = tokens.size
-    ? await inChunks<{ checkoutToken: string }>(readerFor(db), [...tokens], (chunk) => ({
+    ? await inChunks<{ checkoutToken: string }>(hotFor(db), [...tokens], (chunk) => ({
         sql: `SELECT DISTINCT "checkoutToken" FROM "Order" WHERE "shopId" = ? AND "checkoutToken" IN (${marks(chunk.length)})`,
         params: [shopId, ...chunk],
       }))
@@ -324,7 +324,7 @@ export async function loadCarts(
     totalPrice: number;
     itemCount: number;
     productId: string | null;
-  }>(readerFor(db), tokens, (chunk) => ({
+  }>(hotFor(db), tokens, (chunk) => ({
     sql: `SELECT c."token", c."totalPrice", c."itemCount", l."productId"
             FROM "Cart" c LEFT JOIN "CartLine" l ON l."cartId" = c."id"
             WHERE c."shopId" = ? AND c."token" IN (${marks(chunk.length)}) ORDER BY c."id", l."id"`,
@@ -353,7 +353,7 @@ export async function loadVisitorFacts(
   visitorIds: string[],
   need: FactsNeeded = EVERYTHING,
 ): Promise<Map<string, Facts>> {
-  const reader = readerFor(db);
+  const reader = hotFor(db);
   const visitors = await inChunks<VisitorRow>(reader, [...new Set(visitorIds)], (chunk) => ({
     sql: `SELECT ${VISITOR_COLUMNS} FROM "Visitor" WHERE "shopId" = ? AND "id" IN (${marks(chunk.length)})`,
     params: [shopId, ...chunk],

@@ -46,7 +46,7 @@ import {
   type FactsNeeded,
   type VisitorRow,
 } from "../segments/facts.server";
-import { date, marks, readerFor } from "../db-read.server";
+import { date, marks, hotFor } from "../db-hot.server";
 
 interface EventRow {
   type: string;
@@ -580,7 +580,7 @@ export async function visitorFacts(
   now: Date,
 ): Promise<{ facts: Facts; history: MessageHistory }> {
   const { shopId, need } = shop;
-  const reader = readerFor(db);
+  const reader = hotFor(db);
   const [rows, customerFacts, customerVisitors] = await Promise.all([
     reader.rows<VisitorRow>(`SELECT ${VISITOR_COLUMNS} FROM "Visitor" WHERE "id" = ?`, [visitorId]),
     customerId ? loadFacts(db, shopId, [customerId], need).then((f) => f.get(customerId) ?? null) : null,

@@ -32,7 +32,7 @@ import {
 } from "../engine/pixel-intake";
 import { updateMembership } from "../segments/store.server";
 import { dialectOfClient } from "../db.server";
-import { date, readerFor, type Reader } from "../db-read.server";
+import { date, hotFor, type HotQueries } from "../db-hot.server";
 import { readLimited, MAX_AGE_MS, MAX_FUTURE_MS } from "./events.server";
 import { TokenBuckets, type Take } from "./rate-limit.server";
 export { forgetStalePendingLinks, linkPendingCheckout } from "./checkout-link.server";
@@ -377,9 +377,9 @@ export function isUniqueViolation(e: unknown): boolean {
 
 function runGroup(db: PrismaClient, group: Job[]): Promise<(PixelStoreResult | Error)[]> {
   const sqlite = dialectOfClient(db) === "sqlite";
-  // SQLite: the visitors are read on the prepared-statement reader (db-read.server.ts), which sees
+  // SQLite: the visitors are read on the prepared-statement reader (db-hot.server.ts), which sees
   // what this transaction sees: the one writer connection is this transaction's until it commits.
-  const reader = sqlite ? readerFor(db) : null;
+  const reader = sqlite ? hotFor(db) : null;
   return db.$transaction((tx) => writeGroup(tx, group, reader));
 }
 
@@ -461,7 +461,7 @@ const EVENT_COLUMNS = ["shopId", "visitorId", "type", "resourceId", "occurredAt"
 async function writeGroup(
   tx: Prisma.TransactionClient,
   group: Job[],
-  reader: Reader | null,
+  reader: HotQueries | null,
 ): Promise<(PixelStoreResult | Error)[]> {
   const sqlite = reader !== null;
   const sql = sqlOn(tx, sqlite);

@@ -13,7 +13,7 @@
 import pg from "pg";
 import type { PrismaClient } from "@prisma/client";
 import { dialectOf } from "../db-url";
-import { urlOf } from "../db-read.server";
+import { urlOf } from "../db-hot.server";
 
 export interface JobLocks {
   /**

@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import prisma, { databaseUrl, dialect } from "../db.server";
 import { sqlitePath } from "../db-url";
-import { readerFor } from "../db-read.server";
+import { hotFor } from "../db-hot.server";
 import { generateStore } from "../../dev/store";
 import { deliveryPlan, type WebhookLine } from "../../dev/webhooks";
 import { heldPicture, pictureDifferences, storePicture } from "../../dev/testing/compare";
@@ -125,9 +125,9 @@ describe("the database briefly unavailable", () => {
   it.runIf(dialect === "postgres")(
     "keeps the process alive when the connections of its raw read pool are cut, and reads again after",
     async () => {
-      // The pool behind segment facts and the storefront's decision (db-read.server.ts): an idle
+      // The pool behind segment facts and the storefront's decision (db-hot.server.ts): an idle
       // connection ended by the server must not become an unhandled 'error' event.
-      const reader = readerFor(prisma);
+      const reader = hotFor(prisma);
       expect(await reader.rows<{ one: number }>("SELECT 1 AS one", [])).toEqual([{ one: 1 }]);
       const end = await postgresOutage();
       await new Promise((resolve) => setTimeout(resolve, 500));

@@ -13,7 +13,7 @@ import { runBackfill } from "./backfill.server";
 import { importRetryDelayMs } from "../engine/sync-words";
 import { reconcile } from "./reconcile.server";
 import { IntakeBatcher } from "./intake.server";
-import { afterWebhook } from "../segments/incremental.server";
+import { afterApplied } from "./after-apply.server";
 import { startPushLoop } from "../segments/push.server";
 import { startSweepLoop } from "../segments/sweep.server";
 import { startPoolLoop } from "../offers/pool.server";
@@ -218,7 +218,7 @@ export function startBackgroundWork(): Runtime | null {
   if (!config.workerEnabled) return null;
   if (globalThis.sliceRuntime) return globalThis.sliceRuntime;
   const worker = new InboxWorker(prisma, {
-    afterApply: (event) => afterWebhook(prisma, event, new Date()),
+    afterBatch: (events) => afterApplied(prisma, events, new Date()),
     yieldMs: 10,
     maxDeferMs: 1000,
     onError: (event, error) =>

@@ -38,9 +38,17 @@ export interface WorkerOptions {
   onError?: (event: ClaimedEvent, error: unknown) => void;
   /** After an event is applied and committed (segment membership hangs off this). */
   afterApply?: (event: ClaimedEvent, outcome: string) => Promise<void>;
+  /**
+   * After a claimed batch's applies committed: the events whose outcome is "applied", in id order
+   * (the after-apply pipeline, app/sync/after-apply.server.ts, hangs off this).
+   */
+  afterBatch?: (events: AppliedEvent[]) => Promise<void>;
   /** After an event's "done" mark committed, whatever its outcome (tests and benchmarks count them). */
   onDone?: (event: ClaimedEvent, outcome: string) => void;
 }
+
+/** An event the worker applied, with what applying it did. */
+export type AppliedEvent = ClaimedEvent & { outcome: string };
 
 export class InboxWorker {
   private running = false;
@@ -72,6 +80,11 @@ export class InboxWorker {
 
   /** Applies one event; returns false when it failed (it is then kept for a retry). */
   async process(event: ClaimedEvent): Promise<boolean> {
+    return (await this.applyOne(event)) !== null;
+  }
+
+  /** Applies one event; returns its outcome, or null when it failed (it is then kept for a retry). */
+  private async applyOne(event: ClaimedEvent): Promise<string | null> {
     try {
       if (!this.shops.has(event.shopDomain))
         this.shops.set(event.shopDomain, await this.db.$transaction((tx) => shopFor(tx, event.shopDomain)));
@@ -98,15 +111,15 @@ export class InboxWorker {
         // Derived state (segment membership): a failure here is logged, not a reason to re-apply.
         await this.options.afterApply(event, outcome).catch((error) => this.options.onError?.(event, error));
       }
-      return true;
+      return outcome;
     } catch (error) {
-      if (error instanceof LeaseLost) return false;
+      if (error instanceof LeaseLost) return null;
       this.failed++;
       // The cached shop row may be what went wrong (another process erased the shop): re-read it next time.
       this.shops.delete(event.shopDomain);
       if (!(error instanceof OrderNotYetSynced)) this.options.onError?.(event, error);
       await markFailed(this.db, event, error, this.now());
-      return false;
+      return null;
     }
   }
 
@@ -117,14 +130,17 @@ export class InboxWorker {
       const batch = await claimDue(this.db, this.batchSize, this.now());
       if (!batch.length) return total;
       const latest = new Map<string, Date>();
+      const applied: AppliedEvent[] = [];
       for (const [index, event] of batch.entries()) {
         if (this.stopping) {
           // Hand back what this worker claimed but did not start, so that it is due again at once.
           await release(this.db, batch.slice(index));
+          await this.runAfterBatch(applied);
           return total;
         }
         await this.giveWay();
-        await this.process(event);
+        const outcome = await this.applyOne(event);
+        if (outcome === "applied") applied.push({ ...event, outcome });
         this.lastAppliedAt = Date.now();
         total++;
         const at = event.triggeredAt ?? this.now();
@@ -132,12 +148,19 @@ export class InboxWorker {
         // Let the HTTP side answer between events: acknowledging webhooks comes first.
         await new Promise((resolve) => setImmediate(resolve));
       }
+      await this.runAfterBatch(applied);
       for (const [domain, at] of latest)
         await this.db.shop.updateMany({
           where: { domain, OR: [{ lastWebhookAt: null }, { lastWebhookAt: { lt: at } }] },
           data: { lastWebhookAt: at },
         });
     }
+  }
+
+  private async runAfterBatch(applied: AppliedEvent[]): Promise<void> {
+    if (!applied.length || !this.options.afterBatch) return;
+    // Derived state: a failure here is logged, not a reason to re-apply.
+    await this.options.afterBatch(applied).catch((error) => this.options.onError?.(applied[0], error));
   }
 
   start(): void {

@@ -14,7 +14,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startDemo } from "../../dev/demo";
 import { launchBrowser } from "../../dev/browser";
 import { createPrismaClient } from "../../app/db.server";
-import { closeReaders } from "../../app/db-read.server";
+import { closeHot } from "../../app/db-hot.server";
 import { offerResults } from "../../app/offers/results.server";
 import { waitForCodePools } from "../../dev/testing/pools";
 
@@ -72,7 +72,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await closeReaders();
+  await closeHot();
   await db?.$disconnect();
   await demo?.stop();
 });
