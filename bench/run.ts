@@ -57,7 +57,7 @@ async function main() {
       f.aim ?? "",
       f.ok === undefined ? "" : f.ok ? "yes" : "NO",
       fmt(f.baseline, f.unit),
-      f.ratio === undefined ? "" : `${f.ratio.toFixed(2)}×`,
+      f.ratio === undefined ? "" : `${f.ratio < 0.1 ? f.ratio.toPrecision(2) : f.ratio.toFixed(2)}×`,
     ]),
   );
   const header = ["section", "figure", "value", "aim", "met", "baseline", "ratio"];
