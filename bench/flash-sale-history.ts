@@ -82,6 +82,32 @@ function buyerOf(c: PickedCustomer): Buyer {
   };
 }
 
+/** The records these deliveries write (a prefix of a sale: what a drain stopped early applied). */
+export function touchedBy(lines: readonly WebhookLine[]): FlashSale["touched"] {
+  const touched: FlashSale["touched"] = {
+    customers: new Set(),
+    orders: new Set(),
+    carts: new Set(),
+    checkouts: new Set(),
+  };
+  for (const line of lines) {
+    const p = line.payload as {
+      id?: unknown;
+      token?: unknown;
+      order_id?: unknown;
+      customer?: { id?: unknown } | null;
+    };
+    const [resource] = line.topic.split("/");
+    if (p.customer?.id !== undefined) touched.customers.add(String(p.customer.id));
+    if (resource === "customers") touched.customers.add(String(p.id));
+    else if (resource === "orders") touched.orders.add(String(p.id));
+    else if (resource === "refunds") touched.orders.add(String(p.order_id));
+    else if (resource === "carts") touched.carts.add(String(p.token));
+    else if (resource === "checkouts") touched.checkouts.add(String(p.id));
+  }
+  return touched;
+}
+
 export function flashSaleHistory(options: FlashSaleOptions): FlashSale {
   const seed = options.seed ?? 1;
   const random = mulberry32(0xf1a5 + seed);
