@@ -95,6 +95,8 @@ interface Target {
   buyers: PickedCustomer[];
   /** A new database holding the prepared shop; its URL. */
   copy(name: string): Promise<string>;
+  /** Drops a copy once its run is over (each is gigabytes at 1,000,000 customers). */
+  drop(url: string): Promise<void>;
   raw(url: string): Promise<Raw>;
   reads(raw: Raw, url: string): Promise<{ reads: LatencyReads; close(): Promise<void> }>;
   /** Where the built app runs from (PostgreSQL: a snapshot, as webhooks-pg does). */
@@ -189,7 +191,6 @@ async function sqliteTarget(customers: number, log: (line: string) => void): Pro
     .prepare(`${PICK} ORDER BY ("id" * 7919) % 1000003 LIMIT ?`)
     .all(store.shopId, Math.min(40_000, customers / 5)) as PickedCustomer[];
   raw.close();
-  const files: string[] = [];
   return {
     dialect: "sqlite",
     store,
@@ -197,8 +198,12 @@ async function sqliteTarget(customers: number, log: (line: string) => void): Pro
     async copy(name) {
       const file = path.join(dir, `${name}.sqlite`);
       copyFileSync(base, file);
-      files.push(file);
       return `file:${file}`;
+    },
+    async drop(url) {
+      await closeHot();
+      const file = url.replace(/^file:/, "");
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
     },
     async raw(url) {
       return sqliteRaw(url.replace(/^file:/, ""));
@@ -273,6 +278,10 @@ async function postgresTarget(customers: number, log: (line: string) => void): P
     async copy(name) {
       await admin.query(`CREATE DATABASE ${name} TEMPLATE flash_base`);
       return server.databaseUrl(name);
+    },
+    async drop(url) {
+      await closeHot();
+      await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
     },
     async raw(url) {
       return postgresRaw(url);
@@ -548,23 +557,21 @@ async function appliedPerSecond(
 
   const withUrl = await target.copy("flash_with");
   const withMembers = await applyRun(target, withUrl, sale, true, capSeconds, log);
-  const withoutMembers = await applyRun(
-    target,
-    await target.copy("flash_without"),
-    sale,
-    false,
-    capSeconds,
-    log,
-  );
+  const withoutUrl = await target.copy("flash_without");
+  const withoutMembers = await applyRun(target, withoutUrl, sale, false, capSeconds, log);
+  await target.drop(withoutUrl);
 
   // Baseline: the rows the run left, written bare into a fresh copy.
   const source = await target.raw(withUrl);
   // What the applied deliveries wrote (stopped at the cap: about the first `applied`, claimed in id order).
   const tables = await finalRows(source, store.shopId, touchedBy(sale.lines.slice(0, withMembers.applied)));
   await source.close();
-  const bare = await target.raw(await target.copy("flash_bare"));
+  await target.drop(withUrl);
+  const bareUrl = await target.copy("flash_bare");
+  const bare = await target.raw(bareUrl);
   const bareSeconds = await bareWrite(bare, tables, target.dialect);
   await bare.close();
+  await target.drop(bareUrl);
   const rows = tables.reduce((n, t) => n + t.rows.length, 0);
   log(
     `baseline: ${rows} rows (${tables.map((t) => `${t.table} ${t.rows.length}`).join(", ")}) written bare in ${bareSeconds.toFixed(2)} s`,
@@ -719,6 +726,7 @@ async function acknowledgeWhileApplying(
   } finally {
     await app.stop();
     await db.$disconnect();
+    await target.drop(url);
   }
   if (backlogLeft === 0)
     log("the backlog ran out before the measurement ended: the worker was not applying throughout");
@@ -928,7 +936,7 @@ async function membershipLatency(
     await close();
     await raw.close();
     await db.$disconnect();
-    await closeHot();
+    await target.drop(url);
   }
 }
 
