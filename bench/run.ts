@@ -9,6 +9,7 @@ import { benchSegmentsPostgres } from "./segments-pg";
 import { benchStorefront } from "./storefront";
 import { benchWebhooksPostgres } from "./webhooks-pg";
 import { benchPixel } from "./pixel";
+import { benchFlashSale } from "./flash-sale";
 
 /** `npm run bench -- segments` runs only that section; no argument runs them all. */
 const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
@@ -27,6 +28,8 @@ const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
     "Storefront (PostgreSQL)",
     () => benchStorefront({ database: "postgres", lighthouseRuns: 0 }),
   ],
+  ["flash-sale", "Flash sale (SQLite)", () => benchFlashSale({ database: "sqlite" })],
+  ["flash-sale-pg", "Flash sale (PostgreSQL)", () => benchFlashSale({ database: "postgres" })],
 ];
 
 function fmt(n: number | undefined, unit = ""): string {
@@ -54,7 +57,7 @@ async function main() {
       f.aim ?? "",
       f.ok === undefined ? "" : f.ok ? "yes" : "NO",
       fmt(f.baseline, f.unit),
-      f.ratio === undefined ? "" : `${f.ratio.toFixed(2)}×`,
+      f.ratio === undefined ? "" : `${f.ratio < 0.1 ? f.ratio.toPrecision(2) : f.ratio.toFixed(2)}×`,
     ]),
   );
   const header = ["section", "figure", "value", "aim", "met", "baseline", "ratio"];

@@ -38,7 +38,7 @@ const ts = (t: number | Date) => new Date(t).toISOString().replace("Z", "");
 // ---- SQLite file → PostgreSQL ----------------------------------------------------------------------
 
 /** Every table's rows, converted by the PostgreSQL column type; returns rows per table. */
-async function copyStore(file: string, client: pg.Client): Promise<Record<string, number>> {
+export async function copyStore(file: string, client: pg.Client): Promise<Record<string, number>> {
   const sqlite = new Database(file, { readonly: true });
   const copied: Record<string, number> = {};
   try {
@@ -119,7 +119,7 @@ async function copyStore(file: string, client: pg.Client): Promise<Record<string
 // ---- the reads the webhook latency run makes, on PostgreSQL ---------------------------------------------
 
 /** The same picks as sqliteLatencyReads (same customers, same order), in PostgreSQL's types. */
-function postgresLatencyReads(client: pg.Client, store: BigStore): LatencyReads {
+export function postgresLatencyReads(client: pg.Client, store: BigStore): LatencyReads {
   const shopId = store.shopId;
   const now = store.now.getTime();
   const pick = async (where: string, params: unknown[], limit: number) =>
