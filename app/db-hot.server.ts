@@ -244,6 +244,11 @@ function postgresHot(url: string, role: HotRole): Hot {
     async transaction<R>(fn: (tx: HotQueries) => Promise<R>): Promise<R> {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A checked-out connection has no listener of the pool's: one the server ends between two
+      // statements (a restart, pg_terminate_backend) would emit an unhandled 'error' and end the
+      // process. Kept here; the next statement fails and the transaction rolls back.
+      const lost = (error: Error) => (broken = error);
+      client.on("error", lost);
       try {
         await client.query("BEGIN");
         const result = await fn(on(client));
@@ -253,7 +258,8 @@ function postgresHot(url: string, role: HotRole): Hot {
         await client.query("ROLLBACK").catch((e: Error) => (broken = e));
         throw error;
       } finally {
-        // A connection whose rollback failed is in an unknown state: the pool drops it.
+        client.removeListener("error", lost);
+        // A connection lost, or whose rollback failed, is in an unknown state: the pool drops it.
         client.release(broken);
       }
     },
