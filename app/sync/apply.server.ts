@@ -22,16 +22,18 @@ export type Tx = Prisma.TransactionClient;
 /** applied: the copy changed; unchanged: it already held this version; stale: it holds a newer one. */
 export type Outcome = "applied" | "unchanged" | "stale";
 
-function compare(held: Date, incoming: Date): Outcome | null {
+/** The version guard: null when the incoming version is newer than the one held (so it applies). */
+export function compare(held: Date, incoming: Date): Outcome | null {
   if (held > incoming) return "stale";
   if (held.getTime() === incoming.getTime()) return "unchanged";
   return null;
 }
 
 /** Placeholder version for a row created from a reference (an order naming its customer). */
-const UNKNOWN_VERSION = new Date(0);
+export const UNKNOWN_VERSION = new Date(0);
 
-function customerData(c: CustomerRecord) {
+/** A customer record as the Customer table's columns (the webhook path and the batched apply both write these). */
+export function customerData(c: CustomerRecord) {
   return {
     email: c.email,
     firstName: c.firstName,
@@ -192,7 +194,8 @@ export async function applyShopifyTotals(
   return "applied";
 }
 
-function orderData(o: OrderRecord) {
+/** An order record as the Order table's columns (the batched apply writes these too). */
+export function orderColumns(o: OrderRecord) {
   return {
     name: o.name,
     customerShopifyId: o.customerShopifyId,
@@ -209,16 +212,25 @@ function orderData(o: OrderRecord) {
     closedAt: o.closedAt,
     discountCodes: joinList(o.discountCodes.map((c) => c.toLowerCase())),
     tags: joinList(o.tags),
-    // The Admin GraphQL copy has no cart/checkout tokens: keep the webhook's (undefined = untouched).
-    cartToken: o.cartToken ?? undefined,
-    checkoutToken: o.checkoutToken ?? undefined,
-    checkoutShopifyId: o.checkoutShopifyId ?? undefined,
+    cartToken: o.cartToken,
+    checkoutToken: o.checkoutToken,
+    checkoutShopifyId: o.checkoutShopifyId,
     sourceName: o.sourceName,
     shippingAddressHash: o.shippingAddressHash,
     test: o.test,
     processedAt: o.processedAt,
     shopifyCreatedAt: o.createdAt,
     shopifyUpdatedAt: o.updatedAt,
+  };
+}
+
+function orderData(o: OrderRecord) {
+  return {
+    ...orderColumns(o),
+    // The Admin GraphQL copy has no cart/checkout tokens: keep the webhook's (undefined = untouched).
+    cartToken: o.cartToken ?? undefined,
+    checkoutToken: o.checkoutToken ?? undefined,
+    checkoutShopifyId: o.checkoutShopifyId ?? undefined,
   };
 }
 

@@ -22,7 +22,15 @@
  */
 import { bool, date, dateOrNull, int, insertMany, type HotQueries } from "../db-hot.server";
 import { lifetimeFigures, type ShopifyTotals } from "../engine/lifetime";
-import { OrderNotYetSynced, shopifyTotalsOf, type Outcome } from "./apply.server";
+import {
+  compare,
+  customerData,
+  orderColumns,
+  OrderNotYetSynced,
+  shopifyTotalsOf,
+  UNKNOWN_VERSION,
+  type Outcome,
+} from "./apply.server";
 import {
   cartFromWebhook,
   checkoutFromWebhook,
@@ -34,7 +42,6 @@ import {
 } from "./from-webhook";
 import type { ShopRef } from "./handlers.server";
 import { parseJson } from "./payload";
-import { joinList } from "./records";
 import type { CartRecord, CheckoutRecord, CustomerRecord, OrderRecord, RefundRecord } from "./records";
 
 export interface BatchInput {
@@ -156,15 +163,6 @@ const CHECKOUT_COLUMNS = [
   "shopifyUpdatedAt",
 ] as const;
 
-/** Placeholder version for a row created from a reference (as apply.server.ts). */
-const UNKNOWN_VERSION = new Date(0);
-
-function compare(held: Date, incoming: Date): Outcome | null {
-  if (held > incoming) return "stale";
-  if (held.getTime() === incoming.getTime()) return "unchanged";
-  return null;
-}
-
 const unique = <T>(values: Iterable<T | null | undefined>): T[] =>
   [...new Set(values)].filter((v): v is T => v !== null && v !== undefined);
 
@@ -239,22 +237,6 @@ async function lockEntities(q: HotQueries, shopDomain: string, keys: readonly st
   );
 }
 
-function customerData(c: CustomerRecord) {
-  return {
-    email: c.email,
-    firstName: c.firstName,
-    lastName: c.lastName,
-    state: c.state,
-    tags: joinList(c.tags),
-    acceptsEmailMarketing: c.acceptsEmailMarketing,
-    countryCode: c.countryCode,
-    provinceCode: c.provinceCode,
-    city: c.city,
-    shopifyCreatedAt: c.createdAt,
-    shopifyUpdatedAt: c.updatedAt,
-  };
-}
-
 function blankCustomer(shopifyId: string): CustomerRow {
   return {
     shopifyId,
@@ -280,34 +262,6 @@ function blankCustomer(shopifyId: string): CustomerRow {
   };
 }
 
-function orderColumns(o: OrderRecord) {
-  return {
-    name: o.name,
-    customerShopifyId: o.customerShopifyId,
-    email: o.email,
-    currency: o.currency,
-    totalPrice: o.totalPrice,
-    subtotalPrice: o.subtotalPrice,
-    totalDiscounts: o.totalDiscounts,
-    totalTax: o.totalTax,
-    financialStatus: o.financialStatus,
-    fulfillmentStatus: o.fulfillmentStatus,
-    cancelledAt: o.cancelledAt,
-    cancelReason: o.cancelReason,
-    closedAt: o.closedAt,
-    discountCodes: joinList(o.discountCodes.map((c) => c.toLowerCase())),
-    tags: joinList(o.tags),
-    cartToken: o.cartToken,
-    checkoutToken: o.checkoutToken,
-    checkoutShopifyId: o.checkoutShopifyId,
-    sourceName: o.sourceName,
-    shippingAddressHash: o.shippingAddressHash,
-    test: o.test,
-    processedAt: o.processedAt,
-    shopifyCreatedAt: o.createdAt,
-    shopifyUpdatedAt: o.updatedAt,
-  };
-}
 const ORDER_COLUMNS = Object.keys(orderColumns({ discountCodes: [], tags: [] } as unknown as OrderRecord));
 /** A webhook without tokens (none today, the Admin API copy) keeps the ones held. */
 const KEEP_IF_NULL = new Set(["cartToken", "checkoutToken", "checkoutShopifyId"]);
