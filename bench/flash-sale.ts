@@ -43,7 +43,7 @@ import { createPrismaClient, refreshPlannerStatistics } from "../app/db.server";
 import { closeHot } from "../app/db-hot.server";
 import { ensurePresets, recompute } from "../app/segments/store.server";
 import { afterApplied } from "../app/sync/after-apply.server";
-import { InboxWorker } from "../app/sync/worker.server";
+import { InboxWorker, WORKER_PACING } from "../app/sync/worker.server";
 import type { ClaimedEvent } from "../app/sync/inbox.server";
 import { IntakeBatcher, insertDeliveries } from "../app/sync/intake.server";
 import { acceptWebhook } from "../app/sync/receive.server";
@@ -322,7 +322,7 @@ function runtimeWorker(
   errors: string[],
   hooks: WorkerHooks = {},
   /** Diagnostics only: the worker's yield to intake (the runtime's 10 ms). */
-  yieldMs = 10,
+  yieldMs: number = WORKER_PACING.yieldMs,
 ): InboxWorker {
   return new InboxWorker(db, {
     afterBatch: membership
@@ -331,8 +331,8 @@ function runtimeWorker(
           hooks.onMembership?.(events);
         }
       : undefined,
+    ...WORKER_PACING,
     yieldMs,
-    maxDeferMs: 1000,
     onError: (event, error) => errors.push(`${event.topic} #${event.id}: ${(error as Error).message}`),
     onDone: hooks.onDone ? (event) => hooks.onDone!(event) : undefined,
   });
@@ -791,7 +791,7 @@ async function membershipLatency(
   const vipSegment = await reads.segmentId("vip-lapsing");
 
   /** Run `k` touches its own customers (k × each onwards). */
-  const run = async (k: number, membership: boolean, yieldMs = 10) => {
+  const run = async (k: number, membership: boolean, yieldMs: number = WORKER_PACING.yieldMs) => {
     const errors: string[] = [];
     const sentAt = new Map<string, number>();
     const currentAt = new Map<string, number>();

@@ -10,7 +10,7 @@ import { urlOf } from "../db-hot.server";
 import { listenForInbox, type InboxListener } from "./inbox-signal.server";
 import { pruneRateLimits } from "../storefront/rate-limit.server";
 import { config } from "../config.server";
-import { InboxWorker } from "./worker.server";
+import { InboxWorker, WORKER_PACING } from "./worker.server";
 import { adminApiFor } from "./admin-api.server";
 import { runBackfill } from "./backfill.server";
 import { importRetryDelayMs } from "../engine/sync-words";
@@ -232,10 +232,7 @@ export function startBackgroundWork(): Runtime | null {
     // PostgreSQL: woken by NOTIFY from whichever process recorded the event (inbox-signal.server.ts).
     ...(postgres ? { pollMs: POLL_WITH_LISTEN_MS } : {}),
     afterBatch: (events) => afterApplied(prisma, events, new Date()),
-    yieldMs: 10,
-    // While webhooks keep arriving the worker still applies a batch at least every 50 ms (a 50-event
-    // batch is a few ms of work): intake answers first, and the inbox does not fall behind.
-    maxDeferMs: 50,
+    ...WORKER_PACING,
     onError: (event, error) =>
       console.error(`webhook ${event.topic} #${event.id} failed (kept for retry):`, (error as Error).message),
   });
