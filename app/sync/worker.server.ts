@@ -112,8 +112,7 @@ export class InboxWorker {
   /** Applies one event; returns its outcome, or null when it failed (it is then kept for a retry). */
   private async applyOne(event: ClaimedEvent): Promise<string | null> {
     try {
-      if (!this.shops.has(event.shopDomain))
-        this.shops.set(event.shopDomain, await this.db.$transaction((tx) => shopFor(tx, event.shopDomain)));
+      await this.cacheShop(event.shopDomain);
       if (SHOP_CHANGING_TOPICS.has(event.topic)) this.shops.delete(event.shopDomain);
       const outcome = await this.db.$transaction(async (tx) => {
         const lock = this.serialize ? advisoryEntityLock(tx, event.shopDomain) : noEntityLock;
@@ -131,22 +130,39 @@ export class InboxWorker {
         if (count !== 1) throw new LeaseLost(`event #${event.id} was claimed again by another worker`);
         return result;
       });
-      this.processed++;
-      this.options.onDone?.(event, outcome);
-      if (outcome === "applied" && this.options.afterApply) {
-        // Derived state (segment membership): a failure here is logged, not a reason to re-apply.
-        await this.options.afterApply(event, outcome).catch((error) => this.options.onError?.(event, error));
-      }
+      await this.applied(event, outcome);
       return outcome;
     } catch (error) {
       if (error instanceof LeaseLost) return null;
-      this.failed++;
-      // The cached shop row may be what went wrong (another process erased the shop): re-read it next time.
-      this.shops.delete(event.shopDomain);
-      if (!(error instanceof OrderNotYetSynced)) this.options.onError?.(event, error);
-      await markFailed(this.db, event, error, this.now());
+      await this.keptForRetry(event, error);
       return null;
     }
+  }
+
+  /** Reads a shop's row once, not per event (dropped when a topic changes it or an event fails). */
+  private async cacheShop(domain: string): Promise<void> {
+    if (!this.shops.has(domain))
+      this.shops.set(domain, await this.db.$transaction((tx) => shopFor(tx, domain)));
+  }
+
+  /** An event's apply and its "done" mark committed. */
+  private async applied(event: ClaimedEvent, outcome: string): Promise<void> {
+    this.processed++;
+    this.options.onDone?.(event, outcome);
+    if (outcome === "applied" && this.options.afterApply) {
+      // Derived state (segment membership): a failure here is logged, not a reason to re-apply.
+      await this.options.afterApply(event, outcome).catch((error) => this.options.onError?.(event, error));
+    }
+  }
+
+  /** An event failed: kept with its error for a retry with backoff. */
+  private async keptForRetry(event: ClaimedEvent, error: unknown): Promise<void> {
+    this.failed++;
+    // The cached shop row may be what went wrong (another process erased the shop): re-read it next time.
+    this.shops.delete(event.shopDomain);
+    // A refund waiting for its order is expected, not an error to report.
+    if (!(error instanceof OrderNotYetSynced)) this.options.onError?.(event, error);
+    await markFailed(this.db, event, error, this.now());
   }
 
   /** Applies everything due now; resolves when nothing is left that is due. */
@@ -173,14 +189,11 @@ export class InboxWorker {
           return total;
         }
         // A run of events applied together, or one event of a rare topic on its own.
+        const batched = !this.options.perEvent && appliedInBatches(batch[index].topic);
         let end = index + 1;
-        if (!this.options.perEvent && appliedInBatches(batch[index].topic))
-          while (end < batch.length && appliedInBatches(batch[end].topic)) end++;
+        if (batched) while (end < batch.length && appliedInBatches(batch[end].topic)) end++;
         const run = batch.slice(index, end);
-        const outcomes =
-          end - index > 1 || (!this.options.perEvent && appliedInBatches(run[0].topic))
-            ? await this.applyRun(run)
-            : [await this.applyOne(run[0])];
+        const outcomes = batched ? await this.applyRun(run) : [await this.applyOne(run[0])];
         for (const [i, event] of run.entries()) {
           if (outcomes[i] === "applied") applied.push({ ...event, outcome: "applied" });
           const at = event.triggeredAt ?? this.now();
@@ -213,9 +226,7 @@ export class InboxWorker {
     let results: Map<number, BatchResult>;
     const now = this.now();
     try {
-      for (const domain of byShop.keys())
-        if (!this.shops.has(domain))
-          this.shops.set(domain, await this.db.$transaction((tx) => shopFor(tx, domain)));
+      for (const domain of byShop.keys()) await this.cacheShop(domain);
       results = await hotFor(this.db, "apply").transaction(async (tx) => {
         const out = new Map<number, BatchResult>();
         for (const [domain, events] of byShop)
@@ -242,18 +253,10 @@ export class InboxWorker {
     for (const event of run) {
       const r = results.get(event.id)!;
       if ("outcome" in r) {
-        this.processed++;
-        this.options.onDone?.(event, r.outcome);
-        if (r.outcome === "applied" && this.options.afterApply)
-          await this.options
-            .afterApply(event, r.outcome)
-            .catch((error) => this.options.onError?.(event, error));
+        await this.applied(event, r.outcome);
         outcomes.push(r.outcome);
       } else {
-        this.failed++;
-        this.shops.delete(event.shopDomain);
-        if (!(r.error instanceof OrderNotYetSynced)) this.options.onError?.(event, r.error);
-        await markFailed(this.db, event, r.error, this.now());
+        await this.keptForRetry(event, r.error);
         outcomes.push(null);
       }
     }
