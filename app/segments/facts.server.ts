@@ -115,6 +115,44 @@ async function eventsOfVisitors(
   return eventsOf;
 }
 
+/** One of a customer's browsers as `addBrowser` takes it. */
+export interface Browser {
+  cartToken: string | null;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  sessions: number | string;
+  landingPage: string | null;
+  referrer: string | null;
+  utmSource: string | null;
+  utmMedium: string | null;
+  utmCampaign: string | null;
+  deviceType: string | null;
+}
+
+/**
+ * A customer's browser joins their facts (browsers given latest first): sessions summed, first and
+ * last seen over all of them; the landing page, referrer, UTM, device and cart from the latest.
+ * The one way both reads (here, and the storefront's one statement on PostgreSQL) combine them.
+ */
+export function addBrowser(
+  f: Facts,
+  v: Browser,
+  events: readonly StorefrontEventFacts[],
+  carts: ReadonlyMap<string, NonNullable<Facts["cart"]>>,
+): void {
+  if (!f.visitor) {
+    const { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType } = v;
+    const text = { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType };
+    f.visitor = { ...text, firstSeenAt: v.firstSeenAt, lastSeenAt: v.lastSeenAt, sessions: 0, events: [] };
+    f.cart = v.cartToken ? (carts.get(v.cartToken) ?? null) : null;
+  }
+  const visitor = f.visitor;
+  visitor.sessions += Number(v.sessions);
+  if (v.firstSeenAt < visitor.firstSeenAt) visitor.firstSeenAt = v.firstSeenAt;
+  if (v.lastSeenAt > visitor.lastSeenAt) visitor.lastSeenAt = v.lastSeenAt;
+  visitor.events.push(...events);
+}
+
 export const VISITOR_COLUMNS = `"id", "shopId", "customerShopifyId", "cartToken", "firstSeenAt", "lastSeenAt", "sessions",
   "landingPage", "referrer", "utmSource", "utmMedium", "utmCampaign", "deviceType"`;
 
@@ -259,19 +297,8 @@ export async function loadFacts(
   for (const v of visitors) {
     const f = facts.get(v.customerShopifyId ?? "");
     if (!f) continue;
-    const firstSeenAt = date(v.firstSeenAt);
-    const lastSeenAt = date(v.lastSeenAt);
-    if (!f.visitor) {
-      const { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType } = v;
-      const text = { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType };
-      f.visitor = { ...text, firstSeenAt, lastSeenAt, sessions: 0, events: [] };
-      f.cart = v.cartToken ? (carts.get(v.cartToken) ?? null) : null;
-    }
-    const visitor = f.visitor;
-    visitor.sessions += Number(v.sessions);
-    if (firstSeenAt < visitor.firstSeenAt) visitor.firstSeenAt = firstSeenAt;
-    if (lastSeenAt > visitor.lastSeenAt) visitor.lastSeenAt = lastSeenAt;
-    visitor.events.push(...(eventsOf.get(v.id) ?? []));
+    const browser = { ...v, firstSeenAt: date(v.firstSeenAt), lastSeenAt: date(v.lastSeenAt) };
+    addBrowser(f, browser, eventsOf.get(v.id) ?? [], carts);
   }
   await withOrderedCheckouts(db, shopId, facts.values());
   return facts;

@@ -17,7 +17,7 @@
 import type { Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
 import type { MessageHistory } from "../engine/decide";
 import { CHECKOUT_EVENT_TYPES, checkoutStepOf } from "../engine/pixel-events";
-import type { FactsNeeded } from "../segments/facts.server";
+import { addBrowser, type FactsNeeded } from "../segments/facts.server";
 import { splitList } from "../sync/records";
 import type { HotQueries } from "../db-hot.server";
 
@@ -274,19 +274,8 @@ export async function visitorFactsInOne(
     };
     // Their browsers, the latest first: sessions summed, first/last over all; text and cart from the latest.
     for (const v of row.visitors ?? []) {
-      const firstSeenAt = at(v.firstSeenAt);
-      const lastSeenAt = at(v.lastSeenAt);
-      if (!customerFacts.visitor) {
-        const { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType } = v;
-        const text = { landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType };
-        customerFacts.visitor = { ...text, firstSeenAt, lastSeenAt, sessions: 0, events: [] };
-        customerFacts.cart = v.cartToken ? (carts.get(v.cartToken) ?? null) : null;
-      }
-      const visitor = customerFacts.visitor;
-      visitor.sessions += Number(v.sessions);
-      if (firstSeenAt < visitor.firstSeenAt) visitor.firstSeenAt = firstSeenAt;
-      if (lastSeenAt > visitor.lastSeenAt) visitor.lastSeenAt = lastSeenAt;
-      visitor.events.push(...(v.events ?? []).map(eventOf));
+      const browser = { ...v, firstSeenAt: at(v.firstSeenAt), lastSeenAt: at(v.lastSeenAt) };
+      addBrowser(customerFacts, browser, (v.events ?? []).map(eventOf), carts);
     }
     if (customerFacts.visitor)
       customerFacts.visitor.orderedCheckouts = orderedOf(customerFacts.visitor.events, ordered);
