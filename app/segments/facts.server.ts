@@ -153,6 +153,38 @@ export function addBrowser(
   visitor.events.push(...events);
 }
 
+/**
+ * The browser asking (its stored visitor, or null for one not stored yet) joins the customer's
+ * facts when it is not one of their browsers already: its sessions added (at least this one),
+ * first and last seen widened (to `now` for a new one), its landing page, referrer, UTM and
+ * device preferred, its events after theirs. The ordered checkouts stay the customer's: the caller
+ * adds this browser's.
+ */
+export function joinThisBrowser(
+  facts: Facts,
+  visitor: (Omit<Browser, "cartToken" | "sessions"> & { sessions: number }) | null | undefined,
+  ownEvents: readonly StorefrontEventFacts[],
+  now: Date,
+): NonNullable<Facts["visitor"]> {
+  const base = facts.visitor;
+  const earlier = (a: Date | undefined, b: Date) => (a && a < b ? a : b);
+  const later = (a: Date | undefined, b: Date) => (a && a > b ? a : b);
+  facts.visitor = {
+    sessions: (base?.sessions ?? 0) + Math.max(1, visitor?.sessions ?? 0),
+    firstSeenAt: earlier(base?.firstSeenAt, visitor?.firstSeenAt ?? now),
+    lastSeenAt: later(base?.lastSeenAt, visitor?.lastSeenAt ?? now),
+    landingPage: visitor?.landingPage ?? base?.landingPage ?? null,
+    referrer: visitor?.referrer ?? base?.referrer ?? null,
+    utmSource: visitor?.utmSource ?? base?.utmSource ?? null,
+    utmMedium: visitor?.utmMedium ?? base?.utmMedium ?? null,
+    utmCampaign: visitor?.utmCampaign ?? base?.utmCampaign ?? null,
+    deviceType: visitor?.deviceType ?? base?.deviceType ?? null,
+    events: [...(base?.events ?? []), ...ownEvents],
+    orderedCheckouts: base?.orderedCheckouts ?? [],
+  };
+  return facts.visitor;
+}
+
 export const VISITOR_COLUMNS = `"id", "shopId", "customerShopifyId", "cartToken", "firstSeenAt", "lastSeenAt", "sessions",
   "landingPage", "referrer", "utmSource", "utmMedium", "utmCampaign", "deviceType"`;
 

@@ -17,7 +17,7 @@
 import type { Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
 import type { MessageHistory } from "../engine/decide";
 import { CHECKOUT_EVENT_TYPES, checkoutStepOf } from "../engine/pixel-events";
-import { addBrowser, type FactsNeeded } from "../segments/facts.server";
+import { addBrowser, joinThisBrowser, type FactsNeeded } from "../segments/facts.server";
 import { splitList } from "../sync/records";
 import type { HotQueries } from "../db-hot.server";
 
@@ -299,21 +299,8 @@ export async function visitorFactsInOne(
     visitor: null,
   };
   if (!linked) {
-    const base = facts.visitor;
-    const events = [...(base?.events ?? []), ...ownEvents];
-    facts.visitor = {
-      sessions: (base?.sessions ?? 0) + Math.max(1, visitor?.sessions ?? 0),
-      firstSeenAt: minDate(base?.firstSeenAt, visitor?.firstSeenAt ?? now),
-      lastSeenAt: maxDate(base?.lastSeenAt, visitor?.lastSeenAt ?? now),
-      landingPage: visitor?.landingPage ?? base?.landingPage ?? null,
-      referrer: visitor?.referrer ?? base?.referrer ?? null,
-      utmSource: visitor?.utmSource ?? base?.utmSource ?? null,
-      utmMedium: visitor?.utmMedium ?? base?.utmMedium ?? null,
-      utmCampaign: visitor?.utmCampaign ?? base?.utmCampaign ?? null,
-      deviceType: visitor?.deviceType ?? base?.deviceType ?? null,
-      events,
-      orderedCheckouts: ownEvents.length ? orderedOf(events, ordered) : (base?.orderedCheckouts ?? []),
-    };
+    const joined = joinThisBrowser(facts, visitor, ownEvents, now);
+    if (ownEvents.length) joined.orderedCheckouts = orderedOf(joined.events, ordered);
     if (cart) facts.cart = cart;
   }
   return { facts, history: historyOf(row.history ?? []) };
@@ -345,11 +332,4 @@ function historyOf(events: EventJson[]): MessageHistory {
     } else if (type === MESSAGE_EVENTS.clicked) history.converted.push(id);
   }
   return history;
-}
-
-function minDate(a: Date | undefined, b: Date): Date {
-  return a && a < b ? a : b;
-}
-function maxDate(a: Date | undefined, b: Date): Date {
-  return a && a > b ? a : b;
 }

@@ -41,6 +41,7 @@ import type { Rule } from "../engine/rules";
 import type { MessageSpec } from "../engine/decide";
 import {
   factsNeededFor,
+  joinThisBrowser,
   loadCarts,
   loadFacts,
   VISITOR_COLUMNS,
@@ -672,20 +673,7 @@ export async function visitorFactsByParts(
   };
   if (!linked) {
     // This browser's visitor (or a visitor not stored yet) joins the customer's facts.
-    const base = facts.visitor;
-    facts.visitor = {
-      sessions: (base?.sessions ?? 0) + Math.max(1, visitor?.sessions ?? 0),
-      firstSeenAt: minDate(base?.firstSeenAt, visitor?.firstSeenAt ?? now),
-      lastSeenAt: maxDate(base?.lastSeenAt, visitor?.lastSeenAt ?? now),
-      landingPage: visitor?.landingPage ?? base?.landingPage ?? null,
-      referrer: visitor?.referrer ?? base?.referrer ?? null,
-      utmSource: visitor?.utmSource ?? base?.utmSource ?? null,
-      utmMedium: visitor?.utmMedium ?? base?.utmMedium ?? null,
-      utmCampaign: visitor?.utmCampaign ?? base?.utmCampaign ?? null,
-      deviceType: visitor?.deviceType ?? base?.deviceType ?? null,
-      events: [...(base?.events ?? []), ...ownEvents],
-      orderedCheckouts: base?.orderedCheckouts ?? [],
-    };
+    joinThisBrowser(facts, visitor, ownEvents, now);
     if (cart) facts.cart = cart;
     // This browser's checkouts too: completed when the shop holds their order (facts.server.ts).
     if (ownEvents.length) await withOrderedCheckouts(db, shopId, [facts]);
@@ -707,13 +695,6 @@ export async function visitorFactsByParts(
     } else if (e.type === MESSAGE_EVENTS.clicked) history.converted.push(id);
   }
   return { facts, history };
-}
-
-function minDate(a: Date | undefined, b: Date): Date {
-  return a && a < b ? a : b;
-}
-function maxDate(a: Date | undefined, b: Date): Date {
-  return a && a > b ? a : b;
 }
 
 /** server.ts's fast path: the decision for a request line's URL, with no router in between. */
