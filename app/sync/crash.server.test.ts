@@ -42,13 +42,20 @@ describe("the app process killed mid-processing", () => {
       while ((await inboxCounts(prisma)).done < 100) await new Promise((resolve) => setTimeout(resolve, 10));
       let killed = false;
       const rest = sendAll(first.url, plan.slice(head), { concurrency: 4, stopWhen: () => killed });
-      // Killed in the middle of a batch: while the worker holds events it claimed and has not
-      // finished. (The batched worker keeps up with this sender, so waiting for a backlog, as this
-      // test did when events were applied one by one, could find none.)
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const deadline = Date.now() + 20_000;
-      while (Date.now() < deadline && (await inboxCounts(prisma)).processing === 0)
-        await new Promise((resolve) => setTimeout(resolve, 1));
+      // Killed in the middle of work: while the worker holds events it claimed, or events wait
+      // for it. The batched worker keeps up with this sender, so a count read before the kill
+      // could be stale by the time the signal lands; the process is frozen (SIGSTOP) first, the
+      // inbox read while nothing in it can commit, and only a process caught mid-work is killed.
+      // Caught holding claimed events if that happens within a few seconds; waiting ones otherwise.
+      const started = Date.now();
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        first.child.kill("SIGSTOP");
+        const counts = await inboxCounts(prisma);
+        const waited = Date.now() - started;
+        if (counts.processing > 0 || (counts.pending > 0 && waited > 3_000) || waited > 60_000) break;
+        first.child.kill("SIGCONT");
+      }
       await first.kill();
       killed = true;
       results.push(...(await rest));
