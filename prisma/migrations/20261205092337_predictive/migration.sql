@@ -12,6 +12,7 @@ CREATE TABLE "PredictionFit" (
     "customers" INTEGER NOT NULL DEFAULT 0,
     "repeatCustomers" INTEGER NOT NULL DEFAULT 0,
     "calibration" TEXT,
+    "tiers" TEXT,
     "durationMs" INTEGER NOT NULL DEFAULT 0,
     CONSTRAINT "PredictionFit_shopId_fkey" FOREIGN KEY ("shopId") REFERENCES "Shop" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
