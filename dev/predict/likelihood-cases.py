@@ -6,7 +6,7 @@ Computed independently of the TypeScript code, with scipy 1.17 and mpmath 1.3 (a
   Gamma(r, α) density of λ and the Beta(a, b) density of p (not the closed form the code uses);
 - P(active): the same integrals, the "still active" part over the whole;
 - expected orders in (T, T+t]: Fader, Hardie & Lee (2005) eq. 10 as printed, with mpmath's own
-  hyp2f1 (not the Euler-transformed series the code sums); at a = 1 the limit a -> 1 (a = 1 ± 1e-30);
+  hyp2f1 (not the Euler-transformed series the code sums); at a = 1 the limit a -> 1 (the mean at a = 1 ± 1e-20, 60 digits);
 - Gamma-Gamma log-likelihood of a mean: numerical integration over ν ~ Gamma(q, γ) of the density of
   the mean of x Gamma(p, ν) orders, x · Gamma(px, ν) evaluated at x·m;
 - hyp2f1: mpmath.hyp2f1.
@@ -23,7 +23,8 @@ mp.mp.dps = 30
 def bgnbd_parts(params, x, tx, T):
     """(∫∫ alive part, ∫∫ dropped-out part), each times e^(-c) for a scale c (any c; it cancels)."""
     r, alpha, a, b = params
-    mode = max((r + x - 1) / (alpha + tx), 1e-12)
+    # Where λ's posterior mass lies: its mean given x purchases by tx (x > 0), or none by T (x = 0).
+    mode = (r + x) / (alpha + tx) if x > 0 else r / (alpha + T)
     lg_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
     def log_prior(l, p):
         return (r * math.log(alpha) + (r - 1) * math.log(l) - alpha * l - math.lgamma(r)
@@ -35,7 +36,7 @@ def bgnbd_parts(params, x, tx, T):
     def log_dead(l, p):
         return math.log(p) + (x - 1) * math.log1p(-p) + x * math.log(l) - l * tx
     c = max(log_prior(l, p) + max(log_alive(l, p), log_dead(l, p) if x > 0 else -math.inf) for l, p in grid)
-    lam_points = [mode * f for f in (0.01, 0.1, 0.5, 1, 2, 5, 20)]
+    lam_points = [mode * f for f in (1e-4, 1e-3, 0.01, 0.1, 0.5, 1, 2, 5, 20, 50)]
     def integrate(log_part):
         def over_lambda(p):
             f = lambda l: math.exp(log_part(l, p) + log_prior(l, p) - c) if l > 0 else 0.0
@@ -51,8 +52,9 @@ def bgnbd_parts(params, x, tx, T):
 def expected(params, x, tx, T, t):
     r, alpha, a, b = [mp.mpf(v) for v in params]
     if a == 1:
-        return (expected((params[0], params[1], mp.mpf(1) + mp.mpf("1e-30"), params[3]), x, tx, T, t)
-                + expected((params[0], params[1], mp.mpf(1) - mp.mpf("1e-30"), params[3]), x, tx, T, t)) / 2
+        with mp.workdps(60):
+            return (expected((params[0], params[1], mp.mpf(1) + mp.mpf("1e-20"), params[3]), x, tx, T, t)
+                    + expected((params[0], params[1], mp.mpf(1) - mp.mpf("1e-20"), params[3]), x, tx, T, t)) / 2
     x, tx, T, t = mp.mpf(x), mp.mpf(tx), mp.mpf(T), mp.mpf(t)
     z = t / (alpha + T + t)
     head = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * mp.hyp2f1(r + x, b + x, a + b + x - 1, z))
@@ -92,6 +94,9 @@ for params, x, tx, T, t in [
     (DAYS, 0, 0, 10.5, 7), (DAYS, 3, 120, 200.5, 365), (DAYS, 60, 350, 365.5, 30),
     (TINY, 0, 0, 0.5, 365), (TINY, 2, 5, 200.5, 90), (A_ONE, 4, 90, 180.5, 180), (LARGE_A, 25, 400, 410.5, 365),
     (LARGE_A, 0, 0, 3.5, 365), (DAYS, 400, 700, 700.5, 365),
+    # z = t/(α+T+t) near 1 (tiny α, new customers): the code switches from its series to quadrature.
+    ((0.8, 0.05, 0.5, 4.0), 0, 0, 0, 365), ((0.8, 0.05, 0.5, 4.0), 0, 0, 0.37, 365),
+    ((1e-6, 1e-6, 0.5, 4.0), 0, 0, 0, 365), ((0.3, 0.01, 1.7, 0.6), 3, 0.1, 0.2, 365),
 ]:
     cases["expectedOrders"].append({"params": dict(zip(["r", "alpha", "a", "b"], params)), "x": x, "tx": tx, "T": T,
                                     "days": t, "expected": float(expected(params, x, tx, T, t))})

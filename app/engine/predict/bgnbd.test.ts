@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   bgnbdLogLikelihood,
@@ -8,30 +7,9 @@ import {
   fitBgNbd,
   probabilityActive,
 } from "./bgnbd";
+import { cdnow } from "./cdnow.fixture";
 import cases from "./likelihood-cases.json";
-import type { BgNbdParams, SummaryColumns } from "./types";
-
-/** The CDNOW sample (2,357 customers, weeks), as published with Fader, Hardie & Lee (2005). */
-function cdnow(): SummaryColumns {
-  const text = readFileSync("dev/fixtures/predict/cdnow_customers_summary_with_transactions.csv", "utf8");
-  const rows = text.trim().split("\n").slice(1);
-  const n = rows.length;
-  const data = {
-    length: n,
-    x: new Float64Array(n),
-    tx: new Float64Array(n),
-    T: new Float64Array(n),
-    mean: new Float64Array(n),
-  };
-  rows.forEach((row, i) => {
-    const [, x, tx, T, mean] = row.split(",").map(Number);
-    data.x[i] = x;
-    data.tx[i] = tx;
-    data.T[i] = T;
-    data.mean[i] = mean;
-  });
-  return data;
-}
+import type { BgNbdParams } from "./types";
 
 describe("BG/NBD likelihood", () => {
   it.each(cases.bgnbd)(
@@ -46,7 +24,8 @@ describe("BG/NBD likelihood", () => {
     const data = cdnow();
     const p: BgNbdParams = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
     let sum = 0;
-    for (let i = 0; i < data.length; i++) sum += bgnbdLogLikelihood(p, { x: data.x[i], tx: data.tx[i], T: data.T[i] });
+    for (let i = 0; i < data.length; i++)
+      sum += bgnbdLogLikelihood(p, { x: data.x[i], tx: data.tx[i], T: data.T[i] });
     expect(bgnbdLogLikelihoodSum(p, data)).toBeCloseTo(sum, 7);
   });
 
@@ -146,7 +125,13 @@ describe("BG/NBD fit", () => {
   });
 
   it("refuses data with no repeat purchase, naming why", () => {
-    const data = { length: 2, x: new Float64Array(2), tx: new Float64Array(2), T: Float64Array.of(5, 9), mean: new Float64Array(2) };
+    const data = {
+      length: 2,
+      x: new Float64Array(2),
+      tx: new Float64Array(2),
+      T: Float64Array.of(5, 9),
+      mean: new Float64Array(2),
+    };
     expect(() => fitBgNbd(data)).toThrow(/no customer has a repeat purchase/);
   });
 });

@@ -29,7 +29,8 @@ function checkParams(p: BgNbdParams): void {
 /** Throws a RangeError naming what is wrong with a summary (where = "customer 12" etc.). */
 export function checkSummary(s: Summary, where = "summary"): void {
   const { x, tx, T } = s;
-  if (!(x >= 0) || !Number.isFinite(x)) throw new RangeError(`${where}: x must be a finite number ≥ 0, got ${x}`);
+  if (!(x >= 0) || !Number.isFinite(x))
+    throw new RangeError(`${where}: x must be a finite number ≥ 0, got ${x}`);
   if (!(tx >= 0) || !Number.isFinite(tx)) {
     throw new RangeError(`${where}: tx must be a finite number ≥ 0, got ${tx}`);
   }
@@ -97,7 +98,7 @@ export function expectedOrders(p: BgNbdParams, s: Summary, days: number): number
     throw new RangeError(`expectedOrders: days must be a finite number ≥ 0, got ${days}`);
   }
   if (days === 0) return 0;
-  return expectedOrdersIfActive(p, s.x, s.T, days) * probabilityActive(p, s);
+  return expectedOrdersIfActive(p, s, days) * probabilityActive(p, s);
 }
 
 /** E[X(t)]: expected repeat orders in a new customer's first `days` days (FHL 2005, eq. 9). */
@@ -108,10 +109,15 @@ export function expectedOrdersNew(p: BgNbdParams, days: number): number {
 const SERIES_EPSILON = 1e-16;
 const SERIES_MAX_TERMS = 10_000_000;
 
-/** E[orders in (T, T+t] | active at T, x, T]: the bracket above times (a+b+x−1)/(a−1). */
-function expectedOrdersIfActive(p: BgNbdParams, x: number, T: number, t: number): number {
+/**
+ * E[orders in (T, T+t] | still active at T, x, T]: expectedOrders without the factor P(active), for
+ * callers that compute several horizons of one customer (arguments not checked: check them first).
+ */
+export function expectedOrdersIfActive(p: BgNbdParams, s: Summary, t: number): number {
   const { r, alpha, a, b } = p;
+  const { x, T } = s;
   const scale = alpha + T;
+  if (scale < 1e-3 * t) return expectedOrdersIfActiveByQuadrature(p, s, t);
   const z = t / (scale + t);
   const logOneMinusZ = -Math.log1p(t / scale); // log((α+T)/(α+T+t))
   const u = (a - 1) * logOneMinusZ;
@@ -121,18 +127,71 @@ function expectedOrdersIfActive(p: BgNbdParams, x: number, T: number, t: number)
   const A = a + b - 1 - r;
   let v = A * z;
   let sum = v;
-  for (let n = 1; n < SERIES_MAX_TERMS; n++) {
-    v *= (((A + n) * (a - 1 + n)) / ((C + n) * (n + 1))) * z;
-    sum += v;
-    if (v === 0) break;
-    const next = Math.max(Math.abs((((A + n + 1) * (a + n)) / ((C + n + 1) * (n + 2))) * z), z);
-    if (next < 1 && (Math.abs(v) * next) / (1 - next) <= SERIES_EPSILON * Math.abs(sum)) break;
-    if (n === SERIES_MAX_TERMS - 1) {
+  for (let n = 1; ; n++) {
+    // v(n+1)/v(n); it tends to z, monotonically for large n, so the larger of it and z bounds the
+    // tail as a geometric series.
+    const ratio = (((A + n) * (a - 1 + n)) / ((C + n) * (n + 1))) * z;
+    const bound = Math.max(Math.abs(ratio), z);
+    if (v === 0 || (bound < 1 && (Math.abs(v) * bound) / (1 - bound) <= SERIES_EPSILON * Math.abs(sum)))
+      break;
+    if (n >= SERIES_MAX_TERMS) {
       throw new RangeError(`expectedOrders: the series did not converge (z = ${z}, x = ${x})`);
     }
+    v *= ratio;
+    sum += v;
   }
   const value = C * E1 - powerA1 * sum;
   return value > 0 ? value : 0;
+}
+
+/**
+ * The same expectation for z = t/(α+T+t) within 1e-3 of 1 (a tiny α and a new customer), where the
+ * series would need more than ~10⁵ terms. Given active at T, λ ~ Gamma(r+x, α+T) and
+ * p ~ Beta(a, b+x), independent; a customer with (λ, p) makes (1 − e^(−λpt))/p purchases in t on
+ * average, so
+ *   E = ∫₀¹ (1 − (1 + p t/(α+T))^(−(r+x)))/p · Beta(p; a, b+x) dp,
+ * summed by tanh-sinh (double exponential) quadrature, in logs for the Beta weight, with the step
+ * halved until the sum settles to 1e-12.
+ */
+function expectedOrdersIfActiveByQuadrature(p: BgNbdParams, s: Summary, t: number): number {
+  const { r, alpha, a, b } = p;
+  const rx = r + s.x;
+  const bx = b + s.x;
+  const tau = t / (alpha + s.T);
+  const logNorm = logGamma(a) + logGamma(bx) - logGamma(a + bx);
+  // Far enough out that the weight p^a (1−p)^(b+x) times the largest g, (r+x)τ, is below e^−45.
+  const logBound = 45 + Math.max(0, Math.log(rx * tau));
+  const vMax = Math.asinh(logBound / Math.min(a, bx) / Math.PI);
+  const at = (v: number): number => {
+    const w = (Math.PI / 2) * Math.sinh(v);
+    const logP = -log1pExp(-2 * w);
+    const log1mP = -log1pExp(2 * w);
+    const weight = Math.exp(a * logP + bx * log1mP - logNorm);
+    if (weight === 0) return 0;
+    const prob = Math.exp(logP);
+    const g = prob === 0 ? rx * tau : -Math.expm1(-rx * Math.log1p(prob * tau)) / prob;
+    return Math.PI * Math.cosh(v) * g * weight;
+  };
+  let h = 1 / 4;
+  let sum = at(0);
+  for (let v = h; v <= vMax; v += h) sum += at(v) + at(-v);
+  let estimate = sum * h;
+  for (let level = 0; level < 12; level++) {
+    // Halve the step: add the midpoints.
+    let added = 0;
+    for (let v = h / 2; v <= vMax; v += h) added += at(v) + at(-v);
+    sum += added;
+    h /= 2;
+    const next = sum * h;
+    if (Math.abs(next - estimate) <= 1e-12 * Math.abs(next)) return next;
+    estimate = next;
+  }
+  return estimate;
+}
+
+/** log(1 + eᵘ) without overflow. */
+function log1pExp(u: number): number {
+  return u > 35 ? u : Math.log1p(Math.exp(u));
 }
 
 /** The data prepared once for many likelihood evaluations: repeat counts as a histogram. */

@@ -1,25 +1,7 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { expectedSpendPerOrder, fitGammaGamma, gammaGammaLogLikelihood } from "./gamma-gamma";
+import { cdnow } from "./cdnow.fixture";
 import cases from "./likelihood-cases.json";
-import type { SummaryColumns } from "./types";
-
-function cdnow(): SummaryColumns {
-  const rows = readFileSync("dev/fixtures/predict/cdnow_customers_summary_with_transactions.csv", "utf8")
-    .trim()
-    .split("\n")
-    .slice(1);
-  const n = rows.length;
-  const data = { length: n, x: new Float64Array(n), tx: new Float64Array(n), T: new Float64Array(n), mean: new Float64Array(n) };
-  rows.forEach((row, i) => {
-    const [, x, tx, T, mean] = row.split(",").map(Number);
-    data.x[i] = x;
-    data.tx[i] = tx;
-    data.T[i] = T;
-    data.mean[i] = mean;
-  });
-  return data;
-}
 
 describe("Gamma-Gamma spend per order", () => {
   it.each(cases.gammaGamma)(
@@ -58,8 +40,16 @@ describe("Gamma-Gamma spend per order", () => {
     const data = cdnow();
     data.mean[0] = -5; // customer 1 has x = 2
     expect(fitGammaGamma(data).customers).toBe(945);
-    const few = { length: 2, x: Float64Array.of(0, 3), tx: Float64Array.of(0, 9), T: Float64Array.of(5, 9), mean: Float64Array.of(0, 20) };
-    expect(() => fitGammaGamma(few)).toThrow(/1 customer\(s\) with a repeat order and a positive mean spend; at least 2 needed/);
+    const few = {
+      length: 2,
+      x: Float64Array.of(0, 3),
+      tx: Float64Array.of(0, 9),
+      T: Float64Array.of(5, 9),
+      mean: Float64Array.of(0, 20),
+    };
+    expect(() => fitGammaGamma(few)).toThrow(
+      /1 customer\(s\) with a repeat order and a positive mean spend; at least 2 needed/,
+    );
     expect(() => gammaGammaLogLikelihood({ p: 1, q: 2, gamma: 3 }, 0, 10)).toThrow(/x must be > 0/);
   });
 });

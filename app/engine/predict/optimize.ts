@@ -43,7 +43,9 @@ export function maximize(f: Objective, start: ArrayLike<number>, options: Maximi
   const gradient = new Float64Array(n);
   let value = f(theta, gradient);
   if (!Number.isFinite(value)) {
-    throw new RangeError(`maximize: the objective is not finite at the start (${Array.from(theta).join(", ")})`);
+    throw new RangeError(
+      `maximize: the objective is not finite at the start (${Array.from(theta).join(", ")})`,
+    );
   }
   // We minimise φ = −f: G = −gradient. H approximates the inverse Hessian of φ.
   const H = new Float64Array(n * n);

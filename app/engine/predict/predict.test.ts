@@ -40,7 +40,11 @@ describe("fits recover the parameters the customers were drawn from", () => {
     let predicted = 0;
     let actual = 0;
     for (let i = 0; i < calibration.length; i++) {
-      predicted += expectedOrders(bg.params, { x: calibration.x[i], tx: calibration.tx[i], T: calibration.T[i] }, 90);
+      predicted += expectedOrders(
+        bg.params,
+        { x: calibration.x[i], tx: calibration.tx[i], T: calibration.T[i] },
+        90,
+      );
       actual += holdoutRepeatOrders[i];
     }
     expect(Math.abs(predicted - actual) / actual).toBeLessThan(0.04);

@@ -1,7 +1,7 @@
 /**
  * Per-customer predictions from the fitted models, and the value tiers.
  */
-import { checkSummary, expectedOrders, probabilityActive } from "./bgnbd";
+import { checkSummary, expectedOrdersIfActive, probabilityActive } from "./bgnbd";
 import { expectedSpendPerOrder } from "./gamma-gamma";
 import {
   PREDICTION_HORIZONS,
@@ -25,7 +25,10 @@ import {
  * and null (no next order expected: more likely than not the customer has dropped out) otherwise.
  */
 export function expectedDaysToNextOrder(p: BgNbdParams, s: Summary): number | null {
-  const active = probabilityActive(p, s);
+  return daysToNextOrder(p, s, probabilityActive(p, s));
+}
+
+function daysToNextOrder(p: BgNbdParams, s: Summary, active: number): number | null {
   if (!(active > 0.5)) return null;
   const rx = p.r + s.x;
   // (1 − 1/(2P))^(−1/(r+x)) − 1, as expm1 of a logarithm for accuracy when it is small.
@@ -36,15 +39,16 @@ export function expectedDaysToNextOrder(p: BgNbdParams, s: Summary): number | nu
 /** Every prediction the store keeps for one customer (expectations, not promises). */
 export function predictCustomer(m: FittedModels, s: ValueSummary): CustomerPredictionValues {
   checkSummary(s);
+  const active = probabilityActive(m.bgnbd, s); // checks the parameters too
   const orders = {} as Record<Horizon, number>;
-  for (const days of PREDICTION_HORIZONS) orders[days] = expectedOrders(m.bgnbd, s, days);
+  for (const days of PREDICTION_HORIZONS) orders[days] = expectedOrdersIfActive(m.bgnbd, s, days) * active;
   const spendPerOrder = expectedSpendPerOrder(m.gammaGamma, s.x, s.mean);
   return {
-    probabilityActive: probabilityActive(m.bgnbd, s),
+    probabilityActive: active,
     orders,
     spendPerOrder,
     value12m: orders[365] * spendPerOrder,
-    nextOrderInDays: expectedDaysToNextOrder(m.bgnbd, s),
+    nextOrderInDays: daysToNextOrder(m.bgnbd, s, active),
   };
 }
 

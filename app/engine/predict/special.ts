@@ -52,7 +52,9 @@ export function digamma(x: number): number {
   const inv2 = 1 / (x * x);
   // ψ(x) ~ log x − 1/(2x) − Σ B2k / (2k x^2k).
   const series =
-    inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132 - (691 * inv2) / 32760)))));
+    inv2 *
+    (1 / 12 -
+      inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132 - (691 * inv2) / 32760)))));
   return result + Math.log(x) - 0.5 / x - series;
 }
 
@@ -88,16 +90,18 @@ function hypergeometricSeries(a: number, b: number, c: number, z: number): numbe
   let term = 1;
   let sum = 1;
   for (let n = 0; n < SERIES_MAX_TERMS; n++) {
+    // term(n+1)/term(n); it tends to z, monotonically for large n, so the larger of it and z bounds
+    // the tail as a geometric series.
     const ratio = (((a + n) * (b + n)) / ((c + n) * (n + 1))) * z;
-    term *= ratio;
-    sum += term;
-    if (term === 0) return sum;
-    // The ratio of successive terms tends to z, monotonically for large n: bound the tail by the
-    // geometric series of the larger of the next ratio and z.
-    const next = Math.max(Math.abs((((a + n + 1) * (b + n + 1)) / ((c + n + 1) * (n + 2))) * z), z);
-    if (next < 1 && (Math.abs(term) * next) / (1 - next) <= SERIES_EPSILON * Math.abs(sum)) {
+    const bound = Math.max(Math.abs(ratio), z);
+    if (
+      term === 0 ||
+      (bound < 1 && (Math.abs(term) * bound) / (1 - bound) <= SERIES_EPSILON * Math.abs(sum))
+    ) {
       return sum;
     }
+    term *= ratio;
+    sum += term;
   }
   throw new RangeError(`hyp2f1: the series for (${a}, ${b}; ${c}; ${z}) did not converge`);
 }
