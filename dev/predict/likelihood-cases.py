@@ -6,7 +6,7 @@ Computed independently of the TypeScript code, with scipy 1.17 and mpmath 1.3 (a
   Gamma(r, α) density of λ and the Beta(a, b) density of p (not the closed form the code uses);
 - P(active): the same integrals, the "still active" part over the whole;
 - expected orders in (T, T+t]: Fader, Hardie & Lee (2005) eq. 10 as printed, with mpmath's own
-  hyp2f1 (not the Euler-transformed series the code sums); at a = 1 the limit a -> 1 (the mean at a = 1 ± 1e-20, 60 digits);
+  hyp2f1 (not the Euler-transformed series the code sums); at 60 digits; at a = 1 the limit a -> 1 (the mean at a = 1 ± 1e-20);
 - Gamma-Gamma log-likelihood of a mean: numerical integration over ν ~ Gamma(q, γ) of the density of
   the mean of x Gamma(p, ν) orders, x · Gamma(px, ν) evaluated at x·m;
 - hyp2f1: mpmath.hyp2f1.
@@ -50,11 +50,16 @@ def bgnbd_parts(params, x, tx, T):
     return alive, dead, c
 
 def expected(params, x, tx, T, t):
+    """FHL eq. 10 at 60 digits (the formula cancels heavily when a is large)."""
+    with mp.workdps(60):
+        if params[2] == 1:  # the limit a -> 1
+            below, above = mp.mpf(1) - mp.mpf("1e-20"), mp.mpf(1) + mp.mpf("1e-20")
+            return (expected_at((params[0], params[1], below, params[3]), x, tx, T, t)
+                    + expected_at((params[0], params[1], above, params[3]), x, tx, T, t)) / 2
+        return expected_at(params, x, tx, T, t)
+
+def expected_at(params, x, tx, T, t):
     r, alpha, a, b = [mp.mpf(v) for v in params]
-    if a == 1:
-        with mp.workdps(60):
-            return (expected((params[0], params[1], mp.mpf(1) + mp.mpf("1e-20"), params[3]), x, tx, T, t)
-                    + expected((params[0], params[1], mp.mpf(1) - mp.mpf("1e-20"), params[3]), x, tx, T, t)) / 2
     x, tx, T, t = mp.mpf(x), mp.mpf(tx), mp.mpf(T), mp.mpf(t)
     z = t / (alpha + T + t)
     head = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * mp.hyp2f1(r + x, b + x, a + b + x - 1, z))
@@ -76,6 +81,7 @@ DAYS = (0.8, 40.0, 0.5, 4.0)
 TINY = (0.05, 0.01, 0.3, 0.4)
 A_ONE = (1.3, 25.0, 1.0, 2.0)
 LARGE_A = (2.5, 60.0, 3.5, 1.2)
+DEGENERATE = (0.9674942950908105, 141.58617171971622, 11560.300655802705, 0.00008650294052000372)
 
 bgnbd_inputs = [
     (CDNOW, 0, 0, 38.86), (CDNOW, 2, 30.43, 38.86), (CDNOW, 1, 1.71, 38.86), (CDNOW, 14, 36.0, 38.0),
@@ -97,6 +103,9 @@ for params, x, tx, T, t in [
     # z = t/(α+T+t) near 1 (tiny α, new customers): the code switches from its series to quadrature.
     ((0.8, 0.05, 0.5, 4.0), 0, 0, 0, 365), ((0.8, 0.05, 0.5, 4.0), 0, 0, 0.37, 365),
     ((1e-6, 1e-6, 0.5, 4.0), 0, 0, 0, 365), ((0.3, 0.01, 1.7, 0.6), 3, 0.1, 0.2, 365),
+    # A degenerate fit (a huge, b tiny: almost everyone drops out after a repeat purchase), where the
+    # series' terms grow like e^(az) and cancel: the code integrates instead.
+    (DEGENERATE, 0, 0, 0.3, 30), (DEGENERATE, 3, 100, 200.3, 30), (DEGENERATE, 40, 300, 300.3, 365),
 ]:
     cases["expectedOrders"].append({"params": dict(zip(["r", "alpha", "a", "b"], params)), "x": x, "tx": tx, "T": T,
                                     "days": t, "expected": float(expected(params, x, tx, T, t))})

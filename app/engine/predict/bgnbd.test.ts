@@ -124,6 +124,22 @@ describe("BG/NBD fit", () => {
     expect(fit.logLikelihood).toBeCloseTo(-9582.4256, 3);
   });
 
+  it("on data that cannot identify the parameters, pins them at a bound and gives no standard errors", () => {
+    // Every repeat customer bought on their last day: no sign of anyone dropping out.
+    const n = 5;
+    const data = {
+      length: n,
+      x: Float64Array.of(1, 2, 0, 3, 0),
+      tx: Float64Array.of(10, 20, 0, 40, 0),
+      T: Float64Array.of(10.2, 20.2, 30.2, 40.2, 8.2),
+      mean: new Float64Array(n),
+    };
+    const fit = fitBgNbd(data);
+    expect(Number.isFinite(fit.logLikelihood)).toBe(true);
+    expect(fit.params.a).toBeLessThan(1e-6);
+    expect(fit.standardErrors).toBeNull();
+  });
+
   it("refuses data with no repeat purchase, naming why", () => {
     const data = {
       length: 2,

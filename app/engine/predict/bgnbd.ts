@@ -89,7 +89,7 @@ export function probabilityActive(p: BgNbdParams, s: Summary): number {
  *   C·(1 − (1−z)^(a−1))/(a−1) − (1−z)^(a−1) Σₙ≥₁ vₙ,   C = a+b+x−1,
  *   v₁ = (a+b−1−r) z, vₙ₊₁ = vₙ (a+b−1−r+n)(a−1+n) z / ((C+n)(n+1)),
  * finite at a = 1 and at C = 0, with no power of (r+x) to overflow for huge x. The terms decay like
- * n^(a−2−r−x) zⁿ.
+ * n^(a−2−r−x) zⁿ. Where that series is slow or cancels, a quadrature over p gives the same value.
  */
 export function expectedOrders(p: BgNbdParams, s: Summary, days: number): number {
   checkParams(p);
@@ -107,7 +107,7 @@ export function expectedOrdersNew(p: BgNbdParams, days: number): number {
 }
 
 const SERIES_EPSILON = 1e-16;
-const SERIES_MAX_TERMS = 10_000_000;
+const SERIES_MAX_TERMS = 20_000;
 
 /**
  * E[orders in (T, T+t] | still active at T, x, T]: expectedOrders without the factor P(active), for
@@ -127,6 +127,7 @@ export function expectedOrdersIfActive(p: BgNbdParams, s: Summary, t: number): n
   const A = a + b - 1 - r;
   let v = A * z;
   let sum = v;
+  let largest = Math.abs(v);
   for (let n = 1; ; n++) {
     // v(n+1)/v(n); it tends to z, monotonically for large n, so the larger of it and z bounds the
     // tail as a geometric series.
@@ -134,19 +135,23 @@ export function expectedOrdersIfActive(p: BgNbdParams, s: Summary, t: number): n
     const bound = Math.max(Math.abs(ratio), z);
     if (v === 0 || (bound < 1 && (Math.abs(v) * bound) / (1 - bound) <= SERIES_EPSILON * Math.abs(sum)))
       break;
-    if (n >= SERIES_MAX_TERMS) {
-      throw new RangeError(`expectedOrders: the series did not converge (z = ${z}, x = ${x})`);
-    }
+    if (n >= SERIES_MAX_TERMS) return expectedOrdersIfActiveByQuadrature(p, s, t);
     v *= ratio;
     sum += v;
+    if (Math.abs(v) > largest) largest = Math.abs(v);
   }
   const value = C * E1 - powerA1 * sum;
-  return value > 0 ? value : 0;
+  // Terms far larger than the result (a large a: they grow like e^(az) before (1−z)^(a−1) shrinks
+  // them) would cancel away the digits: then integrate instead.
+  if (!(value > 0) || Math.max(Math.abs(C * E1), powerA1 * largest) > 1e5 * value) {
+    return expectedOrdersIfActiveByQuadrature(p, s, t);
+  }
+  return value;
 }
 
 /**
- * The same expectation for z = t/(α+T+t) within 1e-3 of 1 (a tiny α and a new customer), where the
- * series would need more than ~10⁵ terms. Given active at T, λ ~ Gamma(r+x, α+T) and
+ * The same expectation where the series is slow or ill-conditioned: z = t/(α+T+t) within 1e-3 of 1
+ * (a tiny α and a new customer), more than 20,000 terms, or terms that cancel (a large a). Given active at T, λ ~ Gamma(r+x, α+T) and
  * p ~ Beta(a, b+x), independent; a customer with (λ, p) makes (1 − e^(−λpt))/p purchases in t on
  * average, so
  *   E = ∫₀¹ (1 − (1 + p t/(α+T))^(−(r+x)))/p · Beta(p; a, b+x) dp,
@@ -159,9 +164,11 @@ function expectedOrdersIfActiveByQuadrature(p: BgNbdParams, s: Summary, t: numbe
   const bx = b + s.x;
   const tau = t / (alpha + s.T);
   const logNorm = logGamma(a) + logGamma(bx) - logGamma(a + bx);
-  // Far enough out that the weight p^a (1−p)^(b+x) times the largest g, (r+x)τ, is below e^−45.
+  // Far enough out, beyond the weight's peak (at w = ½ log(a/(b+x)) in w = ½ log(p/(1−p))), that
+  // the weight p^a (1−p)^(b+x) times the largest g, (r+x)τ, is below e^−45.
   const logBound = 45 + Math.max(0, Math.log(rx * tau));
-  const vMax = Math.asinh(logBound / Math.min(a, bx) / Math.PI);
+  const wMax = Math.abs(0.5 * Math.log(a / bx)) + logBound / (2 * Math.min(a, bx)) + 1;
+  const vMax = Math.asinh((2 * wMax) / Math.PI);
   const at = (v: number): number => {
     const w = (Math.PI / 2) * Math.sinh(v);
     const logP = -log1pExp(-2 * w);
@@ -183,7 +190,7 @@ function expectedOrdersIfActiveByQuadrature(p: BgNbdParams, s: Summary, t: numbe
     sum += added;
     h /= 2;
     const next = sum * h;
-    if (Math.abs(next - estimate) <= 1e-12 * Math.abs(next)) return next;
+    if (level >= 2 && Math.abs(next - estimate) <= 1e-12 * Math.abs(next)) return next;
     estimate = next;
   }
   return estimate;

@@ -95,6 +95,25 @@ describe("one customer's predictions", () => {
     expect(Math.pow(alpha / (alpha + t), r)).toBeCloseTo(0.5, 12);
   });
 
+  it("expected orders grow with the horizon even for a degenerate fit (a huge, b tiny)", () => {
+    const degenerate: FittedModels = {
+      bgnbd: { r: 0.97, alpha: 141.6, a: 11560, b: 0.0000865 },
+      gammaGamma: TRUTH.gammaGamma,
+    };
+    for (const s of [
+      { x: 0, tx: 0, T: 0.3, mean: 0 },
+      { x: 3, tx: 100, T: 200.3, mean: 5000 },
+      { x: 40, tx: 300, T: 300.3, mean: 5000 },
+    ]) {
+      const values = predictCustomer(degenerate, s);
+      let previous = 0;
+      for (const days of PREDICTION_HORIZONS) {
+        expect(values.orders[days]).toBeGreaterThan(previous);
+        previous = values.orders[days];
+      }
+    }
+  });
+
   it("stays finite for a customer with a huge number of orders, who ordered today", () => {
     const values = predictCustomer(TRUTH, { x: 50_000, tx: 3000, T: 3000, mean: 1200 });
     expect(Number.isFinite(values.value12m)).toBe(true);
