@@ -54,6 +54,8 @@ interface Page<T> {
   nodes: T[];
 }
 
+/** How long one page's transaction may take (Prisma's default is 5 s), as the backfill's. */
+const PAGE_TRANSACTION_MS = 60_000;
 export interface ReconcileResult {
   checked: number;
   repaired: number;
@@ -73,6 +75,10 @@ export async function reconcile(
   const run = await db.syncRun.create({ data: { shopId: shop.id, kind: "reconcile", since } });
   const search = `updated_at:>='${since.toISOString()}'`;
   const tally = { checked: 0, repaired: 0 };
+  // A page's records wait for the workers' entity locks and are applied one by one: on a busy
+  // machine that outlasts Prisma's default 5 s, and the whole page would be undone and lost for
+  // this run. As long as the backfill's pages may take.
+  const page = { timeout: PAGE_TRANSACTION_MS };
   // On PostgreSQL, webhook workers may be applying these same records: hold them for the page
   // (one statement, in the workers' lock order).
   const postgres = dialectOfClient(db) === "postgres";
@@ -91,7 +97,7 @@ export async function reconcile(
           records.map((r) => customerKey(r.shopifyId)),
         );
         for (const r of records) count(await applyCustomer(tx, shop.id, r));
-      });
+      }, page);
     });
     await eachPage<WithLines>(api, RECENT_ORDERS, search, "orders", async (nodes) => {
       const records: OrderRecord[] = [];
@@ -106,7 +112,7 @@ export async function reconcile(
           ]),
         );
         for (const r of records) count(await applyOrder(tx, shop.id, r));
-      });
+      }, page);
     });
     await eachPage<WithLines>(api, RECENT_CHECKOUTS, search, "abandonedCheckouts", async (nodes) => {
       const records: CheckoutRecord[] = [];
@@ -118,7 +124,7 @@ export async function reconcile(
           records.flatMap((r) => [customerKey(r.customerShopifyId), ...checkoutKeys(r.token, r.shopifyId)]),
         );
         for (const r of records) count(await applyCheckout(tx, shop.id, r));
-      });
+      }, page);
     });
     await db.syncRun.update({
       where: { id: run.id },
