@@ -56,6 +56,7 @@ interface Page<T> {
 
 /** How long one page's transaction may take (Prisma's default is 5 s), as the backfill's. */
 const PAGE_TRANSACTION_MS = 60_000;
+
 export interface ReconcileResult {
   checked: number;
   repaired: number;
