@@ -113,9 +113,17 @@ function browserAt(b: BrowserFacts, at: number): (BrowserFacts & { lastThen: num
     events.push(e);
     if (t > last) last = t;
   }
-  const lastThen = b.lastSeenAt.getTime() <= at ? b.lastSeenAt.getTime() : last > -Infinity ? last : b.firstSeenAt.getTime();
+  const lastThen =
+    b.lastSeenAt.getTime() <= at ? b.lastSeenAt.getTime() : last > -Infinity ? last : b.firstSeenAt.getTime();
   const cart = b.cart && (b.cart.updatedAt === undefined || b.cart.updatedAt.getTime() <= at) ? b.cart : null;
-  return { ...b, sessions: b.sessions - laterSessions, lastSeenAt: new Date(lastThen), lastThen, cart, events };
+  return {
+    ...b,
+    sessions: b.sessions - laterSessions,
+    lastSeenAt: new Date(lastThen),
+    lastThen,
+    cart,
+    events,
+  };
 }
 
 /** The person's storefront side at `at`: their browsers then, combined as facts.server.ts's addBrowser does. */
@@ -160,7 +168,8 @@ function visitorAt(facts: Facts, at: number): Pick<Facts, "visitor" | "cart"> {
  */
 export function factsAsOf(facts: Facts, at: Date, unit: "customer" | "visitor" = "customer"): Facts | null {
   const t = at.getTime();
-  const customerExisted = !!facts.customer && (facts.customer.createdAt === null || before(facts.customer.createdAt, t));
+  const customerExisted =
+    !!facts.customer && (facts.customer.createdAt === null || before(facts.customer.createdAt, t));
   const storefront = visitorAt(facts, t);
   // The unit itself must have existed (an anonymous person's facts are their storefront's).
   const existed = unit === "customer" && facts.customer ? customerExisted : storefront.visitor !== null;
@@ -177,7 +186,8 @@ export function factsAsOf(facts: Facts, at: Date, unit: "customer" | "visitor" =
       .map((k) => ({
         ...k,
         // No completion time (an order names it): completed, as there is no date to tell.
-        completed: k.completed && (k.completedAt === null || k.completedAt === undefined || before(k.completedAt, t)),
+        completed:
+          k.completed && (k.completedAt === null || k.completedAt === undefined || before(k.completedAt, t)),
       })),
     ...storefront,
   };

@@ -87,7 +87,11 @@ export function refundedOf(o: Record<string, unknown>): number {
 
 /** A case order's cancellation time: `cancelledAt`, or its processing time when `cancelled`. */
 export function cancelledAtOf(o: Record<string, unknown>): Date | null {
-  return o.cancelledAt ? new Date(String(o.cancelledAt)) : o.cancelled ? new Date(String(o.processedAt)) : null;
+  return o.cancelledAt
+    ? new Date(String(o.cancelledAt))
+    : o.cancelled
+      ? new Date(String(o.processedAt))
+      : null;
 }
 
 /** A case checkout's completion time: `completedAt`, or its creation when `completed`. */

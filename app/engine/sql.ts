@@ -96,9 +96,12 @@ const liveThen = (b: Builder) =>
   `NOT o."test" AND o."processedAt" <= ${b.date(b.now)} AND (o."cancelledAt" IS NULL OR o."cancelledAt" > ${b.date(b.now)})`;
 /** The customer's live orders (as of now in that mode). */
 const orderScope = (b: Builder) =>
-  b.asOf ? `o."shopId" = c."shopId" AND o."customerShopifyId" = c."shopifyId" AND ${liveThen(b)}` : ORDER_SCOPE;
+  b.asOf
+    ? `o."shopId" = c."shopId" AND o."customerShopifyId" = c."shopifyId" AND ${liveThen(b)}`
+    : ORDER_SCOPE;
 /** Live orders that belong to a customer (as of now in that mode). */
-const liveOrder = (b: Builder) => (b.asOf ? `o."customerShopifyId" IS NOT NULL AND ${liveThen(b)}` : LIVE_ORDER);
+const liveOrder = (b: Builder) =>
+  b.asOf ? `o."customerShopifyId" IS NOT NULL AND ${liveThen(b)}` : LIVE_ORDER;
 /** An order's net value: as of now, its refunds made later are added back. */
 const netOf = (b: Builder) =>
   b.asOf

@@ -103,7 +103,13 @@ async function store(name: string, f: JsonFacts, guest: boolean): Promise<number
     });
     for (const r of refundsOf(o))
       await prisma.refund.create({
-        data: { shopId: shop.id, orderId: order.id, shopifyId: String(++n), amount: r.amount, createdAt: r.at },
+        data: {
+          shopId: shop.id,
+          orderId: order.id,
+          shopifyId: String(++n),
+          amount: r.amount,
+          createdAt: r.at,
+        },
       });
     for (const l of (o.lines as Record<string, unknown>[]) ?? []) {
       await prisma.lineItem.create({
@@ -260,7 +266,9 @@ describe("cases.json on facts read back from the database", () => {
     const shopId = shops.get(c.name)!;
     const now = new Date(c.now ?? DEFAULT_NOW);
     // As of a moment: with what the as-of mode reads besides (refunds, completion times …).
-    const need = c.asOf ? { lines: true, checkouts: true, visitors: true, events: true, history: true } : undefined;
+    const need = c.asOf
+      ? { lines: true, checkouts: true, visitors: true, events: true, history: true }
+      : undefined;
     if (!c.guest) {
       const facts = (await loadFacts(prisma, shopId, [CUSTOMER], need)).get(CUSTOMER)!;
       expect(evaluate(c.rule, facts, { now, asOf: c.asOf }).member).toBe(c.expected);

@@ -342,7 +342,8 @@ export async function loadFacts(
     const browser = { ...v, firstSeenAt: date(v.firstSeenAt), lastSeenAt: date(v.lastSeenAt) };
     addBrowser(f, browser, eventsOf.get(v.id) ?? [], carts);
     // As-of evaluation combines them again from what existed then: each browser apart.
-    if (need.history && f.visitor) (f.visitor.browsers ??= []).push(browserOf(browser, eventsOf.get(v.id), carts));
+    if (need.history && f.visitor)
+      (f.visitor.browsers ??= []).push(browserOf(browser, eventsOf.get(v.id), carts));
   }
   await withOrderedCheckouts(db, shopId, facts.values());
   if (need.history) await withOrderedCheckoutTimes(db, shopId, facts.values());
@@ -389,7 +390,11 @@ async function refundsOfOrders(
  * Sets `visitor.orderedCheckoutsAt` for the tokens `withOrderedCheckouts` found: when the shop's
  * first order of each was processed (as-of evaluation: a checkout ordered later was not yet).
  */
-async function withOrderedCheckoutTimes(db: PrismaClient, shopId: number, all: Iterable<Facts>): Promise<void> {
+async function withOrderedCheckoutTimes(
+  db: PrismaClient,
+  shopId: number,
+  all: Iterable<Facts>,
+): Promise<void> {
   const people = [...all].map((f) => f.visitor).filter((v): v is NonNullable<Facts["visitor"]> => !!v);
   const tokens = [...new Set(people.flatMap((v) => v.orderedCheckouts ?? []))];
   const rows = await inChunks<{ checkoutToken: string; at: unknown }>(hotFor(db), tokens, (chunk) => ({
