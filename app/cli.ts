@@ -4,12 +4,12 @@
  *   webhooks replay <file.jsonl> --url <app>/webhooks [--secret S] [--duplicates 0.1] [--reorder 0.1]
  *                   [--delay MS] [--concurrency N] [--seed N]
  *   store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]
- *   segments list|show|export <handle> --shop DOMAIN [--now ISO] [--format csv|json]
+ *   segments list|show|export <handle> --shop DOMAIN [--now ISO | --as-of ISO] [--format csv|json]
  *   segments create <file.json> --shop DOMAIN
  *   segments update <handle> <file.json> --shop DOMAIN
  *   segments delete <handle> --shop DOMAIN
  *   segments push <handle> --shop DOMAIN [--tag on|off] [--metafield on|off]
- *   segments explain <handle> <email|name|gid|id> --shop DOMAIN [--now ISO]
+ *   segments explain <handle> <email|name|gid|id> --shop DOMAIN [--now ISO | --as-of ISO]
  *   messages list --shop DOMAIN
  *   messages pause|resume <id> --shop DOMAIN
  *   messages explain --shop DOMAIN [--visitor ID] [--customer ID] [--page TYPE] [--path /P] [--now ISO]
@@ -17,7 +17,8 @@
  *   privacy list|show <id>|export --shop DOMAIN [--customer ID] [--email ADDRESS]
  *
  * The segments commands read the app's database (DATABASE_URL) and compute members with the same
- * compiler the app uses, at `--now` (default: the current time).
+ * compiler the app uses, at `--now` (default: the current time), or as of `--as-of` (a snapshot:
+ * nothing recorded after it counts; app/engine/as-of.ts).
  */
 import { parseArgs } from "node:util";
 
@@ -25,14 +26,16 @@ const USAGE = `usage:
   npm run slice -- webhooks replay <file.jsonl> --url <app>/webhooks [--secret S] [--duplicates 0.1]
                    [--reorder 0.1] [--delay MS] [--concurrency N] [--seed N]
   npm run slice -- store generate [--customers N] [--seed N] [--shop DOMAIN] [--out FILE.jsonl]
-  npm run slice -- segments list --shop DOMAIN [--now ISO-TIME]
+  npm run slice -- segments list --shop DOMAIN [--now ISO-TIME | --as-of ISO-TIME]
   npm run slice -- segments create <file.json> --shop DOMAIN
   npm run slice -- segments update <handle> <file.json> --shop DOMAIN
   npm run slice -- segments delete <handle> --shop DOMAIN
-  npm run slice -- segments show <handle> --shop DOMAIN [--now ISO-TIME]
-  npm run slice -- segments export <handle> --shop DOMAIN [--now ISO-TIME] [--format csv|json]
+  npm run slice -- segments show <handle> --shop DOMAIN [--now ISO-TIME | --as-of ISO-TIME]
+  npm run slice -- segments export <handle> --shop DOMAIN [--now ISO-TIME | --as-of ISO-TIME]
+                   [--format csv|json]
   npm run slice -- segments push <handle> --shop DOMAIN [--tag on|off] [--metafield on|off]
-  npm run slice -- segments explain <handle> <email|name|gid|id> --shop DOMAIN [--now ISO-TIME]
+  npm run slice -- segments explain <handle> <email|name|gid|id> --shop DOMAIN
+                   [--now ISO-TIME | --as-of ISO-TIME]
   npm run slice -- messages list --shop DOMAIN
   npm run slice -- messages pause|resume <id> --shop DOMAIN
   npm run slice -- messages explain --shop DOMAIN [--visitor ID] [--customer ID] [--page TYPE]
@@ -41,13 +44,30 @@ const USAGE = `usage:
   npm run slice -- privacy show <export id> --shop DOMAIN
   npm run slice -- privacy export --shop DOMAIN (--customer ID | --email ADDRESS)
 
-segments list --now: sizes with the rule's clock at that time ("in the last 30 days" counts back
-  from it); orders, visits and changes recorded after it still count.
+--now: the rule's clock at that time ("in the last 30 days" counts back from it); orders, visits
+  and changes recorded after it still count.
+--as-of: a snapshot at that time: orders processed, cancelled or refunded after it, checkouts
+  completed after it, storefront events after it, carts changed after it and customers created
+  after it do not count, so "in the last 30 days" ends at it. Tags, country, consent and order
+  status are as they are now (the app keeps no history of them); predicted fields are refused.
 segment file (create / update): JSON {"name", "handle", "description", "minSize", "maxSize",
   "rule": {"version": 1, "match": ...}}, checked by the same validator as the admin's builder;
   update takes only the keys it changes, or a bare rule {"version": 1, "match": ...}.`;
 
 export class UsageError extends Error {}
+
+/** `--now` (the clock only) or `--as-of` (a snapshot), never both; the current time by default. */
+function momentOf(values: { now?: string; "as-of"?: string }): { now: Date; asOf: boolean } {
+  if (values.now !== undefined && values["as-of"] !== undefined)
+    throw new UsageError("give --now (the rule's clock) or --as-of (a snapshot), not both");
+  const given = values["as-of"] ?? values.now;
+  const now = given !== undefined ? new Date(given) : new Date();
+  if (Number.isNaN(now.getTime()))
+    throw new UsageError(
+      `--${values["as-of"] !== undefined ? "as-of" : "now"} must be an ISO time (got "${given}")`,
+    );
+  return { now, asOf: values["as-of"] !== undefined };
+}
 
 function number(value: string | undefined, name: string, fallback: number, max = Infinity): number {
   if (value === undefined) return fallback;
@@ -143,14 +163,13 @@ export async function main(argv: string[], out: (line: string) => unknown = writ
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { shop: { type: "string" }, now: { type: "string" } },
+      options: { shop: { type: "string" }, now: { type: "string" }, "as-of": { type: "string" } },
     });
     if (!values.shop) throw new UsageError("segments explain needs --shop <name>.myshopify.com");
-    const now = values.now ? new Date(values.now) : new Date();
-    if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO time (got "${values.now}")`);
+    const { now, asOf } = momentOf(values);
     const { explainCommand } = await import("./segments/explain-cli.server");
     const [handle, ...customer] = positionals;
-    return explainCommand({ shop: values.shop, handle, customer: customer.join(" "), now }, out);
+    return explainCommand({ shop: values.shop, handle, customer: customer.join(" "), now, asOf }, out);
   }
   if (
     group === "segments" &&
@@ -162,6 +181,7 @@ export async function main(argv: string[], out: (line: string) => unknown = writ
       options: {
         shop: { type: "string" },
         now: { type: "string" },
+        "as-of": { type: "string" },
         format: { type: "string" },
         tag: { type: "string" },
         metafield: { type: "string" },
@@ -174,8 +194,9 @@ export async function main(argv: string[], out: (line: string) => unknown = writ
       return value === "on";
     };
     if (!values.shop) throw new UsageError(`segments ${command} needs --shop <name>.myshopify.com`);
-    const now = values.now ? new Date(values.now) : new Date();
-    if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO time (got "${values.now}")`);
+    const { now, asOf } = momentOf(values);
+    if (asOf && !["list", "show", "export"].includes(command ?? ""))
+      throw new UsageError(`--as-of is for segments list, show, export and explain, not ${command}`);
     const format = values.format ?? "csv";
     if (format !== "csv" && format !== "json")
       throw new UsageError(`--format must be csv or json (got "${format}")`);
@@ -204,7 +225,8 @@ export async function main(argv: string[], out: (line: string) => unknown = writ
         shop: values.shop,
         handle: command === "create" ? undefined : positionals[0],
         now,
-        asOf: command === "list" && values.now ? now : undefined,
+        at: command === "list" && (values.now || asOf) ? now : undefined,
+        asOf,
         file,
         format,
         tag: onOff(values.tag, "tag"),

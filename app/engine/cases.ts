@@ -10,15 +10,24 @@ export const DEFAULT_NOW = "2026-06-15T12:00:00.000Z";
 export interface JsonFacts {
   customer: Record<string, unknown> | null;
   orders: Record<string, unknown>[];
-  checkouts: { createdAt: string; completed: boolean }[];
-  cart: { value: number; itemCount: number; productIds: string[] } | null;
+  /** `completedAt`: when completed (default: at creation when `completed`). */
+  checkouts: { createdAt: string; completed: boolean; completedAt?: string | null }[];
+  /** `updatedAt`: when the cart last changed (default: the epoch). */
+  cart: { value: number; itemCount: number; productIds: string[]; updatedAt?: string } | null;
   visitor: Record<string, unknown> | null;
   /**
    * Orders the shop holds that are not the customer's: a guest checkout's, or another customer's
    * (`otherShop`: held by another shop, so they must not count). Only their checkout token matters,
    * for the pixel checkout fields; the customer's own orders carry one as `checkoutToken`.
    */
-  shopOrders?: { checkoutToken: string; cancelled?: boolean; test?: boolean; otherShop?: boolean }[];
+  shopOrders?: {
+    checkoutToken: string;
+    cancelled?: boolean;
+    test?: boolean;
+    otherShop?: boolean;
+    /** Default: DEFAULT_NOW. */
+    processedAt?: string;
+  }[];
 }
 
 /** A storefront event in a case's visitor facts. */
@@ -34,6 +43,14 @@ export interface TruthCase {
   facts: JsonFacts;
   expected: boolean;
   now?: string;
+  /**
+   * Evaluated as of `now` (engine/as-of.ts): nothing after it exists. Orders may then carry
+   * `cancelledAt` and `refunds` ([{ at, amount }], `refunded` defaulting to their sum), checkouts
+   * `completedAt`, the cart `updatedAt`, guests' orders `processedAt`.
+   */
+  asOf?: boolean;
+  /** Per visitor, when the answer differs from `expected` (as of a moment the customer did not exist yet). */
+  visitorExpected?: boolean;
   /**
    * A guest: a stored visitor linked to no customer (its `customer` facts are null). Only the
    * per-visitor query can select it; the per-customer query selects no one.
@@ -54,6 +71,45 @@ export function shopifyTotalsOf(c: Record<string, unknown>): ShopifyTotals | nul
 }
 
 const date = (v: unknown) => (v === null || v === undefined ? null : new Date(String(v)));
+
+/** A case order's dated refunds. */
+export function refundsOf(o: Record<string, unknown>): { at: Date; amount: number }[] {
+  return ((o.refunds as { at: string; amount: number }[] | undefined) ?? []).map((r) => ({
+    at: new Date(r.at),
+    amount: r.amount,
+  }));
+}
+
+/** A case order's refunded amount: `refunded`, or its refunds' sum. */
+export function refundedOf(o: Record<string, unknown>): number {
+  return o.refunded !== undefined ? Number(o.refunded) : refundsOf(o).reduce((s, r) => s + r.amount, 0);
+}
+
+/** A case order's cancellation time: `cancelledAt`, or its processing time when `cancelled`. */
+export function cancelledAtOf(o: Record<string, unknown>): Date | null {
+  return o.cancelledAt
+    ? new Date(String(o.cancelledAt))
+    : o.cancelled
+      ? new Date(String(o.processedAt))
+      : null;
+}
+
+/** A case checkout's completion time: `completedAt`, or its creation when `completed`. */
+export function completedAtOf(k: JsonFacts["checkouts"][number]): Date | null {
+  return k.completedAt !== undefined ? date(k.completedAt) : k.completed ? new Date(k.createdAt) : null;
+}
+
+/** When the shop's first order of each checkout token was processed (this shop's, any customer's). */
+function orderedAtOf(f: JsonFacts): Record<string, Date> {
+  const at: Record<string, Date> = {};
+  const add = (token: unknown, when: Date) => {
+    if (typeof token === "string" && (!at[token] || when < at[token])) at[token] = when;
+  };
+  for (const o of f.orders) add(o.checkoutToken, new Date(String(o.processedAt)));
+  for (const o of f.shopOrders ?? [])
+    if (!o.otherShop) add(o.checkoutToken, new Date(o.processedAt ?? DEFAULT_NOW));
+  return at;
+}
 
 /**
  * The tokens of the visitor's checkout events that this shop holds an order for (the customer's
@@ -88,8 +144,10 @@ export function toFacts(f: JsonFacts): Facts {
     orders: f.orders.map((o) => ({
       processedAt: new Date(String(o.processedAt)),
       total: Number(o.total ?? 0),
-      refunded: Number(o.refunded ?? 0),
-      cancelled: Boolean(o.cancelled),
+      refunded: refundedOf(o),
+      cancelled: cancelledAtOf(o) !== null,
+      cancelledAt: cancelledAtOf(o),
+      refunds: refundsOf(o),
       test: Boolean(o.test),
       discountCodes: (o.discountCodes as string[]) ?? [],
       financialStatus: o.financialStatus === undefined ? "paid" : (o.financialStatus as string | null),
@@ -101,8 +159,12 @@ export function toFacts(f: JsonFacts): Facts {
         collectionIds: (l.collectionIds as string[]) ?? [],
       })),
     })),
-    checkouts: f.checkouts.map((k) => ({ createdAt: new Date(k.createdAt), completed: k.completed })),
-    cart: f.cart,
+    checkouts: f.checkouts.map((k) => ({
+      createdAt: new Date(k.createdAt),
+      completed: k.completed,
+      completedAt: completedAtOf(k),
+    })),
+    cart: f.cart ? { ...f.cart, updatedAt: new Date(f.cart.updatedAt ?? 0) } : null,
     visitor: f.visitor
       ? {
           sessions: Number(f.visitor.sessions ?? 0),
@@ -120,6 +182,7 @@ export function toFacts(f: JsonFacts): Facts {
             resourceId: e.resourceId ?? null,
           })),
           orderedCheckouts: orderedCheckoutsOf(f, (f.visitor.events as JsonEvent[] | undefined) ?? []),
+          orderedCheckoutsAt: orderedAtOf(f),
         }
       : null,
   };

@@ -10,8 +10,14 @@ describe("cases.json on the evaluator", () => {
   });
 
   it.each(cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
-    const { member } = evaluate(c.rule, toFacts(c.facts), { now: new Date(c.now ?? DEFAULT_NOW) });
+    const now = new Date(c.now ?? DEFAULT_NOW);
+    const unit = c.guest ? "visitor" : "customer";
+    const { member } = evaluate(c.rule, toFacts(c.facts), { now, asOf: c.asOf, unit });
     expect(member).toBe(c.expected);
+    if (c.asOf && c.facts.visitor && !c.guest)
+      expect(evaluate(c.rule, toFacts(c.facts), { now, asOf: true, unit: "visitor" }).member).toBe(
+        c.visitorExpected ?? c.expected,
+      );
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { count, dateTime, money, type ShopFormat } from "./format";
 import { lifetimeFigures, type ShopifyTotals } from "./lifetime";
+import { assertEvaluableAsOf, factsAsOf } from "./as-of";
 import { CHECKOUT_EVENT_TYPES, CHECKOUT_STEPS, searchTermOf } from "./pixel-events";
 import { FIELDS, describeCondition, type Condition, type Field, type Rule, type RuleNode } from "./rules";
 
@@ -14,6 +15,10 @@ export interface OrderFacts {
   total: number;
   refunded: number;
   cancelled: boolean;
+  /** When it was cancelled (as-of evaluation: an order cancelled later was live then). */
+  cancelledAt?: Date | null;
+  /** Its refunds, dated (as-of evaluation: a refund made later is added back); `refunded` is their sum. */
+  refunds?: { at: Date; amount: number }[];
   test: boolean;
   discountCodes: string[];
   financialStatus: string | null;
@@ -39,8 +44,13 @@ export interface Facts {
     shopifyTotals?: ShopifyTotals | null;
   } | null;
   orders: OrderFacts[];
-  checkouts: { createdAt: Date; completed: boolean }[];
-  cart: { value: number; itemCount: number; productIds: string[] } | null;
+  /**
+   * `completedAt`: the checkout's own completion time (null: none, though an order may name it);
+   * as-of evaluation reads it.
+   */
+  checkouts: { createdAt: Date; completed: boolean; completedAt?: Date | null }[];
+  /** `updatedAt`: when the cart last changed (as-of evaluation: a cart changed later is unknown then). */
+  cart: { value: number; itemCount: number; productIds: string[]; updatedAt?: Date } | null;
   visitor: {
     sessions: number;
     firstSeenAt: Date;
@@ -59,7 +69,29 @@ export interface Facts {
      * such a checkout was completed even when the pixel never sent checkout_completed. None when absent.
      */
     orderedCheckouts?: string[];
+    /** As-of evaluation: when the shop's first order of each ordered checkout was processed. */
+    orderedCheckoutsAt?: Record<string, Date>;
+    /**
+     * As-of evaluation: each of the person's browsers (latest first), from which the combined
+     * fields above were made, so they can be made again from what existed at an earlier moment.
+     */
+    browsers?: BrowserFacts[];
   } | null;
+}
+
+/** One browser (stored visitor) of a person, with its own events and cart. */
+export interface BrowserFacts {
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  sessions: number;
+  landingPage: string | null;
+  referrer: string | null;
+  utmSource: string | null;
+  utmMedium: string | null;
+  utmCampaign: string | null;
+  deviceType: string | null;
+  cart: Facts["cart"];
+  events: StorefrontEventFacts[];
 }
 
 export type StorefrontEventType =
@@ -87,6 +119,14 @@ export interface EvaluateOptions {
   /** How reasons show money, numbers and dates (the shop's currency and zone); wins over `currency`. */
   format?: ShopFormat;
   resolve?: (handle: string) => Rule | null;
+  /**
+   * As-of snapshot: nothing after `now` exists (orders processed, cancelled or refunded after it,
+   * storefront events, carts changed, customers created after it); see as-of.ts. Without it `now`
+   * only moves the clock.
+   */
+  asOf?: boolean;
+  /** As-of only: what the facts describe, a customer (the default) or one visitor (a browser). */
+  unit?: "customer" | "visitor";
   /**
    * false: membership only, no reasons (a webhook's membership pass evaluates thousands of
    * conditions; showing each value for the merchant costs more than deciding it).
@@ -377,6 +417,11 @@ export function evaluate(
 ): { member: boolean; reasons: Reason[] } {
   const reasons: Reason[] = [];
   const explain = options.reasons !== false;
+  // As of `now`: the person as they were then; one who did not exist yet is in no segment (the
+  // SQL compiler does not select them either).
+  if (options.asOf) assertEvaluableAsOf(rule, options.resolve);
+  const person = options.asOf ? factsAsOf(facts, options.now, options.unit ?? "customer") : facts;
+  if (!person) return { member: false, reasons };
   const visit = (node: RuleNode, depth: number): boolean => {
     if (depth > 20) throw new Error("segments nest too deeply");
     if ("all" in node)
@@ -393,7 +438,7 @@ export function evaluate(
       if (!target) throw new Error(`no segment "${node.segment}"`);
       return visit(target.match, depth + 1);
     }
-    const v = valueOf(node.field, node, facts, options.now);
+    const v = valueOf(node.field, node, person, options.now);
     const met = test(node, v, options.now);
     if (!explain) return met;
     const f = options.format ?? { currency: options.currency ?? "USD", timeZone: "UTC", locale: "en-US" };

@@ -5,6 +5,7 @@
  */
 import type { Condition, Field, Rule, RuleNode } from "./rules";
 import { PAYMENT_REACHED, VIEWS, fold, test } from "./evaluate";
+import { assertEvaluableAsOf } from "./as-of";
 import { CHECKOUT_EVENT_TYPES, CHECKOUT_STEPS, searchTermOf } from "./pixel-events";
 
 export type Dialect = "sqlite" | "postgres";
@@ -23,6 +24,11 @@ export interface CompileOptions {
   unit?: Unit;
   /** Visitors only: just those last seen at or after this time (the recent ones). */
   seenSince?: Date;
+  /**
+   * As-of snapshot: nothing after `now` exists (see as-of.ts, which defines it for the evaluator;
+   * this writes the same into the query). Without it `now` only moves the clock.
+   */
+  asOf?: boolean;
 }
 
 export interface CompiledQuery {
@@ -41,7 +47,18 @@ class Builder {
     readonly now: number,
     readonly shopId: number,
     readonly unit: Unit = "customer",
+    readonly asOf = false,
   ) {}
+
+  /** `col >= now − days`, and, as of now, `col <= now` too. */
+  since(col: string, days: number | undefined): string {
+    return `${col} >= ${this.date(this.now - (days ?? 0) * DAY)}${this.upTo(col)}`;
+  }
+
+  /** As of now: ` AND col <= now`; otherwise nothing. */
+  upTo(col: string): string {
+    return this.asOf ? ` AND ${col} <= ${this.date(this.now)}` : "";
+  }
 
   param(value: unknown): string {
     this.params.push(value);
@@ -74,6 +91,47 @@ const ORDER_SCOPE = `o."shopId" = c."shopId" AND o."customerShopifyId" = c."shop
 /** Live orders that belong to a customer: for the set-based (uncorrelated) forms below. */
 const LIVE_ORDER = `o."customerShopifyId" IS NOT NULL AND o."cancelledAt" IS NULL AND NOT o."test"`;
 
+/** As of now: processed by then and not cancelled by then (a later cancellation was not yet). */
+const liveThen = (b: Builder) =>
+  `NOT o."test" AND o."processedAt" <= ${b.date(b.now)} AND (o."cancelledAt" IS NULL OR o."cancelledAt" > ${b.date(b.now)})`;
+/** The customer's live orders (as of now in that mode). */
+const orderScope = (b: Builder) =>
+  b.asOf
+    ? `o."shopId" = c."shopId" AND o."customerShopifyId" = c."shopifyId" AND ${liveThen(b)}`
+    : ORDER_SCOPE;
+/** Live orders that belong to a customer (as of now in that mode). */
+const liveOrder = (b: Builder) =>
+  b.asOf ? `o."customerShopifyId" IS NOT NULL AND ${liveThen(b)}` : LIVE_ORDER;
+/** An order's net value: as of now, its refunds made later are added back. */
+const netOf = (b: Builder) =>
+  b.asOf
+    ? `o."totalPrice" - o."totalRefunded" + COALESCE((SELECT SUM(r."amount") FROM "Refund" r WHERE r."orderId" = o."id" AND r."createdAt" > ${b.date(b.now)}), 0)`
+    : `o."totalPrice" - o."totalRefunded"`;
+
+/**
+ * As of now, the lifetime figures that the sync otherwise keeps on the customer's row, from the
+ * orders as they stood then and Shopify's own figures (as-of.ts and lifetime.ts say how). Each
+ * call writes its own parameters, so each is called where its text goes.
+ */
+const HELD_BY_SNAPSHOT = `(SELECT COUNT(*) FROM "Order" o WHERE o."shopId" = c."shopId" AND o."customerShopifyId" = c."shopifyId"
+  AND NOT o."test" AND o."processedAt" <= c."shopifyTotalsAt")`;
+/** Shopify's count less the orders held up to its moment (0 without Shopify's figures). */
+const HIDDEN = `(CASE WHEN c."shopifyOrdersCount" IS NOT NULL AND c."shopifySpent" IS NOT NULL AND c."shopifyTotalsAt" IS NOT NULL
+  THEN c."shopifyOrdersCount" - ${HELD_BY_SNAPSHOT} ELSE 0 END)`;
+/** The hidden orders' spend: Shopify's amount less what the orders held up to its moment add up to now. */
+const HIDDEN_SPEND = `(c."shopifySpent" - (SELECT COALESCE(SUM(o."totalPrice" - o."totalRefunded"), 0) FROM "Order" o
+  WHERE ${ORDER_SCOPE} AND o."processedAt" <= c."shopifyTotalsAt"))`;
+const lifetimeThen = {
+  ordersCount: (b: Builder) =>
+    `((SELECT COUNT(*) FROM "Order" o WHERE ${orderScope(b)}) + CASE WHEN ${HIDDEN} > 0 THEN ${HIDDEN} ELSE 0 END)`,
+  totalSpent: (b: Builder) =>
+    `((SELECT COALESCE(SUM(${netOf(b)}), 0) FROM "Order" o WHERE ${orderScope(b)})
+      + CASE WHEN ${HIDDEN} > 0 AND ${HIDDEN_SPEND} > 0 THEN ${HIDDEN_SPEND} ELSE 0 END)`,
+  firstOrderAt: (b: Builder) =>
+    `(CASE WHEN ${HIDDEN} > 0 THEN NULL ELSE (SELECT MIN(o."processedAt") FROM "Order" o WHERE ${orderScope(b)}) END)`,
+  lastOrderAt: (b: Builder) => `(SELECT MAX(o."processedAt") FROM "Order" o WHERE ${orderScope(b)})`,
+};
+
 /**
  * "Has such an order / checkout / event": written as `c.id IN (the set of people who do)`, not a
  * correlated EXISTS, so the database builds the set once from the window's rows (an index on
@@ -86,11 +144,35 @@ const inSet = (select: string, b: Builder) =>
     ? `(c."shopifyId" IS NOT NULL AND c."shopifyId" IN (${select}))`
     : `c."shopifyId" IN (${select})`;
 const LATEST_VISITOR = `FROM "Visitor" v WHERE v."shopId" = c."shopId" AND v."customerShopifyId" = c."shopifyId"`;
+/** The customer's visitors (as of now: those first seen by then). */
+const visitorsOf = (b: Builder) => `${LATEST_VISITOR}${b.upTo(`v."firstSeenAt"`)}`;
+/**
+ * A visitor's last seen, as of now: itself when by then, else its last event by then (its first
+ * seen when none). As the evaluator's as-of.ts has it.
+ */
+const lastSeenOf = (b: Builder, v: string) =>
+  b.asOf
+    ? `(CASE WHEN ${v}."lastSeenAt" <= ${b.date(b.now)} THEN ${v}."lastSeenAt" ELSE COALESCE((SELECT MAX(ev."occurredAt")
+    FROM "StorefrontEvent" ev WHERE ev."shopId" = ${v}."shopId" AND ev."visitorId" = ${v}."id" AND ev."occurredAt" <= ${b.date(b.now)}),
+    ${v}."firstSeenAt") END)`
+    : `${v}."lastSeenAt"`;
+/** A visitor's sessions, as of now: less its session_start events after then. */
+const sessionsOf = (b: Builder, v: string) =>
+  b.asOf
+    ? `(${v}."sessions" - (SELECT COUNT(*) FROM "StorefrontEvent" ev WHERE ev."shopId" = ${v}."shopId" AND ev."visitorId" = ${v}."id"
+    AND ev."type" = 'session_start' AND ev."occurredAt" > ${b.date(b.now)}))`
+    : `${v}."sessions"`;
 /** The cart of the customer's latest visitor (none if that visitor has no cart), or the visitor's own. */
 const latestCart = (b: Builder) =>
-  b.unit === "visitor"
-    ? `FROM "Cart" ca WHERE ca."shopId" = u."shopId" AND ca."token" = u."cartToken"`
-    : `FROM "Cart" ca WHERE ca."shopId" = c."shopId" AND ca."token" = (SELECT v."cartToken" ${LATEST_VISITOR}
+  b.asOf
+    ? // As of now: the latest by then, its cart only when it has not changed since.
+      b.unit === "visitor"
+      ? `FROM "Cart" ca WHERE ca."shopId" = u."shopId" AND ca."token" = u."cartToken"${b.upTo(`ca."shopifyUpdatedAt"`)}`
+      : `FROM "Cart" ca WHERE ca."shopId" = c."shopId" AND ca."token" = (SELECT v."cartToken" ${visitorsOf(b)}
+  ORDER BY ${lastSeenOf(b, "v")} DESC LIMIT 1)${b.upTo(`ca."shopifyUpdatedAt"`)}`
+    : b.unit === "visitor"
+      ? `FROM "Cart" ca WHERE ca."shopId" = u."shopId" AND ca."token" = u."cartToken"`
+      : `FROM "Cart" ca WHERE ca."shopId" = c."shopId" AND ca."token" = (SELECT v."cartToken" ${LATEST_VISITOR}
   ORDER BY v."lastSeenAt" DESC LIMIT 1)`;
 
 const typeList = (types: readonly string[]) => types.map((t) => `'${t}'`).join(", ");
@@ -127,6 +209,11 @@ const COMPLETED = CHECKOUT_STEPS.length - 1;
  * order, cancelled or test too, as facts.server.ts's withOrderedCheckouts reads them.
  */
 const ORDERED = `EXISTS (SELECT 1 FROM "Order" o WHERE o."shopId" = e."shopId" AND o."checkoutToken" = e."resourceId")`;
+/** ORDERED, as of now: an order processed by then. */
+const ordered = (b: Builder) =>
+  b.asOf
+    ? `EXISTS (SELECT 1 FROM "Order" o WHERE o."shopId" = e."shopId" AND o."checkoutToken" = e."resourceId"${b.upTo(`o."processedAt"`)})`
+    : ORDERED;
 /** A step number back to its name; "completed" (the last) is no abandoned step: NULL. */
 const STEP_NAME = (expr: string) =>
   `CASE ${expr} ${CHECKOUT_STEPS.slice(0, -1)
@@ -138,9 +225,26 @@ type Kind = "number" | "date" | "text" | "tags" | "bool";
 /** A scalar field: its SQL value expression and how to compare it. */
 function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: Kind } | null {
   const window = () => ` AND o."processedAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`;
-  const since = () => ` AND e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`;
+  const since = () => ` AND ${b.since(`e."occurredAt"`, c.days)}`;
   const perVisitor = b.unit === "visitor";
   const eventsOf_ = (types: readonly string[]) => eventsOf(types, b);
+  if (b.asOf)
+    switch (field) {
+      // As of now: from the orders as they stood then (a guest's are none: 0, as below).
+      case "customer.totalSpent":
+      case "customer.ordersCount":
+      case "customer.firstOrderAt":
+      case "customer.lastOrderAt":
+        return {
+          expr: lifetimeThen[field.slice("customer.".length) as keyof typeof lifetimeThen](b),
+          kind: field.endsWith("At") ? "date" : "number",
+        };
+      case "customer.averageOrderValue":
+        return {
+          expr: `(CASE WHEN ${lifetimeThen.ordersCount(b)} > 0 THEN ${lifetimeThen.totalSpent(b)} / ${lifetimeThen.ordersCount(b)} END)`,
+          kind: "number",
+        };
+    }
   switch (field) {
     // A guest has bought nothing: 0 (as the evaluator says), not unknown.
     case "customer.totalSpent":
@@ -171,17 +275,17 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
     case "customer.acceptsEmailMarketing":
       return { expr: `c."acceptsEmailMarketing"`, kind: "bool" };
     case "orders.count":
-      return { expr: `(SELECT COUNT(*) FROM "Order" o WHERE ${ORDER_SCOPE}${window()})`, kind: "number" };
+      return { expr: `(SELECT COUNT(*) FROM "Order" o WHERE ${orderScope(b)}${window()})`, kind: "number" };
     case "orders.spend":
       return {
-        expr: `(SELECT COALESCE(SUM(o."totalPrice" - o."totalRefunded"), 0) FROM "Order" o WHERE ${ORDER_SCOPE}${window()})`,
+        expr: `(SELECT COALESCE(SUM(${netOf(b)}), 0) FROM "Order" o WHERE ${orderScope(b)}${window()})`,
         kind: "number",
       };
     case "orders.usedDiscount": {
       const shop = b.param(b.shopId);
       return {
         expr: inSet(
-          `SELECT o."customerShopifyId" FROM "Order" o WHERE o."shopId" = ${shop} AND ${LIVE_ORDER}${window()} AND o."discountCodes" <> ''`,
+          `SELECT o."customerShopifyId" FROM "Order" o WHERE o."shopId" = ${shop} AND ${liveOrder(b)}${window()} AND o."discountCodes" <> ''`,
           b,
         ),
         kind: "bool",
@@ -191,7 +295,7 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
       const shop = b.param(b.shopId);
       return {
         expr: inSet(
-          `SELECT o."customerShopifyId" FROM "Order" o WHERE o."shopId" = ${shop} AND ${LIVE_ORDER}${window()} AND o."financialStatus" IN ('pending', 'authorized', 'partially_paid')`,
+          `SELECT o."customerShopifyId" FROM "Order" o WHERE o."shopId" = ${shop} AND ${liveOrder(b)}${window()} AND o."financialStatus" IN ('pending', 'authorized', 'partially_paid')`,
           b,
         ),
         kind: "bool",
@@ -199,6 +303,18 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
     }
     case "checkouts.abandoned": {
       const shop = b.param(b.shopId);
+      // As of now: created by then and not completed by then (one an order names with no
+      // completion time counts as completed, as the evaluator has it).
+      if (b.asOf)
+        return {
+          expr: inSet(
+            `SELECT k."customerShopifyId" FROM "Checkout" k WHERE k."shopId" = ${shop} AND k."customerShopifyId" IS NOT NULL
+          AND ((k."completedAt" IS NULL AND k."orderShopifyId" IS NULL) OR k."completedAt" > ${b.date(b.now)})
+          AND ${b.since(`k."shopifyCreatedAt"`, c.days)}`,
+            b,
+          ),
+          kind: "bool",
+        };
       return {
         expr: inSet(
           `SELECT k."customerShopifyId" FROM "Checkout" k WHERE k."shopId" = ${shop} AND k."customerShopifyId" IS NOT NULL
@@ -214,7 +330,11 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
       return { expr: `COALESCE((SELECT ca."itemCount" ${latestCart(b)}), 0)`, kind: "number" };
     case "visitor.sessions":
       return {
-        expr: perVisitor ? `u."sessions"` : `COALESCE((SELECT SUM(v."sessions") ${LATEST_VISITOR}), 0)`,
+        expr: perVisitor
+          ? sessionsOf(b, "u")
+          : b.asOf
+            ? `COALESCE((SELECT SUM(${sessionsOf(b, "v")}) ${visitorsOf(b)}), 0)`
+            : `COALESCE((SELECT SUM(v."sessions") ${LATEST_VISITOR}), 0)`,
         kind: "number",
       };
     case "visitor.visits":
@@ -231,10 +351,11 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
       // its furthest step: NULL when that is "completed" or there is none. A token the shop holds an
       // order for is completed (ORDERED), whatever its events say. (The events are one shop's:
       // grouping by its id too lets the order's lookup name it.)
-      const step = `(CASE WHEN ${ORDERED} THEN ${COMPLETED} ELSE MAX(${STEP_OF}) END)`;
+      // (Made where its text goes, twice: as of now its order's date is a parameter.)
+      const step = () => `(CASE WHEN ${ordered(b)} THEN ${COMPLETED} ELSE MAX(${STEP_OF}) END)`;
       return {
-        expr: `(SELECT ${STEP_NAME(step)} ${eventsOf_(CHECKOUT_EVENT_TYPES)} AND e."resourceId" IS NOT NULL${since()}
-          GROUP BY e."shopId", e."resourceId" ORDER BY MAX(e."occurredAt") DESC, ${step} DESC LIMIT 1)`,
+        expr: `(SELECT ${STEP_NAME(step())} ${eventsOf_(CHECKOUT_EVENT_TYPES)} AND e."resourceId" IS NOT NULL${since()}
+          GROUP BY e."shopId", e."resourceId" ORDER BY MAX(e."occurredAt") DESC, ${step()} DESC LIMIT 1)`,
         kind: "text",
       };
     }
@@ -256,18 +377,18 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
           b,
           CHECKOUT_EVENT_TYPES,
           () =>
-            `e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)} AND (e."type" IN (${typeList(PAYMENT_REACHED)}) OR ${ORDERED})`,
+            `${b.since(`e."occurredAt"`, c.days)} AND (e."type" IN (${typeList(PAYMENT_REACHED)}) OR ${ordered(b)})`,
         ),
         kind: "bool",
       };
     case "visitor.firstSeenAt":
       return {
-        expr: perVisitor ? `u."firstSeenAt"` : `(SELECT MIN(v."firstSeenAt") ${LATEST_VISITOR})`,
+        expr: perVisitor ? `u."firstSeenAt"` : `(SELECT MIN(v."firstSeenAt") ${visitorsOf(b)})`,
         kind: "date",
       };
     case "visitor.lastSeenAt":
       return {
-        expr: perVisitor ? `u."lastSeenAt"` : `(SELECT MAX(v."lastSeenAt") ${LATEST_VISITOR})`,
+        expr: perVisitor ? lastSeenOf(b, "u") : `(SELECT MAX(${lastSeenOf(b, "v")}) ${visitorsOf(b)})`,
         kind: "date",
       };
     case "visitor.landingPage":
@@ -280,7 +401,7 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
       return {
         expr: perVisitor
           ? `u."${column}"`
-          : `(SELECT v."${column}" ${LATEST_VISITOR} ORDER BY v."lastSeenAt" DESC LIMIT 1)`,
+          : `(SELECT v."${column}" ${visitorsOf(b)} ORDER BY ${lastSeenOf(b, "v")} DESC LIMIT 1)`,
         kind: "text",
       };
     }
@@ -296,10 +417,11 @@ function bought(field: Field, b: Builder, c: Condition): string | null {
   // The window's parameter comes before the match's in the text, so it is made first.
   const lines = (match: () => string, extraJoin = "") => {
     const shop = b.param(b.shopId);
+    const live = liveOrder(b);
     const window = since();
     return inSet(
       `SELECT o."customerShopifyId" FROM "Order" o JOIN "LineItem" li ON li."orderId" = o."id"${extraJoin}
-      WHERE o."shopId" = ${shop} AND ${LIVE_ORDER} AND o."processedAt" >= ${window} AND ${match()}`,
+      WHERE o."shopId" = ${shop} AND ${live} AND o."processedAt" >= ${window} AND ${match()}`,
       b,
     );
   };
@@ -332,7 +454,12 @@ function bought(field: Field, b: Builder, c: Condition): string | null {
       }[field];
       // Answers are kept whatever their age; views are counted in the window.
       return eventSet(b, [type], () => {
-        const window = field === "visitor.answers" ? "" : `e."occurredAt" >= ${since()} AND `;
+        const window =
+          field === "visitor.answers"
+            ? b.asOf
+              ? `e."occurredAt" <= ${b.date(b.now)} AND `
+              : ""
+            : `${b.since(`e."occurredAt"`, c.days)} AND `;
         return `${window}${b.fold(`e."resourceId"`)} IN (${b.list(values)})`;
       });
     }
@@ -348,7 +475,7 @@ function searched(b: Builder, c: Condition): string {
   const list = (Array.isArray(c.value) ? c.value : [c.value]).map((v) => searchTermOf(String(v)));
   const term = b.fold(`e."resourceId"`);
   const set = eventSet(b, ["search"], () => {
-    const window = `e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`;
+    const window = b.since(`e."occurredAt"`, c.days);
     switch (c.op) {
       case "isSet":
       case "isNotSet":
@@ -381,7 +508,7 @@ const GUARDED: Partial<Record<Field, { types: readonly string[]; none: number | 
 function guardOf(c: Condition, b: Builder): ((pred: string) => string) | null {
   const guarded = GUARDED[c.field];
   if (!guarded) return null;
-  const set = eventSet(b, guarded.types, () => `e."occurredAt" >= ${b.date(b.now - (c.days ?? 0) * DAY)}`);
+  const set = eventSet(b, guarded.types, () => b.since(`e."occurredAt"`, c.days));
   return test(c, guarded.none, new Date(b.now))
     ? (pred) => `(NOT ${set} OR ${pred})`
     : (pred) => `(${set} AND ${pred})`;
@@ -502,21 +629,32 @@ function node(n: RuleNode, b: Builder, options: CompileOptions, depth: number, n
 }
 
 export function compile(rule: Rule, dialect: Dialect, options: CompileOptions): CompiledQuery {
-  const b = new Builder(dialect, options.now.getTime(), options.shopId, options.unit);
-  const shop = b.param(options.shopId);
+  if (options.asOf) assertEvaluableAsOf(rule, options.resolve);
+  const b = new Builder(dialect, options.now.getTime(), options.shopId, options.unit, options.asOf === true);
+  // As of now: a customer created by then (or with no creation date), a visitor first seen by then
+  // (whose customer, when created later, is a guest's: no customer row joins).
+  const createdThen = () =>
+    b.asOf ? ` AND (c."shopifyCreatedAt" IS NULL OR c."shopifyCreatedAt" <= ${b.date(b.now)})` : "";
   if (b.unit === "visitor") {
-    const recent = options.seenSince ? ` AND u."lastSeenAt" >= ${b.date(options.seenSince.getTime())}` : "";
+    const join = createdThen();
+    const shop = b.param(options.shopId);
+    const recent = options.seenSince
+      ? ` AND ${lastSeenOf(b, "u")} >= ${b.date(options.seenSince.getTime())}`
+      : "";
+    const seen = b.upTo(`u."firstSeenAt"`);
     const where = node(rule.match, b, options, 0);
     return {
       sql: `SELECT u."id" AS id FROM "Visitor" u LEFT JOIN "Customer" c ON c."shopId" = u."shopId"
-        AND c."shopifyId" = u."customerShopifyId" AND c."deletedAt" IS NULL
-        WHERE u."shopId" = ${shop}${recent} AND ${where}`,
+        AND c."shopifyId" = u."customerShopifyId" AND c."deletedAt" IS NULL${join}
+        WHERE u."shopId" = ${shop}${recent}${seen} AND ${where}`,
       params: b.params,
     };
   }
+  const shop = b.param(options.shopId);
+  const created = createdThen();
   const where = node(rule.match, b, options, 0);
   return {
-    sql: `SELECT c."shopifyId" AS id FROM "Customer" c WHERE c."shopId" = ${shop} AND c."deletedAt" IS NULL AND ${where}`,
+    sql: `SELECT c."shopifyId" AS id FROM "Customer" c WHERE c."shopId" = ${shop} AND c."deletedAt" IS NULL${created} AND ${where}`,
     params: b.params,
   };
 }

@@ -7,7 +7,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import prisma, { dialectOfClient } from "../db.server";
-import { cases, DEFAULT_NOW, shopifyTotalsOf, type JsonEvent, type JsonFacts } from "../engine/cases";
+import {
+  cancelledAtOf,
+  cases,
+  completedAtOf,
+  DEFAULT_NOW,
+  refundedOf,
+  refundsOf,
+  shopifyTotalsOf,
+  type JsonEvent,
+  type JsonFacts,
+} from "../engine/cases";
 import { compile } from "../engine/sql";
 import { evaluate } from "../engine/evaluate";
 import { loadFacts, loadVisitorFacts } from "./facts.server";
@@ -25,7 +35,7 @@ async function store(name: string, f: JsonFacts, guest: boolean): Promise<number
     throw new Error(`${name}: a guest is a visitor with no customer, orders or checkouts`);
   // Orders that are not the customer's: a guest checkout's in this shop, or another shop's.
   for (const o of f.shopOrders ?? []) {
-    const at = new Date(DEFAULT_NOW);
+    const at = new Date(o.processedAt ?? DEFAULT_NOW);
     const other = o.otherShop
       ? await prisma.shop.create({
           data: { domain: `case-other-${Math.random().toString(36).slice(2)}.myshopify.com`, name },
@@ -80,8 +90,8 @@ async function store(name: string, f: JsonFacts, guest: boolean): Promise<number
         customerShopifyId: CUSTOMER,
         currency: "USD",
         totalPrice: Number(o.total ?? 0),
-        totalRefunded: Number(o.refunded ?? 0),
-        cancelledAt: o.cancelled ? processedAt : null,
+        totalRefunded: refundedOf(o),
+        cancelledAt: cancelledAtOf(o),
         test: Boolean(o.test),
         checkoutToken: (o.checkoutToken as string | undefined) ?? null,
         discountCodes: joinList((o.discountCodes as string[]) ?? []),
@@ -91,6 +101,16 @@ async function store(name: string, f: JsonFacts, guest: boolean): Promise<number
         shopifyUpdatedAt: processedAt,
       },
     });
+    for (const r of refundsOf(o))
+      await prisma.refund.create({
+        data: {
+          shopId: shop.id,
+          orderId: order.id,
+          shopifyId: String(++n),
+          amount: r.amount,
+          createdAt: r.at,
+        },
+      });
     for (const l of (o.lines as Record<string, unknown>[]) ?? []) {
       await prisma.lineItem.create({
         data: {
@@ -139,7 +159,7 @@ async function store(name: string, f: JsonFacts, guest: boolean): Promise<number
         customerShopifyId: CUSTOMER,
         currency: "USD",
         totalPrice: 0,
-        completedAt: k.completed ? at : null,
+        completedAt: completedAtOf(k),
         shopifyCreatedAt: at,
         shopifyUpdatedAt: at,
       },
@@ -184,7 +204,7 @@ async function store(name: string, f: JsonFacts, guest: boolean): Promise<number
           token: cartToken,
           totalPrice: f.cart.value,
           itemCount: f.cart.itemCount,
-          shopifyUpdatedAt: new Date(0),
+          shopifyUpdatedAt: new Date(f.cart.updatedAt ?? 0),
         },
       });
       await prisma.cartLine.createMany({
@@ -214,6 +234,7 @@ describe("cases.json on the SQL compiler", () => {
     const { sql, params } = compile(c.rule, dialectOfClient(prisma), {
       now: new Date(c.now ?? DEFAULT_NOW),
       shopId: shops.get(c.name)!,
+      asOf: c.asOf,
     });
     const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(sql, ...params);
     expect(rows.map((r) => r.id)).toEqual(c.expected && !c.guest ? [CUSTOMER] : []);
@@ -231,9 +252,10 @@ describe("cases.json on the SQL compiler, per visitor", () => {
       now: new Date(c.now ?? DEFAULT_NOW),
       shopId,
       unit: "visitor",
+      asOf: c.asOf,
     });
     const rows = await prisma.$queryRawUnsafe<{ id: string }[]>(sql, ...params);
-    expect(rows.map((r) => r.id)).toEqual(c.expected ? [`visitor-${shopId}`] : []);
+    expect(rows.map((r) => r.id)).toEqual((c.visitorExpected ?? c.expected) ? [`visitor-${shopId}`] : []);
   });
 });
 
@@ -243,14 +265,20 @@ describe("cases.json on facts read back from the database", () => {
   it.each(cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
     const shopId = shops.get(c.name)!;
     const now = new Date(c.now ?? DEFAULT_NOW);
+    // As of a moment: with what the as-of mode reads besides (refunds, completion times …).
+    const need = c.asOf
+      ? { lines: true, checkouts: true, visitors: true, events: true, history: true }
+      : undefined;
     if (!c.guest) {
-      const facts = (await loadFacts(prisma, shopId, [CUSTOMER])).get(CUSTOMER)!;
-      expect(evaluate(c.rule, facts, { now }).member).toBe(c.expected);
+      const facts = (await loadFacts(prisma, shopId, [CUSTOMER], need)).get(CUSTOMER)!;
+      expect(evaluate(c.rule, facts, { now, asOf: c.asOf }).member).toBe(c.expected);
     }
     if (c.facts.visitor) {
       const id = `visitor-${shopId}`;
-      const facts = (await loadVisitorFacts(prisma, shopId, [id])).get(id)!;
-      expect(evaluate(c.rule, facts, { now }).member).toBe(c.expected);
+      const facts = (await loadVisitorFacts(prisma, shopId, [id], need)).get(id)!;
+      expect(evaluate(c.rule, facts, { now, asOf: c.asOf, unit: "visitor" }).member).toBe(
+        c.visitorExpected ?? c.expected,
+      );
     }
   });
 });

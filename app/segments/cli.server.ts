@@ -25,8 +25,10 @@ export async function segmentsCommand(
     shop: string;
     handle?: string;
     now: Date;
-    /** list: sizes computed at this time (--now) instead of the sizes last stored. */
-    asOf?: Date;
+    /** list: sizes computed at this time (--now or --as-of) instead of the sizes last stored. */
+    at?: Date;
+    /** As of `now` (--as-of): the members of that moment, not only the rule's clock at it. */
+    asOf?: boolean;
     /** create / update: the segment file's path and text. */
     file?: { path: string; text: string };
     format: "csv" | "json";
@@ -61,7 +63,7 @@ export async function segmentsCommand(
     return deleteSegmentCommand(prisma, shop.id, options.handle, out);
   }
   const { segments, rules, resolve } = await shopSegments(prisma, shop.id);
-  if (command === "list" && options.asOf) return listAt(shop.id, options.asOf, out);
+  if (command === "list" && options.at) return listAt(shop.id, options.at, options.asOf === true, out);
   if (command === "list") {
     if (!segments.length)
       out(`${options.shop} has no segments yet (they are created after the first backfill)`);
@@ -80,35 +82,60 @@ export async function segmentsCommand(
     );
   if (command === "push") return push(shop.id, segment.handle, options, out, adminFor);
   if (command === "show") {
-    const members = await membersBySql(prisma, shop.id, rules.get(segment.handle)!, options.now, resolve);
+    const asOf = options.asOf === true;
+    const members = await membersBySql(
+      prisma,
+      shop.id,
+      rules.get(segment.handle)!,
+      options.now,
+      resolve,
+      asOf,
+    );
     out(`${segment.name} (${segment.handle})`);
     if (segment.description) out(segment.description);
     const f = { currency: shop.currency, timeZone: safeTimeZone(shop.ianaTimezone), locale: "en-US" };
     out(describe(rules.get(segment.handle)!.match, f).join("\n"));
-    out(`members at ${options.now.toISOString()}: ${members.size}`);
+    out(`members ${asOf ? "as of" : "at"} ${options.now.toISOString()}: ${members.size}`);
     const rule = rules.get(segment.handle)!;
     // A segment that reads the storefront counts the visitors (browsers, guests included) too.
     if (countsVisitors(audienceOf(rule, resolve)))
       out(
-        `visitors seen in the ${RECENT_VISITOR_DAYS} days to ${options.now.toISOString()}: ${await countVisitors(prisma, shop.id, rule, options.now, resolve)}`,
+        `visitors seen in the ${RECENT_VISITOR_DAYS} days to ${options.now.toISOString()}: ${await countVisitors(prisma, shop.id, rule, options.now, resolve, asOf)}`,
       );
     return 0;
   }
-  const found = await segmentExport(prisma, options.shop, segment.handle, options.now, options.format);
+  const found = await segmentExport(
+    prisma,
+    options.shop,
+    segment.handle,
+    options.now,
+    options.format,
+    options.asOf === true,
+  );
   for await (const line of found!.lines) await out(line);
   return 0;
 }
 
 /**
- * Each segment's size as the evaluator computes it with now = `at`: windows ("in the last 30 days",
- * "no order in 90 days") are measured back from `at`. What is recorded after `at` (orders, visits,
- * customer changes) still counts: this is the rule's clock, not a snapshot of the shop at `at`.
+ * Each segment's size with now = `at`. With the clock only (--now): windows ("in the last 30
+ * days", "no order in 90 days") are measured back from `at`, and what is recorded after `at`
+ * (orders, visits, customer changes) still counts. As of `at` (--as-of): a snapshot, nothing after
+ * `at` counts (engine/as-of.ts says what the shop's copy can and cannot tell of the past).
  */
-async function listAt(shopId: number, at: Date, out: (line: string) => unknown): Promise<number> {
+async function listAt(
+  shopId: number,
+  at: Date,
+  asOf: boolean,
+  out: (line: string) => unknown,
+): Promise<number> {
   const { segments, rules, resolve } = await shopSegments(prisma, shopId);
-  out(`sizes with the clock at ${at.toISOString()} (data recorded after it still counts)`);
+  out(
+    asOf
+      ? `sizes as of ${at.toISOString()} (nothing recorded after it counts)`
+      : `sizes with the clock at ${at.toISOString()} (data recorded after it still counts)`,
+  );
   for (const s of segments) {
-    const size = (await membersBySql(prisma, shopId, rules.get(s.handle)!, at, resolve)).size;
+    const size = (await membersBySql(prisma, shopId, rules.get(s.handle)!, at, resolve, asOf)).size;
     out(`${s.handle.padEnd(28)} ${String(size).padStart(7)}  ${s.name}`);
   }
   return 0;

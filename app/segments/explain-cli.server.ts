@@ -9,7 +9,8 @@ import { CliError } from "./cli.server";
 import { customerAdminUrl, customerName, explainMember } from "./explain.server";
 
 export async function explainCommand(
-  options: { shop: string; handle?: string; customer?: string; now: Date },
+  /** asOf: explained as of `now` (--as-of), not only with the clock at it. */
+  options: { shop: string; handle?: string; customer?: string; now: Date; asOf?: boolean },
   out: (line: string) => unknown,
 ): Promise<number> {
   const shop = await prisma.shop.findUnique({
@@ -28,6 +29,7 @@ export async function explainCommand(
     options.customer,
     options.now,
     format,
+    options.asOf,
   );
   if (!found) throw new CliError(`no segment "${options.handle}" in ${options.shop}; see: segments list`);
   if (found.status === "invalid" || found.status === "missing") throw new CliError(found.message);
@@ -42,6 +44,8 @@ export async function explainCommand(
   out(
     `${customerName(c)}${c.email ? ` <${c.email}>` : ""} (customer ${c.shopifyId}) is ${found.member ? "in" : "not in"} ${options.handle}`,
   );
+  if (options.asOf && !found.reasons.length && !found.member)
+    out(`  (not a customer yet at ${options.now.toISOString()}: created later)`);
   for (const r of found.reasons) out(`  ${r.met ? "✓" : "✗"} ${r.condition} (is ${r.value})`);
   out(customerAdminUrl(options.shop, c.shopifyId));
   return 0;

@@ -122,6 +122,8 @@ export async function explainMember(
   query: string,
   now: Date,
   format: ShopFormat,
+  /** As of `now`: the customer as they were then (engine/as-of.ts), with what that reads besides. */
+  asOf = false,
 ): Promise<Explanation | null> {
   const shop = await db.shop.findUnique({ where: { domain: shopDomain }, select: { id: true } });
   if (!shop) return null;
@@ -142,10 +144,13 @@ export async function explainMember(
       more: matches.length > MAX_MATCHES,
     };
   const customer = matches[0];
-  const facts = (await loadFacts(db, shop.id, [customer.shopifyId])).get(customer.shopifyId);
+  const need = asOf
+    ? { lines: true, checkouts: true, visitors: true, events: true, history: true }
+    : undefined;
+  const facts = (await loadFacts(db, shop.id, [customer.shopifyId], need)).get(customer.shopifyId);
   if (!facts)
     return { status: "missing", query, message: `No customer with ${lookedFor(key, query)} in this shop.` };
-  return { status: "found", query, customer, ...evaluate(rule, facts, { now, resolve, format }) };
+  return { status: "found", query, customer, ...evaluate(rule, facts, { now, resolve, format, asOf }) };
 }
 
 /** The customer's page in the shop's Shopify admin (the same address chrome's shopifyAdminUrl builds). */

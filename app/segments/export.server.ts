@@ -90,9 +90,11 @@ export async function* exportPages(
   now: Date,
   resolve: ShopSegments["resolve"],
   pageSize = EXPORT_PAGE,
+  /** As of `now`: the members of that moment (engine/as-of.ts), not only its clock. */
+  asOf = false,
 ): AsyncGenerator<ExportRow[]> {
   const dialect = dialectOfClient(db);
-  const { sql, params } = compile(rule, dialect, { now, shopId, resolve });
+  const { sql, params } = compile(rule, dialect, { now, shopId, resolve, asOf });
   const at = (n: number, cast = "") => (dialect === "sqlite" ? "?" : `$${n}${cast}`);
   const windowEnd = `SELECT "shopifyId" AS id FROM "Customer" WHERE "shopId" = ${at(1)} AND "shopifyId" > ${at(2)}
     ORDER BY "shopifyId" LIMIT 1 OFFSET ${at(3, "::int")}`;
@@ -214,6 +216,8 @@ export async function segmentExport(
   handle: string,
   now: Date,
   format: "csv" | "json",
+  /** As of `now` (the CLI's --as-of). */
+  asOf = false,
 ): Promise<SegmentExport | null> {
   const shop = await db.shop.findUnique({
     where: { domain: shopDomain },
@@ -224,7 +228,7 @@ export async function segmentExport(
   const rule = rules.get(handle);
   if (!rule) return null;
   const f = { currency: shop.currency, timeZone: safeTimeZone(shop.ianaTimezone) };
-  const pages = exportPages(db, shop.id, rule, now, resolve);
+  const pages = exportPages(db, shop.id, rule, now, resolve, EXPORT_PAGE, asOf);
   return { handle, lines: format === "csv" ? csvLines(pages, f) : jsonLines(handle, now, pages, f) };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { bool, date, dateOrNull, inChunks, marks, hotFor } from "../db-hot.server";
-import type { Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
+import type { BrowserFacts, Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
 import { checkoutStepOf } from "../engine/pixel-events";
 import { FIELDS, type Field } from "../engine/rules";
 import { splitList } from "../sync/records";
@@ -16,6 +16,12 @@ export interface FactsNeeded {
   checkouts: boolean;
   visitors: boolean;
   events: boolean;
+  /**
+   * What an as-of evaluation needs besides (engine/as-of.ts): orders' cancellation times and dated
+   * refunds, checkouts' completion times, carts' change times, when each ordered checkout's order
+   * was processed, and each browser apart. Off unless asked for (the hot paths never need it).
+   */
+  history?: boolean;
 }
 
 const EVERYTHING: FactsNeeded = { lines: true, checkouts: true, visitors: true, events: true };
@@ -257,9 +263,11 @@ export async function loadFacts(
       db,
       shopId,
       visitors.map((v) => v.cartToken),
+      need.history,
     ),
     need.events ? eventsOfVisitors(reader, shopId, visitors) : new Map<string, StorefrontEventFacts[]>(),
   ]);
+  const refundsOf = need.history ? await refundsOfOrders(db, orders) : null;
   const collectionsOf = new Map<string, string[]>();
   for (const pc of collections) {
     const list = collectionsOf.get(pc.productShopifyId) ?? [];
@@ -306,6 +314,7 @@ export async function loadFacts(
       total: Number(o.totalPrice),
       refunded: Number(o.totalRefunded),
       cancelled: o.cancelledAt !== null,
+      ...(refundsOf ? { cancelledAt: dateOrNull(o.cancelledAt), refunds: refundsOf.get(o.id) ?? [] } : {}),
       test: bool(o.test),
       discountCodes: splitList(o.discountCodes),
       financialStatus: o.financialStatus,
@@ -323,6 +332,7 @@ export async function loadFacts(
     facts.get(k.customerShopifyId)?.checkouts.push({
       createdAt: date(k.shopifyCreatedAt),
       completed: k.completedAt !== null || k.orderShopifyId !== null,
+      ...(need.history ? { completedAt: dateOrNull(k.completedAt) } : {}),
     });
   }
   // Visitors: sessions summed, first/last over all; text and cart from the latest one.
@@ -331,9 +341,70 @@ export async function loadFacts(
     if (!f) continue;
     const browser = { ...v, firstSeenAt: date(v.firstSeenAt), lastSeenAt: date(v.lastSeenAt) };
     addBrowser(f, browser, eventsOf.get(v.id) ?? [], carts);
+    // As-of evaluation combines them again from what existed then: each browser apart.
+    if (need.history && f.visitor)
+      (f.visitor.browsers ??= []).push(browserOf(browser, eventsOf.get(v.id), carts));
   }
   await withOrderedCheckouts(db, shopId, facts.values());
+  if (need.history) await withOrderedCheckoutTimes(db, shopId, facts.values());
   return facts;
+}
+
+function browserOf(
+  v: Browser,
+  events: StorefrontEventFacts[] | undefined,
+  carts: ReadonlyMap<string, NonNullable<Facts["cart"]>>,
+): BrowserFacts {
+  const { firstSeenAt, lastSeenAt, landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType } = v;
+  return {
+    ...{ firstSeenAt, lastSeenAt, landingPage, referrer, utmSource, utmMedium, utmCampaign, deviceType },
+    sessions: Number(v.sessions),
+    cart: v.cartToken ? (carts.get(v.cartToken) ?? null) : null,
+    events: events ?? [],
+  };
+}
+
+/** These orders' refunds, dated, by order id (as-of evaluation adds back those made later). */
+async function refundsOfOrders(
+  db: PrismaClient,
+  orders: readonly { id: number }[],
+): Promise<Map<number, { at: Date; amount: number }[]>> {
+  const rows = await inChunks<{ orderId: number; amount: number; createdAt: unknown }>(
+    hotFor(db),
+    orders.map((o) => String(o.id)),
+    (chunk) => ({
+      sql: `SELECT "orderId", "amount", "createdAt" FROM "Refund" WHERE "orderId" IN (${marks(chunk.length)})`,
+      params: chunk.map(Number),
+    }),
+  );
+  const out = new Map<number, { at: Date; amount: number }[]>();
+  for (const r of rows) {
+    const list = out.get(Number(r.orderId)) ?? [];
+    list.push({ at: date(r.createdAt), amount: Number(r.amount) });
+    out.set(Number(r.orderId), list);
+  }
+  return out;
+}
+
+/**
+ * Sets `visitor.orderedCheckoutsAt` for the tokens `withOrderedCheckouts` found: when the shop's
+ * first order of each was processed (as-of evaluation: a checkout ordered later was not yet).
+ */
+async function withOrderedCheckoutTimes(
+  db: PrismaClient,
+  shopId: number,
+  all: Iterable<Facts>,
+): Promise<void> {
+  const people = [...all].map((f) => f.visitor).filter((v): v is NonNullable<Facts["visitor"]> => !!v);
+  const tokens = [...new Set(people.flatMap((v) => v.orderedCheckouts ?? []))];
+  const rows = await inChunks<{ checkoutToken: string; at: unknown }>(hotFor(db), tokens, (chunk) => ({
+    sql: `SELECT "checkoutToken", MIN("processedAt") AS "at" FROM "Order"
+          WHERE "shopId" = ? AND "checkoutToken" IN (${marks(chunk.length)}) GROUP BY "checkoutToken"`,
+    params: [shopId, ...chunk],
+  }));
+  const at = new Map(rows.map((r) => [r.checkoutToken, date(r.at)]));
+  for (const v of people)
+    v.orderedCheckoutsAt = Object.fromEntries((v.orderedCheckouts ?? []).map((t) => [t, at.get(t)!]));
 }
 
 /**
@@ -376,6 +447,8 @@ export async function loadCarts(
   db: PrismaClient,
   shopId: number,
   cartTokens: (string | null)[],
+  /** With each cart's `updatedAt` (as-of evaluation). */
+  history = false,
 ): Promise<Map<string, NonNullable<Facts["cart"]>>> {
   const tokens = [...new Set(cartTokens.filter((t): t is string => !!t))];
   const rows = await inChunks<{
@@ -383,8 +456,9 @@ export async function loadCarts(
     totalPrice: number;
     itemCount: number;
     productId: string | null;
+    shopifyUpdatedAt?: unknown;
   }>(hotFor(db), tokens, (chunk) => ({
-    sql: `SELECT c."token", c."totalPrice", c."itemCount", l."productId"
+    sql: `SELECT c."token", c."totalPrice", c."itemCount", l."productId"${history ? `, c."shopifyUpdatedAt"` : ""}
             FROM "Cart" c LEFT JOIN "CartLine" l ON l."cartId" = c."id"
             WHERE c."shopId" = ? AND c."token" IN (${marks(chunk.length)}) ORDER BY c."id", l."id"`,
     params: [shopId, ...chunk],
@@ -394,6 +468,7 @@ export async function loadCarts(
     let cart = carts.get(r.token);
     if (!cart) {
       cart = { value: Number(r.totalPrice), itemCount: Number(r.itemCount), productIds: [] };
+      if (history) cart.updatedAt = date(r.shopifyUpdatedAt);
       carts.set(r.token, cart);
     }
     if (r.productId) cart.productIds.push(r.productId);
@@ -424,6 +499,7 @@ export async function loadVisitorFacts(
       db,
       shopId,
       visitors.map((v) => v.cartToken),
+      need.history,
     ),
     need.events ? eventsOfVisitors(reader, shopId, visitors) : new Map<string, StorefrontEventFacts[]>(),
   ]);
@@ -452,5 +528,6 @@ export async function loadVisitorFacts(
     });
   }
   await withOrderedCheckouts(db, shopId, facts.values());
+  if (need.history) await withOrderedCheckoutTimes(db, shopId, facts.values());
   return facts;
 }

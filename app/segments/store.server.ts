@@ -87,8 +87,10 @@ export async function membersBySql(
   rule: Rule,
   now: Date,
   resolve: ShopSegments["resolve"],
+  /** As of `now`: the members of that moment (engine/as-of.ts), not only its clock. */
+  asOf = false,
 ) {
-  const { sql, params } = compile(rule, dialectOfClient(db), { now, shopId, resolve });
+  const { sql, params } = compile(rule, dialectOfClient(db), { now, shopId, resolve, asOf });
   const rows = await db.$queryRawUnsafe<{ id: string }[]>(sql, ...params);
   return new Set(rows.map((r) => r.id));
 }
@@ -179,6 +181,8 @@ export async function countVisitors(
   rule: Rule,
   now: Date,
   resolve: ShopSegments["resolve"],
+  /** As of `now`: the visitors of that moment (engine/as-of.ts). */
+  asOf = false,
 ): Promise<number> {
   const seenSince = new Date(now.getTime() - RECENT_VISITOR_DAYS * 86_400_000);
   const { sql, params } = compile(rule, dialectOfClient(db), {
@@ -187,6 +191,7 @@ export async function countVisitors(
     resolve,
     unit: "visitor",
     seenSince,
+    asOf,
   });
   const [row] = await db.$queryRawUnsafe<{ n: number | bigint }[]>(
     `SELECT COUNT(*) AS n FROM (${sql}) matched`,
