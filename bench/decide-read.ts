@@ -235,7 +235,7 @@ async function main() {
         // A generic plan, as a named statement gets after its fifth run.
         await explainer.query("SET plan_cache_mode = force_generic_plan");
         const plan = await explainer.query(
-          `EXPLAIN (ANALYZE, COSTS OFF) EXECUTE s(${shopId}, '${v}', ${c ? `'${c}'` : "NULL"})`,
+          `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE s(${shopId}, '${v}', ${c ? `'${c}'` : "NULL"})`,
         );
         console.log(
           `--- ${v} ${c}\n${plan.rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n")}`,

@@ -117,11 +117,11 @@ function statement(need: FactsNeeded, customer: boolean): string {
       `(SELECT json_agg(json_build_array(o."processedAt", o."totalPrice", o."totalRefunded", o."cancelledAt" IS NOT NULL,
           o."test", o."discountCodes", o."financialStatus", ${
             need.lines
-              ? `(SELECT json_agg(json_build_array(l."productId", l."variantId", l."vendor", pr."productType",
+              ? `(SELECT json_agg(json_build_array(l."productId", l."variantId", l."vendor",
+                  (SELECT pr."productType" FROM "Product" pr WHERE pr."shopId" = p.shop AND pr."shopifyId" = l."productId"),
                   (SELECT json_agg(pc."collectionShopifyId") FROM "ProductCollection" pc
                     WHERE pc."shopId" = p.shop AND pc."productShopifyId" = l."productId")) ORDER BY l."id")
-                FROM "LineItem" l LEFT JOIN "Product" pr ON pr."shopId" = p.shop AND pr."shopifyId" = l."productId"
-                WHERE l."orderId" = o."id")`
+                FROM "LineItem" l WHERE l."orderId" = o."id")`
               : "NULL"
           }))
         FROM "Order" o WHERE o."shopId" = p.shop AND o."customerShopifyId" = p.customer) AS "orders"`,
@@ -147,8 +147,12 @@ function statement(need: FactsNeeded, customer: boolean): string {
       : `NULL AS "ownEvents"`,
   );
   // The browsers whose message history counts: this one and up to 50 of the customer's others.
+  // Browser lists are arrays (`= ANY(ARRAY(...))`): computed once, and an index condition on
+  // StorefrontEvent(shopId, visitorId, type). Written `visitorId = p.visitor OR visitorId IN
+  // (SELECT ...)`, as before, PostgreSQL can use no index for the OR: it read every storefront event
+  // of the shop, twice per signed-in decision (see bench/decide-read.ts, EXPLAIN).
   const browsers = customer
-    ? `(e."visitorId" = p.visitor OR e."visitorId" IN (SELECT "id" FROM "Visitor" WHERE "shopId" = p.shop AND "customerShopifyId" = p.customer LIMIT 50))`
+    ? `e."visitorId" = ANY(ARRAY(SELECT "id" FROM "Visitor" WHERE "shopId" = p.shop AND "customerShopifyId" = p.customer LIMIT 50) || p.visitor)`
     : `e."visitorId" = p.visitor`;
   parts.push(
     `(SELECT json_agg(${EVENT_ARRAY}) FROM "StorefrontEvent" e
@@ -165,19 +169,21 @@ function statement(need: FactsNeeded, customer: boolean): string {
     tokens.length
       ? `(SELECT json_agg(json_build_array(c."token", c."totalPrice", c."itemCount",
             (SELECT json_agg(cl."productId" ORDER BY cl."id") FROM "CartLine" cl WHERE cl."cartId" = c."id" AND cl."productId" IS NOT NULL)))
-          FROM "Cart" c WHERE c."shopId" = p.shop AND c."token" IN (${tokens.join(" UNION ")})) AS "carts"`
+          FROM "Cart" c WHERE c."shopId" = p.shop AND c."token" = ANY(ARRAY(${tokens.join(" UNION ")}))) AS "carts"`
       : `NULL AS "carts"`,
   );
   // Checkout tokens of these browsers' checkout events that the shop holds an order for.
   const eventBrowsers =
     customer && need.events
-      ? `(e."visitorId" = p.visitor OR e."visitorId" IN (SELECT "id" FROM "Visitor" WHERE "shopId" = p.shop AND "customerShopifyId" = p.customer))`
+      ? `e."visitorId" = ANY(ARRAY(SELECT "id" FROM "Visitor" WHERE "shopId" = p.shop AND "customerShopifyId" = p.customer) || p.visitor)`
       : `e."visitorId" = p.visitor`;
+  // The tokens as an array too: the orders are then found by Order(shopId, checkoutToken), never by
+  // a hash join over all the shop's orders.
   parts.push(
     need.events
       ? `(SELECT json_agg(DISTINCT o."checkoutToken") FROM "Order" o
-          WHERE o."shopId" = p.shop AND o."checkoutToken" IN (SELECT e."resourceId" FROM "StorefrontEvent" e
-            WHERE e."shopId" = p.shop AND e."type" IN (${checkoutTypes}) AND ${eventBrowsers})) AS "ordered"`
+          WHERE o."shopId" = p.shop AND o."checkoutToken" = ANY(ARRAY(SELECT e."resourceId" FROM "StorefrontEvent" e
+            WHERE e."shopId" = p.shop AND e."type" IN (${checkoutTypes}) AND ${eventBrowsers}))) AS "ordered"`
       : `NULL AS "ordered"`,
   );
   return `SELECT ${parts.join(",\n  ")}
