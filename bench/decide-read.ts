@@ -7,8 +7,11 @@
  *
  * A shop of 2,000 customers (two orders of three lines each, a checkout, products in
  * collections), 600 stored browsers (200 of them signed-in customers'), each with ten storefront
- * events (message history among them) and half with a cart; decisions asked as the storefront
- * bench asks them: 80% anonymous (half of them new browsers), 20% signed in.
+ * events (message history among them) and half with a cart; a first-purchase offer whose codes
+ * 100 browsers and 50 customers hold (1,000 more in its pool), so each decision also reads the
+ * codes the shopper holds, as the endpoint does when the shop has such an offer: in the one
+ * statement, or by heldCodes beside the parts. Decisions asked as the storefront bench asks them:
+ * 80% anonymous (half of them new browsers), 20% signed in.
  */
 import { readFileSync, readdirSync } from "node:fs";
 import pg from "pg";
@@ -63,6 +66,7 @@ async function main() {
   const { hotFor, closeHot } = await import("../app/db-hot.server");
   const { visitorFactsByParts } = await import("../app/storefront/decide.server");
   const { visitorFactsInOne, statementFor } = await import("../app/storefront/decide-read.server");
+  const { heldCodes } = await import("../app/offers/pool.server");
   const db = createPrismaClient(url);
   try {
     const now = new Date("2031-01-15T12:00:00Z");
@@ -178,6 +182,30 @@ async function main() {
         occurredAt: ago((j % 10) + 1),
       })),
     });
+    const offer = await db.message.create({
+      data: {
+        shopId,
+        name: "Welcome",
+        segmentHandle: "all",
+        format: "popup",
+        trigger: "load",
+        headline: "Welcome",
+        reward: "firstPurchase",
+      },
+    });
+    await db.discountCode.createMany({
+      data: Array.from({ length: 1150 }, (_, i) => ({
+        shopId,
+        messageId: offer.id,
+        code: `WELCOME-${i}`,
+        shopifyDiscountId: `gid://shopify/DiscountCodeNode/${i}`,
+        status: i < 150 ? "issued" : "pool",
+        expiresAt: ago(-7),
+        issuedAt: i < 150 ? ago(1) : null,
+        visitorId: i < 100 ? visitorId(200 + i * 3) : null,
+        customerShopifyId: i >= 100 && i < 150 ? `cust${(i - 100) * 4}` : null,
+      })),
+    });
     await db.$executeRawUnsafe("ANALYZE");
 
     // The mix: 80% anonymous (half stored browsers, half new), 20% signed in (half on a browser of theirs).
@@ -204,7 +232,7 @@ async function main() {
         };
         const texts = [false, true].map((c) => {
           let n = 0;
-          return statementFor(need, c).replace(/\?/g, () => `$${++n}`);
+          return statementFor(need, c, true).replace(/\?/g, () => `$${++n}`);
         });
         const before = cpu();
         const t = performance.now();
@@ -230,12 +258,12 @@ async function main() {
       await explainer.connect();
       for (const [v, c] of [asks[0], asks[4], asks[8], asks[9]]) {
         let n = 0;
-        const sql = statementFor(need, c !== null).replace(/\?/g, () => `$${++n}`);
+        const sql = statementFor(need, c !== null, true).replace(/\?/g, () => `$${++n}`);
         await explainer.query(`PREPARE s AS ${sql}`).catch((e: Error) => console.log(e.message, sql));
         // A generic plan, as a named statement gets after its fifth run.
         await explainer.query("SET plan_cache_mode = force_generic_plan");
         const plan = await explainer.query(
-          `EXPLAIN (ANALYZE, COSTS OFF) EXECUTE s(${shopId}, '${v}', ${c ? `'${c}'` : "NULL"})`,
+          `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE s(${shopId}, '${v}', ${c ? `'${c}'` : "NULL"})`,
         );
         console.log(
           `--- ${v} ${c}\n${plan.rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n")}`,
@@ -252,8 +280,18 @@ async function main() {
     };
     const variants = {
       "one statement": (v: string, c: string | null) =>
-        visitorFactsInOne(reader, { shopId, need }, v, c, now),
-      "by parts": (v: string, c: string | null) => visitorFactsByParts(db, { shopId, need }, v, c, now),
+        visitorFactsInOne(reader, { shopId, need }, v, c, now, { codes: true }),
+      // As the endpoint read on PostgreSQL before the codes joined the statement: two round trips.
+      "codes beside": (v: string, c: string | null) =>
+        Promise.all([
+          visitorFactsInOne(reader, { shopId, need }, v, c, now),
+          heldCodes(db, shopId, { visitorId: v, customerId: c }, now),
+        ]),
+      "by parts": (v: string, c: string | null) =>
+        Promise.all([
+          visitorFactsByParts(db, { shopId, need }, v, c, now),
+          heldCodes(db, shopId, { visitorId: v, customerId: c }, now),
+        ]),
     };
     const out: string[] = [];
     for (let round = 0; round < 2; round++)

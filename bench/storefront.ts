@@ -37,6 +37,7 @@ import { createPrismaClient } from "../app/db.server";
 import { openLoop, percentile, type LoadResult } from "./load";
 import { FIRST_LOAD_BUDGET } from "../dev/extension-build";
 import type { Figure } from "./webhooks";
+import { postgresCpuMs, postmasterOf, processTreeCpuMs } from "./cpu";
 
 const SCRIPTS = {
   first: "extensions/slice-storefront/assets/slice.js",
@@ -330,6 +331,8 @@ export async function startApp(databaseUrl: string, customers: number) {
   const storefront = await startStorefront({ store, appOrigin: server.url, secret: DEMO_SECRET, port: 0 });
   return {
     url: server.url,
+    /** The app server's process (its CPU is the app's side of a decision). */
+    pid: server.child.pid!,
     storefrontUrl: storefront.url,
     store,
     async stop() {
@@ -426,15 +429,39 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
       /listening (\d+)/,
     );
     const baseOrigin = `http://127.0.0.1:${baseline.url}`;
-    let base: LoadResult;
+    // CPU per decision during the measured load: the server's process, PostgreSQL (every process
+    // of its server: the decision's read, the exposures' writes, and whatever else runs), and this
+    // process (the load generator). Time a shared machine gives others does not count here.
+    const postmaster = postgres ? await postmasterOf(postgres.url) : null;
+    const measured = async (pid: number, run: () => Promise<LoadResult>) => {
+      const server = processTreeCpuMs(pid);
+      const database = postmaster ? postgresCpuMs(postmaster) : 0;
+      const client = process.cpuUsage();
+      const result = await run();
+      const used = process.cpuUsage(client);
+      return {
+        result,
+        server: (processTreeCpuMs(pid) - server) / result.sent,
+        database: postmaster ? (postgresCpuMs(postmaster) - database) / result.sent : NaN,
+        client: (used.user + used.system) / 1000 / result.sent,
+        load: os.loadavg()[0],
+      };
+    };
+    let baseCpu: Awaited<ReturnType<typeof measured>>;
     try {
       await openLoop(decideRequests(baseOrigin, demo.store, warmupAskers, messageIds), rate);
-      base = await openLoop(decideRequests(baseOrigin, demo.store, askers, messageIds), rate);
+      baseCpu = await measured(baseline.child.pid!, () =>
+        openLoop(decideRequests(baseOrigin, demo.store, askers, messageIds), rate),
+      );
     } finally {
       await baseline.stop();
     }
+    const base = baseCpu.result;
     await openLoop(decideRequests(demo.url, demo.store, warmupAskers, messageIds), rate);
-    const app = await openLoop(decideRequests(demo.url, demo.store, askers, messageIds), rate);
+    const appCpu = await measured(demo.pid, () =>
+      openLoop(decideRequests(demo.url, demo.store, askers, messageIds), rate),
+    );
+    const app = appCpu.result;
     // For context: the same mix at a fifth of the rate, for 10 s.
     const light = Math.round(rate / 5);
     const lower = await openLoop(
@@ -475,6 +502,29 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
         aim: "0",
         ok: app.failed === 0,
         baseline: base.failed,
+      },
+      {
+        name: `CPU per decision at ${rate}/s: the app's server process`,
+        value: appCpu.server,
+        unit: "ms",
+        baseline: baseCpu.server,
+        ratio: appCpu.server / Math.max(baseCpu.server, 0.001),
+      },
+      ...(postmaster
+        ? [
+            {
+              name: `CPU per decision at ${rate}/s: PostgreSQL (all its processes)`,
+              value: appCpu.database,
+              unit: "ms",
+              baseline: baseCpu.database,
+            },
+          ]
+        : []),
+      {
+        name: `CPU per decision at ${rate}/s: the load generator (load average ${appCpu.load.toFixed(1)} after)`,
+        value: appCpu.client,
+        unit: "ms",
+        baseline: baseCpu.client,
       },
       { name: `decide p50 at ${light}/s offered (10 s)`, value: lower.p50, unit: "ms" },
       {

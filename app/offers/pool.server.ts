@@ -322,20 +322,31 @@ export async function heldCodes(
   if (who.visitorId) keys.push(["visitorId", who.visitorId]);
   if (who.customerId) keys.push(["customerShopifyId", who.customerId]);
   if (!keys.length) return [];
-  const rows = await hotFor(db).rows<{
-    messageId: unknown;
-    reward: string;
-    status: string;
-    code: string;
-    expiresAt: unknown;
-    variantId: unknown;
-    issuedAt: unknown;
-  }>(
+  const rows = await hotFor(db).rows<HeldCodeColumns>(
     `SELECT d."messageId", m."reward", d."status", d."code", d."expiresAt", d."variantId", d."issuedAt"
      FROM "DiscountCode" d JOIN "Message" m ON m."id" = d."messageId"
      WHERE d."shopId" = ? AND d."status" IN ('issued', 'redeemed') AND (${keys.map(([c]) => `d."${c}" = ?`).join(" OR ")})`,
     [shopId, ...keys.map(([, v]) => v)],
   );
+  return heldCodesOf(rows, now);
+}
+
+/** A held code's columns as read: DiscountCode's, with its offer's `reward` kind (dates as the database gives them). */
+export interface HeldCodeColumns {
+  messageId: unknown;
+  reward: string;
+  status: string;
+  code: string;
+  expiresAt: unknown;
+  variantId: unknown;
+  issuedAt: unknown;
+}
+
+/**
+ * heldCodes' choice from the shopper's issued and redeemed codes, one per kind (the decision's
+ * one-statement read on PostgreSQL reads the rows with the facts and chooses here too).
+ */
+export function heldCodesOf(rows: readonly HeldCodeColumns[], now: Date): HeldCodeRow[] {
   const best = new Map<CodeKind, HeldCodeRow & { issuedAt: number }>();
   for (const r of rows) {
     const kind: CodeKind | null =

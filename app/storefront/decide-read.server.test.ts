@@ -11,6 +11,7 @@ import type { MessageHistory } from "../engine/decide";
 import type { FactsNeeded } from "../segments/facts.server";
 import { visitorFactsByParts } from "./decide.server";
 import { visitorFactsInOne } from "./decide-read.server";
+import { heldCodes } from "../offers/pool.server";
 
 const SHOP = "decide-read.myshopify.com";
 const now = new Date("2031-06-01T12:00:00.000Z");
@@ -233,6 +234,68 @@ beforeAll(async () => {
       event("read-elsewhere-001", "message_dismissed", 1, "16", otherShopId),
     ],
   });
+  // Codes held: two first-purchase offers and a referral offer; by browser, by customer, used,
+  // expired, still in the pool, and another shop's.
+  const offer = (name: string, reward: string, shop = shopId) =>
+    prisma.message.create({
+      data: {
+        shopId: shop,
+        name,
+        segmentHandle: "all",
+        format: "popup",
+        trigger: "load",
+        headline: name,
+        reward,
+      },
+    });
+  const welcome = await offer("Welcome", "firstPurchase");
+  const later = await offer("Later welcome", "firstPurchase");
+  const refer = await offer("Refer a friend", "referral");
+  const info = await offer("News", "none");
+  const elsewhere = await offer("Elsewhere", "firstPurchase", otherShopId);
+  const code = (
+    messageId: number,
+    code: string,
+    status: string,
+    who: { visitorId?: string; customerShopifyId?: string },
+    expiresInDays: number,
+    issuedDaysAgo: number | null,
+    extra: object = {},
+  ) => ({
+    shopId,
+    messageId,
+    code,
+    shopifyDiscountId: `gid://shopify/DiscountCodeNode/${code}`,
+    status,
+    expiresAt: ago(-expiresInDays),
+    issuedAt: issuedDaysAgo === null ? null : ago(issuedDaysAgo),
+    ...who,
+    ...extra,
+  });
+  await prisma.discountCode.createMany({
+    data: [
+      code(welcome.id, "WELCOME-GUEST", "issued", { visitorId: "read-guest-0000001" }, 5, 2, {
+        variantId: 7,
+      }),
+      code(later.id, "LATER-GUEST-OLD", "issued", { visitorId: "read-guest-0000001" }, -1, 9),
+      code(welcome.id, "WELCOME-CUST", "redeemed", { customerShopifyId: "cust-1" }, 5, 20),
+      code(
+        later.id,
+        "LATER-CUST",
+        "issued",
+        { customerShopifyId: "cust-1", visitorId: "read-phone-0000001" },
+        3,
+        4,
+      ),
+      code(refer.id, "REFER-CUST", "issued", { customerShopifyId: "cust-1" }, 30, 1),
+      code(info.id, "NOT-A-CODE-KIND", "issued", { visitorId: "read-guest-0000001" }, 5, 1),
+      code(welcome.id, "IN-THE-POOL", "pool", {}, 5, null),
+      {
+        ...code(elsewhere.id, "ELSEWHERE", "issued", { visitorId: "read-elsewhere-001" }, 5, 1),
+        shopId: otherShopId,
+      },
+    ],
+  });
 });
 afterAll(() => prisma.$disconnect());
 
@@ -291,6 +354,33 @@ describe.skipIf(dialectOfClient(prisma) !== "postgres")("the decision's one-stat
         expect({ need, ...canonical(one) }).toEqual({ need, ...canonical(parts) });
       }
     });
+
+  for (const [label, visitorId, customerId] of WHO)
+    it(`reads the codes the shopper holds as heldCodes chooses them: ${label}`, async () => {
+      const shop = { shopId, need: NEEDS[1] };
+      const one = await visitorFactsInOne(hotFor(prisma), shop, visitorId, customerId, now, { codes: true });
+      const held = await heldCodes(prisma, shopId, { visitorId, customerId }, now);
+      const byKind = (list: typeof held) => [...list].sort((a, b) => (a.kind < b.kind ? -1 : 1));
+      expect(byKind(one.codes)).toEqual(byKind(held));
+      // Without asking, none are read.
+      expect((await visitorFactsInOne(hotFor(prisma), shop, visitorId, customerId, now)).codes).toEqual([]);
+    });
+
+  it("a signed-in shopper's codes: the earliest usable one of each kind, from this browser or the customer", async () => {
+    const { codes } = await visitorFactsInOne(
+      hotFor(prisma),
+      { shopId, need: NEEDS[0] },
+      "read-guest-0000001",
+      "cust-1",
+      now,
+      { codes: true },
+    );
+    expect(codes.map((c) => [c.kind, c.code, c.usable, c.variantId]).sort()).toEqual([
+      ["firstPurchase", "LATER-CUST", true, null],
+      ["referral", "REFER-CUST", true, null],
+    ]);
+    expect(codes.find((c) => c.kind === "referral")?.expiresAt).toEqual(ago(-30));
+  });
 
   it("reads what the rules need: a signed-in customer's orders, lines, browsers, carts and history", async () => {
     const { facts, history } = await visitorFactsInOne(

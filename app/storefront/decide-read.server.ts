@@ -20,6 +20,7 @@ import { CHECKOUT_EVENT_TYPES, checkoutStepOf } from "../engine/pixel-events";
 import { addBrowser, joinThisBrowser, type FactsNeeded } from "../segments/facts.server";
 import { splitList } from "../sync/records";
 import type { HotQueries } from "../db-hot.server";
+import { heldCodesOf, type HeldCodeRow } from "../offers/pool.server";
 
 /** Stored events for what a visitor did with a message; resourceId is the message id. */
 export const MESSAGE_EVENTS = {
@@ -89,7 +90,10 @@ interface DecisionRow {
   history: EventJson[] | null;
   carts: CartJson[] | null;
   ordered: string[] | null;
+  codes: CodeJson[] | null;
 }
+/** [messageId, reward, status, code, expiresAt, variantId, issuedAt]: DiscountCode with its offer's reward kind. */
+type CodeJson = [number, string, string, string, string, number | null, string | null];
 
 const VISITOR_FIELDS = `"id", "shopId", "customerShopifyId", "cartToken", "firstSeenAt", "lastSeenAt", "sessions",
   "landingPage", "referrer", "utmSource", "utmMedium", "utmCampaign", "deviceType"`;
@@ -98,9 +102,10 @@ const EVENT_ARRAY = `json_build_array(e."type", e."occurredAt", e."resourceId")`
 
 /**
  * The statement for what is needed (one text per combination: each is named and planned once per
- * connection). Parameters, in order: shopId, visitorId, customerId (null: a guest).
+ * connection). Parameters, in order: shopId, visitorId, customerId (null: a guest). `codes`: also
+ * the discount codes the shopper holds (heldCodes' rows: by this browser, or the customer).
  */
-function statement(need: FactsNeeded, customer: boolean): string {
+function statement(need: FactsNeeded, customer: boolean, codes: boolean): string {
   const visitorsOfCustomer = need.visitors || need.events;
   // `?` are numbered by the layer in text order: every sub-select below names its parameters by
   // position through the one-row `p` (shop, visitor, customer), so each is bound once.
@@ -117,11 +122,11 @@ function statement(need: FactsNeeded, customer: boolean): string {
       `(SELECT json_agg(json_build_array(o."processedAt", o."totalPrice", o."totalRefunded", o."cancelledAt" IS NOT NULL,
           o."test", o."discountCodes", o."financialStatus", ${
             need.lines
-              ? `(SELECT json_agg(json_build_array(l."productId", l."variantId", l."vendor", pr."productType",
+              ? `(SELECT json_agg(json_build_array(l."productId", l."variantId", l."vendor",
+                  (SELECT pr."productType" FROM "Product" pr WHERE pr."shopId" = p.shop AND pr."shopifyId" = l."productId"),
                   (SELECT json_agg(pc."collectionShopifyId") FROM "ProductCollection" pc
                     WHERE pc."shopId" = p.shop AND pc."productShopifyId" = l."productId")) ORDER BY l."id")
-                FROM "LineItem" l LEFT JOIN "Product" pr ON pr."shopId" = p.shop AND pr."shopifyId" = l."productId"
-                WHERE l."orderId" = o."id")`
+                FROM "LineItem" l WHERE l."orderId" = o."id")`
               : "NULL"
           }))
         FROM "Order" o WHERE o."shopId" = p.shop AND o."customerShopifyId" = p.customer) AS "orders"`,
@@ -147,8 +152,12 @@ function statement(need: FactsNeeded, customer: boolean): string {
       : `NULL AS "ownEvents"`,
   );
   // The browsers whose message history counts: this one and up to 50 of the customer's others.
+  // Browser lists are arrays (`= ANY(ARRAY(...))`): computed once, and an index condition on
+  // StorefrontEvent(shopId, visitorId, type). Written `visitorId = p.visitor OR visitorId IN
+  // (SELECT ...)`, as before, PostgreSQL can use no index for the OR: it read every storefront event
+  // of the shop, twice per signed-in decision (see bench/decide-read.ts, EXPLAIN).
   const browsers = customer
-    ? `(e."visitorId" = p.visitor OR e."visitorId" IN (SELECT "id" FROM "Visitor" WHERE "shopId" = p.shop AND "customerShopifyId" = p.customer LIMIT 50))`
+    ? `e."visitorId" = ANY(ARRAY(SELECT "id" FROM "Visitor" WHERE "shopId" = p.shop AND "customerShopifyId" = p.customer LIMIT 50) || p.visitor)`
     : `e."visitorId" = p.visitor`;
   parts.push(
     `(SELECT json_agg(${EVENT_ARRAY}) FROM "StorefrontEvent" e
@@ -165,20 +174,35 @@ function statement(need: FactsNeeded, customer: boolean): string {
     tokens.length
       ? `(SELECT json_agg(json_build_array(c."token", c."totalPrice", c."itemCount",
             (SELECT json_agg(cl."productId" ORDER BY cl."id") FROM "CartLine" cl WHERE cl."cartId" = c."id" AND cl."productId" IS NOT NULL)))
-          FROM "Cart" c WHERE c."shopId" = p.shop AND c."token" IN (${tokens.join(" UNION ")})) AS "carts"`
+          FROM "Cart" c WHERE c."shopId" = p.shop AND c."token" = ANY(ARRAY(${tokens.join(" UNION ")}))) AS "carts"`
       : `NULL AS "carts"`,
   );
   // Checkout tokens of these browsers' checkout events that the shop holds an order for.
   const eventBrowsers =
     customer && need.events
-      ? `(e."visitorId" = p.visitor OR e."visitorId" IN (SELECT "id" FROM "Visitor" WHERE "shopId" = p.shop AND "customerShopifyId" = p.customer))`
+      ? `e."visitorId" = ANY(ARRAY(SELECT "id" FROM "Visitor" WHERE "shopId" = p.shop AND "customerShopifyId" = p.customer) || p.visitor)`
       : `e."visitorId" = p.visitor`;
+  // The tokens as an array too: the orders are then found by Order(shopId, checkoutToken), never by
+  // a hash join over all the shop's orders.
   parts.push(
     need.events
       ? `(SELECT json_agg(DISTINCT o."checkoutToken") FROM "Order" o
-          WHERE o."shopId" = p.shop AND o."checkoutToken" IN (SELECT e."resourceId" FROM "StorefrontEvent" e
-            WHERE e."shopId" = p.shop AND e."type" IN (${checkoutTypes}) AND ${eventBrowsers})) AS "ordered"`
+          WHERE o."shopId" = p.shop AND o."checkoutToken" = ANY(ARRAY(SELECT e."resourceId" FROM "StorefrontEvent" e
+            WHERE e."shopId" = p.shop AND e."type" IN (${checkoutTypes}) AND ${eventBrowsers}))) AS "ordered"`
       : `NULL AS "ordered"`,
+  );
+  // The codes the shopper holds (pool.server.ts's heldCodes, the same rows): by this browser, and
+  // by the signed-in customer on any browser. The ids as an array, so each key has its index.
+  const holders = customer
+    ? `d."id" = ANY(ARRAY(SELECT "id" FROM "DiscountCode" WHERE "shopId" = p.shop AND "visitorId" = p.visitor
+        UNION SELECT "id" FROM "DiscountCode" WHERE "shopId" = p.shop AND "customerShopifyId" = p.customer))`
+    : `d."visitorId" = p.visitor`;
+  parts.push(
+    codes
+      ? `(SELECT json_agg(json_build_array(d."messageId", m."reward", d."status", d."code", d."expiresAt", d."variantId", d."issuedAt"))
+          FROM "DiscountCode" d JOIN "Message" m ON m."id" = d."messageId"
+          WHERE d."shopId" = p.shop AND d."status" IN ('issued', 'redeemed') AND ${holders}) AS "codes"`
+      : `NULL AS "codes"`,
   );
   return `SELECT ${parts.join(",\n  ")}
     FROM (SELECT ?::integer AS shop, ?::text AS visitor, ?::text AS customer) p`;
@@ -187,10 +211,10 @@ function statement(need: FactsNeeded, customer: boolean): string {
 const statements = new Map<string, string>();
 
 /** The statement for these needs, for a guest or a signed-in customer (bench/decide-read.ts explains it). */
-export function statementFor(need: FactsNeeded, customer: boolean): string {
-  const key = `${+need.lines}${+need.checkouts}${+need.visitors}${+need.events}${+customer}`;
+export function statementFor(need: FactsNeeded, customer: boolean, codes = false): string {
+  const key = `${+need.lines}${+need.checkouts}${+need.visitors}${+need.events}${+customer}${+codes}`;
   let sql = statements.get(key);
-  if (!sql) statements.set(key, (sql = statement(need, customer)));
+  if (!sql) statements.set(key, (sql = statement(need, customer, codes)));
   return sql;
 }
 
@@ -202,7 +226,8 @@ const eventOf = ([type, occurredAt, resourceId]: EventJson): StorefrontEventFact
 
 /**
  * What the app knows of this visitor now, read in one statement (PostgreSQL): the same facts and
- * message history as decide.server.ts's visitorFactsByParts.
+ * message history as decide.server.ts's visitorFactsByParts and, with `codes`, the codes the shopper
+ * holds as heldCodes (pool.server.ts) chooses them for this browser and customer (else none).
  */
 export async function visitorFactsInOne(
   reader: HotQueries,
@@ -210,9 +235,10 @@ export async function visitorFactsInOne(
   visitorId: string,
   customerId: string | null,
   now: Date,
-): Promise<{ facts: Facts; history: MessageHistory }> {
+  options: { codes?: boolean } = {},
+): Promise<{ facts: Facts; history: MessageHistory; codes: HeldCodeRow[] }> {
   const { shopId, need } = shop;
-  const [row] = await reader.rows<DecisionRow>(statementFor(need, customerId !== null), [
+  const [row] = await reader.rows<DecisionRow>(statementFor(need, customerId !== null, !!options.codes), [
     shopId,
     visitorId,
     customerId,
@@ -303,7 +329,19 @@ export async function visitorFactsInOne(
     if (ownEvents.length) joined.orderedCheckouts = orderedOf(joined.events, ordered);
     if (cart) facts.cart = cart;
   }
-  return { facts, history: historyOf(row.history ?? []) };
+  const codes = heldCodesOf(
+    (row.codes ?? []).map(([messageId, reward, status, code, expiresAt, variantId, issuedAt]) => ({
+      messageId,
+      reward,
+      status,
+      code,
+      expiresAt: at(expiresAt),
+      variantId,
+      issuedAt: atOrNull(issuedAt),
+    })),
+    now,
+  );
+  return { facts, history: historyOf(row.history ?? []), codes };
 }
 
 /** The checkout tokens of these events the shop holds an order for (withOrderedCheckouts' rule). */

@@ -321,6 +321,30 @@ async function shopperCodes(
 }
 
 /**
+ * The decision's reads: the visitor's facts and message history, and the codes they hold when the
+ * shop has an offer that gives one. PostgreSQL reads all of it in one statement (one round trip,
+ * decide-read.server.ts); SQLite, in process, by parts beside heldCodes.
+ */
+async function shopperFactsAndCodes(
+  db: PrismaClient,
+  shop: ShopMessages,
+  visitorId: string,
+  customerId: string | null,
+  now: Date,
+): Promise<{ facts: Facts; history: MessageHistory; codes: HeldCodeRow[] }> {
+  const reader = hotFor(db);
+  if (reader.dialect === "postgres")
+    return visitorFactsInOne(reader, shop, visitorId, customerId, now, {
+      codes: shop.messages.some((m) => m.spec.codeKind),
+    });
+  const [read, codes] = await Promise.all([
+    visitorFactsByParts(db, shop, visitorId, customerId, now),
+    shopperCodes(db, shop, visitorId, customerId, now),
+  ]);
+  return { ...read, codes };
+}
+
+/**
  * A first-purchase offer is for people who have never ordered: by the customer's lifetime figures
  * (Shopify's count included, so orders older than the 60 days the app may hold count too).
  */
@@ -375,10 +399,7 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
   if (!shop.messages.length) return { status: 200, body: { message: null } };
 
   const customerId = check.identity.customerId;
-  const [{ facts, history }, codes] = await Promise.all([
-    visitorFacts(db, shop, visitorId, customerId, now),
-    shopperCodes(db, shop, visitorId, customerId, now),
-  ]);
+  const { facts, history, codes } = await shopperFactsAndCodes(db, shop, visitorId, customerId, now);
   history.shownThisSession = shown;
   history.dismissedThisSession = dismissed;
   history.codes = codes;

@@ -17,6 +17,7 @@ import {
   perShop,
   pruneRateLimits,
   SharedBuckets,
+  takeInTurn,
   TokenBuckets,
   type Take,
 } from "./rate-limit.server";
@@ -210,6 +211,55 @@ describe("rate limits shared by every instance", () => {
     }
     expect(statuses.filter((s) => s === 429)).toHaveLength(10);
     expect(statuses.slice(20)).toEqual(Array(10).fill(429));
+  });
+
+  it("two limits taken in turn (one statement on PostgreSQL): the second is drawn on only when the first lets through, exactly across instances", async () => {
+    const client = new SharedBuckets("test-turn-client", { capacity: 3, perSecond: 1 / 60 });
+    const shop = new SharedBuckets("test-turn-shop", { capacity: 5, perSecond: 1 / 60 });
+    const clientB = new second.limits.SharedBuckets("test-turn-client", { capacity: 3, perSecond: 1 / 60 });
+    const shopB = new second.limits.SharedBuckets("test-turn-shop", { capacity: 5, perSecond: 1 / 60 });
+    await client.clear(prisma);
+    await shop.clear(prisma);
+    const take = (i: number, address: string) =>
+      i % 2
+        ? second.limits.takeInTurn(
+            instanceB,
+            [
+              [clientB, address],
+              [shopB, "s"],
+            ],
+            now,
+          )
+        : takeInTurn(
+            prisma,
+            [
+              [client, address],
+              [shop, "s"],
+            ],
+            now,
+          );
+    const all = async (address: string, n: number) =>
+      second.db.dialect === "postgres"
+        ? Promise.all(Array.from({ length: n }, (_, i) => take(i, address)))
+        : Array.from({ length: n }).reduce<Promise<Take[][]>>(
+            async (done, _, i) => [...(await done), await take(i, address)],
+            Promise.resolve([]),
+          );
+    // One address asking 8 times at once: 3 let through by both limits, 5 refused by the address's
+    // own limit without drawing on the shop's.
+    const first = await all("198.51.100.7", 8);
+    expect(first.filter((t) => t.length === 2 && t.every((x) => x.ok))).toHaveLength(3);
+    expect(first.filter((t) => t.length === 1)).toEqual(
+      Array(5).fill([{ ok: false, retryAfterSeconds: 60 }]),
+    );
+    const held = async (key: string) => (await prisma.rateLimitBucket.findUnique({ where: { key } }))?.tokens;
+    expect(await held("test-turn-shop:s")).toBe(2);
+    // Another address: its own limit lets it through, the shop's 2 left are taken, then the shop's refuses.
+    const another = await all("198.51.100.8", 3);
+    expect(another.filter((t) => t.length === 2 && t[1].ok)).toHaveLength(2);
+    expect(another.filter((t) => t.length === 2 && !t[1].ok)).toEqual([
+      [{ ok: true }, { ok: false, retryAfterSeconds: 60 }],
+    ]);
   });
 
   it("a clock that lags on one instance neither refills a bucket nor moves its time back", async () => {

@@ -74,7 +74,10 @@ const FULL_WITHIN_MS = 3_600_000;
  * through more than the limit.
  */
 export class SharedBuckets {
-  private readonly sql: string;
+  /** One take: the upsert of the bucket's row. */
+  readonly sql: string;
+  /** The upsert's conflict clause and RETURNING: what a take does to a held bucket. */
+  readonly upsert: string;
 
   constructor(
     /** The keys' prefix: which limit this is. */
@@ -89,22 +92,35 @@ export class SharedBuckets {
     const old = `"RateLimitBucket"`;
     const refilled = `(${old}."tokens" + (CASE WHEN excluded."at" > ${old}."at" THEN excluded."at" - ${old}."at" ELSE 0 END) * ${perMs})`;
     const held = `(CASE WHEN ${refilled} > ${cap} THEN ${cap} ELSE ${refilled} END)`;
-    this.sql = `INSERT INTO "RateLimitBucket" ("key", "tokens", "at", "granted") VALUES (?, ?, ?, 1)
-      ON CONFLICT ("key") DO UPDATE SET
+    this.upsert = `ON CONFLICT ("key") DO UPDATE SET
         "tokens" = CASE WHEN ${held} >= 1 THEN ${held} - 1 ELSE ${held} END,
         "granted" = CASE WHEN ${held} >= 1 THEN 1 ELSE 0 END,
         "at" = CASE WHEN excluded."at" > ${old}."at" THEN excluded."at" ELSE ${old}."at" END
       RETURNING "tokens", "granted"`;
+    this.sql = `INSERT INTO "RateLimitBucket" ("key", "tokens", "at", "granted") VALUES (?, ?, ?, 1) ${this.upsert}`;
+  }
+
+  /** A take's parameters: the bucket's key, a new bucket's tokens after this take, the time. */
+  params(key: string, now: Date): unknown[] {
+    return [`${this.name}:${key}`, this.options.capacity - 1, now.getTime()];
+  }
+
+  /** What a take's returned row means. */
+  taken(row: { tokens: unknown; granted: unknown }): Take {
+    if (int(row.granted) === 1) return { ok: true };
+    const tokens = Number(row.tokens);
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.options.perSecond)) };
   }
 
   /** Takes one token from `key`'s bucket, for every instance at once. */
   async take(db: PrismaClient, key: string, now: Date): Promise<Take> {
     const hot = hotFor(db, "read");
-    const params = [`${this.name}:${key}`, this.options.capacity - 1, now.getTime()];
-    const [row] = await writeRows<{ tokens: unknown; granted: unknown }>(hot, this.sql, params);
-    if (int(row.granted) === 1) return { ok: true };
-    const tokens = Number(row.tokens);
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.options.perSecond)) };
+    const [row] = await writeRows<{ tokens: unknown; granted: unknown }>(
+      hot,
+      this.sql,
+      this.params(key, now),
+    );
+    return this.taken(row);
   }
 
   /** Forgets every bucket of this limit (tests, and the demo's replay of weeks in minutes). */
@@ -117,6 +133,52 @@ function writeRows<T>(hot: Hot, sql: string, params: readonly unknown[]): Promis
   return hot.dialect === "sqlite"
     ? hot.transaction((tx) => tx.rows<T>(sql, params))
     : hot.rows<T>(sql, params);
+}
+
+/**
+ * Takes one token from each bucket in turn, stopping at the first that refuses (a later bucket is
+ * not drawn on): the takes so far, the last one refused or all allowed. On PostgreSQL ONE
+ * statement, a round trip rather than one per bucket: each take is an upsert in a data-modifying
+ * CTE whose row comes only when the one before was granted (PostgreSQL locks each bucket's row for
+ * the statement, as a take alone does). SQLite, in process, takes them in turn in one transaction.
+ */
+export async function takeInTurn(
+  db: PrismaClient,
+  takes: readonly (readonly [SharedBuckets, string])[],
+  now: Date,
+): Promise<Take[]> {
+  const hot = hotFor(db, "read");
+  type Row = { tokens: unknown; granted: unknown };
+  if (hot.dialect === "sqlite")
+    return hot.transaction(async (tx) => {
+      const done: Take[] = [];
+      for (const [bucket, key] of takes) {
+        const [row] = await tx.rows<Row>(bucket.sql, bucket.params(key, now));
+        done.push(bucket.taken(row));
+        if (!done[done.length - 1].ok) break;
+      }
+      return done;
+    });
+  const ctes = takes.map(
+    ([bucket], i) =>
+      `t${i} AS (INSERT INTO "RateLimitBucket" ("key", "tokens", "at", "granted") ${
+        i === 0
+          ? "VALUES (?, ?, ?, 1)"
+          : `SELECT ?::text, ?::double precision, ?::bigint, 1 FROM t${i - 1} WHERE t${i - 1}."granted" = 1`
+      } ${bucket.upsert})`,
+  );
+  const columns = takes.map((_, i) => `t${i}."tokens" AS "tokens${i}", t${i}."granted" AS "granted${i}"`);
+  const joins = takes.slice(1).map((_, i) => ` LEFT JOIN t${i + 1} ON TRUE`);
+  const [row] = await hot.rows<Record<string, unknown>>(
+    `WITH ${ctes.join(", ")} SELECT ${columns.join(", ")} FROM t0${joins.join("")}`,
+    takes.flatMap(([bucket, key]) => bucket.params(key, now)),
+  );
+  const done: Take[] = [];
+  for (const [i, [bucket]] of takes.entries()) {
+    done.push(bucket.taken({ tokens: row[`tokens${i}`], granted: row[`granted${i}`] }));
+    if (!done[i].ok) break;
+  }
+  return done;
 }
 
 /**
@@ -160,13 +222,19 @@ export async function limitCodeRequests(
         headers: { "Retry-After": String(take.retryAfterSeconds), "Cache-Control": "no-store" },
       },
     );
-  const client = await perClient.take(db, `${shop} ${clientAddress(request)}`, now);
+  const [client, all] = await takeInTurn(
+    db,
+    [
+      [perClient, `${shop} ${clientAddress(request)}`],
+      [perShop, shop],
+    ],
+    now,
+  );
   if (!client.ok)
     return refuse(
       client,
       `too many code requests from this address: try again in ${client.retryAfterSeconds} s`,
     );
-  const all = await perShop.take(db, shop, now);
   if (!all.ok)
     return refuse(all, `too many code requests for this shop: try again in ${all.retryAfterSeconds} s`);
   return null;
