@@ -6,6 +6,13 @@
 import { count, dateTime, money, type ShopFormat } from "./format";
 import { lifetimeFigures, type ShopifyTotals } from "./lifetime";
 import { CHECKOUT_EVENT_TYPES, CHECKOUT_STEPS, searchTermOf } from "./pixel-events";
+import {
+  isPredictedField,
+  predictedValue,
+  showPredicted,
+  storedCondition,
+  type PredictionFacts,
+} from "./predicted";
 import { FIELDS, describeCondition, type Condition, type Field, type Rule, type RuleNode } from "./rules";
 
 export interface OrderFacts {
@@ -60,6 +67,8 @@ export interface Facts {
      */
     orderedCheckouts?: string[];
   } | null;
+  /** The customer's stored prediction (predicted.ts), when loaded and there is one; else not set. */
+  prediction?: PredictionFacts | null;
 }
 
 export type StorefrontEventType =
@@ -284,6 +293,13 @@ export function valueOf(field: Field, c: Condition, facts: Facts, now: Date): Va
       return facts.visitor?.utmCampaign ?? null;
     case "visitor.deviceType":
       return facts.visitor?.deviceType ?? null;
+    case "predicted.orders":
+    case "predicted.probabilityActive":
+    case "predicted.value12m":
+    case "predicted.valueTier":
+    case "predicted.daysToNextOrder":
+    case "predicted.spendPerOrder":
+      return predictedValue(field, c, facts.prediction, now);
   }
 }
 
@@ -394,13 +410,15 @@ export function evaluate(
       return visit(target.match, depth + 1);
     }
     const v = valueOf(node.field, node, facts, options.now);
-    const met = test(node, v, options.now);
+    const met = test(storedCondition(node), v, options.now);
     if (!explain) return met;
     const f = options.format ?? { currency: options.currency ?? "USD", timeZone: "UTC", locale: "en-US" };
     reasons.push({
       condition: describeCondition(node, f),
       field: node.field,
-      value: show(v, node.field, f),
+      value: isPredictedField(node.field)
+        ? showPredicted(node.field, v as number | string | null, facts.prediction, f)
+        : show(v, node.field, f),
       met,
     });
     return met;

@@ -9,6 +9,7 @@ import type { Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate
 import { checkoutStepOf } from "../engine/pixel-events";
 import { FIELDS, type Field } from "../engine/rules";
 import { splitList } from "../sync/records";
+import { withPredictions } from "./prediction-facts.server";
 
 /** Which parts of the facts to read; everything when not given. */
 export interface FactsNeeded {
@@ -16,18 +17,33 @@ export interface FactsNeeded {
   checkouts: boolean;
   visitors: boolean;
   events: boolean;
+  /** The customer's stored prediction (the "Predicted" fields). */
+  predictions?: boolean;
 }
 
-const EVERYTHING: FactsNeeded = { lines: true, checkouts: true, visitors: true, events: true };
+const EVERYTHING: FactsNeeded = {
+  lines: true,
+  checkouts: true,
+  visitors: true,
+  events: true,
+  predictions: true,
+};
 
 /** What the given fields read: a webhook's update loads only that (the rest stays empty). */
 export function factsNeededFor(fields: Iterable<Field>): FactsNeeded {
-  const need: FactsNeeded = { lines: false, checkouts: false, visitors: false, events: false };
+  const need: FactsNeeded = {
+    lines: false,
+    checkouts: false,
+    visitors: false,
+    events: false,
+    predictions: false,
+  };
   for (const f of fields) {
     if (FIELDS[f].type === "ids" && f.startsWith("orders.")) need.lines = true;
     if (f.startsWith("checkouts.")) need.checkouts = true;
     if (f.startsWith("visitor.") || f.startsWith("cart.")) need.visitors = true;
     if (f.startsWith("visitor.") && ("windowed" in FIELDS[f] || f === "visitor.answers")) need.events = true;
+    if (f.startsWith("predicted.")) need.predictions = true;
   }
   return need;
 }
@@ -333,6 +349,7 @@ export async function loadFacts(
     addBrowser(f, browser, eventsOf.get(v.id) ?? [], carts);
   }
   await withOrderedCheckouts(db, shopId, facts.values());
+  if (need.predictions) await withPredictions(reader, shopId, facts);
   return facts;
 }
 
@@ -436,6 +453,7 @@ export async function loadVisitorFacts(
       // Each visitor its own copy: the evaluator only reads them, but two browsers of one customer share none.
       orders: [...(customer?.orders ?? [])],
       checkouts: [...(customer?.checkouts ?? [])],
+      prediction: customer?.prediction ?? null,
       cart: v.cartToken ? (carts.get(v.cartToken) ?? null) : null,
       visitor: {
         landingPage,
