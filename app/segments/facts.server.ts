@@ -17,27 +17,16 @@ export interface FactsNeeded {
   checkouts: boolean;
   visitors: boolean;
   events: boolean;
-  /** The customer's stored prediction (the "Predicted" fields). */
+  /** The customer's stored prediction (the "Predicted" fields); loaded unless false. */
   predictions?: boolean;
 }
 
-const EVERYTHING: FactsNeeded = {
-  lines: true,
-  checkouts: true,
-  visitors: true,
-  events: true,
-  predictions: true,
-};
+const EVERYTHING: FactsNeeded = { lines: true, checkouts: true, visitors: true, events: true };
 
 /** What the given fields read: a webhook's update loads only that (the rest stays empty). */
 export function factsNeededFor(fields: Iterable<Field>): FactsNeeded {
-  const need: FactsNeeded = {
-    lines: false,
-    checkouts: false,
-    visitors: false,
-    events: false,
-    predictions: false,
-  };
+  const need: FactsNeeded = { lines: false, checkouts: false, visitors: false, events: false };
+  need.predictions = false;
   for (const f of fields) {
     if (FIELDS[f].type === "ids" && f.startsWith("orders.")) need.lines = true;
     if (f.startsWith("checkouts.")) need.checkouts = true;
@@ -349,7 +338,7 @@ export async function loadFacts(
     addBrowser(f, browser, eventsOf.get(v.id) ?? [], carts);
   }
   await withOrderedCheckouts(db, shopId, facts.values());
-  if (need.predictions) await withPredictions(reader, shopId, facts);
+  if (need.predictions !== false) await withPredictions(reader, shopId, facts);
   return facts;
 }
 

@@ -280,7 +280,8 @@ export async function visitorFactsInOne(
     }
     if (customerFacts.visitor)
       customerFacts.visitor.orderedCheckouts = orderedOf(customerFacts.visitor.events, ordered);
-    if (need.predictions) await withPredictions(reader, shopId, new Map([[customerId!, customerFacts]]));
+    if (need.predictions !== false)
+      await withPredictions(reader, shopId, new Map([[customerId!, customerFacts]]));
   }
 
   const v = row.visitor;
