@@ -81,7 +81,7 @@ describe("the Predicted fields in the rule language", () => {
       "Expected orders in the next 30 days is at least 0.5",
     );
     expect(describeCondition({ field: "predicted.valueTier", op: "in", value: ["top10", "top25"] })).toBe(
-      "Predicted value tier is any of Top 10%, Top 25%",
+      "Predicted value tier is any of Top 10%, Top 10–25%",
     );
     expect(describeCondition({ field: "predicted.value12m", op: "gte", value: 50000 })).toBe(
       "Predicted 12-month value is at least $500.00",

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { percentile, presets } from "./presets";
+import { percentile, predictedPresets, presets } from "./presets";
+import type { JsonPrediction } from "./cases";
 import { parseRule } from "./rules";
 import { evaluate } from "./evaluate";
 import { toFacts } from "./cases";
@@ -37,5 +38,68 @@ describe("the built-in segments", () => {
   it("take the 90th percentile of spend as the top-10% threshold", () => {
     expect(percentile([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000], 0.9)).toBe(1000);
     expect(percentile([], 0.9)).toBe(0);
+  });
+});
+
+describe("the predicted segments", () => {
+  const prediction = (over: Partial<JsonPrediction>): JsonPrediction => ({
+    probabilityActive: 0.9,
+    orders: { "7": 0.1, "30": 0.3, "60": 0.6, "90": 0.9, "180": 1.8, "365": 3.5 },
+    spendPerOrder: 5000,
+    value12m: 17500,
+    valueTier: "top50",
+    nextOrderAt: "2026-07-20T00:00:00Z",
+    fittedAt: "2026-06-15T00:00:00Z",
+    holdoutError: -0.02,
+    ...over,
+  });
+  const customer = (orders: number, p: JsonPrediction | null) =>
+    toFacts({
+      customer: { tags: [] },
+      orders: Array.from({ length: orders }, (_, i) => ({
+        processedAt: `2026-0${i + 1}-01T00:00:00Z`,
+        total: 5000,
+      })),
+      checkouts: [],
+      cart: null,
+      visitor: null,
+      prediction: p,
+    });
+  const member = (handle: string, facts: ReturnType<typeof toFacts>) =>
+    evaluate(predictedPresets().find((p) => p.handle === handle)!.rule, facts, { now }).member;
+
+  it("are offered with the shop's predictions, and are valid rules", () => {
+    expect(presets({ topSpendThreshold: 1 }).map((p) => p.handle)).not.toContain("predicted-top-10");
+    const withThem = presets({ topSpendThreshold: 1, predicted: true });
+    expect(withThem.map((p) => p.handle)).toEqual(
+      expect.arrayContaining(["likely-to-buy-30d", "valuable-slipping-away", "predicted-top-10"]),
+    );
+    expect(new Set(withThem.map((p) => p.handle)).size).toBe(withThem.length);
+    for (const p of predictedPresets()) expect(() => parseRule(p.rule), p.handle).not.toThrow();
+  });
+
+  it("likely to buy again in 30 days: a past buyer with at least 0.5 expected orders", () => {
+    const p = prediction({ orders: { "7": 0.2, "30": 0.55, "60": 1, "90": 1.4, "180": 2.6, "365": 5 } });
+    expect(member("likely-to-buy-30d", customer(3, p))).toBe(true);
+    expect(member("likely-to-buy-30d", customer(3, prediction({})))).toBe(false);
+    expect(member("likely-to-buy-30d", customer(0, p))).toBe(false);
+    expect(member("likely-to-buy-30d", customer(3, null))).toBe(false);
+  });
+
+  it("valuable and slipping away: top 25% by predicted value, a repeat buyer, chance still active below 60%", () => {
+    const slipping = prediction({ valueTier: "top25", probabilityActive: 0.45 });
+    expect(member("valuable-slipping-away", customer(4, slipping))).toBe(true);
+    expect(member("valuable-slipping-away", customer(4, { ...slipping, valueTier: "top10" }))).toBe(true);
+    expect(member("valuable-slipping-away", customer(4, { ...slipping, probabilityActive: 0.8 }))).toBe(
+      false,
+    );
+    expect(member("valuable-slipping-away", customer(4, { ...slipping, valueTier: "top50" }))).toBe(false);
+    expect(member("valuable-slipping-away", customer(1, slipping))).toBe(false);
+  });
+
+  it("predicted top 10%: the top tier only", () => {
+    expect(member("predicted-top-10", customer(2, prediction({ valueTier: "top10" })))).toBe(true);
+    expect(member("predicted-top-10", customer(2, prediction({ valueTier: "top25" })))).toBe(false);
+    expect(member("predicted-top-10", customer(2, null))).toBe(false);
   });
 });

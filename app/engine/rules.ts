@@ -114,8 +114,8 @@ export interface FieldSpec {
 /** How the predicted value tiers read (by predicted 12-month value, within the shop, like Shopify's). */
 export const VALUE_TIER_LABELS: Readonly<Record<string, string>> = {
   top10: "Top 10%",
-  top25: "Top 25%",
-  top50: "Top 50%",
+  top25: "Top 10–25%",
+  top50: "Top 25–50%",
   rest: "Bottom 50%",
 };
 
