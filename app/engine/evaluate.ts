@@ -9,6 +9,7 @@ import { CHECKOUT_EVENT_TYPES, CHECKOUT_STEPS, searchTermOf } from "./pixel-even
 import {
   isPredictedField,
   predictedValue,
+  predictionNote,
   showPredicted,
   storedCondition,
   type PredictionFacts,
@@ -87,6 +88,8 @@ export interface Reason {
   /** The person's value, as shown to the merchant. */
   value: string;
   met: boolean;
+  /** What the value is, when it is a prediction: an expectation, the fit's date and its holdout check. */
+  note?: string;
 }
 
 export interface EvaluateOptions {
@@ -420,6 +423,9 @@ export function evaluate(
         ? showPredicted(node.field, v as number | string | null, facts.prediction, f)
         : show(v, node.field, f),
       met,
+      ...(isPredictedField(node.field) && facts.prediction
+        ? { note: predictionNote(facts.prediction.fit, f) }
+        : {}),
     });
     return met;
   };

@@ -112,7 +112,10 @@ export function predictionNote(fit: PredictionFitFacts, f: ShopFormat): string {
   return `an expectation, not a promise: model fitted ${formatDate(fit.fittedAt, f)}; ${holdoutWords(fit, f)}`;
 }
 
-/** A predicted value as a merchant reads it, with what it is ("expected 0.42 (an expectation …)"). */
+/**
+ * A predicted value as a merchant reads it, marked as expected ("Top 10% (expected)"); what that
+ * means (the fit's date and holdout check) goes with it as the reason's note (predictionNote).
+ */
 export function showPredicted(
   field: PredictedField,
   v: number | string | null,
@@ -128,5 +131,5 @@ export function showPredicted(
         : field === "predicted.probabilityActive"
           ? percent(Number(v), f)
           : count(Math.round(Number(v) * 100) / 100, f);
-  return `${figure} (${predictionNote(p.fit, f)})`;
+  return `${figure} (expected)`;
 }

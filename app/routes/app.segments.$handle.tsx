@@ -557,6 +557,11 @@ function ExplainCard({ handle, why }: { handle: string; why: Explanation | null 
                 ),
               ])}
             />
+            {[...new Set(why.reasons.map((r) => r.note).filter(Boolean))].map((note) => (
+              <Text key={note} as="p" tone="subdued" variant="bodySm" id="why-prediction-note">
+                Predicted values: {note}.
+              </Text>
+            ))}
           </BlockStack>
         )}
       </BlockStack>

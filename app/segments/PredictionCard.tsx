@@ -146,7 +146,7 @@ export function PredictionCard({ view }: { view: PredictionView }) {
         <BlockStack gap="200">
           <Text as="p" id="prediction-note">
             Predicted figures are expectations from the shop&apos;s own order history (BG/NBD for repeat
-            purchases, Gamma-Gamma for spend per order), not promises: {view.note}.
+            purchases, Gamma-Gamma for spend per order): {view.note}.
           </Text>
           <Text as="p" id="prediction-fit">
             Fitted {date(inUse.fittedAt, f)} on {count(inUse.customers, f)} customers who ordered (

@@ -43,6 +43,8 @@ export async function explainCommand(
     `${customerName(c)}${c.email ? ` <${c.email}>` : ""} (customer ${c.shopifyId}) is ${found.member ? "in" : "not in"} ${options.handle}`,
   );
   for (const r of found.reasons) out(`  ${r.met ? "✓" : "✗"} ${r.condition} (is ${r.value})`);
+  for (const note of new Set(found.reasons.map((r) => r.note).filter(Boolean)))
+    out(`  Predicted values: ${note}.`);
   out(customerAdminUrl(options.shop, c.shopifyId));
   return 0;
 }
