@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { percentile, predictedPresets, presets } from "./presets";
 import type { JsonPrediction } from "./cases";
+import { predictCustomer, tierOf, tierThresholds } from "./predict/predict";
+import { simulateCustomers } from "./predict/simulate";
 import { parseRule } from "./rules";
 import { evaluate } from "./evaluate";
 import { toFacts } from "./cases";
@@ -101,5 +103,59 @@ describe("the predicted segments", () => {
     expect(member("predicted-top-10", customer(2, prediction({ valueTier: "top10" })))).toBe(true);
     expect(member("predicted-top-10", customer(2, prediction({ valueTier: "top25" })))).toBe(false);
     expect(member("predicted-top-10", customer(2, null))).toBe(false);
+  });
+});
+
+describe("the predicted segments on customers the models predict", () => {
+  // Customers drawn from the paper's CDNOW parameters over a year, each predicted by the models
+  // (predict.ts) and tiered within the shop, as the per-shop fit stores them.
+  const models = {
+    bgnbd: { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 },
+    gammaGamma: { p: 6.25, q: 3.74, gamma: 15.44 },
+  };
+  const { calibration: s } = simulateCustomers(models, { customers: 4000, days: 365, seed: 17 });
+  const predicted = Array.from({ length: s.length }, (_, i) =>
+    predictCustomer(models, { x: s.x[i], tx: s.tx[i], T: s.T[i], mean: s.mean[i] * 100 }),
+  );
+  const tiers = tierThresholds(Float64Array.from(predicted.map((p) => p.value12m)));
+  const facts = predicted.map((p, i) =>
+    toFacts({
+      customer: { tags: [] },
+      orders: Array.from({ length: s.x[i] + 1 }, () => ({
+        processedAt: "2026-01-01T00:00:00Z",
+        total: 1000,
+      })),
+      checkouts: [],
+      cart: null,
+      visitor: null,
+      prediction: {
+        probabilityActive: p.probabilityActive,
+        orders: Object.fromEntries(Object.entries(p.orders).map(([h, v]) => [h, v])),
+        spendPerOrder: Math.round(p.spendPerOrder),
+        value12m: Math.round(p.value12m),
+        valueTier: tierOf(p.value12m, tiers),
+        nextOrderAt:
+          p.nextOrderInDays === null
+            ? null
+            : new Date(now.getTime() + p.nextOrderInDays * 86_400_000).toISOString(),
+        fittedAt: now.toISOString(),
+        holdoutError: 0.02,
+      },
+    }),
+  );
+  const members = (handle: string) => {
+    const rule = predictedPresets().find((p) => p.handle === handle)!.rule;
+    return facts.filter((f) => evaluate(rule, f, { now, reasons: false }).member).length;
+  };
+
+  it("each select some customers and leave most out", () => {
+    for (const handle of ["likely-to-buy-30d", "valuable-slipping-away", "predicted-top-10"]) {
+      const n = members(handle);
+      expect(n, handle).toBeGreaterThan(0);
+      expect(n, handle).toBeLessThan(s.length / 4);
+    }
+    // The top tier is the top 10% by predicted value (ties aside).
+    expect(members("predicted-top-10")).toBeGreaterThanOrEqual(s.length * 0.1);
+    expect(members("predicted-top-10")).toBeLessThan(s.length * 0.12);
   });
 });
