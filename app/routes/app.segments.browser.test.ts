@@ -320,6 +320,14 @@ describe("visitor segments in the admin", () => {
       /^Predicted values: an expectation, not a promise: model fitted .*; on the shop's last 90 days it expected 4\.1% more repeat orders than there were\.$/,
     );
     await page.screenshot({ path: path.join(SHOTS, "segment-predicted-explain.png"), fullPage: true });
+    // The template looks ahead one of the stored horizons, with a decimal value.
+    await page.goto(`${demo.url}/app/segments/new?template=likely-to-buy-30d`);
+    await page.waitForSelector('[data-builder-ready="yes"]', { state: "attached" });
+    await expect(page.getByLabel("Look ahead").inputValue()).resolves.toBe("30");
+    await expect(
+      page.locator('[data-field="predicted.orders"]').getByLabel("Value", { exact: true }).inputValue(),
+    ).resolves.toBe("0.5");
+    await page.screenshot({ path: path.join(SHOTS, "segment-predicted-builder.png"), fullPage: true });
     await page.close();
   });
 });
