@@ -27,6 +27,22 @@ describe("time anchors", () => {
     ]);
   });
 
+  it("put the edge of days until the expected next order ahead of now, one per bound", () => {
+    const r = rule({ field: "predicted.daysToNextOrder", op: "between", value: [0, 10] });
+    expect(timeAnchors(r)).toEqual([
+      { source: "predicted.nextOrderAt", days: 0 },
+      { source: "predicted.nextOrderAt", days: -10 },
+    ]);
+    // Between two sweeps a day apart, the customers whose expected order is 10–11 days ahead.
+    const from = new Date("2026-06-01T00:00:00Z");
+    const to = new Date("2026-06-02T00:00:00Z");
+    expect(crossingRange({ source: "predicted.nextOrderAt", days: -10 }, from, to)).toEqual({
+      since: new Date("2026-06-11T00:00:00Z"),
+      until: new Date("2026-06-12T00:00:00Z"),
+    });
+    expect(timeAnchors(rule({ field: "predicted.daysToNextOrder", op: "isSet" }))).toEqual([]);
+  });
+
   it("follow references to other segments", () => {
     const lapsed = rule({ field: "customer.lastOrderAt", op: "notWithinLast", days: 90 });
     const r = rule({

@@ -17,7 +17,8 @@ export type AnchorSource =
   | "checkouts" // Checkout created
   | "events" // StorefrontEvent.occurredAt
   | "visitor.firstSeenAt"
-  | "visitor.lastSeenAt";
+  | "visitor.lastSeenAt"
+  | "predicted.nextOrderAt"; // CustomerPrediction.nextOrderAt
 
 export interface Anchor {
   source: AnchorSource;
@@ -48,6 +49,19 @@ function anchorOf(c: Condition): Anchor | null {
   return null;
 }
 
+/**
+ * "Days until the expected next order is below N" flips when nextOrderAt − now crosses N, that is
+ * when nextOrderAt crosses now + N: an edge N days AHEAD of now, which is days = −N here (each
+ * bound of a between its own). Only set and not-set ignore the clock.
+ */
+function predictedAnchors(c: Condition): Anchor[] {
+  if (c.field !== "predicted.daysToNextOrder") return [];
+  const values = (Array.isArray(c.value) ? c.value : [c.value]).filter(
+    (v): v is number => typeof v === "number",
+  );
+  return values.map((v) => ({ source: "predicted.nextOrderAt", days: 0 - v }));
+}
+
 /** The distinct anchors of a rule, referenced segments included. */
 export function timeAnchors(rule: Rule, resolve?: (handle: string) => Rule | null): Anchor[] {
   const found = new Map<string, Anchor>();
@@ -60,8 +74,7 @@ export function timeAnchors(rule: Rule, resolve?: (handle: string) => Rule | nul
       const target = resolve?.(n.segment);
       if (target) visit(target.match, depth + 1);
     } else {
-      const a = anchorOf(n);
-      if (a) found.set(`${a.source}:${a.days}`, a);
+      for (const a of [anchorOf(n), ...predictedAnchors(n)]) if (a) found.set(`${a.source}:${a.days}`, a);
     }
   };
   visit(rule.match, 0);

@@ -44,7 +44,7 @@ import { FIELDS, type Field, type Rule, type RuleNode } from "./rules";
 
 /** Whether a field has a value as of a past moment (a prediction from the latest fit has none). */
 export function evaluableAsOf(field: Field): boolean {
-  return (FIELDS[field].group as string) !== "Predicted";
+  return FIELDS[field].group !== "Predicted";
 }
 
 export class NotEvaluableAsOf extends Error {}

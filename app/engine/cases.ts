@@ -2,6 +2,8 @@
 import raw from "./cases.json";
 import type { Facts } from "./evaluate";
 import type { ShopifyTotals } from "./lifetime";
+import type { PredictionFacts } from "./predicted";
+import { PREDICTION_HORIZONS, type Horizon, type ValueTier } from "./predict/types";
 import { checkoutStepOf } from "./pixel-events";
 import type { Rule } from "./rules";
 
@@ -28,6 +30,39 @@ export interface JsonFacts {
     /** Default: DEFAULT_NOW. */
     processedAt?: string;
   }[];
+  /** The customer's stored prediction (CustomerPrediction) and its fit's date and holdout error. */
+  prediction?: JsonPrediction | null;
+}
+
+/** A case's prediction: `orders` by horizon ("7" … "365"), every one given. */
+export interface JsonPrediction {
+  probabilityActive: number;
+  orders: Record<string, number>;
+  spendPerOrder: number;
+  value12m: number;
+  valueTier: ValueTier;
+  nextOrderAt: string | null;
+  fittedAt: string;
+  holdoutError: number | null;
+}
+
+export function predictionOf(p: JsonPrediction | null | undefined): PredictionFacts | null {
+  if (!p) return null;
+  const orders = Object.fromEntries(
+    PREDICTION_HORIZONS.map((h) => {
+      if (typeof p.orders[String(h)] !== "number") throw new Error(`a case's prediction lacks orders ${h}`);
+      return [h, p.orders[String(h)]];
+    }),
+  ) as Record<Horizon, number>;
+  return {
+    probabilityActive: p.probabilityActive,
+    orders,
+    spendPerOrder: p.spendPerOrder,
+    value12m: p.value12m,
+    valueTier: p.valueTier,
+    nextOrderAt: p.nextOrderAt === null ? null : new Date(p.nextOrderAt),
+    fit: { fittedAt: new Date(p.fittedAt), holdoutError: p.holdoutError, holdoutDays: 90 },
+  };
 }
 
 /** A storefront event in a case's visitor facts. */
@@ -185,5 +220,6 @@ export function toFacts(f: JsonFacts): Facts {
           orderedCheckoutsAt: orderedAtOf(f),
         }
       : null,
+    prediction: c ? predictionOf(f.prediction) : null,
   };
 }

@@ -7,6 +7,14 @@ import { count, dateTime, money, type ShopFormat } from "./format";
 import { lifetimeFigures, type ShopifyTotals } from "./lifetime";
 import { assertEvaluableAsOf, factsAsOf } from "./as-of";
 import { CHECKOUT_EVENT_TYPES, CHECKOUT_STEPS, searchTermOf } from "./pixel-events";
+import {
+  isPredictedField,
+  predictedValue,
+  predictionNote,
+  showPredicted,
+  storedCondition,
+  type PredictionFacts,
+} from "./predicted";
 import { FIELDS, describeCondition, type Condition, type Field, type Rule, type RuleNode } from "./rules";
 
 export interface OrderFacts {
@@ -77,6 +85,8 @@ export interface Facts {
      */
     browsers?: BrowserFacts[];
   } | null;
+  /** The customer's stored prediction (predicted.ts), when loaded and there is one; else not set. */
+  prediction?: PredictionFacts | null;
 }
 
 /** One browser (stored visitor) of a person, with its own events and cart. */
@@ -110,6 +120,8 @@ export interface Reason {
   /** The person's value, as shown to the merchant. */
   value: string;
   met: boolean;
+  /** What the value is, when it is a prediction: an expectation, the fit's date and its holdout check. */
+  note?: string;
 }
 
 export interface EvaluateOptions {
@@ -324,6 +336,13 @@ export function valueOf(field: Field, c: Condition, facts: Facts, now: Date): Va
       return facts.visitor?.utmCampaign ?? null;
     case "visitor.deviceType":
       return facts.visitor?.deviceType ?? null;
+    case "predicted.orders":
+    case "predicted.probabilityActive":
+    case "predicted.value12m":
+    case "predicted.valueTier":
+    case "predicted.daysToNextOrder":
+    case "predicted.spendPerOrder":
+      return predictedValue(field, c, facts.prediction, now);
   }
 }
 
@@ -439,14 +458,19 @@ export function evaluate(
       return visit(target.match, depth + 1);
     }
     const v = valueOf(node.field, node, person, options.now);
-    const met = test(node, v, options.now);
+    const met = test(storedCondition(node), v, options.now);
     if (!explain) return met;
     const f = options.format ?? { currency: options.currency ?? "USD", timeZone: "UTC", locale: "en-US" };
     reasons.push({
       condition: describeCondition(node, f),
       field: node.field,
-      value: show(v, node.field, f),
+      value: isPredictedField(node.field)
+        ? showPredicted(node.field, v as number | string | null, facts.prediction, f)
+        : show(v, node.field, f),
       met,
+      ...(isPredictedField(node.field) && facts.prediction
+        ? { note: predictionNote(facts.prediction.fit, f) }
+        : {}),
     });
     return met;
   };

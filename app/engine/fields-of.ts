@@ -35,6 +35,8 @@ export function touches(rule: Rule, what: Touch[], resolve?: (handle: string) =>
       return true;
     // A pixel checkout is completed by the shop's order with its token (sql.ts's ORDERED).
     if (what.includes("orders") && ORDER_COMPLETES.has(f)) return true;
+    // A customer's prediction is recomputed when their orders change (refreshPredictions).
+    if (family === "predicted" && what.includes("orders")) return true;
     return what.includes(family as Touch);
   });
 }
@@ -49,7 +51,11 @@ export type Audience = "customers" | "visitors" | "both";
 export function audienceOf(rule: Rule, resolve?: (handle: string) => Rule | null): Audience {
   const families = new Set([...fieldsOf(rule, resolve)].map((f) => f.split(".")[0]));
   const visitor = families.has("visitor") || families.has("cart");
-  const customer = families.has("customer") || families.has("orders") || families.has("checkouts");
+  const customer =
+    families.has("customer") ||
+    families.has("orders") ||
+    families.has("checkouts") ||
+    families.has("predicted");
   return visitor && !customer ? "visitors" : customer && !visitor ? "customers" : "both";
 }
 

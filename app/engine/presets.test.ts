@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { percentile, presets } from "./presets";
+import { percentile, predictedPresets, presets } from "./presets";
+import type { JsonPrediction } from "./cases";
+import { predictCustomer, tierOf, tierThresholds } from "./predict/predict";
+import { simulateCustomers } from "./predict/simulate";
 import { parseRule } from "./rules";
 import { evaluate } from "./evaluate";
 import { toFacts } from "./cases";
@@ -37,5 +40,122 @@ describe("the built-in segments", () => {
   it("take the 90th percentile of spend as the top-10% threshold", () => {
     expect(percentile([100, 200, 300, 400, 500, 600, 700, 800, 900, 1000], 0.9)).toBe(1000);
     expect(percentile([], 0.9)).toBe(0);
+  });
+});
+
+describe("the predicted segments", () => {
+  const prediction = (over: Partial<JsonPrediction>): JsonPrediction => ({
+    probabilityActive: 0.9,
+    orders: { "7": 0.1, "30": 0.3, "60": 0.6, "90": 0.9, "180": 1.8, "365": 3.5 },
+    spendPerOrder: 5000,
+    value12m: 17500,
+    valueTier: "top50",
+    nextOrderAt: "2026-07-20T00:00:00Z",
+    fittedAt: "2026-06-15T00:00:00Z",
+    holdoutError: -0.02,
+    ...over,
+  });
+  const customer = (orders: number, p: JsonPrediction | null) =>
+    toFacts({
+      customer: { tags: [] },
+      orders: Array.from({ length: orders }, (_, i) => ({
+        processedAt: `2026-0${i + 1}-01T00:00:00Z`,
+        total: 5000,
+      })),
+      checkouts: [],
+      cart: null,
+      visitor: null,
+      prediction: p,
+    });
+  const member = (handle: string, facts: ReturnType<typeof toFacts>) =>
+    evaluate(predictedPresets().find((p) => p.handle === handle)!.rule, facts, { now }).member;
+
+  it("are offered with the shop's predictions, and are valid rules", () => {
+    expect(presets({ topSpendThreshold: 1 }).map((p) => p.handle)).not.toContain("predicted-top-10");
+    const withThem = presets({ topSpendThreshold: 1, predicted: true });
+    expect(withThem.map((p) => p.handle)).toEqual(
+      expect.arrayContaining(["likely-to-buy-30d", "valuable-slipping-away", "predicted-top-10"]),
+    );
+    expect(new Set(withThem.map((p) => p.handle)).size).toBe(withThem.length);
+    for (const p of predictedPresets()) expect(() => parseRule(p.rule), p.handle).not.toThrow();
+  });
+
+  it("likely to buy again in 30 days: a past buyer with at least 0.5 expected orders", () => {
+    const p = prediction({ orders: { "7": 0.2, "30": 0.55, "60": 1, "90": 1.4, "180": 2.6, "365": 5 } });
+    expect(member("likely-to-buy-30d", customer(3, p))).toBe(true);
+    expect(member("likely-to-buy-30d", customer(3, prediction({})))).toBe(false);
+    expect(member("likely-to-buy-30d", customer(0, p))).toBe(false);
+    expect(member("likely-to-buy-30d", customer(3, null))).toBe(false);
+  });
+
+  it("valuable and slipping away: top 25% by predicted value, a repeat buyer, chance still active below 60%", () => {
+    const slipping = prediction({ valueTier: "top25", probabilityActive: 0.45 });
+    expect(member("valuable-slipping-away", customer(4, slipping))).toBe(true);
+    expect(member("valuable-slipping-away", customer(4, { ...slipping, valueTier: "top10" }))).toBe(true);
+    expect(member("valuable-slipping-away", customer(4, { ...slipping, probabilityActive: 0.8 }))).toBe(
+      false,
+    );
+    expect(member("valuable-slipping-away", customer(4, { ...slipping, valueTier: "top50" }))).toBe(false);
+    expect(member("valuable-slipping-away", customer(1, slipping))).toBe(false);
+  });
+
+  it("predicted top 10%: the top tier only", () => {
+    expect(member("predicted-top-10", customer(2, prediction({ valueTier: "top10" })))).toBe(true);
+    expect(member("predicted-top-10", customer(2, prediction({ valueTier: "top25" })))).toBe(false);
+    expect(member("predicted-top-10", customer(2, null))).toBe(false);
+  });
+});
+
+describe("the predicted segments on customers the models predict", () => {
+  // Customers drawn from the paper's CDNOW parameters over a year, each predicted by the models
+  // (predict.ts) and tiered within the shop, as the per-shop fit stores them.
+  const models = {
+    bgnbd: { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 },
+    gammaGamma: { p: 6.25, q: 3.74, gamma: 15.44 },
+  };
+  const { calibration: s } = simulateCustomers(models, { customers: 4000, days: 365, seed: 17 });
+  const predicted = Array.from({ length: s.length }, (_, i) =>
+    predictCustomer(models, { x: s.x[i], tx: s.tx[i], T: s.T[i], mean: s.mean[i] * 100 }),
+  );
+  const tiers = tierThresholds(Float64Array.from(predicted.map((p) => p.value12m)));
+  const facts = predicted.map((p, i) =>
+    toFacts({
+      customer: { tags: [] },
+      orders: Array.from({ length: s.x[i] + 1 }, () => ({
+        processedAt: "2026-01-01T00:00:00Z",
+        total: 1000,
+      })),
+      checkouts: [],
+      cart: null,
+      visitor: null,
+      prediction: {
+        probabilityActive: p.probabilityActive,
+        orders: Object.fromEntries(Object.entries(p.orders).map(([h, v]) => [h, v])),
+        spendPerOrder: Math.round(p.spendPerOrder),
+        value12m: Math.round(p.value12m),
+        valueTier: tierOf(p.value12m, tiers),
+        nextOrderAt:
+          p.nextOrderInDays === null
+            ? null
+            : new Date(now.getTime() + p.nextOrderInDays * 86_400_000).toISOString(),
+        fittedAt: now.toISOString(),
+        holdoutError: 0.02,
+      },
+    }),
+  );
+  const members = (handle: string) => {
+    const rule = predictedPresets().find((p) => p.handle === handle)!.rule;
+    return facts.filter((f) => evaluate(rule, f, { now, reasons: false }).member).length;
+  };
+
+  it("each select some customers and leave most out", () => {
+    for (const handle of ["likely-to-buy-30d", "valuable-slipping-away", "predicted-top-10"]) {
+      const n = members(handle);
+      expect(n, handle).toBeGreaterThan(0);
+      expect(n, handle).toBeLessThan(s.length / 4);
+    }
+    // The top tier is the top 10% by predicted value (ties aside).
+    expect(members("predicted-top-10")).toBeGreaterThanOrEqual(s.length * 0.1);
+    expect(members("predicted-top-10")).toBeLessThan(s.length * 0.12);
   });
 });

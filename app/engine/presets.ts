@@ -20,6 +20,11 @@ export interface PresetParams {
    * "" gives the same segment as a template with the collection still to pick.
    */
   collectionId?: string;
+  /**
+   * Adds the predicted segments (predictedPresets): when the shop has a ready fit, or as templates,
+   * which are empty until the first fit is ready.
+   */
+  predicted?: boolean;
 }
 
 const rule = (match: Rule["match"]): Rule => ({ version: 1, match });
@@ -140,7 +145,55 @@ export function presets(params: PresetParams): Preset[] {
         days: 30,
       }),
     });
+  if (params.predicted) list.push(...predictedPresets());
   return list;
+}
+
+/**
+ * The segments on the shop's predictions (the "Predicted" fields, from its fitted models): each an
+ * expectation, not a promise, and editable like any rule.
+ * - Likely to buy again in 30 days: bought before, and at least 0.5 orders expected from them in
+ *   the next 30 days.
+ * - Valuable and slipping away: in the top 25% by predicted 12-month value, a repeat customer, and
+ *   their chance of still being active has fallen below 60%. For a repeat customer the model's
+ *   chance falls the longer they go without ordering, later the more often they used to order: a
+ *   frequent, high-value customer gone quiet for longer than usual.
+ * - Predicted top 10%: the top 10% of the shop's customers by predicted 12-month value.
+ */
+export function predictedPresets(): Preset[] {
+  return [
+    {
+      handle: "likely-to-buy-30d",
+      name: "Likely to buy again in 30 days",
+      description:
+        "Bought before; the shop's model expects at least 0.5 orders from them in the next 30 days.",
+      rule: rule({
+        all: [
+          { field: "customer.ordersCount", op: "gte", value: 1 },
+          { field: "predicted.orders", op: "gte", value: 0.5, days: 30 },
+        ],
+      }),
+    },
+    {
+      handle: "valuable-slipping-away",
+      name: "Valuable and slipping away",
+      description:
+        "Top 25% by predicted 12-month value, ordered more than once, and the chance they are still active has fallen below 60%.",
+      rule: rule({
+        all: [
+          { field: "predicted.valueTier", op: "in", value: ["top10", "top25"] },
+          { field: "customer.ordersCount", op: "gte", value: 2 },
+          { field: "predicted.probabilityActive", op: "lt", value: 60 },
+        ],
+      }),
+    },
+    {
+      handle: "predicted-top-10",
+      name: "Predicted top 10%",
+      description: "The top 10% of customers by predicted value over the next 12 months.",
+      rule: rule({ field: "predicted.valueTier", op: "eq", value: "top10" }),
+    },
+  ];
 }
 
 /** The spend at the given percentile (0..1) of a list of totals, for the top-spend threshold. */

@@ -20,6 +20,7 @@ import {
   type ShopFormat,
 } from "./format";
 import { ABANDONED_STEPS, searchTermOf } from "./pixel-events";
+import { PREDICTION_HORIZONS } from "./predict/types";
 
 export const RULE_VERSION = 1;
 
@@ -85,9 +86,12 @@ const TYPE_OPS: Record<FieldType, Operator[]> = {
   terms: ["contains", "notContains", "eq", "in", "notIn", "isSet", "isNotSet"],
 };
 
+/** Predicted figures are not set for a customer without a prediction: "is (not) set" applies. */
+const PREDICTED_NUMBER_OPS: Operator[] = [...NUMBER_OPS, "isSet", "isNotSet"];
+
 export interface FieldSpec {
   label: string;
-  group: "Customer" | "Orders" | "Carts and checkouts" | "Storefront";
+  group: "Customer" | "Orders" | "Carts and checkouts" | "Storefront" | "Predicted";
   type: FieldType;
   /** Fields over a lookback window take `days` (7/14/30/90 or any N). */
   windowed?: boolean;
@@ -97,7 +101,23 @@ export interface FieldSpec {
   choices?: readonly string[];
   /** Takes an optional `product` (a product id) narrowing the condition to that product. */
   ofProduct?: boolean;
+  /** How each choice reads ("top10" → "Top 10%"); the rule keeps the choice. */
+  choiceLabels?: Readonly<Record<string, string>>;
+  /** Takes `days`: the NEXT N days (not a lookback), one of these. */
+  ahead?: readonly number[];
+  /** Values may have decimals ("at least 0.5 expected orders"); otherwise whole numbers. */
+  fractional?: boolean;
+  /** The operators it takes, when not its type's. */
+  ops?: readonly Operator[];
 }
+
+/** How the predicted value tiers read (by predicted 12-month value, within the shop, like Shopify's). */
+export const VALUE_TIER_LABELS: Readonly<Record<string, string>> = {
+  top10: "Top 10%",
+  top25: "Top 10–25%",
+  top50: "Top 25–50%",
+  rest: "Bottom 50%",
+};
 
 export const FIELDS = {
   "customer.totalSpent": { label: "Total spent", group: "Customer", type: "money" },
@@ -216,13 +236,57 @@ export const FIELDS = {
   "visitor.utmMedium": { label: "UTM medium", group: "Storefront", type: "text" },
   "visitor.utmCampaign": { label: "UTM campaign", group: "Storefront", type: "text" },
   "visitor.deviceType": { label: "Device type", group: "Storefront", type: "text" },
+  // From the shop's fitted BG/NBD and Gamma-Gamma models (app/engine/predict/, CustomerPrediction):
+  // expectations, not promises. A customer with no prediction has none of them set.
+  "predicted.orders": {
+    label: "Expected orders",
+    group: "Predicted",
+    type: "number",
+    ahead: PREDICTION_HORIZONS,
+    fractional: true,
+    ops: PREDICTED_NUMBER_OPS,
+  },
+  "predicted.probabilityActive": {
+    label: "Chance still active (%)",
+    group: "Predicted",
+    type: "number",
+    fractional: true,
+    ops: PREDICTED_NUMBER_OPS,
+  },
+  "predicted.value12m": { label: "Predicted 12-month value", group: "Predicted", type: "money" },
+  "predicted.valueTier": {
+    label: "Predicted value tier",
+    group: "Predicted",
+    type: "text",
+    choices: ["top10", "top25", "top50", "rest"],
+    choiceLabels: VALUE_TIER_LABELS,
+    ops: ["eq", "neq", "in", "notIn", "isSet", "isNotSet"],
+  },
+  // Days from now to the expected next order (with fractions; below 0 once that date has passed).
+  "predicted.daysToNextOrder": {
+    label: "Days until expected next order",
+    group: "Predicted",
+    type: "number",
+    fractional: true,
+    ops: PREDICTED_NUMBER_OPS,
+  },
+  "predicted.spendPerOrder": { label: "Expected spend per order", group: "Predicted", type: "money" },
 } satisfies Record<string, FieldSpec>;
 
 export type Field = keyof typeof FIELDS;
 export const FIELD_NAMES = Object.keys(FIELDS) as Field[];
 
+/** A field's own spec, with the optional parts typed (FIELDS' entries are inferred narrower). */
+export function specOf(field: Field): FieldSpec {
+  return FIELDS[field] as FieldSpec;
+}
+
+function opsOf(spec: FieldSpec): readonly Operator[] {
+  return spec.ops ?? TYPE_OPS[spec.type];
+}
+
 export function operatorsFor(field: Field): Operator[] {
-  return TYPE_OPS[FIELDS[field].type];
+  return [...opsOf(specOf(field))];
 }
 
 export interface Condition {
@@ -295,7 +359,7 @@ function checkCondition(c: Condition, path: string, problems: RuleProblem[]): vo
     problems.push({ path: `${path}.op`, message: `unknown operator "${c.op}"` });
     return;
   }
-  if (!TYPE_OPS[spec.type].includes(c.op)) {
+  if (!opsOf(spec).includes(c.op)) {
     problems.push({
       path: `${path}.op`,
       message: `"${OPERATOR_LABELS[c.op]}" does not apply to ${spec.label.toLowerCase()}`,
@@ -304,7 +368,17 @@ function checkCondition(c: Condition, path: string, problems: RuleProblem[]): vo
   }
   if (spec.windowed && c.days === undefined)
     problems.push({ path: `${path}.days`, message: "give the number of days to look back" });
-  if (!spec.windowed && c.days !== undefined && !["withinLast", "notWithinLast"].includes(c.op))
+  if (spec.ahead && (c.days === undefined || !spec.ahead.includes(c.days)))
+    problems.push({
+      path: `${path}.days`,
+      message: `${spec.label.toLowerCase()} looks ahead ${spec.ahead.slice(0, -1).join(", ")} or ${spec.ahead.at(-1)} days${c.days === undefined ? "" : `, not ${c.days}`}`,
+    });
+  if (
+    !spec.windowed &&
+    !spec.ahead &&
+    c.days !== undefined &&
+    !["withinLast", "notWithinLast"].includes(c.op)
+  )
     problems.push({ path: `${path}.days`, message: `${spec.label.toLowerCase()} has no lookback window` });
   if (c.product !== undefined && !spec.ofProduct)
     problems.push({ path: `${path}.product`, message: `${spec.label.toLowerCase()} takes no product` });
@@ -312,6 +386,14 @@ function checkCondition(c: Condition, path: string, problems: RuleProblem[]): vo
     problems.push({ path: `${path}.product`, message: "must be a product id (digits)" });
   const v = c.value;
   const need = (ok: boolean, message: string) => ok || problems.push({ path: `${path}.value`, message });
+  const numeric = (x: unknown) =>
+    typeof x === "number" && (spec.fractional ? Number.isFinite(x) : Number.isInteger(x));
+  const numberMessage =
+    spec.type === "money"
+      ? "must be an amount in minor units (cents)"
+      : spec.fractional
+        ? "must be a number"
+        : "must be a whole number";
   if (spec.choices && v !== undefined) {
     const values = Array.isArray(v) ? v : [v];
     const wrong = values.find((x) => typeof x !== "string" || !spec.choices!.includes(x));
@@ -344,11 +426,10 @@ function checkCondition(c: Condition, path: string, problems: RuleProblem[]): vo
       break;
     case "between":
       need(
-        Array.isArray(v) &&
-          v.length === 2 &&
-          v.every((x) => typeof x === "number" && Number.isInteger(x)) &&
-          Number(v[0]) <= Number(v[1]),
-        "must be two whole numbers, the smaller first",
+        Array.isArray(v) && v.length === 2 && v.every(numeric) && Number(v[0]) <= Number(v[1]),
+        spec.fractional
+          ? "must be two numbers, the smaller first"
+          : "must be two whole numbers, the smaller first",
       );
       break;
     case "in":
@@ -364,17 +445,10 @@ function checkCondition(c: Condition, path: string, problems: RuleProblem[]): vo
     case "neq":
       if (spec.type === "text" || spec.type === "tags" || spec.type === "terms")
         need(typeof v === "string" && v.length > 0, "must be some text");
-      else
-        need(
-          typeof v === "number" && Number.isInteger(v),
-          spec.type === "money" ? "must be an amount in minor units (cents)" : "must be a whole number",
-        );
+      else need(numeric(v), numberMessage);
       break;
     default:
-      need(
-        typeof v === "number" && Number.isInteger(v),
-        spec.type === "money" ? "must be an amount in minor units (cents)" : "must be a whole number",
-      );
+      need(numeric(v), numberMessage);
   }
 }
 
@@ -475,18 +549,26 @@ export function describeDateValue(value: string, f: DescribeFormat): string {
 export function describeCondition(c: Condition, format: DescribeFormat = "USD"): string {
   const f = formatOf(format);
   const spec = FIELDS[c.field];
+  const labels = spec ? specOf(c.field).choiceLabels : undefined;
   const one = (v: string | number) =>
     spec?.type === "money" && typeof v === "number"
       ? formatMoney(v, f)
       : spec?.type === "date" && typeof v === "string"
         ? describeDateValue(v, f)
-        : String(v);
+        : typeof v === "string" && labels?.[v]
+          ? labels[v]
+          : String(v);
   const value = Array.isArray(c.value)
     ? c.value.map(one).join(c.op === "between" ? " and " : ", ")
     : c.value === undefined
       ? ""
       : one(c.value as string | number);
-  const window = spec && "windowed" in spec && spec.windowed ? ` in the last ${c.days} days` : "";
+  const window =
+    spec && "windowed" in spec && spec.windowed
+      ? ` in the last ${c.days} days`
+      : spec && specOf(c.field).ahead
+        ? ` in the next ${c.days} days`
+        : "";
   const days = c.op === "withinLast" || c.op === "notWithinLast" ? ` ${c.days} days` : "";
   const label = c.product !== undefined ? `Views of product ${c.product}` : spec?.label;
   return `${label ?? c.field}${window} ${OPERATOR_LABELS[c.op] ?? c.op}${days}${value ? ` ${value}` : ""}`.trim();

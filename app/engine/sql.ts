@@ -7,6 +7,7 @@ import type { Condition, Field, Rule, RuleNode } from "./rules";
 import { PAYMENT_REACHED, VIEWS, fold, test } from "./evaluate";
 import { assertEvaluableAsOf } from "./as-of";
 import { CHECKOUT_EVENT_TYPES, CHECKOUT_STEPS, searchTermOf } from "./pixel-events";
+import { horizonOf, storedCondition } from "./predicted";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -405,8 +406,47 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
         kind: "text",
       };
     }
+    case "predicted.orders":
+    case "predicted.probabilityActive":
+    case "predicted.value12m":
+    case "predicted.valueTier":
+    case "predicted.daysToNextOrder":
+    case "predicted.spendPerOrder":
+      return predictedScalar(field, b, c);
     default:
       return null;
+  }
+}
+
+/**
+ * The customer's stored prediction (CustomerPrediction, keyed by Customer.id), as predicted.ts's
+ * predictedValue reads it: NULL (not set) without one, and per visitor for a guest (c is NULLs).
+ * Column names come from this table and the fixed horizons, never the rule.
+ */
+function predictedScalar(field: Field, b: Builder, c: Condition): { expr: string; kind: Kind } {
+  const of = (column: string) =>
+    `(SELECT cp.${column} FROM "CustomerPrediction" cp WHERE cp."customerId" = c."id")`;
+  switch (field) {
+    case "predicted.orders":
+      return { expr: of(`"orders${horizonOf(c)}"`), kind: "number" };
+    case "predicted.probabilityActive":
+      return { expr: of(`"probabilityActive"`), kind: "number" };
+    case "predicted.value12m":
+      return { expr: of(`"value12m"`), kind: "number" };
+    case "predicted.spendPerOrder":
+      return { expr: of(`"spendPerOrder"`), kind: "number" };
+    case "predicted.valueTier":
+      return { expr: of(`"valueTier"`), kind: "text" };
+    case "predicted.daysToNextOrder":
+      // Milliseconds on SQLite, as stored (the same double division as the evaluator's); seconds on PostgreSQL.
+      return b.dialect === "sqlite"
+        ? { expr: `((${of(`"nextOrderAt"`)} - ${b.param(b.now)}) / 86400000.0)`, kind: "number" }
+        : {
+            expr: `(EXTRACT(EPOCH FROM (${of(`"nextOrderAt"`)} - ${b.date(b.now)})) / 86400)`,
+            kind: "number",
+          };
+    default:
+      throw new Error(`field "${field}" is not a predicted field`);
   }
 }
 
@@ -514,7 +554,8 @@ function guardOf(c: Condition, b: Builder): ((pred: string) => string) | null {
     : (pred) => `(${set} AND ${pred})`;
 }
 
-function condition(c: Condition, b: Builder, negated: boolean): string {
+function condition(given: Condition, b: Builder, negated: boolean): string {
+  const c = storedCondition(given);
   if (c.field === "visitor.searches") return searched(b, c);
   const set = bought(c.field, b, c);
   if (set) return c.op === "notIn" ? `NOT ${set}` : set;

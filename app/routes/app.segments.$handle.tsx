@@ -28,7 +28,7 @@ import { readerFormat } from "../admin/format.server";
 import { explainMember, type Explanation } from "../segments/explain.server";
 import { customerName } from "../segments/people";
 import { SizeChart } from "../segments/SizeChart";
-import { count, date, dateTime, money, type ShopFormat } from "../engine/format";
+import { count, date, dateTime, money, percent, type ShopFormat } from "../engine/format";
 import { shopifyAdminUrl, useShopDomain, useShopFormat } from "../admin/chrome";
 import { applyPushForm, pushView } from "../segments/push.server";
 import { orderHistoryAccess } from "../sync/scopes.server";
@@ -39,6 +39,8 @@ import { shopSegments } from "../segments/store.server";
 import { useDownload } from "../download";
 import { SmallSegmentBanner } from "../offers/PooledEstimate";
 import { noteSegmentReviewed } from "../sync/setup.server";
+import { predictionView, readsPredictions, type PredictionView } from "../segments/prediction-view.server";
+import { PredictionCard } from "../segments/PredictionCard";
 
 export async function loader({ request, params }: LoaderFunctionArgs) {
   const { shop } = await requireAdmin(request);
@@ -55,7 +57,27 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
     why: customer ? await explainMember(prisma, shop, detail.handle, customer, now, format) : null,
     push: await pushView(prisma, shop, detail.handle),
     orderHistory: await orderHistoryNeeds(shop, detail.handle, format),
+    predictions: await predictionsFor(
+      shop,
+      detail.handle,
+      detail.members.map((m) => m.shopifyId),
+      format,
+    ),
   };
+}
+
+/** For a segment on predicted fields: the fit, its holdout check, the members' predictions (else null). */
+async function predictionsFor(
+  shop: string,
+  handle: string,
+  memberIds: string[],
+  format: ShopFormat,
+): Promise<PredictionView | null> {
+  const held = await prisma.shop.findUnique({ where: { domain: shop }, select: { id: true } });
+  if (!held) return null;
+  const { rules, resolve } = await shopSegments(prisma, held.id);
+  const rule = rules.get(handle);
+  return rule && readsPredictions(rule, resolve) ? predictionView(prisma, held.id, memberIds, format) : null;
 }
 
 /** Without read_all_orders: the conditions of this segment that read older order history (else null). */
@@ -267,8 +289,16 @@ export default function SegmentDetail() {
             </BlockStack>
           </Card>
         </Layout.Section>
+        {s.predictions && (
+          <Layout.Section>
+            <Card>
+              <PredictionCard view={s.predictions} />
+            </Card>
+          </Layout.Section>
+        )}
         <Layout.Section>
           <MembersCard
+            predictions={s.predictions}
             members={s.members}
             memberCount={s.memberCount}
             page={s.page}
@@ -310,7 +340,9 @@ function MembersCard({
   page,
   pages,
   pageSize,
+  predictions,
 }: {
+  predictions: PredictionView | null;
   members: MemberRow[];
   memberCount: number;
   page: number;
@@ -358,6 +390,12 @@ function MembersCard({
               { title: "Email" },
               { title: "Orders", alignment: "end" },
               { title: "Total spent", alignment: "end" },
+              ...(predictions
+                ? [
+                    { title: "Predicted 12-month value", alignment: "end" as const },
+                    { title: "Chance still active", alignment: "end" as const },
+                  ]
+                : []),
               { title: "Joined" },
             ]}
           >
@@ -379,12 +417,37 @@ function MembersCard({
                     {money(m.totalSpent, f)}
                   </Text>
                 </IndexTable.Cell>
+                {predictions && (
+                  <>
+                    <IndexTable.Cell>
+                      <Text as="span" alignment="end" numeric>
+                        {predictions.members[m.shopifyId]
+                          ? money(predictions.members[m.shopifyId].value12m, f)
+                          : "—"}
+                      </Text>
+                    </IndexTable.Cell>
+                    <IndexTable.Cell>
+                      <Text as="span" alignment="end" numeric>
+                        {predictions.members[m.shopifyId]
+                          ? percent(predictions.members[m.shopifyId].probabilityActive, f, 0)
+                          : "—"}
+                      </Text>
+                    </IndexTable.Cell>
+                  </>
+                )}
                 <IndexTable.Cell>
                   <span title={dateTime(m.since, f)}>{date(m.since, f)}</span>
                 </IndexTable.Cell>
               </IndexTable.Row>
             ))}
           </IndexTable>
+          {predictions?.note && (
+            <Box padding="300">
+              <Text as="p" tone="subdued" variant="bodySm" id="members-prediction-note">
+                Predicted columns: {predictions.note}.
+              </Text>
+            </Box>
+          )}
           {pages > 1 && (
             <Box padding="300">
               <InlineStack align="center">
@@ -494,6 +557,11 @@ function ExplainCard({ handle, why }: { handle: string; why: Explanation | null 
                 ),
               ])}
             />
+            {[...new Set(why.reasons.map((r) => r.note).filter(Boolean))].map((note) => (
+              <Text key={note} as="p" tone="subdued" variant="bodySm" id="why-prediction-note">
+                Predicted values: {note}.
+              </Text>
+            ))}
           </BlockStack>
         )}
       </BlockStack>

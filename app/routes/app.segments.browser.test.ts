@@ -222,4 +222,112 @@ describe("visitor segments in the admin", () => {
       .toBe("No customer with the email nobody@example.com in this shop.");
     await page.close();
   });
+
+  it("shows a segment on predicted value with the fit, its holdout chart and every figure as an expectation", async () => {
+    const db = createPrismaClient(`file:${databaseFile}`);
+    try {
+      const shop = await db.shop.findUniqueOrThrow({ where: { domain: demo.store.shop.domain } });
+      const fittedAt = new Date(Date.now() - 86_400_000);
+      const fit = await db.predictionFit.create({
+        data: {
+          shopId: shop.id,
+          fittedAt,
+          cutoff: new Date(fittedAt.getTime() - 90 * 86_400_000),
+          status: "ready",
+          bgnbd: JSON.stringify({ r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 }),
+          gammaGamma: JSON.stringify({ p: 6.25, q: 3.74, gamma: 15.44 }),
+          logLikelihood: -9582.4,
+          customers: 2357,
+          repeatCustomers: 1133,
+          calibration: JSON.stringify({
+            cutoff: new Date(fittedAt.getTime() - 90 * 86_400_000).toISOString(),
+            holdoutDays: 90,
+            customers: 2357,
+            predicted: 1359,
+            actual: 1306,
+            error: 53 / 1306,
+            byFrequency: [
+              ["0", 1411, 0.23, 0.24],
+              ["1", 439, 0.63, 0.58],
+              ["2", 214, 1.05, 1.01],
+              ["3", 100, 1.46, 1.38],
+              ["4", 62, 1.84, 1.93],
+              ["5", 38, 2.2, 2.1],
+              ["6+", 93, 3.1, 3.2],
+            ].map(([x, customers, predicted, actual]) => ({ x, customers, predicted, actual })),
+          }),
+        },
+      });
+      const customers = await db.customer.findMany({ where: { shopId: shop.id }, orderBy: { id: "asc" } });
+      await db.customerPrediction.createMany({
+        data: customers.map((c, i) => ({
+          customerId: c.id,
+          shopId: shop.id,
+          fitId: fit.id,
+          probabilityActive: 0.3 + (i % 7) / 10,
+          orders7: 0.05,
+          orders30: 0.2,
+          orders60: 0.4,
+          orders90: 0.6,
+          orders180: 1.1,
+          orders365: 2,
+          spendPerOrder: 4000 + 100 * i,
+          value12m: 8000 + 200 * i,
+          valueTier: i >= customers.length - 4 ? "top10" : i >= customers.length - 10 ? "top25" : "rest",
+          nextOrderAt: null,
+          computedAt: fittedAt,
+        })),
+      });
+      await db.segment.create({
+        data: {
+          shopId: shop.id,
+          handle: "predicted-top-25",
+          name: "Predicted top 25%",
+          description: "Top 25% by predicted 12-month value",
+          rule: JSON.stringify({
+            version: 1,
+            match: { field: "predicted.valueTier", op: "in", value: ["top10", "top25"] },
+          }),
+        },
+      });
+      await recompute(db, shop.id, new Date(), ["predicted-top-25"]);
+    } finally {
+      await db.$disconnect();
+    }
+    const page = await openAdmin();
+    await page.goto(`${demo.url}/app/segments/predicted-top-25`);
+    await expect(page.locator("#members-range").textContent()).resolves.toMatch(/^1–10 of 10,/);
+    await expect(page.locator("#prediction-fit").textContent()).resolves.toMatch(
+      /Fitted .* on 2,357 customers who ordered \(1,133 of them more than once\) · log-likelihood -9,582\.4/,
+    );
+    await expect(page.locator("#prediction-holdout").textContent()).resolves.toContain(
+      "the model expected 1,359 repeat orders from 2,357 customers in the 90 days after; there were 1,306 (4.1% more expected than happened)",
+    );
+    await expect(page.locator("#calibration-chart").getAttribute("aria-label")).resolves.toContain(
+      "6+: expected 3.10, actual 3.20",
+    );
+    await expect(page.locator("#members-prediction-note").textContent()).resolves.toContain(
+      "an expectation, not a promise: model fitted",
+    );
+    await page.screenshot({ path: path.join(SHOTS, "segment-predicted.png"), fullPage: true });
+    // Explaining a member shows the predicted value with what it is.
+    await page.locator("[data-member] a").first().textContent();
+    const member = await page.locator("[data-member]").first().getAttribute("data-member");
+    await page.goto(`${demo.url}/app/segments/predicted-top-25?customer=${member}`);
+    await expect.poll(() => page.locator("#why-verdict").textContent()).toContain("is in this segment");
+    await expect(page.getByText(/^(Top 10%|Top 10–25%) \(expected\)$/).count()).resolves.toBe(1);
+    await expect(page.locator("#why-prediction-note").textContent()).resolves.toMatch(
+      /^Predicted values: an expectation, not a promise: model fitted .*; on the shop's last 90 days it expected 4\.1% more repeat orders than there were\.$/,
+    );
+    await page.screenshot({ path: path.join(SHOTS, "segment-predicted-explain.png"), fullPage: true });
+    // The template looks ahead one of the stored horizons, with a decimal value.
+    await page.goto(`${demo.url}/app/segments/new?template=likely-to-buy-30d`);
+    await page.waitForSelector('[data-builder-ready="yes"]', { state: "attached" });
+    await expect(page.getByLabel("Look ahead").inputValue()).resolves.toBe("30");
+    await expect(
+      page.locator('[data-field="predicted.orders"]').getByLabel("Value", { exact: true }).inputValue(),
+    ).resolves.toBe("0.5");
+    await page.screenshot({ path: path.join(SHOTS, "segment-predicted-builder.png"), fullPage: true });
+    await page.close();
+  });
 });

@@ -44,6 +44,7 @@ import {
   FIELD_NAMES,
   OPERATOR_LABELS,
   RuleError,
+  VALUE_TIER_LABELS,
   operatorsFor,
   parseRule,
   type Field,
@@ -253,6 +254,33 @@ function DaysInput({ c, ctx, label }: { c: DraftCondition; ctx: RowContext; labe
   );
 }
 
+/** "in the next N days" for the predicted fields: only the horizons the shop's predictions hold. */
+function AheadInput({
+  c,
+  ctx,
+  horizons,
+}: {
+  c: DraftCondition;
+  ctx: RowContext;
+  horizons: readonly number[];
+}) {
+  return (
+    <InlineStack gap="100" blockAlign="center" wrap={false}>
+      <Text as="span" tone="subdued">
+        in the next
+      </Text>
+      <Select
+        label="Look ahead"
+        labelHidden
+        options={horizons.map((d) => ({ label: `${d} days`, value: String(d) }))}
+        value={c.days}
+        onChange={(days) => ctx.change(c.id, (n) => ({ ...(n as DraftCondition), days }))}
+        error={problemFor(ctx, c.id, "days")}
+      />
+    </InlineStack>
+  );
+}
+
 /** Values from the shop's own products, collections, countries...: search, pick, remove. */
 function PickerInput({ c, kind, ctx }: { c: DraftCondition; kind: PickerKind; ctx: RowContext }) {
   const fetcher = useFetcher<{ options: PickerOption[] }>();
@@ -397,7 +425,7 @@ const CHOICE_LABELS: Record<string, string> = {
   shipping: "Shipping",
   payment: "Payment",
 };
-const choiceLabel = (v: string) => CHOICE_LABELS[v] ?? v;
+const choiceLabel = (v: string) => CHOICE_LABELS[v] ?? VALUE_TIER_LABELS[v] ?? v;
 
 /** "Is any of" / "is none of" over a field's fixed values: tick them. */
 function ChoicesInput({
@@ -521,7 +549,15 @@ function ValueInput({ c, ctx, which }: { c: DraftCondition; ctx: RowContext; whi
   if (spec.type === "number")
     return (
       <div style={{ width: 110 }}>
-        <TextField {...common} type="number" />
+        {spec.fractional ? (
+          <TextField
+            {...common}
+            inputMode="decimal"
+            suffix={c.field === "predicted.probabilityActive" ? "%" : undefined}
+          />
+        ) : (
+          <TextField {...common} type="number" />
+        )}
       </div>
     );
   if (spec.type === "date") return <TextField {...common} type="date" />;
@@ -582,6 +618,7 @@ function ConditionRow({ c, ctx }: { c: DraftCondition; ctx: RowContext }) {
               <DaysInput c={c} ctx={ctx} label="Look back" />
             </InlineStack>
           )}
+          {spec.ahead && <AheadInput c={c} ctx={ctx} horizons={spec.ahead} />}
           <Select
             label="Operator"
             labelHidden

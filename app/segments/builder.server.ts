@@ -490,7 +490,11 @@ export async function builderAction(
 
 /** The built-in segments as templates, with this shop's own numbers (and the collection to pick). */
 export async function segmentTemplates(db: PrismaClient, shopId: number) {
-  return presets({ topSpendThreshold: await topSpendThreshold(db, shopId), collectionId: "" });
+  return presets({
+    topSpendThreshold: await topSpendThreshold(db, shopId),
+    collectionId: "",
+    predicted: true,
+  });
 }
 
 /** The builder for a new segment: blank, a copy of `from`, or the built-in `template`. */

@@ -17,6 +17,7 @@ import {
   shopifyTotalsOf,
   type JsonEvent,
   type JsonFacts,
+  type JsonPrediction,
 } from "../engine/cases";
 import { compile } from "../engine/sql";
 import { evaluate } from "../engine/evaluate";
@@ -59,25 +60,27 @@ async function store(name: string, f: JsonFacts, guest: boolean): Promise<number
     });
   }
   const c = f.customer ?? {};
-  if (!guest)
-    await prisma.customer.create({
-      data: {
-        shopId: shop.id,
-        shopifyId: CUSTOMER,
-        countryCode: (c.countryCode as string | null) ?? null,
-        provinceCode: (c.provinceCode as string | null) ?? null,
-        city: (c.city as string | null) ?? null,
-        state: (c.state as string | null) ?? null,
-        tags: joinList((c.tags as string[]) ?? []),
-        acceptsEmailMarketing: Boolean(c.acceptsEmailMarketing),
-        shopifyCreatedAt: c.createdAt ? new Date(String(c.createdAt)) : null,
-        shopifyUpdatedAt: new Date(0),
-        // Shopify's lifetime figures, as the sync stores them (refreshCustomerStats combines them below).
-        shopifyOrdersCount: shopifyTotalsOf(c)?.orders ?? null,
-        shopifySpent: shopifyTotalsOf(c)?.spent ?? null,
-        shopifyTotalsAt: shopifyTotalsOf(c)?.at ?? null,
-      },
-    });
+  const customer = guest
+    ? null
+    : await prisma.customer.create({
+        data: {
+          shopId: shop.id,
+          shopifyId: CUSTOMER,
+          countryCode: (c.countryCode as string | null) ?? null,
+          provinceCode: (c.provinceCode as string | null) ?? null,
+          city: (c.city as string | null) ?? null,
+          state: (c.state as string | null) ?? null,
+          tags: joinList((c.tags as string[]) ?? []),
+          acceptsEmailMarketing: Boolean(c.acceptsEmailMarketing),
+          shopifyCreatedAt: c.createdAt ? new Date(String(c.createdAt)) : null,
+          shopifyUpdatedAt: new Date(0),
+          // Shopify's lifetime figures, as the sync stores them (refreshCustomerStats combines them below).
+          shopifyOrdersCount: shopifyTotalsOf(c)?.orders ?? null,
+          shopifySpent: shopifyTotalsOf(c)?.spent ?? null,
+          shopifyTotalsAt: shopifyTotalsOf(c)?.at ?? null,
+        },
+      });
+  if (customer && f.prediction) await storePrediction(shop.id, customer.id, f.prediction);
   let n = 0;
   const collections = new Map<string, Set<string>>();
   const types = new Map<string, string | null>();
@@ -219,6 +222,39 @@ async function store(name: string, f: JsonFacts, guest: boolean): Promise<number
     }
   }
   return shop.id;
+}
+
+/** A case's prediction as the fit stores it: its PredictionFit (date, holdout check) and CustomerPrediction. */
+async function storePrediction(shopId: number, customerId: number, p: JsonPrediction): Promise<void> {
+  const fittedAt = new Date(p.fittedAt);
+  const fit = await prisma.predictionFit.create({
+    data: {
+      shopId,
+      fittedAt,
+      cutoff: new Date(fittedAt.getTime() - 90 * 86_400_000),
+      status: "ready",
+      calibration: JSON.stringify({ error: p.holdoutError, holdoutDays: 90 }),
+    },
+  });
+  await prisma.customerPrediction.create({
+    data: {
+      customerId,
+      shopId,
+      fitId: fit.id,
+      probabilityActive: p.probabilityActive,
+      orders7: p.orders["7"],
+      orders30: p.orders["30"],
+      orders60: p.orders["60"],
+      orders90: p.orders["90"],
+      orders180: p.orders["180"],
+      orders365: p.orders["365"],
+      spendPerOrder: p.spendPerOrder,
+      value12m: p.value12m,
+      valueTier: p.valueTier,
+      nextOrderAt: p.nextOrderAt === null ? null : new Date(p.nextOrderAt),
+      computedAt: fittedAt,
+    },
+  });
 }
 
 const shops = new Map<string, number>();

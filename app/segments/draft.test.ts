@@ -182,12 +182,35 @@ describe("the builder's field picker", () => {
       "Browsing",
       "Checkout",
       "Answers",
+      "Predicted",
     ]);
     expect(sections.flatMap((s) => s.options.map((o) => o.value)).sort()).toEqual([...FIELD_NAMES].sort());
     expect(fieldGroupOf("orders.collections")).toBe("Products");
     expect(fieldGroupOf("visitor.abandonedCheckoutStep")).toBe("Checkout");
     expect(fieldGroupOf("visitor.answers")).toBe("Answers");
     expect(fieldGroupOf("visitor.pageViews")).toBe("Browsing");
+    expect(fieldGroupOf("predicted.valueTier")).toBe("Predicted");
+  });
+
+  it("finds the predicted fields by the words merchants use for them", () => {
+    const found = (q: string) => fieldSections(q, FIELD_NAMES).flatMap((s) => s.options.map((o) => o.label));
+    expect(found("churn")).toEqual(["Chance still active (%)"]);
+    expect(found("predicted")).toEqual(
+      expect.arrayContaining(["Expected orders", "Predicted 12-month value", "Predicted value tier"]),
+    );
+  });
+
+  it("turns a predicted condition into a rule: a horizon ahead, and a decimal value", () => {
+    const c = { ...newCondition("predicted.orders"), value: "0.5" };
+    expect(c.days).toBe("30");
+    const { rule, problems } = draftToRule({ kind: "group", id: "g", mode: "all", children: [c] }, "USD");
+    expect(problems).toEqual([]);
+    expect(rule.match).toEqual({ all: [{ field: "predicted.orders", op: "gte", value: 0.5, days: 30 }] });
+    const wrong = draftToRule(
+      { kind: "group", id: "g", mode: "all", children: [{ ...c, value: "half" }] },
+      "USD",
+    );
+    expect(wrong.problems[0].message).toBe("Enter a number, like 0.5");
   });
 
   it("finds a field by the start of any word of its name, group or common synonyms", () => {

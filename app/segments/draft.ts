@@ -62,6 +62,8 @@ export function newId(): string {
 }
 
 const spec = (field: Field): FieldSpec => FIELDS[field];
+/** Takes `days`: a lookback window, or a horizon ahead (the predicted fields). */
+export const takesDays = (field: Field): boolean => !!spec(field).windowed || !!spec(field).ahead;
 
 /** What input an operator needs: none, days, one value, two values or a list. */
 export function inputOf(_field: Field, op: Operator): "none" | "days" | "one" | "two" | "list" {
@@ -94,7 +96,7 @@ export function newCondition(field: Field = "customer.totalSpent"): DraftConditi
     value: "",
     value2: "",
     values: [],
-    days: spec(field).windowed || inputOf(field, op) === "days" ? "30" : "",
+    days: takesDays(field) || inputOf(field, op) === "days" ? "30" : "",
     product: "",
   };
 }
@@ -110,13 +112,21 @@ export function withField(c: DraftCondition, field: Field): DraftCondition {
     value: sameType ? c.value : "",
     value2: sameType ? c.value2 : "",
     values: sameType ? c.values : [],
-    days: spec(field).windowed ? c.days || "30" : inputOf(field, op) === "days" ? c.days || "30" : "",
+    days: spec(field).ahead
+      ? spec(field).ahead!.map(String).includes(c.days)
+        ? c.days
+        : "30"
+      : spec(field).windowed
+        ? c.days || "30"
+        : inputOf(field, op) === "days"
+          ? c.days || "30"
+          : "",
     product: spec(field).ofProduct ? c.product : "",
   };
 }
 
 export function withOperator(c: DraftCondition, op: Operator): DraftCondition {
-  const days = spec(c.field).windowed || op === "withinLast" || op === "notWithinLast" ? c.days || "30" : "";
+  const days = takesDays(c.field) || op === "withinLast" || op === "notWithinLast" ? c.days || "30" : "";
   // A single value carries over into a list and back, so switching "is" to "is any of" keeps it.
   const values = inputOf(c.field, op) === "list" && !c.values.length && c.value ? [c.value] : c.values;
   const value = inputOf(c.field, op) === "one" && !c.value && c.values.length ? c.values[0] : c.value;
@@ -204,6 +214,7 @@ export interface DraftResult {
 }
 
 const WHOLE = /^-?\d+$/;
+const DECIMAL = /^-?(\d+(\.\d*)?|\.\d+)$/;
 
 function conditionToRule(c: DraftCondition, currency: string, problems: DraftProblem[]): Condition {
   const type = spec(c.field).type;
@@ -220,13 +231,14 @@ function conditionToRule(c: DraftCondition, currency: string, problems: DraftPro
         return t;
       }
     }
-    if (!WHOLE.test(t)) {
-      problems.push({ id: c.id, input, message: "Enter a whole number, like 3" });
+    if (spec(c.field).fractional ? !DECIMAL.test(t) : !WHOLE.test(t)) {
+      const example = spec(c.field).fractional ? "Enter a number, like 0.5" : "Enter a whole number, like 3";
+      problems.push({ id: c.id, input, message: example });
       return t;
     }
     return Number(t);
   };
-  if (spec(c.field).windowed || mode === "days") {
+  if (takesDays(c.field) || mode === "days") {
     const t = c.days.trim();
     if (!/^\d+$/.test(t) || Number(t) < 1)
       problems.push({ id: c.id, input: "days", message: "Enter a number of days, 1 or more" });
@@ -322,7 +334,7 @@ export function moneyExample(currency: string, whole = 50): string {
 
 /**
  * The groups the builder's field picker shows, in the merchant's terms. Every field is in exactly
- * one; a group with no fields (Predicted, until predicted fields exist) is not shown.
+ * one; a group with no fields is not shown.
  */
 export const FIELD_GROUP_TITLES = [
   "Customer",
@@ -365,6 +377,12 @@ const FIELD_WORDS: Partial<Record<Field, string>> = {
   "checkouts.abandoned": "abandoned checkout",
   "visitor.abandonedCheckoutStep": "abandoned",
   "visitor.answers": "quiz survey form",
+  "predicted.orders": "forecast likely buy again repurchase",
+  "predicted.probabilityActive": "churn risk alive lapse",
+  "predicted.value12m": "clv ltv lifetime value forecast",
+  "predicted.valueTier": "clv ltv spend tier vip",
+  "predicted.daysToNextOrder": "next order date repurchase",
+  "predicted.spendPerOrder": "aov forecast",
 };
 
 export interface FieldPickerSection {

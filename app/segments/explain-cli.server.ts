@@ -47,6 +47,8 @@ export async function explainCommand(
   if (options.asOf && !found.reasons.length && !found.member)
     out(`  (not a customer yet at ${options.now.toISOString()}: created later)`);
   for (const r of found.reasons) out(`  ${r.met ? "✓" : "✗"} ${r.condition} (is ${r.value})`);
+  for (const note of new Set(found.reasons.map((r) => r.note).filter(Boolean)))
+    out(`  Predicted values: ${note}.`);
   out(customerAdminUrl(options.shop, c.shopifyId));
   return 0;
 }

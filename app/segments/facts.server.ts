@@ -9,6 +9,7 @@ import type { BrowserFacts, Facts, OrderFacts, StorefrontEventFacts } from "../e
 import { checkoutStepOf } from "../engine/pixel-events";
 import { FIELDS, type Field } from "../engine/rules";
 import { splitList } from "../sync/records";
+import { withPredictions } from "./prediction-facts.server";
 
 /** Which parts of the facts to read; everything when not given. */
 export interface FactsNeeded {
@@ -22,6 +23,8 @@ export interface FactsNeeded {
    * was processed, and each browser apart. Off unless asked for (the hot paths never need it).
    */
   history?: boolean;
+  /** The customer's stored prediction (the "Predicted" fields); loaded unless false. */
+  predictions?: boolean;
 }
 
 const EVERYTHING: FactsNeeded = { lines: true, checkouts: true, visitors: true, events: true };
@@ -29,11 +32,13 @@ const EVERYTHING: FactsNeeded = { lines: true, checkouts: true, visitors: true, 
 /** What the given fields read: a webhook's update loads only that (the rest stays empty). */
 export function factsNeededFor(fields: Iterable<Field>): FactsNeeded {
   const need: FactsNeeded = { lines: false, checkouts: false, visitors: false, events: false };
+  need.predictions = false;
   for (const f of fields) {
     if (FIELDS[f].type === "ids" && f.startsWith("orders.")) need.lines = true;
     if (f.startsWith("checkouts.")) need.checkouts = true;
     if (f.startsWith("visitor.") || f.startsWith("cart.")) need.visitors = true;
     if (f.startsWith("visitor.") && ("windowed" in FIELDS[f] || f === "visitor.answers")) need.events = true;
+    if (f.startsWith("predicted.")) need.predictions = true;
   }
   return need;
 }
@@ -347,6 +352,7 @@ export async function loadFacts(
   }
   await withOrderedCheckouts(db, shopId, facts.values());
   if (need.history) await withOrderedCheckoutTimes(db, shopId, facts.values());
+  if (need.predictions !== false) await withPredictions(reader, shopId, facts);
   return facts;
 }
 
@@ -512,6 +518,7 @@ export async function loadVisitorFacts(
       // Each visitor its own copy: the evaluator only reads them, but two browsers of one customer share none.
       orders: [...(customer?.orders ?? [])],
       checkouts: [...(customer?.checkouts ?? [])],
+      prediction: customer?.prediction ?? null,
       cart: v.cartToken ? (carts.get(v.cartToken) ?? null) : null,
       visitor: {
         landingPage,

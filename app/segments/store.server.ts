@@ -59,7 +59,9 @@ export async function topSpendThreshold(db: PrismaClient, shopId: number): Promi
 
 export async function ensurePresets(db: PrismaClient, shopId: number): Promise<number> {
   let created = 0;
-  for (const p of presets({ topSpendThreshold: await topSpendThreshold(db, shopId) })) {
+  // The predicted segments once the shop has a ready fit (before it they would stay empty).
+  const predicted = (await db.predictionFit.count({ where: { shopId, status: "ready" } })) > 0;
+  for (const p of presets({ topSpendThreshold: await topSpendThreshold(db, shopId), predicted })) {
     const exists = await db.segment.findUnique({
       where: { shopId_handle: { shopId, handle: p.handle } },
       select: { id: true },

@@ -34,6 +34,11 @@ const custom: [string, Rule][] = [
   ["new-customers-45d", { version: 1, match: { field: "customer.createdAt", op: "withinLast", days: 45 } }],
   ["active-visitors", { version: 1, match: { field: "visitor.visits", op: "gte", value: 2, days: 21 } }],
   ["abandoned-30d", { version: 1, match: { field: "checkouts.abandoned", op: "isTrue", days: 30 } }],
+  // The expected next order comes closer as time passes (its edge is ahead of now).
+  [
+    "next-order-within-10d",
+    { version: 1, match: { field: "predicted.daysToNextOrder", op: "between", value: [0, 10] } },
+  ],
 ];
 
 beforeAll(async () => {
@@ -66,6 +71,31 @@ beforeAll(async () => {
       })),
     });
   }
+  // Predictions with expected next orders spread over the 130 days after the store's end.
+  const fit = await prisma.predictionFit.create({
+    data: { shopId, fittedAt: store.now, cutoff: store.now, status: "ready" },
+  });
+  const held = await prisma.customer.findMany({ where: { shopId }, select: { id: true } });
+  await prisma.customerPrediction.createMany({
+    data: held.map((c) => ({
+      customerId: c.id,
+      shopId,
+      fitId: fit.id,
+      probabilityActive: 0.7,
+      orders7: 0.1,
+      orders30: 0.3,
+      orders60: 0.5,
+      orders90: 0.7,
+      orders180: 1.2,
+      orders365: 2,
+      spendPerOrder: 5000,
+      value12m: 10000,
+      valueTier: "rest",
+      nextOrderAt:
+        random() < 0.2 ? null : new Date(store.now.getTime() + Math.floor(random() * 130 * 86_400_000)),
+      computedAt: store.now,
+    })),
+  });
   await recompute(prisma, shopId, store.now);
 }, 180_000);
 afterAll(() => prisma.$disconnect());

@@ -63,6 +63,21 @@ async function crossedBy(
         ).map((r) => ({ id: r.customerShopifyId })),
       );
     }
+    case "predicted.nextOrderAt": {
+      // CustomerPrediction is keyed by Customer.id: the crossed ones, then their Shopify ids.
+      const crossed = await db.customerPrediction.findMany({
+        where: { shopId, nextOrderAt: range },
+        select: { customerId: true },
+      });
+      const people: string[] = [];
+      for (let i = 0; i < crossed.length; i += 500)
+        for (const c of await db.customer.findMany({
+          where: { shopId, id: { in: crossed.slice(i, i + 500).map((r) => r.customerId) } },
+          select: { shopifyId: true },
+        }))
+          people.push(c.shopifyId);
+      return people;
+    }
     case "events":
       return ids(
         (

@@ -14,6 +14,7 @@
  * for every kind of visitor (new, stored, signed in with and without this browser linked, a
  * deleted customer, another shop's visitor) and every FactsNeeded.
  */
+import { withPredictions } from "../segments/prediction-facts.server";
 import type { Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
 import type { MessageHistory } from "../engine/decide";
 import { CHECKOUT_EVENT_TYPES, checkoutStepOf } from "../engine/pixel-events";
@@ -305,6 +306,8 @@ export async function visitorFactsInOne(
     }
     if (customerFacts.visitor)
       customerFacts.visitor.orderedCheckouts = orderedOf(customerFacts.visitor.events, ordered);
+    if (need.predictions !== false)
+      await withPredictions(reader, shopId, new Map([[customerId!, customerFacts]]));
   }
 
   const v = row.visitor;
