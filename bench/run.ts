@@ -10,6 +10,7 @@ import { benchStorefront } from "./storefront";
 import { benchWebhooksPostgres } from "./webhooks-pg";
 import { benchPixel } from "./pixel";
 import { benchFlashSale } from "./flash-sale";
+import { benchPredict } from "./predict";
 
 /** `npm run bench -- segments` runs only that section; no argument runs them all. */
 const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
@@ -30,6 +31,7 @@ const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
   ],
   ["flash-sale", "Flash sale (SQLite)", () => benchFlashSale({ database: "sqlite" })],
   ["flash-sale-pg", "Flash sale (PostgreSQL)", () => benchFlashSale({ database: "postgres" })],
+  ["predict", "Predictions: fitting a shop (SQLite)", () => benchPredict()],
 ];
 
 function fmt(n: number | undefined, unit = ""): string {

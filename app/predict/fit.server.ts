@@ -492,7 +492,7 @@ async function writePredictions(
   tiers: TierThresholds,
   summaries: ShopSummaries,
   now: Date,
-  chunk = 2_000,
+  chunk = 500,
 ): Promise<number> {
   const hot = hotFor(db, "apply");
   const n = summaries.all.length;
