@@ -1,7 +1,7 @@
 /**
  * A shop whose customers buy as the BG/NBD model says (Fader, Hardie and Lee 2005): each customer
- * buys at a rate λ ~ Gamma(r, α) per day while active, and after each purchase drops out for good
- * with probability p ~ Beta(a, b); spend per order varies around a customer's own mean. Written
+ * buys at a rate λ ~ Gamma(r, α) per day while active, and after each repeat purchase drops out for
+ * good with probability p ~ Beta(a, b); spend per order varies around a customer's own mean. Written
  * as Customer and Order rows, so the per-shop fit (app/predict/) reads it as it reads a real shop.
  * Drawn here, independently of app/engine/predict/simulate.ts, so the two check each other.
  */
@@ -55,15 +55,15 @@ export function drawOrders(options: {
     const p = ga / (ga + gammaDraw(random, b, 1));
     const meanSpend = 2000 + Math.floor(random() * 8000);
     let t = start + random() * (options.acquisitionDays ?? options.days) * DAY;
+    const spend = () => Math.max(100, Math.round(meanSpend * (0.5 + random())));
+    orders.push({ customer: c, at: new Date(Math.floor(t)), totalPrice: spend() });
+    // Active from the first purchase; may drop out after each repeat purchase (the model's x = 0
+    // customers are all still active).
     for (;;) {
-      orders.push({
-        customer: c,
-        at: new Date(Math.floor(t)),
-        totalPrice: Math.max(100, Math.round(meanSpend * (0.5 + random()))),
-      });
-      if (random() < p) break;
       t += (-Math.log(1 - random()) / lambda) * DAY;
       if (t > end) break;
+      orders.push({ customer: c, at: new Date(Math.floor(t)), totalPrice: spend() });
+      if (random() < p) break;
     }
   }
   return orders;
