@@ -12,7 +12,14 @@ import { hotFor } from "../db-hot.server";
 import { eraseCustomer } from "../privacy/customer-data.server";
 import { deleteCustomer } from "../sync/apply.server";
 import { customerGid, drawOrders, writeDrawnShop } from "../../dev/testing/predict-shop";
-import { currentFit, fitShop, latestFit, LIMITED_HISTORY_MESSAGE, refreshPredictions } from "./fit.server";
+import {
+  currentFit,
+  fitShop,
+  hiddenOrdersMessage,
+  latestFit,
+  LIMITED_HISTORY_MESSAGE,
+  refreshPredictions,
+} from "./fit.server";
 import { DAY_MS, holdoutSplit, readSummaries, summariesOf } from "./summaries.server";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
@@ -159,6 +166,28 @@ describe("a shop with too little history", () => {
     expect(result.fit.status).toBe("insufficient");
     expect(result.fit.message).toBe(LIMITED_HISTORY_MESSAGE);
     expect(result.fit.message).toContain("read_all_orders");
+  });
+
+  it("whose older orders Shopify counts were never imported is not fitted on what is held, and says so", async () => {
+    const shopId = await shop("half-imported.myshopify.com");
+    for (const [c, firstOrderAt] of [
+      ["a", null],
+      ["b", new Date("2026-10-01T10:00:00Z")],
+    ] as const)
+      await prisma.customer.create({
+        data: {
+          shopId,
+          shopifyId: c,
+          shopifyUpdatedAt: new Date("2026-01-01"),
+          ordersCount: 3,
+          firstOrderAt,
+        },
+      });
+    await orderOf(shopId, "b", "2026-10-01T10:00:00Z", 1000);
+    const result = await fitShop(prisma, shopId, NOW);
+    expect(result.fit.status).toBe("insufficient");
+    expect(result.fit.message).toBe(hiddenOrdersMessage(1, 2));
+    expect(result.fit.message).toContain("1 of the 2 customers who have ordered have older orders");
   });
 });
 

@@ -303,6 +303,33 @@ async function recordFit(
   };
 }
 
+/**
+ * More than this share of the customers who ordered with orders Shopify counts and the app does not
+ * hold: the history is not all here (imported before `read_all_orders` was granted, say), and a fit
+ * on it would take long-time customers for new ones.
+ */
+export const MAX_HIDDEN_SHARE = 0.1;
+
+export function hiddenOrdersMessage(hidden: number, ordered: number): string {
+  return `not fitted: ${hidden.toLocaleString("en")} of the ${ordered.toLocaleString("en")} customers who have ordered have older orders Shopify counts that the app has not imported (the history was imported without read_all_orders); predictions start once the whole order history is imported`;
+}
+
+/**
+ * Customers with orders Shopify counts and the app does not hold: app/engine/lifetime.ts leaves
+ * their first order unknown (firstOrderAt null with ordersCount above 0).
+ */
+async function customersWithHiddenOrders(
+  db: PrismaClient,
+  shopId: number,
+): Promise<{ hidden: number; ordered: number }> {
+  const [row] = await hotFor(db, "read").rows<{ hidden: unknown; ordered: unknown }>(
+    `SELECT SUM(CASE WHEN "firstOrderAt" IS NULL THEN 1 ELSE 0 END) AS "hidden", COUNT(*) AS "ordered"
+     FROM "Customer" WHERE "shopId" = ? AND "deletedAt" IS NULL AND "ordersCount" > 0`,
+    [shopId],
+  );
+  return { hidden: int(row?.hidden), ordered: int(row?.ordered) };
+}
+
 /** The first purchase day (UTC days since 1970) of the shop's customers' orders up to `now`. */
 async function firstPurchaseDay(db: PrismaClient, shopId: number, now: Date): Promise<number | null> {
   const [row] = await hotFor(db, "read").rows<{ first: unknown }>(
@@ -342,6 +369,21 @@ export async function fitShop(
       cutoff: now,
       status: "insufficient",
       message: LIMITED_HISTORY_MESSAGE,
+      customers: 0,
+      repeatCustomers: 0,
+      durationMs: elapsed(),
+    });
+    return { fit, predictions: 0, steps };
+  }
+
+  const hidden = await customersWithHiddenOrders(db, shopId);
+  if (hidden.ordered > 0 && hidden.hidden / hidden.ordered > MAX_HIDDEN_SHARE) {
+    const fit = await recordFit(db, {
+      shopId,
+      fittedAt: now,
+      cutoff: now,
+      status: "insufficient",
+      message: hiddenOrdersMessage(hidden.hidden, hidden.ordered),
       customers: 0,
       repeatCustomers: 0,
       durationMs: elapsed(),
