@@ -19,8 +19,10 @@ import {
   latestFit,
   LIMITED_HISTORY_MESSAGE,
   refreshPredictions,
+  value12mOf,
 } from "./fit.server";
-import { DAY_MS, holdoutSplit, readSummaries, summariesOf } from "./summaries.server";
+import { predictCustomer } from "../engine/predict/predict";
+import { DAY_MS, holdoutSplit, readSummaries, summariesOf, summaryAt } from "./summaries.server";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 const day = (iso: string) => new Date(`${iso}T00:00:00Z`);
@@ -222,6 +224,12 @@ describe("a shop with two years of customers buying as BG/NBD says", () => {
 
     const fit = await currentFit(prisma, shopId);
     expect(fit?.id).toBe(result.fit.id);
+    // The tiers rank the 12-month value computed alone; it is exactly predictCustomer's.
+    const s = await readSummaries(prisma, shopId, NOW);
+    for (let i = 0; i < s.all.length; i += 37) {
+      const summary = summaryAt(s.all, i);
+      expect(value12mOf(fit!.models, summary)).toBe(predictCustomer(fit!.models, summary).value12m);
+    }
     expect(fit?.tiers).toEqual(result.fit.tiers);
     const rows = await prisma.customerPrediction.findMany({ where: { shopId } });
     expect(rows).toHaveLength(customers);

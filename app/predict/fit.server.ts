@@ -23,8 +23,8 @@
 import type { PrismaClient } from "@prisma/client";
 import { z } from "zod";
 import { hotFor, insertMany, date, int, marks, type HotQueries } from "../db-hot.server";
-import { fitBgNbd } from "../engine/predict/bgnbd";
-import { fitGammaGamma } from "../engine/predict/gamma-gamma";
+import { expectedOrders, fitBgNbd } from "../engine/predict/bgnbd";
+import { expectedSpendPerOrder, fitGammaGamma } from "../engine/predict/gamma-gamma";
 import { predictCustomer, tierOf, tierThresholds } from "../engine/predict/predict";
 import type {
   BgNbdParams,
@@ -209,6 +209,14 @@ const PREDICTION_COLUMNS = [
 const UPSERT_PREDICTION = ` ON CONFLICT ("customerId") DO UPDATE SET ${PREDICTION_COLUMNS.slice(1)
   .map((c) => `"${c}" = excluded."${c}"`)
   .join(", ")}`;
+
+/**
+ * A customer's predicted 12-month value, as predictCustomer computes it (the same products in the
+ * same order, so the same number) without its other five horizons: the tiers' ranks need only it.
+ */
+export function value12mOf(m: FittedModels, s: ValueSummary): number {
+  return expectedOrders(m.bgnbd, s, 365) * expectedSpendPerOrder(m.gammaGamma, s.x, s.mean);
+}
 
 function finite(v: CustomerPredictionValues): boolean {
   return (
@@ -478,8 +486,8 @@ export async function fitShop(
   const values = new Float64Array(customers);
   let notFinite = 0;
   for (let i = 0; i < customers; i++) {
-    const v = predictCustomer(models, summaryAt(summaries.all, i));
-    if (finite(v)) values[i] = v.value12m;
+    const value = value12mOf(models, summaryAt(summaries.all, i));
+    if (Number.isFinite(value)) values[i] = value;
     else {
       values[i] = Number.NaN;
       notFinite++;
