@@ -15,6 +15,7 @@
  *   messages explain --shop DOMAIN [--visitor ID] [--customer ID] [--page TYPE] [--path /P] [--now ISO]
  *                    [--shown IDS] [--dismissed IDS]
  *   privacy list|show <id>|export --shop DOMAIN [--customer ID] [--email ADDRESS]
+ *   predict fit|show --shop DOMAIN [--now ISO]
  *
  * The segments commands read the app's database (DATABASE_URL) and compute members with the same
  * compiler the app uses, at `--now` (default: the current time), or as of `--as-of` (a snapshot:
@@ -43,6 +44,8 @@ const USAGE = `usage:
   npm run slice -- privacy list --shop DOMAIN
   npm run slice -- privacy show <export id> --shop DOMAIN
   npm run slice -- privacy export --shop DOMAIN (--customer ID | --email ADDRESS)
+  npm run slice -- predict fit --shop DOMAIN [--now ISO-TIME]
+  npm run slice -- predict show --shop DOMAIN
 
 --now: the rule's clock at that time ("in the last 30 days" counts back from it); orders, visits
   and changes recorded after it still count.
@@ -50,6 +53,10 @@ const USAGE = `usage:
   completed after it, storefront events after it, carts changed after it and customers created
   after it do not count, so "in the last 30 days" ends at it. Tags, country, consent and order
   status are as they are now (the app keeps no history of them); predicted fields are refused.
+predict fit: fits the shop's BG/NBD and Gamma-Gamma models on its orders to --now (default: the
+  current time), checks them on the last 90 days (fitted on the history before), and writes every
+  customer's predictions; the app does this daily and after a history import. predict show: the
+  latest fit, its holdout check and value tiers.
 segment file (create / update): JSON {"name", "handle", "description", "minSize", "maxSize",
   "rule": {"version": 1, "match": ...}}, checked by the same validator as the admin's builder;
   update takes only the keys it changes, or a bare rule {"version": 1, "match": ...}.`;
@@ -301,6 +308,17 @@ export async function main(argv: string[], out: (line: string) => unknown = writ
       { shop: values.shop, id, customerId: values.customer, email: values.email, now: new Date() },
       out,
     );
+  }
+  if (group === "predict" && (command === "fit" || command === "show")) {
+    const { values } = parseArgs({
+      args: rest,
+      options: { shop: { type: "string" }, now: { type: "string" } },
+    });
+    if (!values.shop) throw new UsageError(`predict ${command} needs --shop <name>.myshopify.com`);
+    const now = values.now ? new Date(values.now) : new Date();
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO time (got "${values.now}")`);
+    const { predictCommand } = await import("./predict/cli.server");
+    return predictCommand(command, { shop: values.shop, now }, out);
   }
   throw new UsageError(
     group ? `unknown command "${[group, command].filter(Boolean).join(" ")}"` : "no command given",

@@ -11,6 +11,7 @@ import { benchWebhooksPostgres } from "./webhooks-pg";
 import { benchPixel } from "./pixel";
 import { benchFlashSale } from "./flash-sale";
 import { benchPredictedFields } from "./predicted-fields";
+import { benchPredict } from "./predict";
 
 /** `npm run bench -- segments` runs only that section; no argument runs them all. */
 const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
@@ -32,6 +33,7 @@ const SECTIONS: [key: string, title: string, run: () => Promise<Figure[]>][] = [
   ["flash-sale", "Flash sale (SQLite)", () => benchFlashSale({ database: "sqlite" })],
   ["flash-sale-pg", "Flash sale (PostgreSQL)", () => benchFlashSale({ database: "postgres" })],
   ["predicted-fields", "Predicted fields in a full recompute (SQLite)", () => benchPredictedFields()],
+  ["predict", "Predictions: fitting a shop (SQLite)", () => benchPredict()],
 ];
 
 function fmt(n: number | undefined, unit = ""): string {

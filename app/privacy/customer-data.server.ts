@@ -417,6 +417,16 @@ export async function eraseCustomer(
   await countInChunks(visitorIds, (chunk) => db.visitor.deleteMany({ where: { id: { in: chunk } } })).then(
     note("visitors"),
   );
+  // Their predictions (issue 17) are keyed by the customer's row, which goes next.
+  if (customerIds.length) {
+    const rows = await db.customer.findMany({
+      where: { shopId, shopifyId: { in: customerIds } },
+      select: { id: true },
+    });
+    await db.customerPrediction
+      .deleteMany({ where: { shopId, customerId: { in: rows.map((r) => r.id) } } })
+      .then(note("customerPredictions"));
+  }
   await db.customer.deleteMany({ where: { shopId, shopifyId: { in: customerIds } } }).then(note("customers"));
   // The inbox's copies of the customer's data (the payloads of applied deliveries) are erased
   // after this transaction, by scrubInbox: scanning every payload of a large shop takes longer

@@ -104,11 +104,14 @@ export async function deleteCustomer(tx: Tx, shopId: number, shopifyId: string, 
     provinceCode: null,
     countryCode: null,
   };
-  await tx.customer.upsert({
+  const { id } = await tx.customer.upsert({
     where: key,
     create: { shopId, shopifyId, ...erased, deletedAt: at, shopifyUpdatedAt: at },
     update: { ...erased, deletedAt: at, shopifyUpdatedAt: at },
+    select: { id: true },
   });
+  // Nor any prediction (issue 17): a deleted customer is in no predicted segment.
+  await tx.customerPrediction.deleteMany({ where: { customerId: id } });
   return "applied";
 }
 

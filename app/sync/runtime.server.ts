@@ -20,6 +20,7 @@ import { afterApplied } from "./after-apply.server";
 import { startPushLoop } from "../segments/push.server";
 import { startSweepLoop } from "../segments/sweep.server";
 import { startPoolLoop } from "../offers/pool.server";
+import { startPredictionLoop } from "../predict/schedule.server";
 import { acceptWebhook, type WebhookAnswer } from "./receive.server";
 import { closeJobLocks, jobLocksFor } from "./job-lock.server";
 import { trimAppliedPayloads } from "./inbox.server";
@@ -109,7 +110,11 @@ class Scheduler {
           await runBackfill(prisma, api, domain);
         } else await reconcile(prisma, await adminApiFor(prisma, domain), domain);
       })
-      .then(() => this.failedAt.delete(domain))
+      .then(() => {
+        this.failedAt.delete(domain);
+        // A finished history import is what the predictive models fit on: fit now, not within a day.
+        if (kind === "backfill") void globalThis.sliceRuntime?.predictions.tick();
+      })
       .catch((error) => {
         // A failed history import waits its own backoff (runBackfill wrote it); a reconciliation 5 minutes.
         if (kind === "reconcile") this.failedAt.set(domain, Date.now());
@@ -162,6 +167,8 @@ interface Runtime {
   /** Keeps relative-time segments ("no order in 90 days") current as time passes. */
   sweeps: ReturnType<typeof startSweepLoop>;
   pools: ReturnType<typeof startPoolLoop>;
+  /** Fits each shop's predictive models daily and after a history import (issue 17). */
+  predictions: ReturnType<typeof startPredictionLoop>;
   /** PostgreSQL: the LISTEN connection that wakes the worker when any process records an event. */
   listener: InboxListener | null;
 }
@@ -248,7 +255,8 @@ export function startBackgroundWork(): Runtime | null {
   const pushes = startPushLoop(prisma, (shop) => adminApiFor(prisma, shop));
   const sweeps = startSweepLoop(prisma);
   const pools = startPoolLoop(prisma, (shop) => adminApiFor(prisma, shop));
-  globalThis.sliceRuntime = { worker, scheduler, channel, pushes, sweeps, pools, listener };
+  const predictions = startPredictionLoop(prisma);
+  globalThis.sliceRuntime = { worker, scheduler, channel, pushes, sweeps, pools, predictions, listener };
   return globalThis.sliceRuntime;
 }
 
@@ -260,6 +268,7 @@ export async function stopBackgroundWork(): Promise<void> {
   runtime.pushes.stop();
   runtime.sweeps.stop();
   runtime.pools.stop();
+  runtime.predictions.stop();
   await runtime.listener?.close();
   await runtime.worker.stop();
   await closeJobLocks();

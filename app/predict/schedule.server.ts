@@ -1,0 +1,43 @@
+/**
+ * When a shop's predictive models are fitted again: once a day, and as soon as a history import
+ * (backfill) has finished since the last fit. A pass every 15 minutes looks for shops that are
+ * due; on PostgreSQL one instance fits a shop at a time (the shop loop's job lock).
+ */
+import type { PrismaClient } from "@prisma/client";
+import { startShopLoop, type ShopLoop } from "../segments/shop-loop.server";
+import { fitShop, latestFit } from "./fit.server";
+
+/** A fit is redone this long after the last one (whatever its status: history grows meanwhile). */
+export const FIT_EVERY_MS = 24 * 60 * 60_000;
+/** How often the loop looks for shops that are due. */
+export const FIT_CHECK_EVERY_MS = 15 * 60_000;
+
+/** Due: never fitted, a history import finished since the last fit, or the last fit is a day old. */
+export function fitDue(backfillAt: Date | null, lastFittedAt: Date | null, now: Date): boolean {
+  if (!lastFittedAt) return true;
+  if (backfillAt && backfillAt > lastFittedAt) return true;
+  return now.getTime() - lastFittedAt.getTime() >= FIT_EVERY_MS;
+}
+
+/** Fits the shop if it is due; says whether it did. */
+export async function fitIfDue(db: PrismaClient, shopId: number, now: Date): Promise<boolean> {
+  const shop = await db.shop.findUnique({
+    where: { id: shopId },
+    select: { backfillStatus: true, backfillAt: true },
+  });
+  // Before the first history import there is nothing to fit on.
+  if (!shop || shop.backfillStatus !== "done") return false;
+  const last = await latestFit(db, shopId);
+  if (!fitDue(shop.backfillAt, last?.fittedAt ?? null, now)) return false;
+  await fitShop(db, shopId, now);
+  return true;
+}
+
+export function startPredictionLoop(db: PrismaClient): ShopLoop {
+  return startShopLoop(db, {
+    everyMs: FIT_CHECK_EVERY_MS,
+    doing: "fitting predictions",
+    where: { backfillStatus: "done" },
+    work: (shop, now) => fitIfDue(db, shop.id, now),
+  });
+}

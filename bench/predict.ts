@@ -1,0 +1,128 @@
+/**
+ * Fitting a shop's predictive models (issue 17, "How it is checked"): `npm run bench -- predict`.
+ *
+ * On bench/generate-store.ts's shop (1,000,000 customers, about 3,000,000 orders over two years;
+ * `SLICE_BENCH_CUSTOMERS` for another size), SQLite, each run in a process of its own
+ * (bench/predict-child.ts) so that its peak memory is its own:
+ * - the fit as the app runs it (`fitShop`: the summaries pass with the holdout's, the holdout
+ *   check, BG/NBD and Gamma-Gamma on every customer, every customer's predictions and tiers
+ *   written), its wall and CPU time, peak RSS and peak heap (sampled), and each step's time;
+ * - baseline for time: the same summaries statement alone, page by page, rows read and dropped
+ *   (the least one pass over the shop's orders costs the app);
+ * - baseline for memory: the same process with the app's modules and the database open, idle.
+ * The cached store is used in place: the predictions and fits it wrote are deleted before and after.
+ */
+import Database from "better-sqlite3";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { bigStore, BIG_NOW } from "./generate-store";
+import type { Figure } from "./webhooks";
+
+const log = (line: string) => console.error(`[predict] ${line}`);
+const tsx = path.resolve("node_modules/tsx/dist/cli.mjs");
+
+interface ChildResult {
+  mode: string;
+  ms: number;
+  cpuMs: number;
+  maxRssMb: number;
+  peakHeapMb: number;
+  status?: string;
+  message?: string | null;
+  customers?: number;
+  repeatCustomers?: number;
+  predictions?: number;
+  models?: unknown;
+  logLikelihood?: number | null;
+  calibration?: { predicted: number; actual: number; error: number | null; customers: number } | null;
+  steps?: Record<string, number>;
+}
+
+function runChild(file: string, shopId: number, mode: "fit" | "summaries" | "idle"): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [tsx, "bench/predict-child.ts", file, String(shopId), BIG_NOW.toISOString(), mode],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("exit", (code) => {
+      const line = out.trim().split("\n").pop() ?? "";
+      if (code !== 0) reject(new Error(`bench/predict-child.ts ${mode} exited ${code}: ${out}`));
+      else resolve(JSON.parse(line) as ChildResult);
+    });
+  });
+}
+
+function clean(file: string): void {
+  const raw = new Database(file);
+  raw.exec(`DELETE FROM "CustomerPrediction"; DELETE FROM "PredictionFit";`);
+  raw.pragma("wal_checkpoint(TRUNCATE)");
+  raw.close();
+}
+
+export async function benchPredict(options: { customers?: number } = {}): Promise<Figure[]> {
+  const customers = options.customers ?? Number(process.env.SLICE_BENCH_CUSTOMERS ?? 1_000_000);
+  const store = await bigStore({ customers, log });
+  clean(store.file);
+  try {
+    const idle = await runChild(store.file, store.shopId, "idle");
+    log(`idle process: ${idle.maxRssMb.toFixed(0)} MB RSS`);
+    const baseline = await runChild(store.file, store.shopId, "summaries");
+    log(`summaries alone: ${(baseline.ms / 1000).toFixed(1)} s, ${baseline.maxRssMb.toFixed(0)} MB RSS`);
+    const fit = await runChild(store.file, store.shopId, "fit");
+    log(`fit: ${JSON.stringify(fit)}`);
+    if (fit.status !== "ready") throw new Error(`the fit was not ready: ${fit.status}: ${fit.message}`);
+    const steps = fit.steps ?? {};
+    const cal = fit.calibration;
+    return [
+      { name: "customers with orders", value: fit.customers ?? 0, unit: "" },
+      { name: "of them with repeat orders", value: fit.repeatCustomers ?? 0, unit: "" },
+      {
+        name: "fit, end to end (wall)",
+        value: fit.ms / 1000,
+        unit: "s",
+        aim: "< 30 s",
+        ok: fit.ms < 30_000,
+        baseline: baseline.ms / 1000,
+        ratio: fit.ms / baseline.ms,
+      },
+      {
+        name: "fit, CPU time (baseline: summaries statement alone)",
+        value: fit.cpuMs / 1000,
+        unit: "s",
+        baseline: baseline.cpuMs / 1000,
+        ratio: fit.cpuMs / baseline.cpuMs,
+      },
+      {
+        name: "fit, peak RSS (baseline: the process idle)",
+        value: fit.maxRssMb,
+        unit: "MB",
+        aim: "< 200 MB",
+        ok: fit.maxRssMb < 200,
+        baseline: idle.maxRssMb,
+        ratio: fit.maxRssMb / idle.maxRssMb,
+      },
+      { name: "summaries statement alone, peak RSS", value: baseline.maxRssMb, unit: "MB" },
+      { name: "fit, peak heap used (sampled)", value: fit.peakHeapMb, unit: "MB", baseline: idle.peakHeapMb },
+      ...["summaries", "calibration", "fit", "predict", "write"].map((step) => ({
+        name: `  step: ${step}`,
+        value: (steps[step] ?? 0) / 1000,
+        unit: "s",
+      })),
+      { name: "predictions written", value: fit.predictions ?? 0, unit: "" },
+      ...(cal
+        ? [
+            { name: "holdout: repeat orders predicted", value: cal.predicted, unit: "" },
+            { name: "holdout: repeat orders actual", value: cal.actual, unit: "" },
+            { name: "holdout: error", value: (cal.error ?? 0) * 100, unit: "%" },
+          ]
+        : []),
+    ];
+  } finally {
+    clean(store.file);
+  }
+}
