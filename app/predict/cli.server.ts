@@ -5,7 +5,8 @@
 import prisma from "../db.server";
 import { formatMoney } from "../engine/money";
 import { CliError } from "../segments/cli.server";
-import { currentFit, fitShop, latestFit, type StoredFit } from "./fit.server";
+import { currentFit, latestFit, type StoredFit } from "./fit.server";
+import { refit } from "./schedule.server";
 
 const n = (v: number) => v.toLocaleString("en");
 const g = (v: number) => Number(v.toPrecision(4)).toString();
@@ -57,8 +58,10 @@ export async function predictCommand(
   });
   if (!shop) throw new CliError(`no shop ${options.shop} in this database`);
   if (command === "fit") {
-    const result = await fitShop(prisma, shop.id, options.now, { log: (line) => out(line) });
+    const result = await refit(prisma, shop.id, options.now, { log: (line) => out(line) });
     for (const line of describeFit(result.fit, shop.currency, result.predictions)) out(line);
+    if (result.recomputed.length)
+      out(`segments recomputed with the new predictions: ${result.recomputed.join(", ")}`);
     return result.fit.status === "failed" ? 1 : 0;
   }
   const latest = await latestFit(prisma, shop.id);

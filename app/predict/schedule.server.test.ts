@@ -7,6 +7,7 @@ import prisma from "../db.server";
 import { main, UsageError } from "../cli";
 import { drawOrders, writeDrawnShop } from "../../dev/testing/predict-shop";
 import { fitDue, fitIfDue, FIT_EVERY_MS } from "./schedule.server";
+import { membersBySql, shopSegments } from "../segments/store.server";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 const HOUR = 3_600_000;
@@ -63,6 +64,25 @@ describe("npm run slice -- predict", () => {
     expect(text).toMatch(/BG\/NBD: r [\d.e+-]+, alpha/);
     expect(text).toContain("holdout check: fitted on orders before 2026-08-27, the 90 days after");
     expect(text).toContain("predictions held: 600 customers");
+    // The first ready fit creates the predicted presets and fills them: each segment's stored
+    // members are what the compiler finds with the new predictions, the top 10% about a tenth.
+    expect(text).toMatch(/segments recomputed with the new predictions: .*predicted-top-10/);
+    const shop = await prisma.shop.findUniqueOrThrow({ where: { domain: "cli-predict.myshopify.com" } });
+    const { rules, resolve } = await shopSegments(prisma, shop.id);
+    for (const handle of ["likely-to-buy-30d", "valuable-slipping-away", "predicted-top-10"]) {
+      const segment = await prisma.segment.findUniqueOrThrow({
+        where: { shopId_handle: { shopId: shop.id, handle } },
+        include: { _count: { select: { members: true } } },
+      });
+      const expected = await membersBySql(prisma, shop.id, rules.get(handle)!, NOW, resolve);
+      expect(segment._count.members, handle).toBe(expected.size);
+      expect(segment.size, handle).toBe(expected.size);
+    }
+    const top = await prisma.segment.findUniqueOrThrow({
+      where: { shopId_handle: { shopId: shop.id, handle: "predicted-top-10" } },
+    });
+    expect(top.size).toBeGreaterThanOrEqual(50);
+    expect(top.size).toBeLessThanOrEqual(70);
     const shown: string[] = [];
     expect(
       await main(["predict", "show", "--shop", "cli-predict.myshopify.com"], (l) => shown.push(String(l))),

@@ -5,7 +5,9 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { startShopLoop, type ShopLoop } from "../segments/shop-loop.server";
-import { fitShop, latestFit } from "./fit.server";
+import { fitShop, latestFit, type FitOptions, type FitResult } from "./fit.server";
+import { ensurePresets, recompute, shopSegments } from "../segments/store.server";
+import { readsPredictions } from "../segments/prediction-view.server";
 
 /** A fit is redone this long after the last one (whatever its status: history grows meanwhile). */
 export const FIT_EVERY_MS = 24 * 60 * 60_000;
@@ -29,8 +31,29 @@ export async function fitIfDue(db: PrismaClient, shopId: number, now: Date): Pro
   if (!shop || shop.backfillStatus !== "done") return false;
   const last = await latestFit(db, shopId);
   if (!fitDue(shop.backfillAt, last?.fittedAt ?? null, now)) return false;
-  await fitShop(db, shopId, now);
+  await refit(db, shopId, now);
   return true;
+}
+
+/**
+ * A fit, and what a new fit in use changes: every customer's predicted figures move at once, so
+ * the segments that read them are recomputed (memberships follow one customer's orders between
+ * fits; a new fit moves everyone), and the shop's first ready fit creates the predicted presets.
+ * The one way to fit a shop: the schedule, the history import and the CLI all come here.
+ */
+export async function refit(
+  db: PrismaClient,
+  shopId: number,
+  now: Date,
+  options: FitOptions = {},
+): Promise<FitResult & { recomputed: string[] }> {
+  const result = await fitShop(db, shopId, now, options);
+  if (result.fit.status !== "ready") return { ...result, recomputed: [] };
+  await ensurePresets(db, shopId);
+  const { segments, rules, resolve } = await shopSegments(db, shopId);
+  const reading = segments.map((s) => s.handle).filter((h) => readsPredictions(rules.get(h)!, resolve));
+  if (reading.length) await recompute(db, shopId, now, reading);
+  return { ...result, recomputed: reading };
 }
 
 export function startPredictionLoop(db: PrismaClient): ShopLoop {
