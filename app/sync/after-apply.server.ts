@@ -18,7 +18,7 @@
 import type { PrismaClient } from "@prisma/client";
 import type { AppliedEvent } from "./worker.server";
 import { adminApiFor, type AdminApi } from "./admin-api.server";
-import { parseJson, resourceId, shopifyId } from "./payload";
+import { parsedOnce, resourceId, shopifyId } from "./payload";
 import { splitList } from "./records";
 import { date, hotFor, inChunks, marks } from "../db-hot.server";
 import type { Touch } from "../engine/fields-of";
@@ -76,7 +76,8 @@ export async function afterApplied(
   for (const event of events) {
     let parsed: unknown;
     try {
-      parsed = parseJson(event.payload);
+      // The batched apply read it a moment ago: its value, not a second parse.
+      parsed = parsedOnce(event.payload);
     } catch {
       // Not JSON (it was applied, so its topic needs no payload): no step finds anyone in it.
     }

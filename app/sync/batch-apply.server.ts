@@ -41,7 +41,7 @@ import {
   refundOrderId,
 } from "./from-webhook";
 import type { ShopRef } from "./handlers.server";
-import { parseJson } from "./payload";
+import { parsedOnce } from "./payload";
 import type { CartRecord, CheckoutRecord, CustomerRecord, OrderRecord, RefundRecord } from "./records";
 
 export interface BatchInput {
@@ -62,7 +62,7 @@ type Parsed =
   | { kind: "refund"; orderShopifyId: string; payload: unknown };
 
 function parse(topic: string, text: string, shop: ShopRef): Parsed {
-  const payload = parseJson(text);
+  const payload = parsedOnce(text);
   if (topic.startsWith("orders/") && topic !== "orders/delete")
     return { kind: "order", record: orderFromWebhook(payload) };
   if (topic === "refunds/create") return { kind: "refund", orderShopifyId: refundOrderId(payload), payload };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isSafeNumber, parse as losslessParse } from "lossless-json";
 import { fixtureText, fixtureTopics } from "../../dev/fixtures";
-import { parseJson, unsafeNumbersQuoted } from "./payload";
+import { parsedOnce, parseJson, unsafeNumbersQuoted } from "./payload";
 
 /** What the sync read payloads with before: lossless-json, unsafe numbers kept as their digits. */
 const lossless = (text: string) =>
@@ -53,5 +53,23 @@ describe("webhook payloads keep Shopify's long ids exact", () => {
     for (const text of ['{"id": 820982911946154508', '{"a": "unterminated 820982911946154508}', "{,}", ""])
       expect(() => parseJson(text), text).toThrow();
     expect(unsafeNumbersQuoted('"open')).toBe('"open');
+  });
+});
+
+describe("a batch's payloads are parsed once for the apply and the after-apply", () => {
+  it("the second read of a payload's text finds the first read's value; a new text is parsed", () => {
+    const text = '{"id": 820982911946154508, "customer": {"id": 6200000000001}}';
+    const first = parsedOnce(text);
+    expect(first).toEqual({ id: "820982911946154508", customer: { id: 6200000000001 } });
+    expect(parsedOnce(text)).toBe(first);
+    expect(parsedOnce(`${text} `)).not.toBe(first);
+  });
+
+  it("keeps only the latest payloads, and refuses what is not JSON every time", () => {
+    const first = parsedOnce('{"n": -1}');
+    for (let i = 0; i < 600; i++) parsedOnce(`{"n": ${i}}`);
+    expect(parsedOnce('{"n": -1}')).not.toBe(first);
+    expect(() => parsedOnce("{not json")).toThrow();
+    expect(() => parsedOnce("{not json")).toThrow();
   });
 });

@@ -18,6 +18,24 @@ export function parseJson(text: string): unknown {
   return UNSTORABLE_ESCAPE.test(text) ? storableStrings(value) : value;
 }
 
+/** The payloads parsedOnce read last, by their text (a batch's worth). */
+const recentlyParsed = new Map<string, unknown>();
+const RECENT_PAYLOADS = 512;
+
+/**
+ * parseJson of a webhook payload that more than one step reads: the batched apply, then the
+ * after-apply pipeline, read each payload of a batch, and the second read finds the first's value
+ * (the same text: the claimed event's). The value is shared: callers only read it.
+ */
+export function parsedOnce(text: string): unknown {
+  const known = recentlyParsed.get(text);
+  if (known !== undefined) return known;
+  const value = parseJson(text);
+  if (recentlyParsed.size >= RECENT_PAYLOADS) recentlyParsed.delete(recentlyParsed.keys().next().value!);
+  recentlyParsed.set(text, value);
+  return value;
+}
+
 const QUOTE = 34;
 const BACKSLASH = 92;
 /** A character of a JSON number token: 0-9 . e E + - */
