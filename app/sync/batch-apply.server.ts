@@ -61,8 +61,8 @@ type Parsed =
   | { kind: "checkout"; record: CheckoutRecord }
   | { kind: "refund"; orderShopifyId: string; payload: unknown };
 
-function parse(topic: string, text: string, shop: ShopRef): Parsed {
-  const payload = parsedOnce(text);
+function parse(id: number, topic: string, text: string, shop: ShopRef): Parsed {
+  const payload = parsedOnce(id, text);
   if (topic.startsWith("orders/") && topic !== "orders/delete")
     return { kind: "order", record: orderFromWebhook(payload) };
   if (topic === "refunds/create") return { kind: "refund", orderShopifyId: refundOrderId(payload), payload };
@@ -285,7 +285,7 @@ export async function applyBatch(
   const parsed: { id: number; p: Parsed }[] = [];
   for (const e of events) {
     try {
-      parsed.push({ id: e.id, p: parse(e.topic, e.payload, shop) });
+      parsed.push({ id: e.id, p: parse(e.id, e.topic, e.payload, shop) });
     } catch (error) {
       fail(e.id, error);
     }

@@ -59,17 +59,20 @@ describe("webhook payloads keep Shopify's long ids exact", () => {
 describe("a batch's payloads are parsed once for the apply and the after-apply", () => {
   it("the second read of a payload's text finds the first read's value; a new text is parsed", () => {
     const text = '{"id": 820982911946154508, "customer": {"id": 6200000000001}}';
-    const first = parsedOnce(text);
+    const first = parsedOnce(1, text);
     expect(first).toEqual({ id: "820982911946154508", customer: { id: 6200000000001 } });
-    expect(parsedOnce(text)).toBe(first);
-    expect(parsedOnce(`${text} `)).not.toBe(first);
+    expect(parsedOnce(1, text)).toBe(first);
+    expect(parsedOnce(2, text)).not.toBe(first);
+    // Another text under a known id (an inbox reset): read afresh.
+    expect(parsedOnce(1, `${text} `)).not.toBe(first);
+    expect(parsedOnce(1, `${text} `)).toEqual(first);
   });
 
   it("keeps only the latest payloads, and refuses what is not JSON every time", () => {
-    const first = parsedOnce('{"n": -1}');
-    for (let i = 0; i < 600; i++) parsedOnce(`{"n": ${i}}`);
-    expect(parsedOnce('{"n": -1}')).not.toBe(first);
-    expect(() => parsedOnce("{not json")).toThrow();
-    expect(() => parsedOnce("{not json")).toThrow();
+    const first = parsedOnce(-1, '{"n": -1}');
+    for (let i = 0; i < 600; i++) parsedOnce(100 + i, `{"n": ${i}}`);
+    expect(parsedOnce(-1, '{"n": -1}')).not.toBe(first);
+    expect(() => parsedOnce(7, "{not json")).toThrow();
+    expect(() => parsedOnce(7, "{not json")).toThrow();
   });
 });

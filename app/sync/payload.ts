@@ -18,21 +18,24 @@ export function parseJson(text: string): unknown {
   return UNSTORABLE_ESCAPE.test(text) ? storableStrings(value) : value;
 }
 
-/** The payloads parsedOnce read last, by their text (a batch's worth). */
-const recentlyParsed = new Map<string, unknown>();
+/** The payloads parsedOnce read last, by event id, with their text (a batch's worth). */
+const recentlyParsed = new Map<number, { text: string; value: unknown }>();
 const RECENT_PAYLOADS = 512;
 
 /**
- * parseJson of a webhook payload that more than one step reads: the batched apply, then the
- * after-apply pipeline, read each payload of a batch, and the second read finds the first's value
- * (the same text: the claimed event's). The value is shared: callers only read it.
+ * parseJson of an inbox event's payload that more than one step reads: the batched apply, then
+ * the after-apply pipeline, read each payload of a batch, and the second read finds the first's
+ * value (kept by the event's id, for the same text: the claimed event's own string, so the check
+ * is a pointer comparison; by id because hashing a long text costs more than the check). The
+ * value is shared: callers only read it.
  */
-export function parsedOnce(text: string): unknown {
-  const known = recentlyParsed.get(text);
-  if (known !== undefined) return known;
+export function parsedOnce(eventId: number, text: string): unknown {
+  const known = recentlyParsed.get(eventId);
+  if (known && known.text === text) return known.value;
   const value = parseJson(text);
+  recentlyParsed.delete(eventId);
   if (recentlyParsed.size >= RECENT_PAYLOADS) recentlyParsed.delete(recentlyParsed.keys().next().value!);
-  recentlyParsed.set(text, value);
+  recentlyParsed.set(eventId, { text, value });
   return value;
 }
 
