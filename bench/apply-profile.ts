@@ -89,7 +89,10 @@ interface ProfileNode {
   children?: number[];
 }
 
-function summarise(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }, events: number) {
+function summarise(
+  profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] },
+  events: number,
+) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
@@ -139,7 +142,10 @@ async function run(events: number, memberships: boolean, profileOut?: string) {
     for (let i = 0; i < deliveries.length; i += 250) await insertDeliveries(db, deliveries.slice(i, i + 250));
     // CPU per step of the after-apply pipeline, and of the whole hook.
     const stepCpu = new Map<string, number>();
-    const steps = AFTER_APPLY_STEPS as unknown as { name: string; run: (...args: never[]) => Promise<void> }[];
+    const steps = AFTER_APPLY_STEPS as unknown as {
+      name: string;
+      run: (...args: never[]) => Promise<void>;
+    }[];
     for (const step of steps) {
       const inner = step.run;
       step.run = async (...args: never[]) => {
@@ -182,9 +188,16 @@ async function run(events: number, memberships: boolean, profileOut?: string) {
     const total = used.user + used.system;
     const ms = (us: number) => (us / 1000 / applied).toFixed(4);
     console.log(
-      `${applied} events in ${seconds.toFixed(1)} s (${(applied / seconds).toFixed(0)}/s; shared machine), load ${(await import("node:os")).loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+      `${applied} events in ${seconds.toFixed(1)} s (${(applied / seconds).toFixed(0)}/s; shared machine), load ${(
+        await import("node:os")
+      )
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
     );
-    console.log(`CPU ms per event: total ${ms(total)}; apply (claim, applyBatch, marks) ${ms(total - afterCpu)}; afterApplied ${ms(afterCpu)}`);
+    console.log(
+      `CPU ms per event: total ${ms(total)}; apply (claim, applyBatch, marks) ${ms(total - afterCpu)}; afterApplied ${ms(afterCpu)}`,
+    );
     for (const [step, us] of stepCpu) console.log(`  step ${step}: ${ms(us)}`);
     summarise(profile, applied);
     const notDone = await db.webhookEvent.count({ where: { status: { not: "done" } } });

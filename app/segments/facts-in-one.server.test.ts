@@ -111,14 +111,18 @@ beforeAll(async () => {
       data: { shopId: shop, token, totalPrice: 2500, itemCount: products.length, shopifyUpdatedAt: ago(1) },
     });
     for (const [i, productId] of products.entries())
-      await prisma.cartLine.create({ data: { cartId: c.id, productId, title: `line ${i}`, quantity: 1, price: 100 } });
+      await prisma.cartLine.create({
+        data: { cartId: c.id, productId, title: `line ${i}`, quantity: 1, price: 100 },
+      });
   };
   await cart("cart-phone", ["p2", "p1"]);
   await cart("cart-laptop", ["p1", null]);
   await cart("cart-empty", []);
   await cart("cart-phone", ["p9"], other);
   const visitor = (id: string, data: object) =>
-    prisma.visitor.create({ data: { id, shopId, firstSeenAt: ago(20), lastSeenAt: ago(2), sessions: 2, ...data } });
+    prisma.visitor.create({
+      data: { id, shopId, firstSeenAt: ago(20), lastSeenAt: ago(2), sessions: 2, ...data },
+    });
   await visitor("one-phone-00000001", {
     customerShopifyId: "cust-1",
     cartToken: "cart-phone",
@@ -157,9 +161,7 @@ beforeAll(async () => {
     ],
   });
   for (const handle of ["a", "b", "c"])
-    segments.push(
-      (await prisma.segment.create({ data: { shopId, handle, name: handle, rule: "{}" } })).id,
-    );
+    segments.push((await prisma.segment.create({ data: { shopId, handle, name: handle, rule: "{}" } })).id);
   await prisma.segmentMember.createMany({
     data: [
       { segmentId: segments[0], customerShopifyId: "cust-1", since: ago(3) },
@@ -187,17 +189,23 @@ function canonical(all: Map<string, Facts>) {
   const key = (v: unknown) => JSON.stringify(v);
   const sorted = <T>(list: T[]): T[] => [...list].sort((a, b) => (key(a) < key(b) ? -1 : 1));
   return Object.fromEntries(
-    [...structuredClone(all)].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, facts]) => {
-      facts.orders = sorted(
-        facts.orders.map((o) => ({ ...o, lines: o.lines?.map((l) => ({ ...l, collectionIds: sorted(l.collectionIds) })) })),
-      );
-      facts.checkouts = sorted(facts.checkouts);
-      if (facts.visitor) {
-        facts.visitor.events = sorted(facts.visitor.events);
-        if (facts.visitor.orderedCheckouts) facts.visitor.orderedCheckouts = sorted(facts.visitor.orderedCheckouts);
-      }
-      return [id, facts];
-    }),
+    [...structuredClone(all)]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([id, facts]) => {
+        facts.orders = sorted(
+          facts.orders.map((o) => ({
+            ...o,
+            lines: o.lines?.map((l) => ({ ...l, collectionIds: sorted(l.collectionIds) })),
+          })),
+        );
+        facts.checkouts = sorted(facts.checkouts);
+        if (facts.visitor) {
+          facts.visitor.events = sorted(facts.visitor.events);
+          if (facts.visitor.orderedCheckouts)
+            facts.visitor.orderedCheckouts = sorted(facts.visitor.orderedCheckouts);
+        }
+        return [id, facts];
+      }),
   );
 }
 
@@ -222,7 +230,12 @@ describe.skipIf(dialectOfClient(prisma) !== "postgres")("the membership pass's o
     const boots = f.orders.find((o) => o.total === 5040)!.lines.find((l) => l.productId === "p1")!;
     expect(boots.productType).toBe("Shoes");
     expect([...boots.collectionIds].sort()).toEqual(["c1", "c2"]);
-    expect(f.visitor).toMatchObject({ sessions: 6, deviceType: "mobile", firstSeenAt: ago(60), lastSeenAt: ago(1) });
+    expect(f.visitor).toMatchObject({
+      sessions: 6,
+      deviceType: "mobile",
+      firstSeenAt: ago(60),
+      lastSeenAt: ago(1),
+    });
     expect(f.cart).toEqual({ value: 2500, itemCount: 2, productIds: ["p2", "p1"] });
     expect(f.visitor?.orderedCheckouts).toEqual(["tok-done"]);
   });

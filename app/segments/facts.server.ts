@@ -636,7 +636,12 @@ export async function factsAndHeldInOne(
         at: jsonDate(occurredAt),
         resourceId,
       }));
-      addBrowser(f, { ...v, firstSeenAt: jsonDate(v.firstSeenAt), lastSeenAt: jsonDate(v.lastSeenAt) }, events, carts);
+      addBrowser(
+        f,
+        { ...v, firstSeenAt: jsonDate(v.firstSeenAt), lastSeenAt: jsonDate(v.lastSeenAt) },
+        events,
+        carts,
+      );
     }
     if (f.visitor) {
       // withOrderedCheckouts's rule, from the tokens the statement found.

@@ -80,25 +80,23 @@ const address = z
     country_code: nullableString,
     province_code: nullableString,
   })
-  
+
   .nullish();
 
-const customerSchema = z
-  .object({
-    id: idValue,
-    admin_graphql_api_id: z.string().nullish(),
-    email: nullableString,
-    first_name: nullableString,
-    last_name: nullableString,
-    state: nullableString,
-    tags: z.union([z.string(), z.array(z.string())]).nullish(),
-    accepts_marketing: z.boolean().nullish(),
-    email_marketing_consent: z.object({ state: nullableString }).nullish(),
-    default_address: address,
-    created_at: nullableDate,
-    updated_at: nullableDate,
-  })
-  ;
+const customerSchema = z.object({
+  id: idValue,
+  admin_graphql_api_id: z.string().nullish(),
+  email: nullableString,
+  first_name: nullableString,
+  last_name: nullableString,
+  state: nullableString,
+  tags: z.union([z.string(), z.array(z.string())]).nullish(),
+  accepts_marketing: z.boolean().nullish(),
+  email_marketing_consent: z.object({ state: nullableString }).nullish(),
+  default_address: address,
+  created_at: nullableDate,
+  updated_at: nullableDate,
+});
 
 type CustomerPayload = z.output<typeof customerSchema>;
 
@@ -144,37 +142,35 @@ function money(value: string | number | null | undefined, cur: string, field: st
   }
 }
 
-const lineSchema = z
-  .object({
-    id: idValue,
-    admin_graphql_api_id: z.string().nullish(),
-    product_id: idValue.nullish(),
-    variant_id: idValue.nullish(),
-    title: z.string().nullish(),
-    name: z.string().nullish(),
-    variant_title: nullableString,
-    sku: nullableString,
-    vendor: nullableString,
-    quantity: z.number().int(),
-    price: amount,
-    total_discount: amount.nullish(),
-  })
-  ;
+const lineSchema = z.object({
+  id: idValue,
+  admin_graphql_api_id: z.string().nullish(),
+  product_id: idValue.nullish(),
+  variant_id: idValue.nullish(),
+  title: z.string().nullish(),
+  name: z.string().nullish(),
+  variant_title: nullableString,
+  sku: nullableString,
+  vendor: nullableString,
+  quantity: z.number().int(),
+  price: amount,
+  total_discount: amount.nullish(),
+});
 
-const transactionSchema = z
-  .object({ kind: nullableString, status: nullableString, amount: amount.nullish() })
-  ;
+const transactionSchema = z.object({
+  kind: nullableString,
+  status: nullableString,
+  amount: amount.nullish(),
+});
 
-const refundSchema = z
-  .object({
-    id: idValue,
-    admin_graphql_api_id: z.string().nullish(),
-    order_id: idValue,
-    created_at: dateTime,
-    transactions: z.array(transactionSchema).nullish(),
-    refund_line_items: z.array(z.object({ subtotal: amount.nullish() })).nullish(),
-  })
-  ;
+const refundSchema = z.object({
+  id: idValue,
+  admin_graphql_api_id: z.string().nullish(),
+  order_id: idValue,
+  created_at: dateTime,
+  transactions: z.array(transactionSchema).nullish(),
+  refund_line_items: z.array(z.object({ subtotal: amount.nullish() })).nullish(),
+});
 
 type RefundPayload = z.output<typeof refundSchema>;
 
@@ -191,47 +187,45 @@ function refundRecord(r: RefundPayload, cur: string, field: string): RefundRecor
   return { shopifyId: resourceId(r), amount: total, createdAt: r.created_at };
 }
 
-const orderSchema = z
-  .object({
-    id: idValue,
-    admin_graphql_api_id: z.string().nullish(),
-    name: nullableString,
-    email: nullableString,
-    contact_email: nullableString,
-    currency,
-    total_price: amount,
-    subtotal_price: amount.nullish(),
-    total_discounts: amount.nullish(),
-    total_tax: amount.nullish(),
-    financial_status: nullableString,
-    fulfillment_status: nullableString,
-    cancelled_at: nullableDate,
-    cancel_reason: nullableString,
-    closed_at: nullableDate,
-    discount_codes: z.array(z.object({ code: z.string() })).nullish(),
-    tags: z.union([z.string(), z.array(z.string())]).nullish(),
-    cart_token: nullableString,
-    checkout_token: nullableString,
-    checkout_id: idValue.nullish(),
-    source_name: nullableString,
-    test: z.boolean().nullish(),
-    processed_at: nullableDate,
-    created_at: dateTime,
-    updated_at: nullableDate,
-    customer: customerSchema.nullish(),
-    shipping_address: z
-      .object({
-        address1: nullableString,
-        address2: nullableString,
-        zip: nullableString,
-        country_code: nullableString,
-      })
-      
-      .nullish(),
-    line_items: z.array(lineSchema),
-    refunds: z.array(refundSchema).nullish(),
-  })
-  ;
+const orderSchema = z.object({
+  id: idValue,
+  admin_graphql_api_id: z.string().nullish(),
+  name: nullableString,
+  email: nullableString,
+  contact_email: nullableString,
+  currency,
+  total_price: amount,
+  subtotal_price: amount.nullish(),
+  total_discounts: amount.nullish(),
+  total_tax: amount.nullish(),
+  financial_status: nullableString,
+  fulfillment_status: nullableString,
+  cancelled_at: nullableDate,
+  cancel_reason: nullableString,
+  closed_at: nullableDate,
+  discount_codes: z.array(z.object({ code: z.string() })).nullish(),
+  tags: z.union([z.string(), z.array(z.string())]).nullish(),
+  cart_token: nullableString,
+  checkout_token: nullableString,
+  checkout_id: idValue.nullish(),
+  source_name: nullableString,
+  test: z.boolean().nullish(),
+  processed_at: nullableDate,
+  created_at: dateTime,
+  updated_at: nullableDate,
+  customer: customerSchema.nullish(),
+  shipping_address: z
+    .object({
+      address1: nullableString,
+      address2: nullableString,
+      zip: nullableString,
+      country_code: nullableString,
+    })
+
+    .nullish(),
+  line_items: z.array(lineSchema),
+  refunds: z.array(refundSchema).nullish(),
+});
 
 function lineRecord(l: z.output<typeof lineSchema>, cur: string, field: string): LineRecord {
   return {
@@ -304,29 +298,25 @@ export function refundOrderId(payload: unknown): string {
   return id;
 }
 
-const cartLineSchema = z
-  .object({
-    product_id: idValue.nullish(),
-    variant_id: idValue.nullish(),
-    title: nullableString,
-    quantity: z.number().int(),
-    price: amount,
-    price_set: z
-      .object({ shop_money: z.object({ currency_code: nullableString }).nullish() })
-      
-      .nullish(),
-  })
-  ;
+const cartLineSchema = z.object({
+  product_id: idValue.nullish(),
+  variant_id: idValue.nullish(),
+  title: nullableString,
+  quantity: z.number().int(),
+  price: amount,
+  price_set: z
+    .object({ shop_money: z.object({ currency_code: nullableString }).nullish() })
 
-const cartSchema = z
-  .object({
-    id: idValue.nullish(),
-    token: z.string().min(1),
-    line_items: z.array(cartLineSchema),
-    created_at: nullableDate,
-    updated_at: dateTime,
-  })
-  ;
+    .nullish(),
+});
+
+const cartSchema = z.object({
+  id: idValue.nullish(),
+  token: z.string().min(1),
+  line_items: z.array(cartLineSchema),
+  created_at: nullableDate,
+  updated_at: dateTime,
+});
 
 function cartLines(lines: z.output<typeof cartLineSchema>[], cur: string, field: string): CartLineRecord[] {
   return lines.map((l, i) => ({
@@ -352,22 +342,20 @@ export function cartFromWebhook(payload: unknown, shopCurrency: string): CartRec
   };
 }
 
-const checkoutSchema = z
-  .object({
-    id: idValue,
-    token: nullableString,
-    cart_token: nullableString,
-    email: nullableString,
-    currency,
-    total_price: amount,
-    subtotal_price: amount.nullish(),
-    completed_at: nullableDate,
-    created_at: dateTime,
-    updated_at: nullableDate,
-    customer: customerSchema.nullish(),
-    line_items: z.array(cartLineSchema),
-  })
-  ;
+const checkoutSchema = z.object({
+  id: idValue,
+  token: nullableString,
+  cart_token: nullableString,
+  email: nullableString,
+  currency,
+  total_price: amount,
+  subtotal_price: amount.nullish(),
+  completed_at: nullableDate,
+  created_at: dateTime,
+  updated_at: nullableDate,
+  customer: customerSchema.nullish(),
+  line_items: z.array(cartLineSchema),
+});
 
 export function checkoutFromWebhook(payload: unknown): CheckoutRecord {
   const c = parseWith(checkoutSchema, payload, "checkout");
@@ -417,17 +405,15 @@ export interface PurchasingSummary {
 /** customers/purchasing_summary (2026-07): Shopify's lifetime figures for one customer, as of occurredAt. */
 export function purchasingSummaryFromWebhook(payload: unknown): PurchasingSummary {
   const p = parseWith(
-    z
-      .object({
-        customerId: z.string().regex(/^gid:\/\/shopify\/Customer\/\d+$/, "is not a customer gid"),
-        numberOfOrders: z.union([z.number().int().min(0), z.string().regex(/^\d+$/)], {
-          error: (issue) => (typeof issue.input === "string" ? "is not a count" : undefined),
-        }),
-        amountSpent: z.object({ amount: z.string(), currencyCode: z.string() }),
-        lastOrderId: z.string().nullish(),
-        occurredAt: dateTime,
-      })
-      ,
+    z.object({
+      customerId: z.string().regex(/^gid:\/\/shopify\/Customer\/\d+$/, "is not a customer gid"),
+      numberOfOrders: z.union([z.number().int().min(0), z.string().regex(/^\d+$/)], {
+        error: (issue) => (typeof issue.input === "string" ? "is not a count" : undefined),
+      }),
+      amountSpent: z.object({ amount: z.string(), currencyCode: z.string() }),
+      lastOrderId: z.string().nullish(),
+      occurredAt: dateTime,
+    }),
     payload,
     "purchasing summary",
   );
@@ -457,15 +443,13 @@ export interface ShopUpdate {
 /** shop/update: what the app keeps of the shop (its currency and time zone drive money and dates). */
 export function shopFromWebhook(payload: unknown): ShopUpdate {
   const s = parseWith(
-    z
-      .object({
-        name: nullableString,
-        currency: nullableString,
-        iana_timezone: nullableString,
-        domain: nullableString,
-        updated_at: nullableDate,
-      })
-      ,
+    z.object({
+      name: nullableString,
+      currency: nullableString,
+      iana_timezone: nullableString,
+      domain: nullableString,
+      updated_at: nullableDate,
+    }),
     payload,
     "shop",
   );
