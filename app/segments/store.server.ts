@@ -323,6 +323,16 @@ export async function reevaluate(
   return inPasses(db, shopId, new Map(customerIds.map((id) => [id, segments])), shop, now);
 }
 
+/**
+ * PostgreSQL: read a pass's facts and held memberships in ONE statement (factsAndHeldInOne) instead
+ * of loadFacts's waves of parallel reads on the read pool. Off unless SLICE_FACTS_IN_ONE=1: on this
+ * project's 2-core bench machine (database and app on one host, round trips cheap) the one
+ * statement made webhook → membership slower at p50 (8.8 against 6.5 ms, same load; PostgreSQL runs
+ * its sub-selects one after another in one backend, the parts run on several); with the database
+ * across a network, where each of the four waves costs a round trip, it should win: measure there.
+ */
+const FACTS_IN_ONE = process.env.SLICE_FACTS_IN_ONE === "1";
+
 /** Passes of 500 people (bound values per statement stay well under the databases' caps). */
 async function inPasses(
   db: PrismaClient,
@@ -375,8 +385,8 @@ async function evaluatePass(
     const segmentIds = segments.map((s) => s.id);
     const heldBy = new Set<string>();
     let facts: Map<string, Facts>;
-    if (tx.dialect === "postgres") {
-      // One statement, after the locks: the facts and the held memberships (a round trip each, not six).
+    if (tx.dialect === "postgres" && FACTS_IN_ONE) {
+      // One statement, after the locks: the facts and the held memberships (one round trip, not five waves).
       const read = await factsAndHeldInOne(tx, shopId, ids, need, segmentIds);
       facts = read.facts;
       for (const [id, list] of read.held) for (const segmentId of list) heldBy.add(`${segmentId} ${id}`);
