@@ -4,9 +4,9 @@
  * Built from the same rows the SQL compiler reads, the same way (cases.json holds them equal).
  */
 import type { PrismaClient } from "@prisma/client";
-import { bool, date, dateOrNull, inChunks, marks, hotFor } from "../db-hot.server";
+import { bool, date, dateOrNull, inChunks, marks, hotFor, type HotQueries } from "../db-hot.server";
 import type { BrowserFacts, Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
-import { checkoutStepOf } from "../engine/pixel-events";
+import { CHECKOUT_EVENT_TYPES, checkoutStepOf } from "../engine/pixel-events";
 import { FIELDS, type Field } from "../engine/rules";
 import { splitList } from "../sync/records";
 import { withPredictions } from "./prediction-facts.server";
@@ -537,4 +537,205 @@ export async function loadVisitorFacts(
   await withOrderedCheckouts(db, shopId, facts.values());
   if (need.history) await withOrderedCheckoutTimes(db, shopId, facts.values());
   return facts;
+}
+
+/** A timestamp(3) inside JSON: PostgreSQL writes it as ISO text without a zone; it is UTC. */
+const jsonDate = (text: string): Date => new Date(text.endsWith("Z") ? text : `${text}Z`);
+
+/** [type, occurredAt, resourceId] */
+type EventJson = [string, string, string | null];
+/** [processedAt, totalPrice, totalRefunded, cancelled, test, discountCodes, financialStatus, lines] */
+type OrderJson = [
+  string,
+  number,
+  number,
+  boolean,
+  boolean,
+  string,
+  string | null,
+  [string | null, string | null, string | null, string | null, string[] | null][] | null,
+];
+type BrowserJson = Omit<VisitorRow, "firstSeenAt" | "lastSeenAt"> & {
+  firstSeenAt: string;
+  lastSeenAt: string;
+  events: EventJson[] | null;
+};
+interface PersonRow {
+  id: string;
+  customer: {
+    shopifyCreatedAt: string | null;
+    countryCode: string | null;
+    provinceCode: string | null;
+    city: string | null;
+    tags: string;
+    acceptsEmailMarketing: boolean;
+    state: string | null;
+    shopifyOrdersCount: number | null;
+    shopifySpent: number | null;
+    shopifyTotalsAt: string | null;
+  } | null;
+  orders: OrderJson[] | null;
+  checkouts: [string, boolean][] | null;
+  visitors: BrowserJson[] | null;
+  /** [token, totalPrice, itemCount, productIds] */
+  carts: [string, number, number, string[] | null][] | null;
+  ordered: string[] | null;
+  held: number[] | null;
+}
+
+/**
+ * The membership pass's read on PostgreSQL, in ONE statement: for each of these customers the
+ * facts loadFacts reads (customer, orders with their lines' products and collections, checkouts,
+ * browsers with their events and carts, the checkouts the shop holds an order for) and which of
+ * `segmentIds` they are held in, each a JSON sub-select of one row per customer. loadFacts takes
+ * up to five waves of statements on the read pool, and the held memberships one more: each a
+ * round trip. One text per FactsNeeded (named, planned once per connection). Parameters: shopId,
+ * segment ids, customer ids.
+ */
+function factsStatement(need: FactsNeeded): string {
+  const visitors = need.visitors || need.events;
+  const checkoutTypes = CHECKOUT_EVENT_TYPES.map((t) => `'${t}'`).join(", ");
+  const lines = need.lines
+    ? `(SELECT json_agg(json_build_array(l."productId", l."variantId", l."vendor", pr."productType",
+          (SELECT json_agg(pc."collectionShopifyId") FROM "ProductCollection" pc
+            WHERE pc."shopId" = s.shop AND pc."productShopifyId" = l."productId")) ORDER BY l."id")
+        FROM "LineItem" l LEFT JOIN "Product" pr ON pr."shopId" = s.shop AND pr."shopifyId" = l."productId"
+        WHERE l."orderId" = o."id")`
+    : "NULL";
+  const browsersOf = `SELECT "id" FROM "Visitor" WHERE "shopId" = s.shop AND "customerShopifyId" = p.id`;
+  const parts = [
+    `(SELECT row_to_json(x) FROM (SELECT "shopifyCreatedAt", "countryCode", "provinceCode", "city", "tags",
+        "acceptsEmailMarketing", "state", "shopifyOrdersCount", "shopifySpent", "shopifyTotalsAt"
+      FROM "Customer" WHERE "shopId" = s.shop AND "deletedAt" IS NULL AND "shopifyId" = p.id) x) AS "customer"`,
+    `(SELECT json_agg(json_build_array(o."processedAt", o."totalPrice", o."totalRefunded", o."cancelledAt" IS NOT NULL,
+        o."test", o."discountCodes", o."financialStatus", ${lines}))
+      FROM "Order" o WHERE o."shopId" = s.shop AND o."customerShopifyId" = p.id) AS "orders"`,
+    need.checkouts
+      ? `(SELECT json_agg(json_build_array(k."shopifyCreatedAt", k."completedAt" IS NOT NULL OR k."orderShopifyId" IS NOT NULL))
+          FROM "Checkout" k WHERE k."shopId" = s.shop AND k."customerShopifyId" = p.id) AS "checkouts"`
+      : `NULL AS "checkouts"`,
+    visitors
+      ? `(SELECT json_agg(x ORDER BY x."lastSeenAt" DESC) FROM (SELECT ${VISITOR_COLUMNS}, ${
+          need.events
+            ? `(SELECT json_agg(json_build_array(e."type", e."occurredAt", e."resourceId")) FROM "StorefrontEvent" e
+                WHERE e."shopId" = s.shop AND e."visitorId" = cv."id")`
+            : "NULL"
+        } AS "events" FROM "Visitor" cv WHERE cv."shopId" = s.shop AND cv."customerShopifyId" = p.id) x) AS "visitors"`
+      : `NULL AS "visitors"`,
+    visitors
+      ? `(SELECT json_agg(json_build_array(c."token", c."totalPrice", c."itemCount",
+            (SELECT json_agg(cl."productId" ORDER BY cl."id") FROM "CartLine" cl WHERE cl."cartId" = c."id" AND cl."productId" IS NOT NULL)))
+          FROM "Cart" c WHERE c."shopId" = s.shop AND c."token" IN (
+            SELECT "cartToken" FROM "Visitor" WHERE "shopId" = s.shop AND "customerShopifyId" = p.id)) AS "carts"`
+      : `NULL AS "carts"`,
+    need.events
+      ? `(SELECT json_agg(DISTINCT o."checkoutToken") FROM "Order" o
+          WHERE o."shopId" = s.shop AND o."checkoutToken" IN (SELECT e."resourceId" FROM "StorefrontEvent" e
+            WHERE e."shopId" = s.shop AND e."type" IN (${checkoutTypes}) AND e."visitorId" IN (${browsersOf}))) AS "ordered"`
+      : `NULL AS "ordered"`,
+    `(SELECT json_agg(m."segmentId") FROM "SegmentMember" m
+      WHERE m."segmentId" = ANY(s.segments) AND m."customerShopifyId" = p.id) AS "held"`,
+  ];
+  return `SELECT p.id AS "id", ${parts.join(",\n  ")}
+    FROM (SELECT ?::integer AS shop, ?::integer[] AS segments) s, unnest(?::text[]) AS p(id)`;
+}
+
+const factsStatements = new Map<string, string>();
+
+/**
+ * PostgreSQL: these customers' facts (exactly loadFacts's) and which of these segments hold each
+ * of them, in one statement on `q` (the membership pass's transaction, after its locks). Only
+ * customers the shop holds (not deleted) have facts; `held` has everyone asked for.
+ */
+export async function factsAndHeldInOne(
+  q: HotQueries,
+  shopId: number,
+  customerIds: readonly string[],
+  need: FactsNeeded,
+  segmentIds: readonly number[],
+): Promise<{ facts: Map<string, Facts>; held: Map<string, number[]> }> {
+  const key = `${+need.lines}${+need.checkouts}${+need.visitors}${+need.events}`;
+  let sql = factsStatements.get(key);
+  if (!sql) factsStatements.set(key, (sql = factsStatement(need)));
+  const rows = await q.rows<PersonRow>(sql, [shopId, [...segmentIds], [...new Set(customerIds)]]);
+  const facts = new Map<string, Facts>();
+  const held = new Map<string, number[]>();
+  for (const row of rows) {
+    held.set(row.id, (row.held ?? []).map(Number));
+    const c = row.customer;
+    if (!c) continue;
+    const f: Facts = {
+      customer: {
+        createdAt: c.shopifyCreatedAt === null ? null : jsonDate(c.shopifyCreatedAt),
+        countryCode: c.countryCode,
+        provinceCode: c.provinceCode,
+        city: c.city,
+        tags: splitList(c.tags),
+        acceptsEmailMarketing: c.acceptsEmailMarketing,
+        state: c.state,
+        shopifyTotals:
+          c.shopifyOrdersCount === null || c.shopifySpent === null || c.shopifyTotalsAt === null
+            ? null
+            : {
+                orders: Number(c.shopifyOrdersCount),
+                spent: Number(c.shopifySpent),
+                at: jsonDate(c.shopifyTotalsAt),
+              },
+      },
+      orders: (row.orders ?? []).map(
+        ([processedAt, total, refunded, cancelled, test, codes, financialStatus, lines]): OrderFacts => ({
+          processedAt: jsonDate(processedAt),
+          total: Number(total),
+          refunded: Number(refunded),
+          cancelled,
+          test,
+          discountCodes: splitList(codes),
+          financialStatus,
+          lines: (lines ?? []).map(([productId, variantId, vendor, productType, collectionIds]) => ({
+            productId,
+            variantId,
+            vendor,
+            productType: productId ? productType : null,
+            collectionIds: productId ? (collectionIds ?? []) : [],
+          })),
+        }),
+      ),
+      checkouts: (row.checkouts ?? []).map(([createdAt, completed]) => ({
+        createdAt: jsonDate(createdAt),
+        completed,
+      })),
+      cart: null,
+      visitor: null,
+    };
+    const carts = new Map<string, NonNullable<Facts["cart"]>>(
+      (row.carts ?? []).map(([token, value, itemCount, productIds]) => [
+        token,
+        { value: Number(value), itemCount: Number(itemCount), productIds: productIds ?? [] },
+      ]),
+    );
+    // The latest browser first (the statement's order): text and cart from it, sessions summed.
+    for (const v of row.visitors ?? []) {
+      const events = (v.events ?? []).map(([type, occurredAt, resourceId]) => ({
+        type,
+        at: jsonDate(occurredAt),
+        resourceId,
+      }));
+      addBrowser(
+        f,
+        { ...v, firstSeenAt: jsonDate(v.firstSeenAt), lastSeenAt: jsonDate(v.lastSeenAt) },
+        events,
+        carts,
+      );
+    }
+    if (f.visitor) {
+      // withOrderedCheckouts's rule, from the tokens the statement found.
+      const ordered = new Set(row.ordered ?? []);
+      const mine = new Set<string>();
+      for (const e of f.visitor.events)
+        if (e.resourceId && ordered.has(e.resourceId) && checkoutStepOf(e.type)) mine.add(e.resourceId);
+      f.visitor.orderedCheckouts = [...mine];
+    }
+    facts.set(row.id, f);
+  }
+  return { facts, held };
 }

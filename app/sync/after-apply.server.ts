@@ -18,7 +18,7 @@
 import type { PrismaClient } from "@prisma/client";
 import type { AppliedEvent } from "./worker.server";
 import { adminApiFor, type AdminApi } from "./admin-api.server";
-import { parseJson, resourceId, shopifyId } from "./payload";
+import { parsedOnce, parseJson, resourceId, shopifyId } from "./payload";
 import { splitList } from "./records";
 import { date, hotFor, inChunks, marks } from "../db-hot.server";
 import type { Touch } from "../engine/fields-of";
@@ -28,7 +28,8 @@ import { redeemCodes } from "../offers/pool.server";
 import { processReferralOrder } from "../offers/referrals.server";
 import { scrubInbox } from "../privacy/customer-data.server";
 
-export type AfterEvent = Pick<AppliedEvent, "shopDomain" | "topic" | "payload">;
+/** An applied event; with its inbox `id`, a payload the batched apply parsed is not parsed again. */
+export type AfterEvent = Pick<AppliedEvent, "shopDomain" | "topic" | "payload"> & { id?: number };
 
 /** An event with its payload parsed once for every step (undefined: not JSON, each step skips it). */
 type ParsedEvent = AfterEvent & { parsed: unknown };
@@ -76,7 +77,8 @@ export async function afterApplied(
   for (const event of events) {
     let parsed: unknown;
     try {
-      parsed = parseJson(event.payload);
+      // The batched apply read it a moment ago: its value, not a second parse.
+      parsed = event.id === undefined ? parseJson(event.payload) : parsedOnce(event.id, event.payload);
     } catch {
       // Not JSON (it was applied, so its topic needs no payload): no step finds anyone in it.
     }

@@ -41,7 +41,7 @@ import {
   refundOrderId,
 } from "./from-webhook";
 import type { ShopRef } from "./handlers.server";
-import { parseJson } from "./payload";
+import { parsedOnce } from "./payload";
 import type { CartRecord, CheckoutRecord, CustomerRecord, OrderRecord, RefundRecord } from "./records";
 
 export interface BatchInput {
@@ -61,8 +61,8 @@ type Parsed =
   | { kind: "checkout"; record: CheckoutRecord }
   | { kind: "refund"; orderShopifyId: string; payload: unknown };
 
-function parse(topic: string, text: string, shop: ShopRef): Parsed {
-  const payload = parseJson(text);
+function parse(id: number, topic: string, text: string, shop: ShopRef): Parsed {
+  const payload = parsedOnce(id, text);
   if (topic.startsWith("orders/") && topic !== "orders/delete")
     return { kind: "order", record: orderFromWebhook(payload) };
   if (topic === "refunds/create") return { kind: "refund", orderShopifyId: refundOrderId(payload), payload };
@@ -224,6 +224,41 @@ async function insertRows(
   }
 }
 
+/**
+ * insertRows with `RETURNING ${returning}`: the rows written (inserted or updated), so that the
+ * row ids the lines need come back with the upsert, not by a SELECT after it (a round trip each
+ * on PostgreSQL).
+ */
+async function upsertReturning<T>(
+  q: HotQueries,
+  table: string,
+  columns: readonly string[],
+  rows: readonly (readonly unknown[])[],
+  tail: string,
+  returning: string,
+): Promise<T[]> {
+  const out: T[] = [];
+  const row = `(${columns.map(() => "?").join(", ")})`;
+  const widest = Math.max(1, Math.min(256, Math.floor(30_000 / columns.length)));
+  let at = 0;
+  while (at < rows.length) {
+    let size = 256;
+    while (size > rows.length - at || size > widest) size /= 2;
+    const part = rows.slice(at, at + size);
+    out.push(
+      ...(await q.rows<T>(
+        `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(", ")}) VALUES ${Array.from(
+          { length: part.length },
+          () => row,
+        ).join(", ")}${tail} RETURNING ${returning}`,
+        part.flat(),
+      )),
+    );
+    at += size;
+  }
+  return out;
+}
+
 const updateAll = (columns: readonly string[]) => columns.map((c) => `"${c}" = excluded."${c}"`).join(", ");
 
 /** PostgreSQL: the advisory entity locks of every key, in hash order, in one statement (handlers.server.ts). */
@@ -285,7 +320,7 @@ export async function applyBatch(
   const parsed: { id: number; p: Parsed }[] = [];
   for (const e of events) {
     try {
-      parsed.push({ id: e.id, p: parse(e.topic, e.payload, shop) });
+      parsed.push({ id: e.id, p: parse(e.id, e.topic, e.payload, shop) });
     } catch (error) {
       fail(e.id, error);
     }
@@ -710,13 +745,15 @@ export async function applyBatch(
   if (appliedOrders.size) {
     const keep = (c: string) =>
       KEEP_IF_NULL.has(c) ? `"${c}" = COALESCE(excluded."${c}", "Order"."${c}")` : `"${c}" = excluded."${c}"`;
-    await insertRows(
+    for (const r of await upsertReturning<{ id: unknown; shopifyId: string }>(
       q,
       "Order",
       ["shopId", "shopifyId", ...ORDER_COLUMNS, "syncedAt"],
       [...appliedOrders.values()].map((o) => [shopId, o.shopifyId, ...Object.values(orderColumns(o)), at]),
       ` ON CONFLICT ("shopId", "shopifyId") DO UPDATE SET ${[...ORDER_COLUMNS, "syncedAt"].map(keep).join(", ")}`,
-    );
+      `"id", "shopifyId"`,
+    ))
+      orderRowIds.set(r.shopifyId, int(r.id));
   }
   const needIds = unique([...appliedOrders.keys(), ...refundMerges.keys()]).filter(
     (id) => !orderRowIds.has(id),
@@ -794,7 +831,7 @@ export async function applyBatch(
     );
 
   if (appliedCarts.size) {
-    await insertRows(
+    const ids = await upsertReturning<{ id: unknown; token: string }>(
       q,
       "Cart",
       [
@@ -818,12 +855,7 @@ export async function applyBatch(
         at,
       ]),
       ` ON CONFLICT ("shopId", "token") DO UPDATE SET ${updateAll(["currency", "totalPrice", "itemCount", "shopifyCreatedAt", "shopifyUpdatedAt", "syncedAt"])}`,
-    );
-    const ids = await rowsIn<{ id: unknown; token: string }>(
-      q,
-      `SELECT "id", "token" FROM "Cart" WHERE "shopId" = ? AND "token" IN (#)`,
-      [shopId],
-      [...appliedCarts.keys()],
+      `"id", "token"`,
     );
     const cartId = new Map(ids.map((r) => [r.token, int(r.id)]));
     await runIn(
@@ -845,7 +877,7 @@ export async function applyBatch(
   }
 
   if (dirtyCheckouts.size) {
-    await insertRows(
+    const written = await upsertReturning<{ id: unknown; shopifyId: string }>(
       q,
       "Checkout",
       ["shopId", "shopifyId", ...CHECKOUT_COLUMNS, "syncedAt"],
@@ -854,14 +886,11 @@ export async function applyBatch(
         return [shopId, id, ...CHECKOUT_COLUMNS.map((k) => c[k]), at];
       }),
       ` ON CONFLICT ("shopId", "shopifyId") DO UPDATE SET ${updateAll([...CHECKOUT_COLUMNS, "syncedAt"])}`,
+      `"id", "shopifyId"`,
     );
     if (appliedCheckouts.size) {
-      const ids = await rowsIn<{ id: unknown; shopifyId: string }>(
-        q,
-        `SELECT "id", "shopifyId" FROM "Checkout" WHERE "shopId" = ? AND "shopifyId" IN (#)`,
-        [shopId],
-        [...appliedCheckouts],
-      );
+      // The applied checkouts are among the dirty ones just written.
+      const ids = written.filter((r) => appliedCheckouts.has(r.shopifyId));
       const checkoutId = new Map(ids.map((r) => [r.shopifyId, int(r.id)]));
       await runIn(
         q,
