@@ -22,6 +22,7 @@ import {
   value12mOf,
 } from "./fit.server";
 import { predictCustomer } from "../engine/predict/predict";
+import { afterApplied } from "../sync/after-apply.server";
 import { DAY_MS, holdoutSplit, readSummaries, summariesOf, summaryAt } from "./summaries.server";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
@@ -274,6 +275,26 @@ describe("a shop with two years of customers buying as BG/NBD says", () => {
     expect(after.fitId).toBe(fit.id);
     expect(after).not.toEqual(before);
     expect(await prisma.customerPrediction.findUnique({ where: { customerId: two.id } })).toBeNull();
+  });
+
+  it("an applied order webhook refreshes its customer's prediction in the after-apply pipeline", async () => {
+    const [customer] = await prisma.customer.findMany({
+      where: { shopId, shopifyId: customerGid(5) },
+      select: { id: true, shopifyId: true },
+    });
+    const before = await prisma.customerPrediction.findUniqueOrThrow({ where: { customerId: customer.id } });
+    const at = new Date(before.computedAt.getTime() + 7_200_000);
+    await orderOf(shopId, customer.shopifyId, at.toISOString(), 7000);
+    const { shopifyId } = await prisma.order.findFirstOrThrow({
+      where: { shopId, customerShopifyId: customer.shopifyId },
+      orderBy: { processedAt: "desc" },
+    });
+    const payload = JSON.stringify({ id: Number(shopifyId), customer: { id: Number(customer.shopifyId) } });
+    await afterApplied(prisma, [{ shopDomain: "fitted.myshopify.com", topic: "orders/create", payload }], at);
+    const after = await prisma.customerPrediction.findUniqueOrThrow({ where: { customerId: customer.id } });
+    expect(after.computedAt).toEqual(at);
+    // One more purchase day: P(active) is back at its after-purchase value and more orders are expected.
+    expect(after.orders365).not.toBe(before.orders365);
   });
 
   it("a deleted customer's and a redacted customer's predictions are gone", async () => {

@@ -573,9 +573,11 @@ export async function refreshPredictions(
   shopId: number,
   customerIds: number[],
   now: Date,
+  /** The fit in use, when the caller has just read it. */
+  inUse?: FitInUse,
 ): Promise<void> {
   if (!customerIds.length) return;
-  const fit = await currentFit(db, shopId);
+  const fit = inUse ?? (await currentFit(db, shopId));
   if (!fit) return;
   await hotFor(db, "apply").transaction(async (tx) => {
     const summaries = await summariesOf(tx, shopId, customerIds, now);

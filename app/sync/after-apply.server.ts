@@ -5,10 +5,12 @@
  *
  * 1. `scrubs`: a customers/redact in the batch erases that customer's copies in the inbox
  *    (scrubInbox, once per shop, outside the apply transaction).
- * 2. `memberships`: everyone the batch touched, found together (touchedByEvents), re-evaluated in
+ * 2. `predictions`: the customers whose orders the batch changed get their predictions again from
+ *    the shop's fit in use (refreshPredictions), so memberships read today's figures.
+ * 3. `memberships`: everyone the batch touched, found together (touchedByEvents), re-evaluated in
  *    the segments that read what changed about them, in one pass (updateMemberships).
- * 3. `redemptions`: the batch's orders that used one of our codes redeem them (one read finds them).
- * 4. `referrals`: the batch's orders (and refunded orders) that carry a referral reward or a code
+ * 4. `redemptions`: the batch's orders that used one of our codes redeem them (one read finds them).
+ * 5. `referrals`: the batch's orders (and refunded orders) that carry a referral reward or a code
  *    have their referrer's reward decided (one read finds them).
  *
  * A step's failure is logged with its name and does not stop the next steps nor re-apply any
@@ -20,13 +22,14 @@ import type { AppliedEvent } from "./worker.server";
 import { adminApiFor, type AdminApi } from "./admin-api.server";
 import { parsedOnce, parseJson, resourceId, shopifyId } from "./payload";
 import { splitList } from "./records";
-import { date, hotFor, inChunks, marks } from "../db-hot.server";
+import { date, hotFor, inChunks, int, marks } from "../db-hot.server";
 import type { Touch } from "../engine/fields-of";
 import { touchedByEvents } from "../segments/incremental.server";
 import { updateMemberships } from "../segments/store.server";
 import { redeemCodes } from "../offers/pool.server";
 import { processReferralOrder } from "../offers/referrals.server";
 import { scrubInbox } from "../privacy/customer-data.server";
+import { currentFit, refreshPredictions } from "../predict/fit.server";
 
 /** An applied event; with its inbox `id`, a payload the batched apply parsed is not parsed again. */
 export type AfterEvent = Pick<AppliedEvent, "shopDomain" | "topic" | "payload"> & { id?: number };
@@ -61,6 +64,7 @@ type Step = (batch: ShopBatch, context: StepContext) => Promise<void>;
 /** The pipeline, in order. */
 export const AFTER_APPLY_STEPS: readonly { name: string; run: Step }[] = [
   { name: "scrubs", run: scrubs },
+  { name: "predictions", run: predictions },
   { name: "memberships", run: memberships },
   { name: "redemptions", run: redemptions },
   { name: "referrals", run: referrals },
@@ -128,6 +132,26 @@ export async function afterApplied(
 /** The redacted customers' copies in the inbox: erased now (once per shop, whatever the count). */
 async function scrubs({ domain, events }: ShopBatch, { db }: StepContext): Promise<void> {
   if (events.some((e) => e.topic === "customers/redact")) await scrubInbox(db, domain);
+}
+
+/**
+ * The customers whose orders the batch changed (orders/*, refunds/*) get their predictions again
+ * from the fit in use, before memberships read them: a new order moves "probability active" and
+ * "predicted orders" at once, not at the next daily fit. Nothing before a shop's first fit.
+ */
+async function predictions({ shopId, events }: ShopBatch, { db, now }: StepContext): Promise<void> {
+  if (shopId === null) return;
+  const orderIds = orderIdsOf(events, true);
+  if (!orderIds.length) return;
+  const fit = await currentFit(db, shopId);
+  if (!fit) return;
+  const rows = await inChunks<{ id: unknown }>(hotFor(db), orderIds, (chunk) => ({
+    sql: `SELECT DISTINCT c."id" FROM "Order" o
+            JOIN "Customer" c ON c."shopId" = o."shopId" AND c."shopifyId" = o."customerShopifyId"
+           WHERE o."shopId" = ? AND o."shopifyId" IN (${marks(chunk.length)})`,
+    params: [shopId, ...chunk],
+  }));
+  await refreshPredictions(db, shopId, [...new Set(rows.map((r) => int(r.id)))], now, fit);
 }
 
 /** Everyone the batch touched, re-evaluated in one pass in the segments that read what changed. */
