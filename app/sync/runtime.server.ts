@@ -24,6 +24,8 @@ import { acceptWebhook, type WebhookAnswer } from "./receive.server";
 import { closeJobLocks, jobLocksFor } from "./job-lock.server";
 import { trimAppliedPayloads } from "./inbox.server";
 import { forgetStalePendingLinks } from "../storefront/checkout-link.server";
+import { startSqliteCheckpoints, type Checkpoints } from "../sqlite-checkpoint.server";
+import { sqlitePath } from "../db-url";
 
 const CHANNEL = "slice-background";
 /** After a failed reconciliation; a failed history import waits its own backoff (Shop.backfillRetryAt). */
@@ -164,6 +166,8 @@ interface Runtime {
   pools: ReturnType<typeof startPoolLoop>;
   /** PostgreSQL: the LISTEN connection that wakes the worker when any process records an event. */
   listener: InboxListener | null;
+  /** SQLite: WAL checkpoints on a thread of their own, not inside the commits of this thread. */
+  checkpoints: Promise<Checkpoints | null> | null;
 }
 
 declare global {
@@ -243,12 +247,20 @@ export function startBackgroundWork(): Runtime | null {
     else scheduler.wake();
   };
   const listener = postgres ? listenForInbox(urlOf(prisma), () => worker.wake()) : null;
+  // SQLite: intake and the worker share this thread; a checkpoint inside one of their commits
+  // would hold every webhook waiting (app/sqlite-checkpoint.server.ts).
+  const checkpoints = postgres
+    ? null
+    : startSqliteCheckpoints(prisma, sqlitePath(urlOf(prisma))).catch((error: Error) => {
+        console.error("SQLite checkpoints stay in the commits:", error.message);
+        return null;
+      });
   worker.start();
   scheduler.start();
   const pushes = startPushLoop(prisma, (shop) => adminApiFor(prisma, shop));
   const sweeps = startSweepLoop(prisma);
   const pools = startPoolLoop(prisma, (shop) => adminApiFor(prisma, shop));
-  globalThis.sliceRuntime = { worker, scheduler, channel, pushes, sweeps, pools, listener };
+  globalThis.sliceRuntime = { worker, scheduler, channel, pushes, sweeps, pools, listener, checkpoints };
   return globalThis.sliceRuntime;
 }
 
@@ -262,6 +274,7 @@ export async function stopBackgroundWork(): Promise<void> {
   runtime.pools.stop();
   await runtime.listener?.close();
   await runtime.worker.stop();
+  await (await runtime.checkpoints)?.stop();
   await closeJobLocks();
   globalThis.sliceRuntime = undefined;
 }

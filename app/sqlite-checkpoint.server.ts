@@ -1,0 +1,71 @@
+/**
+ * SQLite's WAL checkpoints, off the thread that answers webhooks.
+ *
+ * By default SQLite checkpoints inside the COMMIT that takes the write-ahead log past 1,000 pages:
+ * that commit copies the pages into the database file and syncs it before it returns. On SQLite
+ * the server's one thread runs intake and the inbox worker on one connection (server.ts), so a
+ * webhook's acknowledgement could wait behind a checkpoint of the worker's pages: measured on the
+ * 1,000,000-customer flash sale, COMMITs of 60–200 ms on that thread, a few every second.
+ *
+ * Here the server's connection stops checkpointing itself (`wal_autocheckpoint = 0`) and a worker
+ * thread with its own connection runs a PASSIVE checkpoint every `everyMs`: PASSIVE never waits
+ * for the writer or the readers and they never wait for it, so commits on the main thread are
+ * only the log's append again. Durability is unchanged: a commit is in the log (synchronous =
+ * NORMAL, db.server.ts) whether or not it has been copied into the database file yet.
+ */
+import type { PrismaClient } from "@prisma/client";
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+
+/** The thread's whole program: its own connection, a PASSIVE checkpoint on a timer. */
+const THREAD = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { fileMustExist: true, timeout: 0 });
+const timer = setInterval(() => {
+  try {
+    db.pragma("wal_checkpoint(PASSIVE)");
+  } catch (error) {
+    // Busy (another checkpoint running) or the file gone at shutdown: the next tick tries again.
+  }
+}, workerData.everyMs);
+parentPort.on("message", () => {
+  clearInterval(timer);
+  try { db.pragma("wal_checkpoint(PASSIVE)"); } catch {}
+  db.close();
+  process.exit(0);
+});`;
+
+export interface Checkpoints {
+  stop(): Promise<void>;
+}
+
+/**
+ * Moves `db`'s checkpoints to a thread of their own (the SQLite file `file`); stop() gives the
+ * connection its automatic checkpoints back.
+ */
+export async function startSqliteCheckpoints(
+  db: PrismaClient,
+  file: string,
+  everyMs = 250,
+): Promise<Checkpoints> {
+  const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+  const thread = new Worker(THREAD, { eval: true, workerData: { driver, file, everyMs } });
+  thread.unref();
+  let stopping = false;
+  thread.on("error", (error) => console.error("SQLite checkpoint thread failed:", error.message));
+  // Should the thread end on its own, the connection checkpoints itself again: the log never grows unbounded.
+  thread.once("exit", () => {
+    if (!stopping) void db.$queryRawUnsafe("PRAGMA wal_autocheckpoint = 1000").catch(() => {});
+  });
+  await db.$queryRawUnsafe("PRAGMA wal_autocheckpoint = 0");
+  return {
+    async stop() {
+      stopping = true;
+      const exited = new Promise((resolve) => thread.once("exit", resolve));
+      thread.postMessage("stop");
+      await exited;
+      await db.$queryRawUnsafe("PRAGMA wal_autocheckpoint = 1000").catch(() => {});
+    },
+  };
+}
