@@ -10,7 +10,8 @@
  * Here the server's connection stops checkpointing itself (`wal_autocheckpoint = 0`) and a worker
  * thread with its own connection runs a PASSIVE checkpoint every `everyMs`: PASSIVE never waits
  * for the writer or the readers and they never wait for it, so commits on the main thread are
- * only the log's append again. Durability is unchanged: a commit is in the log (synchronous =
+ * only the log's append again. Past RESTART_FRAMES it rewinds the log (see there), so the log
+ * stays bounded under a sale's steady writes. Durability is unchanged: a commit is in the log (synchronous =
  * NORMAL, db.server.ts) whether or not it has been copied into the database file yet.
  */
 import type { PrismaClient } from "@prisma/client";
@@ -24,7 +25,18 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true, timeout: 0 });
 const timer = setInterval(() => {
   try {
-    db.pragma("wal_checkpoint(PASSIVE)");
+    const [{ log }] = db.pragma("wal_checkpoint(PASSIVE)");
+    // Under steady writes the log is never wholly copied at the moment a writer starts, so it is
+    // never rewound: past the bound, a RESTART (waiting at most 50 ms for the writer, then holding
+    // it only while the few pages left are copied) makes the next writer start the log afresh.
+    if (log > workerData.restartFrames) {
+      db.pragma("busy_timeout = 50");
+      try {
+        db.pragma("wal_checkpoint(RESTART)");
+      } finally {
+        db.pragma("busy_timeout = 0");
+      }
+    }
   } catch (error) {
     // Busy (another checkpoint running) or the file gone at shutdown: the next tick tries again.
   }
@@ -35,6 +47,12 @@ parentPort.on("message", () => {
   db.close();
   process.exit(0);
 });`;
+
+/**
+ * The log's length (pages) past which the thread rewinds it (about 16 MB): a PASSIVE checkpoint
+ * copies the pages but cannot rewind a log that writers keep appending to.
+ */
+const RESTART_FRAMES = 4000;
 
 export interface Checkpoints {
   stop(): Promise<void>;
@@ -50,7 +68,10 @@ export async function startSqliteCheckpoints(
   everyMs = 250,
 ): Promise<Checkpoints> {
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-  const thread = new Worker(THREAD, { eval: true, workerData: { driver, file, everyMs } });
+  const thread = new Worker(THREAD, {
+    eval: true,
+    workerData: { driver, file, everyMs, restartFrames: RESTART_FRAMES },
+  });
   thread.unref();
   let stopping = false;
   thread.on("error", (error) => console.error("SQLite checkpoint thread failed:", error.message));
