@@ -349,9 +349,12 @@ export class InboxWorker {
     this.noteArrival();
   }
 
-  /** Something was recorded: apply it now rather than at the next poll. */
-  wake(): void {
-    this.noteArrival();
+  /**
+   * Something was recorded: apply it now rather than at the next poll. Counts as a webhook's
+   * arrival unless `arrival: false` (the caller counted it when the request came, noteIntake).
+   */
+  wake(options: { arrival?: boolean } = {}): void {
+    if (options.arrival !== false) this.noteArrival();
     if (this.wakeUp) this.wakeUp();
     else this.woken = true;
   }
