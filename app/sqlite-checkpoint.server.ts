@@ -10,8 +10,8 @@
  * Here the server's connection stops checkpointing itself (`wal_autocheckpoint = 0`) and a worker
  * thread with its own connection runs a PASSIVE checkpoint every `everyMs`: PASSIVE never waits
  * for the writer or the readers and they never wait for it, so commits on the main thread are
- * only the log's append again. Past RESTART_FRAMES it rewinds the log (see there), so the log
- * stays bounded under a sale's steady writes. Durability is unchanged: a commit is in the log (synchronous =
+ * only the log's append again. Past RESTART_FRAMES the connection checkpoints its own commits
+ * again until the log is rewound (see there), so the log stays bounded under a sale's steady writes. Durability is unchanged: a commit is in the log (synchronous =
  * NORMAL, db.server.ts) whether or not it has been copied into the database file yet.
  */
 import type { PrismaClient } from "@prisma/client";
@@ -23,19 +23,21 @@ const THREAD = `
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true, timeout: 0 });
+let rewinding = false;
 const timer = setInterval(() => {
   try {
     const [{ log }] = db.pragma("wal_checkpoint(PASSIVE)");
     // Under steady writes the log is never wholly copied at the moment a writer starts, so it is
-    // never rewound: past the bound, a RESTART (waiting at most 50 ms for the writer, then holding
-    // it only while the few pages left are copied) makes the next writer start the log afresh.
-    if (log > workerData.restartFrames) {
-      db.pragma("busy_timeout = 50");
-      try {
-        db.pragma("wal_checkpoint(RESTART)");
-      } finally {
-        db.pragma("busy_timeout = 0");
-      }
+    // never rewound and grows. Past the bound the server's connection checkpoints its own commits
+    // again until it has rewound the log (little is left to copy by then). Not a RESTART from
+    // here: that takes the write lock, and a transaction that has already read (the worker's)
+    // gets "database is locked" at once instead of waiting.
+    if (!rewinding && log > workerData.restartFrames) {
+      rewinding = true;
+      parentPort.postMessage("rewind");
+    } else if (rewinding && log < workerData.restartFrames / 4) {
+      rewinding = false;
+      parentPort.postMessage("rewound");
     }
   } catch (error) {
     // Busy (another checkpoint running) or the file gone at shutdown: the next tick tries again.
@@ -49,8 +51,9 @@ parentPort.on("message", () => {
 });`;
 
 /**
- * The log's length (pages) past which the thread rewinds it (about 16 MB): a PASSIVE checkpoint
- * copies the pages but cannot rewind a log that writers keep appending to.
+ * The log's length (pages, about 16 MB) past which the server's connection checkpoints its own
+ * commits again until the log is rewound: a PASSIVE checkpoint from another connection copies the
+ * pages but cannot rewind a log that writers keep appending to.
  */
 const RESTART_FRAMES = 4000;
 
@@ -80,6 +83,11 @@ export async function startSqliteCheckpoints(
     if (!stopping) void db.$queryRawUnsafe("PRAGMA wal_autocheckpoint = 1000").catch(() => {});
   });
   await db.$queryRawUnsafe("PRAGMA wal_autocheckpoint = 0");
+  thread.on("message", (message: string) => {
+    if (stopping) return;
+    const pages = message === "rewind" ? 1000 : 0;
+    void db.$queryRawUnsafe(`PRAGMA wal_autocheckpoint = ${pages}`).catch(() => {});
+  });
   return {
     async stop() {
       stopping = true;
