@@ -69,11 +69,12 @@ export async function startSqliteCheckpoints(
   db: PrismaClient,
   file: string,
   everyMs = 250,
+  restartFrames = RESTART_FRAMES,
 ): Promise<Checkpoints> {
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
   const thread = new Worker(THREAD, {
     eval: true,
-    workerData: { driver, file, everyMs, restartFrames: RESTART_FRAMES },
+    workerData: { driver, file, everyMs, restartFrames },
   });
   thread.unref();
   let stopping = false;
