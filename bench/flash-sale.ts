@@ -35,12 +35,13 @@
  */
 import Database from "better-sqlite3";
 import pg from "pg";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import { createPrismaClient, refreshPlannerStatistics } from "../app/db.server";
 import { closeHot } from "../app/db-hot.server";
+import { startSqliteCheckpoints, type Checkpoints } from "../app/sqlite-checkpoint.server";
 import { ensurePresets, recompute } from "../app/segments/store.server";
 import { afterApplied } from "../app/sync/after-apply.server";
 import { InboxWorker, WORKER_PACING } from "../app/sync/worker.server";
@@ -338,6 +339,15 @@ function runtimeWorker(
   });
 }
 
+/** SQLite: the WAL checkpoints on their own thread, as startBackgroundWork runs them in the server. */
+async function runtimeCheckpoints(
+  target: Target,
+  db: PrismaClient,
+  url: string,
+): Promise<Checkpoints | null> {
+  return target.dialect === "sqlite" ? startSqliteCheckpoints(db, url.replace(/^file:/, "")) : null;
+}
+
 async function statusCounts(db: PrismaClient): Promise<Record<string, number>> {
   const counts = await db.webhookEvent.groupBy({ by: ["status"], _count: { _all: true } });
   return Object.fromEntries(counts.map((c) => [c.status, c._count._all]));
@@ -371,6 +381,7 @@ async function applyRun(
 ): Promise<ApplyRun> {
   const { store } = target;
   const db = createPrismaClient(url);
+  const checkpoints = await runtimeCheckpoints(target, db, url);
   try {
     const deliveries = deliveriesOf(sale.lines);
     let started = performance.now();
@@ -432,6 +443,7 @@ async function applyRun(
     }
     return run;
   } finally {
+    await checkpoints?.stop();
     await db.$disconnect();
     await closeHot();
   }
@@ -648,6 +660,17 @@ async function appliedPerSecond(
 
 // ---- 2. acknowledge while the worker applies -------------------------------------------------------------
 
+/** CPU time (user + system, all threads) a Linux process has used so far, in ms; 0 elsewhere. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    // utime and stime, fields 14 and 15 of stat (11 and 12 after the command), in clock ticks.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 async function acknowledgeWhileApplying(
   target: Target,
   events: number,
@@ -686,8 +709,15 @@ async function acknowledgeWhileApplying(
     /listening (\d+)/,
   );
   const baseUrl = `http://127.0.0.1:${baseline.url}/webhooks`;
-  await openLoop(signAll(baseUrl, warm.lines, SECRET), rate);
-  const base = await openLoop(signAll(baseUrl, sent.lines, SECRET), rate);
+  // Both sides on node:http: fetch cost this generator 0.5–0.8 ms of CPU a request, half a core
+  // at 1,000/s taken from the two the server runs on, and its own stalls were most of the
+  // baseline's p99 (227 ms in the run before).
+  const client = { client: "http" } as const;
+  await openLoop(signAll(baseUrl, warm.lines, SECRET), rate, client);
+  const base = await openLoop(signAll(baseUrl, sent.lines, SECRET), rate, client);
+  log(
+    `baseline (HMAC only): p50 ${base.p50.toFixed(2)} ms, p99 ${base.p99.toFixed(1)} ms; generator ${base.clientCpuMs?.toFixed(3)} ms CPU a request, its event loop's delay p99 ${base.clientDelayP99?.toFixed(1)} ms`,
+  );
   await baseline.stop();
 
   const url = await target.copy("flash_ack");
@@ -712,16 +742,19 @@ async function acknowledgeWhileApplying(
   let slice;
   let applied = 0;
   let backlogLeft = 0;
+  let serverCpuMs = 0;
   try {
     const endpoint = `${app.url}/webhooks`;
-    await openLoop(signAll(endpoint, warm.lines, SECRET), rate);
+    await openLoop(signAll(endpoint, warm.lines, SECRET), rate, client);
     const before = await done();
     const load = loadAverage();
-    slice = await openLoop(signAll(endpoint, sent.lines, SECRET), rate);
+    const cpuBefore = processCpuMs(app.child.pid);
+    slice = await openLoop(signAll(endpoint, sent.lines, SECRET), rate, client);
+    serverCpuMs = processCpuMs(app.child.pid) - cpuBefore;
     applied = (await done()) - before;
     backlogLeft = await db.webhookEvent.count({ where: { status: { in: ["pending", "processing"] } } });
     log(
-      `acknowledged ${slice.ok}/${slice.sent} at ${rate}/s: p50 ${slice.p50.toFixed(1)} ms, p99 ${slice.p99.toFixed(1)} ms; the worker applied ${applied} meanwhile, ${backlogLeft} left; load ${load} → ${loadAverage()}`,
+      `acknowledged ${slice.ok}/${slice.sent} at ${rate}/s: p50 ${slice.p50.toFixed(1)} ms, p99 ${slice.p99.toFixed(1)} ms; the worker applied ${applied} meanwhile, ${backlogLeft} left; server ${serverCpuMs.toFixed(0)} ms CPU; generator's event loop delay p99 ${slice.clientDelayP99?.toFixed(1)} ms; load ${load} → ${loadAverage()}`,
     );
   } finally {
     await app.stop();
@@ -760,6 +793,17 @@ async function acknowledgeWhileApplying(
       unit: "",
     },
     { name: "  the same, per second", value: applied / slice.seconds, unit: "/s" },
+    {
+      name: "  server CPU time per webhook acknowledged, the worker's applies included (all threads)",
+      value: serverCpuMs / Math.max(slice.sent, 1),
+      unit: "ms",
+    },
+    {
+      name: "  diagnostic: the load generator's own event-loop delay p99 (app run; baseline run)",
+      value: slice.clientDelayP99 ?? 0,
+      unit: "ms",
+      baseline: base.clientDelayP99,
+    },
   ];
 }
 
@@ -775,6 +819,7 @@ async function membershipLatency(
   const now = store.now;
   const url = await target.copy("flash_latency");
   const db = createPrismaClient(url);
+  const checkpoints = await runtimeCheckpoints(target, db, url);
   const raw = await target.raw(url);
   const { reads, close } = await target.reads(raw, url);
   const orderTemplate = JSON.parse(fixtureText("orders/create")) as Record<string, unknown>;
@@ -933,6 +978,7 @@ async function membershipLatency(
       { name: "  largest segment while measuring (members)", value: size, unit: "" },
     ];
   } finally {
+    await checkpoints?.stop();
     await close();
     await raw.close();
     await db.$disconnect();

@@ -178,6 +178,9 @@ export class InboxWorker {
         this.now(),
       );
       if (!batch.length) return total;
+      // The claim was one transaction, the apply is another: webhooks that arrived meanwhile are
+      // recorded between them.
+      await this.letIntakeIn();
       const latest = new Map<string, Date>();
       const applied: AppliedEvent[] = [];
       let index = 0;
@@ -203,7 +206,7 @@ export class InboxWorker {
         total += run.length;
         index = end;
         // Let the HTTP side answer between runs: acknowledging webhooks comes first.
-        await new Promise((resolve) => setImmediate(resolve));
+        await this.letIntakeIn();
       }
       await this.runAfterBatch(applied);
       for (const [domain, at] of latest)
@@ -298,6 +301,20 @@ export class InboxWorker {
     })();
   }
 
+  /**
+   * Lets the HTTP side run between two of the worker's transactions. On SQLite they share one
+   * thread and one connection, and each transaction runs start to end without the event loop
+   * turning (its statements are synchronous). While intake is busy the worker resumes on a timer,
+   * after the check phase in which the intake batcher writes what arrived (intake.server.ts
+   * schedules its write with setImmediate): a setImmediate here would resume the worker first, and
+   * the webhooks would wait for its next transaction too.
+   */
+  private letIntakeIn(): Promise<void> {
+    return new Promise((resolve) =>
+      this.options.yieldMs && this.intakeBusy() ? setTimeout(resolve, 0) : setImmediate(resolve),
+    );
+  }
+
   /** Waits while intake is busy (see `yieldMs`); whether it still is. */
   private async giveWay(): Promise<boolean> {
     const yieldMs = this.options.yieldMs ?? 0;
@@ -332,9 +349,12 @@ export class InboxWorker {
     this.noteArrival();
   }
 
-  /** Something was recorded: apply it now rather than at the next poll. */
-  wake(): void {
-    this.noteArrival();
+  /**
+   * Something was recorded: apply it now rather than at the next poll. Counts as a webhook's
+   * arrival unless `arrival: false` (the caller counted it when the request came, noteIntake).
+   */
+  wake(options: { arrival?: boolean } = {}): void {
+    if (options.arrival !== false) this.noteArrival();
     if (this.wakeUp) this.wakeUp();
     else this.woken = true;
   }
