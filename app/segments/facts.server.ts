@@ -540,12 +540,12 @@ export async function loadVisitorFacts(
 }
 
 /** A timestamp(3) inside JSON: PostgreSQL writes it as ISO text without a zone; it is UTC. */
-const jsonDate = (text: string): Date => new Date(text.endsWith("Z") ? text : `${text}Z`);
+export const jsonDate = (text: string): Date => new Date(text.endsWith("Z") ? text : `${text}Z`);
 
 /** [type, occurredAt, resourceId] */
-type EventJson = [string, string, string | null];
+export type EventJson = [string, string, string | null];
 /** [processedAt, totalPrice, totalRefunded, cancelled, test, discountCodes, financialStatus, lines] */
-type OrderJson = [
+export type OrderJson = [
   string,
   number,
   number,
@@ -560,20 +560,78 @@ type BrowserJson = Omit<VisitorRow, "firstSeenAt" | "lastSeenAt"> & {
   lastSeenAt: string;
   events: EventJson[] | null;
 };
+/** A Customer row inside JSON (the one-statement reads). */
+export interface CustomerJson {
+  shopifyCreatedAt: string | null;
+  countryCode: string | null;
+  provinceCode: string | null;
+  city: string | null;
+  tags: string;
+  acceptsEmailMarketing: boolean;
+  state: string | null;
+  shopifyOrdersCount: number | null;
+  shopifySpent: number | null;
+  shopifyTotalsAt: string | null;
+}
+
+/**
+ * A customer's facts from the JSON a one-statement read returns (the membership pass's
+ * factsAndHeldInOne and the storefront's visitorFactsInOne), as loadFacts builds them from rows:
+ * no cart and no storefront side yet (the caller adds the browsers).
+ */
+export function customerFactsFromJson(
+  c: CustomerJson,
+  orders: OrderJson[] | null,
+  checkouts: [string, boolean][] | null,
+): Facts {
+  return {
+    customer: {
+      createdAt: c.shopifyCreatedAt === null ? null : jsonDate(c.shopifyCreatedAt),
+      countryCode: c.countryCode,
+      provinceCode: c.provinceCode,
+      city: c.city,
+      tags: splitList(c.tags),
+      acceptsEmailMarketing: c.acceptsEmailMarketing,
+      state: c.state,
+      shopifyTotals:
+        c.shopifyOrdersCount === null || c.shopifySpent === null || c.shopifyTotalsAt === null
+          ? null
+          : {
+              orders: Number(c.shopifyOrdersCount),
+              spent: Number(c.shopifySpent),
+              at: jsonDate(c.shopifyTotalsAt),
+            },
+    },
+    orders: (orders ?? []).map(
+      ([processedAt, total, refunded, cancelled, test, codes, financialStatus, lines]): OrderFacts => ({
+        processedAt: jsonDate(processedAt),
+        total: Number(total),
+        refunded: Number(refunded),
+        cancelled,
+        test,
+        discountCodes: splitList(codes),
+        financialStatus,
+        lines: (lines ?? []).map(([productId, variantId, vendor, productType, collectionIds]) => ({
+          productId,
+          variantId,
+          vendor,
+          productType: productId ? productType : null,
+          collectionIds: productId ? (collectionIds ?? []) : [],
+        })),
+      }),
+    ),
+    checkouts: (checkouts ?? []).map(([createdAt, completed]) => ({
+      createdAt: jsonDate(createdAt),
+      completed,
+    })),
+    cart: null,
+    visitor: null,
+  };
+}
+
 interface PersonRow {
   id: string;
-  customer: {
-    shopifyCreatedAt: string | null;
-    countryCode: string | null;
-    provinceCode: string | null;
-    city: string | null;
-    tags: string;
-    acceptsEmailMarketing: boolean;
-    state: string | null;
-    shopifyOrdersCount: number | null;
-    shopifySpent: number | null;
-    shopifyTotalsAt: string | null;
-  } | null;
+  customer: CustomerJson | null;
   orders: OrderJson[] | null;
   checkouts: [string, boolean][] | null;
   visitors: BrowserJson[] | null;
@@ -664,49 +722,7 @@ export async function factsAndHeldInOne(
     held.set(row.id, (row.held ?? []).map(Number));
     const c = row.customer;
     if (!c) continue;
-    const f: Facts = {
-      customer: {
-        createdAt: c.shopifyCreatedAt === null ? null : jsonDate(c.shopifyCreatedAt),
-        countryCode: c.countryCode,
-        provinceCode: c.provinceCode,
-        city: c.city,
-        tags: splitList(c.tags),
-        acceptsEmailMarketing: c.acceptsEmailMarketing,
-        state: c.state,
-        shopifyTotals:
-          c.shopifyOrdersCount === null || c.shopifySpent === null || c.shopifyTotalsAt === null
-            ? null
-            : {
-                orders: Number(c.shopifyOrdersCount),
-                spent: Number(c.shopifySpent),
-                at: jsonDate(c.shopifyTotalsAt),
-              },
-      },
-      orders: (row.orders ?? []).map(
-        ([processedAt, total, refunded, cancelled, test, codes, financialStatus, lines]): OrderFacts => ({
-          processedAt: jsonDate(processedAt),
-          total: Number(total),
-          refunded: Number(refunded),
-          cancelled,
-          test,
-          discountCodes: splitList(codes),
-          financialStatus,
-          lines: (lines ?? []).map(([productId, variantId, vendor, productType, collectionIds]) => ({
-            productId,
-            variantId,
-            vendor,
-            productType: productId ? productType : null,
-            collectionIds: productId ? (collectionIds ?? []) : [],
-          })),
-        }),
-      ),
-      checkouts: (row.checkouts ?? []).map(([createdAt, completed]) => ({
-        createdAt: jsonDate(createdAt),
-        completed,
-      })),
-      cart: null,
-      visitor: null,
-    };
+    const f = customerFactsFromJson(c, row.orders, row.checkouts);
     const carts = new Map<string, NonNullable<Facts["cart"]>>(
       (row.carts ?? []).map(([token, value, itemCount, productIds]) => [
         token,
@@ -737,5 +753,7 @@ export async function factsAndHeldInOne(
     }
     facts.set(row.id, f);
   }
+  // The stored predictions are not in the statement: read after it, as loadFacts does.
+  if (need.predictions !== false) await withPredictions(q, shopId, facts);
   return { facts, held };
 }

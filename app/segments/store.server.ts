@@ -11,7 +11,6 @@ import { parseRule, type Rule } from "../engine/rules";
 import { presets } from "../engine/presets";
 import { audienceOf, countsVisitors, fieldsOf, touches, type Touch } from "../engine/fields-of";
 import { factsAndHeldInOne, factsNeededFor, loadFacts } from "./facts.server";
-import { withPredictions } from "./prediction-facts.server";
 import { hotFor, insertMany, marks, urlOf, type HotQueries } from "../db-hot.server";
 import type { Facts } from "../engine/evaluate";
 
@@ -397,8 +396,6 @@ async function evaluatePass(
       // One statement, after the locks: the facts and the held memberships (one round trip, not five waves).
       const read = await factsAndHeldInOne(tx, shopId, ids, need, segmentIds);
       facts = read.facts;
-      // The stored predictions are not in the one statement: read after, as loadFacts does.
-      if (need.predictions !== false) await withPredictions(tx, shopId, facts);
       for (const [id, list] of read.held) for (const segmentId of list) heldBy.add(`${segmentId} ${id}`);
     } else {
       const [loaded, held] = await Promise.all([

@@ -15,11 +15,19 @@
  * deleted customer, another shop's visitor) and every FactsNeeded.
  */
 import { withPredictions } from "../segments/prediction-facts.server";
-import type { Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
+import type { Facts, StorefrontEventFacts } from "../engine/evaluate";
 import type { MessageHistory } from "../engine/decide";
 import { CHECKOUT_EVENT_TYPES, checkoutStepOf } from "../engine/pixel-events";
-import { addBrowser, joinThisBrowser, type FactsNeeded } from "../segments/facts.server";
-import { splitList } from "../sync/records";
+import {
+  addBrowser,
+  customerFactsFromJson,
+  joinThisBrowser,
+  jsonDate,
+  type CustomerJson,
+  type EventJson,
+  type FactsNeeded,
+  type OrderJson,
+} from "../segments/facts.server";
 import type { HotQueries } from "../db-hot.server";
 import { heldCodesOf, type HeldCodeRow } from "../offers/pool.server";
 
@@ -31,14 +39,10 @@ export const MESSAGE_EVENTS = {
 } as const;
 const MESSAGE_EVENT_TYPES: string[] = Object.values(MESSAGE_EVENTS);
 
-/** A timestamp(3) inside JSON: PostgreSQL writes it as ISO text without a zone; it is UTC. */
-function at(text: string): Date {
-  return new Date(text.endsWith("Z") ? text : `${text}Z`);
-}
+/** A timestamp(3) inside JSON (UTC, written without a zone). */
+const at = jsonDate;
 const atOrNull = (text: string | null): Date | null => (text === null ? null : at(text));
 
-/** [type, occurredAt, resourceId] */
-type EventJson = [string, string, string | null];
 interface VisitorJson {
   id: string;
   shopId: number;
@@ -55,29 +59,6 @@ interface VisitorJson {
   deviceType: string | null;
   events?: EventJson[] | null;
 }
-interface CustomerJson {
-  shopifyCreatedAt: string | null;
-  countryCode: string | null;
-  provinceCode: string | null;
-  city: string | null;
-  tags: string;
-  acceptsEmailMarketing: boolean;
-  state: string | null;
-  shopifyOrdersCount: number | null;
-  shopifySpent: number | null;
-  shopifyTotalsAt: string | null;
-}
-/** [processedAt, totalPrice, totalRefunded, cancelled, test, discountCodes, financialStatus, lines] */
-type OrderJson = [
-  string,
-  number,
-  number,
-  boolean,
-  boolean,
-  string,
-  string | null,
-  [string | null, string | null, string | null, string | null, string[] | null][] | null,
-];
 /** [token, totalPrice, itemCount, productIds] */
 type CartJson = [string, number, number, string[] | null];
 
@@ -256,49 +237,7 @@ export async function visitorFactsInOne(
   let customerFacts: Facts | null = null;
   if (row.customer) {
     const c = row.customer;
-    customerFacts = {
-      customer: {
-        createdAt: atOrNull(c.shopifyCreatedAt),
-        countryCode: c.countryCode,
-        provinceCode: c.provinceCode,
-        city: c.city,
-        tags: splitList(c.tags),
-        acceptsEmailMarketing: c.acceptsEmailMarketing,
-        state: c.state,
-        shopifyTotals:
-          c.shopifyOrdersCount === null || c.shopifySpent === null || c.shopifyTotalsAt === null
-            ? null
-            : {
-                orders: Number(c.shopifyOrdersCount),
-                spent: Number(c.shopifySpent),
-                at: at(c.shopifyTotalsAt),
-              },
-      },
-      orders: (row.orders ?? []).map(
-        ([processedAt, total, refunded, cancelled, test, codes, financialStatus, lines]): OrderFacts => ({
-          processedAt: at(processedAt),
-          total: Number(total),
-          refunded: Number(refunded),
-          cancelled,
-          test,
-          discountCodes: splitList(codes),
-          financialStatus,
-          lines: (lines ?? []).map(([productId, variantId, vendor, productType, collectionIds]) => ({
-            productId,
-            variantId,
-            vendor,
-            productType: productId ? productType : null,
-            collectionIds: productId ? (collectionIds ?? []) : [],
-          })),
-        }),
-      ),
-      checkouts: (row.checkouts ?? []).map(([createdAt, completed]) => ({
-        createdAt: at(createdAt),
-        completed,
-      })),
-      cart: null,
-      visitor: null,
-    };
+    customerFacts = customerFactsFromJson(c, row.orders, row.checkouts);
     // Their browsers, the latest first: sessions summed, first/last over all; text and cart from the latest.
     for (const v of row.visitors ?? []) {
       const browser = { ...v, firstSeenAt: at(v.firstSeenAt), lastSeenAt: at(v.lastSeenAt) };
