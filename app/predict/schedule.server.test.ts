@@ -83,6 +83,15 @@ describe("npm run slice -- predict", () => {
     });
     expect(top.size).toBeGreaterThanOrEqual(50);
     expect(top.size).toBeLessThanOrEqual(70);
+    // Only the predicted presets are made then, and only by the first ready fit: one the merchant
+    // deletes stays deleted after the next day's fit.
+    expect(await prisma.segment.count({ where: { shopId: shop.id } })).toBe(3);
+    await prisma.segment.delete({ where: { id: top.id } });
+    const next = new Date(NOW.getTime() + 86_400_000);
+    expect(
+      await main(["predict", "fit", "--shop", "cli-predict.myshopify.com", "--now", next.toISOString()]),
+    ).toBe(0);
+    expect(await prisma.segment.count({ where: { shopId: shop.id, handle: "predicted-top-10" } })).toBe(0);
     const shown: string[] = [];
     expect(
       await main(["predict", "show", "--shop", "cli-predict.myshopify.com"], (l) => shown.push(String(l))),

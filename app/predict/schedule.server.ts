@@ -49,7 +49,10 @@ export async function refit(
 ): Promise<FitResult & { recomputed: string[] }> {
   const result = await fitShop(db, shopId, now, options);
   if (result.fit.status !== "ready") return { ...result, recomputed: [] };
-  await ensurePresets(db, shopId);
+  // The shop's first ready fit creates the predicted presets; later fits leave the merchant's
+  // choice alone (a preset they deleted stays deleted).
+  if ((await db.predictionFit.count({ where: { shopId, status: "ready" } })) === 1)
+    await ensurePresets(db, shopId, "predicted");
   const { segments, rules, resolve } = await shopSegments(db, shopId);
   const reading = segments.map((s) => s.handle).filter((h) => readsPredictions(rules.get(h)!, resolve));
   if (reading.length) await recompute(db, shopId, now, reading);

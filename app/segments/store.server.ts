@@ -8,7 +8,7 @@ import { dialectOfClient } from "../db.server";
 import { compile } from "../engine/sql";
 import { evaluate } from "../engine/evaluate";
 import { parseRule, type Rule } from "../engine/rules";
-import { presets } from "../engine/presets";
+import { predictedPresets, presets } from "../engine/presets";
 import { audienceOf, countsVisitors, fieldsOf, touches, type Touch } from "../engine/fields-of";
 import { factsAndHeldInOne, factsNeededFor, loadFacts } from "./facts.server";
 import { hotFor, insertMany, marks, urlOf, type HotQueries } from "../db-hot.server";
@@ -58,11 +58,25 @@ export async function topSpendThreshold(db: PrismaClient, shopId: number): Promi
   return Math.max(1, row?.totalSpent ?? 1);
 }
 
-export async function ensurePresets(db: PrismaClient, shopId: number): Promise<number> {
+/**
+ * Creates the preset segments the shop does not have (by handle). `which`: every preset (install,
+ * history import), or only the predicted ones (the shop's first ready fit).
+ */
+export async function ensurePresets(
+  db: PrismaClient,
+  shopId: number,
+  which: "all" | "predicted" = "all",
+): Promise<number> {
   let created = 0;
   // The predicted segments once the shop has a ready fit (before it they would stay empty).
   const predicted = (await db.predictionFit.count({ where: { shopId, status: "ready" } })) > 0;
-  for (const p of presets({ topSpendThreshold: await topSpendThreshold(db, shopId), predicted })) {
+  const list =
+    which === "predicted"
+      ? predicted
+        ? predictedPresets()
+        : []
+      : presets({ topSpendThreshold: await topSpendThreshold(db, shopId), predicted });
+  for (const p of list) {
     const exists = await db.segment.findUnique({
       where: { shopId_handle: { shopId, handle: p.handle } },
       select: { id: true },
