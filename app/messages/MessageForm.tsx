@@ -544,6 +544,52 @@ function Section({
   );
 }
 
+/**
+ * A discount's kind and size side by side: a percentage (1 to 100, a whole number) or a fixed amount
+ * in the shop's currency. The message's own discount and the referrer's reward both use it.
+ */
+function DiscountFields(props: {
+  typeLabel: string;
+  valueLabel: string;
+  helpText?: string;
+  type: string;
+  value: string;
+  currency: string;
+  onType: (type: string) => void;
+  onValue: (value: string) => void;
+  typeError?: string;
+  valueError?: string;
+}) {
+  const amount = props.type === "amount";
+  return (
+    <FormLayout.Group>
+      <Select
+        label={props.typeLabel}
+        options={[
+          { value: "percentage", label: "Percentage" },
+          { value: "amount", label: "Fixed amount" },
+        ]}
+        value={props.type}
+        onChange={props.onType}
+        error={props.typeError}
+      />
+      <TextField
+        label={props.valueLabel}
+        type={amount ? "text" : "number"}
+        inputMode={amount ? "decimal" : "numeric"}
+        min={amount ? undefined : 1}
+        max={amount ? undefined : 100}
+        suffix={amount ? props.currency : "%"}
+        helpText={props.helpText}
+        autoComplete="off"
+        value={props.value}
+        onChange={props.onValue}
+        error={props.valueError}
+      />
+    </FormLayout.Group>
+  );
+}
+
 export function MessageForm({
   data,
   result,
@@ -901,60 +947,34 @@ export function MessageForm({
                         They get: the friend&apos;s discount on their first order
                       </Text>
                     )}
-                    <FormLayout.Group>
-                      <Select
-                        label="Discount type"
-                        options={[
-                          { value: "percentage", label: "Percentage" },
-                          { value: "amount", label: "Fixed amount" },
-                        ]}
-                        value={values.discountType}
-                        onChange={set("discountType")}
-                        error={errorOf("discountType")}
-                      />
-                      <TextField
-                        label="Discount value"
-                        type={values.discountType === "amount" ? "text" : "number"}
-                        inputMode={values.discountType === "amount" ? "decimal" : "numeric"}
-                        min={values.discountType === "amount" ? undefined : 1}
-                        max={values.discountType === "amount" ? undefined : 100}
-                        suffix={values.discountType === "amount" ? shop.currency : "%"}
-                        autoComplete="off"
-                        value={values.discountValue}
-                        onChange={set("discountValue")}
-                        error={errorOf("discountValue")}
-                      />
-                    </FormLayout.Group>
+                    <DiscountFields
+                      typeLabel="Discount type"
+                      valueLabel="Discount value"
+                      type={values.discountType}
+                      value={values.discountValue}
+                      currency={shop.currency}
+                      onType={set("discountType")}
+                      onValue={set("discountValue")}
+                      typeError={errorOf("discountType")}
+                      valueError={errorOf("discountValue")}
+                    />
                     {values.reward === "referral" && (
                       <>
                         <Text as="h3" variant="headingSm">
                           You get: the referrer&apos;s reward for each friend whose order is paid
                         </Text>
-                        <FormLayout.Group>
-                          <Select
-                            label="Referrer's reward type"
-                            options={[
-                              { value: "percentage", label: "Percentage" },
-                              { value: "amount", label: "Fixed amount" },
-                            ]}
-                            value={values.referrerRewardType}
-                            onChange={set("referrerRewardType")}
-                            error={errorOf("referrerRewardType")}
-                          />
-                          <TextField
-                            label="Referrer's reward"
-                            type={values.referrerRewardType === "amount" ? "text" : "number"}
-                            inputMode={values.referrerRewardType === "amount" ? "decimal" : "numeric"}
-                            min={values.referrerRewardType === "amount" ? undefined : 1}
-                            max={values.referrerRewardType === "amount" ? undefined : 100}
-                            suffix={values.referrerRewardType === "amount" ? shop.currency : "%"}
-                            helpText="A code only they can use, on one order, valid 90 days"
-                            autoComplete="off"
-                            value={values.referrerRewardValue}
-                            onChange={set("referrerRewardValue")}
-                            error={errorOf("referrerRewardValue")}
-                          />
-                        </FormLayout.Group>
+                        <DiscountFields
+                          typeLabel="Referrer's reward type"
+                          valueLabel="Referrer's reward"
+                          helpText="A code only they can use, on one order, valid 90 days"
+                          type={values.referrerRewardType}
+                          value={values.referrerRewardValue}
+                          currency={shop.currency}
+                          onType={set("referrerRewardType")}
+                          onValue={set("referrerRewardValue")}
+                          typeError={errorOf("referrerRewardType")}
+                          valueError={errorOf("referrerRewardValue")}
+                        />
                         {terms && (
                           <Text as="p" tone="subdued">
                             Shoppers read it as &ldquo;{terms}&rdquo;.
