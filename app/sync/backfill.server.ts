@@ -143,8 +143,10 @@ export async function runBackfill(
       where: { id: run.id },
       data: { status: "done", finishedAt: now, phase: null },
     });
-    await db.shop.update({
-      where: { id: shop.id },
+    // Only a run still "running" is done: one marked pending meanwhile (read_all_orders granted while
+    // it ran, lifecycle.server.ts) imported too little and runs again.
+    await db.shop.updateMany({
+      where: { id: shop.id, backfillStatus: "running" },
       data: { backfillStatus: "done", backfillAt: now, backfillAttempts: 0, backfillRetryAt: null },
     });
     // The history is in: statistics for the planner, then the built-in segments (the top-10%

@@ -6,7 +6,13 @@
  * done, so an event is applied exactly once.
  */
 import { z } from "zod";
-import { applyScopesUpdate, applyUninstall, parseScopesUpdate } from "./lifecycle.server";
+import {
+  applyScopesUpdate,
+  applyUninstall,
+  grantedScopesOf,
+  parseScopesUpdate,
+  reimportIfHistoryGranted,
+} from "./lifecycle.server";
 import {
   applyCart,
   applyCheckout,
@@ -194,8 +200,13 @@ export const handlers: Record<string, Handler> = {
   },
   async "app/scopes_update"({ tx, shop, payload }) {
     const update = parseScopesUpdate(payload);
+    const before = await grantedScopesOf(tx, shop.domain);
     const sessions = await applyScopesUpdate(tx, shop.domain, update);
-    return `applied: ${update.current.join(",")} on ${sessions} session(s)`;
+    const reimport = await reimportIfHistoryGranted(tx, shop.domain, update, before);
+    // The scheduler's next turn (within 30 s) starts the import.
+    return `applied: ${update.current.join(",")} on ${sessions} session(s)${
+      reimport ? "; read_all_orders granted: the order history is imported again" : ""
+    }`;
   },
   async "customers/data_request"({ tx, shop, payload, at }) {
     const request = parseWith(redactSchema, payload, "data request");

@@ -16,6 +16,10 @@ import { evaluate } from "../engine/evaluate";
 import { presets } from "../engine/presets";
 import { loadFacts } from "../segments/facts.server";
 import { ensurePresets, recompute } from "../segments/store.server";
+import { webhookRequestInit } from "../../dev/webhooks";
+import { TEST_SECRET } from "../../dev/testing/setup";
+import { receiveWebhook } from "./receive.server";
+import { InboxWorker } from "./worker.server";
 
 const DAY = 86_400_000;
 const store = generateStore({ seed: 13, customers: 160, days: 3 * 365, shop: "three-years.myshopify.com" });
@@ -31,6 +35,14 @@ const limited = new AdminApiStandIn({
   scopes: withoutAllOrders,
 });
 const granted = new AdminApiStandIn({ store, bulkDelayMs: 5, restoreRate: 100_000, maximumAvailable: 1000 });
+/** A shop whose merchant grants read_all_orders after the first import. */
+const later = new AdminApiStandIn({
+  store,
+  bulkDelayMs: 5,
+  restoreRate: 100_000,
+  maximumAvailable: 1000,
+  scopes: withoutAllOrders,
+});
 const noWait = async () => {};
 const apiOf = (standIn: AdminApiStandIn) =>
   new AdminApi({ shop: SHOP, accessToken: "shpat_standin", origin: standIn.origin, sleep: noWait });
@@ -48,10 +60,10 @@ const buyers = store.customers.filter((c) => ordersOf(c.id).length > 0);
 const onlyOld = buyers.filter((c) => ordersOf(c.id).every(old));
 
 beforeAll(async () => {
-  await Promise.all([limited.start(), granted.start()]);
+  await Promise.all([limited.start(), granted.start(), later.start()]);
 });
 afterAll(async () => {
-  await Promise.all([limited.stop(), granted.stop()]);
+  await Promise.all([limited.stop(), granted.stop(), later.stop()]);
   await prisma.$disconnect();
 });
 beforeEach(async () => {
@@ -181,5 +193,70 @@ describe("three years of history", () => {
       .map((c) => c.id)
       .sort();
     expect(members.sql).toEqual(truth);
+  });
+
+  it("read_all_orders granted after a limited import: app/scopes_update imports the history again, and every order is then held", async () => {
+    await backfill(later);
+    const shop = await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } });
+    expect(await prisma.order.count({ where: { shopId: shop.id } })).toBe(
+      store.orders.filter((o) => !old(o)).length,
+    );
+    await prisma.session.create({
+      data: {
+        id: `offline_${SHOP}`,
+        shop: SHOP,
+        state: "",
+        isOnline: false,
+        scope: withoutAllOrders.join(","),
+        accessToken: "shpat_standin",
+      },
+    });
+    // The merchant accepts the app's updated access request: Shopify tells the app.
+    later.setGrantedScopes(TOML_SCOPES);
+    const init = webhookRequestInit(
+      {
+        topic: "app/scopes_update",
+        shop: SHOP,
+        payload: { id: 1, previous: withoutAllOrders, current: TOML_SCOPES, updated_at: now.toISOString() },
+        eventId: "scopes-granted-1",
+        triggeredAt: now.toISOString(),
+      },
+      TEST_SECRET,
+    );
+    const response = await receiveWebhook(new Request("http://127.0.0.1/webhooks", init), {
+      db: prisma,
+      secret: TEST_SECRET,
+    });
+    expect(response.status).toBe(200);
+    await new InboxWorker(prisma).drain();
+    const event = await prisma.webhookEvent.findFirstOrThrow({ where: { eventId: "scopes-granted-1" } });
+    expect(event.outcome).toMatch(/read_all_orders granted: the order history is imported again/);
+    // Pending: the scheduler's next turn runs the import, as it runs a new shop's.
+    expect(await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } })).toMatchObject({
+      backfillStatus: "pending",
+      backfillRetryAt: null,
+    });
+    await backfill(later);
+    const options = { checkouts: "abandoned" as const, carts: false, products: false };
+    expect(await heldPicture(prisma, SHOP, options)).toEqual(storePicture(store, options));
+    expect((await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } })).backfillStatus).toBe("done");
+
+    // A later scope change that leaves read_all_orders as it was imports nothing again.
+    const again = webhookRequestInit(
+      {
+        topic: "app/scopes_update",
+        shop: SHOP,
+        payload: { id: 2, previous: TOML_SCOPES, current: TOML_SCOPES, updated_at: now.toISOString() },
+        eventId: "scopes-same-2",
+        triggeredAt: now.toISOString(),
+      },
+      TEST_SECRET,
+    );
+    await receiveWebhook(new Request("http://127.0.0.1/webhooks", again), {
+      db: prisma,
+      secret: TEST_SECRET,
+    });
+    await new InboxWorker(prisma).drain();
+    expect((await prisma.shop.findUniqueOrThrow({ where: { domain: SHOP } })).backfillStatus).toBe("done");
   });
 });

@@ -27,19 +27,23 @@ export async function applyUninstall(db: Db, domain: string, at: Date): Promise<
 
 export interface ScopesUpdate {
   current: string[];
+  /** The scopes granted before this change, as Shopify sends them (null: not in the payload). */
+  previous: string[] | null;
   updatedAt: Date | null;
 }
 
 /** `app/scopes_update`'s payload: `current` is the list of scopes granted now. */
 export function parseScopesUpdate(payload: unknown): ScopesUpdate {
-  const p = payload as { current?: unknown; updated_at?: unknown } | null;
-  if (!p || !Array.isArray(p.current) || !p.current.every((s) => typeof s === "string"))
-    throw new Error('app/scopes_update: "current" must be a list of scope names');
+  const p = payload as { current?: unknown; previous?: unknown; updated_at?: unknown } | null;
+  const isList = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");
+  if (!p || !isList(p.current)) throw new Error('app/scopes_update: "current" must be a list of scope names');
+  if (p.previous !== undefined && p.previous !== null && !isList(p.previous))
+    throw new Error('app/scopes_update: "previous" must be a list of scope names');
   const updatedAt =
     typeof p.updated_at === "string" && !Number.isNaN(Date.parse(p.updated_at))
       ? new Date(p.updated_at)
       : null;
-  return { current: p.current as string[], updatedAt };
+  return { current: p.current, previous: p.previous ?? null, updatedAt };
 }
 
 /** Stores the shop's granted scopes on its sessions (what the admin and the background work read). */
@@ -49,6 +53,29 @@ export async function applyScopesUpdate(db: Db, domain: string, update: ScopesUp
     data: { scope: update.current.join(",") },
   });
   return count;
+}
+
+/**
+ * When this change grants `read_all_orders` (it was not granted before), the history imported so far
+ * holds only the last 60 days of orders: the shop's history import starts over, now with every order
+ * (lifetime figures, "first order" dates, the predictive fit all need them). An import running now
+ * started without the scope; it is marked pending so that it does not end as "done" (backfill.server.ts
+ * finishes only a run still "running") and the scheduler runs it again. Returns whether it did.
+ */
+export async function reimportIfHistoryGranted(
+  db: Db,
+  domain: string,
+  update: ScopesUpdate,
+  grantedBefore: string[] | null,
+): Promise<boolean> {
+  const before = update.previous ?? grantedBefore;
+  if (!update.current.includes("read_all_orders") || !before || before.includes("read_all_orders"))
+    return false;
+  const { count } = await db.shop.updateMany({
+    where: { domain, uninstalledAt: null },
+    data: { backfillStatus: "pending", backfillAttempts: 0, backfillRetryAt: null },
+  });
+  return count > 0;
 }
 
 /** The scopes the shop granted the app, as its offline session holds them (null: not installed). */
