@@ -1808,15 +1808,7 @@ export class AdminApiStandIn {
     const errors: UserError[] = [];
     const at = (...field: string[]) => ["codeAppDiscount", ...field];
     const fail = (field: string[], message: string, code: string) => errors.push({ field, message, code });
-    const title = typeof input.title === "string" ? input.title : "";
-    const code = typeof input.code === "string" ? input.code.trim() : "";
-    if (!title.trim()) fail(at("title"), "Title can't be blank", "BLANK");
-    else if (title.length > 255)
-      fail(at("title"), "Title is too long (maximum is 255 characters)", "TOO_LONG");
-    if (!code) fail(at("code"), "Code can't be blank", "BLANK");
-    else if (code.length > 255) fail(at("code"), "Code is too long (maximum is 255 characters)", "TOO_LONG");
-    else if (this.discountCodes.has(code.toLowerCase()))
-      fail(at("code"), "Code must be unique. Please try a different code.", "TAKEN");
+    const { title, code } = this.titleAndCode(input, at, fail);
 
     const handle = typeof input.functionHandle === "string" ? input.functionHandle : null;
     const functionId = input.functionId !== undefined && input.functionId !== null;
@@ -1944,11 +1936,15 @@ export class AdminApiStandIn {
     return { discount, userErrors: [] };
   }
 
-  /** discountCodeBasicCreate: every problem is reported, and nothing is created when there is one. */
-  private createCodeBasic(input: Args): { discount: StandInDiscount | null; userErrors: UserError[] } {
-    const errors: UserError[] = [];
-    const at = (...field: string[]) => ["basicCodeDiscount", ...field];
-    const fail = (field: string[], message: string, code: string) => errors.push({ field, message, code });
+  /**
+   * A code discount's title and code as Shopify checks them on create: both required, at most 255
+   * characters, and the code unique in the shop ignoring case, across every code discount.
+   */
+  private titleAndCode(
+    input: Args,
+    at: (...field: string[]) => string[],
+    fail: (field: string[], message: string, code: string) => void,
+  ): { title: string; code: string } {
     const title = typeof input.title === "string" ? input.title : "";
     const code = typeof input.code === "string" ? input.code.trim() : "";
     if (!title.trim()) fail(at("title"), "Title can't be blank", "BLANK");
@@ -1956,9 +1952,17 @@ export class AdminApiStandIn {
       fail(at("title"), "Title is too long (maximum is 255 characters)", "TOO_LONG");
     if (!code) fail(at("code"), "Code can't be blank", "BLANK");
     else if (code.length > 255) fail(at("code"), "Code is too long (maximum is 255 characters)", "TOO_LONG");
-    // live; codes are unique per shop ignoring case, across all code discounts
     else if (this.discountCodes.has(code.toLowerCase()))
       fail(at("code"), "Code must be unique. Please try a different code.", "TAKEN");
+    return { title, code };
+  }
+
+  /** discountCodeBasicCreate: every problem is reported, and nothing is created when there is one. */
+  private createCodeBasic(input: Args): { discount: StandInDiscount | null; userErrors: UserError[] } {
+    const errors: UserError[] = [];
+    const at = (...field: string[]) => ["basicCodeDiscount", ...field];
+    const fail = (field: string[], message: string, code: string) => errors.push({ field, message, code });
+    const { title, code } = this.titleAndCode(input, at, fail);
 
     const startsAt = typeof input.startsAt === "string" ? input.startsAt : null;
     const endsAt = typeof input.endsAt === "string" ? input.endsAt : null;
