@@ -253,6 +253,15 @@ export const FIELDS = {
     fractional: true,
     ops: PREDICTED_NUMBER_OPS,
   },
+  // P(active) now minus P(active) 30 days before the prediction, in percentage points (negative:
+  // falling), both from the same fit; not set when the customer had no order 30 days before.
+  "predicted.probabilityActiveChange30d": {
+    label: "Change in chance still active over 30 days (points)",
+    group: "Predicted",
+    type: "number",
+    fractional: true,
+    ops: PREDICTED_NUMBER_OPS,
+  },
   "predicted.value12m": { label: "Predicted 12-month value", group: "Predicted", type: "money" },
   "predicted.valueTier": {
     label: "Predicted value tier",

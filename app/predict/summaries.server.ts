@@ -10,14 +10,17 @@
  *   totalPrice − totalRefunded, as Customer.totalSpent counts it),
  *   then per customer: first and last day, how many, their net, the first day's net (excluded from
  *   the repeat purchases' mean), and the same over the days before the calibration cut-off plus the
- *   days in the holdout period [cut-off, start of `now`'s day).
+ *   days in the holdout period [cut-off, start of `now`'s day), and the purchase days as of
+ *   FALL_DAYS before `now` (a day counts when its first order was processed by then) for the fall in
+ *   P(active) over those days.
  * Deleted customers (tombstones) and orders without a customer are left out; a customer with no
  * such order has no summary.
  */
 import type { PrismaClient } from "@prisma/client";
 import { hotFor, int, type HotQueries } from "../db-hot.server";
 import type { Dialect } from "../db-url";
-import type { SummaryColumns, ValueSummary } from "../engine/predict/types";
+import { FALL_DAYS } from "../engine/predicted";
+import type { Summary, SummaryColumns, ValueSummary } from "../engine/predict/types";
 
 export const DAY_MS = 86_400_000;
 
@@ -39,11 +42,23 @@ export interface CalibrationColumns {
   holdoutRepeats: Uint16Array;
 }
 
+/**
+ * Each customer's purchases as of FALL_DAYS before `now` (8 bytes a customer): repeat purchases
+ * (-1: no purchase yet then) and the days from the first purchase day to the last one by then.
+ * The first purchase day and T follow from `all`'s (T then = T − FALL_DAYS).
+ */
+export interface AgoColumns {
+  x: Int32Array;
+  tx: Int32Array;
+}
+
 export interface ShopSummaries {
   /** Customer.id of each row of `all`. */
   ids: Int32Array;
   /** Summaries as of `now`. */
   all: SummaryColumns;
+  /** The same customers' purchases as of FALL_DAYS before `now`, row for row with `all`. */
+  ago: AgoColumns;
   calibration: CalibrationColumns | null;
 }
 
@@ -58,6 +73,8 @@ interface SummaryRow {
   calLast: number | string | null;
   calNet: number | string;
   holdDays: number | string;
+  agoDays: number | string;
+  agoLast: number | string | null;
 }
 
 // CROSS JOIN: SQLite then keeps the customers (a page of ids) outside and reaches each one's
@@ -73,8 +90,8 @@ function dayOf(dialect: Dialect): string {
 }
 
 /**
- * The summaries statement. Parameters: cutDay ×3, cutDay, endDay, shopId, then the customers
- * (`range`: lo, hi; `ids`: the ids), then test = false, now.
+ * The summaries statement. Parameters: cutDay ×3, cutDay, endDay, ago ×2 (the moment FALL_DAYS
+ * before now), shopId, then the customers (`range`: lo, hi; `ids`: the ids), then test = false, now.
  */
 export function summarySql(dialect: Dialect, customers: { range: true } | { ids: number }): string {
   const which =
@@ -86,11 +103,14 @@ export function summarySql(dialect: Dialect, customers: { range: true } | { ids:
   SUM(CASE WHEN w."d" < ? THEN 1 ELSE 0 END) AS "calDays",
   MAX(CASE WHEN w."d" < ? THEN w."d" END) AS "calLast",
   SUM(CASE WHEN w."d" < ? THEN w."net" ELSE 0 END) AS "calNet",
-  SUM(CASE WHEN w."d" >= ? AND w."d" < ? THEN 1 ELSE 0 END) AS "holdDays"
+  SUM(CASE WHEN w."d" >= ? AND w."d" < ? THEN 1 ELSE 0 END) AS "holdDays",
+  SUM(CASE WHEN w."at" <= ? THEN 1 ELSE 0 END) AS "agoDays",
+  MAX(CASE WHEN w."at" <= ? THEN w."d" END) AS "agoLast"
 FROM (
-  SELECT p."cid", p."d", p."net", MIN(p."d") OVER (PARTITION BY p."cid") AS "f"
+  SELECT p."cid", p."d", p."net", p."at", MIN(p."d") OVER (PARTITION BY p."cid") AS "f"
   FROM (
-    SELECT c."id" AS "cid", ${dayOf(dialect)} AS "d", SUM(o."totalPrice" - o."totalRefunded") AS "net"
+    SELECT c."id" AS "cid", ${dayOf(dialect)} AS "d", SUM(o."totalPrice" - o."totalRefunded") AS "net",
+      MIN(o."processedAt") AS "at"
     FROM "Customer" c CROSS JOIN "Order" o
     WHERE c."shopId" + 0 = ? AND ${which} AND c."deletedAt" IS NULL
       AND o."shopId" = c."shopId" AND o."customerShopifyId" = c."shopifyId"
@@ -136,6 +156,7 @@ export function holdoutSplit(now: Date, holdoutDays: number): HoldoutSplit {
 interface Filling {
   ids: Int32Array;
   all: SummaryColumns;
+  ago: AgoColumns;
   calibration: CalibrationColumns | null;
 }
 
@@ -146,6 +167,15 @@ function grown(c: SummaryColumns, capacity: number): SummaryColumns {
   return copy;
 }
 
+function emptyAgo(capacity: number): AgoColumns {
+  return { x: new Int32Array(capacity), tx: new Int32Array(capacity) };
+}
+
+/** A customer's summary as of FALL_DAYS before the summaries' `now`; null with no purchase by then. */
+export function agoAt(all: SummaryColumns, ago: AgoColumns, i: number): Summary | null {
+  return ago.x[i] < 0 ? null : { x: ago.x[i], tx: ago.tx[i], T: all.T[i] - FALL_DAYS };
+}
+
 /** Room for at least `needed` customers (only when the customers' order counts were behind). */
 function grow(out: Filling, needed: number): void {
   const capacity = Math.max(needed, Math.ceil(out.ids.length * 1.25));
@@ -153,6 +183,10 @@ function grow(out: Filling, needed: number): void {
   ids.set(out.ids.subarray(0, out.all.length));
   out.ids = ids;
   out.all = grown(out.all, capacity);
+  const ago = emptyAgo(capacity);
+  ago.x.set(out.ago.x.subarray(0, out.all.length));
+  ago.tx.set(out.ago.tx.subarray(0, out.all.length));
+  out.ago = ago;
   if (out.calibration) {
     const repeats = new Uint16Array(capacity);
     repeats.set(out.calibration.holdoutRepeats.subarray(0, out.calibration.columns.length));
@@ -173,6 +207,9 @@ function take(rows: SummaryRow[], nowMs: number, split: HoldoutSplit | null, out
     out.all.tx[i] = int(r.last) - first;
     out.all.T[i] = (nowMs - first * DAY_MS) / DAY_MS;
     out.all.mean[i] = x > 0 ? (int(r.net) - firstNet) / x : 0;
+    const agoDays = int(r.agoDays);
+    out.ago.x[i] = agoDays - 1; // -1: no purchase yet then
+    out.ago.tx[i] = agoDays > 0 ? int(r.agoLast) - first : 0;
     const cal = out.calibration;
     if (!cal || !split || first >= split.cutDay) continue;
     const cx = int(r.calDays) - 1;
@@ -185,11 +222,12 @@ function take(rows: SummaryRow[], nowMs: number, split: HoldoutSplit | null, out
   }
 }
 
-function params(split: HoldoutSplit | null): number[] {
+function params(split: HoldoutSplit | null, now: Date): (number | Date)[] {
   // Without a split every day counts as "before the cut-off" and none as in the holdout (a day far
   // beyond any order's, and within PostgreSQL's integer).
   const cut = split?.cutDay ?? 2_000_000_000;
-  return [cut, cut, cut, cut, split?.endDay ?? cut];
+  const ago = new Date(now.getTime() - FALL_DAYS * DAY_MS);
+  return [cut, cut, cut, cut, split?.endDay ?? cut, ago, ago];
 }
 
 /**
@@ -217,6 +255,7 @@ export async function readSummaries(
   const out: Filling = {
     ids: new Int32Array(capacity),
     all: emptyColumns(capacity),
+    ago: emptyAgo(capacity),
     calibration: split
       ? { columns: emptyColumns(capacity), holdoutRepeats: new Uint16Array(capacity) }
       : null,
@@ -227,7 +266,7 @@ export async function readSummaries(
     const hi = int(bounds.hi);
     for (let from = lo - 1; from < hi; from += page) {
       const rows = await q.rows<SummaryRow>(sql, [
-        ...params(split),
+        ...params(split, now),
         shopId,
         from,
         Math.min(from + page, hi),
@@ -242,6 +281,7 @@ export async function readSummaries(
   return {
     ids: out.ids.subarray(0, out.all.length),
     all: trimmed(out.all),
+    ago: { x: out.ago.x.subarray(0, out.all.length), tx: out.ago.tx.subarray(0, out.all.length) },
     calibration: out.calibration
       ? {
           columns: trimmed(out.calibration.columns),
@@ -251,27 +291,38 @@ export async function readSummaries(
   };
 }
 
+/** A customer's summary as of `now`, and as of FALL_DAYS before it (null: no purchase by then). */
+export interface SummaryNowAndAgo extends ValueSummary {
+  ago: Summary | null;
+}
+
 /** These customers' summaries as of `now` (those with no order have none), by Customer.id. */
 export async function summariesOf(
   q: HotQueries,
   shopId: number,
   customerIds: readonly number[],
   now: Date,
-): Promise<Map<number, ValueSummary>> {
-  const found = new Map<number, ValueSummary>();
+): Promise<Map<number, SummaryNowAndAgo>> {
+  const found = new Map<number, SummaryNowAndAgo>();
   const ids = [...new Set(customerIds)];
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
     const rows = await q.rows<SummaryRow>(summarySql(q.dialect, { ids: chunk.length }), [
-      ...params(null),
+      ...params(null, now),
       shopId,
       ...chunk,
       false,
       now,
     ]);
-    const out = { ids: new Int32Array(rows.length), all: emptyColumns(rows.length), calibration: null };
+    const out = {
+      ids: new Int32Array(rows.length),
+      all: emptyColumns(rows.length),
+      ago: emptyAgo(rows.length),
+      calibration: null,
+    };
     take(rows, now.getTime(), null, out);
-    for (let j = 0; j < out.all.length; j++) found.set(out.ids[j], summaryAt(out.all, j));
+    for (let j = 0; j < out.all.length; j++)
+      found.set(out.ids[j], { ...summaryAt(out.all, j), ago: agoAt(out.all, out.ago, j) });
   }
   return found;
 }
