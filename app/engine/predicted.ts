@@ -105,7 +105,8 @@ export function predictedValue(
  * change of at most −20 / 100). Both the evaluator and sql.ts compare through this.
  */
 export function storedCondition(c: Condition): Condition {
-  if (c.field !== "predicted.probabilityActive" && c.field !== "predicted.probabilityActiveChange30d") return c;
+  if (c.field !== "predicted.probabilityActive" && c.field !== "predicted.probabilityActiveChange30d")
+    return c;
   const scale = (v: string | number) => (typeof v === "number" ? v / 100 : v);
   const value = c.value;
   return {

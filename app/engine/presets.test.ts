@@ -99,11 +99,13 @@ describe("the predicted segments", () => {
     // … and a high one falling fast is.
     const highFalling = { ...slipping, probabilityActive: 0.82, probabilityActive30dAgo: 0.97 };
     expect(member("valuable-slipping-away", customer(4, highFalling))).toBe(true);
-    expect(member("valuable-slipping-away", customer(4, { ...slipping, probabilityActive: 0.71 }))).toBe(false);
-    // No figure 30 days ago (no order by then): no fall.
-    expect(member("valuable-slipping-away", customer(4, { ...slipping, probabilityActive30dAgo: null }))).toBe(
+    expect(member("valuable-slipping-away", customer(4, { ...slipping, probabilityActive: 0.71 }))).toBe(
       false,
     );
+    // No figure 30 days ago (no order by then): no fall.
+    expect(
+      member("valuable-slipping-away", customer(4, { ...slipping, probabilityActive30dAgo: null })),
+    ).toBe(false);
     // An order in the last 30 days: not slipping away, whatever the model's change.
     expect(member("valuable-slipping-away", customer(4, slipping, "2026-06-01T00:00:00Z"))).toBe(false);
   });

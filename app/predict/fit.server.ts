@@ -34,7 +34,6 @@ import {
 import type {
   BgNbdParams,
   Calibration,
-  CustomerPredictionValues,
   FittedModels,
   TierThresholds,
   ValueSummary,
@@ -560,7 +559,11 @@ async function writePredictions(
   for (let from = 0; from < n; from += chunk) {
     const rows: unknown[][] = [];
     for (let i = from; i < Math.min(n, from + chunk); i++) {
-      const v = predictCustomerWithFall(models, summaryAt(summaries.all, i), agoAt(summaries.all, summaries.ago, i));
+      const v = predictCustomerWithFall(
+        models,
+        summaryAt(summaries.all, i),
+        agoAt(summaries.all, summaries.ago, i),
+      );
       if (finite(v)) rows.push(predictionRow(summaries.ids[i], shopId, fitId, v, tiers, now));
     }
     await hot.transaction((tx) =>
