@@ -23,7 +23,15 @@ import {
 } from "./fit.server";
 import { predictCustomer } from "../engine/predict/predict";
 import { afterApplied } from "../sync/after-apply.server";
-import { agoAt, DAY_MS, holdoutSplit, readSummaries, summariesOf, summaryAt } from "./summaries.server";
+import {
+  agoAt,
+  agoDayOf,
+  DAY_MS,
+  holdoutSplit,
+  readSummaries,
+  summariesOf,
+  summaryAt,
+} from "./summaries.server";
 import { probabilityActive } from "../engine/predict/bgnbd";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
@@ -147,59 +155,65 @@ describe("a customer's summary, computed in SQL from the shop's orders", () => {
 });
 
 describe("a customer's summary as of 30 days before, in the same pass", () => {
-  // NOW is 2026-11-25T12:00Z: 30 days before is 2026-10-26T12:00Z.
-  const THEN = "2026-10-26T12:00:00.000Z";
+  // NOW is 2026-11-25T12:00Z: the fall is measured from the start of 2026-10-26 (UTC), 30 days
+  // before NOW's day; purchase days before it count.
+  const THEN = "2026-10-26T00:00:00.000Z";
   let shopId = 0;
   const ids: Record<string, number> = {};
   beforeAll(async () => {
     shopId = await shop("summaries-ago.myshopify.com");
     for (const c of ["ann", "fay", "gus", "hal"]) ids[c] = await customer(shopId, c);
-    // ann: two purchase days by then, a third after.
+    // ann: two purchase days before then, a third after.
     await orderOf(shopId, "ann", "2026-03-01T10:00:00Z", 5000);
     await orderOf(shopId, "ann", "2026-07-01T10:00:00Z", 5000);
     await orderOf(shopId, "ann", "2026-11-20T10:00:00Z", 5000);
-    // fay: a first purchase long ago, and one processed exactly at the moment 30 days before (it
-    // counts), with a later order the same day (one purchase day).
+    // fay: a first purchase long ago, one in the last millisecond before then (it counts), and one
+    // at that very moment (it does not: that day is after).
     await orderOf(shopId, "fay", "2026-01-10T10:00:00Z", 3000);
+    await orderOf(shopId, "fay", "2026-10-25T23:59:59.999Z", 3000);
     await orderOf(shopId, "fay", THEN, 3000);
-    await orderOf(shopId, "fay", "2026-10-26T18:00:00Z", 3000);
-    // gus: his first order a millisecond after that moment: no purchase by then.
-    await orderOf(shopId, "gus", "2026-10-26T12:00:00.001Z", 3000);
-    // hal: a purchase before, and one after that moment on its day: only the first counts then.
+    // gus: his first order at that moment: no purchase before then.
+    await orderOf(shopId, "gus", THEN, 3000);
+    // hal: a purchase before, and one later on that day: only the first counts then.
     await orderOf(shopId, "hal", "2026-05-05T10:00:00Z", 3000);
     await orderOf(shopId, "hal", "2026-10-26T13:00:00Z", 3000);
   });
 
-  it("has each customer's purchases up to that moment, with T 30 days less, and none for a customer who had not bought yet", async () => {
+  it("has each customer's purchase days before the start of the day 30 days back, their age then, and none for a customer who had not bought", async () => {
+    expect(new Date(agoDayOf(NOW) * DAY_MS).toISOString()).toBe(THEN);
     const s = await readSummaries(prisma, shopId, NOW, { page: 2 });
     const byId = new Map(Array.from(s.ids, (id, i) => [id, i]));
     const ago = (name: string) => agoAt(s.all, s.ago, byId.get(ids[name])!);
     const days = (from: string, to: string) => (day(to).getTime() - day(from).getTime()) / DAY_MS;
-    const T = (first: string) => (new Date(THEN).getTime() - day(first).getTime()) / DAY_MS;
-    expect(ago("ann")).toEqual({ x: 1, tx: days("2026-03-01", "2026-07-01"), T: T("2026-03-01") });
-    expect(ago("fay")).toEqual({ x: 1, tx: days("2026-01-10", "2026-10-26"), T: T("2026-01-10") });
+    expect(ago("ann")).toEqual({
+      x: 1,
+      tx: days("2026-03-01", "2026-07-01"),
+      T: days("2026-03-01", "2026-10-26"),
+    });
+    expect(ago("fay")).toEqual({
+      x: 1,
+      tx: days("2026-01-10", "2026-10-25"),
+      T: days("2026-01-10", "2026-10-26"),
+    });
     expect(ago("gus")).toBeNull();
-    expect(ago("hal")).toEqual({ x: 0, tx: 0, T: T("2026-05-05") });
-    // Now: hal's day after it counts.
+    expect(ago("hal")).toEqual({ x: 0, tx: 0, T: days("2026-05-05", "2026-10-26") });
+    // Now: fay's and hal's later days count.
+    expect(s.all.x[byId.get(ids.fay)!]).toBe(2);
     expect(s.all.x[byId.get(ids.hal)!]).toBe(1);
-    // The same as the summaries computed with `now` 30 days earlier (T to rounding).
-    const then = await readSummaries(prisma, shopId, new Date(THEN));
+    // The same as the summaries computed with `now` just before that moment (T to a millisecond).
+    const then = await readSummaries(prisma, shopId, new Date(new Date(THEN).getTime() - 1));
     for (const name of ["ann", "fay", "hal"]) {
       const j = Array.from(then.ids).indexOf(ids[name]);
       const a = ago(name)!;
       expect({ x: a.x, tx: a.tx }, name).toEqual({ x: then.all.x[j], tx: then.all.tx[j] });
-      expect(a.T, name).toBeCloseTo(then.all.T[j], 9);
+      expect(a.T, name).toBeCloseTo(then.all.T[j], 6);
     }
     expect(Array.from(then.ids)).not.toContain(ids.gus);
   });
 
   it("is read for a few customers by id too", async () => {
     const found = await summariesOf(hotFor(prisma, "read"), shopId, [ids.ann, ids.gus], NOW);
-    expect(found.get(ids.ann)!.ago).toEqual({
-      x: 1,
-      tx: 122,
-      T: (new Date(THEN).getTime() - day("2026-03-01").getTime()) / DAY_MS,
-    });
+    expect(found.get(ids.ann)!.ago).toEqual({ x: 1, tx: 122, T: 239 });
     expect(found.get(ids.gus)!.ago).toBeNull();
   });
 });

@@ -10,9 +10,9 @@
  *   totalPrice − totalRefunded, as Customer.totalSpent counts it),
  *   then per customer: first and last day, how many, their net, the first day's net (excluded from
  *   the repeat purchases' mean), and the same over the days before the calibration cut-off plus the
- *   days in the holdout period [cut-off, start of `now`'s day), and the purchase days as of
- *   FALL_DAYS before `now` (a day counts when its first order was processed by then) for the fall in
- *   P(active) over those days.
+ *   days in the holdout period [cut-off, start of `now`'s day), and how many days and the last one
+ *   before the "ago" day (`agoDayOf`: FALL_DAYS before `now`'s day; the summary as of its start
+ *   gives P(active) then, and its fall since, predicted.probabilityActiveChange30d).
  * Deleted customers (tombstones) and orders without a customer are left out; a customer with no
  * such order has no summary.
  */
@@ -43,13 +43,23 @@ export interface CalibrationColumns {
 }
 
 /**
- * Each customer's purchases as of FALL_DAYS before `now` (8 bytes a customer): repeat purchases
- * (-1: no purchase yet then) and the days from the first purchase day to the last one by then.
- * The first purchase day and T follow from `all`'s (T then = T − FALL_DAYS).
+ * Each customer's purchases as of the start (00:00 UTC) of the day FALL_DAYS before `now`'s day
+ * (8 bytes a customer): repeat purchases (-1: no purchase before then) and the days from the
+ * first purchase day to the last one before then. Their age then is `all`'s T less `offset`.
  */
 export interface AgoColumns {
   x: Int32Array;
   tx: Int32Array;
+  /** Days from that moment to `now` (FALL_DAYS and the part of `now`'s day gone). */
+  offset: number;
+}
+
+/**
+ * The day (UTC days since 1970) whose start the fall in P(active) is measured from: FALL_DAYS
+ * before `now`'s. Whole days, as purchases are (and as the holdout's cut-off is).
+ */
+export function agoDayOf(now: Date): number {
+  return Math.floor(now.getTime() / DAY_MS) - FALL_DAYS;
 }
 
 export interface ShopSummaries {
@@ -57,7 +67,7 @@ export interface ShopSummaries {
   ids: Int32Array;
   /** Summaries as of `now`. */
   all: SummaryColumns;
-  /** The same customers' purchases as of FALL_DAYS before `now`, row for row with `all`. */
+  /** The same customers' purchases as of the start of agoDayOf(now), row for row with `all`. */
   ago: AgoColumns;
   calibration: CalibrationColumns | null;
 }
@@ -90,8 +100,8 @@ function dayOf(dialect: Dialect): string {
 }
 
 /**
- * The summaries statement. Parameters: cutDay ×3, cutDay, endDay, ago ×2 (the moment FALL_DAYS
- * before now), shopId, then the customers (`range`: lo, hi; `ids`: the ids), then test = false, now.
+ * The summaries statement. Parameters: cutDay ×3, cutDay, endDay, agoDay ×2 (agoDayOf(now)),
+ * shopId, then the customers (`range`: lo, hi; `ids`: the ids), then test = false, now.
  */
 export function summarySql(dialect: Dialect, customers: { range: true } | { ids: number }): string {
   const which =
@@ -104,13 +114,12 @@ export function summarySql(dialect: Dialect, customers: { range: true } | { ids:
   MAX(CASE WHEN w."d" < ? THEN w."d" END) AS "calLast",
   SUM(CASE WHEN w."d" < ? THEN w."net" ELSE 0 END) AS "calNet",
   SUM(CASE WHEN w."d" >= ? AND w."d" < ? THEN 1 ELSE 0 END) AS "holdDays",
-  SUM(CASE WHEN w."at" <= ? THEN 1 ELSE 0 END) AS "agoDays",
-  MAX(CASE WHEN w."at" <= ? THEN w."d" END) AS "agoLast"
+  SUM(CASE WHEN w."d" < ? THEN 1 ELSE 0 END) AS "agoDays",
+  MAX(CASE WHEN w."d" < ? THEN w."d" END) AS "agoLast"
 FROM (
-  SELECT p."cid", p."d", p."net", p."at", MIN(p."d") OVER (PARTITION BY p."cid") AS "f"
+  SELECT p."cid", p."d", p."net", MIN(p."d") OVER (PARTITION BY p."cid") AS "f"
   FROM (
-    SELECT c."id" AS "cid", ${dayOf(dialect)} AS "d", SUM(o."totalPrice" - o."totalRefunded") AS "net",
-      MIN(o."processedAt") AS "at"
+    SELECT c."id" AS "cid", ${dayOf(dialect)} AS "d", SUM(o."totalPrice" - o."totalRefunded") AS "net"
     FROM "Customer" c CROSS JOIN "Order" o
     WHERE c."shopId" + 0 = ? AND ${which} AND c."deletedAt" IS NULL
       AND o."shopId" = c."shopId" AND o."customerShopifyId" = c."shopifyId"
@@ -167,13 +176,17 @@ function grown(c: SummaryColumns, capacity: number): SummaryColumns {
   return copy;
 }
 
-function emptyAgo(capacity: number): AgoColumns {
-  return { x: new Int32Array(capacity), tx: new Int32Array(capacity) };
+function emptyAgo(capacity: number, now: Date): AgoColumns {
+  return {
+    x: new Int32Array(capacity),
+    tx: new Int32Array(capacity),
+    offset: (now.getTime() - agoDayOf(now) * DAY_MS) / DAY_MS,
+  };
 }
 
-/** A customer's summary as of FALL_DAYS before the summaries' `now`; null with no purchase by then. */
+/** A customer's summary as of the start of agoDayOf(now); null with no purchase before then. */
 export function agoAt(all: SummaryColumns, ago: AgoColumns, i: number): Summary | null {
-  return ago.x[i] < 0 ? null : { x: ago.x[i], tx: ago.tx[i], T: all.T[i] - FALL_DAYS };
+  return ago.x[i] < 0 ? null : { x: ago.x[i], tx: ago.tx[i], T: all.T[i] - ago.offset };
 }
 
 /** Room for at least `needed` customers (only when the customers' order counts were behind). */
@@ -183,7 +196,7 @@ function grow(out: Filling, needed: number): void {
   ids.set(out.ids.subarray(0, out.all.length));
   out.ids = ids;
   out.all = grown(out.all, capacity);
-  const ago = emptyAgo(capacity);
+  const ago = { ...out.ago, x: new Int32Array(capacity), tx: new Int32Array(capacity) };
   ago.x.set(out.ago.x.subarray(0, out.all.length));
   ago.tx.set(out.ago.tx.subarray(0, out.all.length));
   out.ago = ago;
@@ -208,7 +221,7 @@ function take(rows: SummaryRow[], nowMs: number, split: HoldoutSplit | null, out
     out.all.T[i] = (nowMs - first * DAY_MS) / DAY_MS;
     out.all.mean[i] = x > 0 ? (int(r.net) - firstNet) / x : 0;
     const agoDays = int(r.agoDays);
-    out.ago.x[i] = agoDays - 1; // -1: no purchase yet then
+    out.ago.x[i] = agoDays - 1; // -1: no purchase before then
     out.ago.tx[i] = agoDays > 0 ? int(r.agoLast) - first : 0;
     const cal = out.calibration;
     if (!cal || !split || first >= split.cutDay) continue;
@@ -222,11 +235,11 @@ function take(rows: SummaryRow[], nowMs: number, split: HoldoutSplit | null, out
   }
 }
 
-function params(split: HoldoutSplit | null, now: Date): (number | Date)[] {
+function params(split: HoldoutSplit | null, now: Date): number[] {
   // Without a split every day counts as "before the cut-off" and none as in the holdout (a day far
   // beyond any order's, and within PostgreSQL's integer).
   const cut = split?.cutDay ?? 2_000_000_000;
-  const ago = new Date(now.getTime() - FALL_DAYS * DAY_MS);
+  const ago = agoDayOf(now);
   return [cut, cut, cut, cut, split?.endDay ?? cut, ago, ago];
 }
 
@@ -255,7 +268,7 @@ export async function readSummaries(
   const out: Filling = {
     ids: new Int32Array(capacity),
     all: emptyColumns(capacity),
-    ago: emptyAgo(capacity),
+    ago: emptyAgo(capacity, now),
     calibration: split
       ? { columns: emptyColumns(capacity), holdoutRepeats: new Uint16Array(capacity) }
       : null,
@@ -281,7 +294,11 @@ export async function readSummaries(
   return {
     ids: out.ids.subarray(0, out.all.length),
     all: trimmed(out.all),
-    ago: { x: out.ago.x.subarray(0, out.all.length), tx: out.ago.tx.subarray(0, out.all.length) },
+    ago: {
+      x: out.ago.x.subarray(0, out.all.length),
+      tx: out.ago.tx.subarray(0, out.all.length),
+      offset: out.ago.offset,
+    },
     calibration: out.calibration
       ? {
           columns: trimmed(out.calibration.columns),
@@ -291,7 +308,7 @@ export async function readSummaries(
   };
 }
 
-/** A customer's summary as of `now`, and as of FALL_DAYS before it (null: no purchase by then). */
+/** A customer's summary as of `now`, and as of the start of agoDayOf(now) (null: no purchase before). */
 export interface SummaryNowAndAgo extends ValueSummary {
   ago: Summary | null;
 }
@@ -317,7 +334,7 @@ export async function summariesOf(
     const out = {
       ids: new Int32Array(rows.length),
       all: emptyColumns(rows.length),
-      ago: emptyAgo(rows.length),
+      ago: emptyAgo(rows.length, now),
       calibration: null,
     };
     take(rows, now.getTime(), null, out);
