@@ -115,7 +115,7 @@ describe("the Predicted fields in the rule language", () => {
 
   it("reads a fall in the chance still active over 30 days in points, and explains it from and to", () => {
     expect(describeCondition({ field: "predicted.probabilityActiveChange30d", op: "lte", value: -10 })).toBe(
-      "Change in chance still active over 30 days (points) is at most -10",
+      "30-day change in chance still active (points) is at most -10",
     );
     expect(
       problems(rule({ field: "predicted.probabilityActiveChange30d", op: "lte", value: -12.5 })),

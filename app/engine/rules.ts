@@ -256,7 +256,7 @@ export const FIELDS = {
   // P(active) now minus P(active) 30 days before the prediction, in percentage points (negative:
   // falling), both from the same fit; not set when the customer had no order 30 days before.
   "predicted.probabilityActiveChange30d": {
-    label: "Change in chance still active over 30 days (points)",
+    label: "30-day change in chance still active (points)",
     group: "Predicted",
     type: "number",
     fractional: true,

@@ -196,9 +196,9 @@ describe("the builder's field picker", () => {
     const found = (q: string) => fieldSections(q, FIELD_NAMES).flatMap((s) => s.options.map((o) => o.label));
     expect(found("churn")).toEqual([
       "Chance still active (%)",
-      "Change in chance still active over 30 days (points)",
+      "30-day change in chance still active (points)",
     ]);
-    expect(found("slipping")).toEqual(["Change in chance still active over 30 days (points)"]);
+    expect(found("slipping")).toEqual(["30-day change in chance still active (points)"]);
     expect(found("predicted")).toEqual(
       expect.arrayContaining(["Expected orders", "Predicted 12-month value", "Predicted value tier"]),
     );
