@@ -22,7 +22,7 @@ export interface PredictionFitFacts {
 export interface PredictionFacts {
   /** 0..1. */
   probabilityActive: number;
-  /** 0..1: P(active) FALL_DAYS before the prediction was computed; null: no order by then. */
+  /** 0..1: P(active) FALL_DAYS before the prediction's day (from its start); null: no order by then. */
   probabilityActive30dAgo: number | null;
   orders: Record<Horizon, number>;
   /** Minor units. */
@@ -46,8 +46,9 @@ const DAY = 86_400_000;
 
 /**
  * Days back over which a fall in P(active) is measured ("predicted.probabilityActiveChange30d"):
- * each prediction also keeps P(active) as of this many days before it was computed, from the same
- * fitted parameters and the customer's orders up to then.
+ * each prediction also keeps P(active) as of the start (00:00 UTC) of the day this many days before
+ * the day it was computed, from the same fitted parameters and the customer's purchase days before
+ * then (app/predict/summaries.server.ts, agoDayOf).
  */
 export const FALL_DAYS = 30;
 

@@ -156,8 +156,8 @@ export function presets(params: PresetParams): Preset[] {
  *   the next 30 days.
  * - Valuable and slipping away: in the top 25% by predicted 12-month value, no order in the last
  *   30 days, and their chance of still being active FELL by at least 10 percentage points over those
- *   30 days (predicted.probabilityActiveChange30d: the same fit's P(active) now against as of 30 days
- *   before, from their orders up to then). A real fall, not a low level: a frequent buyer gone quiet
+ *   30 days (predicted.probabilityActiveChange30d: the same fit's P(active) now against as of the start
+ *   of the day 30 days back, from their purchases before then). A real fall, not a low level: a frequent buyer gone quiet
  *   for longer than their own rhythm falls fast, an occasional one barely. Why these conditions:
  *   - 10 points: for the top 25% a month without an order costs a typical 4–6 points (the median
  *     change over 30 days in simulated shops on the CDNOW parameters, bench/falling-threshold.ts);

@@ -253,8 +253,9 @@ export const FIELDS = {
     fractional: true,
     ops: PREDICTED_NUMBER_OPS,
   },
-  // P(active) now minus P(active) 30 days before the prediction, in percentage points (negative:
-  // falling), both from the same fit; not set when the customer had no order 30 days before.
+  // P(active) now minus P(active) as of the start of the day 30 days before the prediction's, in
+  // percentage points (negative: falling), both from the same fit; not set when the customer had
+  // no purchase before then.
   "predicted.probabilityActiveChange30d": {
     label: "30-day change in chance still active (points)",
     group: "Predicted",
