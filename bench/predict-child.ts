@@ -12,7 +12,7 @@
 import { createPrismaClient } from "../app/db.server";
 import { closeHot, hotFor } from "../app/db-hot.server";
 import { fitShop } from "../app/predict/fit.server";
-import { SUMMARY_PAGE, holdoutSplit, summarySql } from "../app/predict/summaries.server";
+import { SUMMARY_PAGE, agoDayOf, holdoutSplit, summarySql } from "../app/predict/summaries.server";
 
 const [file, shopArg, nowArg, mode] = process.argv.slice(2);
 const shopId = Number(shopArg);
@@ -73,6 +73,8 @@ async function run() {
           split.cutDay,
           split.cutDay,
           split.endDay,
+          agoDayOf(now),
+          agoDayOf(now),
           shopId,
           from,
           from + SUMMARY_PAGE,

@@ -2,7 +2,9 @@
  * The cost of the "Predicted" fields in a full recompute (issue 17): the big SQLite shop
  * (bench/generate-store.ts; SLICE_BENCH_CUSTOMERS, default 100,000) with a prediction for every
  * customer (drawn from the CDNOW parameters by the models' own simulate.ts and predict.ts, tiered
- * by rank), and the app's `recompute` of three segments on predicted fields (the presets) against
+ * by rank, with P(active) 30 days before where the simulated summary tells it: the same purchases
+ * 30 days younger when the last one was before then), and the app's `recompute` of three segments
+ * on predicted fields (the presets) against
  * three of the same shape on the Customer row's own columns, in the same run, from empty
  * memberships each time, alternating, median of SLICE_BENCH_REPS (3).
  */
@@ -12,7 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { createPrismaClient } from "../app/db.server";
 import { predictedPresets } from "../app/engine/presets";
-import { predictCustomer, tierOf, tierThresholds } from "../app/engine/predict/predict";
+import { predictCustomerWithFall, tierOf, tierThresholds } from "../app/engine/predict/predict";
 import { simulateCustomers } from "../app/engine/predict/simulate";
 import type { Rule } from "../app/engine/rules";
 import { recompute } from "../app/segments/store.server";
@@ -32,8 +34,14 @@ function writePredictions(raw: Database.Database, shopId: number, now: Date): nu
     .prepare(`SELECT "id" FROM "Customer" WHERE "shopId" = ? AND "deletedAt" IS NULL ORDER BY "id"`)
     .all(shopId) as { id: number }[];
   const { calibration: s } = simulateCustomers(MODELS, { customers: ids.length, days: 540, seed: 11 });
+  // The simulation keeps only each customer's summary: 30 days before, their purchases were the
+  // same when the last one was before then (otherwise it is not known here, and left null).
   const predicted = ids.map((_, i) =>
-    predictCustomer(MODELS, { x: s.x[i], tx: s.tx[i], T: s.T[i], mean: s.mean[i] * 100 }),
+    predictCustomerWithFall(
+      MODELS,
+      { x: s.x[i], tx: s.tx[i], T: s.T[i], mean: s.mean[i] * 100 },
+      s.tx[i] <= s.T[i] - 30 ? { x: s.x[i], tx: s.tx[i], T: s.T[i] - 30 } : null,
+    ),
   );
   const tiers = tierThresholds(Float64Array.from(predicted.map((p) => p.value12m)));
   const fit = raw
@@ -43,9 +51,10 @@ function writePredictions(raw: Database.Database, shopId: number, now: Date): nu
     )
     .get(shopId, now.getTime(), now.getTime() - 90 * 86_400_000, ids.length) as { id: number };
   const insert = raw.prepare(
-    `INSERT INTO "CustomerPrediction" ("customerId", "shopId", "fitId", "probabilityActive", "orders7", "orders30",
-       "orders60", "orders90", "orders180", "orders365", "spendPerOrder", "value12m", "valueTier", "nextOrderAt", "computedAt")
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO "CustomerPrediction" ("customerId", "shopId", "fitId", "probabilityActive", "probabilityActive30dAgo",
+       "orders7", "orders30", "orders60", "orders90", "orders180", "orders365", "spendPerOrder", "value12m", "valueTier",
+       "nextOrderAt", "computedAt")
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   raw.transaction(() => {
     predicted.forEach((p, i) =>
@@ -54,6 +63,7 @@ function writePredictions(raw: Database.Database, shopId: number, now: Date): nu
         shopId,
         fit.id,
         p.probabilityActive,
+        p.probabilityActiveThen,
         p.orders[7],
         p.orders[30],
         p.orders[60],
@@ -113,7 +123,7 @@ export async function benchPredictedFields(options: { customers?: number } = {})
         rule({
           all: [
             { field: "customer.totalSpent", op: "gte", value: spentAtRank(0.06) },
-            { field: "customer.ordersCount", op: "gte", value: 2 },
+            { field: "orders.count", op: "eq", value: 0, days: 30 },
             { field: "customer.averageOrderValue", op: "lt", value: 1_000_000 },
           ],
         }),

@@ -37,6 +37,8 @@ export interface JsonFacts {
 /** A case's prediction: `orders` by horizon ("7" … "365"), every one given. */
 export interface JsonPrediction {
   probabilityActive: number;
+  /** Absent in the older cases: null (no figure 30 days before). */
+  probabilityActive30dAgo?: number | null;
   orders: Record<string, number>;
   spendPerOrder: number;
   value12m: number;
@@ -56,6 +58,7 @@ export function predictionOf(p: JsonPrediction | null | undefined): PredictionFa
   ) as Record<Horizon, number>;
   return {
     probabilityActive: p.probabilityActive,
+    probabilityActive30dAgo: p.probabilityActive30dAgo ?? null,
     orders,
     spendPerOrder: p.spendPerOrder,
     value12m: p.value12m,

@@ -338,6 +338,7 @@ export function valueOf(field: Field, c: Condition, facts: Facts, now: Date): Va
       return facts.visitor?.deviceType ?? null;
     case "predicted.orders":
     case "predicted.probabilityActive":
+    case "predicted.probabilityActiveChange30d":
     case "predicted.value12m":
     case "predicted.valueTier":
     case "predicted.daysToNextOrder":

@@ -113,6 +113,35 @@ describe("the Predicted fields in the rule language", () => {
     expect(none.reasons[0].value).toBe("not set (no prediction for this customer yet)");
   });
 
+  it("reads a fall in the chance still active over 30 days in points, and explains it from and to", () => {
+    expect(describeCondition({ field: "predicted.probabilityActiveChange30d", op: "lte", value: -10 })).toBe(
+      "30-day change in chance still active (points) is at most -10",
+    );
+    expect(
+      problems(rule({ field: "predicted.probabilityActiveChange30d", op: "lte", value: -12.5 })),
+    ).toEqual([]);
+    const falling = { ...withPrediction.prediction!, probabilityActive: 0.62, probabilityActive30dAgo: 0.81 };
+    const r = parseRule(rule({ field: "predicted.probabilityActiveChange30d", op: "lte", value: -10 }));
+    const fell = evaluate(r, toFacts({ ...withPrediction, prediction: falling }), { now });
+    expect(fell.member).toBe(true);
+    expect(fell.reasons[0].value).toBe("fell 19 points in 30 days (from 81.0% to 62.0%) (expected)");
+    expect(fell.reasons[0].note).toMatch(/^an expectation, not a promise: model fitted Jun 14, 2026/);
+    const rose = { ...falling, probabilityActive: 0.815, probabilityActive30dAgo: 0.81 };
+    expect(evaluate(r, toFacts({ ...withPrediction, prediction: rose }), { now }).reasons[0].value).toBe(
+      "rose 0.5 points in 30 days (from 81.0% to 81.5%) (expected)",
+    );
+    // No order 30 days before: no figure then, so no change.
+    const none = evaluate(
+      r,
+      toFacts({ ...withPrediction, prediction: { ...falling, probabilityActive30dAgo: null } }),
+      {
+        now,
+      },
+    );
+    expect(none.member).toBe(false);
+    expect(none.reasons[0].value).toBe("not set (no prediction for this customer yet)");
+  });
+
   it("is about customers, and moves when their orders change", () => {
     const r = parseRule(rule({ field: "predicted.valueTier", op: "eq", value: "top10" })) as Rule;
     expect(audienceOf(r)).toBe("customers");

@@ -22,6 +22,8 @@ export interface PredictionFitFacts {
 export interface PredictionFacts {
   /** 0..1. */
   probabilityActive: number;
+  /** 0..1: P(active) FALL_DAYS before the prediction's day (from its start); null: no order by then. */
+  probabilityActive30dAgo: number | null;
   orders: Record<Horizon, number>;
   /** Minor units. */
   spendPerOrder: number;
@@ -34,12 +36,21 @@ export interface PredictionFacts {
 export type PredictedField =
   | "predicted.orders"
   | "predicted.probabilityActive"
+  | "predicted.probabilityActiveChange30d"
   | "predicted.value12m"
   | "predicted.valueTier"
   | "predicted.daysToNextOrder"
   | "predicted.spendPerOrder";
 
 const DAY = 86_400_000;
+
+/**
+ * Days back over which a fall in P(active) is measured ("predicted.probabilityActiveChange30d"):
+ * each prediction also keeps P(active) as of the start (00:00 UTC) of the day this many days before
+ * the day it was computed, from the same fitted parameters and the customer's purchase days before
+ * then (app/predict/summaries.server.ts, agoDayOf).
+ */
+export const FALL_DAYS = 30;
 
 export const isPredictedField = (field: string): field is PredictedField => field.startsWith("predicted.");
 
@@ -55,6 +66,8 @@ export function horizonOf(c: Pick<Condition, "field" | "days">): Horizon {
  * A predicted field's value for a customer, null (not set) without a prediction:
  * - orders: expected orders (purchase days) in the next `days` days, with fractions;
  * - probabilityActive: as stored, 0..1 (a rule's percent is compared through storedCondition);
+ * - probabilityActiveChange30d: probabilityActive − probabilityActive30dAgo, −1..1 (a rule's
+ *   percentage points are compared through storedCondition); not set without the 30-days-ago figure;
  * - value12m, spendPerOrder: minor units;
  * - valueTier: top10 | top25 | top50 | rest;
  * - daysToNextOrder: (nextOrderAt − now) in days, with fractions (below 0 once it has passed);
@@ -72,6 +85,9 @@ export function predictedValue(
       return p.orders[horizonOf(c)];
     case "predicted.probabilityActive":
       return p.probabilityActive;
+    case "predicted.probabilityActiveChange30d":
+      // The same double subtraction as sql.ts's, so both compare the very same number.
+      return p.probabilityActive30dAgo === null ? null : p.probabilityActive - p.probabilityActive30dAgo;
     case "predicted.value12m":
       return p.value12m;
     case "predicted.spendPerOrder":
@@ -86,16 +102,26 @@ export function predictedValue(
 /**
  * A condition on the stored scale: "chance still active is at least 57 (%)" compares the stored
  * ratio with 57 / 100, which is the very number 0.57 a fit stores, where 0.57 × 100 would be
- * 56.99999999999999 and miss it. Both the evaluator and sql.ts compare through this.
+ * 56.99999999999999 and miss it; its change in points likewise ("fell by at least 20 points" is a
+ * change of at most −20 / 100). Both the evaluator and sql.ts compare through this.
  */
 export function storedCondition(c: Condition): Condition {
-  if (c.field !== "predicted.probabilityActive") return c;
+  if (c.field !== "predicted.probabilityActive" && c.field !== "predicted.probabilityActiveChange30d")
+    return c;
   const scale = (v: string | number) => (typeof v === "number" ? v / 100 : v);
   const value = c.value;
   return {
     ...c,
     value: Array.isArray(value) ? value.map(scale) : typeof value === "number" ? scale(value) : value,
   };
+}
+
+/** "fell 23 points in 30 days (from 81% to 58%)", "rose 4 points …", "unchanged …". */
+function pointsChange(change: number, p: PredictionFacts, f: ShopFormat): string {
+  const points = Math.round(Math.abs(change) * 1000) / 10;
+  const span = `in ${FALL_DAYS} days (from ${percent(p.probabilityActive30dAgo ?? 0, f)} to ${percent(p.probabilityActive, f)})`;
+  if (points === 0) return `unchanged ${span}`;
+  return `${change < 0 ? "fell" : "rose"} ${count(points, f)} ${points === 1 ? "point" : "points"} ${span}`;
 }
 
 /** How the fit did on the holdout, in words: "its holdout check was 4% high" (or low, or exact). */
@@ -130,6 +156,8 @@ export function showPredicted(
         ? (VALUE_TIER_LABELS[String(v)] ?? String(v))
         : field === "predicted.probabilityActive"
           ? percent(Number(v), f)
-          : count(Math.round(Number(v) * 100) / 100, f);
+          : field === "predicted.probabilityActiveChange30d"
+            ? pointsChange(Number(v), p, f)
+            : count(Math.round(Number(v) * 100) / 100, f);
   return `${figure} (expected)`;
 }

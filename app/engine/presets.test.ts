@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { percentile, predictedPresets, presets } from "./presets";
 import type { JsonPrediction } from "./cases";
-import { predictCustomer, tierOf, tierThresholds } from "./predict/predict";
+import { predictCustomerWithFall, tierOf, tierThresholds } from "./predict/predict";
 import { simulateCustomers } from "./predict/simulate";
 import { parseRule } from "./rules";
 import { evaluate } from "./evaluate";
@@ -55,11 +55,11 @@ describe("the predicted segments", () => {
     holdoutError: -0.02,
     ...over,
   });
-  const customer = (orders: number, p: JsonPrediction | null) =>
+  const customer = (orders: number, p: JsonPrediction | null, lastOrderAt?: string) =>
     toFacts({
       customer: { tags: [] },
       orders: Array.from({ length: orders }, (_, i) => ({
-        processedAt: `2026-0${i + 1}-01T00:00:00Z`,
+        processedAt: i === orders - 1 && lastOrderAt ? lastOrderAt : `2026-0${i + 1}-01T00:00:00Z`,
         total: 5000,
       })),
       checkouts: [],
@@ -88,15 +88,45 @@ describe("the predicted segments", () => {
     expect(member("likely-to-buy-30d", customer(3, null))).toBe(false);
   });
 
-  it("valuable and slipping away: top 25% by predicted value, a repeat buyer, chance still active below 60%", () => {
-    const slipping = prediction({ valueTier: "top25", probabilityActive: 0.45 });
+  it("valuable and slipping away: top 25% by predicted value, no order in 30 days, chance still active fell by 10 points or more", () => {
+    const slipping = prediction({ valueTier: "top25", probabilityActive: 0.7, probabilityActive30dAgo: 0.8 });
     expect(member("valuable-slipping-away", customer(4, slipping))).toBe(true);
     expect(member("valuable-slipping-away", customer(4, { ...slipping, valueTier: "top10" }))).toBe(true);
-    expect(member("valuable-slipping-away", customer(4, { ...slipping, probabilityActive: 0.8 }))).toBe(
+    expect(member("valuable-slipping-away", customer(4, { ...slipping, valueTier: "top50" }))).toBe(false);
+    // A fall, not a level: a low chance that has not moved is not "slipping away" …
+    const lowAndStill = { ...slipping, probabilityActive: 0.3, probabilityActive30dAgo: 0.35 };
+    expect(member("valuable-slipping-away", customer(4, lowAndStill))).toBe(false);
+    // … and a high one falling fast is.
+    const highFalling = { ...slipping, probabilityActive: 0.82, probabilityActive30dAgo: 0.97 };
+    expect(member("valuable-slipping-away", customer(4, highFalling))).toBe(true);
+    expect(member("valuable-slipping-away", customer(4, { ...slipping, probabilityActive: 0.71 }))).toBe(
       false,
     );
-    expect(member("valuable-slipping-away", customer(4, { ...slipping, valueTier: "top50" }))).toBe(false);
-    expect(member("valuable-slipping-away", customer(1, slipping))).toBe(false);
+    // No figure 30 days ago (no order by then): no fall.
+    expect(
+      member("valuable-slipping-away", customer(4, { ...slipping, probabilityActive30dAgo: null })),
+    ).toBe(false);
+    // An order in the last 30 days: not slipping away, whatever the model's change.
+    expect(member("valuable-slipping-away", customer(4, slipping, "2026-06-01T00:00:00Z"))).toBe(false);
+  });
+
+  it("valuable and slipping away leaves out a customer whose second order was in the last 30 days", () => {
+    // The model's chance for a one-time buyer is 1 (nobody drops out before a repeat purchase), so a
+    // second purchase ten days ago "falls" it by tens of points: the no-recent-order condition is
+    // what keeps such a customer out.
+    const models = {
+      bgnbd: { r: 0.243, alpha: 30.9, a: 0.793, b: 2.426 },
+      gammaGamma: { p: 6.25, q: 3.74, gamma: 15.44 },
+    };
+    const v = predictCustomerWithFall(models, { x: 1, tx: 30, T: 40, mean: 5000 }, { x: 0, tx: 0, T: 10 });
+    expect(v.probabilityActiveThen).toBe(1);
+    expect(v.probabilityActive).toBeLessThan(0.8);
+    const p = prediction({
+      valueTier: "top10",
+      probabilityActive: v.probabilityActive,
+      probabilityActive30dAgo: v.probabilityActiveThen,
+    });
+    expect(member("valuable-slipping-away", customer(2, p, "2026-06-05T00:00:00Z"))).toBe(false);
   });
 
   it("predicted top 10%: the top tier only", () => {
@@ -114,15 +144,23 @@ describe("the predicted segments on customers the models predict", () => {
     gammaGamma: { p: 6.25, q: 3.74, gamma: 15.44 },
   };
   const { calibration: s } = simulateCustomers(models, { customers: 4000, days: 365, seed: 17 });
+  // As of 30 days before: the same purchases when the last one was before then (the simulation
+  // keeps only the summary); a customer who bought within the 30 days gets a recent order, which
+  // keeps them out of "slipping away", and no figure then (not known from the summary).
+  const quiet = (i: number) => s.tx[i] <= s.T[i] - 30;
   const predicted = Array.from({ length: s.length }, (_, i) =>
-    predictCustomer(models, { x: s.x[i], tx: s.tx[i], T: s.T[i], mean: s.mean[i] * 100 }),
+    predictCustomerWithFall(
+      models,
+      { x: s.x[i], tx: s.tx[i], T: s.T[i], mean: s.mean[i] * 100 },
+      quiet(i) && s.T[i] >= 30 ? { x: s.x[i], tx: s.tx[i], T: s.T[i] - 30 } : null,
+    ),
   );
   const tiers = tierThresholds(Float64Array.from(predicted.map((p) => p.value12m)));
   const facts = predicted.map((p, i) =>
     toFacts({
       customer: { tags: [] },
       orders: Array.from({ length: s.x[i] + 1 }, () => ({
-        processedAt: "2026-01-01T00:00:00Z",
+        processedAt: quiet(i) ? "2026-01-01T00:00:00Z" : "2026-06-10T00:00:00Z",
         total: 1000,
       })),
       checkouts: [],
@@ -130,6 +168,7 @@ describe("the predicted segments on customers the models predict", () => {
       visitor: null,
       prediction: {
         probabilityActive: p.probabilityActive,
+        probabilityActive30dAgo: p.probabilityActiveThen,
         orders: Object.fromEntries(Object.entries(p.orders).map(([h, v]) => [h, v])),
         spendPerOrder: Math.round(p.spendPerOrder),
         value12m: Math.round(p.value12m),

@@ -154,10 +154,18 @@ export function presets(params: PresetParams): Preset[] {
  * expectation, not a promise, and editable like any rule.
  * - Likely to buy again in 30 days: bought before, and at least 0.5 orders expected from them in
  *   the next 30 days.
- * - Valuable and slipping away: in the top 25% by predicted 12-month value, a repeat customer, and
- *   their chance of still being active has fallen below 60%. For a repeat customer the model's
- *   chance falls the longer they go without ordering, later the more often they used to order: a
- *   frequent, high-value customer gone quiet for longer than usual.
+ * - Valuable and slipping away: in the top 25% by predicted 12-month value, no order in the last
+ *   30 days, and their chance of still being active FELL by at least 10 percentage points over those
+ *   30 days (predicted.probabilityActiveChange30d: the same fit's P(active) now against as of the start
+ *   of the day 30 days back, from their purchases before then). A real fall, not a low level: a frequent buyer gone quiet
+ *   for longer than their own rhythm falls fast, an occasional one barely. Why these conditions:
+ *   - 10 points: for the top 25% a month without an order costs a typical 4–6 points (the median
+ *     change over 30 days in simulated shops on the CDNOW parameters, bench/falling-threshold.ts);
+ *     10 is about twice that, and keeps the segment to a tenth to a fifth of the top 25%.
+ *   - No order in the last 30 days: a customer's second purchase turns the model's P(active) from
+ *     1 (BG/NBD: nobody drops out before a repeat purchase) to below 1, a "fall" of tens of points
+ *     for a customer who has just bought again; this excludes them. It also makes "a repeat buyer"
+ *     implied: with no order since, a one-time buyer's chance stays 1 and cannot fall.
  * - Predicted top 10%: the top 10% of the shop's customers by predicted 12-month value.
  */
 export function predictedPresets(): Preset[] {
@@ -178,12 +186,12 @@ export function predictedPresets(): Preset[] {
       handle: "valuable-slipping-away",
       name: "Valuable and slipping away",
       description:
-        "Top 25% by predicted 12-month value, ordered more than once, and the chance they are still active has fallen below 60%.",
+        "Top 25% by predicted 12-month value, no order in the last 30 days, and the model's chance they are still active fell by at least 10 points over those 30 days.",
       rule: rule({
         all: [
           { field: "predicted.valueTier", op: "in", value: ["top10", "top25"] },
-          { field: "customer.ordersCount", op: "gte", value: 2 },
-          { field: "predicted.probabilityActive", op: "lt", value: 60 },
+          { field: "orders.count", op: "eq", value: 0, days: 30 },
+          { field: "predicted.probabilityActiveChange30d", op: "lte", value: -10 },
         ],
       }),
     },

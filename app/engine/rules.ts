@@ -253,6 +253,16 @@ export const FIELDS = {
     fractional: true,
     ops: PREDICTED_NUMBER_OPS,
   },
+  // P(active) now minus P(active) as of the start of the day 30 days before the prediction's, in
+  // percentage points (negative: falling), both from the same fit; not set when the customer had
+  // no purchase before then.
+  "predicted.probabilityActiveChange30d": {
+    label: "30-day change in chance still active (points)",
+    group: "Predicted",
+    type: "number",
+    fractional: true,
+    ops: PREDICTED_NUMBER_OPS,
+  },
   "predicted.value12m": { label: "Predicted 12-month value", group: "Predicted", type: "money" },
   "predicted.valueTier": {
     label: "Predicted value tier",

@@ -408,6 +408,7 @@ function scalar(field: Field, b: Builder, c: Condition): { expr: string; kind: K
     }
     case "predicted.orders":
     case "predicted.probabilityActive":
+    case "predicted.probabilityActiveChange30d":
     case "predicted.value12m":
     case "predicted.valueTier":
     case "predicted.daysToNextOrder":
@@ -431,6 +432,9 @@ function predictedScalar(field: Field, b: Builder, c: Condition): { expr: string
       return { expr: of(`"orders${horizonOf(c)}"`), kind: "number" };
     case "predicted.probabilityActive":
       return { expr: of(`"probabilityActive"`), kind: "number" };
+    case "predicted.probabilityActiveChange30d":
+      // NULL without the 30-days-ago figure; the evaluator's double subtraction, in the database.
+      return { expr: of(`"probabilityActive" - cp."probabilityActive30dAgo"`), kind: "number" };
     case "predicted.value12m":
       return { expr: of(`"value12m"`), kind: "number" };
     case "predicted.spendPerOrder":

@@ -23,7 +23,16 @@ import {
 } from "./fit.server";
 import { predictCustomer } from "../engine/predict/predict";
 import { afterApplied } from "../sync/after-apply.server";
-import { DAY_MS, holdoutSplit, readSummaries, summariesOf, summaryAt } from "./summaries.server";
+import {
+  agoAt,
+  agoDayOf,
+  DAY_MS,
+  holdoutSplit,
+  readSummaries,
+  summariesOf,
+  summaryAt,
+} from "./summaries.server";
+import { probabilityActive } from "../engine/predict/bgnbd";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 const day = (iso: string) => new Date(`${iso}T00:00:00Z`);
@@ -145,6 +154,70 @@ describe("a customer's summary, computed in SQL from the shop's orders", () => {
   });
 });
 
+describe("a customer's summary as of 30 days before, in the same pass", () => {
+  // NOW is 2026-11-25T12:00Z: the fall is measured from the start of 2026-10-26 (UTC), 30 days
+  // before NOW's day; purchase days before it count.
+  const THEN = "2026-10-26T00:00:00.000Z";
+  let shopId = 0;
+  const ids: Record<string, number> = {};
+  beforeAll(async () => {
+    shopId = await shop("summaries-ago.myshopify.com");
+    for (const c of ["ann", "fay", "gus", "hal"]) ids[c] = await customer(shopId, c);
+    // ann: two purchase days before then, a third after.
+    await orderOf(shopId, "ann", "2026-03-01T10:00:00Z", 5000);
+    await orderOf(shopId, "ann", "2026-07-01T10:00:00Z", 5000);
+    await orderOf(shopId, "ann", "2026-11-20T10:00:00Z", 5000);
+    // fay: a first purchase long ago, one in the last millisecond before then (it counts), and one
+    // at that very moment (it does not: that day is after).
+    await orderOf(shopId, "fay", "2026-01-10T10:00:00Z", 3000);
+    await orderOf(shopId, "fay", "2026-10-25T23:59:59.999Z", 3000);
+    await orderOf(shopId, "fay", THEN, 3000);
+    // gus: his first order at that moment: no purchase before then.
+    await orderOf(shopId, "gus", THEN, 3000);
+    // hal: a purchase before, and one later on that day: only the first counts then.
+    await orderOf(shopId, "hal", "2026-05-05T10:00:00Z", 3000);
+    await orderOf(shopId, "hal", "2026-10-26T13:00:00Z", 3000);
+  });
+
+  it("has each customer's purchase days before the start of the day 30 days back, their age then, and none for a customer who had not bought", async () => {
+    expect(new Date(agoDayOf(NOW) * DAY_MS).toISOString()).toBe(THEN);
+    const s = await readSummaries(prisma, shopId, NOW, { page: 2 });
+    const byId = new Map(Array.from(s.ids, (id, i) => [id, i]));
+    const ago = (name: string) => agoAt(s.all, s.ago, byId.get(ids[name])!);
+    const days = (from: string, to: string) => (day(to).getTime() - day(from).getTime()) / DAY_MS;
+    expect(ago("ann")).toEqual({
+      x: 1,
+      tx: days("2026-03-01", "2026-07-01"),
+      T: days("2026-03-01", "2026-10-26"),
+    });
+    expect(ago("fay")).toEqual({
+      x: 1,
+      tx: days("2026-01-10", "2026-10-25"),
+      T: days("2026-01-10", "2026-10-26"),
+    });
+    expect(ago("gus")).toBeNull();
+    expect(ago("hal")).toEqual({ x: 0, tx: 0, T: days("2026-05-05", "2026-10-26") });
+    // Now: fay's and hal's later days count.
+    expect(s.all.x[byId.get(ids.fay)!]).toBe(2);
+    expect(s.all.x[byId.get(ids.hal)!]).toBe(1);
+    // The same as the summaries computed with `now` just before that moment (T to a millisecond).
+    const then = await readSummaries(prisma, shopId, new Date(new Date(THEN).getTime() - 1));
+    for (const name of ["ann", "fay", "hal"]) {
+      const j = Array.from(then.ids).indexOf(ids[name]);
+      const a = ago(name)!;
+      expect({ x: a.x, tx: a.tx }, name).toEqual({ x: then.all.x[j], tx: then.all.tx[j] });
+      expect(a.T, name).toBeCloseTo(then.all.T[j], 6);
+    }
+    expect(Array.from(then.ids)).not.toContain(ids.gus);
+  });
+
+  it("is read for a few customers by id too", async () => {
+    const found = await summariesOf(hotFor(prisma, "read"), shopId, [ids.ann, ids.gus], NOW);
+    expect(found.get(ids.ann)!.ago).toEqual({ x: 1, tx: 122, T: 239 });
+    expect(found.get(ids.gus)!.ago).toBeNull();
+  });
+});
+
 describe("a shop with too little history", () => {
   it("is told how many customers with repeat orders it has and how many are needed, and keeps the fit in use", async () => {
     const shopId = await shop("young.myshopify.com");
@@ -242,6 +315,36 @@ describe("a shop with two years of customers buying as BG/NBD says", () => {
     for (const r of top10) expect(r.value12m).toBeGreaterThanOrEqual(Math.round(fit!.tiers.top10));
   });
 
+  it("keeps each customer's P(active) as of 30 days before, from the same parameters; none for a customer with no order by then", async () => {
+    const fit = (await currentFit(prisma, shopId))!;
+    const s = await readSummaries(prisma, shopId, NOW);
+    const rows = new Map(
+      (await prisma.customerPrediction.findMany({ where: { shopId } })).map((r) => [r.customerId, r]),
+    );
+    let none = 0;
+    let quietFell = 0;
+    for (let i = 0; i < s.all.length; i++) {
+      const row = rows.get(s.ids[i])!;
+      const then = agoAt(s.all, s.ago, i);
+      if (!then) {
+        none++;
+        expect(row.probabilityActive30dAgo).toBeNull();
+        continue;
+      }
+      expect(row.probabilityActive30dAgo).toBe(probabilityActive(fit.models.bgnbd, then));
+      // No purchase since: the same purchases, 30 days older. A repeat buyer's chance can only have
+      // fallen; a one-time buyer's stays 1.
+      if (then.x === s.all.x[i]) {
+        expect(row.probabilityActive).toBeLessThanOrEqual(row.probabilityActive30dAgo!);
+        if (then.x === 0) expect(row.probabilityActive30dAgo).toBe(1);
+        else if (row.probabilityActive < row.probabilityActive30dAgo!) quietFell++;
+      }
+    }
+    // Every customer was acquired in the first 600 of the 730 days: all had bought by then.
+    expect(none).toBe(0);
+    expect(quietFell).toBeGreaterThan(0);
+  });
+
   it("a later fit replaces every prediction and keeps the earlier fit's row", async () => {
     const later = new Date(NOW.getTime() + 2 * DAY_MS);
     const result = await fitShop(prisma, shopId, later);
@@ -274,6 +377,9 @@ describe("a shop with two years of customers buying as BG/NBD says", () => {
     expect(after.computedAt).toEqual(at);
     expect(after.fitId).toBe(fit.id);
     expect(after).not.toEqual(before);
+    // P(active) as of 30 days before this refresh, from the fit in use.
+    const { ago } = (await summariesOf(hotFor(prisma, "read"), shopId, [one.id], at)).get(one.id)!;
+    expect(after.probabilityActive30dAgo).toBe(ago ? probabilityActive(fit.models.bgnbd, ago) : null);
     expect(await prisma.customerPrediction.findUnique({ where: { customerId: two.id } })).toBeNull();
   });
 
@@ -295,6 +401,10 @@ describe("a shop with two years of customers buying as BG/NBD says", () => {
     expect(after.computedAt).toEqual(at);
     // One more purchase day: P(active) is back at its after-purchase value and more orders are expected.
     expect(after.orders365).not.toBe(before.orders365);
+    // The fall over 30 days is recomputed with it: as of 30 days before this refresh.
+    const fit = (await currentFit(prisma, shopId))!;
+    const { ago } = (await summariesOf(hotFor(prisma, "read"), shopId, [customer.id], at)).get(customer.id)!;
+    expect(after.probabilityActive30dAgo).toBe(ago ? probabilityActive(fit.models.bgnbd, ago) : null);
   });
 
   it("a deleted customer's and a redacted customer's predictions are gone", async () => {

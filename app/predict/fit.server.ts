@@ -25,11 +25,15 @@ import { z } from "zod";
 import { hotFor, insertMany, date, int, marks, type HotQueries } from "../db-hot.server";
 import { expectedOrders, fitBgNbd } from "../engine/predict/bgnbd";
 import { expectedSpendPerOrder, fitGammaGamma } from "../engine/predict/gamma-gamma";
-import { predictCustomer, tierOf, tierThresholds } from "../engine/predict/predict";
+import {
+  predictCustomerWithFall,
+  tierOf,
+  tierThresholds,
+  type CustomerPredictionWithFall,
+} from "../engine/predict/predict";
 import type {
   BgNbdParams,
   Calibration,
-  CustomerPredictionValues,
   FittedModels,
   TierThresholds,
   ValueSummary,
@@ -38,11 +42,13 @@ import { orderHistoryAccess } from "../sync/scopes.server";
 import { calibrationCheck, holdoutDaysFor, repeatCustomers } from "./calibration";
 import {
   DAY_MS,
+  agoAt,
   holdoutSplit,
   readSummaries,
   summariesOf,
   summaryAt,
   type ShopSummaries,
+  type SummaryNowAndAgo,
 } from "./summaries.server";
 
 /** Customers with at least one repeat order a fit needs (on all history, and for the holdout check). */
@@ -193,6 +199,7 @@ const PREDICTION_COLUMNS = [
   "shopId",
   "fitId",
   "probabilityActive",
+  "probabilityActive30dAgo",
   "orders7",
   "orders30",
   "orders60",
@@ -218,9 +225,10 @@ export function value12mOf(m: FittedModels, s: ValueSummary): number {
   return expectedOrders(m.bgnbd, s, 365) * expectedSpendPerOrder(m.gammaGamma, s.x, s.mean);
 }
 
-function finite(v: CustomerPredictionValues): boolean {
+function finite(v: CustomerPredictionWithFall): boolean {
   return (
     Number.isFinite(v.probabilityActive) &&
+    (v.probabilityActiveThen === null || Number.isFinite(v.probabilityActiveThen)) &&
     Number.isFinite(v.spendPerOrder) &&
     Number.isFinite(v.value12m) &&
     Object.values(v.orders).every(Number.isFinite) &&
@@ -232,7 +240,7 @@ function predictionRow(
   customerId: number,
   shopId: number,
   fitId: number,
-  v: CustomerPredictionValues,
+  v: CustomerPredictionWithFall,
   tiers: TierThresholds,
   now: Date,
 ): unknown[] {
@@ -245,6 +253,7 @@ function predictionRow(
     shopId,
     fitId,
     v.probabilityActive,
+    v.probabilityActiveThen,
     v.orders[7],
     v.orders[30],
     v.orders[60],
@@ -550,7 +559,11 @@ async function writePredictions(
   for (let from = 0; from < n; from += chunk) {
     const rows: unknown[][] = [];
     for (let i = from; i < Math.min(n, from + chunk); i++) {
-      const v = predictCustomer(models, summaryAt(summaries.all, i));
+      const v = predictCustomerWithFall(
+        models,
+        summaryAt(summaries.all, i),
+        agoAt(summaries.all, summaries.ago, i),
+      );
       if (finite(v)) rows.push(predictionRow(summaries.ids[i], shopId, fitId, v, tiers, now));
     }
     await hot.transaction((tx) =>
@@ -597,12 +610,12 @@ async function writeSome(
   tx: HotQueries,
   shopId: number,
   fit: FitInUse,
-  summaries: Map<number, ValueSummary>,
+  summaries: Map<number, SummaryNowAndAgo>,
   now: Date,
 ): Promise<void> {
   const rows: unknown[][] = [];
   for (const [customerId, s] of summaries) {
-    const v = predictCustomer(fit.models, s);
+    const v = predictCustomerWithFall(fit.models, s, s.ago);
     if (finite(v)) rows.push(predictionRow(customerId, shopId, fit.id, v, fit.tiers, now));
   }
   if (rows.length) await insertMany(tx, "CustomerPrediction", PREDICTION_COLUMNS, rows, UPSERT_PREDICTION);

@@ -10,14 +10,17 @@
  *   totalPrice − totalRefunded, as Customer.totalSpent counts it),
  *   then per customer: first and last day, how many, their net, the first day's net (excluded from
  *   the repeat purchases' mean), and the same over the days before the calibration cut-off plus the
- *   days in the holdout period [cut-off, start of `now`'s day).
+ *   days in the holdout period [cut-off, start of `now`'s day), and how many days and the last one
+ *   before the "ago" day (`agoDayOf`: FALL_DAYS before `now`'s day; the summary as of its start
+ *   gives P(active) then, and its fall since, predicted.probabilityActiveChange30d).
  * Deleted customers (tombstones) and orders without a customer are left out; a customer with no
  * such order has no summary.
  */
 import type { PrismaClient } from "@prisma/client";
 import { hotFor, int, type HotQueries } from "../db-hot.server";
 import type { Dialect } from "../db-url";
-import type { SummaryColumns, ValueSummary } from "../engine/predict/types";
+import { FALL_DAYS } from "../engine/predicted";
+import type { Summary, SummaryColumns, ValueSummary } from "../engine/predict/types";
 
 export const DAY_MS = 86_400_000;
 
@@ -39,11 +42,33 @@ export interface CalibrationColumns {
   holdoutRepeats: Uint16Array;
 }
 
+/**
+ * Each customer's purchases as of the start (00:00 UTC) of the day FALL_DAYS before `now`'s day
+ * (8 bytes a customer): repeat purchases (-1: no purchase before then) and the days from the
+ * first purchase day to the last one before then. Their age then is `all`'s T less `offset`.
+ */
+export interface AgoColumns {
+  x: Int32Array;
+  tx: Int32Array;
+  /** Days from that moment to `now` (FALL_DAYS and the part of `now`'s day gone). */
+  offset: number;
+}
+
+/**
+ * The day (UTC days since 1970) whose start the fall in P(active) is measured from: FALL_DAYS
+ * before `now`'s. Whole days, as purchases are (and as the holdout's cut-off is).
+ */
+export function agoDayOf(now: Date): number {
+  return Math.floor(now.getTime() / DAY_MS) - FALL_DAYS;
+}
+
 export interface ShopSummaries {
   /** Customer.id of each row of `all`. */
   ids: Int32Array;
   /** Summaries as of `now`. */
   all: SummaryColumns;
+  /** The same customers' purchases as of the start of agoDayOf(now), row for row with `all`. */
+  ago: AgoColumns;
   calibration: CalibrationColumns | null;
 }
 
@@ -58,6 +83,8 @@ interface SummaryRow {
   calLast: number | string | null;
   calNet: number | string;
   holdDays: number | string;
+  agoDays: number | string;
+  agoLast: number | string | null;
 }
 
 // CROSS JOIN: SQLite then keeps the customers (a page of ids) outside and reaches each one's
@@ -73,8 +100,8 @@ function dayOf(dialect: Dialect): string {
 }
 
 /**
- * The summaries statement. Parameters: cutDay ×3, cutDay, endDay, shopId, then the customers
- * (`range`: lo, hi; `ids`: the ids), then test = false, now.
+ * The summaries statement. Parameters: cutDay ×3, cutDay, endDay, agoDay ×2 (agoDayOf(now)),
+ * shopId, then the customers (`range`: lo, hi; `ids`: the ids), then test = false, now.
  */
 export function summarySql(dialect: Dialect, customers: { range: true } | { ids: number }): string {
   const which =
@@ -86,7 +113,9 @@ export function summarySql(dialect: Dialect, customers: { range: true } | { ids:
   SUM(CASE WHEN w."d" < ? THEN 1 ELSE 0 END) AS "calDays",
   MAX(CASE WHEN w."d" < ? THEN w."d" END) AS "calLast",
   SUM(CASE WHEN w."d" < ? THEN w."net" ELSE 0 END) AS "calNet",
-  SUM(CASE WHEN w."d" >= ? AND w."d" < ? THEN 1 ELSE 0 END) AS "holdDays"
+  SUM(CASE WHEN w."d" >= ? AND w."d" < ? THEN 1 ELSE 0 END) AS "holdDays",
+  SUM(CASE WHEN w."d" < ? THEN 1 ELSE 0 END) AS "agoDays",
+  MAX(CASE WHEN w."d" < ? THEN w."d" END) AS "agoLast"
 FROM (
   SELECT p."cid", p."d", p."net", MIN(p."d") OVER (PARTITION BY p."cid") AS "f"
   FROM (
@@ -136,6 +165,7 @@ export function holdoutSplit(now: Date, holdoutDays: number): HoldoutSplit {
 interface Filling {
   ids: Int32Array;
   all: SummaryColumns;
+  ago: AgoColumns;
   calibration: CalibrationColumns | null;
 }
 
@@ -146,6 +176,19 @@ function grown(c: SummaryColumns, capacity: number): SummaryColumns {
   return copy;
 }
 
+function emptyAgo(capacity: number, now: Date): AgoColumns {
+  return {
+    x: new Int32Array(capacity),
+    tx: new Int32Array(capacity),
+    offset: (now.getTime() - agoDayOf(now) * DAY_MS) / DAY_MS,
+  };
+}
+
+/** A customer's summary as of the start of agoDayOf(now); null with no purchase before then. */
+export function agoAt(all: SummaryColumns, ago: AgoColumns, i: number): Summary | null {
+  return ago.x[i] < 0 ? null : { x: ago.x[i], tx: ago.tx[i], T: all.T[i] - ago.offset };
+}
+
 /** Room for at least `needed` customers (only when the customers' order counts were behind). */
 function grow(out: Filling, needed: number): void {
   const capacity = Math.max(needed, Math.ceil(out.ids.length * 1.25));
@@ -153,6 +196,10 @@ function grow(out: Filling, needed: number): void {
   ids.set(out.ids.subarray(0, out.all.length));
   out.ids = ids;
   out.all = grown(out.all, capacity);
+  const ago = { ...out.ago, x: new Int32Array(capacity), tx: new Int32Array(capacity) };
+  ago.x.set(out.ago.x.subarray(0, out.all.length));
+  ago.tx.set(out.ago.tx.subarray(0, out.all.length));
+  out.ago = ago;
   if (out.calibration) {
     const repeats = new Uint16Array(capacity);
     repeats.set(out.calibration.holdoutRepeats.subarray(0, out.calibration.columns.length));
@@ -173,6 +220,9 @@ function take(rows: SummaryRow[], nowMs: number, split: HoldoutSplit | null, out
     out.all.tx[i] = int(r.last) - first;
     out.all.T[i] = (nowMs - first * DAY_MS) / DAY_MS;
     out.all.mean[i] = x > 0 ? (int(r.net) - firstNet) / x : 0;
+    const agoDays = int(r.agoDays);
+    out.ago.x[i] = agoDays - 1; // -1: no purchase before then
+    out.ago.tx[i] = agoDays > 0 ? int(r.agoLast) - first : 0;
     const cal = out.calibration;
     if (!cal || !split || first >= split.cutDay) continue;
     const cx = int(r.calDays) - 1;
@@ -185,11 +235,12 @@ function take(rows: SummaryRow[], nowMs: number, split: HoldoutSplit | null, out
   }
 }
 
-function params(split: HoldoutSplit | null): number[] {
+function params(split: HoldoutSplit | null, now: Date): number[] {
   // Without a split every day counts as "before the cut-off" and none as in the holdout (a day far
   // beyond any order's, and within PostgreSQL's integer).
   const cut = split?.cutDay ?? 2_000_000_000;
-  return [cut, cut, cut, cut, split?.endDay ?? cut];
+  const ago = agoDayOf(now);
+  return [cut, cut, cut, cut, split?.endDay ?? cut, ago, ago];
 }
 
 /**
@@ -217,6 +268,7 @@ export async function readSummaries(
   const out: Filling = {
     ids: new Int32Array(capacity),
     all: emptyColumns(capacity),
+    ago: emptyAgo(capacity, now),
     calibration: split
       ? { columns: emptyColumns(capacity), holdoutRepeats: new Uint16Array(capacity) }
       : null,
@@ -227,7 +279,7 @@ export async function readSummaries(
     const hi = int(bounds.hi);
     for (let from = lo - 1; from < hi; from += page) {
       const rows = await q.rows<SummaryRow>(sql, [
-        ...params(split),
+        ...params(split, now),
         shopId,
         from,
         Math.min(from + page, hi),
@@ -242,6 +294,11 @@ export async function readSummaries(
   return {
     ids: out.ids.subarray(0, out.all.length),
     all: trimmed(out.all),
+    ago: {
+      x: out.ago.x.subarray(0, out.all.length),
+      tx: out.ago.tx.subarray(0, out.all.length),
+      offset: out.ago.offset,
+    },
     calibration: out.calibration
       ? {
           columns: trimmed(out.calibration.columns),
@@ -251,27 +308,38 @@ export async function readSummaries(
   };
 }
 
+/** A customer's summary as of `now`, and as of the start of agoDayOf(now) (null: no purchase before). */
+export interface SummaryNowAndAgo extends ValueSummary {
+  ago: Summary | null;
+}
+
 /** These customers' summaries as of `now` (those with no order have none), by Customer.id. */
 export async function summariesOf(
   q: HotQueries,
   shopId: number,
   customerIds: readonly number[],
   now: Date,
-): Promise<Map<number, ValueSummary>> {
-  const found = new Map<number, ValueSummary>();
+): Promise<Map<number, SummaryNowAndAgo>> {
+  const found = new Map<number, SummaryNowAndAgo>();
   const ids = [...new Set(customerIds)];
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
     const rows = await q.rows<SummaryRow>(summarySql(q.dialect, { ids: chunk.length }), [
-      ...params(null),
+      ...params(null, now),
       shopId,
       ...chunk,
       false,
       now,
     ]);
-    const out = { ids: new Int32Array(rows.length), all: emptyColumns(rows.length), calibration: null };
+    const out = {
+      ids: new Int32Array(rows.length),
+      all: emptyColumns(rows.length),
+      ago: emptyAgo(rows.length, now),
+      calibration: null,
+    };
     take(rows, now.getTime(), null, out);
-    for (let j = 0; j < out.all.length; j++) found.set(out.ids[j], summaryAt(out.all, j));
+    for (let j = 0; j < out.all.length; j++)
+      found.set(out.ids[j], { ...summaryAt(out.all, j), ago: agoAt(out.all, out.ago, j) });
   }
   return found;
 }

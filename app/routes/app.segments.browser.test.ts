@@ -265,6 +265,7 @@ describe("visitor segments in the admin", () => {
           shopId: shop.id,
           fitId: fit.id,
           probabilityActive: 0.3 + (i % 7) / 10,
+          probabilityActive30dAgo: i % 2 ? null : 0.45 + (i % 7) / 10,
           orders7: 0.05,
           orders30: 0.2,
           orders60: 0.4,
@@ -328,6 +329,13 @@ describe("visitor segments in the admin", () => {
       page.locator('[data-field="predicted.orders"]').getByLabel("Value", { exact: true }).inputValue(),
     ).resolves.toBe("0.5");
     await page.screenshot({ path: path.join(SHOTS, "segment-predicted-builder.png"), fullPage: true });
+    // "Valuable and slipping away" reads a fall in points over 30 days, not a low level.
+    await page.goto(`${demo.url}/app/segments/new?template=valuable-slipping-away`);
+    await page.waitForSelector('[data-builder-ready="yes"]', { state: "attached" });
+    const fall = page.locator('[data-field="predicted.probabilityActiveChange30d"]');
+    await expect(fall.getByLabel("Value", { exact: true }).inputValue()).resolves.toBe("-10");
+    await expect(fall.textContent()).resolves.toContain("points");
+    await page.screenshot({ path: path.join(SHOTS, "segment-predicted-slipping.png"), fullPage: true });
     await page.close();
   });
 });

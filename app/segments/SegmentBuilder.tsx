@@ -553,7 +553,13 @@ function ValueInput({ c, ctx, which }: { c: DraftCondition; ctx: RowContext; whi
           <TextField
             {...common}
             inputMode="decimal"
-            suffix={c.field === "predicted.probabilityActive" ? "%" : undefined}
+            suffix={
+              c.field === "predicted.probabilityActive"
+                ? "%"
+                : c.field === "predicted.probabilityActiveChange30d"
+                  ? "points"
+                  : undefined
+            }
           />
         ) : (
           <TextField {...common} type="number" />

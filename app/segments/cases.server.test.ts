@@ -242,6 +242,7 @@ async function storePrediction(shopId: number, customerId: number, p: JsonPredic
       shopId,
       fitId: fit.id,
       probabilityActive: p.probabilityActive,
+      probabilityActive30dAgo: p.probabilityActive30dAgo ?? null,
       orders7: p.orders["7"],
       orders30: p.orders["30"],
       orders60: p.orders["60"],

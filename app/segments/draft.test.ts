@@ -194,10 +194,23 @@ describe("the builder's field picker", () => {
 
   it("finds the predicted fields by the words merchants use for them", () => {
     const found = (q: string) => fieldSections(q, FIELD_NAMES).flatMap((s) => s.options.map((o) => o.label));
-    expect(found("churn")).toEqual(["Chance still active (%)"]);
+    expect(found("churn")).toEqual([
+      "Chance still active (%)",
+      "30-day change in chance still active (points)",
+    ]);
+    expect(found("slipping")).toEqual(["30-day change in chance still active (points)"]);
     expect(found("predicted")).toEqual(
       expect.arrayContaining(["Expected orders", "Predicted 12-month value", "Predicted value tier"]),
     );
+  });
+
+  it("turns a fall in the chance still active into a rule with a negative number of points", () => {
+    const c = { ...newCondition("predicted.probabilityActiveChange30d"), op: "lte" as const, value: "-10" };
+    const { rule, problems } = draftToRule({ kind: "group", id: "g", mode: "all", children: [c] }, "USD");
+    expect(problems).toEqual([]);
+    expect(rule.match).toEqual({
+      all: [{ field: "predicted.probabilityActiveChange30d", op: "lte", value: -10 }],
+    });
   });
 
   it("turns a predicted condition into a rule: a horizon ahead, and a decimal value", () => {

@@ -379,6 +379,7 @@ const FIELD_WORDS: Partial<Record<Field, string>> = {
   "visitor.answers": "quiz survey form",
   "predicted.orders": "forecast likely buy again repurchase",
   "predicted.probabilityActive": "churn risk alive lapse",
+  "predicted.probabilityActiveChange30d": "churn risk falling slipping lapse drop",
   "predicted.value12m": "clv ltv lifetime value forecast",
   "predicted.valueTier": "clv ltv spend tier vip",
   "predicted.daysToNextOrder": "next order date repurchase",

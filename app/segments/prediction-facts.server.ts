@@ -14,6 +14,7 @@ interface PredictionRow {
   shopifyId: string;
   fitId: number;
   probabilityActive: number;
+  probabilityActive30dAgo: number | null;
   orders7: number;
   orders30: number;
   orders60: number;
@@ -56,7 +57,7 @@ export async function withPredictions(
 ): Promise<void> {
   const ids = [...facts.keys()];
   const rows = await inChunks<PredictionRow>(reader, ids, (chunk) => ({
-    sql: `SELECT c."shopifyId", p."fitId", p."probabilityActive", p."orders7", p."orders30", p."orders60",
+    sql: `SELECT c."shopifyId", p."fitId", p."probabilityActive", p."probabilityActive30dAgo", p."orders7", p."orders30", p."orders60",
             p."orders90", p."orders180", p."orders365", p."spendPerOrder", p."value12m", p."valueTier", p."nextOrderAt",
             p."computedAt"
           FROM "Customer" c JOIN "CustomerPrediction" p ON p."customerId" = c."id"
@@ -84,6 +85,7 @@ export async function withPredictions(
     };
     const prediction: PredictionFacts = {
       probabilityActive: Number(r.probabilityActive),
+      probabilityActive30dAgo: r.probabilityActive30dAgo === null ? null : Number(r.probabilityActive30dAgo),
       orders: {
         7: Number(r.orders7),
         30: Number(r.orders30),

@@ -52,6 +52,26 @@ export function predictCustomer(m: FittedModels, s: ValueSummary): CustomerPredi
   };
 }
 
+/** predictCustomer's figures, and P(active) as of some days before (null: no purchase by then). */
+export interface CustomerPredictionWithFall extends CustomerPredictionValues {
+  probabilityActiveThen: number | null;
+}
+
+/**
+ * predictCustomer, plus P(active) from the same parameters for the customer's summary at an earlier
+ * moment (`then`: their purchases up to it, T as of it; null when they had none by then). The two
+ * differ by what the time between did: silence lowers P(active), a purchase raises it.
+ */
+export function predictCustomerWithFall(
+  m: FittedModels,
+  s: ValueSummary,
+  then: Summary | null,
+): CustomerPredictionWithFall {
+  const v = predictCustomer(m, s) as CustomerPredictionWithFall;
+  v.probabilityActiveThen = then ? probabilityActive(m.bgnbd, then) : null;
+  return v;
+}
+
 /**
  * The tier of a predicted 12-month value: top10 when value ≥ t.top10, and so on. A value of 0 (or
  * less) is in no tier ("rest"), whatever the thresholds, so a shop where most customers are

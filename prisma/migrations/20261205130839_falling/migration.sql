@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "CustomerPrediction" ADD COLUMN "probabilityActive30dAgo" REAL;
+
