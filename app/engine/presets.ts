@@ -204,6 +204,28 @@ export function predictedPresets(): Preset[] {
   ];
 }
 
+/**
+ * Earlier definitions of built-in segments that changed since a shop may have been given them. A
+ * shop's preset whose rule is still exactly one of these (the merchant never edited it) is moved to
+ * the current definition (`upgradeUntouchedPresets`, segments/store.server.ts); an edited one is the
+ * merchant's and stays. Append when a preset's definition changes; never remove an entry.
+ */
+export const RETIRED_PRESET_RULES: readonly { handle: string; rule: Rule; description: string }[] = [
+  {
+    // Until 2026-12-05: "falling" read as a low chance still active, before the 30-day change existed.
+    handle: "valuable-slipping-away",
+    description:
+      "Top 25% by predicted 12-month value, ordered more than once, and the chance they are still active has fallen below 60%.",
+    rule: rule({
+      all: [
+        { field: "predicted.valueTier", op: "in", value: ["top10", "top25"] },
+        { field: "customer.ordersCount", op: "gte", value: 2 },
+        { field: "predicted.probabilityActive", op: "lt", value: 60 },
+      ],
+    }),
+  },
+];
+
 /** The spend at the given percentile (0..1) of a list of totals, for the top-spend threshold. */
 export function percentile(values: number[], p: number): number {
   if (!values.length) return 0;

@@ -8,6 +8,7 @@ import { main, UsageError } from "../cli";
 import { drawOrders, writeDrawnShop } from "../../dev/testing/predict-shop";
 import { fitDue, fitIfDue, FIT_EVERY_MS } from "./schedule.server";
 import { membersBySql, shopSegments } from "../segments/store.server";
+import { predictedPresets, RETIRED_PRESET_RULES } from "../engine/presets";
 
 const NOW = new Date("2026-11-25T12:00:00Z");
 const HOUR = 3_600_000;
@@ -87,11 +88,43 @@ describe("npm run slice -- predict", () => {
     // deletes stays deleted after the next day's fit.
     expect(await prisma.segment.count({ where: { shopId: shop.id } })).toBe(3);
     await prisma.segment.delete({ where: { id: top.id } });
+    // A preset made by an earlier version of the app, never edited, follows its new definition at
+    // the next fit; one the merchant edited keeps their rule.
+    const retired = RETIRED_PRESET_RULES.find((r) => r.handle === "valuable-slipping-away")!;
+    await prisma.segment.update({
+      where: { shopId_handle: { shopId: shop.id, handle: "valuable-slipping-away" } },
+      data: { rule: JSON.stringify(retired.rule), description: retired.description },
+    });
+    const edited = JSON.stringify({
+      version: 1,
+      match: { field: "predicted.orders", op: "gte", value: 0.8, days: 30 },
+    });
+    await prisma.segment.update({
+      where: { shopId_handle: { shopId: shop.id, handle: "likely-to-buy-30d" } },
+      data: { rule: edited },
+    });
     const next = new Date(NOW.getTime() + 86_400_000);
     expect(
       await main(["predict", "fit", "--shop", "cli-predict.myshopify.com", "--now", next.toISOString()]),
     ).toBe(0);
     expect(await prisma.segment.count({ where: { shopId: shop.id, handle: "predicted-top-10" } })).toBe(0);
+    const current = predictedPresets().find((p) => p.handle === "valuable-slipping-away")!;
+    const slipping = await prisma.segment.findUniqueOrThrow({
+      where: { shopId_handle: { shopId: shop.id, handle: "valuable-slipping-away" } },
+      include: { _count: { select: { members: true } } },
+    });
+    expect(slipping).toMatchObject({ rule: JSON.stringify(current.rule), description: current.description });
+    const upgraded = await shopSegments(prisma, shop.id);
+    expect(slipping._count.members).toBe(
+      (await membersBySql(prisma, shop.id, current.rule, next, upgraded.resolve)).size,
+    );
+    expect(
+      (
+        await prisma.segment.findUniqueOrThrow({
+          where: { shopId_handle: { shopId: shop.id, handle: "likely-to-buy-30d" } },
+        })
+      ).rule,
+    ).toBe(edited);
     const shown: string[] = [];
     expect(
       await main(["predict", "show", "--shop", "cli-predict.myshopify.com"], (l) => shown.push(String(l))),

@@ -6,7 +6,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { startShopLoop, type ShopLoop } from "../segments/shop-loop.server";
 import { fitShop, latestFit, type FitOptions, type FitResult } from "./fit.server";
-import { ensurePresets, recompute, shopSegments } from "../segments/store.server";
+import { ensurePresets, recompute, shopSegments, upgradeUntouchedPresets } from "../segments/store.server";
 import { readsPredictions } from "../segments/prediction-view.server";
 
 /** A fit is redone this long after the last one (whatever its status: history grows meanwhile). */
@@ -53,6 +53,8 @@ export async function refit(
   // choice alone (a preset they deleted stays deleted).
   if ((await db.predictionFit.count({ where: { shopId, status: "ready" } })) === 1)
     await ensurePresets(db, shopId, "predicted");
+  // A predicted preset the merchant never edited follows its current definition (recomputed below).
+  else await upgradeUntouchedPresets(db, shopId);
   const { segments, rules, resolve } = await shopSegments(db, shopId);
   const reading = segments.map((s) => s.handle).filter((h) => readsPredictions(rules.get(h)!, resolve));
   if (reading.length) await recompute(db, shopId, now, reading);

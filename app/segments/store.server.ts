@@ -8,7 +8,7 @@ import { dialectOfClient } from "../db.server";
 import { compile } from "../engine/sql";
 import { evaluate } from "../engine/evaluate";
 import { parseRule, type Rule } from "../engine/rules";
-import { predictedPresets, presets } from "../engine/presets";
+import { predictedPresets, presets, RETIRED_PRESET_RULES } from "../engine/presets";
 import { audienceOf, countsVisitors, fieldsOf, touches, type Touch } from "../engine/fields-of";
 import { factsAndHeldInOne, factsNeededFor, loadFacts } from "./facts.server";
 import { hotFor, insertMany, marks, urlOf, type HotQueries } from "../db-hot.server";
@@ -95,6 +95,31 @@ export async function ensurePresets(
     created++;
   }
   return created;
+}
+
+/**
+ * Moves the shop's built-in segments whose rule is still an earlier definition (RETIRED_PRESET_RULES:
+ * the merchant never edited them) to the current one, with its description; returns their handles.
+ * The caller recomputes them. An edited preset, or one the merchant deleted, is left alone.
+ */
+export async function upgradeUntouchedPresets(db: PrismaClient, shopId: number): Promise<string[]> {
+  const current = new Map(
+    presets({ topSpendThreshold: 0, predicted: true }).map((p) => [p.handle, p] as const),
+  );
+  const upgraded: string[] = [];
+  for (const old of RETIRED_PRESET_RULES) {
+    const now = current.get(old.handle);
+    if (!now) continue;
+    const where = { shopId, handle: old.handle, preset: old.handle, rule: JSON.stringify(old.rule) };
+    // The description too, unless the merchant wrote their own.
+    await db.segment.updateMany({
+      where: { ...where, description: old.description },
+      data: { description: now.description },
+    });
+    const { count } = await db.segment.updateMany({ where, data: { rule: JSON.stringify(now.rule) } });
+    if (count) upgraded.push(old.handle);
+  }
+  return upgraded;
 }
 
 /** Members of a segment for a whole shop, from SQL. */
