@@ -278,6 +278,14 @@ function median(values: number[]): number {
   );
 }
 
+/** The node options of package.json's `start` script (`node --max-semi-space-size=32 build/server.mjs`). */
+export function startOptions(): string[] {
+  const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> })
+    .scripts;
+  const words = scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf("build/server.mjs")).filter((w) => w.startsWith("--"));
+}
+
 /**
  * The demo's setup (dev/demo.ts `startDemo`) without its full webhook replay, whose 27,000
  * deliveries would take the worker minutes to apply and add nothing the backfill does not bring
@@ -304,7 +312,16 @@ export async function startApp(databaseUrl: string, customers: number, probeFile
       SLICE_WORKER: "1",
       // The stall probe: the server's event-loop delay and GC pauses, a line a second (loop-probe.mjs).
       ...(probeFile
-        ? { NODE_OPTIONS: `--import ${path.resolve("bench/loop-probe.mjs")}`, SLICE_PROBE_FILE: probeFile }
+        ? {
+            // node's options as `npm start` gives them (V8's young generation), then
+            // SLICE_BENCH_APP_NODE_OPTIONS (to try others: the later flag wins).
+            NODE_OPTIONS: [
+              `--import ${path.resolve("bench/loop-probe.mjs")}`,
+              ...startOptions(),
+              process.env.SLICE_BENCH_APP_NODE_OPTIONS ?? "",
+            ].join(" "),
+            SLICE_PROBE_FILE: probeFile,
+          }
         : {}),
     },
     /listening on (http:\/\/[\d.:]+)/,

@@ -561,15 +561,16 @@ export interface CustomerJson {
  * `VisitorJson`s with their events when `need.events`), each `<expression> AS "<name>"`, NULL when
  * not needed. `shop` and `customer` are SQL references of the outer query to the shop's id and the
  * customer's Shopify id (the membership pass's `s.shop`/`p.id`, the decision's `p.shop`/`p.customer`).
- * customerFactsFromJson and addBrowser read what they return.
+ * customerFactsFromJson and addBrowser read what they return. A line's product type is a scalar
+ * sub-select by Product's unique key (the decision's plan was measured so, README "Storefront").
  */
 export function customerJsonSelects(need: FactsNeeded, shop: string, customer: string): string[] {
   const lines = need.lines
-    ? `(SELECT json_agg(json_build_array(l."productId", l."variantId", l."vendor", pr."productType",
+    ? `(SELECT json_agg(json_build_array(l."productId", l."variantId", l."vendor",
+          (SELECT pr."productType" FROM "Product" pr WHERE pr."shopId" = ${shop} AND pr."shopifyId" = l."productId"),
           (SELECT json_agg(pc."collectionShopifyId") FROM "ProductCollection" pc
             WHERE pc."shopId" = ${shop} AND pc."productShopifyId" = l."productId")) ORDER BY l."id")
-        FROM "LineItem" l LEFT JOIN "Product" pr ON pr."shopId" = ${shop} AND pr."shopifyId" = l."productId"
-        WHERE l."orderId" = o."id")`
+        FROM "LineItem" l WHERE l."orderId" = o."id")`
     : "NULL";
   const events = need.events
     ? `(SELECT json_agg(json_build_array(e."type", e."occurredAt", e."resourceId")) FROM "StorefrontEvent" e
