@@ -321,6 +321,10 @@ export async function startApp(databaseUrl: string, customers: number, probeFile
               process.env.SLICE_BENCH_APP_NODE_OPTIONS ?? "",
             ].join(" "),
             SLICE_PROBE_FILE: probeFile,
+            // SLICE_BENCH_APP_PROFILE=<file>: a CPU profile of the app during the measured load.
+            ...(process.env.SLICE_BENCH_APP_PROFILE
+              ? { SLICE_PROBE_PROFILE: path.resolve(process.env.SLICE_BENCH_APP_PROFILE) }
+              : {}),
           }
         : {}),
     },
@@ -521,9 +525,16 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
     await openLoop(decideRequests(demo.url, demo.store, warmupAskers, messageIds), rate);
     log(`measured load on the app (server pid ${demo.pid})…`);
     const loadFrom = Date.now();
+    const profiling = !!process.env.SLICE_BENCH_APP_PROFILE;
+    if (profiling) process.kill(demo.pid, "SIGUSR2");
     const appCpu = await measured(demo.pid, () =>
       openLoop(decideRequests(demo.url, demo.store, askers, messageIds), rate),
     );
+    if (profiling) {
+      process.kill(demo.pid, "SIGUSR2");
+      await new Promise((r) => setTimeout(r, 2_000));
+      log(`the app's CPU profile of the load: ${process.env.SLICE_BENCH_APP_PROFILE}`);
+    }
     const app = appCpu.result;
     const stalls = probeSummary(probeFile, demo.pid, loadFrom, Date.now());
     log(`measured load done: p50 ${app.p50.toFixed(2)} ms, p99 ${app.p99.toFixed(2)} ms`);
