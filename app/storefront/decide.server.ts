@@ -444,7 +444,7 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
   history.shownThisSession = shown;
   history.dismissedThisSession = dismissed;
   history.codes = codes;
-  const { chosen, reminder } = chooseMessage(shop, { facts, page, history, now });
+  const { chosen, reminder } = chooseMessage(shop, { facts, page, history, now, reasons: false });
   if (!chosen) return { status: 200, body: { message: null } };
   const unit = unitOf(visitorId, customerId);
   const held = reminder ? codes.find((c) => c.usable && c.messageId === chosen.spec.id) : undefined;
@@ -540,6 +540,7 @@ async function decideWithoutConsent(
         converted: [],
       },
       now,
+      reasons: false,
     },
   );
   return { status: 200, body: { message: chosen ? chosen.shown : null } };
@@ -587,11 +588,12 @@ export async function explainDecision(
  * (unless the person holds one of theirs) and first-purchase offers to a buyer are left out, then
  * decide() picks under the shop's session rules. `reminder`: the choice is a reminder of a code the
  * person holds. `explain()` says why every other message was not the one (computed only when asked:
- * the endpoint does not).
+ * the endpoint does not). `reasons: false` (the endpoints): the segment conditions' reasons are not
+ * written, so `explain()` lists none for the chosen message.
  */
 export function chooseMessage(
   shop: Pick<ShopMessages, "messages" | "resolve" | "policy" | "formats">,
-  input: { facts: Facts; page: PageContext; history: MessageHistory; now: Date },
+  input: { facts: Facts; page: PageContext; history: MessageHistory; now: Date; reasons?: false },
 ): { chosen: ShopMessage | null; reminder: boolean; explain: () => Explanation } {
   const { facts, now } = input;
   const full = {
