@@ -35,7 +35,9 @@
  */
 import Database from "better-sqlite3";
 import pg from "pg";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import os from "node:os";
 import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
@@ -809,6 +811,50 @@ async function acknowledgeWhileApplying(
 
 // ---- 3. webhook → membership at a steady rate -------------------------------------------------------------
 
+/** This process's event-loop delay and garbage collections from now until `stop()`. */
+function watchStalls() {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const gc = { gcCount: 0, gcMs: 0, gcMaxMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.gcCount++;
+      gc.gcMs += entry.duration;
+      gc.gcMaxMs = Math.max(gc.gcMaxMs, entry.duration);
+    }
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  return {
+    stop() {
+      delay.disable();
+      observer.disconnect();
+      return { delayP99Ms: delay.percentile(99) / 1e6, delayMaxMs: delay.max / 1e6, ...gc };
+    },
+  };
+}
+
+/**
+ * SLICE_BENCH_CPU_PROFILE=<file>: a CPU profile of this process (V8's sampling profiler, through
+ * node:inspector) during the membership run, written as a .cpuprofile (Chrome DevTools opens it).
+ */
+async function startProfile() {
+  const file = process.env.SLICE_BENCH_CPU_PROFILE;
+  if (!file) return null;
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 200 });
+  await session.post("Profiler.start");
+  return {
+    async stop(log: (line: string) => void) {
+      const { profile } = await session.post("Profiler.stop");
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      log(`CPU profile of the membership run written to ${file}`);
+    },
+  };
+}
+
 async function membershipLatency(
   target: Target,
   deliveries: number,
@@ -887,6 +933,8 @@ async function membershipLatency(
       };
     });
     worker.start();
+    const stalls = watchStalls();
+    const profile = membership && yieldMs ? await startProfile() : null;
     const started = performance.now();
     const cpu = process.cpuUsage();
     const answers: Promise<void>[] = [];
@@ -907,6 +955,8 @@ async function membershipLatency(
     while (currentAt.size < requests.length && Date.now() < deadline && !errors.length) await sleep(20);
     const used = process.cpuUsage(cpu);
     const cpuMs = (used.user + used.system) / 1000 / requests.length;
+    const stalled = stalls.stop();
+    await profile?.stop(log);
     await worker.stop();
     if (refused) throw new Error(`${refused} deliveries were refused`);
     if (errors.length) throw new Error(`webhooks failed: ${errors.slice(0, 3).join("; ")}`);
@@ -934,9 +984,10 @@ async function membershipLatency(
       p99: percentile(latencies, 99),
       max: latencies.at(-1) ?? 0,
       cpuMs,
+      ...stalled,
     };
     log(
-      `${membership ? "webhook → membership" : "webhook → applied (no membership step)"}${yieldMs ? "" : " (worker's yield to intake off)"} at ${rate}/s: p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(0)} ms (${requests.length} in ${seconds.toFixed(1)} s; ${cpuMs.toFixed(2)} ms CPU a delivery); load ${loadAverage()}`,
+      `${membership ? "webhook → membership" : "webhook → applied (no membership step)"}${yieldMs ? "" : " (worker's yield to intake off)"} at ${rate}/s: p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(0)} ms (${requests.length} in ${seconds.toFixed(1)} s; ${cpuMs.toFixed(2)} ms CPU a delivery); this process's event loop: delay p99 ${result.delayP99Ms.toFixed(1)} ms, max ${result.delayMaxMs.toFixed(0)} ms; GC ${result.gcMs.toFixed(0)} ms in ${result.gcCount} pauses, longest ${result.gcMaxMs.toFixed(1)} ms; load ${loadAverage()}`,
     );
     return result;
   };
@@ -975,6 +1026,24 @@ async function membershipLatency(
         unit: "ms",
       },
       { name: "  diagnostic: the same p99, yield off", value: noYield.p99, unit: "ms" },
+      {
+        name: "  diagnostic: this process's event-loop delay p99 during the membership run",
+        value: withMembers.delayP99Ms,
+        unit: "ms",
+        baseline: without.delayP99Ms,
+      },
+      {
+        name: "  diagnostic: this process's event-loop delay, worst",
+        value: withMembers.delayMaxMs,
+        unit: "ms",
+        baseline: without.delayMaxMs,
+      },
+      {
+        name: `  diagnostic: GC pauses during the membership run, total (${withMembers.gcCount}; longest ${withMembers.gcMaxMs.toFixed(1)} ms)`,
+        value: withMembers.gcMs,
+        unit: "ms",
+        baseline: without.gcMs,
+      },
       { name: "  largest segment while measuring (members)", value: size, unit: "" },
     ];
   } finally {

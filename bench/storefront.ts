@@ -34,7 +34,8 @@ import { startPostgres, type RunningPostgres } from "../dev/postgres";
 import pg from "pg";
 import type { Store } from "../dev/store";
 import { createPrismaClient } from "../app/db.server";
-import { openLoop, percentile, type LoadResult } from "./load";
+import { percentile, type LoadResult } from "./load";
+import { openLoopOnThread as openLoop } from "./load-thread";
 import { FIRST_LOAD_BUDGET } from "../dev/extension-build";
 import type { Figure } from "./webhooks";
 import { postgresCpuMs, postmasterOf, processTreeCpuMs } from "./cpu";
@@ -277,6 +278,14 @@ function median(values: number[]): number {
   );
 }
 
+/** The node options of package.json's `start` script (`node --max-semi-space-size=32 build/server.mjs`). */
+export function startOptions(): string[] {
+  const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> })
+    .scripts;
+  const words = scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf("build/server.mjs")).filter((w) => w.startsWith("--"));
+}
+
 /**
  * The demo's setup (dev/demo.ts `startDemo`) without its full webhook replay, whose 27,000
  * deliveries would take the worker minutes to apply and add nothing the backfill does not bring
@@ -284,7 +293,7 @@ function median(values: number[]): number {
  * webhooks of the carts that the stored visitors hold are sent (carts come from webhooks alone).
  * The real built server in its own process, as `npm start` runs it, in production mode.
  */
-export async function startApp(databaseUrl: string, customers: number) {
+export async function startApp(databaseUrl: string, customers: number, probeFile?: string) {
   const store = generateStore({ customers, seed: 21 });
   const standIn = new AdminApiStandIn({ store, bulkDelayMs: 300, restoreRate: 1000 });
   await standIn.start();
@@ -301,6 +310,23 @@ export async function startApp(databaseUrl: string, customers: number) {
       SHOPIFY_APP_URL: "http://127.0.0.1:3000",
       SLICE_ADMIN_API_ORIGIN: standIn.origin,
       SLICE_WORKER: "1",
+      // The stall probe: the server's event-loop delay and GC pauses, a line a second (loop-probe.mjs).
+      ...(probeFile
+        ? {
+            // node's options as `npm start` gives them (V8's young generation), then
+            // SLICE_BENCH_APP_NODE_OPTIONS (to try others: the later flag wins).
+            NODE_OPTIONS: [
+              `--import ${path.resolve("bench/loop-probe.mjs")}`,
+              ...startOptions(),
+              process.env.SLICE_BENCH_APP_NODE_OPTIONS ?? "",
+            ].join(" "),
+            SLICE_PROBE_FILE: probeFile,
+            // SLICE_BENCH_APP_PROFILE=<file>: a CPU profile of the app during the measured load.
+            ...(process.env.SLICE_BENCH_APP_PROFILE
+              ? { SLICE_PROBE_PROFILE: path.resolve(process.env.SLICE_BENCH_APP_PROFILE) }
+              : {}),
+          }
+        : {}),
     },
     /listening on (http:\/\/[\d.:]+)/,
   );
@@ -343,11 +369,49 @@ export async function startApp(databaseUrl: string, customers: number) {
   };
 }
 
+/**
+ * What loop-probe.mjs saw on the server's main thread between `from` and `to` (epoch ms): the worst
+ * event-loop delay, the worst second's delay p99, and the garbage collections' pauses.
+ */
+function probeSummary(file: string, pid: number, from: number, to: number) {
+  interface Line {
+    t: number;
+    pid: number;
+    thread: string;
+    delayMaxMs: number;
+    delayP99Ms: number;
+    gcCount: number;
+    gcMs: number;
+    gcMaxMs: number;
+    gcMajorMs: number;
+  }
+  let lines: Line[] = [];
+  try {
+    lines = readFileSync(file, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Line)
+      // Each line covers the second before it.
+      .filter((l) => l.pid === pid && l.thread === "main" && l.t > from && l.t <= to + 1000);
+  } catch {
+    // No probe output (the server could not load it): the figures are zero.
+  }
+  return {
+    seconds: lines.length,
+    delayMaxMs: Math.max(0, ...lines.map((l) => l.delayMaxMs)),
+    delayP99Ms: Math.max(0, ...lines.map((l) => l.delayP99Ms)),
+    gcCount: lines.reduce((n, l) => n + l.gcCount, 0),
+    gcMs: lines.reduce((n, l) => n + l.gcMs, 0),
+    gcMaxMs: Math.max(0, ...lines.map((l) => l.gcMaxMs)),
+    majorCount: lines.filter((l) => l.gcMajorMs > 0).length,
+  };
+}
+
 export async function benchStorefront(options: StorefrontBenchOptions = {}): Promise<Figure[]> {
   const rate = options.rate ?? 500;
   const seconds = options.seconds ?? 20;
   const total = rate * seconds;
-  const log = (line: string) => console.error(`storefront: ${line}`);
+  const log = (line: string) => console.error(`storefront: ${new Date().toISOString()} ${line}`);
 
   const dir = mkdtempSync(path.join(os.tmpdir(), "slice-bench-storefront-"));
   let postgres: RunningPostgres | null = null;
@@ -362,7 +426,8 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
     databaseUrl = postgres.databaseUrl("slice_bench");
   }
   log(`starting the app on a store of ${options.customers ?? 2000} customers…`);
-  const demo = await startApp(databaseUrl, options.customers ?? 2000);
+  const probeFile = path.join(dir, "probe.jsonl");
+  const demo = await startApp(databaseUrl, options.customers ?? 2000, probeFile);
   const db = createPrismaClient(databaseUrl);
   const figures: Figure[] = [];
   try {
@@ -458,10 +523,21 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
     }
     const base = baseCpu.result;
     await openLoop(decideRequests(demo.url, demo.store, warmupAskers, messageIds), rate);
+    log(`measured load on the app (server pid ${demo.pid})…`);
+    const loadFrom = Date.now();
+    const profiling = !!process.env.SLICE_BENCH_APP_PROFILE;
+    if (profiling) process.kill(demo.pid, "SIGUSR2");
     const appCpu = await measured(demo.pid, () =>
       openLoop(decideRequests(demo.url, demo.store, askers, messageIds), rate),
     );
+    if (profiling) {
+      process.kill(demo.pid, "SIGUSR2");
+      await new Promise((r) => setTimeout(r, 2_000));
+      log(`the app's CPU profile of the load: ${process.env.SLICE_BENCH_APP_PROFILE}`);
+    }
     const app = appCpu.result;
+    const stalls = probeSummary(probeFile, demo.pid, loadFrom, Date.now());
+    log(`measured load done: p50 ${app.p50.toFixed(2)} ms, p99 ${app.p99.toFixed(2)} ms`);
     // For context: the same mix at a fifth of the rate, for 10 s.
     const light = Math.round(rate / 5);
     const lower = await openLoop(
@@ -525,6 +601,28 @@ export async function benchStorefront(options: StorefrontBenchOptions = {}): Pro
         value: appCpu.client,
         unit: "ms",
         baseline: baseCpu.client,
+      },
+      {
+        name: `  diagnostic: the app's event loop during the load: worst delay (probe, ${stalls.seconds} s)`,
+        value: stalls.delayMaxMs,
+        unit: "ms",
+      },
+      {
+        name: "  diagnostic: the app's event-loop delay p99, worst second",
+        value: stalls.delayP99Ms,
+        unit: "ms",
+      },
+      {
+        name: `  diagnostic: the app's GC pauses during the load: total (${stalls.gcCount} pauses; a major one in ${stalls.majorCount} of the seconds)`,
+        value: stalls.gcMs,
+        unit: "ms",
+      },
+      { name: "  diagnostic: the app's longest GC pause", value: stalls.gcMaxMs, unit: "ms" },
+      {
+        name: "  diagnostic: the load generator's event-loop delay p99 (its own thread; baseline run)",
+        value: app.clientDelayP99 ?? 0,
+        unit: "ms",
+        baseline: base.clientDelayP99,
       },
       { name: `decide p50 at ${light}/s offered (10 s)`, value: lower.p50, unit: "ms" },
       {

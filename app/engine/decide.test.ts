@@ -76,6 +76,19 @@ describe("deciding the message a visitor sees", () => {
     expect(d.reasons.every((r) => r.met)).toBe(true);
   });
 
+  it("chooses the same message without writing reasons when none are wanted (the storefront's answer)", () => {
+    for (const facts of [anonymous(1), anonymous(3, 2), anonymous(5)]) {
+      const full = decide(all, { facts, page, history: noHistory, now, resolve });
+      const bare = decide(all, { facts, page, history: noHistory, now, resolve, reasons: false });
+      expect(bare.message).toEqual(full.message);
+      expect(bare.skipped).toEqual(full.skipped);
+      expect(bare.reasons).toEqual([]);
+    }
+    expect(decide(all, { facts: anonymous(1), page, history: noHistory, now, resolve }).reasons).not.toEqual(
+      [],
+    );
+  });
+
   it("shows a returning visitor with items in the cart the exit-intent message", () => {
     const d = decide(all, { facts: anonymous(3, 2), page, history: noHistory, now, resolve });
     expect(d.message).toMatchObject({ id: 2, trigger: { on: "exit" }, format: "bar" });

@@ -89,10 +89,15 @@ export interface Facts {
   prediction?: PredictionFacts | null;
 }
 
-/** One browser (stored visitor) of a person, with its own events and cart. */
-export interface BrowserFacts {
-  firstSeenAt: Date;
-  lastSeenAt: Date;
+/**
+ * What a stored browser (the `Visitor` row) says of its visits: the one shape the engine's browser
+ * and the readers' rows derive from. `Time` is how its times are held: Date here; the driver's
+ * value in a row read by SQL (facts.server.ts `VisitorRow`), ISO text inside a one-statement
+ * read's JSON (`VisitorJson`).
+ */
+export interface BrowserBase<Time = Date> {
+  firstSeenAt: Time;
+  lastSeenAt: Time;
   sessions: number;
   landingPage: string | null;
   referrer: string | null;
@@ -100,6 +105,10 @@ export interface BrowserFacts {
   utmMedium: string | null;
   utmCampaign: string | null;
   deviceType: string | null;
+}
+
+/** One browser (stored visitor) of a person, with its own events and cart. */
+export interface BrowserFacts extends BrowserBase {
   cart: Facts["cart"];
   events: StorefrontEventFacts[];
 }

@@ -5,7 +5,7 @@
  */
 import type { PrismaClient } from "@prisma/client";
 import { bool, date, dateOrNull, inChunks, marks, hotFor, type HotQueries } from "../db-hot.server";
-import type { BrowserFacts, Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
+import type { BrowserBase, BrowserFacts, Facts, OrderFacts, StorefrontEventFacts } from "../engine/evaluate";
 import { CHECKOUT_EVENT_TYPES, checkoutStepOf } from "../engine/pixel-events";
 import { FIELDS, type Field } from "../engine/rules";
 import { splitList } from "../sync/records";
@@ -79,20 +79,12 @@ interface CheckoutRow {
   completedAt: unknown;
   orderShopifyId: string | null;
 }
-export interface VisitorRow {
+/** A Visitor row (VISITOR_COLUMNS): the browser's fields, its keys and cart token; times as the driver gives them. */
+export interface VisitorRow<Time = unknown> extends BrowserBase<Time> {
   id: string;
   shopId: number;
   customerShopifyId: string | null;
   cartToken: string | null;
-  firstSeenAt: unknown;
-  lastSeenAt: unknown;
-  sessions: number;
-  landingPage: string | null;
-  referrer: string | null;
-  utmSource: string | null;
-  utmMedium: string | null;
-  utmCampaign: string | null;
-  deviceType: string | null;
 }
 interface EventRow {
   visitorId: string;
@@ -126,19 +118,8 @@ async function eventsOfVisitors(
   return eventsOf;
 }
 
-/** One of a customer's browsers as `addBrowser` takes it. */
-export interface Browser {
-  cartToken: string | null;
-  firstSeenAt: Date;
-  lastSeenAt: Date;
-  sessions: number | string;
-  landingPage: string | null;
-  referrer: string | null;
-  utmSource: string | null;
-  utmMedium: string | null;
-  utmCampaign: string | null;
-  deviceType: string | null;
-}
+/** One of a customer's browsers as `addBrowser` takes it: a Visitor row with its times as dates. */
+export type Browser = Pick<VisitorRow<Date>, keyof BrowserBase | "cartToken">;
 
 /**
  * A customer's browser joins their facts (browsers given latest first): sessions summed, first and
@@ -173,7 +154,7 @@ export function addBrowser(
  */
 export function joinThisBrowser(
   facts: Facts,
-  visitor: (Omit<Browser, "cartToken" | "sessions"> & { sessions: number }) | null | undefined,
+  visitor: BrowserBase | null | undefined,
   ownEvents: readonly StorefrontEventFacts[],
   now: Date,
 ): NonNullable<Facts["visitor"]> {
@@ -555,11 +536,10 @@ export type OrderJson = [
   string | null,
   [string | null, string | null, string | null, string | null, string[] | null][] | null,
 ];
-type BrowserJson = Omit<VisitorRow, "firstSeenAt" | "lastSeenAt"> & {
-  firstSeenAt: string;
-  lastSeenAt: string;
-  events: EventJson[] | null;
-};
+/** A Visitor row inside JSON (the one-statement reads), with its events where they were read. */
+export interface VisitorJson extends VisitorRow<string> {
+  events?: EventJson[] | null;
+}
 /** A Customer row inside JSON (the one-statement reads). */
 export interface CustomerJson {
   shopifyCreatedAt: string | null;
@@ -572,6 +552,46 @@ export interface CustomerJson {
   shopifyOrdersCount: number | null;
   shopifySpent: number | null;
   shopifyTotalsAt: string | null;
+}
+
+/**
+ * The JSON sub-selects of one customer's facts that the one-statement reads share, in this order:
+ * "customer" (a row, `CustomerJson`), "orders" (`OrderJson`s, with their lines' product types and
+ * collections when `need.lines`), "checkouts" and "visitors" (the customer's browsers, latest first,
+ * `VisitorJson`s with their events when `need.events`), each `<expression> AS "<name>"`, NULL when
+ * not needed. `shop` and `customer` are SQL references of the outer query to the shop's id and the
+ * customer's Shopify id (the membership pass's `s.shop`/`p.id`, the decision's `p.shop`/`p.customer`).
+ * customerFactsFromJson and addBrowser read what they return. A line's product type is a scalar
+ * sub-select by Product's unique key (the decision's plan was measured so, README "Storefront").
+ */
+export function customerJsonSelects(need: FactsNeeded, shop: string, customer: string): string[] {
+  const lines = need.lines
+    ? `(SELECT json_agg(json_build_array(l."productId", l."variantId", l."vendor",
+          (SELECT pr."productType" FROM "Product" pr WHERE pr."shopId" = ${shop} AND pr."shopifyId" = l."productId"),
+          (SELECT json_agg(pc."collectionShopifyId") FROM "ProductCollection" pc
+            WHERE pc."shopId" = ${shop} AND pc."productShopifyId" = l."productId")) ORDER BY l."id")
+        FROM "LineItem" l WHERE l."orderId" = o."id")`
+    : "NULL";
+  const events = need.events
+    ? `(SELECT json_agg(json_build_array(e."type", e."occurredAt", e."resourceId")) FROM "StorefrontEvent" e
+        WHERE e."shopId" = ${shop} AND e."visitorId" = cv."id")`
+    : "NULL";
+  return [
+    `(SELECT row_to_json(x) FROM (SELECT "shopifyCreatedAt", "countryCode", "provinceCode", "city", "tags",
+        "acceptsEmailMarketing", "state", "shopifyOrdersCount", "shopifySpent", "shopifyTotalsAt"
+      FROM "Customer" WHERE "shopId" = ${shop} AND "deletedAt" IS NULL AND "shopifyId" = ${customer}) x) AS "customer"`,
+    `(SELECT json_agg(json_build_array(o."processedAt", o."totalPrice", o."totalRefunded", o."cancelledAt" IS NOT NULL,
+        o."test", o."discountCodes", o."financialStatus", ${lines}))
+      FROM "Order" o WHERE o."shopId" = ${shop} AND o."customerShopifyId" = ${customer}) AS "orders"`,
+    need.checkouts
+      ? `(SELECT json_agg(json_build_array(k."shopifyCreatedAt", k."completedAt" IS NOT NULL OR k."orderShopifyId" IS NOT NULL))
+          FROM "Checkout" k WHERE k."shopId" = ${shop} AND k."customerShopifyId" = ${customer}) AS "checkouts"`
+      : `NULL AS "checkouts"`,
+    need.visitors || need.events
+      ? `(SELECT json_agg(x ORDER BY x."lastSeenAt" DESC) FROM (SELECT ${VISITOR_COLUMNS}, ${events} AS "events"
+          FROM "Visitor" cv WHERE cv."shopId" = ${shop} AND cv."customerShopifyId" = ${customer}) x) AS "visitors"`
+      : `NULL AS "visitors"`,
+  ];
 }
 
 /**
@@ -634,7 +654,7 @@ interface PersonRow {
   customer: CustomerJson | null;
   orders: OrderJson[] | null;
   checkouts: [string, boolean][] | null;
-  visitors: BrowserJson[] | null;
+  visitors: VisitorJson[] | null;
   /** [token, totalPrice, itemCount, productIds] */
   carts: [string, number, number, string[] | null][] | null;
   ordered: string[] | null;
@@ -653,33 +673,9 @@ interface PersonRow {
 function factsStatement(need: FactsNeeded): string {
   const visitors = need.visitors || need.events;
   const checkoutTypes = CHECKOUT_EVENT_TYPES.map((t) => `'${t}'`).join(", ");
-  const lines = need.lines
-    ? `(SELECT json_agg(json_build_array(l."productId", l."variantId", l."vendor", pr."productType",
-          (SELECT json_agg(pc."collectionShopifyId") FROM "ProductCollection" pc
-            WHERE pc."shopId" = s.shop AND pc."productShopifyId" = l."productId")) ORDER BY l."id")
-        FROM "LineItem" l LEFT JOIN "Product" pr ON pr."shopId" = s.shop AND pr."shopifyId" = l."productId"
-        WHERE l."orderId" = o."id")`
-    : "NULL";
   const browsersOf = `SELECT "id" FROM "Visitor" WHERE "shopId" = s.shop AND "customerShopifyId" = p.id`;
   const parts = [
-    `(SELECT row_to_json(x) FROM (SELECT "shopifyCreatedAt", "countryCode", "provinceCode", "city", "tags",
-        "acceptsEmailMarketing", "state", "shopifyOrdersCount", "shopifySpent", "shopifyTotalsAt"
-      FROM "Customer" WHERE "shopId" = s.shop AND "deletedAt" IS NULL AND "shopifyId" = p.id) x) AS "customer"`,
-    `(SELECT json_agg(json_build_array(o."processedAt", o."totalPrice", o."totalRefunded", o."cancelledAt" IS NOT NULL,
-        o."test", o."discountCodes", o."financialStatus", ${lines}))
-      FROM "Order" o WHERE o."shopId" = s.shop AND o."customerShopifyId" = p.id) AS "orders"`,
-    need.checkouts
-      ? `(SELECT json_agg(json_build_array(k."shopifyCreatedAt", k."completedAt" IS NOT NULL OR k."orderShopifyId" IS NOT NULL))
-          FROM "Checkout" k WHERE k."shopId" = s.shop AND k."customerShopifyId" = p.id) AS "checkouts"`
-      : `NULL AS "checkouts"`,
-    visitors
-      ? `(SELECT json_agg(x ORDER BY x."lastSeenAt" DESC) FROM (SELECT ${VISITOR_COLUMNS}, ${
-          need.events
-            ? `(SELECT json_agg(json_build_array(e."type", e."occurredAt", e."resourceId")) FROM "StorefrontEvent" e
-                WHERE e."shopId" = s.shop AND e."visitorId" = cv."id")`
-            : "NULL"
-        } AS "events" FROM "Visitor" cv WHERE cv."shopId" = s.shop AND cv."customerShopifyId" = p.id) x) AS "visitors"`
-      : `NULL AS "visitors"`,
+    ...customerJsonSelects(need, "s.shop", "p.id"),
     visitors
       ? `(SELECT json_agg(json_build_array(c."token", c."totalPrice", c."itemCount",
             (SELECT json_agg(cl."productId" ORDER BY cl."id") FROM "CartLine" cl WHERE cl."cartId" = c."id" AND cl."productId" IS NOT NULL)))

@@ -21,12 +21,15 @@ import { CHECKOUT_EVENT_TYPES, checkoutStepOf } from "../engine/pixel-events";
 import {
   addBrowser,
   customerFactsFromJson,
+  customerJsonSelects,
   joinThisBrowser,
   jsonDate,
   type CustomerJson,
   type EventJson,
   type FactsNeeded,
   type OrderJson,
+  type VisitorJson,
+  VISITOR_COLUMNS,
 } from "../segments/facts.server";
 import type { HotQueries } from "../db-hot.server";
 import { heldCodesOf, type HeldCodeRow } from "../offers/pool.server";
@@ -43,22 +46,6 @@ const MESSAGE_EVENT_TYPES: string[] = Object.values(MESSAGE_EVENTS);
 const at = jsonDate;
 const atOrNull = (text: string | null): Date | null => (text === null ? null : at(text));
 
-interface VisitorJson {
-  id: string;
-  shopId: number;
-  customerShopifyId: string | null;
-  cartToken: string | null;
-  firstSeenAt: string;
-  lastSeenAt: string;
-  sessions: number;
-  landingPage: string | null;
-  referrer: string | null;
-  utmSource: string | null;
-  utmMedium: string | null;
-  utmCampaign: string | null;
-  deviceType: string | null;
-  events?: EventJson[] | null;
-}
 /** [token, totalPrice, itemCount, productIds] */
 type CartJson = [string, number, number, string[] | null];
 
@@ -77,9 +64,6 @@ interface DecisionRow {
 /** [messageId, reward, status, code, expiresAt, variantId, issuedAt]: DiscountCode with its offer's reward kind. */
 type CodeJson = [number, string, string, string, string, number | null, string | null];
 
-const VISITOR_FIELDS = `"id", "shopId", "customerShopifyId", "cartToken", "firstSeenAt", "lastSeenAt", "sessions",
-  "landingPage", "referrer", "utmSource", "utmMedium", "utmCampaign", "deviceType"`;
-
 const EVENT_ARRAY = `json_build_array(e."type", e."occurredAt", e."resourceId")`;
 
 /**
@@ -92,40 +76,12 @@ function statement(need: FactsNeeded, customer: boolean, codes: boolean): string
   // `?` are numbered by the layer in text order: every sub-select below names its parameters by
   // position through the one-row `p` (shop, visitor, customer), so each is bound once.
   const parts: string[] = [
-    `(SELECT row_to_json(x) FROM (SELECT ${VISITOR_FIELDS} FROM "Visitor" WHERE "id" = p.visitor) x) AS "visitor"`,
+    `(SELECT row_to_json(x) FROM (SELECT ${VISITOR_COLUMNS} FROM "Visitor" WHERE "id" = p.visitor) x) AS "visitor"`,
   ];
   const checkoutTypes = CHECKOUT_EVENT_TYPES.map((t) => `'${t}'`).join(", ");
   const messageTypes = MESSAGE_EVENT_TYPES.map((t) => `'${t}'`).join(", ");
-  if (customer) {
-    parts.push(
-      `(SELECT row_to_json(x) FROM (SELECT "shopifyCreatedAt", "countryCode", "provinceCode", "city", "tags",
-          "acceptsEmailMarketing", "state", "shopifyOrdersCount", "shopifySpent", "shopifyTotalsAt"
-        FROM "Customer" WHERE "shopId" = p.shop AND "deletedAt" IS NULL AND "shopifyId" = p.customer) x) AS "customer"`,
-      `(SELECT json_agg(json_build_array(o."processedAt", o."totalPrice", o."totalRefunded", o."cancelledAt" IS NOT NULL,
-          o."test", o."discountCodes", o."financialStatus", ${
-            need.lines
-              ? `(SELECT json_agg(json_build_array(l."productId", l."variantId", l."vendor",
-                  (SELECT pr."productType" FROM "Product" pr WHERE pr."shopId" = p.shop AND pr."shopifyId" = l."productId"),
-                  (SELECT json_agg(pc."collectionShopifyId") FROM "ProductCollection" pc
-                    WHERE pc."shopId" = p.shop AND pc."productShopifyId" = l."productId")) ORDER BY l."id")
-                FROM "LineItem" l WHERE l."orderId" = o."id")`
-              : "NULL"
-          }))
-        FROM "Order" o WHERE o."shopId" = p.shop AND o."customerShopifyId" = p.customer) AS "orders"`,
-      need.checkouts
-        ? `(SELECT json_agg(json_build_array(k."shopifyCreatedAt", k."completedAt" IS NOT NULL OR k."orderShopifyId" IS NOT NULL))
-            FROM "Checkout" k WHERE k."shopId" = p.shop AND k."customerShopifyId" = p.customer) AS "checkouts"`
-        : `NULL AS "checkouts"`,
-      visitorsOfCustomer
-        ? `(SELECT json_agg(x ORDER BY x."lastSeenAt" DESC) FROM (SELECT ${VISITOR_FIELDS}, ${
-            need.events
-              ? `(SELECT json_agg(${EVENT_ARRAY}) FROM "StorefrontEvent" e
-                  WHERE e."shopId" = p.shop AND e."visitorId" = cv."id")`
-              : "NULL"
-          } AS "events" FROM "Visitor" cv WHERE cv."shopId" = p.shop AND cv."customerShopifyId" = p.customer) x) AS "visitors"`
-        : `NULL AS "visitors"`,
-    );
-  } else parts.push(`NULL AS "customer"`, `NULL AS "orders"`, `NULL AS "checkouts"`, `NULL AS "visitors"`);
+  if (customer) parts.push(...customerJsonSelects(need, "p.shop", "p.customer"));
+  else parts.push(`NULL AS "customer"`, `NULL AS "orders"`, `NULL AS "checkouts"`, `NULL AS "visitors"`);
   // This browser's own events (used when it is not one of the customer's, whose events are above).
   parts.push(
     need.events

@@ -325,6 +325,54 @@ describe("the decision endpoint", () => {
     expect((await ask())?.id).toBe(id);
   });
 
+  it("reads a shop's messages once for all the decisions waiting on them, and again before they expire while decisions go on", async () => {
+    const id = ids["first-time-visitors"];
+    let reads = 0;
+    // The client the decisions get, counting the reads of the shop's messages (two findMany a read).
+    const counting = new Proxy(prisma, {
+      get(target, key) {
+        const value = Reflect.get(target, key);
+        if (key !== "message") return value;
+        return new Proxy(value as typeof prisma.message, {
+          get(model, method) {
+            const fn = Reflect.get(model, method);
+            if (method !== "findMany") return fn;
+            return (...args: Parameters<typeof prisma.message.findMany>) => {
+              reads++;
+              return model.findMany(...args);
+            };
+          },
+        });
+      },
+    });
+    const decideAt = async (at: Date, visitor = visitorId) => {
+      const answer = await decideForUrl(url({ at, visitor }), counting, at);
+      return (answer.body as { message: { id: number } | null }).message?.id ?? null;
+    };
+    forgetShopMessages();
+    // Twenty decisions at once with nothing cached: one read between them (before: twenty).
+    const first = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => decideAt(now, `${visitorId}-${String(i).padStart(3, "0")}`)),
+    );
+    expect(first).toEqual(Array(20).fill(id));
+    expect(reads).toBe(2);
+    // Paused without the admin's forget (another instance saved it): 4.5 s on, the cached messages
+    // still answer, and a read has begun in the background.
+    await prisma.message.update({ where: { id }, data: { active: false } });
+    expect(await decideAt(new Date(now.getTime() + 4_500))).toBe(id);
+    // Once it lands, the decisions read the paused state, within the 5 s and with no wait.
+    let paused: number | null = id;
+    for (let i = 0; i < 100 && paused !== null; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      paused = await decideAt(new Date(now.getTime() + 4_600));
+    }
+    expect(paused).toBeNull();
+    // One read in the background, whatever the number of decisions meanwhile.
+    expect(reads).toBe(4);
+    await prisma.message.update({ where: { id }, data: { active: true } });
+    forgetShopMessages();
+  });
+
   it("holds out a share of eligible visitors: they see nothing, sticky, each recorded once with their arm", async () => {
     const id = ids["first-time-visitors"];
     await prisma.message.update({ where: { id }, data: { holdoutPercent: 50 } });

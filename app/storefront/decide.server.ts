@@ -115,7 +115,11 @@ export function flushExposures(): Promise<void> {
   pending = [];
   flushing = flushing.then(async () => {
     const byDb = new Map<PrismaClient, PendingExposure["row"][]>();
-    for (const p of batch) byDb.set(p.db, [...(byDb.get(p.db) ?? []), p.row]);
+    for (const p of batch) {
+      const rows = byDb.get(p.db);
+      if (rows) rows.push(p.row);
+      else byDb.set(p.db, [p.row]);
+    }
     for (const [db, rows] of byDb) {
       try {
         // One multi-row INSERT on the hot layer's intake writer (PostgreSQL: its own pool, so
@@ -185,25 +189,62 @@ export interface ShopMessage {
 
 const shops = new Map<string, ShopMessages | null>();
 const loadedAt = new Map<string, number>();
+/** The read of a shop's messages under way, which every decision needing it shares. */
+const reloading = new Map<string, Promise<ShopMessages | null>>();
+/** Counts forgetShopMessages calls: a read begun before one is not kept (it may predate the save). */
+let generation = 0;
+/**
+ * A shop's cached messages are read again in the background this long before they expire, while
+ * decisions go on with the cached ones: with steady traffic no decision waits for the read. Before
+ * this, every decision arriving after the expiry began its own read (five or more Prisma queries)
+ * until one finished: at 500/s that was a pile-up every 5 s on the Prisma pool, the storefront-pg
+ * bench's p99 (bench/results/storefront-pg-2026-12-05-pglat16-*.txt).
+ */
+const REFRESH_AHEAD_MS = 1_000;
 
 /** Drop a shop's cached messages and segments (after the admin saves one), so the next decision reads them fresh. */
 export function forgetShopMessages(domain?: string): void {
+  generation++;
   if (domain === undefined) {
     shops.clear();
     loadedAt.clear();
+    reloading.clear();
   } else {
     shops.delete(domain);
     loadedAt.delete(domain);
+    reloading.delete(domain);
   }
 }
 
 async function shopMessages(db: PrismaClient, domain: string, now: number): Promise<ShopMessages | null> {
   const cached = shops.get(domain);
-  if (cached !== undefined && now - (loadedAt.get(domain) ?? 0) < CACHE_MS) return cached;
-  const value = await loadShopMessages(db, domain, now);
-  shops.set(domain, value);
-  loadedAt.set(domain, now);
-  return value;
+  const age = now - (loadedAt.get(domain) ?? 0);
+  if (cached === undefined || age >= CACHE_MS) return reloadShopMessages(db, domain, now);
+  if (age >= CACHE_MS - REFRESH_AHEAD_MS && !reloading.has(domain))
+    reloadShopMessages(db, domain, now).catch((error: Error) =>
+      console.error(`messages of ${domain} not read again (the cached ones stay):`, error.message),
+    );
+  return cached;
+}
+
+/** One read of the shop's messages at a time; it replaces the cached ones unless they were forgotten meanwhile. */
+function reloadShopMessages(db: PrismaClient, domain: string, now: number): Promise<ShopMessages | null> {
+  const running = reloading.get(domain);
+  if (running) return running;
+  const from = generation;
+  const read: Promise<ShopMessages | null> = loadShopMessages(db, domain, now)
+    .then((value) => {
+      if (generation === from) {
+        shops.set(domain, value);
+        loadedAt.set(domain, now);
+      }
+      return value;
+    })
+    .finally(() => {
+      if (reloading.get(domain) === read) reloading.delete(domain);
+    });
+  reloading.set(domain, read);
+  return read;
 }
 
 /** A shop's active messages and its segments' rules, read now (no cache). */
@@ -403,7 +444,7 @@ export async function decideForUrl(url: URL, db: PrismaClient, now = new Date())
   history.shownThisSession = shown;
   history.dismissedThisSession = dismissed;
   history.codes = codes;
-  const { chosen, reminder } = chooseMessage(shop, { facts, page, history, now });
+  const { chosen, reminder } = chooseMessage(shop, { facts, page, history, now, reasons: false });
   if (!chosen) return { status: 200, body: { message: null } };
   const unit = unitOf(visitorId, customerId);
   const held = reminder ? codes.find((c) => c.usable && c.messageId === chosen.spec.id) : undefined;
@@ -499,6 +540,7 @@ async function decideWithoutConsent(
         converted: [],
       },
       now,
+      reasons: false,
     },
   );
   return { status: 200, body: { message: chosen ? chosen.shown : null } };
@@ -546,11 +588,12 @@ export async function explainDecision(
  * (unless the person holds one of theirs) and first-purchase offers to a buyer are left out, then
  * decide() picks under the shop's session rules. `reminder`: the choice is a reminder of a code the
  * person holds. `explain()` says why every other message was not the one (computed only when asked:
- * the endpoint does not).
+ * the endpoint does not). `reasons: false` (the endpoints): the segment conditions' reasons are not
+ * written, so `explain()` lists none for the chosen message.
  */
 export function chooseMessage(
   shop: Pick<ShopMessages, "messages" | "resolve" | "policy" | "formats">,
-  input: { facts: Facts; page: PageContext; history: MessageHistory; now: Date },
+  input: { facts: Facts; page: PageContext; history: MessageHistory; now: Date; reasons?: false },
 ): { chosen: ShopMessage | null; reminder: boolean; explain: () => Explanation } {
   const { facts, now } = input;
   const full = {
