@@ -28,7 +28,7 @@ import { DEMO_SECRET, DEMO_TOKEN, ensureBuild } from "../dev/demo";
 import { generateStore } from "../dev/store";
 import { replayLines } from "../dev/webhooks";
 import { migrate } from "../prisma/migrate";
-import { spawnTs } from "../dev/processes";
+import { serverNodeOptions, spawnTs } from "../dev/processes";
 import { waitForCodePools } from "../dev/testing/pools";
 import { startPostgres, type RunningPostgres } from "../dev/postgres";
 import pg from "pg";
@@ -278,14 +278,6 @@ function median(values: number[]): number {
   );
 }
 
-/** The node options of package.json's `start` script (`node --max-semi-space-size=32 build/server.mjs`). */
-export function startOptions(): string[] {
-  const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> })
-    .scripts;
-  const words = scripts.start.split(/\s+/);
-  return words.slice(1, words.indexOf("build/server.mjs")).filter((w) => w.startsWith("--"));
-}
-
 /**
  * The demo's setup (dev/demo.ts `startDemo`) without its full webhook replay, whose 27,000
  * deliveries would take the worker minutes to apply and add nothing the backfill does not bring
@@ -317,7 +309,7 @@ export async function startApp(databaseUrl: string, customers: number, probeFile
             // SLICE_BENCH_APP_NODE_OPTIONS (to try others: the later flag wins).
             NODE_OPTIONS: [
               `--import ${path.resolve("bench/loop-probe.mjs")}`,
-              ...startOptions(),
+              ...serverNodeOptions(),
               process.env.SLICE_BENCH_APP_NODE_OPTIONS ?? "",
             ].join(" "),
             SLICE_PROBE_FILE: probeFile,

@@ -1,5 +1,6 @@
 /** Starting servers in their own processes, so the load generator does not share their core. */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 
 export interface Spawned {
@@ -10,7 +11,22 @@ export interface Spawned {
 
 const tsx = path.resolve("node_modules/tsx/dist/cli.mjs");
 
-/** Runs a TypeScript file with tsx, or a .mjs/.js file with plain node. */
+/**
+ * Node's options for the app server as package.json's `start` script gives them (`node
+ * --max-semi-space-size=32 build/server.mjs`: V8's young generation), so that the demo, the tests
+ * and the benches run the server as production does.
+ */
+export function serverNodeOptions(): string[] {
+  const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> })
+    .scripts;
+  const words = scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf("build/server.mjs")).filter((w) => w.startsWith("--"));
+}
+
+/**
+ * Runs a TypeScript file with tsx, or a .mjs/.js file with plain node; the app server
+ * (build/server.mjs) with `serverNodeOptions()` unless the caller sets NODE_OPTIONS itself.
+ */
 export async function spawnTs(
   file: string,
   env: Record<string, string>,
@@ -19,7 +35,12 @@ export async function spawnTs(
   /** Where to run it (a snapshot of the build, say); default: this process's directory. */
   cwd?: string,
 ): Promise<Spawned> {
-  const args = [...(/\.(mjs|js)$/.test(file) ? [file] : [tsx, file]), ...extraArgs];
+  const server = file.endsWith("build/server.mjs") && env.NODE_OPTIONS === undefined;
+  const args = [
+    ...(server ? serverNodeOptions() : []),
+    ...(/\.(mjs|js)$/.test(file) ? [file] : [tsx, file]),
+    ...extraArgs,
+  ];
   const child = spawn(process.execPath, args, {
     cwd,
     env: { ...process.env, ...env },

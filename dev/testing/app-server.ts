@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import type { PrismaClient } from "@prisma/client";
 import { webhookRequestInit, type WebhookLine } from "../webhooks";
 import { TEST_SECRET } from "./setup";
+import { serverNodeOptions } from "../processes";
 
 export interface AppServer {
   url: string;
@@ -25,7 +26,7 @@ export interface AppServer {
 export async function startAppServer(env: Record<string, string> = {}): Promise<AppServer> {
   if (!existsSync("build/server.mjs") || !existsSync("build/server/index.js"))
     throw new Error("build/server.mjs is missing: run `npm run build` first (npm test does)");
-  const child = spawn(process.execPath, ["build/server.mjs"], {
+  const child = spawn(process.execPath, [...serverNodeOptions(), "build/server.mjs"], {
     env: {
       ...process.env,
       SHOPIFY_API_SECRET: TEST_SECRET,
