@@ -14,8 +14,7 @@
  * Deleted customers (tombstones) and orders without a customer are left out; a customer with no
  * such order has no summary.
  */
-import type { PrismaClient } from "@prisma/client";
-import { hotFor, int, type HotQueries } from "../db-hot.server";
+import { int, type HotQueries } from "../db-hot.server";
 import type { Dialect } from "../db-url";
 import type { SummaryColumns, ValueSummary } from "../engine/predict/types";
 
@@ -194,16 +193,16 @@ function params(split: HoldoutSplit | null): number[] {
 
 /**
  * Every customer's summary as of `now` (and, with `split`, as of its cut-off with their holdout
- * purchases), one page of customer ids at a time. `onPage` is told after each page (progress,
+ * purchases), one page of customer ids at a time, read on `q` (the app's reader, or the fit
+ * thread's own connection: fit-thread.server.ts). `onPage` is told after each page (progress,
  * and a chance for the caller to give way to other work).
  */
 export async function readSummaries(
-  db: PrismaClient,
+  q: HotQueries,
   shopId: number,
   now: Date,
   options: { split?: HoldoutSplit | null; page?: number; onPage?: (done: number) => unknown } = {},
 ): Promise<ShopSummaries> {
-  const q = hotFor(db, "read");
   const split = options.split ?? null;
   const page = options.page ?? SUMMARY_PAGE;
   // Customers with an order (the sync keeps ordersCount with every order) bound those with a
