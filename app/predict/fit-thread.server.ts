@@ -41,6 +41,9 @@ import {
 } from "./fit.server";
 import type { ShopSummaries } from "./summaries.server";
 
+/** The thread's V8 young generation (see `startFitThread`). */
+const YOUNG_GENERATION_MB = 4;
+
 /** How long one of the thread's write transactions may hold SQLite's writer, by default. */
 export const WRITE_HOLD_MS = 20;
 
@@ -87,9 +90,13 @@ type Reply = { id: number; result?: unknown; error?: string } | { id: null; log:
 async function threadModule(): Promise<string | null> {
   const here = fileURLToPath(import.meta.url);
   if (!here.endsWith(".ts")) {
-    // The production build: the app is bundled into build/server/index.js, the thread beside it.
-    const built = path.resolve(path.dirname(here), "..", "fit-thread.mjs");
-    return existsSync(built) ? pathToFileURL(built).href : null;
+    // The production build: the app is bundled under build/server/ (its chunks in
+    // build/server/assets/), the thread's program is build/fit-thread.mjs.
+    for (let dir = path.dirname(here), up = 0; up < 4; dir = path.dirname(dir), up++) {
+      const built = path.join(dir, "fit-thread.mjs");
+      if (existsSync(built)) return pathToFileURL(built).href;
+    }
+    return null;
   }
   const root = path.resolve(path.dirname(here), "..", "..");
   const out = path.join(root, "node_modules", ".cache", "slice", "fit-thread.mjs");
@@ -126,6 +133,10 @@ export async function startFitThread(db: PrismaClient, holdMs = WRITE_HOLD_MS): 
   const thread = new Worker(THREAD, {
     eval: true,
     workerData: { module, file },
+    // The thread makes short-lived objects by the million (the summaries' rows, the predictions'
+    // rows): a small young generation keeps them from growing it (measured at 1M customers: the
+    // process's peak RSS 260 MB with V8's default, 225 MB with 4 MB, and no slower).
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
   });
   let log: (line: string) => void = () => {};
   let next = 0;
