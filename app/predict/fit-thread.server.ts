@@ -87,7 +87,18 @@ type Reply = { id: number; result?: unknown; error?: string } | { id: null; log:
  * thread loading the source through tsx peaked 51 MB above the process, the bundle 23 MB).
  * Null when there is none.
  */
-async function threadModule(): Promise<string | null> {
+function threadModule(): Promise<string | null> {
+  built ??= findOrBuild().catch((error: Error) => {
+    built = null;
+    throw error;
+  });
+  return built;
+}
+
+/** The bundle, once per process. */
+let built: Promise<string | null> | null = null;
+
+async function findOrBuild(): Promise<string | null> {
   const here = fileURLToPath(import.meta.url);
   if (!here.endsWith(".ts")) {
     // The production build: the app is bundled under build/server/ (its chunks in
