@@ -57,7 +57,7 @@ async function run() {
         sampleHeap();
         const m = process.memoryUsage();
         marks.push(
-          `${line.slice(0, 40)}: rss ${(m.rss / 2 ** 20).toFixed(0)} MB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MB, buffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MB`,
+          `${line.slice(0, 60)}: rss ${(m.rss / 2 ** 20).toFixed(0)} MB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MB, buffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MB`,
         );
       },
     });

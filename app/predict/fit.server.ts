@@ -39,11 +39,11 @@ import { calibrationCheck, holdoutDaysFor, repeatCustomers } from "./calibration
 import { startFitThread } from "./fit-thread.server";
 import {
   DAY_MS,
+  emptyColumns,
   holdoutSplit,
   readSummaries,
   summariesOf,
   summaryAt,
-  type HoldoutSplit,
   type ShopSummaries,
 } from "./summaries.server";
 
@@ -339,10 +339,10 @@ export function hiddenOrdersMessage(hidden: number, ordered: number): string {
  * their first order unknown (firstOrderAt null with ordersCount above 0).
  */
 async function customersWithHiddenOrders(
-  db: PrismaClient,
+  q: HotQueries,
   shopId: number,
 ): Promise<{ hidden: number; ordered: number }> {
-  const [row] = await hotFor(db, "read").rows<{ hidden: unknown; ordered: unknown }>(
+  const [row] = await q.rows<{ hidden: unknown; ordered: unknown }>(
     `SELECT SUM(CASE WHEN "firstOrderAt" IS NULL THEN 1 ELSE 0 END) AS "hidden", COUNT(*) AS "ordered"
      FROM "Customer" WHERE "shopId" = ? AND "deletedAt" IS NULL AND "ordersCount" > 0`,
     [shopId],
@@ -351,8 +351,8 @@ async function customersWithHiddenOrders(
 }
 
 /** The first purchase day (UTC days since 1970) of the shop's customers' orders up to `now`. */
-async function firstPurchaseDay(db: PrismaClient, shopId: number, now: Date): Promise<number | null> {
-  const [row] = await hotFor(db, "read").rows<{ first: unknown }>(
+async function firstPurchaseDay(q: HotQueries, shopId: number, now: Date): Promise<number | null> {
+  const [row] = await q.rows<{ first: unknown }>(
     `SELECT MIN("processedAt") AS "first" FROM "Order"
      WHERE "shopId" = ? AND "processedAt" <= ? AND "cancelledAt" IS NULL AND "test" = ? AND "customerShopifyId" IS NOT NULL`,
     [shopId, now, false],
@@ -396,32 +396,7 @@ export async function fitShop(
     return { fit, predictions: 0, steps };
   }
 
-  const hidden = await customersWithHiddenOrders(db, shopId);
-  if (hidden.ordered > 0 && hidden.hidden / hidden.ordered > MAX_HIDDEN_SHARE) {
-    const fit = await recordFit(db, {
-      shopId,
-      fittedAt: now,
-      cutoff: now,
-      status: "insufficient",
-      message: hiddenOrdersMessage(hidden.hidden, hidden.ordered),
-      customers: 0,
-      repeatCustomers: 0,
-      durationMs: elapsed(),
-    });
-    return { fit, predictions: 0, steps };
-  }
-
-  const firstDay = await firstPurchaseDay(db, shopId, now);
-  const holdoutDays =
-    options.holdoutDays !== undefined
-      ? options.holdoutDays
-      : firstDay === null
-        ? null
-        : holdoutDaysFor(Math.floor(now.getTime() / DAY_MS) - firstDay);
-  const split = holdoutDays ? holdoutSplit(now, holdoutDays) : null;
-  const cutoff = split ? new Date(split.cutDay * DAY_MS) : now;
-
-  const plan: FitPlan = { shopId, now, split, holdoutDays, needed };
+  const plan: FitPlan = { shopId, now, holdoutDays: options.holdoutDays, needed };
   // On PostgreSQL the app's background work already runs on threads (or processes) of its own
   // (server.ts), and the fit with it.
   const runner =
@@ -434,7 +409,7 @@ export async function fitShop(
     const base = {
       shopId,
       fittedAt: now,
-      cutoff,
+      cutoff: modelled.cutoff,
       customers: modelled.customers,
       repeatCustomers: modelled.repeatCustomers,
     };
@@ -491,13 +466,13 @@ export async function fitShop(
 export interface FitPlan {
   shopId: number;
   now: Date;
-  split: HoldoutSplit | null;
-  holdoutDays: number | null;
+  /** Days of holdout (null: no check); by default `holdoutDaysFor` the shop's history. */
+  holdoutDays?: number | null;
   needed: number;
 }
 
 /** What modelling a shop found: its summaries' counts, and the fitted models or why there are none. */
-export type Modelled = { customers: number; repeatCustomers: number } & (
+export type Modelled = { customers: number; repeatCustomers: number; cutoff: Date } & (
   | { status: "insufficient"; message: string; calibration: null }
   | { status: "failed"; message: string; calibration: Calibration | null }
   | {
@@ -542,8 +517,32 @@ export async function modelShop(
   log: (line: string) => void,
   giveWay?: () => Promise<unknown>,
 ): Promise<{ modelled: Modelled; steps: ModelSteps; summaries: ShopSummaries }> {
-  const { shopId, now, split, holdoutDays, needed } = plan;
+  const { shopId, now, needed } = plan;
   const steps: ModelSteps = { summaries: 0, calibration: 0, fit: 0, predict: 0 };
+  // These reads scan the shop's customers and orders: on the fit's connection (on SQLite its
+  // thread's, whose page cache is small), not filling the app's reader's cache.
+  const hidden = await customersWithHiddenOrders(q, shopId);
+  if (hidden.ordered > 0 && hidden.hidden / hidden.ordered > MAX_HIDDEN_SHARE)
+    return {
+      modelled: {
+        customers: 0,
+        repeatCustomers: 0,
+        cutoff: now,
+        status: "insufficient",
+        message: hiddenOrdersMessage(hidden.hidden, hidden.ordered),
+        calibration: null,
+      },
+      steps,
+      summaries: { ids: new Int32Array(0), all: emptyColumns(0), calibration: null },
+    };
+  const firstDay = await firstPurchaseDay(q, shopId, now);
+  const holdoutDays =
+    plan.holdoutDays !== undefined
+      ? plan.holdoutDays
+      : firstDay === null
+        ? null
+        : holdoutDaysFor(Math.floor(now.getTime() / DAY_MS) - firstDay);
+  const split = holdoutDays ? holdoutSplit(now, holdoutDays) : null;
   const cutoff = split ? new Date(split.cutDay * DAY_MS) : now;
   let t = performance.now();
   const summaries = await readSummaries(q, shopId, now, { split, onPage: giveWay });
@@ -553,7 +552,7 @@ export async function modelShop(
   log(
     `summaries: ${customers.toLocaleString("en")} customers with orders, ${repeat.toLocaleString("en")} with repeat orders (${Math.round(steps.summaries)} ms)`,
   );
-  const counts = { customers, repeatCustomers: repeat };
+  const counts = { customers, repeatCustomers: repeat, cutoff };
   if (repeat < needed) {
     summaries.calibration = null;
     return {
