@@ -103,7 +103,7 @@ function sqliteParams(params: readonly unknown[]): unknown[] {
 }
 
 /** Statements on one better-sqlite3 connection, each prepared once. */
-function sqliteQueries(connection: () => Database.Database): HotQueries {
+export function sqliteQueries(connection: () => Database.Database): HotQueries {
   const statements = new Map<string, Database.Statement>();
   let preparedOn: Database.Database | null = null;
   const statement = (sql: string) => {

@@ -2,15 +2,19 @@
  * One measured run for bench/predict.ts, in a process of its own so that its peak memory is the
  * run's alone (`process.resourceUsage().maxRSS` is the process's high-water mark):
  *
- *   tsx bench/predict-child.ts <file.sqlite> <shopId> <now ISO> fit|summaries|idle
+ *   tsx bench/predict-child.ts <file.sqlite> <shopId> <now ISO> fit|fit-here|summaries|idle
  *
  * `fit`: `fitShop` as the app runs it (summaries, holdout check, both fits, every customer's
- * predictions written). `summaries`: the baseline, the same summaries statement page by page with
+ * predictions written, on the fit's own thread with its own connection; `fit-here`: on this thread),
+ * with a webhook-like write every 20 ms on this thread timed (its wait for the writer) and this
+ * thread's event-loop delay. `summaries`: the baseline, the same summaries statement page by page with
  * its rows read and dropped. `idle`: the process with the app's modules and database open, doing
  * nothing (its memory is the floor under the other two). Prints one JSON line.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createPrismaClient } from "../app/db.server";
 import { closeHot, hotFor } from "../app/db-hot.server";
+import { startSqliteCheckpoints } from "../app/sqlite-checkpoint.server";
 import { fitShop } from "../app/predict/fit.server";
 import { SUMMARY_PAGE, agoDayOf, holdoutSplit, summarySql } from "../app/predict/summaries.server";
 
@@ -28,14 +32,32 @@ async function run() {
   const cpu = process.cpuUsage();
   const sampler = setInterval(sampleHeap, 25);
   let detail: Record<string, unknown> = {};
-  if (mode === "fit") {
+  if (mode === "fit" || mode === "fit-here") {
+    // As the app runs on SQLite: checkpoints on their own thread (runtime.server.ts), and the fit
+    // on its own (`offThread`; `fit-here`: on this thread, as before).
+    const checkpoints = await startSqliteCheckpoints(db, file);
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    // A webhook's write, every 20 ms while the fit runs: how long it waits for SQLite's writer.
+    const probe = hotFor(db, "apply");
+    const waits: number[] = [];
+    let probing = true;
+    const probing$ = (async () => {
+      while (probing) {
+        const t = performance.now();
+        await probe.transaction((tx) => tx.run(`DELETE FROM "CustomerPrediction" WHERE "customerId" = -1`));
+        waits.push(performance.now() - t);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
     const marks: string[] = [];
     const result = await fitShop(db, shopId, now, {
+      offThread: mode === "fit",
       log: (line) => {
         sampleHeap();
         const m = process.memoryUsage();
         marks.push(
-          `${line.slice(0, 40)}: rss ${(m.rss / 2 ** 20).toFixed(0)} MB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MB, buffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MB`,
+          `${line.slice(0, 60)}: rss ${(m.rss / 2 ** 20).toFixed(0)} MB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MB, buffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)} MB`,
         );
       },
     });
@@ -54,8 +76,17 @@ async function run() {
         customers: result.fit.calibration.customers,
       },
       steps: result.steps,
+      writes: result.writes,
       marks,
     };
+    probing = false;
+    await probing$;
+    delay.disable();
+    await checkpoints.stop();
+    waits.sort((a, b) => a - b);
+    const at = (q: number) => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] ?? 0;
+    detail.probe = { writes: waits.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+    detail.eventLoopDelay = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
   } else if (mode === "summaries") {
     const q = hotFor(db, "read");
     const [b] = await q.rows<{ lo: number; hi: number }>(

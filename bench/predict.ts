@@ -4,9 +4,12 @@
  * On bench/generate-store.ts's shop (1,000,000 customers, about 3,000,000 orders over two years;
  * `SLICE_BENCH_CUSTOMERS` for another size), SQLite, each run in a process of its own
  * (bench/predict-child.ts) so that its peak memory is its own:
- * - the fit as the app runs it (`fitShop`: the summaries pass with the holdout's, the holdout
- *   check, BG/NBD and Gamma-Gamma on every customer, every customer's predictions and tiers
- *   written), its wall and CPU time, peak RSS and peak heap (sampled), and each step's time;
+ * - the fit as the app runs it (`fitShop` on its own thread: the summaries pass with the holdout's,
+ *   the holdout check, BG/NBD and Gamma-Gamma on every customer, every customer's predictions and
+ *   tiers written), its wall and CPU time, peak RSS and peak heap (sampled), and each step's time;
+ * - what it costs webhooks meanwhile: the longest write transaction (SQLite's writer held), the
+ *   wait of a webhook-like write on the app's thread every 20 ms, and the app's event-loop delay;
+ *   and the same fit on the app's thread (`fit-here`, as before the thread) for comparison;
  * - baseline for time: the same summaries statement alone, page by page, rows read and dropped
  *   (the least one pass over the shop's orders costs the app);
  * - baseline for memory: the same process with the app's modules and the database open, idle.
@@ -36,9 +39,16 @@ interface ChildResult {
   logLikelihood?: number | null;
   calibration?: { predicted: number; actual: number; error: number | null; customers: number } | null;
   steps?: Record<string, number>;
+  writes?: { written: number; chunks: number; longestHoldMs: number };
+  probe?: { writes: number; p50: number; p99: number; max: number };
+  eventLoopDelay?: { p99: number; max: number };
 }
 
-function runChild(file: string, shopId: number, mode: "fit" | "summaries" | "idle"): Promise<ChildResult> {
+function runChild(
+  file: string,
+  shopId: number,
+  mode: "fit" | "fit-here" | "summaries" | "idle",
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -76,6 +86,34 @@ export async function benchPredict(options: { customers?: number } = {}): Promis
     const fit = await runChild(store.file, store.shopId, "fit");
     log(`fit: ${JSON.stringify(fit)}`);
     if (fit.status !== "ready") throw new Error(`the fit was not ready: ${fit.status}: ${fit.message}`);
+    // The same fit on the app's thread, as before the fit had a thread (SLICE_BENCH_PREDICT_HERE=0: not run).
+    clean(store.file);
+    const here =
+      process.env.SLICE_BENCH_PREDICT_HERE === "0"
+        ? null
+        : await runChild(store.file, store.shopId, "fit-here");
+    if (here) log(`fit on the app's thread: ${JSON.stringify(here)}`);
+    const cost = (r: ChildResult, who: string) => [
+      {
+        name: `${who}: longest write transaction (writer held)`,
+        value: r.writes?.longestHoldMs ?? 0,
+        unit: "ms",
+      },
+      { name: `${who}: write transactions`, value: r.writes?.chunks ?? 0, unit: "" },
+      {
+        name: `${who}: a webhook-like write every 20 ms, wait p50 / p99`,
+        value: r.probe?.p50 ?? 0,
+        unit: "ms",
+        baseline: r.probe?.p99,
+      },
+      { name: `${who}: the same, longest wait`, value: r.probe?.max ?? 0, unit: "ms" },
+      {
+        name: `${who}: app's event-loop delay p99 (baseline: max)`,
+        value: r.eventLoopDelay?.p99 ?? 0,
+        unit: "ms",
+        baseline: r.eventLoopDelay?.max,
+      },
+    ];
     const steps = fit.steps ?? {};
     const cal = fit.calibration;
     return [
@@ -114,6 +152,19 @@ export async function benchPredict(options: { customers?: number } = {}): Promis
         unit: "s",
       })),
       { name: "predictions written", value: fit.predictions ?? 0, unit: "" },
+      ...cost(fit, "fit thread"),
+      ...(here
+        ? [
+            { name: "on the app's thread (before): wall", value: here.ms / 1000, unit: "s" },
+            { name: "on the app's thread (before): peak RSS", value: here.maxRssMb, unit: "MB" },
+            {
+              name: "on the app's thread (before): step write",
+              value: (here.steps?.write ?? 0) / 1000,
+              unit: "s",
+            },
+            ...cost(here, "on the app's thread"),
+          ]
+        : []),
       ...(cal
         ? [
             { name: "holdout: repeat orders predicted", value: cal.predicted, unit: "" },

@@ -107,7 +107,7 @@ describe("a customer's summary, computed in SQL from the shop's orders", () => {
   });
 
   it("counts purchase days (orders on one day are one purchase), days between first and last, age, and the mean net value of the repeats", async () => {
-    const s = await readSummaries(prisma, shopId, NOW, { page: 2 });
+    const s = await readSummaries(hotFor(prisma), shopId, NOW, { page: 2 });
     const byId = new Map(Array.from(s.ids, (id, i) => [id, i]));
     expect([...byId.keys()].sort((a, b) => a - b)).toEqual([ids.ann, ids.ben, ids.dan, ids.eve]);
     const at = (name: string) => {
@@ -129,7 +129,7 @@ describe("a customer's summary, computed in SQL from the shop's orders", () => {
   it("as of the cut-off, has the summary of each customer who had bought by then and their purchase days in the holdout", async () => {
     const split = holdoutSplit(NOW, 90); // cut-off 2026-08-27, holdout to 2026-11-25 (today excluded)
     expect(new Date(split.cutDay * DAY_MS).toISOString()).toBe("2026-08-27T00:00:00.000Z");
-    const s = await readSummaries(prisma, shopId, NOW, { split });
+    const s = await readSummaries(hotFor(prisma), shopId, NOW, { split });
     const cal = s.calibration!;
     // dan's first purchase is after the cut-off: not in the check.
     expect(cal.columns.length).toBe(3);
@@ -181,7 +181,7 @@ describe("a customer's summary as of 30 days before, in the same pass", () => {
 
   it("has each customer's purchase days before the start of the day 30 days back, their age then, and none for a customer who had not bought", async () => {
     expect(new Date(agoDayOf(NOW) * DAY_MS).toISOString()).toBe(THEN);
-    const s = await readSummaries(prisma, shopId, NOW, { page: 2 });
+    const s = await readSummaries(hotFor(prisma), shopId, NOW, { page: 2 });
     const byId = new Map(Array.from(s.ids, (id, i) => [id, i]));
     const ago = (name: string) => agoAt(s.all, s.ago, byId.get(ids[name])!);
     const days = (from: string, to: string) => (day(to).getTime() - day(from).getTime()) / DAY_MS;
@@ -201,7 +201,7 @@ describe("a customer's summary as of 30 days before, in the same pass", () => {
     expect(s.all.x[byId.get(ids.fay)!]).toBe(2);
     expect(s.all.x[byId.get(ids.hal)!]).toBe(1);
     // The same as the summaries computed with `now` just before that moment (T to a millisecond).
-    const then = await readSummaries(prisma, shopId, new Date(new Date(THEN).getTime() - 1));
+    const then = await readSummaries(hotFor(prisma), shopId, new Date(new Date(THEN).getTime() - 1));
     for (const name of ["ann", "fay", "hal"]) {
       const j = Array.from(then.ids).indexOf(ids[name]);
       const a = ago(name)!;
@@ -299,7 +299,7 @@ describe("a shop with two years of customers buying as BG/NBD says", () => {
     const fit = await currentFit(prisma, shopId);
     expect(fit?.id).toBe(result.fit.id);
     // The tiers rank the 12-month value computed alone; it is exactly predictCustomer's.
-    const s = await readSummaries(prisma, shopId, NOW);
+    const s = await readSummaries(hotFor(prisma), shopId, NOW);
     for (let i = 0; i < s.all.length; i += 37) {
       const summary = summaryAt(s.all, i);
       expect(value12mOf(fit!.models, summary)).toBe(predictCustomer(fit!.models, summary).value12m);
@@ -317,7 +317,7 @@ describe("a shop with two years of customers buying as BG/NBD says", () => {
 
   it("keeps each customer's P(active) as of 30 days before, from the same parameters; none for a customer with no order by then", async () => {
     const fit = (await currentFit(prisma, shopId))!;
-    const s = await readSummaries(prisma, shopId, NOW);
+    const s = await readSummaries(hotFor(prisma), shopId, NOW);
     const rows = new Map(
       (await prisma.customerPrediction.findMany({ where: { shopId } })).map((r) => [r.customerId, r]),
     );

@@ -40,9 +40,12 @@ import type {
 } from "../engine/predict/types";
 import { orderHistoryAccess } from "../sync/scopes.server";
 import { calibrationCheck, holdoutDaysFor, repeatCustomers } from "./calibration";
+import { startFitThread } from "./fit-thread.server";
 import {
   DAY_MS,
   agoAt,
+  emptyAgo,
+  emptyColumns,
   holdoutSplit,
   readSummaries,
   summariesOf,
@@ -86,14 +89,24 @@ export interface FitResult {
   predictions: number;
   /** Milliseconds spent in each step (the bench reports them). */
   steps: { summaries: number; calibration: number; fit: number; predict: number; write: number };
+  /** The predictions' write transactions (absent when none were written). */
+  writes?: WriteReport;
 }
 
 export interface FitOptions {
   minRepeatCustomers?: number;
   /** Overrides `holdoutDaysFor` (null: no holdout check). */
   holdoutDays?: number | null;
-  /** Rows per write transaction (each one holds SQLite's one writer briefly). */
+  /** Rows per write transaction on this thread (each one holds the writer briefly). */
   writeChunk?: number;
+  /**
+   * SQLite: read, fit and write on a thread of its own with its own connection
+   * (fit-thread.server.ts), so that the app's thread is free meanwhile. The app's fits (the
+   * schedule, the history import, the CLI: `refit`) do; tests of the fit itself run here.
+   */
+  offThread?: boolean;
+  /** Off the thread: how long one write transaction may hold SQLite's writer (milliseconds). */
+  writeHoldMs?: number;
   /** Told of progress in words (the CLI prints it). */
   log?: (line: string) => void;
 }
@@ -336,10 +349,10 @@ export function hiddenOrdersMessage(hidden: number, ordered: number): string {
  * their first order unknown (firstOrderAt null with ordersCount above 0).
  */
 async function customersWithHiddenOrders(
-  db: PrismaClient,
+  q: HotQueries,
   shopId: number,
 ): Promise<{ hidden: number; ordered: number }> {
-  const [row] = await hotFor(db, "read").rows<{ hidden: unknown; ordered: unknown }>(
+  const [row] = await q.rows<{ hidden: unknown; ordered: unknown }>(
     `SELECT SUM(CASE WHEN "firstOrderAt" IS NULL THEN 1 ELSE 0 END) AS "hidden", COUNT(*) AS "ordered"
      FROM "Customer" WHERE "shopId" = ? AND "deletedAt" IS NULL AND "ordersCount" > 0`,
     [shopId],
@@ -348,8 +361,8 @@ async function customersWithHiddenOrders(
 }
 
 /** The first purchase day (UTC days since 1970) of the shop's customers' orders up to `now`. */
-async function firstPurchaseDay(db: PrismaClient, shopId: number, now: Date): Promise<number | null> {
-  const [row] = await hotFor(db, "read").rows<{ first: unknown }>(
+async function firstPurchaseDay(q: HotQueries, shopId: number, now: Date): Promise<number | null> {
+  const [row] = await q.rows<{ first: unknown }>(
     `SELECT MIN("processedAt") AS "first" FROM "Order"
      WHERE "shopId" = ? AND "processedAt" <= ? AND "cancelledAt" IS NULL AND "test" = ? AND "customerShopifyId" IS NOT NULL`,
     [shopId, now, false],
@@ -393,52 +406,175 @@ export async function fitShop(
     return { fit, predictions: 0, steps };
   }
 
-  const hidden = await customersWithHiddenOrders(db, shopId);
-  if (hidden.ordered > 0 && hidden.hidden / hidden.ordered > MAX_HIDDEN_SHARE) {
-    const fit = await recordFit(db, {
+  const plan: FitPlan = { shopId, now, holdoutDays: options.holdoutDays, needed };
+  // On PostgreSQL the app's background work already runs on threads (or processes) of its own
+  // (server.ts), and the fit with it.
+  const runner =
+    options.offThread && hotFor(db).dialect === "sqlite"
+      ? await startFitThread(db, options.writeHoldMs)
+      : localRunner(db, options.writeChunk);
+  try {
+    const { modelled, steps: modelSteps } = await runner.model(plan, log);
+    Object.assign(steps, modelSteps);
+    const base = {
       shopId,
       fittedAt: now,
-      cutoff: now,
-      status: "insufficient",
-      message: hiddenOrdersMessage(hidden.hidden, hidden.ordered),
-      customers: 0,
-      repeatCustomers: 0,
+      cutoff: modelled.cutoff,
+      customers: modelled.customers,
+      repeatCustomers: modelled.repeatCustomers,
+    };
+    if (modelled.status !== "ready") {
+      const fit = await recordFit(db, {
+        ...base,
+        status: modelled.status,
+        message: modelled.message,
+        calibration: modelled.calibration,
+        durationMs: elapsed(),
+      });
+      return { fit, predictions: 0, steps };
+    }
+
+    // Ready before its rows are written: a customer refreshed meanwhile (refreshPredictions) gets
+    // this fit's parameters and tiers, and the rows left from the previous fit are replaced below.
+    const fit = await recordFit(db, {
+      ...base,
+      status: "ready",
+      message: modelled.notes.length ? modelled.notes.join("; ") : null,
+      models: modelled.models,
+      logLikelihood: modelled.logLikelihood,
+      calibration: modelled.calibration,
+      tiers: modelled.tiers,
       durationMs: elapsed(),
     });
-    return { fit, predictions: 0, steps };
-  }
 
-  const firstDay = await firstPurchaseDay(db, shopId, now);
+    const t = performance.now();
+    let written: WriteReport = { written: 0, chunks: 0, longestHoldMs: 0 };
+    try {
+      written = await runner.write(fit.id);
+    } catch (error) {
+      fit.status = "failed";
+      fit.message = `writing the predictions failed: ${(error as Error).message}`;
+      await db.predictionFit.update({
+        where: { id: fit.id },
+        data: { status: fit.status, message: fit.message, durationMs: elapsed() },
+      });
+      return { fit, predictions: written.written, steps };
+    }
+    steps.write = performance.now() - t;
+    fit.durationMs = elapsed();
+    await db.predictionFit.update({ where: { id: fit.id }, data: { durationMs: fit.durationMs } });
+    log(
+      `wrote ${written.written.toLocaleString("en")} customers' predictions in ${written.chunks} transactions, the longest holding the writer ${written.longestHoldMs.toFixed(1)} ms (${Math.round(steps.write)} ms)`,
+    );
+    return { fit, predictions: written.written, steps, writes: written };
+  } finally {
+    await runner.close();
+  }
+}
+
+/** What a fit needs to read and model a shop (plain data: it crosses to the fit's thread). */
+export interface FitPlan {
+  shopId: number;
+  now: Date;
+  /** Days of holdout (null: no check); by default `holdoutDaysFor` the shop's history. */
+  holdoutDays?: number | null;
+  needed: number;
+}
+
+/** What modelling a shop found: its summaries' counts, and the fitted models or why there are none. */
+export type Modelled = { customers: number; repeatCustomers: number; cutoff: Date } & (
+  | { status: "insufficient"; message: string; calibration: null }
+  | { status: "failed"; message: string; calibration: Calibration | null }
+  | {
+      status: "ready";
+      models: FittedModels;
+      logLikelihood: number;
+      calibration: Calibration | null;
+      tiers: TierThresholds;
+      notes: string[];
+    }
+);
+
+export type ModelSteps = Pick<FitResult["steps"], "summaries" | "calibration" | "fit" | "predict">;
+
+/** The writes of a fit's predictions: rows, transactions and the longest one. */
+export interface WriteReport {
+  written: number;
+  chunks: number;
+  /** The longest time one write transaction held SQLite's writer (the wait it can cost a webhook). */
+  longestHoldMs: number;
+}
+
+/**
+ * The heavy part of a fit, wherever it runs: here (`localRunner`) or on a thread of its own with
+ * its own connection (fit-thread.server.ts). `model` reads the summaries and fits; `write` writes
+ * every customer's predictions from the fit recorded meanwhile (the summaries stay with the runner).
+ */
+export interface FitRunner {
+  model(plan: FitPlan, log: (line: string) => void): Promise<{ modelled: Modelled; steps: ModelSteps }>;
+  write(fitId: number): Promise<WriteReport>;
+  close(): Promise<void>;
+}
+
+/**
+ * Reads the shop's summaries on `q` and fits both models (the holdout check first when the shop's
+ * history allows one), then ranks every customer's predicted 12-month value into tiers.
+ * `giveWay` is awaited between summary pages (on the app's thread: let other work in).
+ */
+export async function modelShop(
+  q: HotQueries,
+  plan: FitPlan,
+  log: (line: string) => void,
+  giveWay?: () => Promise<unknown>,
+): Promise<{ modelled: Modelled; steps: ModelSteps; summaries: ShopSummaries }> {
+  const { shopId, now, needed } = plan;
+  const steps: ModelSteps = { summaries: 0, calibration: 0, fit: 0, predict: 0 };
+  // These reads scan the shop's customers and orders: on the fit's connection (on SQLite its
+  // thread's, whose page cache is small), not filling the app's reader's cache.
+  const hidden = await customersWithHiddenOrders(q, shopId);
+  if (hidden.ordered > 0 && hidden.hidden / hidden.ordered > MAX_HIDDEN_SHARE)
+    return {
+      modelled: {
+        customers: 0,
+        repeatCustomers: 0,
+        cutoff: now,
+        status: "insufficient",
+        message: hiddenOrdersMessage(hidden.hidden, hidden.ordered),
+        calibration: null,
+      },
+      steps,
+      summaries: { ids: new Int32Array(0), all: emptyColumns(0), ago: emptyAgo(0, now), calibration: null },
+    };
+  const firstDay = await firstPurchaseDay(q, shopId, now);
   const holdoutDays =
-    options.holdoutDays !== undefined
-      ? options.holdoutDays
+    plan.holdoutDays !== undefined
+      ? plan.holdoutDays
       : firstDay === null
         ? null
         : holdoutDaysFor(Math.floor(now.getTime() / DAY_MS) - firstDay);
   const split = holdoutDays ? holdoutSplit(now, holdoutDays) : null;
   const cutoff = split ? new Date(split.cutDay * DAY_MS) : now;
-
   let t = performance.now();
-  const summaries = await readSummaries(db, shopId, now, {
-    split,
-    // Give way between pages: on SQLite the fit shares its thread with the app.
-    onPage: () => new Promise((resolve) => setImmediate(resolve)),
-  });
+  const summaries = await readSummaries(q, shopId, now, { split, onPage: giveWay });
   steps.summaries = performance.now() - t;
   const customers = summaries.all.length;
   const repeat = repeatCustomers(summaries.all);
   log(
     `summaries: ${customers.toLocaleString("en")} customers with orders, ${repeat.toLocaleString("en")} with repeat orders (${Math.round(steps.summaries)} ms)`,
   );
-  const base = { shopId, fittedAt: now, cutoff, customers, repeatCustomers: repeat };
+  const counts = { customers, repeatCustomers: repeat, cutoff };
   if (repeat < needed) {
-    const fit = await recordFit(db, {
-      ...base,
-      status: "insufficient",
-      message: notEnoughHistory(repeat, needed),
-      durationMs: elapsed(),
-    });
-    return { fit, predictions: 0, steps };
+    summaries.calibration = null;
+    return {
+      modelled: {
+        ...counts,
+        status: "insufficient",
+        message: notEnoughHistory(repeat, needed),
+        calibration: null,
+      },
+      steps,
+      summaries,
+    };
   }
 
   const notes: string[] = [];
@@ -480,19 +616,22 @@ export async function fitShop(
     steps.fit = performance.now() - t;
     log(`fitted in ${Math.round(steps.fit)} ms: ${JSON.stringify(models)}`);
   } catch (error) {
-    const fit = await recordFit(db, {
-      ...base,
-      status: "failed",
-      message: `the fit failed: ${(error as Error).message}`,
-      calibration,
-      durationMs: elapsed(),
-    });
-    return { fit, predictions: 0, steps };
+    summaries.calibration = null;
+    return {
+      modelled: {
+        ...counts,
+        status: "failed",
+        message: `the fit failed: ${(error as Error).message}`,
+        calibration,
+      },
+      steps,
+      summaries,
+    };
   }
 
   // Tiers rank the whole shop: every predicted 12-month value first, then the rows.
   t = performance.now();
-  const values = new Float64Array(customers);
+  let values: Float64Array | null = new Float64Array(customers);
   let notFinite = 0;
   for (let i = 0; i < customers; i++) {
     const value = value12mOf(models, summaryAt(summaries.all, i));
@@ -503,45 +642,52 @@ export async function fitShop(
     }
   }
   const tiers = tierThresholds(notFinite ? values.filter(Number.isFinite) : values);
+  values = null;
   steps.predict = performance.now() - t;
   if (notFinite) notes.push(`${notFinite} customers' predictions were not finite numbers and were left out`);
+  return {
+    modelled: { ...counts, status: "ready", models, logLikelihood, calibration, tiers, notes },
+    steps,
+    summaries,
+  };
+}
 
-  // Ready before its rows are written: a customer refreshed meanwhile (refreshPredictions) gets this
-  // fit's parameters and tiers, and the rows left from the previous fit are replaced below.
-  const fit = await recordFit(db, {
-    ...base,
-    status: "ready",
-    message: notes.length ? notes.join("; ") : null,
-    models,
-    logLikelihood,
-    calibration,
-    tiers,
-    durationMs: elapsed(),
-  });
+/** Gives the event loop a turn (other work on this thread runs). */
+const giveWay = () => new Promise((resolve) => setImmediate(resolve));
 
-  t = performance.now();
-  let written = 0;
-  try {
-    written = await writePredictions(db, shopId, fit.id, models, tiers, summaries, now, options.writeChunk);
-  } catch (error) {
-    fit.status = "failed";
-    fit.message = `writing the predictions failed: ${(error as Error).message}`;
-    await db.predictionFit.update({
-      where: { id: fit.id },
-      data: { status: fit.status, message: fit.message, durationMs: elapsed() },
-    });
-    return { fit, predictions: written, steps };
-  }
-  steps.write = performance.now() - t;
-  fit.durationMs = elapsed();
-  await db.predictionFit.update({ where: { id: fit.id }, data: { durationMs: fit.durationMs } });
-  log(`wrote ${written.toLocaleString("en")} customers' predictions (${Math.round(steps.write)} ms)`);
-  return { fit, predictions: written, steps };
+/** The fit on this thread: the app's reader for the summaries, the app's writer for the rows. */
+export function localRunner(db: PrismaClient, chunk?: number): FitRunner {
+  let held: { summaries: ShopSummaries; plan: FitPlan; modelled: Modelled } | null = null;
+  return {
+    async model(plan, log) {
+      // Give way between pages: on SQLite the fit shares its thread with the app.
+      const { modelled, steps, summaries } = await modelShop(hotFor(db, "read"), plan, log, giveWay);
+      held = { summaries, plan, modelled };
+      return { modelled, steps };
+    },
+    async write(fitId) {
+      if (!held || held.modelled.status !== "ready") throw new Error("nothing fitted to write");
+      const { summaries, plan, modelled } = held;
+      return writePredictions(
+        db,
+        plan.shopId,
+        fitId,
+        modelled.models,
+        modelled.tiers,
+        summaries,
+        plan.now,
+        chunk,
+      );
+    },
+    async close() {
+      held = null;
+    },
+  };
 }
 
 /**
- * Every customer's predictions from this fit, in short transactions (each holds SQLite's one writer
- * only briefly), then the rows of customers the fit no longer covers (no order left, deleted) go.
+ * Every customer's predictions from this fit, in short transactions (each holds the writer only
+ * briefly), then the rows of customers the fit no longer covers (no order left, deleted) go.
  */
 async function writePredictions(
   db: PrismaClient,
@@ -552,10 +698,10 @@ async function writePredictions(
   summaries: ShopSummaries,
   now: Date,
   chunk = 500,
-): Promise<number> {
+): Promise<WriteReport> {
   const hot = hotFor(db, "apply");
   const n = summaries.all.length;
-  let written = 0;
+  const report: WriteReport = { written: 0, chunks: 0, longestHoldMs: 0 };
   for (let from = 0; from < n; from += chunk) {
     const rows: unknown[][] = [];
     for (let i = from; i < Math.min(n, from + chunk); i++) {
@@ -566,16 +712,46 @@ async function writePredictions(
       );
       if (finite(v)) rows.push(predictionRow(summaries.ids[i], shopId, fitId, v, tiers, now));
     }
-    await hot.transaction((tx) =>
-      insertMany(tx, "CustomerPrediction", PREDICTION_COLUMNS, rows, UPSERT_PREDICTION),
-    );
-    written += rows.length;
+    await hot.transaction(async (tx) => {
+      const t = performance.now();
+      await insertMany(tx, "CustomerPrediction", PREDICTION_COLUMNS, rows, UPSERT_PREDICTION);
+      report.longestHoldMs = Math.max(report.longestHoldMs, performance.now() - t);
+    });
+    report.written += rows.length;
+    report.chunks++;
     // Give way to the app between chunks (SQLite: the same thread and writer).
-    await new Promise((resolve) => setImmediate(resolve));
+    await giveWay();
   }
   await hot.run(`DELETE FROM "CustomerPrediction" WHERE "shopId" = ? AND "fitId" <> ?`, [shopId, fitId]);
-  return written;
+  return report;
 }
+
+/**
+ * A customer's prediction row as the app's SQLite connection binds it (db-hot.server.ts: a Date as
+ * integer milliseconds), or null when its figures are not finite numbers: the fit thread's writer.
+ */
+export function sqlitePredictionRow(
+  models: FittedModels,
+  summaries: ShopSummaries,
+  i: number,
+  shopId: number,
+  fitId: number,
+  tiers: TierThresholds,
+  now: Date,
+): unknown[] | null {
+  const v = predictCustomerWithFall(
+    models,
+    summaryAt(summaries.all, i),
+    agoAt(summaries.all, summaries.ago, i),
+  );
+  if (!finite(v)) return null;
+  const row = predictionRow(summaries.ids[i], shopId, fitId, v, tiers, now);
+  for (let k = 0; k < row.length; k++) if (row[k] instanceof Date) row[k] = (row[k] as Date).getTime();
+  return row;
+}
+
+/** One customer's upsert (the fit thread prepares it once and runs it per row). */
+export const UPSERT_ONE_PREDICTION = `INSERT INTO "CustomerPrediction" (${PREDICTION_COLUMNS.map((c) => `"${c}"`).join(", ")}) VALUES (${PREDICTION_COLUMNS.map(() => "?").join(", ")})${UPSERT_PREDICTION}`;
 
 /**
  * Recomputes these customers' predictions (Customer.id) with the fit in use, after their orders

@@ -47,7 +47,9 @@ export async function refit(
   now: Date,
   options: FitOptions = {},
 ): Promise<FitResult & { recomputed: string[] }> {
-  const result = await fitShop(db, shopId, now, options);
+  // On SQLite the fit reads, fits and writes on a thread of its own (fit-thread.server.ts): the
+  // server's thread answers webhooks meanwhile.
+  const result = await fitShop(db, shopId, now, { offThread: true, ...options });
   if (result.fit.status !== "ready") return { ...result, recomputed: [] };
   // The shop's first ready fit creates the predicted presets; later fits leave the merchant's
   // choice alone (a preset they deleted stays deleted).

@@ -16,8 +16,7 @@
  * Deleted customers (tombstones) and orders without a customer are left out; a customer with no
  * such order has no summary.
  */
-import type { PrismaClient } from "@prisma/client";
-import { hotFor, int, type HotQueries } from "../db-hot.server";
+import { int, type HotQueries } from "../db-hot.server";
 import type { Dialect } from "../db-url";
 import { FALL_DAYS } from "../engine/predicted";
 import type { Summary, SummaryColumns, ValueSummary } from "../engine/predict/types";
@@ -176,7 +175,8 @@ function grown(c: SummaryColumns, capacity: number): SummaryColumns {
   return copy;
 }
 
-function emptyAgo(capacity: number, now: Date): AgoColumns {
+/** Room for `capacity` customers' purchases as of the start of agoDayOf(now). */
+export function emptyAgo(capacity: number, now: Date): AgoColumns {
   return {
     x: new Int32Array(capacity),
     tx: new Int32Array(capacity),
@@ -245,16 +245,16 @@ function params(split: HoldoutSplit | null, now: Date): number[] {
 
 /**
  * Every customer's summary as of `now` (and, with `split`, as of its cut-off with their holdout
- * purchases), one page of customer ids at a time. `onPage` is told after each page (progress,
+ * purchases), one page of customer ids at a time, read on `q` (the app's reader, or the fit
+ * thread's own connection: fit-thread.server.ts). `onPage` is told after each page (progress,
  * and a chance for the caller to give way to other work).
  */
 export async function readSummaries(
-  db: PrismaClient,
+  q: HotQueries,
   shopId: number,
   now: Date,
   options: { split?: HoldoutSplit | null; page?: number; onPage?: (done: number) => unknown } = {},
 ): Promise<ShopSummaries> {
-  const q = hotFor(db, "read");
   const split = options.split ?? null;
   const page = options.page ?? SUMMARY_PAGE;
   // Customers with an order (the sync keeps ordersCount with every order) bound those with a
