@@ -13,12 +13,15 @@
  * - baseline for time: the same summaries statement alone, page by page, rows read and dropped
  *   (the least one pass over the shop's orders costs the app);
  * - baseline for memory: the same process with the app's modules and the database open, idle.
+ * Each child runs as production runs the app: bundled, under plain node with `npm start`'s options
+ * (`childCommand`; SLICE_BENCH_PREDICT_TSX=1 runs the source through tsx instead).
  * The cached store is used in place: the predictions and fits it wrote are deleted before and after.
  */
 import Database from "better-sqlite3";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { bigStore, BIG_NOW } from "./generate-store";
+import { serverNodeOptions } from "../dev/processes";
 import type { Figure } from "./webhooks";
 
 const log = (line: string) => console.error(`[predict] ${line}`);
@@ -44,19 +47,51 @@ interface ChildResult {
   eventLoopDelay?: { p99: number; max: number };
 }
 
-function runChild(
+/**
+ * How the child runs: as production runs the app, bundled by esbuild with the build script's options
+ * (the fit thread's program beside it, as build/fit-thread.mjs is beside the server) under plain node
+ * with `npm start`'s options; `SLICE_BENCH_PREDICT_TSX=1`: from the source through tsx, whose loader
+ * adds tens of MB to every process (the idle baseline too).
+ */
+let command: Promise<string[]> | null = null;
+function childCommand(): Promise<string[]> {
+  command ??= (async () => {
+    if (process.env.SLICE_BENCH_PREDICT_TSX === "1") return [tsx, "bench/predict-child.ts"];
+    const dir = path.resolve("node_modules/.cache/slice");
+    const esbuild = await import("esbuild");
+    const options = {
+      bundle: true,
+      packages: "external",
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "warning",
+    } as const;
+    await esbuild.build({
+      ...options,
+      entryPoints: ["app/predict/fit-thread.server.ts"],
+      outfile: path.join(dir, "fit-thread.mjs"),
+    });
+    await esbuild.build({
+      ...options,
+      entryPoints: ["bench/predict-child.ts"],
+      outfile: path.join(dir, "predict-child.mjs"),
+    });
+    return [...serverNodeOptions(), path.join(dir, "predict-child.mjs")];
+  })();
+  return command;
+}
+
+async function runChild(
   file: string,
   shopId: number,
   mode: "fit" | "fit-here" | "summaries" | "idle",
 ): Promise<ChildResult> {
+  const program = await childCommand();
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [tsx, "bench/predict-child.ts", file, String(shopId), BIG_NOW.toISOString(), mode],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    );
+    const child = spawn(process.execPath, [...program, file, String(shopId), BIG_NOW.toISOString(), mode], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.on("exit", (code) => {
