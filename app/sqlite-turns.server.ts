@@ -98,12 +98,24 @@ declare global {
 export function takeTurns(connection: Database.Database, turns: SqliteWriteTurns): void {
   const { role, state } = turns;
   const prepare = connection.prepare.bind(connection) as Database.Database["prepare"];
-  const wrap = (statement: Database.Statement, before: () => void, after: () => void) => {
+  const wrap = (
+    statement: Database.Statement,
+    before: () => void,
+    after: () => void,
+    orElse?: () => Database.RunResult,
+  ) => {
     const run = statement.run;
     statement.run = function (this: Database.Statement, ...params: unknown[]) {
       before();
       try {
         return run.apply(this, params as never);
+      } catch (error) {
+        // BEGIN IMMEDIATE refused after the busy timeout (another process holds the lock): BEGIN
+        // as SQLite alone would, so that the refusal comes from the transaction's first write,
+        // which its caller rolls back (Prisma's adapter never releases its mutex when BEGIN
+        // itself throws: every later transaction on the connection would wait forever).
+        if (orElse && (error as { code?: string }).code?.startsWith("SQLITE_BUSY")) return orElse();
+        throw error;
       } finally {
         // Ended (committed, rolled back) or never begun: the turn is over.
         if (!connection.inTransaction) after();
@@ -147,7 +159,7 @@ export function takeTurns(connection: Database.Database, turns: SqliteWriteTurns
     }
   };
   connection.prepare = ((sql: string) => {
-    if (sql === "BEGIN") return wrap(prepare("BEGIN IMMEDIATE"), start, end);
+    if (sql === "BEGIN") return wrap(prepare("BEGIN IMMEDIATE"), start, end, () => prepare("BEGIN").run());
     if (sql === "COMMIT" || sql === "ROLLBACK") return wrap(prepare(sql), () => {}, end);
     return prepare(sql);
   }) as Database.Database["prepare"];
