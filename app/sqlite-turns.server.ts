@@ -160,7 +160,12 @@ export function takeTurns(connection: Database.Database, turns: SqliteWriteTurns
   };
   connection.prepare = ((sql: string) => {
     if (sql === "BEGIN") return wrap(prepare("BEGIN IMMEDIATE"), start, end, () => prepare("BEGIN").run());
-    if (sql === "COMMIT" || sql === "ROLLBACK") return wrap(prepare(sql), () => {}, end);
+    // The background thread's turn ends as its COMMIT starts: the commit is an append to the log,
+    // which the HTTP thread's BEGIN IMMEDIATE waits out in SQLite's busy handler, and a checkpoint
+    // SQLite runs after it (while the log is being rewound, sqlite-checkpoint.server.ts) would
+    // otherwise be waited for too, though it does not keep another connection from writing.
+    if (sql === "COMMIT" || sql === "ROLLBACK")
+      return wrap(prepare(sql), role === "after" ? end : () => {}, end);
     return prepare(sql);
   }) as Database.Database["prepare"];
 }
