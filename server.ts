@@ -18,10 +18,16 @@ import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+// Types only: server.ts is compiled alone (esbuild, not bundled), the app is loaded from the build.
+import type { SqliteWriteTurns } from "./app/sqlite-turns.server";
 
-/** The worker thread's whole program: load the same build, start its background work. */
+/**
+ * The worker thread's whole program: load the same build, start its background work. On SQLite
+ * its connection takes write turns with the HTTP thread's (app/sqlite-turns.server.ts).
+ */
 const THREAD = `
 const { parentPort, workerData } = require("node:worker_threads");
+if (workerData.turns) globalThis.sliceWriteTurns = { role: "after", state: workerData.turns };
 import(workerData.build).then(async (build) => {
   build.entry.module.startBackgroundWork();
   parentPort.on("message", async (message) => {
@@ -74,8 +80,8 @@ export function tooLarge(req: http.IncomingMessage, res: http.ServerResponse, li
 }
 
 /** Runs the inbox worker and the sync scheduler on a worker thread of this process. */
-async function startBackgroundThread(build: string): Promise<Worker> {
-  const thread = new Worker(THREAD, { eval: true, workerData: { build } });
+async function startBackgroundThread(build: string, turns?: Int32Array): Promise<Worker> {
+  const thread = new Worker(THREAD, { eval: true, workerData: { build, turns } });
   await new Promise<void>((resolve, reject) => {
     thread.once("message", () => resolve());
     thread.once("error", reject);
@@ -124,6 +130,20 @@ export async function startServer(options: {
   background?: boolean;
 }) {
   const buildUrl = pathToFileURL(path.resolve("build/server/index.js")).href;
+  const background = options.background !== false && process.env.SLICE_WORKER !== "0";
+  const sqlite = (process.env.DATABASE_URL ?? "file:").startsWith("file:");
+  // SQLite: the background work on a thread of its own too, with its own connection, so that the
+  // worker's applies and membership passes never hold the thread that acknowledges webhooks
+  // (measured on the 1,000,000-customer flash sale: the event loop blocked 100–800 ms at a time).
+  // SQLite has one writer: the two connections take turns, this thread's first
+  // (app/sqlite-turns.server.ts). Set before the build is loaded: its client connects at once.
+  // SLICE_SQLITE_THREAD=0 keeps the background work on this thread (the comparison).
+  const turns =
+    background && sqlite && process.env.SLICE_SQLITE_THREAD !== "0"
+      ? new Int32Array(new SharedArrayBuffer(8))
+      : undefined;
+  if (turns)
+    (globalThis as { sliceWriteTurns?: SqliteWriteTurns }).sliceWriteTurns = { role: "first", state: turns };
   const build = (await import(buildUrl)) as ServerBuild;
   const handle = createRequestHandler(build, process.env.NODE_ENV);
   const entry = build.entry.module as unknown as {
@@ -221,15 +241,12 @@ export async function startServer(options: {
     });
   });
   server.keepAliveTimeout = 65_000;
-  // SQLite has one writer at a time: a second connection on another thread would only queue
-  // behind it (or fail with "database is locked"), so on SQLite the background work shares this
-  // thread and its one connection. PostgreSQL gets a thread of its own.
-  const background = options.background !== false && process.env.SLICE_WORKER !== "0";
-  const sqlite = (process.env.DATABASE_URL ?? "file:").startsWith("file:");
-  if (background && sqlite) entry.startBackgroundWork();
-  const threadCount = background && !sqlite ? backgroundThreads() : 0;
+  // PostgreSQL: SLICE_WORKERS threads. SQLite: one thread taking write turns with this one (above),
+  // or, with SLICE_SQLITE_THREAD=0, this thread and its one connection.
+  if (background && sqlite && !turns) entry.startBackgroundWork();
+  const threadCount = background ? (sqlite ? (turns ? 1 : 0) : backgroundThreads()) : 0;
   const threads = await Promise.all(
-    Array.from({ length: threadCount }, () => startBackgroundThread(buildUrl)),
+    Array.from({ length: threadCount }, () => startBackgroundThread(buildUrl, turns)),
   );
   await new Promise<void>((resolve) => server.listen(options.port, host, resolve));
   const url = `http://${host}:${(server.address() as AddressInfo).port}`;

@@ -10,6 +10,8 @@ import path from "node:path";
 import { dialectOf, sqlitePath, type Dialect } from "./db-url";
 import type { SqlDriverAdapter } from "@prisma/driver-adapter-utils";
 import { rememberSqliteWriter, rememberUrl } from "./db-hot.server";
+import { takeTurns } from "./sqlite-turns.server";
+import type BetterSqlite from "better-sqlite3";
 
 export type { Dialect };
 export type Db = PrismaClient;
@@ -22,12 +24,25 @@ function loadPgClient(): typeof PrismaClient {
   ).PrismaClient;
 }
 
-/** Prisma's SQLite adapter factory, keeping the adapter (and so the connection) it made. */
+/**
+ * Prisma's SQLite adapter factory, keeping the adapter (and so the connection) it made. Where the
+ * server runs its background work on a thread of its own (server.ts sets `sliceWriteTurns` in
+ * both threads), the connection takes write turns with the other thread's (sqlite-turns.server.ts);
+ * the HTTP thread's connection then leaves WAL checkpoints to the background thread's checkpoint
+ * thread (app/sqlite-checkpoint.server.ts), which may ask only that one connection to rewind.
+ */
 class SharedSqliteAdapter extends PrismaBetterSQLite3 {
   connected: SqlDriverAdapter | null = null;
   override async connect(): Promise<SqlDriverAdapter> {
-    this.connected = await super.connect();
-    return this.connected;
+    const adapter = await super.connect();
+    const turns = globalThis.sliceWriteTurns;
+    if (turns) {
+      const connection = (adapter as unknown as { client: BetterSqlite.Database }).client;
+      takeTurns(connection, turns);
+      if (turns.role === "first") connection.pragma("wal_autocheckpoint = 0");
+    }
+    this.connected = adapter;
+    return adapter;
   }
 }
 

@@ -17,8 +17,7 @@ import pg from "pg";
 import { createPrismaClient, refreshPlannerStatistics } from "../app/db.server";
 import { closeHot } from "../app/db-hot.server";
 import { ensurePresets, recompute } from "../app/segments/store.server";
-import { afterApplied, AFTER_APPLY_STEPS } from "../app/sync/after-apply.server";
-import { InboxWorker, WORKER_PACING } from "../app/sync/worker.server";
+import { AFTER_APPLY_STEPS } from "../app/sync/after-apply.server";
 import { insertDeliveries } from "../app/sync/intake.server";
 import { deliveriesOf } from "../dev/testing/compare";
 import { startPostgres } from "../dev/postgres";
@@ -27,6 +26,7 @@ import { bigStore, BIG_SHOP } from "./generate-store";
 import { addCustomSegments, type PickedCustomer } from "./segments";
 import { copyStore } from "./segments-pg";
 import { flashSaleHistory } from "./flash-sale-history";
+import { runtimeWorker } from "./runtime-worker";
 
 const STATE = "bench/.data/apply-profile.json";
 const log = (line: string) => console.error(`[apply-profile] ${line}`);
@@ -159,16 +159,15 @@ async function run(events: number, memberships: boolean, profileOut?: string) {
       };
     }
     let afterCpu = 0;
-    const worker = new InboxWorker(db, {
-      afterBatch: memberships
-        ? async (applied) => {
-            const before = process.cpuUsage();
-            await afterApplied(db, applied, now);
-            const used = process.cpuUsage(before);
-            afterCpu += used.user + used.system;
-          }
-        : undefined,
-      ...WORKER_PACING,
+    const worker = runtimeWorker(db, {
+      now,
+      memberships,
+      around: async (pipeline) => {
+        const before = process.cpuUsage();
+        await pipeline();
+        const used = process.cpuUsage(before);
+        afterCpu += used.user + used.system;
+      },
     });
     const session = new Session();
     session.connect();

@@ -45,8 +45,6 @@ import { createPrismaClient, refreshPlannerStatistics } from "../app/db.server";
 import { closeHot } from "../app/db-hot.server";
 import { startSqliteCheckpoints, type Checkpoints } from "../app/sqlite-checkpoint.server";
 import { ensurePresets, recompute } from "../app/segments/store.server";
-import { afterApplied } from "../app/sync/after-apply.server";
-import { InboxWorker, WORKER_PACING } from "../app/sync/worker.server";
 import type { ClaimedEvent } from "../app/sync/inbox.server";
 import { IntakeBatcher, insertDeliveries } from "../app/sync/intake.server";
 import { acceptWebhook } from "../app/sync/receive.server";
@@ -70,6 +68,8 @@ import { copyStore, postgresLatencyReads } from "./segments-pg";
 import { flashSaleHistory, touchedBy, type FlashSale } from "./flash-sale-history";
 import { openLoop, percentile, signAll } from "./load";
 import { snapshotBuild } from "./build-snapshot";
+import { runtimeWorker } from "./runtime-worker";
+import { WORKER_PACING } from "../app/sync/worker.server";
 import type { Figure } from "./webhooks";
 
 type Dialect = "sqlite" | "postgres";
@@ -305,42 +305,6 @@ async function postgresTarget(customers: number, log: (line: string) => void): P
   };
 }
 
-// ---- the worker, as the runtime wires it ---------------------------------------------------------------
-
-interface WorkerHooks {
-  /** The after-apply step (memberships) returned for these events. */
-  onMembership?: (events: ClaimedEvent[]) => void;
-  onDone?: (event: ClaimedEvent) => void;
-}
-
-/**
- * app/sync/runtime.server.ts's worker (`startBackgroundWork`): the same options and after-batch
- * pipeline (`afterApplied`), on this database, with memberships evaluated at the store's `now`;
- * `membership: false` leaves the pipeline out.
- */
-function runtimeWorker(
-  db: PrismaClient,
-  now: Date,
-  membership: boolean,
-  errors: string[],
-  hooks: WorkerHooks = {},
-  /** Diagnostics only: the worker's yield to intake (the runtime's 10 ms). */
-  yieldMs: number = WORKER_PACING.yieldMs,
-): InboxWorker {
-  return new InboxWorker(db, {
-    afterBatch: membership
-      ? async (events) => {
-          await afterApplied(db, events, now);
-          hooks.onMembership?.(events);
-        }
-      : undefined,
-    ...WORKER_PACING,
-    yieldMs,
-    onError: (event, error) => errors.push(`${event.topic} #${event.id}: ${(error as Error).message}`),
-    onDone: hooks.onDone ? (event) => hooks.onDone!(event) : undefined,
-  });
-}
-
 /** SQLite: the WAL checkpoints on their own thread, as startBackgroundWork runs them in the server. */
 async function runtimeCheckpoints(
   target: Target,
@@ -391,7 +355,11 @@ async function applyRun(
     const intakeSeconds = ms(started) / 1000;
     const events = await db.webhookEvent.count({ where: { status: "pending" } });
     const errors: string[] = [];
-    const worker = runtimeWorker(db, store.now, membership, errors);
+    const worker = runtimeWorker(db, {
+      now: store.now,
+      memberships: membership,
+      onError: (event, error) => errors.push(`${event.topic} #${event.id}: ${(error as Error).message}`),
+    });
     started = performance.now();
     const cpu = process.cpuUsage();
     // A drain that would take longer than the cap is stopped (the worker hands back what it
@@ -892,14 +860,13 @@ async function membershipLatency(
       const key = keyOf(event);
       if (sentAt.has(key)) currentAt.set(key, performance.now());
     };
-    const worker = runtimeWorker(
-      db,
+    const worker = runtimeWorker(db, {
       now,
-      membership,
-      errors,
-      membership ? { onMembership: (events) => events.forEach(mark) } : { onDone: mark },
+      memberships: membership,
+      onError: (event, error) => errors.push(`${event.topic} #${event.id}: ${(error as Error).message}`),
+      ...(membership ? { onMembership: (events: ClaimedEvent[]) => events.forEach(mark) } : { onDone: mark }),
       yieldMs,
-    );
+    });
     // The intake as runtime.server.ts's webhookDeps wires it: group commit, then wake the worker.
     const intake = new IntakeBatcher(db);
     const deps = {

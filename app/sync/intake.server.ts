@@ -8,6 +8,7 @@ import type { PrismaClient } from "@prisma/client";
 import { hotFor, int } from "../db-hot.server";
 import type { Delivery } from "./inbox.server";
 import { signalInbox } from "./inbox-signal.server";
+import { writeTurn } from "../sqlite-turns.server";
 
 const COLUMNS = [
   "shopDomain",
@@ -64,8 +65,11 @@ export class IntakeBatcher {
   }
 
   private async flush(): Promise<void> {
+    // SQLite with the background work on its own thread: wait (without blocking this thread) until
+    // that thread's transaction is over, then take everything that arrived meanwhile in one INSERT.
+    const release = await writeTurn();
     const batch = this.queue.splice(0, this.maxBatch);
-    if (!batch.length) return;
+    if (!batch.length) return release();
     this.batches++;
     try {
       const results = await insertDeliveries(
@@ -75,6 +79,8 @@ export class IntakeBatcher {
       batch.forEach((p, i) => p.resolve(results[i]));
     } catch (error) {
       for (const p of batch) p.reject(error);
+    } finally {
+      release();
     }
   }
 }

@@ -10,7 +10,7 @@ import { urlOf } from "../db-hot.server";
 import { listenForInbox, type InboxListener } from "./inbox-signal.server";
 import { pruneRateLimits } from "../storefront/rate-limit.server";
 import { config } from "../config.server";
-import { InboxWorker, WORKER_PACING } from "./worker.server";
+import { InboxWorker, SHARED_WRITER_BATCH, WORKER_PACING } from "./worker.server";
 import { adminApiFor } from "./admin-api.server";
 import { runBackfill } from "./backfill.server";
 import { importRetryDelayMs } from "../engine/sync-words";
@@ -251,6 +251,10 @@ export function startBackgroundWork(): Runtime | null {
     ...(postgres ? { pollMs: POLL_WITH_LISTEN_MS } : {}),
     afterBatch: (events) => afterApplied(prisma, events, new Date()),
     ...WORKER_PACING,
+    // SQLite, on the server's background thread: the HTTP thread's writes wait for the one
+    // transaction of this thread that is running (app/sqlite-turns.server.ts), so while webhooks
+    // arrive those are kept short.
+    ...(globalThis.sliceWriteTurns?.role === "after" ? { intakeBatchSize: SHARED_WRITER_BATCH } : {}),
     onError: (event, error) =>
       console.error(`webhook ${event.topic} #${event.id} failed (kept for retry):`, (error as Error).message),
   });

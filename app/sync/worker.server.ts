@@ -71,6 +71,13 @@ export interface WorkerOptions {
  */
 export const WORKER_PACING = { yieldMs: 10, maxDeferMs: 50, yieldAbovePerSecond: 200 } as const;
 
+/**
+ * The batch claimed while webhooks arrive when the worker runs on a thread of its own beside the
+ * HTTP thread on SQLite (server.ts): each webhook's INSERT waits for at most one such batch's
+ * transaction (app/sqlite-turns.server.ts), so it is kept to a few milliseconds.
+ */
+export const SHARED_WRITER_BATCH = 16;
+
 /** An event the worker applied, with what applying it did. */
 export type AppliedEvent = ClaimedEvent & { outcome: string };
 
@@ -194,7 +201,10 @@ export class InboxWorker {
         // A run of events applied together, or one event of a rare topic on its own.
         const batched = !this.options.perEvent && appliedInBatches(batch[index].topic);
         let end = index + 1;
-        if (batched) while (end < batch.length && appliedInBatches(batch[end].topic)) end++;
+        // While webhooks arrive, a batch claimed before they did is applied a few events at a time.
+        const most = this.intakeBusy() ? (this.options.intakeBatchSize ?? 50) : batch.length;
+        if (batched)
+          while (end < batch.length && end - index < most && appliedInBatches(batch[end].topic)) end++;
         const run = batch.slice(index, end);
         const outcomes = batched ? await this.applyRun(run) : [await this.applyOne(run[0])];
         for (const [i, event] of run.entries()) {
