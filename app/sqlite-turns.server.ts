@@ -56,8 +56,8 @@ export async function writeTurn(): Promise<() => void> {
   taken.get(state)!.push(turn);
   Atomics.add(state, WAITING, 1);
   const deadline = Date.now() + MAX_WAIT_MS;
-  while (Atomics.load(state, HOLDING) === 1 && Date.now() < deadline) {
-    const wait = waitAsync(state, HOLDING, 1, deadline - Date.now());
+  for (let holding; (holding = Atomics.load(state, HOLDING)) > 0 && Date.now() < deadline;) {
+    const wait = waitAsync(state, HOLDING, holding, deadline - Date.now());
     if (wait.async) await wait.value;
   }
   return () => {
@@ -75,8 +75,9 @@ export interface SqliteWriteTurns {
   role: "first" | "after";
   /**
    * Two integers on a SharedArrayBuffer (`new Int32Array(new SharedArrayBuffer(8))`, made by
-   * server.ts): [0] the HTTP thread's transactions waiting or running; [1] 1 while the background
-   * thread writes.
+   * server.ts): [0] the HTTP thread's transactions waiting or running; [1] the background
+   * connections writing or about to (the background thread's, and a predictive fit's thread,
+   * app/predict/fit-thread.server.ts, which takes its turns as an `after` connection too).
    */
   state: Int32Array;
 }
@@ -134,8 +135,8 @@ export function takeTurns(connection: Database.Database, turns: SqliteWriteTurns
           else Atomics.add(state, WAITING, 1);
           inTurn = true;
           const deadline = Date.now() + MAX_WAIT_MS;
-          while (Atomics.load(state, HOLDING) === 1 && Date.now() < deadline)
-            Atomics.wait(state, HOLDING, 1, deadline - Date.now());
+          for (let holding; (holding = Atomics.load(state, HOLDING)) > 0 && Date.now() < deadline;)
+            Atomics.wait(state, HOLDING, holding, deadline - Date.now());
         }
       : () => {
           const deadline = Date.now() + MAX_WAIT_MS;
@@ -144,7 +145,7 @@ export function takeTurns(connection: Database.Database, turns: SqliteWriteTurns
             if (waiting <= 0 || Date.now() >= deadline) break;
             Atomics.wait(state, WAITING, waiting, 50);
           }
-          Atomics.store(state, HOLDING, 1);
+          Atomics.add(state, HOLDING, 1);
           inTurn = true;
         };
   const end = () => {
@@ -154,7 +155,7 @@ export function takeTurns(connection: Database.Database, turns: SqliteWriteTurns
       Atomics.sub(state, WAITING, 1);
       Atomics.notify(state, WAITING);
     } else {
-      Atomics.store(state, HOLDING, 0);
+      Atomics.sub(state, HOLDING, 1);
       Atomics.notify(state, HOLDING);
     }
   };

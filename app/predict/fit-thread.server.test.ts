@@ -5,8 +5,14 @@
  * before (the background work already has threads of its own): the same tests pass there too.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import Database from "better-sqlite3";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
 import prisma from "../db.server";
-import { hotFor } from "../db-hot.server";
+import { hotFor, urlOf } from "../db-hot.server";
+import { sqlitePath } from "../db-url";
+import { takeTurns } from "../sqlite-turns.server";
 import { drawOrders, writeDrawnShop } from "../../dev/testing/predict-shop";
 import { fitShop } from "./fit.server";
 
@@ -120,5 +126,49 @@ describe("the fit on a thread of its own", () => {
     expect(off.fit.status, off.fit.message ?? "").toBe("ready");
     expect(failures).toEqual([]);
     expect(done).toBeGreaterThan(0);
+  });
+
+  it("in the server's layout (write turns, every transaction IMMEDIATE) fits from the background thread while the HTTP thread's writes go first", async () => {
+    if (hotFor(prisma).dialect !== "sqlite") return;
+    expect((await fitShop(prisma, shopId, NOW)).fit.status).toBe("ready");
+    const before = await predictions(shopId);
+    const state = new Int32Array(new SharedArrayBuffer(8));
+    // The HTTP thread: short write transactions that take their turn first, while the fit runs.
+    const http = new Database(sqlitePath(urlOf(prisma)), { timeout: 10_000 });
+    takeTurns(http, { role: "first", state });
+    let writes = 0;
+    const failures: string[] = [];
+    const writer = setInterval(() => {
+      try {
+        http.prepare("BEGIN").run();
+        http.prepare(`DELETE FROM "CustomerPrediction" WHERE "customerId" = -1`).run();
+        http.prepare("COMMIT").run();
+        writes++;
+      } catch (error) {
+        failures.push((error as Error).message);
+        if (http.inTransaction) http.prepare("ROLLBACK").run();
+      }
+    }, 2);
+    const tsx = createRequire(import.meta.url).resolve("tsx/cjs/api");
+    const program = path.join(import.meta.dirname, "fit-thread.test-thread.ts");
+    const thread = new Worker(
+      `require(${JSON.stringify(tsx)}).require(${JSON.stringify(program)}, ${JSON.stringify(program)});`,
+      { eval: true, workerData: { state, shopId, now: NOW.toISOString() } },
+    );
+    const result = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      thread.once("message", resolve);
+      thread.once("error", reject);
+    });
+    clearInterval(writer);
+    http.close();
+    await thread.terminate();
+    expect(result.error).toBeUndefined();
+    expect(result.status, String(result.message)).toBe("ready");
+    expect(result.chunks).toBeGreaterThan(5);
+    expect(await predictions(shopId)).toEqual(before);
+    expect(failures).toEqual([]);
+    expect(writes).toBeGreaterThan(0);
+    // Every turn taken was given back: the HTTP thread waits for no one now.
+    expect([...state]).toEqual([0, 0]);
   });
 });

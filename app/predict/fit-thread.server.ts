@@ -13,7 +13,11 @@
  *   (`holdMs`, 20 ms by default), and the app's thread is free (its event loop runs) meanwhile;
  * - the thread's transactions start with BEGIN IMMEDIATE, so it is never refused either.
  * The lease relies on the hot layer's SQLite transactions starting deferred (a plain BEGIN takes
- * no lock until the first statement); fit-thread.server.test.ts fails if that changes.
+ * no lock until the first statement); fit-thread.server.test.ts fails if that changes. In the
+ * server, where the background work runs on a thread of its own and every transaction begins
+ * IMMEDIATE with write turns (app/sqlite-turns.server.ts), the fit's thread takes its turns itself,
+ * as one more background connection: the HTTP thread's writes go first, and SQLite's lock (with
+ * its busy timeout) keeps the fit's and the background thread's transactions apart.
  *
  * The thread's program is this module, bundled (`threadModule`): `build/fit-thread.mjs` in
  * production (package.json's build script), made on demand from the source in development, tests
@@ -27,6 +31,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker, type MessagePort } from "node:worker_threads";
 import { hotFor, sqliteQueries, urlOf } from "../db-hot.server";
 import { sqlitePath } from "../db-url";
+import { takeTurns } from "../sqlite-turns.server";
 import type { FittedModels, TierThresholds } from "../engine/predict/types";
 import {
   localRunner,
@@ -61,7 +66,7 @@ const STALE_PER_TRANSACTION = 2000;
 const THREAD = `
 const { parentPort, workerData } = require("node:worker_threads");
 import(workerData.module).then(
-  (m) => m.serveFitThread(parentPort, workerData.file),
+  (m) => m.serveFitThread(parentPort, workerData.file, workerData.turns),
   (error) => parentPort.postMessage({ id: -1, error: String((error && error.stack) || error) }),
 );`;
 
@@ -141,9 +146,14 @@ export async function startFitThread(db: PrismaClient, holdMs = WRITE_HOLD_MS): 
     return localRunner(db);
   }
   const file = sqlitePath(urlOf(db));
+  // In the server the background work has a thread of its own, whose transactions begin IMMEDIATE
+  // and take turns with the HTTP thread's (app/sqlite-turns.server.ts): there the fit's thread takes
+  // its turns the same way, as one more background connection, instead of in a transaction of the
+  // app's thread (which would hold SQLite's lock itself while the fit's thread waited for it).
+  const turns = globalThis.sliceWriteTurns?.state ?? null;
   const thread = new Worker(THREAD, {
     eval: true,
-    workerData: { module, file },
+    workerData: { module, file, turns },
     // The thread makes short-lived objects by the million (the summaries' rows, the predictions'
     // rows): a small young generation keeps them from growing it (measured at 1M customers: the
     // process's peak RSS 260 MB with V8's default, 225 MB with 4 MB, and no slower).
@@ -183,7 +193,7 @@ export async function startFitThread(db: PrismaClient, holdMs = WRITE_HOLD_MS): 
 
   const hot = hotFor(db, "apply");
   /** Runs one of the thread's write transactions in the app's writer's turn (see the top). */
-  const leased = <T>(request: Ask) => hot.transaction(() => call<T>(request));
+  const leased = <T>(request: Ask) => (turns ? call<T>(request) : hot.transaction(() => call<T>(request)));
   const giveWay = () => new Promise((resolve) => setImmediate(resolve));
 
   return {
@@ -220,7 +230,7 @@ export async function startFitThread(db: PrismaClient, holdMs = WRITE_HOLD_MS): 
 }
 
 /** The thread's side: its own connection, the summaries it read, and the write in progress. */
-export function serveFitThread(port: MessagePort, file: string): void {
+export function serveFitThread(port: MessagePort, file: string, turns: Int32Array | null = null): void {
   const connection = new Database(file, { fileMustExist: true, timeout: 10_000 });
   // Its commits do not checkpoint (that would be inside the app's turn): it checkpoints after
   // each, outside it (`checkpoint`).
@@ -229,8 +239,12 @@ export function serveFitThread(port: MessagePort, file: string): void {
   // (the operating system caches the file). The writes get more (below).
   connection.pragma("cache_size = -2000");
   const q = sqliteQueries(() => connection);
-  const begin = connection.prepare("BEGIN IMMEDIATE");
+  // With turns (see startFitThread) its BEGIN waits its turn and is IMMEDIATE, and COMMIT and
+  // ROLLBACK end the turn; without, the app's thread leases the turn (the top of this file).
+  if (turns) takeTurns(connection, { role: "after", state: turns });
+  const begin = connection.prepare(turns ? "BEGIN" : "BEGIN IMMEDIATE");
   const commit = connection.prepare("COMMIT");
+  const rollback = connection.prepare("ROLLBACK");
   let upsert: Database.Statement | null = null;
   let held: {
     plan: FitPlan;
@@ -255,7 +269,7 @@ export function serveFitThread(port: MessagePort, file: string): void {
       body();
       commit.run();
     } catch (error) {
-      if (connection.inTransaction) connection.exec("ROLLBACK");
+      if (connection.inTransaction) rollback.run();
       throw error;
     }
     return performance.now() - started;
