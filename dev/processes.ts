@@ -12,9 +12,9 @@ export interface Spawned {
 const tsx = path.resolve("node_modules/tsx/dist/cli.mjs");
 
 /**
- * Node's options for the app server as package.json's `start` script gives them (`node
- * --max-semi-space-size=32 build/server.mjs`: V8's young generation), so that the demo, the tests
- * and the benches run the server as production does.
+ * Node's options for the app server as package.json's `start` script gives them (none today: see
+ * the README's "The app's GC" for why V8's default young generation), so that the demo, the tests
+ * and the benches run the server as production does, whatever options that script comes to hold.
  */
 export function serverNodeOptions(): string[] {
   const scripts = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> })
