@@ -92,6 +92,9 @@ export async function startSqliteCheckpoints(
   return {
     async stop() {
       stopping = true;
+      // Held until it has exited: unref'd, a process with nothing else to do would end while the
+      // thread's last checkpoint ran (after a large write, seconds), and the caller's await with it.
+      thread.ref();
       const exited = new Promise((resolve) => thread.once("exit", resolve));
       thread.postMessage("stop");
       await exited;
