@@ -823,6 +823,19 @@ async function startProfile() {
   };
 }
 
+/**
+ * Statements sent to PostgreSQL by this process (each a round trip, unless pipelined): every
+ * `pg` client's, the hot layer's pools and Prisma's adapter alike, counted at `Client.query`.
+ */
+let statementsSent = 0;
+{
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    statementsSent++;
+    return query.apply(this, args);
+  } as typeof pg.Client.prototype.query;
+}
+
 async function membershipLatency(
   target: Target,
   deliveries: number,
@@ -904,6 +917,7 @@ async function membershipLatency(
     const profile = membership && yieldMs ? await startProfile() : null;
     const started = performance.now();
     const cpu = process.cpuUsage();
+    const statementsBefore = statementsSent;
     const answers: Promise<void>[] = [];
     let refused = 0;
     for (const [i, r] of requests.entries()) {
@@ -922,6 +936,7 @@ async function membershipLatency(
     while (currentAt.size < requests.length && Date.now() < deadline && !errors.length) await sleep(20);
     const used = process.cpuUsage(cpu);
     const cpuMs = (used.user + used.system) / 1000 / requests.length;
+    const statements = (statementsSent - statementsBefore) / requests.length;
     const stalled = stalls.stop();
     await profile?.stop(log);
     await worker.stop();
@@ -951,10 +966,11 @@ async function membershipLatency(
       p99: percentile(latencies, 99),
       max: latencies.at(-1) ?? 0,
       cpuMs,
+      statements,
       ...stalled,
     };
     log(
-      `${membership ? "webhook → membership" : "webhook → applied (no membership step)"}${yieldMs ? "" : " (worker's yield to intake off)"} at ${rate}/s: p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(0)} ms (${requests.length} in ${seconds.toFixed(1)} s; ${cpuMs.toFixed(2)} ms CPU a delivery); this process's event loop: delay p99 ${result.delayP99Ms.toFixed(1)} ms, max ${result.delayMaxMs.toFixed(0)} ms; GC ${result.gcMs.toFixed(0)} ms in ${result.gcCount} pauses, longest ${result.gcMaxMs.toFixed(1)} ms; load ${loadAverage()}`,
+      `${membership ? "webhook → membership" : "webhook → applied (no membership step)"}${yieldMs ? "" : " (worker's yield to intake off)"} at ${rate}/s: p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(0)} ms (${requests.length} in ${seconds.toFixed(1)} s; ${cpuMs.toFixed(2)} ms CPU a delivery${target.dialect === "postgres" ? `, ${statements.toFixed(1)} statements sent to PostgreSQL a delivery` : ""}); this process's event loop: delay p99 ${result.delayP99Ms.toFixed(1)} ms, max ${result.delayMaxMs.toFixed(0)} ms; GC ${result.gcMs.toFixed(0)} ms in ${result.gcCount} pauses, longest ${result.gcMaxMs.toFixed(1)} ms; load ${loadAverage()}`,
     );
     return result;
   };
@@ -987,6 +1003,16 @@ async function membershipLatency(
         baseline: without.cpuMs,
         ratio: withMembers.cpuMs / Math.max(without.cpuMs, 0.001),
       },
+      ...(target.dialect === "postgres"
+        ? [
+            {
+              name: "  statements sent to PostgreSQL a delivery (round trips: every pool and Prisma's)",
+              value: withMembers.statements,
+              unit: "",
+              baseline: without.statements,
+            },
+          ]
+        : []),
       {
         name: "  diagnostic: the same p50 with the worker's yield to intake off (yieldMs 0; the runtime's 10)",
         value: noYield.p50,
