@@ -22,6 +22,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { bigStore, BIG_NOW } from "./generate-store";
 import { serverNodeOptions } from "../dev/processes";
+import { bundleForNode } from "../app/predict/fit-thread.server";
 import type { Figure } from "./webhooks";
 
 const log = (line: string) => console.error(`[predict] ${line}`);
@@ -58,25 +59,8 @@ function childCommand(): Promise<string[]> {
   command ??= (async () => {
     if (process.env.SLICE_BENCH_PREDICT_TSX === "1") return [tsx, "bench/predict-child.ts"];
     const dir = path.resolve("node_modules/.cache/slice");
-    const esbuild = await import("esbuild");
-    const options = {
-      bundle: true,
-      packages: "external",
-      format: "esm",
-      platform: "node",
-      target: "node20",
-      logLevel: "warning",
-    } as const;
-    await esbuild.build({
-      ...options,
-      entryPoints: ["app/predict/fit-thread.server.ts"],
-      outfile: path.join(dir, "fit-thread.mjs"),
-    });
-    await esbuild.build({
-      ...options,
-      entryPoints: ["bench/predict-child.ts"],
-      outfile: path.join(dir, "predict-child.mjs"),
-    });
+    await bundleForNode(path.resolve("app/predict/fit-thread.server.ts"), path.join(dir, "fit-thread.mjs"));
+    await bundleForNode(path.resolve("bench/predict-child.ts"), path.join(dir, "predict-child.mjs"));
     return [...serverNodeOptions(), path.join(dir, "predict-child.mjs")];
   })();
   return command;

@@ -100,6 +100,28 @@ function threadModule(): Promise<string | null> {
   return built;
 }
 
+/**
+ * Bundles `entry` (TypeScript) for plain node into `outfile` with the options of package.json's
+ * build script (the app's packages left to node_modules); esbuild is a development dependency,
+ * there whenever the source runs. Another process (the other database's tests) may be building the
+ * same file: each writes its own and renames it into place. The bench bundles its children so too.
+ */
+export async function bundleForNode(entry: string, outfile: string): Promise<void> {
+  const mine = `${outfile}.${process.pid}.${Date.now()}.tmp`;
+  const esbuild = await import("esbuild");
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile: mine,
+    bundle: true,
+    packages: "external",
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    logLevel: "warning",
+  });
+  renameSync(mine, outfile);
+}
+
 /** The bundle, once per process. */
 let built: Promise<string | null> | null = null;
 
@@ -116,22 +138,7 @@ async function findOrBuild(): Promise<string | null> {
   }
   const root = path.resolve(path.dirname(here), "..", "..");
   const out = path.join(root, "node_modules", ".cache", "slice", "fit-thread.mjs");
-  // Another process (the other database's tests) may be building it too: each writes its own file
-  // and renames it into place.
-  const mine = `${out}.${process.pid}.${Date.now()}.tmp`;
-  const esbuild = await import("esbuild");
-  // The options of package.json's build script.
-  await esbuild.build({
-    entryPoints: [here],
-    outfile: mine,
-    bundle: true,
-    packages: "external",
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    logLevel: "warning",
-  });
-  renameSync(mine, out);
+  await bundleForNode(here, out);
   return pathToFileURL(out).href;
 }
 
