@@ -35,7 +35,7 @@
  */
 import Database from "better-sqlite3";
 import pg from "pg";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import os from "node:os";
@@ -828,10 +828,21 @@ async function startProfile() {
  * `pg` client's, the hot layer's pools and Prisma's adapter alike, counted at `Client.query`.
  */
 let statementsSent = 0;
+/**
+ * SLICE_BENCH_STATEMENTS_FILE=<file>: during the membership run, each statement's text too (its
+ * first 160 characters, a line each), to see which they are.
+ */
+let statementLog: string | null = null;
 {
   const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     statementsSent++;
+    const file = statementLog;
+    if (file) {
+      const q = args[0] as string | { text?: string; name?: string };
+      const text = typeof q === "string" ? q : (q?.text ?? q?.name ?? "?");
+      appendFileSync(file, `${text.replace(/\s+/g, " ").slice(0, 160)}\n`);
+    }
     return query.apply(this, args);
   } as typeof pg.Client.prototype.query;
 }
@@ -918,6 +929,7 @@ async function membershipLatency(
     const started = performance.now();
     const cpu = process.cpuUsage();
     const statementsBefore = statementsSent;
+    if (membership && yieldMs) statementLog = process.env.SLICE_BENCH_STATEMENTS_FILE ?? null;
     const answers: Promise<void>[] = [];
     let refused = 0;
     for (const [i, r] of requests.entries()) {
@@ -937,6 +949,7 @@ async function membershipLatency(
     const used = process.cpuUsage(cpu);
     const cpuMs = (used.user + used.system) / 1000 / requests.length;
     const statements = (statementsSent - statementsBefore) / requests.length;
+    statementLog = null;
     const stalled = stalls.stop();
     await profile?.stop(log);
     await worker.stop();
