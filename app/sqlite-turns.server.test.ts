@@ -36,13 +36,19 @@ interface Run {
   backgroundErrors: string[];
 }
 
-/** 30 intake-like transactions (read, then write) every 15 ms while the thread writes back to back. */
-async function run(name: string, turns: boolean): Promise<Run> {
+/** A new WAL database with the one table both threads write; its path. */
+function scratchDatabase(name: string): string {
   const file = path.join(dir, `${name}.sqlite`);
   const setup = new Database(file);
   setup.pragma("journal_mode = WAL");
   setup.exec(`CREATE TABLE "t" ("id" INTEGER PRIMARY KEY, "who" TEXT NOT NULL)`);
   setup.close();
+  return file;
+}
+
+/** 30 intake-like transactions (read, then write) every 15 ms while the thread writes back to back. */
+async function run(name: string, turns: boolean): Promise<Run> {
+  const file = scratchDatabase(name);
   const state = new Int32Array(new SharedArrayBuffer(8));
   const db = new Database(file, { timeout: 10_000 });
   if (turns) takeTurns(db, { role: "first", state });
@@ -87,11 +93,7 @@ describe("SQLite write turns between the HTTP thread and the background thread",
   });
 
   it("intake awaits its turn without blocking the HTTP thread, and the background thread starts nothing meanwhile", async () => {
-    const file = path.join(dir, "awaited.sqlite");
-    const setup = new Database(file);
-    setup.pragma("journal_mode = WAL");
-    setup.exec(`CREATE TABLE "t" ("id" INTEGER PRIMARY KEY, "who" TEXT NOT NULL)`);
-    setup.close();
+    const file = scratchDatabase("awaited");
     const state = new Int32Array(new SharedArrayBuffer(8));
     const db = new Database(file, { timeout: 10_000 });
     takeTurns(db, { role: "first", state });
