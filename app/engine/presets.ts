@@ -205,7 +205,7 @@ export function predictedPresets(): Preset[] {
 }
 
 /**
- * Earlier definitions of built-in segments that changed since a shop may have been given them. A
+ * Earlier definitions of predicted presets that changed since a shop may have been given them. A
  * shop's preset whose rule is still exactly one of these (the merchant never edited it) is moved to
  * the current definition (`upgradeUntouchedPresets`, segments/store.server.ts); an edited one is the
  * merchant's and stays. Append when a preset's definition changes; never remove an entry.

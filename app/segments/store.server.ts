@@ -98,14 +98,14 @@ export async function ensurePresets(
 }
 
 /**
- * Moves the shop's built-in segments whose rule is still an earlier definition (RETIRED_PRESET_RULES:
+ * Moves the shop's predicted presets whose rule is still an earlier definition (RETIRED_PRESET_RULES:
  * the merchant never edited them) to the current one, with its description; returns their handles.
+ * Run at each fit (`refit`); a retired rule of another preset would need the shop's figures (the
+ * top-spend threshold) to build its current rule, and is not upgraded here.
  * The caller recomputes them. An edited preset, or one the merchant deleted, is left alone.
  */
 export async function upgradeUntouchedPresets(db: PrismaClient, shopId: number): Promise<string[]> {
-  const current = new Map(
-    presets({ topSpendThreshold: 0, predicted: true }).map((p) => [p.handle, p] as const),
-  );
+  const current = new Map(predictedPresets().map((p) => [p.handle, p] as const));
   const upgraded: string[] = [];
   for (const old of RETIRED_PRESET_RULES) {
     const now = current.get(old.handle);
