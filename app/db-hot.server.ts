@@ -37,6 +37,24 @@ export interface HotQueries {
   rows<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** A statement with no rows to read; the number of rows it changed. */
   run(sql: string, params?: readonly unknown[]): Promise<number>;
+  /**
+   * Inside a transaction, PostgreSQL: a transaction-level advisory lock on each key (held until
+   * commit or rollback), taken in hash order so that two transactions locking overlapping keys
+   * wait for each other rather than deadlock. As the transaction's first statement it goes with
+   * its BEGIN, in one round trip. SQLite: nothing (the one writer serializes every transaction).
+   */
+  lock(keys: readonly string[]): Promise<void>;
+}
+
+/**
+ * The advisory locks of `lock()` in one statement: each distinct key hashed, the locks taken in
+ * hash order. `keys` is a SQL expression for a text[] (a bound parameter or a literal); Prisma
+ * transactions that lock use it too.
+ */
+export function advisoryLocksSql(keys: string): string {
+  return `SELECT count(pg_advisory_xact_lock(h))::int AS held FROM (
+     SELECT DISTINCT hashtext(k) AS h FROM unnest(${keys}::text[]) AS k ORDER BY 1 OFFSET 0
+   ) AS keys`;
 }
 
 export interface Hot extends HotQueries {
@@ -136,6 +154,7 @@ export function sqliteQueries(connection: () => Database.Database): HotQueries {
     async run(sql: string, params: readonly unknown[] = []) {
       return statement(sql).run(...sqliteParams(params)).changes;
     },
+    async lock() {},
   };
 }
 
@@ -181,6 +200,7 @@ function sqliteHot(url: string, prisma: PrismaClient): Hot {
     dialect: "sqlite",
     rows: reads.rows,
     run: (sql, params) => transaction((tx) => tx.run(sql, params)),
+    lock: reads.lock,
     transaction,
     async close() {
       reader.close();
@@ -229,16 +249,18 @@ function postgresHot(url: string, role: HotRole): Hot {
     const values = params.map((value) => (value instanceof Date ? value.toISOString() : value));
     return statement.name ? { ...statement, values } : { text: statement.text, values };
   };
-  const on = (client: pg.Pool | pg.PoolClient): HotQueries => ({
+  const direct: HotQueries = {
     dialect: "postgres",
     async rows<T>(sql: string, params: readonly unknown[] = []) {
-      return (await client.query(config(sql, params))).rows as T[];
+      return (await pool.query(config(sql, params))).rows as T[];
     },
     async run(sql: string, params: readonly unknown[] = []) {
-      return (await client.query(config(sql, params))).rowCount ?? 0;
+      return (await pool.query(config(sql, params))).rowCount ?? 0;
     },
-  });
-  const direct = on(pool);
+    async lock() {
+      throw new Error("advisory locks are taken inside a transaction");
+    },
+  };
   return {
     ...direct,
     async transaction<R>(fn: (tx: HotQueries) => Promise<R>): Promise<R> {
@@ -249,13 +271,38 @@ function postgresHot(url: string, role: HotRole): Hot {
       // process. Kept here; the next statement fails and the transaction rolls back.
       const lost = (error: Error) => (broken = error);
       client.on("error", lost);
+      // BEGIN is sent with the transaction's first statement: with a lock() as one simple query,
+      // otherwise on its own just before it. A transaction that ran nothing sends nothing.
+      let begun: Promise<unknown> | null = null;
+      const begin = () => (begun ??= client.query("BEGIN"));
+      const tx: HotQueries = {
+        dialect: "postgres",
+        async rows<T>(sql: string, params: readonly unknown[] = []) {
+          await begin();
+          return (await client.query(config(sql, params))).rows as T[];
+        },
+        async run(sql: string, params: readonly unknown[] = []) {
+          await begin();
+          return (await client.query(config(sql, params))).rowCount ?? 0;
+        },
+        async lock(keys: readonly string[]) {
+          const distinct = [...new Set(keys)];
+          const literal = `ARRAY[${distinct.map((k) => client.escapeLiteral(k)).join(", ")}]`;
+          if (!distinct.length) await begin();
+          else if (begun) await client.query(`${advisoryLocksSql(literal)}`);
+          else {
+            // No parameters: the simple protocol, which takes several statements in one message.
+            begun = client.query(`BEGIN; ${advisoryLocksSql(literal)}`);
+            await begun;
+          }
+        },
+      };
       try {
-        await client.query("BEGIN");
-        const result = await fn(on(client));
-        await client.query("COMMIT");
+        const result = await fn(tx);
+        if (begun) await client.query("COMMIT");
         return result;
       } catch (error) {
-        await client.query("ROLLBACK").catch((e: Error) => (broken = e));
+        if (begun) await client.query("ROLLBACK").catch((e: Error) => (broken = e));
         throw error;
       } finally {
         client.removeListener("error", lost);

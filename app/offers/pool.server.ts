@@ -21,7 +21,7 @@
  */
 import type { Message, MessageVariant, Prisma, PrismaClient } from "@prisma/client";
 import { dialectOfClient } from "../db.server";
-import { date, hotFor } from "../db-hot.server";
+import { advisoryLocksSql, date, hotFor } from "../db-hot.server";
 import type { CodeKind, HeldCode } from "../engine/decide";
 import { fromColumns, type DiscountSpec } from "../engine/message";
 import type { AdminApi } from "../sync/admin-api.server";
@@ -383,12 +383,7 @@ async function lockShopper(
     ...(who.visitorId ? [`code:${shopId}:v:${who.visitorId}`] : []),
     ...(who.customerId ? [`code:${shopId}:c:${who.customerId}`] : []),
   ];
-  await tx.$queryRawUnsafe(
-    `SELECT count(pg_advisory_xact_lock(h))::int AS held FROM (
-       SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1 OFFSET 0
-     ) AS keys`,
-    keys,
-  );
+  await tx.$queryRawUnsafe(advisoryLocksSql("$1"), keys);
 }
 
 /** Runs `work` as one transaction holding the shopper's lock (PostgreSQL), or directly (SQLite). */

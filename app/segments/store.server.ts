@@ -274,7 +274,7 @@ export interface SegmentRef {
 export type SegmentRules = Pick<ShopSegments, "rules" | "resolve">;
 
 /** A shop's segments as the hot path sees them: read with prepared SQL, derived once per rule set. */
-interface HotShopSegments extends SegmentRules {
+export interface MembershipSegments extends SegmentRules {
   segments: SegmentRef[];
   /** The segments a kind of change can move (touches(), computed once per kind). */
   affectedBy(what: readonly Touch[]): SegmentRef[];
@@ -285,9 +285,9 @@ interface HotShopSegments extends SegmentRules {
  * batch reads the shop's (id, handle, rule) rows (one prepared statement), and only a change of
  * any of them (a segment saved, created or deleted) derives them again.
  */
-const hotShops = new Map<string, { text: string; segments: HotShopSegments }>();
+const hotShops = new Map<string, { text: string; segments: MembershipSegments }>();
 
-async function hotShopSegments(db: PrismaClient, shopId: number): Promise<HotShopSegments> {
+export async function membershipSegments(db: PrismaClient, shopId: number): Promise<MembershipSegments> {
   const rows = await hotFor(db).rows<{ id: number; handle: string; rule: string }>(
     `SELECT "id", "handle", "rule" FROM "Segment" WHERE "shopId" = ? ORDER BY "id"`,
     [shopId],
@@ -300,7 +300,7 @@ async function hotShopSegments(db: PrismaClient, shopId: number): Promise<HotSho
   const rules = new Map(rows.map((r) => [r.handle, ruleOf(r.rule)]));
   const resolve = (handle: string) => rules.get(handle) ?? null;
   const byTouch = new Map<string, SegmentRef[]>();
-  const shop: HotShopSegments = {
+  const shop: MembershipSegments = {
     segments,
     rules,
     resolve,
@@ -342,9 +342,11 @@ export async function updateMemberships(
   shopId: number,
   touched: ReadonlyMap<string, readonly Touch[]>,
   now: Date,
+  /** The shop's segments, when the caller has read them already (membershipSegments). */
+  segments?: MembershipSegments,
 ): Promise<number> {
   if (!touched.size) return 0;
-  const shop = await hotShopSegments(db, shopId);
+  const shop = segments ?? (await membershipSegments(db, shopId));
   const people = new Map<string, SegmentRef[]>();
   for (const [id, what] of touched) {
     const affected = shop.affectedBy(what);
@@ -421,13 +423,7 @@ async function evaluatePass(
   const need = factsNeededFor(segments.flatMap((s) => [...fieldsOf(rules.get(s.handle)!, resolve)]));
   const hot = hotFor(db, "apply");
   return hot.transaction(async (tx) => {
-    if (tx.dialect === "postgres")
-      await tx.rows(
-        `SELECT count(pg_advisory_xact_lock(h))::int AS held FROM (
-           SELECT DISTINCT hashtext(k) AS h FROM unnest(?::text[]) AS k ORDER BY 1 OFFSET 0
-         ) AS keys`,
-        [ids.map((id) => `${shopId}#members:${id}`)],
-      );
+    await tx.lock(ids.map((id) => `${shopId}#members:${id}`));
     const segmentIds = segments.map((s) => s.id);
     const heldBy = new Set<string>();
     let facts: Map<string, Facts>;

@@ -13,6 +13,9 @@
  * 5. `referrals`: the batch's orders (and refunded orders) that carry a referral reward or a code
  *    have their referrer's reward decided (one read finds them).
  *
+ * What the steps read about the batch (its segments, who it touched, the fit in use, which of its
+ * orders carry codes or rewards) is read before the first step, all at once (BatchReads).
+ *
  * A step's failure is logged with its name and does not stop the next steps nor re-apply any
  * event: everything here is derived and can be derived again (the relative-time sweep and a
  * recompute correct memberships; the pool loop settles referral rewards waiting on the Admin API).
@@ -24,15 +27,21 @@ import { parsedOnce, parseJson, resourceId, shopifyId } from "./payload";
 import { splitList } from "./records";
 import { date, hotFor, inChunks, int, marks } from "../db-hot.server";
 import type { Touch } from "../engine/fields-of";
-import { touchedByEvents } from "../segments/incremental.server";
-import { updateMemberships } from "../segments/store.server";
+import { touchedByEvents, type Touched } from "../segments/incremental.server";
+import { membershipSegments, updateMemberships, type MembershipSegments } from "../segments/store.server";
 import { redeemCodes } from "../offers/pool.server";
 import { processReferralOrder } from "../offers/referrals.server";
 import { scrubInbox } from "../privacy/customer-data.server";
-import { currentFit, refreshPredictions } from "../predict/fit.server";
+import { currentFit, refreshPredictions, type FitInUse } from "../predict/fit.server";
 
-/** An applied event; with its inbox `id`, a payload the batched apply parsed is not parsed again. */
-export type AfterEvent = Pick<AppliedEvent, "shopDomain" | "topic" | "payload"> & { id?: number };
+/**
+ * An applied event; with its inbox `id`, a payload the batched apply parsed is not parsed again,
+ * with its `shopId` (the worker's), the shop's row is not read again.
+ */
+export type AfterEvent = Pick<AppliedEvent, "shopDomain" | "topic" | "payload"> & {
+  id?: number;
+  shopId?: number;
+};
 
 /** An event with its payload parsed once for every step (undefined: not JSON, each step skips it). */
 type ParsedEvent = AfterEvent & { parsed: unknown };
@@ -49,8 +58,32 @@ interface StepContext {
   db: PrismaClient;
   now: Date;
   adminFor: (shop: string) => Promise<AdminApi>;
-  /** The batch's orders (of orders/* and refunds/* events) that carry codes: read once, for both steps that need them. */
-  codedOrders(batch: ShopBatch): Promise<CodedOrder[]>;
+  /** What the steps read of a shop batch, each read once and all started together (BatchReads). */
+  reads(batch: ShopBatch): BatchReads;
+}
+
+/**
+ * The reads the steps need, each about what the batch's applies already committed and none about
+ * what an earlier step writes: they go to the database together, before the first step runs (one
+ * round trip's wait, not one per step), and each step awaits its own. Only a batch of an
+ * installed shop (`shopId`) has them.
+ */
+interface BatchReads {
+  /** The shop's segments as membership evaluates them (null: the batch touched nobody). */
+  segments: Promise<MembershipSegments | null>;
+  /** Who each event touched, and what about them. */
+  touched: Promise<Touched[]>;
+  /** The fit in use, when the batch changed orders (null: none, or no orders changed). */
+  fit: Promise<FitInUse | null>;
+  /** The batch's orders (of orders/* and refunds/* events) that carry codes or a referral reward. */
+  orders: Promise<NotedOrders>;
+}
+
+interface NotedOrders {
+  /** Those that carry discount codes, with their codes. */
+  coded: CodedOrder[];
+  /** Those that carry a referral reward already (granted, refused or withdrawn). */
+  rewarded: Set<string>;
 }
 
 interface CodedOrder {
@@ -92,28 +125,28 @@ export async function afterApplied(
     else byShop.set(e.shopDomain, [e]);
   }
   const domains = [...byShop.keys()];
-  const shops = await inChunks<{ id: number; domain: string }>(hotFor(db), domains, (chunk) => ({
+  const idOf = new Map<string, number>();
+  for (const [domain, list] of byShop) if (list[0].shopId !== undefined) idOf.set(domain, list[0].shopId);
+  const unknown = domains.filter((d) => !idOf.has(d));
+  const shops = await inChunks<{ id: number; domain: string }>(hotFor(db), unknown, (chunk) => ({
     sql: `SELECT "id", "domain" FROM "Shop" WHERE "domain" IN (${marks(chunk.length)})`,
     params: chunk,
   }));
-  const idOf = new Map(shops.map((s) => [s.domain, Number(s.id)]));
+  for (const s of shops) idOf.set(s.domain, Number(s.id));
   const batches: ShopBatch[] = domains.map((domain) => ({
     domain,
     shopId: idOf.get(domain) ?? null,
     events: byShop.get(domain)!,
   }));
-  const coded = new Map<ShopBatch, Promise<CodedOrder[]>>();
+  const reads = new Map<ShopBatch, BatchReads>();
+  for (const batch of batches)
+    if (batch.shopId !== null) reads.set(batch, readsOf(db, batch.shopId, batch.events));
   const context: StepContext = {
     db,
     now,
     adminFor,
-    codedOrders(batch) {
-      let orders = coded.get(batch);
-      if (!orders) {
-        orders = ordersWithCodes(db, batch.shopId!, orderIdsOf(batch.events, true));
-        coded.set(batch, orders);
-      }
-      return orders;
+    reads(batch) {
+      return reads.get(batch)!;
     },
   };
   for (const step of AFTER_APPLY_STEPS)
@@ -129,6 +162,24 @@ export async function afterApplied(
     }
 }
 
+/** Starts every read of BatchReads at once; a failed one fails only the step that awaits it. */
+function readsOf(db: PrismaClient, shopId: number, events: readonly ParsedEvent[]): BatchReads {
+  const orderIds = orderIdsOf(events, true);
+  const touched = touchedByEvents(db, shopId, events);
+  const started: BatchReads = {
+    // Read once the batch is known to touch somebody (usually at once: most payloads name them).
+    segments: touched.then((list) =>
+      list.some((t) => t.customers.length) ? membershipSegments(db, shopId) : null,
+    ),
+    touched,
+    fit: orderIds.length ? currentFit(db, shopId) : Promise.resolve(null),
+    orders: notedOrders(db, shopId, orderIds),
+  };
+  // A read no step gets to await (its step skipped, or an earlier read failed it) is not an unhandled rejection.
+  for (const read of Object.values(started)) (read as Promise<unknown>).catch(() => undefined);
+  return started;
+}
+
 /** The redacted customers' copies in the inbox: erased now (once per shop, whatever the count). */
 async function scrubs({ domain, events }: ShopBatch, { db }: StepContext): Promise<void> {
   if (events.some((e) => e.topic === "customers/redact")) await scrubInbox(db, domain);
@@ -139,12 +190,12 @@ async function scrubs({ domain, events }: ShopBatch, { db }: StepContext): Promi
  * from the fit in use, before memberships read them: a new order moves "probability active" and
  * "predicted orders" at once, not at the next daily fit. Nothing before a shop's first fit.
  */
-async function predictions({ shopId, events }: ShopBatch, { db, now }: StepContext): Promise<void> {
+async function predictions(batch: ShopBatch, { db, now, reads }: StepContext): Promise<void> {
+  const { shopId, events } = batch;
   if (shopId === null) return;
-  const orderIds = orderIdsOf(events, true);
-  if (!orderIds.length) return;
-  const fit = await currentFit(db, shopId);
+  const fit = await reads(batch).fit;
   if (!fit) return;
+  const orderIds = orderIdsOf(events, true);
   const rows = await inChunks<{ id: unknown }>(hotFor(db), orderIds, (chunk) => ({
     sql: `SELECT DISTINCT c."id" FROM "Order" o
             JOIN "Customer" c ON c."shopId" = o."shopId" AND c."shopifyId" = o."customerShopifyId"
@@ -155,16 +206,18 @@ async function predictions({ shopId, events }: ShopBatch, { db, now }: StepConte
 }
 
 /** Everyone the batch touched, re-evaluated in one pass in the segments that read what changed. */
-async function memberships({ shopId, events }: ShopBatch, { db, now }: StepContext): Promise<void> {
+async function memberships(batch: ShopBatch, { db, now, reads }: StepContext): Promise<void> {
+  const { shopId } = batch;
   if (shopId === null) return;
   const touched = new Map<string, Set<Touch>>();
-  for (const { customers, what } of await touchedByEvents(db, shopId, events))
+  for (const { customers, what } of await reads(batch).touched)
     for (const id of customers) {
       const kinds = touched.get(id) ?? new Set<Touch>();
       for (const w of what) kinds.add(w);
       touched.set(id, kinds);
     }
-  await updateMemberships(db, shopId, new Map([...touched].map(([id, kinds]) => [id, [...kinds]])), now);
+  const people = new Map([...touched].map(([id, kinds]) => [id, [...kinds]] as const));
+  await updateMemberships(db, shopId, people, now, (await reads(batch).segments) ?? undefined);
 }
 
 /** The order ids a batch's events are about (each once, in order), for the given topics. */
@@ -185,62 +238,56 @@ function orderIdsOf(events: readonly ParsedEvent[], withRefunds: boolean): strin
   return [...ids];
 }
 
-/** These orders of the shop that carry discount codes, with their codes. */
-async function ordersWithCodes(
-  db: PrismaClient,
-  shopId: number,
-  ids: readonly string[],
-): Promise<CodedOrder[]> {
-  if (!ids.length) return [];
-  const rows = await inChunks<{ shopifyId: string; discountCodes: string; processedAt: unknown }>(
-    hotFor(db),
-    ids,
-    (chunk) => ({
-      sql: `SELECT "shopifyId", "discountCodes", "processedAt" FROM "Order"
-            WHERE "shopId" = ? AND "shopifyId" IN (${marks(chunk.length)}) AND "discountCodes" <> ''`,
-      params: [shopId, ...chunk],
-    }),
-  );
-  return rows
-    .map((r) => ({
-      shopifyId: r.shopifyId,
-      discountCodes: splitList(r.discountCodes),
-      processedAt: date(r.processedAt),
-    }))
-    .filter((o) => o.discountCodes.length > 0);
+/** Which of these orders of the shop carry discount codes, and which a referral reward: one statement. */
+async function notedOrders(db: PrismaClient, shopId: number, ids: readonly string[]): Promise<NotedOrders> {
+  const rows = await inChunks<{
+    shopifyId: string;
+    discountCodes: string;
+    processedAt: unknown;
+    rewarded: unknown;
+  }>(hotFor(db), ids, (chunk) => ({
+    sql: `SELECT "shopifyId", "discountCodes", "processedAt", 0 AS "rewarded" FROM "Order"
+             WHERE "shopId" = ? AND "shopifyId" IN (${marks(chunk.length)}) AND "discountCodes" <> ''
+            UNION ALL
+            SELECT "orderShopifyId", '', NULL, 1 FROM "ReferralReward"
+             WHERE "shopId" = ? AND "orderShopifyId" IN (${marks(chunk.length)})`,
+    params: [shopId, ...chunk, shopId, ...chunk],
+  }));
+  const noted: NotedOrders = { coded: [], rewarded: new Set() };
+  for (const r of rows) {
+    if (int(r.rewarded)) {
+      noted.rewarded.add(r.shopifyId);
+      continue;
+    }
+    const discountCodes = splitList(r.discountCodes);
+    if (discountCodes.length)
+      noted.coded.push({ shopifyId: r.shopifyId, discountCodes, processedAt: date(r.processedAt) });
+  }
+  return noted;
 }
 
 /** An order that used one of our codes redeems it (the offer's conversion, by code). */
-async function redemptions(batch: ShopBatch, { db, codedOrders }: StepContext): Promise<void> {
+async function redemptions(batch: ShopBatch, { db, reads }: StepContext): Promise<void> {
   const { shopId, events } = batch;
   if (shopId === null) return;
   // Orders of orders/* events only (a refund does not redeem).
   const ids = new Set(orderIdsOf(events, false));
   if (!ids.size) return;
-  for (const order of await codedOrders(batch))
+  for (const order of (await reads(batch).orders).coded)
     if (ids.has(order.shopifyId)) await redeemCodes(db, shopId, order);
 }
 
 /**
  * A friend's order through a referral code: the referrer's reward is granted, refused or
- * withdrawn. Only orders with a reward already or a code can be one: one read each finds them.
+ * withdrawn. Only orders with a reward already or a code can be one: one read finds both.
  */
-async function referrals(batch: ShopBatch, { db, now, adminFor, codedOrders }: StepContext): Promise<void> {
+async function referrals(batch: ShopBatch, { db, now, adminFor, reads }: StepContext): Promise<void> {
   const { domain, shopId, events } = batch;
   if (shopId === null) return;
   const ids = orderIdsOf(events, true);
   if (!ids.length) return;
-  const [withCodes, rewarded] = await Promise.all([
-    codedOrders(batch),
-    inChunks<{ orderShopifyId: string }>(hotFor(db), ids, (chunk) => ({
-      sql: `SELECT "orderShopifyId" FROM "ReferralReward" WHERE "shopId" = ? AND "orderShopifyId" IN (${marks(chunk.length)})`,
-      params: [shopId, ...chunk],
-    })),
-  ]);
-  const candidates = new Set([
-    ...withCodes.map((o) => o.shopifyId),
-    ...rewarded.map((r) => r.orderShopifyId),
-  ]);
+  const { coded, rewarded } = await reads(batch).orders;
+  const candidates = new Set([...coded.map((o) => o.shopifyId), ...rewarded]);
   const failures: string[] = [];
   for (const id of ids) {
     if (!candidates.has(id)) continue;

@@ -261,15 +261,10 @@ async function upsertReturning<T>(
 
 const updateAll = (columns: readonly string[]) => columns.map((c) => `"${c}" = excluded."${c}"`).join(", ");
 
-/** PostgreSQL: the advisory entity locks of every key, in hash order, in one statement (handlers.server.ts). */
+/** PostgreSQL: the advisory entity locks of every key, in one statement (as each handler of handlers.server.ts takes them). */
 async function lockEntities(q: HotQueries, shopDomain: string, keys: readonly string[]): Promise<void> {
   if (q.dialect !== "postgres" || !keys.length) return;
-  await q.rows(
-    `SELECT count(pg_advisory_xact_lock(h))::int AS held FROM (
-       SELECT DISTINCT hashtext(k) AS h FROM unnest(?::text[]) AS k ORDER BY 1 OFFSET 0
-     ) AS keys`,
-    [unique(keys).map((k) => `${shopDomain}:${k}`)],
-  );
+  await q.lock(unique(keys).map((k) => `${shopDomain}:${k}`));
 }
 
 function blankCustomer(shopifyId: string): CustomerRow {

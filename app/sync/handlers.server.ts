@@ -46,6 +46,7 @@ import {
   exportCustomerData,
   type CustomerRef,
 } from "../privacy/customer-data.server";
+import { advisoryLocksSql } from "../db-hot.server";
 
 export interface EventContext {
   tx: Tx;
@@ -78,12 +79,7 @@ export function advisoryEntityLock(tx: Tx, shopDomain: string): EntityLock {
   return async (keys) => {
     const wanted = [...new Set(keys.filter((k): k is string => !!k))].map((k) => `${shopDomain}:${k}`);
     if (!wanted.length) return;
-    await tx.$queryRawUnsafe(
-      `SELECT count(pg_advisory_xact_lock(h))::int AS held FROM (
-         SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY 1 OFFSET 0
-       ) AS keys`,
-      wanted,
-    );
+    await tx.$queryRawUnsafe(advisoryLocksSql("$1"), wanted);
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * "Something new is in the inbox", across processes (PostgreSQL): intake, after a statement that
- * recorded at least one new event committed, sends `NOTIFY slice_inbox`; every process running a
+ * "Something new is in the inbox", across processes (PostgreSQL): intake's statement that records
+ * deliveries also sends `NOTIFY slice_inbox` (signalledInsert); every process running a
  * worker holds one dedicated connection that `LISTEN`s and wakes its worker at once. A web
  * instance with `SLICE_WORKER=0` and a separate `npm run worker` therefore apply a delivery within
  * milliseconds, not at the worker's next poll.
@@ -14,19 +14,23 @@
  * SQLite has one app process: intake wakes the worker in-process (runtime.server.ts), as before.
  */
 import pg from "pg";
-import type { HotQueries } from "../db-hot.server";
 
 export const INBOX_CHANNEL = "slice_inbox";
 /** The listener's connection, by name in pg_stat_activity. */
 export const LISTENER_NAME = "slice-inbox-listen";
 
-/** Tells every listening process that new events were recorded (PostgreSQL; nothing on SQLite). */
-export async function signalInbox(q: HotQueries): Promise<void> {
-  if (q.dialect !== "postgres") return;
-  // The events are committed already: a lost notification only delays them to the next poll.
-  await q
-    .rows(`SELECT pg_notify('${INBOX_CHANNEL}', '')`)
-    .catch((error: Error) => console.error("inbox: NOTIFY failed (workers will poll):", error.message));
+/**
+ * PostgreSQL: an `INSERT … ON CONFLICT DO UPDATE … RETURNING` of inbox rows that also notifies
+ * every listening process when it inserted a row, in the same statement (no round trip of its own
+ * on the webhook's path). A repeat delivery only updates its row (its `xmax` is then set) and
+ * notifies nobody. The notification goes out when the statement commits, once however many rows
+ * it inserted (PostgreSQL folds identical notifications of a transaction), and not at all when it
+ * rolls back. `insert` ends with its RETURNING list (one column is added to it).
+ */
+export function signalledInsert(insert: string): string {
+  return `WITH "recorded" AS (${insert}, ("xmax" = 0) AS "inserted")
+    SELECT "recorded".*, CASE WHEN "inserted" THEN pg_notify('${INBOX_CHANNEL}', '') IS NULL END AS "signalled"
+      FROM "recorded"`;
 }
 
 export interface ListenOptions {

@@ -7,7 +7,7 @@
 import type { PrismaClient } from "@prisma/client";
 import { hotFor, int } from "../db-hot.server";
 import type { Delivery } from "./inbox.server";
-import { signalInbox } from "./inbox-signal.server";
+import { signalledInsert } from "./inbox-signal.server";
 import { writeTurn } from "../sqlite-turns.server";
 
 const COLUMNS = [
@@ -122,22 +122,22 @@ export async function insertDeliveries(
     now,
   ]);
   const row = `(${COLUMNS.map(() => "?").join(", ")})`;
-  const sql = `INSERT INTO "WebhookEvent" (${COLUMNS.map((c) => `"${c}"`).join(", ")})
+  const insert = `INSERT INTO "WebhookEvent" (${COLUMNS.map((c) => `"${c}"`).join(", ")})
     VALUES ${unique.map(() => row).join(", ")}
     ON CONFLICT ("shopDomain", "eventId") DO UPDATE SET "deliveries" = "WebhookEvent"."deliveries" + excluded."deliveries"
     RETURNING "shopDomain", "eventId", "deliveries"`;
   const hot = hotFor(db, "intake");
   // SQLite: a statement that writes goes to the one writer connection, inside a transaction.
+  // PostgreSQL: the same statement sends the inbox's NOTIFY (signalledInsert), delivered when it commits.
   const returned = await (hot.dialect === "sqlite"
-    ? hot.transaction((tx) => tx.rows<Returned>(sql, params))
-    : hot.rows<Returned>(sql, params));
+    ? hot.transaction((tx) => tx.rows<Returned>(insert, params))
+    : hot.rows<Returned>(signalledInsert(insert), params));
   const held = new Map(returned.map((r) => [`${r.shopDomain}\n${r.eventId}`, int(r.deliveries)]));
   const results = deliveries.map((d, i): Result => {
     const k = key(d);
     // New: this batch created the row (it holds exactly this batch's deliveries) and this is the first of them.
     return firstIndex.get(k) === i && held.get(k) === counts.get(k) ? "new" : "duplicate";
   });
-  if (results.includes("new")) await signalInbox(hot);
   return results;
 }
 

@@ -59,6 +59,12 @@ export interface WorkerOptions {
    * (the after-apply pipeline, app/sync/after-apply.server.ts, hangs off this).
    */
   afterBatch?: (events: AppliedEvent[]) => Promise<void>;
+  /**
+   * PostgreSQL only: claim and apply the next batch while the last batch's `afterBatch` runs (on
+   * by default; false runs them one after the other, as on SQLite). `drain()` still returns only
+   * once every queued `afterBatch` is done.
+   */
+  overlapAfterBatch?: boolean;
   /** After an event's "done" mark committed, whatever its outcome (tests and benchmarks count them). */
   onDone?: (event: ClaimedEvent, outcome: string) => void;
 }
@@ -78,8 +84,14 @@ export const WORKER_PACING = { yieldMs: 10, maxDeferMs: 50, yieldAbovePerSecond:
  */
 export const SHARED_WRITER_BATCH = 16;
 
-/** An event the worker applied, with what applying it did. */
-export type AppliedEvent = ClaimedEvent & { outcome: string };
+/** A shop's lastWebhookAt trails its newest applied event by at most this much event time. */
+export const LAST_WEBHOOK_EVERY_MS = 10_000;
+
+/**
+ * An event the worker applied, with what applying it did, and its shop's row id as the worker
+ * applied it (so that the after-batch pipeline need not read it again).
+ */
+export type AppliedEvent = ClaimedEvent & { outcome: string; shopId?: number };
 
 export class InboxWorker {
   private running = false;
@@ -96,10 +108,23 @@ export class InboxWorker {
   private readonly now: () => Date;
   processed = 0;
   failed = 0;
+  /** The event time last written as each shop's lastWebhookAt (noteLastWebhook). */
+  private readonly lastWebhookWritten = new Map<string, number>();
   /** Shop rows by domain, read once rather than per event (dropped when a topic changes them). */
   private readonly shops = new Map<string, ShopRef>();
   /** Several workers may share a PostgreSQL inbox: events of one entity are then applied one at a time. */
   private readonly serialize: boolean;
+  /**
+   * PostgreSQL: the next batch is claimed and applied while the last one's after-batch pipeline
+   * (memberships and the rest) runs on other connections, so that a delivery arriving meanwhile
+   * waits for one stage, not both. SQLite runs both on its one connection: no overlap there.
+   */
+  private readonly overlapAfterBatch: boolean;
+  /** The after-batch pipelines queued so far, run one after another (afterBatch). */
+  private afterChain: Promise<unknown> = Promise.resolve();
+  private afterPending = 0;
+  /** A drain waiting for its pipeline or a new delivery, whichever comes first. */
+  private wakeWaiters: (() => void)[] = [];
 
   constructor(
     private readonly db: PrismaClient,
@@ -109,6 +134,7 @@ export class InboxWorker {
     this.pollMs = options.pollMs ?? 1000;
     this.now = options.now ?? (() => new Date());
     this.serialize = dialectOfClient(db) === "postgres";
+    this.overlapAfterBatch = this.serialize && options.overlapAfterBatch !== false;
   }
 
   /** Applies one event; returns false when it failed (it is then kept for a retry). */
@@ -179,12 +205,25 @@ export class InboxWorker {
       // Give way to intake between batches; while webhooks are arriving, claim fewer at a time so
       // that one transaction holds the (SQLite) writer only briefly.
       const arriving = await this.giveWay();
+      // This claim sees everything recorded before a wake that came until now.
+      this.woken = false;
       const batch = await claimDue(
         this.db,
         arriving ? Math.min(this.batchSize, this.options.intakeBatchSize ?? 50) : this.batchSize,
         this.now(),
       );
-      if (!batch.length) return total;
+      if (!batch.length) {
+        if (!this.afterPending) return total;
+        // The last batch's after-batch pipeline is still running: claim again as soon as
+        // something is recorded meanwhile, or return once it is done.
+        const woken = await Promise.race([
+          this.afterChain.then(() => false),
+          new Promise<boolean>((resolve) => this.wakeWaiters.push(() => resolve(true))),
+        ]);
+        // Nothing recorded since the claim (a delivery wakes the worker): the inbox is drained.
+        if (!woken && !this.woken) return total;
+        continue;
+      }
       // The claim was one transaction, the apply is another: webhooks that arrived meanwhile are
       // recorded between them.
       await this.letIntakeIn();
@@ -195,7 +234,8 @@ export class InboxWorker {
         if (this.stopping) {
           // Hand back what this worker claimed but did not start, so that it is due again at once.
           await release(this.db, batch.slice(index));
-          await this.runAfterBatch(applied);
+          this.afterBatch(applied);
+          await this.afterChain;
           return total;
         }
         // A run of events applied together, or one event of a rare topic on its own.
@@ -208,7 +248,8 @@ export class InboxWorker {
         const run = batch.slice(index, end);
         const outcomes = batched ? await this.applyRun(run) : [await this.applyOne(run[0])];
         for (const [i, event] of run.entries()) {
-          if (outcomes[i] === "applied") applied.push({ ...event, outcome: "applied" });
+          if (outcomes[i] === "applied")
+            applied.push({ ...event, outcome: "applied", shopId: this.shops.get(event.shopDomain)?.id });
           const at = event.triggeredAt ?? this.now();
           if (at > (latest.get(event.shopDomain) ?? new Date(0))) latest.set(event.shopDomain, at);
         }
@@ -218,13 +259,25 @@ export class InboxWorker {
         // Let the HTTP side answer between runs: acknowledging webhooks comes first.
         await this.letIntakeIn();
       }
-      await this.runAfterBatch(applied);
-      for (const [domain, at] of latest)
-        await this.db.shop.updateMany({
-          where: { domain, OR: [{ lastWebhookAt: null }, { lastWebhookAt: { lt: at } }] },
-          data: { lastWebhookAt: at },
-        });
+      this.afterBatch(applied);
+      if (!this.overlapAfterBatch) await this.afterChain;
+      for (const [domain, at] of latest) await this.noteLastWebhook(domain, at);
     }
+  }
+
+  /**
+   * The shop's `lastWebhookAt` moved forward, at most once every LAST_WEBHOOK_EVERY_MS of event
+   * time a shop (a statement per batch would be one more round trip behind every delivery in a
+   * flash sale). Only a fallback: the sync page reads the newest receipt in the inbox first.
+   */
+  private async noteLastWebhook(domain: string, at: Date): Promise<void> {
+    const written = this.lastWebhookWritten.get(domain);
+    if (written !== undefined && at.getTime() - written < LAST_WEBHOOK_EVERY_MS) return;
+    this.lastWebhookWritten.set(domain, at.getTime());
+    await hotFor(this.db, "apply").run(
+      `UPDATE "Shop" SET "lastWebhookAt" = ? WHERE "domain" = ? AND ("lastWebhookAt" IS NULL OR "lastWebhookAt" < ?)`,
+      [at, domain, at],
+    );
   }
 
   /**
@@ -276,10 +329,19 @@ export class InboxWorker {
     return outcomes;
   }
 
-  private async runAfterBatch(applied: AppliedEvent[]): Promise<void> {
-    if (!applied.length || !this.options.afterBatch) return;
-    // Derived state: a failure here is logged, not a reason to re-apply.
-    await this.options.afterBatch(applied).catch((error) => this.options.onError?.(applied[0], error));
+  /**
+   * Queues the after-batch pipeline of a batch (its "applied" events): the pipelines run one after
+   * another, in the order of their batches. With `overlapAfterBatch` the worker claims and applies
+   * the next batch meanwhile.
+   */
+  private afterBatch(applied: AppliedEvent[]): void {
+    const run = this.options.afterBatch;
+    if (!applied.length || !run) return;
+    this.afterPending++;
+    this.afterChain = this.afterChain
+      // Derived state: a failure here is logged, not a reason to re-apply.
+      .then(() => run(applied).catch((error) => this.options.onError?.(applied[0], error)))
+      .finally(() => this.afterPending--);
   }
 
   start(): void {
@@ -365,6 +427,7 @@ export class InboxWorker {
    */
   wake(options: { arrival?: boolean } = {}): void {
     if (options.arrival !== false) this.noteArrival();
+    for (const resolve of this.wakeWaiters.splice(0)) resolve();
     if (this.wakeUp) this.wakeUp();
     else this.woken = true;
   }
