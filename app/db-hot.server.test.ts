@@ -3,7 +3,7 @@
  * they went in, and on SQLite hot writes share Prisma's one writer so neither waits on the other.
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import prisma from "./db.server";
+import prisma, { dialectOfClient } from "./db.server";
 import { bool, closeHot, date, hotFor, insertMany, int } from "./db-hot.server";
 
 const SHOP = "hot-layer.myshopify.com";
@@ -135,5 +135,71 @@ describe("the hot-path layer", () => {
       if (zone === undefined) delete process.env.TZ;
       else process.env.TZ = zone;
     }
+  });
+
+  it("holds a transaction's advisory locks until it ends: a second transaction locking an overlapping key waits (PostgreSQL)", async () => {
+    const shopId = await shopIdOf();
+    const hot = hotFor(prisma, "apply");
+    const order: string[] = [];
+    let locked!: () => void;
+    const firstLocked = new Promise<void>((resolve) => (locked = resolve));
+    const first = hot.transaction(async (tx) => {
+      // The transaction's first statement: it goes with BEGIN.
+      await tx.lock(["customer:1", "customer:2", "customer:1"]);
+      locked();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await tx.run(`INSERT INTO "Customer" ("shopId", "shopifyId", "shopifyUpdatedAt") VALUES (?, ?, ?)`, [
+        shopId,
+        "first",
+        new Date(),
+      ]);
+      order.push("first committed");
+    });
+    await firstLocked;
+    const second = hot.transaction(async (tx) => {
+      // Not the first statement: the lock follows a read, in the transaction BEGIN opened.
+      await tx.rows(`SELECT 1 AS "one"`);
+      await tx.lock(["customer:3", "customer:2"]);
+      const [row] = await tx.rows<{ n: unknown }>(
+        `SELECT count(*) AS "n" FROM "Customer" WHERE "shopId" = ?`,
+        [shopId],
+      );
+      order.push(`second saw ${int(row.n)}`);
+    });
+    await Promise.all([first, second]);
+    // SQLite: one writer; the second transaction starts after the first commits all the same.
+    expect(order).toEqual(["first committed", "second saw 1"]);
+  });
+
+  it("rolls back a transaction that failed after its first lock, and a key with a quote in it is only a key", async () => {
+    const shopId = await shopIdOf();
+    const hot = hotFor(prisma, "apply");
+    await expect(
+      hot.transaction(async (tx) => {
+        await tx.lock([`customer:o'brien\\'; DROP TABLE "Customer"; --`]);
+        await tx.run(`INSERT INTO "Customer" ("shopId", "shopifyId", "shopifyUpdatedAt") VALUES (?, ?, ?)`, [
+          shopId,
+          "rolled-back",
+          new Date(),
+        ]);
+        throw new Error("the batch failed");
+      }),
+    ).rejects.toThrow("the batch failed");
+    expect(await prisma.customer.count({ where: { shopId } })).toBe(0);
+    // The pool's connection is back, out of any transaction: a later one commits.
+    await hot.transaction(async (tx) => {
+      await tx.lock([]);
+      await tx.run(`INSERT INTO "Customer" ("shopId", "shopifyId", "shopifyUpdatedAt") VALUES (?, ?, ?)`, [
+        shopId,
+        "kept",
+        new Date(),
+      ]);
+    });
+    expect(await prisma.customer.count({ where: { shopId } })).toBe(1);
+  });
+
+  it("refuses a lock outside a transaction, where it would be let go at once (PostgreSQL)", async () => {
+    if (dialectOfClient(prisma) !== "postgres") return;
+    await expect(hotFor(prisma, "apply").lock(["customer:1"])).rejects.toThrow(/inside a transaction/);
   });
 });

@@ -207,21 +207,10 @@ export class InboxWorker {
       const arriving = await this.giveWay();
       // This claim sees everything recorded before a wake that came until now.
       this.woken = false;
-      const batch = await claimDue(
-        this.db,
-        arriving ? Math.min(this.batchSize, this.options.intakeBatchSize ?? 50) : this.batchSize,
-        this.now(),
-      );
+      const limit = arriving ? Math.min(this.batchSize, this.options.intakeBatchSize ?? 50) : this.batchSize;
+      const batch = await claimDue(this.db, limit, this.now());
       if (!batch.length) {
-        if (!this.afterPending) return total;
-        // The last batch's after-batch pipeline is still running: claim again as soon as
-        // something is recorded meanwhile, or return once it is done.
-        const woken = await Promise.race([
-          this.afterChain.then(() => false),
-          new Promise<boolean>((resolve) => this.wakeWaiters.push(() => resolve(true))),
-        ]);
-        // Nothing recorded since the claim (a delivery wakes the worker): the inbox is drained.
-        if (!woken && !this.woken) return total;
+        if (await this.drained()) return total;
         continue;
       }
       // The claim was one transaction, the apply is another: webhooks that arrived meanwhile are
@@ -262,7 +251,24 @@ export class InboxWorker {
       this.afterBatch(applied);
       if (!this.overlapAfterBatch) await this.afterChain;
       for (const [domain, at] of latest) await this.noteLastWebhook(domain, at);
+      // Fewer than asked were due, and nothing was recorded since: no claim can find more now.
+      if (batch.length < limit && !this.woken && (await this.drained())) return total;
     }
+  }
+
+  /**
+   * After a claim found everything due: whether the inbox is drained, once the queued after-batch
+   * pipelines are done. While they run (PostgreSQL), a delivery recorded meanwhile is claimed at
+   * once instead (false: claim again).
+   */
+  private async drained(): Promise<boolean> {
+    if (!this.afterPending) return !this.woken;
+    const woken = await Promise.race([
+      this.afterChain.then(() => false),
+      new Promise<boolean>((resolve) => this.wakeWaiters.push(() => resolve(true))),
+    ]);
+    // Nothing recorded since the claim (each delivery wakes the worker): the inbox is drained.
+    return !woken && !this.woken;
   }
 
   /**
