@@ -202,4 +202,35 @@ describe("the hot-path layer", () => {
     if (dialectOfClient(prisma) !== "postgres") return;
     await expect(hotFor(prisma, "apply").lock(["customer:1"])).rejects.toThrow(/inside a transaction/);
   });
+
+  it("runs a statement with the locks and commits with the last one, values written in exactly as bound ones", async () => {
+    const shopId = await shopIdOf();
+    const at = new Date("2026-11-27T10:00:00.123Z");
+    const awkward = [`o'neil`, `back\\slash "quoted"`, null, "a,b {c}", "NULL"];
+    const hot = hotFor(prisma, "apply");
+    const postgres = dialectOfClient(prisma) === "postgres";
+    const { echoed, written } = await hot.transaction(async (tx) => {
+      const echoed = (await tx.lock(
+        ["k"],
+        postgres
+          ? {
+              sql: `SELECT x AS "value" FROM unnest(CAST(? AS text[])) WITH ORDINALITY AS t(x, n) ORDER BY n`,
+              params: [awkward],
+            }
+          : { sql: `SELECT ? AS "value"`, params: [awkward[0]] },
+      )) as { value: string | null }[];
+      const written = await tx.commitWith<{ shopifyId: string }>(
+        `INSERT INTO "Customer" ("shopId", "shopifyId", "email", "shopifyUpdatedAt", "acceptsEmailMarketing")
+         VALUES (?, ?, ?, ?, ?) RETURNING "shopifyId"`,
+        [shopId, awkward[1], null, at, true],
+      );
+      return { echoed, written };
+    });
+    // SQLite has no arrays: it echoes one value.
+    expect(echoed.map((r) => r.value)).toEqual(postgres ? awkward : [awkward[0]]);
+    expect(written.map((r) => r.shopifyId)).toEqual([awkward[1]]);
+    const row = await prisma.customer.findFirstOrThrow({ where: { shopId } });
+    expect(row).toMatchObject({ shopifyId: awkward[1], email: null, acceptsEmailMarketing: true });
+    expect(row.shopifyUpdatedAt.toISOString()).toBe(at.toISOString());
+  });
 });

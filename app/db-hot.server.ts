@@ -42,8 +42,58 @@ export interface HotQueries {
    * commit or rollback), taken in hash order so that two transactions locking overlapping keys
    * wait for each other rather than deadlock. As the transaction's first statement it goes with
    * its BEGIN, in one round trip. SQLite: nothing (the one writer serializes every transaction).
+   *
+   * `then`: a statement to run once the locks are held, in the same round trip (on PostgreSQL its
+   * parameters are written into its text: keep it small and simple to plan); its rows are returned.
    */
-  lock(keys: readonly string[]): Promise<void>;
+  lock(keys: readonly string[], then?: Statement): Promise<unknown[]>;
+  /**
+   * Inside a transaction: its last statement, and the commit. PostgreSQL sends the two in one round
+   * trip (the statement's parameters written into its text); nothing may run on `tx` after it.
+   * Its rows are returned once both are done.
+   */
+  commitWith<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+/** A statement and its parameters. */
+export interface Statement {
+  sql: string;
+  params?: readonly unknown[];
+}
+
+/**
+ * A statement with its `?` parameters written in as PostgreSQL literals, for the simple protocol
+ * (which takes several statements in one message, and no parameters). Each value is quoted by
+ * `quote` (the driver's escapeLiteral) and typed by its place, as a bound parameter is: a Date as
+ * ISO 8601 in UTC, an array as an array literal.
+ */
+export function inlined(sql: string, params: readonly unknown[], quote: (text: string) => string): string {
+  let at = 0;
+  const text = sql.replace(/\?/g, () => {
+    if (at >= params.length) throw new Error(`too few parameters for the statement: ${sql.slice(0, 80)}`);
+    return literal(params[at++], quote);
+  });
+  if (at !== params.length) throw new Error(`too many parameters for the statement: ${sql.slice(0, 80)}`);
+  return text;
+}
+
+function literal(value: unknown, quote: (text: string) => string): string {
+  if (value === null || value === undefined) return "NULL";
+  if (Array.isArray(value)) return quote(`{${value.map(arrayElement).join(",")}}`);
+  return quote(scalarText(value));
+}
+
+function arrayElement(value: unknown): string {
+  if (value === null || value === undefined) return "NULL";
+  return `"${scalarText(value).replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+function scalarText(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean")
+    return String(value);
+  throw new Error(`a ${typeof value} cannot be written into a statement`);
 }
 
 /**
@@ -154,7 +204,13 @@ export function sqliteQueries(connection: () => Database.Database): HotQueries {
     async run(sql: string, params: readonly unknown[] = []) {
       return statement(sql).run(...sqliteParams(params)).changes;
     },
-    async lock() {},
+    async lock(_keys: readonly string[], then?: Statement) {
+      return then ? this.rows(then.sql, then.params) : [];
+    },
+    async commitWith<T>(sql: string, params: readonly unknown[] = []) {
+      // The caller's transaction commits as it returns.
+      return this.rows<T>(sql, params);
+    },
   };
 }
 
@@ -200,7 +256,12 @@ function sqliteHot(url: string, prisma: PrismaClient): Hot {
     dialect: "sqlite",
     rows: reads.rows,
     run: (sql, params) => transaction((tx) => tx.run(sql, params)),
-    lock: reads.lock,
+    async lock() {
+      throw new Error("advisory locks are taken inside a transaction");
+    },
+    async commitWith() {
+      throw new Error("commitWith ends a transaction: call it inside one");
+    },
     transaction,
     async close() {
       reader.close();
@@ -260,6 +321,9 @@ function postgresHot(url: string, role: HotRole): Hot {
     async lock() {
       throw new Error("advisory locks are taken inside a transaction");
     },
+    async commitWith() {
+      throw new Error("commitWith ends a transaction: call it inside one");
+    },
   };
   return {
     ...direct,
@@ -274,7 +338,18 @@ function postgresHot(url: string, role: HotRole): Hot {
       // BEGIN is sent with the transaction's first statement: with a lock() as one simple query,
       // otherwise on its own just before it. A transaction that ran nothing sends nothing.
       let begun: Promise<unknown> | null = null;
-      const begin = () => (begun ??= client.query("BEGIN"));
+      let committed = false;
+      const begin = () => {
+        if (committed) throw new Error("this transaction was committed by commitWith: nothing may follow it");
+        return (begun ??= client.query("BEGIN"));
+      };
+      const quote = (text: string) => client.escapeLiteral(text);
+      /** Several statements in one simple query (no parameters): each one's rows. */
+      const simple = async (statements: string[]): Promise<unknown[][]> => {
+        const results = (await client.query(statements.join("; "))) as unknown as
+          pg.QueryResult | pg.QueryResult[];
+        return (Array.isArray(results) ? results : [results]).map((r) => r.rows as unknown[]);
+      };
       const tx: HotQueries = {
         dialect: "postgres",
         async rows<T>(sql: string, params: readonly unknown[] = []) {
@@ -285,21 +360,33 @@ function postgresHot(url: string, role: HotRole): Hot {
           await begin();
           return (await client.query(config(sql, params))).rowCount ?? 0;
         },
-        async lock(keys: readonly string[]) {
+        async lock(keys: readonly string[], then?: Statement) {
           const distinct = [...new Set(keys)];
-          const literal = `ARRAY[${distinct.map((k) => client.escapeLiteral(k)).join(", ")}]`;
-          if (!distinct.length) await begin();
-          else if (begun) await client.query(`${advisoryLocksSql(literal)}`);
-          else {
-            // No parameters: the simple protocol, which takes several statements in one message.
-            begun = client.query(`BEGIN; ${advisoryLocksSql(literal)}`);
-            await begun;
-          }
+          const statements = [
+            ...(distinct.length ? [advisoryLocksSql(`ARRAY[${distinct.map(quote).join(", ")}]`)] : []),
+            ...(then ? [inlined(then.sql, then.params ?? [], quote)] : []),
+          ];
+          if (begun) await begun;
+          else if (statements.length) {
+            const started = simple(["BEGIN", ...statements]);
+            begun = started;
+            const results = await started;
+            return then ? results[results.length - 1] : [];
+          } else await begin();
+          if (!statements.length) return [];
+          const results = await simple(statements);
+          return then ? results[results.length - 1] : [];
+        },
+        async commitWith<T>(sql: string, params: readonly unknown[] = []) {
+          await begin();
+          committed = true;
+          const [rows] = await simple([inlined(sql, params, quote), "COMMIT"]);
+          return rows as T[];
         },
       };
       try {
         const result = await fn(tx);
-        if (begun) await client.query("COMMIT");
+        if (begun && !committed) await client.query("COMMIT");
         return result;
       } catch (error) {
         if (begun) await client.query("ROLLBACK").catch((e: Error) => (broken = e));

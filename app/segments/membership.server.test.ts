@@ -11,7 +11,7 @@ import { generateStore } from "../../dev/store";
 import { deliveriesOf } from "../../dev/testing/compare";
 import { presets } from "../engine/presets";
 import { afterWebhook } from "./incremental.server";
-import { recompute } from "./store.server";
+import { lastKnownSegments, recompute, updateMemberships } from "./store.server";
 import type { Rule } from "../engine/rules";
 
 afterAll(() => prisma.$disconnect());
@@ -91,4 +91,33 @@ describe("segment membership", () => {
     });
     expect(history).toBeGreaterThan(0);
   }, 240_000);
+
+  it("is written from the rule saved now, not from the rule the worker read before a save", async () => {
+    const at = new Date("2031-03-01T00:00:00Z");
+    const shop = await prisma.shop.create({ data: { domain: "members-saved-rule.myshopify.com" } });
+    await prisma.customer.create({
+      data: { shopId: shop.id, shopifyId: "501", tags: "gold", shopifyUpdatedAt: at },
+    });
+    const tagged = (tag: string): Rule => ({
+      version: 1,
+      match: { field: "customer.tags", op: "contains", value: tag },
+    });
+    const segment = await prisma.segment.create({
+      data: { shopId: shop.id, handle: "tagged", name: "Tagged", rule: JSON.stringify(tagged("vip")) },
+    });
+    // The worker knows the segments as they were (its last read) ...
+    const known = await lastKnownSegments(prisma, shop.id);
+    expect(known.rules.get("tagged")).toEqual(tagged("vip"));
+    // ... and the admin saves the rule before the worker's next pass.
+    await prisma.segment.update({
+      where: { id: segment.id },
+      data: { rule: JSON.stringify(tagged("gold")) },
+    });
+    expect(await updateMemberships(prisma, shop.id, new Map([["501", ["customer"]]]), at, known)).toBe(1);
+    const members = await prisma.segmentMember.findMany({ where: { segmentId: segment.id } });
+    expect(members.map((m) => m.customerShopifyId)).toEqual(["501"]);
+    expect((await prisma.segment.findUniqueOrThrow({ where: { id: segment.id } })).size).toBe(1);
+    // The next pass knows the saved rule without being told.
+    expect((await lastKnownSegments(prisma, shop.id)).rules.get("tagged")).toEqual(tagged("gold"));
+  });
 });

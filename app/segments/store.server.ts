@@ -281,17 +281,31 @@ export interface MembershipSegments extends SegmentRules {
 }
 
 /**
- * The parsed segments of a shop, by database and shop, with the text they were made from: every
- * batch reads the shop's (id, handle, rule) rows (one prepared statement), and only a change of
- * any of them (a segment saved, created or deleted) derives them again.
+ * The parsed segments of a shop, by database and shop, with the text they were made from: only a
+ * change of any of the shop's (id, handle, rule) rows (a segment saved, created or deleted)
+ * derives them again.
  */
 const hotShops = new Map<string, { text: string; segments: MembershipSegments }>();
 
+type SegmentRow = { id: number; handle: string; rule: string };
+
+const SEGMENT_ROWS = `SELECT "id", "handle", "rule" FROM "Segment" WHERE "shopId" = ? ORDER BY "id"`;
+
+/** A shop's segments as they are now (one prepared read; parsed again only when they changed). */
 export async function membershipSegments(db: PrismaClient, shopId: number): Promise<MembershipSegments> {
-  const rows = await hotFor(db).rows<{ id: number; handle: string; rule: string }>(
-    `SELECT "id", "handle", "rule" FROM "Segment" WHERE "shopId" = ? ORDER BY "id"`,
-    [shopId],
-  );
+  return segmentsFrom(db, shopId, await hotFor(db).rows<SegmentRow>(SEGMENT_ROWS, [shopId]));
+}
+
+/**
+ * A shop's segments as this process last read them, without a read (read once if it never did).
+ * A guess: the membership pass checks it under its locks (updateMemberships).
+ */
+export async function lastKnownSegments(db: PrismaClient, shopId: number): Promise<MembershipSegments> {
+  return hotShops.get(`${urlOf(db)} ${shopId}`)?.segments ?? membershipSegments(db, shopId);
+}
+
+/** The segments these rows make: the same object as last time when the rows are the same. */
+function segmentsFrom(db: PrismaClient, shopId: number, rows: readonly SegmentRow[]): MembershipSegments {
   const key = `${urlOf(db)} ${shopId}`;
   const text = rows.map((r) => `${r.id}\u0000${r.handle}\u0000${r.rule}`).join("\u0001");
   const cached = hotShops.get(key);
@@ -319,6 +333,14 @@ export async function membershipSegments(db: PrismaClient, shopId: number): Prom
   return shop;
 }
 
+/** A pass found the shop's segments changed since they were read: the passes run again with these. */
+class SegmentsChanged extends Error {
+  override name = "SegmentsChanged";
+  constructor(readonly segments: MembershipSegments) {
+    super("the shop's segments changed while its memberships were being updated");
+  }
+}
+
 /** After a change to some people: re-evaluate just them, in just the segments that read what changed. */
 export async function updateMembership(
   db: PrismaClient,
@@ -342,17 +364,28 @@ export async function updateMemberships(
   shopId: number,
   touched: ReadonlyMap<string, readonly Touch[]>,
   now: Date,
-  /** The shop's segments, when the caller has read them already (membershipSegments). */
+  /**
+   * The shop's segments as the caller last knew them (lastKnownSegments). Each pass reads them
+   * again under its locks, in the same round trip as the locks: when they changed, the passes run
+   * again with the new ones, so that no membership is written from a rule no longer saved.
+   */
   segments?: MembershipSegments,
 ): Promise<number> {
   if (!touched.size) return 0;
-  const shop = segments ?? (await membershipSegments(db, shopId));
-  const people = new Map<string, SegmentRef[]>();
-  for (const [id, what] of touched) {
-    const affected = shop.affectedBy(what);
-    if (affected.length) people.set(id, affected);
+  let shop = segments ?? (await lastKnownSegments(db, shopId));
+  for (let attempt = 1; ; attempt++) {
+    const people = new Map<string, SegmentRef[]>();
+    for (const [id, what] of touched) {
+      const affected = shop.affectedBy(what);
+      if (affected.length) people.set(id, affected);
+    }
+    try {
+      return await inPasses(db, shopId, people, shop, now, true);
+    } catch (error) {
+      if (!(error instanceof SegmentsChanged) || attempt >= 5) throw error;
+      shop = error.segments;
+    }
   }
-  return inPasses(db, shopId, people, shop, now);
 }
 
 /**
@@ -372,14 +405,14 @@ export async function reevaluate(
 }
 
 /**
- * PostgreSQL: read a pass's facts and held memberships in ONE statement (factsAndHeldInOne) instead
- * of loadFacts's waves of parallel reads on the read pool. Off unless SLICE_FACTS_IN_ONE=1: on this
- * project's 2-core bench machine (database and app on one host, round trips cheap) the one
- * statement made webhook → membership slower at p50 (8.8 against 6.5 ms, same load; PostgreSQL runs
- * its sub-selects one after another in one backend, the parts run on several); with the database
- * across a network, where each of the four waves costs a round trip, it should win: measure there.
+ * PostgreSQL: read a pass's facts and held memberships in ONE statement (factsAndHeldInOne), in
+ * the pass's transaction after its locks, instead of loadFacts's waves of parallel reads on the
+ * read pool (SLICE_FACTS_IN_ONE=0). Measured on the 2-core bench machine, quiet, two runs each
+ * (bench/results/flash-sale-pg-2026-12-05-facts-in-one-ab.txt): 15.5 statements a delivery
+ * against 22.8, 3.9–4.2 ms of the app's CPU against 4.8–4.9, the same p50 (6.0–6.7 ms against
+ * 6.6–6.9). With the database across a network each of loadFacts's waves is a round trip more.
  */
-const FACTS_IN_ONE = process.env.SLICE_FACTS_IN_ONE === "1";
+const FACTS_IN_ONE = process.env.SLICE_FACTS_IN_ONE !== "0";
 
 /** Passes of 500 people (bound values per statement stay well under the databases' caps). */
 async function inPasses(
@@ -388,11 +421,13 @@ async function inPasses(
   people: Map<string, SegmentRef[]>,
   shop: SegmentRules,
   now: Date,
+  /** Check under each pass's locks that the shop's segments are still `shop` (SegmentsChanged). */
+  check = false,
 ): Promise<number> {
   const all = [...people];
   let changed = 0;
   for (let i = 0; i < all.length; i += 500)
-    changed += await evaluatePass(db, shopId, new Map(all.slice(i, i + 500)), shop, now);
+    changed += await evaluatePass(db, shopId, new Map(all.slice(i, i + 500)), shop, now, check);
   return changed;
 }
 
@@ -412,9 +447,11 @@ async function evaluatePass(
   db: PrismaClient,
   shopId: number,
   people: Map<string, SegmentRef[]>,
-  { rules, resolve }: SegmentRules,
+  shop: SegmentRules,
   now: Date,
+  check: boolean,
 ): Promise<number> {
+  const { rules, resolve } = shop;
   const ids = [...people.keys()];
   const segmentsById = new Map<number, SegmentRef>();
   for (const list of people.values()) for (const s of list) segmentsById.set(s.id, s);
@@ -423,7 +460,13 @@ async function evaluatePass(
   const need = factsNeededFor(segments.flatMap((s) => [...fieldsOf(rules.get(s.handle)!, resolve)]));
   const hot = hotFor(db, "apply");
   return hot.transaction(async (tx) => {
-    await tx.lock(ids.map((id) => `${shopId}#members:${id}`));
+    const keys = ids.map((id) => `${shopId}#members:${id}`);
+    if (check) {
+      // The segments as they are now, read once the locks are held (the same round trip).
+      const rows = (await tx.lock(keys, { sql: SEGMENT_ROWS, params: [shopId] })) as SegmentRow[];
+      const current = segmentsFrom(db, shopId, rows);
+      if (current !== shop) throw new SegmentsChanged(current);
+    } else await tx.lock(keys);
     const segmentIds = segments.map((s) => s.id);
     const heldBy = new Set<string>();
     let facts: Map<string, Facts>;
@@ -523,7 +566,8 @@ async function writeChanges(
   for (const [segmentId] of leaves) delta.set(segmentId, (delta.get(segmentId) ?? 0) - 1);
   const moved = segments.filter((s) => delta.has(s.id));
   const history = [...joins.map((j) => [...j, true] as const), ...leaves.map((l) => [...l, false] as const)];
-  await tx.rows(
+  // The pass's last statement: its COMMIT goes with it, in one round trip.
+  await tx.commitWith(
     `WITH "gone" AS (
        DELETE FROM "SegmentMember" m USING unnest(?::integer[], ?::text[]) AS x("segmentId", "customerShopifyId")
         WHERE m."segmentId" = x."segmentId" AND m."customerShopifyId" = x."customerShopifyId" RETURNING 1

@@ -28,7 +28,7 @@ import { splitList } from "./records";
 import { date, hotFor, inChunks, int, marks } from "../db-hot.server";
 import type { Touch } from "../engine/fields-of";
 import { touchedByEvents, type Touched } from "../segments/incremental.server";
-import { membershipSegments, updateMemberships, type MembershipSegments } from "../segments/store.server";
+import { lastKnownSegments, updateMemberships, type MembershipSegments } from "../segments/store.server";
 import { redeemCodes } from "../offers/pool.server";
 import { processReferralOrder } from "../offers/referrals.server";
 import { scrubInbox } from "../privacy/customer-data.server";
@@ -69,7 +69,10 @@ interface StepContext {
  * installed shop (`shopId`) has them.
  */
 interface BatchReads {
-  /** The shop's segments as membership evaluates them (null: the batch touched nobody). */
+  /**
+   * The shop's segments as this process last read them (null: the batch touched nobody): the
+   * membership pass checks them under its locks, in the same round trip (updateMemberships).
+   */
   segments: Promise<MembershipSegments | null>;
   /** Who each event touched, and what about them. */
   touched: Promise<Touched[]>;
@@ -167,9 +170,9 @@ function readsOf(db: PrismaClient, shopId: number, events: readonly ParsedEvent[
   const orderIds = orderIdsOf(events, true);
   const touched = touchedByEvents(db, shopId, events);
   const started: BatchReads = {
-    // Read once the batch is known to touch somebody (usually at once: most payloads name them).
+    // Wanted once the batch is known to touch somebody (usually at once: most payloads name them).
     segments: touched.then((list) =>
-      list.some((t) => t.customers.length) ? membershipSegments(db, shopId) : null,
+      list.some((t) => t.customers.length) ? lastKnownSegments(db, shopId) : null,
     ),
     touched,
     fit: orderIds.length ? currentFit(db, shopId) : Promise.resolve(null),
