@@ -20,11 +20,14 @@
  *    (`build/server.mjs`, its worker on) on a copy whose inbox holds the whole history, so the
  *    worker is applying throughout; then new deliveries at a fixed rate (open loop, bench/load.ts).
  *    Baseline: the HMAC-only server (bench/baseline-server.ts) at the same rate.
- * 3. Webhook → membership at a steady 100 deliveries/s (open loop, in process): `acceptWebhook`
- *    with the server's group-commit intake, the worker woken by it as the runtime wakes it. From the
- *    call into intake to the moment the worker's after-apply step for that event returned (a hook
- *    on it; the memberships are checked afterwards). Baseline: the same path with the membership
- *    step off, to the moment the event's "done" mark committed (`onDone`).
+ * 3. Webhook → membership at a steady 100 deliveries/s (open loop): `acceptWebhook` with the
+ *    server's group-commit intake, the worker woken by it as the runtime wakes it. From the call
+ *    into intake to the moment the worker's after-apply step for that event returned (a hook on
+ *    it; the memberships are checked afterwards). Baseline: the same path with the membership
+ *    step off, to the moment the event's "done" mark committed (`onDone`). On PostgreSQL the
+ *    worker runs on a thread of its own, as server.ts runs it there (its own event loop, heap and
+ *    pools; bench/flash-sale-worker-thread.ts), woken by a message for each delivery; the same
+ *    with everything on one thread is a diagnostic. On SQLite all of it runs on this thread.
  *
  * Memberships are evaluated at the store's `now` (the data was generated for it); the worker and
  * the inbox run on the real clock, as bench/segments.ts's latency run does.
@@ -39,6 +42,8 @@ import { appendFileSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeF
 import { Session } from "node:inspector/promises";
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import os from "node:os";
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
 import path from "node:path";
 import type { PrismaClient } from "@prisma/client";
 import { createPrismaClient, refreshPlannerStatistics } from "../app/db.server";
@@ -69,7 +74,7 @@ import { flashSaleHistory, touchedBy, type FlashSale } from "./flash-sale-histor
 import { openLoop, percentile, signAll } from "./load";
 import { snapshotBuild } from "./build-snapshot";
 import { runtimeWorker } from "./runtime-worker";
-import { WORKER_PACING } from "../app/sync/worker.server";
+import { WORKER_PACING, type InboxWorker } from "../app/sync/worker.server";
 import type { Figure } from "./webhooks";
 
 type Dialect = "sqlite" | "postgres";
@@ -847,6 +852,75 @@ let statementLog: string | null = null;
   } as typeof pg.Client.prototype.query;
 }
 
+type Layout = "thread" | "in process";
+
+/** What a latency run needs of the worker, wherever it runs. */
+interface LatencyWorker {
+  start(): void;
+  wake(): void;
+  noteIntake(): void;
+  /** Stops it; the statements it sent to PostgreSQL from a thread of its own (0 in this thread: counted here). */
+  stop(): Promise<number>;
+}
+
+function inProcessWorker(worker: InboxWorker): LatencyWorker {
+  return {
+    start: () => worker.start(),
+    wake: () => worker.wake(),
+    noteIntake: () => worker.noteIntake(),
+    stop: async () => {
+      await worker.stop();
+      return 0;
+    },
+  };
+}
+
+/** bench/flash-sale-worker-thread.ts on a thread (through tsx), ready to be woken. */
+async function workerThread(
+  workerData: { url: string; now: string; memberships: boolean; yieldMs: number },
+  onCurrent: (keys: string[], at: number) => void,
+  onError: (error: string) => void,
+): Promise<LatencyWorker> {
+  const tsx = createRequire(import.meta.url).resolve("tsx/cjs/api");
+  const program = path.join(import.meta.dirname, "flash-sale-worker-thread.ts");
+  const thread = new Worker(
+    `require(${JSON.stringify(tsx)}).require(${JSON.stringify(program)}, ${JSON.stringify(program)});`,
+    { eval: true, workerData },
+  );
+  type Message = {
+    ready?: true;
+    current?: string[];
+    at?: number;
+    error?: string;
+    stopped?: true;
+    statements?: number;
+  };
+  let stopped: (statements: number) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    thread.once("error", reject);
+    thread.on("message", (message: Message) => {
+      if (message.ready) resolve();
+      // The thread's clock as this one's: both from the same epoch.
+      else if (message.current) onCurrent(message.current, message.at! - performance.timeOrigin);
+      else if (message.error) onError(message.error);
+      else if (message.stopped) stopped(message.statements ?? 0);
+    });
+  });
+  await ready;
+  return {
+    start: () => {},
+    wake: () => thread.postMessage("wake"),
+    noteIntake: () => thread.postMessage("intake"),
+    stop: async () => {
+      const statements = new Promise<number>((resolve) => (stopped = resolve));
+      thread.postMessage("stop");
+      const n = await statements;
+      await thread.terminate();
+      return n;
+    },
+  };
+}
+
 async function membershipLatency(
   target: Target,
   deliveries: number,
@@ -866,31 +940,53 @@ async function membershipLatency(
   const each = deliveries + warmup;
   // Orders go to lapsed customers (they must leave "lapsed-customers"), "vip" tags to customers
   // quiet for 60 days (they must join "vip-lapsing"); the two runs touch different customers.
-  const lapsed = await reads.pick("lapsed", 3 * each);
-  const quiet = await reads.pick("quiet", 3 * each);
-  if (lapsed.length < 3 * each || quiet.length < 3 * each)
+  const runs = target.dialect === "postgres" ? 4 : 3;
+  const lapsed = await reads.pick("lapsed", runs * each);
+  const quiet = await reads.pick("quiet", runs * each);
+  if (lapsed.length < runs * each || quiet.length < runs * each)
     throw new Error(`not enough customers to touch (${lapsed.length}, ${quiet.length}): use a bigger store`);
   const lapsedSegment = await reads.segmentId("lapsed-customers");
   const vipSegment = await reads.segmentId("vip-lapsing");
 
-  /** Run `k` touches its own customers (k × each onwards). */
-  const run = async (k: number, membership: boolean, yieldMs: number = WORKER_PACING.yieldMs) => {
+  /**
+   * Run `k` touches its own customers (k × each onwards). `layout`: "thread", the worker on a
+   * thread of its own as the server runs it on PostgreSQL (bench/flash-sale-worker-thread.ts);
+   * "in process", the worker, intake and the load on this one thread (as SQLite is measured).
+   */
+  const run = async (
+    k: number,
+    membership: boolean,
+    layout: Layout,
+    yieldMs: number = WORKER_PACING.yieldMs,
+  ) => {
     const errors: string[] = [];
     const sentAt = new Map<string, number>();
     const currentAt = new Map<string, number>();
     const keyOf = (event: ClaimedEvent) =>
       `${event.topic}:${(JSON.parse(event.payload) as { id: number }).id}`;
-    const mark = (event: ClaimedEvent) => {
-      const key = keyOf(event);
-      if (sentAt.has(key)) currentAt.set(key, performance.now());
+    const markKey = (key: string, at = performance.now()) => {
+      if (sentAt.has(key)) currentAt.set(key, at);
     };
-    const worker = runtimeWorker(db, {
-      now,
-      memberships: membership,
-      onError: (event, error) => errors.push(`${event.topic} #${event.id}: ${(error as Error).message}`),
-      ...(membership ? { onMembership: (events: ClaimedEvent[]) => events.forEach(mark) } : { onDone: mark }),
-      yieldMs,
-    });
+    const mark = (event: ClaimedEvent) => markKey(keyOf(event));
+    const worker =
+      layout === "thread"
+        ? await workerThread(
+            { url, now: now.toISOString(), memberships: membership, yieldMs },
+            (keys, at) => keys.forEach((key) => markKey(key, at)),
+            (error) => errors.push(error),
+          )
+        : inProcessWorker(
+            runtimeWorker(db, {
+              now,
+              memberships: membership,
+              onError: (event, error) =>
+                errors.push(`${event.topic} #${event.id}: ${(error as Error).message}`),
+              ...(membership
+                ? { onMembership: (events: ClaimedEvent[]) => events.forEach(mark) }
+                : { onDone: mark }),
+              yieldMs,
+            }),
+          );
     // The intake as runtime.server.ts's webhookDeps wires it: group commit, then wake the worker.
     const intake = new IntakeBatcher(db);
     const deps = {
@@ -948,11 +1044,11 @@ async function membershipLatency(
     while (currentAt.size < requests.length && Date.now() < deadline && !errors.length) await sleep(20);
     const used = process.cpuUsage(cpu);
     const cpuMs = (used.user + used.system) / 1000 / requests.length;
-    const statements = (statementsSent - statementsBefore) / requests.length;
     statementLog = null;
     const stalled = stalls.stop();
     await profile?.stop(log);
-    await worker.stop();
+    const threadStatements = await worker.stop();
+    const statements = (statementsSent - statementsBefore + threadStatements) / requests.length;
     if (refused) throw new Error(`${refused} deliveries were refused`);
     if (errors.length) throw new Error(`webhooks failed: ${errors.slice(0, 3).join("; ")}`);
     if (currentAt.size < requests.length)
@@ -983,18 +1079,22 @@ async function membershipLatency(
       ...stalled,
     };
     log(
-      `${membership ? "webhook → membership" : "webhook → applied (no membership step)"}${yieldMs ? "" : " (worker's yield to intake off)"} at ${rate}/s: p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(0)} ms (${requests.length} in ${seconds.toFixed(1)} s; ${cpuMs.toFixed(2)} ms CPU a delivery${target.dialect === "postgres" ? `, ${statements.toFixed(1)} statements sent to PostgreSQL a delivery` : ""}); this process's event loop: delay p99 ${result.delayP99Ms.toFixed(1)} ms, max ${result.delayMaxMs.toFixed(0)} ms; GC ${result.gcMs.toFixed(0)} ms in ${result.gcCount} pauses, longest ${result.gcMaxMs.toFixed(1)} ms; load ${loadAverage()}`,
+      `${membership ? "webhook → membership" : "webhook → applied (no membership step)"}${yieldMs ? "" : " (worker's yield to intake off)"}${layout === "thread" ? ", worker on its own thread" : ", all on one thread"} at ${rate}/s: p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(0)} ms (${requests.length} in ${seconds.toFixed(1)} s; ${cpuMs.toFixed(2)} ms CPU a delivery${target.dialect === "postgres" ? `, ${statements.toFixed(1)} statements sent to PostgreSQL a delivery` : ""}); this process's event loop: delay p99 ${result.delayP99Ms.toFixed(1)} ms, max ${result.delayMaxMs.toFixed(0)} ms; GC ${result.gcMs.toFixed(0)} ms in ${result.gcCount} pauses, longest ${result.gcMaxMs.toFixed(1)} ms; load ${loadAverage()}`,
     );
     return result;
   };
   try {
-    const without = await run(0, false);
-    const withMembers = await run(1, true);
-    const noYield = await run(2, true, 0);
+    // PostgreSQL: the worker on a thread of its own, as the server runs it there; the same on
+    // this one thread as a diagnostic. SQLite: on this one thread.
+    const layout: Layout = target.dialect === "postgres" ? "thread" : "in process";
+    const without = await run(0, false, layout);
+    const withMembers = await run(1, true, layout);
+    const noYield = await run(2, true, layout, 0);
+    const oneThread = layout === "thread" ? await run(3, true, "in process") : null;
     const size = await reads.largestSegment();
     return [
       {
-        name: `webhook → membership p50 at a steady ${rate}/s (${deliveries} deliveries, in process)`,
+        name: `webhook → membership p50 at a steady ${rate}/s (${deliveries} deliveries, ${layout === "thread" ? "the worker on its own thread" : "in process"})`,
         value: withMembers.p50,
         unit: "ms",
         baseline: without.p50,
@@ -1032,6 +1132,16 @@ async function membershipLatency(
         unit: "ms",
       },
       { name: "  diagnostic: the same p99, yield off", value: noYield.p99, unit: "ms" },
+      ...(oneThread
+        ? [
+            {
+              name: "  diagnostic: the same p50 with the worker, intake and load on one thread (as before)",
+              value: oneThread.p50,
+              unit: "ms",
+            },
+            { name: "  diagnostic: the same p99, on one thread", value: oneThread.p99, unit: "ms" },
+          ]
+        : []),
       {
         name: "  diagnostic: this process's event-loop delay p99 during the membership run",
         value: withMembers.delayP99Ms,
