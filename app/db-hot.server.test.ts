@@ -210,7 +210,7 @@ describe("the hot-path layer", () => {
     const hot = hotFor(prisma, "apply");
     const postgres = dialectOfClient(prisma) === "postgres";
     const { echoed, written } = await hot.transaction(async (tx) => {
-      const echoed = (await tx.lock(
+      const [echoed] = (await tx.lock(
         ["k"],
         postgres
           ? {
@@ -218,7 +218,7 @@ describe("the hot-path layer", () => {
               params: [awkward],
             }
           : { sql: `SELECT ? AS "value"`, params: [awkward[0]] },
-      )) as { value: string | null }[];
+      )) as [{ value: string | null }[]];
       const written = await tx.commitWith<{ shopifyId: string }>(
         `INSERT INTO "Customer" ("shopId", "shopifyId", "email", "shopifyUpdatedAt", "acceptsEmailMarketing")
          VALUES (?, ?, ?, ?, ?) RETURNING "shopifyId"`,

@@ -43,16 +43,28 @@ export interface HotQueries {
    * wait for each other rather than deadlock. As the transaction's first statement it goes with
    * its BEGIN, in one round trip. SQLite: nothing (the one writer serializes every transaction).
    *
-   * `then`: a statement to run once the locks are held, in the same round trip (on PostgreSQL its
-   * parameters are written into its text: keep it small and simple to plan); its rows are returned.
+   * `then`: statements to run once the locks are held, in the same round trip (on PostgreSQL their
+   * parameters are written into their text: keep them simple to plan); the rows of each are
+   * returned, in order.
    */
-  lock(keys: readonly string[], then?: Statement): Promise<unknown[]>;
+  lock(keys: readonly string[], ...then: Statement[]): Promise<unknown[][]>;
   /**
    * Inside a transaction: its last statement, and the commit. PostgreSQL sends the two in one round
    * trip (the statement's parameters written into its text); nothing may run on `tx` after it.
    * Its rows are returned once both are done.
    */
   commitWith<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+export interface TransactionOptions {
+  /**
+   * PostgreSQL: plan the transaction's prepared statements once, generically, not again for each
+   * execution's values (`SET LOCAL plan_cache_mode = force_generic_plan`, sent with its BEGIN). For
+   * a statement that is costly to plan and whose best plan does not depend on the values, such as
+   * the membership pass's one-statement read (JSON sub-selects by shop and customer ids): measured
+   * 1.45 → 0.68 ms a pass at p50. SQLite: nothing.
+   */
+  genericPlans?: boolean;
 }
 
 /** A statement and its parameters. */
@@ -109,7 +121,7 @@ export function advisoryLocksSql(keys: string): string {
 
 export interface Hot extends HotQueries {
   /** Everything `fn` runs on `tx` commits together, or nothing does (it rolls back if `fn` throws). */
-  transaction<R>(fn: (tx: HotQueries) => Promise<R>): Promise<R>;
+  transaction<R>(fn: (tx: HotQueries) => Promise<R>, options?: TransactionOptions): Promise<R>;
   close(): Promise<void>;
 }
 
@@ -204,8 +216,10 @@ export function sqliteQueries(connection: () => Database.Database): HotQueries {
     async run(sql: string, params: readonly unknown[] = []) {
       return statement(sql).run(...sqliteParams(params)).changes;
     },
-    async lock(_keys: readonly string[], then?: Statement) {
-      return then ? this.rows(then.sql, then.params) : [];
+    async lock(_keys: readonly string[], ...then: Statement[]) {
+      const results: unknown[][] = [];
+      for (const statement of then) results.push(await this.rows(statement.sql, statement.params));
+      return results;
     },
     async commitWith<T>(sql: string, params: readonly unknown[] = []) {
       // The caller's transaction commits as it returns.
@@ -327,7 +341,10 @@ function postgresHot(url: string, role: HotRole): Hot {
   };
   return {
     ...direct,
-    async transaction<R>(fn: (tx: HotQueries) => Promise<R>): Promise<R> {
+    async transaction<R>(fn: (tx: HotQueries) => Promise<R>, options: TransactionOptions = {}): Promise<R> {
+      const opening = options.genericPlans
+        ? ["BEGIN", "SET LOCAL plan_cache_mode = force_generic_plan"]
+        : ["BEGIN"];
       const client = await pool.connect();
       let broken: Error | undefined;
       // A checked-out connection has no listener of the pool's: one the server ends between two
@@ -341,7 +358,7 @@ function postgresHot(url: string, role: HotRole): Hot {
       let committed = false;
       const begin = () => {
         if (committed) throw new Error("this transaction was committed by commitWith: nothing may follow it");
-        return (begun ??= client.query("BEGIN"));
+        return (begun ??= client.query(opening.join("; ")));
       };
       const quote = (text: string) => client.escapeLiteral(text);
       /** Several statements in one simple query (no parameters): each one's rows. */
@@ -360,22 +377,22 @@ function postgresHot(url: string, role: HotRole): Hot {
           await begin();
           return (await client.query(config(sql, params))).rowCount ?? 0;
         },
-        async lock(keys: readonly string[], then?: Statement) {
+        async lock(keys: readonly string[], ...then: Statement[]) {
           const distinct = [...new Set(keys)];
           const statements = [
             ...(distinct.length ? [advisoryLocksSql(`ARRAY[${distinct.map(quote).join(", ")}]`)] : []),
-            ...(then ? [inlined(then.sql, then.params ?? [], quote)] : []),
+            ...then.map((t) => inlined(t.sql, t.params ?? [], quote)),
           ];
+          // The rows of the `then` statements: the last ones of the message.
+          const theirs = (results: unknown[][]) => results.slice(results.length - then.length);
           if (begun) await begun;
           else if (statements.length) {
-            const started = simple(["BEGIN", ...statements]);
+            const started = simple([...opening, ...statements]);
             begun = started;
-            const results = await started;
-            return then ? results[results.length - 1] : [];
+            return theirs(await started);
           } else await begin();
           if (!statements.length) return [];
-          const results = await simple(statements);
-          return then ? results[results.length - 1] : [];
+          return theirs(await simple(statements));
         },
         async commitWith<T>(sql: string, params: readonly unknown[] = []) {
           await begin();

@@ -373,17 +373,27 @@ export async function updateMemberships(
 ): Promise<number> {
   if (!touched.size) return 0;
   let shop = segments ?? (await lastKnownSegments(db, shopId));
+  // A guess until read under a pass's locks, or read just now.
+  let read = false;
   for (let attempt = 1; ; attempt++) {
     const people = new Map<string, SegmentRef[]>();
     for (const [id, what] of touched) {
       const affected = shop.affectedBy(what);
       if (affected.length) people.set(id, affected);
     }
+    if (!people.size) {
+      // No pass to check the guess: a segment saved since could read what changed. Read them.
+      if (read) return 0;
+      shop = await membershipSegments(db, shopId);
+      read = true;
+      continue;
+    }
     try {
       return await inPasses(db, shopId, people, shop, now, true);
     } catch (error) {
       if (!(error instanceof SegmentsChanged) || attempt >= 5) throw error;
       shop = error.segments;
+      read = true;
     }
   }
 }
@@ -459,92 +469,95 @@ async function evaluatePass(
   const segments = [...segmentsById.values()].sort((a, b) => a.id - b.id);
   const need = factsNeededFor(segments.flatMap((s) => [...fieldsOf(rules.get(s.handle)!, resolve)]));
   const hot = hotFor(db, "apply");
-  return hot.transaction(async (tx) => {
-    const keys = ids.map((id) => `${shopId}#members:${id}`);
-    if (check) {
-      // The segments as they are now, read once the locks are held (the same round trip).
-      const rows = (await tx.lock(keys, { sql: SEGMENT_ROWS, params: [shopId] })) as SegmentRow[];
-      const current = segmentsFrom(db, shopId, rows);
-      if (current !== shop) throw new SegmentsChanged(current);
-    } else await tx.lock(keys);
-    const segmentIds = segments.map((s) => s.id);
-    const heldBy = new Set<string>();
-    let facts: Map<string, Facts>;
-    if (tx.dialect === "postgres" && FACTS_IN_ONE) {
-      // One statement, after the locks: the facts and the held memberships (one round trip, not five waves).
-      const read = await factsAndHeldInOne(tx, shopId, ids, need, segmentIds);
-      facts = read.facts;
-      for (const [id, list] of read.held) for (const segmentId of list) heldBy.add(`${segmentId} ${id}`);
-    } else {
-      const [loaded, held] = await Promise.all([
-        loadFacts(db, shopId, ids, need),
-        tx.rows<{ segmentId: number; customerShopifyId: string }>(
-          `SELECT "segmentId", "customerShopifyId" FROM "SegmentMember"
+  return hot.transaction(
+    async (tx) => {
+      const keys = ids.map((id) => `${shopId}#members:${id}`);
+      if (check) {
+        // The segments as they are now, read once the locks are held (the same round trip).
+        const [rows] = (await tx.lock(keys, { sql: SEGMENT_ROWS, params: [shopId] })) as [SegmentRow[]];
+        const current = segmentsFrom(db, shopId, rows);
+        if (current !== shop) throw new SegmentsChanged(current);
+      } else await tx.lock(keys);
+      const segmentIds = segments.map((s) => s.id);
+      const heldBy = new Set<string>();
+      let facts: Map<string, Facts>;
+      if (tx.dialect === "postgres" && FACTS_IN_ONE) {
+        // One statement, after the locks: the facts and the held memberships (one round trip, not five waves).
+        const read = await factsAndHeldInOne(tx, shopId, ids, need, segmentIds);
+        facts = read.facts;
+        for (const [id, list] of read.held) for (const segmentId of list) heldBy.add(`${segmentId} ${id}`);
+      } else {
+        const [loaded, held] = await Promise.all([
+          loadFacts(db, shopId, ids, need),
+          tx.rows<{ segmentId: number; customerShopifyId: string }>(
+            `SELECT "segmentId", "customerShopifyId" FROM "SegmentMember"
             WHERE "segmentId" IN (${marks(segmentIds.length)}) AND "customerShopifyId" IN (${marks(ids.length)})`,
-          [...segmentIds, ...ids],
-        ),
-      ]);
-      facts = loaded;
-      for (const h of held) heldBy.add(`${h.segmentId} ${h.customerShopifyId}`);
-    }
-    const joined = new Map<number, string[]>();
-    const left = new Map<number, string[]>();
-    const add = (to: Map<number, string[]>, segmentId: number, id: string) => {
-      const list = to.get(segmentId);
-      if (list) list.push(id);
-      else to.set(segmentId, [id]);
-    };
-    for (const [id, mine] of people) {
-      const f = facts.get(id);
-      for (const segment of mine) {
-        const member =
-          !!f && evaluate(rules.get(segment.handle)!, f, { now, resolve, reasons: false }).member;
-        const was = heldBy.has(`${segment.id} ${id}`);
-        if (member && !was) add(joined, segment.id, id);
-        else if (!member && was) add(left, segment.id, id);
-      }
-    }
-    if (!joined.size && !left.size) return 0;
-    // History in segment order, each segment's people in the order they were given.
-    const pairs = (of: Map<number, string[]>) =>
-      segments.flatMap((s) => (of.get(s.id) ?? []).map((id) => [s.id, id] as const));
-    const [joins, leaves] = [pairs(joined), pairs(left)];
-    if (tx.dialect === "postgres") return writeChanges(tx, segments, joins, leaves, now);
-    let changed = 0;
-    for (const segment of segments) {
-      const out = left.get(segment.id) ?? [];
-      const into = joined.get(segment.id) ?? [];
-      if (out.length)
-        await tx.run(
-          `DELETE FROM "SegmentMember" WHERE "segmentId" = ? AND "customerShopifyId" IN (${marks(out.length)})`,
-          [segment.id, ...out],
-        );
-      // The size moves by the difference (no COUNT over a large segment on every webhook).
-      if (out.length || into.length)
-        await tx.run(`UPDATE "Segment" SET "size" = "size" + ? WHERE "id" = ?`, [
-          into.length - out.length,
-          segment.id,
+            [...segmentIds, ...ids],
+          ),
         ]);
-      changed += out.length + into.length;
-    }
-    if (joins.length)
+        facts = loaded;
+        for (const h of held) heldBy.add(`${h.segmentId} ${h.customerShopifyId}`);
+      }
+      const joined = new Map<number, string[]>();
+      const left = new Map<number, string[]>();
+      const add = (to: Map<number, string[]>, segmentId: number, id: string) => {
+        const list = to.get(segmentId);
+        if (list) list.push(id);
+        else to.set(segmentId, [id]);
+      };
+      for (const [id, mine] of people) {
+        const f = facts.get(id);
+        for (const segment of mine) {
+          const member =
+            !!f && evaluate(rules.get(segment.handle)!, f, { now, resolve, reasons: false }).member;
+          const was = heldBy.has(`${segment.id} ${id}`);
+          if (member && !was) add(joined, segment.id, id);
+          else if (!member && was) add(left, segment.id, id);
+        }
+      }
+      if (!joined.size && !left.size) return 0;
+      // History in segment order, each segment's people in the order they were given.
+      const pairs = (of: Map<number, string[]>) =>
+        segments.flatMap((s) => (of.get(s.id) ?? []).map((id) => [s.id, id] as const));
+      const [joins, leaves] = [pairs(joined), pairs(left)];
+      if (tx.dialect === "postgres") return writeChanges(tx, segments, joins, leaves, now);
+      let changed = 0;
+      for (const segment of segments) {
+        const out = left.get(segment.id) ?? [];
+        const into = joined.get(segment.id) ?? [];
+        if (out.length)
+          await tx.run(
+            `DELETE FROM "SegmentMember" WHERE "segmentId" = ? AND "customerShopifyId" IN (${marks(out.length)})`,
+            [segment.id, ...out],
+          );
+        // The size moves by the difference (no COUNT over a large segment on every webhook).
+        if (out.length || into.length)
+          await tx.run(`UPDATE "Segment" SET "size" = "size" + ? WHERE "id" = ?`, [
+            into.length - out.length,
+            segment.id,
+          ]);
+        changed += out.length + into.length;
+      }
+      if (joins.length)
+        await insertMany(
+          tx,
+          "SegmentMember",
+          ["segmentId", "customerShopifyId", "since"],
+          joins.map(([segmentId, id]) => [segmentId, id, now]),
+        );
       await insertMany(
         tx,
-        "SegmentMember",
-        ["segmentId", "customerShopifyId", "since"],
-        joins.map(([segmentId, id]) => [segmentId, id, now]),
+        "SegmentChange",
+        ["segmentId", "customerShopifyId", "joined", "at"],
+        [
+          ...joins.map(([segmentId, id]) => [segmentId, id, true, now]),
+          ...leaves.map(([segmentId, id]) => [segmentId, id, false, now]),
+        ],
       );
-    await insertMany(
-      tx,
-      "SegmentChange",
-      ["segmentId", "customerShopifyId", "joined", "at"],
-      [
-        ...joins.map(([segmentId, id]) => [segmentId, id, true, now]),
-        ...leaves.map(([segmentId, id]) => [segmentId, id, false, now]),
-      ],
-    );
-    return changed;
-  });
+      return changed;
+    },
+    { genericPlans: true },
+  );
 }
 
 /**

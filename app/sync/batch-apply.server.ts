@@ -20,7 +20,7 @@
  * purchasing summaries); the rare ones (deletions, privacy requests, the shop's own events) keep
  * the per-event path of handlers.server.ts.
  */
-import { bool, date, dateOrNull, int, insertMany, type HotQueries } from "../db-hot.server";
+import { bool, date, dateOrNull, int, insertMany, type HotQueries, type Statement } from "../db-hot.server";
 import { lifetimeFigures, type ShopifyTotals } from "../engine/lifetime";
 import {
   compare,
@@ -261,10 +261,64 @@ async function upsertReturning<T>(
 
 const updateAll = (columns: readonly string[]) => columns.map((c) => `"${c}" = excluded."${c}"`).join(", ");
 
-/** PostgreSQL: the advisory entity locks of every key, in one statement (as each handler of handlers.server.ts takes them). */
-async function lockEntities(q: HotQueries, shopDomain: string, keys: readonly string[]): Promise<void> {
-  if (q.dialect !== "postgres" || !keys.length) return;
-  await q.lock(unique(keys).map((k) => `${shopDomain}:${k}`));
+const HELD_ORDERS = `SELECT "id", "shopifyId", "customerShopifyId", "currency", "shopifyUpdatedAt", "checkoutToken", "checkoutShopifyId"
+  FROM "Order" WHERE "shopId" = ? AND "shopifyId" IN (#)`;
+const HELD_TOMBSTONES = `SELECT "shopifyId" FROM "DeletedOrder" WHERE "shopId" = ? AND "shopifyId" IN (#)`;
+/** The customers of the run (a WHERE clause's condition follows). */
+const HELD_CUSTOMERS = `SELECT "shopifyId", ${CUSTOMER_COLUMNS.map((c) => `"${c}"`).join(", ")}
+  FROM "Customer" WHERE "shopId" = ? AND`;
+
+/** What the copy holds for a run's orders, their tombstones, and the run's and its orders' customers. */
+interface HeldRows {
+  orderRows: Record<string, unknown>[];
+  deletedRows: Record<string, unknown>[];
+  customerRows: Record<string, unknown>[];
+}
+
+/**
+ * The reads of HeldRows as three statements for one round trip (lists of at most 256 ids): the
+ * customers are the run's and those of the orders the copy holds (a sub-select, as the orders are
+ * read in the same message).
+ */
+function heldReads(shopId: number, orderIds: readonly string[], customerIds: readonly string[]): Statement[] {
+  const list = (values: readonly string[]) => values.map(() => "?").join(", ");
+  const none = `SELECT NULL WHERE FALSE`;
+  const ofOrders = orderIds.length
+    ? `"shopifyId" IN (SELECT "customerShopifyId" FROM "Order" WHERE "shopId" = ? AND "shopifyId" IN (${list(orderIds)}))`
+    : "FALSE";
+  const ofRun = customerIds.length ? `"shopifyId" IN (${list(customerIds)})` : "FALSE";
+  return [
+    orderIds.length
+      ? { sql: HELD_ORDERS.replace("(#)", `(${list(orderIds)})`), params: [shopId, ...orderIds] }
+      : { sql: none },
+    orderIds.length
+      ? { sql: HELD_TOMBSTONES.replace("(#)", `(${list(orderIds)})`), params: [shopId, ...orderIds] }
+      : { sql: none },
+    orderIds.length || customerIds.length
+      ? {
+          sql: `${HELD_CUSTOMERS} (${ofRun} OR ${ofOrders})`,
+          params: [shopId, ...customerIds, ...(orderIds.length ? [shopId, ...orderIds] : [])],
+        }
+      : { sql: none },
+  ];
+}
+
+/**
+ * PostgreSQL: the advisory entity locks of every key, in one statement (as each handler of
+ * handlers.server.ts takes them), and the `then` reads run once they are held, in the same round
+ * trip (their rows returned in order).
+ */
+async function lockEntities(
+  q: HotQueries,
+  shopDomain: string,
+  keys: readonly string[],
+  ...then: Statement[]
+): Promise<unknown[][]> {
+  if (q.dialect !== "postgres" || (!keys.length && !then.length)) return [];
+  return q.lock(
+    unique(keys).map((k) => `${shopDomain}:${k}`),
+    ...then,
+  );
 }
 
 function blankCustomer(shopifyId: string): CustomerRow {
@@ -367,6 +421,10 @@ export async function applyBatch(
 
   // 2. PostgreSQL: hold every entity of the run (as each handler does for its event), in one statement.
   const allOrderIds = unique([...orderIds, ...refundOrderIds]);
+  // ... and, when each list fits one statement, read the copy's orders, tombstones and customers in
+  // the same round trip, once the locks are held.
+  const withLocks = allOrderIds.length <= 256 && unique(customerIds).length <= 256;
+  let held: HeldRows | null = null;
   if (q.dialect === "postgres") {
     const refundOwners = refundOrderIds.length
       ? await rowsIn<{ customerShopifyId: string | null }>(
@@ -376,29 +434,38 @@ export async function applyBatch(
           unique(refundOrderIds),
         )
       : [];
-    await lockEntities(q, shop.domain, [
-      ...allOrderIds.map((id) => `order:${id}`),
-      ...unique([...customerIds, ...refundOwners.map((o) => o.customerShopifyId)]).map(
-        (id) => `customer:${id}`,
-      ),
-      ...unique(checkoutTokens).map((t) => `checkout:token:${t}`),
-      ...unique(checkoutIds).map((id) => `checkout:id:${id}`),
-      ...unique(cartTokens).map((t) => `cart:${t}`),
-    ]);
+    const reads =
+      withLocks && (allOrderIds.length || customerIds.length)
+        ? heldReads(shopId, allOrderIds, unique(customerIds))
+        : [];
+    const results = await lockEntities(
+      q,
+      shop.domain,
+      [
+        ...allOrderIds.map((id) => `order:${id}`),
+        ...unique([...customerIds, ...refundOwners.map((o) => o.customerShopifyId)]).map(
+          (id) => `customer:${id}`,
+        ),
+        ...unique(checkoutTokens).map((t) => `checkout:token:${t}`),
+        ...unique(checkoutIds).map((id) => `checkout:id:${id}`),
+        ...unique(cartTokens).map((t) => `cart:${t}`),
+      ],
+      ...reads,
+    );
+    if (reads.length) {
+      const [orderRows, deletedRows, customerRows] = results as Record<string, unknown>[][];
+      held = { orderRows, deletedRows, customerRows };
+    }
   }
 
-  // 3. What the copy holds for the run's keys, one SELECT per table.
+  // 3. What the copy holds for the run's keys, one SELECT per table (or read with the locks, above).
   const orders = new Map<string, OrderHead>();
   const orderRowIds = new Map<string, number>();
-  for (const r of allOrderIds.length
-    ? await rowsIn<Record<string, unknown>>(
-        q,
-        `SELECT "id", "shopifyId", "customerShopifyId", "currency", "shopifyUpdatedAt", "checkoutToken", "checkoutShopifyId"
-         FROM "Order" WHERE "shopId" = ? AND "shopifyId" IN (#)`,
-        [shopId],
-        allOrderIds,
-      )
-    : []) {
+  for (const r of held
+    ? held.orderRows
+    : allOrderIds.length
+      ? await rowsIn<Record<string, unknown>>(q, HELD_ORDERS, [shopId], allOrderIds)
+      : []) {
     const id = String(r.shopifyId);
     orderRowIds.set(id, int(r.id));
     orders.set(id, {
@@ -411,29 +478,26 @@ export async function applyBatch(
   }
   const heldOrders = new Set(orders.keys());
   const deleted = new Set(
-    allOrderIds.length
-      ? (
-          await rowsIn<{ shopifyId: string }>(
-            q,
-            `SELECT "shopifyId" FROM "DeletedOrder" WHERE "shopId" = ? AND "shopifyId" IN (#)`,
-            [shopId],
-            allOrderIds,
-          )
-        ).map((r) => r.shopifyId)
-      : [],
+    (held
+      ? held.deletedRows
+      : allOrderIds.length
+        ? await rowsIn<Record<string, unknown>>(q, HELD_TOMBSTONES, [shopId], allOrderIds)
+        : []
+    ).map((r) => String(r.shopifyId)),
   );
 
   const customers = new Map<string, CustomerRow>();
   const wantedCustomers = unique([...customerIds, ...[...orders.values()].map((o) => o.customerShopifyId)]);
-  for (const r of wantedCustomers.length
-    ? await rowsIn<Record<string, unknown>>(
-        q,
-        `SELECT "shopifyId", ${CUSTOMER_COLUMNS.map((c) => `"${c}"`).join(", ")}
-         FROM "Customer" WHERE "shopId" = ? AND "shopifyId" IN (#)`,
-        [shopId],
-        wantedCustomers,
-      )
-    : [])
+  for (const r of held
+    ? held.customerRows
+    : wantedCustomers.length
+      ? await rowsIn<Record<string, unknown>>(
+          q,
+          `${HELD_CUSTOMERS} "shopifyId" IN (#)`,
+          [shopId],
+          wantedCustomers,
+        )
+      : [])
     customers.set(String(r.shopifyId), {
       shopifyId: String(r.shopifyId),
       email: (r.email as string | null) ?? null,
