@@ -283,10 +283,21 @@ interface HeldRows {
 function heldReads(shopId: number, orderIds: readonly string[], customerIds: readonly string[]): Statement[] {
   const list = (values: readonly string[]) => values.map(() => "?").join(", ");
   const none = `SELECT NULL WHERE FALSE`;
-  const ofOrders = orderIds.length
-    ? `"shopifyId" IN (SELECT "customerShopifyId" FROM "Order" WHERE "shopId" = ? AND "shopifyId" IN (${list(orderIds)}))`
-    : "FALSE";
-  const ofRun = customerIds.length ? `"shopifyId" IN (${list(customerIds)})` : "FALSE";
+  // Two SELECTs, not one with an OR: each is an index lookup (an OR with a sub-select is a scan of
+  // the shop's customers).
+  const customers = [
+    ...(customerIds.length
+      ? [{ sql: `${HELD_CUSTOMERS} "shopifyId" IN (${list(customerIds)})`, params: [shopId, ...customerIds] }]
+      : []),
+    ...(orderIds.length
+      ? [
+          {
+            sql: `${HELD_CUSTOMERS} "shopifyId" IN (SELECT "customerShopifyId" FROM "Order" WHERE "shopId" = ? AND "shopifyId" IN (${list(orderIds)}))`,
+            params: [shopId, shopId, ...orderIds],
+          },
+        ]
+      : []),
+  ];
   return [
     orderIds.length
       ? { sql: HELD_ORDERS.replace("(#)", `(${list(orderIds)})`), params: [shopId, ...orderIds] }
@@ -294,12 +305,10 @@ function heldReads(shopId: number, orderIds: readonly string[], customerIds: rea
     orderIds.length
       ? { sql: HELD_TOMBSTONES.replace("(#)", `(${list(orderIds)})`), params: [shopId, ...orderIds] }
       : { sql: none },
-    orderIds.length || customerIds.length
-      ? {
-          sql: `${HELD_CUSTOMERS} (${ofRun} OR ${ofOrders})`,
-          params: [shopId, ...customerIds, ...(orderIds.length ? [shopId, ...orderIds] : [])],
-        }
-      : { sql: none },
+    {
+      sql: customers.map((c) => c.sql).join("\nUNION\n"),
+      params: customers.flatMap((c) => c.params),
+    },
   ];
 }
 
