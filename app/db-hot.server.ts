@@ -166,6 +166,16 @@ export function hotFor(db: PrismaClient, role: HotRole = "read"): Hot {
   return hot;
 }
 
+/** `lock` and `commitWith` outside a transaction: refused (a lock would be let go at once). */
+const OUTSIDE_A_TRANSACTION: Pick<HotQueries, "lock" | "commitWith"> = {
+  async lock() {
+    throw new Error("advisory locks are taken inside a transaction");
+  },
+  async commitWith() {
+    throw new Error("commitWith ends a transaction: call it inside one");
+  },
+};
+
 /** Closes every hot connection and pool (tests and scripts, before exit). */
 export async function closeHot(): Promise<void> {
   const open = [...hots.values()];
@@ -270,12 +280,7 @@ function sqliteHot(url: string, prisma: PrismaClient): Hot {
     dialect: "sqlite",
     rows: reads.rows,
     run: (sql, params) => transaction((tx) => tx.run(sql, params)),
-    async lock() {
-      throw new Error("advisory locks are taken inside a transaction");
-    },
-    async commitWith() {
-      throw new Error("commitWith ends a transaction: call it inside one");
-    },
+    ...OUTSIDE_A_TRANSACTION,
     transaction,
     async close() {
       reader.close();
@@ -332,12 +337,7 @@ function postgresHot(url: string, role: HotRole): Hot {
     async run(sql: string, params: readonly unknown[] = []) {
       return (await pool.query(config(sql, params))).rowCount ?? 0;
     },
-    async lock() {
-      throw new Error("advisory locks are taken inside a transaction");
-    },
-    async commitWith() {
-      throw new Error("commitWith ends a transaction: call it inside one");
-    },
+    ...OUTSIDE_A_TRANSACTION,
   };
   return {
     ...direct,
@@ -385,14 +385,13 @@ function postgresHot(url: string, role: HotRole): Hot {
           ];
           // The rows of the `then` statements: the last ones of the message.
           const theirs = (results: unknown[][]) => results.slice(results.length - then.length);
-          if (begun) await begun;
-          else if (statements.length) {
+          if (!begun && statements.length) {
             const started = simple([...opening, ...statements]);
             begun = started;
             return theirs(await started);
-          } else await begin();
-          if (!statements.length) return [];
-          return theirs(await simple(statements));
+          }
+          await begin();
+          return statements.length ? theirs(await simple(statements)) : [];
         },
         async commitWith<T>(sql: string, params: readonly unknown[] = []) {
           await begin();

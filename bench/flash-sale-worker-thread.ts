@@ -15,7 +15,7 @@ import pg from "pg";
 import { createPrismaClient } from "../app/db.server";
 import { closeHot } from "../app/db-hot.server";
 import type { ClaimedEvent } from "../app/sync/inbox.server";
-import { runtimeWorker } from "./runtime-worker";
+import { deliveryKey, runtimeWorker } from "./runtime-worker";
 
 interface Data {
   url: string;
@@ -37,9 +37,8 @@ let statements = 0;
   } as typeof pg.Client.prototype.query;
 }
 
-const keyOf = (event: ClaimedEvent) => `${event.topic}:${(JSON.parse(event.payload) as { id: number }).id}`;
 const at = () => performance.timeOrigin + performance.now();
-const current = (events: ClaimedEvent[]) => port.postMessage({ current: events.map(keyOf), at: at() });
+const current = (events: ClaimedEvent[]) => port.postMessage({ current: events.map(deliveryKey), at: at() });
 
 const db = createPrismaClient(data.url);
 const worker = runtimeWorker(db, {

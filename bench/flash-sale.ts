@@ -73,7 +73,7 @@ import { copyStore, postgresLatencyReads } from "./segments-pg";
 import { flashSaleHistory, touchedBy, type FlashSale } from "./flash-sale-history";
 import { openLoop, percentile, signAll } from "./load";
 import { snapshotBuild } from "./build-snapshot";
-import { runtimeWorker } from "./runtime-worker";
+import { deliveryKey, runtimeWorker } from "./runtime-worker";
 import { WORKER_PACING, type InboxWorker } from "../app/sync/worker.server";
 import type { Figure } from "./webhooks";
 
@@ -962,12 +962,10 @@ async function membershipLatency(
     const errors: string[] = [];
     const sentAt = new Map<string, number>();
     const currentAt = new Map<string, number>();
-    const keyOf = (event: ClaimedEvent) =>
-      `${event.topic}:${(JSON.parse(event.payload) as { id: number }).id}`;
     const markKey = (key: string, at = performance.now()) => {
       if (sentAt.has(key)) currentAt.set(key, at);
     };
-    const mark = (event: ClaimedEvent) => markKey(keyOf(event));
+    const mark = (event: ClaimedEvent) => markKey(deliveryKey(event));
     const worker =
       layout === "thread"
         ? await workerThread(

@@ -10,6 +10,10 @@ import { afterApplied } from "../app/sync/after-apply.server";
 import type { ClaimedEvent } from "../app/sync/inbox.server";
 import { InboxWorker, WORKER_PACING, type AppliedEvent } from "../app/sync/worker.server";
 
+/** Which delivery an event is, for the latency bench on either thread: its topic and its payload's id. */
+export const deliveryKey = (event: Pick<ClaimedEvent, "topic" | "payload">) =>
+  `${event.topic}:${(JSON.parse(event.payload) as { id: number }).id}`;
+
 export interface RuntimeWorkerOptions {
   now: Date;
   memberships: boolean;

@@ -113,7 +113,7 @@ describe("segment membership", () => {
       where: { id: segment.id },
       data: { rule: JSON.stringify(tagged("gold")) },
     });
-    expect(await updateMemberships(prisma, shop.id, new Map([["501", ["customer"]]]), at, known)).toBe(1);
+    expect(await updateMemberships(prisma, shop.id, new Map([["501", ["customer"]]]), at)).toBe(1);
     const members = await prisma.segmentMember.findMany({ where: { segmentId: segment.id } });
     expect(members.map((m) => m.customerShopifyId)).toEqual(["501"]);
     expect((await prisma.segment.findUniqueOrThrow({ where: { id: segment.id } })).size).toBe(1);

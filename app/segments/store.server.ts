@@ -364,15 +364,12 @@ export async function updateMemberships(
   shopId: number,
   touched: ReadonlyMap<string, readonly Touch[]>,
   now: Date,
-  /**
-   * The shop's segments as the caller last knew them (lastKnownSegments). Each pass reads them
-   * again under its locks, in the same round trip as the locks: when they changed, the passes run
-   * again with the new ones, so that no membership is written from a rule no longer saved.
-   */
-  segments?: MembershipSegments,
 ): Promise<number> {
   if (!touched.size) return 0;
-  let shop = segments ?? (await lastKnownSegments(db, shopId));
+  // The shop's segments as this process last read them: each pass reads them again under its
+  // locks, in the same round trip as the locks, and when they changed the passes run again with
+  // the new ones, so that no membership is written from a rule no longer saved.
+  let shop = await lastKnownSegments(db, shopId);
   // A guess until read under a pass's locks, or read just now.
   let read = false;
   for (let attempt = 1; ; attempt++) {

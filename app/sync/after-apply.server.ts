@@ -13,8 +13,8 @@
  * 5. `referrals`: the batch's orders (and refunded orders) that carry a referral reward or a code
  *    have their referrer's reward decided (one read finds them).
  *
- * What the steps read about the batch (its segments, who it touched, the fit in use, which of its
- * orders carry codes or rewards) is read before the first step, all at once (BatchReads).
+ * What the steps read about the batch (who it touched, the fit in use, which of its orders carry
+ * codes or rewards) is read before the first step, all at once (BatchReads).
  *
  * A step's failure is logged with its name and does not stop the next steps nor re-apply any
  * event: everything here is derived and can be derived again (the relative-time sweep and a
@@ -28,7 +28,7 @@ import { splitList } from "./records";
 import { date, hotFor, inChunks, int, marks } from "../db-hot.server";
 import type { Touch } from "../engine/fields-of";
 import { touchedByEvents, type Touched } from "../segments/incremental.server";
-import { lastKnownSegments, updateMemberships, type MembershipSegments } from "../segments/store.server";
+import { updateMemberships } from "../segments/store.server";
 import { redeemCodes } from "../offers/pool.server";
 import { processReferralOrder } from "../offers/referrals.server";
 import { scrubInbox } from "../privacy/customer-data.server";
@@ -69,11 +69,6 @@ interface StepContext {
  * installed shop (`shopId`) has them.
  */
 interface BatchReads {
-  /**
-   * The shop's segments as this process last read them (null: the batch touched nobody): the
-   * membership pass checks them under its locks, in the same round trip (updateMemberships).
-   */
-  segments: Promise<MembershipSegments | null>;
   /** Who each event touched, and what about them. */
   touched: Promise<Touched[]>;
   /** The fit in use, when the batch changed orders (null: none, or no orders changed). */
@@ -168,13 +163,8 @@ export async function afterApplied(
 /** Starts every read of BatchReads at once; a failed one fails only the step that awaits it. */
 function readsOf(db: PrismaClient, shopId: number, events: readonly ParsedEvent[]): BatchReads {
   const orderIds = orderIdsOf(events, true);
-  const touched = touchedByEvents(db, shopId, events);
   const started: BatchReads = {
-    // Wanted once the batch is known to touch somebody (usually at once: most payloads name them).
-    segments: touched.then((list) =>
-      list.some((t) => t.customers.length) ? lastKnownSegments(db, shopId) : null,
-    ),
-    touched,
+    touched: touchedByEvents(db, shopId, events),
     fit: orderIds.length ? currentFit(db, shopId) : Promise.resolve(null),
     orders: notedOrders(db, shopId, orderIds),
   };
@@ -220,7 +210,7 @@ async function memberships(batch: ShopBatch, { db, now, reads }: StepContext): P
       touched.set(id, kinds);
     }
   const people = new Map([...touched].map(([id, kinds]) => [id, [...kinds]] as const));
-  await updateMemberships(db, shopId, people, now, (await reads(batch).segments) ?? undefined);
+  await updateMemberships(db, shopId, people, now);
 }
 
 /** The order ids a batch's events are about (each once, in order), for the given topics. */

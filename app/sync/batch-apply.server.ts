@@ -20,7 +20,16 @@
  * purchasing summaries); the rare ones (deletions, privacy requests, the shop's own events) keep
  * the per-event path of handlers.server.ts.
  */
-import { bool, date, dateOrNull, int, insertMany, type HotQueries, type Statement } from "../db-hot.server";
+import {
+  bool,
+  date,
+  dateOrNull,
+  int,
+  insertMany,
+  marks,
+  type HotQueries,
+  type Statement,
+} from "../db-hot.server";
 import { lifetimeFigures, type ShopifyTotals } from "../engine/lifetime";
 import {
   compare,
@@ -281,7 +290,7 @@ interface HeldRows {
  * read in the same message).
  */
 function heldReads(shopId: number, orderIds: readonly string[], customerIds: readonly string[]): Statement[] {
-  const list = (values: readonly string[]) => values.map(() => "?").join(", ");
+  const list = (values: readonly string[]) => marks(values.length);
   const none = `SELECT NULL WHERE FALSE`;
   // Two SELECTs, not one with an OR: each is an index lookup (an OR with a sub-select is a scan of
   // the shop's customers).
@@ -432,7 +441,8 @@ export async function applyBatch(
   const allOrderIds = unique([...orderIds, ...refundOrderIds]);
   // ... and, when each list fits one statement, read the copy's orders, tombstones and customers in
   // the same round trip, once the locks are held.
-  const withLocks = allOrderIds.length <= 256 && unique(customerIds).length <= 256;
+  const runCustomers = unique(customerIds);
+  const withLocks = allOrderIds.length <= 256 && runCustomers.length <= 256;
   let held: HeldRows | null = null;
   if (q.dialect === "postgres") {
     const refundOwners = refundOrderIds.length
@@ -444,8 +454,8 @@ export async function applyBatch(
         )
       : [];
     const reads =
-      withLocks && (allOrderIds.length || customerIds.length)
-        ? heldReads(shopId, allOrderIds, unique(customerIds))
+      withLocks && (allOrderIds.length || runCustomers.length)
+        ? heldReads(shopId, allOrderIds, runCustomers)
         : [];
     const results = await lockEntities(
       q,
